@@ -1,0 +1,250 @@
+//! The application: state shared by every handler, the router assembled from each service's
+//! routes, and the server's life (`Application::build`, `run_until_stopped`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{FromRef, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+
+use crate::platform::config::Config;
+use crate::platform::db::Db;
+use crate::platform::jobs;
+use crate::platform::org::DistrictCache;
+use crate::platform::ratelimit::RateLimiter;
+use crate::platform::shutdown;
+use crate::{packs, reports};
+
+/// Everything a handler may need. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub limiter: Arc<RateLimiter>,
+    pub districts: Arc<DistrictCache>,
+    /// Rung after a job is enqueued, so a worker picks it up at once.
+    pub job_wake: Arc<tokio::sync::Notify>,
+    pub metrics: PrometheusHandle,
+}
+
+impl FromRef<AppState> for Db {
+    fn from_ref(s: &AppState) -> Db {
+        s.db.clone()
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Khidmat",
+        description = "Civic services for Khyber Pakhtunkhwa: Open311 GeoReport v2 reports and the staff API. \
+            Every Open311 path also answers with `.xml` in place of `.json`.",
+        license(name = "AGPL-3.0-or-later")
+    ),
+    paths(
+        healthz,
+        reports::open311::discovery,
+        reports::open311::services,
+        reports::open311::service_definition,
+        reports::open311::list_requests,
+        reports::open311::post_request,
+        reports::open311::get_request,
+        reports::open311::get_token,
+        reports::open311::service_request_updates,
+        reports::api::login,
+        reports::api::logout,
+        reports::api::list,
+        reports::api::show,
+        reports::api::post_update,
+        reports::api::assign,
+    ),
+    components(schemas(
+        reports::open311::ServiceOut,
+        reports::open311::ServiceDefinitionOut,
+        reports::open311::AttributeOut,
+        reports::open311::ValueOut,
+        reports::open311::RequestOut,
+        reports::Receipt,
+        reports::open311::TokenOut,
+        reports::open311::UpdateOut,
+        reports::open311::Open311Error,
+        reports::api::StaffReport,
+        reports::api::StaffReportPage,
+        reports::api::StaffUpdate,
+        reports::api::UpdateIn,
+        reports::api::AssignIn,
+        reports::api::LoginIn,
+        reports::model::RichStatus,
+    )),
+    tags((name = "open311", description = "Open311 GeoReport v2"), (name = "staff", description = "Department staff"))
+)]
+pub struct ApiDoc;
+
+/// `GET /healthz`: the process is up and its database answers.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "healthy"), (status = 503, description = "database unreachable")))]
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    let db_ok = state
+        .db
+        .scalar::<i64>(crate::platform::db::query("SELECT 1"))
+        .await
+        .is_ok();
+    let body = serde_json::json!({
+        "status": if db_ok { "ok" } else { "unavailable" },
+        "database": state.db.backend().name(),
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    let status = if db_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+async fn not_found() -> crate::platform::error::Error {
+    crate::platform::error::Error::NotFound(
+        "no such page: see /api/openapi.json for what this server offers".into(),
+    )
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/api/openapi.json", get(openapi))
+        .merge(reports::router(&state.config))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(crate::platform::metrics::track))
+        .layer(
+            // Log the path only: query strings may carry keys and personal data.
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .with_state(state)
+}
+
+/// The job kinds this build runs.
+pub fn job_registry(wake: Arc<tokio::sync::Notify>) -> jobs::Registry {
+    let mut registry = jobs::Registry::new(wake);
+    reports::register_jobs(&mut registry);
+    registry
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    shutdown: shutdown::Token,
+}
+
+impl Application {
+    /// Connect the store (running migrations), load demo packs if asked, bind the port.
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let db = Db::connect(config.database_url.as_deref(), &config.sqlite_path()).await?;
+        Self::build_with_db(config, db).await
+    }
+
+    pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<Application> {
+        if config.demo {
+            packs::load_demo(&db).await?;
+        }
+        std::fs::create_dir_all(config.photos_dir())?;
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+        let state = AppState {
+            db,
+            limiter: Arc::new(RateLimiter::new(config.rate_limit_per_minute)),
+            config: Arc::new(config),
+            districts: Arc::new(DistrictCache::default()),
+            job_wake: Arc::new(tokio::sync::Notify::new()),
+            metrics: crate::platform::metrics::handle(),
+        };
+        Ok(Application {
+            listener,
+            state,
+            shutdown: shutdown::Token::default(),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// A handle that stops the server (and its workers) when cancelled.
+    pub fn shutdown_token(&self) -> shutdown::Token {
+        self.shutdown.clone()
+    }
+
+    /// Serve until the shutdown token is cancelled (or Ctrl-C / SIGTERM when `signals`).
+    pub async fn run_until_stopped(self, signals: bool) -> anyhow::Result<()> {
+        let registry = job_registry(self.state.job_wake.clone());
+        for _ in 0..self.state.config.job_workers {
+            jobs::spawn_worker(
+                self.state.db.clone(),
+                registry.clone(),
+                self.shutdown.clone(),
+            );
+        }
+        let token = self.shutdown.clone();
+        if signals {
+            let t = token.clone();
+            tokio::spawn(async move {
+                wait_for_signal().await;
+                tracing::info!("shutting down");
+                t.cancel();
+            });
+        }
+        let db = self.state.db.clone();
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move { token.cancelled().await })
+            .await?;
+        // Let workers notice the token, then close the pools (a clean WAL checkpoint).
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        db.close().await;
+        Ok(())
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("signal handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await.ok();
+}

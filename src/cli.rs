@@ -1,0 +1,251 @@
+//! The operator's command: `khidmat serve | user add | apikey create | pack load | backup`.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::app::Application;
+use crate::platform::config::Config;
+use crate::platform::db::Db;
+use crate::platform::identity::{self, NewUser, Role};
+
+#[derive(Parser)]
+#[command(
+    name = "khidmat",
+    version,
+    about = "Civic services for Khyber Pakhtunkhwa: reports, directory, open data and more"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct Global {
+    /// Configuration file (TOML). KHIDMAT_* environment variables override it.
+    #[arg(long, global = true, env = "KHIDMAT_CONFIG")]
+    config: Option<PathBuf>,
+    /// Directory of the SQLite database and photos [default: ./khidmat-data]
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// postgres://… to use PostgreSQL instead of the embedded SQLite
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080]
+        #[arg(long)]
+        listen: Option<String>,
+        /// Load the demo service packs on first start.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Staff users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// API keys for client apps and departments.
+    Apikey {
+        #[command(subcommand)]
+        command: ApikeyCommand,
+    },
+    /// Service packs: a department's services as data.
+    Pack {
+        #[command(subcommand)]
+        command: PackCommand,
+    },
+    /// Copy the SQLite database, consistently, while the server runs.
+    Backup {
+        /// The new file to write.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a staff user; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, manager or officer
+        #[arg(long)]
+        role: String,
+        /// The department's slug (managers and officers).
+        #[arg(long)]
+        department: Option<String>,
+        /// Limit an officer to one district.
+        #[arg(long)]
+        district: Option<String>,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApikeyCommand {
+    /// Create a key. With --department it reads and updates that department's reports; without,
+    /// it may only submit reports (an Open311 client app). The key is the last line printed.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        department: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PackCommand {
+    /// Load or update a service pack.
+    Load { file: PathBuf },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn config(global: &Global) -> anyhow::Result<Config> {
+    let mut config = Config::load(global.config.as_deref(), std::env::vars())?;
+    if let Some(d) = &global.data_dir {
+        config.data_dir = d.clone();
+    }
+    if let Some(u) = &global.database_url {
+        config.database_url = Some(u.clone());
+    }
+    Ok(config)
+}
+
+fn init_logging(format: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn open(config: &Config) -> anyhow::Result<Db> {
+    Db::connect(config.database_url.as_deref(), &config.sqlite_path()).await
+}
+
+const CLI_ACTOR: &str = "cli";
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = config(&cli.global)?;
+    match cli.command {
+        Command::Serve { listen, demo } => {
+            if let Some(l) = listen {
+                config.listen = l;
+            }
+            config.demo |= demo;
+            init_logging(&config.log_format);
+            let app = Application::build(config).await?;
+            tracing::info!(address = %app.local_addr(), database = app.state().db.backend().name(), "khidmat is serving");
+            eprintln!("Khidmat is serving on http://{}", app.local_addr());
+            app.run_until_stopped(true).await
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    email,
+                    name,
+                    role,
+                    department,
+                    district,
+                    password_stdin: _,
+                },
+        } => {
+            let role = Role::parse(&role)
+                .ok_or_else(|| anyhow::anyhow!("--role {role:?}: use admin, manager or officer"))?;
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\n', '\r']).to_string();
+            let db = open(&config).await?;
+            let id = identity::create_user(
+                &db,
+                CLI_ACTOR,
+                NewUser {
+                    email: &email,
+                    name: &name,
+                    role,
+                    department: department.as_deref(),
+                    district: district.as_deref(),
+                    password,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("user {id} created: {email} ({})", role.as_str());
+            Ok(())
+        }
+        Command::Apikey {
+            command: ApikeyCommand::Create { name, department },
+        } => {
+            let db = open(&config).await?;
+            let key = identity::create_api_key(&db, CLI_ACTOR, &name, department.as_deref())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            match &department {
+                Some(d) => println!("API key {} for department {d} (staff API and report submission); keep it secret:", key.id),
+                None => println!("API key {} for report submission (Open311 client); keep it secret:", key.id),
+            }
+            println!("{}", key.key);
+            Ok(())
+        }
+        Command::Pack {
+            command: PackCommand::Load { file },
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let db = open(&config).await?;
+            let loaded = crate::packs::load(&db, &text, CLI_ACTOR)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e:#}", file.display()))?;
+            println!(
+                "pack {} loaded: {} departments, {} report services, {} districts",
+                loaded.name, loaded.departments, loaded.services, loaded.districts
+            );
+            Ok(())
+        }
+        Command::Backup { file } => {
+            let db = open(&config).await?;
+            db.backup(&file).await?;
+            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            println!("backup written to {} ({} bytes)", file.display(), size);
+            Ok(())
+        }
+    }
+}

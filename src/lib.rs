@@ -1,0 +1,15 @@
+//! Khidmat: one program for a province's civic services.
+//!
+//! - [`platform`]: the kernel every service shares (store, identity, audit, jobs, i18n, …)
+//! - [`reports`]: citizens' reports to departments (Open311 GeoReport v2)
+//! - [`packs`]: departments' services as data
+//! - [`app`]: the HTTP application; [`cli`]: the `khidmat` command
+
+pub mod app;
+pub mod cli;
+pub mod packs;
+pub mod platform;
+pub mod reports;
+
+pub use app::{AppState, Application};
+pub use platform::config::Config;

@@ -1,0 +1,159 @@
+//! Configuration: defaults, then a TOML file, then `KHIDMAT_*` environment variables, then the
+//! command line. Every key of the file has an environment twin: `rate_limit_per_minute` is
+//! `KHIDMAT_RATE_LIMIT_PER_MINUTE`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on. Port 0 picks a free port (tests).
+    pub listen: String,
+    /// Holds the SQLite database (`khidmat.db`) and the photos.
+    pub data_dir: PathBuf,
+    /// `postgres://…` switches the store to PostgreSQL; absent means embedded SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// The address citizens reach this server at, for links in responses (photo URLs, tracking).
+    pub public_url: Option<String>,
+    /// Load the demo service packs on first start.
+    pub demo: bool,
+    /// `text` (human) or `json` (one object per line, for log shippers).
+    pub log_format: String,
+    /// Largest photo accepted, in bytes.
+    pub max_photo_bytes: usize,
+    /// Photos are scaled down to fit this many pixels on their longest side.
+    pub photo_max_side: u32,
+    /// Public writes (report submissions) allowed per client IP per minute; 0 turns the limit off.
+    pub rate_limit_per_minute: u32,
+    /// Take the client IP from `X-Forwarded-For` (only behind a trusted reverse proxy).
+    pub trust_forwarded_for: bool,
+    /// How long a staff login lasts.
+    pub session_hours: i64,
+    /// A new report this close to an open report of the same service is a possible duplicate…
+    pub duplicate_radius_m: f64,
+    /// …if that report is at most this many hours old.
+    pub duplicate_window_hours: i64,
+    /// Open311 `GET requests`: rows per page by default, and at most.
+    pub page_size: i64,
+    pub max_page_size: i64,
+    /// Background job workers in this process (0: this node runs no jobs).
+    pub job_workers: usize,
+    /// Contact shown in the Open311 discovery document.
+    pub contact: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("khidmat-data"),
+            database_url: None,
+            public_url: None,
+            demo: false,
+            log_format: "text".into(),
+            max_photo_bytes: 8 * 1024 * 1024,
+            photo_max_side: 1600,
+            rate_limit_per_minute: 30,
+            trust_forwarded_for: false,
+            session_hours: 12,
+            duplicate_radius_m: 50.0,
+            duplicate_window_hours: 48,
+            page_size: 100,
+            max_page_size: 1000,
+            job_workers: 1,
+            contact: "Khyber Pakhtunkhwa citizen services".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, overlaid by `file` (if given, it must exist) and by `KHIDMAT_*` variables of `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Config> {
+        let mut table = toml::Table::new();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
+            table = text
+                .parse::<toml::Table>()
+                .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
+        }
+        for (key, raw) in env {
+            let Some(name) = key.strip_prefix("KHIDMAT_") else {
+                continue;
+            };
+            let name = name.to_ascii_lowercase();
+            // Typed where it parses as a TOML value (numbers, booleans), a string otherwise.
+            let value = format!("v = {raw}")
+                .parse::<toml::Table>()
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .filter(|v| !v.is_table() && !v.is_array())
+                .unwrap_or(toml::Value::String(raw));
+            table.insert(name, value);
+        }
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.page_size >= 1 && self.page_size <= self.max_page_size,
+            "page_size must be between 1 and max_page_size"
+        );
+        anyhow::ensure!(
+            matches!(self.log_format.as_str(), "text" | "json"),
+            "log_format must be \"text\" or \"json\""
+        );
+        anyhow::ensure!(
+            self.photo_max_side >= 64,
+            "photo_max_side must be at least 64"
+        );
+        Ok(())
+    }
+
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("khidmat.db")
+    }
+
+    pub fn photos_dir(&self) -> PathBuf {
+        self.data_dir.join("photos")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_file_and_keeps_types() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("k.toml");
+        std::fs::write(&file, "page_size = 20\ncontact = \"file\"\n").unwrap();
+        let env = vec![
+            ("KHIDMAT_CONTACT".to_string(), "help desk".to_string()),
+            ("KHIDMAT_RATE_LIMIT_PER_MINUTE".to_string(), "0".to_string()),
+            ("OTHER".to_string(), "x".to_string()),
+        ];
+        let c = Config::load(Some(&file), env).unwrap();
+        assert_eq!(c.page_size, 20);
+        assert_eq!(c.contact, "help desk");
+        assert_eq!(c.rate_limit_per_minute, 0);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        let env = vec![("KHIDMAT_NO_SUCH_THING".to_string(), "1".to_string())];
+        let err = Config::load(None, env).unwrap_err().to_string();
+        assert!(err.contains("no_such_thing"), "{err}");
+        let env = vec![("KHIDMAT_PAGE_SIZE".to_string(), "0".to_string())];
+        assert!(Config::load(None, env).is_err());
+    }
+}

@@ -1,0 +1,417 @@
+//! The one database mechanism: a [`Db`] over SQLite (embedded default, WAL) or PostgreSQL.
+//!
+//! SQL is written once, with `$1` placeholders that both backends accept. A [`Query`] carries the
+//! SQL text and its typed arguments; [`Db`] and [`Tx`] run it on whichever backend is configured.
+//! Row types derive `sqlx::FromRow`, which makes them decodable from both backends' rows.
+//!
+//! SQLite gets one writer connection and a pool of readers, so writers never fight over the lock
+//! (`SQLITE_BUSY`) and readers never wait for the writer (WAL).
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{FromRow, PgPool, Postgres, Sqlite, SqlitePool};
+
+/// Which backend a [`Db`] talks to, for the few statements whose SQL differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// A typed query argument. Nulls carry their type, which PostgreSQL needs.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Bool(Option<bool>),
+    Int(Option<i64>),
+    Float(Option<f64>),
+    Text(Option<String>),
+    Time(Option<DateTime<Utc>>),
+}
+
+macro_rules! value_from {
+    ($variant:ident, $t:ty) => {
+        impl From<$t> for Value {
+            fn from(v: $t) -> Self {
+                Value::$variant(Some(v.into()))
+            }
+        }
+        impl From<Option<$t>> for Value {
+            fn from(v: Option<$t>) -> Self {
+                Value::$variant(v.map(Into::into))
+            }
+        }
+    };
+}
+value_from!(Bool, bool);
+value_from!(Int, i64);
+value_from!(Int, i32);
+value_from!(Float, f64);
+value_from!(Text, String);
+value_from!(Text, &str);
+value_from!(Time, DateTime<Utc>);
+
+impl From<&String> for Value {
+    fn from(v: &String) -> Self {
+        Value::Text(Some(v.clone()))
+    }
+}
+impl From<Option<&String>> for Value {
+    fn from(v: Option<&String>) -> Self {
+        Value::Text(v.cloned())
+    }
+}
+
+/// SQL text plus its arguments, runnable on either backend.
+#[derive(Debug, Clone)]
+pub struct Query {
+    sql: Cow<'static, str>,
+    args: Vec<Value>,
+}
+
+/// Start a query. `sql` uses `$1`, `$2`, … placeholders.
+pub fn query(sql: impl Into<Cow<'static, str>>) -> Query {
+    Query {
+        sql: sql.into(),
+        args: Vec::new(),
+    }
+}
+
+impl Query {
+    pub fn bind(mut self, v: impl Into<Value>) -> Self {
+        self.args.push(v.into());
+        self
+    }
+
+    /// Append SQL text (for queries assembled from optional filters).
+    pub fn push(mut self, sql: &str) -> Self {
+        self.sql.to_mut().push_str(sql);
+        self
+    }
+
+    /// Append the next placeholder (`$n`) and bind `v` to it.
+    pub fn push_bind(mut self, v: impl Into<Value>) -> Self {
+        self.args.push(v.into());
+        let n = self.args.len();
+        self.sql.to_mut().push_str(&format!("${n}"));
+        self
+    }
+
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    fn sqlite(&self) -> sqlx::query::Query<'_, Sqlite, sqlx::sqlite::SqliteArguments<'_>> {
+        let mut q = sqlx::query(&self.sql);
+        for a in &self.args {
+            q = match a.clone() {
+                Value::Bool(v) => q.bind(v),
+                Value::Int(v) => q.bind(v),
+                Value::Float(v) => q.bind(v),
+                Value::Text(v) => q.bind(v),
+                Value::Time(v) => q.bind(v),
+            };
+        }
+        q
+    }
+
+    fn postgres(&self) -> sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments> {
+        let mut q = sqlx::query(&self.sql);
+        for a in &self.args {
+            q = match a.clone() {
+                Value::Bool(v) => q.bind(v),
+                Value::Int(v) => q.bind(v),
+                Value::Float(v) => q.bind(v),
+                Value::Text(v) => q.bind(v),
+                Value::Time(v) => q.bind(v),
+            };
+        }
+        q
+    }
+}
+
+/// A row type readable from both backends.
+pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{}
+
+/// A single-column value readable from both backends.
+pub trait Scalar:
+    for<'r> sqlx::Decode<'r, Sqlite>
+    + sqlx::Type<Sqlite>
+    + for<'r> sqlx::Decode<'r, Postgres>
+    + sqlx::Type<Postgres>
+    + Send
+    + Unpin
+{
+}
+impl<T> Scalar for T where
+    T: for<'r> sqlx::Decode<'r, Sqlite>
+        + sqlx::Type<Sqlite>
+        + for<'r> sqlx::Decode<'r, Postgres>
+        + sqlx::Type<Postgres>
+        + Send
+        + Unpin
+{
+}
+
+/// The store: a connection pool on one of the two backends.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite { write: SqlitePool, read: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// An open transaction. Dropped without [`Tx::commit`], it rolls back: nothing half-written.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+/// Does this error come from a unique or primary-key constraint?
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => d.is_unique_violation(),
+        _ => false,
+    }
+}
+
+impl Db {
+    /// Connect to `database_url` if it is a PostgreSQL URL, else open (creating) the SQLite file
+    /// `sqlite_path`; then run the embedded migrations of that backend.
+    pub async fn connect(database_url: Option<&str>, sqlite_path: &Path) -> anyhow::Result<Db> {
+        let db = match database_url {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                let opts = PgConnectOptions::from_str(url)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(32)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await?;
+                Db::Postgres(pool)
+            }
+            Some(url) if url.starts_with("sqlite:") => {
+                let opts = SqliteConnectOptions::from_str(url)?;
+                Self::open_sqlite(opts).await?
+            }
+            Some(other) => anyhow::bail!(
+                "unsupported database URL {other:?}: use postgres://… or sqlite:PATH (or leave it out for the embedded SQLite file)"
+            ),
+            None => {
+                if let Some(dir) = sqlite_path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                Self::open_sqlite(SqliteConnectOptions::new().filename(sqlite_path)).await?
+            }
+        };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    async fn open_sqlite(opts: SqliteConnectOptions) -> anyhow::Result<Db> {
+        let opts = opts
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-32000");
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts.clone())
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(opts)
+            .await?;
+        Ok(Db::Sqlite { write, read })
+    }
+
+    async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Db::Sqlite { write, .. } => sqlx::migrate!("./migrations/sqlite").run(write).await?,
+            Db::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite { .. } => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
+            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// Run a statement that writes, outside any transaction. Returns rows affected.
+    pub async fn execute(&self, q: Query) -> Result<u64, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite { write, .. } => q.sqlite().execute(write).await?.rows_affected(),
+            Db::Postgres(p) => q.postgres().execute(p).await?.rows_affected(),
+        })
+    }
+
+    pub async fn fetch_all<T: Row>(&self, q: Query) -> Result<Vec<T>, sqlx::Error> {
+        match self {
+            Db::Sqlite { read, .. } => {
+                let rows = q.sqlite().fetch_all(read).await?;
+                rows.iter().map(T::from_row).collect()
+            }
+            Db::Postgres(p) => {
+                let rows = q.postgres().fetch_all(p).await?;
+                rows.iter().map(T::from_row).collect()
+            }
+        }
+    }
+
+    pub async fn fetch_optional<T: Row>(&self, q: Query) -> Result<Option<T>, sqlx::Error> {
+        match self {
+            Db::Sqlite { read, .. } => q
+                .sqlite()
+                .fetch_optional(read)
+                .await?
+                .map(|r| T::from_row(&r))
+                .transpose(),
+            Db::Postgres(p) => q
+                .postgres()
+                .fetch_optional(p)
+                .await?
+                .map(|r| T::from_row(&r))
+                .transpose(),
+        }
+    }
+
+    pub async fn fetch_one<T: Row>(&self, q: Query) -> Result<T, sqlx::Error> {
+        self.fetch_optional(q)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)
+    }
+
+    /// The first column of the first row.
+    pub async fn scalar<T: Scalar>(&self, q: Query) -> Result<T, sqlx::Error> {
+        use sqlx::Row as _;
+        match self {
+            Db::Sqlite { read, .. } => q.sqlite().fetch_one(read).await?.try_get(0),
+            Db::Postgres(p) => q.postgres().fetch_one(p).await?.try_get(0),
+        }
+    }
+
+    /// A consistent copy of the whole database into `dest` (SQLite only: `VACUUM INTO`).
+    pub async fn backup(&self, dest: &Path) -> anyhow::Result<()> {
+        match self {
+            Db::Sqlite { write, .. } => {
+                if dest.exists() {
+                    anyhow::bail!("{} already exists: choose a new file name", dest.display());
+                }
+                let dest = dest
+                    .to_str()
+                    .ok_or_else(|| anyhow::anyhow!("backup path must be valid UTF-8"))?;
+                sqlx::query("VACUUM INTO $1").bind(dest).execute(write).await?;
+                Ok(())
+            }
+            Db::Postgres(_) => anyhow::bail!(
+                "khidmat backup copies the embedded SQLite database; for PostgreSQL use pg_dump (or your provider's snapshots)"
+            ),
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite { write, read } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+impl Tx {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await,
+            Tx::Postgres(t) => t.commit().await,
+        }
+    }
+
+    pub async fn execute(&mut self, q: Query) -> Result<u64, sqlx::Error> {
+        Ok(match self {
+            Tx::Sqlite(t) => q.sqlite().execute(&mut **t).await?.rows_affected(),
+            Tx::Postgres(t) => q.postgres().execute(&mut **t).await?.rows_affected(),
+        })
+    }
+
+    pub async fn fetch_all<T: Row>(&mut self, q: Query) -> Result<Vec<T>, sqlx::Error> {
+        match self {
+            Tx::Sqlite(t) => {
+                let rows = q.sqlite().fetch_all(&mut **t).await?;
+                rows.iter().map(T::from_row).collect()
+            }
+            Tx::Postgres(t) => {
+                let rows = q.postgres().fetch_all(&mut **t).await?;
+                rows.iter().map(T::from_row).collect()
+            }
+        }
+    }
+
+    pub async fn fetch_optional<T: Row>(&mut self, q: Query) -> Result<Option<T>, sqlx::Error> {
+        match self {
+            Tx::Sqlite(t) => q
+                .sqlite()
+                .fetch_optional(&mut **t)
+                .await?
+                .map(|r| T::from_row(&r))
+                .transpose(),
+            Tx::Postgres(t) => q
+                .postgres()
+                .fetch_optional(&mut **t)
+                .await?
+                .map(|r| T::from_row(&r))
+                .transpose(),
+        }
+    }
+
+    pub async fn fetch_one<T: Row>(&mut self, q: Query) -> Result<T, sqlx::Error> {
+        self.fetch_optional(q)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)
+    }
+
+    pub async fn scalar<T: Scalar>(&mut self, q: Query) -> Result<T, sqlx::Error> {
+        use sqlx::Row as _;
+        match self {
+            Tx::Sqlite(t) => q.sqlite().fetch_one(&mut **t).await?.try_get(0),
+            Tx::Postgres(t) => q.postgres().fetch_one(&mut **t).await?.try_get(0),
+        }
+    }
+}

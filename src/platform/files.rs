@@ -1,0 +1,184 @@
+//! Photos: every upload is decoded and re-encoded as a JPEG no larger than the configured size.
+//! Re-encoding drops all metadata (EXIF GPS positions, camera serials) and any payload hidden in
+//! the original file. Files are stored by the SHA-256 of their re-encoded bytes, so the same
+//! photo sent twice is stored once.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use image::codecs::jpeg::JpegEncoder;
+use image::{ImageReader, Limits};
+use sha2::{Digest, Sha256};
+
+use super::db::{query, Tx};
+
+#[derive(Debug)]
+pub enum PhotoError {
+    NotAnImage(String),
+    TooLarge,
+    Io(std::io::Error),
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for PhotoError {
+    fn from(e: sqlx::Error) -> Self {
+        PhotoError::Db(e)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Photo {
+    pub id: i64,
+    pub sha256: String,
+}
+
+/// The re-encoded image, ready to store.
+pub struct Encoded {
+    pub jpeg: Vec<u8>,
+    pub sha256: String,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Decode `bytes` (JPEG, PNG, WebP or GIF), scale to fit `max_side`, re-encode as JPEG. CPU work:
+/// runs on the blocking pool.
+pub async fn encode(bytes: Vec<u8>, max_side: u32) -> Result<Encoded, PhotoError> {
+    tokio::task::spawn_blocking(move || encode_blocking(&bytes, max_side))
+        .await
+        .map_err(|e| PhotoError::Io(std::io::Error::other(e)))?
+}
+
+fn encode_blocking(bytes: &[u8], max_side: u32) -> Result<Encoded, PhotoError> {
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(PhotoError::Io)?;
+    if reader.format().is_none() {
+        return Err(PhotoError::NotAnImage(
+            "not a JPEG, PNG, WebP or GIF image".into(),
+        ));
+    }
+    // Refuse decompression bombs: a small file that unpacks to gigabytes.
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(12_000);
+    limits.max_image_height = Some(12_000);
+    limits.max_alloc = Some(256 * 1024 * 1024);
+    reader.limits(limits);
+    let img = reader.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => PhotoError::TooLarge,
+        e => PhotoError::NotAnImage(e.to_string()),
+    })?;
+    let img = if img.width() > max_side || img.height() > max_side {
+        img.resize(max_side, max_side, image::imageops::FilterType::Triangle)
+    } else {
+        img
+    };
+    let rgb = img.to_rgb8();
+    let mut jpeg = Vec::new();
+    JpegEncoder::new_with_quality(&mut jpeg, 80)
+        .encode_image(&rgb)
+        .map_err(|e| PhotoError::Io(std::io::Error::other(e)))?;
+    let sha256 = hex::encode(Sha256::digest(&jpeg));
+    Ok(Encoded {
+        jpeg,
+        sha256,
+        width: rgb.width(),
+        height: rgb.height(),
+    })
+}
+
+/// Where a photo with this digest lives under `dir`.
+pub fn photo_path(dir: &Path, sha256: &str) -> Option<PathBuf> {
+    let valid = sha256.len() == 64
+        && sha256
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+    valid.then(|| dir.join(&sha256[..2]).join(format!("{sha256}.jpg")))
+}
+
+/// Write the file (atomically: a temporary file renamed into place) and record it, inside the
+/// caller's transaction. If the transaction rolls back the file stays as an orphan, which is
+/// harmless: the same photo sent again reuses it.
+pub async fn store(tx: &mut Tx, dir: &Path, e: &Encoded) -> Result<Photo, PhotoError> {
+    let path = photo_path(dir, &e.sha256).expect("own digest is valid");
+    if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+        let parent = path.parent().expect("has parent");
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(PhotoError::Io)?;
+        let tmp = parent.join(format!(".{}.{}.tmp", e.sha256, std::process::id()));
+        tokio::fs::write(&tmp, &e.jpeg)
+            .await
+            .map_err(PhotoError::Io)?;
+        tokio::fs::rename(&tmp, &path)
+            .await
+            .map_err(PhotoError::Io)?;
+    }
+    tx.execute(
+        query(
+            "INSERT INTO photos (sha256, content_type, width, height, bytes, created_at) \
+             VALUES ($1, 'image/jpeg', $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING",
+        )
+        .bind(&e.sha256)
+        .bind(e.width as i64)
+        .bind(e.height as i64)
+        .bind(e.jpeg.len() as i64)
+        .bind(Utc::now()),
+    )
+    .await?;
+    let id: i64 = tx
+        .scalar(query("SELECT id FROM photos WHERE sha256 = $1").bind(&e.sha256))
+        .await?;
+    Ok(Photo {
+        id,
+        sha256: e.sha256.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x % 255) as u8, (y % 255) as u8, 90])
+        });
+        let mut out = Vec::new();
+        image::DynamicImage::ImageRgb8(img)
+            .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn reencodes_and_scales_down() {
+        let e = encode_blocking(&png(3000, 1000), 1600).unwrap();
+        assert_eq!((e.width, e.height), (1600, 533));
+        assert_eq!(&e.jpeg[..2], &[0xFF, 0xD8]);
+        assert!(!e.jpeg.windows(4).any(|w| w == b"Exif"));
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_image() {
+        assert!(matches!(
+            encode_blocking(b"%PDF-1.4 not a photo", 1600),
+            Err(PhotoError::NotAnImage(_))
+        ));
+        let mut truncated = png(100, 100);
+        truncated.truncate(60);
+        assert!(matches!(
+            encode_blocking(&truncated, 1600),
+            Err(PhotoError::NotAnImage(_))
+        ));
+    }
+
+    #[test]
+    fn photo_paths_accept_only_digests() {
+        assert!(photo_path(Path::new("/p"), "../etc/passwd").is_none());
+        let d = "a".repeat(64);
+        assert_eq!(
+            photo_path(Path::new("/p"), &d).unwrap(),
+            PathBuf::from(format!("/p/aa/{d}.jpg"))
+        );
+    }
+}

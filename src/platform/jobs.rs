@@ -1,0 +1,173 @@
+//! A table-backed job queue. Jobs are enqueued inside the transaction that creates the work (so a
+//! job exists exactly when its cause does), claimed by workers with a lease, retried with
+//! back-off, and kept as `failed` with the last error once their attempts run out.
+//!
+//! Several nodes may run workers against one PostgreSQL: claims use `FOR UPDATE SKIP LOCKED`.
+//! On SQLite the single writer connection serialises claims.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use tokio::sync::Notify;
+
+use super::db::{query, Backend, Db, Tx};
+
+/// How long a claimed job may run before another worker may take it over.
+const LEASE: i64 = 300;
+
+pub type Handler = Arc<
+    dyn Fn(Db, serde_json::Value) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// The job kinds this process knows how to run, and a bell that rings when a job is enqueued.
+#[derive(Clone, Default)]
+pub struct Registry {
+    handlers: HashMap<&'static str, Handler>,
+    pub wake: Arc<Notify>,
+}
+
+impl Registry {
+    pub fn new(wake: Arc<Notify>) -> Self {
+        Registry {
+            handlers: HashMap::new(),
+            wake,
+        }
+    }
+
+    pub fn register<F, Fut>(&mut self, kind: &'static str, f: F)
+    where
+        F: Fn(Db, serde_json::Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        self.handlers
+            .insert(kind, Arc::new(move |db, v| Box::pin(f(db, v))));
+    }
+}
+
+/// Add a job to the queue, inside the caller's transaction.
+pub async fn enqueue(
+    tx: &mut Tx,
+    kind: &str,
+    payload: &serde_json::Value,
+) -> Result<i64, sqlx::Error> {
+    let now = Utc::now();
+    tx.scalar(
+        query(
+            "INSERT INTO jobs (kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at) \
+             VALUES ($1, $2, 'queued', 0, 5, $3, $3, $3) RETURNING id",
+        )
+        .bind(kind)
+        .bind(payload.to_string())
+        .bind(now),
+    )
+    .await
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub payload: String,
+    pub attempts: i64,
+    pub max_attempts: i64,
+}
+
+/// Take the oldest runnable job (queued and due, or running with an expired lease).
+pub async fn claim(db: &Db) -> Result<Option<Job>, sqlx::Error> {
+    let now = Utc::now();
+    let pick = match db.backend() {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2 \
+         WHERE id = (SELECT id FROM jobs WHERE (status = 'queued' AND run_at <= $2) \
+                     OR (status = 'running' AND locked_until < $2) ORDER BY run_at, id LIMIT 1 {pick}) \
+         RETURNING id, kind, payload, attempts, max_attempts"
+    );
+    db.fetch_optional(query(sql).bind(now + Duration::seconds(LEASE)).bind(now))
+        .await
+}
+
+async fn finish(db: &Db, job: &Job, outcome: Result<(), String>) -> Result<(), sqlx::Error> {
+    let now = Utc::now();
+    let q = match outcome {
+        Ok(()) => query("UPDATE jobs SET status = 'done', locked_until = NULL, updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(job.id),
+        Err(e) if job.attempts >= job.max_attempts => query(
+            "UPDATE jobs SET status = 'failed', locked_until = NULL, last_error = $1, updated_at = $2 WHERE id = $3",
+        )
+        .bind(e)
+        .bind(now)
+        .bind(job.id),
+        Err(e) => {
+            // Back off: 2, 4, 8, 16… seconds.
+            let retry_at: DateTime<Utc> = now + Duration::seconds(1 << job.attempts.clamp(1, 12));
+            query(
+                "UPDATE jobs SET status = 'queued', locked_until = NULL, last_error = $1, run_at = $2, updated_at = $3 WHERE id = $4",
+            )
+            .bind(e)
+            .bind(retry_at)
+            .bind(now)
+            .bind(job.id)
+        }
+    };
+    db.execute(q).await?;
+    Ok(())
+}
+
+/// Run one claimed job to completion. Returns false when the queue had nothing due.
+pub async fn run_one(db: &Db, registry: &Registry) -> Result<bool, sqlx::Error> {
+    let Some(job) = claim(db).await? else {
+        return Ok(false);
+    };
+    let outcome = match registry.handlers.get(job.kind.as_str()) {
+        None => Err(format!("no handler for job kind {:?}", job.kind)),
+        Some(handler) => match serde_json::from_str(&job.payload) {
+            Err(e) => Err(format!("bad payload: {e}")),
+            Ok(payload) => handler(db.clone(), payload)
+                .await
+                .map_err(|e| format!("{e:#}")),
+        },
+    };
+    match &outcome {
+        Ok(()) => {
+            metrics::counter!("khidmat_jobs_total", "kind" => job.kind.clone(), "outcome" => "done")
+                .increment(1)
+        }
+        Err(e) => {
+            tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, error = %e, "job failed");
+            metrics::counter!("khidmat_jobs_total", "kind" => job.kind.clone(), "outcome" => "error").increment(1);
+        }
+    }
+    finish(db, &job, outcome).await?;
+    Ok(true)
+}
+
+/// A worker: runs jobs while there are any, then sleeps until woken or a second has passed.
+pub fn spawn_worker(db: Db, registry: Registry, shutdown: super::shutdown::Token) {
+    tokio::spawn(async move {
+        loop {
+            if shutdown.is_cancelled() {
+                break;
+            }
+            match run_one(&db, &registry).await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => tracing::error!(error = %e, "job queue unavailable"),
+            }
+            tokio::select! {
+                _ = registry.wake.notified() => {}
+                _ = tokio::time::sleep(StdDuration::from_secs(1)) => {}
+                _ = shutdown.cancelled() => break,
+            }
+        }
+    });
+}

@@ -1,0 +1,19 @@
+//! The platform kernel: every mechanism the services share, each exactly once.
+
+pub mod audit;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod files;
+pub mod geo;
+pub mod i18n;
+pub mod idempotency;
+pub mod identity;
+pub mod impact;
+pub mod jobs;
+pub mod metrics;
+pub mod org;
+pub mod personal;
+pub mod ratelimit;
+pub mod shutdown;
+pub mod xml;

@@ -1,0 +1,443 @@
+//! Reports: citizens report problems to the department that owns the service; staff work them.
+//!
+//! - `model.rs`: service definitions, statuses, attribute checking
+//! - `store.rs`: the SQL
+//! - `open311.rs`: Open311 GeoReport v2 (JSON and XML) and FixMyStreet's updates extension
+//! - `api.rs`: the staff JSON API
+//!
+//! The operations here (`submit`, `post_update`, `assign`) are what every channel calls: Open311
+//! today, web pages and SMS tomorrow.
+
+pub mod api;
+pub mod model;
+pub mod open311;
+pub mod store;
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use chrono::{Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::platform::config::Config;
+use crate::platform::db::Db;
+use crate::platform::error::{Error, Result};
+use crate::platform::i18n::Lang;
+use crate::platform::identity::Staff;
+use crate::platform::personal::{valid_email, Phone};
+use crate::platform::{audit, files, geo, idempotency, impact, jobs, org};
+use crate::t;
+use model::{check_answers, RichStatus, MAX_DESCRIPTION};
+
+pub fn router(config: &Config) -> Router<AppState> {
+    open311::router(config).merge(api::router())
+}
+
+pub const DUPLICATE_JOB: &str = "reports.check_duplicate";
+
+pub fn register_jobs(registry: &mut jobs::Registry) {
+    registry.register(DUPLICATE_JOB, |db, payload| async move {
+        let id = payload["report_id"]
+            .as_i64()
+            .ok_or_else(|| anyhow::anyhow!("payload lacks report_id"))?;
+        let radius = payload["radius_m"].as_f64().unwrap_or(50.0);
+        let hours = payload["window_hours"].as_i64().unwrap_or(48);
+        check_duplicate(&db, id, radius, hours).await
+    });
+}
+
+/// Link a report to the nearest open report of the same service close by, for staff to confirm.
+pub async fn check_duplicate(
+    db: &Db,
+    id: i64,
+    radius_m: f64,
+    window_hours: i64,
+) -> anyhow::Result<()> {
+    let Some(report) = store::get(db, id).await? else {
+        return Ok(());
+    };
+    if let Some((of, metres)) =
+        store::nearest_open_neighbour(db, &report, radius_m, window_hours).await?
+    {
+        store::mark_possible_duplicate(db, id, of, metres).await?;
+        metrics::counter!("khidmat_reports_possible_duplicates_total").increment(1);
+    }
+    Ok(())
+}
+
+/// A report as a channel received it, before any checking.
+#[derive(Debug, Default, Clone)]
+pub struct Submission {
+    pub service_code: Option<String>,
+    pub lat: Option<String>,
+    pub long: Option<String>,
+    pub address: Option<String>,
+    pub district: Option<String>,
+    pub attributes: BTreeMap<String, Vec<String>>,
+    pub description: Option<String>,
+    pub media_url: Option<String>,
+    pub photo: Option<Vec<u8>>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub device_id: Option<String>,
+    pub account_id: Option<String>,
+}
+
+/// Who sent a submission, and how.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// `open311`, `web`, `sms`, `ussd`.
+    pub channel: &'static str,
+    pub api_key_id: Option<i64>,
+    /// `(scope, key, request digest)` when the client sent an `Idempotency-Key`.
+    pub idempotency: Option<(String, String, String)>,
+}
+
+/// What the citizen gets back: the tracking reference and what to expect.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Receipt {
+    pub service_request_id: String,
+    pub token: String,
+    pub service_notice: String,
+    pub account_id: Option<String>,
+}
+
+fn nonempty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn short_field<'a>(
+    lang: Lang,
+    name: &str,
+    v: Option<&'a str>,
+    max: usize,
+) -> Result<Option<&'a str>> {
+    match v {
+        Some(s) if s.chars().count() > max => Err(Error::BadRequest(t!(
+            lang,
+            "err-field-too-long",
+            name = name,
+            max = max
+        ))),
+        other => Ok(other),
+    }
+}
+
+fn parse_coordinate(lang: Lang, name: &str, raw: &str, valid: fn(f64) -> bool) -> Result<f64> {
+    match raw.trim().parse::<f64>() {
+        Ok(v) if valid(v) => Ok(v),
+        _ => Err(Error::BadRequest(t!(
+            lang,
+            if name == "lat" {
+                "err-lat-range"
+            } else {
+                "err-long-range"
+            }
+        ))),
+    }
+}
+
+/// Check a submission and store it as a report of the owning department. Nothing is written
+/// unless everything is valid; a repeated `Idempotency-Key` returns the first receipt.
+pub async fn submit(
+    state: &AppState,
+    sub: Submission,
+    origin: Origin,
+    lang: Lang,
+) -> Result<Receipt> {
+    let bad = |msg: String| Error::BadRequest(msg);
+    let code = nonempty(&sub.service_code)
+        .ok_or_else(|| bad(t!(lang, "err-missing-param", name = "service_code")))?;
+    let service = store::service(&state.db, code)
+        .await?
+        .ok_or_else(|| Error::NotFound(t!(lang, "err-unknown-service", code = code)))?;
+
+    // Location: a point, or words (an address or landmark), or a district.
+    let lat = nonempty(&sub.lat);
+    let long = nonempty(&sub.long);
+    let point = match (lat, long) {
+        (Some(la), Some(lo)) => Some((
+            parse_coordinate(lang, "lat", la, geo::valid_lat)?,
+            parse_coordinate(lang, "long", lo, geo::valid_long)?,
+        )),
+        (None, None) => None,
+        _ => return Err(bad(t!(lang, "err-lat-long-pair"))),
+    };
+    let address = short_field(lang, "address_string", nonempty(&sub.address), 500)?;
+    let district = match nonempty(&sub.district) {
+        Some(slug) => Some(
+            org::district(&state.db, slug)
+                .await?
+                .ok_or_else(|| bad(t!(lang, "err-unknown-district", district = slug)))?
+                .slug,
+        ),
+        None => match point {
+            Some((la, lo)) => {
+                let all = state.districts.get(&state.db).await?;
+                org::nearest_district(&all, la, lo, 80_000.0).map(|d| d.slug.clone())
+            }
+            None => None,
+        },
+    };
+    if point.is_none() && address.is_none() && district.is_none() {
+        return Err(bad(t!(lang, "err-location-required")));
+    }
+
+    let answers = check_answers(&service, &sub.attributes, lang)?;
+    let description = nonempty(&sub.description);
+    if let Some(d) = description {
+        if d.chars().count() > MAX_DESCRIPTION {
+            return Err(bad(t!(
+                lang,
+                "err-description-too-long",
+                max = MAX_DESCRIPTION
+            )));
+        }
+    }
+    let media_url = short_field(lang, "media_url", nonempty(&sub.media_url), 2000)?;
+    if let Some(u) = media_url {
+        if !(u.starts_with("https://") || u.starts_with("http://"))
+            || u.contains(char::is_whitespace)
+        {
+            return Err(bad(t!(lang, "err-media-url")));
+        }
+    }
+    let first = short_field(lang, "first_name", nonempty(&sub.first_name), 100)?;
+    let last = short_field(lang, "last_name", nonempty(&sub.last_name), 100)?;
+    let name = match (first, last) {
+        (Some(f), Some(l)) => Some(format!("{f} {l}")),
+        (Some(n), None) | (None, Some(n)) => Some(n.to_owned()),
+        (None, None) => None,
+    };
+    let email = nonempty(&sub.email).map(|e| e.to_lowercase());
+    if let Some(e) = &email {
+        if !valid_email(e) {
+            return Err(bad(t!(lang, "err-email")));
+        }
+    }
+    let phone = match nonempty(&sub.phone) {
+        Some(p) => Some(Phone::parse(p).ok_or_else(|| bad(t!(lang, "err-phone")))?),
+        None => None,
+    };
+    let device_id = short_field(lang, "device_id", nonempty(&sub.device_id), 200)?;
+    let account_id = short_field(lang, "account_id", nonempty(&sub.account_id), 200)?;
+
+    let photo = match sub.photo {
+        Some(bytes) if !bytes.is_empty() => Some(
+            files::encode(bytes, state.config.photo_max_side)
+                .await
+                .map_err(|e| photo_error(e, lang, state))?,
+        ),
+        _ => None,
+    };
+
+    let mut tx = state.db.begin().await?;
+    if let Some((scope, key, hash)) = &origin.idempotency {
+        match idempotency::claim(&mut tx, scope, key, hash).await? {
+            idempotency::Claim::Fresh => {}
+            idempotency::Claim::Replay { body, .. } => {
+                return serde_json::from_str(&body).map_err(|e| Error::Internal(e.into()));
+            }
+            idempotency::Claim::Mismatch => {
+                return Err(Error::Unprocessable(t!(lang, "err-idempotency-mismatch")))
+            }
+        }
+    }
+    let photo_id = match &photo {
+        Some(p) => Some(
+            files::store(&mut tx, &state.config.photos_dir(), p)
+                .await
+                .map_err(|e| photo_error(e, lang, state))?
+                .id,
+        ),
+        None => None,
+    };
+    let now = Utc::now();
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let notice = t!(lang, "notice-received", hours = service.response_hours);
+    let id = store::insert(
+        &mut tx,
+        &store::NewReport {
+            token: &token,
+            service: &service,
+            district: district.as_deref(),
+            description,
+            lat: point.map(|p| p.0),
+            long: point.map(|p| p.1),
+            address,
+            answers: &answers,
+            media_url,
+            photo_id,
+            contact_name: name.as_deref(),
+            contact_email: email.as_deref(),
+            contact_phone: phone.as_ref().map(Phone::e164),
+            device_id,
+            account_id,
+            channel: origin.channel,
+            api_key_id: origin.api_key_id,
+            requested_at: now,
+            expected_at: now + Duration::hours(service.response_hours),
+            status_notes: service.status_notes.get("open").map(|n| n.get(lang)),
+        },
+    )
+    .await?;
+    impact::record(
+        &mut tx,
+        &impact::Event {
+            service: "reports",
+            kind: "report_submitted",
+            code: Some(&service.code),
+            channel: origin.channel,
+            district: district.as_deref(),
+            department_id: Some(service.department_id),
+            minutes_saved: service.minutes_saved,
+        },
+    )
+    .await?;
+    if point.is_some() {
+        jobs::enqueue(
+            &mut tx,
+            DUPLICATE_JOB,
+            &serde_json::json!({
+                "report_id": id,
+                "radius_m": state.config.duplicate_radius_m,
+                "window_hours": state.config.duplicate_window_hours,
+            }),
+        )
+        .await?;
+    }
+    let receipt = Receipt {
+        service_request_id: id.to_string(),
+        token,
+        service_notice: notice,
+        account_id: account_id.map(str::to_owned),
+    };
+    if let Some((scope, key, _)) = &origin.idempotency {
+        let body = serde_json::to_string(&receipt).map_err(|e| Error::Internal(e.into()))?;
+        idempotency::complete(&mut tx, scope, key, 200, &body).await?;
+    }
+    tx.commit().await?;
+    state.job_wake.notify_one();
+    metrics::counter!("khidmat_reports_submitted_total", "service" => service.code.clone(), "channel" => origin.channel).increment(1);
+    Ok(receipt)
+}
+
+fn photo_error(e: files::PhotoError, lang: Lang, state: &AppState) -> Error {
+    match e {
+        files::PhotoError::NotAnImage(why) => {
+            Error::Unsupported(t!(lang, "err-photo-not-image", reason = why))
+        }
+        files::PhotoError::TooLarge => Error::TooLarge(t!(
+            lang,
+            "err-photo-too-large",
+            max = state.config.max_photo_bytes / (1024 * 1024)
+        )),
+        files::PhotoError::Io(e) => Error::Internal(e.into()),
+        files::PhotoError::Db(e) => e.into(),
+    }
+}
+
+/// A report that `staff` may see, or 404 (never "forbidden": that would confirm it exists).
+pub async fn report_for_staff(db: &Db, staff: &Staff, id: i64) -> Result<store::ReportRow> {
+    store::get(db, id)
+        .await?
+        .filter(|r| staff.scope.allows(r.department_id, r.district.as_deref()))
+        .ok_or_else(|| Error::NotFound(format!("no report {id} in your department")))
+}
+
+/// Post a status update with a note. `duplicate_of` names the original when marking a duplicate.
+pub async fn post_update(
+    db: &Db,
+    staff: &Staff,
+    id: i64,
+    status: RichStatus,
+    note: &str,
+    duplicate_of: Option<i64>,
+) -> Result<i64> {
+    let report = report_for_staff(db, staff, id).await?;
+    let note = note.trim();
+    if note.is_empty() {
+        return Err(Error::BadRequest(
+            "note: say what was done or decided; citizens read it".into(),
+        ));
+    }
+    if note.chars().count() > 2000 {
+        return Err(Error::BadRequest(
+            "note is longer than 2000 characters".into(),
+        ));
+    }
+    match (status, duplicate_of) {
+        (RichStatus::Duplicate, Some(of)) => {
+            if of == id {
+                return Err(Error::BadRequest("a report cannot duplicate itself".into()));
+            }
+            let original = store::get(db, of)
+                .await?
+                .ok_or_else(|| Error::BadRequest(format!("duplicate_of: no report {of}")))?;
+            if original.service_code != report.service_code {
+                return Err(Error::BadRequest(
+                    "duplicate_of must be a report of the same service".into(),
+                ));
+            }
+        }
+        (_, Some(_)) => {
+            return Err(Error::BadRequest(
+                "duplicate_of goes only with status \"duplicate\"".into(),
+            ))
+        }
+        _ => {}
+    }
+    let mut tx = db.begin().await?;
+    let update_id =
+        store::add_update(&mut tx, id, status, note, &staff.actor(), duplicate_of).await?;
+    audit::record(
+        &mut tx,
+        &staff.actor(),
+        "report.update",
+        "report",
+        &id.to_string(),
+        serde_json::json!({"from": report.rich_status, "to": status.as_str(), "update_id": update_id, "duplicate_of": duplicate_of}),
+    )
+    .await?;
+    tx.commit().await?;
+    metrics::counter!("khidmat_report_updates_total", "status" => status.as_str()).increment(1);
+    Ok(update_id)
+}
+
+/// Assign a report to a staff member of its department (who can see it), or unassign (`None`).
+pub async fn assign(db: &Db, staff: &Staff, id: i64, user_id: Option<i64>) -> Result<()> {
+    let report = report_for_staff(db, staff, id).await?;
+    if let Some(uid) = user_id {
+        let placement = crate::platform::identity::user_placement(db, uid).await?;
+        let fits = match placement {
+            Some((Some(dep), district)) => {
+                dep == report.department_id
+                    && district
+                        .as_deref()
+                        .is_none_or(|d| Some(d) == report.district.as_deref())
+            }
+            _ => false,
+        };
+        if !fits {
+            return Err(Error::BadRequest(format!(
+                "user {uid} is not an active member of this report's department (and district)"
+            )));
+        }
+    }
+    let mut tx = db.begin().await?;
+    store::assign(&mut tx, id, user_id).await?;
+    audit::record(
+        &mut tx,
+        &staff.actor(),
+        "report.assign",
+        "report",
+        &id.to_string(),
+        serde_json::json!({"from": report.assigned_to, "to": user_id}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

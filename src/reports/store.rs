@@ -1,0 +1,532 @@
+//! Reports: all of their SQL, and nothing else.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use super::model::{Answer, Attribute, RichStatus, Service};
+use crate::platform::db::{query, Db, Query, Tx};
+use crate::platform::geo;
+use crate::platform::i18n::Text3;
+use crate::platform::identity::Scope;
+
+#[derive(sqlx::FromRow)]
+struct ServiceRow {
+    id: i64,
+    code: String,
+    department_id: i64,
+    department_slug: String,
+    dep_en: String,
+    dep_ur: String,
+    dep_ps: String,
+    name_en: String,
+    name_ur: String,
+    name_ps: String,
+    description_en: String,
+    description_ur: String,
+    description_ps: String,
+    group_en: String,
+    group_ur: String,
+    group_ps: String,
+    keywords: String,
+    icon: String,
+    attributes: String,
+    status_notes: String,
+    minutes_saved: i64,
+    response_hours: i64,
+    public: bool,
+    active: bool,
+}
+
+impl ServiceRow {
+    fn into_service(self) -> Result<Service, sqlx::Error> {
+        let decode = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
+        Ok(Service {
+            id: self.id,
+            code: self.code,
+            department_id: self.department_id,
+            department_slug: self.department_slug,
+            department_name: Text3 {
+                en: self.dep_en,
+                ur: self.dep_ur,
+                ps: self.dep_ps,
+            },
+            name: Text3 {
+                en: self.name_en,
+                ur: self.name_ur,
+                ps: self.name_ps,
+            },
+            description: Text3 {
+                en: self.description_en,
+                ur: self.description_ur,
+                ps: self.description_ps,
+            },
+            group: Text3 {
+                en: self.group_en,
+                ur: self.group_ur,
+                ps: self.group_ps,
+            },
+            keywords: self.keywords,
+            icon: self.icon,
+            attributes: serde_json::from_str(&self.attributes).map_err(decode)?,
+            status_notes: serde_json::from_str(&self.status_notes).map_err(decode)?,
+            minutes_saved: self.minutes_saved,
+            response_hours: self.response_hours,
+            public: self.public,
+            active: self.active,
+        })
+    }
+}
+
+const SERVICE_SELECT: &str = "SELECT s.id, s.code, s.department_id, d.slug AS department_slug, \
+    d.name_en AS dep_en, d.name_ur AS dep_ur, d.name_ps AS dep_ps, s.name_en, s.name_ur, s.name_ps, \
+    s.description_en, s.description_ur, s.description_ps, s.group_en, s.group_ur, s.group_ps, \
+    s.keywords, s.icon, s.attributes, s.status_notes, s.minutes_saved, s.response_hours, s.public, s.active \
+    FROM report_services s JOIN departments d ON d.id = s.department_id";
+
+/// Active services, by group then code.
+pub async fn services(db: &Db) -> Result<Vec<Service>, sqlx::Error> {
+    let rows: Vec<ServiceRow> = db
+        .fetch_all(
+            query(format!(
+                "{SERVICE_SELECT} WHERE s.active = $1 ORDER BY s.group_en, s.code"
+            ))
+            .bind(true),
+        )
+        .await?;
+    rows.into_iter().map(ServiceRow::into_service).collect()
+}
+
+/// An active service by code.
+pub async fn service(db: &Db, code: &str) -> Result<Option<Service>, sqlx::Error> {
+    let row: Option<ServiceRow> = db
+        .fetch_optional(
+            query(format!(
+                "{SERVICE_SELECT} WHERE s.code = $1 AND s.active = $2"
+            ))
+            .bind(code)
+            .bind(true),
+        )
+        .await?;
+    row.map(ServiceRow::into_service).transpose()
+}
+
+/// What a pack says about a service.
+pub struct ServiceSpec<'a> {
+    pub code: &'a str,
+    pub department_id: i64,
+    pub name: &'a Text3,
+    pub description: &'a Text3,
+    pub group: &'a Text3,
+    pub keywords: String,
+    pub icon: &'a str,
+    pub attributes: &'a [Attribute],
+    pub status_notes: &'a BTreeMap<String, Text3>,
+    pub minutes_saved: i64,
+    pub response_hours: i64,
+    pub public: bool,
+    pub active: bool,
+}
+
+/// Create or update a service by code. Returns its id.
+pub async fn upsert_service(tx: &mut Tx, s: &ServiceSpec<'_>) -> Result<i64, sqlx::Error> {
+    let now = Utc::now();
+    tx.scalar(
+        query(
+            "INSERT INTO report_services (code, department_id, name_en, name_ur, name_ps, description_en, description_ur, \
+             description_ps, group_en, group_ur, group_ps, keywords, icon, attributes, status_notes, minutes_saved, \
+             response_hours, public, active, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20) \
+             ON CONFLICT (code) DO UPDATE SET department_id = excluded.department_id, name_en = excluded.name_en, \
+             name_ur = excluded.name_ur, name_ps = excluded.name_ps, description_en = excluded.description_en, \
+             description_ur = excluded.description_ur, description_ps = excluded.description_ps, \
+             group_en = excluded.group_en, group_ur = excluded.group_ur, group_ps = excluded.group_ps, \
+             keywords = excluded.keywords, icon = excluded.icon, attributes = excluded.attributes, \
+             status_notes = excluded.status_notes, minutes_saved = excluded.minutes_saved, \
+             response_hours = excluded.response_hours, public = excluded.public, active = excluded.active, \
+             updated_at = excluded.updated_at RETURNING id",
+        )
+        .bind(s.code)
+        .bind(s.department_id)
+        .bind(&s.name.en)
+        .bind(&s.name.ur)
+        .bind(&s.name.ps)
+        .bind(&s.description.en)
+        .bind(&s.description.ur)
+        .bind(&s.description.ps)
+        .bind(&s.group.en)
+        .bind(&s.group.ur)
+        .bind(&s.group.ps)
+        .bind(s.keywords.clone())
+        .bind(s.icon)
+        .bind(serde_json::to_string(s.attributes).expect("attributes serialise"))
+        .bind(serde_json::to_string(s.status_notes).expect("notes serialise"))
+        .bind(s.minutes_saved)
+        .bind(s.response_hours)
+        .bind(s.public)
+        .bind(s.active)
+        .bind(now),
+    )
+    .await
+}
+
+/// A report as stored, with the names of its service and department.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReportRow {
+    pub id: i64,
+    pub token: String,
+    pub service_code: String,
+    pub service_name_en: String,
+    pub service_name_ur: String,
+    pub service_name_ps: String,
+    pub service_public: bool,
+    pub department_id: i64,
+    pub dep_en: String,
+    pub dep_ur: String,
+    pub dep_ps: String,
+    pub district: Option<String>,
+    pub status: String,
+    pub rich_status: String,
+    pub status_notes: Option<String>,
+    pub description: Option<String>,
+    pub lat: Option<f64>,
+    pub long: Option<f64>,
+    pub address: Option<String>,
+    pub attributes: String,
+    pub media_url: Option<String>,
+    pub photo_sha256: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
+    pub contact_phone: Option<String>,
+    pub channel: String,
+    pub assigned_to: Option<i64>,
+    pub possible_duplicate_of: Option<i64>,
+    pub duplicate_distance_m: Option<f64>,
+    pub requested_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub expected_at: Option<DateTime<Utc>>,
+}
+
+impl ReportRow {
+    pub fn service_name(&self) -> Text3 {
+        Text3 {
+            en: self.service_name_en.clone(),
+            ur: self.service_name_ur.clone(),
+            ps: self.service_name_ps.clone(),
+        }
+    }
+
+    pub fn department_name(&self) -> Text3 {
+        Text3 {
+            en: self.dep_en.clone(),
+            ur: self.dep_ur.clone(),
+            ps: self.dep_ps.clone(),
+        }
+    }
+
+    pub fn rich_status(&self) -> RichStatus {
+        RichStatus::parse(&self.rich_status).unwrap_or(RichStatus::Open)
+    }
+}
+
+const REPORT_SELECT: &str = "SELECT r.id, r.token, r.service_code, s.name_en AS service_name_en, \
+    s.name_ur AS service_name_ur, s.name_ps AS service_name_ps, s.public AS service_public, r.department_id, \
+    d.name_en AS dep_en, d.name_ur AS dep_ur, d.name_ps AS dep_ps, r.district, r.status, r.rich_status, \
+    r.status_notes, r.description, r.lat, r.long, r.address, r.attributes, r.media_url, p.sha256 AS photo_sha256, \
+    r.contact_name, r.contact_email, r.contact_phone, r.channel, r.assigned_to, r.possible_duplicate_of, \
+    r.duplicate_distance_m, r.requested_at, r.updated_at, r.expected_at \
+    FROM reports r JOIN report_services s ON s.id = r.service_id JOIN departments d ON d.id = r.department_id \
+    LEFT JOIN photos p ON p.id = r.photo_id";
+
+pub struct NewReport<'a> {
+    pub token: &'a str,
+    pub service: &'a Service,
+    pub district: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub lat: Option<f64>,
+    pub long: Option<f64>,
+    pub address: Option<&'a str>,
+    pub answers: &'a BTreeMap<String, Answer>,
+    pub media_url: Option<&'a str>,
+    pub photo_id: Option<i64>,
+    pub contact_name: Option<&'a str>,
+    pub contact_email: Option<&'a str>,
+    pub contact_phone: Option<&'a str>,
+    pub device_id: Option<&'a str>,
+    pub account_id: Option<&'a str>,
+    pub channel: &'a str,
+    pub api_key_id: Option<i64>,
+    pub requested_at: DateTime<Utc>,
+    pub expected_at: DateTime<Utc>,
+    pub status_notes: Option<&'a str>,
+}
+
+pub async fn insert(tx: &mut Tx, r: &NewReport<'_>) -> Result<i64, sqlx::Error> {
+    tx.scalar(
+        query(
+            "INSERT INTO reports (token, service_id, service_code, department_id, district, status, rich_status, \
+             status_notes, description, lat, long, address, attributes, media_url, photo_id, contact_name, \
+             contact_email, contact_phone, device_id, account_id, channel, api_key_id, requested_at, updated_at, \
+             expected_at) VALUES ($1, $2, $3, $4, $5, 'open', 'open', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+             $16, $17, $18, $19, $20, $21, $21, $22) RETURNING id",
+        )
+        .bind(r.token)
+        .bind(r.service.id)
+        .bind(r.service.code.as_str())
+        .bind(r.service.department_id)
+        .bind(r.district)
+        .bind(r.status_notes)
+        .bind(r.description)
+        .bind(r.lat)
+        .bind(r.long)
+        .bind(r.address)
+        .bind(serde_json::to_string(r.answers).expect("answers serialise"))
+        .bind(r.media_url)
+        .bind(r.photo_id)
+        .bind(r.contact_name)
+        .bind(r.contact_email)
+        .bind(r.contact_phone)
+        .bind(r.device_id)
+        .bind(r.account_id)
+        .bind(r.channel)
+        .bind(r.api_key_id)
+        .bind(r.requested_at)
+        .bind(r.expected_at),
+    )
+    .await
+}
+
+pub async fn get(db: &Db, id: i64) -> Result<Option<ReportRow>, sqlx::Error> {
+    db.fetch_optional(query(format!("{REPORT_SELECT} WHERE r.id = $1")).bind(id))
+        .await
+}
+
+pub async fn id_by_token(db: &Db, token: &str) -> Result<Option<i64>, sqlx::Error> {
+    db.fetch_optional::<(i64,)>(query("SELECT id FROM reports WHERE token = $1").bind(token))
+        .await
+        .map(|r| r.map(|(id,)| id))
+}
+
+/// Which reports to list.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub ids: Option<Vec<i64>>,
+    pub service_codes: Option<Vec<String>>,
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+    /// Open311 statuses: `open`, `closed`.
+    pub statuses: Option<Vec<&'static str>>,
+    pub rich_status: Option<RichStatus>,
+    /// Leave out reports of services whose reports are not public.
+    pub public_only: bool,
+    pub scope: Option<Scope>,
+    pub district: Option<String>,
+    pub assigned_to: Option<i64>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+fn in_list<T: Clone + Into<crate::platform::db::Value>>(
+    mut q: Query,
+    column: &str,
+    items: &[T],
+) -> Query {
+    q = q.push(&format!(" AND {column} IN ("));
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            q = q.push(", ");
+        }
+        q = q.push_bind(item.clone());
+    }
+    q.push(")")
+}
+
+/// Reports matching `f`, newest first.
+pub async fn list(db: &Db, f: &Filter) -> Result<Vec<ReportRow>, sqlx::Error> {
+    let mut q = query(format!("{REPORT_SELECT} WHERE 1 = 1"));
+    if let Some(ids) = &f.ids {
+        q = in_list(q, "r.id", ids);
+    }
+    if let Some(codes) = &f.service_codes {
+        q = in_list(q, "r.service_code", codes);
+    }
+    if let Some(start) = f.start {
+        q = q.push(" AND r.requested_at >= ").push_bind(start);
+    }
+    if let Some(end) = f.end {
+        q = q.push(" AND r.requested_at <= ").push_bind(end);
+    }
+    if let Some(statuses) = &f.statuses {
+        q = in_list(q, "r.status", statuses);
+    }
+    if let Some(rs) = f.rich_status {
+        q = q.push(" AND r.rich_status = ").push_bind(rs.as_str());
+    }
+    if f.public_only {
+        q = q.push(" AND s.public = ").push_bind(true);
+    }
+    match &f.scope {
+        None | Some(Scope::All) => {}
+        Some(Scope::Department {
+            department_id,
+            district,
+        }) => {
+            q = q.push(" AND r.department_id = ").push_bind(*department_id);
+            if let Some(d) = district {
+                q = q.push(" AND r.district = ").push_bind(d.as_str());
+            }
+        }
+    }
+    if let Some(d) = &f.district {
+        q = q.push(" AND r.district = ").push_bind(d.as_str());
+    }
+    if let Some(a) = f.assigned_to {
+        q = q.push(" AND r.assigned_to = ").push_bind(a);
+    }
+    q = q
+        .push(" ORDER BY r.requested_at DESC, r.id DESC LIMIT ")
+        .push_bind(f.limit)
+        .push(" OFFSET ")
+        .push_bind(f.offset);
+    db.fetch_all(q).await
+}
+
+/// A status update, as FixMyStreet's `servicerequestupdates` shows it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UpdateRow {
+    pub id: i64,
+    pub report_id: i64,
+    pub status: String,
+    pub note: String,
+    pub author: String,
+    pub media_url: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// Record a staff update: the report takes the new status and note.
+pub async fn add_update(
+    tx: &mut Tx,
+    report_id: i64,
+    status: RichStatus,
+    note: &str,
+    author: &str,
+    duplicate_of: Option<i64>,
+) -> Result<i64, sqlx::Error> {
+    let now = Utc::now();
+    tx.execute(
+        query(
+            "UPDATE reports SET status = $1, rich_status = $2, status_notes = $3, updated_at = $4, \
+             possible_duplicate_of = COALESCE($5, possible_duplicate_of) WHERE id = $6",
+        )
+        .bind(status.open311())
+        .bind(status.as_str())
+        .bind(note)
+        .bind(now)
+        .bind(duplicate_of)
+        .bind(report_id),
+    )
+    .await?;
+    tx.scalar(
+        query("INSERT INTO report_updates (report_id, status, note, author, at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+            .bind(report_id)
+            .bind(status.as_str())
+            .bind(note)
+            .bind(author)
+            .bind(now),
+    )
+    .await
+}
+
+pub async fn updates_of(db: &Db, report_id: i64) -> Result<Vec<UpdateRow>, sqlx::Error> {
+    db.fetch_all(
+        query("SELECT id, report_id, status, note, author, media_url, at FROM report_updates WHERE report_id = $1 ORDER BY id")
+            .bind(report_id),
+    )
+    .await
+}
+
+/// Updates in a time window (of public services only), oldest first.
+pub async fn updates_between(
+    db: &Db,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<UpdateRow>, sqlx::Error> {
+    db.fetch_all(
+        query(
+            "SELECT u.id, u.report_id, u.status, u.note, u.author, u.media_url, u.at FROM report_updates u \
+             JOIN reports r ON r.id = u.report_id JOIN report_services s ON s.id = r.service_id \
+             WHERE u.at >= $1 AND u.at <= $2 AND s.public = $3 ORDER BY u.at, u.id LIMIT $4 OFFSET $5",
+        )
+        .bind(start)
+        .bind(end)
+        .bind(true)
+        .bind(limit)
+        .bind(offset),
+    )
+    .await
+}
+
+pub async fn assign(tx: &mut Tx, report_id: i64, user_id: Option<i64>) -> Result<(), sqlx::Error> {
+    tx.execute(
+        query("UPDATE reports SET assigned_to = $1, updated_at = $2 WHERE id = $3")
+            .bind(user_id)
+            .bind(Utc::now())
+            .bind(report_id),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The nearest open report of the same service, older than this one, within `radius_m` and
+/// `window_hours` of it: `(id, metres)`.
+pub async fn nearest_open_neighbour(
+    db: &Db,
+    report: &ReportRow,
+    radius_m: f64,
+    window_hours: i64,
+) -> Result<Option<(i64, f64)>, sqlx::Error> {
+    let (Some(lat), Some(long)) = (report.lat, report.long) else {
+        return Ok(None);
+    };
+    let (min_lat, max_lat, min_long, max_long) = geo::bounding_box(lat, long, radius_m);
+    let candidates: Vec<(i64, f64, f64)> = db
+        .fetch_all(
+            query(
+                "SELECT id, lat, long FROM reports WHERE service_code = $1 AND status = 'open' \
+                 AND requested_at >= $2 AND requested_at <= $3 AND id <> $4 \
+                 AND lat BETWEEN $5 AND $6 AND long BETWEEN $7 AND $8",
+            )
+            .bind(report.service_code.as_str())
+            .bind(report.requested_at - chrono::Duration::hours(window_hours))
+            .bind(report.requested_at)
+            .bind(report.id)
+            .bind(min_lat)
+            .bind(max_lat)
+            .bind(min_long)
+            .bind(max_long),
+        )
+        .await?;
+    Ok(candidates
+        .into_iter()
+        .map(|(id, la, lo)| (id, geo::haversine_m(lat, long, la, lo)))
+        .filter(|(_, m)| *m <= radius_m)
+        .min_by(|a, b| a.1.total_cmp(&b.1)))
+}
+
+pub async fn mark_possible_duplicate(
+    db: &Db,
+    id: i64,
+    of: i64,
+    metres: f64,
+) -> Result<(), sqlx::Error> {
+    db.execute(
+        query("UPDATE reports SET possible_duplicate_of = $1, duplicate_distance_m = $2 WHERE id = $3 AND possible_duplicate_of IS NULL")
+            .bind(of)
+            .bind(metres)
+            .bind(id),
+    )
+    .await?;
+    Ok(())
+}
