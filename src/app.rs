@@ -93,7 +93,7 @@ pub struct ApiDoc;
 pub async fn healthz(State(state): State<AppState>) -> Response {
     let db_ok = state
         .db
-        .scalar::<i64>(crate::platform::db::query("SELECT 1"))
+        .scalar::<i64>(crate::platform::db::query("SELECT CAST(1 AS BIGINT)"))
         .await
         .is_ok();
     let body = serde_json::json!({
@@ -120,6 +120,34 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// `GET /photos/{sha256}.jpg`: a stored photo (already re-encoded, so safe to serve as is).
+async fn photo(
+    State(state): State<AppState>,
+    axum::extract::Path(file): axum::extract::Path<String>,
+) -> Response {
+    let path = file
+        .strip_suffix(".jpg")
+        .and_then(|sha| crate::platform::files::photo_path(&state.config.photos_dir(), sha));
+    let Some(path) = path else {
+        return not_found().await.into_response();
+    };
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
+                // Named by content: it never changes.
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=31536000, immutable"),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => not_found().await.into_response(),
+    }
+}
+
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
@@ -135,6 +163,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/openapi.json", get(openapi))
+        .route("/photos/{file}", get(photo))
         .merge(reports::router(&state.config))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::platform::metrics::track))

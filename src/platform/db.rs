@@ -63,18 +63,46 @@ value_from!(Bool, bool);
 value_from!(Int, i64);
 value_from!(Int, i32);
 value_from!(Float, f64);
-value_from!(Text, String);
-value_from!(Text, &str);
+// Text never carries NUL characters: PostgreSQL cannot store them, and no civic text needs
+// them. Both backends see U+FFFD instead, so they behave alike.
+fn no_nul(s: String) -> String {
+    if s.contains('\0') {
+        s.replace('\0', "\u{FFFD}")
+    } else {
+        s
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(Some(no_nul(v)))
+    }
+}
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Self {
+        Value::Text(v.map(no_nul))
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(Some(no_nul(v.to_owned())))
+    }
+}
+impl From<Option<&str>> for Value {
+    fn from(v: Option<&str>) -> Self {
+        Value::Text(v.map(|s| no_nul(s.to_owned())))
+    }
+}
 value_from!(Time, DateTime<Utc>);
 
 impl From<&String> for Value {
     fn from(v: &String) -> Self {
-        Value::Text(Some(v.clone()))
+        Value::from(v.as_str())
     }
 }
 impl From<Option<&String>> for Value {
     fn from(v: Option<&String>) -> Self {
-        Value::Text(v.cloned())
+        Value::from(v.map(String::as_str))
     }
 }
 

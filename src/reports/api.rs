@@ -193,9 +193,9 @@ pub async fn list(
     let Query(q) = query.map_err(|e| Error::BadRequest(e.body_text()))?;
     let page = q.page.unwrap_or(1);
     let page_size = q.page_size.unwrap_or(state.config.page_size);
-    if page < 1 || !(1..=state.config.max_page_size).contains(&page_size) {
+    if !(1..=1_000_000).contains(&page) || !(1..=state.config.max_page_size).contains(&page_size) {
         return Err(Error::BadRequest(format!(
-            "page must be 1 or more, page_size from 1 to {}",
+            "page must be from 1 to 1000000, page_size from 1 to {}",
             state.config.max_page_size
         )));
     }

@@ -328,7 +328,7 @@ pub async fn submit(
 fn photo_error(e: files::PhotoError, lang: Lang, state: &AppState) -> Error {
     match e {
         files::PhotoError::NotAnImage(why) => {
-            Error::Unsupported(t!(lang, "err-photo-not-image", reason = why))
+            Error::BadRequest(t!(lang, "err-photo-not-image", reason = why))
         }
         files::PhotoError::TooLarge => Error::TooLarge(t!(
             lang,

@@ -1,0 +1,274 @@
+//! The operator's command, run as a real process against a real store.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::helpers::*;
+use crate::on_both;
+use serde_json::Value;
+
+fn khidmat(
+    app_dir: &std::path::Path,
+    database_url: Option<&str>,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> (bool, String, String) {
+    let mut cmd = Command::new(khidmat_bin());
+    cmd.arg("--data-dir").arg(app_dir);
+    if let Some(u) = database_url {
+        cmd.args(["--database-url", u]);
+    }
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+on_both!(
+    operators_add_users_keys_and_packs_from_the_command_line,
+    |backend| async move {
+        // The server runs while the CLI works on the same store.
+        let app = spawn(backend).await;
+        let db_url = app.database_url.as_deref();
+        let dir = app.data_dir.clone();
+        let run = |args: &[&str], stdin: Option<&str>| khidmat(&dir, db_url, args, stdin);
+
+        let pack = r#"
+[pack]
+name = "peshawar-municipal"
+version = 1
+
+[[department]]
+slug = "wsup"
+name = { en = "Water and Sanitation Unit", ur = "واٹر اینڈ سینی ٹیشن یونٹ", ps = "د اوبو او حفظ الصحې واحد" }
+
+[[reports.service]]
+code = "streetlight"
+department = "wsup"
+name = { en = "Street light out", ur = "اسٹریٹ لائٹ خراب", ps = "د سړک څراغ خراب" }
+minutes_saved = 15
+response_hours = 96
+"#;
+        let path = dir.join("pack.toml");
+        std::fs::write(&path, pack).unwrap();
+        let (ok, out, err) = run(&["pack", "load", path.to_str().unwrap()], None);
+        assert!(ok, "{out}{err}");
+        assert!(out.contains("1 report services"), "{out}");
+        let services = app.get_json("/open311/v2/services.json").await;
+        assert!(services
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["service_code"] == "streetlight"));
+        // Loading again updates; a broken pack is refused with the reason and changes nothing.
+        std::fs::write(
+            &path,
+            pack.replace("Street light out", "Street light not working"),
+        )
+        .unwrap();
+        assert!(run(&["pack", "load", path.to_str().unwrap()], None).0);
+        let services = app.get_json("/open311/v2/services.json").await;
+        assert!(services
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["service_name"] == "Street light not working"));
+        std::fs::write(
+            &path,
+            pack.replace(
+                "department = \"wsup\"\nname",
+                "department = \"nowhere\"\nname",
+            ),
+        )
+        .unwrap();
+        let (ok, _, err) = run(&["pack", "load", path.to_str().unwrap()], None);
+        assert!(!ok && err.contains("nowhere"), "{err}");
+
+        let (ok, out, err) = run(
+            &[
+                "user",
+                "add",
+                "--email",
+                "sana@wsup.example.pk",
+                "--name",
+                "Sana",
+                "--role",
+                "manager",
+                "--department",
+                "wsup",
+                "--password-stdin",
+            ],
+            Some("correct horse battery staple\n"),
+        );
+        assert!(ok, "{out}{err}");
+        let (ok, _, err) = run(
+            &[
+                "user",
+                "add",
+                "--email",
+                "x@y.pk",
+                "--name",
+                "X",
+                "--role",
+                "officer",
+                "--password-stdin",
+            ],
+            Some("long enough password"),
+        );
+        assert!(!ok && err.contains("--department"), "{err}");
+        let (ok, _, err) = run(
+            &[
+                "user",
+                "add",
+                "--email",
+                "sana@wsup.example.pk",
+                "--name",
+                "Sana",
+                "--role",
+                "manager",
+                "--department",
+                "wsup",
+                "--password-stdin",
+            ],
+            Some("correct horse battery staple"),
+        );
+        assert!(!ok && err.contains("already exists"), "{err}");
+
+        let (ok, out, err) = run(
+            &[
+                "apikey",
+                "create",
+                "--name",
+                "WSUP desk",
+                "--department",
+                "wsup",
+            ],
+            None,
+        );
+        assert!(ok, "{err}");
+        let key = out.lines().last().unwrap().trim().to_string();
+        assert!(key.starts_with("kh_"), "{out}");
+        let (ok, out, _) = run(&["apikey", "create", "--name", "Citizen app"], None);
+        assert!(ok);
+        let client_key = out.lines().last().unwrap().trim().to_string();
+
+        // The new key works against the running server.
+        let resp = app
+            .client
+            .post(app.at("/open311/v2/requests.json"))
+            .form(&[
+                ("api_key", client_key.as_str()),
+                ("service_code", "streetlight"),
+                ("district", "peshawar"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let list: Value = app
+            .staff_get("/api/v1/reports", &key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(list["reports"].as_array().unwrap().len(), 1);
+
+        // The manager logs in with the password given on stdin.
+        let resp = app.client.post(app.at("/api/v1/login")).json(&serde_json::json!({"email": "sana@wsup.example.pk", "password": "correct horse battery staple"})).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+
+        // Backup: a consistent SQLite copy while the server runs; on PostgreSQL, a clear refusal.
+        let backup = dir.join("backup.db");
+        let (ok, out, err) = run(&["backup", backup.to_str().unwrap()], None);
+        match backend {
+            Backend::Sqlite => {
+                assert!(ok, "{out}{err}");
+                let copy = khidmat::platform::db::Db::connect(None, &backup)
+                    .await
+                    .unwrap();
+                let n: i64 = copy
+                    .scalar(khidmat::platform::db::query("SELECT COUNT(*) FROM reports"))
+                    .await
+                    .unwrap();
+                assert_eq!(n, 1);
+                let (ok, _, err) = run(&["backup", backup.to_str().unwrap()], None);
+                assert!(!ok && err.contains("already exists"), "{err}");
+            }
+            Backend::Postgres => assert!(!ok && err.contains("pg_dump"), "{err}"),
+        }
+    }
+);
+
+on_both!(serve_with_demo_loads_the_packs_once, |backend| async move {
+    let dir = tempfile::tempdir().unwrap();
+    let url = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(crate::pg::fresh_database().await),
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    for round in 0..2 {
+        let mut cmd = Command::new(khidmat_bin());
+        cmd.arg("--data-dir").arg(dir.path());
+        if let Some(u) = &url {
+            cmd.args(["--database-url", u]);
+        }
+        let mut child = cmd
+            .args(["serve", "--demo", "--listen", &listen])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let client = reqwest::Client::new();
+        let services: Value = eventually(|| async {
+            let r = client
+                .get(format!("http://{listen}/open311/v2/services.json"))
+                .send()
+                .await
+                .ok()?;
+            r.json().await.ok()
+        })
+        .await;
+        assert!(services.as_array().unwrap().len() >= 10, "round {round}");
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let status = child.wait().unwrap();
+        assert!(status.success(), "round {round}: graceful stop");
+    }
+    let db = khidmat::platform::db::Db::connect(url.as_deref(), &dir.path().join("khidmat.db"))
+        .await
+        .unwrap();
+    let audits: i64 = db
+        .scalar(khidmat::platform::db::query(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'pack.load'",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        audits,
+        khidmat::packs::DEMO_PACKS.len() as i64,
+        "each demo pack loaded exactly once"
+    );
+});

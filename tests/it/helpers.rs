@@ -1,0 +1,305 @@
+//! The harness: the real application on a free port, over a real SQLite file or a real
+//! PostgreSQL database, driven over HTTP.
+
+use std::path::PathBuf;
+
+use khidmat::platform::db::{query, Db};
+use khidmat::platform::identity::{self, NewUser, Role};
+use khidmat::{Application, Config};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Every test that touches the store runs on both backends:
+/// `both!(name, |app| async move { … })` makes `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident, |$app:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $app = $crate::helpers::spawn($crate::helpers::Backend::Sqlite).await;
+                $body.await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let $app = $crate::helpers::spawn($crate::helpers::Backend::Postgres).await;
+                $body.await
+            }
+        }
+    };
+}
+
+/// `on_both!(name, |backend| async move { … })`: for tests that start their own app(s).
+#[macro_export]
+macro_rules! on_both {
+    ($name:ident, |$backend:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $backend = $crate::helpers::Backend::Sqlite;
+                $body.await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let $backend = $crate::helpers::Backend::Postgres;
+                $body.await
+            }
+        }
+    };
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub client: reqwest::Client,
+    pub db: Db,
+    pub backend: Backend,
+    pub database_url: Option<String>,
+    pub data_dir: PathBuf,
+    /// A client key (may submit reports), as Open311 apps hold.
+    pub client_key: String,
+    _dir: tempfile::TempDir,
+    shutdown: khidmat::platform::shutdown::Token,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+pub fn test_config(dir: &std::path::Path, database_url: Option<String>) -> Config {
+    Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.to_path_buf(),
+        database_url,
+        demo: true,
+        rate_limit_per_minute: 0,
+        ..Config::default()
+    }
+}
+
+pub async fn spawn(backend: Backend) -> TestApp {
+    spawn_with(backend, |_| {}).await
+}
+
+pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(crate::pg::fresh_database().await),
+    };
+    let mut config = test_config(dir.path(), database_url.clone());
+    adjust(&mut config);
+    let app = Application::build(config)
+        .await
+        .expect("application builds");
+    let url = format!("http://{}", app.local_addr());
+    let db = app.state().db.clone();
+    let shutdown = app.shutdown_token();
+    tokio::spawn(app.run_until_stopped(false));
+    let client_key = identity::create_api_key(&db, "test", "test client app", None)
+        .await
+        .unwrap()
+        .key;
+    TestApp {
+        url,
+        client: reqwest::Client::new(),
+        db,
+        backend,
+        database_url,
+        data_dir: dir.path().to_path_buf(),
+        client_key,
+        _dir: dir,
+        shutdown,
+    }
+}
+
+impl TestApp {
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.at(path)).send().await.unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let resp = self.get(path).await;
+        assert_eq!(resp.status(), 200, "GET {path}");
+        resp.json().await.unwrap()
+    }
+
+    /// POST an Open311 form (the client key is added).
+    pub async fn post_report(&self, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut form: Vec<(&str, &str)> = vec![("api_key", self.client_key.as_str())];
+        form.extend_from_slice(fields);
+        self.client
+            .post(self.at("/open311/v2/requests.json"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Submit a valid report and return its id.
+    pub async fn report(&self, fields: &[(&str, &str)]) -> String {
+        let resp = self.post_report(fields).await;
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        body[0]["service_request_id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn kunda_at(&self, lat: &str, long: &str) -> String {
+        self.report(&[
+            ("service_code", "kunda"),
+            ("lat", lat),
+            ("long", long),
+            ("attribute[premises]", "shop"),
+            ("attribute[method]", "hook"),
+            ("description", "Hooks on the line behind the market"),
+        ])
+        .await
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        self.db
+            .scalar(query(format!("SELECT COUNT(*) FROM {table}")))
+            .await
+            .unwrap()
+    }
+
+    /// A department API key (staff).
+    pub async fn department_key(&self, department: &str) -> String {
+        identity::create_api_key(
+            &self.db,
+            "test",
+            &format!("{department} desk"),
+            Some(department),
+        )
+        .await
+        .unwrap()
+        .key
+    }
+
+    pub async fn add_user(
+        &self,
+        email: &str,
+        role: Role,
+        department: Option<&str>,
+        district: Option<&str>,
+    ) -> i64 {
+        identity::create_user(
+            &self.db,
+            "test",
+            NewUser {
+                email,
+                name: "Test Officer",
+                role,
+                department,
+                district,
+                password: "a long enough password".into(),
+            },
+        )
+        .await
+        .unwrap()
+    }
+
+    pub fn staff_get(&self, path: &str, key: &str) -> reqwest::RequestBuilder {
+        self.client.get(self.at(path)).bearer_auth(key)
+    }
+
+    pub fn staff_post(&self, path: &str, key: &str, body: &Value) -> reqwest::RequestBuilder {
+        self.client.post(self.at(path)).bearer_auth(key).json(body)
+    }
+}
+
+/// Assert an Open311 error: the status, and the body `[{code, description}]` with that code.
+pub async fn assert_open311_error(resp: reqwest::Response, status: u16, mentions: &str) {
+    assert_eq!(resp.status(), status, "status");
+    let body: Value = resp.json().await.expect("error body is JSON");
+    let err = &body[0];
+    assert_eq!(err["code"], status, "{body}");
+    let description = err["description"].as_str().expect("description");
+    assert!(
+        description
+            .to_lowercase()
+            .contains(&mentions.to_lowercase()),
+        "expected the error to mention {mentions:?}: {description}"
+    );
+}
+
+/// A JSON Schema from `shared/standards/open311/`, with `$ref`s to sibling files inlined.
+pub fn open311_schema(file: &str) -> jsonschema::Validator {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/standards/open311");
+    fn inline(v: &mut Value, dir: &std::path::Path) {
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref").cloned() {
+                    let text = std::fs::read_to_string(dir.join(&r)).unwrap();
+                    let mut target: Value = serde_json::from_str(&text).unwrap();
+                    inline(&mut target, dir);
+                    map.remove("$ref");
+                    if let Value::Object(t) = target {
+                        for (k, val) in t {
+                            map.entry(k).or_insert(val);
+                        }
+                    }
+                }
+                for val in map.values_mut() {
+                    inline(val, dir);
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| inline(i, dir)),
+            _ => {}
+        }
+    }
+    let text = std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let mut schema: Value = serde_json::from_str(&text).unwrap();
+    inline(&mut schema, &dir);
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap()
+}
+
+pub fn assert_valid(schema: &str, instance: &Value) {
+    let v = open311_schema(schema);
+    let errors: Vec<String> = v
+        .iter_errors(instance)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{schema}: {errors:?}\n{instance}");
+}
+
+/// Poll until `f` returns Some, for work done by background jobs.
+pub async fn eventually<T, F, Fut>(mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..100 {
+        if let Some(v) = f().await {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("condition not met within 5 seconds");
+}
+
+pub fn khidmat_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_khidmat"))
+}

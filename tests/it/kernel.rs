@@ -1,0 +1,136 @@
+//! The kernel's mechanisms, on both stores: the audit log refuses rewriting, jobs retry and
+//! then fail with their error kept, health and metrics answer, the OpenAPI document is there.
+
+use crate::both;
+use crate::helpers::*;
+use khidmat::platform::db::query;
+use khidmat::platform::jobs;
+use serde_json::Value;
+
+both!(the_audit_log_is_append_only, |app| async move {
+    let mut tx = app.db.begin().await.unwrap();
+    khidmat::platform::audit::record(
+        &mut tx,
+        "test",
+        "thing.do",
+        "thing",
+        "1",
+        serde_json::json!({"a": 1}),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let n = app.count("audit_log").await;
+    assert!(n >= 2, "api key creation and the record: {n}");
+    assert!(app
+        .db
+        .execute(query("UPDATE audit_log SET actor = 'someone else'"))
+        .await
+        .is_err());
+    assert!(app
+        .db
+        .execute(query("DELETE FROM audit_log"))
+        .await
+        .is_err());
+    assert_eq!(app.count("audit_log").await, n);
+});
+
+both!(jobs_retry_then_fail_keeping_the_error, |app| async move {
+    let mut registry = jobs::Registry::new(Default::default());
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c = calls.clone();
+    registry.register("test.flaky", move |_db, payload| {
+        let c = c.clone();
+        async move {
+            c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            anyhow::bail!("cannot reach {}", payload["host"].as_str().unwrap_or("?"))
+        }
+    });
+    let mut tx = app.db.begin().await.unwrap();
+    let id = jobs::enqueue(
+        &mut tx,
+        "test.flaky",
+        &serde_json::json!({"host": "sms-gateway"}),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    // A job rolled back with its transaction never exists.
+    let mut tx = app.db.begin().await.unwrap();
+    jobs::enqueue(&mut tx, "test.flaky", &serde_json::json!({}))
+        .await
+        .unwrap();
+    drop(tx);
+
+    for attempt in 1..=5 {
+        // Make the job due now (back-off would otherwise wait), then run it.
+        app.db
+            .execute(
+                query("UPDATE jobs SET run_at = $1 WHERE id = $2")
+                    .bind(chrono::Utc::now() - chrono::Duration::seconds(1))
+                    .bind(id),
+            )
+            .await
+            .unwrap();
+        assert!(
+            jobs::run_one(&app.db, &registry).await.unwrap(),
+            "attempt {attempt} ran"
+        );
+    }
+    assert!(
+        !jobs::run_one(&app.db, &registry).await.unwrap(),
+        "nothing left"
+    );
+    let (status, attempts, error): (String, i64, Option<String>) = app
+        .db
+        .fetch_one(query("SELECT status, attempts, last_error FROM jobs WHERE id = $1").bind(id))
+        .await
+        .unwrap();
+    assert_eq!((status.as_str(), attempts), ("failed", 5));
+    assert_eq!(error.as_deref(), Some("cannot reach sms-gateway"));
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 5);
+    assert_eq!(app.count("jobs").await, 1);
+});
+
+both!(health_metrics_and_the_openapi_document, |app| async move {
+    let h = app.get_json("/healthz").await;
+    assert_eq!(h["status"], "ok");
+    assert_eq!(
+        h["database"],
+        if app.backend == Backend::Sqlite {
+            "sqlite"
+        } else {
+            "postgres"
+        }
+    );
+
+    app.get("/open311/v2/services.json").await;
+    let m = app.get("/metrics").await.text().await.unwrap();
+    assert!(m.contains("khidmat_http_requests_total"), "{m}");
+    assert!(m.contains("route=\"/open311/v2/services.json\""));
+
+    let doc: Value = app.get_json("/api/openapi.json").await;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/open311/v2/services.json",
+        "/open311/v2/requests.json",
+        "/open311/v2/requests/{service_request_id}.json",
+        "/open311/v2/servicerequestupdates.json",
+        "/api/v1/reports/{id}/updates",
+        "/healthz",
+    ] {
+        assert!(
+            paths.contains_key(p),
+            "{p} missing from the OpenAPI document"
+        );
+    }
+
+    let resp = app.get("/no/such/page").await;
+    assert_eq!(resp.status(), 404);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("openapi"));
+});

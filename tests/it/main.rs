@@ -1,0 +1,11 @@
+//! The integration suite: one binary, the real server on a free port, every store test on SQLite
+//! and on a PostgreSQL cluster the harness starts itself.
+
+mod helpers;
+mod pg;
+
+mod cli;
+mod fuzz;
+mod kernel;
+mod open311;
+mod staff;

@@ -1,0 +1,441 @@
+//! The staff API: scoped to one's department (and district), updates that citizens see,
+//! assignment, sessions.
+
+use crate::both;
+use crate::helpers::*;
+use khidmat::platform::identity::Role;
+use serde_json::{json, Value};
+
+both!(
+    department_keys_see_only_their_own_reports,
+    |app| async move {
+        let kunda = app.kunda_at("34.0151", "71.5249").await;
+        let jam = app
+            .report(&[
+                ("service_code", "traffic-jam"),
+                ("lat", "34.02"),
+                ("long", "71.56"),
+                ("attribute[severity]", "busy"),
+            ])
+            .await;
+        let pesco = app.department_key("pesco").await;
+        let traffic = app.department_key("kp-traffic-police").await;
+
+        let list: Value = app
+            .staff_get("/api/v1/reports", &pesco)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ids: Vec<&str> = list["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["service_request_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, vec![kunda.as_str()]);
+        // Staff see contact details that the public never does.
+        let r = &list["reports"][0];
+        assert_eq!(r["attributes"]["premises"], "shop");
+        assert_eq!(r["district"], "peshawar");
+
+        // Another department's report: 404, never its contents.
+        let resp = app
+            .staff_get(&format!("/api/v1/reports/{kunda}"), &traffic)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 404);
+        let body = resp.text().await.unwrap();
+        assert!(!body.contains("Hooks on the line"), "{body}");
+        let resp = app
+            .staff_post(
+                &format!("/api/v1/reports/{kunda}/updates"),
+                &traffic,
+                &json!({"status": "fixed", "note": "done"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 404);
+        let resp = app
+            .staff_get(&format!("/api/v1/reports/{jam}"), &traffic)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+
+        // No credentials, a client key, a made-up key.
+        assert_eq!(app.get("/api/v1/reports").await.status(), 401);
+        assert_eq!(
+            app.staff_get("/api/v1/reports", &app.client_key)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            403
+        );
+        assert_eq!(
+            app.staff_get("/api/v1/reports", "kh_nonsense")
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+    }
+);
+
+both!(
+    status_updates_reach_the_public_record_and_the_updates_feed,
+    |app| async move {
+        let id = app.kunda_at("34.0151", "71.5249").await;
+        let key = app.department_key("pesco").await;
+        let post = |status: &str, note: &str| {
+            app.staff_post(
+                &format!("/api/v1/reports/{id}/updates"),
+                &key,
+                &json!({"status": status, "note": note}),
+            )
+            .send()
+        };
+
+        let resp = post("investigating", "Line team visiting on Tuesday")
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        let public = app
+            .get_json(&format!("/open311/v2/requests/{id}.json"))
+            .await;
+        assert_eq!(public[0]["status"], "open");
+        assert_eq!(public[0]["status_notes"], "Line team visiting on Tuesday");
+
+        assert_eq!(
+            post("fixed", "Hook removed and FIR lodged")
+                .await
+                .unwrap()
+                .status(),
+            201
+        );
+        let public = app
+            .get_json(&format!("/open311/v2/requests/{id}.json"))
+            .await;
+        assert_valid("requests.json", &public);
+        assert_eq!(public[0]["status"], "closed");
+        assert_eq!(
+            app.get_json("/open311/v2/requests.json?status=closed")
+                .await
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+
+        let updates = app.get_json("/open311/v2/servicerequestupdates.json").await;
+        let list = updates.as_array().unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0]["status"], "investigating");
+        assert_eq!(list[1]["status"], "fixed");
+        assert_eq!(list[1]["description"], "Hook removed and FIR lodged");
+        assert_eq!(list[1]["service_request_id"], id.as_str());
+        assert!(list[1]["updated_datetime"].as_str().unwrap().ends_with('Z'));
+        let xml = app
+            .get("/open311/v2/servicerequestupdates.xml")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            xml.contains("<service_request_updates><request_update>"),
+            "{xml}"
+        );
+        let none = app
+            .get_json(
+                "/open311/v2/servicerequestupdates.json?start_date=2020-01-01&end_date=2020-01-02",
+            )
+            .await;
+        assert_eq!(none, json!([]));
+
+        let detail: Value = app
+            .staff_get(&format!("/api/v1/reports/{id}"), &key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(detail["rich_status"], "fixed");
+        assert_eq!(detail["updates"].as_array().unwrap().len(), 2);
+        assert!(detail["updates"][0]["author"]
+            .as_str()
+            .unwrap()
+            .starts_with("key:"));
+
+        // Every update is in the audit log.
+        let history = khidmat::platform::audit::history(&app.db, "report", &id)
+            .await
+            .unwrap();
+        assert_eq!(
+            history
+                .iter()
+                .filter(|e| e.action == "report.update")
+                .count(),
+            2
+        );
+
+        // Bad updates: a reason, and nothing changes.
+        for (body, mentions) in [
+            (json!({"status": "sorted", "note": "x"}), "not one of"),
+            (json!({"status": "fixed", "note": "   "}), "note"),
+            (json!({"status": "fixed"}), "note"),
+            (
+                json!({"status": "fixed", "note": "x", "duplicate_of": "1"}),
+                "duplicate",
+            ),
+            (
+                json!({"status": "duplicate", "note": "x", "duplicate_of": id}),
+                "itself",
+            ),
+        ] {
+            let resp = app
+                .staff_post(&format!("/api/v1/reports/{id}/updates"), &key, &body)
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                resp.status() == 400 || resp.status() == 422,
+                "{body}: {}",
+                resp.status()
+            );
+            let text = resp.text().await.unwrap();
+            assert!(text.contains(mentions), "{body}: {text}");
+        }
+        let resp = app
+            .client
+            .post(app.at(&format!("/api/v1/reports/{id}/updates")))
+            .bearer_auth(&key)
+            .body("status=fixed")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 415);
+        assert_eq!(
+            app.get_json("/open311/v2/servicerequestupdates.json")
+                .await
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+);
+
+both!(duplicates_can_be_confirmed_by_staff, |app| async move {
+    let first = app.kunda_at("34.0", "71.5").await;
+    let second = app.kunda_at("34.0001", "71.5").await;
+    let key = app.department_key("pesco").await;
+    let resp = app
+        .staff_post(&format!("/api/v1/reports/{second}/updates"), &key, &json!({"status": "duplicate", "note": "Same hook as the earlier report", "duplicate_of": first}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let r: Value = app
+        .staff_get(&format!("/api/v1/reports/{second}"), &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["possible_duplicate_of"], first.as_str());
+    assert_eq!(r["status"], "closed");
+});
+
+both!(
+    officers_are_scoped_to_their_district_and_log_in_with_a_password,
+    |app| async move {
+        let peshawar = app.kunda_at("34.0151", "71.5249").await;
+        let swat = app.kunda_at("34.7467", "72.3566").await;
+        let officer = app
+            .add_user(
+                "officer@pesco.example.pk",
+                Role::Officer,
+                Some("pesco"),
+                Some("swat"),
+            )
+            .await;
+        app.add_user(
+            "manager@pesco.example.pk",
+            Role::Manager,
+            Some("pesco"),
+            None,
+        )
+        .await;
+
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        let bad = client
+            .post(app.at("/api/v1/login"))
+            .json(&json!({"email": "officer@pesco.example.pk", "password": "wrong"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), 401);
+        let unknown = client
+            .post(app.at("/api/v1/login"))
+            .json(&json!({"email": "nobody@x.pk", "password": "a long enough password"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unknown.status(), 401);
+        let ok = client
+            .post(app.at("/api/v1/login"))
+            .json(
+                &json!({"email": "Officer@pesco.example.pk", "password": "a long enough password"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), 200);
+        let cookie = ok.headers()["set-cookie"].to_str().unwrap().to_string();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
+
+        let list: Value = client
+            .get(app.at("/api/v1/reports"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ids: Vec<&str> = list["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["service_request_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, vec![swat.as_str()]);
+        assert_eq!(
+            client
+                .get(app.at(&format!("/api/v1/reports/{peshawar}")))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            404
+        );
+        let resp = client
+            .post(app.at(&format!("/api/v1/reports/{swat}/updates")))
+            .json(&json!({"status": "in_progress", "note": "On site"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        let detail: Value = client
+            .get(app.at(&format!("/api/v1/reports/{swat}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(detail["updates"][0]["author"], format!("user:{officer}"));
+
+        // Assignment: to the Swat officer yes; the Peshawar report cannot go to a Swat officer.
+        let key = app.department_key("pesco").await;
+        let resp = app
+            .staff_post(
+                &format!("/api/v1/reports/{swat}/assignment"),
+                &key,
+                &json!({"user_id": officer}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let mine: Value = client
+            .get(app.at(&format!("/api/v1/reports?assigned_to={officer}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(mine["reports"].as_array().unwrap().len(), 1);
+        let resp = app
+            .staff_post(
+                &format!("/api/v1/reports/{peshawar}/assignment"),
+                &key,
+                &json!({"user_id": officer}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400);
+        let resp = app
+            .staff_post(
+                &format!("/api/v1/reports/{swat}/assignment"),
+                &key,
+                &json!({"user_id": null}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+
+        let out = client.post(app.at("/api/v1/logout")).send().await.unwrap();
+        assert_eq!(out.status(), 204);
+        assert_eq!(
+            client
+                .get(app.at("/api/v1/reports"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+
+        // Filters.
+        let all: Value = app
+            .staff_get("/api/v1/reports?district=peshawar&status=open", &key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(all["reports"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            app.staff_get("/api/v1/reports?status=pending", &key)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            400
+        );
+        assert_eq!(
+            app.staff_get("/api/v1/reports?page_size=0", &key)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            400
+        );
+        assert_eq!(
+            app.staff_get("/api/v1/reports?assigned_to=x", &key)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            400
+        );
+    }
+);
