@@ -84,9 +84,29 @@ impl FromRef<AppState> for Db {
         reports::api::LoginIn,
         reports::model::RichStatus,
     )),
-    tags((name = "open311", description = "Open311 GeoReport v2"), (name = "staff", description = "Department staff"))
+    tags((name = "open311", description = "Open311 GeoReport v2"), (name = "staff", description = "Department staff")),
+    modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
+
+/// Staff endpoints take a department API key as a bearer token (or the session cookie).
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("a department API key"))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// `GET /healthz`: the process is up and its database answers.
 #[utoipa::path(get, path = "/healthz", responses((status = 200, description = "healthy"), (status = 503, description = "database unreachable")))]

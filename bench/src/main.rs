@@ -1,1 +1,321 @@
-fn main() {}
+//! Load generator for the Reports service: Open311 POST throughput and `GET requests.json`
+//! latency, with many concurrent clients, against a store holding a million reports.
+//!
+//! It runs the real application in this process (on its own port, over HTTP) and seeds the
+//! store through the Reports store functions. The clients share the machine's cores with the
+//! server, as a load balancer's health checks and a reverse proxy would.
+//!
+//! ```text
+//! cargo run --release -p khidmat-bench -- --reports 1000000 --clients 64
+//! cargo run --release -p khidmat-bench -- --database-url postgres://…
+//! ```
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+use khidmat::platform::db::{query, Db};
+use khidmat::reports::model::Answer;
+use khidmat::reports::store;
+use khidmat::{Application, Config};
+use rand::Rng;
+
+#[derive(Parser)]
+#[command(about = "Open311 load generator: POST throughput and list latency")]
+struct Args {
+    /// Reports in the store before measuring (seeded once; a data dir that has them is reused).
+    #[arg(long, default_value_t = 1_000_000)]
+    reports: i64,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+    /// Seconds each phase runs.
+    #[arg(long, default_value_t = 15)]
+    seconds: u64,
+    /// Where the SQLite database lives (kept between runs to skip seeding).
+    #[arg(long, default_value = "target/bench-data")]
+    data_dir: std::path::PathBuf,
+    /// postgres://… to measure PostgreSQL instead of SQLite.
+    #[arg(long)]
+    database_url: Option<String>,
+}
+
+const CODES: &[&str] = &[
+    "kunda",
+    "traffic-jam",
+    "illegal-parking",
+    "water-leak",
+    "public-toilet",
+    "blocked-drain",
+];
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: args.data_dir.clone(),
+        database_url: args.database_url.clone(),
+        demo: true,
+        rate_limit_per_minute: 0,
+        ..Config::default()
+    };
+    let app = Application::build(config).await?;
+    let db = app.state().db.clone();
+    let url = format!("http://{}", app.local_addr());
+    println!(
+        "backend: {}   clients: {}   phase: {} s",
+        db.backend().name(),
+        args.clients,
+        args.seconds
+    );
+
+    seed(&db, args.reports).await?;
+    let key = khidmat::platform::identity::create_api_key(&db, "bench", "load generator", None)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .key;
+    let shutdown = app.shutdown_token();
+    let server = tokio::spawn(app.run_until_stopped(false));
+
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.clients)
+        .build()?;
+    let total: i64 = db.scalar(query("SELECT COUNT(*) FROM reports")).await?;
+    println!("reports stored: {total}");
+
+    let post_url = format!("{url}/open311/v2/requests.json");
+    let post = run_phase("POST requests.json", args.clients, args.seconds, {
+        let client = client.clone();
+        move || {
+            let client = client.clone();
+            let url = post_url.clone();
+            let key = key.clone();
+            async move {
+                let (lat, long) = {
+                    let mut rng = rand::rng();
+                    (
+                        33.9 + rng.random::<f64>() * 0.3,
+                        71.4 + rng.random::<f64>() * 0.3,
+                    )
+                };
+                let form = [
+                    ("api_key", key.as_str()),
+                    ("service_code", "kunda"),
+                    ("lat", &format!("{lat:.6}")),
+                    ("long", &format!("{long:.6}")),
+                    ("attribute[premises]", "shop"),
+                    ("attribute[method]", "hook"),
+                    ("description", "Load test: a hook on the line"),
+                ];
+                let resp = client.post(&url).form(&form).send().await.ok()?;
+                (resp.status() == 200).then_some(())
+            }
+        }
+    })
+    .await;
+
+    let list_url = format!("{url}/open311/v2/requests.json");
+    let list = run_phase("GET requests.json", args.clients, args.seconds, {
+        let client = client.clone();
+        move || {
+            let client = client.clone();
+            let url = list_url.clone();
+            async move {
+                let resp = client.get(&url).send().await.ok()?;
+                let ok = resp.status() == 200;
+                resp.bytes().await.ok()?;
+                ok.then_some(())
+            }
+        }
+    })
+    .await;
+
+    let filtered_url =
+        format!("{url}/open311/v2/requests.json?service_code=water-leak&status=open&page=3");
+    let filtered = run_phase(
+        "GET requests.json?service_code&status&page=3",
+        args.clients,
+        args.seconds,
+        {
+            let client = client.clone();
+            move || {
+                let client = client.clone();
+                let url = filtered_url.clone();
+                async move {
+                    let resp = client.get(&url).send().await.ok()?;
+                    let ok = resp.status() == 200;
+                    resp.bytes().await.ok()?;
+                    ok.then_some(())
+                }
+            }
+        },
+    )
+    .await;
+
+    println!();
+    println!("| measurement | ok | errors | per second | p50 ms | p99 ms |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for p in [&post, &list, &filtered] {
+        println!(
+            "| {} | {} | {} | {:.0} | {:.1} | {:.1} |",
+            p.name, p.ok, p.errors, p.rate, p.p50_ms, p.p99_ms
+        );
+    }
+    shutdown.cancel();
+    let _ = server.await;
+    Ok(())
+}
+
+/// Bring the store up to `target` reports, spread over the last 180 days and over Peshawar,
+/// Mardan and Swat, through the Reports store's own insert.
+async fn seed(db: &Db, target: i64) -> anyhow::Result<()> {
+    let have: i64 = db.scalar(query("SELECT COUNT(*) FROM reports")).await?;
+    if have >= target {
+        return Ok(());
+    }
+    let mut services = Vec::new();
+    for code in CODES {
+        services.push(
+            store::service(db, code)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("demo service {code} missing"))?,
+        );
+    }
+    let bar = ProgressBar::new((target - have) as u64);
+    bar.set_style(ProgressStyle::with_template(
+        "seeding {bar:40} {pos}/{len} reports, {per_sec}, eta {eta}",
+    )?);
+    let places = [
+        ("peshawar", 34.0151, 71.5249),
+        ("mardan", 34.1986, 72.0404),
+        ("swat", 34.7467, 72.3566),
+    ];
+    let answers = std::collections::BTreeMap::<String, Answer>::new();
+    let now = chrono::Utc::now();
+    let mut left = target - have;
+    while left > 0 {
+        let batch = left.min(5_000);
+        let mut tx = db.begin().await?;
+        for _ in 0..batch {
+            let (service, place, lat, long, age, token) = {
+                let mut rng = rand::rng();
+                let service = &services[rng.random_range(0..services.len())];
+                let (place, la, lo) = places[rng.random_range(0..places.len())];
+                let lat = la + rng.random_range(-0.05..0.05);
+                let long = lo + rng.random_range(-0.05..0.05);
+                let age = Duration::from_secs(rng.random_range(0..180 * 24 * 3600));
+                (
+                    service,
+                    place,
+                    lat,
+                    long,
+                    age,
+                    format!("{:032x}", rng.random::<u128>()),
+                )
+            };
+            let at = now - chrono::Duration::from_std(age)?;
+            store::insert(
+                &mut tx,
+                &store::NewReport {
+                    token: &token,
+                    service,
+                    district: Some(place),
+                    description: Some("Seeded report for the benchmark"),
+                    lat: Some(lat),
+                    long: Some(long),
+                    address: None,
+                    answers: &answers,
+                    media_url: None,
+                    photo_id: None,
+                    contact_name: None,
+                    contact_email: None,
+                    contact_phone: None,
+                    device_id: None,
+                    account_id: None,
+                    channel: "bench",
+                    api_key_id: None,
+                    requested_at: at,
+                    expected_at: at + chrono::Duration::hours(service.response_hours),
+                    status_notes: None,
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        bar.inc(batch as u64);
+        left -= batch;
+    }
+    bar.finish();
+    if db.backend() == khidmat::platform::db::Backend::Postgres {
+        db.execute(query("ANALYZE reports")).await?;
+    } else {
+        db.execute(query("ANALYZE")).await?;
+    }
+    Ok(())
+}
+
+struct Phase {
+    name: &'static str,
+    ok: u64,
+    errors: u64,
+    rate: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// Run `clients` loops of `request` for `seconds`; latencies of successful requests.
+async fn run_phase<F, Fut>(name: &'static str, clients: usize, seconds: u64, request: F) -> Phase
+where
+    F: Fn() -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = Option<()>> + Send,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    let errors = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (stop, errors, request) = (stop.clone(), errors.clone(), request.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                match request().await {
+                    Some(()) => latencies.push(t.elapsed().as_micros() as u32),
+                    None => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            latencies
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap_or_default());
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort_unstable();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .map(|v| *v as f64 / 1000.0)
+            .unwrap_or(f64::NAN)
+    };
+    let phase = Phase {
+        name,
+        ok: all.len() as u64,
+        errors: errors.load(Ordering::Relaxed),
+        rate: all.len() as f64 / elapsed,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+    };
+    println!(
+        "{name}: {} ok, {} errors, {:.0}/s, p50 {:.1} ms, p99 {:.1} ms",
+        phase.ok, phase.errors, phase.rate, phase.p50_ms, phase.p99_ms
+    );
+    phase
+}

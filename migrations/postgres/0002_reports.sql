@@ -56,10 +56,10 @@ CREATE TABLE reports (
     updated_at TIMESTAMPTZ NOT NULL,
     expected_at TIMESTAMPTZ
 );
-CREATE INDEX reports_requested ON reports(requested_at);
-CREATE INDEX reports_service_requested ON reports(service_code, requested_at);
-CREATE INDEX reports_department_requested ON reports(department_id, requested_at);
-CREATE INDEX reports_status_requested ON reports(status, requested_at);
+CREATE INDEX reports_requested ON reports(requested_at, id);
+CREATE INDEX reports_service_requested ON reports(service_code, requested_at, id);
+CREATE INDEX reports_department_requested ON reports(department_id, requested_at, id);
+CREATE INDEX reports_status_requested ON reports(status, requested_at, id);
 
 CREATE TABLE report_updates (
     id BIGSERIAL PRIMARY KEY,

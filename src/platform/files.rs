@@ -18,13 +18,6 @@ pub enum PhotoError {
     NotAnImage(String),
     TooLarge,
     Io(std::io::Error),
-    Db(sqlx::Error),
-}
-
-impl From<sqlx::Error> for PhotoError {
-    fn from(e: sqlx::Error) -> Self {
-        PhotoError::Db(e)
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -96,24 +89,34 @@ pub fn photo_path(dir: &Path, sha256: &str) -> Option<PathBuf> {
     valid.then(|| dir.join(&sha256[..2]).join(format!("{sha256}.jpg")))
 }
 
-/// Write the file (atomically: a temporary file renamed into place) and record it, inside the
-/// caller's transaction. If the transaction rolls back the file stays as an orphan, which is
-/// harmless: the same photo sent again reuses it.
-pub async fn store(tx: &mut Tx, dir: &Path, e: &Encoded) -> Result<Photo, PhotoError> {
+/// Write the file, atomically (a temporary file renamed into place). Call it before the
+/// transaction that records the photo, so no lock is held during file I/O. If that transaction
+/// rolls back, the file stays as an orphan, which is harmless: the same photo sent again reuses it.
+pub async fn save(dir: &Path, e: &Encoded) -> Result<(), PhotoError> {
     let path = photo_path(dir, &e.sha256).expect("own digest is valid");
-    if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
-        let parent = path.parent().expect("has parent");
-        tokio::fs::create_dir_all(parent)
-            .await
-            .map_err(PhotoError::Io)?;
-        let tmp = parent.join(format!(".{}.{}.tmp", e.sha256, std::process::id()));
-        tokio::fs::write(&tmp, &e.jpeg)
-            .await
-            .map_err(PhotoError::Io)?;
-        tokio::fs::rename(&tmp, &path)
-            .await
-            .map_err(PhotoError::Io)?;
+    if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+        return Ok(());
     }
+    let parent = path.parent().expect("has parent");
+    tokio::fs::create_dir_all(parent)
+        .await
+        .map_err(PhotoError::Io)?;
+    let tmp = parent.join(format!(
+        ".{}.{}.tmp",
+        e.sha256,
+        uuid::Uuid::new_v4().simple()
+    ));
+    tokio::fs::write(&tmp, &e.jpeg)
+        .await
+        .map_err(PhotoError::Io)?;
+    tokio::fs::rename(&tmp, &path)
+        .await
+        .map_err(PhotoError::Io)?;
+    Ok(())
+}
+
+/// Record a saved photo inside the caller's transaction; returns its row.
+pub async fn record(tx: &mut Tx, e: &Encoded) -> Result<Photo, sqlx::Error> {
     tx.execute(
         query(
             "INSERT INTO photos (sha256, content_type, width, height, bytes, created_at) \

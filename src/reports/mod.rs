@@ -226,11 +226,15 @@ pub async fn submit(
     let account_id = short_field(lang, "account_id", nonempty(&sub.account_id), 200)?;
 
     let photo = match sub.photo {
-        Some(bytes) if !bytes.is_empty() => Some(
-            files::encode(bytes, state.config.photo_max_side)
+        Some(bytes) if !bytes.is_empty() => {
+            let encoded = files::encode(bytes, state.config.photo_max_side)
                 .await
-                .map_err(|e| photo_error(e, lang, state))?,
-        ),
+                .map_err(|e| photo_error(e, lang, state))?;
+            files::save(&state.config.photos_dir(), &encoded)
+                .await
+                .map_err(|e| photo_error(e, lang, state))?;
+            Some(encoded)
+        }
         _ => None,
     };
 
@@ -247,12 +251,7 @@ pub async fn submit(
         }
     }
     let photo_id = match &photo {
-        Some(p) => Some(
-            files::store(&mut tx, &state.config.photos_dir(), p)
-                .await
-                .map_err(|e| photo_error(e, lang, state))?
-                .id,
-        ),
+        Some(p) => Some(files::record(&mut tx, p).await?.id),
         None => None,
     };
     let now = Utc::now();
@@ -336,7 +335,6 @@ fn photo_error(e: files::PhotoError, lang: Lang, state: &AppState) -> Error {
             max = state.config.max_photo_bytes / (1024 * 1024)
         )),
         files::PhotoError::Io(e) => Error::Internal(e.into()),
-        files::PhotoError::Db(e) => e.into(),
     }
 }
 

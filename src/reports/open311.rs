@@ -210,7 +210,10 @@ pub async fn discovery(
 ) -> Reply {
     let format = suffix_format(&uri);
     let base = base_url(&state.config, &headers);
-    let changeset = "2026-11-26T00:00:00Z".to_string();
+    let changed = store::services_changed_at(&state.db)
+        .await
+        .map_err(|e| fail(format)(e.into()))?;
+    let changeset = wire_time(changed.unwrap_or_else(Utc::now));
     ok(
         format,
         "discovery",

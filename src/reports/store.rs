@@ -111,6 +111,15 @@ pub async fn service(db: &Db, code: &str) -> Result<Option<Service>, sqlx::Error
     row.map(ServiceRow::into_service).transpose()
 }
 
+/// When the service definitions last changed (Open311 discovery's `changeset`).
+pub async fn services_changed_at(db: &Db) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    db.fetch_optional::<(DateTime<Utc>,)>(query(
+        "SELECT updated_at FROM report_services ORDER BY updated_at DESC LIMIT 1",
+    ))
+    .await
+    .map(|r| r.map(|(t,)| t))
+}
+
 /// What a pack says about a service.
 pub struct ServiceSpec<'a> {
     pub code: &'a str,
