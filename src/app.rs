@@ -196,11 +196,10 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The job kinds this build runs.
+/// The job kinds this build runs. Services register theirs here (outbound SMS will be the
+/// first); the workers run whatever is registered.
 pub fn job_registry(wake: Arc<tokio::sync::Notify>) -> jobs::Registry {
-    let mut registry = jobs::Registry::new(wake);
-    reports::register_jobs(&mut registry);
-    registry
+    jobs::Registry::new(wake)
 }
 
 pub struct Application {

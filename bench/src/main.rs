@@ -240,6 +240,7 @@ async fn seed(db: &Db, target: i64) -> anyhow::Result<()> {
                     requested_at: at,
                     expected_at: at + chrono::Duration::hours(service.response_hours),
                     status_notes: None,
+                    possible_duplicate: None,
                 },
             )
             .await?;

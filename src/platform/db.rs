@@ -261,12 +261,16 @@ impl Db {
             .foreign_keys(true)
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-32000");
+        // Connections are local: no need to ping one before each use.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
+            .acquire_timeout(Duration::from_secs(30))
             .connect_with(opts.clone())
             .await?;
         let read = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(opts)
             .await?;
         Ok(Db::Sqlite { write, read })

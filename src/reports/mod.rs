@@ -26,44 +26,12 @@ use crate::platform::error::{Error, Result};
 use crate::platform::i18n::Lang;
 use crate::platform::identity::Staff;
 use crate::platform::personal::{valid_email, Phone};
-use crate::platform::{audit, files, geo, idempotency, impact, jobs, org};
+use crate::platform::{audit, files, geo, idempotency, impact, org};
 use crate::t;
 use model::{check_answers, RichStatus, MAX_DESCRIPTION};
 
 pub fn router(config: &Config) -> Router<AppState> {
     open311::router(config).merge(api::router())
-}
-
-pub const DUPLICATE_JOB: &str = "reports.check_duplicate";
-
-pub fn register_jobs(registry: &mut jobs::Registry) {
-    registry.register(DUPLICATE_JOB, |db, payload| async move {
-        let id = payload["report_id"]
-            .as_i64()
-            .ok_or_else(|| anyhow::anyhow!("payload lacks report_id"))?;
-        let radius = payload["radius_m"].as_f64().unwrap_or(50.0);
-        let hours = payload["window_hours"].as_i64().unwrap_or(48);
-        check_duplicate(&db, id, radius, hours).await
-    });
-}
-
-/// Link a report to the nearest open report of the same service close by, for staff to confirm.
-pub async fn check_duplicate(
-    db: &Db,
-    id: i64,
-    radius_m: f64,
-    window_hours: i64,
-) -> anyhow::Result<()> {
-    let Some(report) = store::get(db, id).await? else {
-        return Ok(());
-    };
-    if let Some((of, metres)) =
-        store::nearest_open_neighbour(db, &report, radius_m, window_hours).await?
-    {
-        store::mark_possible_duplicate(db, id, of, metres).await?;
-        metrics::counter!("khidmat_reports_possible_duplicates_total").increment(1);
-    }
-    Ok(())
 }
 
 /// A report as a channel received it, before any checking.
@@ -238,6 +206,24 @@ pub async fn submit(
         _ => None,
     };
 
+    // A nearby open report of the same service is linked as a possible duplicate, for staff to
+    // confirm. Read before the write transaction, so the writer is held as briefly as possible.
+    let now = Utc::now();
+    let possible_duplicate = match point {
+        Some(p) => {
+            store::nearest_open_report(
+                &state.db,
+                &service.code,
+                p,
+                now,
+                state.config.duplicate_radius_m,
+                state.config.duplicate_window_hours,
+            )
+            .await?
+        }
+        None => None,
+    };
+
     let mut tx = state.db.begin().await?;
     if let Some((scope, key, hash)) = &origin.idempotency {
         match idempotency::claim(&mut tx, scope, key, hash).await? {
@@ -254,7 +240,6 @@ pub async fn submit(
         Some(p) => Some(files::record(&mut tx, p).await?.id),
         None => None,
     };
-    let now = Utc::now();
     let token = uuid::Uuid::new_v4().simple().to_string();
     let notice = t!(lang, "notice-received", hours = service.response_hours);
     let id = store::insert(
@@ -280,6 +265,7 @@ pub async fn submit(
             requested_at: now,
             expected_at: now + Duration::hours(service.response_hours),
             status_notes: service.status_notes.get("open").map(|n| n.get(lang)),
+            possible_duplicate,
         },
     )
     .await?;
@@ -296,18 +282,6 @@ pub async fn submit(
         },
     )
     .await?;
-    if point.is_some() {
-        jobs::enqueue(
-            &mut tx,
-            DUPLICATE_JOB,
-            &serde_json::json!({
-                "report_id": id,
-                "radius_m": state.config.duplicate_radius_m,
-                "window_hours": state.config.duplicate_window_hours,
-            }),
-        )
-        .await?;
-    }
     let receipt = Receipt {
         service_request_id: id.to_string(),
         token,
@@ -319,7 +293,9 @@ pub async fn submit(
         idempotency::complete(&mut tx, scope, key, 200, &body).await?;
     }
     tx.commit().await?;
-    state.job_wake.notify_one();
+    if possible_duplicate.is_some() {
+        metrics::counter!("khidmat_reports_possible_duplicates_total").increment(1);
+    }
     metrics::counter!("khidmat_reports_submitted_total", "service" => service.code.clone(), "channel" => origin.channel).increment(1);
     Ok(receipt)
 }

@@ -18,7 +18,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::model::{parse_datetime, wire_time, Answer, Service};
-use super::store::{self, Filter, ReportRow};
+use super::store::{self, Filter, PublicRow, ReportRow};
 use super::{Origin, Receipt, Submission};
 use crate::app::AppState;
 use crate::platform::config::Config;
@@ -136,8 +136,24 @@ fn render(format: Format, status: StatusCode, xml_root: &str, body: Value) -> Re
 }
 
 fn ok<T: Serialize>(format: Format, xml_root: &str, body: &T) -> Reply {
-    let value = serde_json::to_value(body).map_err(|e| fail(format)(Error::Internal(e.into())))?;
-    Ok(render(format, StatusCode::OK, xml_root, value))
+    let internal = |e: serde_json::Error| fail(format)(Error::Internal(e.into()));
+    Ok(match format {
+        Format::Json => {
+            let text = serde_json::to_string(body).map_err(internal)?;
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+                text,
+            )
+                .into_response()
+        }
+        Format::Xml => render(
+            format,
+            StatusCode::OK,
+            xml_root,
+            serde_json::to_value(body).map_err(internal)?,
+        ),
+    })
 }
 
 /// The address clients reach us at: configured, or taken from the request's `Host`.
@@ -374,26 +390,25 @@ pub struct RequestOut {
 
 /// The public face of a report: no contact details, ever; and for services whose reports are
 /// not public, no description, place or photo either.
-fn request_out(r: &ReportRow, lang: Lang, base: &str) -> RequestOut {
+fn request_out(r: PublicRow, base: &str) -> RequestOut {
     let public = r.service_public;
-    let media_url = match (&r.photo_sha256, &r.media_url) {
+    let media_url = match (&r.photo_sha256, r.media_url) {
         (Some(sha), _) => Some(format!("{base}/photos/{sha}.jpg")),
-        (None, Some(u)) => Some(u.clone()),
-        _ => None,
+        (None, url) => url,
     };
     RequestOut {
         service_request_id: r.id.to_string(),
-        status: r.status.clone(),
-        status_notes: r.status_notes.clone(),
-        service_name: Some(r.service_name().get(lang).to_owned()),
-        service_code: r.service_code.clone(),
-        description: r.description.clone().filter(|_| public),
-        agency_responsible: Some(r.department_name().get(lang).to_owned()),
+        status: r.status,
+        status_notes: r.status_notes,
+        service_name: Some(r.service_name),
+        service_code: r.service_code,
+        description: r.description.filter(|_| public),
+        agency_responsible: Some(r.agency_responsible),
         service_notice: None,
         requested_datetime: wire_time(r.requested_at),
         updated_datetime: Some(wire_time(r.updated_at)),
         expected_datetime: r.expected_at.map(wire_time),
-        address: r.address.clone().filter(|_| public),
+        address: r.address.filter(|_| public),
         address_id: None,
         zipcode: None,
         lat: r.lat.filter(|_| public),
@@ -459,11 +474,11 @@ pub async fn list_requests(
     let format = suffix_format(&uri);
     let pairs = query_pairs(&uri);
     let filter = list_filter(&pairs, &state.config, lang).map_err(fail(format))?;
-    let rows = store::list(&state.db, &filter)
+    let rows = store::list_public(&state.db, &filter, lang)
         .await
         .map_err(|e| fail(format)(e.into()))?;
     let base = base_url(&state.config, &headers);
-    let out: Vec<RequestOut> = rows.iter().map(|r| request_out(r, lang, &base)).collect();
+    let out: Vec<RequestOut> = rows.into_iter().map(|r| request_out(r, &base)).collect();
     ok(format, "service_requests", &out)
 }
 
@@ -706,16 +721,12 @@ pub async fn get_request(
         .ok_or_else(|| fail(Format::Json)(Error::NotFound(t!(lang, "err-format"))))?;
     let not_found = || fail(format)(Error::NotFound(t!(lang, "err-unknown-request", id = id)));
     let id: i64 = id.parse().map_err(|_| not_found())?;
-    let row = store::get(&state.db, id)
+    let row = store::get_public(&state.db, id, lang)
         .await
         .map_err(|e| fail(format)(e.into()))?
         .ok_or_else(not_found)?;
     let base = base_url(&state.config, &headers);
-    ok(
-        format,
-        "service_requests",
-        &[request_out(&row, lang, &base)],
-    )
+    ok(format, "service_requests", &[request_out(row, &base)])
 }
 
 #[derive(Serialize, ToSchema)]

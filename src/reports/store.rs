@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::model::{Answer, Attribute, RichStatus, Service};
 use crate::platform::db::{query, Db, Query, Tx};
 use crate::platform::geo;
-use crate::platform::i18n::Text3;
+use crate::platform::i18n::{Lang, Text3};
 use crate::platform::identity::Scope;
 
 #[derive(sqlx::FromRow)]
@@ -268,6 +268,8 @@ pub struct NewReport<'a> {
     pub requested_at: DateTime<Utc>,
     pub expected_at: DateTime<Utc>,
     pub status_notes: Option<&'a str>,
+    /// A nearby open report of the same service: `(id, metres)`.
+    pub possible_duplicate: Option<(i64, f64)>,
 }
 
 pub async fn insert(tx: &mut Tx, r: &NewReport<'_>) -> Result<i64, sqlx::Error> {
@@ -276,8 +278,8 @@ pub async fn insert(tx: &mut Tx, r: &NewReport<'_>) -> Result<i64, sqlx::Error> 
             "INSERT INTO reports (token, service_id, service_code, department_id, district, status, rich_status, \
              status_notes, description, lat, long, address, attributes, media_url, photo_id, contact_name, \
              contact_email, contact_phone, device_id, account_id, channel, api_key_id, requested_at, updated_at, \
-             expected_at) VALUES ($1, $2, $3, $4, $5, 'open', 'open', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-             $16, $17, $18, $19, $20, $21, $21, $22) RETURNING id",
+             expected_at, possible_duplicate_of, duplicate_distance_m) VALUES ($1, $2, $3, $4, $5, 'open', 'open', \
+             $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23, $24) RETURNING id",
         )
         .bind(r.token)
         .bind(r.service.id)
@@ -300,7 +302,9 @@ pub async fn insert(tx: &mut Tx, r: &NewReport<'_>) -> Result<i64, sqlx::Error> 
         .bind(r.channel)
         .bind(r.api_key_id)
         .bind(r.requested_at)
-        .bind(r.expected_at),
+        .bind(r.expected_at)
+        .bind(r.possible_duplicate.map(|d| d.0))
+        .bind(r.possible_duplicate.map(|d| d.1)),
     )
     .await
 }
@@ -350,9 +354,9 @@ fn in_list<T: Clone + Into<crate::platform::db::Value>>(
     q.push(")")
 }
 
-/// Reports matching `f`, newest first.
-pub async fn list(db: &Db, f: &Filter) -> Result<Vec<ReportRow>, sqlx::Error> {
-    let mut q = query(format!("{REPORT_SELECT} WHERE 1 = 1"));
+/// `select` (which names the reports `r` and their services `s`) narrowed by `f`, newest first.
+fn filtered(select: String, f: &Filter) -> Query {
+    let mut q = query(format!("{select} WHERE 1 = 1"));
     if let Some(ids) = &f.ids {
         q = in_list(q, "r.id", ids);
     }
@@ -392,12 +396,65 @@ pub async fn list(db: &Db, f: &Filter) -> Result<Vec<ReportRow>, sqlx::Error> {
     if let Some(a) = f.assigned_to {
         q = q.push(" AND r.assigned_to = ").push_bind(a);
     }
-    q = q
-        .push(" ORDER BY r.requested_at DESC, r.id DESC LIMIT ")
+    q.push(" ORDER BY r.requested_at DESC, r.id DESC LIMIT ")
         .push_bind(f.limit)
         .push(" OFFSET ")
-        .push_bind(f.offset);
-    db.fetch_all(q).await
+        .push_bind(f.offset)
+}
+
+/// Reports matching `f`, newest first, with everything staff may see.
+pub async fn list(db: &Db, f: &Filter) -> Result<Vec<ReportRow>, sqlx::Error> {
+    db.fetch_all(filtered(REPORT_SELECT.to_string(), f)).await
+}
+
+/// What the public may see of a report: no contact details, names in one language. Narrow on
+/// purpose: the public list is the busiest query, and every column costs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PublicRow {
+    pub id: i64,
+    pub status: String,
+    pub status_notes: Option<String>,
+    pub service_name: String,
+    pub service_code: String,
+    pub service_public: bool,
+    pub description: Option<String>,
+    pub agency_responsible: String,
+    pub requested_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub expected_at: Option<DateTime<Utc>>,
+    pub address: Option<String>,
+    pub lat: Option<f64>,
+    pub long: Option<f64>,
+    pub media_url: Option<String>,
+    pub photo_sha256: Option<String>,
+}
+
+fn public_select(lang: Lang) -> String {
+    let l = lang.code();
+    format!(
+        "SELECT r.id, r.status, r.status_notes, \
+         CASE WHEN s.name_{l} = '' THEN s.name_en ELSE s.name_{l} END AS service_name, r.service_code, \
+         s.public AS service_public, r.description, \
+         CASE WHEN d.name_{l} = '' THEN d.name_en ELSE d.name_{l} END AS agency_responsible, \
+         r.requested_at, r.updated_at, r.expected_at, r.address, r.lat, r.long, r.media_url, \
+         (SELECT p.sha256 FROM photos p WHERE p.id = r.photo_id) AS photo_sha256 \
+         FROM reports r JOIN report_services s ON s.id = r.service_id JOIN departments d ON d.id = r.department_id"
+    )
+}
+
+/// Reports of public services matching `f`, newest first, as the public sees them.
+pub async fn list_public(db: &Db, f: &Filter, lang: Lang) -> Result<Vec<PublicRow>, sqlx::Error> {
+    let f = Filter {
+        public_only: true,
+        ..f.clone()
+    };
+    db.fetch_all(filtered(public_select(lang), &f)).await
+}
+
+/// One report as the public sees it (of any service: the caller hides what is not public).
+pub async fn get_public(db: &Db, id: i64, lang: Lang) -> Result<Option<PublicRow>, sqlx::Error> {
+    db.fetch_optional(query(format!("{} WHERE r.id = $1", public_select(lang))).bind(id))
+        .await
 }
 
 /// A status update, as FixMyStreet's `servicerequestupdates` shows it.
@@ -488,29 +545,28 @@ pub async fn assign(tx: &mut Tx, report_id: i64, user_id: Option<i64>) -> Result
     Ok(())
 }
 
-/// The nearest open report of the same service, older than this one, within `radius_m` and
-/// `window_hours` of it: `(id, metres)`.
-pub async fn nearest_open_neighbour(
+/// The nearest open report of `service_code` within `radius_m` of a point, submitted in the
+/// `window_hours` before `at`: `(id, metres)`. A bounding box on indexed columns first, then the
+/// exact distance.
+pub async fn nearest_open_report(
     db: &Db,
-    report: &ReportRow,
+    service_code: &str,
+    (lat, long): (f64, f64),
+    at: DateTime<Utc>,
     radius_m: f64,
     window_hours: i64,
 ) -> Result<Option<(i64, f64)>, sqlx::Error> {
-    let (Some(lat), Some(long)) = (report.lat, report.long) else {
-        return Ok(None);
-    };
     let (min_lat, max_lat, min_long, max_long) = geo::bounding_box(lat, long, radius_m);
     let candidates: Vec<(i64, f64, f64)> = db
         .fetch_all(
             query(
                 "SELECT id, lat, long FROM reports WHERE service_code = $1 AND status = 'open' \
-                 AND requested_at >= $2 AND requested_at <= $3 AND id <> $4 \
-                 AND lat BETWEEN $5 AND $6 AND long BETWEEN $7 AND $8",
+                 AND requested_at >= $2 AND requested_at <= $3 \
+                 AND lat BETWEEN $4 AND $5 AND long BETWEEN $6 AND $7",
             )
-            .bind(report.service_code.as_str())
-            .bind(report.requested_at - chrono::Duration::hours(window_hours))
-            .bind(report.requested_at)
-            .bind(report.id)
+            .bind(service_code)
+            .bind(at - chrono::Duration::hours(window_hours))
+            .bind(at)
             .bind(min_lat)
             .bind(max_lat)
             .bind(min_long)
@@ -522,20 +578,4 @@ pub async fn nearest_open_neighbour(
         .map(|(id, la, lo)| (id, geo::haversine_m(lat, long, la, lo)))
         .filter(|(_, m)| *m <= radius_m)
         .min_by(|a, b| a.1.total_cmp(&b.1)))
-}
-
-pub async fn mark_possible_duplicate(
-    db: &Db,
-    id: i64,
-    of: i64,
-    metres: f64,
-) -> Result<(), sqlx::Error> {
-    db.execute(
-        query("UPDATE reports SET possible_duplicate_of = $1, duplicate_distance_m = $2 WHERE id = $3 AND possible_duplicate_of IS NULL")
-            .bind(of)
-            .bind(metres)
-            .bind(id),
-    )
-    .await?;
-    Ok(())
 }
