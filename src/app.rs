@@ -15,10 +15,12 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
+use crate::platform::cache::TtlCache;
 use crate::platform::config::Config;
 use crate::platform::db::Db;
+use crate::platform::identity::ApiKey;
 use crate::platform::jobs;
-use crate::platform::org::DistrictCache;
+use crate::platform::org::District;
 use crate::platform::ratelimit::RateLimiter;
 use crate::platform::shutdown;
 use crate::{packs, reports};
@@ -29,10 +31,27 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub limiter: Arc<RateLimiter>,
-    pub districts: Arc<DistrictCache>,
+    /// Configuration read on every submission, cached for a few seconds (see `platform::cache`).
+    pub caches: Arc<Caches>,
     /// Rung after a job is enqueued, so a worker picks it up at once.
     pub job_wake: Arc<tokio::sync::Notify>,
     pub metrics: PrometheusHandle,
+}
+
+pub struct Caches {
+    pub districts: TtlCache<(), Arc<Vec<District>>>,
+    pub services: TtlCache<String, Arc<reports::model::Service>>,
+    pub api_keys: TtlCache<String, ApiKey>,
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        Caches {
+            districts: TtlCache::new(Duration::from_secs(60)),
+            services: TtlCache::new(Duration::from_secs(10)),
+            api_keys: TtlCache::new(Duration::from_secs(10)),
+        }
+    }
 }
 
 impl FromRef<AppState> for Db {
@@ -227,7 +246,7 @@ impl Application {
             db,
             limiter: Arc::new(RateLimiter::new(config.rate_limit_per_minute)),
             config: Arc::new(config),
-            districts: Arc::new(DistrictCache::default()),
+            caches: Arc::new(Caches::default()),
             job_wake: Arc::new(tokio::sync::Notify::new()),
             metrics: crate::platform::metrics::handle(),
         };

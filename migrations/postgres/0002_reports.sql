@@ -38,6 +38,8 @@ CREATE TABLE reports (
     description TEXT,
     lat DOUBLE PRECISION,
     long DOUBLE PRECISION,
+    -- geo::cell of (lat, long): the index for nearby-report searches
+    cell BIGINT,
     address TEXT,
     attributes TEXT NOT NULL DEFAULT '{}',
     media_url TEXT,
@@ -60,6 +62,7 @@ CREATE INDEX reports_requested ON reports(requested_at, id);
 CREATE INDEX reports_service_requested ON reports(service_code, requested_at, id);
 CREATE INDEX reports_department_requested ON reports(department_id, requested_at, id);
 CREATE INDEX reports_status_requested ON reports(status, requested_at, id);
+CREATE INDEX reports_nearby ON reports(service_code, cell, requested_at);
 
 CREATE TABLE report_updates (
     id BIGSERIAL PRIMARY KEY,

@@ -38,6 +38,8 @@ CREATE TABLE reports (
     description TEXT,
     lat REAL,
     long REAL,
+    -- geo::cell of (lat, long): the index for nearby-report searches
+    cell INTEGER,
     address TEXT,
     attributes TEXT NOT NULL DEFAULT '{}',
     media_url TEXT,
@@ -60,6 +62,7 @@ CREATE INDEX reports_requested ON reports(requested_at);
 CREATE INDEX reports_service_requested ON reports(service_code, requested_at);
 CREATE INDEX reports_department_requested ON reports(department_id, requested_at);
 CREATE INDEX reports_status_requested ON reports(status, requested_at);
+CREATE INDEX reports_nearby ON reports(service_code, cell, requested_at);
 
 CREATE TABLE report_updates (
     id INTEGER PRIMARY KEY,

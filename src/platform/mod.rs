@@ -1,6 +1,7 @@
 //! The platform kernel: every mechanism the services share, each exactly once.
 
 pub mod audit;
+pub mod cache;
 pub mod config;
 pub mod db;
 pub mod error;

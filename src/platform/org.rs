@@ -83,26 +83,6 @@ pub fn nearest_district<'a>(
         .map(|(_, d)| d)
 }
 
-/// The districts, re-read from the database at most once a minute (they change only when a
-/// pack is loaded).
-#[derive(Default)]
-pub struct DistrictCache(
-    tokio::sync::RwLock<Option<(std::time::Instant, std::sync::Arc<Vec<District>>)>>,
-);
-
-impl DistrictCache {
-    pub async fn get(&self, db: &Db) -> Result<std::sync::Arc<Vec<District>>, sqlx::Error> {
-        if let Some((at, list)) = &*self.0.read().await {
-            if at.elapsed() < std::time::Duration::from_secs(60) {
-                return Ok(list.clone());
-            }
-        }
-        let list = std::sync::Arc::new(districts(db).await?);
-        *self.0.write().await = Some((std::time::Instant::now(), list.clone()));
-        Ok(list)
-    }
-}
-
 pub async fn upsert_district(
     tx: &mut Tx,
     slug: &str,

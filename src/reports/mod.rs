@@ -119,7 +119,16 @@ pub async fn submit(
     let bad = |msg: String| Error::BadRequest(msg);
     let code = nonempty(&sub.service_code)
         .ok_or_else(|| bad(t!(lang, "err-missing-param", name = "service_code")))?;
-    let service = store::service(&state.db, code)
+    let service = state
+        .caches
+        .services
+        .get_or_load(&code.to_owned(), || async {
+            Ok::<_, sqlx::Error>(
+                store::service(&state.db, code)
+                    .await?
+                    .map(std::sync::Arc::new),
+            )
+        })
         .await?
         .ok_or_else(|| Error::NotFound(t!(lang, "err-unknown-service", code = code)))?;
 
@@ -144,7 +153,16 @@ pub async fn submit(
         ),
         None => match point {
             Some((la, lo)) => {
-                let all = state.districts.get(&state.db).await?;
+                let all = state
+                    .caches
+                    .districts
+                    .get_or_load(&(), || async {
+                        Ok::<_, sqlx::Error>(Some(std::sync::Arc::new(
+                            org::districts(&state.db).await?,
+                        )))
+                    })
+                    .await?
+                    .unwrap_or_default();
                 org::nearest_district(&all, la, lo, 80_000.0).map(|d| d.slug.clone())
             }
             None => None,

@@ -668,7 +668,12 @@ pub async fn post_request(
         .or_else(|| param(&query, "api_key"))
         .map(str::to_owned);
     let api_key = api_key.ok_or_else(|| f(Error::Forbidden(t!(lang, "err-api-key-missing"))))?;
-    let key = identity::api_key(&state.db, &api_key)
+    let key = state
+        .caches
+        .api_keys
+        .get_or_load(&identity::digest(&api_key), || {
+            identity::api_key(&state.db, &api_key)
+        })
         .await
         .map_err(&f)?
         .ok_or_else(|| f(Error::Forbidden(t!(lang, "err-api-key-invalid"))))?;

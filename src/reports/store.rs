@@ -278,8 +278,8 @@ pub async fn insert(tx: &mut Tx, r: &NewReport<'_>) -> Result<i64, sqlx::Error> 
             "INSERT INTO reports (token, service_id, service_code, department_id, district, status, rich_status, \
              status_notes, description, lat, long, address, attributes, media_url, photo_id, contact_name, \
              contact_email, contact_phone, device_id, account_id, channel, api_key_id, requested_at, updated_at, \
-             expected_at, possible_duplicate_of, duplicate_distance_m) VALUES ($1, $2, $3, $4, $5, 'open', 'open', \
-             $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23, $24) RETURNING id",
+             expected_at, possible_duplicate_of, duplicate_distance_m, cell) VALUES ($1, $2, $3, $4, $5, 'open', 'open', \
+             $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23, $24, $25) RETURNING id",
         )
         .bind(r.token)
         .bind(r.service.id)
@@ -304,7 +304,8 @@ pub async fn insert(tx: &mut Tx, r: &NewReport<'_>) -> Result<i64, sqlx::Error> 
         .bind(r.requested_at)
         .bind(r.expected_at)
         .bind(r.possible_duplicate.map(|d| d.0))
-        .bind(r.possible_duplicate.map(|d| d.1)),
+        .bind(r.possible_duplicate.map(|d| d.1))
+        .bind(r.lat.zip(r.long).map(|(la, lo)| geo::cell(la, lo))),
     )
     .await
 }
@@ -546,8 +547,8 @@ pub async fn assign(tx: &mut Tx, report_id: i64, user_id: Option<i64>) -> Result
 }
 
 /// The nearest open report of `service_code` within `radius_m` of a point, submitted in the
-/// `window_hours` before `at`: `(id, metres)`. A bounding box on indexed columns first, then the
-/// exact distance.
+/// `window_hours` before `at`: `(id, metres)`. The grid cells covering the circle first (an
+/// index lookup), then the exact distance.
 pub async fn nearest_open_report(
     db: &Db,
     service_code: &str,
@@ -556,26 +557,31 @@ pub async fn nearest_open_report(
     radius_m: f64,
     window_hours: i64,
 ) -> Result<Option<(i64, f64)>, sqlx::Error> {
-    let (min_lat, max_lat, min_long, max_long) = geo::bounding_box(lat, long, radius_m);
-    let candidates: Vec<(i64, f64, f64)> = db
-        .fetch_all(
-            query(
-                "SELECT id, lat, long FROM reports WHERE service_code = $1 AND status = 'open' \
-                 AND requested_at >= $2 AND requested_at <= $3 \
-                 AND lat BETWEEN $4 AND $5 AND long BETWEEN $6 AND $7",
-            )
-            .bind(service_code)
-            .bind(at - chrono::Duration::hours(window_hours))
-            .bind(at)
-            .bind(min_lat)
-            .bind(max_lat)
-            .bind(min_long)
-            .bind(max_long),
-        )
-        .await?;
+    let mut q = query(
+        // `status` is checked below, not here: as a condition it would tempt the planner into
+        // the (status, requested_at) index, which every recent report matches.
+        "SELECT id, lat, long, status FROM reports WHERE service_code = $1 \
+         AND requested_at >= $2 AND requested_at <= $3",
+    )
+    .bind(service_code)
+    .bind(at - chrono::Duration::hours(window_hours))
+    .bind(at)
+    .push(" AND cell IN (");
+    for (i, c) in geo::cells_covering(lat, long, radius_m)
+        .into_iter()
+        .enumerate()
+    {
+        q = if i == 0 {
+            q.push_bind(c)
+        } else {
+            q.push(", ").push_bind(c)
+        };
+    }
+    let candidates: Vec<(i64, f64, f64, String)> = db.fetch_all(q.push(")")).await?;
     Ok(candidates
         .into_iter()
-        .map(|(id, la, lo)| (id, geo::haversine_m(lat, long, la, lo)))
+        .filter(|c| c.3 == "open")
+        .map(|(id, la, lo, _)| (id, geo::haversine_m(lat, long, la, lo)))
         .filter(|(_, m)| *m <= radius_m)
         .min_by(|a, b| a.1.total_cmp(&b.1)))
 }
