@@ -21,5 +21,36 @@ if ! have_postgres; then
     exit 1
   fi
 fi
+echo "== build"
+cargo build --locked --bin khidmat
+
+# Schemathesis: a real client generating requests from our OpenAPI document; no answer may be a 5xx.
+echo "== schemathesis against /api/openapi.json"
+venv=target/schemathesis-venv
+if [ ! -x "$venv/bin/st" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "schemathesis==4.32.5"
+fi
+data=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+KHIDMAT_RATE_LIMIT_PER_MINUTE=0 target/debug/khidmat --data-dir "$data" serve --demo --listen "127.0.0.1:$port" >"$data/server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true; rm -rf "$data"' EXIT
+python3 - "$port" <<'PY'
+import sys, time, urllib.request
+for _ in range(200):
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=1)
+        break
+    except Exception:
+        time.sleep(0.1)
+else:
+    sys.exit("the server did not come up")
+PY
+key=$(target/debug/khidmat --data-dir "$data" apikey create --name schemathesis --department pesco | tail -n1)
+"$venv/bin/st" run "http://127.0.0.1:$port/api/openapi.json" --checks not_a_server_error \
+  --max-examples 25 --seed 1 -H "Authorization: Bearer $key" --no-color
+kill $server; wait $server 2>/dev/null || true
+
 echo "== cargo test"
 cargo test --workspace --locked "$@"
