@@ -117,41 +117,18 @@ async fn main() -> anyhow::Result<()> {
     })
     .await;
 
-    let list_url = format!("{url}/open311/v2/requests.json");
-    let list = run_phase("GET requests.json", args.clients, args.seconds, {
-        let client = client.clone();
-        move || {
-            let client = client.clone();
-            let url = list_url.clone();
-            async move {
-                let resp = client.get(&url).send().await.ok()?;
-                let ok = resp.status() == 200;
-                resp.bytes().await.ok()?;
-                ok.then_some(())
-            }
-        }
-    })
+    let list = get_phase(
+        "GET requests.json",
+        &client,
+        format!("{url}/open311/v2/requests.json"),
+        &args,
+    )
     .await;
-
-    let filtered_url =
-        format!("{url}/open311/v2/requests.json?service_code=water-leak&status=open&page=3");
-    let filtered = run_phase(
+    let filtered = get_phase(
         "GET requests.json?service_code&status&page=3",
-        args.clients,
-        args.seconds,
-        {
-            let client = client.clone();
-            move || {
-                let client = client.clone();
-                let url = filtered_url.clone();
-                async move {
-                    let resp = client.get(&url).send().await.ok()?;
-                    let ok = resp.status() == 200;
-                    resp.bytes().await.ok()?;
-                    ok.then_some(())
-                }
-            }
-        },
+        &client,
+        format!("{url}/open311/v2/requests.json?service_code=water-leak&status=open&page=3"),
+        &args,
     )
     .await;
 
@@ -256,6 +233,26 @@ async fn seed(db: &Db, target: i64) -> anyhow::Result<()> {
         db.execute(query("ANALYZE")).await?;
     }
     Ok(())
+}
+
+/// Many clients reading one URL.
+async fn get_phase(
+    name: &'static str,
+    client: &reqwest::Client,
+    url: String,
+    args: &Args,
+) -> Phase {
+    let client = client.clone();
+    run_phase(name, args.clients, args.seconds, move || {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let resp = client.get(&url).send().await.ok()?;
+            let ok = resp.status() == 200;
+            resp.bytes().await.ok()?;
+            ok.then_some(())
+        }
+    })
+    .await
 }
 
 struct Phase {

@@ -38,16 +38,11 @@ pub struct Department {
 }
 
 impl Department {
-    pub fn name(&self, lang: Lang) -> &str {
-        let s = match lang {
-            Lang::En => &self.name_en,
-            Lang::Ur => &self.name_ur,
-            Lang::Ps => &self.name_ps,
-        };
-        if s.is_empty() {
-            &self.name_en
-        } else {
-            s
+    pub fn name(&self) -> Text3 {
+        Text3 {
+            en: self.name_en.clone(),
+            ur: self.name_ur.clone(),
+            ps: self.name_ps.clone(),
         }
     }
 }

@@ -94,6 +94,11 @@ fn fail(format: Format) -> impl Fn(Error) -> Open311Error {
     move |error| Open311Error { format, error }
 }
 
+/// `kunda.xml` -> (`kunda`, Xml); without a known suffix, a 404 that says how to ask.
+fn split_format(file: &str, lang: Lang) -> Result<(&str, Format), Open311Error> {
+    Format::of(file).ok_or_else(|| fail(Format::Json)(Error::NotFound(t!(lang, "err-format"))))
+}
+
 fn suffix_format(uri: &Uri) -> Format {
     if uri.path().ends_with(".xml") {
         Format::Xml
@@ -320,8 +325,7 @@ pub async fn service_definition(
     Path(file): Path<String>,
     lang: Lang,
 ) -> Reply {
-    let (code, format) = Format::of(&file)
-        .ok_or_else(|| fail(Format::Json)(Error::NotFound(t!(lang, "err-format"))))?;
+    let (code, format) = split_format(&file, lang)?;
     let service = store::service(&state.db, code)
         .await
         .map_err(|e| fail(format)(e.into()))?
@@ -722,8 +726,7 @@ pub async fn get_request(
     headers: HeaderMap,
     lang: Lang,
 ) -> Reply {
-    let (id, format) = Format::of(&file)
-        .ok_or_else(|| fail(Format::Json)(Error::NotFound(t!(lang, "err-format"))))?;
+    let (id, format) = split_format(&file, lang)?;
     let not_found = || fail(format)(Error::NotFound(t!(lang, "err-unknown-request", id = id)));
     let id: i64 = id.parse().map_err(|_| not_found())?;
     let row = store::get_public(&state.db, id, lang)
@@ -749,8 +752,7 @@ pub async fn get_token(
     Path(file): Path<String>,
     lang: Lang,
 ) -> Reply {
-    let (token, format) = Format::of(&file)
-        .ok_or_else(|| fail(Format::Json)(Error::NotFound(t!(lang, "err-format"))))?;
+    let (token, format) = split_format(&file, lang)?;
     let id = store::id_by_token(&state.db, token)
         .await
         .map_err(|e| fail(format)(e.into()))?

@@ -1,8 +1,8 @@
 //! The kernel's mechanisms, on both stores: the audit log refuses rewriting, jobs retry and
 //! then fail with their error kept, health and metrics answer, the OpenAPI document is there.
 
-use crate::both;
 use crate::helpers::*;
+use crate::{both, on_both};
 use khidmat::platform::db::query;
 use khidmat::platform::jobs;
 use serde_json::Value;
@@ -35,62 +35,69 @@ both!(the_audit_log_is_append_only, |app| async move {
     assert_eq!(app.count("audit_log").await, n);
 });
 
-both!(jobs_retry_then_fail_keeping_the_error, |app| async move {
-    let mut registry = jobs::Registry::new(Default::default());
-    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let c = calls.clone();
-    registry.register("test.flaky", move |_db, payload| {
-        let c = c.clone();
-        async move {
-            c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            anyhow::bail!("cannot reach {}", payload["host"].as_str().unwrap_or("?"))
-        }
-    });
-    let mut tx = app.db.begin().await.unwrap();
-    let id = jobs::enqueue(
-        &mut tx,
-        "test.flaky",
-        &serde_json::json!({"host": "sms-gateway"}),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    // A job rolled back with its transaction never exists.
-    let mut tx = app.db.begin().await.unwrap();
-    jobs::enqueue(&mut tx, "test.flaky", &serde_json::json!({}))
+on_both!(
+    jobs_retry_then_fail_keeping_the_error,
+    |backend| async move {
+        // No workers of the app's own: this test is the only one taking jobs.
+        let app = spawn_with(backend, |c| c.job_workers = 0).await;
+        let mut registry = jobs::Registry::new(Default::default());
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let c = calls.clone();
+        registry.register("test.flaky", move |_db, payload| {
+            let c = c.clone();
+            async move {
+                c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                anyhow::bail!("cannot reach {}", payload["host"].as_str().unwrap_or("?"))
+            }
+        });
+        let mut tx = app.db.begin().await.unwrap();
+        let id = jobs::enqueue(
+            &mut tx,
+            "test.flaky",
+            &serde_json::json!({"host": "sms-gateway"}),
+        )
         .await
         .unwrap();
-    drop(tx);
+        tx.commit().await.unwrap();
+        // A job rolled back with its transaction never exists.
+        let mut tx = app.db.begin().await.unwrap();
+        jobs::enqueue(&mut tx, "test.flaky", &serde_json::json!({}))
+            .await
+            .unwrap();
+        drop(tx);
 
-    for attempt in 1..=5 {
-        // Make the job due now (back-off would otherwise wait), then run it.
-        app.db
-            .execute(
-                query("UPDATE jobs SET run_at = $1 WHERE id = $2")
-                    .bind(chrono::Utc::now() - chrono::Duration::seconds(1))
-                    .bind(id),
+        for attempt in 1..=5 {
+            // Make the job due now (back-off would otherwise wait), then run it.
+            app.db
+                .execute(
+                    query("UPDATE jobs SET run_at = $1 WHERE id = $2")
+                        .bind(chrono::Utc::now() - chrono::Duration::seconds(1))
+                        .bind(id),
+                )
+                .await
+                .unwrap();
+            assert!(
+                jobs::run_one(&app.db, &registry).await.unwrap(),
+                "attempt {attempt} ran"
+            );
+        }
+        assert!(
+            !jobs::run_one(&app.db, &registry).await.unwrap(),
+            "nothing left"
+        );
+        let (status, attempts, error): (String, i64, Option<String>) = app
+            .db
+            .fetch_one(
+                query("SELECT status, attempts, last_error FROM jobs WHERE id = $1").bind(id),
             )
             .await
             .unwrap();
-        assert!(
-            jobs::run_one(&app.db, &registry).await.unwrap(),
-            "attempt {attempt} ran"
-        );
+        assert_eq!((status.as_str(), attempts), ("failed", 5));
+        assert_eq!(error.as_deref(), Some("cannot reach sms-gateway"));
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 5);
+        assert_eq!(app.count("jobs").await, 1);
     }
-    assert!(
-        !jobs::run_one(&app.db, &registry).await.unwrap(),
-        "nothing left"
-    );
-    let (status, attempts, error): (String, i64, Option<String>) = app
-        .db
-        .fetch_one(query("SELECT status, attempts, last_error FROM jobs WHERE id = $1").bind(id))
-        .await
-        .unwrap();
-    assert_eq!((status.as_str(), attempts), ("failed", 5));
-    assert_eq!(error.as_deref(), Some("cannot reach sms-gateway"));
-    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 5);
-    assert_eq!(app.count("jobs").await, 1);
-});
+);
 
 both!(health_metrics_and_the_openapi_document, |app| async move {
     let h = app.get_json("/healthz").await;

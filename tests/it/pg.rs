@@ -37,16 +37,21 @@ fn find_bindir() -> PathBuf {
     })
 }
 
-fn run(c: &Cluster, program: &str, args: &[&str]) {
+/// A PostgreSQL program, run as the `postgres` user when we are root.
+fn command(c: &Cluster, program: &str) -> Command {
     let exe = c.bin.join(program);
-    let mut cmd = if c.as_postgres {
+    if c.as_postgres {
         let mut cmd = Command::new("runuser");
         cmd.args(["-u", "postgres", "--"]).arg(&exe);
         cmd
     } else {
         Command::new(&exe)
-    };
-    let out = cmd
+    }
+}
+
+fn run(c: &Cluster, program: &str, args: &[&str]) {
+    let exe = c.bin.join(program);
+    let out = command(c, program)
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", exe.display()));
@@ -61,15 +66,9 @@ fn run(c: &Cluster, program: &str, args: &[&str]) {
 extern "C" fn stop_cluster() {
     if let Some(c) = CLUSTER.get() {
         let data = c.data.to_string_lossy().to_string();
-        let exe = c.bin.join("pg_ctl");
-        let mut cmd = if c.as_postgres {
-            let mut cmd = Command::new("runuser");
-            cmd.args(["-u", "postgres", "--"]).arg(&exe);
-            cmd
-        } else {
-            Command::new(&exe)
-        };
-        let _ = cmd.args(["-D", &data, "-m", "immediate", "stop"]).output();
+        let _ = command(c, "pg_ctl")
+            .args(["-D", &data, "-m", "immediate", "stop"])
+            .output();
         let _ = std::fs::remove_dir_all(c.data.parent().unwrap_or(Path::new("/nonexistent")));
     }
 }
