@@ -61,7 +61,10 @@ CREATE TABLE reports (
 CREATE INDEX reports_requested ON reports(requested_at);
 CREATE INDEX reports_service_requested ON reports(service_code, requested_at);
 CREATE INDEX reports_department_requested ON reports(department_id, requested_at);
-CREATE INDEX reports_status_requested ON reports(status, requested_at);
+-- Open311 lists filter by service and status together. There is deliberately no index led by
+-- status alone: nearly every recent report is open, and the planners took it and walked through
+-- every recent report of other services (PERFORMANCE.md).
+CREATE INDEX reports_service_status_requested ON reports(service_code, status, requested_at);
 CREATE INDEX reports_nearby ON reports(service_code, cell, requested_at);
 
 CREATE TABLE report_updates (
