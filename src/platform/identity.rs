@@ -354,6 +354,11 @@ impl UserRow {
     }
 }
 
+/// An argon2id hash of nothing anyone knows, with the default parameters: verifying against it
+/// takes as long as verifying a real user's password.
+const UNKNOWN_USER_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Nwq8aH6ASaKgeiW7nzUUQ0lOEbfVWu1zUbHNEJzwmH8";
+
 const USER_COLUMNS: &str = "id, name, password_hash, role, department_id, district, active";
 
 /// Check an e-mail and password; on success open a session and return its secret token.
@@ -367,10 +372,7 @@ pub async fn login(db: &Db, email: &str, password: &str, hours: i64) -> Result<(
     // Verify against a throwaway hash when the user is unknown, so timing does not tell.
     let (hash, row) = match row {
         Some(r) if r.active => (r.password_hash.clone(), Some(r)),
-        _ => (
-            "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Nwq8aH6ASaKgeiW7nzUUQ0lOEbfVWu1zUbHNEJzwmH8".to_string(),
-            None,
-        ),
+        _ => (UNKNOWN_USER_HASH.to_string(), None),
     };
     let ok = verify_password(password.to_owned(), hash).await;
     let Some(row) = row.filter(|_| ok) else {
@@ -532,6 +534,15 @@ mod tests {
         assert!(dist.allows(1, Some("peshawar")));
         assert!(!dist.allows(1, Some("swat")));
         assert!(!dist.allows(1, None));
+    }
+
+    #[test]
+    fn the_unknown_user_hash_is_a_real_argon2_hash() {
+        let h = PasswordHash::new(UNKNOWN_USER_HASH).expect("parses");
+        assert_eq!(h.algorithm.as_str(), "argon2id");
+        let fresh = SaltString::generate(&mut OsRng);
+        let real = Argon2::default().hash_password(b"x", &fresh).unwrap();
+        assert_eq!(real.params, h.params, "same cost as real hashes");
     }
 
     #[tokio::test]
