@@ -385,6 +385,9 @@ pub async fn login(db: &Db, email: &str, password: &str, hours: i64) -> Result<(
     let token = random_token();
     let now = Utc::now();
     let mut tx = db.begin().await?;
+    // Ended sessions are useless: each login sweeps them away, so the table stays small.
+    tx.execute(query("DELETE FROM sessions WHERE expires_at < $1").bind(now))
+        .await?;
     tx.execute(
         query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(digest(&token))

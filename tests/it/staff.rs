@@ -391,6 +391,43 @@ both!(
             .unwrap();
         assert_eq!(resp.status(), 200);
 
+        // An expired session is refused, and swept away at the next login.
+        app.db
+            .execute(
+                khidmat::platform::db::query("UPDATE sessions SET expires_at = $1")
+                    .bind(chrono::Utc::now() - chrono::Duration::minutes(1)),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            client
+                .get(app.at("/api/v1/reports"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+        let again = client
+            .post(app.at("/api/v1/login"))
+            .json(
+                &json!({"email": "officer@pesco.example.pk", "password": "a long enough password"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 200);
+        assert_eq!(app.count("sessions").await, 1);
+        assert_eq!(
+            client
+                .get(app.at("/api/v1/reports"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+
         let out = client.post(app.at("/api/v1/logout")).send().await.unwrap();
         assert_eq!(out.status(), 204);
         assert_eq!(
