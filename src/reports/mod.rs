@@ -144,29 +144,27 @@ pub async fn submit(
         _ => return Err(bad(t!(lang, "err-lat-long-pair"))),
     };
     let address = short_field(lang, "address_string", nonempty(&sub.address), 500)?;
-    let district = match nonempty(&sub.district) {
-        Some(slug) => Some(
-            org::district(&state.db, slug)
-                .await?
+    let districts = state
+        .caches
+        .districts
+        .get_or_load(&(), || async {
+            Ok::<_, sqlx::Error>(Some(std::sync::Arc::new(org::districts(&state.db).await?)))
+        })
+        .await?
+        .unwrap_or_default();
+    let district = match (nonempty(&sub.district), point) {
+        (Some(slug), _) => Some(
+            districts
+                .iter()
+                .find(|d| d.slug == slug)
                 .ok_or_else(|| bad(t!(lang, "err-unknown-district", district = slug)))?
-                .slug,
+                .slug
+                .clone(),
         ),
-        None => match point {
-            Some((la, lo)) => {
-                let all = state
-                    .caches
-                    .districts
-                    .get_or_load(&(), || async {
-                        Ok::<_, sqlx::Error>(Some(std::sync::Arc::new(
-                            org::districts(&state.db).await?,
-                        )))
-                    })
-                    .await?
-                    .unwrap_or_default();
-                org::nearest_district(&all, la, lo, 80_000.0).map(|d| d.slug.clone())
-            }
-            None => None,
-        },
+        (None, Some((la, lo))) => {
+            org::nearest_district(&districts, la, lo, 80_000.0).map(|d| d.slug.clone())
+        }
+        (None, None) => None,
     };
     if point.is_none() && address.is_none() && district.is_none() {
         return Err(bad(t!(lang, "err-location-required")));

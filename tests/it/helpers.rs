@@ -154,6 +154,25 @@ impl TestApp {
             .unwrap()
     }
 
+    /// POST an Open311 report as multipart, with `photo` as the `media` file.
+    pub async fn post_report_with_photo(
+        &self,
+        fields: &[(&'static str, &'static str)],
+        photo: Vec<u8>,
+    ) -> reqwest::Response {
+        let mut form = reqwest::multipart::Form::new().text("api_key", self.client_key.clone());
+        for (k, v) in fields {
+            form = form.text(*k, *v);
+        }
+        let part = reqwest::multipart::Part::bytes(photo).file_name("photo.jpg");
+        self.client
+            .post(self.at("/open311/v2/requests.json"))
+            .multipart(form.part("media", part))
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Submit a valid report and return its id.
     pub async fn report(&self, fields: &[(&str, &str)]) -> String {
         let resp = self.post_report(fields).await;

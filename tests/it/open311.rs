@@ -444,27 +444,18 @@ both!(
     |app| async move {
         let original = jpeg_with_exif();
         assert!(original.windows(4).any(|w| w == b"Exif"));
-        let form = reqwest::multipart::Form::new()
-            .text("api_key", app.client_key.clone())
-            .text("service_code", "public-toilet")
-            .text("lat", "34.0")
-            .text("long", "71.56")
-            .text("attribute[problem][]", "dirty")
-            .text("attribute[problem][]", "no-water")
-            .part(
-                "media",
-                reqwest::multipart::Part::bytes(original)
-                    .file_name("toilet.jpg")
-                    .mime_str("image/jpeg")
-                    .unwrap(),
-            );
         let resp = app
-            .client
-            .post(app.at("/open311/v2/requests.json"))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
+            .post_report_with_photo(
+                &[
+                    ("service_code", "public-toilet"),
+                    ("lat", "34.0"),
+                    ("long", "71.56"),
+                    ("attribute[problem][]", "dirty"),
+                    ("attribute[problem][]", "no-water"),
+                ],
+                original,
+            )
+            .await;
         assert_eq!(resp.status(), 200);
         let receipt: Value = resp.json().await.unwrap();
         let id = receipt[0]["service_request_id"].as_str().unwrap();
@@ -488,42 +479,30 @@ both!(
 
         // Not an image: refused, nothing written.
         let before = app.count("reports").await;
-        let form = reqwest::multipart::Form::new()
-            .text("api_key", app.client_key.clone())
-            .text("service_code", "water-leak")
-            .text("district", "swat")
-            .text("attribute[size]", "drip")
-            .part(
-                "media",
-                reqwest::multipart::Part::bytes(b"%PDF-1.7 a document".to_vec()).file_name("x.pdf"),
-            );
         let resp = app
-            .client
-            .post(app.at("/open311/v2/requests.json"))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
+            .post_report_with_photo(
+                &[
+                    ("service_code", "water-leak"),
+                    ("district", "swat"),
+                    ("attribute[size]", "drip"),
+                ],
+                b"%PDF-1.7 a document".to_vec(),
+            )
+            .await;
         assert_open311_error(resp, 400, "image").await;
 
         // Over the size limit: 413 in the standard's shape.
         let big = vec![0xFFu8; khidmat::Config::default().max_photo_bytes + 1024];
-        let form = reqwest::multipart::Form::new()
-            .text("api_key", app.client_key.clone())
-            .text("service_code", "water-leak")
-            .text("district", "swat")
-            .text("attribute[size]", "drip")
-            .part(
-                "media",
-                reqwest::multipart::Part::bytes(big).file_name("huge.jpg"),
-            );
         let resp = app
-            .client
-            .post(app.at("/open311/v2/requests.json"))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
+            .post_report_with_photo(
+                &[
+                    ("service_code", "water-leak"),
+                    ("district", "swat"),
+                    ("attribute[size]", "drip"),
+                ],
+                big,
+            )
+            .await;
         assert_open311_error(resp, 413, "MB").await;
         assert_eq!(app.count("reports").await, before);
 
