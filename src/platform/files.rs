@@ -80,6 +80,11 @@ fn encode_blocking(bytes: &[u8], max_side: u32) -> Result<Encoded, PhotoError> {
     })
 }
 
+/// The address a stored photo is served at (the `/photos/{file}` route).
+pub fn url(base: &str, sha256: &str) -> String {
+    format!("{base}/photos/{sha256}.jpg")
+}
+
 /// Where a photo with this digest lives under `dir`.
 pub fn photo_path(dir: &Path, sha256: &str) -> Option<PathBuf> {
     let valid = sha256.len() == 64

@@ -140,10 +140,7 @@ fn staff_report(r: &ReportRow, lang: Lang, base: &str) -> StaffReport {
         long: r.long,
         address: r.address.clone(),
         attributes: super::open311::answers_of(r),
-        media_url: match (&r.photo_sha256, &r.media_url) {
-            (Some(sha), _) => Some(format!("{base}/photos/{sha}.jpg")),
-            (None, u) => u.clone(),
-        },
+        media_url: super::media_url(base, r.photo_sha256.as_deref(), r.media_url.clone()),
         contact: Contact {
             name: r.contact_name.clone(),
             email: r.contact_email.clone(),

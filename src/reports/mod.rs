@@ -330,6 +330,14 @@ fn photo_error(e: files::PhotoError, lang: Lang, state: &AppState) -> Error {
     }
 }
 
+/// A report's picture: its uploaded photo if it has one, else the `media_url` it was sent with.
+pub fn media_url(base: &str, photo_sha256: Option<&str>, sent: Option<String>) -> Option<String> {
+    match photo_sha256 {
+        Some(sha) => Some(files::url(base, sha)),
+        None => sent,
+    }
+}
+
 /// A report that `staff` may see, or 404 (never "forbidden": that would confirm it exists).
 pub async fn report_for_staff(db: &Db, staff: &Staff, id: i64) -> Result<store::ReportRow> {
     store::get(db, id)

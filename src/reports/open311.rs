@@ -396,10 +396,7 @@ pub struct RequestOut {
 /// not public, no description, place or photo either.
 fn request_out(r: PublicRow, base: &str) -> RequestOut {
     let public = r.service_public;
-    let media_url = match (&r.photo_sha256, r.media_url) {
-        (Some(sha), _) => Some(format!("{base}/photos/{sha}.jpg")),
-        (None, url) => url,
-    };
+    let media_url = super::media_url(base, r.photo_sha256.as_deref(), r.media_url);
     RequestOut {
         service_request_id: r.id.to_string(),
         status: r.status,
