@@ -182,14 +182,7 @@ response_hours = 96
             .await
             .unwrap();
         assert_eq!(resp.status(), 200);
-        let list: Value = app
-            .staff_get("/api/v1/reports", &key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list: Value = app.staff_json("/api/v1/reports", &key).await;
         assert_eq!(list["reports"].as_array().unwrap().len(), 1);
 
         // The manager logs in with the password given on stdin.

@@ -241,6 +241,27 @@ impl TestApp {
         self.client.get(self.at(path)).bearer_auth(key)
     }
 
+    /// A staff GET's JSON body.
+    pub async fn staff_json(&self, path: &str, key: &str) -> Value {
+        self.staff_get(path, key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// A staff GET's status code.
+    pub async fn staff_status(&self, path: &str, key: &str) -> u16 {
+        self.staff_get(path, key)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     pub fn staff_post(&self, path: &str, key: &str, body: &Value) -> reqwest::RequestBuilder {
         self.client.post(self.at(path)).bearer_auth(key).json(body)
     }

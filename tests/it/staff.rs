@@ -21,14 +21,7 @@ both!(
         let pesco = app.department_key("pesco").await;
         let traffic = app.department_key("kp-traffic-police").await;
 
-        let list: Value = app
-            .staff_get("/api/v1/reports", &pesco)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list: Value = app.staff_json("/api/v1/reports", &pesco).await;
         let ids: Vec<&str> = list["reports"]
             .as_array()
             .unwrap()
@@ -70,19 +63,11 @@ both!(
         // No credentials, a client key, a made-up key.
         assert_eq!(app.get("/api/v1/reports").await.status(), 401);
         assert_eq!(
-            app.staff_get("/api/v1/reports", &app.client_key)
-                .send()
-                .await
-                .unwrap()
-                .status(),
+            app.staff_status("/api/v1/reports", &app.client_key).await,
             403
         );
         assert_eq!(
-            app.staff_get("/api/v1/reports", "kh_nonsense")
-                .send()
-                .await
-                .unwrap()
-                .status(),
+            app.staff_status("/api/v1/reports", "kh_nonsense").await,
             401
         );
     }
@@ -158,14 +143,7 @@ both!(
             .await;
         assert_eq!(none, json!([]));
 
-        let detail: Value = app
-            .staff_get(&format!("/api/v1/reports/{id}"), &key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let detail: Value = app.staff_json(&format!("/api/v1/reports/{id}"), &key).await;
         assert_eq!(detail["rich_status"], "fixed");
         assert_eq!(detail["updates"].as_array().unwrap().len(), 2);
         assert!(detail["updates"][0]["author"]
@@ -243,13 +221,8 @@ both!(duplicates_can_be_confirmed_by_staff, |app| async move {
         .unwrap();
     assert_eq!(resp.status(), 201);
     let r: Value = app
-        .staff_get(&format!("/api/v1/reports/{second}"), &key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .staff_json(&format!("/api/v1/reports/{second}"), &key)
+        .await;
     assert_eq!(r["possible_duplicate_of"], first.as_str());
     assert_eq!(r["status"], "closed");
 });
@@ -442,36 +415,21 @@ both!(
 
         // Filters.
         let all: Value = app
-            .staff_get("/api/v1/reports?district=peshawar&status=open", &key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .staff_json("/api/v1/reports?district=peshawar&status=open", &key)
+            .await;
         assert_eq!(all["reports"].as_array().unwrap().len(), 1);
         assert_eq!(
-            app.staff_get("/api/v1/reports?status=pending", &key)
-                .send()
-                .await
-                .unwrap()
-                .status(),
+            app.staff_status("/api/v1/reports?status=pending", &key)
+                .await,
             400
         );
         assert_eq!(
-            app.staff_get("/api/v1/reports?page_size=0", &key)
-                .send()
-                .await
-                .unwrap()
-                .status(),
+            app.staff_status("/api/v1/reports?page_size=0", &key).await,
             400
         );
         assert_eq!(
-            app.staff_get("/api/v1/reports?assigned_to=x", &key)
-                .send()
-                .await
-                .unwrap()
-                .status(),
+            app.staff_status("/api/v1/reports?assigned_to=x", &key)
+                .await,
             400
         );
     }
