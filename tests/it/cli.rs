@@ -101,22 +101,20 @@ response_hours = 96
         let (ok, _, err) = run(&["pack", "load", path.to_str().unwrap()], None);
         assert!(!ok && err.contains("nowhere"), "{err}");
 
-        let (ok, out, err) = run(
-            &[
-                "user",
-                "add",
-                "--email",
-                "sana@wsup.example.pk",
-                "--name",
-                "Sana",
-                "--role",
-                "manager",
-                "--department",
-                "wsup",
-                "--password-stdin",
-            ],
-            Some("correct horse battery staple\n"),
-        );
+        let add_sana = [
+            "user",
+            "add",
+            "--email",
+            "sana@wsup.example.pk",
+            "--name",
+            "Sana",
+            "--role",
+            "manager",
+            "--department",
+            "wsup",
+            "--password-stdin",
+        ];
+        let (ok, out, err) = run(&add_sana, Some("correct horse battery staple\n"));
         assert!(ok, "{out}{err}");
         let (ok, _, err) = run(
             &[
@@ -133,22 +131,7 @@ response_hours = 96
             Some("long enough password"),
         );
         assert!(!ok && err.contains("--department"), "{err}");
-        let (ok, _, err) = run(
-            &[
-                "user",
-                "add",
-                "--email",
-                "sana@wsup.example.pk",
-                "--name",
-                "Sana",
-                "--role",
-                "manager",
-                "--department",
-                "wsup",
-                "--password-stdin",
-            ],
-            Some("correct horse battery staple"),
-        );
+        let (ok, _, err) = run(&add_sana, Some("correct horse battery staple"));
         assert!(!ok && err.contains("already exists"), "{err}");
 
         let (ok, out, err) = run(
