@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Run the whole test suite: unit tests, and the integration suite on SQLite and on a throwaway
-# PostgreSQL cluster that the harness starts itself. Installs what the tests need (PostgreSQL)
-# when it is missing and we may install (root, apt-get).
+# Run the whole test suite: unit tests, the integration suite on SQLite and on a throwaway
+# PostgreSQL cluster that the harness starts itself, schemathesis against the OpenAPI document,
+# and the web pages in headless Chromium. Installs what the tests need when it is missing and we
+# may install (root, apt-get, npm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,17 +11,31 @@ have_postgres() {
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1
 }
 
-if ! have_postgres; then
+# What the suite needs from Debian: PostgreSQL (store tests), Chromium (page tests), and fonts
+# with Urdu and Pashto glyphs (Noto Nastaliq Urdu, Noto Naskh Arabic) so screenshots read right.
+missing=()
+have_postgres || missing+=(postgresql)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -e /usr/share/fonts/truetype/noto/NotoNastaliqUrdu-Regular.ttf ] || missing+=(fonts-noto-core)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "== installing PostgreSQL for the store tests"
+    echo "== installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq postgresql >/dev/null
+    apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "PostgreSQL is needed for the store tests: install it (Debian: apt-get install postgresql)" >&2
+    echo "the tests need: ${missing[*]} (Debian: apt-get install ${missing[*]})" >&2
     exit 1
   fi
 fi
+
+# The browser tests' npm packages (playwright-core drives the Debian Chromium; it downloads no
+# browser of its own), pinned by tests/browser/package-lock.json.
+if [ ! -d tests/browser/node_modules/playwright-core ] || [ tests/browser/package-lock.json -nt tests/browser/node_modules ]; then
+  echo "== npm packages for the browser tests"
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 echo "== build (once: the tests' build also makes the server binary schemathesis talks to)"
 cargo test --workspace --locked --no-run
 

@@ -54,6 +54,35 @@ impl Default for Caches {
     }
 }
 
+impl AppState {
+    /// The districts (cached for a minute).
+    pub async fn districts(&self) -> Result<Arc<Vec<District>>, sqlx::Error> {
+        Ok(self
+            .caches
+            .districts
+            .get_or_load(&(), || async {
+                Ok::<_, sqlx::Error>(Some(Arc::new(
+                    crate::platform::org::districts(&self.db).await?,
+                )))
+            })
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// An active report service by code (cached for a few seconds).
+    pub async fn service(
+        &self,
+        code: &str,
+    ) -> Result<Option<Arc<reports::model::Service>>, sqlx::Error> {
+        self.caches
+            .services
+            .get_or_load(&code.to_owned(), || async {
+                Ok::<_, sqlx::Error>(reports::store::service(&self.db, code).await?.map(Arc::new))
+            })
+            .await
+    }
+}
+
 impl FromRef<AppState> for Db {
     fn from_ref(s: &AppState) -> Db {
         s.db.clone()
@@ -204,8 +233,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi))
         .route("/photos/{file}", get(photo))
         .merge(reports::router(&state.config))
+        .merge(crate::web::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::platform::metrics::track))
+        // Pages, scripts and JSON shrink to a quarter over slow mobile links. Photos are JPEG
+        // already; the default predicate leaves images alone.
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
         .layer(
             // Log the path only: query strings may carry keys and personal data.
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {

@@ -2,6 +2,7 @@
 //!
 //! - [`platform`]: the kernel every service shares (store, identity, audit, jobs, i18n, …)
 //! - [`reports`]: citizens' reports to departments (Open311 GeoReport v2)
+//! - [`web`]: the citizen and staff web pages
 //! - [`packs`]: departments' services as data
 //! - [`app`]: the HTTP application; [`cli`]: the `khidmat` command
 
@@ -10,6 +11,7 @@ pub mod cli;
 pub mod packs;
 pub mod platform;
 pub mod reports;
+pub mod web;
 
 pub use app::{AppState, Application};
 pub use platform::config::Config;

@@ -42,6 +42,14 @@ pub struct Config {
     pub job_workers: usize,
     /// Contact shown in the Open311 discovery document.
     pub contact: String,
+    /// Map tiles behind the web maps, as a `{z}/{x}/{y}` template; empty draws the maps without
+    /// tiles. The maps show their points either way, so a phone that cannot reach the tile server
+    /// still sees where the reports are.
+    pub map_tile_url: String,
+    /// Who the tiles are from, shown under every map that uses them.
+    pub map_attribution: String,
+    /// The SMS short code citizens text for a report's status (shown on the receipt page).
+    pub sms_number: String,
 }
 
 impl Default for Config {
@@ -64,6 +72,9 @@ impl Default for Config {
             max_page_size: 1000,
             job_workers: 1,
             contact: "Khyber Pakhtunkhwa citizen services".into(),
+            map_tile_url: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".into(),
+            map_attribution: "© OpenStreetMap contributors".into(),
+            sms_number: "8311".into(),
         }
     }
 }

@@ -423,6 +423,26 @@ pub async fn user_placement(
         .await?)
 }
 
+/// The active users who work `department_id` (in `district`, or district-wide): `(id, name)`,
+/// by name. Whom a report of theirs may be assigned to.
+pub async fn department_users(
+    db: &Db,
+    department_id: i64,
+    district: Option<&str>,
+) -> Result<Vec<(i64, String)>> {
+    Ok(db
+        .fetch_all(
+            query(
+                "SELECT id, name FROM users WHERE department_id = $1 AND active = $2 \
+                 AND (district IS NULL OR district = $3) ORDER BY name",
+            )
+            .bind(department_id)
+            .bind(true)
+            .bind(district),
+        )
+        .await?)
+}
+
 pub async fn logout(db: &Db, token: &str) -> Result<()> {
     db.execute(query("DELETE FROM sessions WHERE token_hash = $1").bind(digest(token)))
         .await?;
@@ -457,6 +477,25 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .ok()?
         .strip_prefix("Bearer ")
         .map(str::trim)
+}
+
+/// The `Set-Cookie` value that holds a new session: script cannot read it, and no other site
+/// can make the browser send it. `Secure` when the server is reached over HTTPS.
+pub fn session_set_cookie(token: &str, hours: i64, public_url: Option<&str>) -> String {
+    let secure = if public_url.is_some_and(|u| u.starts_with("https://")) {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        hours * 3600
+    )
+}
+
+/// The `Set-Cookie` value that ends a session in the browser.
+pub fn session_clear_cookie() -> String {
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
 }
 
 pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {

@@ -19,7 +19,7 @@ use super::store::{self, Filter, ReportRow};
 use crate::app::AppState;
 use crate::platform::error::{Error, JsonBody, Result};
 use crate::platform::i18n::Lang;
-use crate::platform::identity::{self, Staff, StaffKind, SESSION_COOKIE};
+use crate::platform::identity::{self, Staff, StaffKind};
 use crate::platform::ratelimit::{client_ip, PeerAddr};
 use crate::t;
 
@@ -55,20 +55,7 @@ pub async fn login(
     })?;
     let hours = state.config.session_hours;
     let (token, staff) = identity::login(&state.db, &body.email, &body.password, hours).await?;
-    let secure = if state
-        .config
-        .public_url
-        .as_deref()
-        .is_some_and(|u| u.starts_with("https://"))
-    {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-        hours * 3600
-    );
+    let cookie = identity::session_set_cookie(&token, hours, state.config.public_url.as_deref());
     let (name, role) = match &staff.kind {
         StaffKind::User { name, role, .. } => (name.clone(), role.as_str()),
         StaffKind::Key { name, .. } => (name.clone(), "key"),
@@ -86,8 +73,11 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result
     if let Some(token) = identity::session_cookie(&headers) {
         identity::logout(&state.db, token).await?;
     }
-    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
-    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, clear)]).into_response())
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, identity::session_clear_cookie())],
+    )
+        .into_response())
 }
 
 #[derive(Serialize, ToSchema)]

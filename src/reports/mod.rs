@@ -120,15 +120,7 @@ pub async fn submit(
     let code = nonempty(&sub.service_code)
         .ok_or_else(|| bad(t!(lang, "err-missing-param", name = "service_code")))?;
     let service = state
-        .caches
-        .services
-        .get_or_load(&code.to_owned(), || async {
-            Ok::<_, sqlx::Error>(
-                store::service(&state.db, code)
-                    .await?
-                    .map(std::sync::Arc::new),
-            )
-        })
+        .service(code)
         .await?
         .ok_or_else(|| Error::NotFound(t!(lang, "err-unknown-service", code = code)))?;
 
@@ -144,14 +136,7 @@ pub async fn submit(
         _ => return Err(bad(t!(lang, "err-lat-long-pair"))),
     };
     let address = short_field(lang, "address_string", nonempty(&sub.address), 500)?;
-    let districts = state
-        .caches
-        .districts
-        .get_or_load(&(), || async {
-            Ok::<_, sqlx::Error>(Some(std::sync::Arc::new(org::districts(&state.db).await?)))
-        })
-        .await?
-        .unwrap_or_default();
+    let districts = state.districts().await?;
     let district = match (nonempty(&sub.district), point) {
         (Some(slug), _) => Some(
             districts
@@ -403,6 +388,27 @@ pub async fn post_update(
     tx.commit().await?;
     metrics::counter!("khidmat_report_updates_total", "status" => status.as_str()).increment(1);
     Ok(update_id)
+}
+
+/// Staff looked at the report linked as a possible duplicate and found it a different problem.
+pub async fn dismiss_duplicate(db: &Db, staff: &Staff, id: i64) -> Result<()> {
+    let report = report_for_staff(db, staff, id).await?;
+    let Some(was) = report.possible_duplicate_of else {
+        return Ok(());
+    };
+    let mut tx = db.begin().await?;
+    store::dismiss_duplicate(&mut tx, id).await?;
+    audit::record(
+        &mut tx,
+        &staff.actor(),
+        "report.duplicate_dismissed",
+        "report",
+        &id.to_string(),
+        serde_json::json!({"possible_duplicate_of": was}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Assign a report to a staff member of its department (who can see it), or unassign (`None`).

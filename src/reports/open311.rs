@@ -527,13 +527,40 @@ fn list_filter(pairs: &[(String, String)], config: &Config, lang: Lang) -> Resul
     Ok(f)
 }
 
-/// Fields of a submission, from a form or a multipart body.
-struct Fields {
-    pairs: Vec<(String, String)>,
-    photo: Option<Vec<u8>>,
+/// Fields of a submission, from a form or a multipart body (the photo is the part `media`).
+pub(crate) struct Fields {
+    pub pairs: Vec<(String, String)>,
+    pub photo: Option<Vec<u8>>,
 }
 
-async fn read_fields(state: &AppState, req: Request, lang: Lang) -> Result<Fields, Error> {
+impl Fields {
+    /// The first non-empty value of a field.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        param(&self.pairs, name)
+    }
+
+    /// A digest of everything submitted but the fields named in `skip` (credentials, form
+    /// tokens): what an `Idempotency-Key` is bound to.
+    pub fn digest(&self, skip: &[&str]) -> String {
+        let mut parts: Vec<&[u8]> = Vec::new();
+        for (k, v) in &self.pairs {
+            if !skip.contains(&k.as_str()) {
+                parts.push(k.as_bytes());
+                parts.push(v.as_bytes());
+            }
+        }
+        if let Some(p) = &self.photo {
+            parts.push(p);
+        }
+        request_hash(&parts)
+    }
+}
+
+pub(crate) async fn read_fields(
+    state: &AppState,
+    req: Request,
+    lang: Lang,
+) -> Result<Fields, Error> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -599,7 +626,7 @@ async fn read_fields(state: &AppState, req: Request, lang: Lang) -> Result<Field
 }
 
 /// Make a submission of form fields: `attribute[CODE]` and `attribute[CODE][]` become answers.
-fn submission(fields: Fields) -> Submission {
+pub(crate) fn submission(fields: Fields) -> Submission {
     let mut s = Submission {
         photo: fields.photo,
         ..Default::default()
@@ -683,23 +710,11 @@ pub async fn post_request(
         .map(|v| v.to_str().map(str::trim))
     {
         None => None,
-        Some(Ok(k)) if !k.is_empty() && k.len() <= 200 => {
-            let mut parts: Vec<&[u8]> = Vec::new();
-            for (k, v) in &fields.pairs {
-                if k != "api_key" {
-                    parts.push(k.as_bytes());
-                    parts.push(v.as_bytes());
-                }
-            }
-            if let Some(p) = &fields.photo {
-                parts.push(p);
-            }
-            Some((
-                format!("open311:key:{}", key.id),
-                k.to_owned(),
-                request_hash(&parts),
-            ))
-        }
+        Some(Ok(k)) if !k.is_empty() && k.len() <= 200 => Some((
+            format!("open311:key:{}", key.id),
+            k.to_owned(),
+            fields.digest(&["api_key"]),
+        )),
         Some(_) => return Err(f(Error::BadRequest(t!(lang, "err-idempotency-key")))),
     };
     let origin = Origin {

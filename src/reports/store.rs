@@ -336,8 +336,40 @@ pub struct Filter {
     pub scope: Option<Scope>,
     pub district: Option<String>,
     pub assigned_to: Option<i64>,
+    /// Only reports with a point (for maps).
+    pub located_only: bool,
+    pub order: Order,
     pub limit: i64,
     pub offset: i64,
+}
+
+/// The order of a list of reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Order {
+    #[default]
+    Newest,
+    Oldest,
+    /// Most recently updated first.
+    Updated,
+}
+
+impl Order {
+    pub fn parse(s: &str) -> Option<Order> {
+        match s {
+            "newest" => Some(Order::Newest),
+            "oldest" => Some(Order::Oldest),
+            "updated" => Some(Order::Updated),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Order::Newest => "newest",
+            Order::Oldest => "oldest",
+            Order::Updated => "updated",
+        }
+    }
 }
 
 fn in_list<T: Clone + Into<crate::platform::db::Value>>(
@@ -355,8 +387,22 @@ fn in_list<T: Clone + Into<crate::platform::db::Value>>(
     q.push(")")
 }
 
-/// `select` (which names the reports `r` and their services `s`) narrowed by `f`, newest first.
+/// `select` (which names the reports `r` and their services `s`) narrowed by `f`, in `f`'s order.
 fn filtered(select: String, f: &Filter) -> Query {
+    let order = match f.order {
+        Order::Newest => " ORDER BY r.requested_at DESC, r.id DESC LIMIT ",
+        Order::Oldest => " ORDER BY r.requested_at, r.id LIMIT ",
+        Order::Updated => " ORDER BY r.updated_at DESC, r.id DESC LIMIT ",
+    };
+    narrowed(select, f)
+        .push(order)
+        .push_bind(f.limit)
+        .push(" OFFSET ")
+        .push_bind(f.offset)
+}
+
+/// `select` with the conditions of `f` (no order, no limit).
+fn narrowed(select: String, f: &Filter) -> Query {
     let mut q = query(format!("{select} WHERE 1 = 1"));
     if let Some(ids) = &f.ids {
         q = in_list(q, "r.id", ids);
@@ -397,10 +443,84 @@ fn filtered(select: String, f: &Filter) -> Query {
     if let Some(a) = f.assigned_to {
         q = q.push(" AND r.assigned_to = ").push_bind(a);
     }
-    q.push(" ORDER BY r.requested_at DESC, r.id DESC LIMIT ")
-        .push_bind(f.limit)
-        .push(" OFFSET ")
-        .push_bind(f.offset)
+    if f.located_only {
+        q = q.push(" AND r.lat IS NOT NULL");
+    }
+    q
+}
+
+/// How many reports match `f` (its limit and offset aside).
+pub async fn count(db: &Db, f: &Filter) -> Result<i64, sqlx::Error> {
+    db.scalar(narrowed(
+        "SELECT COUNT(*) FROM reports r JOIN report_services s ON s.id = r.service_id".into(),
+        f,
+    ))
+    .await
+}
+
+/// Reports matching `f` counted by `column` (a fixed choice, never user input).
+pub async fn count_by(
+    db: &Db,
+    f: &Filter,
+    column: GroupColumn,
+) -> Result<Vec<(Option<String>, i64)>, sqlx::Error> {
+    let c = match column {
+        GroupColumn::RichStatus => "r.rich_status",
+        GroupColumn::District => "r.district",
+        GroupColumn::Service => "r.service_code",
+    };
+    db.fetch_all(
+        narrowed(
+            format!(
+                "SELECT {c}, COUNT(*) FROM reports r JOIN report_services s ON s.id = r.service_id"
+            ),
+            f,
+        )
+        .push(&format!(" GROUP BY {c} ORDER BY COUNT(*) DESC")),
+    )
+    .await
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum GroupColumn {
+    RichStatus,
+    District,
+    Service,
+}
+
+/// For reports matching `f` that have been closed: when each was submitted, and when it was
+/// first given a closing status.
+pub async fn resolutions(
+    db: &Db,
+    f: &Filter,
+) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, sqlx::Error> {
+    let closing: Vec<&'static str> = super::model::ALL_STATUSES
+        .iter()
+        .filter(|s| !s.is_open())
+        .map(|s| s.as_str())
+        .collect();
+    let q = narrowed(
+        "SELECT r.requested_at, MIN(u.at) FROM reports r JOIN report_services s ON s.id = r.service_id \
+         JOIN report_updates u ON u.report_id = r.id"
+            .into(),
+        f,
+    );
+    let q = in_list(q, "u.status", &closing).push(" GROUP BY r.id, r.requested_at");
+    db.fetch_all(q).await
+}
+
+/// The points of public reports matching `f` (newest first, at most `f.limit`), for maps.
+pub async fn public_points(db: &Db, f: &Filter) -> Result<Vec<(f64, f64)>, sqlx::Error> {
+    let f = Filter {
+        public_only: true,
+        located_only: true,
+        ..f.clone()
+    };
+    db.fetch_all(filtered(
+        "SELECT r.lat, r.long FROM reports r JOIN report_services s ON s.id = r.service_id".into(),
+        &f,
+    ))
+    .await
 }
 
 /// Reports matching `f`, newest first, with everything staff may see.
@@ -533,6 +653,17 @@ pub async fn updates_between(
         .bind(offset),
     )
     .await
+}
+
+/// Staff decided a report is not a duplicate of the one it was linked to.
+pub async fn dismiss_duplicate(tx: &mut Tx, report_id: i64) -> Result<(), sqlx::Error> {
+    tx.execute(
+        query("UPDATE reports SET possible_duplicate_of = NULL, duplicate_distance_m = NULL, updated_at = $1 WHERE id = $2")
+            .bind(Utc::now())
+            .bind(report_id),
+    )
+    .await?;
+    Ok(())
 }
 
 pub async fn assign(tx: &mut Tx, report_id: i64, user_id: Option<i64>) -> Result<(), sqlx::Error> {

@@ -4,8 +4,10 @@
 mod helpers;
 mod pg;
 
+mod browser;
 mod cli;
 mod fuzz;
 mod kernel;
 mod open311;
 mod staff;
+mod web;

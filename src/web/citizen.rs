@@ -1,0 +1,892 @@
+//! Citizens' pages: the services as large icons, a report form drawn from the service's
+//! definition, the receipt and tracking page (reference, QR code, the SMS way to ask), and the
+//! public reports as a list and a map of hotspots.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{OriginalUri, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::{Duration, NaiveDateTime, TimeZone, Utc};
+use serde::Deserialize;
+
+use super::format;
+use super::map::{self, Bbox, View};
+use super::{render, Csrf, OrPage, Page, PageError};
+use crate::app::AppState;
+use crate::platform::error::Error;
+use crate::platform::i18n::Lang;
+use crate::platform::ratelimit::{client_ip, PeerAddr};
+use crate::reports::model::{Datatype, RichStatus, Service};
+use crate::reports::open311::{base_url, read_fields, submission};
+use crate::reports::store::{self, Filter};
+use crate::reports::{self, Origin};
+use crate::t;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/report/{code}", get(report_form).post(report_submit))
+        .route("/track/{token}", get(track))
+        .route("/reports", get(public_list))
+        .route("/reports/map", get(public_map))
+        .route("/reports/{id}", get(public_report))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Home
+
+pub struct Tile {
+    pub code: String,
+    pub name: String,
+    pub icon: String,
+}
+
+pub struct Group {
+    pub name: String,
+    pub tiles: Vec<Tile>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct Home {
+    p: Page,
+    groups: Vec<Group>,
+}
+
+async fn home(
+    State(state): State<AppState>,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, PageError> {
+    let services = store::services(&state.db).await.or_page(lang)?;
+    let mut groups: Vec<(String, Group)> = Vec::new();
+    for s in services {
+        let dept = s.department_slug.clone();
+        let tile = Tile {
+            code: s.code.clone(),
+            name: s.name.get(lang).to_owned(),
+            icon: if s.icon.is_empty() {
+                "dot".into()
+            } else {
+                s.icon.clone()
+            },
+        };
+        match groups.iter_mut().find(|(d, _)| *d == dept) {
+            Some((_, g)) => g.tiles.push(tile),
+            None => groups.push((
+                dept,
+                Group {
+                    name: s.department_name.get(lang).to_owned(),
+                    tiles: vec![tile],
+                },
+            )),
+        }
+    }
+    let page = Home {
+        p: Page::new(lang, lang.t("home-title"), &uri, &csrf),
+        groups: groups.into_iter().map(|(_, g)| g).collect(),
+    };
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report form
+
+pub struct Choice {
+    pub key: String,
+    pub label: String,
+    pub checked: bool,
+}
+
+/// One question of the form, ready to draw.
+pub struct Field {
+    pub code: String,
+    /// `string`, `number`, `datetime`, `text`, `single`, `multi`, or `info` (no answer).
+    pub kind: &'static str,
+    pub label: String,
+    pub hint: String,
+    pub required: bool,
+    pub value: String,
+    pub choices: Vec<Choice>,
+}
+
+pub struct DistrictOption {
+    pub slug: String,
+    pub name: String,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "report_form.html")]
+struct ReportForm {
+    p: Page,
+    code: String,
+    service_name: String,
+    service_description: String,
+    department: String,
+    fields: Vec<Field>,
+    districts: Vec<DistrictOption>,
+    error: Option<String>,
+    /// What the citizen typed, kept when the form comes back with an error.
+    v: BTreeMap<String, String>,
+    idempotency_key: String,
+}
+
+impl ReportForm {
+    /// What the citizen typed in a field, to fill it in again.
+    fn val(&self, name: &str) -> &str {
+        self.v.get(name).map(String::as_str).unwrap_or("")
+    }
+}
+
+fn form_fields(
+    service: &Service,
+    lang: Lang,
+    answers: &BTreeMap<String, Vec<String>>,
+) -> Vec<Field> {
+    let mut attrs: Vec<_> = service.attributes.iter().collect();
+    attrs.sort_by_key(|a| a.order.unwrap_or(i64::MAX));
+    attrs
+        .into_iter()
+        .map(|a| {
+            let given = answers.get(&a.code).cloned().unwrap_or_default();
+            let kind = if !a.variable {
+                "info"
+            } else {
+                match a.datatype {
+                    Datatype::String => "string",
+                    Datatype::Number => "number",
+                    Datatype::Datetime => "datetime",
+                    Datatype::Text => "text",
+                    Datatype::Singlevaluelist => "single",
+                    Datatype::Multivaluelist => "multi",
+                }
+            };
+            Field {
+                code: a.code.clone(),
+                kind,
+                label: a.description.get(lang).to_owned(),
+                hint: a
+                    .datatype_description
+                    .as_ref()
+                    .map(|d| d.get(lang).to_owned())
+                    .unwrap_or_default(),
+                required: a.required,
+                value: given.first().cloned().unwrap_or_default(),
+                choices: a
+                    .values
+                    .iter()
+                    .map(|v| Choice {
+                        key: v.key.clone(),
+                        label: v.name.get(lang).to_owned(),
+                        checked: given.contains(&v.key),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+async fn district_options(
+    state: &AppState,
+    lang: Lang,
+    selected: Option<&str>,
+) -> Result<Vec<DistrictOption>, sqlx::Error> {
+    let mut out: Vec<DistrictOption> = state
+        .districts()
+        .await?
+        .iter()
+        .map(|d| DistrictOption {
+            slug: d.slug.clone(),
+            name: d.name(lang).to_owned(),
+            selected: Some(d.slug.as_str()) == selected,
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+async fn load_service(
+    state: &AppState,
+    code: &str,
+    lang: Lang,
+) -> Result<std::sync::Arc<Service>, PageError> {
+    state
+        .service(code)
+        .await
+        .or_page(lang)?
+        .ok_or_else(|| PageError {
+            error: Error::NotFound(String::new()),
+            lang,
+        })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn form_page(
+    state: &AppState,
+    lang: Lang,
+    csrf: &Csrf,
+    uri: &axum::http::Uri,
+    service: &Service,
+    v: BTreeMap<String, String>,
+    answers: &BTreeMap<String, Vec<String>>,
+    error: Option<String>,
+    idempotency_key: String,
+) -> Result<ReportForm, PageError> {
+    let districts = district_options(state, lang, v.get("district").map(String::as_str))
+        .await
+        .or_page(lang)?;
+    Ok(ReportForm {
+        p: Page::new(lang, service.name.get(lang).to_owned(), uri, csrf),
+        code: service.code.clone(),
+        service_name: service.name.get(lang).to_owned(),
+        service_description: service.description.get(lang).to_owned(),
+        department: service.department_name.get(lang).to_owned(),
+        fields: form_fields(service, lang, answers),
+        districts,
+        error,
+        v,
+        idempotency_key,
+    })
+}
+
+async fn report_form(
+    State(state): State<AppState>,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Path(code): Path<String>,
+) -> Result<Response, PageError> {
+    let service = load_service(&state, &code, lang).await?;
+    let key = uuid::Uuid::new_v4().to_string();
+    let page = form_page(
+        &state,
+        lang,
+        &csrf,
+        &uri,
+        &service,
+        BTreeMap::new(),
+        &BTreeMap::new(),
+        None,
+        key,
+    )
+    .await?;
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+/// A `datetime-local` input sends `2026-11-26T09:30`, in the citizen's (Pakistan) time.
+fn local_datetime(v: &str) -> Option<String> {
+    let naive = NaiveDateTime::parse_from_str(v.trim(), "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(v.trim(), "%Y-%m-%dT%H:%M:%S"))
+        .ok()?;
+    let at = format::pkt().from_local_datetime(&naive).single()?;
+    Some(at.to_rfc3339())
+}
+
+/// `POST /report/{code}`: file the report, then show its receipt. A form with a problem comes
+/// back filled in, with the problem named; the same form sent twice files one report.
+async fn report_submit(
+    State(state): State<AppState>,
+    PeerAddr(peer): PeerAddr,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Path(code): Path<String>,
+    req: Request,
+) -> Result<Response, PageError> {
+    let service = load_service(&state, &code, lang).await?;
+    let ip = client_ip(req.headers(), peer, state.config.trust_forwarded_for);
+    if let Err(wait) = state.limiter.check(ip) {
+        return Err(PageError {
+            error: Error::TooManyRequests(t!(lang, "err-rate-limited", seconds = wait as i64)),
+            lang,
+        });
+    }
+    let fields = read_fields(&state, req, lang).await.or_page(lang)?;
+    if !csrf.verify(fields.get("csrf")) {
+        return Err(PageError {
+            error: Error::Forbidden(lang.t("page-form-expired")),
+            lang,
+        });
+    }
+    let key = fields
+        .get("idempotency_key")
+        .filter(|k| k.len() <= 200)
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let digest = fields.digest(&["csrf"]);
+    // What the citizen typed, to give back if something is wrong.
+    let mut typed: BTreeMap<String, String> = BTreeMap::new();
+    for (k, v) in &fields.pairs {
+        if !k.starts_with("attribute[") && k != "csrf" {
+            typed.insert(k.clone(), v.clone());
+        }
+    }
+    let mut sub = submission(fields);
+    sub.service_code = Some(service.code.clone());
+    for a in service
+        .attributes
+        .iter()
+        .filter(|a| a.datatype == Datatype::Datetime)
+    {
+        if let Some(values) = sub.attributes.get_mut(&a.code) {
+            for v in values.iter_mut() {
+                if let Some(t) = local_datetime(v) {
+                    *v = t;
+                }
+            }
+        }
+    }
+    let answers = sub.attributes.clone();
+    let origin = Origin {
+        channel: "web",
+        api_key_id: None,
+        idempotency: Some(("web".into(), key.clone(), digest)),
+    };
+    match reports::submit(&state, sub, origin, lang).await {
+        Ok(receipt) => Ok(Redirect::to(&format!("/track/{}?new=1", receipt.token)).into_response()),
+        Err(
+            e @ (Error::BadRequest(_)
+            | Error::NotFound(_)
+            | Error::TooLarge(_)
+            | Error::Unprocessable(_)),
+        ) => {
+            let status = if matches!(e, Error::TooLarge(_)) {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let page = form_page(
+                &state,
+                lang,
+                &csrf,
+                &uri,
+                &service,
+                typed,
+                &answers,
+                Some(e.message()),
+                key,
+            )
+            .await?;
+            Ok(render(status, &csrf, &page))
+        }
+        Err(e) => Err(PageError { error: e, lang }),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tracking and public reports
+
+pub struct HistoryItem {
+    pub status: String,
+    pub note: String,
+    pub at: String,
+}
+
+/// A report as the public (or, on the tracking page, its reporter) sees it.
+pub struct ReportView {
+    pub id: i64,
+    pub service: String,
+    pub department: String,
+    pub status: String,
+    pub status_class: &'static str,
+    pub submitted: String,
+    pub expected: String,
+    pub place: String,
+    pub description: String,
+    pub photo: Option<String>,
+    pub history: Vec<HistoryItem>,
+    pub map: Option<String>,
+}
+
+async fn report_view(
+    state: &AppState,
+    row: store::PublicRow,
+    lang: Lang,
+    base: &str,
+) -> Result<ReportView, sqlx::Error> {
+    let rich = store::get(&state.db, row.id)
+        .await?
+        .map(|r| r.rich_status())
+        .unwrap_or(RichStatus::Open);
+    let updates = store::updates_of(&state.db, row.id).await?;
+    let mut history = vec![HistoryItem {
+        status: RichStatus::Open.label(lang),
+        note: lang.t("track-received"),
+        at: format::datetime(lang, row.requested_at),
+    }];
+    for u in updates {
+        history.push(HistoryItem {
+            status: RichStatus::parse(&u.status)
+                .map(|s| s.label(lang))
+                .unwrap_or(u.status),
+            note: u.note,
+            at: format::datetime(lang, u.at),
+        });
+    }
+    let districts = state.districts().await?;
+    let map = match (row.lat, row.long) {
+        (Some(la), Some(lo)) => Some(small_map(state, la, lo, &districts, lang)),
+        _ => None,
+    };
+    let mut place = Vec::new();
+    if let Some(a) = &row.address {
+        place.push(a.clone());
+    }
+    Ok(ReportView {
+        id: row.id,
+        service: row.service_name,
+        department: row.agency_responsible,
+        status: rich.label(lang),
+        status_class: if rich.is_open() { "open" } else { "closed" },
+        submitted: format::datetime(lang, row.requested_at),
+        expected: row
+            .expected_at
+            .filter(|_| rich.is_open())
+            .map(|t| format::datetime(lang, t))
+            .unwrap_or_default(),
+        place: place.join(", "),
+        description: row.description.clone().unwrap_or_default(),
+        photo: reports::media_url(base, row.photo_sha256.as_deref(), row.media_url.clone()),
+        history,
+        map,
+    })
+}
+
+/// The tiles' credit line, when the maps use tiles.
+pub fn attribution(state: &AppState) -> String {
+    if state.config.map_tile_url.is_empty() {
+        String::new()
+    } else {
+        state.config.map_attribution.clone()
+    }
+}
+
+/// A small map centred on one report.
+pub fn small_map(
+    state: &AppState,
+    lat: f64,
+    long: f64,
+    districts: &[crate::platform::org::District],
+    lang: Lang,
+) -> String {
+    let view = View::centred(lat, long, 15, 480.0, 240.0);
+    map::html(
+        &view,
+        &[map::Marker {
+            lat,
+            long,
+            count: 1,
+            href: None,
+            title: lang.t("map-report-here"),
+        }],
+        &map::district_labels(districts, lang),
+        &state.config.map_tile_url,
+        &lang.t("map-report-here"),
+    )
+}
+
+#[derive(Template)]
+#[template(path = "track.html")]
+struct Track {
+    p: Page,
+    r: ReportView,
+    fresh: bool,
+    qr: String,
+    link: String,
+    sms: String,
+    attribution: String,
+}
+
+#[derive(Deserialize)]
+struct TrackQuery {
+    new: Option<String>,
+}
+
+async fn track(
+    State(state): State<AppState>,
+    lang: Lang,
+    csrf: Csrf,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Path(token): Path<String>,
+    Query(q): Query<TrackQuery>,
+) -> Result<Response, PageError> {
+    let not_found = || PageError {
+        error: Error::NotFound(String::new()),
+        lang,
+    };
+    let id = store::id_by_token(&state.db, &token)
+        .await
+        .or_page(lang)?
+        .ok_or_else(not_found)?;
+    let row = store::get_public(&state.db, id, lang)
+        .await
+        .or_page(lang)?
+        .ok_or_else(not_found)?;
+    let base = base_url(&state.config, &headers);
+    let r = report_view(&state, row, lang, &base).await.or_page(lang)?;
+    let link = format!("{base}/track/{token}");
+    let page = Track {
+        p: Page::new(lang, t!(lang, "track-title", id = r.id), &uri, &csrf),
+        qr: super::qr::svg(&link, &lang.t("track-qr")).unwrap_or_default(),
+        sms: t!(
+            lang,
+            "track-sms",
+            number = state.config.sms_number.clone(),
+            id = r.id
+        ),
+        r,
+        fresh: q.new.is_some(),
+        link,
+        attribution: attribution(&state),
+    };
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+#[derive(Template)]
+#[template(path = "public_report.html")]
+struct PublicReport {
+    p: Page,
+    r: ReportView,
+    attribution: String,
+}
+
+async fn public_report(
+    State(state): State<AppState>,
+    lang: Lang,
+    csrf: Csrf,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let not_found = || PageError {
+        error: Error::NotFound(String::new()),
+        lang,
+    };
+    let id: i64 = id.parse().map_err(|_| not_found())?;
+    let row = store::get_public(&state.db, id, lang)
+        .await
+        .or_page(lang)?
+        .filter(|r| r.service_public)
+        .ok_or_else(not_found)?;
+    let base = base_url(&state.config, &headers);
+    let r = report_view(&state, row, lang, &base).await.or_page(lang)?;
+    let page = PublicReport {
+        p: Page::new(lang, t!(lang, "track-title", id = r.id), &uri, &csrf),
+        r,
+        attribution: attribution(&state),
+    };
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+pub struct ListItem {
+    pub id: i64,
+    pub service: String,
+    pub status: String,
+    pub status_class: &'static str,
+    pub submitted: String,
+    pub place: String,
+    pub description: String,
+}
+
+pub struct ServiceOption {
+    pub code: String,
+    pub name: String,
+    pub selected: bool,
+}
+
+#[derive(Deserialize, Default)]
+struct PublicQuery {
+    service: Option<String>,
+    district: Option<String>,
+    status: Option<String>,
+    page: Option<String>,
+    bbox: Option<String>,
+}
+
+/// The filters of the public list and map, checked: unknown values are ignored, not errors, so
+/// an old bookmark still opens.
+struct PublicFilter {
+    filter: Filter,
+    service: String,
+    district: String,
+    status: String,
+    page: i64,
+}
+
+fn public_filter(q: &PublicQuery, limit: i64) -> PublicFilter {
+    let service = q.service.clone().unwrap_or_default();
+    let district = q.district.clone().unwrap_or_default();
+    let status = match q.status.as_deref() {
+        Some("closed") => "closed",
+        Some("all") => "all",
+        _ => "open",
+    };
+    let page = q
+        .page
+        .as_deref()
+        .and_then(|p| p.parse::<i64>().ok())
+        .filter(|p| (1..=10_000).contains(p))
+        .unwrap_or(1);
+    let filter = Filter {
+        service_codes: (!service.is_empty()).then(|| vec![service.clone()]),
+        district: (!district.is_empty()).then(|| district.clone()),
+        statuses: match status {
+            "all" => None,
+            s => Some(vec![if s == "closed" { "closed" } else { "open" }]),
+        },
+        start: Some(Utc::now() - Duration::days(90)),
+        limit,
+        offset: (page - 1) * limit,
+        ..Default::default()
+    };
+    PublicFilter {
+        filter,
+        service,
+        district,
+        status: status.to_owned(),
+        page,
+    }
+}
+
+async fn service_options(
+    state: &AppState,
+    lang: Lang,
+    selected: &str,
+) -> Result<Vec<ServiceOption>, sqlx::Error> {
+    Ok(store::services(&state.db)
+        .await?
+        .into_iter()
+        .filter(|s| s.public)
+        .map(|s| ServiceOption {
+            selected: s.code == selected,
+            name: s.name.get(lang).to_owned(),
+            code: s.code,
+        })
+        .collect())
+}
+
+fn query_string(pairs: &[(&str, &str)]) -> String {
+    let kept: Vec<(&str, &str)> = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .copied()
+        .collect();
+    serde_urlencoded::to_string(kept).unwrap_or_default()
+}
+
+#[derive(Template)]
+#[template(path = "public_list.html")]
+struct PublicList {
+    p: Page,
+    items: Vec<ListItem>,
+    services: Vec<ServiceOption>,
+    districts: Vec<DistrictOption>,
+    status: String,
+    prev: Option<String>,
+    next: Option<String>,
+    map_link: String,
+}
+
+const PUBLIC_PAGE: i64 = 20;
+
+async fn public_list(
+    State(state): State<AppState>,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Query(q): Query<PublicQuery>,
+) -> Result<Response, PageError> {
+    let pf = public_filter(&q, PUBLIC_PAGE + 1);
+    let mut rows = store::list_public(&state.db, &pf.filter, lang)
+        .await
+        .or_page(lang)?;
+    let more = rows.len() as i64 > PUBLIC_PAGE;
+    rows.truncate(PUBLIC_PAGE as usize);
+    let districts = state.districts().await.or_page(lang)?;
+    let items = rows
+        .into_iter()
+        .map(|r| {
+            let open = r.status == "open";
+            let place = r
+                .address
+                .clone()
+                .or_else(|| {
+                    r.lat.zip(r.long).and_then(|(la, lo)| {
+                        crate::platform::org::nearest_district(&districts, la, lo, 80_000.0)
+                            .map(|d| d.name(lang).to_owned())
+                    })
+                })
+                .unwrap_or_default();
+            let mut description = r.description.clone().unwrap_or_default();
+            if description.chars().count() > 160 {
+                description = description.chars().take(157).collect::<String>() + "…";
+            }
+            ListItem {
+                id: r.id,
+                service: r.service_name,
+                status: lang.t(if open { "status-open" } else { "status-closed" }),
+                status_class: if open { "open" } else { "closed" },
+                submitted: format::datetime(lang, r.requested_at),
+                place,
+                description,
+            }
+        })
+        .collect();
+    let link = |page: i64| {
+        format!(
+            "/reports?{}",
+            query_string(&[
+                ("service", &pf.service),
+                ("district", &pf.district),
+                ("status", &pf.status),
+                ("page", &page.to_string()),
+            ])
+        )
+    };
+    let page = PublicList {
+        p: Page::new(lang, lang.t("reports-title"), &uri, &csrf),
+        items,
+        services: service_options(&state, lang, &pf.service)
+            .await
+            .or_page(lang)?,
+        districts: district_options(&state, lang, Some(&pf.district))
+            .await
+            .or_page(lang)?,
+        status: pf.status.clone(),
+        prev: (pf.page > 1).then(|| link(pf.page - 1)),
+        next: more.then(|| link(pf.page + 1)),
+        map_link: format!(
+            "/reports/map?{}",
+            query_string(&[
+                ("service", &pf.service),
+                ("district", &pf.district),
+                ("status", &pf.status)
+            ])
+        ),
+    };
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+pub struct Hotspot {
+    pub count: usize,
+    pub near: String,
+    pub href: String,
+}
+
+#[derive(Template)]
+#[template(path = "public_map.html")]
+struct PublicMap {
+    p: Page,
+    svg: String,
+    hotspots: Vec<Hotspot>,
+    count_text: String,
+    services: Vec<ServiceOption>,
+    districts: Vec<DistrictOption>,
+    status: String,
+    list_link: String,
+    whole_link: String,
+    attribution: String,
+}
+
+/// The most points one map draws (the newest): enough for any hotspot to show.
+const MAP_POINTS: i64 = 20_000;
+
+async fn public_map(
+    State(state): State<AppState>,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Query(q): Query<PublicQuery>,
+) -> Result<Response, PageError> {
+    let mut pf = public_filter(&q, MAP_POINTS);
+    pf.filter.offset = 0;
+    let mut points = store::public_points(&state.db, &pf.filter)
+        .await
+        .or_page(lang)?;
+    let bbox = q.bbox.as_deref().and_then(Bbox::parse);
+    if let Some(b) = bbox {
+        points.retain(|&(la, lo)| b.contains(la, lo));
+    }
+    let frame = bbox.or_else(|| Bbox::around(&points)).unwrap_or(Bbox::KP);
+    let view = View::fit(frame, 640.0, 480.0);
+    let clusters = map::cluster(&view, &points, 44.0);
+    let districts = state.districts().await.or_page(lang)?;
+    let base_query = query_string(&[
+        ("service", &pf.service),
+        ("district", &pf.district),
+        ("status", &pf.status),
+    ]);
+    let zoom_link = |b: &Bbox| format!("/reports/map?{base_query}&bbox={}", b.param());
+    let near = |la: f64, lo: f64| {
+        crate::platform::org::nearest_district(&districts, la, lo, 150_000.0)
+            .map(|d| d.name(lang).to_owned())
+            .unwrap_or_default()
+    };
+    let markers: Vec<map::Marker> = clusters
+        .iter()
+        .map(|c| map::Marker {
+            lat: c.lat,
+            long: c.long,
+            count: c.count,
+            href: Some(zoom_link(&c.bbox)),
+            title: t!(
+                lang,
+                "map-hotspot",
+                count = c.count,
+                place = near(c.lat, c.long)
+            ),
+        })
+        .collect();
+    let svg = map::html(
+        &view,
+        &markers,
+        &map::district_labels(&districts, lang),
+        &state.config.map_tile_url,
+        &lang.t("map-label"),
+    );
+    let hotspots = clusters
+        .iter()
+        .take(10)
+        .map(|c| Hotspot {
+            count: c.count,
+            near: near(c.lat, c.long),
+            href: zoom_link(&c.bbox),
+        })
+        .collect();
+    let page = PublicMap {
+        p: Page::new(lang, lang.t("map-title"), &uri, &csrf),
+        svg,
+        hotspots,
+        count_text: t!(lang, "map-count", count = points.len()),
+        services: service_options(&state, lang, &pf.service)
+            .await
+            .or_page(lang)?,
+        districts: district_options(&state, lang, Some(&pf.district))
+            .await
+            .or_page(lang)?,
+        status: pf.status.clone(),
+        list_link: format!("/reports?{base_query}"),
+        whole_link: format!("/reports/map?{base_query}"),
+        attribution: attribution(&state),
+    };
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn datetime_inputs_are_pakistan_time() {
+        assert_eq!(
+            super::local_datetime("2026-11-26T09:30").as_deref(),
+            Some("2026-11-26T09:30:00+05:00")
+        );
+        assert!(super::local_datetime("soon").is_none());
+    }
+}

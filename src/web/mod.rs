@@ -1,0 +1,411 @@
+//! The web pages: citizens' (`citizen.rs`) and staff's (`staff.rs`), rendered on the server from
+//! askama templates (`templates/`) with every string a Fluent message. They work without
+//! JavaScript; `static/app.js` adds "use my location", photo downscaling in the browser and an
+//! outbox that keeps a report on the phone until the network takes it.
+//!
+//! Forms carry a CSRF token that must match the `khidmat_csrf` cookie (double submit; the
+//! cookie is `SameSite=Strict`, so another site can neither read nor send it).
+
+pub mod charts;
+pub mod citizen;
+pub mod format;
+pub mod map;
+pub mod qr;
+pub mod staff;
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use askama::Template;
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use base64::Engine;
+use rand::RngCore;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::app::AppState;
+use crate::platform::error::Error;
+use crate::platform::i18n::{Lang, ALL_LANGS};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/static/{file}", get(asset))
+        .route("/lang/{code}", get(switch_language))
+        .merge(citizen::router())
+        .merge(staff::router())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Static files: built into the binary, addressed by a hash of their content so browsers may
+// keep them for a year.
+
+struct Asset {
+    body: &'static str,
+    mime: &'static str,
+    version: String,
+}
+
+static ASSETS: LazyLock<HashMap<&'static str, Asset>> = LazyLock::new(|| {
+    let files: [(&str, &str, &str); 3] = [
+        (
+            "app.css",
+            include_str!("../../static/app.css"),
+            "text/css; charset=utf-8",
+        ),
+        (
+            "app.js",
+            include_str!("../../static/app.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        (
+            "icons.svg",
+            include_str!("../../static/icons.svg"),
+            "image/svg+xml",
+        ),
+    ];
+    files
+        .into_iter()
+        .map(|(name, body, mime)| {
+            let version = hex::encode(&Sha256::digest(body.as_bytes())[..6]);
+            (
+                name,
+                Asset {
+                    body,
+                    mime,
+                    version,
+                },
+            )
+        })
+        .collect()
+});
+
+/// The address of a static file, with its version.
+pub fn asset_url(name: &str) -> String {
+    match ASSETS.get(name) {
+        Some(a) => format!("/static/{name}?v={}", a.version),
+        None => format!("/static/{name}"),
+    }
+}
+
+async fn asset(Path(file): Path<String>) -> Response {
+    match ASSETS.get(file.as_str()) {
+        Some(a) => (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static(a.mime)),
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=31536000, immutable"),
+                ),
+            ],
+            a.body,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Languages
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+/// Only paths on this site: `//evil.example` and `https://…` are not followed.
+pub fn local_path(next: Option<&str>) -> String {
+    match next {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+/// `GET /lang/ur?next=/reports`: remember the language (a year) and go back.
+async fn switch_language(Path(code): Path<String>, Query(q): Query<NextQuery>) -> Response {
+    let next = local_path(q.next.as_deref());
+    let Some(lang) = Lang::parse(&code) else {
+        return Redirect::to(&next).into_response();
+    };
+    let cookie = format!(
+        "lang={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        lang.code()
+    );
+    ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSRF
+
+pub const CSRF_COOKIE: &str = "khidmat_csrf";
+
+/// The form token of this browser: from its cookie, or new (and then set by [`render`]).
+pub struct Csrf {
+    pub token: String,
+    fresh: bool,
+}
+
+impl Csrf {
+    /// Does a submitted form carry this browser's token? A browser without the cookie cannot
+    /// pass, whatever it sends.
+    pub fn verify(&self, submitted: Option<&str>) -> bool {
+        let Some(s) = submitted else { return false };
+        !self.fresh
+            && s.len() == self.token.len()
+            && s.bytes()
+                .zip(self.token.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+
+    fn cookie(&self) -> Option<String> {
+        // A long life: a report kept in the phone's outbox is sent with this token days later.
+        self.fresh.then(|| {
+            format!(
+                "{CSRF_COOKIE}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Strict",
+                self.token
+            )
+        })
+    }
+}
+
+fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('='))
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Csrf {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        if let Some(t) = cookie_value(&parts.headers, CSRF_COOKIE) {
+            if t.len() == 43 {
+                return Ok(Csrf {
+                    token: t.to_owned(),
+                    fresh: false,
+                });
+            }
+        }
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        Ok(Csrf {
+            token: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
+            fresh: true,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The frame every page shares
+
+pub struct LangLink {
+    pub code: &'static str,
+    pub label: &'static str,
+    pub href: String,
+    pub current: bool,
+}
+
+/// What the layout (`templates/base.html`) needs: language, title, where we are, who is
+/// logged in, the form token.
+pub struct Page {
+    pub lang: Lang,
+    pub title: String,
+    /// This page's path and query, for the language links to come back to.
+    pub here: String,
+    pub csrf: String,
+    /// The logged-in staff member's name, on staff pages.
+    pub staff_name: Option<String>,
+}
+
+impl Page {
+    pub fn new(lang: Lang, title: String, here: &axum::http::Uri, csrf: &Csrf) -> Page {
+        let here = match here.query() {
+            // The language links replace ?locale=; everything else stays.
+            Some(q) => {
+                let kept: Vec<(String, String)> = serde_urlencoded::from_str(q)
+                    .map(|v: Vec<(String, String)>| {
+                        v.into_iter().filter(|(k, _)| k != "locale").collect()
+                    })
+                    .unwrap_or_default();
+                if kept.is_empty() {
+                    here.path().to_owned()
+                } else {
+                    format!(
+                        "{}?{}",
+                        here.path(),
+                        serde_urlencoded::to_string(kept).unwrap_or_default()
+                    )
+                }
+            }
+            None => here.path().to_owned(),
+        };
+        Page {
+            lang,
+            title,
+            here,
+            csrf: csrf.token.clone(),
+            staff_name: None,
+        }
+    }
+
+    pub fn t(&self, id: &str) -> String {
+        self.lang.t(id)
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.lang.code()
+    }
+
+    pub fn dir(&self) -> &'static str {
+        if self.lang.is_rtl() {
+            "rtl"
+        } else {
+            "ltr"
+        }
+    }
+
+    pub fn asset(&self, name: &str) -> String {
+        asset_url(name)
+    }
+
+    pub fn icon(&self, name: &str) -> String {
+        format!("{}#{name}", asset_url("icons.svg"))
+    }
+
+    pub fn langs(&self) -> Vec<LangLink> {
+        let next = serde_urlencoded::to_string([("next", self.here.as_str())]).unwrap_or_default();
+        ALL_LANGS
+            .iter()
+            .map(|&l| LangLink {
+                code: l.code(),
+                label: match l {
+                    Lang::En => "English",
+                    Lang::Ur => "اردو",
+                    Lang::Ps => "پښتو",
+                },
+                href: format!("/lang/{}?{next}", l.code()),
+                current: l == self.lang,
+            })
+            .collect()
+    }
+}
+
+/// A rendered page, with the CSRF cookie set if the browser had none.
+pub fn render(status: StatusCode, csrf: &Csrf, page: &impl Template) -> Response {
+    let body = match page.render() {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+        }
+    };
+    let mut resp = (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            // Pages carry form tokens and personal data: never cached by anyone else.
+            (header::CACHE_CONTROL, "private, no-cache"),
+            (header::VARY, "Cookie, Accept-Language"),
+        ],
+        body,
+    )
+        .into_response();
+    if let Some(c) = csrf.cookie().and_then(|c| HeaderValue::from_str(&c).ok()) {
+        resp.headers_mut().append(header::SET_COOKIE, c);
+    }
+    resp
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    p: Page,
+    message: String,
+}
+
+/// An error, shown as a page in the reader's language.
+pub struct PageError {
+    pub error: Error,
+    pub lang: Lang,
+}
+
+pub trait OrPage<T> {
+    fn or_page(self, lang: Lang) -> Result<T, PageError>;
+}
+
+impl<T, E: Into<Error>> OrPage<T> for Result<T, E> {
+    fn or_page(self, lang: Lang) -> Result<T, PageError> {
+        self.map_err(|e| PageError {
+            error: e.into(),
+            lang,
+        })
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let status = self.error.status();
+        let lang = self.lang;
+        let message = match &self.error {
+            Error::NotFound(_) => lang.t("page-not-found"),
+            Error::Internal(_) => {
+                self.error.message();
+                lang.t("page-internal-error")
+            }
+            other => other.message(),
+        };
+        let csrf = Csrf {
+            token: String::new(),
+            fresh: false,
+        };
+        let page = ErrorPage {
+            p: Page {
+                lang,
+                title: lang.t("page-error-title"),
+                here: "/".into(),
+                csrf: String::new(),
+                staff_name: None,
+            },
+            message,
+        };
+        render(status, &csrf, &page)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert_eq!(local_path(Some("/reports?x=1")), "/reports?x=1");
+        assert_eq!(local_path(Some("//evil.example")), "/");
+        assert_eq!(local_path(Some("https://evil.example")), "/");
+        assert_eq!(local_path(Some("/\\evil.example")), "/");
+        assert_eq!(local_path(None), "/");
+    }
+
+    #[test]
+    fn a_fresh_token_never_verifies() {
+        let fresh = Csrf {
+            token: "a".repeat(43),
+            fresh: true,
+        };
+        assert!(!fresh.verify(Some(&"a".repeat(43))));
+        let known = Csrf {
+            token: "a".repeat(43),
+            fresh: false,
+        };
+        assert!(known.verify(Some(&"a".repeat(43))));
+        assert!(!known.verify(Some(&"b".repeat(43))));
+        assert!(!known.verify(None));
+    }
+}

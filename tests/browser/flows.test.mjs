@@ -1,0 +1,337 @@
+// Khidmat's pages in a real browser (Debian's Chromium, headless, driven by playwright-core).
+// Started by tests/it/browser.rs, which runs the server and gives us, in the environment:
+//   KHIDMAT_URL     the server
+//   PESCO_EMAIL, WSSP_EMAIL, STAFF_PASSWORD   officers of two departments
+//   PESCO_KEY       a PESCO department API key, to check what the server holds
+//   PHOTO           a camera-sized JPEG
+//   OUT             where screenshots, the CSV and the budget figures go
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const BASE = process.env.KHIDMAT_URL;
+const OUT = process.env.OUT;
+const PASSWORD = process.env.STAFF_PASSWORD;
+const SHOTS = `${OUT}/screenshots`;
+mkdirSync(SHOTS, { recursive: true });
+
+// Unique texts, so each flow finds its own report.
+const RUN = Date.now().toString(36);
+const UR_DESCRIPTION = `گلی نمبر ۴ میں کھمبے سے کنڈا لگا ہوا ہے ${RUN}`;
+const UR_NOTE = `ٹیم موقع پر بھیج دی گئی ہے ${RUN}`;
+const LOCALES = { en: "en-GB", ur: "ur-PK", ps: "ps-AF" };
+
+let browser;
+const shared = {};
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+});
+after(async () => browser && browser.close());
+
+async function context(lang, extra = {}) {
+  return browser.newContext({ locale: LOCALES[lang], viewport: { width: 412, height: 860 }, ...extra });
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+}
+
+/** The reports the PESCO department holds with this description (the staff API sees them all). */
+async function reportsWith(description) {
+  const res = await fetch(`${BASE}/api/v1/reports?service_code=kunda&page_size=1000`, {
+    headers: { Authorization: `Bearer ${process.env.PESCO_KEY}` },
+  });
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  return body.reports.filter((r) => r.description === description);
+}
+
+async function fillKunda(page, description) {
+  const groups = await page.$$eval("input[type=radio][required]", (els) => [...new Set(els.map((e) => e.name))]);
+  assert.ok(groups.length >= 1, "the kunda form asks its required questions");
+  for (const g of groups) await page.locator(`input[type=radio][name="${g}"]`).first().check();
+  await page.fill("#description", description);
+  await page.selectOption("#district", "peshawar");
+  await page.fill("#address", "نزد گھنٹہ گھر");
+  await page.fill("#phone", "0300 1234567");
+}
+
+async function login(page, email) {
+  await page.goto(`${BASE}/staff/login`);
+  await page.fill("#email", email);
+  await page.fill("#password", PASSWORD);
+  await Promise.all([page.waitForURL(/\/staff$/), page.locator("form.narrow button").click()]);
+}
+
+async function staffSetStatus(page, id, status, note) {
+  await page.goto(`${BASE}/staff/reports/${id}`);
+  await page.selectOption("#status", status);
+  await page.fill("#note", note);
+  await Promise.all([page.waitForURL(/done=status/), page.locator('form[action$="/status"] button').click()]);
+}
+
+test("a citizen in Urdu reports with a photo and tracks it; staff update it; the citizen sees the update in Urdu", async () => {
+  const ctx = await context("ur", { geolocation: { latitude: 34.0151, longitude: 71.5249 }, permissions: ["geolocation"] });
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/`);
+  assert.equal(await page.getAttribute("html", "dir"), "rtl");
+  assert.equal(await page.getAttribute("html", "lang"), "ur");
+  await shot(page, "ur-home");
+  await page.locator('a.tile[href="/report/kunda"]').click();
+  await page.waitForURL(/\/report\/kunda$/);
+  await page.locator("[data-locate]").click();
+  await page.waitForFunction(() => document.querySelector("input[name=lat]").value !== "");
+  await fillKunda(page, UR_DESCRIPTION);
+  await page.setInputFiles("#media", process.env.PHOTO);
+  await shot(page, "ur-report-form");
+  await Promise.all([page.waitForURL(/\/track\/[0-9a-f]+\?new=1$/), page.locator("form.report button[type=submit]").click()]);
+  const id = (await page.locator(".facts .ref").textContent()).trim();
+  assert.match(id, /^\d+$/);
+  assert.ok(await page.locator("svg.qr path").count(), "a QR code of the tracking link");
+  // (Fluent isolates the number with invisible direction marks inside right-to-left text.)
+  const sms = (await page.locator(".sms").textContent()).replace(/[\u2068\u2069]/g, "");
+  assert.ok(sms.includes(`STATUS ${id}`), `the SMS way to ask: ${sms}`);
+  assert.ok((await page.textContent("main")).includes(UR_DESCRIPTION));
+  assert.ok(await page.locator("img.photo").count(), "the photo is shown");
+  assert.ok(await page.locator(".map circle").count(), "the place is on a map, tiles or not");
+  await shot(page, "ur-track");
+  shared.trackUrl = page.url().replace("?new=1", "");
+  shared.id = id;
+
+  const stored = await reportsWith(UR_DESCRIPTION);
+  assert.equal(stored.length, 1);
+  assert.ok(stored[0].media_url, "the photo reached the server");
+  assert.ok(stored[0].lat > 34 && stored[0].lat < 34.1, "the phone's location was sent");
+
+  const staff = await (await context("en")).newPage();
+  await login(staff, process.env.PESCO_EMAIL);
+  assert.ok(await staff.locator(`a[href="/staff/reports/${id}"]`).count(), "the report is in PESCO's inbox");
+  await staffSetStatus(staff, id, "in_progress", UR_NOTE);
+  await staff.close();
+
+  await page.goto(shared.trackUrl);
+  const text = await page.textContent("main");
+  assert.ok(text.includes("کام جاری"), "the new status, in Urdu");
+  assert.ok(text.includes(UR_NOTE), "the department's note");
+  await ctx.close();
+});
+
+test("the same flow with JavaScript disabled", async () => {
+  const description = `No JS report ${RUN}`;
+  const ctx = await context("ur", { javaScriptEnabled: false });
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/report/kunda`);
+  assert.ok(await page.locator(".geo").isHidden(), "no location button without script");
+  // A mistake first: the form comes back filled in, the mistake named.
+  await fillKunda(page, description);
+  await page.fill("#phone", "12");
+  await Promise.all([page.waitForLoadState("load"), page.locator("form.report button[type=submit]").click()]);
+  await page.waitForSelector(".error");
+  assert.equal(await page.inputValue("#description"), description, "what was typed is kept");
+  assert.equal(await page.locator("input[type=radio]:checked").count() >= 1, true, "answers are kept");
+  assert.equal(await page.inputValue("#district"), "peshawar");
+  await shot(page, "ur-report-form-error");
+  await page.fill("#phone", "0300 1234567");
+  await page.setInputFiles("#media", process.env.PHOTO);
+  await Promise.all([page.waitForURL(/\/track\//), page.locator("form.report button[type=submit]").click()]);
+  const id = (await page.locator(".facts .ref").textContent()).trim();
+  const trackUrl = page.url();
+  assert.equal((await reportsWith(description)).length, 1);
+
+  const sctx = await context("ur", { javaScriptEnabled: false });
+  const staff = await sctx.newPage();
+  await login(staff, process.env.PESCO_EMAIL);
+  await staffSetStatus(staff, id, "fixed", `مرمت ہو گئی ${RUN}`);
+  await sctx.close();
+  await page.goto(trackUrl);
+  const text = await page.textContent("main");
+  assert.ok(text.includes("حل ہو گیا") && text.includes(`مرمت ہو گئی ${RUN}`));
+  await ctx.close();
+});
+
+test("a report sent while the network is cut is kept and sent once when it returns", async () => {
+  const ctx = await context("ur");
+  const page = await ctx.newPage();
+
+  // 1. The request reaches the server, but the answer never comes back.
+  const lost = `Lost answer ${RUN}`;
+  await page.goto(`${BASE}/report/kunda`);
+  await fillKunda(page, lost);
+  let dropped = false;
+  await page.route("**/report/kunda", async (route) => {
+    if (route.request().method() === "POST" && !dropped) {
+      dropped = true;
+      await route.fetch({ maxRedirects: 0 });
+      await route.abort("internetdisconnected");
+    } else {
+      await route.continue();
+    }
+  });
+  await page.locator("form.report button[type=submit]").click();
+  await page.waitForFunction(() => {
+    const s = document.querySelector(".sending");
+    return s && s.textContent === s.dataset.offline;
+  });
+  assert.equal((await reportsWith(lost)).length, 1, "the server has it once already");
+  await ctx.setOffline(true);
+  await ctx.setOffline(false);
+  await page.waitForSelector("#outbox a", { timeout: 15000 });
+  assert.ok((await page.getAttribute("#outbox a", "href")).includes("/track/"));
+  assert.equal((await reportsWith(lost)).length, 1, "sent again, filed once");
+  await page.unroute("**/report/kunda");
+
+  // 2. No network at all when the citizen presses send.
+  const offline = `Offline report ${RUN}`;
+  await page.goto(`${BASE}/report/kunda`);
+  await fillKunda(page, offline);
+  await page.setInputFiles("#media", process.env.PHOTO);
+  await ctx.setOffline(true);
+  await page.locator("form.report button[type=submit]").click();
+  await page.waitForFunction(() => {
+    const s = document.querySelector(".sending");
+    return s && s.textContent === s.dataset.offline;
+  });
+  await shot(page, "ur-offline-saved");
+  assert.equal((await reportsWith(offline)).length, 0);
+  await ctx.setOffline(false);
+  await page.waitForSelector("#outbox a", { timeout: 15000 });
+  const kept = await reportsWith(offline);
+  assert.equal(kept.length, 1, "exactly one report");
+  assert.ok(kept[0].media_url, "with its photo");
+  await ctx.close();
+});
+
+test("another department's staff can neither see nor change the report", async () => {
+  const ctx = await context("en");
+  const page = await ctx.newPage();
+  await login(page, process.env.WSSP_EMAIL);
+  assert.equal(await page.locator(`a[href="/staff/reports/${shared.id}"]`).count(), 0, "not in their inbox");
+  const resp = await page.goto(`${BASE}/staff/reports/${shared.id}`);
+  assert.equal(resp.status(), 404, "guessing the address shows nothing");
+  const csrf = (await ctx.cookies()).find((c) => c.name === "khidmat_csrf").value;
+  for (const [path, form] of [
+    ["status", { csrf, status: "closed", note: "not mine" }],
+    ["assign", { csrf, user_id: "" }],
+    ["duplicate", { csrf, action: "dismiss" }],
+  ]) {
+    const r = await page.request.post(`${BASE}/staff/reports/${shared.id}/${path}`, { form, maxRedirects: 0 });
+    assert.equal(r.status(), 404, `POST ${path}`);
+  }
+  const api = await page.request.get(`${BASE}/api/v1/reports/${shared.id}`);
+  assert.equal(api.status(), 404, "nor through the API with the session");
+  const csv = await (await page.request.get(`${BASE}/staff/export.csv`)).text();
+  assert.ok(!csv.includes(UR_DESCRIPTION), "nor in their export");
+  const [r] = await reportsWith(UR_DESCRIPTION);
+  assert.equal(r.rich_status, "in_progress", "unchanged");
+  await ctx.close();
+});
+
+test("the CSV export carries Urdu that Excel reads (UTF-8 with a byte order mark)", async () => {
+  const ctx = await context("ur");
+  const page = await ctx.newPage();
+  await login(page, process.env.PESCO_EMAIL);
+  // The language switcher remembers Urdu in a cookie, which the download request carries too.
+  await page.goto(`${BASE}/lang/ur?next=/staff`);
+  assert.equal(await page.getAttribute("html", "lang"), "ur");
+  const res = await page.request.get(`${BASE}/staff/export.csv?service=kunda`);
+  assert.equal(res.status(), 200);
+  assert.match(res.headers()["content-type"], /^text\/csv; charset=utf-8/);
+  const bytes = await res.body();
+  writeFileSync(`${OUT}/export.csv`, bytes);
+  assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], "starts with the UTF-8 BOM");
+  assert.ok(bytes.includes(Buffer.from(UR_DESCRIPTION, "utf8")), "the Urdu description, as UTF-8 bytes");
+  assert.ok(bytes.includes(Buffer.from("کام جاری", "utf8")), "the status, in the reader's language");
+  assert.ok(!bytes.includes(Buffer.from("\ufffd", "utf8")), "nothing garbled");
+  await ctx.close();
+});
+
+/** Every page, for screenshots and accessibility: [name, path, needs staff login]. */
+function pages() {
+  return [
+    ["home", "/", false],
+    ["report-form", "/report/kunda", false],
+    ["track", new URL(shared.trackUrl).pathname, false],
+    ["reports", "/reports?status=all", false],
+    ["map", "/reports/map?status=all", false],
+    ["public-report", `/reports/${shared.id}`, false],
+    ["not-found", "/reports/999999999", false],
+    ["staff-login", "/staff/login", false],
+    ["staff-inbox", "/staff", true],
+    ["staff-report", `/staff/reports/${shared.id}`, true],
+    ["staff-dashboard", "/staff/dashboard", true],
+  ];
+}
+
+test("screenshots of every page in English and Urdu; axe finds nothing serious in any language", async () => {
+  const axeSource = require.resolve("axe-core/axe.min.js");
+  const problems = [];
+  for (const lang of ["en", "ur", "ps"]) {
+    const ctx = await context(lang);
+    const page = await ctx.newPage();
+    let loggedIn = false;
+    for (const [name, path, staff] of pages()) {
+      if (staff && !loggedIn) {
+        await login(page, process.env.PESCO_EMAIL);
+        loggedIn = true;
+      }
+      await page.goto(`${BASE}${path}`);
+      assert.equal(await page.getAttribute("html", "lang"), lang, `${name} in ${lang}`);
+      if (lang !== "ps") await shot(page, `${lang}-${name}`);
+      await page.addScriptTag({ path: axeSource });
+      const result = await page.evaluate(() => axe.run(document, { resultTypes: ["violations"] }));
+      for (const v of result.violations) {
+        if (v.impact === "serious" || v.impact === "critical") {
+          problems.push(`${lang} ${name}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
+        }
+      }
+    }
+    await ctx.close();
+  }
+  assert.deepEqual(problems, [], problems.join("\n"));
+});
+
+test("budgets: citizen pages on a 2G-class connection (400 kbit/s, 300 ms)", async () => {
+  const figures = [];
+  for (const lang of ["en", "ur"]) {
+    for (const [name, path, staff] of pages()) {
+      if (staff || name === "not-found" || name === "staff-login") continue;
+      const ctx = await context(lang); // a cold cache: the first visit
+      const page = await ctx.newPage();
+      const cdp = await ctx.newCDPSession(page);
+      await cdp.send("Network.enable");
+      await cdp.send("Network.emulateNetworkConditions", {
+        offline: false, latency: 300, downloadThroughput: 400000 / 8, uploadThroughput: 400000 / 8,
+      });
+      const urls = new Map();
+      let bytes = 0;
+      let excluded = 0;
+      cdp.on("Network.responseReceived", (e) => urls.set(e.requestId, e.response.url));
+      cdp.on("Network.loadingFinished", (e) => {
+        const url = urls.get(e.requestId) || "";
+        // Photos and map tiles are outside the budget.
+        if (url.includes("/photos/") || url.startsWith("http://127.0.0.1:9/")) excluded += e.encodedDataLength;
+        else bytes += e.encodedDataLength;
+      });
+      const t0 = Date.now();
+      await page.goto(`${BASE}${path}`, { waitUntil: "load" });
+      const ms = Date.now() - t0;
+      figures.push({ lang, page: name, kb: +(bytes / 1024).toFixed(1), excluded_kb: +(excluded / 1024).toFixed(1), load_ms: ms });
+      await ctx.close();
+    }
+  }
+  console.log("page budgets (transferred, compressed; load event on 400 kbit/s + 300 ms):");
+  for (const f of figures) console.log(`  ${f.lang} ${f.page.padEnd(14)} ${String(f.kb).padStart(6)} KB  ${String(f.load_ms).padStart(5)} ms`);
+  writeFileSync(`${OUT}/budgets.json`, JSON.stringify(figures, null, 2));
+  const over = figures.filter((f) => f.kb > 30);
+  assert.deepEqual(over, [], "every citizen page within 30 KB");
+});

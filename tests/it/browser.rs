@@ -1,0 +1,64 @@
+//! The web pages in a real browser: starts the server (SQLite), two departments' officers and
+//! a photo, then runs `tests/browser/flows.test.mjs` (node, playwright-core, Debian Chromium,
+//! axe-core). Screenshots, the exported CSV and the page-budget figures land in
+//! `target/browser/`. `scripts/test.sh` installs Chromium and the npm packages.
+
+use std::process::Command;
+
+use khidmat::platform::identity::Role;
+
+use crate::helpers::{spawn_with, Backend};
+
+fn photo(path: &std::path::Path) {
+    // A camera-sized picture, so the browser has something to scale down.
+    let img = image::RgbImage::from_fn(2400, 1800, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
+    });
+    img.save(path).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_work_in_a_real_browser() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let tests = root.join("tests/browser");
+    assert!(
+        tests.join("node_modules/playwright-core").exists(),
+        "run ./scripts/test.sh (it installs the browser tests' npm packages and Chromium)"
+    );
+    let app = spawn_with(Backend::Sqlite, |c| {
+        // Nothing listens on port 9: the maps must show their points without tiles.
+        c.map_tile_url = "http://127.0.0.1:9/{z}/{x}/{y}.png".into();
+    })
+    .await;
+    app.add_user("officer@pesco.test", Role::Officer, Some("pesco"), None)
+        .await;
+    app.add_user("officer@wssp.test", Role::Officer, Some("wssp"), None)
+        .await;
+    let key = app.department_key("pesco").await;
+    let out = root.join("target/browser");
+    std::fs::create_dir_all(&out).unwrap();
+    let jpeg = app.data_dir.join("camera.jpg");
+    photo(&jpeg);
+
+    let url = app.url.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .args(["--test", "--test-concurrency=1", "flows.test.mjs"])
+            .current_dir(&tests)
+            .env("KHIDMAT_URL", url)
+            .env("PESCO_EMAIL", "officer@pesco.test")
+            .env("WSSP_EMAIL", "officer@wssp.test")
+            .env("STAFF_PASSWORD", "a long enough password")
+            .env("PESCO_KEY", key)
+            .env("PHOTO", jpeg)
+            .env("OUT", out)
+            .output()
+            .expect("node runs (see scripts/test.sh)")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "browser tests failed:\n{stdout}");
+}
