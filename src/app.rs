@@ -234,6 +234,7 @@ pub fn router(state: AppState) -> Router {
         .route("/photos/{file}", get(photo))
         .merge(reports::router(&state.config))
         .merge(crate::web::router())
+        .merge(crate::channels::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::platform::metrics::track))
         // Pages, scripts and JSON shrink to a quarter over slow mobile links. Photos are JPEG
@@ -248,10 +249,14 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The job kinds this build runs. Services register theirs here (outbound SMS will be the
-/// first); the workers run whatever is registered.
-pub fn job_registry(wake: Arc<tokio::sync::Notify>) -> jobs::Registry {
-    jobs::Registry::new(wake)
+/// The job kinds this build runs. Services register theirs here; the workers run whatever is
+/// registered.
+pub fn job_registry(wake: Arc<tokio::sync::Notify>, config: Arc<Config>) -> jobs::Registry {
+    let mut registry = jobs::Registry::new(wake);
+    registry.register(crate::channels::outbound::JOB_KIND, move |db, payload| {
+        crate::channels::outbound::send_job(db, config.clone(), payload)
+    });
+    registry
 }
 
 pub struct Application {
@@ -305,7 +310,7 @@ impl Application {
 
     /// Serve until the shutdown token is cancelled (or Ctrl-C / SIGTERM when `signals`).
     pub async fn run_until_stopped(self, signals: bool) -> anyhow::Result<()> {
-        let registry = job_registry(self.state.job_wake.clone());
+        let registry = job_registry(self.state.job_wake.clone(), self.state.config.clone());
         for _ in 0..self.state.config.job_workers {
             jobs::spawn_worker(
                 self.state.db.clone(),

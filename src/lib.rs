@@ -2,11 +2,13 @@
 //!
 //! - [`platform`]: the kernel every service shares (store, identity, audit, jobs, i18n, …)
 //! - [`reports`]: citizens' reports to departments (Open311 GeoReport v2)
+//! - [`channels`]: SMS and USSD gateways in, SMS out
 //! - [`web`]: the citizen and staff web pages
 //! - [`packs`]: departments' services as data
 //! - [`app`]: the HTTP application; [`cli`]: the `khidmat` command
 
 pub mod app;
+pub mod channels;
 pub mod cli;
 pub mod packs;
 pub mod platform;

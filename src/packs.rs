@@ -94,6 +94,9 @@ pub struct ReportServiceSpec {
     pub keywords: Vec<String>,
     #[serde(default)]
     pub icon: String,
+    /// SMS keywords per language: `sms = { en = ["KUNDA"], ur = ["کنڈا"], ps = ["کونډه"] }`.
+    #[serde(default)]
+    pub sms: crate::reports::model::SmsKeywords,
     /// Government time one report saves (a visit or phone call avoided), for the impact figures.
     pub minutes_saved: i64,
     /// When the department promises a response.
@@ -160,9 +163,27 @@ impl Pack {
             );
         }
         let mut codes = std::collections::HashSet::new();
+        let mut keywords = std::collections::HashMap::new();
         for s in &self.reports.service {
             let code = s.code.as_str();
             anyhow::ensure!(codes.insert(code), "service {code} appears twice");
+            for (_, kw) in s.sms.all() {
+                let key = kw.to_lowercase();
+                anyhow::ensure!(
+                    !key.is_empty() && !key.contains(char::is_whitespace),
+                    "service {code}: SMS keyword {kw:?} must be one word"
+                );
+                anyhow::ensure!(
+                    !crate::channels::sms::STATUS_KEYWORDS.contains(&key.as_str()),
+                    "service {code}: SMS keyword {kw:?} is the status keyword"
+                );
+                if let Some(other) = keywords.insert(key, code) {
+                    anyhow::ensure!(
+                        other == code,
+                        "SMS keyword {kw:?} belongs to both {other} and {code}"
+                    );
+                }
+            }
             anyhow::ensure!(!s.name.en.is_empty(), "service {code}: name.en is required");
             anyhow::ensure!(
                 s.minutes_saved >= 0,
@@ -245,6 +266,7 @@ pub async fn load(db: &Db, text: &str, actor: &str) -> anyhow::Result<Loaded> {
                 description: &s.description,
                 group: &s.group,
                 keywords: s.keywords.join(","),
+                sms_keywords: &s.sms,
                 icon: &s.icon,
                 attributes: &s.attribute,
                 status_notes: &s.status_notes,

@@ -218,6 +218,7 @@ async fn seed(db: &Db, target: i64) -> anyhow::Result<()> {
                     expected_at: at + chrono::Duration::hours(service.response_hours),
                     status_notes: None,
                     possible_duplicate: None,
+                    lang: "ur",
                 },
             )
             .await?;

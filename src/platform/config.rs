@@ -50,6 +50,26 @@ pub struct Config {
     pub map_attribution: String,
     /// The SMS short code citizens text for a report's status (shown on the receipt page).
     pub sms_number: String,
+    /// The secret of every inbound gateway that has none of its own (`KHIDMAT_CHANNEL_SECRET`).
+    /// A gateway with no secret at all is switched off.
+    pub channel_secret: Option<String>,
+    /// SMSSync's secret (`secret` form field).
+    pub smssync_secret: Option<String>,
+    /// The Africa's-Talking-style callbacks' secret (`?key=`).
+    pub africastalking_secret: Option<String>,
+    /// How SMS go out: `log` (development: written to the log), `smssync` (an Android phone
+    /// running SMSSync collects them), or `http` (a GET to `sms_http_url`, as Kannel and most
+    /// local aggregators take).
+    pub sms_gateway: String,
+    /// For `sms_gateway = "http"`: the address, with `{to}` (E.164) and `{text}` (UTF-8,
+    /// URL-encoded) put in. A 2xx answer means sent.
+    pub sms_http_url: String,
+    /// SMS (in or out) per phone number per minute; 0: no limit.
+    pub sms_per_number_per_minute: u32,
+    /// Inbound requests per gateway per minute; 0: no limit.
+    pub gateway_per_minute: u32,
+    /// A USSD session left idle this long is over.
+    pub ussd_session_minutes: i64,
 }
 
 impl Default for Config {
@@ -75,6 +95,14 @@ impl Default for Config {
             map_tile_url: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".into(),
             map_attribution: "© OpenStreetMap contributors".into(),
             sms_number: "8311".into(),
+            channel_secret: None,
+            smssync_secret: None,
+            africastalking_secret: None,
+            sms_gateway: "log".into(),
+            sms_http_url: String::new(),
+            sms_per_number_per_minute: 10,
+            gateway_per_minute: 1200,
+            ussd_session_minutes: 5,
         }
     }
 }
@@ -122,6 +150,17 @@ impl Config {
         anyhow::ensure!(
             matches!(self.log_format.as_str(), "text" | "json"),
             "log_format must be \"text\" or \"json\""
+        );
+        anyhow::ensure!(
+            matches!(self.sms_gateway.as_str(), "log" | "smssync" | "http"),
+            "sms_gateway must be \"log\", \"smssync\" or \"http\""
+        );
+        anyhow::ensure!(
+            self.sms_gateway != "http"
+                || (self.sms_http_url.starts_with("http://")
+                    && self.sms_http_url.contains("{to}")
+                    && self.sms_http_url.contains("{text}")),
+            "sms_http_url must be an http:// address with {{to}} and {{text}} in it"
         );
         anyhow::ensure!(
             self.photo_max_side >= 64,

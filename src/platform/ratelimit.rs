@@ -87,6 +87,45 @@ pub fn client_ip(
     peer.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
 }
 
+/// A token bucket in the database, for limits that must survive restarts and hold across nodes
+/// (SMS per phone number, per gateway). `per_minute` tokens refill over a minute, up to
+/// `per_minute`; each call takes one if there is one. One statement, atomic on both databases.
+/// `per_minute = 0` turns the limit off.
+pub async fn take_db_token(
+    db: &super::db::Db,
+    key: &str,
+    per_minute: u32,
+) -> Result<bool, sqlx::Error> {
+    if per_minute == 0 {
+        return Ok(true);
+    }
+    let cap = f64::from(per_minute);
+    let rate = cap / 60.0;
+    let now = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
+    // refill = min(cap, tokens + elapsed * rate); take one if refill >= 1.
+    let refill = "(CASE WHEN rate_buckets.tokens + ($3 - rate_buckets.at) * $4 > $2 THEN $2 \
+                  ELSE rate_buckets.tokens + ($3 - rate_buckets.at) * $4 END)";
+    let sql = format!(
+        "INSERT INTO rate_buckets (key, tokens, at, allowed) VALUES ($1, $2 - 1, $3, 1) \
+         ON CONFLICT (key) DO UPDATE SET \
+         tokens = {refill} - (CASE WHEN {refill} >= 1 THEN 1 ELSE 0 END), \
+         allowed = (CASE WHEN {refill} >= 1 THEN 1 ELSE 0 END), at = $3 \
+         RETURNING allowed"
+    );
+    let mut tx = db.begin().await?;
+    let allowed: i64 = tx
+        .scalar(
+            super::db::query(sql)
+                .bind(key)
+                .bind(cap)
+                .bind(now)
+                .bind(rate),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(allowed == 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -306,7 +306,7 @@ pub async fn post_update(
             })?),
         };
     let update_id =
-        super::post_update(&state.db, &staff, id, status, &body.note, duplicate_of).await?;
+        super::post_update(&state, &staff, id, status, &body.note, duplicate_of).await?;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({"update_id": update_id.to_string(), "status": status.as_str()})),

@@ -52,6 +52,8 @@ pub struct Submission {
     pub phone: Option<String>,
     pub device_id: Option<String>,
     pub account_id: Option<String>,
+    /// The channel cannot ask every question (SMS, USSD): required answers may be missing.
+    pub partial: bool,
 }
 
 /// Who sent a submission, and how.
@@ -155,7 +157,7 @@ pub async fn submit(
         return Err(bad(t!(lang, "err-location-required")));
     }
 
-    let answers = check_answers(&service, &sub.attributes, lang)?;
+    let answers = check_answers(&service, &sub.attributes, lang, !sub.partial)?;
     let description = nonempty(&sub.description);
     if let Some(d) = description {
         if d.chars().count() > MAX_DESCRIPTION {
@@ -267,6 +269,7 @@ pub async fn submit(
             expected_at: now + Duration::hours(service.response_hours),
             status_notes: service.status_notes.get("open").map(|n| n.get(lang)),
             possible_duplicate,
+            lang: lang.code(),
         },
     )
     .await?;
@@ -333,13 +336,14 @@ pub async fn report_for_staff(db: &Db, staff: &Staff, id: i64) -> Result<store::
 
 /// Post a status update with a note. `duplicate_of` names the original when marking a duplicate.
 pub async fn post_update(
-    db: &Db,
+    state: &AppState,
     staff: &Staff,
     id: i64,
     status: RichStatus,
     note: &str,
     duplicate_of: Option<i64>,
 ) -> Result<i64> {
+    let db = &state.db;
     let report = report_for_staff(db, staff, id).await?;
     let note = note.trim();
     if note.is_empty() {
@@ -385,6 +389,18 @@ pub async fn post_update(
         serde_json::json!({"from": report.rich_status, "to": status.as_str(), "update_id": update_id, "duplicate_of": duplicate_of}),
     )
     .await?;
+    // The reporter who gave a phone number hears of it, in the language they reported in.
+    if let Some(phone) = report
+        .contact_phone
+        .as_deref()
+        .and_then(crate::platform::personal::Phone::parse)
+    {
+        let lang = Lang::parse(&report.lang).unwrap_or_default();
+        let head = t!(lang, "sms-status", id = id, status = status.label(lang));
+        let text = crate::channels::outbound::fit(&head, note);
+        crate::channels::outbound::queue(&mut tx, &state.config, &phone, &text, lang, Some(id))
+            .await?;
+    }
     tx.commit().await?;
     metrics::counter!("khidmat_report_updates_total", "status" => status.as_str()).increment(1);
     Ok(update_id)

@@ -215,6 +215,39 @@ impl RichStatus {
     }
 }
 
+/// The words that start an SMS report of a service, per language (`KUNDA`, `کنڈا`, `کونډه`).
+/// Matched case-insensitively against the first word of a message.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsKeywords {
+    #[serde(default)]
+    pub en: Vec<String>,
+    #[serde(default)]
+    pub ur: Vec<String>,
+    #[serde(default)]
+    pub ps: Vec<String>,
+}
+
+impl SmsKeywords {
+    pub fn all(&self) -> impl Iterator<Item = (Lang, &str)> {
+        self.en
+            .iter()
+            .map(|k| (Lang::En, k.as_str()))
+            .chain(self.ur.iter().map(|k| (Lang::Ur, k.as_str())))
+            .chain(self.ps.iter().map(|k| (Lang::Ps, k.as_str())))
+    }
+
+    /// The first keyword in `lang` (else English), to show in help messages.
+    pub fn first(&self, lang: Lang) -> Option<&str> {
+        let list = match lang {
+            Lang::En => &self.en,
+            Lang::Ur => &self.ur,
+            Lang::Ps => &self.ps,
+        };
+        list.first().or(self.en.first()).map(String::as_str)
+    }
+}
+
 /// A configured service, as stored.
 #[derive(Debug, Clone)]
 pub struct Service {
@@ -227,6 +260,7 @@ pub struct Service {
     pub description: Text3,
     pub group: Text3,
     pub keywords: String,
+    pub sms_keywords: SmsKeywords,
     pub icon: String,
     pub attributes: Vec<Attribute>,
     pub status_notes: BTreeMap<String, Text3>,
@@ -253,10 +287,14 @@ pub enum Answer {
 
 /// Check submitted attributes (`attribute[CODE]` → values, in the order sent) against the service
 /// definition. Returns the answers to store, or a 400 that names the first problem.
+///
+/// `require_all = false` is for channels that cannot ask every question (an SMS keyword, a
+/// USSD menu of list questions): required answers may then be missing, wrong ones may not.
 pub fn check_answers(
     service: &Service,
     submitted: &BTreeMap<String, Vec<String>>,
     lang: Lang,
+    require_all: bool,
 ) -> Result<BTreeMap<String, Answer>, Error> {
     let bad = |msg: String| Err(Error::BadRequest(msg));
     for code in submitted.keys() {
@@ -285,7 +323,7 @@ pub fn check_answers(
             })
             .unwrap_or_default();
         if values.is_empty() {
-            if attr.required {
+            if attr.required && require_all {
                 return bad(t!(
                     lang,
                     "err-attribute-required",
@@ -415,6 +453,7 @@ mod tests {
             description: Text3::default(),
             group: Text3::default(),
             keywords: String::new(),
+            sms_keywords: SmsKeywords::default(),
             icon: String::new(),
             attributes: vec![
                 attr(
@@ -445,7 +484,7 @@ mod tests {
         for (k, v) in pairs {
             m.entry(k.to_string()).or_default().push(v.to_string());
         }
-        check_answers(&service(), &m, Lang::En)
+        check_answers(&service(), &m, Lang::En, true)
     }
 
     #[test]

@@ -29,6 +29,7 @@ struct ServiceRow {
     group_ur: String,
     group_ps: String,
     keywords: String,
+    sms_keywords: String,
     icon: String,
     attributes: String,
     status_notes: String,
@@ -67,6 +68,7 @@ impl ServiceRow {
                 ps: self.group_ps,
             },
             keywords: self.keywords,
+            sms_keywords: serde_json::from_str(&self.sms_keywords).map_err(decode)?,
             icon: self.icon,
             attributes: serde_json::from_str(&self.attributes).map_err(decode)?,
             status_notes: serde_json::from_str(&self.status_notes).map_err(decode)?,
@@ -81,7 +83,7 @@ impl ServiceRow {
 const SERVICE_SELECT: &str = "SELECT s.id, s.code, s.department_id, d.slug AS department_slug, \
     d.name_en AS dep_en, d.name_ur AS dep_ur, d.name_ps AS dep_ps, s.name_en, s.name_ur, s.name_ps, \
     s.description_en, s.description_ur, s.description_ps, s.group_en, s.group_ur, s.group_ps, \
-    s.keywords, s.icon, s.attributes, s.status_notes, s.minutes_saved, s.response_hours, s.public, s.active \
+    s.keywords, s.sms_keywords, s.icon, s.attributes, s.status_notes, s.minutes_saved, s.response_hours, s.public, s.active \
     FROM report_services s JOIN departments d ON d.id = s.department_id";
 
 /// Active services, by group then code.
@@ -128,6 +130,7 @@ pub struct ServiceSpec<'a> {
     pub description: &'a Text3,
     pub group: &'a Text3,
     pub keywords: String,
+    pub sms_keywords: &'a super::model::SmsKeywords,
     pub icon: &'a str,
     pub attributes: &'a [Attribute],
     pub status_notes: &'a BTreeMap<String, Text3>,
@@ -144,8 +147,8 @@ pub async fn upsert_service(tx: &mut Tx, s: &ServiceSpec<'_>) -> Result<i64, sql
         query(
             "INSERT INTO report_services (code, department_id, name_en, name_ur, name_ps, description_en, description_ur, \
              description_ps, group_en, group_ur, group_ps, keywords, icon, attributes, status_notes, minutes_saved, \
-             response_hours, public, active, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20) \
+             response_hours, public, active, created_at, updated_at, sms_keywords) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21) \
              ON CONFLICT (code) DO UPDATE SET department_id = excluded.department_id, name_en = excluded.name_en, \
              name_ur = excluded.name_ur, name_ps = excluded.name_ps, description_en = excluded.description_en, \
              description_ur = excluded.description_ur, description_ps = excluded.description_ps, \
@@ -153,7 +156,7 @@ pub async fn upsert_service(tx: &mut Tx, s: &ServiceSpec<'_>) -> Result<i64, sql
              keywords = excluded.keywords, icon = excluded.icon, attributes = excluded.attributes, \
              status_notes = excluded.status_notes, minutes_saved = excluded.minutes_saved, \
              response_hours = excluded.response_hours, public = excluded.public, active = excluded.active, \
-             updated_at = excluded.updated_at RETURNING id",
+             updated_at = excluded.updated_at, sms_keywords = excluded.sms_keywords RETURNING id",
         )
         .bind(s.code)
         .bind(s.department_id)
@@ -174,7 +177,8 @@ pub async fn upsert_service(tx: &mut Tx, s: &ServiceSpec<'_>) -> Result<i64, sql
         .bind(s.response_hours)
         .bind(s.public)
         .bind(s.active)
-        .bind(now),
+        .bind(now)
+        .bind(serde_json::to_string(s.sms_keywords).expect("keywords serialise")),
     )
     .await
 }
@@ -214,6 +218,8 @@ pub struct ReportRow {
     pub requested_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub expected_at: Option<DateTime<Utc>>,
+    /// The language the report was made in (its SMS are sent in it).
+    pub lang: String,
 }
 
 impl ReportRow {
@@ -243,7 +249,7 @@ const REPORT_SELECT: &str = "SELECT r.id, r.token, r.service_code, s.name_en AS 
     d.name_en AS dep_en, d.name_ur AS dep_ur, d.name_ps AS dep_ps, r.district, r.status, r.rich_status, \
     r.status_notes, r.description, r.lat, r.long, r.address, r.attributes, r.media_url, p.sha256 AS photo_sha256, \
     r.contact_name, r.contact_email, r.contact_phone, r.channel, r.assigned_to, r.possible_duplicate_of, \
-    r.duplicate_distance_m, r.requested_at, r.updated_at, r.expected_at \
+    r.duplicate_distance_m, r.requested_at, r.updated_at, r.expected_at, r.lang \
     FROM reports r JOIN report_services s ON s.id = r.service_id JOIN departments d ON d.id = r.department_id \
     LEFT JOIN photos p ON p.id = r.photo_id";
 
@@ -270,6 +276,7 @@ pub struct NewReport<'a> {
     pub status_notes: Option<&'a str>,
     /// A nearby open report of the same service: `(id, metres)`.
     pub possible_duplicate: Option<(i64, f64)>,
+    pub lang: &'a str,
 }
 
 pub async fn insert(tx: &mut Tx, r: &NewReport<'_>) -> Result<i64, sqlx::Error> {
@@ -278,8 +285,8 @@ pub async fn insert(tx: &mut Tx, r: &NewReport<'_>) -> Result<i64, sqlx::Error> 
             "INSERT INTO reports (token, service_id, service_code, department_id, district, status, rich_status, \
              status_notes, description, lat, long, address, attributes, media_url, photo_id, contact_name, \
              contact_email, contact_phone, device_id, account_id, channel, api_key_id, requested_at, updated_at, \
-             expected_at, possible_duplicate_of, duplicate_distance_m, cell) VALUES ($1, $2, $3, $4, $5, 'open', 'open', \
-             $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23, $24, $25) RETURNING id",
+             expected_at, possible_duplicate_of, duplicate_distance_m, cell, lang) VALUES ($1, $2, $3, $4, $5, 'open', 'open', \
+             $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23, $24, $25, $26) RETURNING id",
         )
         .bind(r.token)
         .bind(r.service.id)
@@ -305,7 +312,8 @@ pub async fn insert(tx: &mut Tx, r: &NewReport<'_>) -> Result<i64, sqlx::Error> 
         .bind(r.expected_at)
         .bind(r.possible_duplicate.map(|d| d.0))
         .bind(r.possible_duplicate.map(|d| d.1))
-        .bind(r.lat.zip(r.long).map(|(la, lo)| geo::cell(la, lo))),
+        .bind(r.lat.zip(r.long).map(|(la, lo)| geo::cell(la, lo)))
+        .bind(r.lang),
     )
     .await
 }

@@ -223,6 +223,8 @@ pub struct Page {
     pub csrf: String,
     /// The logged-in staff member's name, on staff pages.
     pub staff_name: Option<String>,
+    /// The logged-in staff member is an administrator (sees the SMS log).
+    pub admin: bool,
 }
 
 impl Page {
@@ -253,6 +255,7 @@ impl Page {
             here,
             csrf: csrf.token.clone(),
             staff_name: None,
+            admin: false,
         }
     }
 
@@ -373,6 +376,7 @@ impl IntoResponse for PageError {
                 here: "/".into(),
                 csrf: String::new(),
                 staff_name: None,
+                admin: false,
             },
             message,
         };

@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/staff/reports/{id}/status", post(change_status))
         .route("/staff/reports/{id}/assign", post(assign))
         .route("/staff/reports/{id}/duplicate", post(duplicate))
+        .route("/staff/messages", get(messages))
 }
 
 /// A logged-in staff member; anyone else is sent to the login page (and back afterwards).
@@ -78,6 +79,13 @@ fn staff_page(
     p.staff_name = Some(match &staff.kind {
         StaffKind::User { name, .. } | StaffKind::Key { name, .. } => name.clone(),
     });
+    p.admin = matches!(
+        staff.kind,
+        StaffKind::User {
+            role: identity::Role::Admin,
+            ..
+        }
+    );
     p
 }
 
@@ -866,7 +874,7 @@ async fn change_status(
             if f.note.trim().is_empty() {
                 Err(Error::BadRequest(lang.t("status-note-required")))
             } else {
-                crate::reports::post_update(&state.db, &staff, id, status, &f.note, None).await
+                crate::reports::post_update(&state, &staff, id, status, &f.note, None).await
             }
         }
     };
@@ -949,7 +957,7 @@ async fn duplicate(
         ("confirm", Some(original)) => {
             let note = t!(lang, "dup-note", id = original);
             crate::reports::post_update(
-                &state.db,
+                &state,
                 &staff,
                 id,
                 RichStatus::Duplicate,
@@ -1154,4 +1162,90 @@ mod tests {
             Utc.with_ymd_and_hms(2026, 11, 29, 19, 0, 0).unwrap()
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbound SMS, for administrators: what went out, what is waiting, and the dead letters.
+
+pub struct MessageRow {
+    pub id: i64,
+    pub created: String,
+    pub to: String,
+    pub status: String,
+    pub gateway: String,
+    pub attempts: i64,
+    pub segments: i64,
+    pub error: String,
+    pub body: String,
+    pub report: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "staff_messages.html")]
+struct Messages {
+    p: Page,
+    rows: Vec<MessageRow>,
+    statuses: Vec<Opt>,
+}
+
+#[derive(Deserialize)]
+struct MessagesQuery {
+    status: Option<String>,
+}
+
+async fn messages(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Query(q): Query<MessagesQuery>,
+) -> Result<Response, PageError> {
+    if !matches!(
+        staff.kind,
+        StaffKind::User {
+            role: identity::Role::Admin,
+            ..
+        }
+    ) {
+        return Err(PageError {
+            error: Error::Forbidden(lang.t("messages-admins-only")),
+            lang,
+        });
+    }
+    let status = q
+        .status
+        .filter(|s| ["queued", "sent", "dead", "suppressed"].contains(&s.as_str()));
+    let rows = crate::channels::store::outgoing_list(&state.db, status.as_deref(), 200)
+        .await
+        .or_page(lang)?
+        .into_iter()
+        .map(|m| MessageRow {
+            id: m.id,
+            created: format::datetime(lang, m.created_at),
+            to: crate::platform::personal::Phone::parse(&m.phone)
+                .map(|p| p.masked())
+                .unwrap_or_default(),
+            status: m.status,
+            gateway: m.gateway,
+            attempts: m.attempts,
+            segments: m.segments,
+            error: m.last_error.unwrap_or_default(),
+            body: m.body,
+            report: m.report_id,
+        })
+        .collect();
+    let statuses = options(
+        ["queued", "sent", "dead", "suppressed"]
+            .iter()
+            .map(|s| (s.to_string(), lang.t(&format!("messages-{s}"))))
+            .collect(),
+        status.as_deref(),
+    );
+    let page = Messages {
+        p: staff_page(lang, lang.t("messages-title"), &uri, &csrf, &staff),
+        rows,
+        statuses,
+    };
+    Ok(render(StatusCode::OK, &csrf, &page))
 }

@@ -5,6 +5,7 @@ mod helpers;
 mod pg;
 
 mod browser;
+mod channels;
 mod cli;
 mod fuzz;
 mod kernel;

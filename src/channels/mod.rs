@@ -1,0 +1,660 @@
+//! Feature-phone channels: SMS and USSD in (gateway webhooks), SMS out.
+//!
+//! - `POST /channels/smssync` (SMSSync: `secret, from, message, sent_timestamp, message_id`) and
+//!   `GET /channels/smssync?task=send&secret=…` (SMSSync collecting the messages to send)
+//! - `POST /channels/africastalking/sms?key=…` (`from, to, text, date, id`)
+//! - `POST /channels/africastalking/ussd?key=…` (`sessionId, serviceCode, phoneNumber, text`),
+//!   answered `CON …` (more to come) or `END …`
+//!
+//! A gateway's retry of a message it already delivered creates nothing twice: inbound messages
+//! are kept once per gateway and id, and reports filed from them carry that id as their
+//! idempotency key. Limits per phone number and per gateway are token buckets in the database.
+
+pub mod outbound;
+pub mod sms;
+pub mod store;
+pub mod ussd;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Form, Json, Router};
+use chrono::{Duration, Utc};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::platform::error::Error;
+use crate::platform::i18n::{Lang, Text3};
+use crate::platform::impact;
+use crate::platform::personal::Phone;
+use crate::platform::ratelimit::take_db_token;
+use crate::reports::{self, Origin, Submission};
+use crate::t;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/channels/smssync", post(smssync_in).get(smssync_pull))
+        .route("/channels/africastalking/sms", post(africastalking_sms))
+        .route("/channels/africastalking/ussd", post(africastalking_ussd))
+}
+
+/// Compare secrets in constant time; a gateway with no secret configured is switched off.
+fn secret_ok(expected: Option<&str>, given: Option<&str>) -> bool {
+    match (expected, given) {
+        (Some(e), Some(g)) if !e.is_empty() && e.len() == g.len() => {
+            e.bytes()
+                .zip(g.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+        }
+        _ => false,
+    }
+}
+
+fn gateway_secret<'a>(state: &'a AppState, own: &'a Option<String>) -> Option<&'a str> {
+    own.as_deref().or(state.config.channel_secret.as_deref())
+}
+
+/// A gateway error, as plain text with its status (gateways log it).
+fn refuse(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        message.to_owned(),
+    )
+        .into_response()
+}
+
+/// The gateway's own limit: past it, 429 (gateways try again later).
+async fn gateway_limit(state: &AppState, gateway: &str) -> Result<(), Response> {
+    match take_db_token(
+        &state.db,
+        &format!("gateway:{gateway}"),
+        state.config.gateway_per_minute,
+    )
+    .await
+    {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many requests from this gateway: try again in a minute",
+        )),
+        Err(e) => Err(Error::from(e).into_response()),
+    }
+}
+
+/// Active services, for keywords and menus.
+async fn services(state: &AppState) -> Result<Vec<Arc<reports::model::Service>>, sqlx::Error> {
+    Ok(reports::store::services(&state.db)
+        .await?
+        .into_iter()
+        .map(Arc::new)
+        .collect())
+}
+
+/// The district named in a text, if any (the longest name that appears, in any language).
+fn district_in(text: &str, districts: &[crate::platform::org::District]) -> Option<String> {
+    let lower = text.to_lowercase();
+    districts
+        .iter()
+        .flat_map(|d| {
+            [&d.name_en, &d.name_ur, &d.name_ps]
+                .into_iter()
+                .filter(|n| n.chars().count() >= 3)
+                .map(move |n| (n.to_lowercase(), &d.slug))
+        })
+        .filter(|(n, _)| lower.contains(n.as_str()))
+        .max_by_key(|(n, _)| n.chars().count())
+        .map(|(_, slug)| slug.clone())
+}
+
+/// Handle one inbound SMS: answer it (the answer is queued as an outbound SMS).
+async fn inbound_sms(
+    state: &AppState,
+    gateway: &str,
+    external_id: &str,
+    phone: &Phone,
+    text: &str,
+) -> Result<(), Error> {
+    if store::claim_message(&state.db, gateway, external_id, phone.e164(), text)
+        .await?
+        .is_some()
+    {
+        return Ok(()); // a repeat of a message already answered
+    }
+    let per_number = take_db_token(
+        &state.db,
+        &format!("sms-in:{}", phone.e164()),
+        state.config.sms_per_number_per_minute,
+    )
+    .await?;
+    if !per_number {
+        // Too many messages from one number: no answer (it could be a loop with another robot).
+        let mut tx = state.db.begin().await?;
+        store::complete_message(&mut tx, gateway, external_id, "").await?;
+        tx.commit().await?;
+        return Ok(());
+    }
+    let clean = sms::normalize(text);
+    let (command, lang) = sms::parse(&clean, &services(state).await?);
+    let mut report_id = None;
+    let mut event: Option<(&str, Option<String>, Option<i64>)> = None;
+    let (reply, lang) = match command {
+        sms::Command::Help => {
+            event = Some(("sms_help", None, None));
+            (help(state, lang).await?, lang)
+        }
+        sms::Command::Status { reference } => {
+            let found = match reference {
+                Some(id) => reports::store::get(&state.db, id).await?,
+                None => None,
+            };
+            // Anyone may ask after a public report; a report of a private service (a complaint
+            // about a person) answers only the phone that made it.
+            let visible = found
+                .filter(|r| r.service_public || r.contact_phone.as_deref() == Some(phone.e164()));
+            match visible {
+                Some(r) => {
+                    // A Latin "STATUS" is answered in the report's own language.
+                    let lang = if lang == Lang::En {
+                        Lang::parse(&r.lang).unwrap_or(lang)
+                    } else {
+                        lang
+                    };
+                    event = Some((
+                        "status_checked",
+                        Some(r.service_code.clone()),
+                        Some(r.department_id),
+                    ));
+                    let head = t!(
+                        lang,
+                        "sms-status",
+                        id = r.id,
+                        status = r.rich_status().label(lang)
+                    );
+                    let note = r.status_notes.clone().unwrap_or_default();
+                    (outbound::fit(&head, &note), lang)
+                }
+                None => {
+                    event = Some(("status_checked", None, None));
+                    let reply = match reference {
+                        Some(id) => t!(lang, "sms-status-unknown", id = id),
+                        None => t!(lang, "sms-status-how"),
+                    };
+                    (reply, lang)
+                }
+            }
+        }
+        sms::Command::Report { service, rest } => {
+            let keyword = service
+                .sms_keywords
+                .first(lang)
+                .unwrap_or(&service.code)
+                .to_owned();
+            if rest.is_empty() {
+                (t!(lang, "sms-need-place", keyword = keyword), lang)
+            } else {
+                let districts = state.districts().await?;
+                let sub = Submission {
+                    service_code: Some(service.code.clone()),
+                    district: district_in(&rest, &districts),
+                    address: Some(rest.chars().take(500).collect()),
+                    description: Some(rest.clone()),
+                    phone: Some(phone.e164().to_owned()),
+                    partial: true,
+                    ..Default::default()
+                };
+                let origin = Origin {
+                    channel: "sms",
+                    api_key_id: None,
+                    idempotency: Some((
+                        format!("sms:{gateway}"),
+                        external_id.to_owned(),
+                        crate::platform::idempotency::request_hash(&[
+                            phone.e164().as_bytes(),
+                            text.as_bytes(),
+                        ]),
+                    )),
+                };
+                match reports::submit(state, sub, origin, lang).await {
+                    Ok(receipt) => {
+                        report_id = receipt.service_request_id.parse().ok();
+                        (
+                            t!(
+                                lang,
+                                "sms-received",
+                                id = receipt.service_request_id.clone(),
+                                service = service.name.get(lang).to_owned()
+                            ),
+                            lang,
+                        )
+                    }
+                    Err(Error::Internal(e)) => return Err(Error::Internal(e)),
+                    Err(e) => (
+                        outbound::fit(&t!(lang, "sms-not-filed"), &e.message()),
+                        lang,
+                    ),
+                }
+            }
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    if store::complete_message(&mut tx, gateway, external_id, &reply).await? {
+        outbound::queue(&mut tx, &state.config, phone, &reply, lang, report_id).await?;
+        if let Some((kind, code, department_id)) = &event {
+            impact::record(
+                &mut tx,
+                &impact::Event {
+                    service: "reports",
+                    kind,
+                    code: code.as_deref(),
+                    channel: "sms",
+                    district: None,
+                    department_id: *department_id,
+                    minutes_saved: 0,
+                },
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    state.job_wake.notify_one();
+    Ok(())
+}
+
+/// The help answer: how to report (with a real keyword) and how to ask.
+async fn help(state: &AppState, lang: Lang) -> Result<String, sqlx::Error> {
+    let services = services(state).await?;
+    let example = services
+        .iter()
+        .find_map(|s| s.sms_keywords.first(lang))
+        .unwrap_or("KUNDA")
+        .to_owned();
+    Ok(t!(
+        lang,
+        "sms-help",
+        keyword = example,
+        number = state.config.sms_number.clone()
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// SMSSync
+
+#[derive(Deserialize)]
+struct SmsSyncQuery {
+    task: Option<String>,
+    secret: Option<String>,
+}
+
+fn smssync_error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"payload": {"success": false, "error": message}})),
+    )
+        .into_response()
+}
+
+/// The messages waiting for SMSSync to send, as its protocol lists them; they are handed over.
+async fn smssync_messages(state: &AppState) -> Result<Vec<serde_json::Value>, sqlx::Error> {
+    if state.config.sms_gateway != "smssync" {
+        return Ok(vec![]);
+    }
+    Ok(store::take_queued(&state.db, "smssync", 50)
+        .await?
+        .into_iter()
+        .map(|m| json!({"to": m.phone, "message": m.body, "uuid": format!("khidmat-{}", m.id)}))
+        .collect())
+}
+
+async fn smssync_in(
+    State(state): State<AppState>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let secret = gateway_secret(&state, &state.config.smssync_secret);
+    if !secret_ok(secret, f.get("secret").map(String::as_str)) {
+        return smssync_error(StatusCode::FORBIDDEN, "wrong or missing secret");
+    }
+    if let Err(r) = gateway_limit(&state, "smssync").await {
+        return r;
+    }
+    let (Some(from), Some(message)) = (f.get("from"), f.get("message")) else {
+        return smssync_error(StatusCode::BAD_REQUEST, "from and message are required");
+    };
+    let Some(phone) = Phone::parse(from) else {
+        return smssync_error(
+            StatusCode::BAD_REQUEST,
+            "from is not a Pakistani mobile number",
+        );
+    };
+    // SMSSync sends message_id; without it, the sender, time and text identify the message.
+    let id = f
+        .get("message_id")
+        .filter(|s| !s.is_empty())
+        .cloned()
+        .unwrap_or_else(|| {
+            crate::platform::idempotency::request_hash(&[
+                from.as_bytes(),
+                f.get("sent_timestamp")
+                    .map(String::as_str)
+                    .unwrap_or("")
+                    .as_bytes(),
+                message.as_bytes(),
+            ])
+        });
+    if let Err(e) = inbound_sms(
+        &state,
+        "smssync",
+        &id.chars().take(200).collect::<String>(),
+        &phone,
+        message,
+    )
+    .await
+    {
+        return smssync_error(e.status(), &e.message());
+    }
+    let messages = match smssync_messages(&state).await {
+        Ok(m) => m,
+        Err(e) => return Error::from(e).into_response(),
+    };
+    let mut payload = json!({"success": true, "error": null});
+    if !messages.is_empty() {
+        payload["task"] = json!("send");
+        payload["secret"] = json!(secret);
+        payload["messages"] = json!(messages);
+    }
+    Json(json!({"payload": payload})).into_response()
+}
+
+async fn smssync_pull(State(state): State<AppState>, Query(q): Query<SmsSyncQuery>) -> Response {
+    let secret = gateway_secret(&state, &state.config.smssync_secret);
+    if !secret_ok(secret, q.secret.as_deref()) {
+        return smssync_error(StatusCode::FORBIDDEN, "wrong or missing secret");
+    }
+    if q.task.as_deref() != Some("send") {
+        return smssync_error(StatusCode::BAD_REQUEST, "task must be send");
+    }
+    match smssync_messages(&state).await {
+        Ok(messages) => {
+            Json(json!({"payload": {"task": "send", "secret": secret, "messages": messages}}))
+                .into_response()
+        }
+        Err(e) => Error::from(e).into_response(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Africa's-Talking-style callbacks
+
+#[derive(Deserialize)]
+struct KeyQuery {
+    key: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AtSms {
+    from: String,
+    text: Option<String>,
+    id: String,
+}
+
+async fn africastalking_sms(
+    State(state): State<AppState>,
+    Query(q): Query<KeyQuery>,
+    form: Result<Form<AtSms>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let secret = gateway_secret(&state, &state.config.africastalking_secret);
+    if !secret_ok(secret, q.key.as_deref()) {
+        return refuse(StatusCode::FORBIDDEN, "wrong or missing key");
+    }
+    if let Err(r) = gateway_limit(&state, "africastalking").await {
+        return r;
+    }
+    let Ok(Form(f)) = form else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "from, text and id are required form fields",
+        );
+    };
+    let Some(phone) = Phone::parse(&f.from) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "from is not a Pakistani mobile number",
+        );
+    };
+    if f.id.is_empty() || f.id.len() > 200 {
+        return refuse(StatusCode::BAD_REQUEST, "id must be 1 to 200 characters");
+    }
+    match inbound_sms(
+        &state,
+        "africastalking",
+        &f.id,
+        &phone,
+        f.text.as_deref().unwrap_or(""),
+    )
+    .await
+    {
+        Ok(()) => refuse(StatusCode::OK, "OK"),
+        Err(e) => refuse(e.status(), &e.message()),
+    }
+}
+
+#[derive(Deserialize)]
+struct AtUssd {
+    #[serde(rename = "sessionId")]
+    session_id: String,
+    #[serde(rename = "phoneNumber")]
+    phone_number: String,
+    text: Option<String>,
+}
+
+fn ussd_answer(reply: &str, end: bool) -> Response {
+    let text = format!("{} {reply}", if end { "END" } else { "CON" });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text,
+    )
+        .into_response()
+}
+
+async fn africastalking_ussd(
+    State(state): State<AppState>,
+    Query(q): Query<KeyQuery>,
+    form: Result<Form<AtUssd>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let secret = gateway_secret(&state, &state.config.africastalking_secret);
+    if !secret_ok(secret, q.key.as_deref()) {
+        return refuse(StatusCode::FORBIDDEN, "wrong or missing key");
+    }
+    if let Err(r) = gateway_limit(&state, "africastalking").await {
+        return r;
+    }
+    let Ok(Form(f)) = form else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "sessionId, phoneNumber and text are required form fields",
+        );
+    };
+    let Some(phone) = Phone::parse(&f.phone_number) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "phoneNumber is not a Pakistani mobile number",
+        );
+    };
+    if f.session_id.is_empty() || f.session_id.len() > 200 {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "sessionId must be 1 to 200 characters",
+        );
+    }
+    match ussd(
+        &state,
+        &format!("africastalking:{}", f.session_id),
+        &phone,
+        f.text.as_deref().unwrap_or(""),
+    )
+    .await
+    {
+        Ok((reply, end)) => ussd_answer(&reply, end),
+        Err(e) => refuse(e.status(), &e.message()),
+    }
+}
+
+/// A session kept between requests: the menus' state, and the answer that ended it (a repeat
+/// of the last request gets the same answer).
+#[derive(Debug, Default, serde::Serialize, Deserialize)]
+struct Session {
+    state: ussd::State,
+    ended: Option<String>,
+}
+
+/// One USSD request: `text` is every input of the session so far, joined by `*`.
+async fn ussd(
+    state: &AppState,
+    id: &str,
+    phone: &Phone,
+    text: &str,
+) -> Result<(String, bool), Error> {
+    let inputs: Vec<&str> = if text.is_empty() {
+        vec![]
+    } else {
+        text.split('*').collect()
+    };
+    let services = services(state).await?;
+    let districts: Vec<(String, Text3)> = state
+        .districts()
+        .await?
+        .iter()
+        .map(|d| {
+            (
+                d.slug.clone(),
+                Text3 {
+                    en: d.name_en.clone(),
+                    ur: d.name_ur.clone(),
+                    ps: d.name_ps.clone(),
+                },
+            )
+        })
+        .collect();
+    let catalog = ussd::Catalog::new(services, districts);
+    let (mut session, seen) = match store::ussd_session(&state.db, id).await? {
+        Some((json, seen)) => (
+            serde_json::from_str::<Session>(&json).unwrap_or_default(),
+            seen as usize,
+        ),
+        None if inputs.is_empty() => (Session::default(), 0),
+        None => {
+            // The session expired (or never was): say so in the language chosen at its start.
+            let lang = match inputs.first().map(|s| s.trim()) {
+                Some("1") => Lang::En,
+                Some("3") => Lang::Ps,
+                _ => Lang::Ur,
+            };
+            return Ok((t!(lang, "ussd-expired"), true));
+        }
+    };
+    if let Some(ended) = &session.ended {
+        return Ok((ended.clone(), true));
+    }
+    let fresh = seen == 0 && inputs.is_empty();
+    let mut answer = (ussd::screen(&session.state, &catalog, None), false);
+    for input in inputs.iter().skip(seen) {
+        match ussd::advance(&mut session.state, input, &catalog) {
+            ussd::Reply::Continue(s) => answer = (s, false),
+            ussd::Reply::End(s) => {
+                answer = (s, true);
+                break;
+            }
+            ussd::Reply::Submit => {
+                answer = (submit_ussd(state, id, phone, &session.state).await?, true);
+                break;
+            }
+        }
+    }
+    if answer.1 {
+        session.ended = Some(answer.0.clone());
+    }
+    let mut tx = state.db.begin().await?;
+    store::save_ussd_session(
+        &mut tx,
+        id,
+        phone.e164(),
+        &serde_json::to_string(&session).map_err(|e| Error::Internal(e.into()))?,
+        inputs.len().max(seen) as i64,
+        Utc::now() + Duration::minutes(state.config.ussd_session_minutes),
+    )
+    .await?;
+    if fresh {
+        impact::record(
+            &mut tx,
+            &impact::Event {
+                service: "reports",
+                kind: "ussd_session",
+                code: None,
+                channel: "ussd",
+                district: None,
+                department_id: None,
+                minutes_saved: 0,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(answer)
+}
+
+/// File the report a USSD session has built; the session id is its idempotency key.
+async fn submit_ussd(
+    state: &AppState,
+    id: &str,
+    phone: &Phone,
+    s: &ussd::State,
+) -> Result<String, Error> {
+    let lang = s.lang;
+    let sub = Submission {
+        service_code: s.service.clone(),
+        district: s.district.clone(),
+        address: s.landmark.clone(),
+        attributes: s.answers.clone(),
+        phone: Some(phone.e164().to_owned()),
+        partial: true,
+        ..Default::default()
+    };
+    let origin = Origin {
+        channel: "ussd",
+        api_key_id: None,
+        idempotency: Some((
+            "ussd".into(),
+            id.to_owned(),
+            crate::platform::idempotency::request_hash(&[id.as_bytes()]),
+        )),
+    };
+    match reports::submit(state, sub, origin, lang).await {
+        Ok(r) => Ok(t!(
+            lang,
+            "ussd-done",
+            id = r.service_request_id,
+            number = state.config.sms_number.clone()
+        )),
+        Err(Error::Internal(e)) => Err(Error::Internal(e)),
+        Err(e) => Ok(ussd::shorten(&e.message(), ussd::LIMIT)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secrets_must_match_exactly() {
+        assert!(super::secret_ok(Some("s3cret"), Some("s3cret")));
+        assert!(!super::secret_ok(Some("s3cret"), Some("s3cre")));
+        assert!(!super::secret_ok(Some("s3cret"), None));
+        assert!(!super::secret_ok(None, Some("")));
+        assert!(!super::secret_ok(Some(""), Some("")));
+    }
+}

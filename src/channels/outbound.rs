@@ -1,0 +1,216 @@
+//! Outbound SMS: every message goes into `sms_outbox` inside the transaction of what caused it
+//! (a status change, an inbound message's reply), then out through the configured gateway:
+//! `log` writes it to the log, `http` is a job that GETs the gateway's address (retried with
+//! back-off; after the last attempt the message is `dead`, for administrators to see),
+//! `smssync` waits for the phone running SMSSync to collect it.
+
+use std::time::Duration;
+
+use http_body_util::BodyExt;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::json;
+
+use super::store;
+use crate::platform::config::Config;
+use crate::platform::db::{Db, Tx};
+use crate::platform::i18n::Lang;
+use crate::platform::jobs;
+use crate::platform::personal::Phone;
+
+pub const JOB_KIND: &str = "sms.send";
+/// As many attempts as the job queue makes.
+const ATTEMPTS: i64 = 5;
+
+/// GSM 03.38: the characters a 160-character SMS can carry (the extension table's count twice).
+const GSM_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+const GSM_EXTENDED: &str = "^{}\\[~]|€\x0c";
+
+/// How many SMS segments `text` takes: GSM-7 (160 characters, 153 per part when split) when
+/// every character allows, else UCS-2 (70, 67 per part), as Urdu and Pashto always are.
+pub fn segments(text: &str) -> i64 {
+    let mut gsm = true;
+    let mut septets = 0usize;
+    for c in text.chars() {
+        if GSM_BASIC.contains(c) {
+            septets += 1;
+        } else if GSM_EXTENDED.contains(c) {
+            septets += 2;
+        } else {
+            gsm = false;
+            break;
+        }
+    }
+    let (units, single, part) = if gsm {
+        (septets, 160, 153)
+    } else {
+        // UCS-2 counts UTF-16 code units: an emoji is two.
+        (text.encode_utf16().count(), 70, 67)
+    };
+    if units <= single {
+        1
+    } else {
+        units.div_ceil(part) as i64
+    }
+}
+
+/// `head` and `tail` joined, with `tail` shortened (ending "…") so the whole fits in one
+/// segment where that is possible.
+pub fn fit(head: &str, tail: &str) -> String {
+    let whole = format!("{head} {tail}");
+    if segments(&whole) <= 1 || tail.is_empty() {
+        return whole.trim_end().to_owned();
+    }
+    let mut cut: Vec<char> = tail.chars().collect();
+    while !cut.is_empty() {
+        cut.pop();
+        let s: String = cut.iter().collect();
+        let candidate = format!("{head} {}…", s.trim_end());
+        if segments(&candidate) <= 1 {
+            return candidate;
+        }
+    }
+    head.to_owned()
+}
+
+/// Queue an SMS to `phone` in the caller's transaction. The job (for the `http` and `log`
+/// gateways) is in the same transaction: a message is never lost, nor sent for a change that
+/// did not happen.
+pub async fn queue(
+    tx: &mut Tx,
+    config: &Config,
+    phone: &Phone,
+    text: &str,
+    lang: Lang,
+    report_id: Option<i64>,
+) -> Result<i64, sqlx::Error> {
+    let id = store::insert_outgoing(
+        tx,
+        phone.e164(),
+        text,
+        lang.code(),
+        segments(text),
+        &config.sms_gateway,
+        report_id,
+    )
+    .await?;
+    if config.sms_gateway != "smssync" {
+        jobs::enqueue(tx, JOB_KIND, &json!({"id": id})).await?;
+    }
+    metrics::counter!("khidmat_sms_queued_total", "gateway" => config.sms_gateway.clone())
+        .increment(1);
+    Ok(id)
+}
+
+/// The `sms.send` job: one attempt at one message.
+pub async fn send_job(
+    db: Db,
+    config: std::sync::Arc<Config>,
+    payload: serde_json::Value,
+) -> anyhow::Result<()> {
+    let id = payload["id"]
+        .as_i64()
+        .ok_or_else(|| anyhow::anyhow!("payload without id"))?;
+    let Some(msg) = store::outgoing(&db, id).await? else {
+        return Ok(());
+    };
+    if msg.status != "queued" {
+        return Ok(());
+    }
+    // A number gets at most so many messages a minute, whatever asks to send them.
+    let key = format!("sms-out:{}", msg.phone);
+    if !crate::platform::ratelimit::take_db_token(&db, &key, config.sms_per_number_per_minute)
+        .await?
+    {
+        store::mark_outgoing(&db, id, "suppressed", Some("rate limit for this number")).await?;
+        return Ok(());
+    }
+    let masked = Phone::parse(&msg.phone)
+        .map(|p| p.masked())
+        .unwrap_or_else(|| "?".into());
+    let result = match msg.gateway.as_str() {
+        "log" => {
+            tracing::info!(to = %masked, segments = msg.segments, text = %msg.body, "SMS (development gateway)");
+            Ok(())
+        }
+        "http" => http_send(&config.sms_http_url, &msg.phone, &msg.body).await,
+        other => Err(anyhow::anyhow!("gateway {other:?} does not send by itself")),
+    };
+    match result {
+        Ok(()) => {
+            store::mark_outgoing(&db, id, "sent", None).await?;
+            metrics::counter!("khidmat_sms_sent_total", "gateway" => msg.gateway.clone())
+                .increment(1);
+            Ok(())
+        }
+        Err(e) => {
+            let last = msg.attempts + 1 >= ATTEMPTS;
+            let status = if last { "dead" } else { "queued" };
+            store::mark_outgoing(&db, id, status, Some(&format!("{e:#}"))).await?;
+            if last {
+                metrics::counter!("khidmat_sms_dead_total").increment(1);
+            }
+            Err(e)
+        }
+    }
+}
+
+fn encode(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)])
+        .map(|v| v.trim_start_matches('=').to_owned())
+        .unwrap_or_default()
+}
+
+/// One GET to the gateway's address; 2xx is success.
+async fn http_send(template: &str, to: &str, text: &str) -> anyhow::Result<()> {
+    let url = template
+        .replace("{to}", &encode(to))
+        .replace("{text}", &encode(text));
+    let uri: hyper::Uri = url.parse()?;
+    let client: Client<_, http_body_util::Empty<axum::body::Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let resp = tokio::time::timeout(Duration::from_secs(15), client.get(uri))
+        .await
+        .map_err(|_| anyhow::anyhow!("the gateway did not answer within 15 s"))??;
+    let status = resp.status();
+    let body = resp.into_body().collect().await?.to_bytes();
+    anyhow::ensure!(
+        status.is_success(),
+        "the gateway answered {status}: {}",
+        String::from_utf8_lossy(&body[..body.len().min(200)])
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_count_gsm_and_ucs2() {
+        assert_eq!(segments(&"a".repeat(160)), 1);
+        assert_eq!(segments(&"a".repeat(161)), 2);
+        assert_eq!(
+            segments(&"{".repeat(80)),
+            1,
+            "extension characters count twice"
+        );
+        assert_eq!(segments(&"{".repeat(81)), 2);
+        assert_eq!(segments(&"ب".repeat(70)), 1);
+        assert_eq!(segments(&"ب".repeat(71)), 2);
+        assert_eq!(segments(&"ب".repeat(134)), 2);
+        assert_eq!(segments(&"ب".repeat(135)), 3);
+        assert_eq!(segments("😀"), 1);
+    }
+
+    #[test]
+    fn fitting_shortens_the_tail_to_one_segment() {
+        let s = fit(
+            "شکایت 12: کام جاری۔",
+            &"ٹیم موقع پر روانہ ہو گئی ہے ".repeat(5),
+        );
+        assert_eq!(segments(&s), 1, "{s}");
+        assert!(s.ends_with('…'));
+        assert_eq!(fit("Report 12: Fixed.", "Done"), "Report 12: Fixed. Done");
+    }
+}

@@ -1,0 +1,149 @@
+//! SMS: what a message asks, and the answer. A message is a keyword and words:
+//! - a service's keyword (`KUNDA`, `کنڈا`, `کونډه`) and the place: a report;
+//! - `STATUS 123` (or `صورتحال ۱۲۳`, `حالت 123`): the report's latest status and note;
+//! - anything else: a short help in the sender's language.
+
+use std::sync::Arc;
+
+use crate::platform::i18n::Lang;
+use crate::reports::model::Service;
+
+/// The words that ask for a report's status, in any of the languages.
+pub const STATUS_KEYWORDS: [&str; 6] = ["status", "stat", "صورتحال", "اسٹیٹس", "حالت", "حال"];
+
+/// The longest message read; gateways concatenate long messages, people rarely mean them.
+const MAX_CHARS: usize = 1000;
+
+/// Clean a message: drop control characters, direction marks and zero-width characters
+/// (phones insert them around numbers), turn Arabic-Indic and Persian digits into 0-9,
+/// collapse whitespace.
+pub fn normalize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(MAX_CHARS * 4));
+    let mut space = false;
+    for c in text.chars().take(MAX_CHARS) {
+        let c = match c {
+            '\u{0660}'..='\u{0669}' => char::from(b'0' + (c as u32 - 0x0660) as u8),
+            '\u{06F0}'..='\u{06F9}' => char::from(b'0' + (c as u32 - 0x06F0) as u8),
+            c => c,
+        };
+        let invisible = matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+            || (c.is_control() && !c.is_whitespace());
+        if invisible {
+            continue;
+        }
+        if c.is_whitespace() {
+            space = !out.is_empty();
+            continue;
+        }
+        if space {
+            out.push(' ');
+            space = false;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The language a text is written in, by its letters: Latin is English; Arabic script is
+/// Pashto if it has letters only Pashto uses, else Urdu. Without letters: Urdu.
+pub fn script_lang(text: &str) -> Lang {
+    const PASHTO_ONLY: &str = "ټډړښږځڅګڼۍېٶ";
+    let mut latin = 0;
+    let mut arabic = 0;
+    for c in text.chars() {
+        if c.is_ascii_alphabetic() {
+            latin += 1;
+        } else if ('\u{0600}'..='\u{06FF}').contains(&c) {
+            arabic += 1;
+            if PASHTO_ONLY.contains(c) {
+                return Lang::Ps;
+            }
+        }
+    }
+    if latin > arabic {
+        Lang::En
+    } else {
+        Lang::Ur
+    }
+}
+
+/// What a message asks.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// `STATUS 123`; the number may be missing or not a number.
+    Status { reference: Option<i64> },
+    /// A report of `service`, with the words after the keyword (the place, what is wrong).
+    Report { service: Arc<Service>, rest: String },
+    /// Anything else.
+    Help,
+}
+
+/// Read a (normalized) message against the services' keywords. Returns what it asks and the
+/// language to answer in (the keyword's, else the script's).
+pub fn parse(text: &str, services: &[Arc<Service>]) -> (Command, Lang) {
+    let lang = script_lang(text);
+    let mut words = text.splitn(2, ' ');
+    let first = words.next().unwrap_or("").to_lowercase();
+    let rest = words.next().unwrap_or("").trim().to_owned();
+    if first.is_empty() {
+        return (Command::Help, lang);
+    }
+    if STATUS_KEYWORDS.contains(&first.as_str()) {
+        let reference = rest
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|s| !s.is_empty())
+            .and_then(|d| d.parse::<i64>().ok());
+        return (Command::Status { reference }, lang);
+    }
+    for s in services {
+        for (kw_lang, kw) in s.sms_keywords.all() {
+            if kw.to_lowercase() == first {
+                return (
+                    Command::Report {
+                        service: s.clone(),
+                        rest,
+                    },
+                    kw_lang,
+                );
+            }
+        }
+    }
+    (Command::Help, lang)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizing_cleans_what_phones_add() {
+        assert_eq!(normalize("  STATUS\u{200F} ۱۲۳\n"), "STATUS 123");
+        assert_eq!(normalize("حالت \u{2066}٤٥\u{2069}"), "حالت 45");
+        assert_eq!(normalize("\u{0}\u{7}"), "");
+        assert_eq!(normalize(&"x".repeat(5000)).chars().count(), 1000);
+    }
+
+    #[test]
+    fn the_script_tells_the_language() {
+        assert_eq!(script_lang("KUNDA near the mosque"), Lang::En);
+        assert_eq!(script_lang("کنڈا مسجد کے پاس"), Lang::Ur);
+        assert_eq!(script_lang("کونډه د جومات سره"), Lang::Ps);
+        assert_eq!(script_lang("😀 123"), Lang::Ur);
+    }
+
+    #[test]
+    fn status_finds_the_number() {
+        for text in ["STATUS 123", "status #123", "حالت 123", "صورتحال 123"] {
+            match parse(text, &[]).0 {
+                Command::Status { reference } => assert_eq!(reference, Some(123), "{text}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            parse("STATUS", &[]).0,
+            Command::Status { reference: None }
+        ));
+        assert!(matches!(parse("hello", &[]).0, Command::Help));
+        assert!(matches!(parse("", &[]).0, Command::Help));
+    }
+}

@@ -1,0 +1,494 @@
+//! The USSD menus, generated from the service packs: language → department → service → the
+//! service's list questions → district → landmark → confirm. Pure: a state and an input in,
+//! the next screen out; `mod.rs` keeps the state in the database and files the report.
+//!
+//! A screen is at most 182 characters (the USSD limit); longer menus page with "0 more".
+//! Numbers stay the same on every page, so "12" means the twelfth item wherever it is shown.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::platform::i18n::{Lang, Text3};
+use crate::reports::model::{Attribute, Datatype, Service};
+use crate::t;
+
+pub const LIMIT: usize = 182;
+const LANDMARK_MAX: usize = 200;
+
+/// What the menus offer: the services by department, and the districts.
+pub struct Catalog {
+    pub departments: Vec<(Text3, Vec<Arc<Service>>)>,
+    /// `(slug, name)`.
+    pub districts: Vec<(String, Text3)>,
+}
+
+impl Catalog {
+    pub fn new(services: Vec<Arc<Service>>, districts: Vec<(String, Text3)>) -> Catalog {
+        let mut departments: Vec<(i64, Text3, Vec<Arc<Service>>)> = Vec::new();
+        for s in services {
+            match departments.iter_mut().find(|d| d.0 == s.department_id) {
+                Some(d) => d.2.push(s),
+                None => departments.push((s.department_id, s.department_name.clone(), vec![s])),
+            }
+        }
+        Catalog {
+            departments: departments.into_iter().map(|(_, n, s)| (n, s)).collect(),
+            districts,
+        }
+    }
+
+    fn service(&self, code: &str) -> Option<&Arc<Service>> {
+        self.departments
+            .iter()
+            .flat_map(|d| d.1.iter())
+            .find(|s| s.code == code)
+    }
+
+    fn districts_in(&self, lang: Lang) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self
+            .districts
+            .iter()
+            .map(|(slug, name)| (slug.clone(), name.get(lang).to_owned()))
+            .collect();
+        v.sort_by(|a, b| a.1.cmp(&b.1));
+        v
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Step {
+    #[default]
+    Lang,
+    Department,
+    Service,
+    Question,
+    District,
+    Landmark,
+    Confirm,
+}
+
+/// Where a caller is, kept between requests.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct State {
+    pub step: Step,
+    pub lang: Lang,
+    pub department: usize,
+    pub service: Option<String>,
+    /// Which of the service's list questions is being asked.
+    pub question: usize,
+    pub answers: BTreeMap<String, Vec<String>>,
+    pub district: Option<String>,
+    pub landmark: Option<String>,
+    /// The page of the menu on screen.
+    pub page: usize,
+}
+
+pub enum Reply {
+    /// Show this and wait for an answer (`CON`).
+    Continue(String),
+    /// Show this and end (`END`).
+    End(String),
+    /// Everything is answered and confirmed: file the report.
+    Submit,
+}
+
+/// The questions a USSD caller can answer: a service's list attributes, in order.
+pub fn questions(service: &Service) -> Vec<&Attribute> {
+    let mut q: Vec<&Attribute> = service
+        .attributes
+        .iter()
+        .filter(|a| a.variable && a.datatype.is_list())
+        .collect();
+    q.sort_by_key(|a| a.order.unwrap_or(i64::MAX));
+    q
+}
+
+/// `s` cut to `max` characters (ending "…" when cut).
+pub fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        s.chars().take(max.saturating_sub(1)).collect::<String>() + "…"
+    }
+}
+
+/// Split `items` into pages that fit under `head` (with "0 more" when more follow). Returns
+/// each page's first index.
+fn page_starts(head: &str, items: &[String], more: &str) -> Vec<usize> {
+    let mut starts = vec![0];
+    let mut len = head.chars().count();
+    for (i, item) in items.iter().enumerate() {
+        let line = format!("\n{} {}", i + 1, item).chars().count();
+        let footer = if i + 1 < items.len() {
+            1 + more.chars().count()
+        } else {
+            0
+        };
+        if len + line + footer > LIMIT && i > *starts.last().unwrap() {
+            starts.push(i);
+            len = head.chars().count();
+        }
+        len += line;
+    }
+    starts
+}
+
+fn menu(head: &str, items: &[String], page: usize, lang: Lang) -> String {
+    let more = t!(lang, "ussd-more");
+    let head = shorten(head, LIMIT / 2);
+    let items: Vec<String> = items.iter().map(|i| shorten(i, 60)).collect();
+    let starts = page_starts(&head, &items, &more);
+    let page = page % starts.len();
+    let end = starts.get(page + 1).copied().unwrap_or(items.len());
+    let mut s = head.clone();
+    for (i, item) in items.iter().enumerate().take(end).skip(starts[page]) {
+        s.push_str(&format!("\n{} {}", i + 1, item));
+    }
+    if starts.len() > 1 {
+        s.push('\n');
+        s.push_str(&more);
+    }
+    s
+}
+
+/// The menu's items on the current step.
+fn items(state: &State, cat: &Catalog) -> Vec<String> {
+    let lang = state.lang;
+    match state.step {
+        Step::Lang => vec!["English".into(), "اردو".into(), "پښتو".into()],
+        Step::Department => cat
+            .departments
+            .iter()
+            .map(|d| d.0.get(lang).to_owned())
+            .collect(),
+        Step::Service => cat
+            .departments
+            .get(state.department)
+            .map(|d| d.1.iter().map(|s| s.name.get(lang).to_owned()).collect())
+            .unwrap_or_default(),
+        Step::Question => match current_question(state, cat) {
+            Some(a) => {
+                let mut v: Vec<String> = a
+                    .values
+                    .iter()
+                    .map(|v| v.name.get(lang).to_owned())
+                    .collect();
+                if !a.required {
+                    v.push(t!(lang, "ussd-skip"));
+                }
+                v
+            }
+            None => vec![],
+        },
+        Step::District => cat.districts_in(lang).into_iter().map(|d| d.1).collect(),
+        Step::Landmark => vec![],
+        Step::Confirm => vec![t!(lang, "ussd-send"), t!(lang, "ussd-cancel")],
+    }
+}
+
+fn current_question<'a>(state: &State, cat: &'a Catalog) -> Option<&'a Attribute> {
+    let service = cat.service(state.service.as_deref()?)?;
+    questions(service).get(state.question).copied()
+}
+
+/// The screen for the current step, after an optional line (an error).
+pub fn screen(state: &State, cat: &Catalog, note: Option<&str>) -> String {
+    let lang = state.lang;
+    let head = match state.step {
+        Step::Lang => "Khidmat خدمت".to_owned(),
+        Step::Department => t!(lang, "ussd-department"),
+        Step::Service => t!(lang, "ussd-service"),
+        Step::Question => current_question(state, cat)
+            .map(|a| a.description.get(lang).to_owned())
+            .unwrap_or_default(),
+        Step::District => t!(lang, "ussd-district"),
+        Step::Landmark => t!(lang, "ussd-landmark"),
+        Step::Confirm => {
+            let service = state
+                .service
+                .as_deref()
+                .and_then(|c| cat.service(c))
+                .map(|s| s.name.get(lang).to_owned())
+                .unwrap_or_default();
+            let district = cat
+                .districts
+                .iter()
+                .find(|d| Some(&d.0) == state.district.as_ref())
+                .map(|d| d.1.get(lang).to_owned())
+                .unwrap_or_default();
+            t!(
+                lang,
+                "ussd-confirm",
+                service = shorten(&service, 40),
+                district = district,
+                landmark = shorten(state.landmark.as_deref().unwrap_or(""), 50)
+            )
+        }
+    };
+    let head = match note {
+        Some(n) => format!("{n}\n{head}"),
+        None => head,
+    };
+    let s = if state.step == Step::Landmark {
+        head
+    } else {
+        menu(&head, &items(state, cat), state.page, lang)
+    };
+    shorten(&s, LIMIT)
+}
+
+/// Move to `step`, on its first page.
+fn go(state: &mut State, step: Step) {
+    state.step = step;
+    state.page = 0;
+}
+
+/// After a service is chosen or a question answered: the next question, or the district.
+fn next_question(state: &mut State, cat: &Catalog) {
+    let count = state
+        .service
+        .as_deref()
+        .and_then(|c| cat.service(c))
+        .map(|s| questions(s).len())
+        .unwrap_or(0);
+    if state.question < count {
+        go(state, Step::Question);
+    } else {
+        go(state, Step::District);
+    }
+}
+
+/// Parse a menu answer: a number from 1 to `n`, or 0 for the next page.
+fn choice(input: &str, n: usize) -> Option<usize> {
+    let v: usize = input.trim().parse().ok()?;
+    (v <= n).then_some(v)
+}
+
+/// Apply one input.
+pub fn advance(state: &mut State, input: &str, cat: &Catalog) -> Reply {
+    let input = input.trim();
+    let lang = state.lang;
+    let invalid =
+        |state: &State| Reply::Continue(screen(state, cat, Some(&t!(lang, "ussd-invalid"))));
+    if state.step == Step::Landmark {
+        let text = crate::channels::sms::normalize(input);
+        if text.is_empty() || text.chars().count() > LANDMARK_MAX {
+            return invalid(state);
+        }
+        state.landmark = Some(text);
+        go(state, Step::Confirm);
+        return Reply::Continue(screen(state, cat, None));
+    }
+    let options = items(state, cat);
+    // Several numbers at once (only a multiple-choice question takes them).
+    let many: Vec<&str> = input
+        .split([' ', ',', '#'])
+        .filter(|s| !s.is_empty())
+        .collect();
+    let multi = state.step == Step::Question
+        && current_question(state, cat).is_some_and(|a| a.datatype == Datatype::Multivaluelist);
+    if multi && many.len() > 1 {
+        let a = current_question(state, cat).expect("checked");
+        let mut keys = Vec::new();
+        for m in many {
+            match choice(m, a.values.len()) {
+                Some(k) if k >= 1 => keys.push(a.values[k - 1].key.clone()),
+                _ => return invalid(state),
+            }
+        }
+        state.answers.insert(a.code.clone(), keys);
+        state.question += 1;
+        next_question(state, cat);
+        return Reply::Continue(screen(state, cat, None));
+    }
+    let Some(k) = choice(input, options.len()) else {
+        return invalid(state);
+    };
+    if k == 0 {
+        state.page += 1;
+        return Reply::Continue(screen(state, cat, None));
+    }
+    match state.step {
+        Step::Lang => {
+            state.lang = [Lang::En, Lang::Ur, Lang::Ps][k - 1];
+            go(state, Step::Department);
+        }
+        Step::Department => {
+            state.department = k - 1;
+            go(state, Step::Service);
+        }
+        Step::Service => {
+            let code = cat.departments[state.department].1[k - 1].code.clone();
+            state.service = Some(code);
+            state.question = 0;
+            state.answers.clear();
+            next_question(state, cat);
+        }
+        Step::Question => {
+            let a = current_question(state, cat).expect("a question is on screen");
+            if k <= a.values.len() {
+                state
+                    .answers
+                    .insert(a.code.clone(), vec![a.values[k - 1].key.clone()]);
+            }
+            state.question += 1;
+            next_question(state, cat);
+        }
+        Step::District => {
+            let districts = cat.districts_in(lang);
+            state.district = Some(districts[k - 1].0.clone());
+            go(state, Step::Landmark);
+        }
+        Step::Confirm => {
+            return if k == 1 {
+                Reply::Submit
+            } else {
+                Reply::End(t!(lang, "ussd-cancelled"))
+            };
+        }
+        Step::Landmark => unreachable!("handled above"),
+    }
+    Reply::Continue(screen(state, cat, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::i18n::Text3;
+    use crate::reports::model::{ListValue, SmsKeywords};
+    use proptest::prelude::*;
+
+    fn text(s: &str) -> Text3 {
+        Text3 {
+            en: s.into(),
+            ur: format!("{s} اردو"),
+            ps: format!("{s} پښتو"),
+        }
+    }
+
+    fn catalog() -> Catalog {
+        let values = |n: usize| {
+            (0..n)
+                .map(|i| ListValue {
+                    key: format!("v{i}"),
+                    name: text(&format!("A rather long choice name number {i}")),
+                })
+                .collect()
+        };
+        let attr = |code: &str, dt: Datatype, required: bool, n: usize| Attribute {
+            code: code.into(),
+            datatype: dt,
+            required,
+            variable: true,
+            order: None,
+            description: text(&format!(
+                "Question {code}, asked at some length so the screen fills"
+            )),
+            datatype_description: None,
+            values: values(n),
+        };
+        let service = |code: &str, dept: i64| {
+            Arc::new(Service {
+                id: dept * 10,
+                code: code.into(),
+                department_id: dept,
+                department_slug: format!("d{dept}"),
+                department_name: text(&format!("Department {dept}")),
+                name: text(&format!("Service {code}")),
+                description: text(""),
+                group: text(""),
+                keywords: String::new(),
+                sms_keywords: SmsKeywords::default(),
+                icon: String::new(),
+                attributes: vec![
+                    attr("one", Datatype::Singlevaluelist, true, 14),
+                    attr("many", Datatype::Multivaluelist, false, 5),
+                    attr("free", Datatype::String, true, 0),
+                ],
+                status_notes: Default::default(),
+                minutes_saved: 0,
+                response_hours: 72,
+                public: true,
+                active: true,
+            })
+        };
+        let districts = (0..36)
+            .map(|i| (format!("d{i}"), text(&format!("District number {i}"))))
+            .collect();
+        Catalog::new(
+            vec![service("a", 1), service("b", 1), service("c", 2)],
+            districts,
+        )
+    }
+
+    #[test]
+    fn a_whole_session_reaches_submit_and_every_screen_fits() {
+        let cat = catalog();
+        let mut s = State::default();
+        let mut screens = vec![screen(&s, &cat, None)];
+        for input in ["2", "1", "2", "14", "1 3", "0", "0", "20", "مسجد کے پاس"] {
+            match advance(&mut s, input, &cat) {
+                Reply::Continue(t) => screens.push(t),
+                _ => panic!("ended early at {input}"),
+            }
+        }
+        for t in &screens {
+            assert!(
+                t.chars().count() <= LIMIT,
+                "{} chars: {t}",
+                t.chars().count()
+            );
+        }
+        assert_eq!(s.lang, Lang::Ur);
+        assert_eq!(s.service.as_deref(), Some("b"));
+        assert_eq!(s.answers["one"], vec!["v13"]);
+        assert_eq!(s.answers["many"], vec!["v0", "v2"]);
+        assert_eq!(
+            s.district.as_deref(),
+            Some(cat.districts_in(Lang::Ur)[19].0.as_str())
+        );
+        assert!(matches!(advance(&mut s, "1", &cat), Reply::Submit));
+    }
+
+    #[test]
+    fn long_menus_page_and_keep_their_numbers() {
+        let cat = catalog();
+        let mut s = State {
+            step: Step::District,
+            ..Default::default()
+        };
+        let first = screen(&s, &cat, None);
+        assert!(
+            first.contains("\n1 ") && first.ends_with("0 More"),
+            "{first}"
+        );
+        advance(&mut s, "0", &cat);
+        let second = screen(&s, &cat, None);
+        assert!(!second.contains("\n1 District"), "{second}");
+        assert!(second.chars().count() <= LIMIT);
+    }
+
+    proptest! {
+        #[test]
+        fn no_input_breaks_the_menus(inputs in proptest::collection::vec("\\PC{0,30}|[0-9]{1,3}|[0-9 ,#]{1,8}", 0..14)) {
+            let cat = catalog();
+            let mut s = State::default();
+            for input in &inputs {
+                match advance(&mut s, input, &cat) {
+                    Reply::Continue(t) | Reply::End(t) => prop_assert!(t.chars().count() <= LIMIT),
+                    Reply::Submit => break,
+                }
+            }
+        }
+
+        #[test]
+        fn no_message_breaks_the_parser(text in "\\PC{0,300}|(STATUS|حالت|KUNDA) \\PC{0,40}") {
+            let clean = crate::channels::sms::normalize(&text);
+            prop_assert!(clean.chars().count() <= 1000);
+            prop_assert!(!clean.starts_with(' ') && !clean.ends_with(' '));
+            let _ = crate::channels::sms::parse(&clean, &[]);
+        }
+    }
+}
