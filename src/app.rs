@@ -36,6 +36,8 @@ pub struct AppState {
     /// Rung after a job is enqueued, so a worker picks it up at once.
     pub job_wake: Arc<tokio::sync::Notify>,
     pub metrics: PrometheusHandle,
+    /// The directory's nearest-place index, kept in step with the store.
+    pub directory: Arc<crate::directory::index::Shared>,
 }
 
 pub struct Caches {
@@ -235,6 +237,7 @@ pub fn router(state: AppState) -> Router {
         .merge(reports::router(&state.config))
         .merge(crate::web::router())
         .merge(crate::channels::router())
+        .merge(crate::directory::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::platform::metrics::track))
         // Pages, scripts and JSON shrink to a quarter over slow mobile links. Photos are JPEG
@@ -287,6 +290,7 @@ impl Application {
             caches: Arc::new(Caches::default()),
             job_wake: Arc::new(tokio::sync::Notify::new()),
             metrics: crate::platform::metrics::handle(),
+            directory: Arc::new(Default::default()),
         };
         Ok(Application {
             listener,

@@ -45,6 +45,8 @@ pub struct Pack {
     pub department: Vec<DepartmentSpec>,
     #[serde(default)]
     pub reports: ReportsSection,
+    #[serde(default)]
+    pub directory: DirectorySection,
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,6 +117,81 @@ pub struct ReportServiceSpec {
 
 fn yes() -> bool {
     true
+}
+
+/// `[directory]`: kinds of places, organizations, and places (with providers).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectorySection {
+    #[serde(default)]
+    pub kind: Vec<KindSpec>,
+    #[serde(default)]
+    pub organization: Vec<OrgSpec>,
+    #[serde(default)]
+    pub place: Vec<PlaceSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KindSpec {
+    pub code: String,
+    pub department: Option<String>,
+    pub name: Text3,
+    #[serde(default)]
+    pub icon: String,
+    #[serde(default)]
+    pub attribute: Vec<crate::directory::model::KindAttr>,
+    #[serde(default)]
+    pub provider_attribute: Vec<crate::directory::model::KindAttr>,
+    #[serde(default)]
+    pub sms: crate::reports::model::SmsKeywords,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgSpec {
+    pub slug: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub email: Option<String>,
+    pub website: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceSpec {
+    pub kind: String,
+    pub organization: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub lat: f64,
+    pub long: f64,
+    #[serde(default)]
+    pub address: String,
+    pub district: Option<String>,
+    pub phone: Option<String>,
+    /// Attribute values as text (`wheelchair = "yes"`, `gender = "women"`).
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    /// `["MO-FR 09:00-17:00", "SA 09:00-13:00"]`
+    #[serde(default)]
+    pub hours: Vec<String>,
+    #[serde(default)]
+    pub provider: Vec<ProviderSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderSpec {
+    pub name: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    #[serde(default)]
+    pub hours: Vec<String>,
 }
 
 impl Pack {
@@ -278,6 +355,7 @@ pub async fn load(db: &Db, text: &str, actor: &str) -> anyhow::Result<Loaded> {
         )
         .await?;
     }
+    load_directory(&mut tx, &pack.directory, &departments).await?;
     let sha = hex::encode(Sha256::digest(text.as_bytes()));
     tx.execute(
         query(
@@ -309,6 +387,166 @@ pub async fn load(db: &Db, text: &str, actor: &str) -> anyhow::Result<Loaded> {
 }
 
 /// The demo packs, built into the binary: the programme's own systems.
+/// The directory part of a pack. A place already there (same kind and name within 5 m) is
+/// left as it is, so loading a pack twice adds nothing.
+async fn load_directory(
+    tx: &mut crate::platform::db::Tx,
+    d: &DirectorySection,
+    departments: &HashMap<String, i64>,
+) -> anyhow::Result<()> {
+    use crate::directory::{model::Hours, store as dir};
+    for k in &d.kind {
+        let department_id = match &k.department {
+            None => None,
+            Some(slug) => Some(match departments.get(slug) {
+                Some(id) => *id,
+                None => tx
+                    .fetch_optional::<(i64,)>(
+                        query("SELECT id FROM departments WHERE slug = $1").bind(slug),
+                    )
+                    .await?
+                    .map(|(id,)| id)
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("kind {}: unknown department {slug:?}", k.code)
+                    })?,
+            }),
+        };
+        dir::upsert_kind(
+            tx,
+            &k.code,
+            department_id,
+            &k.name,
+            &k.icon,
+            &k.attribute,
+            &k.provider_attribute,
+            &k.sms,
+        )
+        .await?;
+    }
+    let mut orgs: HashMap<String, i64> = HashMap::new();
+    for o in &d.organization {
+        let id = dir::upsert_org(
+            tx,
+            &o.slug,
+            &o.name,
+            &o.description,
+            o.email.as_deref(),
+            o.website.as_deref(),
+        )
+        .await?;
+        orgs.insert(o.slug.clone(), id);
+    }
+    let kinds: HashMap<String, crate::directory::model::Kind> = {
+        let rows: Vec<(String,)> = tx.fetch_all(query("SELECT code FROM dir_kinds")).await?;
+        let mut m = HashMap::new();
+        for (code,) in rows {
+            let spec = d.kind.iter().find(|k| k.code == code);
+            if let Some(k) = spec {
+                m.insert(
+                    code.clone(),
+                    crate::directory::model::Kind {
+                        code: code.clone(),
+                        department_id: None,
+                        name: k.name.clone(),
+                        icon: k.icon.clone(),
+                        attributes: k.attribute.clone(),
+                        provider_attributes: k.provider_attribute.clone(),
+                        sms_keywords: k.sms.clone(),
+                    },
+                );
+            }
+        }
+        m
+    };
+    for p in &d.place {
+        let kind = kinds.get(&p.kind).ok_or_else(|| {
+            anyhow::anyhow!(
+                "place {:?}: kind {:?} is not defined in this pack",
+                p.name,
+                p.kind
+            )
+        })?;
+        let pairs: Vec<(String, String)> = p
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let attributes = crate::directory::parse_attributes(kind, &pairs)
+            .map_err(|e| anyhow::anyhow!("place {:?}: {}", p.name, e.message()))?;
+        let hours: Vec<Hours> = p
+            .hours
+            .iter()
+            .map(|h| Hours::parse_line(h))
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow::anyhow!("place {:?}: {e}", p.name))?;
+        let (s, n, w, e) = crate::platform::geo::bounding_box(p.lat, p.long, 5.0);
+        let exists: Option<(i64,)> = tx.fetch_optional(query(
+            "SELECT id FROM dir_places WHERE kind = $1 AND name = $2 AND lat BETWEEN $3 AND $4 AND long BETWEEN $5 AND $6",
+        ).bind(&p.kind).bind(&p.name).bind(s).bind(n).bind(w).bind(e)).await?;
+        if exists.is_some() {
+            continue;
+        }
+        let organization_id = match &p.organization {
+            None => None,
+            Some(slug) => Some(match orgs.get(slug) {
+                Some(id) => *id,
+                None => dir::org_id_by_slug(tx, slug).await?.ok_or_else(|| {
+                    anyhow::anyhow!("place {:?}: unknown organization {slug:?}", p.name)
+                })?,
+            }),
+        };
+        let id = dir::insert_place(
+            tx,
+            &dir::NewPlace {
+                kind: &p.kind,
+                organization_id,
+                name: &p.name,
+                description: &p.description,
+                lat: p.lat,
+                long: p.long,
+                address: &p.address,
+                district: p.district.as_deref(),
+                phone: p.phone.as_deref(),
+                attributes: &attributes,
+                hours: &hours,
+                status: "verified",
+                suggested_by: None,
+                possible_duplicate_of: None,
+            },
+        )
+        .await?;
+        for d in &p.provider {
+            let pairs: Vec<(String, String)> = d
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let mut attrs = std::collections::BTreeMap::new();
+            for (k, v) in &pairs {
+                let a = kind
+                    .provider_attributes
+                    .iter()
+                    .find(|a| &a.code == k)
+                    .ok_or_else(|| anyhow::anyhow!("provider {:?}: no attribute {k:?}", d.name))?;
+                attrs.insert(
+                    k.clone(),
+                    a.parse(v).ok_or_else(|| {
+                        anyhow::anyhow!("provider {:?}: {v:?} is not a value of {k}", d.name)
+                    })?,
+                );
+            }
+            let hours: Vec<Hours> = d
+                .hours
+                .iter()
+                .map(|h| Hours::parse_line(h))
+                .collect::<Result<_, _>>()
+                .map_err(|e| anyhow::anyhow!("provider {:?}: {e}", d.name))?;
+            dir::insert_provider(tx, id, &d.name, &d.title, &attrs, &hours).await?;
+        }
+    }
+    Ok(())
+}
+
 pub const DEMO_PACKS: &[(&str, &str)] = &[
     (
         "pesco-electricity-theft",
@@ -325,6 +563,10 @@ pub const DEMO_PACKS: &[(&str, &str)] = &[
     (
         "human-rights-complaints",
         include_str!("../packs/human-rights-complaints.toml"),
+    ),
+    (
+        "peshawar-directory",
+        include_str!("../packs/peshawar-directory.toml"),
     ),
 ];
 
@@ -351,7 +593,7 @@ mod tests {
         for (name, text) in DEMO_PACKS {
             let pack = Pack::parse(text).unwrap_or_else(|e| panic!("{name}: {e:#}"));
             assert_eq!(&pack.pack.name, name);
-            assert!(!pack.reports.service.is_empty());
+            assert!(!pack.reports.service.is_empty() || !pack.directory.kind.is_empty());
             for s in &pack.reports.service {
                 assert!(
                     !s.name.ur.is_empty() && !s.name.ps.is_empty(),

@@ -14,6 +14,7 @@ pub mod impact;
 pub mod jobs;
 pub mod metrics;
 pub mod org;
+pub mod otp;
 pub mod personal;
 pub mod ratelimit;
 pub mod shutdown;

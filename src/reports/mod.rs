@@ -304,7 +304,8 @@ pub async fn submit(
     Ok(receipt)
 }
 
-fn photo_error(e: files::PhotoError, lang: Lang, state: &AppState) -> Error {
+/// A photo problem, told in the citizen's language.
+pub(crate) fn photo_error(e: files::PhotoError, lang: Lang, state: &AppState) -> Error {
     match e {
         files::PhotoError::NotAnImage(why) => {
             Error::BadRequest(t!(lang, "err-photo-not-image", reason = why))

@@ -1,0 +1,613 @@
+//! Open Referral HSDS 3.0 under `/hsds/`: the API's description, services (search, filters,
+//! pages, fully nested), organizations, service_at_locations (by distance, from the search
+//! index), taxonomies and taxonomy terms. Every list comes in HSDS's page envelope.
+//!
+//! A place is one HSDS location with one service offered there (and the service_at_location
+//! joining them); its kind is a taxonomy term of the taxonomy `khidmat-kinds`, and its typed
+//! attributes are HSDS attributes whose terms belong to the taxonomy `khidmat-attributes`.
+//! Providers (doctors) are the service's contacts. Ratings ride in `reviews`, Khidmat's
+//! extension (HSDS has no reviews).
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::model::{Hours, Kind};
+use super::store::{self, OrgRow, PlaceFilter, PlaceRow, ProviderRow};
+use crate::app::AppState;
+use crate::platform::error::{Error, Result};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/hsds", get(root))
+        .route("/hsds/", get(root))
+        .route("/hsds/services", get(services))
+        .route("/hsds/services/{id}", get(service))
+        .route("/hsds/organizations", get(organizations))
+        .route("/hsds/organizations/{id}", get(organization))
+        .route("/hsds/service_at_locations", get(service_at_locations))
+        .route("/hsds/service_at_locations/{id}", get(service_at_location))
+        .route("/hsds/taxonomies", get(taxonomies))
+        .route("/hsds/taxonomy_terms", get(taxonomy_terms))
+}
+
+fn v5(name: &str) -> String {
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_URL,
+        format!("https://khidmat.kp.gov.pk/{name}").as_bytes(),
+    )
+    .to_string()
+}
+
+pub fn kinds_taxonomy_id() -> String {
+    v5("taxonomy/kinds")
+}
+
+fn attributes_taxonomy_id() -> String {
+    v5("taxonomy/attributes")
+}
+
+/// The taxonomy term of a kind (stable: derived from its code).
+pub fn kind_term_id(kind: &str) -> String {
+    v5(&format!("kind/{kind}"))
+}
+
+fn attr_term_id(kind: &str, attr: &str) -> String {
+    v5(&format!("kind/{kind}/attribute/{attr}"))
+}
+
+fn kind_term(k: &Kind) -> Value {
+    json!({
+        "id": kind_term_id(&k.code), "code": k.code, "name": k.name.en,
+        "description": format!("{} / {} / {}", k.name.en, k.name.ur, k.name.ps),
+        "taxonomy": "khidmat-kinds", "taxonomy_id": kinds_taxonomy_id(), "language": "en",
+    })
+}
+
+/// HSDS's page envelope.
+fn page(contents: Vec<Value>, total: i64, page_number: i64, size: i64) -> Value {
+    let total_pages = if total == 0 {
+        0
+    } else {
+        (total + size - 1) / size
+    };
+    json!({
+        "total_items": total, "total_pages": total_pages, "page_number": page_number, "size": size,
+        "first_page": page_number <= 1, "last_page": page_number >= total_pages,
+        "empty": contents.is_empty(), "contents": contents,
+    })
+}
+
+#[derive(Deserialize, Default)]
+struct Paging {
+    page: Option<String>,
+    per_page: Option<String>,
+}
+
+fn paging(p: &Paging) -> Result<(i64, i64)> {
+    let num = |v: &Option<String>, name: &str, default: i64, max: i64| -> Result<i64> {
+        match v.as_deref() {
+            None | Some("") => Ok(default),
+            Some(s) => s
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| {
+                    Error::BadRequest(format!("{name} must be a whole number from 1 to {max}"))
+                }),
+        }
+    };
+    Ok((
+        num(&p.page, "page", 1, 1_000_000)?,
+        num(&p.per_page, "per_page", 50, 500)?,
+    ))
+}
+
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn schedules(hours: &[Hours], link: (&str, &str)) -> Vec<Value> {
+    hours
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            json!({
+                "id": v5(&format!("{}/{}/schedule/{i}", link.0, link.1)),
+                format!("{}_id", link.0): link.1,
+                "freq": "WEEKLY", "byday": h.byday, "timezone": 5,
+                "opens_at": format!("{}+05:00", h.opens_at), "closes_at": format!("{}+05:00", h.closes_at),
+                "attending_type": "in_person",
+                "description": format!("{} {}-{}", h.byday, h.opens_at, h.closes_at),
+            })
+        })
+        .collect()
+}
+
+fn attributes(
+    kind: Option<&Kind>,
+    values: &BTreeMap<String, Value>,
+    link_id: &str,
+    entity: &str,
+    provider: bool,
+) -> Vec<Value> {
+    values
+        .iter()
+        .map(|(code, v)| {
+            let def = kind.and_then(|k| {
+                if provider { k.provider_attributes.iter().find(|a| &a.code == code) } else { k.attribute(code) }
+            });
+            let kind_code = kind.map(|k| k.code.as_str()).unwrap_or("");
+            let term = attr_term_id(kind_code, code);
+            json!({
+                "id": v5(&format!("{entity}/{link_id}/attribute/{code}")),
+                "link_id": link_id, "link_type": "attribute", "link_entity": entity,
+                "taxonomy_term_id": term,
+                "value": match v { Value::String(s) => s.clone(), other => other.to_string() },
+                "taxonomy_term": {
+                    "id": term, "code": code,
+                    "name": def.map(|d| d.label.en.clone()).unwrap_or_else(|| code.clone()),
+                    "description": def.map(|d| format!("{} / {} / {}", d.label.en, d.label.ur, d.label.ps)).unwrap_or_default(),
+                    "taxonomy": "khidmat-attributes", "taxonomy_id": attributes_taxonomy_id(),
+                },
+            })
+        })
+        .collect()
+}
+
+fn organization_json(o: &OrgRow) -> Value {
+    json!({
+        "id": o.uuid, "name": o.name, "description": o.description,
+        "email": o.email, "website": o.website,
+        "phones": [], "contacts": [], "locations": [], "programs": [], "organization_identifiers": [],
+        "funding": [], "attributes": [], "metadata": [],
+    })
+}
+
+/// A place's location, nested.
+fn location_json(p: &PlaceRow, kind: Option<&Kind>, org: Option<&OrgRow>, district: &str) -> Value {
+    json!({
+        "id": p.uuid, "location_type": "physical", "organization_id": org.map(|o| o.uuid.clone()),
+        "name": p.name, "description": p.description, "latitude": p.lat, "longitude": p.long,
+        "addresses": [{
+            "id": v5(&format!("location/{}/address", p.uuid)), "location_id": p.uuid,
+            "address_1": p.address, "city": district, "state_province": "Khyber Pakhtunkhwa",
+            "postal_code": "", "country": "PK", "address_type": "physical",
+        }],
+        "phones": phones(p.phone.as_deref(), ("location", &p.uuid)),
+        "schedules": schedules(&p.hours(), ("location", &p.uuid)),
+        "attributes": attributes(kind, &p.attributes(), &p.uuid, "location", false),
+        "languages": [], "contacts": [], "accessibility": [], "metadata": [],
+    })
+}
+
+fn phones(number: Option<&str>, link: (&str, &str)) -> Vec<Value> {
+    number
+        .map(|n| vec![json!({"id": v5(&format!("{}/{}/phone", link.0, link.1)), format!("{}_id", link.0): link.1, "number": n, "type": "voice", "languages": [], "attributes": [], "metadata": []})])
+        .unwrap_or_default()
+}
+
+fn contact_json(d: &ProviderRow, kind: Option<&Kind>, service_uuid: &str) -> Value {
+    json!({
+        "id": d.uuid, "service_id": service_uuid, "name": d.name, "title": d.title,
+        "phones": [],
+        "attributes": attributes(kind, &d.attributes(), &d.uuid, "contact", true),
+        "schedules": schedules(&d.hours(), ("contact", &d.uuid)),
+        "metadata": [],
+    })
+}
+
+/// Everything the nested answers need, loaded once per page.
+pub struct Context {
+    pub kinds: HashMap<String, Kind>,
+    pub orgs: HashMap<i64, OrgRow>,
+    pub providers: HashMap<i64, Vec<ProviderRow>>,
+    pub ratings: HashMap<String, (f64, i64)>,
+    pub districts: HashMap<String, String>,
+}
+
+pub async fn context(state: &AppState, places: &[PlaceRow]) -> Result<Context> {
+    let kinds = store::kinds(&state.db)
+        .await?
+        .into_iter()
+        .map(|k| (k.code.clone(), k))
+        .collect();
+    let mut orgs = HashMap::new();
+    for id in places.iter().filter_map(|p| p.organization_id) {
+        if let std::collections::hash_map::Entry::Vacant(e) = orgs.entry(id) {
+            if let Some(o) = store::org_by_id(&state.db, id).await? {
+                e.insert(o);
+            }
+        }
+    }
+    let ids: Vec<i64> = places.iter().map(|p| p.id).collect();
+    let mut providers: HashMap<i64, Vec<ProviderRow>> = HashMap::new();
+    for d in store::providers_of(&state.db, &ids).await? {
+        providers.entry(d.place_id).or_default().push(d);
+    }
+    let subjects: Vec<String> = places.iter().map(|p| format!("place:{}", p.id)).collect();
+    let ratings = store::ratings(&state.db, &subjects).await?;
+    let districts = state
+        .districts()
+        .await?
+        .iter()
+        .map(|d| (d.slug.clone(), d.name_en.clone()))
+        .collect();
+    Ok(Context {
+        kinds,
+        orgs,
+        providers,
+        ratings,
+        districts,
+    })
+}
+
+/// A place as an HSDS service, fully nested.
+pub fn service_json(p: &PlaceRow, cx: &Context) -> Value {
+    let kind = cx.kinds.get(&p.kind);
+    let org = p.organization_id.and_then(|id| cx.orgs.get(&id));
+    let district = p
+        .district
+        .as_ref()
+        .and_then(|d| cx.districts.get(d))
+        .cloned()
+        .unwrap_or_default();
+    let (average, count) = cx
+        .ratings
+        .get(&format!("place:{}", p.id))
+        .copied()
+        .unwrap_or((0.0, 0));
+    let mut kind_attr = vec![json!({
+        "id": v5(&format!("service/{}/kind", p.service_uuid)), "link_id": p.service_uuid,
+        "link_type": "kind", "link_entity": "service", "taxonomy_term_id": kind_term_id(&p.kind),
+        "value": p.kind, "taxonomy_term": kind.map(kind_term).unwrap_or_else(|| json!({"id": kind_term_id(&p.kind), "name": p.kind, "description": ""})),
+    })];
+    kind_attr.extend(attributes(
+        kind,
+        &p.attributes(),
+        &p.service_uuid,
+        "service",
+        false,
+    ));
+    json!({
+        "id": p.service_uuid, "organization_id": org.map(|o| o.uuid.clone()), "name": p.name,
+        "description": p.description,
+        "status": if p.status == "verified" { "active" } else { "inactive" },
+        "last_modified": time(p.updated_at),
+        "organization": org.map(organization_json),
+        "phones": phones(p.phone.as_deref(), ("service", &p.service_uuid)),
+        "schedules": schedules(&p.hours(), ("service", &p.service_uuid)),
+        "service_at_locations": [{
+            "id": p.sal_uuid, "service_id": p.service_uuid, "location_id": p.uuid,
+            "location": location_json(p, kind, org, &district),
+            "contacts": [], "phones": [], "schedules": [], "attributes": [], "metadata": [],
+        }],
+        "contacts": cx.providers.get(&p.id).map(|ds| ds.iter().map(|d| contact_json(d, kind, &p.service_uuid)).collect::<Vec<_>>()).unwrap_or_default(),
+        "attributes": kind_attr,
+        "languages": [], "service_areas": [], "funding": [], "cost_options": [], "required_documents": [], "metadata": [],
+        "reviews": {"average": (average * 10.0).round() / 10.0, "count": count},
+    })
+}
+
+/// `GET /hsds/`: what this API is.
+async fn root(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Json<Value> {
+    let base = crate::reports::open311::base_url(&state.config, &headers);
+    Json(json!({
+        "version": "3.0",
+        "profile": "https://docs.openreferral.org/en/v3.0/",
+        "openapi_url": format!("{base}/api/openapi.json"),
+        "description": "Khidmat directory of Khyber Pakhtunkhwa: public toilets, health facilities and their doctors, emergency contacts, driving schools. Reviews are an extension (`reviews`).",
+        "publisher": {"name": state.config.contact, "url": base},
+    }))
+}
+
+#[derive(Deserialize, Default)]
+struct ServicesQuery {
+    search: Option<String>,
+    taxonomy_term_id: Option<String>,
+    taxonomy_id: Option<String>,
+    organization_id: Option<String>,
+    modified_after: Option<String>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+async fn services(
+    State(state): State<AppState>,
+    Query(q): Query<ServicesQuery>,
+) -> Result<Json<Value>> {
+    let (page_no, size) = paging(&q.paging)?;
+    let mut f = PlaceFilter {
+        status: Some("verified"),
+        search: q.search.filter(|s| !s.trim().is_empty()),
+        ..Default::default()
+    };
+    if let Some(t) = q.taxonomy_id.as_deref().filter(|s| !s.is_empty()) {
+        if t != kinds_taxonomy_id() && t != attributes_taxonomy_id() {
+            return Err(Error::NotFound(format!(
+                "there is no taxonomy {t}: see /hsds/taxonomies"
+            )));
+        }
+    }
+    if let Some(term) = q.taxonomy_term_id.as_deref().filter(|s| !s.is_empty()) {
+        let kinds = store::kinds(&state.db).await?;
+        let k = kinds
+            .iter()
+            .find(|k| kind_term_id(&k.code) == term)
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "there is no taxonomy term {term}: see /hsds/taxonomy_terms"
+                ))
+            })?;
+        f.kind = Some(k.code.clone());
+    }
+    if let Some(o) = q.organization_id.as_deref().filter(|s| !s.is_empty()) {
+        let org = store::org_by_uuid(&state.db, o)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("there is no organization {o}")))?;
+        f.organization_id = Some(org.id);
+    }
+    if let Some(m) = q.modified_after.as_deref().filter(|s| !s.is_empty()) {
+        f.modified_after = Some(crate::reports::model::parse_datetime(m).ok_or_else(|| {
+            Error::BadRequest(
+                "modified_after must be a date and time such as 2026-11-26T09:30:00Z".into(),
+            )
+        })?);
+    }
+    let (rows, total) = store::places(&state.db, &f, size, (page_no - 1) * size).await?;
+    let cx = context(&state, &rows).await?;
+    Ok(Json(page(
+        rows.iter().map(|p| service_json(p, &cx)).collect(),
+        total,
+        page_no,
+        size,
+    )))
+}
+
+async fn service(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>> {
+    let rows: Vec<PlaceRow> = state
+        .db
+        .fetch_all(crate::platform::db::query(
+            "SELECT p.id, p.uuid, p.service_uuid, p.sal_uuid, p.kind, p.organization_id, p.name, p.description, p.lat, p.long, \
+             p.address, p.district, p.phone, p.attributes, p.hours, p.status, p.suggested_by, p.possible_duplicate_of, p.seq, \
+             p.created_at, p.updated_at FROM dir_places p WHERE p.service_uuid = $1 AND p.status = 'verified'",
+        ).bind(id.as_str()))
+        .await?;
+    let cx = context(&state, &rows).await?;
+    rows.first()
+        .map(|p| Json(service_json(p, &cx)))
+        .ok_or_else(|| Error::NotFound(format!("there is no service {id}")))
+}
+
+async fn organizations(
+    State(state): State<AppState>,
+    Query(p): Query<Paging>,
+) -> Result<Json<Value>> {
+    let (page_no, size) = paging(&p)?;
+    let (rows, total) = store::orgs(&state.db, size, (page_no - 1) * size).await?;
+    Ok(Json(page(
+        rows.iter().map(organization_json).collect(),
+        total,
+        page_no,
+        size,
+    )))
+}
+
+async fn organization(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    let org = store::org_by_uuid(&state.db, &id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("there is no organization {id}")))?;
+    Ok(Json(organization_json(&org)))
+}
+
+#[derive(Deserialize, Default)]
+struct SalQuery {
+    lat: Option<String>,
+    long: Option<String>,
+    proximity: Option<String>,
+    taxonomy_term_id: Option<String>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+/// A service_at_location, with its service and location nested.
+fn sal_json(p: &PlaceRow, cx: &Context, distance: Option<f64>) -> Value {
+    let service = service_json(p, cx);
+    let mut sal = service["service_at_locations"][0].clone();
+    sal["service"] = service;
+    if let Some(d) = distance {
+        sal["distance"] = json!((d * 10.0).round() / 10.0);
+    }
+    sal
+}
+
+/// `GET /hsds/service_at_locations?lat&long&proximity`: nearest first (from the search index),
+/// or all by name without a point.
+async fn service_at_locations(
+    State(state): State<AppState>,
+    Query(q): Query<SalQuery>,
+) -> Result<Json<Value>> {
+    let (page_no, size) = paging(&q.paging)?;
+    let kind = match q.taxonomy_term_id.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(term) => Some(
+            store::kinds(&state.db)
+                .await?
+                .into_iter()
+                .find(|k| kind_term_id(&k.code) == term)
+                .ok_or_else(|| Error::NotFound(format!("there is no taxonomy term {term}")))?
+                .code,
+        ),
+    };
+    let point = super::parse_point(q.lat.as_deref(), q.long.as_deref())?;
+    let Some((lat, long)) = point else {
+        let f = PlaceFilter {
+            status: Some("verified"),
+            kind,
+            ..Default::default()
+        };
+        let (rows, total) = store::places(&state.db, &f, size, (page_no - 1) * size).await?;
+        let cx = context(&state, &rows).await?;
+        return Ok(Json(page(
+            rows.iter().map(|p| sal_json(p, &cx, None)).collect(),
+            total,
+            page_no,
+            size,
+        )));
+    };
+    let radius = super::parse_radius(q.proximity.as_deref())?;
+    let kinds: Vec<String> = match kind {
+        Some(k) => vec![k],
+        None => store::kinds(&state.db)
+            .await?
+            .into_iter()
+            .map(|k| k.code)
+            .collect(),
+    };
+    let want = (page_no * size) as usize;
+    let mut found = Vec::new();
+    for k in kinds {
+        let query = super::index::Query {
+            kind: k,
+            lat,
+            long,
+            radius_m: radius,
+            filters: vec![],
+            open_at: None,
+            limit: want,
+        };
+        found.extend(state.directory.nearest(&state.db, &query).await?);
+    }
+    found.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let total = found.len() as i64;
+    let slice: Vec<_> = found
+        .into_iter()
+        .skip(((page_no - 1) * size) as usize)
+        .take(size as usize)
+        .collect();
+    let mut rows = Vec::new();
+    for (p, d) in &slice {
+        if let Some(r) = store::place_by_id(&state.db, p.id).await? {
+            rows.push((r, *d));
+        }
+    }
+    let plain: Vec<PlaceRow> = rows.iter().map(|r| r.0.clone()).collect();
+    let cx = context(&state, &plain).await?;
+    Ok(Json(page(
+        rows.iter()
+            .map(|(p, d)| sal_json(p, &cx, Some(*d)))
+            .collect(),
+        total,
+        page_no,
+        size,
+    )))
+}
+
+async fn service_at_location(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    let rows: Vec<PlaceRow> = state
+        .db
+        .fetch_all(crate::platform::db::query(
+            "SELECT p.id, p.uuid, p.service_uuid, p.sal_uuid, p.kind, p.organization_id, p.name, p.description, p.lat, p.long, \
+             p.address, p.district, p.phone, p.attributes, p.hours, p.status, p.suggested_by, p.possible_duplicate_of, p.seq, \
+             p.created_at, p.updated_at FROM dir_places p WHERE p.sal_uuid = $1 AND p.status = 'verified'",
+        ).bind(id.as_str()))
+        .await?;
+    let cx = context(&state, &rows).await?;
+    rows.first()
+        .map(|p| Json(sal_json(p, &cx, None)))
+        .ok_or_else(|| Error::NotFound(format!("there is no service_at_location {id}")))
+}
+
+async fn taxonomies(Query(p): Query<Paging>) -> Result<Json<Value>> {
+    let (page_no, size) = paging(&p)?;
+    let all = vec![
+        json!({"id": kinds_taxonomy_id(), "name": "khidmat-kinds", "description": "The kinds of places in the Khidmat directory", "version": "1", "metadata": []}),
+        json!({"id": attributes_taxonomy_id(), "name": "khidmat-attributes", "description": "The typed attributes of places of each kind", "version": "1", "metadata": []}),
+    ];
+    Ok(Json(page(
+        all.into_iter()
+            .skip(((page_no - 1) * size) as usize)
+            .take(size as usize)
+            .collect(),
+        2,
+        page_no,
+        size,
+    )))
+}
+
+#[derive(Deserialize, Default)]
+struct TermsQuery {
+    taxonomy_id: Option<String>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+async fn taxonomy_terms(
+    State(state): State<AppState>,
+    Query(q): Query<TermsQuery>,
+) -> Result<Json<Value>> {
+    let (page_no, size) = paging(&q.paging)?;
+    let kinds = store::kinds(&state.db).await?;
+    let mut terms: Vec<Value> = Vec::new();
+    let want = q.taxonomy_id.as_deref().filter(|s| !s.is_empty());
+    if want.is_none_or(|t| t == kinds_taxonomy_id()) {
+        terms.extend(kinds.iter().map(kind_term));
+    }
+    if want.is_none_or(|t| t == attributes_taxonomy_id()) {
+        for k in &kinds {
+            for a in k.attributes.iter().chain(&k.provider_attributes) {
+                terms.push(json!({
+                    "id": attr_term_id(&k.code, &a.code), "code": a.code, "name": a.label.en,
+                    "description": format!("{} / {} / {}", a.label.en, a.label.ur, a.label.ps),
+                    "parent_id": kind_term_id(&k.code), "taxonomy": "khidmat-attributes",
+                    "taxonomy_id": attributes_taxonomy_id(), "language": "en",
+                }));
+            }
+        }
+    }
+    let total = terms.len() as i64;
+    Ok(Json(page(
+        terms
+            .into_iter()
+            .skip(((page_no - 1) * size) as usize)
+            .take(size as usize)
+            .collect(),
+        total,
+        page_no,
+        size,
+    )))
+}
+
+/// The whole directory as HSDS JSON (every verified service, fully nested), for export.
+pub async fn export(state: &AppState) -> Result<Value> {
+    let f = PlaceFilter {
+        status: Some("verified"),
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    let mut offset = 0;
+    loop {
+        let (rows, _) = store::places(&state.db, &f, 500, offset).await?;
+        if rows.is_empty() {
+            break;
+        }
+        let cx = context(state, &rows).await?;
+        out.extend(rows.iter().map(|p| service_json(p, &cx)));
+        offset += 500;
+    }
+    let (orgs, _) = store::orgs(&state.db, 100_000, 0).await?;
+    Ok(
+        json!({"version": "3.0", "organizations": orgs.iter().map(organization_json).collect::<Vec<_>>(), "services": out}),
+    )
+}
