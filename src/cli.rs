@@ -63,6 +63,11 @@ enum Command {
         #[command(subcommand)]
         command: PackCommand,
     },
+    /// The directory of places: import from CSV, export as HSDS JSON.
+    Directory {
+        #[command(subcommand)]
+        command: DirectoryCommand,
+    },
     /// Copy the SQLite database, consistently, while the server runs.
     Backup {
         /// The new file to write.
@@ -103,6 +108,23 @@ enum ApikeyCommand {
         #[arg(long)]
         department: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum DirectoryCommand {
+    /// Import places of a kind from a CSV file (columns: name, lat, long, address, district,
+    /// phone, description, hours, and the kind's attributes). Bad rows are listed and left out.
+    Import {
+        file: PathBuf,
+        /// The kind of the places (e.g. public-toilet).
+        #[arg(long)]
+        kind: String,
+        /// The organization (slug) that runs them.
+        #[arg(long)]
+        organization: Option<String>,
+    },
+    /// Write the whole directory as HSDS 3.0 JSON.
+    Export { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -238,6 +260,57 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "pack {} loaded: {} departments, {} report services, {} districts",
                 loaded.name, loaded.departments, loaded.services, loaded.districts
             );
+            Ok(())
+        }
+        Command::Directory {
+            command:
+                DirectoryCommand::Import {
+                    file,
+                    kind,
+                    organization,
+                },
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let db = open(&config).await?;
+            let k = crate::directory::store::kinds(&db)
+                .await?
+                .into_iter()
+                .find(|k| k.code == kind)
+                .ok_or_else(|| anyhow::anyhow!("there is no kind {kind:?}: load its pack first"))?;
+            let rows = text.lines().count().saturating_sub(1) as u64;
+            let bar = indicatif::ProgressBar::new(rows).with_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows {eta}")
+                    .expect("a valid template"),
+            );
+            let outcome =
+                crate::directory::import::import(&db, &k, organization.as_deref(), &text, |n| {
+                    bar.set_position(n)
+                })
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e:#}", file.display()))?;
+            bar.finish_and_clear();
+            println!(
+                "imported {} places; rejected {} rows",
+                outcome.imported,
+                outcome.rejected.len()
+            );
+            for (line, why) in &outcome.rejected {
+                println!("  line {line}: {why}");
+            }
+            Ok(())
+        }
+        Command::Directory {
+            command: DirectoryCommand::Export { file },
+        } => {
+            let db = open(&config).await?;
+            let doc = crate::directory::hsds::export(&db)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            let n = doc["services"].as_array().map(Vec::len).unwrap_or(0);
+            std::fs::write(&file, serde_json::to_vec_pretty(&doc)?)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
+            println!("exported {n} services to {}", file.display());
             Ok(())
         }
         Command::Backup { file } => {

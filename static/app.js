@@ -87,21 +87,26 @@
     });
   }
 
-  function setupForm(form) {
+  // "Use my location": fill the form's lat and long (and send it, on the "near me" search).
+  function setupGeo(form) {
     var geo = form.querySelector(".geo");
-    if (geo && navigator.geolocation) {
-      geo.hidden = false;
-      var status = geo.querySelector(".geo-status");
-      geo.querySelector("[data-locate]").addEventListener("click", function () {
-        navigator.geolocation.getCurrentPosition(function (pos) {
-          form.elements.lat.value = pos.coords.latitude.toFixed(6);
-          form.elements.long.value = pos.coords.longitude.toFixed(6);
-          status.textContent = status.dataset.located + " (±" + Math.round(pos.coords.accuracy) + " m)";
-        }, function () {
-          status.textContent = status.dataset.failed;
-        }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
-      });
-    }
+    if (!geo || !navigator.geolocation) return;
+    geo.hidden = false;
+    var status = geo.querySelector(".geo-status");
+    var button = geo.querySelector("[data-locate]");
+    button.addEventListener("click", function () {
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        form.elements.lat.value = pos.coords.latitude.toFixed(6);
+        form.elements.long.value = pos.coords.longitude.toFixed(6);
+        status.textContent = status.dataset.located + " (±" + Math.round(pos.coords.accuracy) + " m)";
+        if (button.hasAttribute("data-submit")) form.submit();
+      }, function () {
+        status.textContent = status.dataset.failed;
+      }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
+    });
+  }
+
+  function setupForm(form) {
     var input = form.querySelector("input[data-downscale]");
     if (input) {
       input.addEventListener("change", function () {
@@ -158,6 +163,7 @@
       if (img.complete && !img.naturalWidth) dropTile(img);
       else img.addEventListener("error", function () { dropTile(img); });
     });
+    Array.prototype.forEach.call(document.querySelectorAll("form"), setupGeo);
     var form = document.querySelector("form[data-outbox]");
     if (form) setupForm(form);
     if (load().length) {

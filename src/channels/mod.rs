@@ -141,13 +141,26 @@ async fn inbound_sms(
         return Ok(());
     }
     let clean = sms::normalize(text);
-    let (command, lang) = sms::parse(&clean, &services(state).await?);
+    let kinds: Vec<Arc<crate::directory::model::Kind>> = crate::directory::store::kinds(&state.db)
+        .await?
+        .into_iter()
+        .map(Arc::new)
+        .collect();
+    let (command, lang) = sms::parse(&clean, &services(state).await?, &kinds);
     let mut report_id = None;
     let mut event: Option<(&str, Option<String>, Option<i64>)> = None;
     let (reply, lang) = match command {
         sms::Command::Help => {
             event = Some(("sms_help", None, None));
             (help(state, lang).await?, lang)
+        }
+        sms::Command::Find { kind, rest } => {
+            event = Some((
+                "directory_search",
+                Some(kind.code.clone()),
+                kind.department_id,
+            ));
+            (find_reply(state, &kind, &rest, lang).await?, lang)
         }
         sms::Command::Status { reference } => {
             let found = match reference {
@@ -265,6 +278,59 @@ async fn inbound_sms(
     tx.commit().await?;
     state.job_wake.notify_one();
     Ok(())
+}
+
+/// The three nearest verified places of `kind` to the district named in `rest`.
+async fn find_reply(
+    state: &AppState,
+    kind: &crate::directory::model::Kind,
+    rest: &str,
+    lang: Lang,
+) -> Result<String, Error> {
+    let keyword = kind
+        .sms_keywords
+        .first(lang)
+        .unwrap_or(&kind.code)
+        .to_owned();
+    let districts = state.districts().await?;
+    let Some(slug) = district_in(rest, &districts) else {
+        return Ok(t!(lang, "sms-dir-need-area", keyword = keyword));
+    };
+    let d = districts
+        .iter()
+        .find(|d| d.slug == slug)
+        .expect("found above");
+    let query = crate::directory::index::Query {
+        kind: kind.code.clone(),
+        lat: d.hq_lat,
+        long: d.hq_long,
+        radius_m: 30_000.0,
+        filters: vec![],
+        open_at: None,
+        limit: 3,
+    };
+    let found = state.directory.nearest(&state.db, &query).await?;
+    if found.is_empty() {
+        return Ok(t!(
+            lang,
+            "sms-dir-none",
+            kind = kind.name.get(lang).to_owned(),
+            area = d.name(lang).to_owned()
+        ));
+    }
+    let lines: Vec<String> = found
+        .iter()
+        .enumerate()
+        .map(|(i, (p, m))| {
+            let phone = p
+                .phone
+                .as_deref()
+                .map(|n| format!(" {n}"))
+                .unwrap_or_default();
+            format!("{}) {} {:.1}km{phone}", i + 1, p.name, m / 1000.0)
+        })
+        .collect();
+    Ok(lines.join("\n"))
 }
 
 /// The help answer: how to report (with a real keyword) and how to ask.

@@ -74,13 +74,22 @@ pub enum Command {
     Status { reference: Option<i64> },
     /// A report of `service`, with the words after the keyword (the place, what is wrong).
     Report { service: Arc<Service>, rest: String },
+    /// The nearest places of a directory kind to the area named after the keyword.
+    Find {
+        kind: Arc<crate::directory::model::Kind>,
+        rest: String,
+    },
     /// Anything else.
     Help,
 }
 
 /// Read a (normalized) message against the services' keywords. Returns what it asks and the
 /// language to answer in (the keyword's, else the script's).
-pub fn parse(text: &str, services: &[Arc<Service>]) -> (Command, Lang) {
+pub fn parse(
+    text: &str,
+    services: &[Arc<Service>],
+    kinds: &[Arc<crate::directory::model::Kind>],
+) -> (Command, Lang) {
     let lang = script_lang(text);
     let mut words = text.splitn(2, ' ');
     let first = words.next().unwrap_or("").to_lowercase();
@@ -101,6 +110,19 @@ pub fn parse(text: &str, services: &[Arc<Service>]) -> (Command, Lang) {
                 return (
                     Command::Report {
                         service: s.clone(),
+                        rest,
+                    },
+                    kw_lang,
+                );
+            }
+        }
+    }
+    for k in kinds {
+        for (kw_lang, kw) in k.sms_keywords.all() {
+            if kw.to_lowercase() == first {
+                return (
+                    Command::Find {
+                        kind: k.clone(),
                         rest,
                     },
                     kw_lang,
@@ -134,16 +156,16 @@ mod tests {
     #[test]
     fn status_finds_the_number() {
         for text in ["STATUS 123", "status #123", "حالت 123", "صورتحال 123"] {
-            match parse(text, &[]).0 {
+            match parse(text, &[], &[]).0 {
                 Command::Status { reference } => assert_eq!(reference, Some(123), "{text}"),
                 other => panic!("{text}: {other:?}"),
             }
         }
         assert!(matches!(
-            parse("STATUS", &[]).0,
+            parse("STATUS", &[], &[]).0,
             Command::Status { reference: None }
         ));
-        assert!(matches!(parse("hello", &[]).0, Command::Help));
-        assert!(matches!(parse("", &[]).0, Command::Help));
+        assert!(matches!(parse("hello", &[], &[]).0, Command::Help));
+        assert!(matches!(parse("", &[], &[]).0, Command::Help));
     }
 }

@@ -488,7 +488,7 @@ mod tests {
             let clean = crate::channels::sms::normalize(&text);
             prop_assert!(clean.chars().count() <= 1000);
             prop_assert!(!clean.starts_with(' ') && !clean.ends_with(' '));
-            let _ = crate::channels::sms::parse(&clean, &[]);
+            let _ = crate::channels::sms::parse(&clean, &[], &[]);
         }
     }
 }

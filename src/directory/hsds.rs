@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 use super::model::{Hours, Kind};
 use super::store::{self, OrgRow, PlaceFilter, PlaceRow, ProviderRow};
 use crate::app::AppState;
+use crate::platform::db::Db;
 use crate::platform::error::{Error, Result};
 
 pub fn router() -> Router<AppState> {
@@ -211,8 +212,8 @@ pub struct Context {
     pub districts: HashMap<String, String>,
 }
 
-pub async fn context(state: &AppState, places: &[PlaceRow]) -> Result<Context> {
-    let kinds = store::kinds(&state.db)
+pub async fn context(db: &Db, places: &[PlaceRow]) -> Result<Context> {
+    let kinds = store::kinds(db)
         .await?
         .into_iter()
         .map(|k| (k.code.clone(), k))
@@ -220,23 +221,22 @@ pub async fn context(state: &AppState, places: &[PlaceRow]) -> Result<Context> {
     let mut orgs = HashMap::new();
     for id in places.iter().filter_map(|p| p.organization_id) {
         if let std::collections::hash_map::Entry::Vacant(e) = orgs.entry(id) {
-            if let Some(o) = store::org_by_id(&state.db, id).await? {
+            if let Some(o) = store::org_by_id(db, id).await? {
                 e.insert(o);
             }
         }
     }
     let ids: Vec<i64> = places.iter().map(|p| p.id).collect();
     let mut providers: HashMap<i64, Vec<ProviderRow>> = HashMap::new();
-    for d in store::providers_of(&state.db, &ids).await? {
+    for d in store::providers_of(db, &ids).await? {
         providers.entry(d.place_id).or_default().push(d);
     }
     let subjects: Vec<String> = places.iter().map(|p| format!("place:{}", p.id)).collect();
-    let ratings = store::ratings(&state.db, &subjects).await?;
-    let districts = state
-        .districts()
+    let ratings = store::ratings(db, &subjects).await?;
+    let districts = crate::platform::org::districts(db)
         .await?
-        .iter()
-        .map(|d| (d.slug.clone(), d.name_en.clone()))
+        .into_iter()
+        .map(|d| (d.slug, d.name_en))
         .collect();
     Ok(Context {
         kinds,
@@ -360,7 +360,7 @@ async fn services(
         })?);
     }
     let (rows, total) = store::places(&state.db, &f, size, (page_no - 1) * size).await?;
-    let cx = context(&state, &rows).await?;
+    let cx = context(&state.db, &rows).await?;
     Ok(Json(page(
         rows.iter().map(|p| service_json(p, &cx)).collect(),
         total,
@@ -378,7 +378,7 @@ async fn service(State(state): State<AppState>, Path(id): Path<String>) -> Resul
              p.created_at, p.updated_at FROM dir_places p WHERE p.service_uuid = $1 AND p.status = 'verified'",
         ).bind(id.as_str()))
         .await?;
-    let cx = context(&state, &rows).await?;
+    let cx = context(&state.db, &rows).await?;
     rows.first()
         .map(|p| Json(service_json(p, &cx)))
         .ok_or_else(|| Error::NotFound(format!("there is no service {id}")))
@@ -455,7 +455,7 @@ async fn service_at_locations(
             ..Default::default()
         };
         let (rows, total) = store::places(&state.db, &f, size, (page_no - 1) * size).await?;
-        let cx = context(&state, &rows).await?;
+        let cx = context(&state.db, &rows).await?;
         return Ok(Json(page(
             rows.iter().map(|p| sal_json(p, &cx, None)).collect(),
             total,
@@ -500,7 +500,7 @@ async fn service_at_locations(
         }
     }
     let plain: Vec<PlaceRow> = rows.iter().map(|r| r.0.clone()).collect();
-    let cx = context(&state, &plain).await?;
+    let cx = context(&state.db, &plain).await?;
     Ok(Json(page(
         rows.iter()
             .map(|(p, d)| sal_json(p, &cx, Some(*d)))
@@ -523,7 +523,7 @@ async fn service_at_location(
              p.created_at, p.updated_at FROM dir_places p WHERE p.sal_uuid = $1 AND p.status = 'verified'",
         ).bind(id.as_str()))
         .await?;
-    let cx = context(&state, &rows).await?;
+    let cx = context(&state.db, &rows).await?;
     rows.first()
         .map(|p| Json(sal_json(p, &cx, None)))
         .ok_or_else(|| Error::NotFound(format!("there is no service_at_location {id}")))
@@ -590,7 +590,7 @@ async fn taxonomy_terms(
 }
 
 /// The whole directory as HSDS JSON (every verified service, fully nested), for export.
-pub async fn export(state: &AppState) -> Result<Value> {
+pub async fn export(db: &Db) -> Result<Value> {
     let f = PlaceFilter {
         status: Some("verified"),
         ..Default::default()
@@ -598,15 +598,15 @@ pub async fn export(state: &AppState) -> Result<Value> {
     let mut out = Vec::new();
     let mut offset = 0;
     loop {
-        let (rows, _) = store::places(&state.db, &f, 500, offset).await?;
+        let (rows, _) = store::places(db, &f, 500, offset).await?;
         if rows.is_empty() {
             break;
         }
-        let cx = context(state, &rows).await?;
+        let cx = context(db, &rows).await?;
         out.extend(rows.iter().map(|p| service_json(p, &cx)));
         offset += 500;
     }
-    let (orgs, _) = store::orgs(&state.db, 100_000, 0).await?;
+    let (orgs, _) = store::orgs(db, 100_000, 0).await?;
     Ok(
         json!({"version": "3.0", "organizations": orgs.iter().map(organization_json).collect::<Vec<_>>(), "services": out}),
     )

@@ -9,6 +9,7 @@
 //! - `hsds.rs`: the HSDS API
 
 pub mod hsds;
+pub mod import;
 pub mod index;
 pub mod model;
 pub mod store;

@@ -8,6 +8,7 @@
 
 pub mod charts;
 pub mod citizen;
+pub mod directory;
 pub mod format;
 pub mod map;
 pub mod qr;
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/lang/{code}", get(switch_language))
         .merge(citizen::router())
         .merge(staff::router())
+        .merge(directory::router())
 }
 
 // ---------------------------------------------------------------------------------------------
