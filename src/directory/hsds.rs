@@ -161,13 +161,27 @@ fn attributes(
         .collect()
 }
 
+/// HSDS fields are left out when unknown, never `null` (the schemas type them as strings).
+fn strip_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, strip_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(strip_nulls).collect()),
+        other => other,
+    }
+}
+
 fn organization_json(o: &OrgRow) -> Value {
-    json!({
+    strip_nulls(json!({
         "id": o.uuid, "name": o.name, "description": o.description,
         "email": o.email, "website": o.website,
         "phones": [], "contacts": [], "locations": [], "programs": [], "organization_identifiers": [],
         "funding": [], "attributes": [], "metadata": [],
-    })
+    }))
 }
 
 /// A place's location, nested.
@@ -249,6 +263,10 @@ pub async fn context(db: &Db, places: &[PlaceRow]) -> Result<Context> {
 
 /// A place as an HSDS service, fully nested.
 pub fn service_json(p: &PlaceRow, cx: &Context) -> Value {
+    strip_nulls(service_value(p, cx))
+}
+
+fn service_value(p: &PlaceRow, cx: &Context) -> Value {
     let kind = cx.kinds.get(&p.kind);
     let org = p.organization_id.and_then(|id| cx.orgs.get(&id));
     let district = p

@@ -64,12 +64,12 @@ pub async fn district(db: &Db, slug: &str) -> Result<Option<District>, sqlx::Err
 
 /// The district whose headquarters is nearest to a point, if one is within `max_m`. This is an
 /// approximation (no boundary polygons yet): good enough to route a report, and staff can correct it.
-pub fn nearest_district<'a>(
-    districts: &'a [District],
+pub fn nearest_district(
+    districts: &[District],
     lat: f64,
     long: f64,
     max_m: f64,
-) -> Option<&'a District> {
+) -> Option<&District> {
     districts
         .iter()
         .map(|d| (geo::haversine_m(lat, long, d.hq_lat, d.hq_long), d))

@@ -21,10 +21,8 @@ impl Phone {
             r
         } else if let Some(r) = digits.strip_prefix("92").filter(|r| r.len() == 10) {
             r
-        } else if let Some(r) = digits.strip_prefix('0') {
-            r
         } else {
-            return None;
+            digits.strip_prefix('0')?
         };
         (rest.len() == 10 && rest.starts_with('3') && rest.bytes().all(|b| b.is_ascii_digit()))
             .then(|| Phone(format!("+92{rest}")))
@@ -55,7 +53,7 @@ pub struct Cnic(String);
 impl Cnic {
     pub fn parse(raw: &str) -> Option<Cnic> {
         let digits: String = raw.chars().filter(|c| *c != '-' && *c != ' ').collect();
-        (digits.len() == 13 && digits.bytes().all(|b| b.is_ascii_digit())).then(|| Cnic(digits))
+        (digits.len() == 13 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(Cnic(digits))
     }
 
     /// `12345-1234567-1`, for staff who are allowed to see it.

@@ -552,6 +552,7 @@ struct CodeForm {
 }
 
 /// Step one: send a one-time code to the phone, then show the review form.
+#[allow(clippy::too_many_arguments)]
 async fn review_code(
     State(state): State<AppState>,
     PeerAddr(peer): PeerAddr,
@@ -663,12 +664,15 @@ async fn review(
     }
 }
 
+/// An attribute field of the suggestion form: `(code, label, datatype, [(value, label)])`.
+type AttrField = (String, String, &'static str, Vec<(String, String)>);
+
 #[derive(Template)]
 #[template(path = "place_suggest.html")]
 struct SuggestPage {
     p: Page,
     kinds: Vec<(String, String, bool)>,
-    attributes: Vec<(String, String, &'static str, Vec<(String, String)>)>,
+    attributes: Vec<AttrField>,
     v: HashMap<String, String>,
     error: Option<String>,
     done: Option<String>,

@@ -257,7 +257,14 @@ test("the CSV export carries Urdu that Excel reads (UTF-8 with a byte order mark
 
 /** Every page, for screenshots and accessibility: [name, path, needs staff login]. */
 function pages() {
+  const place = `/places/${shared.placeUuid}`;
   return [
+    ["places", "/places", false],
+    ["places-near", "/places?kind=public-toilet&district=peshawar", false],
+    ["place", place, false],
+    ["place-review", `${place}/review`, false],
+    ["place-suggest", "/places/suggest?kind=public-toilet", false],
+    ["staff-directory", "/staff/directory", true],
     ["home", "/", false],
     ["report-form", "/report/kunda", false],
     ["track", new URL(shared.trackUrl).pathname, false],
@@ -273,6 +280,8 @@ function pages() {
 }
 
 test("screenshots of every page in English and Urdu; axe finds nothing serious in any language", async () => {
+  const res = await fetch(`${BASE}/hsds/service_at_locations?lat=34.0046&long=71.5589&proximity=500`);
+  shared.placeUuid = (await res.json()).contents[0].location_id;
   const axeSource = require.resolve("axe-core/axe.min.js");
   const problems = [];
   for (const lang of ["en", "ur", "ps"]) {
@@ -304,7 +313,7 @@ test("budgets: citizen pages on a 2G-class connection (400 kbit/s, 300 ms)", asy
   const figures = [];
   for (const lang of ["en", "ur"]) {
     for (const [name, path, staff] of pages()) {
-      if (staff || name === "not-found" || name === "staff-login") continue;
+      if (staff || name === "not-found" || name === "staff-login" || name === "place-review") continue;
       const ctx = await context(lang); // a cold cache: the first visit
       const page = await ctx.newPage();
       const cdp = await ctx.newCDPSession(page);

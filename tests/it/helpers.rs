@@ -282,9 +282,11 @@ pub async fn assert_open311_error(resp: reqwest::Response, status: u16, mentions
     );
 }
 
-/// A JSON Schema from `shared/standards/open311/`, with `$ref`s to sibling files inlined.
-pub fn open311_schema(file: &str) -> jsonschema::Validator {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/standards/open311");
+/// A JSON Schema from `shared/standards/{standard}/`, with `$ref`s to sibling files inlined.
+pub fn standard_schema(standard: &str, file: &str) -> jsonschema::Validator {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/standards")
+        .join(standard);
     fn inline(v: &mut Value, dir: &std::path::Path) {
         match v {
             Value::Object(map) => {
@@ -317,7 +319,11 @@ pub fn open311_schema(file: &str) -> jsonschema::Validator {
 }
 
 pub fn assert_valid(schema: &str, instance: &Value) {
-    let v = open311_schema(schema);
+    assert_valid_in("open311", schema, instance)
+}
+
+pub fn assert_valid_in(standard: &str, schema: &str, instance: &Value) {
+    let v = standard_schema(standard, schema);
     let errors: Vec<String> = v
         .iter_errors(instance)
         .map(|e| format!("{e} at {}", e.instance_path))

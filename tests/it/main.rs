@@ -7,6 +7,7 @@ mod pg;
 mod browser;
 mod channels;
 mod cli;
+mod directory;
 mod fuzz;
 mod kernel;
 mod open311;
