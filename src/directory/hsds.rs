@@ -388,14 +388,11 @@ async fn services(
 }
 
 async fn service(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>> {
-    let rows: Vec<PlaceRow> = state
-        .db
-        .fetch_all(crate::platform::db::query(
-            "SELECT p.id, p.uuid, p.service_uuid, p.sal_uuid, p.kind, p.organization_id, p.name, p.description, p.lat, p.long, \
-             p.address, p.district, p.phone, p.attributes, p.hours, p.status, p.suggested_by, p.possible_duplicate_of, p.seq, \
-             p.created_at, p.updated_at FROM dir_places p WHERE p.service_uuid = $1 AND p.status = 'verified'",
-        ).bind(id.as_str()))
-        .await?;
+    let rows: Vec<PlaceRow> = store::place_by_hsds_id(&state.db, store::HsdsId::Service, &id)
+        .await?
+        .filter(|p| p.status == "verified")
+        .into_iter()
+        .collect();
     let cx = context(&state.db, &rows).await?;
     rows.first()
         .map(|p| Json(service_json(p, &cx)))
@@ -533,14 +530,12 @@ async fn service_at_location(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
-    let rows: Vec<PlaceRow> = state
-        .db
-        .fetch_all(crate::platform::db::query(
-            "SELECT p.id, p.uuid, p.service_uuid, p.sal_uuid, p.kind, p.organization_id, p.name, p.description, p.lat, p.long, \
-             p.address, p.district, p.phone, p.attributes, p.hours, p.status, p.suggested_by, p.possible_duplicate_of, p.seq, \
-             p.created_at, p.updated_at FROM dir_places p WHERE p.sal_uuid = $1 AND p.status = 'verified'",
-        ).bind(id.as_str()))
-        .await?;
+    let rows: Vec<PlaceRow> =
+        store::place_by_hsds_id(&state.db, store::HsdsId::ServiceAtLocation, &id)
+            .await?
+            .filter(|p| p.status == "verified")
+            .into_iter()
+            .collect();
     let cx = context(&state.db, &rows).await?;
     rows.first()
         .map(|p| Json(sal_json(p, &cx, None)))

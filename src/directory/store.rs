@@ -327,6 +327,31 @@ pub async fn set_place_status(tx: &mut Tx, id: i64, status: &str) -> Result<(), 
     Ok(())
 }
 
+/// A place by the id of its HSDS service or service_at_location.
+pub async fn place_by_hsds_id(
+    db: &Db,
+    column: HsdsId,
+    id: &str,
+) -> Result<Option<PlaceRow>, sqlx::Error> {
+    let c = match column {
+        HsdsId::Service => "service_uuid",
+        HsdsId::ServiceAtLocation => "sal_uuid",
+    };
+    db.fetch_optional(
+        query(format!(
+            "SELECT {PLACE_COLUMNS} FROM dir_places p WHERE p.{c} = $1"
+        ))
+        .bind(id),
+    )
+    .await
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum HsdsId {
+    Service,
+    ServiceAtLocation,
+}
+
 pub async fn place_by_uuid(db: &Db, uuid: &str) -> Result<Option<PlaceRow>, sqlx::Error> {
     db.fetch_optional(
         query(format!(

@@ -220,10 +220,7 @@ async fn load_service(
         .service(code)
         .await
         .or_page(lang)?
-        .ok_or_else(|| PageError {
-            error: Error::NotFound(String::new()),
-            lang,
-        })
+        .ok_or_else(|| PageError::not_found(lang))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -309,10 +306,7 @@ async fn report_submit(
     }
     let fields = read_fields(&state, req, lang).await.or_page(lang)?;
     if !csrf.verify(fields.get("csrf")) {
-        return Err(PageError {
-            error: Error::Forbidden(lang.t("page-form-expired")),
-            lang,
-        });
+        return Err(PageError::form_expired(lang));
     }
     let key = fields
         .get("idempotency_key")
@@ -517,10 +511,7 @@ async fn track(
     Path(token): Path<String>,
     Query(q): Query<TrackQuery>,
 ) -> Result<Response, PageError> {
-    let not_found = || PageError {
-        error: Error::NotFound(String::new()),
-        lang,
-    };
+    let not_found = || PageError::not_found(lang);
     let id = store::id_by_token(&state.db, &token)
         .await
         .or_page(lang)?
@@ -565,10 +556,7 @@ async fn public_report(
     OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let not_found = || PageError {
-        error: Error::NotFound(String::new()),
-        lang,
-    };
+    let not_found = || PageError::not_found(lang);
     let id: i64 = id.parse().map_err(|_| not_found())?;
     let row = store::get_public(&state.db, id, lang)
         .await

@@ -37,13 +37,6 @@ pub fn router() -> Router<AppState> {
         .route("/staff/directory/reviews/{id}", post(moderate))
 }
 
-fn not_found(lang: Lang) -> PageError {
-    PageError {
-        error: Error::NotFound(String::new()),
-        lang,
-    }
-}
-
 fn stars(avg: f64, count: i64, lang: Lang) -> String {
     if count == 0 {
         lang.t("dir-no-reviews")
@@ -183,10 +176,7 @@ async fn near(
             all.iter()
                 .find(|x| &x.code == k)
                 .cloned()
-                .ok_or_else(|| PageError {
-                    error: Error::NotFound(String::new()),
-                    lang,
-                })
+                .ok_or_else(|| PageError::not_found(lang))
         })
         .transpose()?;
     let districts = state.districts().await.or_page(lang)?;
@@ -410,7 +400,7 @@ async fn place(
         .await
         .or_page(lang)?
         .filter(|p| p.status == "verified")
-        .ok_or_else(|| not_found(lang))?;
+        .ok_or_else(|| PageError::not_found(lang))?;
     let k = directory::kind(&state, &p.kind).await.or_page(lang)?;
     let base = crate::reports::open311::base_url(&state.config, &headers);
     let providers = store::providers_of(&state.db, &[p.id])
@@ -503,7 +493,7 @@ async fn subject_of(
         .await
         .or_page(lang)?
         .filter(|p| p.status == "verified")
-        .ok_or_else(|| not_found(lang))?;
+        .ok_or_else(|| PageError::not_found(lang))?;
     match provider.filter(|s| !s.is_empty()) {
         None => Ok((format!("place:{}", p.uuid), p.name)),
         Some(d) => {
@@ -511,7 +501,7 @@ async fn subject_of(
                 .await
                 .or_page(lang)?
                 .filter(|d| d.place_id == p.id)
-                .ok_or_else(|| not_found(lang))?;
+                .ok_or_else(|| PageError::not_found(lang))?;
             Ok((
                 format!("provider:{}", d.uuid),
                 format!("{} ({})", d.name, p.name),
@@ -564,10 +554,7 @@ async fn review_code(
     Form(f): Form<CodeForm>,
 ) -> Result<Response, PageError> {
     if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError {
-            error: Error::Forbidden(lang.t("page-form-expired")),
-            lang,
-        });
+        return Err(PageError::form_expired(lang));
     }
     let ip = client_ip(&headers, peer, state.config.trust_forwarded_for);
     if let Err(wait) = state.limiter.check(ip) {
@@ -619,10 +606,7 @@ async fn review(
 ) -> Result<Response, PageError> {
     let fields = read_fields(&state, req, lang).await.or_page(lang)?;
     if !csrf.verify(fields.get("csrf")) {
-        return Err(PageError {
-            error: Error::Forbidden(lang.t("page-form-expired")),
-            lang,
-        });
+        return Err(PageError::form_expired(lang));
     }
     let get = |k: &str| fields.get(k).unwrap_or("").to_owned();
     let provider = get("subject").strip_prefix("provider:").map(str::to_owned);
@@ -762,10 +746,7 @@ async fn suggest(
 ) -> Result<Response, PageError> {
     let v: HashMap<String, String> = f.iter().cloned().collect();
     if !csrf.verify(v.get("csrf").map(String::as_str)) {
-        return Err(PageError {
-            error: Error::Forbidden(lang.t("page-form-expired")),
-            lang,
-        });
+        return Err(PageError::form_expired(lang));
     }
     let ip = client_ip(&headers, peer, state.config.trust_forwarded_for);
     if let Err(wait) = state.limiter.check(ip) {
@@ -907,11 +888,7 @@ async fn queue(
             when: super::format::datetime(lang, r.created_at),
         });
     }
-    let mut p = Page::new(lang, lang.t("dir-queue-title"), &uri, &csrf);
-    p.staff_name = Some(match &staff.kind {
-        crate::platform::identity::StaffKind::User { name, .. }
-        | crate::platform::identity::StaffKind::Key { name, .. } => name.clone(),
-    });
+    let p = super::staff::staff_page(lang, lang.t("dir-queue-title"), &uri, &csrf, &staff);
     let page = Queue {
         p,
         pending,
@@ -935,10 +912,7 @@ async fn decide(
     Form(f): Form<DecideForm>,
 ) -> Result<Response, PageError> {
     if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError {
-            error: Error::Forbidden(lang.t("page-form-expired")),
-            lang,
-        });
+        return Err(PageError::form_expired(lang));
     }
     let accept = match f.action.as_str() {
         "verify" => true,
@@ -972,10 +946,7 @@ async fn moderate(
     Form(f): Form<ModerateForm>,
 ) -> Result<Response, PageError> {
     if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError {
-            error: Error::Forbidden(lang.t("page-form-expired")),
-            lang,
-        });
+        return Err(PageError::form_expired(lang));
     }
     let hide = match f.action.as_str() {
         "hide" => true,

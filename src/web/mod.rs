@@ -342,6 +342,24 @@ pub struct PageError {
     pub lang: Lang,
 }
 
+impl PageError {
+    /// "No such page", whether it does not exist or is not the reader's to see.
+    pub fn not_found(lang: Lang) -> PageError {
+        PageError {
+            error: Error::NotFound(String::new()),
+            lang,
+        }
+    }
+
+    /// A form sent without this browser's token (old, or from another site).
+    pub fn form_expired(lang: Lang) -> PageError {
+        PageError {
+            error: Error::Forbidden(lang.t("page-form-expired")),
+            lang,
+        }
+    }
+}
+
 pub trait OrPage<T> {
     fn or_page(self, lang: Lang) -> Result<T, PageError>;
 }

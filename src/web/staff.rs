@@ -68,7 +68,7 @@ impl FromRequestParts<AppState> for StaffPage {
     }
 }
 
-fn staff_page(
+pub(super) fn staff_page(
     lang: Lang,
     title: String,
     uri: &axum::http::Uri,
@@ -87,20 +87,6 @@ fn staff_page(
         }
     );
     p
-}
-
-fn forbidden(lang: Lang) -> PageError {
-    PageError {
-        error: Error::Forbidden(lang.t("page-form-expired")),
-        lang,
-    }
-}
-
-fn not_found(lang: Lang) -> PageError {
-    PageError {
-        error: Error::NotFound(String::new()),
-        lang,
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -161,7 +147,7 @@ async fn login(
     Form(f): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     if !csrf.verify(f.csrf.as_deref()) {
-        return Err(forbidden(lang));
+        return Err(PageError::form_expired(lang));
     }
     let ip = client_ip(&headers, peer, state.config.trust_forwarded_for);
     if let Err(wait) = state.limiter.check(ip) {
@@ -209,7 +195,7 @@ async fn logout(
     Form(f): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     if !csrf.verify(f.csrf.as_deref()) {
-        return Err(forbidden(lang));
+        return Err(PageError::form_expired(lang));
     }
     if let Some(token) = identity::session_cookie(&headers) {
         identity::logout(&state.db, token).await.or_page(lang)?;
@@ -665,7 +651,7 @@ async fn report_page(
 ) -> Result<ReportPage, PageError> {
     let r = crate::reports::report_for_staff(&state.db, staff, id)
         .await
-        .map_err(|_| not_found(lang))?;
+        .map_err(|_| PageError::not_found(lang))?;
     let names = district_names(state, lang).await.or_page(lang)?;
     let service = state.service(&r.service_code).await.or_page(lang)?;
     let mut answers = Vec::new();
@@ -811,7 +797,7 @@ async fn report_page(
 }
 
 fn parse_id(raw: &str, lang: Lang) -> Result<i64, PageError> {
-    raw.parse().map_err(|_| not_found(lang))
+    raw.parse().map_err(|_| PageError::not_found(lang))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -862,7 +848,7 @@ async fn change_status(
 ) -> Result<Response, PageError> {
     let id = parse_id(&id, lang)?;
     if !csrf.verify(f.csrf.as_deref()) {
-        return Err(forbidden(lang));
+        return Err(PageError::form_expired(lang));
     }
     let result = match RichStatus::parse(&f.status) {
         None => Err(Error::BadRequest(t!(
@@ -880,7 +866,7 @@ async fn change_status(
     };
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/staff/reports/{id}?done=status")).into_response()),
-        Err(Error::NotFound(_)) => Err(not_found(lang)),
+        Err(Error::NotFound(_)) => Err(PageError::not_found(lang)),
         Err(e @ Error::BadRequest(_)) => {
             let page = report_page(
                 &state,
@@ -917,15 +903,15 @@ async fn assign(
 ) -> Result<Response, PageError> {
     let id = parse_id(&id, lang)?;
     if !csrf.verify(f.csrf.as_deref()) {
-        return Err(forbidden(lang));
+        return Err(PageError::form_expired(lang));
     }
     let user = match f.user_id.trim() {
         "" => None,
-        s => Some(s.parse::<i64>().map_err(|_| not_found(lang))?),
+        s => Some(s.parse::<i64>().map_err(|_| PageError::not_found(lang))?),
     };
     match crate::reports::assign(&state.db, &staff, id, user).await {
         Ok(()) => Ok(Redirect::to(&format!("/staff/reports/{id}?done=assign")).into_response()),
-        Err(Error::NotFound(_)) => Err(not_found(lang)),
+        Err(Error::NotFound(_)) => Err(PageError::not_found(lang)),
         Err(e) => Err(PageError { error: e, lang }),
     }
 }
@@ -948,11 +934,11 @@ async fn duplicate(
 ) -> Result<Response, PageError> {
     let id = parse_id(&id, lang)?;
     if !csrf.verify(f.csrf.as_deref()) {
-        return Err(forbidden(lang));
+        return Err(PageError::form_expired(lang));
     }
     let r = crate::reports::report_for_staff(&state.db, &staff, id)
         .await
-        .map_err(|_| not_found(lang))?;
+        .map_err(|_| PageError::not_found(lang))?;
     let done = match (f.action.as_str(), r.possible_duplicate_of) {
         ("confirm", Some(original)) => {
             let note = t!(lang, "dup-note", id = original);

@@ -4,10 +4,9 @@
 
 use khidmat::platform::db::query;
 use khidmat::platform::identity::Role;
-use reqwest::redirect::Policy;
 use serde_json::Value;
 
-use crate::helpers::{assert_valid_in, eventually, spawn_with, TestApp};
+use crate::helpers::{assert_valid_in, browser, eventually, hidden, login, spawn_with, TestApp};
 use crate::on_both;
 
 const PHONE: &str = "+923001234567";
@@ -16,20 +15,6 @@ async fn json(app: &TestApp, path: &str) -> (u16, Value) {
     let r = app.get(path).await;
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
-}
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!(r#"name="{name}" value=""#);
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name}")) + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_string()
 }
 
 /// A toilet's uuid by name (from the HSDS list).
@@ -412,32 +397,7 @@ on_both!(
             .scalar(query("SELECT id FROM dir_reviews"))
             .await
             .unwrap();
-        let staff = |email: &'static str| {
-            let app = &app;
-            async move {
-                let s = browser();
-                let html = s
-                    .get(app.at("/staff/login"))
-                    .send()
-                    .await
-                    .unwrap()
-                    .text()
-                    .await
-                    .unwrap();
-                let csrf = hidden(&html, "csrf");
-                s.post(app.at("/staff/login"))
-                    .form(&[
-                        ("csrf", csrf.as_str()),
-                        ("email", email),
-                        ("password", "a long enough password"),
-                    ])
-                    .send()
-                    .await
-                    .unwrap();
-                (s, csrf)
-            }
-        };
-        let (health, hcsrf) = staff("health@test.pk").await;
+        let (health, hcsrf) = login(&app, "health@test.pk").await;
         let r = health
             .post(app.at(&format!("/staff/directory/reviews/{id}")))
             .form(&[
@@ -449,7 +409,7 @@ on_both!(
             .await
             .unwrap();
         assert_eq!(r.status(), 404, "another department's review");
-        let (wssp, wcsrf) = staff("wssp@test.pk").await;
+        let (wssp, wcsrf) = login(&app, "wssp@test.pk").await;
         let r = wssp
             .post(app.at(&format!("/staff/directory/reviews/{id}")))
             .form(&[
@@ -539,9 +499,10 @@ on_both!(
                         .unwrap();
                     visible.push((id, s));
                 }
-                let got = khidmat::directory::store::ratings(&app.db, std::slice::from_ref(&subject))
-                    .await
-                    .unwrap();
+                let got =
+                    khidmat::directory::store::ratings(&app.db, std::slice::from_ref(&subject))
+                        .await
+                        .unwrap();
                 let want_n = visible.len() as i64;
                 match got.get(&subject) {
                     None => assert_eq!(want_n, 0),
@@ -630,25 +591,7 @@ on_both!(
 
         app.add_user("wssp@test.pk", Role::Officer, Some("wssp"), None)
             .await;
-        let s = browser();
-        let html = s
-            .get(app.at("/staff/login"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let scsrf = hidden(&html, "csrf");
-        s.post(app.at("/staff/login"))
-            .form(&[
-                ("csrf", scsrf.as_str()),
-                ("email", "wssp@test.pk"),
-                ("password", "a long enough password"),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let (s, scsrf) = login(&app, "wssp@test.pk").await;
         let queue = s
             .get(app.at("/staff/directory"))
             .send()

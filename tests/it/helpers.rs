@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use khidmat::platform::db::{query, Db};
 use khidmat::platform::identity::{self, NewUser, Role};
 use khidmat::{Application, Config};
+use reqwest::redirect::Policy;
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -348,4 +349,51 @@ where
 
 pub fn khidmat_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_khidmat"))
+}
+
+/// A browser without script: keeps cookies, shows redirects instead of following them.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The value of a hidden form field in a page.
+pub fn hidden(html: &str, name: &str) -> String {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in the page"))
+        + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+/// Log in through the login form; returns the browser and its form token.
+pub async fn login(app: &TestApp, email: &str) -> (reqwest::Client, String) {
+    let b = browser();
+    let html = b
+        .get(app.at("/staff/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&html, "csrf");
+    let resp = b
+        .post(app.at("/staff/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", email),
+            ("password", "a long enough password"),
+            ("next", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()[reqwest::header::LOCATION], "/staff");
+    (b, csrf)
 }

@@ -3,29 +3,9 @@
 //! pages in a real browser: `browser.rs`.)
 
 use khidmat::platform::identity::Role;
-use reqwest::redirect::Policy;
 
 use crate::both;
-use crate::helpers::TestApp;
-
-/// A browser without script: keeps cookies, shows redirects instead of following them.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// The value of a hidden form field in a page.
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!(r#"name="{name}" value=""#);
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in the page"))
-        + marker.len();
-    html[start..start + html[start..].find('"').unwrap()].to_string()
-}
+use crate::helpers::{browser, hidden, login, TestApp};
 
 fn location(resp: &reqwest::Response) -> String {
     resp.headers()[reqwest::header::LOCATION]
@@ -37,27 +17,6 @@ fn location(resp: &reqwest::Response) -> String {
 async fn page(b: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
     let resp = b.get(app.at(path)).send().await.unwrap();
     (resp.status().as_u16(), resp.text().await.unwrap())
-}
-
-/// Log in through the login form; returns the browser and its form token.
-async fn login(app: &TestApp, email: &str) -> (reqwest::Client, String) {
-    let b = browser();
-    let (_, html) = page(&b, app, "/staff/login").await;
-    let csrf = hidden(&html, "csrf");
-    let resp = b
-        .post(app.at("/staff/login"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("email", email),
-            ("password", "a long enough password"),
-            ("next", ""),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 303);
-    assert_eq!(location(&resp), "/staff");
-    (b, csrf)
 }
 
 async fn post_form(
