@@ -7,7 +7,7 @@ use khidmat::platform::db::query;
 use khidmat::platform::identity::Role;
 use serde_json::Value;
 
-use crate::helpers::{eventually, spawn_with, Backend, TestApp};
+use crate::helpers::{eventually, page, spawn_with, Backend, TestApp};
 use crate::on_both;
 
 const SECRET: &str = "gateway-secret-for-tests";
@@ -416,14 +416,7 @@ on_both!(
         .send()
         .await
         .unwrap();
-        let page = b
-            .get(app.at("/staff/messages?status=dead"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = page(&b, &app, "/staff/messages?status=dead").await.1;
         assert!(
             page.contains("503") && page.contains("+92 3** *** **67"),
             "the error and a masked number"

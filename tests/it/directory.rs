@@ -6,7 +6,9 @@ use khidmat::platform::db::query;
 use khidmat::platform::identity::Role;
 use serde_json::Value;
 
-use crate::helpers::{assert_valid_in, browser, eventually, hidden, login, spawn_with, TestApp};
+use crate::helpers::{
+    assert_valid_in, browser, eventually, hidden, login, page as get_page, spawn_with, TestApp,
+};
 use crate::on_both;
 
 const PHONE: &str = "+923001234567";
@@ -156,25 +158,19 @@ on_both!(
         let app = spawn_with(backend, |_| {}).await;
         let b = browser();
         // Women's toilets near Saddar: the women-only and the both-genders ones are not the same.
-        let page = b
-            .get(app.at("/places?kind=public-toilet&lat=34.0011&long=71.5444&f_gender=women"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = get_page(
+            &b,
+            &app,
+            "/places?kind=public-toilet&lat=34.0011&long=71.5444&f_gender=women",
+        )
+        .await
+        .1;
         assert!(page.contains("toilet, Saddar Road"), "{page}");
         assert!(!page.contains("Qissa Khwani"));
         // A district stands in for a location.
-        let page = b
-            .get(app.at("/places?kind=health-facility&district=peshawar"))
-            .send()
+        let page = get_page(&b, &app, "/places?kind=health-facility&district=peshawar")
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+            .1;
         assert!(page.contains("Lady Reading Hospital"));
         // Open now: the 24-hour places are, whatever the time; a place without hours is not known to be.
         let csv = "name,lat,long,hours,gender\nAlways open,34.0200,71.6000,daily 00:00-24:00,both\nNo hours given,34.0201,71.6001,,both\n";
@@ -189,26 +185,20 @@ on_both!(
             .unwrap();
         // (Written straight to the store, as another node would: the index catches up within a second.)
         let page = eventually(|| async {
-            let page = b
-                .get(app.at("/places?kind=public-toilet&lat=34.02&long=71.6&open=yes"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let page = get_page(
+                &b,
+                &app,
+                "/places?kind=public-toilet&lat=34.02&long=71.6&open=yes",
+            )
+            .await
+            .1;
             page.contains("Always open").then_some(page)
         })
         .await;
         assert!(!page.contains("No hours given"), "{page}");
-        let page = b
-            .get(app.at("/places?kind=public-toilet&lat=34.02&long=71.6"))
-            .send()
+        let page = get_page(&b, &app, "/places?kind=public-toilet&lat=34.02&long=71.6")
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+            .1;
         assert!(page.contains("No hours given"));
         // Unknown attributes and values are refused.
         let r = b
@@ -263,14 +253,9 @@ on_both!(
 
 /// Ask for a code and read it from the SMS the development gateway would send.
 async fn code_for(app: &TestApp, b: &reqwest::Client, uuid: &str, subject: &str) -> String {
-    let html = b
-        .get(app.at(&format!("/places/{uuid}/review")))
-        .send()
+    let html = get_page(&b, &app, &format!("/places/{uuid}/review"))
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .1;
     let csrf = hidden(&html, "csrf");
     let r = b
         .post(app.at(&format!("/places/{uuid}/review/code")))
@@ -325,14 +310,9 @@ on_both!(
             .cookies()
             .find(|c| c.name() == "khidmat_csrf")
             .map(|c| c.value().to_string());
-        let html = b
-            .get(app.at(&format!("/places/{uuid}/review")))
-            .send()
+        let html = get_page(&b, &app, &format!("/places/{uuid}/review"))
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+            .1;
         let csrf = csrf.unwrap_or_else(|| hidden(&html, "csrf"));
         let post = |stars: &'static str, code: String| {
             let b = b.clone();
@@ -374,14 +354,7 @@ on_both!(
         let again = code_for(&app, &b, &uuid, &subject).await;
         assert_eq!(post("5", again).await.status(), 409, "one review a month");
         assert_eq!(rating(&app, &uuid).await, (4.0, 1));
-        let page = b
-            .get(app.at(&format!("/places/{uuid}")))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = get_page(&b, &app, &format!("/places/{uuid}")).await.1;
         assert!(
             page.contains("A. K.") && !page.contains("Ayesha") && !page.contains("4567"),
             "the name masked, the phone never shown"
@@ -538,14 +511,9 @@ on_both!(
     |backend| async move {
         let app = spawn_with(backend, |_| {}).await;
         let b = browser();
-        let html = b
-            .get(app.at("/places/suggest?kind=public-toilet"))
-            .send()
+        let html = get_page(&b, &app, "/places/suggest?kind=public-toilet")
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+            .1;
         let csrf = hidden(&html, "csrf");
         let send = |name: &'static str, lat: &'static str, long: &'static str| {
             let b = b.clone();
@@ -592,14 +560,7 @@ on_both!(
         app.add_user("wssp@test.pk", Role::Officer, Some("wssp"), None)
             .await;
         let (s, scsrf) = login(&app, "wssp@test.pk").await;
-        let queue = s
-            .get(app.at("/staff/directory"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let queue = get_page(&s, &app, "/staff/directory").await.1;
         assert!(queue.contains("New toilet, Ring Road") && queue.contains("Probably the same as"));
         let r = s
             .post(app.at(&format!("/staff/directory/places/{}", pending[1].0)))

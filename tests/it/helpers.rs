@@ -373,14 +373,7 @@ pub fn hidden(html: &str, name: &str) -> String {
 /// Log in through the login form; returns the browser and its form token.
 pub async fn login(app: &TestApp, email: &str) -> (reqwest::Client, String) {
     let b = browser();
-    let html = b
-        .get(app.at("/staff/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, html) = page(&b, app, "/staff/login").await;
     let csrf = hidden(&html, "csrf");
     let resp = b
         .post(app.at("/staff/login"))
@@ -396,4 +389,10 @@ pub async fn login(app: &TestApp, email: &str) -> (reqwest::Client, String) {
     assert_eq!(resp.status(), 303);
     assert_eq!(resp.headers()[reqwest::header::LOCATION], "/staff");
     (b, csrf)
+}
+
+/// GET a page in a browser: `(status, body)`.
+pub async fn page(b: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
+    let resp = b.get(app.at(path)).send().await.unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
 }

@@ -5,18 +5,13 @@
 use khidmat::platform::identity::Role;
 
 use crate::both;
-use crate::helpers::{browser, hidden, login, TestApp};
+use crate::helpers::{browser, hidden, login, page, TestApp};
 
 fn location(resp: &reqwest::Response) -> String {
     resp.headers()[reqwest::header::LOCATION]
         .to_str()
         .unwrap()
         .to_string()
-}
-
-async fn page(b: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
-    let resp = b.get(app.at(path)).send().await.unwrap();
-    (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
 async fn post_form(
