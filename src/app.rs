@@ -115,6 +115,7 @@ impl FromRef<AppState> for Db {
         reports::api::show,
         reports::api::post_update,
         reports::api::assign,
+        reports::api::reveal_contact,
     ),
     components(schemas(
         reports::open311::ServiceOut,

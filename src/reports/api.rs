@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/reports/{id}", get(show))
         .route("/api/v1/reports/{id}/updates", post(post_update))
         .route("/api/v1/reports/{id}/assignment", post(assign))
+        .route("/api/v1/reports/{id}/contact", post(reveal_contact))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -84,6 +85,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result
 pub struct Contact {
     name: Option<String>,
     email: Option<String>,
+    /// Masked (`+92 3** *** **67`); `POST /api/v1/reports/{id}/contact` reveals it (audited).
     phone: Option<String>,
 }
 
@@ -134,7 +136,7 @@ fn staff_report(r: &ReportRow, lang: Lang, base: &str) -> StaffReport {
         contact: Contact {
             name: r.contact_name.clone(),
             email: r.contact_email.clone(),
-            phone: r.contact_phone.clone(),
+            phone: super::masked_phone(r.contact_phone.as_deref()),
         },
         channel: r.channel.clone(),
         assigned_to: r.assigned_to,
@@ -336,4 +338,17 @@ pub async fn assign(
     Ok(Json(
         serde_json::json!({"service_request_id": id.to_string(), "assigned_to": body.user_id}),
     ))
+}
+
+/// The reporter's full phone number, to call back. Every reveal is in the audit log.
+#[utoipa::path(post, path = "/api/v1/reports/{id}/contact", tag = "staff", params(("id" = String, Path)),
+    responses((status = 200, description = "{\"phone\": \"+923001234567\"} (null when none was given)"), (status = 404, description = "no such report in your department")),
+    security(("bearer" = [])))]
+pub async fn reveal_contact(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>> {
+    let phone = super::reveal_phone(&state.db, &staff, report_id(&id)?).await?;
+    Ok(Json(serde_json::json!({"phone": phone})))
 }

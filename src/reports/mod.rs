@@ -407,6 +407,36 @@ pub async fn post_update(
     Ok(update_id)
 }
 
+/// The reporter's full phone number, for staff who will call back. Everywhere else the number
+/// is masked; every reveal is in the audit log.
+pub async fn reveal_phone(db: &Db, staff: &Staff, id: i64) -> Result<Option<String>> {
+    let report = report_for_staff(db, staff, id).await?;
+    let Some(phone) = report.contact_phone else {
+        return Ok(None);
+    };
+    let mut tx = db.begin().await?;
+    audit::record(
+        &mut tx,
+        &staff.actor(),
+        "report.contact_revealed",
+        "report",
+        &id.to_string(),
+        serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(phone))
+}
+
+/// A stored phone number as every list and page shows it: `+92 3** *** **67`.
+pub fn masked_phone(stored: Option<&str>) -> Option<String> {
+    stored.map(|p| {
+        Phone::parse(p)
+            .map(|p| p.masked())
+            .unwrap_or_else(|| "***".into())
+    })
+}
+
 /// Staff looked at the report linked as a possible duplicate and found it a different problem.
 pub async fn dismiss_duplicate(db: &Db, staff: &Staff, id: i64) -> Result<()> {
     let report = report_for_staff(db, staff, id).await?;

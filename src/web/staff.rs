@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/staff/reports/{id}/status", post(change_status))
         .route("/staff/reports/{id}/assign", post(assign))
         .route("/staff/reports/{id}/duplicate", post(duplicate))
+        .route("/staff/reports/{id}/contact", post(reveal_contact))
         .route("/staff/messages", get(messages))
 }
 
@@ -537,7 +538,7 @@ async fn export(
                 crate::reports::media_url(&base, r.photo_sha256.as_deref(), r.media_url.clone())
                     .unwrap_or_default(),
                 r.contact_name.clone().unwrap_or_default(),
-                r.contact_phone.clone().unwrap_or_default(),
+                crate::reports::masked_phone(r.contact_phone.as_deref()).unwrap_or_default(),
                 r.contact_email.clone().unwrap_or_default(),
                 r.channel.clone(),
                 r.assigned_to.map(|v| v.to_string()).unwrap_or_default(),
@@ -621,6 +622,8 @@ struct ReportPage {
     answers: Vec<Answered>,
     contact_name: String,
     contact_phone: String,
+    /// The full number is shown (after "show number", audited).
+    revealed: bool,
     contact_email: String,
     history: Vec<Entry>,
     duplicate: Option<Duplicate>,
@@ -648,6 +651,7 @@ async fn report_page(
     error: Option<String>,
     note: String,
     done: Option<String>,
+    reveal: bool,
 ) -> Result<ReportPage, PageError> {
     let r = crate::reports::report_for_staff(&state.db, staff, id)
         .await
@@ -774,7 +778,12 @@ async fn report_page(
         photo: crate::reports::media_url(&base, r.photo_sha256.as_deref(), r.media_url.clone()),
         answers,
         contact_name: r.contact_name.clone().unwrap_or_default(),
-        contact_phone: r.contact_phone.clone().unwrap_or_default(),
+        contact_phone: if reveal {
+            r.contact_phone.clone().unwrap_or_default()
+        } else {
+            crate::reports::masked_phone(r.contact_phone.as_deref()).unwrap_or_default()
+        },
+        revealed: reveal,
         contact_email: r.contact_email.clone().unwrap_or_default(),
         history,
         duplicate,
@@ -823,6 +832,7 @@ async fn report(
         None,
         String::new(),
         q.done,
+        false,
     )
     .await?;
     Ok(render(StatusCode::OK, &csrf, &page))
@@ -879,12 +889,48 @@ async fn change_status(
                 Some(e.message()),
                 f.note,
                 None,
+                false,
             )
             .await?;
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &csrf, &page))
         }
         Err(e) => Err(PageError { error: e, lang }),
     }
+}
+
+/// "Show number": the full phone number, once, recorded in the audit log.
+async fn reveal_contact(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id, lang)?;
+    if !csrf.verify(f.csrf.as_deref()) {
+        return Err(PageError::form_expired(lang));
+    }
+    crate::reports::reveal_phone(&state.db, &staff, id)
+        .await
+        .map_err(|_| PageError::not_found(lang))?;
+    let page = report_page(
+        &state,
+        &staff,
+        lang,
+        &csrf,
+        &uri,
+        &headers,
+        id,
+        None,
+        String::new(),
+        None,
+        true,
+    )
+    .await?;
+    Ok(render(StatusCode::OK, &csrf, &page))
 }
 
 #[derive(Deserialize)]

@@ -360,3 +360,68 @@ async fn the_language_switch_remembers_and_only_goes_home() {
     let (_, en) = page(&b, &app, "/?locale=en").await;
     assert!(en.contains(r#"<html lang="en" dir="ltr">"#));
 }
+
+both!(
+    phone_numbers_are_masked_until_a_staff_member_asks_and_the_asking_is_recorded,
+    |app| async move {
+        app.add_user("pesco@test.pk", Role::Officer, Some("pesco"), None)
+            .await;
+        let key = app.department_key("pesco").await;
+        let id = app
+            .report(&[
+                ("service_code", "kunda"),
+                ("district", "peshawar"),
+                ("attribute[premises]", "shop"),
+                ("attribute[method]", "hook"),
+                ("phone", "0300 1234567"),
+            ])
+            .await;
+        let (b, csrf) = login(&app, "pesco@test.pk").await;
+        let (_, html) = page(&b, &app, &format!("/staff/reports/{id}")).await;
+        assert!(html.contains("+92 3** *** **67") && !html.contains("+923001234567"));
+        let csv = b
+            .get(app.at("/staff/export.csv"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            csv.contains("+92 3** *** **67") && !csv.contains("1234567"),
+            "{csv}"
+        );
+        let api = app.staff_json(&format!("/api/v1/reports/{id}"), &key).await;
+        assert_eq!(api["contact"]["phone"], "+92 3** *** **67");
+
+        let shown = post_form(
+            &b,
+            &app,
+            &format!("/staff/reports/{id}/contact"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+        assert_eq!(shown.status(), 200);
+        assert!(shown.text().await.unwrap().contains("tel:+923001234567"));
+        let revealed: serde_json::Value = app
+            .staff_post(
+                &format!("/api/v1/reports/{id}/contact"),
+                &key,
+                &serde_json::json!({}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(revealed["phone"], "+923001234567");
+        assert_eq!(
+            app.count("audit_log WHERE action = 'report.contact_revealed'")
+                .await,
+            2
+        );
+        let no_token = post_form(&b, &app, &format!("/staff/reports/{id}/contact"), &[]).await;
+        assert_eq!(no_token.status(), 403);
+    }
+);
