@@ -116,6 +116,15 @@ impl FromRef<AppState> for Db {
         reports::api::post_update,
         reports::api::assign,
         reports::api::reveal_contact,
+        crate::directory::hsds::root,
+        crate::directory::hsds::services,
+        crate::directory::hsds::service,
+        crate::directory::hsds::organizations,
+        crate::directory::hsds::organization,
+        crate::directory::hsds::service_at_locations,
+        crate::directory::hsds::service_at_location,
+        crate::directory::hsds::taxonomies,
+        crate::directory::hsds::taxonomy_terms,
     ),
     components(schemas(
         reports::open311::ServiceOut,
@@ -135,7 +144,8 @@ impl FromRef<AppState> for Db {
         reports::api::LoginIn,
         reports::model::RichStatus,
     )),
-    tags((name = "open311", description = "Open311 GeoReport v2"), (name = "staff", description = "Department staff")),
+    tags((name = "open311", description = "Open311 GeoReport v2"), (name = "staff", description = "Department staff"),
+        (name = "hsds", description = "The directory, as Open Referral HSDS 3.0")),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

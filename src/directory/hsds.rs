@@ -85,7 +85,7 @@ fn page(contents: Vec<Value>, total: i64, page_number: i64, size: i64) -> Value 
 }
 
 #[derive(Deserialize, Default)]
-struct Paging {
+pub struct Paging {
     page: Option<String>,
     per_page: Option<String>,
 }
@@ -313,7 +313,8 @@ fn service_value(p: &PlaceRow, cx: &Context) -> Value {
 }
 
 /// `GET /hsds/`: what this API is.
-async fn root(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Json<Value> {
+#[utoipa::path(get, path = "/hsds/", tag = "hsds", responses((status = 200, description = "version, profile, openapi_url, description, publisher")))]
+pub async fn root(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Json<Value> {
     let base = crate::reports::open311::base_url(&state.config, &headers);
     Json(json!({
         "version": "3.0",
@@ -325,7 +326,7 @@ async fn root(State(state): State<AppState>, headers: axum::http::HeaderMap) -> 
 }
 
 #[derive(Deserialize, Default)]
-struct ServicesQuery {
+pub struct ServicesQuery {
     search: Option<String>,
     taxonomy_term_id: Option<String>,
     taxonomy_id: Option<String>,
@@ -335,7 +336,8 @@ struct ServicesQuery {
     paging: Paging,
 }
 
-async fn services(
+#[utoipa::path(get, path = "/hsds/services", tag = "hsds", params(("search" = Option<String>, Query), ("taxonomy_term_id" = Option<String>, Query), ("taxonomy_id" = Option<String>, Query), ("organization_id" = Option<String>, Query), ("modified_after" = Option<String>, Query), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "a page of services (HSDS page envelope)"), (status = 400, description = "bad parameter"), (status = 404, description = "unknown taxonomy, term or organization")))]
+pub async fn services(
     State(state): State<AppState>,
     Query(q): Query<ServicesQuery>,
 ) -> Result<Json<Value>> {
@@ -387,7 +389,8 @@ async fn services(
     )))
 }
 
-async fn service(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>> {
+#[utoipa::path(get, path = "/hsds/services/{id}", tag = "hsds", params(("id" = String, Path)), responses((status = 200, description = "the service, fully nested"), (status = 404, description = "no such service")))]
+pub async fn service(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>> {
     let rows: Vec<PlaceRow> = store::place_by_hsds_id(&state.db, store::HsdsId::Service, &id)
         .await?
         .filter(|p| p.status == "verified")
@@ -399,7 +402,8 @@ async fn service(State(state): State<AppState>, Path(id): Path<String>) -> Resul
         .ok_or_else(|| Error::NotFound(format!("there is no service {id}")))
 }
 
-async fn organizations(
+#[utoipa::path(get, path = "/hsds/organizations", tag = "hsds", params(("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "a page of organizations"), (status = 400, description = "bad parameter")))]
+pub async fn organizations(
     State(state): State<AppState>,
     Query(p): Query<Paging>,
 ) -> Result<Json<Value>> {
@@ -413,7 +417,8 @@ async fn organizations(
     )))
 }
 
-async fn organization(
+#[utoipa::path(get, path = "/hsds/organizations/{id}", tag = "hsds", params(("id" = String, Path)), responses((status = 200, description = "the organization"), (status = 404, description = "no such organization")))]
+pub async fn organization(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
@@ -424,7 +429,7 @@ async fn organization(
 }
 
 #[derive(Deserialize, Default)]
-struct SalQuery {
+pub struct SalQuery {
     lat: Option<String>,
     long: Option<String>,
     proximity: Option<String>,
@@ -446,7 +451,8 @@ fn sal_json(p: &PlaceRow, cx: &Context, distance: Option<f64>) -> Value {
 
 /// `GET /hsds/service_at_locations?lat&long&proximity`: nearest first (from the search index),
 /// or all by name without a point.
-async fn service_at_locations(
+#[utoipa::path(get, path = "/hsds/service_at_locations", tag = "hsds", params(("lat" = Option<f64>, Query), ("long" = Option<f64>, Query), ("proximity" = Option<f64>, Query, description = "metres, more than 0, at most 200000"), ("taxonomy_term_id" = Option<String>, Query), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "nearest first when lat and long are given"), (status = 400, description = "bad parameter")))]
+pub async fn service_at_locations(
     State(state): State<AppState>,
     Query(q): Query<SalQuery>,
 ) -> Result<Json<Value>> {
@@ -526,7 +532,8 @@ async fn service_at_locations(
     )))
 }
 
-async fn service_at_location(
+#[utoipa::path(get, path = "/hsds/service_at_locations/{id}", tag = "hsds", params(("id" = String, Path)), responses((status = 200, description = "the service at location, nested"), (status = 404, description = "none")))]
+pub async fn service_at_location(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
@@ -542,7 +549,8 @@ async fn service_at_location(
         .ok_or_else(|| Error::NotFound(format!("there is no service_at_location {id}")))
 }
 
-async fn taxonomies(Query(p): Query<Paging>) -> Result<Json<Value>> {
+#[utoipa::path(get, path = "/hsds/taxonomies", tag = "hsds", params(("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "the taxonomies")))]
+pub async fn taxonomies(Query(p): Query<Paging>) -> Result<Json<Value>> {
     let (page_no, size) = paging(&p)?;
     let all = vec![
         json!({"id": kinds_taxonomy_id(), "name": "khidmat-kinds", "description": "The kinds of places in the Khidmat directory", "version": "1", "metadata": []}),
@@ -560,13 +568,14 @@ async fn taxonomies(Query(p): Query<Paging>) -> Result<Json<Value>> {
 }
 
 #[derive(Deserialize, Default)]
-struct TermsQuery {
+pub struct TermsQuery {
     taxonomy_id: Option<String>,
     #[serde(flatten)]
     paging: Paging,
 }
 
-async fn taxonomy_terms(
+#[utoipa::path(get, path = "/hsds/taxonomy_terms", tag = "hsds", params(("taxonomy_id" = Option<String>, Query), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "the terms")))]
+pub async fn taxonomy_terms(
     State(state): State<AppState>,
     Query(q): Query<TermsQuery>,
 ) -> Result<Json<Value>> {
