@@ -332,16 +332,52 @@ pub struct ServicesQuery {
     taxonomy_id: Option<String>,
     organization_id: Option<String>,
     modified_after: Option<String>,
+    minimal: Option<String>,
+    full: Option<String>,
+    format: Option<String>,
     #[serde(flatten)]
     paging: Paging,
 }
 
-#[utoipa::path(get, path = "/hsds/services", tag = "hsds", params(("search" = Option<String>, Query), ("taxonomy_term_id" = Option<String>, Query), ("taxonomy_id" = Option<String>, Query), ("organization_id" = Option<String>, Query), ("modified_after" = Option<String>, Query), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "a page of services (HSDS page envelope)"), (status = 400, description = "bad parameter"), (status = 404, description = "unknown taxonomy, term or organization")))]
+fn flag(v: Option<&str>, name: &str, default: bool) -> Result<bool> {
+    match v.map(str::trim) {
+        None | Some("") => Ok(default),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(_) => Err(Error::BadRequest(format!("{name} must be true or false"))),
+    }
+}
+
+/// A service without its nested objects (`full=false`); Khidmat's `reviews` stays.
+fn flat(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(k, v)| k == "reviews" || !(v.is_array() || v.is_object()))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+#[utoipa::path(get, path = "/hsds/services", tag = "hsds", params(("search" = Option<String>, Query), ("taxonomy_term_id" = Option<String>, Query), ("taxonomy_id" = Option<String>, Query), ("organization_id" = Option<String>, Query), ("modified_after" = Option<String>, Query),
+        ("minimal" = Option<bool>, Query, description = "true: only id and last_modified"), ("full" = Option<bool>, Query, description = "false: without nested objects"), ("format" = Option<String>, Query, description = "json (the only format)"),
+        ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "a page of services (HSDS page envelope)"), (status = 400, description = "bad parameter"), (status = 404, description = "unknown taxonomy, term or organization")))]
 pub async fn services(
     State(state): State<AppState>,
     Query(q): Query<ServicesQuery>,
 ) -> Result<Json<Value>> {
     let (page_no, size) = paging(&q.paging)?;
+    let minimal = flag(q.minimal.as_deref(), "minimal", false)?;
+    let full = flag(q.full.as_deref(), "full", true)?;
+    if q.format
+        .as_deref()
+        .is_some_and(|f| !f.is_empty() && f != "json")
+    {
+        return Err(Error::BadRequest(
+            "format: this API answers json only".into(),
+        ));
+    }
     let mut f = PlaceFilter {
         status: Some("verified"),
         search: q.search.filter(|s| !s.trim().is_empty()),
@@ -380,13 +416,20 @@ pub async fn services(
         })?);
     }
     let (rows, total) = store::places(&state.db, &f, size, (page_no - 1) * size).await?;
+    if minimal {
+        let items = rows
+            .iter()
+            .map(|p| json!({"id": p.service_uuid, "last_modified": time(p.updated_at)}))
+            .collect();
+        return Ok(Json(page(items, total, page_no, size)));
+    }
     let cx = context(&state.db, &rows).await?;
-    Ok(Json(page(
-        rows.iter().map(|p| service_json(p, &cx)).collect(),
-        total,
-        page_no,
-        size,
-    )))
+    let items = rows
+        .iter()
+        .map(|p| service_json(p, &cx))
+        .map(|v| if full { v } else { flat(v) })
+        .collect();
+    Ok(Json(page(items, total, page_no, size)))
 }
 
 #[utoipa::path(get, path = "/hsds/services/{id}", tag = "hsds", params(("id" = String, Path)), responses((status = 200, description = "the service, fully nested"), (status = 404, description = "no such service")))]

@@ -144,6 +144,19 @@ on_both!(hsds_answers_follow_the_standard, |backend| async move {
         404
     );
     assert_eq!(json(&app, "/hsds/services/not-a-service").await.0, 404);
+    let (_, minimal) = json(&app, "/hsds/services?minimal=true&per_page=3").await;
+    let first = minimal["contents"][0].as_object().unwrap();
+    assert_eq!(
+        first.keys().collect::<Vec<_>>(),
+        vec!["id", "last_modified"]
+    );
+    let (_, flat) = json(&app, "/hsds/services?full=false&per_page=3").await;
+    for c in flat["contents"].as_array().unwrap() {
+        assert_valid_in("hsds", "compiled/service_list.json", c);
+        assert!(c.get("service_at_locations").is_none() && c.get("reviews").is_some());
+    }
+    assert_eq!(json(&app, "/hsds/services?format=csv").await.0, 400);
+    assert_eq!(json(&app, "/hsds/services?full=maybe").await.0, 400);
     assert_eq!(
         json(&app, "/hsds/services?modified_after=yesterday")
             .await
