@@ -39,13 +39,15 @@ fi
 echo "== build (once: the tests' build also makes the server binary schemathesis talks to)"
 cargo test --workspace --locked --no-run
 
-# Schemathesis: a real client generating requests from our OpenAPI document; no answer may be a 5xx.
-echo "== schemathesis against /api/openapi.json"
-venv=target/schemathesis-venv
-if [ ! -x "$venv/bin/st" ]; then
+# Real Python clients: schemathesis (requests generated from our OpenAPI document; no answer may be
+# a 5xx) and ckanapi (the CKAN client; tests/it/opendata.rs runs it against the server).
+venv=target/test-venv
+if [ ! -x "$venv/bin/st" ] || [ ! -x "$venv/bin/ckanapi" ]; then
+  echo "== Python clients for the tests (schemathesis, ckanapi)"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q "schemathesis==4.32.5"
+  "$venv/bin/pip" install -q "schemathesis==4.32.5" "ckanapi==4.11"
 fi
+echo "== schemathesis against /api/openapi.json"
 data=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 KHIDMAT_RATE_LIMIT_PER_MINUTE=0 target/debug/khidmat --data-dir "$data" serve --demo --listen "127.0.0.1:$port" >"$data/server.log" 2>&1 &

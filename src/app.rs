@@ -249,6 +249,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::web::router())
         .merge(crate::channels::router())
         .merge(crate::directory::router())
+        .merge(crate::opendata::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::platform::metrics::track))
         // Pages, scripts and JSON shrink to a quarter over slow mobile links. Photos are JPEG

@@ -68,6 +68,11 @@ enum Command {
         #[command(subcommand)]
         command: DirectoryCommand,
     },
+    /// Open data: import a CSV into the DataStore.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
     /// Copy the SQLite database, consistently, while the server runs.
     Backup {
         /// The new file to write.
@@ -125,6 +130,25 @@ enum DirectoryCommand {
     },
     /// Write the whole directory as HSDS 3.0 JSON.
     Export { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Import a CSV file as a DataStore table of a dataset (made if missing). Column types are
+    /// inferred; a bad row stops the import before anything is written, and every bad row is
+    /// listed.
+    Import {
+        file: PathBuf,
+        /// The dataset's name (a-z, 0-9, - and _).
+        #[arg(long)]
+        dataset: String,
+        /// The dataset's title, when it is new.
+        #[arg(long)]
+        title: Option<String>,
+        /// The department (slug) that publishes it.
+        #[arg(long)]
+        department: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -311,6 +335,43 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             std::fs::write(&file, serde_json::to_vec_pretty(&doc)?)
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
             println!("exported {n} services to {}", file.display());
+            Ok(())
+        }
+        Command::Data {
+            command:
+                DataCommand::Import {
+                    file,
+                    dataset,
+                    title,
+                    department,
+                },
+        } => {
+            let db = open(&config).await?;
+            let bar = indicatif::ProgressBar::new_spinner().with_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} rows ({per_sec})")
+                    .expect("a valid template"),
+            );
+            let done = crate::opendata::import_csv(
+                &db,
+                &file,
+                &dataset,
+                title.as_deref(),
+                department.as_deref(),
+                |stage, n| {
+                    bar.set_message(stage.to_owned());
+                    bar.set_position(n);
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message()))?;
+            bar.finish_and_clear();
+            println!(
+                "imported {} rows into dataset {} (resource {})",
+                done.rows, done.dataset, done.resource_id
+            );
+            for f in &done.fields {
+                println!("  {} ({:?})", f.id, f.kind);
+            }
             Ok(())
         }
         Command::Backup { file } => {

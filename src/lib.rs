@@ -3,6 +3,7 @@
 //! - [`platform`]: the kernel every service shares (store, identity, audit, jobs, i18n, …)
 //! - [`reports`]: citizens' reports to departments (Open311 GeoReport v2)
 //! - [`directory`]: places and providers, reviews, suggestions (Open Referral HSDS 3.0)
+//! - [`opendata`]: datasets and the DataStore, as the CKAN Action API
 //! - [`channels`]: SMS and USSD gateways in, SMS out
 //! - [`web`]: the citizen and staff web pages
 //! - [`packs`]: departments' services as data
@@ -12,6 +13,7 @@ pub mod app;
 pub mod channels;
 pub mod cli;
 pub mod directory;
+pub mod opendata;
 pub mod packs;
 pub mod platform;
 pub mod reports;

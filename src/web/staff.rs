@@ -899,6 +899,7 @@ async fn change_status(
 }
 
 /// "Show number": the full phone number, once, recorded in the audit log.
+#[allow(clippy::too_many_arguments)]
 async fn reveal_contact(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,

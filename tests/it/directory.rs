@@ -266,9 +266,7 @@ on_both!(
 
 /// Ask for a code and read it from the SMS the development gateway would send.
 async fn code_for(app: &TestApp, b: &reqwest::Client, uuid: &str, subject: &str) -> String {
-    let html = get_page(&b, &app, &format!("/places/{uuid}/review"))
-        .await
-        .1;
+    let html = get_page(b, app, &format!("/places/{uuid}/review")).await.1;
     let csrf = hidden(&html, "csrf");
     let r = b
         .post(app.at(&format!("/places/{uuid}/review/code")))

@@ -11,5 +11,6 @@ mod directory;
 mod fuzz;
 mod kernel;
 mod open311;
+mod opendata;
 mod staff;
 mod web;

@@ -1,0 +1,574 @@
+//! The CKAN Action API v3 (read side) at `/api/3/action/{name}` (and `/api/action/{name}`): the envelope CKAN clients
+//! expect (`{help, success, result}`; errors `{success: false, error: {__type, message}}`), with
+//! parameters from the query string or a JSON body, as `ckanapi` sends them.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+
+use super::datastore::{self, FieldType, Search};
+use super::store::{self, DatasetFilter, DatasetRow, ResourceRow};
+use crate::app::AppState;
+use crate::platform::error::Error;
+use crate::platform::org::{self, Department};
+
+pub fn router() -> Router<AppState> {
+    // CKAN answers at both; ckanapi calls the unversioned one.
+    Router::new()
+        .route("/api/3/action/{name}", get(action).post(action))
+        .route("/api/action/{name}", get(action).post(action))
+}
+
+/// A CKAN error: its `__type` and message, with the HTTP status CKAN gives it.
+struct CkanError(StatusCode, &'static str, String);
+
+impl From<Error> for CkanError {
+    fn from(e: Error) -> Self {
+        let message = e.message();
+        match e {
+            Error::NotFound(_) => CkanError(StatusCode::NOT_FOUND, "Not Found Error", message),
+            Error::Forbidden(_) | Error::Unauthorized(_) => {
+                CkanError(StatusCode::FORBIDDEN, "Authorization Error", message)
+            }
+            Error::Conflict(_) | Error::BadRequest(_) | Error::Unprocessable(_) => {
+                CkanError(StatusCode::CONFLICT, "Validation Error", message)
+            }
+            other => CkanError(other.status(), "Internal Error", message),
+        }
+    }
+}
+
+impl From<sqlx::Error> for CkanError {
+    fn from(e: sqlx::Error) -> Self {
+        Error::from(e).into()
+    }
+}
+
+type Params = Map<String, Value>;
+
+fn help(base: &str, name: &str) -> String {
+    format!("{base}/api/3/action/help_show?name={name}")
+}
+
+async fn action(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let base = crate::reports::open311::base_url(&state.config, &headers);
+    let mut params: Params = uri
+        .query()
+        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    if !body.is_empty() {
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(m)) => params.extend(m),
+            _ => {
+                return envelope(
+                    &base,
+                    &name,
+                    Err(CkanError(
+                        StatusCode::BAD_REQUEST,
+                        "Validation Error",
+                        "the body must be a JSON object".into(),
+                    )),
+                );
+            }
+        }
+    }
+    let result = run(&state, &name, &params, &base).await;
+    envelope(&base, &name, result)
+}
+
+fn envelope(base: &str, name: &str, result: Result<Value, CkanError>) -> Response {
+    match result {
+        Ok(v) => Json(json!({"help": help(base, name), "success": true, "result": v})).into_response(),
+        Err(CkanError(status, kind, message)) => (
+            status,
+            Json(json!({"help": help(base, name), "success": false, "error": {"__type": kind, "message": message}})),
+        )
+            .into_response(),
+    }
+}
+
+fn text(p: &Params, k: &str) -> Option<String> {
+    match p.get(k)? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn number(p: &Params, k: &str, default: i64, max: i64) -> Result<i64, CkanError> {
+    match text(p, k) {
+        None => Ok(default),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (0..=max).contains(n))
+            .ok_or_else(|| {
+                CkanError(
+                    StatusCode::CONFLICT,
+                    "Validation Error",
+                    format!("{k}: a whole number from 0 to {max}"),
+                )
+            }),
+    }
+}
+
+fn flag(p: &Params, k: &str, default: bool) -> bool {
+    match text(p, k).as_deref() {
+        Some("true") | Some("True") | Some("1") => true,
+        Some("false") | Some("False") | Some("0") => false,
+        _ => default,
+    }
+}
+
+fn required(p: &Params, k: &str) -> Result<String, CkanError> {
+    text(p, k).ok_or_else(|| {
+        CkanError(
+            StatusCode::CONFLICT,
+            "Validation Error",
+            format!("{k}: Missing value"),
+        )
+    })
+}
+
+fn organization_dict(d: &Department, count: Option<i64>) -> Value {
+    let mut v = json!({
+        "id": d.slug, "name": d.slug, "title": d.name_en, "display_name": d.name_en,
+        "description": format!("{} / {} / {}", d.name_en, d.name_ur, d.name_ps),
+        "type": "organization", "state": "active", "is_organization": true, "approval_status": "approved",
+    });
+    if let Some(n) = count {
+        v["package_count"] = json!(n);
+    }
+    v
+}
+
+fn resource_dict(r: &ResourceRow, dataset: &DatasetRow, base: &str) -> Value {
+    json!({
+        "id": r.uuid, "package_id": dataset.uuid, "name": r.name, "description": r.description,
+        "format": r.format, "url": format!("{base}/api/3/action/datastore_search?resource_id={}", r.uuid),
+        "datastore_active": r.datastore_table.is_some(), "state": "active",
+        "created": r.created_at.to_rfc3339(), "last_modified": r.modified_at.to_rfc3339(),
+        "position": 0,
+    })
+}
+
+fn package_dict(
+    d: &DatasetRow,
+    resources: &[&ResourceRow],
+    departments: &[Department],
+    base: &str,
+) -> Value {
+    let org = d
+        .department_id
+        .and_then(|id| departments.iter().find(|x| x.id == id));
+    let tags: Vec<Value> = d
+        .tags()
+        .into_iter()
+        .map(|t| json!({"name": t, "display_name": t, "state": "active"}))
+        .collect();
+    let mut res: Vec<Value> = resources
+        .iter()
+        .map(|r| resource_dict(r, d, base))
+        .collect();
+    for (i, r) in res.iter_mut().enumerate() {
+        r["position"] = json!(i);
+    }
+    json!({
+        "id": d.uuid, "name": d.name, "title": d.title, "notes": d.notes, "type": "dataset",
+        "state": d.state, "private": false, "license_id": d.license_id,
+        "license_title": if d.license_id == "cc-by-4.0" { "Creative Commons Attribution 4.0" } else { d.license_id.as_str() },
+        "owner_org": org.map(|o| o.slug.clone()), "organization": org.map(|o| organization_dict(o, None)),
+        "num_tags": tags.len(), "tags": tags, "num_resources": res.len(), "resources": res, "groups": [],
+        "metadata_created": d.created_at.to_rfc3339(), "metadata_modified": d.modified_at.to_rfc3339(),
+    })
+}
+
+async fn packages(
+    state: &AppState,
+    rows: &[DatasetRow],
+    base: &str,
+) -> Result<Vec<Value>, CkanError> {
+    let ids: Vec<i64> = rows.iter().map(|d| d.id).collect();
+    let resources = store::resources_of(&state.db, &ids).await?;
+    let departments = org::departments(&state.db).await?;
+    Ok(rows
+        .iter()
+        .map(|d| {
+            let mine: Vec<&ResourceRow> =
+                resources.iter().filter(|r| r.dataset_id == d.id).collect();
+            package_dict(d, &mine, &departments, base)
+        })
+        .collect())
+}
+
+async fn run(state: &AppState, name: &str, p: &Params, base: &str) -> Result<Value, CkanError> {
+    match name {
+        "site_read" => Ok(json!(true)),
+        "status_show" => Ok(json!({
+            "site_title": "Khidmat open data", "site_url": base, "ckan_version": "2.10.4",
+            "site_description": "Open data of Khyber Pakhtunkhwa's civic services", "locale_default": "en",
+            "extensions": ["datastore"],
+        })),
+        "package_list" => {
+            let (rows, _) =
+                store::search(&state.db, &DatasetFilter::default(), "d.name", 100_000, 0).await?;
+            Ok(json!(rows.into_iter().map(|d| d.name).collect::<Vec<_>>()))
+        }
+        "package_show" => {
+            let id = required(p, "id")?;
+            let d = store::dataset(&state.db, &id).await?.ok_or_else(|| {
+                CkanError(
+                    StatusCode::NOT_FOUND,
+                    "Not Found Error",
+                    "Dataset not found".into(),
+                )
+            })?;
+            Ok(packages(state, &[d], base).await?.remove(0))
+        }
+        "package_search" => package_search(state, p, base).await,
+        "organization_list" => {
+            let departments = org::departments(&state.db).await?;
+            if flag(p, "all_fields", false) {
+                let counts: HashMap<i64, i64> = store::counts_by_department(&state.db)
+                    .await?
+                    .into_iter()
+                    .collect();
+                Ok(json!(departments
+                    .iter()
+                    .map(|d| organization_dict(d, Some(counts.get(&d.id).copied().unwrap_or(0))))
+                    .collect::<Vec<_>>()))
+            } else {
+                Ok(json!(departments
+                    .into_iter()
+                    .map(|d| d.slug)
+                    .collect::<Vec<_>>()))
+            }
+        }
+        "organization_show" => {
+            let id = required(p, "id")?;
+            let d = org::department_by_slug(&state.db, &id)
+                .await?
+                .ok_or_else(|| {
+                    CkanError(
+                        StatusCode::NOT_FOUND,
+                        "Not Found Error",
+                        "Organization not found".into(),
+                    )
+                })?;
+            let counts: HashMap<i64, i64> = store::counts_by_department(&state.db)
+                .await?
+                .into_iter()
+                .collect();
+            Ok(organization_dict(
+                &d,
+                Some(counts.get(&d.id).copied().unwrap_or(0)),
+            ))
+        }
+        "group_list" => Ok(json!([])),
+        "tag_list" => {
+            let mut tags: Vec<String> = store::tags_of(&state.db, &DatasetFilter::default())
+                .await?
+                .iter()
+                .flat_map(|t| serde_json::from_str::<Vec<String>>(t).unwrap_or_default())
+                .collect();
+            tags.sort();
+            tags.dedup();
+            Ok(json!(tags))
+        }
+        "resource_show" => {
+            let id = required(p, "id")?;
+            let r = store::resource(&state.db, &id).await?.ok_or_else(|| {
+                CkanError(
+                    StatusCode::NOT_FOUND,
+                    "Not Found Error",
+                    "Resource not found".into(),
+                )
+            })?;
+            let d: DatasetRow = state.db.fetch_one(crate::platform::db::query(
+                "SELECT d.id, d.uuid, d.name, d.title, d.notes, d.department_id, d.license_id, d.tags, d.state, d.created_at, d.modified_at FROM od_datasets d WHERE d.id = $1",
+            ).bind(r.dataset_id)).await?;
+            Ok(resource_dict(&r, &d, base))
+        }
+        "datastore_search" => datastore_search(state, p).await,
+        _ => Err(CkanError(
+            StatusCode::BAD_REQUEST,
+            "Bad Request",
+            format!("Action name not known: {name}"),
+        )),
+    }
+}
+
+async fn package_search(state: &AppState, p: &Params, base: &str) -> Result<Value, CkanError> {
+    let mut f = DatasetFilter::default();
+    if let Some(q) = text(p, "q").filter(|q| q != "*:*") {
+        f.words = q.split_whitespace().map(str::to_owned).collect();
+    }
+    if let Some(fq) = text(p, "fq") {
+        for term in fq.split_whitespace() {
+            let (k, v) = term.split_once(':').ok_or_else(|| {
+                CkanError(
+                    StatusCode::CONFLICT,
+                    "Validation Error",
+                    format!("fq: {term:?} is not field:value"),
+                )
+            })?;
+            let v = v.trim_matches('"').to_owned();
+            match k.trim_start_matches('+') {
+                "organization" | "owner_org" => f.department = Some(v),
+                "tags" => f.tag = Some(v),
+                "res_format" => f.format = Some(v),
+                "name" => f.name = Some(v),
+                other => {
+                    return Err(CkanError(
+                        StatusCode::CONFLICT,
+                        "Validation Error",
+                        format!(
+                            "fq: cannot filter on {other:?} (organization, tags, res_format, name)"
+                        ),
+                    ))
+                }
+            }
+        }
+    }
+    let rows = number(p, "rows", 10, 1000)?;
+    let start = number(p, "start", 0, 1_000_000)?;
+    let order = match text(p, "sort").as_deref() {
+        None | Some("score desc, metadata_modified desc") | Some("metadata_modified desc") => {
+            "d.modified_at DESC"
+        }
+        Some("metadata_modified asc") => "d.modified_at",
+        Some("name asc") | Some("title_string asc") => "d.name",
+        Some("name desc") | Some("title_string desc") => "d.name DESC",
+        Some(other) => {
+            return Err(CkanError(
+                StatusCode::CONFLICT,
+                "Validation Error",
+                format!("sort: {other:?} is not supported"),
+            ))
+        }
+    };
+    let (list, count) = store::search(&state.db, &f, order, rows, start).await?;
+    let results = packages(state, &list, base).await?;
+    let facet_fields: Vec<String> = match p.get("facet.field") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        Some(Value::String(s)) => serde_json::from_str(s).unwrap_or_else(|_| vec![s.clone()]),
+        _ => vec![],
+    };
+    let mut facets = Map::new();
+    for field in facet_fields {
+        let items: Vec<(String, i64)> = match field.as_str() {
+            "organization" => store::department_facet(&state.db, &f).await?,
+            "tags" => {
+                let mut counts: HashMap<String, i64> = HashMap::new();
+                for t in store::tags_of(&state.db, &f).await? {
+                    for tag in serde_json::from_str::<Vec<String>>(&t).unwrap_or_default() {
+                        *counts.entry(tag).or_default() += 1;
+                    }
+                }
+                let mut v: Vec<(String, i64)> = counts.into_iter().collect();
+                v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                v
+            }
+            other => {
+                return Err(CkanError(
+                    StatusCode::CONFLICT,
+                    "Validation Error",
+                    format!("facet.field: {other:?} is not supported (organization, tags)"),
+                ))
+            }
+        };
+        facets.insert(field.clone(), json!({
+            "title": field,
+            "items": items.into_iter().map(|(name, count)| json!({"name": name, "display_name": name, "count": count})).collect::<Vec<_>>(),
+        }));
+    }
+    Ok(
+        json!({"count": count, "results": results, "search_facets": facets, "facets": {}, "sort": order}),
+    )
+}
+
+async fn datastore_search(state: &AppState, p: &Params) -> Result<Value, CkanError> {
+    let id = required(p, "resource_id")?;
+    let r = store::resource(&state.db, &id).await?.ok_or_else(|| {
+        CkanError(
+            StatusCode::NOT_FOUND,
+            "Not Found Error",
+            "Resource not found".into(),
+        )
+    })?;
+    let table = r.datastore_table.clone().ok_or_else(|| {
+        CkanError(
+            StatusCode::NOT_FOUND,
+            "Not Found Error",
+            "Resource has no DataStore table".into(),
+        )
+    })?;
+    let all = r.fields();
+    let filters: Vec<(String, String)> = match p.get("filters") {
+        None => vec![],
+        Some(v) => {
+            let obj = match v {
+                Value::Object(m) => m.clone(),
+                Value::String(s) => {
+                    serde_json::from_str::<Map<String, Value>>(s).map_err(|_| {
+                        CkanError(
+                            StatusCode::CONFLICT,
+                            "Validation Error",
+                            "filters: a JSON object of field: value".into(),
+                        )
+                    })?
+                }
+                _ => {
+                    return Err(CkanError(
+                        StatusCode::CONFLICT,
+                        "Validation Error",
+                        "filters: a JSON object of field: value".into(),
+                    ))
+                }
+            };
+            obj.into_iter()
+                .map(|(k, v)| {
+                    (
+                        k,
+                        match v {
+                            Value::String(s) => s,
+                            other => other.to_string(),
+                        },
+                    )
+                })
+                .collect()
+        }
+    };
+    let fields = match p.get("fields") {
+        None => None,
+        Some(Value::Array(a)) => Some(
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+        ),
+        Some(Value::String(s)) => Some(
+            s.split(',')
+                .map(|x| x.trim().to_owned())
+                .filter(|x| !x.is_empty())
+                .collect(),
+        ),
+        _ => {
+            return Err(CkanError(
+                StatusCode::CONFLICT,
+                "Validation Error",
+                "fields: a list of field names".into(),
+            ))
+        }
+    };
+    let mut sort = Vec::new();
+    if let Some(s) = text(p, "sort") {
+        for part in s.split(',') {
+            let mut w = part.split_whitespace();
+            let f = w.next().unwrap_or("").trim_matches('"').to_owned();
+            let desc = match w.next().map(str::to_lowercase).as_deref() {
+                None | Some("asc") => false,
+                Some("desc") => true,
+                Some(o) => {
+                    return Err(CkanError(
+                        StatusCode::CONFLICT,
+                        "Validation Error",
+                        format!("sort: {o:?} is not asc or desc"),
+                    ))
+                }
+            };
+            sort.push((f, desc));
+        }
+    }
+    let search = Search {
+        q: text(p, "q"),
+        filters,
+        fields,
+        sort,
+        limit: number(p, "limit", 100, 32_000)?,
+        offset: number(p, "offset", 0, i64::MAX / 2)?,
+        include_total: flag(p, "include_total", true),
+    };
+    let format = text(p, "records_format").unwrap_or_else(|| "objects".into());
+    let (shown, rows, total) = datastore::search(&state.db, &table, &all, &search).await?;
+    let mut field_list = vec![json!({"id": "_id", "type": "int"})];
+    field_list.extend(shown.iter().map(|f| {
+        json!({"id": f.id, "type": match f.kind {
+            FieldType::Integer => "int", FieldType::Numeric => "numeric", FieldType::Date => "date",
+            FieldType::Timestamp => "timestamp", FieldType::Text => "text",
+        }})
+    }));
+    let names: Vec<String> = std::iter::once("_id".to_string())
+        .chain(shown.iter().map(|f| f.id.clone()))
+        .collect();
+    let records = match format.as_str() {
+        "objects" => json!(rows
+            .iter()
+            .map(|r| {
+                let a = r.as_array().cloned().unwrap_or_default();
+                Value::Object(names.iter().cloned().zip(a).collect())
+            })
+            .collect::<Vec<_>>()),
+        "lists" => json!(rows),
+        "csv" => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            for r in &rows {
+                let cells: Vec<String> = r
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|v| match v {
+                        Value::String(s) => s,
+                        Value::Null => String::new(),
+                        o => o.to_string(),
+                    })
+                    .collect();
+                w.write_record(&cells)
+                    .map_err(|e| Error::Internal(e.into()))?;
+            }
+            json!(String::from_utf8(
+                w.into_inner()
+                    .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?
+            )
+            .unwrap_or_default())
+        }
+        other => {
+            return Err(CkanError(
+                StatusCode::CONFLICT,
+                "Validation Error",
+                format!("records_format: {other:?} is not objects, lists or csv"),
+            ))
+        }
+    };
+    let mut out = json!({
+        "resource_id": r.uuid, "fields": field_list, "records": records, "records_format": format,
+        "limit": search.limit, "offset": search.offset,
+        "_links": {
+            "start": format!("/api/3/action/datastore_search?resource_id={}", r.uuid),
+            "next": format!("/api/3/action/datastore_search?resource_id={}&offset={}", r.uuid, search.offset + search.limit),
+        },
+    });
+    if let Some(t) = total {
+        out["total"] = json!(t);
+    }
+    Ok(out)
+}

@@ -1,0 +1,403 @@
+//! The DataStore: a CSV becomes a typed table (`ds_<uuid>`) that is queryable at once.
+//!
+//! Importing reads the file twice, streaming, so a million rows never sit in memory: the first
+//! pass checks every row (ragged rows, bad UTF-8) and infers each column's type (integer,
+//! numeric, date, timestamp, text); the second pass writes. Any bad row stops the import before
+//! anything is written, and every bad row is reported; the table, its rows and the resource are
+//! written in one transaction, so nothing is ever half-imported.
+
+use std::io::Read;
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use crate::platform::db::{query, Backend, Db, Query, Tx, Value};
+use crate::platform::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    Integer,
+    Numeric,
+    Date,
+    Timestamp,
+    Text,
+}
+
+impl FieldType {
+    fn sql(self, backend: Backend) -> &'static str {
+        match (self, backend) {
+            (FieldType::Integer, Backend::Sqlite) => "INTEGER",
+            (FieldType::Integer, Backend::Postgres) => "BIGINT",
+            (FieldType::Numeric, Backend::Sqlite) => "REAL",
+            (FieldType::Numeric, Backend::Postgres) => "DOUBLE PRECISION",
+            // ISO text on both: sorts and compares as dates do.
+            _ => "TEXT",
+        }
+    }
+
+    /// Does `v` (not empty) fit this type?
+    fn fits(self, v: &str) -> bool {
+        match self {
+            FieldType::Integer => v.parse::<i64>().is_ok(),
+            FieldType::Numeric => v.parse::<f64>().is_ok_and(f64::is_finite),
+            FieldType::Date => NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok(),
+            FieldType::Timestamp => parse_timestamp(v).is_some(),
+            FieldType::Text => true,
+        }
+    }
+
+    /// The value to store (`v` fits).
+    pub fn value(self, v: &str) -> Value {
+        let v = v.trim();
+        if v.is_empty() {
+            return match self {
+                FieldType::Integer => Value::Int(None),
+                FieldType::Numeric => Value::Float(None),
+                _ => Value::Text(None),
+            };
+        }
+        match self {
+            FieldType::Integer => Value::from(v.parse::<i64>().ok()),
+            FieldType::Numeric => Value::from(v.parse::<f64>().ok()),
+            FieldType::Timestamp => Value::from(
+                parse_timestamp(v).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            ),
+            _ => Value::from(v),
+        }
+    }
+}
+
+fn parse_timestamp(v: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(v)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S")
+                .ok()
+                .map(|t| t.and_utc())
+        })
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S")
+                .ok()
+                .map(|t| t.and_utc())
+        })
+}
+
+/// A column: its name in the file (CKAN's field `id`), its column in the table, its type.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Field {
+    pub id: String,
+    pub column: String,
+    #[serde(rename = "type")]
+    pub kind: FieldType,
+}
+
+/// What the first pass learnt.
+#[derive(Debug)]
+pub struct Survey {
+    pub fields: Vec<Field>,
+    pub rows: u64,
+    /// `(line, why)`: any of these stops the import.
+    pub bad: Vec<(u64, String)>,
+}
+
+fn reader<R: Read>(r: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new().flexible(true).from_reader(r)
+}
+
+/// Pass one: check every row and infer the columns' types.
+pub fn survey(path: &Path, mut progress: impl FnMut(u64)) -> Result<Survey> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::BadRequest(format!("cannot read {}: {e}", path.display())))?;
+    let mut r = reader(std::io::BufReader::new(file));
+    let headers = r
+        .headers()
+        .map_err(|e| Error::BadRequest(format!("the first line (the column names): {e}")))?
+        .clone();
+    let names: Vec<String> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let h = if i == 0 {
+                h.trim_start_matches('\u{feff}')
+            } else {
+                h
+            };
+            let h = h.trim();
+            if h.is_empty() {
+                format!("column {}", i + 1)
+            } else {
+                h.to_owned()
+            }
+        })
+        .collect();
+    if names.is_empty() {
+        return Err(Error::BadRequest("the file has no columns".into()));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for n in &names {
+        if !seen.insert(n.to_lowercase()) {
+            return Err(Error::BadRequest(format!("the column {n:?} appears twice")));
+        }
+    }
+    let order = [
+        FieldType::Integer,
+        FieldType::Numeric,
+        FieldType::Date,
+        FieldType::Timestamp,
+        FieldType::Text,
+    ];
+    // For each column, the most specific type every value so far fits (index into `order`).
+    let mut best = vec![0usize; names.len()];
+    let mut rows = 0u64;
+    let mut bad = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match r.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                rows += 1;
+                let line = record.position().map(|p| p.line()).unwrap_or(rows + 1);
+                if record.len() != names.len() {
+                    bad.push((
+                        line,
+                        format!(
+                            "{} values where the header has {} columns",
+                            record.len(),
+                            names.len()
+                        ),
+                    ));
+                    continue;
+                }
+                for (i, v) in record.iter().enumerate() {
+                    let v = v.trim();
+                    if v.is_empty() {
+                        continue;
+                    }
+                    while !order[best[i]].fits(v) {
+                        best[i] += 1;
+                    }
+                }
+            }
+            Err(e) => {
+                rows += 1;
+                let line = e.position().map(|p| p.line()).unwrap_or(rows + 1);
+                bad.push((line, format!("{e}")));
+                if bad.len() > 1000 {
+                    break;
+                }
+            }
+        }
+        if rows.is_multiple_of(10_000) {
+            progress(rows);
+        }
+    }
+    let fields = names
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| Field {
+            id,
+            column: format!("c{}", i + 1),
+            kind: order[best[i]],
+        })
+        .collect();
+    Ok(Survey { fields, rows, bad })
+}
+
+fn table_name(uuid: &str) -> String {
+    format!("ds_{}", uuid.replace('-', ""))
+}
+
+/// Pass two, inside the caller's transaction: create the table and write every row.
+pub async fn write(
+    tx: &mut Tx,
+    path: &Path,
+    uuid: &str,
+    fields: &[Field],
+    mut progress: impl FnMut(u64),
+) -> Result<(String, u64)> {
+    let table = table_name(uuid);
+    let backend = tx.backend();
+    let id_col = match backend {
+        Backend::Sqlite => "_id INTEGER PRIMARY KEY",
+        Backend::Postgres => "_id BIGSERIAL PRIMARY KEY",
+    };
+    let cols: Vec<String> = fields
+        .iter()
+        .map(|f| format!("{} {}", f.column, f.kind.sql(backend)))
+        .collect();
+    tx.execute(query(format!(
+        "CREATE TABLE {table} ({id_col}, {})",
+        cols.join(", ")
+    )))
+    .await?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::BadRequest(format!("cannot read {}: {e}", path.display())))?;
+    let mut r = reader(std::io::BufReader::new(file));
+    r.headers().map_err(|e| Error::BadRequest(e.to_string()))?;
+    let per_statement = (30_000 / fields.len().max(1)).clamp(1, 500);
+    let column_list = fields
+        .iter()
+        .map(|f| f.column.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut batch: Vec<csv::StringRecord> = Vec::with_capacity(per_statement);
+    let mut written = 0u64;
+    let mut record = csv::StringRecord::new();
+    loop {
+        let more = r
+            .read_record(&mut record)
+            .map_err(|e| Error::BadRequest(e.to_string()))?;
+        if more {
+            batch.push(record.clone());
+        }
+        if batch.len() == per_statement || (!more && !batch.is_empty()) {
+            let mut q = query(format!("INSERT INTO {table} ({column_list}) VALUES "));
+            for (i, row) in batch.iter().enumerate() {
+                q = q.push(if i == 0 { "(" } else { ", (" });
+                for (j, f) in fields.iter().enumerate() {
+                    if j > 0 {
+                        q = q.push(", ");
+                    }
+                    q = q.push_bind(f.kind.value(row.get(j).unwrap_or("")));
+                }
+                q = q.push(")");
+            }
+            tx.execute(q).await?;
+            written += batch.len() as u64;
+            batch.clear();
+            progress(written);
+        }
+        if !more {
+            break;
+        }
+    }
+    Ok((table, written))
+}
+
+/// What `datastore_search` asks.
+#[derive(Debug, Default)]
+pub struct Search {
+    pub q: Option<String>,
+    pub filters: Vec<(String, String)>,
+    pub fields: Option<Vec<String>>,
+    /// `(field id, descending)`
+    pub sort: Vec<(String, bool)>,
+    pub limit: i64,
+    pub offset: i64,
+    pub include_total: bool,
+}
+
+fn field<'a>(fields: &'a [Field], id: &str) -> Result<&'a Field> {
+    if id == "_id" {
+        return Err(Error::BadRequest("_id cannot be used here".into()));
+    }
+    fields
+        .iter()
+        .find(|f| f.id == id)
+        .ok_or_else(|| Error::Conflict(format!("there is no field {id:?}")))
+}
+
+/// Rows of a DataStore table: the fields shown, the rows (each a JSON array, `_id` first), and
+/// the total when asked.
+pub async fn search(
+    db: &Db,
+    table: &str,
+    all: &[Field],
+    s: &Search,
+) -> Result<(Vec<Field>, Vec<Json>, Option<i64>)> {
+    let shown: Vec<Field> = match &s.fields {
+        None => all.to_vec(),
+        Some(ids) => ids
+            .iter()
+            .map(|id| field(all, id).cloned())
+            .collect::<Result<_>>()?,
+    };
+    let narrow = |mut q: Query| -> Result<Query> {
+        let mut first = true;
+        let mut and = |q: Query| {
+            let q = q.push(if first { " WHERE " } else { " AND " });
+            first = false;
+            q
+        };
+        for (id, value) in &s.filters {
+            let f = field(all, id)?;
+            if f.kind != FieldType::Text && !f.kind.fits(value.trim()) {
+                return Err(Error::Conflict(format!(
+                    "{value:?} is not a value of the {:?} field {id:?}",
+                    f.kind
+                )));
+            }
+            q = and(q)
+                .push(&format!("{} = ", f.column))
+                .push_bind(f.kind.value(value));
+        }
+        if let Some(text) = s.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let columns: Vec<&Field> = all.iter().filter(|f| f.kind == FieldType::Text).collect();
+            if columns.is_empty() {
+                q = and(q).push("1 = 0");
+            } else {
+                let like = format!("%{}%", text.to_lowercase().replace(['%', '_'], ""));
+                q = and(q).push("(");
+                for (i, f) in columns.iter().enumerate() {
+                    if i > 0 {
+                        q = q.push(" OR ");
+                    }
+                    q = q
+                        .push(&format!("LOWER({}) LIKE ", f.column))
+                        .push_bind(like.clone());
+                }
+                q = q.push(")");
+            }
+        }
+        Ok(q)
+    };
+    let array = match db.backend() {
+        Backend::Sqlite => "json_array",
+        Backend::Postgres => "json_build_array",
+    };
+    let cols: Vec<String> = std::iter::once("_id".to_string())
+        .chain(shown.iter().map(|f| f.column.clone()))
+        .collect();
+    let cast = if db.backend() == Backend::Postgres {
+        "::text"
+    } else {
+        ""
+    };
+    let mut q = narrow(query(format!(
+        "SELECT {array}({}){cast} FROM {table}",
+        cols.join(", ")
+    )))?;
+    let mut order: Vec<String> = Vec::new();
+    for (id, desc) in &s.sort {
+        let f = field(all, id)?;
+        order.push(format!(
+            "{} {}",
+            f.column,
+            if *desc { "DESC" } else { "ASC" }
+        ));
+    }
+    order.push("_id".into());
+    q = q
+        .push(&format!(" ORDER BY {} LIMIT ", order.join(", ")))
+        .push_bind(s.limit)
+        .push(" OFFSET ")
+        .push_bind(s.offset);
+    let rows: Vec<(String,)> = db.fetch_all(q).await?;
+    let records = rows
+        .into_iter()
+        .map(|(j,)| serde_json::from_str(&j).map_err(|e| Error::Internal(e.into())))
+        .collect::<Result<Vec<Json>>>()?;
+    let total = if s.include_total {
+        Some(
+            db.scalar(narrow(query(format!("SELECT COUNT(*) FROM {table}")))?)
+                .await?,
+        )
+    } else {
+        None
+    };
+    Ok((shown, records, total))
+}

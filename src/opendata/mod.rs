@@ -1,0 +1,104 @@
+//! Open data: a catalogue of datasets (CKAN packages) owned by departments (CKAN
+//! organizations), their resources, and the DataStore that makes a CSV queryable, spoken as the
+//! CKAN Action API so `ckanapi` and CKAN harvesters work unchanged.
+//!
+//! - `datastore.rs`: CSV import (streaming, typed) and `datastore_search`
+//! - `store.rs`: the catalogue's SQL
+//! - `ckan.rs`: the Action API
+
+pub mod ckan;
+pub mod datastore;
+pub mod store;
+
+use std::path::Path;
+
+use crate::platform::db::Db;
+use crate::platform::error::{Error, Result};
+
+pub fn router() -> axum::Router<crate::app::AppState> {
+    ckan::router()
+}
+
+/// What an import did.
+#[derive(Debug)]
+pub struct Imported {
+    pub dataset: String,
+    pub resource_id: String,
+    pub rows: u64,
+    pub fields: Vec<datastore::Field>,
+}
+
+/// Import a CSV file as a new DataStore resource of dataset `name` (made if missing). Every bad
+/// row is reported and nothing is written if there is one.
+pub async fn import_csv(
+    db: &Db,
+    path: &Path,
+    name: &str,
+    title: Option<&str>,
+    department: Option<&str>,
+    mut progress: impl FnMut(&str, u64),
+) -> Result<Imported> {
+    let valid_name = !name.is_empty()
+        && name.len() <= 100
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if !valid_name {
+        return Err(Error::BadRequest(format!(
+            "dataset name {name:?}: use 1-100 of a-z, 0-9, - and _"
+        )));
+    }
+    let department_id = match department {
+        None => None,
+        Some(slug) => Some(
+            crate::platform::org::department_by_slug(db, slug)
+                .await?
+                .ok_or_else(|| Error::BadRequest(format!("unknown department {slug:?}")))?
+                .id,
+        ),
+    };
+    let survey = datastore::survey(path, |n| progress("checked", n))?;
+    if !survey.bad.is_empty() {
+        let lines: Vec<String> = survey
+            .bad
+            .iter()
+            .take(20)
+            .map(|(l, why)| format!("line {l}: {why}"))
+            .collect();
+        return Err(Error::BadRequest(format!(
+            "{} bad rows, nothing imported:\n{}",
+            survey.bad.len(),
+            lines.join("\n")
+        )));
+    }
+    let resource_id = uuid::Uuid::new_v4().to_string();
+    let file_name = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| name.to_owned());
+    let mut tx = db.begin().await?;
+    let dataset_id =
+        store::ensure_dataset(&mut tx, name, title.unwrap_or(name), "", department_id, &[]).await?;
+    let (table, rows) = datastore::write(&mut tx, path, &resource_id, &survey.fields, |n| {
+        progress("imported", n)
+    })
+    .await?;
+    store::insert_resource(
+        &mut tx,
+        &resource_id,
+        dataset_id,
+        &file_name,
+        "CSV",
+        Some(&table),
+        &survey.fields,
+        rows as i64,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Imported {
+        dataset: name.to_owned(),
+        resource_id,
+        rows,
+        fields: survey.fields,
+    })
+}

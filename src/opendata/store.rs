@@ -1,0 +1,250 @@
+//! Open data: the catalogue's SQL.
+
+use chrono::{DateTime, Utc};
+
+use super::datastore::Field;
+use crate::platform::db::{query, Db, Query, Tx};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DatasetRow {
+    pub id: i64,
+    pub uuid: String,
+    pub name: String,
+    pub title: String,
+    pub notes: String,
+    pub department_id: Option<i64>,
+    pub license_id: String,
+    pub tags: String,
+    pub state: String,
+    pub created_at: DateTime<Utc>,
+    pub modified_at: DateTime<Utc>,
+}
+
+impl DatasetRow {
+    pub fn tags(&self) -> Vec<String> {
+        serde_json::from_str(&self.tags).unwrap_or_default()
+    }
+}
+
+const DATASET_COLUMNS: &str =
+    "d.id, d.uuid, d.name, d.title, d.notes, d.department_id, d.license_id, d.tags, d.state, d.created_at, d.modified_at";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ResourceRow {
+    pub id: i64,
+    pub uuid: String,
+    pub dataset_id: i64,
+    pub name: String,
+    pub description: String,
+    pub format: String,
+    pub datastore_table: Option<String>,
+    pub fields: String,
+    pub row_count: i64,
+    pub created_at: DateTime<Utc>,
+    pub modified_at: DateTime<Utc>,
+}
+
+impl ResourceRow {
+    pub fn fields(&self) -> Vec<Field> {
+        serde_json::from_str(&self.fields).unwrap_or_default()
+    }
+}
+
+const RESOURCE_COLUMNS: &str = "id, uuid, dataset_id, name, description, format, datastore_table, fields, row_count, created_at, modified_at";
+
+fn search_text(name: &str, title: &str, notes: &str, tags: &[String]) -> String {
+    format!("{name} {title} {notes} {}", tags.join(" ")).to_lowercase()
+}
+
+/// Create a dataset, or return the one with this name.
+pub async fn ensure_dataset(
+    tx: &mut Tx,
+    name: &str,
+    title: &str,
+    notes: &str,
+    department_id: Option<i64>,
+    tags: &[String],
+) -> Result<i64, sqlx::Error> {
+    if let Some((id,)) = tx
+        .fetch_optional::<(i64,)>(query("SELECT id FROM od_datasets WHERE name = $1").bind(name))
+        .await?
+    {
+        return Ok(id);
+    }
+    let now = Utc::now();
+    tx.scalar(
+        query(
+            "INSERT INTO od_datasets (uuid, name, title, notes, department_id, tags, search, created_at, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(name)
+        .bind(title)
+        .bind(notes)
+        .bind(department_id)
+        .bind(serde_json::to_string(tags).expect("serialise"))
+        .bind(search_text(name, title, notes, tags))
+        .bind(now),
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_resource(
+    tx: &mut Tx,
+    uuid: &str,
+    dataset_id: i64,
+    name: &str,
+    format: &str,
+    table: Option<&str>,
+    fields: &[Field],
+    rows: i64,
+) -> Result<i64, sqlx::Error> {
+    let now = Utc::now();
+    tx.execute(
+        query("UPDATE od_datasets SET modified_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(dataset_id),
+    )
+    .await?;
+    tx.scalar(
+        query(
+            "INSERT INTO od_resources (uuid, dataset_id, name, format, datastore_table, fields, row_count, created_at, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+        )
+        .bind(uuid)
+        .bind(dataset_id)
+        .bind(name)
+        .bind(format)
+        .bind(table)
+        .bind(serde_json::to_string(fields).expect("serialise"))
+        .bind(rows)
+        .bind(now),
+    )
+    .await
+}
+
+/// A dataset by id (uuid) or name.
+pub async fn dataset(db: &Db, id_or_name: &str) -> Result<Option<DatasetRow>, sqlx::Error> {
+    db.fetch_optional(
+        query(format!(
+            "SELECT {DATASET_COLUMNS} FROM od_datasets d WHERE (d.uuid = $1 OR d.name = $1) AND d.state = 'active'"
+        ))
+        .bind(id_or_name),
+    )
+    .await
+}
+
+pub async fn resources_of(db: &Db, dataset_ids: &[i64]) -> Result<Vec<ResourceRow>, sqlx::Error> {
+    if dataset_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut q = query(format!(
+        "SELECT {RESOURCE_COLUMNS} FROM od_resources WHERE dataset_id IN ("
+    ));
+    for (i, id) in dataset_ids.iter().enumerate() {
+        q = if i == 0 {
+            q.push_bind(*id)
+        } else {
+            q.push(", ").push_bind(*id)
+        };
+    }
+    db.fetch_all(q.push(") ORDER BY dataset_id, id")).await
+}
+
+pub async fn resource(db: &Db, uuid: &str) -> Result<Option<ResourceRow>, sqlx::Error> {
+    db.fetch_optional(
+        query(format!(
+            "SELECT {RESOURCE_COLUMNS} FROM od_resources WHERE uuid = $1"
+        ))
+        .bind(uuid),
+    )
+    .await
+}
+
+/// Which datasets `package_search` wants.
+#[derive(Debug, Default, Clone)]
+pub struct DatasetFilter {
+    /// Words that must all appear.
+    pub words: Vec<String>,
+    pub department: Option<String>,
+    pub tag: Option<String>,
+    pub format: Option<String>,
+    pub name: Option<String>,
+}
+
+fn narrowed(select: &str, f: &DatasetFilter) -> Query {
+    let mut q = query(format!(
+        "{select} FROM od_datasets d LEFT JOIN departments o ON o.id = d.department_id WHERE d.state = 'active'"
+    ));
+    for w in &f.words {
+        q = q
+            .push(" AND d.search LIKE ")
+            .push_bind(format!("%{}%", w.to_lowercase().replace(['%', '_'], "")));
+    }
+    if let Some(o) = &f.department {
+        q = q.push(" AND o.slug = ").push_bind(o.as_str());
+    }
+    if let Some(t) = &f.tag {
+        q = q.push(" AND d.tags LIKE ").push_bind(format!(
+            "%{}%",
+            serde_json::to_string(t).expect("serialise")
+        ));
+    }
+    if let Some(fmt) = &f.format {
+        q = q
+            .push(" AND EXISTS (SELECT 1 FROM od_resources r WHERE r.dataset_id = d.id AND UPPER(r.format) = ")
+            .push_bind(fmt.to_uppercase())
+            .push(")");
+    }
+    if let Some(n) = &f.name {
+        q = q.push(" AND d.name = ").push_bind(n.as_str());
+    }
+    q
+}
+
+pub async fn search(
+    db: &Db,
+    f: &DatasetFilter,
+    order: &str,
+    rows: i64,
+    start: i64,
+) -> Result<(Vec<DatasetRow>, i64), sqlx::Error> {
+    let total = db.scalar(narrowed("SELECT COUNT(*)", f)).await?;
+    let list = db
+        .fetch_all(
+            narrowed(&format!("SELECT {DATASET_COLUMNS}"), f)
+                .push(&format!(" ORDER BY {order}, d.id LIMIT "))
+                .push_bind(rows)
+                .push(" OFFSET ")
+                .push_bind(start),
+        )
+        .await?;
+    Ok((list, total))
+}
+
+/// Facet counts: `(value, count)` for the datasets matching `f`, by department slug.
+pub async fn department_facet(
+    db: &Db,
+    f: &DatasetFilter,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    db.fetch_all(
+        narrowed("SELECT o.slug, COUNT(*)", f)
+            .push(" AND o.slug IS NOT NULL GROUP BY o.slug ORDER BY COUNT(*) DESC"),
+    )
+    .await
+}
+
+/// All tags of the datasets matching `f` (each dataset's JSON list), to count in Rust.
+pub async fn tags_of(db: &Db, f: &DatasetFilter) -> Result<Vec<String>, sqlx::Error> {
+    let rows: Vec<(String,)> = db.fetch_all(narrowed("SELECT d.tags", f)).await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// Datasets per department (for `organization_list`).
+pub async fn counts_by_department(db: &Db) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    db.fetch_all(query(
+        "SELECT department_id, COUNT(*) FROM od_datasets WHERE state = 'active' AND department_id IS NOT NULL GROUP BY department_id",
+    ))
+    .await
+}

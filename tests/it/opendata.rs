@@ -1,0 +1,282 @@
+//! Open data over HTTP on both stores: CSV import into the DataStore (types, BOM, Urdu, bad
+//! rows), the CKAN Action API's envelope and actions, and the real `ckanapi` client.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn, Backend, TestApp};
+use crate::on_both;
+
+const CSV: &str = "\u{feff}District,Week,Reports,Median hours,Opened,Note\n\
+peshawar,2026-11-02,120,36.5,2026-11-02T09:00:00Z,پشاور میں زیادہ\n\
+swat,2026-11-02,45,48,2026-11-02 10:30:00,\n\
+peshawar,2026-11-09,131,30.25,2026-11-09T09:00:00Z,بجلی چوری\n\
+mardan,2026-11-09,17,,2026-11-09T11:00:00Z,Few reports\n";
+
+async fn action(app: &TestApp, name: &str, body: Value) -> (u16, Value) {
+    let r = app
+        .client
+        .post(app.at(&format!("/api/3/action/{name}")))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+async fn imported(app: &TestApp) -> String {
+    let file = app.data_dir.join("weekly.csv");
+    std::fs::write(&file, CSV).unwrap();
+    let done = khidmat::opendata::import_csv(
+        &app.db,
+        &file,
+        "weekly-reports",
+        Some("Reports per week"),
+        Some("pesco"),
+        |_, _| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.rows, 4);
+    done.resource_id
+}
+
+on_both!(
+    a_csv_becomes_a_typed_datastore_table_ckan_clients_can_read,
+    |backend| async move {
+        let app = match backend {
+            Backend::Sqlite => spawn(Backend::Sqlite).await,
+            Backend::Postgres => spawn(Backend::Postgres).await,
+        };
+        let resource = imported(&app).await;
+        let (s, show) = action(&app, "resource_show", json!({"id": resource})).await;
+        assert_eq!(s, 200);
+        assert_eq!(show["success"], true);
+        assert_eq!(show["result"]["datastore_active"], true);
+
+        let (_, r) = action(&app, "datastore_search", json!({"resource_id": resource})).await;
+        let types: Vec<(String, String)> = r["result"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["id"].as_str().unwrap().to_owned(),
+                    f["type"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            types,
+            vec![
+                ("_id".into(), "int".into()),
+                ("District".into(), "text".into()),
+                ("Week".into(), "date".into()),
+                ("Reports".into(), "int".into()),
+                ("Median hours".into(), "numeric".into()),
+                ("Opened".into(), "timestamp".into()),
+                ("Note".into(), "text".into()),
+            ],
+            "the BOM is gone from the first name; types inferred"
+        );
+        assert_eq!(r["result"]["total"], 4);
+        assert_eq!(r["result"]["records"][0]["Note"], "پشاور میں زیادہ");
+        assert_eq!(r["result"]["records"][0]["Reports"], 120);
+        assert_eq!(r["result"]["records"][3]["Median hours"], Value::Null);
+        assert_eq!(r["result"]["records"][1]["Opened"], "2026-11-02T10:30:00Z");
+
+        let (_, f) = action(&app, "datastore_search", json!({"resource_id": resource, "filters": {"District": "peshawar"}, "sort": "Reports desc", "fields": ["Week", "Reports"]})).await;
+        let rows: Vec<i64> = f["result"]["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["Reports"].as_i64().unwrap())
+            .collect();
+        assert_eq!(rows, vec![131, 120]);
+        assert_eq!(f["result"]["total"], 2);
+        let (_, q) = action(
+            &app,
+            "datastore_search",
+            json!({"resource_id": resource, "q": "بجلی", "records_format": "lists"}),
+        )
+        .await;
+        assert_eq!(q["result"]["total"], 1);
+        assert_eq!(q["result"]["records"][0][1], "peshawar");
+        let (_, csv) = action(
+            &app,
+            "datastore_search",
+            json!({"resource_id": resource, "limit": 1, "offset": 1, "records_format": "csv"}),
+        )
+        .await;
+        assert!(csv["result"]["records"]
+            .as_str()
+            .unwrap()
+            .starts_with("2,swat,2026-11-02,45,48"));
+
+        // Errors in CKAN's shape.
+        let (s, e) = action(
+            &app,
+            "datastore_search",
+            json!({"resource_id": resource, "filters": {"Reports": "many"}}),
+        )
+        .await;
+        assert_eq!(
+            (s, e["success"].clone(), e["error"]["__type"].clone()),
+            (409, json!(false), json!("Validation Error"))
+        );
+        let (s, _) = action(
+            &app,
+            "datastore_search",
+            json!({"resource_id": resource, "sort": "Nope asc"}),
+        )
+        .await;
+        assert_eq!(s, 409);
+        let (s, e) = action(&app, "datastore_search", json!({"resource_id": "no-such"})).await;
+        assert_eq!(
+            (s, e["error"]["__type"].clone()),
+            (404, json!("Not Found Error"))
+        );
+        let (s, _) = action(&app, "no_such_action", json!({})).await;
+        assert_eq!(s, 400);
+        let r = app
+            .client
+            .post(app.at("/api/3/action/package_search"))
+            .body("not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+    }
+);
+
+on_both!(
+    the_catalogue_searches_facets_and_shows,
+    |backend| async move {
+        let app = spawn(backend).await;
+        imported(&app).await;
+        let (_, list) = action(&app, "package_list", json!({})).await;
+        assert_eq!(list["result"], json!(["weekly-reports"]));
+        let (_, s) = action(&app, "package_search", json!({"q": "week", "fq": "organization:pesco", "facet.field": ["organization"], "rows": 5})).await;
+        assert_eq!(s["result"]["count"], 1);
+        assert_eq!(s["result"]["results"][0]["organization"]["name"], "pesco");
+        assert_eq!(s["result"]["results"][0]["num_resources"], 1);
+        assert_eq!(
+            s["result"]["search_facets"]["organization"]["items"][0],
+            json!({"name": "pesco", "display_name": "pesco", "count": 1})
+        );
+        let (_, none) = action(&app, "package_search", json!({"fq": "organization:wssp"})).await;
+        assert_eq!(none["result"]["count"], 0);
+        let (_, show) = action(&app, "package_show", json!({"id": "weekly-reports"})).await;
+        assert_eq!(show["result"]["title"], "Reports per week");
+        let (_, orgs) = action(&app, "organization_list", json!({"all_fields": true})).await;
+        let pesco = orgs["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == "pesco")
+            .unwrap();
+        assert_eq!(pesco["package_count"], 1);
+        let (s, _) = action(&app, "package_show", json!({"id": "nothing"})).await;
+        assert_eq!(s, 404);
+        let (s, e) = action(&app, "package_show", json!({})).await;
+        assert_eq!(
+            (s, e["error"]["message"].clone()),
+            (409, json!("id: Missing value"))
+        );
+        let (s, _) = action(&app, "package_search", json!({"fq": "colour:red"})).await;
+        assert_eq!(s, 409);
+        // GET works as well as POST.
+        let r = app
+            .get("/api/3/action/package_search?q=reports&rows=1")
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+);
+
+on_both!(
+    a_ragged_or_broken_csv_imports_nothing_and_says_where,
+    |backend| async move {
+        let app = spawn(backend).await;
+        let file = app.data_dir.join("bad.csv");
+        let mut bytes = b"a,b\n1,2\n3\n4,5,6\n7,8\n".to_vec();
+        bytes.extend_from_slice(b"9,\xff\xfe\n");
+        std::fs::write(&file, &bytes).unwrap();
+        let err = khidmat::opendata::import_csv(&app.db, &file, "bad", None, None, |_, _| {})
+            .await
+            .unwrap_err();
+        let msg = err.message();
+        assert!(
+            msg.contains("3 bad rows")
+                && msg.contains("line 3")
+                && msg.contains("line 4")
+                && msg.contains("line 6"),
+            "{msg}"
+        );
+        assert_eq!(app.count("od_datasets").await, 0, "nothing half-imported");
+        assert_eq!(app.count("od_resources").await, 0);
+        let err = khidmat::opendata::import_csv(&app.db, &file, "Bad Name", None, None, |_, _| {})
+            .await
+            .unwrap_err();
+        assert!(err.message().contains("dataset name"));
+    }
+);
+
+/// The real `ckanapi` client (installed by scripts/test.sh into target/test-venv).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ckanapi_client_reads_the_catalogue_and_the_datastore() {
+    let ckanapi =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/ckanapi");
+    assert!(
+        ckanapi.exists(),
+        "run ./scripts/test.sh: it installs ckanapi"
+    );
+    let app = spawn(Backend::Sqlite).await;
+    let resource = imported(&app).await;
+    let run = |args: Vec<String>| {
+        let ckanapi = ckanapi.clone();
+        let url = app.url.clone();
+        async move {
+            let shown = args.join(" ");
+            let out = tokio::task::spawn_blocking(move || {
+                std::process::Command::new(ckanapi)
+                    .arg("action")
+                    .args(&args)
+                    .arg("-r")
+                    .arg(url)
+                    .output()
+                    .unwrap()
+            })
+            .await
+            .unwrap();
+            assert!(
+                out.status.success(),
+                "ckanapi {shown}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice::<Value>(&out.stdout).unwrap()
+        }
+    };
+    let s = run(vec![
+        "package_search".into(),
+        "q=reports".into(),
+        "fq=organization:pesco".into(),
+    ])
+    .await;
+    assert_eq!(s["count"], 1);
+    assert_eq!(s["results"][0]["name"], "weekly-reports");
+    let p = run(vec!["package_show".into(), "id=weekly-reports".into()]).await;
+    assert_eq!(p["resources"][0]["id"], resource);
+    let o = run(vec!["organization_list".into(), "all_fields=true".into()]).await;
+    assert!(o
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["name"] == "pesco" && x["package_count"] == 1));
+    let d = run(vec![
+        "datastore_search".into(),
+        format!("resource_id={resource}"),
+        "filters:{\"District\": \"swat\"}".into(),
+    ])
+    .await;
+    assert_eq!(d["total"], 1);
+    assert_eq!(d["records"][0]["Reports"], 45);
+}
