@@ -306,6 +306,7 @@ async fn run(state: &AppState, name: &str, p: &Params, base: &str) -> Result<Val
             Ok(resource_dict(&r, &d, base))
         }
         "datastore_search" => datastore_search(state, p).await,
+        "datastore_search_sql" => datastore_search_sql(state, p).await,
         _ => Err(CkanError(
             StatusCode::BAD_REQUEST,
             "Bad Request",
@@ -571,4 +572,72 @@ async fn datastore_search(state: &AppState, p: &Params) -> Result<Value, CkanErr
         out["total"] = json!(t);
     }
     Ok(out)
+}
+
+/// The most rows one SQL query returns, and how long it may run.
+const SQL_MAX_ROWS: usize = 32_000;
+const SQL_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+async fn datastore_search_sql(state: &AppState, p: &Params) -> Result<Value, CkanError> {
+    let sql = required(p, "sql")?;
+    if sql.len() > 20_000 {
+        return Err(CkanError(
+            StatusCode::CONFLICT,
+            "Validation Error",
+            "sql: at most 20,000 characters".into(),
+        ));
+    }
+    let resources: Vec<(String,)> = state
+        .db
+        .fetch_all(crate::platform::db::query(
+            "SELECT uuid FROM od_resources WHERE datastore_table IS NOT NULL",
+        ))
+        .await?;
+    let known: std::collections::HashSet<String> = resources.into_iter().map(|r| r.0).collect();
+    let is_resource = |name: &str| known.contains(name);
+    if let Err(r) = super::sql::check(&sql, state.db.backend(), &is_resource) {
+        return Err(match r {
+            super::sql::Refusal::Syntax(m) => CkanError(
+                StatusCode::CONFLICT,
+                "Validation Error",
+                format!("sql: {m}"),
+            ),
+            super::sql::Refusal::Forbidden(m) => CkanError(
+                StatusCode::FORBIDDEN,
+                "Authorization Error",
+                format!("sql: {m}"),
+            ),
+        });
+    }
+    let out = state
+        .db
+        .untrusted_select(&sql, SQL_MAX_ROWS, SQL_TIME_LIMIT)
+        .await
+        .map_err(|e| match e {
+            crate::platform::db::UntrustedError::Timeout => CkanError(
+                StatusCode::CONFLICT,
+                "Validation Error",
+                format!(
+                    "sql: the query ran longer than {} s and was stopped; narrow it down",
+                    SQL_TIME_LIMIT.as_secs()
+                ),
+            ),
+            crate::platform::db::UntrustedError::Refused(m) => CkanError(
+                StatusCode::CONFLICT,
+                "Validation Error",
+                format!("sql: {m}"),
+            ),
+            crate::platform::db::UntrustedError::Db(e) => Error::from(e).into(),
+        })?;
+    let records: Vec<Value> = out
+        .rows
+        .into_iter()
+        .map(|r| Value::Object(out.columns.iter().cloned().zip(r).collect()))
+        .collect();
+    Ok(json!({
+        "sql": sql,
+        "fields": out.columns.iter().map(|c| json!({"id": c})).collect::<Vec<_>>(),
+        "records": records,
+        "records_truncated": out.truncated,
+    }))
 }

@@ -127,11 +127,17 @@ pub fn survey(path: &Path, mut progress: impl FnMut(u64)) -> Result<Survey> {
                 h
             };
             let h = h.trim();
-            if h.is_empty() {
+            // PostgreSQL names are at most 63 bytes: a field's name is cut there (on a
+            // character boundary), so SQL names it the same on both databases.
+            let mut h = if h.is_empty() {
                 format!("column {}", i + 1)
             } else {
                 h.to_owned()
+            };
+            while h.len() > 63 {
+                h.pop();
             }
+            h
         })
         .collect();
     if names.is_empty() {
@@ -207,6 +213,11 @@ pub fn survey(path: &Path, mut progress: impl FnMut(u64)) -> Result<Survey> {
     Ok(Survey { fields, rows, bad })
 }
 
+/// A quoted SQL identifier.
+pub fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 fn table_name(uuid: &str) -> String {
     format!("ds_{}", uuid.replace('-', ""))
 }
@@ -232,6 +243,18 @@ pub async fn write(
     tx.execute(query(format!(
         "CREATE TABLE {table} ({id_col}, {})",
         cols.join(", ")
+    )))
+    .await?;
+    // SQL queries (datastore_search_sql) name the resource by its id and its fields by their
+    // names, as CKAN's do: a view gives them those names.
+    let named: Vec<String> = fields
+        .iter()
+        .map(|f| format!("{} AS {}", f.column, quote(&f.id)))
+        .collect();
+    tx.execute(query(format!(
+        "CREATE VIEW {} AS SELECT _id, {} FROM {table}",
+        quote(uuid),
+        named.join(", ")
     )))
     .await?;
     let file = std::fs::File::open(path)

@@ -8,6 +8,7 @@
 
 pub mod ckan;
 pub mod datastore;
+pub mod sql;
 pub mod store;
 
 use std::path::Path;

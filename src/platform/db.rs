@@ -351,6 +351,134 @@ impl Db {
         }
     }
 
+    /// Run SQL that a stranger wrote (already checked by a parser) on a read-only connection,
+    /// stopped after `limit`, with at most `max_rows` rows. Returns the column names, the rows,
+    /// and whether rows were left out.
+    pub async fn untrusted_select(
+        &self,
+        sql: &str,
+        max_rows: usize,
+        limit: Duration,
+    ) -> Result<Untrusted, UntrustedError> {
+        use futures_util::TryStreamExt;
+        use sqlx::{Column, Connection, Row as _, TypeInfo, ValueRef};
+        let sql = sql.trim().trim_end_matches(';');
+        match self {
+            Db::Sqlite { read, .. } => {
+                let opts = (*read.connect_options())
+                    .clone()
+                    .read_only(true)
+                    .pragma("query_only", "ON");
+                let mut conn = sqlx::SqliteConnection::connect_with(&opts)
+                    .await
+                    .map_err(UntrustedError::Db)?;
+                let handle = conn
+                    .lock_handle()
+                    .await
+                    .map_err(UntrustedError::Db)?
+                    .as_raw_handle()
+                    .as_ptr() as usize;
+                let mut columns: Vec<String> = Vec::new();
+                let mut rows: Vec<Vec<serde_json::Value>> = Vec::new();
+                let mut truncated = false;
+                let mut timed_out = false;
+                {
+                    let work = async {
+                        let mut stream = sqlx::query(sql).fetch(&mut conn);
+                        while let Some(row) = stream.try_next().await? {
+                            if columns.is_empty() {
+                                columns =
+                                    row.columns().iter().map(|c| c.name().to_owned()).collect();
+                            }
+                            if rows.len() == max_rows {
+                                truncated = true;
+                                break;
+                            }
+                            let mut out = Vec::with_capacity(row.len());
+                            for i in 0..row.len() {
+                                let raw = row.try_get_raw(i)?;
+                                let v = if raw.is_null() {
+                                    serde_json::Value::Null
+                                } else {
+                                    match raw.type_info().name() {
+                                        "INTEGER" => serde_json::json!(row.try_get::<i64, _>(i)?),
+                                        "REAL" => serde_json::json!(row.try_get::<f64, _>(i)?),
+                                        "BLOB" => serde_json::Value::String("(binary)".into()),
+                                        _ => serde_json::json!(row.try_get::<String, _>(i)?),
+                                    }
+                                };
+                                out.push(v);
+                            }
+                            rows.push(out);
+                        }
+                        Ok::<_, sqlx::Error>(())
+                    };
+                    tokio::pin!(work);
+                    let result = tokio::select! {
+                        r = &mut work => r,
+                        _ = tokio::time::sleep(limit) => {
+                            timed_out = true;
+                            // SAFETY: the connection is alive (owned here, borrowed by `work`);
+                            // sqlite3_interrupt may be called from any thread.
+                            unsafe { libsqlite3_sys::sqlite3_interrupt(handle as *mut libsqlite3_sys::sqlite3) };
+                            work.await
+                        }
+                    };
+                    if timed_out {
+                        return Err(UntrustedError::Timeout);
+                    }
+                    result.map_err(UntrustedError::from_sqlx)?;
+                }
+                let _ = conn.close().await;
+                Ok(Untrusted {
+                    columns,
+                    rows,
+                    truncated,
+                })
+            }
+            Db::Postgres(p) => {
+                let mut tx = p.begin().await.map_err(UntrustedError::Db)?;
+                sqlx::query("SET TRANSACTION READ ONLY")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(UntrustedError::Db)?;
+                sqlx::query(&format!(
+                    "SET LOCAL statement_timeout = {}",
+                    limit.as_millis()
+                ))
+                .execute(&mut *tx)
+                .await
+                .map_err(UntrustedError::Db)?;
+                let wrapped = format!(
+                    "SELECT row_to_json(t)::text FROM ({sql}) t LIMIT {}",
+                    max_rows + 1
+                );
+                let got: Vec<(String,)> = sqlx::query_as(&wrapped)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(UntrustedError::from_sqlx)?;
+                let _ = tx.rollback().await;
+                let mut columns = Vec::new();
+                let mut rows = Vec::new();
+                let truncated = got.len() > max_rows;
+                for (text,) in got.into_iter().take(max_rows) {
+                    let obj: serde_json::Map<String, serde_json::Value> =
+                        serde_json::from_str(&text)
+                            .map_err(|e| UntrustedError::Db(sqlx::Error::Decode(Box::new(e))))?;
+                    if columns.is_empty() {
+                        columns = obj.keys().cloned().collect();
+                    }
+                    rows.push(obj.into_iter().map(|(_, v)| v).collect());
+                }
+                Ok(Untrusted {
+                    columns,
+                    rows,
+                    truncated,
+                })
+            }
+        }
+    }
+
     /// A consistent copy of the whole database into `dest` (SQLite only: `VACUUM INTO`).
     pub async fn backup(&self, dest: &Path) -> anyhow::Result<()> {
         match self {
@@ -377,6 +505,39 @@ impl Db {
                 write.close().await;
             }
             Db::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+/// What an untrusted query returned.
+#[derive(Debug)]
+pub struct Untrusted {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<serde_json::Value>>,
+    pub truncated: bool,
+}
+
+#[derive(Debug)]
+pub enum UntrustedError {
+    /// Over the time limit: stopped.
+    Timeout,
+    /// The database refused it (bad SQL, a write on a read-only connection, …).
+    Refused(String),
+    Db(sqlx::Error),
+}
+
+impl UntrustedError {
+    fn from_sqlx(e: sqlx::Error) -> UntrustedError {
+        match &e {
+            sqlx::Error::Database(d) => {
+                // PostgreSQL: 57014 query_canceled (the time limit); SQLite: "interrupted".
+                if d.code().as_deref() == Some("57014") || d.message().contains("interrupted") {
+                    UntrustedError::Timeout
+                } else {
+                    UntrustedError::Refused(d.message().to_owned())
+                }
+            }
+            _ => UntrustedError::Db(e),
         }
     }
 }

@@ -267,7 +267,9 @@ both!(
         let before = app.count("reports").await;
         let mut too_long = with(&[]);
         too_long.push(("description", long.as_str()));
-        let cases: Vec<(Vec<(&str, &str)>, u16, &str)> = vec![
+        // (form, status, what the error names)
+        type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str);
+        let cases: Vec<Case> = vec![
             (ok.to_vec(), 400, "service_code"),
             (with(&[("service_code", "nonsense")]), 404, "nonsense"),
             (with(&[("lat", "91")]), 400, "lat"),

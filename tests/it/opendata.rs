@@ -279,4 +279,78 @@ async fn the_ckanapi_client_reads_the_catalogue_and_the_datastore() {
     .await;
     assert_eq!(d["total"], 1);
     assert_eq!(d["records"][0]["Reports"], 45);
+    let q = run(vec![
+        "datastore_search_sql".into(),
+        format!(r#"sql=SELECT COUNT(*) AS n FROM "{resource}" WHERE "District" = 'peshawar'"#),
+    ])
+    .await;
+    assert_eq!(q["records"][0]["n"], 2);
 }
+
+on_both!(
+    sql_reads_datastore_tables_and_nothing_else,
+    |backend| async move {
+        let app = spawn(backend).await;
+        let resource = imported(&app).await;
+        let (s, r) = action(&app, "datastore_search_sql", json!({"sql": format!(
+        r#"SELECT "District", SUM("Reports") AS reports FROM "{resource}" GROUP BY "District" ORDER BY reports DESC"#
+    )})).await;
+        assert_eq!(s, 200, "{r}");
+        assert_eq!(
+            r["result"]["records"][0],
+            json!({"District": "peshawar", "reports": 251})
+        );
+        assert_eq!(r["result"]["records"].as_array().unwrap().len(), 3);
+
+        for (sql, status) in [
+            (format!(r#"DELETE FROM "{resource}""#), 403),
+            ("SELECT * FROM users".to_string(), 403),
+            ("SELECT email, password_hash FROM users".to_string(), 403),
+            (
+                format!(r#"SELECT * FROM "{resource}"; DELETE FROM users"#),
+                409,
+            ),
+            (
+                format!(r#"SELECT pg_sleep(5), randomblob(9) FROM "{resource}""#),
+                403,
+            ),
+            ("SELECT 1 +".to_string(), 409),
+        ] {
+            let (s, e) = action(&app, "datastore_search_sql", json!({"sql": sql})).await;
+            assert_eq!(s, status, "{sql}: {e}");
+            assert_eq!(e["success"], false);
+        }
+        assert_eq!(app.count("users").await, 0, "still there, untouched");
+        assert!(app.count(&format!("\"{resource}\"")).await == 4);
+
+        // The second wall: even SQL that got past the parser cannot write.
+        let wrote = app
+            .db
+            .untrusted_select(
+                "DELETE FROM sessions",
+                10,
+                std::time::Duration::from_secs(2),
+            )
+            .await;
+        assert!(
+            matches!(
+                wrote,
+                Err(khidmat::platform::db::UntrustedError::Refused(_))
+            ),
+            "{wrote:?}"
+        );
+
+        // A query that would run for ever is stopped at the time limit.
+        let (s, e) = action(&app, "datastore_search_sql", json!({"sql": format!(
+        r#"WITH RECURSIVE n(i) AS (SELECT 1 FROM "{resource}" UNION ALL SELECT i + 1 FROM n) SELECT COUNT(*) FROM n"#
+    )})).await;
+        assert_eq!(s, 409, "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("was stopped"),
+            "{e}"
+        );
+    }
+);
