@@ -87,8 +87,219 @@ async fn action(
             }
         }
     }
-    let result = run(&state, &name, &params, &base).await;
+    let result = match name.as_str() {
+        "package_create" | "package_update" | "package_delete" => {
+            match writer(&state, &headers).await {
+                Ok(key) => write(&state, &name, &params, &base, &key).await,
+                Err(e) => Err(e),
+            }
+        }
+        _ => run(&state, &name, &params, &base).await,
+    };
     envelope(&base, &name, result)
+}
+
+/// The department key behind a write (`Authorization: KEY`, as CKAN clients send it, or
+/// `Bearer KEY`; or `X-CKAN-API-Key`). Client keys and strangers get CKAN's 403.
+async fn writer(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<crate::platform::identity::ApiKey, CkanError> {
+    let denied = |m: &str| CkanError(StatusCode::FORBIDDEN, "Authorization Error", m.to_owned());
+    let secret = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .or_else(|| headers.get("x-ckan-api-key"))
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().trim_start_matches("Bearer ").trim())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            denied("Access denied: send a department API key in the Authorization header")
+        })?;
+    let key = crate::platform::identity::api_key(&state.db, secret)
+        .await
+        .map_err(CkanError::from)?
+        .ok_or_else(|| denied("Access denied: the API key is not valid or has been revoked"))?;
+    if key.department_id.is_none() {
+        return Err(denied(
+            "Access denied: a client key may submit reports; publishing needs a department key",
+        ));
+    }
+    Ok(key)
+}
+
+fn tags_of(p: &Params) -> Result<Vec<String>, CkanError> {
+    let mut out = Vec::new();
+    match p.get("tags") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(a)) => {
+            for t in a {
+                let name = match t {
+                    Value::String(s) => s.clone(),
+                    Value::Object(o) => o
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned(),
+                    _ => String::new(),
+                };
+                let name = name.trim().to_owned();
+                if name.is_empty() || name.chars().count() > 100 {
+                    return Err(CkanError(
+                        StatusCode::CONFLICT,
+                        "Validation Error",
+                        "tags: each tag needs a name of 1 to 100 characters".into(),
+                    ));
+                }
+                out.push(name);
+            }
+        }
+        Some(_) => {
+            return Err(CkanError(
+                StatusCode::CONFLICT,
+                "Validation Error",
+                "tags: a list of {\"name\": …}".into(),
+            ))
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+async fn write(
+    state: &AppState,
+    name: &str,
+    p: &Params,
+    base: &str,
+    key: &crate::platform::identity::ApiKey,
+) -> Result<Value, CkanError> {
+    let invalid = |m: String| CkanError(StatusCode::CONFLICT, "Validation Error", m);
+    let department_id = key.department_id.expect("checked by writer");
+    let actor = format!("key:{}", key.id);
+    match name {
+        "package_create" => {
+            let dataset = required(p, "name")?;
+            let valid = (2..=100).contains(&dataset.len())
+                && dataset.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                });
+            if !valid {
+                return Err(invalid("name: 2-100 of a-z, 0-9, - and _".into()));
+            }
+            if let Some(org) = text(p, "owner_org") {
+                let d = org::department_by_slug(&state.db, &org)
+                    .await?
+                    .ok_or_else(|| invalid(format!("owner_org: no organization {org:?}")))?;
+                if d.id != department_id {
+                    return Err(CkanError(
+                        StatusCode::FORBIDDEN,
+                        "Authorization Error",
+                        "owner_org: your key publishes for its own department only".into(),
+                    ));
+                }
+            }
+            let tags = tags_of(p)?;
+            let title = text(p, "title").unwrap_or_else(|| dataset.clone());
+            let notes = text(p, "notes").unwrap_or_default();
+            let license = text(p, "license_id").unwrap_or_else(|| "cc-by-4.0".into());
+            let mut tx = state.db.begin().await.map_err(CkanError::from)?;
+            let id = store::create_dataset(
+                &mut tx,
+                &store::DatasetSpec {
+                    name: &dataset,
+                    title: &title,
+                    notes: &notes,
+                    department_id: Some(department_id),
+                    license_id: &license,
+                    tags: &tags,
+                },
+            )
+            .await?
+            .ok_or_else(|| invalid("name: That URL is already in use.".into()))?;
+            crate::platform::audit::record(
+                &mut tx,
+                &actor,
+                "dataset.create",
+                "dataset",
+                &id.to_string(),
+                json!({"name": dataset}),
+            )
+            .await?;
+            tx.commit().await?;
+            let d = store::dataset(&state.db, &dataset)
+                .await?
+                .ok_or_else(|| invalid("the dataset vanished".into()))?;
+            Ok(packages(state, &[d], base).await?.remove(0))
+        }
+        "package_update" | "package_delete" => {
+            let id = required(p, "id").or_else(|_| required(p, "name"))?;
+            let d = store::dataset(&state.db, &id).await?.ok_or_else(|| {
+                CkanError(
+                    StatusCode::NOT_FOUND,
+                    "Not Found Error",
+                    "Dataset not found".into(),
+                )
+            })?;
+            if d.department_id != Some(department_id) {
+                return Err(CkanError(
+                    StatusCode::FORBIDDEN,
+                    "Authorization Error",
+                    "Access denied: not your department's dataset".into(),
+                ));
+            }
+            let mut tx = state.db.begin().await.map_err(CkanError::from)?;
+            if name == "package_delete" {
+                store::delete_dataset(&mut tx, d.id).await?;
+                crate::platform::audit::record(
+                    &mut tx,
+                    &actor,
+                    "dataset.delete",
+                    "dataset",
+                    &d.id.to_string(),
+                    json!({"name": d.name}),
+                )
+                .await?;
+                tx.commit().await?;
+                return Ok(Value::Null);
+            }
+            let tags = if p.contains_key("tags") {
+                tags_of(p)?
+            } else {
+                d.tags()
+            };
+            let title = text(p, "title").unwrap_or_else(|| d.title.clone());
+            let notes = text(p, "notes").unwrap_or_else(|| d.notes.clone());
+            let license = text(p, "license_id").unwrap_or_else(|| d.license_id.clone());
+            store::update_dataset(
+                &mut tx,
+                d.id,
+                &store::DatasetSpec {
+                    name: &d.name,
+                    title: &title,
+                    notes: &notes,
+                    department_id: d.department_id,
+                    license_id: &license,
+                    tags: &tags,
+                },
+            )
+            .await?;
+            crate::platform::audit::record(
+                &mut tx,
+                &actor,
+                "dataset.update",
+                "dataset",
+                &d.id.to_string(),
+                json!({"name": d.name}),
+            )
+            .await?;
+            tx.commit().await?;
+            let d = store::dataset(&state.db, &d.name)
+                .await?
+                .ok_or_else(|| invalid("the dataset vanished".into()))?;
+            Ok(packages(state, &[d], base).await?.remove(0))
+        }
+        _ => unreachable!("only write actions come here"),
+    }
 }
 
 fn envelope(base: &str, name: &str, result: Result<Value, CkanError>) -> Response {

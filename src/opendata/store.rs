@@ -89,6 +89,71 @@ pub async fn ensure_dataset(
     .await
 }
 
+/// What a `package_create` or `package_update` says.
+pub struct DatasetSpec<'a> {
+    pub name: &'a str,
+    pub title: &'a str,
+    pub notes: &'a str,
+    pub department_id: Option<i64>,
+    pub license_id: &'a str,
+    pub tags: &'a [String],
+}
+
+/// Create a dataset; `None` if the name is taken.
+pub async fn create_dataset(tx: &mut Tx, d: &DatasetSpec<'_>) -> Result<Option<i64>, sqlx::Error> {
+    let now = Utc::now();
+    let taken: Option<(i64,)> = tx
+        .fetch_optional(query("SELECT id FROM od_datasets WHERE name = $1").bind(d.name))
+        .await?;
+    if taken.is_some() {
+        return Ok(None);
+    }
+    tx.scalar(
+        query(
+            "INSERT INTO od_datasets (uuid, name, title, notes, department_id, license_id, tags, search, created_at, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(d.name)
+        .bind(d.title)
+        .bind(d.notes)
+        .bind(d.department_id)
+        .bind(d.license_id)
+        .bind(serde_json::to_string(d.tags).expect("serialise"))
+        .bind(search_text(d.name, d.title, d.notes, d.tags))
+        .bind(now),
+    )
+    .await
+    .map(Some)
+}
+
+pub async fn update_dataset(tx: &mut Tx, id: i64, d: &DatasetSpec<'_>) -> Result<(), sqlx::Error> {
+    tx.execute(
+        query(
+            "UPDATE od_datasets SET title = $1, notes = $2, license_id = $3, tags = $4, search = $5, modified_at = $6 WHERE id = $7",
+        )
+        .bind(d.title)
+        .bind(d.notes)
+        .bind(d.license_id)
+        .bind(serde_json::to_string(d.tags).expect("serialise"))
+        .bind(search_text(d.name, d.title, d.notes, d.tags))
+        .bind(Utc::now())
+        .bind(id),
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_dataset(tx: &mut Tx, id: i64) -> Result<(), sqlx::Error> {
+    tx.execute(
+        query("UPDATE od_datasets SET state = 'deleted', modified_at = $1 WHERE id = $2")
+            .bind(Utc::now())
+            .bind(id),
+    )
+    .await?;
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_resource(
     tx: &mut Tx,

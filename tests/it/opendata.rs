@@ -285,6 +285,36 @@ async fn the_ckanapi_client_reads_the_catalogue_and_the_datastore() {
     ])
     .await;
     assert_eq!(q["records"][0]["n"], 2);
+
+    // Publishing through ckanapi with a department key: the new dataset is found at once.
+    let key = app.department_key("wssp").await;
+    let ckanapi2 = ckanapi.clone();
+    let url = app.url.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(ckanapi2)
+            .args([
+                "action",
+                "package_create",
+                "name=public-toilets",
+                "title=Public toilets of Peshawar",
+                "-r",
+                &url,
+                "-a",
+                &key,
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = run(vec!["package_search".into(), "q=toilets".into()]).await;
+    assert_eq!(s["count"], 1);
+    assert_eq!(s["results"][0]["organization"]["name"], "wssp");
 }
 
 on_both!(
@@ -351,6 +381,124 @@ on_both!(
                 .unwrap()
                 .contains("was stopped"),
             "{e}"
+        );
+    }
+);
+
+async fn with_key(app: &TestApp, name: &str, key: &str, body: Value) -> (u16, Value) {
+    let r = app
+        .client
+        .post(app.at(&format!("/api/3/action/{name}")))
+        .header("Authorization", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+on_both!(
+    departments_publish_with_their_keys_only,
+    |backend| async move {
+        let app = spawn(backend).await;
+        let pesco = app.department_key("pesco").await;
+        let wssp = app.department_key("wssp").await;
+        let new = json!({"name": "kunda-hotspots", "title": "Kunda hotspots", "notes": "Where electricity theft is reported", "tags": [{"name": "electricity"}]});
+        assert_eq!(
+            action(&app, "package_create", new.clone()).await.0,
+            403,
+            "no key"
+        );
+        assert_eq!(
+            with_key(&app, "package_create", &app.client_key, new.clone())
+                .await
+                .0,
+            403,
+            "a client key"
+        );
+        assert_eq!(
+            with_key(&app, "package_create", "nonsense", new.clone())
+                .await
+                .0,
+            403
+        );
+        let (s, made) = with_key(&app, "package_create", &pesco, new.clone()).await;
+        assert_eq!(s, 200, "{made}");
+        assert_eq!(made["result"]["organization"]["name"], "pesco");
+        assert_eq!(
+            with_key(&app, "package_create", &pesco, new.clone())
+                .await
+                .0,
+            409,
+            "the name is taken"
+        );
+        let (s, _) = with_key(
+            &app,
+            "package_create",
+            &pesco,
+            json!({"name": "x-other", "owner_org": "wssp"}),
+        )
+        .await;
+        assert_eq!(s, 403, "another department's organization");
+        assert_eq!(
+            with_key(&app, "package_create", &pesco, json!({"name": "Bad Name!"}))
+                .await
+                .0,
+            409
+        );
+
+        let (_, found) = action(
+            &app,
+            "package_search",
+            json!({"q": "electricity theft", "fq": "tags:electricity"}),
+        )
+        .await;
+        assert_eq!(found["result"]["count"], 1);
+        let (s, _) = with_key(
+            &app,
+            "package_update",
+            &wssp,
+            json!({"id": "kunda-hotspots", "title": "Mine now"}),
+        )
+        .await;
+        assert_eq!(s, 403);
+        let (s, upd) = with_key(
+            &app,
+            "package_update",
+            &pesco,
+            json!({"id": "kunda-hotspots", "title": "Kunda hotspots by week"}),
+        )
+        .await;
+        assert_eq!(
+            (s, upd["result"]["title"].clone()),
+            (200, json!("Kunda hotspots by week"))
+        );
+        assert_eq!(
+            upd["result"]["tags"][0]["name"], "electricity",
+            "tags kept when not sent"
+        );
+        assert_eq!(
+            with_key(
+                &app,
+                "package_delete",
+                &pesco,
+                json!({"id": "kunda-hotspots"})
+            )
+            .await
+            .0,
+            200
+        );
+        let (_, gone) = action(&app, "package_search", json!({"q": "kunda"})).await;
+        assert_eq!(gone["result"]["count"], 0);
+        assert_eq!(
+            action(&app, "package_show", json!({"id": "kunda-hotspots"}))
+                .await
+                .0,
+            404
+        );
+        assert_eq!(
+            app.count("audit_log WHERE action LIKE 'dataset.%'").await,
+            3
         );
     }
 );
