@@ -271,6 +271,9 @@ pub fn job_registry(wake: Arc<tokio::sync::Notify>, config: Arc<Config>) -> jobs
     registry.register(crate::channels::outbound::JOB_KIND, move |db, payload| {
         crate::channels::outbound::send_job(db, config.clone(), payload)
     });
+    registry.register(crate::opendata::publish::JOB_KIND, |db, _| {
+        crate::opendata::publish::job(db)
+    });
     registry
 }
 
@@ -327,6 +330,12 @@ impl Application {
     /// Serve until the shutdown token is cancelled (or Ctrl-C / SIGTERM when `signals`).
     pub async fn run_until_stopped(self, signals: bool) -> anyhow::Result<()> {
         let registry = job_registry(self.state.job_wake.clone(), self.state.config.clone());
+        if self.state.config.job_workers > 0 {
+            // The weekly open-data publication books itself; the first start books it.
+            if let Err(e) = crate::opendata::publish::schedule(&self.state.db).await {
+                tracing::warn!(error = %e, "could not schedule the open-data publication");
+            }
+        }
         for _ in 0..self.state.config.job_workers {
             jobs::spawn_worker(
                 self.state.db.clone(),

@@ -134,6 +134,8 @@ enum DirectoryCommand {
 
 #[derive(Subcommand)]
 enum DataCommand {
+    /// Publish the services' aggregate datasets now (the server also does it every Monday).
+    Publish,
     /// Import a CSV file as a DataStore table of a dataset (made if missing). Column types are
     /// inferred; a bad row stops the import before anything is written, and every bad row is
     /// listed.
@@ -371,6 +373,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             for f in &done.fields {
                 println!("  {} ({:?})", f.id, f.kind);
+            }
+            Ok(())
+        }
+        Command::Data {
+            command: DataCommand::Publish,
+        } => {
+            let db = open(&config).await?;
+            for (name, rows) in crate::opendata::publish::run(&db)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?
+            {
+                println!("published {name}: {rows} rows");
             }
             Ok(())
         }

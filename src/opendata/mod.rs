@@ -8,6 +8,7 @@
 
 pub mod ckan;
 pub mod datastore;
+pub mod publish;
 pub mod sql;
 pub mod store;
 
@@ -37,6 +38,20 @@ pub async fn import_csv(
     name: &str,
     title: Option<&str>,
     department: Option<&str>,
+    progress: impl FnMut(&str, u64),
+) -> Result<Imported> {
+    import_into(db, path, name, title, department, false, progress).await
+}
+
+/// As [`import_csv`]; with `replace`, the dataset's earlier resources (and their tables) go in
+/// the same transaction, so readers see the old data or the new, never neither.
+pub async fn import_into(
+    db: &Db,
+    path: &Path,
+    name: &str,
+    title: Option<&str>,
+    department: Option<&str>,
+    replace: bool,
     mut progress: impl FnMut(&str, u64),
 ) -> Result<Imported> {
     let valid_name = !name.is_empty()
@@ -80,6 +95,9 @@ pub async fn import_csv(
     let mut tx = db.begin().await?;
     let dataset_id =
         store::ensure_dataset(&mut tx, name, title.unwrap_or(name), "", department_id, &[]).await?;
+    if replace {
+        store::drop_resources(&mut tx, dataset_id).await?;
+    }
     let (table, rows) = datastore::write(&mut tx, path, &resource_id, &survey.fields, |n| {
         progress("imported", n)
     })

@@ -189,6 +189,30 @@ pub async fn insert_resource(
     .await
 }
 
+/// Remove a dataset's resources and their DataStore tables (to replace them).
+pub async fn drop_resources(tx: &mut Tx, dataset_id: i64) -> Result<(), sqlx::Error> {
+    let old: Vec<(String, Option<String>)> = tx
+        .fetch_all(
+            query("SELECT uuid, datastore_table FROM od_resources WHERE dataset_id = $1")
+                .bind(dataset_id),
+        )
+        .await?;
+    for (uuid, table) in old {
+        if let Some(table) = table {
+            tx.execute(query(format!(
+                "DROP VIEW IF EXISTS {}",
+                super::datastore::quote(&uuid)
+            )))
+            .await?;
+            tx.execute(query(format!("DROP TABLE IF EXISTS {table}")))
+                .await?;
+        }
+    }
+    tx.execute(query("DELETE FROM od_resources WHERE dataset_id = $1").bind(dataset_id))
+        .await?;
+    Ok(())
+}
+
 /// A dataset by id (uuid) or name.
 pub async fn dataset(db: &Db, id_or_name: &str) -> Result<Option<DatasetRow>, sqlx::Error> {
     db.fetch_optional(

@@ -56,17 +56,39 @@ pub async fn enqueue(
     kind: &str,
     payload: &serde_json::Value,
 ) -> Result<i64, sqlx::Error> {
+    enqueue_at(tx, kind, payload, Utc::now()).await
+}
+
+/// Add a job that runs no earlier than `at` (scheduled work).
+pub async fn enqueue_at(
+    tx: &mut Tx,
+    kind: &str,
+    payload: &serde_json::Value,
+    at: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
     let now = Utc::now();
     tx.scalar(
         query(
             "INSERT INTO jobs (kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at) \
-             VALUES ($1, $2, 'queued', 0, 5, $3, $3, $3) RETURNING id",
+             VALUES ($1, $2, 'queued', 0, 5, $3, $4, $4) RETURNING id",
         )
         .bind(kind)
         .bind(payload.to_string())
+        .bind(at)
         .bind(now),
     )
     .await
+}
+
+/// Is a job of this kind waiting (queued or running)?
+pub async fn pending(db: &Db, kind: &str) -> Result<bool, sqlx::Error> {
+    let n: i64 = db
+        .scalar(
+            query("SELECT COUNT(*) FROM jobs WHERE kind = $1 AND status IN ('queued', 'running')")
+                .bind(kind),
+        )
+        .await?;
+    Ok(n > 0)
 }
 
 #[derive(Debug, sqlx::FromRow)]

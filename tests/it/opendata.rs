@@ -502,3 +502,98 @@ on_both!(
         );
     }
 );
+
+on_both!(
+    published_aggregates_carry_no_personal_data_and_no_small_cells,
+    |backend| async move {
+        let app = spawn(backend).await;
+        // Six reports in one cell (kunda, Peshawar, this week) from people who gave their details,
+        // and one lonely report in Swat.
+        for i in 0..6 {
+            app.report(&[
+                ("service_code", "kunda"),
+                ("district", "peshawar"),
+                ("attribute[premises]", "shop"),
+                ("attribute[method]", "hook"),
+                ("first_name", "Gul"),
+                ("last_name", "Khan"),
+                ("phone", "0300 1234567"),
+                ("email", "gul.khan@example.pk"),
+                (
+                    "description",
+                    &format!("My CNIC is 17301-1234567-1, house {i}"),
+                ),
+            ])
+            .await;
+        }
+        app.report(&[
+            ("service_code", "kunda"),
+            ("district", "swat"),
+            ("attribute[premises]", "shop"),
+            ("attribute[method]", "hook"),
+            ("phone", "0345 7654321"),
+        ])
+        .await;
+        // The server booked its weekly run when it started.
+        assert_eq!(
+            app.count("jobs WHERE kind = 'opendata.publish' AND status = 'queued'")
+                .await,
+            1
+        );
+        let published = khidmat::opendata::publish::run(&app.db).await.unwrap();
+        assert_eq!(
+            published[0],
+            ("reports-weekly".to_string(), 1),
+            "the Swat cell of one is left out"
+        );
+        assert!(published[1].1 >= 16, "the verified directory");
+        // Publishing again replaces, not adds.
+        khidmat::opendata::publish::run(&app.db).await.unwrap();
+        assert_eq!(app.count("od_resources").await, 2);
+
+        let (_, weekly) = action(&app, "package_show", json!({"id": "reports-weekly"})).await;
+        let resource = weekly["result"]["resources"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (_, rows) = action(&app, "datastore_search", json!({"resource_id": resource})).await;
+        assert_eq!(rows["result"]["records"][0]["reports"], 6);
+        assert_eq!(rows["result"]["records"][0]["district"], "peshawar");
+
+        // Everything anyone can read: every dataset, every row, every catalogue answer.
+        let mut everything = String::new();
+        let (_, list) = action(&app, "package_list", json!({})).await;
+        for name in list["result"].as_array().unwrap() {
+            let (_, p) = action(&app, "package_show", json!({"id": name})).await;
+            everything.push_str(&p.to_string());
+            for r in p["result"]["resources"].as_array().unwrap() {
+                let (_, d) = action(
+                    &app,
+                    "datastore_search",
+                    json!({"resource_id": r["id"], "limit": 32000}),
+                )
+                .await;
+                everything.push_str(&d.to_string());
+            }
+        }
+        everything.push_str(
+            &action(&app, "package_search", json!({"rows": 1000}))
+                .await
+                .1
+                .to_string(),
+        );
+        for secret in [
+            "3001234567",
+            "3457654321",
+            "+92300",
+            "Gul",
+            "Khan",
+            "gul.khan",
+            "17301",
+            "1234567-1",
+            "house 0",
+        ] {
+            assert!(!everything.contains(secret), "{secret:?} was published");
+        }
+    }
+);

@@ -1,0 +1,272 @@
+//! Automatic publication: the services' own figures as open data, every week (a scheduled job)
+//! and on demand (`khidmat data publish`).
+//!
+//! - `reports-weekly`: reports of public services by week (Monday, Pakistan time) × service ×
+//!   district: how many, and the median hours to the first closing status.
+//! - `directory-places`: the verified directory, with ratings, and nothing about reviewers.
+//!
+//! Personal data is never published: no names, phone numbers, e-mail, CNICs, descriptions or
+//! coordinates of a reporter. A week × service × district cell with fewer than 5 reports is left
+//! out, so a rare report cannot be traced to a person.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Duration, Utc};
+
+use crate::platform::db::{query, Db};
+use crate::platform::error::{Error, Result};
+use crate::reports::model::ALL_STATUSES;
+
+pub const JOB_KIND: &str = "opendata.publish";
+/// The smallest count published.
+pub const MIN_CELL: usize = 5;
+
+/// Monday 00:00 Pakistan time of the week holding `at`, as `YYYY-MM-DD`.
+fn week_of(at: DateTime<Utc>) -> String {
+    let local = at.with_timezone(&crate::web::format::pkt()).date_naive();
+    (local - Duration::days(local.weekday().num_days_from_monday() as i64))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+fn temp_csv(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "khidmat-{name}-{}.csv",
+        uuid::Uuid::new_v4().simple()
+    ))
+}
+
+/// A report's facts for the aggregates: submitted, service code and name, district, first closed.
+type ReportFacts = (
+    DateTime<Utc>,
+    String,
+    String,
+    Option<String>,
+    Option<DateTime<Utc>>,
+);
+/// (week, service, district)
+type CellKey = (String, String, String);
+/// (service name, reports, hours to resolution of the resolved ones)
+type Cell = (String, usize, Vec<f64>);
+
+/// The weekly aggregates of the last `weeks` weeks, as CSV rows (header first).
+pub async fn reports_weekly(db: &Db, weeks: i64) -> Result<Vec<Vec<String>>> {
+    let closing: Vec<&str> = ALL_STATUSES
+        .iter()
+        .filter(|s| !s.is_open())
+        .map(|s| s.as_str())
+        .collect();
+    let mut q = query(
+        "SELECT r.requested_at, r.service_code, s.name_en, r.district, \
+         (SELECT MIN(u.at) FROM report_updates u WHERE u.report_id = r.id AND u.status IN (",
+    );
+    for (i, c) in closing.iter().enumerate() {
+        q = if i == 0 {
+            q.push_bind(*c)
+        } else {
+            q.push(", ").push_bind(*c)
+        };
+    }
+    q = q
+        .push(")) FROM reports r JOIN report_services s ON s.id = r.service_id WHERE s.public = ")
+        .push_bind(true)
+        .push(" AND r.requested_at >= ")
+        .push_bind(Utc::now() - Duration::weeks(weeks));
+    let rows: Vec<ReportFacts> = db.fetch_all(q).await?;
+    let mut cells: BTreeMap<CellKey, Cell> = BTreeMap::new();
+    for (at, code, name, district, closed) in rows {
+        let cell = cells
+            .entry((week_of(at), code, district.unwrap_or_default()))
+            .or_insert_with(|| (name, 0, vec![]));
+        cell.1 += 1;
+        if let Some(c) = closed {
+            cell.2.push((c - at).num_seconds().max(0) as f64 / 3600.0);
+        }
+    }
+    let mut out = vec![vec![
+        "week".to_string(),
+        "service".into(),
+        "service_name".into(),
+        "district".into(),
+        "reports".into(),
+        "resolved".into(),
+        "median_hours_to_resolution".into(),
+    ]];
+    for ((week, code, district), (name, count, hours)) in cells {
+        if count < MIN_CELL {
+            continue;
+        }
+        let resolved = hours.len();
+        out.push(vec![
+            week,
+            code,
+            name,
+            district,
+            count.to_string(),
+            resolved.to_string(),
+            median(hours).map(|m| format!("{m:.1}")).unwrap_or_default(),
+        ]);
+    }
+    Ok(out)
+}
+
+/// The verified directory as CSV rows: the places, their public details and their ratings.
+pub async fn directory_places(db: &Db) -> Result<Vec<Vec<String>>> {
+    let f = crate::directory::store::PlaceFilter {
+        status: Some("verified"),
+        ..Default::default()
+    };
+    let mut out = vec![vec![
+        "id".to_string(),
+        "kind".into(),
+        "name".into(),
+        "latitude".into(),
+        "longitude".into(),
+        "address".into(),
+        "district".into(),
+        "phone".into(),
+        "attributes".into(),
+        "rating".into(),
+        "reviews".into(),
+    ]];
+    let mut offset = 0;
+    loop {
+        let (rows, _) = crate::directory::store::places(db, &f, 1000, offset).await?;
+        if rows.is_empty() {
+            break;
+        }
+        let subjects: Vec<String> = rows.iter().map(|p| format!("place:{}", p.id)).collect();
+        let ratings = crate::directory::store::ratings(db, &subjects).await?;
+        for p in &rows {
+            let (avg, n) = ratings
+                .get(&format!("place:{}", p.id))
+                .copied()
+                .unwrap_or((0.0, 0));
+            out.push(vec![
+                p.uuid.clone(),
+                p.kind.clone(),
+                p.name.clone(),
+                format!("{:.6}", p.lat),
+                format!("{:.6}", p.long),
+                p.address.clone(),
+                p.district.clone().unwrap_or_default(),
+                // A place's own switchboard, published by its department: not personal data.
+                p.phone.clone().unwrap_or_default(),
+                p.attributes.clone(),
+                if n > 0 {
+                    format!("{avg:.2}")
+                } else {
+                    String::new()
+                },
+                n.to_string(),
+            ]);
+        }
+        offset += 1000;
+    }
+    Ok(out)
+}
+
+async fn publish_rows(db: &Db, name: &str, title: &str, rows: Vec<Vec<String>>) -> Result<u64> {
+    let path = temp_csv(name);
+    {
+        let mut w = csv::Writer::from_writer(
+            std::fs::File::create(&path).map_err(|e| Error::Internal(e.into()))?,
+        );
+        for r in &rows {
+            w.write_record(r).map_err(|e| Error::Internal(e.into()))?;
+        }
+        w.flush().map_err(|e| Error::Internal(e.into()))?;
+    }
+    let done = super::import_into(db, &path, name, Some(title), None, true, |_, _| {}).await;
+    let _ = std::fs::remove_file(&path);
+    Ok(done?.rows)
+}
+
+/// Publish every aggregate now. Returns `(dataset, rows)`.
+pub async fn run(db: &Db) -> Result<Vec<(String, u64)>> {
+    let weekly = reports_weekly(db, 52).await?;
+    let places = directory_places(db).await?;
+    let a = publish_rows(
+        db,
+        "reports-weekly",
+        "Reports per week, service and district",
+        weekly,
+    )
+    .await?;
+    let b = publish_rows(db, "directory-places", "Directory of public places", places).await?;
+    Ok(vec![
+        ("reports-weekly".into(), a),
+        ("directory-places".into(), b),
+    ])
+}
+
+/// The next Monday, 03:00 Pakistan time.
+pub fn next_run(now: DateTime<Utc>) -> DateTime<Utc> {
+    let local = now.with_timezone(&crate::web::format::pkt()).date_naive();
+    let days = 7 - local.weekday().num_days_from_monday() as i64;
+    let monday = local + Duration::days(days);
+    crate::web::format::day_start(&monday.format("%Y-%m-%d").to_string()).expect("a valid day")
+        + Duration::hours(3)
+}
+
+/// The scheduled job: publish, then book the next run.
+pub async fn job(db: Db) -> anyhow::Result<()> {
+    run(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    schedule(&db).await?;
+    Ok(())
+}
+
+/// Book the next weekly run, unless one is booked.
+pub async fn schedule(db: &Db) -> anyhow::Result<()> {
+    let waiting: i64 = db
+        .scalar(
+            query("SELECT COUNT(*) FROM jobs WHERE kind = $1 AND status = 'queued'").bind(JOB_KIND),
+        )
+        .await?;
+    if waiting == 0 {
+        let mut tx = db.begin().await?;
+        crate::platform::jobs::enqueue_at(
+            &mut tx,
+            JOB_KIND,
+            &serde_json::json!({}),
+            next_run(Utc::now()),
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn weeks_and_the_next_run_are_in_pakistan_time() {
+        // Sunday 2026-11-29 20:00 UTC is Monday 01:00 in Pakistan.
+        assert_eq!(
+            week_of(Utc.with_ymd_and_hms(2026, 11, 29, 20, 0, 0).unwrap()),
+            "2026-11-30"
+        );
+        assert_eq!(
+            next_run(Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()),
+            Utc.with_ymd_and_hms(2026, 11, 29, 22, 0, 0).unwrap()
+        );
+    }
+}
