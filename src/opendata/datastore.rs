@@ -424,3 +424,39 @@ pub async fn search(
     };
     Ok((shown, records, total))
 }
+
+/// Up to `n` rows with `_id` above `after`, in `_id` order, each a JSON array (`_id` first):
+/// the pages of a download.
+pub async fn rows_after(
+    db: &Db,
+    table: &str,
+    fields: &[Field],
+    after: i64,
+    n: i64,
+) -> Result<Vec<Json>> {
+    let array = match db.backend() {
+        Backend::Sqlite => "json_array",
+        Backend::Postgres => "json_build_array",
+    };
+    let cast = if db.backend() == Backend::Postgres {
+        "::text"
+    } else {
+        ""
+    };
+    let cols: Vec<&str> = std::iter::once("_id")
+        .chain(fields.iter().map(|f| f.column.as_str()))
+        .collect();
+    let rows: Vec<(String,)> = db
+        .fetch_all(
+            query(format!(
+                "SELECT {array}({}){cast} FROM {table} WHERE _id > $1 ORDER BY _id LIMIT $2",
+                cols.join(", ")
+            ))
+            .bind(after)
+            .bind(n),
+        )
+        .await?;
+    rows.into_iter()
+        .map(|(j,)| serde_json::from_str(&j).map_err(|e| Error::Internal(e.into())))
+        .collect()
+}

@@ -8,6 +8,7 @@
 
 pub mod ckan;
 pub mod datastore;
+pub mod dcat;
 pub mod publish;
 pub mod sql;
 pub mod store;
@@ -18,7 +19,7 @@ use crate::platform::db::Db;
 use crate::platform::error::{Error, Result};
 
 pub fn router() -> axum::Router<crate::app::AppState> {
-    ckan::router()
+    ckan::router().merge(dcat::router())
 }
 
 /// What an import did.

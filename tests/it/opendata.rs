@@ -597,3 +597,88 @@ on_both!(
         }
     }
 );
+
+on_both!(
+    dcat_describes_the_catalogue_and_downloads_stream_whole_tables,
+    |backend| async move {
+        let app = spawn(backend).await;
+        let resource = imported(&app).await;
+        let r = app.get("/catalog.jsonld").await;
+        assert_eq!(r.headers()["content-type"], "application/ld+json");
+        let cat: Value = r.json().await.unwrap();
+        assert_eq!(cat["@type"], "dcat:Catalog");
+        assert_eq!(cat["hydra:view"]["hydra:totalItems"], 1);
+        let ds = &cat["dcat:dataset"][0];
+        assert_eq!(ds["dct:title"], "Reports per week");
+        assert_eq!(
+            ds["dct:publisher"]["foaf:name"],
+            "Peshawar Electric Supply Company (PESCO)"
+        );
+        let csv_url = ds["dcat:distribution"][0]["dcat:downloadURL"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(csv_url.ends_with(&format!("/dataset/weekly-reports/resource/{resource}.csv")));
+        let one: Value = app
+            .get("/dataset/weekly-reports.jsonld")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(one["@type"], "dcat:Dataset");
+        assert_eq!(app.get("/dataset/nothing.jsonld").await.status(), 404);
+        assert_eq!(app.get("/catalog.jsonld?page=0").await.status(), 400);
+
+        let csv = app
+            .get(&format!("/dataset/weekly-reports/resource/{resource}.csv"))
+            .await
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(&csv[..3], b"\xEF\xBB\xBF");
+        let text = std::str::from_utf8(&csv[3..]).unwrap();
+        assert_eq!(text.lines().count(), 5);
+        assert!(text.starts_with("District,Week,Reports,Median hours,Opened,Note\n"));
+        assert!(text.contains("پشاور میں زیادہ"));
+        let json: Value = app
+            .get(&format!("/dataset/weekly-reports/resource/{resource}.json"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(json.as_array().unwrap().len(), 4);
+        assert_eq!(json[2]["Reports"], 131);
+        assert_eq!(
+            app.get(&format!("/dataset/other/resource/{resource}.csv"))
+                .await
+                .status(),
+            404
+        );
+    }
+);
+
+on_both!(
+    downloads_of_many_rows_come_in_pages_and_all_arrive,
+    |backend| async move {
+        let app = spawn(backend).await;
+        let file = app.data_dir.join("big.csv");
+        let mut text = String::from("n,label\n");
+        for i in 0..12_345 {
+            text.push_str(&format!("{i},row {i}\n"));
+        }
+        std::fs::write(&file, text).unwrap();
+        let done = khidmat::opendata::import_csv(&app.db, &file, "big", None, None, |_, _| {})
+            .await
+            .unwrap();
+        assert_eq!(done.rows, 12_345);
+        let json: Value = app
+            .get(&format!("/dataset/big/resource/{}.json", done.resource_id))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let rows = json.as_array().unwrap();
+        assert_eq!(rows.len(), 12_345);
+        assert_eq!(rows[12_344]["n"], 12_344);
+    }
+);
