@@ -305,3 +305,20 @@ dir-restore = Restore
 otp-sms = Khidmat code: { $code }. It works for { $minutes } minutes. Never share it.
 sms-dir-none = No { $kind } found near { $area }.
 sms-dir-need-area = Send { $keyword } and your area, e.g. { $keyword } Saddar Peshawar.
+
+## Open data
+data-title = Open data
+data-search = Search the data
+data-count = { $count } datasets
+data-none = No datasets match.
+data-organizations = Departments
+data-tags = Tags
+data-publisher = Published by
+data-license = Licence
+data-modified = Last changed
+data-resources = Data files
+data-rows = { $count } rows
+data-preview = Look at the table
+data-download-csv = Download CSV
+data-download-json = Download JSON
+data-filter = Filter

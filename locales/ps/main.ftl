@@ -305,3 +305,20 @@ dir-restore = بېرته راوګرځوئ
 otp-sms = د خدمت کوډ: { $code }. دا { $minutes } دقیقې کار کوي. چا ته یې مه وایاست.
 sms-dir-none = د { $area } سره نږدې هېڅ { $kind } ونه موندل شو.
 sms-dir-need-area = { $keyword } او خپله سیمه ولېږئ، لکه { $keyword } صدر پېښور.
+
+## Open data
+data-title = پرانیستي معلومات
+data-search = معلومات ولټوئ
+data-count = { $count } ډیټاسیټونه
+data-none = هېڅ ډیټاسیټ ونه موندل شو.
+data-organizations = ادارې
+data-tags = ټګونه
+data-publisher = خپرونکی
+data-license = جواز
+data-modified = وروستی بدلون
+data-resources = د معلوماتو فایلونه
+data-rows = { $count } کرښې
+data-preview = جدول وګورئ
+data-download-csv = سي ایس وي ښکته کړئ
+data-download-json = جېسن ښکته کړئ
+data-filter = چاڼ کړئ

@@ -305,3 +305,20 @@ dir-restore = بحال کریں
 otp-sms = خدمت کوڈ: { $code }۔ یہ { $minutes } منٹ کارآمد ہے۔ کسی کو نہ بتائیں۔
 sms-dir-none = { $area } کے قریب کوئی { $kind } نہیں ملا۔
 sms-dir-need-area = { $keyword } اور اپنا علاقہ بھیجیں، مثلاً { $keyword } صدر پشاور۔
+
+## Open data
+data-title = کھلا ڈیٹا
+data-search = ڈیٹا تلاش کریں
+data-count = { $count } ڈیٹا سیٹ
+data-none = کوئی ڈیٹا سیٹ نہیں ملا۔
+data-organizations = محکمے
+data-tags = ٹیگ
+data-publisher = شائع کنندہ
+data-license = لائسنس
+data-modified = آخری تبدیلی
+data-resources = ڈیٹا فائلیں
+data-rows = { $count } قطاریں
+data-preview = جدول دیکھیں
+data-download-csv = سی ایس وی ڈاؤن لوڈ کریں
+data-download-json = جے سن ڈاؤن لوڈ کریں
+data-filter = چھانٹیں

@@ -11,6 +11,7 @@ pub mod citizen;
 pub mod directory;
 pub mod format;
 pub mod map;
+pub mod opendata;
 pub mod qr;
 pub mod staff;
 
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(citizen::router())
         .merge(staff::router())
         .merge(directory::router())
+        .merge(opendata::router())
 }
 
 // ---------------------------------------------------------------------------------------------

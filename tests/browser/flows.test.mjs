@@ -265,6 +265,9 @@ function pages() {
     ["place-review", `${place}/review`, false],
     ["place-suggest", "/places/suggest?kind=public-toilet", false],
     ["staff-directory", "/staff/directory", true],
+    ["data", "/data", false],
+    ["data-dataset", "/data/directory-places", false],
+    ["data-preview", `/data/directory-places/${shared.dataResource}?sort=name&dir=asc`, false],
     ["home", "/", false],
     ["report-form", "/report/kunda", false],
     ["track", new URL(shared.trackUrl).pathname, false],
@@ -282,6 +285,8 @@ function pages() {
 test("screenshots of every page in English and Urdu; axe finds nothing serious in any language", async () => {
   const res = await fetch(`${BASE}/hsds/service_at_locations?lat=34.0046&long=71.5589&proximity=500`);
   shared.placeUuid = (await res.json()).contents[0].location_id;
+  const data = await fetch(`${BASE}/api/3/action/package_show?id=directory-places`);
+  shared.dataResource = (await data.json()).result.resources[0].id;
   const axeSource = require.resolve("axe-core/axe.min.js");
   const problems = [];
   for (const lang of ["en", "ur", "ps"]) {

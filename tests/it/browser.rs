@@ -35,6 +35,8 @@ async fn pages_work_in_a_real_browser() {
     app.add_user("officer@wssp.test", Role::Officer, Some("wssp"), None)
         .await;
     let key = app.department_key("pesco").await;
+    // Open data to look at: the platform's own published figures.
+    khidmat::opendata::publish::run(&app.db).await.unwrap();
     let out = root.join("target/browser");
     std::fs::create_dir_all(&out).unwrap();
     let jpeg = app.data_dir.join("camera.jpg");

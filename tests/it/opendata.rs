@@ -682,3 +682,40 @@ on_both!(
         assert_eq!(rows[12_344]["n"], 12_344);
     }
 );
+
+on_both!(
+    the_data_pages_search_show_and_preview,
+    |backend| async move {
+        let app = spawn(backend).await;
+        let resource = imported(&app).await;
+        let b = crate::helpers::browser();
+        let (s, list) = crate::helpers::page(&b, &app, "/data?q=week").await;
+        assert_eq!(s, 200);
+        assert!(list.contains("Reports per week") && list.contains("/data/weekly-reports"));
+        let (_, none) = crate::helpers::page(&b, &app, "/data?q=nothing-like-this").await;
+        assert!(none.contains("No datasets match"));
+        let (s, ds) = crate::helpers::page(&b, &app, "/data/weekly-reports").await;
+        assert_eq!(s, 200);
+        assert!(ds.contains(&format!("/dataset/weekly-reports/resource/{resource}.csv")));
+        assert_eq!(crate::helpers::page(&b, &app, "/data/nothing").await.0, 404);
+        let (s, table) = crate::helpers::page(
+            &b,
+            &app,
+            &format!("/data/weekly-reports/{resource}?sort=Reports&dir=desc&f0=peshawar"),
+        )
+        .await;
+        assert_eq!(s, 200);
+        let first = table.find(">131<").expect("131 shown");
+        let second = table.find(">120<").expect("120 shown");
+        assert!(first < second, "sorted descending");
+        assert!(!table.contains(">swat<"), "filtered");
+        assert!(table.contains("1–2 of 2"));
+        let (s, _) = crate::helpers::page(
+            &b,
+            &app,
+            &format!("/data/weekly-reports/{resource}?sort=Nope"),
+        )
+        .await;
+        assert_eq!(s, 400);
+    }
+);
