@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -20,9 +19,11 @@ use crate::platform::org::{self, Department};
 
 pub fn router() -> Router<AppState> {
     // CKAN answers at both; ckanapi calls the unversioned one.
+    // Uploads (resource_create) are streamed to a file; a CSV of a million rows is ~60 MB.
     Router::new()
         .route("/api/3/action/{name}", get(action).post(action))
         .route("/api/action/{name}", get(action).post(action))
+        .layer(axum::extract::DefaultBodyLimit::max(512 * 1024 * 1024))
 }
 
 /// A CKAN error: its `__type` and message, with the HTTP status CKAN gives it.
@@ -61,7 +62,7 @@ async fn action(
     Path(name): Path<String>,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    req: axum::extract::Request,
 ) -> Response {
     let base = crate::reports::open311::base_url(&state.config, &headers);
     let mut params: Params = uri
@@ -71,19 +72,46 @@ async fn action(
         .into_iter()
         .map(|(k, v)| (k, Value::String(v)))
         .collect();
-    if !body.is_empty() {
-        match serde_json::from_slice::<Value>(&body) {
-            Ok(Value::Object(m)) => params.extend(m),
-            _ => {
+    let multipart = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    // A file sent with the action (resource_create's `upload`), kept in a temporary file.
+    let mut upload: Option<tempfile_path::TempPath> = None;
+    if multipart {
+        match read_multipart(&state, req, &mut params).await {
+            Ok(u) => upload = u,
+            Err(e) => return envelope(&base, &name, Err(e)),
+        }
+    } else {
+        let body = match axum::body::to_bytes(req.into_body(), 64 * 1024 * 1024).await {
+            Ok(b) => b,
+            Err(_) => {
                 return envelope(
                     &base,
                     &name,
                     Err(CkanError(
-                        StatusCode::BAD_REQUEST,
+                        StatusCode::PAYLOAD_TOO_LARGE,
                         "Validation Error",
-                        "the body must be a JSON object".into(),
+                        "the body is too large: upload files as multipart".into(),
                     )),
                 );
+            }
+        };
+        if !body.is_empty() {
+            match serde_json::from_slice::<Value>(&body) {
+                Ok(Value::Object(m)) => params.extend(m),
+                _ => {
+                    return envelope(
+                        &base,
+                        &name,
+                        Err(CkanError(
+                            StatusCode::BAD_REQUEST,
+                            "Validation Error",
+                            "the body must be a JSON object".into(),
+                        )),
+                    );
+                }
             }
         }
     }
@@ -91,6 +119,22 @@ async fn action(
         "package_create" | "package_update" | "package_delete" => {
             match writer(&state, &headers).await {
                 Ok(key) => write(&state, &name, &params, &base, &key).await,
+                Err(e) => Err(e),
+            }
+        }
+        "resource_create" | "datastore_create" | "datastore_upsert" => {
+            match writer(&state, &headers).await {
+                Ok(key) => {
+                    datastore_write(
+                        &state,
+                        &name,
+                        &params,
+                        &base,
+                        &key,
+                        upload.as_ref().map(|u| u.path()),
+                    )
+                    .await
+                }
                 Err(e) => Err(e),
             }
         }
@@ -851,4 +895,311 @@ async fn datastore_search_sql(state: &AppState, p: &Params) -> Result<Value, Cka
         "records": records,
         "records_truncated": out.truncated,
     }))
+}
+
+mod tempfile_path {
+    /// A file removed when dropped.
+    pub struct TempPath(std::path::PathBuf);
+
+    impl TempPath {
+        pub fn new(p: std::path::PathBuf) -> TempPath {
+            TempPath(p)
+        }
+        pub fn path(&self) -> &std::path::Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempPath {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+/// The fields of a multipart action; the `upload` part is streamed to a temporary file.
+async fn read_multipart(
+    state: &AppState,
+    req: axum::extract::Request,
+    params: &mut Params,
+) -> Result<Option<tempfile_path::TempPath>, CkanError> {
+    use axum::extract::FromRequest;
+    use tokio::io::AsyncWriteExt;
+    let bad = |m: String| CkanError(StatusCode::BAD_REQUEST, "Validation Error", m);
+    let mut mp = axum::extract::Multipart::from_request(req, state)
+        .await
+        .map_err(|e| bad(e.body_text()))?;
+    let mut upload = None;
+    while let Some(mut field) = mp.next_field().await.map_err(|e| bad(e.body_text()))? {
+        let name = field.name().unwrap_or("").to_owned();
+        if name == "upload" {
+            let path = std::env::temp_dir().join(format!(
+                "khidmat-upload-{}.csv",
+                uuid::Uuid::new_v4().simple()
+            ));
+            let guard = tempfile_path::TempPath::new(path.clone());
+            let mut file = tokio::fs::File::create(&path)
+                .await
+                .map_err(|e| Error::Internal(e.into()))?;
+            while let Some(chunk) = field.chunk().await.map_err(|e| bad(e.body_text()))? {
+                file.write_all(&chunk)
+                    .await
+                    .map_err(|e| Error::Internal(e.into()))?;
+            }
+            file.flush().await.map_err(|e| Error::Internal(e.into()))?;
+            upload = Some(guard);
+        } else {
+            let text = field.text().await.map_err(|e| bad(e.body_text()))?;
+            params.insert(name, Value::String(text));
+        }
+    }
+    Ok(upload)
+}
+
+/// The dataset a key may add data to.
+async fn own_dataset(
+    state: &AppState,
+    id: &str,
+    key: &crate::platform::identity::ApiKey,
+) -> Result<DatasetRow, CkanError> {
+    let d = store::dataset(&state.db, id).await?.ok_or_else(|| {
+        CkanError(
+            StatusCode::NOT_FOUND,
+            "Not Found Error",
+            "Dataset not found".into(),
+        )
+    })?;
+    if d.department_id != key.department_id {
+        return Err(CkanError(
+            StatusCode::FORBIDDEN,
+            "Authorization Error",
+            "Access denied: not your department's dataset".into(),
+        ));
+    }
+    Ok(d)
+}
+
+fn field_type(t: &str) -> Option<FieldType> {
+    match t.to_lowercase().as_str() {
+        "int" | "int4" | "int8" | "integer" | "bigint" => Some(FieldType::Integer),
+        "numeric" | "float" | "float8" | "double precision" | "number" => Some(FieldType::Numeric),
+        "date" => Some(FieldType::Date),
+        "timestamp" => Some(FieldType::Timestamp),
+        "text" | "string" => Some(FieldType::Text),
+        _ => None,
+    }
+}
+
+/// Records (a list of objects) as rows of text in the fields' order.
+fn records(p: &Params, fields: &[datastore::Field]) -> Result<Vec<Vec<String>>, CkanError> {
+    let invalid = |m: String| CkanError(StatusCode::CONFLICT, "Validation Error", m);
+    let list = match p.get("records") {
+        None | Some(Value::Null) => return Ok(vec![]),
+        Some(Value::Array(a)) => a.clone(),
+        Some(Value::String(s)) => serde_json::from_str::<Vec<Value>>(s)
+            .map_err(|_| invalid("records: a list of objects".into()))?,
+        Some(_) => return Err(invalid("records: a list of objects".into())),
+    };
+    let mut rows = Vec::with_capacity(list.len());
+    for (n, r) in list.iter().enumerate() {
+        let obj = r
+            .as_object()
+            .ok_or_else(|| invalid(format!("records: record {} is not an object", n + 1)))?;
+        for k in obj.keys() {
+            if !fields.iter().any(|f| &f.id == k) {
+                return Err(invalid(format!(
+                    "records: record {} has a field {k:?} the table does not",
+                    n + 1
+                )));
+            }
+        }
+        rows.push(
+            fields
+                .iter()
+                .map(|f| match obj.get(&f.id) {
+                    None | Some(Value::Null) => String::new(),
+                    Some(Value::String(s)) => s.clone(),
+                    Some(other) => other.to_string(),
+                })
+                .collect(),
+        );
+    }
+    datastore::check_rows(fields, &rows).map_err(|m| invalid(format!("records: {m}")))?;
+    Ok(rows)
+}
+
+async fn datastore_write(
+    state: &AppState,
+    name: &str,
+    p: &Params,
+    base: &str,
+    key: &crate::platform::identity::ApiKey,
+    upload: Option<&std::path::Path>,
+) -> Result<Value, CkanError> {
+    let invalid = |m: String| CkanError(StatusCode::CONFLICT, "Validation Error", m);
+    let actor = format!("key:{}", key.id);
+    match name {
+        "resource_create" => {
+            let d = own_dataset(state, &required(p, "package_id")?, key).await?;
+            let path = upload.ok_or_else(|| {
+                invalid("upload: send the CSV file as the multipart part `upload`".into())
+            })?;
+            let done =
+                super::import_into(&state.db, path, &d.name, None, None, false, |_, _| {}).await?;
+            let r = store::resource(&state.db, &done.resource_id)
+                .await?
+                .ok_or_else(|| invalid("the resource vanished".into()))?;
+            if let Some(n) = text(p, "name") {
+                state
+                    .db
+                    .execute(
+                        crate::platform::db::query(
+                            "UPDATE od_resources SET name = $1 WHERE id = $2",
+                        )
+                        .bind(n)
+                        .bind(r.id),
+                    )
+                    .await?;
+            }
+            let mut tx = state.db.begin().await?;
+            crate::platform::audit::record(
+                &mut tx,
+                &actor,
+                "resource.create",
+                "resource",
+                &r.uuid,
+                json!({"dataset": d.name, "rows": done.rows}),
+            )
+            .await?;
+            tx.commit().await?;
+            let r = store::resource(&state.db, &done.resource_id)
+                .await?
+                .ok_or_else(|| invalid("the resource vanished".into()))?;
+            Ok(resource_dict(&r, &d, base))
+        }
+        "datastore_create" => {
+            let package_id = match p.get("resource") {
+                Some(Value::Object(r)) => r
+                    .get("package_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                _ => None,
+            }
+            .ok_or_else(|| invalid("resource: give {\"package_id\": …} (a new resource)".into()))?;
+            let d = own_dataset(state, &package_id, key).await?;
+            let defs = match p.get("fields") {
+                Some(Value::Array(a)) if !a.is_empty() => a.clone(),
+                _ => return Err(invalid("fields: a list of {\"id\": …, \"type\": …}".into())),
+            };
+            let mut fields = Vec::new();
+            for (i, f) in defs.iter().enumerate() {
+                let id = f
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.trim().is_empty() && s.len() <= 63)
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "fields: field {} needs an id of 1 to 63 bytes",
+                            i + 1
+                        ))
+                    })?;
+                if fields.iter().any(|x: &datastore::Field| x.id == id) {
+                    return Err(invalid(format!("fields: {id:?} appears twice")));
+                }
+                let kind = match f.get("type").and_then(Value::as_str) {
+                    None => FieldType::Text,
+                    Some(t) => field_type(t).ok_or_else(|| {
+                        invalid(format!(
+                            "fields: type {t:?} is not int, numeric, date, timestamp or text"
+                        ))
+                    })?,
+                };
+                fields.push(datastore::Field {
+                    id: id.to_owned(),
+                    column: format!("c{}", i + 1),
+                    kind,
+                });
+            }
+            let rows = records(p, &fields)?;
+            let resource_name = match p.get("resource") {
+                Some(Value::Object(r)) => r
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("data")
+                    .to_owned(),
+                _ => "data".into(),
+            };
+            let uuid = uuid::Uuid::new_v4().to_string();
+            let mut tx = state.db.begin().await?;
+            let table = datastore::create_table(&mut tx, &uuid, &fields).await?;
+            for chunk in rows.chunks(datastore::rows_per_statement(&fields)) {
+                datastore::insert_rows(&mut tx, &table, &fields, chunk).await?;
+            }
+            store::insert_resource(
+                &mut tx,
+                &uuid,
+                d.id,
+                &resource_name,
+                "CSV",
+                Some(&table),
+                &fields,
+                rows.len() as i64,
+            )
+            .await?;
+            crate::platform::audit::record(
+                &mut tx,
+                &actor,
+                "datastore.create",
+                "resource",
+                &uuid,
+                json!({"dataset": d.name, "rows": rows.len()}),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(
+                json!({"resource_id": uuid, "fields": fields.iter().map(|f| json!({"id": f.id, "type": f.kind})).collect::<Vec<_>>(), "method": "insert"}),
+            )
+        }
+        "datastore_upsert" => {
+            let id = required(p, "resource_id")?;
+            let r = store::resource(&state.db, &id).await?.ok_or_else(|| {
+                CkanError(
+                    StatusCode::NOT_FOUND,
+                    "Not Found Error",
+                    "Resource not found".into(),
+                )
+            })?;
+            let d: DatasetRow = state.db.fetch_one(crate::platform::db::query(
+                "SELECT d.id, d.uuid, d.name, d.title, d.notes, d.department_id, d.license_id, d.tags, d.state, d.created_at, d.modified_at FROM od_datasets d WHERE d.id = $1",
+            ).bind(r.dataset_id)).await?;
+            own_dataset(state, &d.name, key).await?;
+            let table = r.datastore_table.clone().ok_or_else(|| {
+                invalid("the resource has no DataStore table: use datastore_create".into())
+            })?;
+            match text(p, "method").as_deref().unwrap_or("upsert") {
+                "insert" => {}
+                m => return Err(invalid(format!("method {m:?}: this table has no primary key, so only method=insert adds records"))),
+            }
+            let fields = r.fields();
+            let rows = records(p, &fields)?;
+            let mut tx = state.db.begin().await?;
+            for chunk in rows.chunks(datastore::rows_per_statement(&fields)) {
+                datastore::insert_rows(&mut tx, &table, &fields, chunk).await?;
+            }
+            tx.execute(crate::platform::db::query("UPDATE od_resources SET row_count = row_count + $1, modified_at = $2 WHERE id = $3")
+                .bind(rows.len() as i64).bind(chrono::Utc::now()).bind(r.id)).await?;
+            crate::platform::audit::record(
+                &mut tx,
+                &actor,
+                "datastore.upsert",
+                "resource",
+                &r.uuid,
+                json!({"rows": rows.len()}),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(json!({"resource_id": r.uuid, "method": "insert", "records": rows.len()}))
+        }
+        _ => unreachable!("only DataStore writes come here"),
+    }
 }

@@ -230,6 +230,38 @@ pub async fn write(
     fields: &[Field],
     mut progress: impl FnMut(u64),
 ) -> Result<(String, u64)> {
+    let table = create_table(tx, uuid, fields).await?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::BadRequest(format!("cannot read {}: {e}", path.display())))?;
+    let mut r = reader(std::io::BufReader::new(file));
+    r.headers().map_err(|e| Error::BadRequest(e.to_string()))?;
+    let per_statement = rows_per_statement(fields);
+    let mut batch: Vec<Vec<String>> = Vec::with_capacity(per_statement);
+    let mut written = 0u64;
+    let mut record = csv::StringRecord::new();
+    loop {
+        let more = r
+            .read_record(&mut record)
+            .map_err(|e| Error::BadRequest(e.to_string()))?;
+        if more {
+            batch.push(record.iter().map(str::to_owned).collect());
+        }
+        if batch.len() == per_statement || (!more && !batch.is_empty()) {
+            insert_rows(tx, &table, fields, &batch).await?;
+            written += batch.len() as u64;
+            batch.clear();
+            progress(written);
+        }
+        if !more {
+            break;
+        }
+    }
+    Ok((table, written))
+}
+
+/// Create a resource's table, and the view that gives its columns the fields' names (SQL
+/// queries name the resource by its id and its fields by their names, as CKAN's do).
+pub async fn create_table(tx: &mut Tx, uuid: &str, fields: &[Field]) -> Result<String> {
     let table = table_name(uuid);
     let backend = tx.backend();
     let id_col = match backend {
@@ -245,8 +277,6 @@ pub async fn write(
         cols.join(", ")
     )))
     .await?;
-    // SQL queries (datastore_search_sql) name the resource by its id and its fields by their
-    // names, as CKAN's do: a view gives them those names.
     let named: Vec<String> = fields
         .iter()
         .map(|f| format!("{} AS {}", f.column, quote(&f.id)))
@@ -257,48 +287,60 @@ pub async fn write(
         named.join(", ")
     )))
     .await?;
-    let file = std::fs::File::open(path)
-        .map_err(|e| Error::BadRequest(format!("cannot read {}: {e}", path.display())))?;
-    let mut r = reader(std::io::BufReader::new(file));
-    r.headers().map_err(|e| Error::BadRequest(e.to_string()))?;
-    let per_statement = (30_000 / fields.len().max(1)).clamp(1, 500);
+    Ok(table)
+}
+
+/// Rows in one INSERT: within both databases' limits on bound values.
+pub fn rows_per_statement(fields: &[Field]) -> usize {
+    (30_000 / fields.len().max(1)).clamp(1, 500)
+}
+
+/// Insert rows (each a value per field, as text; checked by the caller) in one statement.
+pub async fn insert_rows(
+    tx: &mut Tx,
+    table: &str,
+    fields: &[Field],
+    rows: &[Vec<String>],
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     let column_list = fields
         .iter()
         .map(|f| f.column.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    let mut batch: Vec<csv::StringRecord> = Vec::with_capacity(per_statement);
-    let mut written = 0u64;
-    let mut record = csv::StringRecord::new();
-    loop {
-        let more = r
-            .read_record(&mut record)
-            .map_err(|e| Error::BadRequest(e.to_string()))?;
-        if more {
-            batch.push(record.clone());
-        }
-        if batch.len() == per_statement || (!more && !batch.is_empty()) {
-            let mut q = query(format!("INSERT INTO {table} ({column_list}) VALUES "));
-            for (i, row) in batch.iter().enumerate() {
-                q = q.push(if i == 0 { "(" } else { ", (" });
-                for (j, f) in fields.iter().enumerate() {
-                    if j > 0 {
-                        q = q.push(", ");
-                    }
-                    q = q.push_bind(f.kind.value(row.get(j).unwrap_or("")));
-                }
-                q = q.push(")");
+    let mut q = query(format!("INSERT INTO {table} ({column_list}) VALUES "));
+    for (i, row) in rows.iter().enumerate() {
+        q = q.push(if i == 0 { "(" } else { ", (" });
+        for (j, f) in fields.iter().enumerate() {
+            if j > 0 {
+                q = q.push(", ");
             }
-            tx.execute(q).await?;
-            written += batch.len() as u64;
-            batch.clear();
-            progress(written);
+            q = q.push_bind(f.kind.value(row.get(j).map(String::as_str).unwrap_or("")));
         }
-        if !more {
-            break;
+        q = q.push(")");
+    }
+    tx.execute(q).await?;
+    Ok(())
+}
+
+/// Check that every row fits the fields' types: `(row number, why)` for the first misfit.
+pub fn check_rows(fields: &[Field], rows: &[Vec<String>]) -> std::result::Result<(), String> {
+    for (n, row) in rows.iter().enumerate() {
+        for (f, v) in fields.iter().zip(row) {
+            let v = v.trim();
+            if !v.is_empty() && !f.kind.fits(v) {
+                return Err(format!(
+                    "record {}: {v:?} is not a value of the {:?} field {:?}",
+                    n + 1,
+                    f.kind,
+                    f.id
+                ));
+            }
         }
     }
-    Ok((table, written))
+    Ok(())
 }
 
 /// What `datastore_search` asks.

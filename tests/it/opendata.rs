@@ -315,6 +315,45 @@ async fn the_ckanapi_client_reads_the_catalogue_and_the_datastore() {
     let s = run(vec!["package_search".into(), "q=toilets".into()]).await;
     assert_eq!(s["count"], 1);
     assert_eq!(s["results"][0]["organization"]["name"], "wssp");
+
+    // And a CSV uploaded with it becomes a table at once.
+    let csv = app.data_dir.join("toilets.csv");
+    std::fs::write(&csv, "name,women\nFirdous Chowk,yes\nSaddar,yes\n").unwrap();
+    let key = app.department_key("wssp").await;
+    let ckanapi3 = ckanapi.clone();
+    let url = app.url.clone();
+    let upload = format!("upload@{}", csv.display());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(ckanapi3)
+            .args([
+                "action",
+                "resource_create",
+                "package_id=public-toilets",
+                "name=toilets.csv",
+                &upload,
+                "-r",
+                &url,
+                "-a",
+                &key,
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let made: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(made["datastore_active"], true);
+    let d = run(vec![
+        "datastore_search".into(),
+        format!("resource_id={}", made["id"].as_str().unwrap()),
+    ])
+    .await;
+    assert_eq!(d["total"], 2);
 }
 
 on_both!(
@@ -717,5 +756,63 @@ on_both!(
         )
         .await;
         assert_eq!(s, 400);
+    }
+);
+
+on_both!(
+    departments_add_tables_and_records_through_the_api,
+    |backend| async move {
+        let app = spawn(backend).await;
+        let pesco = app.department_key("pesco").await;
+        let wssp = app.department_key("wssp").await;
+        with_key(
+            &app,
+            "package_create",
+            &pesco,
+            json!({"name": "meters", "title": "Meters checked"}),
+        )
+        .await;
+        let create = json!({
+            "resource": {"package_id": "meters", "name": "checks"},
+            "fields": [{"id": "district", "type": "text"}, {"id": "checked", "type": "int"}, {"id": "day", "type": "date"}],
+            "records": [{"district": "peshawar", "checked": 12, "day": "2026-11-20"}, {"district": "swat", "checked": 3}],
+        });
+        assert_eq!(
+            with_key(&app, "datastore_create", &wssp, create.clone())
+                .await
+                .0,
+            403,
+            "not their dataset"
+        );
+        let (s, made) = with_key(&app, "datastore_create", &pesco, create).await;
+        assert_eq!(s, 200, "{made}");
+        let resource = made["result"]["resource_id"].as_str().unwrap().to_string();
+        let bad = json!({"resource_id": resource, "method": "insert", "records": [{"district": "x", "checked": "many"}]});
+        let (s, e) = with_key(&app, "datastore_upsert", &pesco, bad).await;
+        assert_eq!(s, 409, "{e}");
+        let (s, _) = with_key(
+            &app,
+            "datastore_upsert",
+            &pesco,
+            json!({"resource_id": resource, "records": [{"district": "x"}]}),
+        )
+        .await;
+        assert_eq!(s, 409, "upsert needs a primary key; insert is explicit");
+        let (s, _) = with_key(&app, "datastore_upsert", &pesco, json!({"resource_id": resource, "method": "insert", "records": [{"district": "mardan", "checked": 7}]})).await;
+        assert_eq!(s, 200);
+        let (_, rows) = action(
+            &app,
+            "datastore_search",
+            json!({"resource_id": resource, "sort": "checked desc"}),
+        )
+        .await;
+        assert_eq!(rows["result"]["total"], 3);
+        assert_eq!(rows["result"]["records"][1]["district"], "mardan");
+        let (_, show) = action(&app, "resource_show", json!({"id": resource})).await;
+        assert_eq!(show["result"]["name"], "checks");
+        assert_eq!(
+            app.count("audit_log WHERE action LIKE 'datastore.%'").await,
+            2
+        );
     }
 );
