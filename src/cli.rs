@@ -150,6 +150,9 @@ enum DataCommand {
         /// The department (slug) that publishes it.
         #[arg(long)]
         department: Option<String>,
+        /// Index these columns (repeat the flag), for fast filters and sorts on them.
+        #[arg(long = "index")]
+        index: Vec<String>,
     },
 }
 
@@ -346,6 +349,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     dataset,
                     title,
                     department,
+                    index,
                 },
         } => {
             let db = open(&config).await?;
@@ -366,6 +370,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
             .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message()))?;
+            if !index.is_empty() {
+                bar.set_message("indexing");
+                crate::opendata::index_fields(&db, &done.resource_id, &index)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            }
             bar.finish_and_clear();
             println!(
                 "imported {} rows into dataset {} (resource {})",

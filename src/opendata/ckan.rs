@@ -1130,8 +1130,24 @@ async fn datastore_write(
                 _ => "data".into(),
             };
             let uuid = uuid::Uuid::new_v4().to_string();
+            let indexes: Vec<String> = match p.get("indexes") {
+                None | Some(Value::Null) => vec![],
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect(),
+                Some(Value::String(s)) => s
+                    .split(',')
+                    .map(|x| x.trim().to_owned())
+                    .filter(|x| !x.is_empty())
+                    .collect(),
+                Some(_) => return Err(invalid("indexes: a list of field ids".into())),
+            };
             let mut tx = state.db.begin().await?;
             let table = datastore::create_table(&mut tx, &uuid, &fields).await?;
+            for id in &indexes {
+                datastore::create_index(&mut tx, &table, &fields, id).await?;
+            }
             for chunk in rows.chunks(datastore::rows_per_statement(&fields)) {
                 datastore::insert_rows(&mut tx, &table, &fields, chunk).await?;
             }

@@ -502,3 +502,17 @@ pub async fn rows_after(
         .map(|(j,)| serde_json::from_str(&j).map_err(|e| Error::Internal(e.into())))
         .collect()
 }
+
+/// Index a field of a DataStore table, so filters and sorts on it do not scan the table.
+pub async fn create_index(tx: &mut Tx, table: &str, fields: &[Field], id: &str) -> Result<()> {
+    let f = fields
+        .iter()
+        .find(|f| f.id == id)
+        .ok_or_else(|| Error::Conflict(format!("indexes: there is no field {id:?}")))?;
+    tx.execute(query(format!(
+        "CREATE INDEX IF NOT EXISTS {table}_{col} ON {table} ({col})",
+        col = f.column
+    )))
+    .await?;
+    Ok(())
+}

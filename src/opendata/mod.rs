@@ -122,3 +122,21 @@ pub async fn import_into(
         fields: survey.fields,
     })
 }
+
+/// Index fields of a resource's table (after an import, or for an API client).
+pub async fn index_fields(db: &Db, resource_id: &str, ids: &[String]) -> Result<()> {
+    let r = store::resource(db, resource_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no resource {resource_id}")))?;
+    let table = r
+        .datastore_table
+        .clone()
+        .ok_or_else(|| Error::NotFound("the resource has no DataStore table".into()))?;
+    let fields = r.fields();
+    let mut tx = db.begin().await?;
+    for id in ids {
+        datastore::create_index(&mut tx, &table, &fields, id).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

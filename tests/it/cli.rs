@@ -5,6 +5,7 @@ use std::process::{Command, Stdio};
 
 use crate::helpers::*;
 use crate::on_both;
+use khidmat::platform::db::query;
 use serde_json::Value;
 
 fn khidmat(
@@ -248,3 +249,93 @@ on_both!(serve_with_demo_loads_the_packs_once, |backend| async move {
         "each demo pack loaded exactly once"
     );
 });
+
+on_both!(
+    data_import_makes_an_indexed_table_and_lists_bad_rows,
+    |backend| async move {
+        let app = crate::helpers::spawn(backend).await;
+        let url = app.database_url.clone();
+        let good = app.data_dir.join("weekly.csv");
+        std::fs::write(&good, "District,Reports\npeshawar,120\nswat,45\n").unwrap();
+        let (ok, out, err) = khidmat(
+            &app.data_dir,
+            url.as_deref(),
+            &[
+                "data",
+                "import",
+                good.to_str().unwrap(),
+                "--dataset",
+                "weekly",
+                "--department",
+                "pesco",
+                "--index",
+                "District",
+            ],
+            None,
+        );
+        assert!(ok, "{err}");
+        assert!(out.contains("imported 2 rows into dataset weekly"), "{out}");
+        assert!(
+            out.contains("District (Text)") && out.contains("Reports (Integer)"),
+            "{out}"
+        );
+        let table: String = app
+            .db
+            .scalar(query("SELECT datastore_table FROM od_resources"))
+            .await
+            .unwrap();
+        let indexes: i64 = match backend {
+            Backend::Sqlite => app
+                .db
+                .scalar(
+                    query(
+                        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = $1",
+                    )
+                    .bind(table.as_str()),
+                )
+                .await
+                .unwrap(),
+            Backend::Postgres => app
+                .db
+                .scalar(
+                    query(
+                        "SELECT COUNT(*) FROM pg_indexes WHERE tablename = $1 AND indexname <> $2",
+                    )
+                    .bind(table.as_str())
+                    .bind(format!("{table}_pkey")),
+                )
+                .await
+                .unwrap(),
+        };
+        assert_eq!(indexes, 1, "the District index");
+
+        let bad = app.data_dir.join("bad.csv");
+        std::fs::write(&bad, "a,b\n1,2\n3\n").unwrap();
+        let (ok, _, err) = khidmat(
+            &app.data_dir,
+            url.as_deref(),
+            &["data", "import", bad.to_str().unwrap(), "--dataset", "bad"],
+            None,
+        );
+        assert!(!ok);
+        assert!(
+            err.contains("line 3") && err.contains("nothing imported"),
+            "{err}"
+        );
+        let (ok, _, err) = khidmat(
+            &app.data_dir,
+            url.as_deref(),
+            &[
+                "data",
+                "import",
+                good.to_str().unwrap(),
+                "--dataset",
+                "again",
+                "--index",
+                "Nope",
+            ],
+            None,
+        );
+        assert!(!ok && err.contains("no field \"Nope\""), "{err}");
+    }
+);
