@@ -776,7 +776,17 @@ on_both!(
             "resource": {"package_id": "meters", "name": "checks"},
             "fields": [{"id": "district", "type": "text"}, {"id": "checked", "type": "int"}, {"id": "day", "type": "date"}],
             "records": [{"district": "peshawar", "checked": 12, "day": "2026-11-20"}, {"district": "swat", "checked": 3}],
+            "indexes": ["district"],
         });
+        let mut wrong_index = create.clone();
+        wrong_index["indexes"] = json!(["nope"]);
+        assert_eq!(
+            with_key(&app, "datastore_create", &pesco, wrong_index)
+                .await
+                .0,
+            409
+        );
+        assert_eq!(app.count("od_resources").await, 0, "nothing half-made");
         assert_eq!(
             with_key(&app, "datastore_create", &wssp, create.clone())
                 .await
