@@ -469,16 +469,21 @@ struct AtSms {
     id: String,
 }
 
+/// The Africa's-Talking-style callbacks' door: the key, then the gateway's limit.
+async fn africastalking_gate(state: &AppState, key: Option<&str>) -> Result<(), Response> {
+    let secret = gateway_secret(state, &state.config.africastalking_secret);
+    if !secret_ok(secret, key) {
+        return Err(refuse(StatusCode::FORBIDDEN, "wrong or missing key"));
+    }
+    gateway_limit(state, "africastalking").await
+}
+
 async fn africastalking_sms(
     State(state): State<AppState>,
     Query(q): Query<KeyQuery>,
     form: Result<Form<AtSms>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let secret = gateway_secret(&state, &state.config.africastalking_secret);
-    if !secret_ok(secret, q.key.as_deref()) {
-        return refuse(StatusCode::FORBIDDEN, "wrong or missing key");
-    }
-    if let Err(r) = gateway_limit(&state, "africastalking").await {
+    if let Err(r) = africastalking_gate(&state, q.key.as_deref()).await {
         return r;
     }
     let Ok(Form(f)) = form else {
@@ -534,11 +539,7 @@ async fn africastalking_ussd(
     Query(q): Query<KeyQuery>,
     form: Result<Form<AtUssd>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let secret = gateway_secret(&state, &state.config.africastalking_secret);
-    if !secret_ok(secret, q.key.as_deref()) {
-        return refuse(StatusCode::FORBIDDEN, "wrong or missing key");
-    }
-    if let Err(r) = gateway_limit(&state, "africastalking").await {
+    if let Err(r) = africastalking_gate(&state, q.key.as_deref()).await {
         return r;
     }
     let Ok(Form(f)) = form else {

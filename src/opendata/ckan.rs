@@ -555,9 +555,7 @@ async fn run(state: &AppState, name: &str, p: &Params, base: &str) -> Result<Val
                     "Resource not found".into(),
                 )
             })?;
-            let d: DatasetRow = state.db.fetch_one(crate::platform::db::query(
-                "SELECT d.id, d.uuid, d.name, d.title, d.notes, d.department_id, d.license_id, d.tags, d.state, d.created_at, d.modified_at FROM od_datasets d WHERE d.id = $1",
-            ).bind(r.dataset_id)).await?;
+            let d = store::dataset_of(&state.db, &r).await?;
             Ok(resource_dict(&r, &d, base))
         }
         "datastore_search" => datastore_search(state, p).await,
@@ -1185,9 +1183,7 @@ async fn datastore_write(
                     "Resource not found".into(),
                 )
             })?;
-            let d: DatasetRow = state.db.fetch_one(crate::platform::db::query(
-                "SELECT d.id, d.uuid, d.name, d.title, d.notes, d.department_id, d.license_id, d.tags, d.state, d.created_at, d.modified_at FROM od_datasets d WHERE d.id = $1",
-            ).bind(r.dataset_id)).await?;
+            let d = store::dataset_of(&state.db, &r).await?;
             own_dataset(state, &d.name, key).await?;
             let table = r.datastore_table.clone().ok_or_else(|| {
                 invalid("the resource has no DataStore table: use datastore_create".into())

@@ -224,6 +224,17 @@ pub async fn dataset(db: &Db, id_or_name: &str) -> Result<Option<DatasetRow>, sq
     .await
 }
 
+/// The dataset a resource belongs to (deleted or not).
+pub async fn dataset_of(db: &Db, r: &ResourceRow) -> Result<DatasetRow, sqlx::Error> {
+    db.fetch_one(
+        query(format!(
+            "SELECT {DATASET_COLUMNS} FROM od_datasets d WHERE d.id = $1"
+        ))
+        .bind(r.dataset_id),
+    )
+    .await
+}
+
 pub async fn resources_of(db: &Db, dataset_ids: &[i64]) -> Result<Vec<ResourceRow>, sqlx::Error> {
     if dataset_ids.is_empty() {
         return Ok(vec![]);
