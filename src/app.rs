@@ -57,6 +57,25 @@ impl Default for Caches {
 }
 
 impl AppState {
+    /// Count a public write (a report, a login, a review code, a suggestion) against the
+    /// client's per-minute limit; past it, a 429 saying when to try again.
+    pub fn limit_public_write(
+        &self,
+        headers: &axum::http::HeaderMap,
+        peer: Option<std::net::IpAddr>,
+        lang: crate::platform::i18n::Lang,
+    ) -> Result<(), crate::platform::error::Error> {
+        let ip =
+            crate::platform::ratelimit::client_ip(headers, peer, self.config.trust_forwarded_for);
+        self.limiter.check(ip).map_err(|wait| {
+            crate::platform::error::Error::TooManyRequests(crate::t!(
+                lang,
+                "err-rate-limited",
+                seconds = wait as i64
+            ))
+        })
+    }
+
     /// The districts (cached for a minute).
     pub async fn districts(&self) -> Result<Arc<Vec<District>>, sqlx::Error> {
         Ok(self

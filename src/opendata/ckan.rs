@@ -210,6 +210,24 @@ fn tags_of(p: &Params) -> Result<Vec<String>, CkanError> {
     Ok(out)
 }
 
+/// Record a change to a dataset in the audit log.
+async fn audit_dataset(
+    tx: &mut crate::platform::db::Tx,
+    actor: &str,
+    action: &str,
+    d: &DatasetRow,
+) -> Result<(), sqlx::Error> {
+    crate::platform::audit::record(
+        tx,
+        actor,
+        action,
+        "dataset",
+        &d.id.to_string(),
+        json!({"name": d.name}),
+    )
+    .await
+}
+
 async fn write(
     state: &AppState,
     name: &str,
@@ -294,15 +312,7 @@ async fn write(
             let mut tx = state.db.begin().await.map_err(CkanError::from)?;
             if name == "package_delete" {
                 store::delete_dataset(&mut tx, d.id).await?;
-                crate::platform::audit::record(
-                    &mut tx,
-                    &actor,
-                    "dataset.delete",
-                    "dataset",
-                    &d.id.to_string(),
-                    json!({"name": d.name}),
-                )
-                .await?;
+                audit_dataset(&mut tx, &actor, "dataset.delete", &d).await?;
                 tx.commit().await?;
                 return Ok(Value::Null);
             }
@@ -327,15 +337,7 @@ async fn write(
                 },
             )
             .await?;
-            crate::platform::audit::record(
-                &mut tx,
-                &actor,
-                "dataset.update",
-                "dataset",
-                &d.id.to_string(),
-                json!({"name": d.name}),
-            )
-            .await?;
+            audit_dataset(&mut tx, &actor, "dataset.update", &d).await?;
             tx.commit().await?;
             let d = store::dataset(&state.db, &d.name)
                 .await?

@@ -20,8 +20,7 @@ use crate::app::AppState;
 use crate::platform::error::{Error, JsonBody, Result};
 use crate::platform::i18n::Lang;
 use crate::platform::identity::{self, Staff, StaffKind};
-use crate::platform::ratelimit::{client_ip, PeerAddr};
-use crate::t;
+use crate::platform::ratelimit::PeerAddr;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -50,10 +49,7 @@ pub async fn login(
     lang: Lang,
     JsonBody(body): JsonBody<LoginIn>,
 ) -> Result<Response> {
-    let ip = client_ip(&headers, peer, state.config.trust_forwarded_for);
-    state.limiter.check(ip).map_err(|wait| {
-        Error::TooManyRequests(t!(lang, "err-rate-limited", seconds = wait as i64))
-    })?;
+    state.limit_public_write(&headers, peer, lang)?;
     let hours = state.config.session_hours;
     let (token, staff) = identity::login(&state.db, &body.email, &body.password, hours).await?;
     let cookie = identity::session_set_cookie(&token, hours, state.config.public_url.as_deref());

@@ -19,7 +19,7 @@ use super::{render, Csrf, OrPage, Page, PageError};
 use crate::app::AppState;
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
-use crate::platform::ratelimit::{client_ip, PeerAddr};
+use crate::platform::ratelimit::PeerAddr;
 use crate::reports::model::{Datatype, RichStatus, Service};
 use crate::reports::open311::{base_url, read_fields, submission};
 use crate::reports::store::{self, Filter};
@@ -297,13 +297,9 @@ async fn report_submit(
     req: Request,
 ) -> Result<Response, PageError> {
     let service = load_service(&state, &code, lang).await?;
-    let ip = client_ip(req.headers(), peer, state.config.trust_forwarded_for);
-    if let Err(wait) = state.limiter.check(ip) {
-        return Err(PageError {
-            error: Error::TooManyRequests(t!(lang, "err-rate-limited", seconds = wait as i64)),
-            lang,
-        });
-    }
+    state
+        .limit_public_write(req.headers(), peer, lang)
+        .or_page(lang)?;
     let fields = read_fields(&state, req, lang).await.or_page(lang)?;
     if !csrf.verify(fields.get("csrf")) {
         return Err(PageError::form_expired(lang));

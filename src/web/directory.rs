@@ -21,7 +21,7 @@ use crate::directory::{self, index, store};
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::personal::Phone;
-use crate::platform::ratelimit::{client_ip, PeerAddr};
+use crate::platform::ratelimit::PeerAddr;
 use crate::reports::open311::read_fields;
 use crate::t;
 
@@ -556,13 +556,9 @@ async fn review_code(
     if !csrf.verify(f.csrf.as_deref()) {
         return Err(PageError::form_expired(lang));
     }
-    let ip = client_ip(&headers, peer, state.config.trust_forwarded_for);
-    if let Err(wait) = state.limiter.check(ip) {
-        return Err(PageError {
-            error: Error::TooManyRequests(t!(lang, "err-rate-limited", seconds = wait as i64)),
-            lang,
-        });
-    }
+    state
+        .limit_public_write(&headers, peer, lang)
+        .or_page(lang)?;
     let provider = f.subject.strip_prefix("provider:");
     let (subject, subject_name) = subject_of(&state, &uuid, provider, lang).await?;
     let mut page = ReviewPage {
@@ -748,13 +744,9 @@ async fn suggest(
     if !csrf.verify(v.get("csrf").map(String::as_str)) {
         return Err(PageError::form_expired(lang));
     }
-    let ip = client_ip(&headers, peer, state.config.trust_forwarded_for);
-    if let Err(wait) = state.limiter.check(ip) {
-        return Err(PageError {
-            error: Error::TooManyRequests(t!(lang, "err-rate-limited", seconds = wait as i64)),
-            lang,
-        });
-    }
+    state
+        .limit_public_write(&headers, peer, lang)
+        .or_page(lang)?;
     let get = |k: &str| v.get(k).cloned().unwrap_or_default();
     let point = directory::parse_point(Some(&get("lat")), Some(&get("long")));
     let result = match point {

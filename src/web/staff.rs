@@ -20,7 +20,7 @@ use crate::app::AppState;
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::identity::{self, Staff, StaffKind};
-use crate::platform::ratelimit::{client_ip, PeerAddr};
+use crate::platform::ratelimit::PeerAddr;
 use crate::reports::model::{RichStatus, ALL_STATUSES};
 use crate::reports::open311::{answers_of, base_url};
 use crate::reports::store::{self, Filter, GroupColumn, Order, ReportRow};
@@ -150,13 +150,9 @@ async fn login(
     if !csrf.verify(f.csrf.as_deref()) {
         return Err(PageError::form_expired(lang));
     }
-    let ip = client_ip(&headers, peer, state.config.trust_forwarded_for);
-    if let Err(wait) = state.limiter.check(ip) {
-        return Err(PageError {
-            error: Error::TooManyRequests(t!(lang, "err-rate-limited", seconds = wait as i64)),
-            lang,
-        });
-    }
+    state
+        .limit_public_write(&headers, peer, lang)
+        .or_page(lang)?;
     let hours = state.config.session_hours;
     match identity::login(&state.db, &f.email, &f.password, hours).await {
         Ok((token, _)) => {
