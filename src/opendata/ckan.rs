@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use super::datastore::{self, FieldType, Search};
-use super::store::{self, DatasetFilter, DatasetRow, ResourceRow};
+use super::store::{self, DatasetFilter, DatasetOrder, DatasetRow, ResourceRow};
 use crate::app::AppState;
 use crate::platform::error::Error;
 use crate::platform::org::{self, Department};
@@ -483,8 +483,14 @@ async fn run(state: &AppState, name: &str, p: &Params, base: &str) -> Result<Val
             "extensions": ["datastore"],
         })),
         "package_list" => {
-            let (rows, _) =
-                store::search(&state.db, &DatasetFilter::default(), "d.name", 100_000, 0).await?;
+            let (rows, _) = store::search(
+                &state.db,
+                &DatasetFilter::default(),
+                DatasetOrder::Name,
+                100_000,
+                0,
+            )
+            .await?;
             Ok(json!(rows.into_iter().map(|d| d.name).collect::<Vec<_>>()))
         }
         "package_show" => {
@@ -573,7 +579,7 @@ async fn run(state: &AppState, name: &str, p: &Params, base: &str) -> Result<Val
 async fn package_search(state: &AppState, p: &Params, base: &str) -> Result<Value, CkanError> {
     let mut f = DatasetFilter::default();
     if let Some(q) = text(p, "q").filter(|q| q != "*:*") {
-        f.words = q.split_whitespace().map(str::to_owned).collect();
+        f.words = crate::platform::text::words(&q);
     }
     if let Some(fq) = text(p, "fq") {
         for term in fq.split_whitespace() {
@@ -604,14 +610,14 @@ async fn package_search(state: &AppState, p: &Params, base: &str) -> Result<Valu
     }
     let rows = number(p, "rows", 10, 1000)?;
     let start = number(p, "start", 0, 1_000_000)?;
-    let order = match text(p, "sort").as_deref() {
-        None | Some("score desc, metadata_modified desc") | Some("metadata_modified desc") => {
-            "d.modified_at DESC"
-        }
-        Some("metadata_modified asc") => "d.modified_at",
-        Some("name asc") | Some("title_string asc") => "d.name",
-        Some("name desc") | Some("title_string desc") => "d.name DESC",
-        Some(other) => {
+    let sort = text(p, "sort").unwrap_or_else(|| "score desc, metadata_modified desc".into());
+    let order = match sort.as_str() {
+        "score desc, metadata_modified desc" | "score desc" => DatasetOrder::Relevance,
+        "metadata_modified desc" => DatasetOrder::Newest,
+        "metadata_modified asc" => DatasetOrder::Oldest,
+        "name asc" | "title_string asc" => DatasetOrder::Name,
+        "name desc" | "title_string desc" => DatasetOrder::NameDesc,
+        other => {
             return Err(CkanError(
                 StatusCode::CONFLICT,
                 "Validation Error",
@@ -658,7 +664,7 @@ async fn package_search(state: &AppState, p: &Params, base: &str) -> Result<Valu
         }));
     }
     Ok(
-        json!({"count": count, "results": results, "search_facets": facets, "facets": {}, "sort": order}),
+        json!({"count": count, "results": results, "search_facets": facets, "facets": {}, "sort": sort}),
     )
 }
 
@@ -1151,6 +1157,7 @@ async fn datastore_write(
             for chunk in rows.chunks(datastore::rows_per_statement(&fields)) {
                 datastore::insert_rows(&mut tx, &table, &fields, chunk).await?;
             }
+            datastore::create_search_index(&mut tx, &table, &fields).await?;
             store::insert_resource(
                 &mut tx,
                 &uuid,

@@ -15,6 +15,7 @@ use serde_json::Value as Json;
 
 use crate::platform::db::{query, Backend, Db, Query, Tx, Value};
 use crate::platform::error::{Error, Result};
+use crate::platform::text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -256,7 +257,64 @@ pub async fn write(
             break;
         }
     }
+    create_search_index(tx, &table, fields).await?;
     Ok((table, written))
+}
+
+/// The folded text of a row's text fields, as SQL (`None` without text fields): what the
+/// full-text index holds and what `q` is matched against. `row` names the row in a trigger
+/// (`new.`), or is empty.
+fn search_document(fields: &[Field], row: &str) -> Option<String> {
+    let parts: Vec<String> = fields
+        .iter()
+        .filter(|f| f.kind == FieldType::Text)
+        .map(|f| format!("COALESCE({row}{}, '')", f.column))
+        .collect();
+    (!parts.is_empty()).then(|| text::fold_sql(&parts.join(" || ' ' || ")))
+}
+
+/// Index a table's text for `q`, once its first rows are in (building the index over a
+/// loaded table is much faster than growing it row by row); later writes keep it current.
+/// SQLite: an FTS5 table `<table>_fts` kept by triggers. PostgreSQL: a GIN index over the
+/// tsvector of the same folded text.
+pub async fn create_search_index(tx: &mut Tx, table: &str, fields: &[Field]) -> Result<()> {
+    let Some(doc) = search_document(fields, "") else {
+        return Ok(());
+    };
+    match tx.backend() {
+        Backend::Sqlite => {
+            let new_doc = search_document(fields, "new.").unwrap_or_default();
+            for sql in [
+                format!("CREATE VIRTUAL TABLE {table}_fts USING fts5(doc, tokenize = 'unicode61 remove_diacritics 2')"),
+                format!("INSERT INTO {table}_fts(rowid, doc) SELECT _id, {doc} FROM {table}"),
+                format!("CREATE TRIGGER {table}_fts_insert AFTER INSERT ON {table} BEGIN INSERT INTO {table}_fts(rowid, doc) VALUES (new._id, {new_doc}); END"),
+                format!("CREATE TRIGGER {table}_fts_delete AFTER DELETE ON {table} BEGIN DELETE FROM {table}_fts WHERE rowid = old._id; END"),
+                format!("CREATE TRIGGER {table}_fts_update AFTER UPDATE ON {table} BEGIN UPDATE {table}_fts SET doc = {new_doc} WHERE rowid = old._id; END"),
+            ] {
+                tx.execute(query(sql)).await?;
+            }
+        }
+        Backend::Postgres => {
+            tx.execute(query(format!(
+                "CREATE INDEX {table}_fts ON {table} USING GIN (to_tsvector('simple', {doc}))"
+            )))
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Drop a resource's table, its view and its full-text index.
+pub async fn drop_table(tx: &mut Tx, uuid: &str, table: &str) -> Result<(), sqlx::Error> {
+    tx.execute(query(format!("DROP VIEW IF EXISTS {}", quote(uuid))))
+        .await?;
+    if tx.backend() == Backend::Sqlite {
+        tx.execute(query(format!("DROP TABLE IF EXISTS {table}_fts")))
+            .await?;
+    }
+    tx.execute(query(format!("DROP TABLE IF EXISTS {table}")))
+        .await?;
+    Ok(())
 }
 
 /// Create a resource's table, and the view that gives its columns the fields' names (SQL
@@ -381,6 +439,7 @@ pub async fn search(
             .map(|id| field(all, id).cloned())
             .collect::<Result<_>>()?,
     };
+    let backend = db.backend();
     let narrow = |mut q: Query| -> Result<Query> {
         let mut first = true;
         let mut and = |q: Query| {
@@ -400,22 +459,24 @@ pub async fn search(
                 .push(&format!("{} = ", f.column))
                 .push_bind(f.kind.value(value));
         }
-        if let Some(text) = s.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            let columns: Vec<&Field> = all.iter().filter(|f| f.kind == FieldType::Text).collect();
-            if columns.is_empty() {
-                q = and(q).push("1 = 0");
-            } else {
-                let like = format!("%{}%", text.to_lowercase().replace(['%', '_'], ""));
-                q = and(q).push("(");
-                for (i, f) in columns.iter().enumerate() {
-                    if i > 0 {
-                        q = q.push(" OR ");
-                    }
-                    q = q
-                        .push(&format!("LOWER({}) LIKE ", f.column))
-                        .push_bind(like.clone());
-                }
-                q = q.push(")");
+        if let Some(asked) = &s.q {
+            let words = text::words(asked);
+            if !words.is_empty() {
+                q = match (search_document(all, ""), backend) {
+                    (None, _) => and(q).push("1 = 0"),
+                    (Some(_), Backend::Sqlite) => and(q)
+                        .push(&format!(
+                            "_id IN (SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH "
+                        ))
+                        .push_bind(text::fts5_query(&words))
+                        .push(")"),
+                    (Some(doc), Backend::Postgres) => and(q)
+                        .push(&format!(
+                            "to_tsvector('simple', {doc}) @@ to_tsquery('simple', "
+                        ))
+                        .push_bind(text::tsquery(&words))
+                        .push(")"),
+                };
             }
         }
         Ok(q)

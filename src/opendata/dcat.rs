@@ -89,7 +89,7 @@ async fn catalog(
     let (rows, total) = store::search(
         &state.db,
         &DatasetFilter::default(),
-        "d.name",
+        store::DatasetOrder::Name,
         PAGE,
         (page - 1) * PAGE,
     )

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 
 use super::datastore::Field;
-use crate::platform::db::{query, Db, Query, Tx};
+use crate::platform::db::{query, Backend, Db, Query, Tx};
+use crate::platform::text;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DatasetRow {
@@ -52,8 +53,11 @@ impl ResourceRow {
 
 const RESOURCE_COLUMNS: &str = "id, uuid, dataset_id, name, description, format, datastore_table, fields, row_count, created_at, modified_at";
 
+/// What the catalogue's full-text index holds for a dataset: its words, folded.
 fn search_text(name: &str, title: &str, notes: &str, tags: &[String]) -> String {
-    format!("{name} {title} {notes} {}", tags.join(" ")).to_lowercase()
+    // Names are slugs: their parts are words too.
+    let name = name.replace(['-', '_'], " ");
+    text::fold(&format!("{name} {title} {notes} {}", tags.join(" ")))
 }
 
 /// Create a dataset, or return the one with this name.
@@ -199,13 +203,7 @@ pub async fn drop_resources(tx: &mut Tx, dataset_id: i64) -> Result<(), sqlx::Er
         .await?;
     for (uuid, table) in old {
         if let Some(table) = table {
-            tx.execute(query(format!(
-                "DROP VIEW IF EXISTS {}",
-                super::datastore::quote(&uuid)
-            )))
-            .await?;
-            tx.execute(query(format!("DROP TABLE IF EXISTS {table}")))
-                .await?;
+            super::datastore::drop_table(tx, &uuid, &table).await?;
         }
     }
     tx.execute(query("DELETE FROM od_resources WHERE dataset_id = $1").bind(dataset_id))
@@ -265,7 +263,8 @@ pub async fn resource(db: &Db, uuid: &str) -> Result<Option<ResourceRow>, sqlx::
 /// Which datasets `package_search` wants.
 #[derive(Debug, Default, Clone)]
 pub struct DatasetFilter {
-    /// Words that must all appear.
+    /// Words (folded, see [`text::words`]) that must all appear, each whole or as the start of
+    /// a longer word.
     pub words: Vec<String>,
     pub department: Option<String>,
     pub tag: Option<String>,
@@ -273,14 +272,34 @@ pub struct DatasetFilter {
     pub name: Option<String>,
 }
 
-fn narrowed(select: &str, f: &DatasetFilter) -> Query {
+/// The order of a search's results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatasetOrder {
+    /// Best match first (newest first when there are no words).
+    Relevance,
+    Newest,
+    Oldest,
+    Name,
+    NameDesc,
+}
+
+fn narrowed(backend: Backend, select: &str, f: &DatasetFilter) -> Query {
     let mut q = query(format!(
         "{select} FROM od_datasets d LEFT JOIN departments o ON o.id = d.department_id WHERE d.state = 'active'"
     ));
-    for w in &f.words {
-        q = q
-            .push(" AND d.search LIKE ")
-            .push_bind(format!("%{}%", w.to_lowercase().replace(['%', '_'], "")));
+    if !f.words.is_empty() {
+        q = match backend {
+            Backend::Sqlite => q
+                .push(
+                    " AND d.id IN (SELECT rowid FROM od_datasets_fts WHERE od_datasets_fts MATCH ",
+                )
+                .push_bind(text::fts5_query(&f.words))
+                .push(")"),
+            Backend::Postgres => q
+                .push(" AND to_tsvector('simple', d.search) @@ to_tsquery('simple', ")
+                .push_bind(text::tsquery(&f.words))
+                .push(")"),
+        };
     }
     if let Some(o) = &f.department {
         q = q.push(" AND o.slug = ").push_bind(o.as_str());
@@ -303,21 +322,49 @@ fn narrowed(select: &str, f: &DatasetFilter) -> Query {
     q
 }
 
+/// `ORDER BY` for `order` (the rank needs the words again).
+fn ordered(backend: Backend, q: Query, f: &DatasetFilter, order: DatasetOrder) -> Query {
+    let q = q.push(" ORDER BY ");
+    let q = match order {
+        DatasetOrder::Relevance if !f.words.is_empty() => match backend {
+            Backend::Sqlite => q
+                .push("(SELECT bm25(od_datasets_fts) FROM od_datasets_fts WHERE od_datasets_fts MATCH ")
+                .push_bind(text::fts5_query(&f.words))
+                .push(" AND rowid = d.id), d.modified_at DESC"),
+            Backend::Postgres => q
+                .push("ts_rank(to_tsvector('simple', d.search), to_tsquery('simple', ")
+                .push_bind(text::tsquery(&f.words))
+                .push(")) DESC, d.modified_at DESC"),
+        },
+        DatasetOrder::Relevance | DatasetOrder::Newest => q.push("d.modified_at DESC"),
+        DatasetOrder::Oldest => q.push("d.modified_at"),
+        DatasetOrder::Name => q.push("d.name"),
+        DatasetOrder::NameDesc => q.push("d.name DESC"),
+    };
+    q.push(", d.id")
+}
+
 pub async fn search(
     db: &Db,
     f: &DatasetFilter,
-    order: &str,
+    order: DatasetOrder,
     rows: i64,
     start: i64,
 ) -> Result<(Vec<DatasetRow>, i64), sqlx::Error> {
-    let total = db.scalar(narrowed("SELECT COUNT(*)", f)).await?;
+    let b = db.backend();
+    let total = db.scalar(narrowed(b, "SELECT COUNT(*)", f)).await?;
     let list = db
         .fetch_all(
-            narrowed(&format!("SELECT {DATASET_COLUMNS}"), f)
-                .push(&format!(" ORDER BY {order}, d.id LIMIT "))
-                .push_bind(rows)
-                .push(" OFFSET ")
-                .push_bind(start),
+            ordered(
+                b,
+                narrowed(b, &format!("SELECT {DATASET_COLUMNS}"), f),
+                f,
+                order,
+            )
+            .push(" LIMIT ")
+            .push_bind(rows)
+            .push(" OFFSET ")
+            .push_bind(start),
         )
         .await?;
     Ok((list, total))
@@ -329,7 +376,7 @@ pub async fn department_facet(
     f: &DatasetFilter,
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
     db.fetch_all(
-        narrowed("SELECT o.slug, COUNT(*)", f)
+        narrowed(db.backend(), "SELECT o.slug, COUNT(*)", f)
             .push(" AND o.slug IS NOT NULL GROUP BY o.slug ORDER BY COUNT(*) DESC"),
     )
     .await
@@ -337,7 +384,9 @@ pub async fn department_facet(
 
 /// All tags of the datasets matching `f` (each dataset's JSON list), to count in Rust.
 pub async fn tags_of(db: &Db, f: &DatasetFilter) -> Result<Vec<String>, sqlx::Error> {
-    let rows: Vec<(String,)> = db.fetch_all(narrowed("SELECT d.tags", f)).await?;
+    let rows: Vec<(String,)> = db
+        .fetch_all(narrowed(db.backend(), "SELECT d.tags", f))
+        .await?;
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
 

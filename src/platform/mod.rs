@@ -18,4 +18,5 @@ pub mod otp;
 pub mod personal;
 pub mod ratelimit;
 pub mod shutdown;
+pub mod text;
 pub mod xml;

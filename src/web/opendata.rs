@@ -83,7 +83,7 @@ async fn search(
         .filter(|p| (1..=10_000).contains(p))
         .unwrap_or(1);
     let f = DatasetFilter {
-        words: text.split_whitespace().map(str::to_owned).collect(),
+        words: crate::platform::text::words(&text),
         department: (!organization.is_empty()).then(|| organization.clone()),
         tag: (!tag.is_empty()).then(|| tag.clone()),
         ..Default::default()
@@ -91,7 +91,7 @@ async fn search(
     let (rows, total) = store::search(
         &state.db,
         &f,
-        "d.modified_at DESC",
+        store::DatasetOrder::Relevance,
         PER_PAGE,
         (page_no - 1) * PER_PAGE,
     )

@@ -826,3 +826,82 @@ on_both!(
         );
     }
 );
+
+on_both!(
+    full_text_search_folds_urdu_spellings_and_follows_every_write,
+    |backend| async move {
+        let app = spawn(backend).await;
+        // The database folds exactly as Rust does.
+        let sample = "بِجلي كا بلــه، آب ۱۲۳ ١٢٣ مدرسة";
+        let in_db: Vec<(String,)> = app
+            .db
+            .fetch_all(
+                khidmat::platform::db::query(format!(
+                    "SELECT {}",
+                    khidmat::platform::text::fold_sql("$1")
+                ))
+                .bind(sample),
+            )
+            .await
+            .unwrap();
+        assert_eq!(in_db[0].0, khidmat::platform::text::fold(sample));
+        assert_eq!(in_db[0].0, "بجلی کا بلہ، اب 123 123 مدرسہ");
+        let resource = imported(&app).await;
+        let total = |q: &'static str| {
+            let app = &app;
+            let resource = resource.clone();
+            async move {
+                let (s, r) = action(
+                    app,
+                    "datastore_search",
+                    json!({"resource_id": resource, "q": q}),
+                )
+                .await;
+                assert_eq!(s, 200, "{q}: {r}");
+                r["result"]["total"].as_i64().unwrap()
+            }
+        };
+        // Typed on an Arabic keyboard (ي for ی), with a vowel mark, or in other case: one word.
+        assert_eq!(total("بجلي").await, 1);
+        assert_eq!(total("بِجلی").await, 1);
+        assert_eq!(total("PESHAWAR").await, 2);
+        // a word's start finds it; every word must be there
+        assert_eq!(total("pesh").await, 2);
+        assert_eq!(total("few reports").await, 1);
+        assert_eq!(total("few peshawar").await, 0);
+        // punctuation is not syntax
+        assert_eq!(total("\"few\" (* :").await, 1);
+        assert_eq!(total("nowhere").await, 0);
+
+        // Records added later are found at once, whichever kaf they were typed with.
+        let pesco = app.department_key("pesco").await;
+        let (s, e) = with_key(&app, "datastore_upsert", &pesco, json!({"resource_id": resource, "method": "insert", "records": [{"District": "charsadda", "Week": "2026-11-16", "Reports": 9, "Note": "كنڈا"}]})).await;
+        assert_eq!(s, 200, "{e}");
+        assert_eq!(total("کنڈا").await, 1);
+        assert_eq!(total("charsadda").await, 1);
+
+        // The catalogue: words of the title, the name's parts, word starts, any case.
+        for q in ["reports per week", "WEEKLY", "weekl", "rep"] {
+            let (_, s) = action(&app, "package_search", json!({ "q": q })).await;
+            assert_eq!(s["result"]["count"], 1, "{q}");
+        }
+        let (_, s) = action(&app, "package_search", json!({"q": "weekly toilets"})).await;
+        assert_eq!(s["result"]["count"], 0);
+        // and it follows an update of the dataset's title
+        let (s, e) = with_key(
+            &app,
+            "package_update",
+            &pesco,
+            json!({"name": "weekly-reports", "title": "بجلی کی شکایات"}),
+        )
+        .await;
+        assert_eq!(s, 200, "{e}");
+        let (_, s) = action(&app, "package_search", json!({"q": "شكايات"})).await;
+        assert_eq!(s["result"]["count"], 1);
+        let (_, s) = action(&app, "package_search", json!({"q": "per week"})).await;
+        assert_eq!(
+            s["result"]["count"], 0,
+            "the old title is gone from the index"
+        );
+    }
+);

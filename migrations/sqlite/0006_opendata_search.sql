@@ -1,0 +1,20 @@
+-- Full-text search of the catalogue: an FTS5 index over od_datasets.search (the folded text
+-- of a dataset's name, title, notes and tags; see src/platform/text.rs), kept by triggers.
+CREATE VIRTUAL TABLE od_datasets_fts USING fts5(
+    search,
+    content = 'od_datasets',
+    content_rowid = 'id',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+INSERT INTO od_datasets_fts(od_datasets_fts) VALUES ('rebuild');
+
+CREATE TRIGGER od_datasets_fts_insert AFTER INSERT ON od_datasets BEGIN
+    INSERT INTO od_datasets_fts(rowid, search) VALUES (new.id, new.search);
+END;
+CREATE TRIGGER od_datasets_fts_delete AFTER DELETE ON od_datasets BEGIN
+    INSERT INTO od_datasets_fts(od_datasets_fts, rowid, search) VALUES ('delete', old.id, old.search);
+END;
+CREATE TRIGGER od_datasets_fts_update AFTER UPDATE OF search ON od_datasets BEGIN
+    INSERT INTO od_datasets_fts(od_datasets_fts, rowid, search) VALUES ('delete', old.id, old.search);
+    INSERT INTO od_datasets_fts(rowid, search) VALUES (new.id, new.search);
+END;

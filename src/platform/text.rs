@@ -1,0 +1,153 @@
+//! Search text: one folding of Urdu, Pashto and English text, used on both sides of every
+//! full-text search (what is indexed and what is asked), so that the spellings people type
+//! meet the spellings in the data.
+//!
+//! Urdu is typed on Arabic, Persian and Urdu keyboards, so one word arrives in several
+//! encodings: Arabic yeh `ي` or Farsi yeh `ی`, Arabic kaf `ك` or keheh `ک`, Arabic heh `ه` or
+//! heh goal `ہ`, with or without vowel marks and tatweel, with Arabic-Indic, Persian or Latin
+//! digits. Folding maps each family to one letter and drops the marks. Case is folded by the
+//! databases' tokenizers (FTS5 `unicode61`, PostgreSQL's `simple` configuration) and by
+//! [`fold`] itself.
+//!
+//! The same table gives [`fold`] (Rust, for queries and for text computed in Rust) and
+//! [`fold_sql`] (SQL, for text folded inside the database), so the two cannot drift apart.
+
+/// `(from, to)`: letters folded into one, and marks dropped (`to` empty).
+const FOLDS: &[(char, &str)] = &[
+    ('\u{064A}', "\u{06CC}"), // Arabic yeh → Farsi yeh
+    ('\u{0649}', "\u{06CC}"), // alef maksura → Farsi yeh
+    ('\u{0643}', "\u{06A9}"), // Arabic kaf → keheh
+    ('\u{0647}', "\u{06C1}"), // Arabic heh → heh goal
+    ('\u{06D5}', "\u{06C1}"), // ae → heh goal
+    ('\u{0629}', "\u{06C1}"), // teh marbuta → heh goal
+    ('\u{06C3}', "\u{06C1}"), // teh marbuta goal → heh goal
+    ('\u{06C2}', "\u{06C1}"), // heh goal with hamza → heh goal
+    ('\u{0623}', "\u{0627}"), // alef with hamza above → alef
+    ('\u{0625}', "\u{0627}"), // alef with hamza below → alef
+    ('\u{0622}', "\u{0627}"), // alef with madda → alef
+    ('\u{0671}', "\u{0627}"), // alef wasla → alef
+    ('\u{0624}', "\u{0648}"), // waw with hamza → waw
+    ('\u{06D3}', "\u{06D2}"), // yeh barree with hamza → yeh barree
+    ('\u{0640}', ""),         // tatweel
+    ('\u{064B}', ""),         // fathatan
+    ('\u{064C}', ""),         // dammatan
+    ('\u{064D}', ""),         // kasratan
+    ('\u{064E}', ""),         // fatha (zabar)
+    ('\u{064F}', ""),         // damma (pesh)
+    ('\u{0650}', ""),         // kasra (zer)
+    ('\u{0651}', ""),         // shadda
+    ('\u{0652}', ""),         // sukun (jazm)
+    ('\u{0654}', ""),         // hamza above
+    ('\u{0670}', ""),         // superscript alef
+    ('\u{200C}', ""),         // zero-width non-joiner
+    ('\u{200D}', ""),         // zero-width joiner
+    ('\u{0660}', "0"),
+    ('\u{0661}', "1"),
+    ('\u{0662}', "2"),
+    ('\u{0663}', "3"),
+    ('\u{0664}', "4"),
+    ('\u{0665}', "5"),
+    ('\u{0666}', "6"),
+    ('\u{0667}', "7"),
+    ('\u{0668}', "8"),
+    ('\u{0669}', "9"),
+    ('\u{06F0}', "0"),
+    ('\u{06F1}', "1"),
+    ('\u{06F2}', "2"),
+    ('\u{06F3}', "3"),
+    ('\u{06F4}', "4"),
+    ('\u{06F5}', "5"),
+    ('\u{06F6}', "6"),
+    ('\u{06F7}', "7"),
+    ('\u{06F8}', "8"),
+    ('\u{06F9}', "9"),
+];
+
+fn folded(c: char) -> Option<&'static str> {
+    FOLDS.iter().find(|(from, _)| *from == c).map(|(_, to)| *to)
+}
+
+/// Fold a text for search: lower case, one letter per family, no marks.
+pub fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match folded(c) {
+            Some(to) => out.push_str(to),
+            None => out.extend(c.to_lowercase()),
+        }
+    }
+    out
+}
+
+/// The words of a search, folded: runs of letters and digits, as both databases' tokenizers
+/// cut them (so a word can be put into a full-text query without quoting worries).
+pub fn words(text: &str) -> Vec<String> {
+    fold(text)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(32)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// An SQL expression folding the text expression `expr` as [`fold`] does (less the lower
+/// case, which the tokenizers do): nested `REPLACE`s, which both databases have and
+/// PostgreSQL accepts in an index expression.
+pub fn fold_sql(expr: &str) -> String {
+    let mut sql = expr.to_owned();
+    for (from, to) in FOLDS {
+        sql = format!("REPLACE({sql}, '{from}', '{to}')");
+    }
+    sql
+}
+
+/// An FTS5 query: every word, each also as the start of a longer word.
+pub fn fts5_query(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| format!("\"{w}\"*"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A PostgreSQL `to_tsquery` text: every word, each also as the start of a longer word.
+pub fn tsquery(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| format!("{w}:*"))
+        .collect::<Vec<_>>()
+        .join(" & ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_from_different_keyboards_fold_together() {
+        // "Peshawar" and "bijli" typed with Arabic letters and with Urdu ones.
+        assert_eq!(fold("پشاور"), fold("پشاور"));
+        assert_eq!(fold("بجلي"), fold("بجلی"));
+        assert_eq!(fold("كنڈا"), fold("کنڈا"));
+        assert_eq!(fold("شكايت"), fold("شکایت"));
+        assert_eq!(fold("مدرسه"), fold("مدرسہ"));
+        // vowel marks and tatweel vanish
+        assert_eq!(fold("بِجلی"), fold("بجلی"));
+        assert_eq!(fold("بجــلی"), fold("بجلی"));
+        assert_eq!(fold("آب"), fold("اب"));
+        // digits of every script read the same; English folds case
+        assert_eq!(fold("۱۲۳ ١٢٣ 123"), "123 123 123");
+        assert_eq!(fold("PESCO Kunda"), "pesco kunda");
+    }
+
+    #[test]
+    fn words_are_what_tokenizers_see() {
+        assert_eq!(
+            words("  Kunda-connection, بجلي!  "),
+            ["kunda", "connection", "بجلی"]
+        );
+        assert!(words("\"*' :& |!").is_empty());
+        assert_eq!(fts5_query(&words("a b")), "\"a\"* \"b\"*");
+        assert_eq!(tsquery(&words("a b")), "a:* & b:*");
+    }
+}
