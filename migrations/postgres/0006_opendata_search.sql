@@ -2,3 +2,7 @@
 -- folded text of a dataset's name, title, notes and tags; see src/platform/text.rs). Queries
 -- use the same expression, so the index serves them.
 CREATE INDEX od_datasets_fts ON od_datasets USING GIN (to_tsvector('simple', search));
+
+-- DataStore tables made from now on carry a `_search` column (the folded text of the row's text
+-- fields) and a full-text index over it; earlier tables have neither, and say so.
+ALTER TABLE od_resources ADD COLUMN full_text BOOLEAN NOT NULL DEFAULT FALSE;

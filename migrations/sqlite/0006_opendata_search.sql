@@ -18,3 +18,7 @@ CREATE TRIGGER od_datasets_fts_update AFTER UPDATE OF search ON od_datasets BEGI
     INSERT INTO od_datasets_fts(od_datasets_fts, rowid, search) VALUES ('delete', old.id, old.search);
     INSERT INTO od_datasets_fts(rowid, search) VALUES (new.id, new.search);
 END;
+
+-- DataStore tables made from now on carry a `_search` column (the folded text of the row's text
+-- fields) and a full-text index over it; earlier tables have neither, and say so.
+ALTER TABLE od_resources ADD COLUMN full_text BOOLEAN NOT NULL DEFAULT FALSE;

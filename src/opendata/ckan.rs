@@ -770,7 +770,8 @@ async fn datastore_search(state: &AppState, p: &Params) -> Result<Value, CkanErr
         include_total: flag(p, "include_total", true),
     };
     let format = text(p, "records_format").unwrap_or_else(|| "objects".into());
-    let (shown, rows, total) = datastore::search(&state.db, &table, &all, &search).await?;
+    let (shown, rows, total) =
+        datastore::search(&state.db, &table, &all, r.full_text, &search).await?;
     let mut field_list = vec![json!({"id": "_id", "type": "int"})];
     field_list.extend(shown.iter().map(|f| {
         json!({"id": f.id, "type": match f.kind {

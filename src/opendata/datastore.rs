@@ -261,16 +261,21 @@ pub async fn write(
     Ok((table, written))
 }
 
-/// The folded text of a row's text fields, as SQL (`None` without text fields): what the
-/// full-text index holds and what `q` is matched against. `row` names the row in a trigger
-/// (`new.`), or is empty.
-fn search_document(fields: &[Field], row: &str) -> Option<String> {
-    let parts: Vec<String> = fields
+/// Does a table with these fields have a `_search` column (the folded text of the row's text
+/// fields, written with the row: what the full-text index holds)?
+fn has_text(fields: &[Field]) -> bool {
+    fields.iter().any(|f| f.kind == FieldType::Text)
+}
+
+/// The `_search` value of a row: its text fields' values, folded (see [`text::fold`]).
+fn search_value(fields: &[Field], row: &[String]) -> String {
+    let parts: Vec<&str> = fields
         .iter()
-        .filter(|f| f.kind == FieldType::Text)
-        .map(|f| format!("COALESCE({row}{}, '')", f.column))
+        .zip(row)
+        .filter(|(f, v)| f.kind == FieldType::Text && !v.trim().is_empty())
+        .map(|(_, v)| v.trim())
         .collect();
-    (!parts.is_empty()).then(|| text::fold_sql(&parts.join(" || ' ' || ")))
+    text::fold(&parts.join(" "))
 }
 
 /// Index a table's text for `q`, once its first rows are in (building the index over a
@@ -278,28 +283,23 @@ fn search_document(fields: &[Field], row: &str) -> Option<String> {
 /// SQLite: an FTS5 table `<table>_fts` kept by triggers. PostgreSQL: a GIN index over the
 /// tsvector of the same folded text.
 pub async fn create_search_index(tx: &mut Tx, table: &str, fields: &[Field]) -> Result<()> {
-    let Some(doc) = search_document(fields, "") else {
+    if !has_text(fields) {
         return Ok(());
+    }
+    let statements = match tx.backend() {
+        Backend::Sqlite => vec![
+            format!("CREATE VIRTUAL TABLE {table}_fts USING fts5(_search, content = '{table}', content_rowid = '_id', tokenize = 'unicode61 remove_diacritics 2')"),
+            format!("INSERT INTO {table}_fts({table}_fts) VALUES ('rebuild')"),
+            format!("CREATE TRIGGER {table}_fts_insert AFTER INSERT ON {table} BEGIN INSERT INTO {table}_fts(rowid, _search) VALUES (new._id, new._search); END"),
+            format!("CREATE TRIGGER {table}_fts_delete AFTER DELETE ON {table} BEGIN INSERT INTO {table}_fts({table}_fts, rowid, _search) VALUES ('delete', old._id, old._search); END"),
+            format!("CREATE TRIGGER {table}_fts_update AFTER UPDATE ON {table} BEGIN INSERT INTO {table}_fts({table}_fts, rowid, _search) VALUES ('delete', old._id, old._search); INSERT INTO {table}_fts(rowid, _search) VALUES (new._id, new._search); END"),
+        ],
+        Backend::Postgres => vec![format!(
+            "CREATE INDEX {table}_fts ON {table} USING GIN (to_tsvector('simple', _search))"
+        )],
     };
-    match tx.backend() {
-        Backend::Sqlite => {
-            let new_doc = search_document(fields, "new.").unwrap_or_default();
-            for sql in [
-                format!("CREATE VIRTUAL TABLE {table}_fts USING fts5(doc, tokenize = 'unicode61 remove_diacritics 2')"),
-                format!("INSERT INTO {table}_fts(rowid, doc) SELECT _id, {doc} FROM {table}"),
-                format!("CREATE TRIGGER {table}_fts_insert AFTER INSERT ON {table} BEGIN INSERT INTO {table}_fts(rowid, doc) VALUES (new._id, {new_doc}); END"),
-                format!("CREATE TRIGGER {table}_fts_delete AFTER DELETE ON {table} BEGIN DELETE FROM {table}_fts WHERE rowid = old._id; END"),
-                format!("CREATE TRIGGER {table}_fts_update AFTER UPDATE ON {table} BEGIN UPDATE {table}_fts SET doc = {new_doc} WHERE rowid = old._id; END"),
-            ] {
-                tx.execute(query(sql)).await?;
-            }
-        }
-        Backend::Postgres => {
-            tx.execute(query(format!(
-                "CREATE INDEX {table}_fts ON {table} USING GIN (to_tsvector('simple', {doc}))"
-            )))
-            .await?;
-        }
+    for sql in statements {
+        tx.execute(query(sql)).await?;
     }
     Ok(())
 }
@@ -326,10 +326,13 @@ pub async fn create_table(tx: &mut Tx, uuid: &str, fields: &[Field]) -> Result<S
         Backend::Sqlite => "_id INTEGER PRIMARY KEY",
         Backend::Postgres => "_id BIGSERIAL PRIMARY KEY",
     };
-    let cols: Vec<String> = fields
+    let mut cols: Vec<String> = fields
         .iter()
         .map(|f| format!("{} {}", f.column, f.kind.sql(backend)))
         .collect();
+    if has_text(fields) {
+        cols.push("_search TEXT".into());
+    }
     tx.execute(query(format!(
         "CREATE TABLE {table} ({id_col}, {})",
         cols.join(", ")
@@ -350,7 +353,7 @@ pub async fn create_table(tx: &mut Tx, uuid: &str, fields: &[Field]) -> Result<S
 
 /// Rows in one INSERT: within both databases' limits on bound values.
 pub fn rows_per_statement(fields: &[Field]) -> usize {
-    (30_000 / fields.len().max(1)).clamp(1, 500)
+    (30_000 / (fields.len() + 1)).clamp(1, 500)
 }
 
 /// Insert rows (each a value per field, as text; checked by the caller) in one statement.
@@ -363,11 +366,12 @@ pub async fn insert_rows(
     if rows.is_empty() {
         return Ok(());
     }
-    let column_list = fields
-        .iter()
-        .map(|f| f.column.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let search = has_text(fields);
+    let mut columns: Vec<&str> = fields.iter().map(|f| f.column.as_str()).collect();
+    if search {
+        columns.push("_search");
+    }
+    let column_list = columns.join(", ");
     let mut q = query(format!("INSERT INTO {table} ({column_list}) VALUES "));
     for (i, row) in rows.iter().enumerate() {
         q = q.push(if i == 0 { "(" } else { ", (" });
@@ -376,6 +380,9 @@ pub async fn insert_rows(
                 q = q.push(", ");
             }
             q = q.push_bind(f.kind.value(row.get(j).map(String::as_str).unwrap_or("")));
+        }
+        if search {
+            q = q.push(", ").push_bind(search_value(fields, row));
         }
         q = q.push(")");
     }
@@ -425,11 +432,13 @@ fn field<'a>(fields: &'a [Field], id: &str) -> Result<&'a Field> {
 }
 
 /// Rows of a DataStore table: the fields shown, the rows (each a JSON array, `_id` first), and
-/// the total when asked.
+/// the total when asked. `full_text`: the table has its full-text index (see
+/// [`create_search_index`]).
 pub async fn search(
     db: &Db,
     table: &str,
     all: &[Field],
+    full_text: bool,
     s: &Search,
 ) -> Result<(Vec<Field>, Vec<Json>, Option<i64>)> {
     let shown: Vec<Field> = match &s.fields {
@@ -461,19 +470,22 @@ pub async fn search(
         }
         if let Some(asked) = &s.q {
             let words = text::words(asked);
+            if !words.is_empty() && !full_text {
+                return Err(Error::Conflict(
+                    "q: this resource was imported before full-text search; import it again to search its text".into(),
+                ));
+            }
             if !words.is_empty() {
-                q = match (search_document(all, ""), backend) {
-                    (None, _) => and(q).push("1 = 0"),
-                    (Some(_), Backend::Sqlite) => and(q)
+                q = match (has_text(all), backend) {
+                    (false, _) => and(q).push("1 = 0"),
+                    (true, Backend::Sqlite) => and(q)
                         .push(&format!(
                             "_id IN (SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH "
                         ))
                         .push_bind(text::fts5_query(&words))
                         .push(")"),
-                    (Some(doc), Backend::Postgres) => and(q)
-                        .push(&format!(
-                            "to_tsvector('simple', {doc}) @@ to_tsquery('simple', "
-                        ))
+                    (true, Backend::Postgres) => and(q)
+                        .push("to_tsvector('simple', _search) @@ to_tsquery('simple', ")
                         .push_bind(text::tsquery(&words))
                         .push(")"),
                 };

@@ -41,6 +41,8 @@ pub struct ResourceRow {
     pub datastore_table: Option<String>,
     pub fields: String,
     pub row_count: i64,
+    /// Made with a full-text index (tables made before migration 0006 have none).
+    pub full_text: bool,
     pub created_at: DateTime<Utc>,
     pub modified_at: DateTime<Utc>,
 }
@@ -51,7 +53,7 @@ impl ResourceRow {
     }
 }
 
-const RESOURCE_COLUMNS: &str = "id, uuid, dataset_id, name, description, format, datastore_table, fields, row_count, created_at, modified_at";
+const RESOURCE_COLUMNS: &str = "id, uuid, dataset_id, name, description, format, datastore_table, fields, row_count, full_text, created_at, modified_at";
 
 /// What the catalogue's full-text index holds for a dataset: its words, folded.
 fn search_text(name: &str, title: &str, notes: &str, tags: &[String]) -> String {
@@ -178,8 +180,8 @@ pub async fn insert_resource(
     .await?;
     tx.scalar(
         query(
-            "INSERT INTO od_resources (uuid, dataset_id, name, format, datastore_table, fields, row_count, created_at, modified_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+            "INSERT INTO od_resources (uuid, dataset_id, name, format, datastore_table, fields, row_count, full_text, created_at, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8, $8) RETURNING id",
         )
         .bind(uuid)
         .bind(dataset_id)

@@ -9,8 +9,10 @@
 //! databases' tokenizers (FTS5 `unicode61`, PostgreSQL's `simple` configuration) and by
 //! [`fold`] itself.
 //!
-//! The same table gives [`fold`] (Rust, for queries and for text computed in Rust) and
-//! [`fold_sql`] (SQL, for text folded inside the database), so the two cannot drift apart.
+//! Folding happens in Rust only: indexes hold text folded when it was written (a DataStore
+//! row's `_search` column, a dataset's `search`), and queries are folded the same way. (Folding
+//! inside SQL needs ~50 nested `REPLACE`s, which overflow the parser stack of other SQLite
+//! builds: the sqlite3 shell could not read a schema holding one.)
 
 /// `(from, to)`: letters folded into one, and marks dropped (`to` empty).
 const FOLDS: &[(char, &str)] = &[
@@ -88,17 +90,6 @@ pub fn words(text: &str) -> Vec<String> {
         .take(32)
         .map(str::to_owned)
         .collect()
-}
-
-/// An SQL expression folding the text expression `expr` as [`fold`] does (less the lower
-/// case, which the tokenizers do): nested `REPLACE`s, which both databases have and
-/// PostgreSQL accepts in an index expression.
-pub fn fold_sql(expr: &str) -> String {
-    let mut sql = expr.to_owned();
-    for (from, to) in FOLDS {
-        sql = format!("REPLACE({sql}, '{from}', '{to}')");
-    }
-    sql
 }
 
 /// An FTS5 query: every word, each also as the start of a longer word.

@@ -331,11 +331,12 @@ async fn preview(
         offset: (page_no - 1) * PREVIEW_ROWS,
         include_total: true,
     };
-    let (rows, total, error) = match datastore::search(&state.db, &table, &fields, &search).await {
-        Ok((_, rows, total)) => (rows, total.unwrap_or(0), None),
-        Err(e @ (Error::Conflict(_) | Error::BadRequest(_))) => (vec![], 0, Some(e.message())),
-        Err(e) => return Err(PageError { error: e, lang }),
-    };
+    let (rows, total, error) =
+        match datastore::search(&state.db, &table, &fields, r.full_text, &search).await {
+            Ok((_, rows, total)) => (rows, total.unwrap_or(0), None),
+            Err(e @ (Error::Conflict(_) | Error::BadRequest(_))) => (vec![], 0, Some(e.message())),
+            Err(e) => return Err(PageError { error: e, lang }),
+        };
     let here = |extra: &[(&str, String)]| {
         let mut pairs: Vec<(String, String)> = fields
             .iter()
