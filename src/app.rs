@@ -38,6 +38,10 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The directory's nearest-place index, kept in step with the store.
     pub directory: Arc<crate::directory::index::Shared>,
+    /// SQL that strangers write (`datastore_search_sql`) runs at most one query per core at a
+    /// time: a burst waits its turn instead of every query sharing the cores, running past
+    /// the time limit and failing together.
+    pub sql_slots: Arc<tokio::sync::Semaphore>,
 }
 
 pub struct Caches {
@@ -325,6 +329,9 @@ impl Application {
             job_wake: Arc::new(tokio::sync::Notify::new()),
             metrics: crate::platform::metrics::handle(),
             directory: Arc::new(Default::default()),
+            sql_slots: Arc::new(tokio::sync::Semaphore::new(
+                crate::platform::db::untrusted_slots(),
+            )),
         };
         Ok(Application {
             listener,

@@ -838,7 +838,8 @@ async fn datastore_search(state: &AppState, p: &Params) -> Result<Value, CkanErr
 
 /// The most rows one SQL query returns, and how long it may run.
 const SQL_MAX_ROWS: usize = 32_000;
-const SQL_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(3);
+/// How long a query waits for its turn (see `AppState::sql_slots`) before the answer is 503.
+const SQL_QUEUE_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 async fn datastore_search_sql(state: &AppState, p: &Params) -> Result<Value, CkanError> {
     let sql = required(p, "sql")?;
@@ -871,9 +872,20 @@ async fn datastore_search_sql(state: &AppState, p: &Params) -> Result<Value, Cka
             ),
         });
     }
+    let _slot = tokio::time::timeout(SQL_QUEUE_LIMIT, state.sql_slots.acquire())
+        .await
+        .map_err(|_| {
+            CkanError(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service Unavailable",
+                "sql: the server is busy with other queries; try again in a minute".into(),
+            )
+        })?
+        .map_err(|e| Error::Internal(e.into()))?;
+    let limit = std::time::Duration::from_secs(state.config.sql_time_limit_seconds.max(1));
     let out = state
         .db
-        .untrusted_select(&sql, SQL_MAX_ROWS, SQL_TIME_LIMIT)
+        .untrusted_select(&sql, SQL_MAX_ROWS, limit)
         .await
         .map_err(|e| match e {
             crate::platform::db::UntrustedError::Timeout => CkanError(
@@ -881,7 +893,7 @@ async fn datastore_search_sql(state: &AppState, p: &Params) -> Result<Value, Cka
                 "Validation Error",
                 format!(
                     "sql: the query ran longer than {} s and was stopped; narrow it down",
-                    SQL_TIME_LIMIT.as_secs()
+                    limit.as_secs()
                 ),
             ),
             crate::platform::db::UntrustedError::Refused(m) => CkanError(
@@ -1155,7 +1167,7 @@ async fn datastore_write(
             for id in &indexes {
                 datastore::create_index(&mut tx, &table, &fields, id).await?;
             }
-            for chunk in rows.chunks(datastore::rows_per_statement(&fields)) {
+            for chunk in rows.chunks(datastore::ROWS_PER_STATEMENT) {
                 datastore::insert_rows(&mut tx, &table, &fields, chunk).await?;
             }
             datastore::create_search_index(&mut tx, &table, &fields).await?;
@@ -1205,7 +1217,7 @@ async fn datastore_write(
             let fields = r.fields();
             let rows = records(p, &fields)?;
             let mut tx = state.db.begin().await?;
-            for chunk in rows.chunks(datastore::rows_per_statement(&fields)) {
+            for chunk in rows.chunks(datastore::ROWS_PER_STATEMENT) {
                 datastore::insert_rows(&mut tx, &table, &fields, chunk).await?;
             }
             tx.execute(crate::platform::db::query("UPDATE od_resources SET row_count = row_count + $1, modified_at = $2 WHERE id = $3")

@@ -70,6 +70,9 @@ pub struct Config {
     pub gateway_per_minute: u32,
     /// A USSD session left idle this long is over.
     pub ussd_session_minutes: i64,
+    /// `datastore_search_sql`: a query running longer is stopped (its wait for a turn does
+    /// not count).
+    pub sql_time_limit_seconds: u64,
 }
 
 impl Default for Config {
@@ -103,6 +106,7 @@ impl Default for Config {
             sms_per_number_per_minute: 10,
             gateway_per_minute: 1200,
             ussd_session_minutes: 5,
+            sql_time_limit_seconds: 5,
         }
     }
 }
