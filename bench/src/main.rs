@@ -10,9 +10,7 @@
 //! cargo run --release -p khidmat-bench -- --database-url postgres://…
 //! ```
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -20,6 +18,7 @@ use khidmat::platform::db::{query, Db};
 use khidmat::reports::model::Answer;
 use khidmat::reports::store;
 use khidmat::{Application, Config};
+use khidmat_bench::{get_phase, print_table, run_phase};
 use rand::Rng;
 
 #[derive(Parser)]
@@ -121,26 +120,20 @@ async fn main() -> anyhow::Result<()> {
         "GET requests.json",
         &client,
         format!("{url}/open311/v2/requests.json"),
-        &args,
+        args.clients,
+        args.seconds,
     )
     .await;
     let filtered = get_phase(
         "GET requests.json?service_code&status&page=3",
         &client,
         format!("{url}/open311/v2/requests.json?service_code=water-leak&status=open&page=3"),
-        &args,
+        args.clients,
+        args.seconds,
     )
     .await;
 
-    println!();
-    println!("| measurement | ok | errors | per second | p50 ms | p99 ms |");
-    println!("|---|---:|---:|---:|---:|---:|");
-    for p in [&post, &list, &filtered] {
-        println!(
-            "| {} | {} | {} | {:.0} | {:.1} | {:.1} |",
-            p.name, p.ok, p.errors, p.rate, p.p50_ms, p.p99_ms
-        );
-    }
+    print_table(&[post, list, filtered]);
     shutdown.cancel();
     let _ = server.await;
     Ok(())
@@ -234,87 +227,4 @@ async fn seed(db: &Db, target: i64) -> anyhow::Result<()> {
         db.execute(query("ANALYZE")).await?;
     }
     Ok(())
-}
-
-/// Many clients reading one URL.
-async fn get_phase(
-    name: &'static str,
-    client: &reqwest::Client,
-    url: String,
-    args: &Args,
-) -> Phase {
-    let client = client.clone();
-    run_phase(name, args.clients, args.seconds, move || {
-        let (client, url) = (client.clone(), url.clone());
-        async move {
-            let resp = client.get(&url).send().await.ok()?;
-            let ok = resp.status() == 200;
-            resp.bytes().await.ok()?;
-            ok.then_some(())
-        }
-    })
-    .await
-}
-
-struct Phase {
-    name: &'static str,
-    ok: u64,
-    errors: u64,
-    rate: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-}
-
-/// Run `clients` loops of `request` for `seconds`; latencies of successful requests.
-async fn run_phase<F, Fut>(name: &'static str, clients: usize, seconds: u64, request: F) -> Phase
-where
-    F: Fn() -> Fut + Send + Sync + Clone + 'static,
-    Fut: std::future::Future<Output = Option<()>> + Send,
-{
-    let stop = Arc::new(AtomicBool::new(false));
-    let errors = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let (stop, errors, request) = (stop.clone(), errors.clone(), request.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
-                let t = Instant::now();
-                match request().await {
-                    Some(()) => latencies.push(t.elapsed().as_micros() as u32),
-                    None => {
-                        errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }
-            latencies
-        }));
-    }
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap_or_default());
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    all.sort_unstable();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-            .map(|v| *v as f64 / 1000.0)
-            .unwrap_or(f64::NAN)
-    };
-    let phase = Phase {
-        name,
-        ok: all.len() as u64,
-        errors: errors.load(Ordering::Relaxed),
-        rate: all.len() as f64 / elapsed,
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
-    };
-    println!(
-        "{name}: {} ok, {} errors, {:.0}/s, p50 {:.1} ms, p99 {:.1} ms",
-        phase.ok, phase.errors, phase.rate, phase.p50_ms, phase.p99_ms
-    );
-    phase
 }

@@ -1,0 +1,104 @@
+//! What the benchmarks share: a load generator that runs many concurrent clients for a while
+//! and reports throughput and latency percentiles.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One measured phase.
+pub struct Phase {
+    pub name: String,
+    pub ok: u64,
+    pub errors: u64,
+    pub rate: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// Run `clients` loops of `request` for `seconds`; latencies of successful requests.
+pub async fn run_phase<F, Fut>(name: &str, clients: usize, seconds: u64, request: F) -> Phase
+where
+    F: Fn() -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = Option<()>> + Send,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    let errors = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (stop, errors, request) = (stop.clone(), errors.clone(), request.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                match request().await {
+                    Some(()) => latencies.push(t.elapsed().as_micros() as u32),
+                    None => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            latencies
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap_or_default());
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort_unstable();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .map(|v| *v as f64 / 1000.0)
+            .unwrap_or(f64::NAN)
+    };
+    let phase = Phase {
+        name: name.to_owned(),
+        ok: all.len() as u64,
+        errors: errors.load(Ordering::Relaxed),
+        rate: all.len() as f64 / elapsed,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+    };
+    println!(
+        "{name}: {} ok, {} errors, {:.0}/s, p50 {:.1} ms, p99 {:.1} ms",
+        phase.ok, phase.errors, phase.rate, phase.p50_ms, phase.p99_ms
+    );
+    phase
+}
+
+/// Many clients reading one URL; a request counts when it answers 200 and its body arrives.
+pub async fn get_phase(
+    name: &str,
+    client: &reqwest::Client,
+    url: String,
+    clients: usize,
+    seconds: u64,
+) -> Phase {
+    let client = client.clone();
+    run_phase(name, clients, seconds, move || {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let resp = client.get(&url).send().await.ok()?;
+            let ok = resp.status() == 200;
+            resp.bytes().await.ok()?;
+            ok.then_some(())
+        }
+    })
+    .await
+}
+
+/// The phases as a Markdown table (for docs/PERFORMANCE.md).
+pub fn print_table(phases: &[Phase]) {
+    println!();
+    println!("| measurement | ok | errors | per second | p50 ms | p99 ms |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for p in phases {
+        println!(
+            "| {} | {} | {} | {:.0} | {:.1} | {:.1} |",
+            p.name, p.ok, p.errors, p.rate, p.p50_ms, p.p99_ms
+        );
+    }
+}
