@@ -6,3 +6,7 @@ CREATE INDEX od_datasets_fts ON od_datasets USING GIN (to_tsvector('simple', sea
 -- DataStore tables made from now on carry a `_search` column (the folded text of the row's text
 -- fields) and a full-text index over it; earlier tables have neither, and say so.
 ALTER TABLE od_resources ADD COLUMN full_text BOOLEAN NOT NULL DEFAULT FALSE;
+
+-- A DataStore resource's primary key (JSON list of field ids; empty: none), which
+-- datastore_upsert's update and upsert methods match records by.
+ALTER TABLE od_resources ADD COLUMN primary_key TEXT NOT NULL DEFAULT '[]';

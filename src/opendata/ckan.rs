@@ -1010,7 +1010,8 @@ fn field_type(t: &str) -> Option<FieldType> {
 }
 
 /// Records (a list of objects) as rows of text in the fields' order.
-fn records(p: &Params, fields: &[datastore::Field]) -> Result<Vec<Vec<String>>, CkanError> {
+/// The `records` of a write: each field's value, `None` where a record does not give it.
+fn records(p: &Params, fields: &[datastore::Field]) -> Result<Vec<Vec<Option<String>>>, CkanError> {
     let invalid = |m: String| CkanError(StatusCode::CONFLICT, "Validation Error", m);
     let list = match p.get("records") {
         None | Some(Value::Null) => return Ok(vec![]),
@@ -1036,15 +1037,47 @@ fn records(p: &Params, fields: &[datastore::Field]) -> Result<Vec<Vec<String>>, 
             fields
                 .iter()
                 .map(|f| match obj.get(&f.id) {
-                    None | Some(Value::Null) => String::new(),
-                    Some(Value::String(s)) => s.clone(),
-                    Some(other) => other.to_string(),
+                    None => None,
+                    Some(Value::Null) => Some(String::new()),
+                    Some(Value::String(s)) => Some(s.clone()),
+                    Some(other) => Some(other.to_string()),
                 })
                 .collect(),
         );
     }
-    datastore::check_rows(fields, &rows).map_err(|m| invalid(format!("records: {m}")))?;
+    datastore::check_rows(fields, &filled(&rows)).map_err(|m| invalid(format!("records: {m}")))?;
     Ok(rows)
+}
+
+/// Records with every field: empty where not given.
+fn filled(records: &[Vec<Option<String>>]) -> Vec<Vec<String>> {
+    records
+        .iter()
+        .map(|r| r.iter().map(|v| v.clone().unwrap_or_default()).collect())
+        .collect()
+}
+
+/// A list of field ids, given as a JSON list or a comma-separated string.
+fn field_ids(p: &Params, name: &str) -> Result<Vec<String>, CkanError> {
+    Ok(match p.get(name) {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        Some(Value::String(s)) => s
+            .split(',')
+            .map(|x| x.trim().to_owned())
+            .filter(|x| !x.is_empty())
+            .collect(),
+        Some(_) => {
+            return Err(CkanError(
+                StatusCode::CONFLICT,
+                "Validation Error",
+                format!("{name}: a list of field ids"),
+            ))
+        }
+    })
 }
 
 async fn datastore_write(
@@ -1139,7 +1172,8 @@ async fn datastore_write(
                     kind,
                 });
             }
-            let rows = records(p, &fields)?;
+            let rows = filled(&records(p, &fields)?);
+            let primary_key = field_ids(p, "primary_key")?;
             let resource_name = match p.get("resource") {
                 Some(Value::Object(r)) => r
                     .get("name")
@@ -1149,19 +1183,7 @@ async fn datastore_write(
                 _ => "data".into(),
             };
             let uuid = uuid::Uuid::new_v4().to_string();
-            let indexes: Vec<String> = match p.get("indexes") {
-                None | Some(Value::Null) => vec![],
-                Some(Value::Array(a)) => a
-                    .iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect(),
-                Some(Value::String(s)) => s
-                    .split(',')
-                    .map(|x| x.trim().to_owned())
-                    .filter(|x| !x.is_empty())
-                    .collect(),
-                Some(_) => return Err(invalid("indexes: a list of field ids".into())),
-            };
+            let indexes = field_ids(p, "indexes")?;
             let mut tx = state.db.begin().await?;
             let table = datastore::create_table(&mut tx, &uuid, &fields).await?;
             for id in &indexes {
@@ -1171,6 +1193,9 @@ async fn datastore_write(
                 datastore::insert_rows(&mut tx, &table, &fields, chunk).await?;
             }
             datastore::create_search_index(&mut tx, &table, &fields).await?;
+            if !primary_key.is_empty() {
+                datastore::create_primary_key(&mut tx, &table, &fields, &primary_key).await?;
+            }
             store::insert_resource(
                 &mut tx,
                 &uuid,
@@ -1191,9 +1216,17 @@ async fn datastore_write(
                 json!({"dataset": d.name, "rows": rows.len()}),
             )
             .await?;
+            tx.execute(
+                crate::platform::db::query(
+                    "UPDATE od_resources SET primary_key = $1 WHERE uuid = $2",
+                )
+                .bind(json!(primary_key).to_string())
+                .bind(uuid.as_str()),
+            )
+            .await?;
             tx.commit().await?;
             Ok(
-                json!({"resource_id": uuid, "fields": fields.iter().map(|f| json!({"id": f.id, "type": f.kind})).collect::<Vec<_>>(), "method": "insert"}),
+                json!({"resource_id": uuid, "fields": fields.iter().map(|f| json!({"id": f.id, "type": f.kind})).collect::<Vec<_>>(), "primary_key": primary_key, "method": "insert"}),
             )
         }
         "datastore_upsert" => {
@@ -1210,18 +1243,29 @@ async fn datastore_write(
             let table = r.datastore_table.clone().ok_or_else(|| {
                 invalid("the resource has no DataStore table: use datastore_create".into())
             })?;
-            match text(p, "method").as_deref().unwrap_or("upsert") {
-                "insert" => {}
-                m => return Err(invalid(format!("method {m:?}: this table has no primary key, so only method=insert adds records"))),
+            let key = r.primary_key();
+            let method = match text(p, "method").as_deref().unwrap_or("upsert") {
+                "insert" => datastore::Method::Insert,
+                "update" => datastore::Method::Update,
+                "upsert" => datastore::Method::Upsert,
+                m => return Err(invalid(format!("method {m:?}: insert, update or upsert"))),
+            };
+            if key.is_empty() && method != datastore::Method::Insert {
+                return Err(invalid("method update and upsert match records by the primary key, and this table has none: use method=insert, or datastore_create with primary_key".into()));
             }
             let fields = r.fields();
             let rows = records(p, &fields)?;
             let mut tx = state.db.begin().await?;
-            for chunk in rows.chunks(datastore::ROWS_PER_STATEMENT) {
-                datastore::insert_rows(&mut tx, &table, &fields, chunk).await?;
-            }
+            let inserted = if key.is_empty() {
+                for chunk in filled(&rows).chunks(datastore::ROWS_PER_STATEMENT) {
+                    datastore::insert_rows(&mut tx, &table, &fields, chunk).await?;
+                }
+                rows.len() as u64
+            } else {
+                datastore::write_by_key(&mut tx, &table, &fields, &key, method, &rows).await?
+            };
             tx.execute(crate::platform::db::query("UPDATE od_resources SET row_count = row_count + $1, modified_at = $2 WHERE id = $3")
-                .bind(rows.len() as i64).bind(chrono::Utc::now()).bind(r.id)).await?;
+                .bind(inserted as i64).bind(chrono::Utc::now()).bind(r.id)).await?;
             crate::platform::audit::record(
                 &mut tx,
                 &actor,
@@ -1232,7 +1276,14 @@ async fn datastore_write(
             )
             .await?;
             tx.commit().await?;
-            Ok(json!({"resource_id": r.uuid, "method": "insert", "records": rows.len()}))
+            let method = match method {
+                datastore::Method::Insert => "insert",
+                datastore::Method::Update => "update",
+                datastore::Method::Upsert => "upsert",
+            };
+            Ok(
+                json!({"resource_id": r.uuid, "method": method, "records": rows.len(), "inserted": inserted}),
+            )
         }
         _ => unreachable!("only DataStore writes come here"),
     }

@@ -672,3 +672,191 @@ pub async fn create_index(tx: &mut Tx, table: &str, fields: &[Field], id: &str) 
     .await?;
     Ok(())
 }
+
+/// Make `ids` a table's primary key: a unique index over their columns, so no two records
+/// share a key (checked when records are written, inserted or updated).
+pub async fn create_primary_key(
+    tx: &mut Tx,
+    table: &str,
+    fields: &[Field],
+    ids: &[String],
+) -> Result<()> {
+    let mut columns = Vec::new();
+    for id in ids {
+        columns.push(
+            fields
+                .iter()
+                .find(|f| &f.id == id)
+                .ok_or_else(|| Error::Conflict(format!("primary_key: there is no field {id:?}")))?
+                .column
+                .clone(),
+        );
+    }
+    let made = tx
+        .execute(query(format!(
+            "CREATE UNIQUE INDEX {table}_pk ON {table} ({})",
+            columns.join(", ")
+        )))
+        .await
+        .map_err(Error::from);
+    match made {
+        Err(e) if is_key_clash(&e) => Err(Error::Conflict(
+            "primary_key: two records have the same key".into(),
+        )),
+        r => r.map(|_| ()),
+    }
+}
+
+/// Did a write fail because two records would share a key?
+fn is_key_clash(e: &Error) -> bool {
+    match e {
+        Error::Internal(e) => e
+            .downcast_ref::<sqlx::Error>()
+            .is_some_and(crate::platform::db::is_unique_violation),
+        _ => false,
+    }
+}
+
+/// How `datastore_upsert` writes a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// A new record; its key must be new.
+    Insert,
+    /// Change the record with this key (which must exist): the fields given, no others.
+    Update,
+    /// Update the record with this key if there is one, else insert it.
+    Upsert,
+}
+
+/// Write records (each field's value, `None` where the record does not give the field;
+/// checked by the caller) by the table's primary key `key`. Returns how many were inserted.
+pub async fn write_by_key(
+    tx: &mut Tx,
+    table: &str,
+    fields: &[Field],
+    key: &[String],
+    method: Method,
+    records: &[Vec<Option<String>>],
+) -> Result<u64> {
+    let key_at: Vec<usize> = key
+        .iter()
+        .map(|id| fields.iter().position(|f| &f.id == id))
+        .collect::<Option<_>>()
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("{table}: its key names no field")))?;
+    let mut inserted = 0;
+    for (n, record) in records.iter().enumerate() {
+        // `WHERE` on the key, with its values bound after `first` other values.
+        let by_key = |q: Query| -> Result<Query> {
+            let mut q = q.push(" WHERE ");
+            for (k, &i) in key_at.iter().enumerate() {
+                let v = record[i].as_deref().map(str::trim).unwrap_or("");
+                if v.is_empty() {
+                    return Err(Error::Conflict(format!(
+                        "records: record {} has no value for the key field {:?}",
+                        n + 1,
+                        fields[i].id
+                    )));
+                }
+                if k > 0 {
+                    q = q.push(" AND ");
+                }
+                q = q
+                    .push(&format!("{} = ", fields[i].column))
+                    .push_bind(fields[i].kind.value(v));
+            }
+            Ok(q)
+        };
+        let exists = if method == Method::Insert {
+            false
+        } else {
+            let given: Vec<usize> = (0..fields.len())
+                .filter(|i| record[*i].is_some() && !key_at.contains(i))
+                .collect();
+            let changed = if given.is_empty() {
+                tx.scalar::<i64>(by_key(query(format!("SELECT COUNT(*) FROM {table}")))?)
+                    .await? as u64
+            } else {
+                let mut q = query(format!("UPDATE {table} SET "));
+                for (j, &i) in given.iter().enumerate() {
+                    if j > 0 {
+                        q = q.push(", ");
+                    }
+                    q = q
+                        .push(&format!("{} = ", fields[i].column))
+                        .push_bind(fields[i].kind.value(record[i].as_deref().unwrap_or("")));
+                }
+                tx.execute(by_key(q)?).await?
+            };
+            if changed > 0 && has_text(fields) {
+                refresh_search(tx, table, fields, &by_key).await?;
+            }
+            changed > 0
+        };
+        if !exists {
+            if method == Method::Update {
+                return Err(Error::Conflict(format!(
+                    "records: record {}: no record has that key (method update changes records that exist)",
+                    n + 1
+                )));
+            }
+            let row: Vec<String> = record
+                .iter()
+                .map(|v| v.clone().unwrap_or_default())
+                .collect();
+            match insert_rows(tx, table, fields, &[row]).await {
+                Err(e) if is_key_clash(&e) => {
+                    return Err(Error::Conflict(format!(
+                        "records: record {}: a record with that key exists already",
+                        n + 1
+                    )))
+                }
+                r => r?,
+            }
+            inserted += 1;
+        }
+    }
+    Ok(inserted)
+}
+
+/// Recompute the `_search` text of the record `by_key` selects (after an update of some of
+/// its fields: the folded text covers them all).
+async fn refresh_search(
+    tx: &mut Tx,
+    table: &str,
+    fields: &[Field],
+    by_key: &(dyn Fn(Query) -> Result<Query> + Sync),
+) -> Result<()> {
+    let text_fields: Vec<&Field> = fields
+        .iter()
+        .filter(|f| f.kind == FieldType::Text)
+        .collect();
+    let array = match tx.backend() {
+        Backend::Sqlite => "json_array",
+        Backend::Postgres => "json_build_array",
+    };
+    let cast = if tx.backend() == Backend::Postgres {
+        "::text"
+    } else {
+        ""
+    };
+    let columns: Vec<&str> = text_fields.iter().map(|f| f.column.as_str()).collect();
+    let rows: Vec<(i64, String)> = tx
+        .fetch_all(by_key(query(format!(
+            "SELECT _id, {array}({}){cast} FROM {table}",
+            columns.join(", ")
+        )))?)
+        .await?;
+    for (id, values) in rows {
+        let values: Vec<Option<String>> =
+            serde_json::from_str(&values).map_err(|e| Error::Internal(e.into()))?;
+        let row: Vec<String> = values.into_iter().map(Option::unwrap_or_default).collect();
+        let owned: Vec<Field> = text_fields.iter().map(|f| (*f).clone()).collect();
+        tx.execute(
+            query(format!("UPDATE {table} SET _search = $1 WHERE _id = $2"))
+                .bind(search_value(&owned, &row))
+                .bind(id),
+        )
+        .await?;
+    }
+    Ok(())
+}

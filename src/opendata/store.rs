@@ -43,6 +43,8 @@ pub struct ResourceRow {
     pub row_count: i64,
     /// Made with a full-text index (tables made before migration 0006 have none).
     pub full_text: bool,
+    /// JSON list of the field ids that key a record (`datastore_create`'s `primary_key`).
+    pub primary_key: String,
     pub created_at: DateTime<Utc>,
     pub modified_at: DateTime<Utc>,
 }
@@ -51,9 +53,13 @@ impl ResourceRow {
     pub fn fields(&self) -> Vec<Field> {
         serde_json::from_str(&self.fields).unwrap_or_default()
     }
+
+    pub fn primary_key(&self) -> Vec<String> {
+        serde_json::from_str(&self.primary_key).unwrap_or_default()
+    }
 }
 
-const RESOURCE_COLUMNS: &str = "id, uuid, dataset_id, name, description, format, datastore_table, fields, row_count, full_text, created_at, modified_at";
+const RESOURCE_COLUMNS: &str = "id, uuid, dataset_id, name, description, format, datastore_table, fields, row_count, full_text, primary_key, created_at, modified_at";
 
 /// What the catalogue's full-text index holds for a dataset: its words, folded.
 fn search_text(name: &str, title: &str, notes: &str, tags: &[String]) -> String {

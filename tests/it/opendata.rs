@@ -912,3 +912,133 @@ on_both!(
         );
     }
 );
+
+on_both!(
+    a_primary_key_lets_departments_update_and_upsert_records,
+    |backend| async move {
+        let app = spawn(backend).await;
+        let wssp = app.department_key("wssp").await;
+        let (s, _) = with_key(
+            &app,
+            "package_create",
+            &wssp,
+            json!({"name": "toilets", "title": "Public toilets"}),
+        )
+        .await;
+        assert_eq!(s, 200);
+        let create = |records: Value| {
+            json!({
+                "resource": {"package_id": "toilets", "name": "register"},
+                "fields": [{"id": "code", "type": "text"}, {"id": "name", "type": "text"}, {"id": "seats", "type": "int"}],
+                "primary_key": "code",
+                "records": records,
+            })
+        };
+        // Two records with one key: refused, nothing made.
+        let (s, e) = with_key(
+            &app,
+            "datastore_create",
+            &wssp,
+            create(json!([{"code": "T1", "name": "a"}, {"code": "T1", "name": "b"}])),
+        )
+        .await;
+        assert_eq!(s, 409, "{e}");
+        assert_eq!(app.count("od_resources").await, 0);
+        let (s, made) = with_key(
+            &app,
+            "datastore_create",
+            &wssp,
+            create(json!([
+                {"code": "T1", "name": "Firdous Chowk", "seats": 4},
+                {"code": "T2", "name": "Saddar", "seats": 2},
+            ])),
+        )
+        .await;
+        assert_eq!(s, 200, "{made}");
+        assert_eq!(made["result"]["primary_key"], json!(["code"]));
+        let resource = made["result"]["resource_id"].as_str().unwrap().to_string();
+        let upsert = |body: Value| {
+            let mut body = body;
+            body["resource_id"] = json!(resource.clone());
+            with_key(&app, "datastore_upsert", &wssp, body)
+        };
+
+        // upsert (CKAN's default method): T2 changes its seats only, T3 is new.
+        let (s, r) = upsert(json!({"records": [{"code": "T2", "seats": 6}, {"code": "T3", "name": "بس اڈہ", "seats": 1}]})).await;
+        assert_eq!(s, 200, "{r}");
+        assert_eq!(r["result"]["inserted"], 1);
+        // update: fields given change, others stay; an unknown key is refused.
+        let (s, r) =
+            upsert(json!({"method": "update", "records": [{"code": "T1", "name": "Hashtnagri"}]}))
+                .await;
+        assert_eq!(s, 200, "{r}");
+        let (s, e) =
+            upsert(json!({"method": "update", "records": [{"code": "T9", "seats": 1}]})).await;
+        assert_eq!(s, 409);
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("no record has that key"),
+            "{e}"
+        );
+        // insert: a key that exists is refused; a record without its key too.
+        let (s, e) =
+            upsert(json!({"method": "insert", "records": [{"code": "T1", "name": "again"}]})).await;
+        assert_eq!(s, 409);
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("exists already"),
+            "{e}"
+        );
+        let (s, _) = upsert(json!({"records": [{"name": "no code"}]})).await;
+        assert_eq!(s, 409);
+
+        let (_, rows) = action(
+            &app,
+            "datastore_search",
+            json!({"resource_id": resource, "sort": "code"}),
+        )
+        .await;
+        let got: Vec<(String, String, i64)> = rows["result"]["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["code"].as_str().unwrap().into(),
+                    r["name"].as_str().unwrap().into(),
+                    r["seats"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("T1".into(), "Hashtnagri".into(), 4),
+                ("T2".into(), "Saddar".into(), 6),
+                ("T3".into(), "بس اڈہ".into(), 1),
+            ]
+        );
+        assert_eq!(rows["result"]["total"], 3);
+        // Full-text search follows updates: the old name is gone, the new one found.
+        let (_, q) = action(
+            &app,
+            "datastore_search",
+            json!({"resource_id": resource, "q": "firdous"}),
+        )
+        .await;
+        assert_eq!(q["result"]["total"], 0);
+        let (_, q) = action(
+            &app,
+            "datastore_search",
+            json!({"resource_id": resource, "q": "hashtnagri"}),
+        )
+        .await;
+        assert_eq!(q["result"]["total"], 1);
+        let (_, show) = action(&app, "resource_show", json!({"id": resource})).await;
+        assert_eq!(show["result"]["datastore_active"], true);
+    }
+);
