@@ -171,6 +171,26 @@ async fn writer(
     Ok(key)
 }
 
+/// `license_id`, one of [`super::license::LICENSES`]; `default` when not given.
+fn license_of(p: &Params, default: &str) -> Result<String, CkanError> {
+    match text(p, "license_id") {
+        None => Ok(default.to_owned()),
+        Some(id) if super::license::find(&id).is_some() => Ok(id),
+        Some(id) => Err(CkanError(
+            StatusCode::CONFLICT,
+            "Validation Error",
+            format!(
+                "license_id: {id:?} is not one of license_list ({})",
+                super::license::LICENSES
+                    .iter()
+                    .map(|l| l.id)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
+}
+
 fn tags_of(p: &Params) -> Result<Vec<String>, CkanError> {
     let mut out = Vec::new();
     match p.get("tags") {
@@ -263,7 +283,7 @@ async fn write(
             let tags = tags_of(p)?;
             let title = text(p, "title").unwrap_or_else(|| dataset.clone());
             let notes = text(p, "notes").unwrap_or_default();
-            let license = text(p, "license_id").unwrap_or_else(|| "cc-by-4.0".into());
+            let license = license_of(p, super::license::DEFAULT)?;
             let mut tx = state.db.begin().await.map_err(CkanError::from)?;
             let id = store::create_dataset(
                 &mut tx,
@@ -323,7 +343,7 @@ async fn write(
             };
             let title = text(p, "title").unwrap_or_else(|| d.title.clone());
             let notes = text(p, "notes").unwrap_or_else(|| d.notes.clone());
-            let license = text(p, "license_id").unwrap_or_else(|| d.license_id.clone());
+            let license = license_of(p, &d.license_id)?;
             store::update_dataset(
                 &mut tx,
                 d.id,
@@ -449,7 +469,8 @@ fn package_dict(
     json!({
         "id": d.uuid, "name": d.name, "title": d.title, "notes": d.notes, "type": "dataset",
         "state": d.state, "private": false, "license_id": d.license_id,
-        "license_title": if d.license_id == "cc-by-4.0" { "Creative Commons Attribution 4.0" } else { d.license_id.as_str() },
+        "license_title": super::license::find(&d.license_id).map_or(d.license_id.as_str(), |l| l.title),
+        "license_url": super::license::find(&d.license_id).map(|l| l.url),
         "owner_org": org.map(|o| o.slug.clone()), "organization": org.map(|o| organization_dict(o, None)),
         "num_tags": tags.len(), "tags": tags, "num_resources": res.len(), "resources": res, "groups": [],
         "metadata_created": d.created_at.to_rfc3339(), "metadata_modified": d.modified_at.to_rfc3339(),
@@ -544,6 +565,10 @@ async fn run(state: &AppState, name: &str, p: &Params, base: &str) -> Result<Val
             ))
         }
         "group_list" => Ok(json!([])),
+        "license_list" => Ok(json!(super::license::LICENSES
+            .iter()
+            .map(|l| json!({"id": l.id, "title": l.title, "url": l.url, "od_conformance": "approved", "status": "active"}))
+            .collect::<Vec<_>>())),
         "tag_list" => {
             let mut tags: Vec<String> = store::tags_of(&state.db, &DatasetFilter::default())
                 .await?

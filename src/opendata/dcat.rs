@@ -35,11 +35,7 @@ fn context() -> Value {
 }
 
 fn license_url(id: &str) -> String {
-    match id {
-        "cc-by-4.0" => "https://creativecommons.org/licenses/by/4.0/".into(),
-        "cc0-1.0" => "https://creativecommons.org/publicdomain/zero/1.0/".into(),
-        other => other.into(),
-    }
+    super::license::find(id).map_or_else(|| id.to_owned(), |l| l.url.to_owned())
 }
 
 fn node(

@@ -5,10 +5,12 @@
 //! - `datastore.rs`: CSV import (streaming, typed) and `datastore_search`
 //! - `store.rs`: the catalogue's SQL
 //! - `ckan.rs`: the Action API
+//! - `license.rs`: the licences a dataset may carry
 
 pub mod ckan;
 pub mod datastore;
 pub mod dcat;
+pub mod license;
 pub mod publish;
 pub mod sql;
 pub mod store;

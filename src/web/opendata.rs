@@ -197,6 +197,7 @@ struct DatasetPage {
     notes: String,
     publisher: String,
     license: String,
+    license_url: String,
     modified: String,
     tags: Vec<String>,
     resources: Vec<ResourceView>,
@@ -226,7 +227,11 @@ async fn dataset(
             .and_then(|id| departments.iter().find(|x| x.id == id))
             .map(|x| x.name().get(lang).to_owned())
             .unwrap_or_default(),
-        license: d.license_id.clone(),
+        license: crate::opendata::license::find(&d.license_id)
+            .map_or_else(|| d.license_id.clone(), |l| l.title.to_owned()),
+        license_url: crate::opendata::license::find(&d.license_id)
+            .map(|l| l.url.to_owned())
+            .unwrap_or_default(),
         modified: format::date(lang, d.modified_at),
         tags: d.tags(),
         resources: resources

@@ -1042,3 +1042,82 @@ on_both!(
         assert_eq!(show["result"]["datastore_active"], true);
     }
 );
+
+on_both!(
+    datasets_carry_a_licence_from_license_list,
+    |backend| async move {
+        let app = spawn(backend).await;
+        let (s, list) = action(&app, "license_list", json!({})).await;
+        assert_eq!(s, 200);
+        let ids: Vec<&str> = list["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["id"].as_str().unwrap())
+            .collect();
+        assert!(
+            ids.contains(&"cc-by-4.0") && ids.contains(&"odc-odbl"),
+            "{ids:?}"
+        );
+        let key = app.department_key("wssp").await;
+        let (s, e) = with_key(
+            &app,
+            "package_create",
+            &key,
+            json!({"name": "drains", "license_id": "all-rights-reserved"}),
+        )
+        .await;
+        assert_eq!(s, 409);
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("license_list"),
+            "{e}"
+        );
+        assert_eq!(app.count("od_datasets").await, 0);
+        let (s, _) = with_key(
+            &app,
+            "package_create",
+            &key,
+            json!({"name": "drains", "license_id": "odc-odbl"}),
+        )
+        .await;
+        assert_eq!(s, 200);
+        let (_, show) = action(&app, "package_show", json!({"id": "drains"})).await;
+        assert_eq!(
+            show["result"]["license_title"],
+            "Open Data Commons Open Database License (ODbL)"
+        );
+        assert_eq!(
+            show["result"]["license_url"],
+            "https://opendatacommons.org/licenses/odbl/1-0/"
+        );
+        let dcat: Value = app
+            .client
+            .get(app.at("/dataset/drains.jsonld"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            dcat.to_string()
+                .contains("https://opendatacommons.org/licenses/odbl/1-0/"),
+            "{dcat}"
+        );
+        let page = app
+            .client
+            .get(app.at("/data/drains"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains(r#"rel="license" href="https://opendatacommons.org/licenses/odbl/1-0/""#)
+        );
+    }
+);
