@@ -10,3 +10,7 @@ ALTER TABLE od_resources ADD COLUMN full_text BOOLEAN NOT NULL DEFAULT FALSE;
 -- A DataStore resource's primary key (JSON list of field ids; empty: none), which
 -- datastore_upsert's update and upsert methods match records by.
 ALTER TABLE od_resources ADD COLUMN primary_key TEXT NOT NULL DEFAULT '[]';
+
+-- CKAN groups: themes across departments ("health", "transport"). A JSON list of group names,
+-- as tags are; a group exists while a dataset is in it.
+ALTER TABLE od_datasets ADD COLUMN groups TEXT NOT NULL DEFAULT '[]';

@@ -191,6 +191,54 @@ fn license_of(p: &Params, default: &str) -> Result<String, CkanError> {
     }
 }
 
+/// A group as CKAN shows one (groups are named themes; their name is their title).
+fn group_dict(name: &str, package_count: i64) -> Value {
+    json!({"name": name, "id": name, "title": name, "display_name": name, "type": "group",
+        "is_organization": false, "state": "active", "package_count": package_count})
+}
+
+/// `groups`: a list of `{"name": …}` (or names), each a-z, 0-9, - and _ (2 to 100).
+fn groups_of(p: &Params) -> Result<Vec<String>, CkanError> {
+    let mut out: Vec<String> = Vec::new();
+    let list = match p.get("groups") {
+        None | Some(Value::Null) => return Ok(out),
+        Some(Value::Array(a)) => a,
+        Some(_) => {
+            return Err(CkanError(
+                StatusCode::CONFLICT,
+                "Validation Error",
+                "groups: a list of {\"name\": …}".into(),
+            ))
+        }
+    };
+    for g in list {
+        let name = match g {
+            Value::String(s) => s.as_str(),
+            Value::Object(o) => o
+                .get("name")
+                .or_else(|| o.get("id"))
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+            _ => "",
+        };
+        let valid = (2..=100).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !valid {
+            return Err(CkanError(
+                StatusCode::CONFLICT,
+                "Validation Error",
+                format!("groups: {name:?} is not a group name (2-100 of a-z, 0-9, - and _)"),
+            ));
+        }
+        if !out.iter().any(|x| x == name) {
+            out.push(name.to_owned());
+        }
+    }
+    Ok(out)
+}
+
 fn tags_of(p: &Params) -> Result<Vec<String>, CkanError> {
     let mut out = Vec::new();
     match p.get("tags") {
@@ -281,6 +329,7 @@ async fn write(
                 }
             }
             let tags = tags_of(p)?;
+            let groups = groups_of(p)?;
             let title = text(p, "title").unwrap_or_else(|| dataset.clone());
             let notes = text(p, "notes").unwrap_or_default();
             let license = license_of(p, super::license::DEFAULT)?;
@@ -294,6 +343,7 @@ async fn write(
                     department_id: Some(department_id),
                     license_id: &license,
                     tags: &tags,
+                    groups: &groups,
                 },
             )
             .await?
@@ -341,6 +391,11 @@ async fn write(
             } else {
                 d.tags()
             };
+            let groups = if p.contains_key("groups") {
+                groups_of(p)?
+            } else {
+                d.groups()
+            };
             let title = text(p, "title").unwrap_or_else(|| d.title.clone());
             let notes = text(p, "notes").unwrap_or_else(|| d.notes.clone());
             let license = license_of(p, &d.license_id)?;
@@ -354,6 +409,7 @@ async fn write(
                     department_id: d.department_id,
                     license_id: &license,
                     tags: &tags,
+                    groups: &groups,
                 },
             )
             .await?;
@@ -472,7 +528,8 @@ fn package_dict(
         "license_title": super::license::find(&d.license_id).map_or(d.license_id.as_str(), |l| l.title),
         "license_url": super::license::find(&d.license_id).map(|l| l.url),
         "owner_org": org.map(|o| o.slug.clone()), "organization": org.map(|o| organization_dict(o, None)),
-        "num_tags": tags.len(), "tags": tags, "num_resources": res.len(), "resources": res, "groups": [],
+        "num_tags": tags.len(), "tags": tags, "num_resources": res.len(), "resources": res,
+        "groups": d.groups().iter().map(|g| json!({"name": g, "id": g, "title": g, "display_name": g})).collect::<Vec<_>>(),
         "metadata_created": d.created_at.to_rfc3339(), "metadata_modified": d.modified_at.to_rfc3339(),
     })
 }
@@ -564,19 +621,45 @@ async fn run(state: &AppState, name: &str, p: &Params, base: &str) -> Result<Val
                 Some(counts.get(&d.id).copied().unwrap_or(0)),
             ))
         }
-        "group_list" => Ok(json!([])),
+        "group_list" => {
+            let mut groups =
+                store::label_counts(&state.db, &DatasetFilter::default(), store::Labels::Groups)
+                    .await?;
+            groups.sort();
+            Ok(if flag(p, "all_fields", false) {
+                json!(groups.iter().map(|(g, n)| group_dict(g, *n)).collect::<Vec<_>>())
+            } else {
+                json!(groups.into_iter().map(|(g, _)| g).collect::<Vec<_>>())
+            })
+        }
+        "group_show" => {
+            let id = required(p, "id")?;
+            let f = DatasetFilter {
+                group: Some(id.clone()),
+                ..Default::default()
+            };
+            let (_, count) = store::search(&state.db, &f, DatasetOrder::Name, 1, 0).await?;
+            if count == 0 {
+                return Err(CkanError(
+                    StatusCode::NOT_FOUND,
+                    "Not Found Error",
+                    "Group not found".into(),
+                ));
+            }
+            Ok(group_dict(&id, count))
+        }
         "license_list" => Ok(json!(super::license::LICENSES
             .iter()
             .map(|l| json!({"id": l.id, "title": l.title, "url": l.url, "od_conformance": "approved", "status": "active"}))
             .collect::<Vec<_>>())),
         "tag_list" => {
-            let mut tags: Vec<String> = store::tags_of(&state.db, &DatasetFilter::default())
-                .await?
-                .iter()
-                .flat_map(|t| serde_json::from_str::<Vec<String>>(t).unwrap_or_default())
-                .collect();
+            let mut tags: Vec<String> =
+                store::label_counts(&state.db, &DatasetFilter::default(), store::Labels::Tags)
+                    .await?
+                    .into_iter()
+                    .map(|(t, _)| t)
+                    .collect();
             tags.sort();
-            tags.dedup();
             Ok(json!(tags))
         }
         "resource_show" => {
@@ -619,6 +702,7 @@ async fn package_search(state: &AppState, p: &Params, base: &str) -> Result<Valu
             match k.trim_start_matches('+') {
                 "organization" | "owner_org" => f.department = Some(v),
                 "tags" => f.tag = Some(v),
+                "groups" => f.group = Some(v),
                 "res_format" => f.format = Some(v),
                 "name" => f.name = Some(v),
                 other => {
@@ -626,7 +710,7 @@ async fn package_search(state: &AppState, p: &Params, base: &str) -> Result<Valu
                         StatusCode::CONFLICT,
                         "Validation Error",
                         format!(
-                            "fq: cannot filter on {other:?} (organization, tags, res_format, name)"
+                            "fq: cannot filter on {other:?} (organization, tags, groups, res_format, name)"
                         ),
                     ))
                 }
@@ -664,22 +748,13 @@ async fn package_search(state: &AppState, p: &Params, base: &str) -> Result<Valu
     for field in facet_fields {
         let items: Vec<(String, i64)> = match field.as_str() {
             "organization" => store::department_facet(&state.db, &f).await?,
-            "tags" => {
-                let mut counts: HashMap<String, i64> = HashMap::new();
-                for t in store::tags_of(&state.db, &f).await? {
-                    for tag in serde_json::from_str::<Vec<String>>(&t).unwrap_or_default() {
-                        *counts.entry(tag).or_default() += 1;
-                    }
-                }
-                let mut v: Vec<(String, i64)> = counts.into_iter().collect();
-                v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-                v
-            }
+            "tags" => store::label_counts(&state.db, &f, store::Labels::Tags).await?,
+            "groups" => store::label_counts(&state.db, &f, store::Labels::Groups).await?,
             other => {
                 return Err(CkanError(
                     StatusCode::CONFLICT,
                     "Validation Error",
-                    format!("facet.field: {other:?} is not supported (organization, tags)"),
+                    format!("facet.field: {other:?} is not supported (organization, tags, groups)"),
                 ))
             }
         };

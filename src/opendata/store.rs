@@ -16,6 +16,7 @@ pub struct DatasetRow {
     pub department_id: Option<i64>,
     pub license_id: String,
     pub tags: String,
+    pub groups: String,
     pub state: String,
     pub created_at: DateTime<Utc>,
     pub modified_at: DateTime<Utc>,
@@ -25,10 +26,14 @@ impl DatasetRow {
     pub fn tags(&self) -> Vec<String> {
         serde_json::from_str(&self.tags).unwrap_or_default()
     }
+
+    pub fn groups(&self) -> Vec<String> {
+        serde_json::from_str(&self.groups).unwrap_or_default()
+    }
 }
 
 const DATASET_COLUMNS: &str =
-    "d.id, d.uuid, d.name, d.title, d.notes, d.department_id, d.license_id, d.tags, d.state, d.created_at, d.modified_at";
+    "d.id, d.uuid, d.name, d.title, d.notes, d.department_id, d.license_id, d.tags, d.groups, d.state, d.created_at, d.modified_at";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ResourceRow {
@@ -109,6 +114,7 @@ pub struct DatasetSpec<'a> {
     pub department_id: Option<i64>,
     pub license_id: &'a str,
     pub tags: &'a [String],
+    pub groups: &'a [String],
 }
 
 /// Create a dataset; `None` if the name is taken.
@@ -122,8 +128,8 @@ pub async fn create_dataset(tx: &mut Tx, d: &DatasetSpec<'_>) -> Result<Option<i
     }
     tx.scalar(
         query(
-            "INSERT INTO od_datasets (uuid, name, title, notes, department_id, license_id, tags, search, created_at, modified_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+            "INSERT INTO od_datasets (uuid, name, title, notes, department_id, license_id, tags, groups, search, created_at, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
         )
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(d.name)
@@ -132,6 +138,7 @@ pub async fn create_dataset(tx: &mut Tx, d: &DatasetSpec<'_>) -> Result<Option<i
         .bind(d.department_id)
         .bind(d.license_id)
         .bind(serde_json::to_string(d.tags).expect("serialise"))
+        .bind(serde_json::to_string(d.groups).expect("serialise"))
         .bind(search_text(d.name, d.title, d.notes, d.tags))
         .bind(now),
     )
@@ -142,7 +149,7 @@ pub async fn create_dataset(tx: &mut Tx, d: &DatasetSpec<'_>) -> Result<Option<i
 pub async fn update_dataset(tx: &mut Tx, id: i64, d: &DatasetSpec<'_>) -> Result<(), sqlx::Error> {
     tx.execute(
         query(
-            "UPDATE od_datasets SET title = $1, notes = $2, license_id = $3, tags = $4, search = $5, modified_at = $6 WHERE id = $7",
+            "UPDATE od_datasets SET title = $1, notes = $2, license_id = $3, tags = $4, search = $5, modified_at = $6, groups = $8 WHERE id = $7",
         )
         .bind(d.title)
         .bind(d.notes)
@@ -150,7 +157,8 @@ pub async fn update_dataset(tx: &mut Tx, id: i64, d: &DatasetSpec<'_>) -> Result
         .bind(serde_json::to_string(d.tags).expect("serialise"))
         .bind(search_text(d.name, d.title, d.notes, d.tags))
         .bind(Utc::now())
-        .bind(id),
+        .bind(id)
+        .bind(serde_json::to_string(d.groups).expect("serialise")),
     )
     .await?;
     Ok(())
@@ -276,6 +284,7 @@ pub struct DatasetFilter {
     pub words: Vec<String>,
     pub department: Option<String>,
     pub tag: Option<String>,
+    pub group: Option<String>,
     pub format: Option<String>,
     pub name: Option<String>,
 }
@@ -316,6 +325,12 @@ fn narrowed(backend: Backend, select: &str, f: &DatasetFilter) -> Query {
         q = q.push(" AND d.tags LIKE ").push_bind(format!(
             "%{}%",
             serde_json::to_string(t).expect("serialise")
+        ));
+    }
+    if let Some(g) = &f.group {
+        q = q.push(" AND d.groups LIKE ").push_bind(format!(
+            "%{}%",
+            serde_json::to_string(g).expect("serialise")
         ));
     }
     if let Some(fmt) = &f.format {
@@ -390,12 +405,35 @@ pub async fn department_facet(
     .await
 }
 
-/// All tags of the datasets matching `f` (each dataset's JSON list), to count in Rust.
-pub async fn tags_of(db: &Db, f: &DatasetFilter) -> Result<Vec<String>, sqlx::Error> {
+/// A dataset's labels: its tags, or its groups (each a JSON list on the dataset).
+#[derive(Debug, Clone, Copy)]
+pub enum Labels {
+    Tags,
+    Groups,
+}
+
+/// How many of the datasets matching `f` carry each label: most used first, then by name.
+pub async fn label_counts(
+    db: &Db,
+    f: &DatasetFilter,
+    which: Labels,
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let column = match which {
+        Labels::Tags => "d.tags",
+        Labels::Groups => "d.groups",
+    };
     let rows: Vec<(String,)> = db
-        .fetch_all(narrowed(db.backend(), "SELECT d.tags", f))
+        .fetch_all(narrowed(db.backend(), &format!("SELECT {column}"), f))
         .await?;
-    Ok(rows.into_iter().map(|r| r.0).collect())
+    let mut counts: std::collections::HashMap<String, i64> = Default::default();
+    for (list,) in rows {
+        for label in serde_json::from_str::<Vec<String>>(&list).unwrap_or_default() {
+            *counts.entry(label).or_default() += 1;
+        }
+    }
+    let mut v: Vec<(String, i64)> = counts.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    Ok(v)
 }
 
 /// Datasets per department (for `organization_list`).

@@ -137,15 +137,9 @@ async fn search(
             ]),
         })
         .collect();
-    let mut tag_counts: HashMap<String, i64> = HashMap::new();
-    for t in store::tags_of(&state.db, &f).await.or_page(lang)? {
-        for name in serde_json::from_str::<Vec<String>>(&t).unwrap_or_default() {
-            *tag_counts.entry(name).or_default() += 1;
-        }
-    }
-    let mut tag_list: Vec<(String, i64)> = tag_counts.into_iter().collect();
-    tag_list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let tags = tag_list
+    let tags = store::label_counts(&state.db, &f, store::Labels::Tags)
+        .await
+        .or_page(lang)?
         .into_iter()
         .take(20)
         .map(|(name, n)| Facet {

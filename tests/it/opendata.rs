@@ -1121,3 +1121,82 @@ on_both!(
         );
     }
 );
+
+on_both!(
+    groups_gather_datasets_across_departments,
+    |backend| async move {
+        let app = spawn(backend).await;
+        let wssp = app.department_key("wssp").await;
+        let pesco = app.department_key("pesco").await;
+        let (s, e) = with_key(
+            &app,
+            "package_create",
+            &wssp,
+            json!({"name": "drains", "groups": [{"name": "Sanitation!"}]}),
+        )
+        .await;
+        assert_eq!(s, 409, "{e}");
+        let (s, _) = with_key(
+            &app,
+            "package_create",
+            &wssp,
+            json!({"name": "drains", "groups": [{"name": "sanitation"}]}),
+        )
+        .await;
+        assert_eq!(s, 200);
+        let (s, _) = with_key(
+            &app,
+            "package_create",
+            &pesco,
+            json!({"name": "outages", "groups": ["sanitation", "energy"]}),
+        )
+        .await;
+        assert_eq!(s, 200);
+        let (_, list) = action(&app, "group_list", json!({})).await;
+        assert_eq!(list["result"], json!(["energy", "sanitation"]));
+        let (_, all) = action(&app, "group_list", json!({"all_fields": true})).await;
+        assert_eq!(all["result"][1]["package_count"], 2);
+        let (s, g) = action(&app, "group_show", json!({"id": "energy"})).await;
+        assert_eq!(s, 200);
+        assert_eq!(g["result"]["package_count"], 1);
+        let (s, _) = action(&app, "group_show", json!({"id": "transport"})).await;
+        assert_eq!(s, 404);
+        let (_, found) = action(
+            &app,
+            "package_search",
+            json!({"fq": "groups:energy", "facet.field": ["groups"]}),
+        )
+        .await;
+        assert_eq!(found["result"]["count"], 1);
+        assert_eq!(
+            found["result"]["results"][0]["groups"][0]["name"],
+            "sanitation"
+        );
+        let (_, facets) = action(&app, "package_search", json!({"facet.field": ["groups"]})).await;
+        assert_eq!(
+            facets["result"]["search_facets"]["groups"]["items"][0],
+            json!({"name": "sanitation", "display_name": "sanitation", "count": 2})
+        );
+        // An update without groups keeps them; with an empty list, the dataset leaves them.
+        let (s, _) = with_key(
+            &app,
+            "package_update",
+            &pesco,
+            json!({"name": "outages", "title": "Outages"}),
+        )
+        .await;
+        assert_eq!(s, 200);
+        let (_, g) = action(&app, "group_show", json!({"id": "energy"})).await;
+        assert_eq!(g["result"]["package_count"], 1);
+        let (s, _) = with_key(
+            &app,
+            "package_update",
+            &pesco,
+            json!({"name": "outages", "groups": []}),
+        )
+        .await;
+        assert_eq!(s, 200);
+        let (_, list) = action(&app, "group_list", json!({})).await;
+        assert_eq!(list["result"], json!(["sanitation"]));
+    }
+);
