@@ -77,7 +77,7 @@ async fn action(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     // A file sent with the action (resource_create's `upload`), kept in a temporary file.
-    let mut upload: Option<tempfile_path::TempPath> = None;
+    let mut upload: Option<super::upload::TempFile> = None;
     if multipart {
         match read_multipart(&state, req, &mut params).await {
             Ok(u) => upload = u,
@@ -1016,63 +1016,27 @@ async fn datastore_search_sql(state: &AppState, p: &Params) -> Result<Value, Cka
     }))
 }
 
-mod tempfile_path {
-    /// A file removed when dropped.
-    pub struct TempPath(std::path::PathBuf);
-
-    impl TempPath {
-        pub fn new(p: std::path::PathBuf) -> TempPath {
-            TempPath(p)
-        }
-        pub fn path(&self) -> &std::path::Path {
-            &self.0
-        }
-    }
-
-    impl Drop for TempPath {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-}
-
 /// The fields of a multipart action; the `upload` part is streamed to a temporary file.
 async fn read_multipart(
     state: &AppState,
     req: axum::extract::Request,
     params: &mut Params,
-) -> Result<Option<tempfile_path::TempPath>, CkanError> {
+) -> Result<Option<super::upload::TempFile>, CkanError> {
     use axum::extract::FromRequest;
-    use tokio::io::AsyncWriteExt;
     let bad = |m: String| CkanError(StatusCode::BAD_REQUEST, "Validation Error", m);
-    let mut mp = axum::extract::Multipart::from_request(req, state)
+    let form = axum::extract::Multipart::from_request(req, state)
         .await
         .map_err(|e| bad(e.body_text()))?;
-    let mut upload = None;
-    while let Some(mut field) = mp.next_field().await.map_err(|e| bad(e.body_text()))? {
-        let name = field.name().unwrap_or("").to_owned();
-        if name == "upload" {
-            let path = std::env::temp_dir().join(format!(
-                "khidmat-upload-{}.csv",
-                uuid::Uuid::new_v4().simple()
-            ));
-            let guard = tempfile_path::TempPath::new(path.clone());
-            let mut file = tokio::fs::File::create(&path)
-                .await
-                .map_err(|e| Error::Internal(e.into()))?;
-            while let Some(chunk) = field.chunk().await.map_err(|e| bad(e.body_text()))? {
-                file.write_all(&chunk)
-                    .await
-                    .map_err(|e| Error::Internal(e.into()))?;
-            }
-            file.flush().await.map_err(|e| Error::Internal(e.into()))?;
-            upload = Some(guard);
-        } else {
-            let text = field.text().await.map_err(|e| bad(e.body_text()))?;
-            params.insert(name, Value::String(text));
-        }
+    let uploaded = super::upload::read(form, "upload")
+        .await
+        .map_err(|e| match e {
+            Error::BadRequest(m) => bad(m),
+            other => other.into(),
+        })?;
+    for (k, v) in uploaded.fields {
+        params.insert(k, Value::String(v));
     }
-    Ok(upload)
+    Ok(uploaded.file.map(|(f, _)| f))
 }
 
 /// The dataset a key may add data to.
@@ -1109,7 +1073,6 @@ fn field_type(t: &str) -> Option<FieldType> {
     }
 }
 
-/// Records (a list of objects) as rows of text in the fields' order.
 /// The `records` of a write: each field's value, `None` where a record does not give it.
 fn records(p: &Params, fields: &[datastore::Field]) -> Result<Vec<Vec<Option<String>>>, CkanError> {
     let invalid = |m: String| CkanError(StatusCode::CONFLICT, "Validation Error", m);
@@ -1196,34 +1159,19 @@ async fn datastore_write(
             let path = upload.ok_or_else(|| {
                 invalid("upload: send the CSV file as the multipart part `upload`".into())
             })?;
-            let done =
-                super::import_into(&state.db, path, &d.name, None, None, false, |_, _| {}).await?;
-            let r = store::resource(&state.db, &done.resource_id)
-                .await?
-                .ok_or_else(|| invalid("the resource vanished".into()))?;
+            let done = super::import_upload(&state.db, &actor, path, &d.name, None, None).await?;
             if let Some(n) = text(p, "name") {
                 state
                     .db
                     .execute(
                         crate::platform::db::query(
-                            "UPDATE od_resources SET name = $1 WHERE id = $2",
+                            "UPDATE od_resources SET name = $1 WHERE uuid = $2",
                         )
                         .bind(n)
-                        .bind(r.id),
+                        .bind(done.resource_id.as_str()),
                     )
                     .await?;
             }
-            let mut tx = state.db.begin().await?;
-            crate::platform::audit::record(
-                &mut tx,
-                &actor,
-                "resource.create",
-                "resource",
-                &r.uuid,
-                json!({"dataset": d.name, "rows": done.rows}),
-            )
-            .await?;
-            tx.commit().await?;
             let r = store::resource(&state.db, &done.resource_id)
                 .await?
                 .ok_or_else(|| invalid("the resource vanished".into()))?;

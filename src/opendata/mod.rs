@@ -14,6 +14,7 @@ pub mod license;
 pub mod publish;
 pub mod sql;
 pub mod store;
+pub mod upload;
 
 use std::path::Path;
 
@@ -123,6 +124,31 @@ pub async fn import_into(
         rows,
         fields: survey.fields,
     })
+}
+
+/// Import an uploaded CSV as a new resource of `dataset` (made if missing, for `department`)
+/// and record in the audit log who did it (`actor`: an API key or a staff member).
+pub async fn import_upload(
+    db: &Db,
+    actor: &str,
+    path: &Path,
+    dataset: &str,
+    title: Option<&str>,
+    department: Option<&str>,
+) -> Result<Imported> {
+    let done = import_into(db, path, dataset, title, department, false, |_, _| {}).await?;
+    let mut tx = db.begin().await?;
+    crate::platform::audit::record(
+        &mut tx,
+        actor,
+        "resource.create",
+        "resource",
+        &done.resource_id,
+        serde_json::json!({"dataset": dataset, "rows": done.rows}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(done)
 }
 
 /// Index fields of a resource's table (after an import, or for an API client).

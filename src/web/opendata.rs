@@ -1,21 +1,24 @@
 //! Open data pages: search with facets, a dataset, and a table preview with sorting, filters and
 //! pages; downloads are the DCAT distributions (`/dataset/{name}/resource/{id}.csv|json`).
+//! Staff: `/staff/data`, where a department's managers publish a CSV.
 
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Multipart, OriginalUri, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 
+use super::staff::{staff_page, StaffPage};
 use super::{format, render, Csrf, OrPage, Page, PageError};
 use crate::app::AppState;
 use crate::opendata::datastore::{self, Search};
 use crate::opendata::store::{self, DatasetFilter};
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
+use crate::platform::identity::{Role, Scope, Staff, StaffKind};
 use crate::platform::org;
 use crate::t;
 
@@ -24,6 +27,13 @@ pub fn router() -> Router<AppState> {
         .route("/data", get(search))
         .route("/data/{name}", get(dataset))
         .route("/data/{name}/{resource}", get(preview))
+        .route(
+            "/staff/data",
+            get(publish_form)
+                .post(publish)
+                // A CSV of a million rows is ~150 MB; it is streamed to a file.
+                .layer(DefaultBodyLimit::max(512 * 1024 * 1024)),
+        )
 }
 
 pub struct Facet {
@@ -431,4 +441,177 @@ async fn preview(
         &csrf,
         &page,
     ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Staff: publishing a CSV
+
+/// The departments `staff` publishes for: every one for an administrator, their own for a
+/// department's manager (or key), none for an officer.
+async fn publishes_for(state: &AppState, staff: &Staff) -> Result<Vec<org::Department>, Error> {
+    let all = org::departments(&state.db).await?;
+    Ok(match (&staff.kind, &staff.scope) {
+        (
+            StaffKind::User {
+                role: Role::Admin, ..
+            },
+            _,
+        ) => all,
+        (
+            StaffKind::User {
+                role: Role::Officer,
+                ..
+            },
+            _,
+        ) => vec![],
+        (_, Scope::Department { department_id, .. }) => {
+            all.into_iter().filter(|d| d.id == *department_id).collect()
+        }
+        (_, Scope::All) => all,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "staff_data.html")]
+struct PublishPage {
+    p: Page,
+    departments: Vec<(String, String)>,
+    datasets: Vec<(String, String, String)>,
+    error: Option<String>,
+    name: String,
+    title: String,
+}
+
+async fn publish_page(
+    state: &AppState,
+    staff: &Staff,
+    lang: Lang,
+    csrf: &Csrf,
+    uri: &axum::http::Uri,
+    error: Option<String>,
+    (name, title): (String, String),
+) -> Result<Response, PageError> {
+    let departments = publishes_for(state, staff).await.or_page(lang)?;
+    if departments.is_empty() {
+        return Err(PageError {
+            error: Error::Forbidden(lang.t("data-publish-forbidden")),
+            lang,
+        });
+    }
+    let mut datasets = Vec::new();
+    for d in &departments {
+        let f = DatasetFilter {
+            department: Some(d.slug.clone()),
+            ..Default::default()
+        };
+        let (rows, _) = store::search(&state.db, &f, store::DatasetOrder::Name, 1000, 0)
+            .await
+            .or_page(lang)?;
+        for r in rows {
+            datasets.push((r.name, r.title, format::date(lang, r.modified_at)));
+        }
+    }
+    let page = PublishPage {
+        p: staff_page(lang, lang.t("data-publish-title"), uri, csrf, staff),
+        departments: departments
+            .iter()
+            .map(|d| (d.slug.clone(), d.name().get(lang).to_owned()))
+            .collect(),
+        datasets,
+        error,
+        name,
+        title,
+    };
+    let status = if page.error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok(render(status, csrf, &page))
+}
+
+async fn publish_form(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, PageError> {
+    publish_page(&state, &staff, lang, &csrf, &uri, None, Default::default()).await
+}
+
+async fn publish(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    form: Multipart,
+) -> Result<Response, PageError> {
+    let sent = crate::opendata::upload::read(form, "file")
+        .await
+        .or_page(lang)?;
+    let field = |k: &str| {
+        sent.fields
+            .get(k)
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    if !csrf.verify(sent.fields.get("csrf").map(String::as_str)) {
+        return Err(PageError::form_expired(lang));
+    }
+    let (name, title, department) = (field("name"), field("title"), field("department"));
+    let again = |error: String| {
+        let (state, staff, csrf, uri) = (&state, &staff, &csrf, &uri);
+        let kept = (name.clone(), title.clone());
+        async move { publish_page(state, staff, lang, csrf, uri, Some(error), kept).await }
+    };
+    let departments = publishes_for(&state, &staff).await.or_page(lang)?;
+    let Some(department) = departments
+        .iter()
+        .find(|d| d.slug == department || departments.len() == 1)
+    else {
+        return again(lang.t("data-publish-choose-department")).await;
+    };
+    let Some((file, _)) = sent
+        .file
+        .as_ref()
+        .filter(|(f, _)| std::fs::metadata(f.path()).is_ok_and(|m| m.len() > 0))
+    else {
+        return again(lang.t("data-publish-no-file")).await;
+    };
+    if let Some(existing) = store::dataset(&state.db, &name).await.or_page(lang)? {
+        if existing.department_id != Some(department.id) {
+            return again(lang.t("data-publish-not-yours")).await;
+        }
+    }
+    let title = (!title.is_empty()).then_some(title.as_str());
+    match crate::opendata::import_upload(
+        &state.db,
+        &staff.actor(),
+        file.path(),
+        &name,
+        title,
+        Some(&department.slug),
+    )
+    .await
+    {
+        Ok(done) => {
+            let indexes: Vec<String> = field("index")
+                .split(',')
+                .map(|c| c.trim().to_owned())
+                .filter(|c| !c.is_empty())
+                .collect();
+            if !indexes.is_empty() {
+                if let Err(e) =
+                    crate::opendata::index_fields(&state.db, &done.resource_id, &indexes).await
+                {
+                    return again(e.message()).await;
+                }
+            }
+            Ok(Redirect::to(&format!("/data/{}", done.dataset)).into_response())
+        }
+        Err(e @ (Error::BadRequest(_) | Error::Conflict(_))) => again(e.message()).await,
+        Err(e) => Err(PageError { error: e, lang }),
+    }
 }

@@ -425,3 +425,102 @@ both!(
         assert_eq!(no_token.status(), 403);
     }
 );
+
+both!(
+    managers_publish_a_csv_from_the_staff_pages,
+    |app| async move {
+        app.add_user("pesco@test.pk", Role::Manager, Some("pesco"), None)
+            .await;
+        app.add_user("wssp@test.pk", Role::Manager, Some("wssp"), None)
+            .await;
+        app.add_user("officer@test.pk", Role::Officer, Some("pesco"), None)
+            .await;
+        let (officer, _) = login(&app, "officer@test.pk").await;
+        assert_eq!(page(&officer, &app, "/staff/data").await.0, 403);
+
+        let (b, _) = login(&app, "pesco@test.pk").await;
+        let (s, html) = page(&b, &app, "/staff/data").await;
+        assert_eq!(s, 200);
+        assert!(html.contains(r#"enctype="multipart/form-data""#));
+        let csrf = hidden(&html, "csrf");
+        let send = |b: &reqwest::Client, csrf: &str, name: &str, csv: &'static str| {
+            let form = reqwest::multipart::Form::new()
+                .text("csrf", csrf.to_owned())
+                .text("name", name.to_owned())
+                .text("title", "Meters checked")
+                .text("department", "pesco")
+                .text("index", "district")
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(csv.as_bytes())
+                        .file_name("checks.csv")
+                        .mime_str("text/csv")
+                        .unwrap(),
+                );
+            b.post(app.at("/staff/data")).multipart(form).send()
+        };
+
+        // A ragged row: nothing published, the page says which line.
+        let r = send(
+            &b,
+            &csrf,
+            "meter-checks",
+            "district,checked\npeshawar,12\nswat\n",
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 422);
+        let body = r.text().await.unwrap();
+        assert!(body.contains("line 3"), "{body}");
+        assert!(
+            body.contains(r#"value="meter-checks""#),
+            "the form keeps what was typed"
+        );
+        assert_eq!(app.count("od_datasets").await, 0);
+        // No token: refused.
+        let r = send(
+            &b,
+            "forged",
+            "meter-checks",
+            "district,checked\npeshawar,12\n",
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 403);
+
+        let r = send(
+            &b,
+            &csrf,
+            "meter-checks",
+            "district,checked\npeshawar,12\nswat,3\n",
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(location(&r), "/data/meter-checks");
+        let (_, shown) = page(&b, &app, "/data/meter-checks").await;
+        assert!(shown.contains("Meters checked"));
+        let audited: i64 = app
+        .db
+        .scalar(khidmat::platform::db::query(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'resource.create' AND actor LIKE 'user:%'",
+        ))
+        .await
+        .unwrap();
+        assert_eq!(audited, 1);
+
+        // Another department cannot add to it.
+        let (w, _) = login(&app, "wssp@test.pk").await;
+        let (_, html) = page(&w, &app, "/staff/data").await;
+        let r = send(
+            &w,
+            &hidden(&html, "csrf"),
+            "meter-checks",
+            "district,checked\nswat,1\n",
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 422);
+        assert_eq!(app.count("od_resources").await, 1);
+    }
+);
