@@ -565,21 +565,12 @@ pub async fn search(
         }
         Ok(q)
     };
-    let array = match db.backend() {
-        Backend::Sqlite => "json_array",
-        Backend::Postgres => "json_build_array",
-    };
-    let cols: Vec<String> = std::iter::once("_id".to_string())
-        .chain(shown.iter().map(|f| f.column.clone()))
+    let cols: Vec<&str> = std::iter::once("_id")
+        .chain(shown.iter().map(|f| f.column.as_str()))
         .collect();
-    let cast = if db.backend() == Backend::Postgres {
-        "::text"
-    } else {
-        ""
-    };
     let mut q = narrow(query(format!(
-        "SELECT {array}({}){cast} FROM {table}",
-        cols.join(", ")
+        "SELECT {} FROM {table}",
+        json_row(backend, &cols)
     )))?;
     let mut order: Vec<String> = Vec::new();
     for (id, desc) in &s.sort {
@@ -623,6 +614,14 @@ pub async fn search(
     Ok((shown, records, total))
 }
 
+/// SQL for a row's `columns` as one JSON array, as text.
+fn json_row(backend: Backend, columns: &[&str]) -> String {
+    match backend {
+        Backend::Sqlite => format!("json_array({})", columns.join(", ")),
+        Backend::Postgres => format!("json_build_array({})::text", columns.join(", ")),
+    }
+}
+
 /// Up to `n` rows with `_id` above `after`, in `_id` order, each a JSON array (`_id` first):
 /// the pages of a download.
 pub async fn rows_after(
@@ -632,23 +631,14 @@ pub async fn rows_after(
     after: i64,
     n: i64,
 ) -> Result<Vec<Json>> {
-    let array = match db.backend() {
-        Backend::Sqlite => "json_array",
-        Backend::Postgres => "json_build_array",
-    };
-    let cast = if db.backend() == Backend::Postgres {
-        "::text"
-    } else {
-        ""
-    };
     let cols: Vec<&str> = std::iter::once("_id")
         .chain(fields.iter().map(|f| f.column.as_str()))
         .collect();
     let rows: Vec<(String,)> = db
         .fetch_all(
             query(format!(
-                "SELECT {array}({}){cast} FROM {table} WHERE _id > $1 ORDER BY _id LIMIT $2",
-                cols.join(", ")
+                "SELECT {} FROM {table} WHERE _id > $1 ORDER BY _id LIMIT $2",
+                json_row(db.backend(), &cols)
             ))
             .bind(after)
             .bind(n),
@@ -830,20 +820,11 @@ async fn refresh_search(
         .iter()
         .filter(|f| f.kind == FieldType::Text)
         .collect();
-    let array = match tx.backend() {
-        Backend::Sqlite => "json_array",
-        Backend::Postgres => "json_build_array",
-    };
-    let cast = if tx.backend() == Backend::Postgres {
-        "::text"
-    } else {
-        ""
-    };
     let columns: Vec<&str> = text_fields.iter().map(|f| f.column.as_str()).collect();
     let rows: Vec<(i64, String)> = tx
         .fetch_all(by_key(query(format!(
-            "SELECT _id, {array}({}){cast} FROM {table}",
-            columns.join(", ")
+            "SELECT _id, {} FROM {table}",
+            json_row(tx.backend(), &columns)
         )))?)
         .await?;
     for (id, values) in rows {
