@@ -299,10 +299,12 @@ on_both!(
                 .db
                 .scalar(
                     query(
-                        "SELECT COUNT(*) FROM pg_indexes WHERE tablename = $1 AND indexname <> $2",
+                        "SELECT COUNT(*) FROM pg_indexes WHERE tablename = $1 AND indexname NOT IN ($2, $3)",
                     )
                     .bind(table.as_str())
-                    .bind(format!("{table}_pkey")),
+                    .bind(format!("{table}_pkey"))
+                    // the full-text index every table with text has
+                    .bind(format!("{table}_fts")),
                 )
                 .await
                 .unwrap(),
