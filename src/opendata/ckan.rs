@@ -664,13 +664,7 @@ async fn run(state: &AppState, name: &str, p: &Params, base: &str) -> Result<Val
         }
         "resource_show" => {
             let id = required(p, "id")?;
-            let r = store::resource(&state.db, &id).await?.ok_or_else(|| {
-                CkanError(
-                    StatusCode::NOT_FOUND,
-                    "Not Found Error",
-                    "Resource not found".into(),
-                )
-            })?;
+            let r = resource_or_404(state, &id).await?;
             let d = store::dataset_of(&state.db, &r).await?;
             Ok(resource_dict(&r, &d, base))
         }
@@ -770,13 +764,7 @@ async fn package_search(state: &AppState, p: &Params, base: &str) -> Result<Valu
 
 async fn datastore_search(state: &AppState, p: &Params) -> Result<Value, CkanError> {
     let id = required(p, "resource_id")?;
-    let r = store::resource(&state.db, &id).await?.ok_or_else(|| {
-        CkanError(
-            StatusCode::NOT_FOUND,
-            "Not Found Error",
-            "Resource not found".into(),
-        )
-    })?;
+    let r = resource_or_404(state, &id).await?;
     let table = r.datastore_table.clone().ok_or_else(|| {
         CkanError(
             StatusCode::NOT_FOUND,
@@ -1039,6 +1027,17 @@ async fn read_multipart(
     Ok(uploaded.file.map(|(f, _)| f))
 }
 
+/// The resource with this id, or CKAN's 404.
+async fn resource_or_404(state: &AppState, id: &str) -> Result<ResourceRow, CkanError> {
+    store::resource(&state.db, id).await?.ok_or_else(|| {
+        CkanError(
+            StatusCode::NOT_FOUND,
+            "Not Found Error",
+            "Resource not found".into(),
+        )
+    })
+}
+
 /// The dataset a key may add data to.
 async fn own_dataset(
     state: &AppState,
@@ -1279,13 +1278,7 @@ async fn datastore_write(
         }
         "datastore_upsert" => {
             let id = required(p, "resource_id")?;
-            let r = store::resource(&state.db, &id).await?.ok_or_else(|| {
-                CkanError(
-                    StatusCode::NOT_FOUND,
-                    "Not Found Error",
-                    "Resource not found".into(),
-                )
-            })?;
+            let r = resource_or_404(state, &id).await?;
             let d = store::dataset_of(&state.db, &r).await?;
             own_dataset(state, &d.name, key).await?;
             let table = r.datastore_table.clone().ok_or_else(|| {
