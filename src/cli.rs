@@ -363,9 +363,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 &dataset,
                 title.as_deref(),
                 department.as_deref(),
-                |stage, n| {
-                    bar.set_message(stage.to_owned());
-                    bar.set_position(n);
+                {
+                    let bar = bar.clone();
+                    move |stage, n| {
+                        bar.set_message(stage.to_owned());
+                        bar.set_position(n);
+                    }
                 },
             )
             .await

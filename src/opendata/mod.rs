@@ -42,7 +42,7 @@ pub async fn import_csv(
     name: &str,
     title: Option<&str>,
     department: Option<&str>,
-    progress: impl FnMut(&str, u64),
+    progress: impl FnMut(&str, u64) + Send + 'static,
 ) -> Result<Imported> {
     import_into(db, path, name, title, department, false, progress).await
 }
@@ -56,7 +56,7 @@ pub async fn import_into(
     title: Option<&str>,
     department: Option<&str>,
     replace: bool,
-    mut progress: impl FnMut(&str, u64),
+    mut progress: impl FnMut(&str, u64) + Send + 'static,
 ) -> Result<Imported> {
     let valid_name = !name.is_empty()
         && name.len() <= 100
@@ -77,7 +77,15 @@ pub async fn import_into(
                 .id,
         ),
     };
-    let survey = datastore::survey(path, |n| progress("checked", n))?;
+    // The first pass reads the whole file: on a blocking thread, not the server's workers.
+    let owned = path.to_owned();
+    let (survey, mut progress) = tokio::task::spawn_blocking(move || {
+        let survey = datastore::survey(&owned, |n| progress("checked", n));
+        (survey, progress)
+    })
+    .await
+    .map_err(|e| Error::Internal(e.into()))?;
+    let survey = survey?;
     if !survey.bad.is_empty() {
         let lines: Vec<String> = survey
             .bad
