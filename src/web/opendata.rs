@@ -280,6 +280,8 @@ struct PreviewPage {
     next: Option<String>,
     sort: String,
     dir: String,
+    /// Words searched for in every text column.
+    words: String,
     error: Option<String>,
 }
 
@@ -327,8 +329,9 @@ async fn preview(
                 .map(|v| (f.id.clone(), v.trim().to_owned()))
         })
         .collect();
+    let words = q.get("q").map(|v| v.trim().to_owned()).unwrap_or_default();
     let search = Search {
-        q: None,
+        q: (!words.is_empty()).then(|| words.clone()),
         filters: filters.clone(),
         fields: None,
         sort: if sort.is_empty() {
@@ -359,6 +362,9 @@ async fn preview(
         if !sort.is_empty() {
             pairs.push(("sort".into(), sort.clone()));
             pairs.push(("dir".into(), dir.into()));
+        }
+        if !words.is_empty() {
+            pairs.push(("q".into(), words.clone()));
         }
         for (k, v) in extra {
             pairs.retain(|(pk, _)| pk != k);
@@ -428,6 +434,7 @@ async fn preview(
         ),
         prev: (page_no > 1).then(|| here(&[("page", (page_no - 1).to_string())])),
         next: (last < total).then(|| here(&[("page", (page_no + 1).to_string())])),
+        words: words.clone(),
         sort: sort.clone(),
         dir: dir.into(),
         error,

@@ -749,6 +749,20 @@ on_both!(
         assert!(first < second, "sorted descending");
         assert!(!table.contains(">swat<"), "filtered");
         assert!(table.contains("1–2 of 2"));
+        // Words, typed on an Arabic keyboard, find the row; sorting keeps them.
+        let (s, found) = crate::helpers::page(
+            &b,
+            &app,
+            &format!("/data/weekly-reports/{resource}?q=%D8%A8%D8%AC%D9%84%D9%8A"),
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert!(found.contains("1–1 of 1"), "{found}");
+        assert!(found.contains(">بجلی چوری<"));
+        assert!(
+            found.contains("q=%D8%A8%D8%AC%D9%84%D9%8A"),
+            "the sort links keep the words"
+        );
         let (s, _) = crate::helpers::page(
             &b,
             &app,
