@@ -816,9 +816,10 @@ async fn refresh_search(
     fields: &[Field],
     by_key: &(dyn Fn(Query) -> Result<Query> + Sync),
 ) -> Result<()> {
-    let text_fields: Vec<&Field> = fields
+    let text_fields: Vec<Field> = fields
         .iter()
         .filter(|f| f.kind == FieldType::Text)
+        .cloned()
         .collect();
     let columns: Vec<&str> = text_fields.iter().map(|f| f.column.as_str()).collect();
     let rows: Vec<(i64, String)> = tx
@@ -831,10 +832,9 @@ async fn refresh_search(
         let values: Vec<Option<String>> =
             serde_json::from_str(&values).map_err(|e| Error::Internal(e.into()))?;
         let row: Vec<String> = values.into_iter().map(Option::unwrap_or_default).collect();
-        let owned: Vec<Field> = text_fields.iter().map(|f| (*f).clone()).collect();
         tx.execute(
             query(format!("UPDATE {table} SET _search = $1 WHERE _id = $2"))
-                .bind(search_value(&owned, &row))
+                .bind(search_value(&text_fields, &row))
                 .bind(id),
         )
         .await?;
