@@ -272,6 +272,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::web::router())
         .merge(crate::channels::router())
         .merge(crate::directory::router())
+        .merge(crate::benefits::router())
         .merge(crate::opendata::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::platform::metrics::track))

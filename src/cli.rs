@@ -73,6 +73,11 @@ enum Command {
         #[command(subcommand)]
         command: DataCommand,
     },
+    /// Benefits: check a published ballot.
+    Benefits {
+        #[command(subcommand)]
+        command: BenefitsCommand,
+    },
     /// Copy the SQLite database, consistently, while the server runs.
     Backup {
         /// The new file to write.
@@ -157,6 +162,30 @@ enum DataCommand {
 }
 
 #[derive(Subcommand)]
+enum BenefitsCommand {
+    /// Recompute a fund's ballot from its published files (/benefits/FUND/draw/eligible.txt,
+    /// seed.txt, result.txt) and say whether the published result is the one they give. Needs
+    /// no database: anyone can run it.
+    VerifyDraw {
+        /// The published list of eligible references (eligible.txt).
+        #[arg(long)]
+        list: PathBuf,
+        /// The published seed file (seed.txt).
+        #[arg(long, conflicts_with = "seed", required_unless_present = "seed")]
+        seed_file: Option<PathBuf>,
+        /// The published seed, as text.
+        #[arg(long)]
+        seed: Option<String>,
+        /// The SHA-256 of the list published before the draw.
+        #[arg(long)]
+        sha256: Option<String>,
+        /// The published result (result.txt), to compare with the recomputed draw.
+        #[arg(long)]
+        result: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum PackCommand {
     /// Load or update a service pack.
     Load { file: PathBuf },
@@ -213,6 +242,64 @@ async fn open(config: &Config) -> anyhow::Result<Db> {
 }
 
 const CLI_ACTOR: &str = "cli";
+
+fn read_text(path: &std::path::Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
+}
+
+/// `khidmat benefits verify-draw`: print the draw recomputed from the published files, and fail
+/// unless it matches what was published.
+fn verify_draw(
+    list: &std::path::Path,
+    seed_file: Option<&std::path::Path>,
+    seed: Option<String>,
+    sha256: Option<&str>,
+    result: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use crate::benefits::draw;
+    let list_text = read_text(list)?;
+    let seed = match (seed, seed_file) {
+        (Some(s), _) => s,
+        (None, Some(f)) => read_text(f)?.trim_end_matches(['\n', '\r']).to_owned(),
+        (None, None) => anyhow::bail!("give --seed-file or --seed"),
+    };
+    let result_text = result.map(read_text).transpose()?;
+    let refs = draw::parse_list(&list_text);
+    println!(
+        "list: {} references, SHA-256 {}",
+        refs.len(),
+        draw::sha256_hex(&list_text)
+    );
+    println!("seed: {seed}");
+    println!("rank  reference  ticket = SHA-256(seed:reference)");
+    for (i, (r, t)) in draw::draw(&seed, &refs).iter().enumerate() {
+        println!("{:>4}  {r}  {t}", i + 1);
+    }
+    match draw::verify(&list_text, sha256, &seed, result_text.as_deref()) {
+        draw::Verdict::Matches => {
+            match (sha256.is_some(), result.is_some()) {
+                (true, true) => println!("OK: the list has the published hash and the published result is this draw"),
+                (true, false) => println!("OK: the list has the published hash"),
+                (false, true) => println!("OK: the published result is this draw"),
+                (false, false) => println!("(give --sha256 and --result to check them)"),
+            }
+            Ok(())
+        }
+        draw::Verdict::ListChanged { computed } => anyhow::bail!(
+            "the list is not the one published: its SHA-256 is {computed}"
+        ),
+        draw::Verdict::ResultDiffers {
+            line,
+            expected,
+            published,
+        } => anyhow::bail!(
+            "the published result differs from the draw at line {line}: the draw gives {}, the result says {}",
+            expected.as_deref().unwrap_or("(nothing)"),
+            published.as_deref().unwrap_or("(nothing)")
+        ),
+    }
+}
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut config = config(&cli.global)?;
@@ -401,6 +488,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Benefits {
+            command:
+                BenefitsCommand::VerifyDraw {
+                    list,
+                    seed_file,
+                    seed,
+                    sha256,
+                    result,
+                },
+        } => verify_draw(
+            &list,
+            seed_file.as_deref(),
+            seed,
+            sha256.as_deref(),
+            result.as_deref(),
+        ),
         Command::Backup { file } => {
             let db = open(&config).await?;
             db.backup(&file).await?;

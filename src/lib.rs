@@ -3,6 +3,7 @@
 //! - [`platform`]: the kernel every service shares (store, identity, audit, jobs, i18n, …)
 //! - [`reports`]: citizens' reports to departments (Open311 GeoReport v2)
 //! - [`directory`]: places and providers, reviews, suggestions (Open Referral HSDS 3.0)
+//! - [`benefits`]: funds, applications, the ballot, disbursement and its ledger
 //! - [`opendata`]: datasets and the DataStore, as the CKAN Action API
 //! - [`channels`]: SMS and USSD gateways in, SMS out
 //! - [`web`]: the citizen and staff web pages
@@ -10,6 +11,7 @@
 //! - [`app`]: the HTTP application; [`cli`]: the `khidmat` command
 
 pub mod app;
+pub mod benefits;
 pub mod channels;
 pub mod cli;
 pub mod directory;

@@ -47,6 +47,16 @@ pub struct Pack {
     pub reports: ReportsSection,
     #[serde(default)]
     pub directory: DirectorySection,
+    #[serde(default)]
+    pub benefits: BenefitsSection,
+}
+
+/// `[benefits]`: funds people apply to.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BenefitsSection {
+    #[serde(default)]
+    pub fund: Vec<crate::benefits::model::FundSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -287,6 +297,11 @@ impl Pack {
                 );
             }
         }
+        let mut funds = std::collections::HashSet::new();
+        for f in &self.benefits.fund {
+            anyhow::ensure!(funds.insert(&f.code), "fund {} appears twice", f.code);
+            f.check().map_err(|e| anyhow::anyhow!(e))?;
+        }
         Ok(())
     }
 }
@@ -318,22 +333,13 @@ pub async fn load(db: &Db, text: &str, actor: &str) -> anyhow::Result<Loaded> {
         departments.insert(d.slug.clone(), id);
     }
     for s in &pack.reports.service {
-        let department_id = match departments.get(&s.department) {
-            Some(id) => *id,
-            None => tx
-                .fetch_optional::<(i64,)>(
-                    query("SELECT id FROM departments WHERE slug = $1").bind(&s.department),
-                )
-                .await?
-                .map(|(id,)| id)
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "service {}: unknown department {:?}: add a [[department]] section",
-                        s.code.as_str(),
-                        s.department
-                    )
-                })?,
-        };
+        let department_id = department_id(
+            &mut tx,
+            &departments,
+            &s.department,
+            &format!("service {}", s.code.as_str()),
+        )
+        .await?;
         upsert_service(
             &mut tx,
             &ServiceSpec {
@@ -356,6 +362,16 @@ pub async fn load(db: &Db, text: &str, actor: &str) -> anyhow::Result<Loaded> {
         .await?;
     }
     load_directory(&mut tx, &pack.directory, &departments).await?;
+    for f in &pack.benefits.fund {
+        let id = department_id(
+            &mut tx,
+            &departments,
+            &f.department,
+            &format!("fund {}", f.code),
+        )
+        .await?;
+        crate::benefits::store::upsert_fund(&mut tx, f, id, actor).await?;
+    }
     let sha = hex::encode(Sha256::digest(text.as_bytes()));
     tx.execute(
         query(
@@ -386,7 +402,24 @@ pub async fn load(db: &Db, text: &str, actor: &str) -> anyhow::Result<Loaded> {
     })
 }
 
-/// The demo packs, built into the binary: the programme's own systems.
+/// The id of a department named by a pack: one the pack declares, or one already loaded.
+async fn department_id(
+    tx: &mut crate::platform::db::Tx,
+    departments: &HashMap<String, i64>,
+    slug: &str,
+    what: &str,
+) -> anyhow::Result<i64> {
+    if let Some(id) = departments.get(slug) {
+        return Ok(*id);
+    }
+    tx.fetch_optional::<(i64,)>(query("SELECT id FROM departments WHERE slug = $1").bind(slug))
+        .await?
+        .map(|(id,)| id)
+        .ok_or_else(|| {
+            anyhow::anyhow!("{what}: unknown department {slug:?}: add a [[department]] section")
+        })
+}
+
 /// The directory part of a pack. A place already there (same kind and name within 5 m) is
 /// left as it is, so loading a pack twice adds nothing.
 async fn load_directory(
@@ -398,18 +431,9 @@ async fn load_directory(
     for k in &d.kind {
         let department_id = match &k.department {
             None => None,
-            Some(slug) => Some(match departments.get(slug) {
-                Some(id) => *id,
-                None => tx
-                    .fetch_optional::<(i64,)>(
-                        query("SELECT id FROM departments WHERE slug = $1").bind(slug),
-                    )
-                    .await?
-                    .map(|(id,)| id)
-                    .ok_or_else(|| {
-                        anyhow::anyhow!("kind {}: unknown department {slug:?}", k.code)
-                    })?,
-            }),
+            Some(slug) => {
+                Some(department_id(tx, departments, slug, &format!("kind {}", k.code)).await?)
+            }
         };
         dir::upsert_kind(
             tx,
@@ -547,7 +571,12 @@ async fn load_directory(
     Ok(())
 }
 
+/// The demo packs, built into the binary: the programme's own systems.
 pub const DEMO_PACKS: &[(&str, &str)] = &[
+    (
+        "minorities-grants",
+        include_str!("../packs/minorities-grants.toml"),
+    ),
     (
         "pesco-electricity-theft",
         include_str!("../packs/pesco-electricity-theft.toml"),
@@ -593,7 +622,11 @@ mod tests {
         for (name, text) in DEMO_PACKS {
             let pack = Pack::parse(text).unwrap_or_else(|e| panic!("{name}: {e:#}"));
             assert_eq!(&pack.pack.name, name);
-            assert!(!pack.reports.service.is_empty() || !pack.directory.kind.is_empty());
+            assert!(
+                !pack.reports.service.is_empty()
+                    || !pack.directory.kind.is_empty()
+                    || !pack.benefits.fund.is_empty()
+            );
             for s in &pack.reports.service {
                 assert!(
                     !s.name.ur.is_empty() && !s.name.ps.is_empty(),

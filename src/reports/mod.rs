@@ -157,7 +157,13 @@ pub async fn submit(
         return Err(bad(t!(lang, "err-location-required")));
     }
 
-    let answers = check_answers(&service, &sub.attributes, lang, !sub.partial)?;
+    let answers = check_answers(
+        &service.attributes,
+        service.code.as_str(),
+        &sub.attributes,
+        lang,
+        !sub.partial,
+    )?;
     let description = nonempty(&sub.description);
     if let Some(d) = description {
         if d.chars().count() > MAX_DESCRIPTION {

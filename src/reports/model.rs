@@ -285,34 +285,31 @@ pub enum Answer {
     Many(Vec<String>),
 }
 
-/// Check submitted attributes (`attribute[CODE]` → values, in the order sent) against the service
-/// definition. Returns the answers to store, or a 400 that names the first problem.
+/// Check submitted attributes (`attribute[CODE]` → values, in the order sent) against the
+/// definitions of a service (or of a fund's questions: `owner` names it in errors). Returns the answers to store, or a 400 that names the first problem.
 ///
 /// `require_all = false` is for channels that cannot ask every question (an SMS keyword, a
 /// USSD menu of list questions): required answers may then be missing, wrong ones may not.
 pub fn check_answers(
-    service: &Service,
+    attributes: &[Attribute],
+    owner: &str,
     submitted: &BTreeMap<String, Vec<String>>,
     lang: Lang,
     require_all: bool,
 ) -> Result<BTreeMap<String, Answer>, Error> {
     let bad = |msg: String| Err(Error::BadRequest(msg));
     for code in submitted.keys() {
-        if !service
-            .attributes
-            .iter()
-            .any(|a| &a.code == code && a.variable)
-        {
+        if !attributes.iter().any(|a| &a.code == code && a.variable) {
             return bad(t!(
                 lang,
                 "err-attribute-unknown",
                 code = code.as_str(),
-                service = service.code.as_str()
+                service = owner
             ));
         }
     }
     let mut answers = BTreeMap::new();
-    for attr in service.attributes.iter().filter(|a| a.variable) {
+    for attr in attributes.iter().filter(|a| a.variable) {
         let values: Vec<&str> = submitted
             .get(&attr.code)
             .map(|v| {
@@ -484,7 +481,10 @@ mod tests {
         for (k, v) in pairs {
             m.entry(k.to_string()).or_default().push(v.to_string());
         }
-        check_answers(&service(), &m, Lang::En, true)
+        {
+            let s = service();
+            check_answers(&s.attributes, s.code.as_str(), &m, Lang::En, true)
+        }
     }
 
     #[test]

@@ -456,19 +456,13 @@ fn row(r: &ReportRow, lang: Lang, names: &BTreeMap<String, String>) -> Row {
 /// A CSV cell: quoted when it must be, and never a formula (a cell starting with `=`, `+`, `-`
 /// or `@` would run in a spreadsheet).
 fn csv_cell(out: &mut String, s: &str) {
-    let guarded;
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        guarded = format!("'{s}");
-        guarded.as_str()
-    } else {
-        s
-    };
+    let s = super::format::spreadsheet_safe(s);
     if s.contains([',', '"', '\n', '\r']) {
         out.push('"');
         out.push_str(&s.replace('"', "\"\""));
         out.push('"');
     } else {
-        out.push_str(s);
+        out.push_str(&s);
     }
 }
 
