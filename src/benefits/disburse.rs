@@ -720,7 +720,8 @@ pub async fn reconcile(
             query(
                 "SELECT p.id, p.reference, p.amount, p.status FROM benefit_payments p \
                  JOIN benefit_batches b ON b.id = p.batch_id \
-                 WHERE b.fund_id = $1 AND p.status IN ('approved', 'reconciled', 'returned')",
+                 WHERE b.fund_id = $1 AND p.status IN ('approved', 'reconciled', 'returned') \
+                 ORDER BY p.id",
             )
             .bind(fund.id),
         )

@@ -4,6 +4,7 @@
 mod helpers;
 mod pg;
 
+mod benefits;
 mod browser;
 mod channels;
 mod cli;
