@@ -78,7 +78,11 @@ fn cnic(i: usize, gender: &str) -> String {
 }
 
 fn application(i: usize) -> Value {
-    let gender = if i % 2 == 0 { "female" } else { "male" };
+    let gender = if i.is_multiple_of(2) {
+        "female"
+    } else {
+        "male"
+    };
     // Every fifth is a Muslim applicant and every seventh earns too much: not eligible here.
     let religion = if i % 5 == 4 {
         "muslim"
@@ -91,7 +95,7 @@ fn application(i: usize) -> Value {
         2_000_000 + i as i64 * 10_000
     };
     let district = ["peshawar", "mardan", "swat"][i % 3];
-    let account = if i % 3 == 0 {
+    let account = if i.is_multiple_of(3) {
         Value::Null
     } else {
         json!(iban(i as u64))
@@ -890,10 +894,8 @@ on_both!(
         let mut open_batches: Vec<(i64, i64)> = Vec::new();
         let mut submitted: Vec<i64> = Vec::new();
         let mut approved_refs: Vec<(String, i64)> = Vec::new();
-        let mut seq = 0;
         let steps = 150;
         for step in 0..steps {
-            seq += 1;
             let op = rng.random_range(0..6);
             match op {
                 // Open a batch of a few payments of one unit each.
@@ -924,7 +926,7 @@ on_both!(
                         }
                     };
                     let (a1, a2) = (amount(unit), amount(other_unit));
-                    let body = |tag: &str, amount: i64| json!({"application": r, "amount": amount, "instrument": "transfer", "reference": format!("T-{seed}-{seq}-{tag}")});
+                    let body = |tag: &str, amount: i64| json!({"application": r, "amount": amount, "instrument": "transfer", "reference": format!("T-{seed}-{step}-{tag}")});
                     let (pa, pb) = (
                         format!("/api/v1/benefits/batches/{b}/payments"),
                         format!("/api/v1/benefits/batches/{other}/payments"),
