@@ -261,8 +261,9 @@ impl Pack {
                     "service {code}: SMS keyword {kw:?} must be one word"
                 );
                 anyhow::ensure!(
-                    !crate::channels::sms::STATUS_KEYWORDS.contains(&key.as_str()),
-                    "service {code}: SMS keyword {kw:?} is the status keyword"
+                    !crate::channels::sms::STATUS_KEYWORDS.contains(&key.as_str())
+                        && !crate::channels::sms::GRANT_KEYWORDS.contains(&key.as_str()),
+                    "service {code}: SMS keyword {kw:?} is a status keyword"
                 );
                 if let Some(other) = keywords.insert(key, code) {
                     anyhow::ensure!(

@@ -3,7 +3,10 @@
 // - a photo is scaled down in the browser before upload (a 4 MB camera photo becomes ~150 KB);
 // - a report sent while the connection is down is kept on the phone (localStorage) and sent
 //   when the connection returns, with the same idempotency key, so it is never lost and never
-//   filed twice.
+//   filed twice;
+// - a form marked data-steps (an application) shows one step at a time on a small screen,
+//   checking each step's answers before the next;
+// - a print button where a page has one.
 (function () {
   "use strict";
   var KEY = "khidmat-outbox";
@@ -155,6 +158,52 @@
     });
   }
 
+  // One fieldset.step at a time, with Back and Next; without this script, all steps show.
+  function setupSteps(form) {
+    var steps = form.querySelectorAll("fieldset.step");
+    if (steps.length < 2) return;
+    var at = 0;
+    function show(i) {
+      at = i;
+      Array.prototype.forEach.call(steps, function (s, j) { s.hidden = j !== i; });
+      steps[i].scrollIntoView({ block: "start" });
+    }
+    Array.prototype.forEach.call(steps, function (step, i) {
+      var nav = document.createElement("p");
+      if (i > 0) {
+        var back = document.createElement("button");
+        back.type = "button";
+        back.className = "button secondary";
+        back.textContent = form.dataset.back;
+        back.addEventListener("click", function () { show(i - 1); });
+        nav.appendChild(back);
+        nav.appendChild(document.createTextNode(" "));
+      }
+      if (i < steps.length - 1) {
+        var next = document.createElement("button");
+        next.type = "button";
+        next.className = "button";
+        next.textContent = form.dataset.next;
+        next.addEventListener("click", function () {
+          var fields = step.querySelectorAll("input, select, textarea");
+          for (var k = 0; k < fields.length; k++) {
+            if (!fields[k].checkValidity()) { fields[k].reportValidity(); return; }
+          }
+          show(i + 1);
+        });
+        nav.appendChild(next);
+      }
+      step.appendChild(nav);
+    });
+    // A step with a problem the server found (or the browser's check on sending) is shown.
+    form.addEventListener("invalid", function (e) {
+      for (var k = 0; k < steps.length; k++) {
+        if (steps[k].contains(e.target) && k !== at) { show(k); break; }
+      }
+    }, true);
+    show(0);
+  }
+
   // A map tile that could not be fetched leaves an empty frame: take it away.
   function dropTile(img) { if (img.parentNode) img.parentNode.removeChild(img); }
 
@@ -164,6 +213,11 @@
       else img.addEventListener("error", function () { dropTile(img); });
     });
     Array.prototype.forEach.call(document.querySelectorAll("form"), setupGeo);
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-steps]"), setupSteps);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (b) {
+      b.hidden = false;
+      b.addEventListener("click", function () { window.print(); });
+    });
     var form = document.querySelector("form[data-outbox]");
     if (form) setupForm(form);
     if (load().length) {

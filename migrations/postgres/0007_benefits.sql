@@ -52,6 +52,8 @@ CREATE TABLE benefit_applicants (
 CREATE TABLE benefit_applications (
     id BIGSERIAL PRIMARY KEY,
     reference TEXT NOT NULL UNIQUE,
+    -- The address of the applicant's slip (random: the slip carries their name).
+    token TEXT NOT NULL UNIQUE,
     fund_id BIGINT NOT NULL REFERENCES benefit_funds(id),
     applicant_id BIGINT NOT NULL REFERENCES benefit_applicants(id),
     channel TEXT NOT NULL,

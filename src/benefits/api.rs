@@ -449,16 +449,19 @@ pub async fn add_document(
     headers: HeaderMap,
     form: Multipart,
 ) -> Result<Json<apply::Receipt>> {
-    let sent = read_form(form, lang).await?;
+    let sent = read_form(form, state.config.max_photo_bytes, lang).await?;
     if identity::session_cookie(&headers).is_some()
         && !headers.contains_key(header::AUTHORIZATION)
-        && !csrf.verify(sent.0.get("csrf").map(String::as_str))
+        && !csrf.verify(sent.fields.get("csrf").map(String::as_str))
     {
         return Err(Error::Forbidden(lang.t("page-form-expired")));
     }
-    let kind = sent.0.get("kind").cloned().unwrap_or_default();
+    let kind = sent.fields.get("kind").cloned().unwrap_or_default();
     let bytes = sent
-        .1
+        .files
+        .into_iter()
+        .find(|(n, _)| n == "file")
+        .map(|(_, b)| b)
         .ok_or_else(|| Error::BadRequest(t!(lang, "err-missing-param", name = "file")))?;
     let photo = crate::platform::files::encode(bytes, state.config.photo_max_side)
         .await
@@ -468,32 +471,48 @@ pub async fn add_document(
     ))
 }
 
-/// The text fields of a multipart form, and its `file`.
-pub async fn read_form(
-    mut form: Multipart,
-    lang: Lang,
-) -> Result<(std::collections::HashMap<String, String>, Option<Vec<u8>>)> {
-    let mut fields = std::collections::HashMap::new();
-    let mut file = None;
-    while let Some(field) = form
-        .next_field()
-        .await
-        .map_err(|e| Error::BadRequest(e.body_text()))?
-    {
+/// A multipart form: its text fields, and its files (`(field name, bytes)`).
+pub struct SentForm {
+    pub fields: std::collections::HashMap<String, String>,
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+/// Read a multipart form; each file at most `max_file` bytes, each text field at most 10,000.
+pub async fn read_form(mut form: Multipart, max_file: usize, lang: Lang) -> Result<SentForm> {
+    let mut sent = SentForm {
+        fields: std::collections::HashMap::new(),
+        files: Vec::new(),
+    };
+    let body_error = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::TooLarge(t!(
+                lang,
+                "err-photo-too-large",
+                max = max_file / (1024 * 1024)
+            ))
+        } else {
+            Error::BadRequest(t!(lang, "err-body", reason = e.body_text()))
+        }
+    };
+    while let Some(mut field) = form.next_field().await.map_err(body_error)? {
         let name = field.name().unwrap_or("").to_owned();
         if field.file_name().is_some() {
-            let bytes = field
-                .bytes()
-                .await
-                .map_err(|e| Error::BadRequest(e.body_text()))?;
+            let mut bytes = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(body_error)? {
+                if bytes.len() + chunk.len() > max_file {
+                    return Err(Error::TooLarge(t!(
+                        lang,
+                        "err-photo-too-large",
+                        max = max_file / (1024 * 1024)
+                    )));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
             if !bytes.is_empty() {
-                file = Some(bytes.to_vec());
+                sent.files.push((name, bytes));
             }
         } else {
-            let text = field
-                .text()
-                .await
-                .map_err(|e| Error::BadRequest(e.body_text()))?;
+            let text = field.text().await.map_err(body_error)?;
             if text.len() > 10_000 {
                 return Err(Error::BadRequest(t!(
                     lang,
@@ -502,10 +521,10 @@ pub async fn read_form(
                     max = 10_000usize
                 )));
             }
-            fields.insert(name, text);
+            sent.fields.insert(name, text);
         }
     }
-    Ok((fields, file))
+    Ok(sent)
 }
 
 /// The published ballot of a fund (public).

@@ -67,6 +67,8 @@ pub struct ApplicationIn {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Receipt {
     pub reference: String,
+    /// The slip's address: `/benefits/slip/{token}`.
+    pub slip: String,
     pub status: String,
     /// Why the application is not eligible, in the applicant's language.
     pub reasons: Vec<String>,
@@ -234,8 +236,19 @@ pub async fn apply(
     // A reference is random: on the rare clash with an existing one, draw another.
     for _ in 0..5 {
         let reference = new_reference();
+        let token = uuid::Uuid::new_v4().simple().to_string();
         let mut tx = state.db.begin().await?;
-        match insert(&mut tx, fund, &c, &fails, &reference, channel, actor).await {
+        match insert(
+            &mut tx,
+            fund,
+            &c,
+            &fails,
+            (&reference, &token),
+            channel,
+            actor,
+        )
+        .await
+        {
             Ok(id) => {
                 for (kind, e) in &documents {
                     add_document_tx(&mut tx, id, kind, e, actor).await?;
@@ -256,6 +269,7 @@ pub async fn apply(
                 tx.commit().await?;
                 return Ok(Receipt {
                     reference,
+                    slip: format!("/benefits/slip/{token}"),
                     status: status_of(&fails).into(),
                     reasons: fails.iter().map(|f| f.message(lang)).collect(),
                 });
@@ -299,7 +313,7 @@ async fn insert(
     fund: &Fund,
     c: &Checked,
     fails: &[Failure],
-    reference: &str,
+    (reference, token): (&str, &str),
     channel: &str,
     actor: &str,
 ) -> Result<i64, sqlx::Error> {
@@ -332,13 +346,14 @@ async fn insert(
     let id: i64 = tx
         .scalar(
             query(
-                "INSERT INTO benefit_applications (reference, fund_id, applicant_id, channel, \
+                "INSERT INTO benefit_applications (reference, token, fund_id, applicant_id, channel, \
                  district, gender, religion, age, monthly_income, dependants, grade, bank_account, \
                  answers, status, reasons, submitted_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) \
                  RETURNING id",
             )
             .bind(reference)
+            .bind(token)
             .bind(fund.id)
             .bind(applicant_id)
             .bind(channel)
@@ -484,6 +499,7 @@ pub async fn add_document(
         .await?
         .ok_or_else(|| Error::NotFound(String::new()))?;
     Ok(Receipt {
+        slip: format!("/benefits/slip/{}", now.token),
         reference: now.reference,
         status: now.status,
         reasons: reasons(&now.reasons, lang),

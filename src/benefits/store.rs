@@ -258,6 +258,8 @@ pub async fn lock_fund(tx: &mut Tx, fund_id: i64) -> Result<(), sqlx::Error> {
 pub struct Application {
     pub id: i64,
     pub reference: String,
+    #[serde(skip)]
+    pub token: String,
     pub fund_id: i64,
     pub fund_code: String,
     pub department_id: i64,
@@ -291,7 +293,8 @@ pub struct Application {
     pub address: String,
 }
 
-pub const APPLICATION_SELECT: &str = "SELECT a.id, a.reference, a.fund_id, f.code AS fund_code, \
+pub const APPLICATION_SELECT: &str =
+    "SELECT a.id, a.reference, a.token, a.fund_id, f.code AS fund_code, \
     f.department_id, a.channel, a.district, a.gender, a.religion, a.age, a.monthly_income, \
     a.dependants, a.grade, a.bank_account, a.answers, a.status, a.reasons, a.note, a.verified_by, \
     a.draw_rank, a.submitted_at, a.updated_at, a.version, a.applicant_id, p.cnic, p.name, \
@@ -301,6 +304,14 @@ pub const APPLICATION_SELECT: &str = "SELECT a.id, a.reference, a.fund_id, f.cod
 
 pub async fn application(db: &Db, reference: &str) -> Result<Option<Application>, sqlx::Error> {
     db.fetch_optional(query(format!("{APPLICATION_SELECT} WHERE a.reference = $1")).bind(reference))
+        .await
+}
+
+pub async fn application_by_token(
+    db: &Db,
+    token: &str,
+) -> Result<Option<Application>, sqlx::Error> {
+    db.fetch_optional(query(format!("{APPLICATION_SELECT} WHERE a.token = $1")).bind(token))
         .await
 }
 

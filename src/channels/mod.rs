@@ -148,14 +148,16 @@ async fn inbound_sms(
         .collect();
     let (command, lang) = sms::parse(&clean, &services(state).await?, &kinds);
     let mut report_id = None;
-    let mut event: Option<(&str, Option<String>, Option<i64>)> = None;
+    // `(service, what happened, code, department)` for the impact figures.
+    let mut event: Option<(&str, &str, Option<String>, Option<i64>)> = None;
     let (reply, lang) = match command {
         sms::Command::Help => {
-            event = Some(("sms_help", None, None));
+            event = Some(("reports", "sms_help", None, None));
             (help(state, lang).await?, lang)
         }
         sms::Command::Find { kind, rest } => {
             event = Some((
+                "directory",
                 "directory_search",
                 Some(kind.code.clone()),
                 kind.department_id,
@@ -180,6 +182,7 @@ async fn inbound_sms(
                         lang
                     };
                     event = Some((
+                        "reports",
                         "status_checked",
                         Some(r.service_code.clone()),
                         Some(r.department_id),
@@ -194,7 +197,7 @@ async fn inbound_sms(
                     (outbound::fit(&head, &note), lang)
                 }
                 None => {
-                    event = Some(("status_checked", None, None));
+                    event = Some(("reports", "status_checked", None, None));
                     let reply = match reference {
                         Some(id) => t!(lang, "sms-status-unknown", id = id),
                         None => t!(lang, "sms-status-how"),
@@ -203,6 +206,22 @@ async fn inbound_sms(
                 }
             }
         }
+        sms::Command::Grant { reference, cnic } => match (reference, cnic) {
+            (Some(reference), Some(cnic)) => {
+                match crate::benefits::apply::status(state, &reference, &cnic, lang).await? {
+                    Some(s) => {
+                        event = Some(("benefits", "status_checked", Some(s.fund.clone()), None));
+                        let head = format!("{}: {}", s.reference, s.status_text);
+                        (outbound::fit(&head, &s.reasons.join(" ")), lang)
+                    }
+                    None => (
+                        t!(lang, "benefit-sms-not-found", reference = reference),
+                        lang,
+                    ),
+                }
+            }
+            _ => (lang.t("benefit-sms-how"), lang),
+        },
         sms::Command::Report { service, rest } => {
             let keyword = service
                 .sms_keywords
@@ -259,11 +278,11 @@ async fn inbound_sms(
     let mut tx = state.db.begin().await?;
     if store::complete_message(&mut tx, gateway, external_id, &reply).await? {
         outbound::queue(&mut tx, &state.config, phone, &reply, lang, report_id).await?;
-        if let Some((kind, code, department_id)) = &event {
+        if let Some((service, kind, code, department_id)) = &event {
             impact::record(
                 &mut tx,
                 &impact::Event {
-                    service: "reports",
+                    service,
                     kind,
                     code: code.as_deref(),
                     channel: "sms",

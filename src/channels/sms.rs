@@ -1,6 +1,8 @@
 //! SMS: what a message asks, and the answer. A message is a keyword and words:
 //! - a service's keyword (`KUNDA`, `کنڈا`, `کونډه`) and the place: a report;
 //! - `STATUS 123` (or `صورتحال ۱۲۳`, `حالت 123`): the report's latest status and note;
+//! - `GRANT B-7KQ2-M9XD 17301-1234567-2` (or `امداد …`, `مرسته …`): a benefit application's
+//!   status, for the applicant who knows both its reference and their CNIC;
 //! - anything else: a short help in the sender's language.
 
 use std::sync::Arc;
@@ -10,6 +12,9 @@ use crate::reports::model::Service;
 
 /// The words that ask for a report's status, in any of the languages.
 pub const STATUS_KEYWORDS: [&str; 6] = ["status", "stat", "صورتحال", "اسٹیٹس", "حالت", "حال"];
+
+/// The words that ask for a benefit application's status.
+pub const GRANT_KEYWORDS: [&str; 3] = ["grant", "امداد", "مرسته"];
 
 /// The longest message read; gateways concatenate long messages, people rarely mean them.
 const MAX_CHARS: usize = 1000;
@@ -79,8 +84,25 @@ pub enum Command {
         kind: Arc<crate::directory::model::Kind>,
         rest: String,
     },
+    /// `GRANT reference CNIC`, in either order; either may be missing.
+    Grant {
+        reference: Option<String>,
+        cnic: Option<String>,
+    },
     /// Anything else.
     Help,
+}
+
+/// A benefit application's reference as people type it (`b-7kq2-m9xd`, `B7KQ2M9XD`): its
+/// canonical form `B-7KQ2-M9XD`.
+fn grant_reference(word: &str) -> Option<String> {
+    let w: String = word
+        .chars()
+        .filter(|c| *c != '-')
+        .collect::<String>()
+        .to_ascii_uppercase();
+    (w.len() == 9 && w.starts_with('B') && w.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then(|| format!("B-{}-{}", &w[1..5], &w[5..]))
 }
 
 /// Read a (normalized) message against the services' keywords. Returns what it asks and the
@@ -103,6 +125,19 @@ pub fn parse(
             .find(|s| !s.is_empty())
             .and_then(|d| d.parse::<i64>().ok());
         return (Command::Status { reference }, lang);
+    }
+    if GRANT_KEYWORDS.contains(&first.as_str()) {
+        let mut reference = None;
+        let mut cnic = None;
+        for word in rest.split(' ') {
+            let digits: String = word.chars().filter(|c| *c != '-').collect();
+            if digits.len() == 13 && digits.bytes().all(|b| b.is_ascii_digit()) {
+                cnic = Some(digits);
+            } else if let Some(r) = grant_reference(word) {
+                reference = Some(r);
+            }
+        }
+        return (Command::Grant { reference, cnic }, lang);
     }
     for s in services {
         for (kw_lang, kw) in s.sms_keywords.all() {
@@ -166,6 +201,20 @@ mod tests {
             Command::Status { reference: None }
         ));
         assert!(matches!(parse("hello", &[], &[]).0, Command::Help));
+        match parse("grant 17301-7654321-2 b-tkr7-jktt", &[], &[]).0 {
+            Command::Grant { reference, cnic } => {
+                assert_eq!(reference.as_deref(), Some("B-TKR7-JKTT"));
+                assert_eq!(cnic.as_deref(), Some("1730176543212"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse("امداد BTKR7JKTT", &[], &[]).0,
+            Command::Grant {
+                reference: Some(_),
+                cnic: None
+            }
+        ));
         assert!(matches!(parse("", &[], &[]).0, Command::Help));
     }
 }

@@ -449,7 +449,7 @@ pub async fn logout(db: &Db, token: &str) -> Result<()> {
     Ok(())
 }
 
-async fn session_staff(db: &Db, token: &str) -> Result<Option<Staff>> {
+pub async fn session_staff(db: &Db, token: &str) -> Result<Option<Staff>> {
     #[derive(sqlx::FromRow)]
     struct S {
         expires_at: DateTime<Utc>,

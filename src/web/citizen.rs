@@ -144,12 +144,13 @@ impl ReportForm {
     }
 }
 
-fn form_fields(
-    service: &Service,
+/// The questions of a service (or a fund) as form fields, filled with what was answered.
+pub fn form_fields(
+    attributes: &[crate::reports::model::Attribute],
     lang: Lang,
     answers: &BTreeMap<String, Vec<String>>,
 ) -> Vec<Field> {
-    let mut attrs: Vec<_> = service.attributes.iter().collect();
+    let mut attrs: Vec<_> = attributes.iter().collect();
     attrs.sort_by_key(|a| a.order.unwrap_or(i64::MAX));
     attrs
         .into_iter()
@@ -192,7 +193,7 @@ fn form_fields(
         .collect()
 }
 
-async fn district_options(
+pub async fn district_options(
     state: &AppState,
     lang: Lang,
     selected: Option<&str>,
@@ -244,7 +245,7 @@ async fn form_page(
         service_name: service.name.get(lang).to_owned(),
         service_description: service.description.get(lang).to_owned(),
         department: service.department_name.get(lang).to_owned(),
-        fields: form_fields(service, lang, answers),
+        fields: form_fields(&service.attributes, lang, answers),
         districts,
         error,
         v,

@@ -6,6 +6,7 @@
 //! Forms carry a CSRF token that must match the `khidmat_csrf` cookie (double submit; the
 //! cookie is `SameSite=Strict`, so another site can neither read nor send it).
 
+pub mod benefits;
 pub mod charts;
 pub mod citizen;
 pub mod directory;
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .merge(staff::router())
         .merge(directory::router())
         .merge(opendata::router())
+        .merge(benefits::router())
 }
 
 // ---------------------------------------------------------------------------------------------

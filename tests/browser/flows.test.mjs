@@ -256,6 +256,49 @@ test("the CSV export carries Urdu that Excel reads (UTF-8 with a byte order mark
 });
 
 /** Every page, for screenshots and accessibility: [name, path, needs staff login]. */
+test("a citizen in Urdu applies for a grant step by step on a phone, with a photo of a document, and checks it", async () => {
+  const ctx = await context("ur");
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/benefits/browser-grant`);
+  const steps = page.locator("fieldset.step");
+  assert.equal(await steps.count(), 3);
+  assert.ok(await steps.nth(1).isHidden(), "one step at a time");
+  const next = (i) => steps.nth(i).getByRole("button", { name: "آگے" });
+  // A step with a missing answer does not move on.
+  await next(0).click();
+  assert.ok(await steps.nth(0).isVisible() && (await steps.nth(1).isHidden()), "the first step stays until it is complete");
+  await page.fill("#cnic", "17301-7654321-2");
+  await page.fill("#name", "آمنہ مسیح");
+  await page.locator("input[name=gender][value=female]").check();
+  await page.fill("#birth_date", "2004-05-06");
+  await page.selectOption("#religion", "christian");
+  await page.selectOption("#district", "peshawar");
+  await page.fill("#phone", "0300 1234567");
+  await next(0).click();
+  assert.ok(await steps.nth(1).isVisible() && (await steps.nth(0).isHidden()));
+  await page.fill("#monthly_income", "30,000");
+  await page.fill("#dependants", "3");
+  await page.fill("#a-institution", "ایڈورڈز کالج");
+  await next(1).click();
+  await page.setInputFiles("#doc-enrolment", process.env.PHOTO);
+  await shot(page, "ur-benefit-apply-step3");
+  await Promise.all([page.waitForURL(/\/benefits\/slip\//), steps.nth(2).locator("button[type=submit]").click()]);
+  const slip = await page.textContent("main");
+  const reference = (slip.match(/B-[2-9A-Z]{4}-[2-9A-Z]{4}/) || [])[0];
+  assert.ok(reference, "the slip shows the reference");
+  assert.ok(slip.includes("*****-*****21-2"), "the CNIC is masked on the slip");
+  assert.ok(!slip.includes("7654321"), "never whole");
+  assert.equal(await page.locator("svg.qr").count(), 1);
+  shared.slipPath = new URL(page.url()).pathname;
+  await shot(page, "ur-benefit-slip");
+  // The status check, by reference and CNIC.
+  await page.goto(`${BASE}/benefits/status?reference=${reference}`);
+  await page.fill("#cnic", "1730176543212");
+  await Promise.all([page.waitForLoadState("load"), page.locator("main form button").click()]);
+  assert.ok((await page.textContent("main")).includes("تصدیق کا انتظار"), "eligible, waiting for verification");
+  await ctx.close();
+});
+
 function pages() {
   const place = `/places/${shared.placeUuid}`;
   return [
@@ -279,6 +322,11 @@ function pages() {
     ["staff-inbox", "/staff", true],
     ["staff-report", `/staff/reports/${shared.id}`, true],
     ["staff-dashboard", "/staff/dashboard", true],
+    ["benefits", "/benefits", false],
+    ["benefit-fund", "/benefits/browser-grant", false],
+    ["benefit-slip", shared.slipPath, false],
+    ["benefit-status", "/benefits/status", false],
+    ["staff-benefits", "/staff/benefits", true],
   ];
 }
 

@@ -265,7 +265,7 @@ async fn close_window(c: &reqwest::Client, app: &TestApp, fund: &str) {
 }
 
 on_both!(grant_end_to_end, |backend| async move {
-    let app = spawn(backend).await;
+    let app = spawn_with(backend, |c| c.channel_secret = Some("sms-secret".into())).await;
     khidmat::packs::load(&app.db, &pack("test-grant", "ballot"), "test")
         .await
         .unwrap();
@@ -359,6 +359,50 @@ on_both!(grant_end_to_end, |backend| async move {
         .await
         .unwrap();
     assert_eq!(wrong.status(), 404);
+    // And by SMS, from a feature phone, the reference typed loosely.
+    let sms = |id: &'static str, text: String| {
+        app.client
+            .post(app.at("/channels/africastalking/sms?key=sms-secret"))
+            .form(&[
+                ("from", "+923331234567"),
+                ("to", "8311"),
+                ("text", text.as_str()),
+                ("id", id),
+            ])
+            .send()
+    };
+    assert_eq!(
+        sms(
+            "m1",
+            format!("grant {} {c0}", r0.to_lowercase().replace('-', ""))
+        )
+        .await
+        .unwrap()
+        .status(),
+        200
+    );
+    assert_eq!(
+        sms("m2", format!("GRANT {r0} 17301-1000001-2"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(sms("m3", "GRANT".into()).await.unwrap().status(), 200);
+    let replies: Vec<(String,)> = app
+        .db
+        .fetch_all(query(
+            "SELECT body FROM sms_outbox WHERE phone = '+923331234567' ORDER BY id",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(replies.len(), 3, "{replies:?}");
+    assert!(
+        replies[0].0.starts_with(&format!("{r0}: Received")),
+        "{replies:?}"
+    );
+    assert!(replies[1].0.contains("No application"), "{replies:?}");
+    assert!(replies[2].0.contains("GRANT B-"), "{replies:?}");
 
     // Staff verify the eligible: accept all but two, which are rejected with a reason.
     let eligible: Vec<&String> = refs
@@ -1035,3 +1079,240 @@ on_both!(
         );
     }
 );
+
+/// A small PNG, for a document photo.
+fn png() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8, y as u8, 90]));
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+on_both!(staff_work_a_grant_in_the_browser, |backend| async move {
+    let app = spawn(backend).await;
+    khidmat::packs::load(&app.db, &pack("web-grant", "lowest_income"), "test")
+        .await
+        .unwrap();
+    app.add_user(
+        "desk@minorities.kp.gov.pk",
+        Role::Officer,
+        Some("minority-affairs"),
+        Some("peshawar"),
+    )
+    .await;
+    app.add_user(
+        "maker@minorities.kp.gov.pk",
+        Role::Manager,
+        Some("minority-affairs"),
+        None,
+    )
+    .await;
+    app.add_user(
+        "checker@minorities.kp.gov.pk",
+        Role::Manager,
+        Some("minority-affairs"),
+        None,
+    )
+    .await;
+    let (desk, desk_csrf) = login(&app, "desk@minorities.kp.gov.pk").await;
+
+    // The desk officer enters a walk-in applicant's form, with a photo of the document.
+    let (st, html) = page(&desk, &app, "/benefits/web-grant").await;
+    assert_eq!(st, 200);
+    assert!(html.contains("data-steps"));
+    let form = |district: &str, cnic: &str| {
+        reqwest::multipart::Form::new()
+            .text("csrf", desk_csrf.clone())
+            .text("cnic", cnic.to_owned())
+            .text("name", "Walk-in Applicant")
+            .text("gender", "female")
+            .text("birth_date", "2001-01-01")
+            .text("religion", "hindu")
+            .text("district", district.to_owned())
+            .text("monthly_income", "20,000")
+            .text("dependants", "2")
+            .text("attribute[institution]", "Islamia College")
+            .part(
+                "document:enrolment",
+                reqwest::multipart::Part::bytes(png()).file_name("doc.png"),
+            )
+    };
+    let r = desk
+        .post(app.at("/benefits/web-grant/apply"))
+        .multipart(form("swat", "17301-5555555-2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        422,
+        "a Peshawar officer enters Peshawar's applicants only"
+    );
+    let r = desk
+        .post(app.at("/benefits/web-grant/apply"))
+        .multipart(form("peshawar", "17301-5555555-2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let slip = r.headers()["location"].to_str().unwrap().to_owned();
+    let (st, html) = page(&desk, &app, &slip).await;
+    assert_eq!(st, 200);
+    assert!(
+        html.contains("*****-*****55-2") && !html.contains("5555555"),
+        "masked on the slip"
+    );
+    let reference = html
+        .split("B-")
+        .nth(1)
+        .map(|r| format!("B-{}", &r[..9]))
+        .unwrap();
+    let (channel, docs): (String, i64) = app
+        .db
+        .fetch_one(query("SELECT channel, (SELECT COUNT(*) FROM benefit_documents d WHERE d.application_id = a.id) FROM benefit_applications a WHERE reference = $1").bind(&reference))
+        .await
+        .unwrap();
+    assert_eq!((channel.as_str(), docs), ("staff", 1));
+    // The same form again: the CNIC has applied.
+    let r = desk
+        .post(app.at("/benefits/web-grant/apply"))
+        .multipart(form("peshawar", "17301-5555555-2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("already applied"));
+
+    // Verification on the application's page; a form without its token changes nothing.
+    let (st, html) = page(&desk, &app, "/staff/benefits/web-grant").await;
+    assert_eq!(st, 200);
+    assert!(html.contains(&reference));
+    let path = format!("/staff/benefits/applications/{reference}");
+    let r = desk
+        .post(app.at(&path))
+        .form(&[("decision", "verify")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = desk
+        .post(app.at(&path))
+        .form(&[("csrf", desk_csrf.as_str()), ("decision", "verify")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, html) = page(&desk, &app, &path).await;
+    assert!(html.contains("17301-5555555-2"), "staff see the whole CNIC");
+    assert!(
+        html.contains("benefit.verified"),
+        "the history shows the verification"
+    );
+
+    // The manager closes the window, selects, and makes a batch; the checker approves it.
+    let (maker, maker_csrf) = login(&app, "maker@minorities.kp.gov.pk").await;
+    close_window(&maker, &app, "web-grant").await;
+    let action = |b: &reqwest::Client, csrf: &str, path: &str, pairs: &[(&str, &str)]| {
+        let mut form: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        form.push(("csrf".into(), csrf.to_owned()));
+        b.post(app.at(path)).form(&form).send()
+    };
+    let r = action(
+        &desk,
+        &desk_csrf,
+        "/staff/benefits/web-grant/action",
+        &[("action", "select")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403, "an officer does not select");
+    let r = action(
+        &maker,
+        &maker_csrf,
+        "/staff/benefits/web-grant/action",
+        &[("action", "select")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = action(
+        &maker,
+        &maker_csrf,
+        "/staff/benefits/web-grant/action",
+        &[
+            ("action", "batch"),
+            ("control_count", "1"),
+            ("control_total", "25,000"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let batch = r.headers()["location"].to_str().unwrap().to_owned();
+    let r = action(
+        &maker,
+        &maker_csrf,
+        &batch,
+        &[
+            ("action", "add"),
+            ("application", &reference),
+            ("amount", "25000"),
+            ("instrument", "cheque"),
+            ("reference", "CHQ-778899"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = action(&maker, &maker_csrf, &batch, &[("action", "submit")])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = action(&maker, &maker_csrf, &batch, &[("action", "approve")])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "not the maker");
+    let (checker, checker_csrf) = login(&app, "checker@minorities.kp.gov.pk").await;
+    let r = action(&checker, &checker_csrf, &batch, &[("action", "approve")])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, html) = page(&checker, &app, &batch).await;
+    assert!(html.contains("advice.csv"));
+    let id = batch.rsplit('/').next().unwrap();
+    let advice = checker
+        .get(app.at(&format!("/api/v1/benefits/batches/{id}/advice.csv")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(advice.status(), 200);
+    assert!(advice.text().await.unwrap().contains("CHQ-778899"));
+
+    // The bank's statement, uploaded on the fund's page.
+    let statement = "reference,amount\nCHQ-778899,25000.00\nCHQ-000001,10.00\n";
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", maker_csrf.clone())
+        .part(
+            "statement",
+            reqwest::multipart::Part::bytes(statement.as_bytes().to_vec())
+                .file_name("statement.csv"),
+        );
+    let r = maker
+        .post(app.at("/staff/benefits/web-grant/reconciliation"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("Confirmed: 1") && html.contains("CHQ-000001"),
+        "{html}"
+    );
+    check_invariants(&app, "web-grant").await;
+});
