@@ -171,7 +171,7 @@ pub async fn list_funds(State(state): State<AppState>, lang: Lang) -> Result<Jso
     Ok(Json(out))
 }
 
-#[utoipa::path(get, path = "/api/v1/benefits/funds/{code}", tag = "benefits",
+#[utoipa::path(get, path = "/api/v1/benefits/funds/{code}", tag = "benefits", params(("code" = String, Path)),
     responses((status = 200, body = FundOut), (status = 404, description = "no such fund")))]
 pub async fn show_fund(
     State(state): State<AppState>,
@@ -194,8 +194,9 @@ pub struct FundEdit {
 }
 
 /// Change a fund's budget (through the ledger), window or activity. Managers of the department.
-#[utoipa::path(patch, path = "/api/v1/benefits/funds/{code}", tag = "benefits", request_body = FundEdit,
-    responses((status = 200, body = FundOut), (status = 409, description = "the budget would go below commitments")))]
+#[utoipa::path(patch, path = "/api/v1/benefits/funds/{code}", tag = "benefits", params(("code" = String, Path)), request_body = FundEdit,
+    responses((status = 200, body = FundOut), (status = 409, description = "the budget would go below commitments")),
+    security(("bearer" = [])))]
 pub async fn edit_fund(
     State(state): State<AppState>,
     staff: Staff,
@@ -337,8 +338,9 @@ pub struct ApplicationsQuery {
 }
 
 /// A fund's applications (the caller's district only, if they have one).
-#[utoipa::path(get, path = "/api/v1/benefits/funds/{code}/applications", tag = "benefits",
-    responses((status = 200, body = [ApplicationOut])))]
+#[utoipa::path(get, path = "/api/v1/benefits/funds/{code}/applications", tag = "benefits", params(("code" = String, Path)),
+    responses((status = 200, body = [ApplicationOut])),
+    security(("bearer" = [])))]
 pub async fn list_applications(
     State(state): State<AppState>,
     staff: Staff,
@@ -368,10 +370,11 @@ pub async fn list_applications(
 }
 
 /// Enter the application of a walk-in applicant (staff of the fund's department).
-#[utoipa::path(post, path = "/api/v1/benefits/funds/{code}/applications", tag = "benefits",
+#[utoipa::path(post, path = "/api/v1/benefits/funds/{code}/applications", tag = "benefits", params(("code" = String, Path)),
     request_body = ApplicationIn,
     responses((status = 201, body = apply::Receipt), (status = 409, description = "this CNIC has applied to this fund"),
-        (status = 422, description = "the fund is not open for applications")))]
+        (status = 422, description = "the fund is not open for applications")),
+    security(("bearer" = [])))]
 pub async fn walk_in(
     State(state): State<AppState>,
     staff: Staff,
@@ -401,8 +404,9 @@ pub async fn walk_in(
     Ok((StatusCode::CREATED, Json(receipt)).into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/benefits/applications/{reference}", tag = "benefits",
-    responses((status = 200, body = ApplicationOut), (status = 404, description = "no such application in the caller's scope")))]
+#[utoipa::path(get, path = "/api/v1/benefits/applications/{reference}", tag = "benefits", params(("reference" = String, Path)),
+    responses((status = 200, body = ApplicationOut), (status = 404, description = "no such application in the caller's scope")),
+    security(("bearer" = [])))]
 pub async fn show_application(
     State(state): State<AppState>,
     staff: Staff,
@@ -422,9 +426,10 @@ pub struct VerificationIn {
 }
 
 /// Verify (papers in order) or reject (with the reason) an eligible application.
-#[utoipa::path(post, path = "/api/v1/benefits/applications/{reference}/verification", tag = "benefits",
+#[utoipa::path(post, path = "/api/v1/benefits/applications/{reference}/verification", tag = "benefits", params(("reference" = String, Path)),
     request_body = VerificationIn,
-    responses((status = 200, body = ApplicationOut), (status = 409, description = "already decided, or not eligible")))]
+    responses((status = 200, body = ApplicationOut), (status = 409, description = "already decided, or not eligible")),
+    security(("bearer" = [])))]
 pub async fn verify(
     State(state): State<AppState>,
     staff: Staff,
@@ -438,8 +443,9 @@ pub async fn verify(
 
 /// Add a document (`kind`, `file`: a photo of it) to an application; multipart. A browser
 /// session must send the page's `csrf` field too.
-#[utoipa::path(post, path = "/api/v1/benefits/applications/{reference}/documents", tag = "benefits",
-    responses((status = 200, body = apply::Receipt)))]
+#[utoipa::path(post, path = "/api/v1/benefits/applications/{reference}/documents", tag = "benefits", params(("reference" = String, Path)),
+    responses((status = 200, body = apply::Receipt)),
+    security(("bearer" = [])))]
 pub async fn add_document(
     State(state): State<AppState>,
     staff: Staff,
@@ -528,7 +534,7 @@ pub async fn read_form(mut form: Multipart, max_file: usize, lang: Lang) -> Resu
 }
 
 /// The published ballot of a fund (public).
-#[utoipa::path(get, path = "/api/v1/benefits/funds/{code}/draw", tag = "benefits",
+#[utoipa::path(get, path = "/api/v1/benefits/funds/{code}/draw", tag = "benefits", params(("code" = String, Path)),
     responses((status = 200, body = select::Draw), (status = 404, description = "not published")))]
 pub async fn show_draw(
     State(state): State<AppState>,
@@ -549,8 +555,9 @@ pub struct PublishIn {
     seed: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/benefits/funds/{code}/draw/publish", tag = "benefits", request_body = PublishIn,
-    responses((status = 201, body = select::Draw), (status = 409, description = "already published, or not ready")))]
+#[utoipa::path(post, path = "/api/v1/benefits/funds/{code}/draw/publish", tag = "benefits", params(("code" = String, Path)), request_body = PublishIn,
+    responses((status = 201, body = select::Draw), (status = 409, description = "already published, or not ready")),
+    security(("bearer" = [])))]
 pub async fn publish_draw(
     State(state): State<AppState>,
     staff: Staff,
@@ -563,8 +570,9 @@ pub async fn publish_draw(
     Ok((StatusCode::CREATED, Json(d)).into_response())
 }
 
-#[utoipa::path(post, path = "/api/v1/benefits/funds/{code}/draw", tag = "benefits",
-    responses((status = 200, body = select::Draw), (status = 409, description = "not published, or drawn already")))]
+#[utoipa::path(post, path = "/api/v1/benefits/funds/{code}/draw", tag = "benefits", params(("code" = String, Path)),
+    responses((status = 200, body = select::Draw), (status = 409, description = "not published, or drawn already")),
+    security(("bearer" = [])))]
 pub async fn perform_draw(
     State(state): State<AppState>,
     staff: Staff,
@@ -613,8 +621,9 @@ pub async fn draw_result(
     draw_file(&state, &code, lang, |d| d.result).await
 }
 
-#[utoipa::path(post, path = "/api/v1/benefits/funds/{code}/selection", tag = "benefits",
-    responses((status = 200, body = select::Selected)))]
+#[utoipa::path(post, path = "/api/v1/benefits/funds/{code}/selection", tag = "benefits", params(("code" = String, Path)),
+    responses((status = 200, body = select::Selected)),
+    security(("bearer" = [])))]
 pub async fn run_selection(
     State(state): State<AppState>,
     staff: Staff,
@@ -625,8 +634,9 @@ pub async fn run_selection(
     Ok(Json(select::select(&state, &staff, &f, lang).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/benefits/funds/{code}/batches", tag = "benefits",
-    responses((status = 200, body = [disburse::Batch])))]
+#[utoipa::path(get, path = "/api/v1/benefits/funds/{code}/batches", tag = "benefits", params(("code" = String, Path)),
+    responses((status = 200, body = [disburse::Batch])),
+    security(("bearer" = [])))]
 pub async fn list_batches(
     State(state): State<AppState>,
     staff: Staff,
@@ -637,8 +647,9 @@ pub async fn list_batches(
     Ok(Json(disburse::batches(&state.db, f.id).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/benefits/funds/{code}/batches", tag = "benefits", request_body = BatchIn,
-    responses((status = 201, body = disburse::Batch)))]
+#[utoipa::path(post, path = "/api/v1/benefits/funds/{code}/batches", tag = "benefits", params(("code" = String, Path)), request_body = BatchIn,
+    responses((status = 201, body = disburse::Batch)),
+    security(("bearer" = [])))]
 pub async fn create_batch(
     State(state): State<AppState>,
     staff: Staff,
@@ -658,8 +669,9 @@ pub struct BatchOut {
     payments: Vec<disburse::Payment>,
 }
 
-#[utoipa::path(get, path = "/api/v1/benefits/batches/{id}", tag = "benefits",
-    responses((status = 200, body = BatchOut)))]
+#[utoipa::path(get, path = "/api/v1/benefits/batches/{id}", tag = "benefits", params(("id" = i64, Path)),
+    responses((status = 200, body = BatchOut)),
+    security(("bearer" = [])))]
 pub async fn show_batch(
     State(state): State<AppState>,
     staff: Staff,
@@ -670,8 +682,9 @@ pub async fn show_batch(
     Ok(Json(BatchOut { batch, payments }))
 }
 
-#[utoipa::path(post, path = "/api/v1/benefits/batches/{id}/payments", tag = "benefits", request_body = PaymentIn,
-    responses((status = 201, body = disburse::Payment), (status = 409, description = "over the control totals or the entitlement")))]
+#[utoipa::path(post, path = "/api/v1/benefits/batches/{id}/payments", tag = "benefits", params(("id" = i64, Path)), request_body = PaymentIn,
+    responses((status = 201, body = disburse::Payment), (status = 409, description = "over the control totals or the entitlement")),
+    security(("bearer" = [])))]
 pub async fn add_payment(
     State(state): State<AppState>,
     staff: Staff,
@@ -693,8 +706,9 @@ pub async fn remove_payment(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/v1/benefits/batches/{id}/submit", tag = "benefits",
-    responses((status = 200, body = disburse::Batch)))]
+#[utoipa::path(post, path = "/api/v1/benefits/batches/{id}/submit", tag = "benefits", params(("id" = i64, Path)),
+    responses((status = 200, body = disburse::Batch)),
+    security(("bearer" = [])))]
 pub async fn submit_batch(
     State(state): State<AppState>,
     staff: Staff,
@@ -711,9 +725,10 @@ pub struct DecisionIn {
     note: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/benefits/batches/{id}/approve", tag = "benefits", request_body = DecisionIn,
+#[utoipa::path(post, path = "/api/v1/benefits/batches/{id}/approve", tag = "benefits", params(("id" = i64, Path)), request_body = DecisionIn,
     responses((status = 200, body = disburse::Batch), (status = 403, description = "the checker made the batch"),
-        (status = 409, description = "decided already")))]
+        (status = 409, description = "decided already")),
+    security(("bearer" = [])))]
 pub async fn approve_batch(
     State(state): State<AppState>,
     staff: Staff,
@@ -726,8 +741,9 @@ pub async fn approve_batch(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/benefits/batches/{id}/reject", tag = "benefits", request_body = DecisionIn,
-    responses((status = 200, body = disburse::Batch)))]
+#[utoipa::path(post, path = "/api/v1/benefits/batches/{id}/reject", tag = "benefits", params(("id" = i64, Path)), request_body = DecisionIn,
+    responses((status = 200, body = disburse::Batch)),
+    security(("bearer" = [])))]
 pub async fn reject_batch(
     State(state): State<AppState>,
     staff: Staff,
@@ -756,8 +772,9 @@ fn csv_response(name: &str, body: String) -> Response {
 }
 
 /// The bank advice of an approved batch (CSV).
-#[utoipa::path(get, path = "/api/v1/benefits/batches/{id}/advice.csv", tag = "benefits",
-    responses((status = 200, description = "CSV", content_type = "text/csv")))]
+#[utoipa::path(get, path = "/api/v1/benefits/batches/{id}/advice.csv", tag = "benefits", params(("id" = i64, Path)),
+    responses((status = 200, description = "CSV", content_type = "text/csv")),
+    security(("bearer" = [])))]
 pub async fn advice(
     State(state): State<AppState>,
     staff: Staff,
@@ -769,9 +786,10 @@ pub async fn advice(
 }
 
 /// Reconcile with a bank statement: the body is the CSV (`Content-Type: text/csv`).
-#[utoipa::path(post, path = "/api/v1/benefits/funds/{code}/reconciliation", tag = "benefits",
+#[utoipa::path(post, path = "/api/v1/benefits/funds/{code}/reconciliation", tag = "benefits", params(("code" = String, Path)),
     request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, body = disburse::Reconciliation), (status = 400, description = "the file cannot be read")))]
+    responses((status = 200, body = disburse::Reconciliation), (status = 400, description = "the file cannot be read")),
+    security(("bearer" = [])))]
 pub async fn reconcile(
     State(state): State<AppState>,
     staff: Staff,
@@ -797,8 +815,9 @@ pub async fn reconcile(
 }
 
 /// The fund's ledger, every row (staff of the department).
-#[utoipa::path(get, path = "/api/v1/benefits/funds/{code}/ledger", tag = "benefits",
-    responses((status = 200, description = "balances and rows")))]
+#[utoipa::path(get, path = "/api/v1/benefits/funds/{code}/ledger", tag = "benefits", params(("code" = String, Path)),
+    responses((status = 200, description = "balances and rows")),
+    security(("bearer" = [])))]
 pub async fn show_ledger(
     State(state): State<AppState>,
     staff: Staff,
@@ -824,7 +843,8 @@ pub struct ReportQuery {
     params(("by" = String, Query, description = "fund, district, religion, gender or month"),
         ("fund" = Option<String>, Query, description = "one fund's code"),
         ("format" = Option<String>, Query, description = "json (default) or csv")),
-    responses((status = 200, body = report::Report)))]
+    responses((status = 200, body = report::Report)),
+    security(("bearer" = [])))]
 pub async fn show_report(
     State(state): State<AppState>,
     staff: Staff,

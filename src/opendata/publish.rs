@@ -4,6 +4,9 @@
 //! - `reports-weekly`: reports of public services by week (Monday, Pakistan time) × service ×
 //!   district: how many, and the median hours to the first closing status.
 //! - `directory-places`: the verified directory, with ratings, and nothing about reviewers.
+//! - `benefits-grants`: applications, selections and money by fund × district × religion ×
+//!   gender (money from the ledger). A cell of fewer than 5 applications is left out, so a
+//!   small community in a district is not exposed; the funds' own totals are on their pages.
 //!
 //! Personal data is never published: no names, phone numbers, e-mail, CNICs, descriptions or
 //! coordinates of a reporter. A week × service × district cell with fewer than 5 reports is left
@@ -179,6 +182,73 @@ pub async fn directory_places(db: &Db) -> Result<Vec<Vec<String>>> {
     Ok(out)
 }
 
+/// Applications and money by fund × district × religion × gender, as CSV rows (header first).
+pub async fn benefits_grants(db: &Db) -> Result<Vec<Vec<String>>> {
+    // (fund, district, religion, gender)
+    type Key = (String, String, String, String);
+    let counts: Vec<(String, String, String, String, String, i64, i64)> = db
+        .fetch_all(query(
+            "SELECT f.code, f.financial_year, COALESCE(a.district, ''), a.religion, a.gender, COUNT(*), \
+             CAST(COALESCE(SUM(CASE WHEN a.status = 'selected' THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             FROM benefit_applications a JOIN benefit_funds f ON f.id = a.fund_id \
+             GROUP BY f.code, f.financial_year, a.district, a.religion, a.gender",
+        ))
+        .await?;
+    let money: Vec<(String, String, String, String, i64, i64)> = db
+        .fetch_all(query(
+            "SELECT f.code, COALESCE(a.district, ''), a.religion, a.gender, \
+             CAST(COALESCE(SUM(CASE WHEN l.debit IN ('committed', 'disbursed') AND l.credit = 'available' THEN l.amount \
+               WHEN l.credit IN ('committed', 'disbursed') AND l.debit = 'available' THEN -l.amount ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN l.debit = 'disbursed' THEN l.amount WHEN l.credit = 'disbursed' THEN -l.amount ELSE 0 END), 0) AS BIGINT) \
+             FROM benefit_ledger l JOIN benefit_applications a ON a.id = l.application_id \
+             JOIN benefit_funds f ON f.id = l.fund_id \
+             GROUP BY f.code, a.district, a.religion, a.gender",
+        ))
+        .await?;
+    let money: BTreeMap<Key, (i64, i64)> = money
+        .into_iter()
+        .map(|(f, d, r, g, c, p)| ((f, d, r, g), (c, p)))
+        .collect();
+    let mut out = vec![vec![
+        "fund".to_string(),
+        "financial_year".into(),
+        "district".into(),
+        "religion".into(),
+        "gender".into(),
+        "applications".into(),
+        "selected".into(),
+        "committed_rupees".into(),
+        "disbursed_rupees".into(),
+    ]];
+    let mut rows: Vec<_> = counts.into_iter().collect();
+    rows.sort();
+    for (fund, year, district, religion, gender, n, selected) in rows {
+        if (n as usize) < MIN_CELL {
+            continue;
+        }
+        let key = (
+            fund.clone(),
+            district.clone(),
+            religion.clone(),
+            gender.clone(),
+        );
+        let (committed, disbursed) = money.get(&key).copied().unwrap_or((0, 0));
+        let rupees = |p: i64| crate::benefits::model::rupees(p).replace(',', "");
+        out.push(vec![
+            fund,
+            year,
+            district,
+            religion,
+            gender,
+            n.to_string(),
+            selected.to_string(),
+            rupees(committed),
+            rupees(disbursed),
+        ]);
+    }
+    Ok(out)
+}
+
 async fn publish_rows(db: &Db, name: &str, title: &str, rows: Vec<Vec<String>>) -> Result<u64> {
     let path = temp_csv(name);
     {
@@ -207,9 +277,18 @@ pub async fn run(db: &Db) -> Result<Vec<(String, u64)>> {
     )
     .await?;
     let b = publish_rows(db, "directory-places", "Directory of public places", places).await?;
+    let grants = benefits_grants(db).await?;
+    let c = publish_rows(
+        db,
+        "benefits-grants",
+        "Grant applications and payments by fund, district, religion and gender",
+        grants,
+    )
+    .await?;
     Ok(vec![
         ("reports-weekly".into(), a),
         ("directory-places".into(), b),
+        ("benefits-grants".into(), c),
     ])
 }
 

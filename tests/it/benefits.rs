@@ -841,6 +841,32 @@ on_both!(grant_end_to_end, |backend| async move {
         "{csv}"
     );
 
+    // The open data aggregate: no person in it, no cell under five applications.
+    khidmat::opendata::publish::run(&app.db).await.unwrap();
+    let res: Value = app
+        .get_json("/api/3/action/package_show?id=benefits-grants")
+        .await;
+    let resource = res["result"]["resources"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rows: Value = app
+        .get_json(&format!(
+            "/api/3/action/datastore_search?resource_id={resource}&limit=1000"
+        ))
+        .await;
+    let records = rows["result"]["records"].as_array().unwrap();
+    assert!(!records.is_empty());
+    let mut published = 0;
+    for r in records {
+        let n = r["applications"].as_i64().unwrap();
+        assert!(n >= 5, "{r}");
+        published += n;
+        assert!(!r.to_string().contains("17301"), "no CNIC: {r}");
+        assert!(!r.to_string().contains("Applicant"), "no name: {r}");
+    }
+    assert!(published <= 51);
+
     // The ledger never changes; the audit log names who approved.
     let update = app
         .db

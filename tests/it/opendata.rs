@@ -588,7 +588,11 @@ on_both!(
         assert!(published[1].1 >= 16, "the verified directory");
         // Publishing again replaces, not adds.
         khidmat::opendata::publish::run(&app.db).await.unwrap();
-        assert_eq!(app.count("od_resources").await, 2);
+        assert_eq!(
+            app.count("od_resources").await,
+            3,
+            "reports, directory and grants, once each"
+        );
 
         let (_, weekly) = action(&app, "package_show", json!({"id": "reports-weekly"})).await;
         let resource = weekly["result"]["resources"][0]["id"]
