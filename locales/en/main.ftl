@@ -543,3 +543,7 @@ benefits-history = History
 benefit-sms-how = To check a grant application, send GRANT, its reference and your CNIC number: GRANT B-7KQ2-M9XD 17301-1234567-1
 benefit-sms-not-found = No application { $reference } with this CNIC. Check both and send again.
 benefits-walk-in = Enter a walk-in application
+benefit-err-department-wide = This is for staff of the whole department, not of one district.
+benefits-add-document = Add a document
+benefits-document = Document
+benefits-photo = Photo of it

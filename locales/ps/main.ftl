@@ -543,3 +543,7 @@ benefits-history = تاریخچه
 benefit-sms-how = د مرستې غوښتنلیک د کتلو لپاره GRANT، د هغه حواله او خپله د شناختي کارت شمېره ولېږئ: GRANT B-7KQ2-M9XD 17301-1234567-1
 benefit-sms-not-found = په دې شناختي کارت د { $reference } غوښتنلیک ونه موندل شو. دواړه وګورئ او بیا یې ولېږئ.
 benefits-walk-in = د دفتر ته راغلي کس غوښتنلیک ثبت کړئ
+benefit-err-department-wide = دا د ټولې څانګې د کارکوونکو لپاره دی، نه د یوې ولسوالۍ.
+benefits-add-document = سند زیات کړئ
+benefits-document = سند
+benefits-photo = د هغه انځور

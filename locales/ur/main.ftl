@@ -543,3 +543,7 @@ benefits-history = تاریخچہ
 benefit-sms-how = گرانٹ کی درخواست دیکھنے کے لیے GRANT، اس کا حوالہ نمبر اور اپنا شناختی کارڈ نمبر بھیجیں: GRANT B-7KQ2-M9XD 17301-1234567-1
 benefit-sms-not-found = اس شناختی کارڈ کے ساتھ درخواست { $reference } نہیں ملی۔ دونوں دیکھ کر دوبارہ بھیجیں۔
 benefits-walk-in = دفتر آنے والے کی درخواست درج کریں
+benefit-err-department-wide = یہ پورے محکمے کے عملے کے لیے ہے، کسی ایک ضلع کے لیے نہیں۔
+benefits-add-document = دستاویز شامل کریں
+benefits-document = دستاویز
+benefits-photo = اس کی تصویر

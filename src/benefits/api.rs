@@ -677,8 +677,17 @@ pub async fn show_batch(
     staff: Staff,
     Path(id): Path<i64>,
 ) -> Result<Json<BatchOut>> {
-    let (batch, _) = disburse::visible(&state, &staff, id).await?;
-    let payments = disburse::payments(&state.db, id).await?;
+    let (batch, fund) = disburse::visible(&state, &staff, id).await?;
+    // An officer of one district sees that district's payees only.
+    let payments = disburse::payments(&state.db, id)
+        .await?
+        .into_iter()
+        .filter(|p| {
+            staff
+                .scope
+                .allows(fund.department_id, p.district.as_deref())
+        })
+        .collect();
     Ok(Json(BatchOut { batch, payments }))
 }
 

@@ -229,7 +229,7 @@ pub async fn apply(
         on,
     );
     for (_, e) in &documents {
-        files::save(&state.config.photos_dir(), e)
+        files::save(&state.config.documents_dir(), e)
             .await
             .map_err(|e| crate::reports::photo_error(e, lang, state))?;
     }
@@ -417,6 +417,38 @@ pub async fn document_kinds(db: &crate::platform::db::Db, id: i64) -> Result<Vec
     Ok(rows.into_iter().map(|(k,)| k).collect())
 }
 
+/// An application's documents: `(id, document code)`, oldest first.
+pub async fn documents(db: &crate::platform::db::Db, id: i64) -> Result<Vec<(i64, String)>> {
+    Ok(db
+        .fetch_all(
+            query("SELECT id, kind FROM benefit_documents WHERE application_id = $1 ORDER BY id")
+                .bind(id),
+        )
+        .await?)
+}
+
+/// A document's photo, for staff who may see its application: `(JPEG bytes)`.
+pub async fn document_photo(state: &AppState, staff: &Staff, id: i64) -> Result<Vec<u8>> {
+    let row: Option<(String, String)> = state
+        .db
+        .fetch_optional(
+            query(
+                "SELECT a.reference, p.sha256 FROM benefit_documents d \
+                 JOIN benefit_applications a ON a.id = d.application_id \
+                 JOIN photos p ON p.id = d.photo_id WHERE d.id = $1",
+            )
+            .bind(id),
+        )
+        .await?;
+    let (reference, sha) = row.ok_or_else(|| Error::NotFound(String::new()))?;
+    visible(state, staff, &reference).await?;
+    let path = files::photo_path(&state.config.documents_dir(), &sha)
+        .ok_or_else(|| Error::NotFound(String::new()))?;
+    tokio::fs::read(&path)
+        .await
+        .map_err(|e| Error::Internal(anyhow::anyhow!("document {id} ({}): {e}", path.display())))
+}
+
 /// Can `staff` see this application? (Its fund's department, and their district if they have
 /// one.)
 pub fn may_see(staff: &Staff, a: &Application) -> bool {
@@ -448,7 +480,7 @@ pub async fn add_document(
     if !fund.documents.iter().any(|d| d.code == kind) {
         return Err(bad(t!(lang, "benefit-err-document", document = kind)));
     }
-    files::save(&state.config.photos_dir(), &photo)
+    files::save(&state.config.documents_dir(), &photo)
         .await
         .map_err(|e| crate::reports::photo_error(e, lang, state))?;
     let mut kinds = document_kinds(&state.db, a.id).await?;

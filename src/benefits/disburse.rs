@@ -521,6 +521,17 @@ pub async fn advice_csv(
 ) -> Result<String> {
     user_of(staff, lang)?;
     let (b, fund) = visible(state, staff, batch_id).await?;
+    // The advice carries every payee's CNIC and account: for the department's office, not one
+    // district's.
+    if matches!(
+        staff.scope,
+        crate::platform::identity::Scope::Department {
+            district: Some(_),
+            ..
+        }
+    ) {
+        return Err(Error::Forbidden(lang.t("benefit-err-department-wide")));
+    }
     if b.status != "approved" {
         return Err(Error::Conflict(t!(lang, "benefit-err-batch-not-approved")));
     }

@@ -180,6 +180,12 @@ impl Config {
     pub fn photos_dir(&self) -> PathBuf {
         self.data_dir.join("photos")
     }
+
+    /// Photos of applicants' documents: apart from `photos_dir`, which `/photos/` serves to
+    /// anyone; these are served to the department's staff only.
+    pub fn documents_dir(&self) -> PathBuf {
+        self.data_dir.join("documents")
+    }
 }
 
 #[cfg(test)]

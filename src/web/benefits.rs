@@ -50,6 +50,11 @@ pub fn router() -> Router<AppState> {
             get(staff_application).post(staff_verify),
         )
         .route(
+            "/staff/benefits/applications/{reference}/documents",
+            post(staff_add_document).layer(DefaultBodyLimit::max(20 * 1024 * 1024)),
+        )
+        .route("/staff/benefits/documents/{id}", get(staff_document))
+        .route(
             "/staff/benefits/batches/{id}",
             get(staff_batch).post(staff_batch_action),
         )
@@ -856,7 +861,9 @@ struct StaffApplicationPage {
     income: String,
     reasons: Vec<String>,
     answers: Vec<(String, String)>,
-    documents: Vec<String>,
+    documents: Vec<(i64, String)>,
+    /// The fund's document codes and names, for adding one.
+    kinds: Vec<(String, String)>,
     entitled: String,
     paid: String,
     submitted: String,
@@ -915,7 +922,17 @@ async fn staff_application(
                 )
             })
             .collect(),
-        documents: apply::document_kinds(&state.db, a.id).await.or_page(lang)?,
+        documents: apply::documents(&state.db, a.id).await.or_page(lang)?,
+        kinds: store::fund_by_id(&state.db, a.fund_id)
+            .await
+            .or_page(lang)?
+            .map(|f| {
+                f.documents
+                    .iter()
+                    .map(|d| (d.code.clone(), d.name.get(lang).to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default(),
         entitled: rupees(owed.entitled),
         paid: rupees(owed.paid),
         submitted: format::datetime(lang, a.submitted_at),
@@ -942,6 +959,65 @@ async fn staff_verify(
         .await
         .or_page(lang)?;
     Ok(Redirect::to(&format!("/staff/benefits/applications/{reference}")).into_response())
+}
+
+/// A document brought to the office later: its photo, added to the application, which is
+/// then assessed again.
+async fn staff_add_document(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    Path(reference): Path<String>,
+    form: Multipart,
+) -> Result<Response, PageError> {
+    let sent = read_form(form, state.config.max_photo_bytes, lang)
+        .await
+        .or_page(lang)?;
+    if !csrf.verify(sent.fields.get("csrf").map(String::as_str)) {
+        return Err(PageError::form_expired(lang));
+    }
+    let kind = sent.fields.get("kind").cloned().unwrap_or_default();
+    let bytes = sent
+        .files
+        .into_iter()
+        .find(|(n, _)| n == "file")
+        .map(|(_, b)| b)
+        .ok_or_else(|| PageError {
+            error: Error::BadRequest(t!(lang, "err-missing-param", name = "file")),
+            lang,
+        })?;
+    let photo = files::encode(bytes, state.config.photo_max_side)
+        .await
+        .map_err(|e| crate::reports::photo_error(e, lang, &state))
+        .or_page(lang)?;
+    apply::add_document(&state, &staff, &reference, kind.trim(), photo, lang)
+        .await
+        .or_page(lang)?;
+    Ok(Redirect::to(&format!("/staff/benefits/applications/{reference}")).into_response())
+}
+
+/// A document's photo, for the staff who may see its application; never cached elsewhere.
+async fn staff_document(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let bytes = apply::document_photo(&state, &staff, id)
+        .await
+        .map_err(|e| match e {
+            Error::NotFound(_) => PageError::not_found(lang),
+            other => PageError { error: other, lang },
+        })?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "image/jpeg"),
+            (axum::http::header::CACHE_CONTROL, "private, no-store"),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 #[derive(Template)]
@@ -972,8 +1048,20 @@ async fn staff_batch(
     let (b, f) = disburse::visible(&state, &staff, id)
         .await
         .map_err(|_| PageError::not_found(lang))?;
-    let payments = disburse::payments(&state.db, id).await.or_page(lang)?;
-    let selected = store::applications(&state.db, f.id, None, Some("selected"))
+    // An officer of one district sees that district's payees only.
+    let district = match &staff.scope {
+        Scope::Department {
+            district: Some(d), ..
+        } => Some(d.clone()),
+        _ => None,
+    };
+    let payments: Vec<_> = disburse::payments(&state.db, id)
+        .await
+        .or_page(lang)?
+        .into_iter()
+        .filter(|p| staff.scope.allows(f.department_id, p.district.as_deref()))
+        .collect();
+    let selected = store::applications(&state.db, f.id, district.as_deref(), Some("selected"))
         .await
         .or_page(lang)?
         .into_iter()

@@ -1201,6 +1201,48 @@ on_both!(staff_work_a_grant_in_the_browser, |backend| async move {
         .await
         .unwrap();
     assert_eq!((channel.as_str(), docs), ("staff", 1));
+    // The document's photo is for the department's staff only, never at the public /photos/.
+    let (doc_id, sha): (i64, String) = app
+        .db
+        .fetch_one(query(
+            "SELECT d.id, p.sha256 FROM benefit_documents d JOIN photos p ON p.id = d.photo_id",
+        ))
+        .await
+        .unwrap();
+    let r = desk
+        .get(app.at(&format!("/staff/benefits/documents/{doc_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    assert_eq!(r.headers()["cache-control"], "private, no-store");
+    let r = browser()
+        .get(app.at(&format!("/staff/benefits/documents/{doc_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "to the login page");
+    assert_eq!(app.get(&format!("/photos/{sha}.jpg")).await.status(), 404);
+    // A document brought later, added on the application's page.
+    let later = reqwest::multipart::Form::new()
+        .text("csrf", desk_csrf.clone())
+        .text("kind", "enrolment")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(png()).file_name("later.png"),
+        );
+    let r = desk
+        .post(app.at(&format!(
+            "/staff/benefits/applications/{reference}/documents"
+        )))
+        .multipart(later)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(app.count("benefit_documents").await, 2);
+
     // The same form again: the CNIC has applied.
     let r = desk
         .post(app.at("/benefits/web-grant/apply"))
@@ -1318,6 +1360,16 @@ on_both!(staff_work_a_grant_in_the_browser, |backend| async move {
         .unwrap();
     assert_eq!(advice.status(), 200);
     assert!(advice.text().await.unwrap().contains("CHQ-778899"));
+    let advice = desk
+        .get(app.at(&format!("/api/v1/benefits/batches/{id}/advice.csv")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        advice.status(),
+        403,
+        "one district's officer does not get every payee's CNIC"
+    );
 
     // The bank's statement, uploaded on the fund's page.
     let statement = "reference,amount\nCHQ-778899,25000.00\nCHQ-000001,10.00\n";
