@@ -73,6 +73,11 @@ enum Command {
         #[command(subcommand)]
         command: DataCommand,
     },
+    /// Case workflows: check a pack's definitions and draw them.
+    Workflow {
+        #[command(subcommand)]
+        command: WorkflowCommand,
+    },
     /// Benefits: check a published ballot.
     Benefits {
         #[command(subcommand)]
@@ -158,6 +163,19 @@ enum DataCommand {
         /// Index these columns (repeat the flag), for fast filters and sorts on them.
         #[arg(long = "index")]
         index: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum WorkflowCommand {
+    /// Check every workflow in a pack and list every problem at once (unreachable states, states
+    /// that never end, unknown roles, departments or fields, stakeholders without a step). With
+    /// --draw DIR, also write each workflow as DIR/CODE.svg and DIR/CODE.dot for review.
+    /// Departments are the pack's own and those already in the database.
+    Check {
+        file: PathBuf,
+        #[arg(long)]
+        draw: Option<PathBuf>,
     },
 }
 
@@ -487,6 +505,53 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("published {name}: {rows} rows");
             }
             Ok(())
+        }
+        Command::Workflow {
+            command: WorkflowCommand::Check { file, draw },
+        } => {
+            let text = read_text(&file)?;
+            let pack: crate::packs::Pack =
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            anyhow::ensure!(
+                !pack.cases.workflow.is_empty(),
+                "{} declares no [[cases.workflow]]",
+                file.display()
+            );
+            let mut known: std::collections::HashSet<String> =
+                pack.department.iter().map(|d| d.slug.clone()).collect();
+            let db = open(&config).await?;
+            known.extend(
+                crate::platform::org::departments(&db)
+                    .await?
+                    .into_iter()
+                    .map(|d| d.slug),
+            );
+            if let Some(dir) = &draw {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| anyhow::anyhow!("cannot make {}: {e}", dir.display()))?;
+                for w in &pack.cases.workflow {
+                    for (ext, text) in [("svg", w.svg()), ("dot", w.dot())] {
+                        let path = dir.join(format!("{}.{ext}", w.code));
+                        std::fs::write(&path, text)
+                            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                        println!("drew {}", path.display());
+                    }
+                }
+            }
+            let problems = crate::cases::check_all(&pack.cases.workflow, &known);
+            for p in &problems {
+                println!("{p}");
+            }
+            if problems.is_empty() {
+                println!(
+                    "{}: {} workflows, no problems",
+                    file.display(),
+                    pack.cases.workflow.len()
+                );
+                Ok(())
+            } else {
+                anyhow::bail!("{} problems", problems.len())
+            }
         }
         Command::Benefits {
             command:

@@ -4,6 +4,7 @@
 //! - [`reports`]: citizens' reports to departments (Open311 GeoReport v2)
 //! - [`directory`]: places and providers, reviews, suggestions (Open Referral HSDS 3.0)
 //! - [`benefits`]: funds, applications, the ballot, disbursement and its ledger
+//! - [`cases`]: multi-department workflows as data, checked and drawn
 //! - [`opendata`]: datasets and the DataStore, as the CKAN Action API
 //! - [`channels`]: SMS and USSD gateways in, SMS out
 //! - [`web`]: the citizen and staff web pages
@@ -12,6 +13,7 @@
 
 pub mod app;
 pub mod benefits;
+pub mod cases;
 pub mod channels;
 pub mod cli;
 pub mod directory;

@@ -49,6 +49,16 @@ pub struct Pack {
     pub directory: DirectorySection,
     #[serde(default)]
     pub benefits: BenefitsSection,
+    #[serde(default)]
+    pub cases: CasesSection,
+}
+
+/// `[cases]`: multi-department workflows.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CasesSection {
+    #[serde(default)]
+    pub workflow: Vec<crate::cases::workflow::Workflow>,
 }
 
 /// `[benefits]`: funds people apply to.
@@ -307,6 +317,7 @@ impl Pack {
     }
 }
 
+#[derive(Debug)]
 pub struct Loaded {
     pub name: String,
     pub departments: usize,
@@ -363,6 +374,24 @@ pub async fn load(db: &Db, text: &str, actor: &str) -> anyhow::Result<Loaded> {
         .await?;
     }
     load_directory(&mut tx, &pack.directory, &departments).await?;
+    if !pack.cases.workflow.is_empty() {
+        // A workflow is checked against the departments there will be, and refused whole.
+        let mut known: std::collections::HashSet<String> = departments.keys().cloned().collect();
+        let existing: Vec<(String,)> = tx.fetch_all(query("SELECT slug FROM departments")).await?;
+        known.extend(existing.into_iter().map(|(s,)| s));
+        let problems = crate::cases::check_all(&pack.cases.workflow, &known);
+        if !problems.is_empty() {
+            let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
+            anyhow::bail!(
+                "the pack's workflows have {} problems (run `khidmat workflow check`):\n{}",
+                problems.len(),
+                list.join("\n")
+            );
+        }
+        for w in &pack.cases.workflow {
+            crate::cases::upsert_workflow(&mut tx, w).await?;
+        }
+    }
     for f in &pack.benefits.fund {
         let id = department_id(
             &mut tx,
