@@ -297,6 +297,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::channels::router())
         .merge(crate::directory::router())
         .merge(crate::benefits::router())
+        .merge(crate::cases::router())
         .merge(crate::opendata::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::platform::metrics::track))

@@ -1,6 +1,10 @@
 //! Cases: multi-department workflows declared as data (`workflow.rs`), checked before anyone
-//! depends on them and drawn for the departments to review.
+//! depends on them and drawn for the departments to review; cases that move through them
+//! (`run.rs`), with an append-only timeline, approval gates, optimistic concurrency and the
+//! documents they issue; the JSON API and the public verification page (`api.rs`).
 
+pub mod api;
+pub mod run;
 pub mod workflow;
 
 use std::collections::HashSet;
@@ -43,4 +47,8 @@ pub fn check_all(
         }
     }
     out
+}
+
+pub fn router() -> axum::Router<crate::app::AppState> {
+    api::router()
 }

@@ -68,6 +68,50 @@ pub struct Workflow {
     pub state: Vec<State>,
     #[serde(default)]
     pub transition: Vec<Transition>,
+    /// Letters and certificates issued by a step.
+    #[serde(default)]
+    pub document: Vec<DocumentSpec>,
+    /// What case references start with: `VS` makes `VS-2026-000123`.
+    #[serde(default)]
+    pub reference_prefix: String,
+}
+
+/// A document a step issues: a unique number, a text from the case's fields, and a QR code to
+/// the public verification page.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentSpec {
+    pub code: String,
+    pub title: Text3,
+    /// The transition that issues it.
+    pub on: String,
+    /// Its number's prefix: `NGO` makes `NGO-2026-000001`.
+    pub prefix: String,
+    /// The text, with `{field_code}` for a field's value.
+    pub body: Text3,
+    /// Roles that may cancel it.
+    #[serde(default)]
+    pub cancel_roles: Vec<String>,
+}
+
+impl DocumentSpec {
+    /// The `{placeholders}` in the body.
+    pub fn placeholders(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for text in [&self.body.en, &self.body.ur, &self.body.ps] {
+            let mut rest = text.as_str();
+            while let Some(start) = rest.find('{') {
+                let Some(len) = rest[start..].find('}') else {
+                    break;
+                };
+                out.push(rest[start + 1..start + len].to_owned());
+                rest = &rest[start + len + 1..];
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -350,6 +394,35 @@ impl Workflow {
                     problem(
                         "unknown-field",
                         format!("{at} requires field {f:?}, which does not exist"),
+                    );
+                }
+            }
+        }
+        for d in &self.document {
+            let at = format!("document {}", d.code);
+            if !self.transition.iter().any(|t| t.code == d.on) {
+                problem(
+                    "unknown-state",
+                    format!("{at} is issued by step {:?}, which does not exist", d.on),
+                );
+            }
+            for r in &d.cancel_roles {
+                if !roles.contains_key(r.as_str()) {
+                    problem(
+                        "unknown-role",
+                        format!("{at} may be cancelled by role {r:?}, which is not a role"),
+                    );
+                }
+            }
+            for f in d.placeholders() {
+                if !fields.contains_key(f.as_str())
+                    && f != "number"
+                    && f != "date"
+                    && f != "reference"
+                {
+                    problem(
+                        "unknown-field",
+                        format!("{at} writes {{{f}}}, which is not a field"),
                     );
                 }
             }

@@ -116,22 +116,6 @@ fn application(i: usize) -> Value {
     })
 }
 
-/// A client logged in through the API as `email`.
-async fn session(app: &TestApp, email: &str) -> reqwest::Client {
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let r = c
-        .post(app.at("/api/v1/login"))
-        .json(&json!({"email": email, "password": "a long enough password"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{email} logs in");
-    c
-}
-
 async fn post(c: &reqwest::Client, app: &TestApp, path: &str, body: Value) -> (u16, Value) {
     let r = c.post(app.at(path)).json(&body).send().await.unwrap();
     let status = r.status().as_u16();
@@ -181,10 +165,10 @@ async fn staff(app: &TestApp) -> Staff {
     )
     .await;
     Staff {
-        officer: session(app, "officer@minorities.kp.gov.pk").await,
-        maker: session(app, "maker@minorities.kp.gov.pk").await,
-        checker: session(app, "checker@minorities.kp.gov.pk").await,
-        other_checker: session(app, "second@minorities.kp.gov.pk").await,
+        officer: api_session(app, "officer@minorities.kp.gov.pk").await,
+        maker: api_session(app, "maker@minorities.kp.gov.pk").await,
+        checker: api_session(app, "checker@minorities.kp.gov.pk").await,
+        other_checker: api_session(app, "second@minorities.kp.gov.pk").await,
     }
 }
 

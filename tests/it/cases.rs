@@ -4,6 +4,8 @@
 use std::process::Command;
 
 use khidmat::platform::db::query;
+use khidmat::platform::identity::Role;
+use serde_json::{json, Value};
 
 use crate::helpers::*;
 use crate::on_both;
@@ -131,5 +133,606 @@ on_both!(
             .await
             .unwrap();
         assert!(stored.contains("special-branch"));
+    }
+);
+
+fn pack_text(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/packs/{name}.toml", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn png() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(40, 30, |x, y| image::Rgb([x as u8 * 5, y as u8 * 7, 60]));
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+/// A staff user of `department` (and `district`) holding `role` in `workflow`, logged in.
+async fn holder(
+    app: &TestApp,
+    email: &str,
+    department: &str,
+    district: Option<&str>,
+    workflow: &str,
+    role: &str,
+) -> (reqwest::Client, String) {
+    let id = app
+        .add_user(email, Role::Officer, Some(department), district)
+        .await;
+    khidmat::cases::run::grant_role(&app.db, "test", id, workflow, role)
+        .await
+        .unwrap();
+    // Logged in through the form: the browser's form token comes with it (a session's
+    // multipart steps carry it).
+    login(app, email).await
+}
+
+/// Take a step: `(status, body)`.
+async fn step(
+    (c, csrf): &(reqwest::Client, String),
+    app: &TestApp,
+    path: &str,
+    name: &str,
+    version: i64,
+    fields: &[(&str, &str)],
+    attachments: &[&str],
+) -> (u16, Value) {
+    let mut form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .text("step", name.to_owned())
+        .text("version", version.to_string())
+        .text("note", format!("{name} done"))
+        .text("lat", "34.0151")
+        .text("long", "71.5249");
+    for (k, v) in fields {
+        form = form.text(format!("field[{k}]"), v.to_string());
+    }
+    for a in attachments {
+        form = form.part(
+            format!("attachment:{a}"),
+            reqwest::multipart::Part::bytes(png()).file_name("photo.png"),
+        );
+    }
+    let r = c
+        .post(app.at(&format!("{path}/steps")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+fn message(v: &Value) -> String {
+    v["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+on_both!(
+    a_vehicle_goes_from_seizure_to_hand_over_across_four_departments,
+    |backend| async move {
+        let app = spawn(backend).await;
+        khidmat::packs::load(&app.db, &pack_text("excise-vehicle-seizure"), "test")
+            .await
+            .unwrap();
+        let w = "vehicle-seizure";
+        let inspector = holder(
+            &app,
+            "inspector@excise.test",
+            "excise",
+            Some("peshawar"),
+            w,
+            "inspector",
+        )
+        .await;
+        let eto = holder(
+            &app,
+            "eto@excise.test",
+            "excise",
+            Some("peshawar"),
+            w,
+            "eto",
+        )
+        .await;
+        let eto_mardan = holder(
+            &app,
+            "eto@mardan.excise.test",
+            "excise",
+            Some("mardan"),
+            w,
+            "eto",
+        )
+        .await;
+        let keeper = holder(
+            &app,
+            "keeper@warehouse.test",
+            "excise-warehouse",
+            None,
+            w,
+            "warehouse-keeper",
+        )
+        .await;
+        let examiner = holder(
+            &app,
+            "examiner@fsl.test",
+            "forensic-lab",
+            None,
+            w,
+            "forensic-examiner",
+        )
+        .await;
+        let registrar = holder(
+            &app,
+            "registrar@mra.test",
+            "motor-registration",
+            None,
+            w,
+            "registration-officer",
+        )
+        .await;
+        let dg = holder(
+            &app,
+            "dg@excise.test",
+            "excise",
+            None,
+            w,
+            "director-general",
+        )
+        .await;
+        let secretary = holder(
+            &app,
+            "secretary@excise.test",
+            "excise",
+            None,
+            w,
+            "secretary",
+        )
+        .await;
+        // A role of another department cannot be granted.
+        let stranger = app
+            .add_user("clerk@fsl.test", Role::Officer, Some("forensic-lab"), None)
+            .await;
+        assert!(
+            khidmat::cases::run::grant_role(&app.db, "test", stranger, w, "eto")
+                .await
+                .is_err()
+        );
+
+        // The inspector seizes the vehicle.
+        let fields = json!({"registration_number": "LEB-07-1234", "chassis_number": "NZE141-9876543", "make_model": "Toyota Corolla 2007", "seizure_reason": "suspicious-chassis", "owner_name": "Gul Khan", "owner_cnic": "17301-1234567-1", "owner_phone": "0300 1234567"});
+        let r = eto
+            .0
+            .post(app.at(&format!("/api/v1/cases/{w}")))
+            .json(&json!({"fields": fields}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "only an inspector opens a seizure");
+        let r = inspector
+            .0
+            .post(app.at(&format!("/api/v1/cases/{w}")))
+            .json(&json!({"fields": {"registration_number": "X"}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "required fields");
+        let r = inspector
+            .0
+            .post(app.at(&format!("/api/v1/cases/{w}")))
+            .json(&json!({"fields": fields}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let case: Value = r.json().await.unwrap();
+        let reference = case["reference"].as_str().unwrap().to_owned();
+        assert!(reference.starts_with("VS-"), "{reference}");
+        assert_eq!(
+            (case["state"].as_str(), case["district"].as_str()),
+            (Some("seized"), Some("peshawar"))
+        );
+        assert_eq!(case["fields"]["owner_cnic"], "1730112345671");
+        let path = format!("/api/v1/cases/{w}/{reference}");
+        let mut v = case["version"].as_i64().unwrap();
+
+        // Refusals, each naming its rule.
+        let (st, e) = step(&inspector, &app, &path, "receive", v, &[], &[]).await;
+        assert_eq!(st, 403, "wrong role: {e}");
+        assert!(message(&e).contains("for eto"), "{e}");
+        let (st, e) = step(&eto_mardan, &app, &path, "receive", v, &[], &[]).await;
+        assert_eq!(st, 404, "another district's officer does not see it: {e}");
+        let (st, e) = step(&eto, &app, &path, "send-to-lab", v, &[], &[]).await;
+        assert_eq!(st, 409, "not from this state: {e}");
+        assert!(message(&e).contains("not allowed from seized"), "{e}");
+        // Two officers at once on the same version: one moves it, the other is told to reload.
+        let eto2 = holder(
+            &app,
+            "eto2@excise.test",
+            "excise",
+            Some("peshawar"),
+            w,
+            "eto",
+        )
+        .await;
+        let (a, b) = tokio::join!(
+            step(&eto, &app, &path, "receive", v, &[], &[]),
+            step(&eto2, &app, &path, "receive", v, &[], &[])
+        );
+        let mut codes = [a.0, b.0];
+        codes.sort();
+        assert_eq!(codes, [200, 409], "{a:?} {b:?}");
+        let loser = if a.0 == 409 { &a.1 } else { &b.1 };
+        assert!(
+            message(loser).contains("changed since you saw it")
+                || message(loser).contains("not allowed"),
+            "{loser}"
+        );
+        v += 1;
+
+        // The warehouse checks it in, with the inventory photographed.
+        let (st, e) = step(&keeper, &app, &path, "check-in", v, &[], &[]).await;
+        assert_eq!(st, 400, "the inventory is required: {e}");
+        assert!(message(&e).contains("inventory"));
+        let (st, c) = step(&keeper, &app, &path, "check-in", v, &[], &["inventory"]).await;
+        assert_eq!(st, 200, "{c}");
+        v = c["version"].as_i64().unwrap();
+        let (st, c) = step(&eto, &app, &path, "send-to-lab", v, &[], &[]).await;
+        assert_eq!(st, 200, "{c}");
+        v = c["version"].as_i64().unwrap();
+        let (st, e) = step(
+            &examiner,
+            &app,
+            &path,
+            "lab-report",
+            v,
+            &[],
+            &["fsl-report"],
+        )
+        .await;
+        assert_eq!(st, 400, "the finding is required: {e}");
+        assert!(message(&e).contains("chassis_tampered"));
+        let (st, c) = step(
+            &examiner,
+            &app,
+            &path,
+            "lab-report",
+            v,
+            &[("chassis_tampered", "yes")],
+            &["fsl-report"],
+        )
+        .await;
+        assert_eq!(st, 200, "{c}");
+        v = c["version"].as_i64().unwrap();
+        let (st, c) = step(&eto, &app, &path, "send-to-registration", v, &[], &[]).await;
+        assert_eq!(st, 200, "{c}");
+        v = c["version"].as_i64().unwrap();
+        let (st, c) = step(
+            &registrar,
+            &app,
+            &path,
+            "registration-report",
+            v,
+            &[("registered_owner", "Not registered")],
+            &["registration-report"],
+        )
+        .await;
+        assert_eq!(st, 200, "{c}");
+        v = c["version"].as_i64().unwrap();
+        let (st, c) = step(&eto, &app, &path, "propose-confiscation", v, &[], &[]).await;
+        assert_eq!(st, 200, "{c}");
+        v = c["version"].as_i64().unwrap();
+        // The Director General's order: an approval gate that fixes the record, and a document.
+        let (st, e) = step(
+            &secretary,
+            &app,
+            &path,
+            "confiscate",
+            v,
+            &[],
+            &["confiscation-order"],
+        )
+        .await;
+        assert_eq!(st, 403, "the Secretary oversees and does not act: {e}");
+        let (st, c) = step(
+            &dg,
+            &app,
+            &path,
+            "confiscate",
+            v,
+            &[],
+            &["confiscation-order"],
+        )
+        .await;
+        assert_eq!(st, 200, "{c}");
+        v = c["version"].as_i64().unwrap();
+        assert!(c["locked_fields"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("chassis_number")));
+        let (st, e) = step(
+            &dg,
+            &app,
+            &path,
+            "allot",
+            v,
+            &[
+                ("allottee", "Excise headquarters"),
+                ("chassis_number", "CHANGED"),
+            ],
+            &[],
+        )
+        .await;
+        assert_eq!(st, 409, "a locked record: {e}");
+        assert!(message(&e).contains("fixed by an approval"), "{e}");
+        let (st, c) = step(
+            &dg,
+            &app,
+            &path,
+            "allot",
+            v,
+            &[("allottee", "Excise headquarters")],
+            &[],
+        )
+        .await;
+        assert_eq!(st, 200, "{c}");
+        v = c["version"].as_i64().unwrap();
+        let (st, c) = step(
+            &keeper,
+            &app,
+            &path,
+            "hand-over",
+            v,
+            &[
+                ("receiver_name", "Naveed Ahmad"),
+                ("receiver_cnic", "17301-7654321-3"),
+            ],
+            &["handover-receipt"],
+        )
+        .await;
+        assert_eq!(st, 200, "{c}");
+        assert_eq!(c["state"], "handed-over");
+
+        // The timeline: who, in which role and department, from where to where.
+        let r: Value = secretary
+            .0
+            .get(app.at(&path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let timeline = r["timeline"].as_array().unwrap();
+        let steps: Vec<&str> = timeline
+            .iter()
+            .map(|e| e["transition"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                "open",
+                "receive",
+                "check-in",
+                "send-to-lab",
+                "lab-report",
+                "send-to-registration",
+                "registration-report",
+                "propose-confiscation",
+                "confiscate",
+                "allot",
+                "hand-over"
+            ]
+        );
+        let departments: std::collections::BTreeSet<&str> = timeline
+            .iter()
+            .map(|e| e["department"].as_str().unwrap())
+            .collect();
+        assert_eq!(departments.len(), 4, "{departments:?}");
+        assert_eq!(timeline[4]["role"], "forensic-examiner");
+        assert_eq!(timeline[8]["from_state"], "confiscation-proposed");
+        assert_eq!(r["documents"][0]["kind"], "confiscation-order");
+        assert!(r["documents"][0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("LEB-07-1234"));
+        assert_eq!(
+            app.count("case_attachments").await,
+            5,
+            "inventory, two reports, the order, the receipt"
+        );
+        let located: i64 = app
+            .db
+            .scalar(query(
+                "SELECT COUNT(*) FROM case_attachments WHERE lat IS NOT NULL",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(located, 5, "photos keep where they were taken");
+        let changed = app
+            .db
+            .execute(query("UPDATE case_events SET note = 'x'"))
+            .await;
+        assert!(changed.is_err(), "the timeline is append-only");
+        // Who sees what: the Mardan officer sees no Peshawar case; the Secretary sees all.
+        let mardan: Value = eto_mardan
+            .0
+            .get(app.at(&format!("/api/v1/cases/{w}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(mardan.as_array().unwrap().len(), 0);
+        let all: Value = secretary
+            .0
+            .get(app.at(&format!("/api/v1/cases/{w}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(all.as_array().unwrap().len(), 1);
+        // The public sees the state and public fields, given the registration number; never the owner.
+        let r = app
+            .client
+            .get(app.at(&format!("{path}/public?check=leb-07-1234")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let public: Value = r.json().await.unwrap();
+        assert_eq!(public["state"], "Handed over");
+        assert!(
+            public.get("owner_cnic").is_none() && public.get("owner_name").is_none(),
+            "{public}"
+        );
+        let r = app
+            .client
+            .get(app.at(&format!("{path}/public?check=LEB-00-0000")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+    }
+);
+
+on_both!(
+    an_ngo_certificate_is_verified_and_then_shows_cancelled,
+    |backend| async move {
+        let app = spawn(backend).await;
+        khidmat::packs::load(&app.db, &pack_text("ngo-registration"), "test")
+            .await
+            .unwrap();
+        let w = "ngo-registration";
+        let officer = holder(
+            &app,
+            "dso@sw.test",
+            "social-welfare",
+            Some("peshawar"),
+            w,
+            "district-officer",
+        )
+        .await;
+        let ad = holder(
+            &app,
+            "ad@sw.test",
+            "social-welfare",
+            None,
+            w,
+            "assistant-director",
+        )
+        .await;
+        let sb = holder(&app, "sb@home.test", "home", None, w, "special-branch").await;
+        let dd = holder(
+            &app,
+            "dd@sw.test",
+            "social-welfare",
+            None,
+            w,
+            "deputy-director",
+        )
+        .await;
+        let dg = holder(
+            &app,
+            "dg@sw.test",
+            "social-welfare",
+            None,
+            w,
+            "director-general",
+        )
+        .await;
+        let r = officer.0.post(app.at(&format!("/api/v1/cases/{w}")))
+        .json(&json!({"fields": {"organisation_name": "Roshni Welfare Society", "office_address": "Saddar, Peshawar", "chair_name": "Shazia Bibi", "chair_cnic": "17301-2222222-2", "sector": "women"}}))
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 201);
+        let case: Value = r.json().await.unwrap();
+        let reference = case["reference"].as_str().unwrap().to_owned();
+        let path = format!("/api/v1/cases/{w}/{reference}");
+        let mut v = case["version"].as_i64().unwrap();
+        for (who, name, fields, attachments) in [
+            (&officer, "forward-to-ad", vec![], vec![]),
+            (&ad, "reverse-to-district", vec![], vec![]),
+            (&officer, "forward-to-ad", vec![], vec![]),
+            (&ad, "send-for-vetting", vec![], vec![]),
+            (
+                &sb,
+                "vetted",
+                vec![("vetting_result", "cleared")],
+                vec!["vetting-report"],
+            ),
+            (&dd, "forward-to-dg", vec![], vec![]),
+            (
+                &dg,
+                "register",
+                vec![("registration_number", "SW/PSH/2026/117")],
+                vec![],
+            ),
+        ] {
+            let (st, c) = step(who, &app, &path, name, v, &fields, &attachments).await;
+            assert_eq!(st, 200, "{name}: {c}");
+            v = c["version"].as_i64().unwrap();
+        }
+        let r: Value =
+            dg.0.get(app.at(&path))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        assert_eq!(r["case"]["state"], "registered");
+        let doc = &r["documents"][0];
+        let number = doc["number"].as_str().unwrap().to_owned();
+        assert!(number.starts_with("REG-"), "{number}");
+        let body = doc["body"].as_str().unwrap();
+        assert!(
+            body.contains("Roshni Welfare Society") && body.contains("SW/PSH/2026/117"),
+            "{body}"
+        );
+        let verify = format!("/verify/{}", doc["token"].as_str().unwrap());
+        let (st, html) = page(&browser(), &app, &verify).await;
+        assert_eq!(st, 200);
+        assert!(
+            html.contains(&number) && html.contains("stands") && !html.contains("cancelled"),
+            "{html}"
+        );
+        // Cancelled by the Director General, with a reason; the page says so.
+        let r = officer
+            .0
+            .post(app.at(&format!("/api/v1/case-documents/{number}/cancel")))
+            .json(&json!({"reason": "x"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+        let r =
+            dg.0.post(app.at(&format!("/api/v1/case-documents/{number}/cancel")))
+                .json(&json!({"reason": "Registration obtained on false documents"}))
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(r.status(), 204);
+        let (_, html) = page(&browser(), &app, &verify).await;
+        assert!(
+            html.contains("has been cancelled") && html.contains("false documents"),
+            "{html}"
+        );
+        let r =
+            dg.0.post(app.at(&format!("/api/v1/case-documents/{number}/cancel")))
+                .json(&json!({"reason": "again"}))
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(r.status(), 409);
+        let (st, _) = page(&browser(), &app, "/verify/not-a-token").await;
+        assert_eq!(st, 404);
     }
 );

@@ -391,6 +391,22 @@ pub async fn login(app: &TestApp, email: &str) -> (reqwest::Client, String) {
     (b, csrf)
 }
 
+/// A client logged in through the JSON API (`POST /api/v1/login`) as `email`.
+pub async fn api_session(app: &TestApp, email: &str) -> reqwest::Client {
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let r = c
+        .post(app.at("/api/v1/login"))
+        .json(&serde_json::json!({"email": email, "password": "a long enough password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{email} logs in");
+    c
+}
+
 /// GET a page in a browser: `(status, body)`.
 pub async fn page(b: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
     let resp = b.get(app.at(path)).send().await.unwrap();

@@ -1,0 +1,236 @@
+//! The cases JSON API (staff users, by session or through a desk system logged in as them),
+//! the public lookup, and the public page that verifies a letter or certificate.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::run::{self, Attachment, Step};
+use crate::app::AppState;
+use crate::platform::error::{Error, JsonBody, Result};
+use crate::platform::i18n::Lang;
+use crate::platform::identity::{self, Staff};
+use crate::platform::ratelimit::PeerAddr;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/cases/{workflow}", get(list).post(open))
+        .route("/api/v1/cases/{workflow}/{reference}", get(show))
+        .route(
+            "/api/v1/cases/{workflow}/{reference}/steps",
+            post(step).layer(DefaultBodyLimit::max(60 * 1024 * 1024)),
+        )
+        .route("/api/v1/cases/{workflow}/{reference}/public", get(public))
+        .route("/api/v1/case-documents/{number}/cancel", post(cancel))
+        .route("/verify/{token}", get(verify_page))
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    state: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(workflow): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<run::Case>>> {
+    Ok(Json(
+        run::list(
+            &state,
+            &staff,
+            &workflow,
+            q.state.as_deref().filter(|s| !s.is_empty()),
+        )
+        .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenIn {
+    district: Option<String>,
+    #[serde(default)]
+    fields: BTreeMap<String, String>,
+}
+
+pub async fn open(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(workflow): Path<String>,
+    JsonBody(o): JsonBody<OpenIn>,
+) -> Result<Response> {
+    let c = run::create(&state, &staff, &workflow, o.district.as_deref(), &o.fields).await?;
+    Ok((StatusCode::CREATED, Json(c)).into_response())
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((workflow, reference)): Path<(String, String)>,
+) -> Result<Json<serde_json::Value>> {
+    let (case, timeline, documents) = run::show(&state, &staff, &workflow, &reference).await?;
+    Ok(Json(
+        serde_json::json!({"case": case, "timeline": timeline, "documents": documents}),
+    ))
+}
+
+/// Take a step: multipart with `step`, `version`, `note`, `field[CODE]`, and a photo per
+/// attachment (`attachment:KIND`, with `lat`/`long` where it was taken). A browser session sends
+/// the page's `csrf` too.
+pub async fn step(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((workflow, reference)): Path<(String, String)>,
+    lang: Lang,
+    csrf: crate::web::Csrf,
+    headers: HeaderMap,
+    form: Multipart,
+) -> Result<Json<run::Case>> {
+    let sent = crate::benefits::api::read_form(form, state.config.max_photo_bytes, lang).await?;
+    if identity::session_cookie(&headers).is_some()
+        && !headers.contains_key(header::AUTHORIZATION)
+        && !csrf.verify(sent.fields.get("csrf").map(String::as_str))
+    {
+        return Err(Error::Forbidden(lang.t("page-form-expired")));
+    }
+    let get = |k: &str| {
+        sent.fields
+            .get(k)
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let version = get("version")
+        .parse()
+        .map_err(|_| Error::BadRequest("send the case's version you saw (version)".into()))?;
+    let at = match (get("lat").parse::<f64>(), get("long").parse::<f64>()) {
+        (Ok(la), Ok(lo))
+            if crate::platform::geo::valid_lat(la) && crate::platform::geo::valid_long(lo) =>
+        {
+            Some((la, lo))
+        }
+        _ => None,
+    };
+    let fields = sent
+        .fields
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("field[")
+                .and_then(|c| c.strip_suffix(']'))
+                .map(|c| (c.to_owned(), v.clone()))
+        })
+        .collect();
+    let mut attachments = Vec::new();
+    for (name, bytes) in sent.files {
+        let Some(kind) = name.strip_prefix("attachment:") else {
+            continue;
+        };
+        let photo = crate::platform::files::encode(bytes, state.config.photo_max_side)
+            .await
+            .map_err(|e| crate::reports::photo_error(e, lang, &state))?;
+        attachments.push(Attachment {
+            kind: kind.to_owned(),
+            photo,
+            at,
+        });
+    }
+    let s = Step {
+        transition: get("step"),
+        version,
+        fields,
+        note: get("note"),
+        attachments,
+    };
+    Ok(Json(
+        run::act(&state, &staff, &workflow, &reference, s).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct PublicQuery {
+    check: Option<String>,
+}
+
+/// A case's public status, for someone who knows its reference and one of its public values
+/// (rate limited; a wrong pair is a 404 that does not say which half was wrong).
+pub async fn public(
+    State(state): State<AppState>,
+    PeerAddr(peer): PeerAddr,
+    headers: HeaderMap,
+    Path((workflow, reference)): Path<(String, String)>,
+    Query(q): Query<PublicQuery>,
+    lang: Lang,
+) -> Result<Json<BTreeMap<String, String>>> {
+    state.limit_public_write(&headers, peer, lang)?;
+    run::public(
+        &state.db,
+        &workflow,
+        &reference,
+        q.check.as_deref().unwrap_or(""),
+    )
+    .await?
+    .map(Json)
+    .ok_or_else(|| Error::NotFound("no case with this reference and value".into()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelIn {
+    reason: String,
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(number): Path<String>,
+    JsonBody(c): JsonBody<CancelIn>,
+) -> Result<StatusCode> {
+    run::cancel_document(&state, &staff, &number, &c.reason).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(askama::Template)]
+#[template(path = "verify.html")]
+struct VerifyPage {
+    p: crate::web::Page,
+    title: String,
+    number: String,
+    body: String,
+    issued: String,
+    cancelled: Option<(String, String)>,
+}
+
+/// The public verification of a letter or certificate: what it says, whether it stands.
+pub async fn verify_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    csrf: crate::web::Csrf,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
+    Path(token): Path<String>,
+) -> std::result::Result<Response, crate::web::PageError> {
+    use crate::web::OrPage;
+    let (d, title) = run::verify_document(&state.db, &token)
+        .await
+        .or_page(lang)?
+        .ok_or_else(|| crate::web::PageError::not_found(lang))?;
+    let page = VerifyPage {
+        p: crate::web::Page::new(lang, lang.t("verify-title"), &uri, &csrf),
+        title,
+        number: d.number,
+        body: d.body,
+        issued: crate::web::format::date(lang, d.issued_at),
+        cancelled: d.cancelled_at.map(|at| {
+            (
+                crate::web::format::date(lang, at),
+                d.cancel_reason.unwrap_or_default(),
+            )
+        }),
+    };
+    Ok(crate::web::render(StatusCode::OK, &csrf, &page))
+}
