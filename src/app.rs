@@ -323,6 +323,9 @@ pub fn job_registry(wake: Arc<tokio::sync::Notify>, config: Arc<Config>) -> jobs
     registry.register(crate::opendata::publish::JOB_KIND, |db, _| {
         crate::opendata::publish::job(db)
     });
+    registry.register(crate::cases::pendency::JOB_KIND, |db, _| {
+        crate::cases::pendency::job(db)
+    });
     registry
 }
 
@@ -386,6 +389,9 @@ impl Application {
             // The weekly open-data publication books itself; the first start books it.
             if let Err(e) = crate::opendata::publish::schedule(&self.state.db).await {
                 tracing::warn!(error = %e, "could not schedule the open-data publication");
+            }
+            if let Err(e) = crate::cases::pendency::schedule(&self.state.db).await {
+                tracing::warn!(error = %e, "could not schedule the cases' deadline check");
             }
         }
         for _ in 0..self.state.config.job_workers {

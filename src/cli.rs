@@ -111,6 +111,15 @@ enum UserCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Give a user a role in a case workflow (the role's department must be the user's).
+    Grant {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        workflow: String,
+        #[arg(long)]
+        role: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -504,6 +513,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             {
                 println!("published {name}: {rows} rows");
             }
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Grant {
+                    email,
+                    workflow,
+                    role,
+                },
+        } => {
+            let db = open(&config).await?;
+            let id: Option<(i64,)> = db
+                .fetch_optional(
+                    crate::platform::db::query("SELECT id FROM users WHERE email = $1")
+                        .bind(email.trim().to_lowercase()),
+                )
+                .await?;
+            let (id,) = id.ok_or_else(|| anyhow::anyhow!("there is no user {email}"))?;
+            crate::cases::run::grant_role(&db, CLI_ACTOR, id, &workflow, &role)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            println!("{email} now acts as {role} in {workflow}");
             Ok(())
         }
         Command::Workflow {

@@ -608,6 +608,14 @@ pub const DEMO_PACKS: &[(&str, &str)] = &[
         include_str!("../packs/minorities-grants.toml"),
     ),
     (
+        "excise-vehicle-seizure",
+        include_str!("../packs/excise-vehicle-seizure.toml"),
+    ),
+    (
+        "ngo-registration",
+        include_str!("../packs/ngo-registration.toml"),
+    ),
+    (
         "pesco-electricity-theft",
         include_str!("../packs/pesco-electricity-theft.toml"),
     ),
@@ -656,6 +664,7 @@ mod tests {
                 !pack.reports.service.is_empty()
                     || !pack.directory.kind.is_empty()
                     || !pack.benefits.fund.is_empty()
+                    || !pack.cases.workflow.is_empty()
             );
             for s in &pack.reports.service {
                 assert!(

@@ -78,3 +78,14 @@ CREATE TABLE case_documents (
     cancelled_by TEXT,
     cancel_reason TEXT
 );
+
+-- What the daily deadline job tells an office: a case of theirs is overdue. One notice per case,
+-- office and state; read on the staff cases page.
+CREATE TABLE case_notices (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    department TEXT NOT NULL,
+    state TEXT NOT NULL,
+    at TEXT NOT NULL,
+    UNIQUE (case_id, department, state)
+);

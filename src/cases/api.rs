@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/cases/{workflow}", get(list).post(open))
         .route("/api/v1/cases/{workflow}/{reference}", get(show))
+        .route("/api/v1/cases/{workflow}/pendency", get(pendency))
         .route(
             "/api/v1/cases/{workflow}/{reference}/steps",
             post(step).layer(DefaultBodyLimit::max(60 * 1024 * 1024)),
@@ -50,6 +51,48 @@ pub async fn list(
         )
         .await?,
     ))
+}
+
+#[derive(Deserialize)]
+pub struct PendencyQuery {
+    by: Option<String>,
+    format: Option<String>,
+}
+
+/// Open cases by `state`, `department` (the office that acts next), `district` or `officer` (who
+/// last moved them), with how many are overdue; `format=csv` for a spreadsheet.
+pub async fn pendency(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(workflow): Path<String>,
+    Query(q): Query<PendencyQuery>,
+) -> Result<Response> {
+    let w = run::workflow_or_404(&state.db, &workflow).await?;
+    let a = run::actor_in(&state.db, &staff, &w).await?;
+    if !a.everywhere && a.roles.is_empty() {
+        return Err(Error::Forbidden(format!("you hold no role in {}", w.code)));
+    }
+    let by_name = q.by.unwrap_or_else(|| "state".into());
+    let by = super::pendency::By::parse(&by_name)
+        .ok_or_else(|| Error::BadRequest("by is state, department, district or officer".into()))?;
+    let rows = super::pendency::report(&state.db, &w, by, a.district.as_deref()).await?;
+    if q.format.as_deref() == Some("csv") {
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"{}-pendency-by-{by_name}.csv\"",
+                        w.code
+                    ),
+                ),
+            ],
+            super::pendency::csv(&by_name, &rows),
+        )
+            .into_response());
+    }
+    Ok(Json(rows).into_response())
 }
 
 #[derive(Deserialize)]

@@ -4,6 +4,7 @@
 //! documents they issue; the JSON API and the public verification page (`api.rs`).
 
 pub mod api;
+pub mod pendency;
 pub mod run;
 pub mod workflow;
 

@@ -24,7 +24,7 @@ pub async fn workflow(db: &Db, code: &str) -> Result<Option<Workflow>> {
         .transpose()
 }
 
-async fn workflow_or_404(db: &Db, code: &str) -> Result<Workflow> {
+pub async fn workflow_or_404(db: &Db, code: &str) -> Result<Workflow> {
     workflow(db, code)
         .await?
         .ok_or_else(|| Error::NotFound(format!("no workflow {code:?}")))
@@ -85,15 +85,15 @@ pub async fn grant_role(
 }
 
 /// Who the caller is in a workflow: their roles, and the district they work in (if one).
-struct Actor {
-    actor: String,
-    roles: Vec<String>,
-    district: Option<String>,
+pub struct Actor {
+    pub actor: String,
+    pub roles: Vec<String>,
+    pub district: Option<String>,
     /// An administrator: sees everything, acts on nothing.
-    everywhere: bool,
+    pub everywhere: bool,
 }
 
-async fn actor_in(db: &Db, staff: &Staff, w: &Workflow) -> Result<Actor> {
+pub async fn actor_in(db: &Db, staff: &Staff, w: &Workflow) -> Result<Actor> {
     let (user_id, district, everywhere) = match (&staff.kind, &staff.scope) {
         (StaffKind::User { id, .. }, Scope::All) => (*id, None, true),
         (StaffKind::User { id, .. }, Scope::Department { district, .. }) => {

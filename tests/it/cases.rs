@@ -109,6 +109,13 @@ on_both!(
 
         // Loading it is refused, and nothing of the pack is kept.
         let departments = app.count("departments").await;
+        let before: String = app
+            .db
+            .scalar(query(
+                "SELECT definition FROM case_workflows WHERE code = 'ngo-registration'",
+            ))
+            .await
+            .unwrap();
         let err = khidmat::packs::load(&app.db, &broken(), "test")
             .await
             .unwrap_err();
@@ -116,7 +123,15 @@ on_both!(
             format!("{err:#}").contains("stakeholder-without-step"),
             "{err:#}"
         );
-        assert_eq!(app.count("case_workflows").await, 0);
+        let after: String = app
+            .db
+            .scalar(query(
+                "SELECT definition FROM case_workflows WHERE code = 'ngo-registration'",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(before, after, "the demo's sound definition stays");
+        assert!(!after.contains("on-hold"));
         assert_eq!(app.count("departments").await, departments);
         // The sound one loads.
         let sound = std::fs::read_to_string(concat!(
@@ -592,6 +607,76 @@ on_both!(
             public.get("owner_cnic").is_none() && public.get("owner_name").is_none(),
             "{public}"
         );
+        // Deadlines: a second seizure left three days in "seized" (a day allowed) is overdue; the
+        // daily job tells the office that acts next, once.
+        let r = inspector
+            .0
+            .post(app.at(&format!("/api/v1/cases/{w}")))
+            .json(&json!({"fields": {"registration_number": "PR-22-777", "chassis_number": "KUN-1", "seizure_reason": "narcotics"}}))
+            .send()
+            .await
+            .unwrap();
+        let second: Value = r.json().await.unwrap();
+        app.db
+            .execute(
+                query("UPDATE cases SET state_since = $1 WHERE reference = $2")
+                    .bind(chrono::Utc::now() - chrono::Duration::days(3))
+                    .bind(second["reference"].as_str().unwrap()),
+            )
+            .await
+            .unwrap();
+        let rows: Value = secretary
+            .0
+            .get(app.at(&format!("/api/v1/cases/{w}/pendency?by=department")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            rows,
+            json!([{"key": "excise", "open": 1, "overdue": 1}]),
+            "the handed-over case is no longer pending"
+        );
+        let csv = secretary
+            .0
+            .get(app.at(&format!("/api/v1/cases/{w}/pendency?by=state&format=csv")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(csv, "state,open,overdue\nseized,1,1\n");
+        let listed: Value = eto
+            .0
+            .get(app.at(&format!("/api/v1/cases/{w}?state=seized")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(listed[0]["overdue"], true);
+        assert_eq!(
+            khidmat::cases::pendency::notify_overdue(&app.db)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            khidmat::cases::pendency::notify_overdue(&app.db)
+                .await
+                .unwrap(),
+            0,
+            "told once"
+        );
+        let told = khidmat::cases::pendency::notices(&app.db, "excise")
+            .await
+            .unwrap();
+        assert_eq!(told.len(), 1);
+        assert_eq!(told[0].0, second["reference"].as_str().unwrap());
         let r = app
             .client
             .get(app.at(&format!("{path}/public?check=LEB-00-0000")))
