@@ -7,6 +7,7 @@
 //! cookie is `SameSite=Strict`, so another site can neither read nor send it).
 
 pub mod benefits;
+pub mod cases;
 pub mod charts;
 pub mod citizen;
 pub mod directory;
@@ -44,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .merge(directory::router())
         .merge(opendata::router())
         .merge(benefits::router())
+        .merge(cases::router())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -327,6 +327,7 @@ function pages() {
     ["benefit-slip", shared.slipPath, false],
     ["benefit-status", "/benefits/status", false],
     ["staff-benefits", "/staff/benefits", true],
+    ["staff-cases", "/staff/cases", true],
   ];
 }
 

@@ -782,6 +782,18 @@ on_both!(
             body.contains("Roshni Welfare Society") && body.contains("SW/PSH/2026/117"),
             "{body}"
         );
+        // The printable document carries the QR code of its verification page.
+        let printable =
+            dg.0.get(app.at(&format!("/staff/cases/documents/{number}")))
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(printable.status(), 200);
+        let printable = printable.text().await.unwrap();
+        assert!(
+            printable.contains("<svg class=\"qr\"") && printable.contains("/verify/"),
+            "{printable}"
+        );
         let verify = format!("/verify/{}", doc["token"].as_str().unwrap());
         let (st, html) = page(&browser(), &app, &verify).await;
         assert_eq!(st, 200);
@@ -821,3 +833,119 @@ on_both!(
         assert_eq!(st, 404);
     }
 );
+
+on_both!(staff_work_a_case_in_the_browser, |backend| async move {
+    let app = spawn(backend).await;
+    let w = "ngo-registration";
+    let (officer, officer_csrf) = holder(
+        &app,
+        "dso@sw.test",
+        "social-welfare",
+        Some("peshawar"),
+        w,
+        "district-officer",
+    )
+    .await;
+    let (ad, ad_csrf) = holder(
+        &app,
+        "ad@sw.test",
+        "social-welfare",
+        None,
+        w,
+        "assistant-director",
+    )
+    .await;
+    let (st, html) = page(&officer, &app, "/staff/cases").await;
+    assert_eq!(st, 200);
+    assert!(
+        html.contains("/staff/cases/ngo-registration"),
+        "the demo workflow is listed"
+    );
+    let (st, html) = page(&officer, &app, &format!("/staff/cases/{w}")).await;
+    assert_eq!(st, 200);
+    assert!(
+        html.contains("field[chair_cnic]"),
+        "the open form asks the fields"
+    );
+    // Open a case from the form; then forward it from its page.
+    let r = officer
+        .post(app.at(&format!("/staff/cases/{w}")))
+        .form(&[
+            ("csrf", officer_csrf.as_str()),
+            ("field[organisation_name]", "Sahara Trust"),
+            ("field[office_address]", "Hayatabad"),
+            ("field[chair_name]", "Amina"),
+            ("field[chair_cnic]", "17301-3333333-4"),
+            ("field[sector]", "health"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let case_page = r.headers()["location"].to_str().unwrap().to_owned();
+    let (st, html) = page(&officer, &app, &case_page).await;
+    assert_eq!(st, 200);
+    assert!(html.contains("17301-3333333-4"), "staff see the CNIC whole");
+    assert!(
+        html.contains("value=\"forward-to-ad\""),
+        "the step the officer may take"
+    );
+    assert!(
+        !html.contains("value=\"send-for-vetting\""),
+        "not another role's step"
+    );
+    let version = hidden(&html, "version");
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", officer_csrf.clone())
+        .text("step", "forward-to-ad")
+        .text("version", version.clone())
+        .text("note", "papers complete");
+    let r = officer
+        .post(app.at(&case_page))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    // The same form again (a stale version): refused with the reason.
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", officer_csrf.clone())
+        .text("step", "forward-to-ad")
+        .text("version", version);
+    let r = officer
+        .post(app.at(&case_page))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let (_, html) = page(&ad, &app, &case_page).await;
+    assert!(
+        html.contains("papers complete") && html.contains("value=\"send-for-vetting\""),
+        "{html}"
+    );
+    // Without the form token: refused.
+    let form = reqwest::multipart::Form::new()
+        .text("step", "send-for-vetting")
+        .text("version", hidden(&html, "version"));
+    let r = ad
+        .post(app.at(&case_page))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let _ = ad_csrf;
+    // Another district's officer does not see the page.
+    let (mardan, _) = holder(
+        &app,
+        "dso@mardan.sw.test",
+        "social-welfare",
+        Some("mardan"),
+        w,
+        "district-officer",
+    )
+    .await;
+    let (st, _) = page(&mardan, &app, &case_page).await;
+    assert_eq!(st, 404);
+});

@@ -1,0 +1,590 @@
+//! Cases pages for staff: the workflows one works in (with the overdue cases one's office has
+//! been told about), a workflow's cases with their pendency, a case with its timeline and the
+//! steps one may take now, attachments, and a printable document with its QR code.
+
+use std::collections::{BTreeMap, HashMap};
+
+use askama::Template;
+use axum::extract::{DefaultBodyLimit, Multipart, OriginalUri, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+
+use super::staff::{staff_page, StaffPage};
+use super::{format, render, Csrf, OrPage, Page, PageError};
+use crate::app::AppState;
+use crate::cases::pendency;
+use crate::cases::run::{self, Attachment, Step};
+use crate::cases::workflow::{Datatype, Workflow};
+use crate::platform::db::query;
+use crate::platform::i18n::Lang;
+use crate::platform::identity::{Scope, Staff};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/staff/cases", get(workflows))
+        .route("/staff/cases/attachments/{id}", get(attachment))
+        .route("/staff/cases/documents/{number}", get(document))
+        .route("/staff/cases/{workflow}", get(cases).post(open))
+        .route(
+            "/staff/cases/{workflow}/{reference}",
+            get(case)
+                .post(step)
+                .layer(DefaultBodyLimit::max(60 * 1024 * 1024)),
+        )
+}
+
+fn label(w: &Workflow, lang: Lang, state: &str) -> String {
+    w.state
+        .iter()
+        .find(|s| s.code == state)
+        .map(|s| s.name.get(lang).to_owned())
+        .unwrap_or_else(|| state.to_owned())
+}
+
+pub struct WorkflowCard {
+    pub code: String,
+    pub name: String,
+    pub open: usize,
+    pub overdue: usize,
+}
+
+#[derive(Template)]
+#[template(path = "staff_cases.html")]
+struct WorkflowsPage {
+    p: Page,
+    workflows: Vec<WorkflowCard>,
+    notices: Vec<(String, String, String, String)>,
+}
+
+async fn department_slug(state: &AppState, staff: &Staff) -> Result<Option<String>, sqlx::Error> {
+    match &staff.scope {
+        Scope::All => Ok(None),
+        Scope::Department { department_id, .. } => Ok(state
+            .db
+            .fetch_optional::<(String,)>(
+                query("SELECT slug FROM departments WHERE id = $1").bind(*department_id),
+            )
+            .await?
+            .map(|(s,)| s)),
+    }
+}
+
+async fn workflows(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, PageError> {
+    let codes: Vec<(String,)> = state
+        .db
+        .fetch_all(query("SELECT code FROM case_workflows ORDER BY code"))
+        .await
+        .or_page(lang)?;
+    let mut cards = Vec::new();
+    let mut names = HashMap::new();
+    for (code,) in codes {
+        let w = run::workflow_or_404(&state.db, &code).await.or_page(lang)?;
+        names.insert(code.clone(), w.clone());
+        let a = run::actor_in(&state.db, &staff, &w).await.or_page(lang)?;
+        if !a.everywhere && a.roles.is_empty() {
+            continue;
+        }
+        let list = run::list(&state, &staff, &code, None).await.or_page(lang)?;
+        let open: Vec<_> = list
+            .iter()
+            .filter(|c| !w.state.iter().any(|s| s.code == c.state && s.terminal))
+            .collect();
+        cards.push(WorkflowCard {
+            name: w.name.get(lang).to_owned(),
+            overdue: open.iter().filter(|c| c.overdue).count(),
+            open: open.len(),
+            code,
+        });
+    }
+    let mut notices = Vec::new();
+    if let Some(dept) = department_slug(&state, &staff).await.or_page(lang)? {
+        for (reference, workflow, st, at) in
+            pendency::notices(&state.db, &dept).await.or_page(lang)?
+        {
+            let state_name = names
+                .get(&workflow)
+                .map(|w| label(w, lang, &st))
+                .unwrap_or(st);
+            notices.push((workflow, reference, state_name, format::date(lang, at)));
+        }
+    }
+    let page = WorkflowsPage {
+        p: staff_page(lang, lang.t("cases-title"), &uri, &csrf, &staff),
+        workflows: cards,
+        notices,
+    };
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+pub struct CaseRow {
+    pub reference: String,
+    pub state: String,
+    pub district: String,
+    pub since: String,
+    pub overdue: bool,
+}
+
+/// A field of a form, drawn by its type.
+pub struct Input {
+    pub code: String,
+    pub label: String,
+    /// `text`, `textarea`, `number`, `date`, `select`, `cnic`, `phone`
+    pub kind: &'static str,
+    pub required: bool,
+    pub values: Vec<String>,
+    pub value: String,
+}
+
+fn input(w: &Workflow, lang: Lang, code: &str, required: bool, value: &str) -> Option<Input> {
+    let f = w.field.iter().find(|f| f.code == code)?;
+    Some(Input {
+        code: f.code.clone(),
+        label: f.label.get(lang).to_owned(),
+        kind: match f.datatype {
+            Datatype::String => "text",
+            Datatype::Text => "textarea",
+            Datatype::Number => "number",
+            Datatype::Date => "date",
+            Datatype::List => "select",
+            Datatype::Cnic => "cnic",
+            Datatype::Phone => "phone",
+        },
+        required,
+        values: f.values.clone(),
+        value: value.to_owned(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "staff_case_list.html")]
+struct CasesPage {
+    p: Page,
+    code: String,
+    cases: Vec<CaseRow>,
+    chart: String,
+    /// Fields of the form that opens a case, if the caller may open one.
+    open_form: Option<Vec<Input>>,
+    districts: Vec<super::citizen::DistrictOption>,
+    fixed_district: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct StateFilter {
+    state: Option<String>,
+}
+
+async fn cases(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Path(code): Path<String>,
+    Query(q): Query<StateFilter>,
+) -> Result<Response, PageError> {
+    let w = run::workflow_or_404(&state.db, &code).await.or_page(lang)?;
+    let a = run::actor_in(&state.db, &staff, &w).await.or_page(lang)?;
+    let list = run::list(
+        &state,
+        &staff,
+        &code,
+        q.state.as_deref().filter(|s| !s.is_empty()),
+    )
+    .await
+    .or_page(lang)?;
+    let rows = pendency::report(&state.db, &w, pendency::By::State, a.district.as_deref())
+        .await
+        .or_page(lang)?;
+    let bars: Vec<(String, i64)> = rows
+        .iter()
+        .map(|r| (label(&w, lang, &r.key), r.open))
+        .collect();
+    let open_form = a.roles.iter().any(|r| w.creators.contains(r)).then(|| {
+        w.field
+            .iter()
+            .filter_map(|f| input(&w, lang, &f.code, f.required, ""))
+            .collect()
+    });
+    let page = CasesPage {
+        p: staff_page(lang, w.name.get(lang).to_owned(), &uri, &csrf, &staff),
+        chart: super::charts::bars(&bars, lang.is_rtl(), &lang.t("cases-pending-by-state")),
+        cases: list
+            .into_iter()
+            .rev()
+            .map(|c| CaseRow {
+                state: label(&w, lang, &c.state),
+                district: c.district.unwrap_or_default(),
+                since: format::datetime(lang, c.state_since),
+                overdue: c.overdue,
+                reference: c.reference,
+            })
+            .collect(),
+        open_form,
+        districts: super::citizen::district_options(&state, lang, a.district.as_deref())
+            .await
+            .or_page(lang)?,
+        fixed_district: a.district.is_some(),
+        code,
+    };
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+/// Open a case from the form.
+async fn open(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    Path(code): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    if !csrf.verify(form.get("csrf").map(String::as_str)) {
+        return Err(PageError::form_expired(lang));
+    }
+    let fields: BTreeMap<String, String> = form
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("field[")
+                .and_then(|c| c.strip_suffix(']'))
+                .map(|c| (c.to_owned(), v.clone()))
+        })
+        .collect();
+    let c = run::create(
+        &state,
+        &staff,
+        &code,
+        form.get("district").map(String::as_str),
+        &fields,
+    )
+    .await
+    .or_page(lang)?;
+    Ok(Redirect::to(&format!("/staff/cases/{code}/{}", c.reference)).into_response())
+}
+
+pub struct StepForm {
+    pub code: String,
+    pub label: String,
+    pub to: String,
+    pub approval: bool,
+    pub inputs: Vec<Input>,
+    pub attachments: Vec<String>,
+}
+
+pub struct TimelineItem {
+    pub at: String,
+    pub who: String,
+    pub step: String,
+    pub to: String,
+    pub note: String,
+    pub attachments: Vec<(i64, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "staff_case.html")]
+struct CasePage {
+    p: Page,
+    code: String,
+    reference: String,
+    version: i64,
+    state: String,
+    overdue: bool,
+    district: String,
+    facts: Vec<(String, String, bool)>,
+    timeline: Vec<TimelineItem>,
+    documents: Vec<(String, String, bool)>,
+    steps: Vec<StepForm>,
+}
+
+async fn case(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Path((code, reference)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let w = run::workflow_or_404(&state.db, &code).await.or_page(lang)?;
+    let a = run::actor_in(&state.db, &staff, &w).await.or_page(lang)?;
+    let (c, events, documents) = run::show(&state, &staff, &code, &reference)
+        .await
+        .map_err(|_| PageError::not_found(lang))?;
+    let attachments: Vec<(i64, i64, String)> = state
+        .db
+        .fetch_all(
+            query(
+                "SELECT t.id, t.event_id, t.kind FROM case_attachments t JOIN cases c ON c.id = t.case_id \
+                 WHERE c.reference = $1 ORDER BY t.id",
+            )
+            .bind(&reference),
+        )
+        .await
+        .or_page(lang)?;
+    let event_ids: Vec<(i64,)> = state
+        .db
+        .fetch_all(
+            query(
+                "SELECT e.id FROM case_events e JOIN cases c ON c.id = e.case_id WHERE c.reference = $1 ORDER BY e.id",
+            )
+            .bind(&reference),
+        )
+        .await
+        .or_page(lang)?;
+    let step_label = |t: &str| {
+        w.transition
+            .iter()
+            .find(|x| x.code == t)
+            .map(|x| x.label.get(lang).to_owned())
+            .filter(|l| !l.is_empty())
+            .unwrap_or_else(|| lang.t("cases-opened"))
+    };
+    let timeline = events
+        .iter()
+        .zip(event_ids.iter())
+        .map(|(e, (id,))| TimelineItem {
+            at: format::datetime(lang, e.at),
+            who: format!(
+                "{} · {} · {}{}",
+                e.actor,
+                w.role
+                    .iter()
+                    .find(|r| r.code == e.role)
+                    .map(|r| r.name.get(lang).to_owned())
+                    .unwrap_or_else(|| e.role.clone()),
+                e.department,
+                e.district
+                    .as_deref()
+                    .map(|d| format!(" · {d}"))
+                    .unwrap_or_default()
+            ),
+            step: step_label(&e.transition),
+            to: label(&w, lang, &e.to_state),
+            note: e.note.clone(),
+            attachments: attachments
+                .iter()
+                .filter(|(_, ev, _)| ev == id)
+                .map(|(aid, _, kind)| (*aid, kind.clone()))
+                .collect(),
+        })
+        .collect();
+    let facts = w
+        .field
+        .iter()
+        .filter_map(|f| {
+            c.fields.get(&f.code).map(|v| {
+                let shown = match f.datatype {
+                    Datatype::Cnic => crate::platform::personal::Cnic::parse(v)
+                        .map(|x| x.formatted())
+                        .unwrap_or_else(|| v.clone()),
+                    _ => v.clone(),
+                };
+                (
+                    f.label.get(lang).to_owned(),
+                    shown,
+                    c.locked_fields.contains(&f.code),
+                )
+            })
+        })
+        .collect();
+    let steps = w
+        .transition
+        .iter()
+        .filter(|t| t.from.contains(&c.state) && a.roles.iter().any(|r| t.roles.contains(r)))
+        .map(|t| StepForm {
+            code: t.code.clone(),
+            label: t.label.get(lang).to_owned(),
+            to: label(&w, lang, &t.to),
+            approval: t.approval,
+            inputs: t
+                .fields
+                .iter()
+                .filter_map(|f| {
+                    input(
+                        &w,
+                        lang,
+                        f,
+                        true,
+                        c.fields.get(f).map(String::as_str).unwrap_or(""),
+                    )
+                })
+                .collect(),
+            attachments: t.attachments.clone(),
+        })
+        .collect();
+    let page = CasePage {
+        p: staff_page(lang, c.reference.clone(), &uri, &csrf, &staff),
+        code,
+        state: label(&w, lang, &c.state),
+        overdue: c.overdue,
+        district: c.district.clone().unwrap_or_default(),
+        version: c.version,
+        facts,
+        timeline,
+        documents: documents
+            .into_iter()
+            .map(|d| (d.number, d.kind, d.cancelled_at.is_some()))
+            .collect(),
+        steps,
+        reference,
+    };
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+/// Take a step from the case page (multipart: the step's fields and photos).
+async fn step(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    Path((code, reference)): Path<(String, String)>,
+    form: Multipart,
+) -> Result<Response, PageError> {
+    let sent = crate::benefits::api::read_form(form, state.config.max_photo_bytes, lang)
+        .await
+        .or_page(lang)?;
+    if !csrf.verify(sent.fields.get("csrf").map(String::as_str)) {
+        return Err(PageError::form_expired(lang));
+    }
+    let get = |k: &str| {
+        sent.fields
+            .get(k)
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let mut attachments = Vec::new();
+    for (name, bytes) in sent.files.clone() {
+        let Some(kind) = name.strip_prefix("attachment:") else {
+            continue;
+        };
+        let photo = crate::platform::files::encode(bytes, state.config.photo_max_side)
+            .await
+            .map_err(|e| crate::reports::photo_error(e, lang, &state))
+            .or_page(lang)?;
+        attachments.push(Attachment {
+            kind: kind.to_owned(),
+            photo,
+            at: match (get("lat").parse::<f64>(), get("long").parse::<f64>()) {
+                (Ok(la), Ok(lo)) => Some((la, lo)),
+                _ => None,
+            },
+        });
+    }
+    let s = Step {
+        transition: get("step"),
+        version: get("version").parse().unwrap_or(0),
+        fields: sent
+            .fields
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("field[")
+                    .and_then(|c| c.strip_suffix(']'))
+                    .map(|c| (c.to_owned(), v.clone()))
+            })
+            .collect(),
+        note: get("note"),
+        attachments,
+    };
+    run::act(&state, &staff, &code, &reference, s)
+        .await
+        .or_page(lang)?;
+    Ok(Redirect::to(&format!("/staff/cases/{code}/{reference}")).into_response())
+}
+
+/// An attachment's photo, for staff who may see its case.
+async fn attachment(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let row: Option<(String, String, String)> = state
+        .db
+        .fetch_optional(
+            query(
+                "SELECT c.workflow, c.reference, p.sha256 FROM case_attachments t \
+                 JOIN cases c ON c.id = t.case_id JOIN photos p ON p.id = t.photo_id WHERE t.id = $1",
+            )
+            .bind(id),
+        )
+        .await
+        .or_page(lang)?;
+    let (workflow, reference, sha) = row.ok_or_else(|| PageError::not_found(lang))?;
+    run::show(&state, &staff, &workflow, &reference)
+        .await
+        .map_err(|_| PageError::not_found(lang))?;
+    let path = crate::platform::files::photo_path(&state.config.documents_dir(), &sha)
+        .ok_or_else(|| PageError::not_found(lang))?;
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|_| PageError::not_found(lang))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/jpeg"),
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "staff_case_document.html")]
+struct DocumentPage {
+    p: Page,
+    number: String,
+    body: String,
+    issued: String,
+    cancelled: bool,
+    qr: String,
+    link: String,
+}
+
+/// A document, printable, with the QR code of its verification page.
+async fn document(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    headers: HeaderMap,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Path(number): Path<String>,
+) -> Result<Response, PageError> {
+    let row: Option<(String, String, String)> = state
+        .db
+        .fetch_optional(
+            query(
+                "SELECT c.workflow, c.reference, d.token FROM case_documents d JOIN cases c ON c.id = d.case_id \
+                 WHERE d.number = $1",
+            )
+            .bind(&number),
+        )
+        .await
+        .or_page(lang)?;
+    let (workflow, reference, token) = row.ok_or_else(|| PageError::not_found(lang))?;
+    run::show(&state, &staff, &workflow, &reference)
+        .await
+        .map_err(|_| PageError::not_found(lang))?;
+    let (d, title) = run::verify_document(&state.db, &token)
+        .await
+        .or_page(lang)?
+        .ok_or_else(|| PageError::not_found(lang))?;
+    let base = crate::reports::open311::base_url(&state.config, &headers);
+    let link = format!("{base}/verify/{token}");
+    let page = DocumentPage {
+        p: staff_page(lang, title, &uri, &csrf, &staff),
+        qr: super::qr::svg(&link, &lang.t("verify-title")).unwrap_or_default(),
+        link,
+        number: d.number,
+        body: d.body,
+        issued: format::date(lang, d.issued_at),
+        cancelled: d.cancelled_at.is_some(),
+    };
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
