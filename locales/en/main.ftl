@@ -572,3 +572,7 @@ cases-open-new = Open a case
 cases-opened = Opened
 cases-documents = Documents
 cases-approval = Approval: fixes the record
+cases-apply-intro = Fill in the form. You will get a reference to follow your application.
+cases-received = Received. Keep your reference:
+cases-lookup-title = Follow a case
+cases-lookup-not-found = No case has this reference and value. Check both and try again.

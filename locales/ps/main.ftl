@@ -572,3 +572,7 @@ cases-open-new = نوې قضیه پرانیزئ
 cases-opened = پرانیستل شوه
 cases-documents = اسناد
 cases-approval = منظوري: ریکارډ قلفېږي
+cases-apply-intro = فورمه ډکه کړئ. د غوښتنلیک د تعقیب لپاره به حواله شمېره ترلاسه کړئ.
+cases-received = ترلاسه شو. خپله حواله شمېره وساتئ:
+cases-lookup-title = د قضیې تعقیب
+cases-lookup-not-found = په دې حواله شمېره او ارزښت هېڅ قضیه ونه موندل شوه. دواړه وګورئ او بیا هڅه وکړئ.

@@ -572,3 +572,7 @@ cases-open-new = نیا کیس کھولیں
 cases-opened = کھولا گیا
 cases-documents = دستاویزات
 cases-approval = منظوری: ریکارڈ مقفل ہو جاتا ہے
+cases-apply-intro = فارم پُر کریں۔ آپ کو درخواست کی پیروی کے لیے حوالہ نمبر ملے گا۔
+cases-received = موصول ہو گئی۔ اپنا حوالہ نمبر سنبھال کر رکھیں:
+cases-lookup-title = کیس کی پیروی
+cases-lookup-not-found = اس حوالہ نمبر اور اندراج کا کوئی کیس نہیں ملا۔ دونوں دیکھ کر دوبارہ کوشش کریں۔

@@ -239,6 +239,30 @@ async fn next_reference(tx: &mut Tx, w: &Workflow, attempt: i64) -> Result<Strin
     ))
 }
 
+/// Open a case for a citizen, where the workflow allows it (an NGO applies for registration).
+/// The public fields of the case are what they will use to look it up.
+pub async fn create_by_citizen(
+    state: &AppState,
+    workflow_code: &str,
+    district: Option<&str>,
+    fields: &BTreeMap<String, String>,
+) -> Result<Case> {
+    let w = workflow_or_404(&state.db, workflow_code).await?;
+    if !w.citizen_can_create {
+        return Err(Error::Forbidden(format!(
+            "{} cases are opened by staff only",
+            w.code
+        )));
+    }
+    let a = Actor {
+        actor: "citizen:web".into(),
+        roles: vec![],
+        district: None,
+        everywhere: false,
+    };
+    insert_case(state, &w, &a, ("citizen", "public"), district, fields).await
+}
+
 /// Open a case: by a holder of one of the workflow's creator roles, in their district.
 pub async fn create(
     state: &AppState,
@@ -266,6 +290,38 @@ pub async fn create(
         (Some(mine), _) => Some(mine.clone()),
         (None, d) => d.map(str::to_owned),
     };
+    let role_department = w
+        .role
+        .iter()
+        .find(|r| &r.code == role)
+        .map(|r| r.department.clone())
+        .unwrap_or_default();
+    let case = insert_case(
+        state,
+        &w,
+        &a,
+        (role, &role_department),
+        district.as_deref(),
+        fields,
+    )
+    .await?;
+    show(state, staff, &w.code, &case.reference)
+        .await
+        .map(|(c, ..)| c)
+}
+
+async fn insert_case(
+    state: &AppState,
+    w: &Workflow,
+    a: &Actor,
+    (role, role_department): (&str, &str),
+    district: Option<&str>,
+    fields: &BTreeMap<String, String>,
+) -> Result<Case> {
+    let district = district
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(str::to_owned);
     if let Some(d) = &district {
         if !state.districts().await?.iter().any(|x| &x.slug == d) {
             return Err(Error::BadRequest(format!("there is no district {d:?}")));
@@ -274,7 +330,7 @@ pub async fn create(
     let mut values = BTreeMap::new();
     for (k, v) in fields {
         if !v.trim().is_empty() {
-            values.insert(k.clone(), field_value(&w, k, v)?);
+            values.insert(k.clone(), field_value(w, k, v)?);
         }
     }
     let missing: Vec<&str> = w
@@ -289,15 +345,9 @@ pub async fn create(
             missing.join(", ")
         )));
     }
-    let role_department = w
-        .role
-        .iter()
-        .find(|r| &r.code == role)
-        .map(|r| r.department.clone())
-        .unwrap_or_default();
     for attempt in 0..5 {
         let mut tx = state.db.begin().await?;
-        let reference = next_reference(&mut tx, &w, attempt).await?;
+        let reference = next_reference(&mut tx, w, attempt).await?;
         let now = Utc::now();
         let inserted = tx
             .scalar::<i64>(
@@ -321,9 +371,9 @@ pub async fn create(
         event(
             &mut tx,
             id,
-            &a,
+            a,
             role,
-            &role_department,
+            role_department,
             "open",
             None,
             &w.start,
@@ -340,10 +390,11 @@ pub async fn create(
             serde_json::json!({"workflow": w.code}),
         )
         .await?;
+        let row: CaseRow = tx
+            .fetch_one(query(format!("{CASE_SELECT} WHERE id = $1")).bind(id))
+            .await?;
         tx.commit().await?;
-        return show(state, staff, &w.code, &reference)
-            .await
-            .map(|(c, ..)| c);
+        return Ok(row.view(w));
     }
     Err(Error::Internal(anyhow::anyhow!(
         "no free case reference after five tries"

@@ -23,6 +23,8 @@ use crate::platform::identity::{Scope, Staff};
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/cases/{workflow}/apply", get(apply_form).post(apply))
+        .route("/cases/{workflow}/lookup", get(lookup_form).post(lookup))
         .route("/staff/cases", get(workflows))
         .route("/staff/cases/attachments/{id}", get(attachment))
         .route("/staff/cases/documents/{number}", get(document))
@@ -587,4 +589,243 @@ async fn document(
         cancelled: d.cancelled_at.is_some(),
     };
     Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Citizens: apply where the workflow allows it, and look a case up
+
+/// The fields a citizen fills in: those required to open a case, and those no step asks staff
+/// for.
+fn citizen_inputs(w: &Workflow, lang: Lang, given: &HashMap<String, String>) -> Vec<Input> {
+    w.field
+        .iter()
+        .filter(|f| f.required || !w.transition.iter().any(|t| t.fields.contains(&f.code)))
+        .filter_map(|f| {
+            let value = given
+                .get(&format!("field[{}]", f.code))
+                .cloned()
+                .unwrap_or_default();
+            input(w, lang, &f.code, f.required, &value)
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "case_apply.html")]
+struct ApplyPage {
+    p: Page,
+    code: String,
+    inputs: Vec<Input>,
+    districts: Vec<super::citizen::DistrictOption>,
+    error: Option<String>,
+}
+
+async fn citizen_workflow(state: &AppState, code: &str, lang: Lang) -> Result<Workflow, PageError> {
+    run::workflow(&state.db, code)
+        .await
+        .or_page(lang)?
+        .filter(|w| w.citizen_can_create)
+        .ok_or_else(|| PageError::not_found(lang))
+}
+
+async fn apply_page(
+    state: &AppState,
+    lang: Lang,
+    csrf: &Csrf,
+    uri: &axum::http::Uri,
+    w: &Workflow,
+    given: &HashMap<String, String>,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let page = ApplyPage {
+        p: Page::new(lang, w.name.get(lang).to_owned(), uri, csrf),
+        code: w.code.clone(),
+        inputs: citizen_inputs(w, lang, given),
+        districts: super::citizen::district_options(
+            state,
+            lang,
+            given.get("district").map(String::as_str),
+        )
+        .await
+        .or_page(lang)?,
+        error,
+    };
+    let status = if page.error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok(render(status, csrf, &page))
+}
+
+async fn apply_form(
+    State(state): State<AppState>,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Path(code): Path<String>,
+) -> Result<Response, PageError> {
+    let w = citizen_workflow(&state, &code, lang).await?;
+    apply_page(&state, lang, &csrf, &uri, &w, &HashMap::new(), None).await
+}
+
+async fn apply(
+    State(state): State<AppState>,
+    crate::platform::ratelimit::PeerAddr(peer): crate::platform::ratelimit::PeerAddr,
+    headers: HeaderMap,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Path(code): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    let w = citizen_workflow(&state, &code, lang).await?;
+    if !csrf.verify(form.get("csrf").map(String::as_str)) {
+        return Err(PageError::form_expired(lang));
+    }
+    state
+        .limit_public_write(&headers, peer, lang)
+        .or_page(lang)?;
+    // Only the fields the citizen's form asks.
+    let asked: Vec<String> = citizen_inputs(&w, lang, &HashMap::new())
+        .into_iter()
+        .map(|i| i.code)
+        .collect();
+    let fields: BTreeMap<String, String> = form
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("field[")
+                .and_then(|c| c.strip_suffix(']'))
+                .filter(|c| asked.iter().any(|a| a == c))
+                .map(|c| (c.to_owned(), v.clone()))
+        })
+        .collect();
+    match run::create_by_citizen(
+        &state,
+        &code,
+        form.get("district").map(String::as_str),
+        &fields,
+    )
+    .await
+    {
+        Ok(c) => Ok(Redirect::to(&format!(
+            "/cases/{code}/lookup?reference={}&new=1",
+            c.reference
+        ))
+        .into_response()),
+        Err(e @ crate::platform::error::Error::BadRequest(_)) => {
+            apply_page(&state, lang, &csrf, &uri, &w, &form, Some(e.message())).await
+        }
+        Err(e) => Err(PageError { error: e, lang }),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "case_lookup.html")]
+struct LookupPage {
+    p: Page,
+    code: String,
+    fresh: bool,
+    reference: String,
+    check_label: String,
+    result: Option<Vec<(String, String)>>,
+    error: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct LookupQuery {
+    reference: Option<String>,
+    new: Option<String>,
+}
+
+/// The label of the public fields one may look a case up by.
+fn check_label(w: &Workflow, lang: Lang) -> String {
+    w.field
+        .iter()
+        .filter(|f| f.public && !matches!(f.datatype, Datatype::Cnic | Datatype::Phone))
+        .map(|f| f.label.get(lang).to_owned())
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+async fn lookup_form(
+    State(state): State<AppState>,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Path(code): Path<String>,
+    Query(q): Query<LookupQuery>,
+) -> Result<Response, PageError> {
+    let w = run::workflow(&state.db, &code)
+        .await
+        .or_page(lang)?
+        .ok_or_else(|| PageError::not_found(lang))?;
+    let page = LookupPage {
+        p: Page::new(lang, lang.t("cases-lookup-title"), &uri, &csrf),
+        code,
+        fresh: q.new.is_some(),
+        reference: q.reference.unwrap_or_default(),
+        check_label: check_label(&w, lang),
+        result: None,
+        error: None,
+    };
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+async fn lookup(
+    State(state): State<AppState>,
+    crate::platform::ratelimit::PeerAddr(peer): crate::platform::ratelimit::PeerAddr,
+    headers: HeaderMap,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Path(code): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    if !csrf.verify(form.get("csrf").map(String::as_str)) {
+        return Err(PageError::form_expired(lang));
+    }
+    state
+        .limit_public_write(&headers, peer, lang)
+        .or_page(lang)?;
+    let w = run::workflow(&state.db, &code)
+        .await
+        .or_page(lang)?
+        .ok_or_else(|| PageError::not_found(lang))?;
+    let reference = form.get("reference").cloned().unwrap_or_default();
+    let found = run::public(
+        &state.db,
+        &code,
+        &reference,
+        form.get("check").map(String::as_str).unwrap_or(""),
+    )
+    .await
+    .or_page(lang)?;
+    let result = found.map(|m| {
+        let mut rows = vec![(
+            lang.t("cases-state"),
+            m.get("state").cloned().unwrap_or_default(),
+        )];
+        for f in &w.field {
+            if let Some(v) = m.get(&f.code) {
+                rows.push((f.label.get(lang).to_owned(), v.clone()));
+            }
+        }
+        rows
+    });
+    let status = if result.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    let page = LookupPage {
+        p: Page::new(lang, lang.t("cases-lookup-title"), &uri, &csrf),
+        error: result.is_none().then(|| lang.t("cases-lookup-not-found")),
+        code,
+        fresh: false,
+        reference,
+        check_label: check_label(&w, lang),
+        result,
+    };
+    Ok(render(status, &csrf, &page))
 }

@@ -936,6 +936,77 @@ on_both!(staff_work_a_case_in_the_browser, |backend| async move {
         .unwrap();
     assert_eq!(r.status(), 403);
     let _ = ad_csrf;
+    // A citizen applies where the workflow allows it, and follows the case by its reference and
+    // the organisation's name; a seizure is opened by inspectors only.
+    let citizen = browser();
+    let (st, html) = page(&citizen, &app, &format!("/cases/{w}/apply")).await;
+    assert_eq!(st, 200);
+    assert!(
+        !html.contains("field[registration_number]"),
+        "staff fill that in"
+    );
+    let token = hidden(&html, "csrf");
+    let r = citizen
+        .post(app.at(&format!("/cases/{w}/apply")))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("district", "swat"),
+            ("field[organisation_name]", "Swat Girls Education Forum"),
+            ("field[office_address]", "Mingora"),
+            ("field[chair_name]", "Gul Makai"),
+            ("field[chair_cnic]", "15602-1111111-2"),
+            ("field[sector]", "education"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let (_, html) = page(&citizen, &app, &location).await;
+    let reference = location
+        .split("reference=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(html.contains(&reference));
+    let r = citizen
+        .post(app.at(&format!("/cases/{w}/lookup")))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("reference", reference.as_str()),
+            ("check", "swat girls education forum"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("Submitted") && !html.contains("15602"),
+        "{html}"
+    );
+    let r = citizen
+        .post(app.at(&format!("/cases/{w}/lookup")))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("reference", reference.as_str()),
+            ("check", "Gul Makai"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "the chair's name is not a public field");
+    let (st, _) = page(&citizen, &app, "/cases/vehicle-seizure/apply").await;
+    assert_eq!(st, 404);
+    let role: String = app
+        .db
+        .scalar(query("SELECT e.role FROM case_events e JOIN cases c ON c.id = e.case_id WHERE c.reference = $1").bind(&reference))
+        .await
+        .unwrap();
+    assert_eq!(role, "citizen");
     // Another district's officer does not see the page.
     let (mardan, _) = holder(
         &app,
