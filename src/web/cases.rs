@@ -669,6 +669,7 @@ async fn apply_form(
     apply_page(&state, lang, &csrf, &uri, &w, &HashMap::new(), None).await
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn apply(
     State(state): State<AppState>,
     crate::platform::ratelimit::PeerAddr(peer): crate::platform::ratelimit::PeerAddr,
@@ -772,6 +773,7 @@ async fn lookup_form(
     Ok(render(StatusCode::OK, &csrf, &page))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn lookup(
     State(state): State<AppState>,
     crate::platform::ratelimit::PeerAddr(peer): crate::platform::ratelimit::PeerAddr,
