@@ -131,6 +131,26 @@ impl Actor {
     }
 }
 
+/// A case of `w` that the caller may see, or 404 (whether it does not exist or is not theirs).
+async fn visible_case(db: &Db, a: &Actor, w: &Workflow, reference: &str) -> Result<CaseRow> {
+    case_row(db, w, reference)
+        .await?
+        .filter(|r| a.sees(r.district.as_deref()))
+        .ok_or_else(|| Error::NotFound(format!("no case {reference}")))
+}
+
+async fn case_row(db: &Db, w: &Workflow, reference: &str) -> Result<Option<CaseRow>> {
+    Ok(db
+        .fetch_optional(
+            query(format!(
+                "{CASE_SELECT} WHERE reference = $1 AND workflow = $2"
+            ))
+            .bind(reference.trim())
+            .bind(&w.code),
+        )
+        .await?)
+}
+
 /// Check and normalise a field's value by its type; CNICs and phones in their canonical form.
 fn field_value(w: &Workflow, code: &str, raw: &str) -> Result<String> {
     let f =
@@ -466,18 +486,7 @@ pub async fn act(
 ) -> Result<Case> {
     let w = workflow_or_404(&state.db, workflow_code).await?;
     let a = actor_in(&state.db, staff, &w).await?;
-    let row: CaseRow = state
-        .db
-        .fetch_optional(
-            query(format!(
-                "{CASE_SELECT} WHERE reference = $1 AND workflow = $2"
-            ))
-            .bind(reference)
-            .bind(&w.code),
-        )
-        .await?
-        .filter(|r: &CaseRow| a.sees(r.district.as_deref()))
-        .ok_or_else(|| Error::NotFound(format!("no case {reference}")))?;
+    let row = visible_case(&state.db, &a, &w, reference).await?;
     let t = w
         .transition
         .iter()
@@ -739,18 +748,7 @@ pub async fn show(
 ) -> Result<(Case, Vec<Event>, Vec<Document>)> {
     let w = workflow_or_404(&state.db, workflow_code).await?;
     let a = actor_in(&state.db, staff, &w).await?;
-    let row: CaseRow = state
-        .db
-        .fetch_optional(
-            query(format!(
-                "{CASE_SELECT} WHERE reference = $1 AND workflow = $2"
-            ))
-            .bind(reference)
-            .bind(&w.code),
-        )
-        .await?
-        .filter(|r: &CaseRow| a.sees(r.district.as_deref()))
-        .ok_or_else(|| Error::NotFound(format!("no case {reference}")))?;
+    let row = visible_case(&state.db, &a, &w, reference).await?;
     let events = state
         .db
         .fetch_all(
@@ -807,16 +805,9 @@ pub async fn public(
     check: &str,
 ) -> Result<Option<BTreeMap<String, String>>> {
     let w = workflow_or_404(db, workflow_code).await?;
-    let row: Option<CaseRow> = db
-        .fetch_optional(
-            query(format!(
-                "{CASE_SELECT} WHERE reference = $1 AND workflow = $2"
-            ))
-            .bind(reference.trim())
-            .bind(&w.code),
-        )
-        .await?;
-    let Some(row) = row else { return Ok(None) };
+    let Some(row) = case_row(db, &w, reference).await? else {
+        return Ok(None);
+    };
     let fields: BTreeMap<String, String> = serde_json::from_str(&row.fields).unwrap_or_default();
     let public: BTreeMap<String, String> = w
         .field
