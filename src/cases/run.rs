@@ -243,7 +243,18 @@ impl CaseRow {
     }
 }
 
+/// Hold the workflow's row until the transaction ends: numbering (case references, document
+/// numbers) counts what exists, so two numberings of one workflow must not interleave.
+async fn lock_numbering(tx: &mut Tx, w: &Workflow) -> Result<()> {
+    tx.execute(
+        query("UPDATE case_workflows SET updated_at = updated_at WHERE code = $1").bind(&w.code),
+    )
+    .await?;
+    Ok(())
+}
+
 async fn next_reference(tx: &mut Tx, w: &Workflow, attempt: i64) -> Result<String> {
+    lock_numbering(tx, w).await?;
     let n: i64 = tx
         .scalar(query("SELECT COUNT(*) FROM cases WHERE workflow = $1").bind(&w.code))
         .await?;
@@ -645,6 +656,9 @@ pub async fn act(
             .bind(now),
         )
         .await?;
+    }
+    if w.document.iter().any(|d| d.on == t.code) {
+        lock_numbering(&mut tx, &w).await?;
     }
     for d in w.document.iter().filter(|d| d.on == t.code) {
         issue(&mut tx, row.id, &w, d, &fields, &row.reference, &a.actor).await?;
