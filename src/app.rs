@@ -171,6 +171,12 @@ impl FromRef<AppState> for Db {
         crate::benefits::api::show_ledger,
         crate::benefits::api::show_report,
         crate::benefits::api::status,
+        crate::cases::api::list,
+        crate::cases::api::pendency,
+        crate::cases::api::open,
+        crate::cases::api::show,
+        crate::cases::api::public,
+        crate::cases::api::cancel,
     ),
     components(schemas(
         reports::open311::ServiceOut,
@@ -192,7 +198,8 @@ impl FromRef<AppState> for Db {
     )),
     tags((name = "open311", description = "Open311 GeoReport v2"), (name = "staff", description = "Department staff"),
         (name = "hsds", description = "The directory, as Open Referral HSDS 3.0"),
-        (name = "benefits", description = "Funds, applications, the ballot, disbursement and its ledger (amounts in paisa)")),
+        (name = "benefits", description = "Funds, applications, the ballot, disbursement and its ledger (amounts in paisa)"),
+        (name = "cases", description = "Workflows across departments: cases, their pendency, public lookup, documents")),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

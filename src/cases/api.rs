@@ -36,6 +36,9 @@ pub struct ListQuery {
     state: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/cases/{workflow}", tag = "cases", params(("workflow" = String, Path), ("state" = Option<String>, Query)),
+    responses((status = 200, body = [run::Case]), (status = 403, description = "no role in this workflow")),
+    security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     staff: Staff,
@@ -61,6 +64,10 @@ pub struct PendencyQuery {
 
 /// Open cases by `state`, `department` (the office that acts next), `district` or `officer` (who
 /// last moved them), with how many are overdue; `format=csv` for a spreadsheet.
+#[utoipa::path(get, path = "/api/v1/cases/{workflow}/pendency", tag = "cases",
+    params(("workflow" = String, Path), ("by" = Option<String>, Query, description = "state, department, district or officer"), ("format" = Option<String>, Query, description = "json or csv")),
+    responses((status = 200, body = [super::pendency::Row])),
+    security(("bearer" = [])))]
 pub async fn pendency(
     State(state): State<AppState>,
     staff: Staff,
@@ -95,7 +102,7 @@ pub async fn pendency(
     Ok(Json(rows).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenIn {
     district: Option<String>,
@@ -103,6 +110,9 @@ pub struct OpenIn {
     fields: BTreeMap<String, String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/cases/{workflow}", tag = "cases", params(("workflow" = String, Path)), request_body = OpenIn,
+    responses((status = 201, body = run::Case), (status = 403, description = "not a creator role")),
+    security(("bearer" = [])))]
 pub async fn open(
     State(state): State<AppState>,
     staff: Staff,
@@ -113,6 +123,9 @@ pub async fn open(
     Ok((StatusCode::CREATED, Json(c)).into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/cases/{workflow}/{reference}", tag = "cases", params(("workflow" = String, Path), ("reference" = String, Path)),
+    responses((status = 200, description = "the case, its timeline and documents"), (status = 404, description = "no such case in the caller's scope")),
+    security(("bearer" = [])))]
 pub async fn show(
     State(state): State<AppState>,
     staff: Staff,
@@ -202,6 +215,9 @@ pub struct PublicQuery {
 
 /// A case's public status, for someone who knows its reference and one of its public values
 /// (rate limited; a wrong pair is a 404 that does not say which half was wrong).
+#[utoipa::path(get, path = "/api/v1/cases/{workflow}/{reference}/public", tag = "cases",
+    params(("workflow" = String, Path), ("reference" = String, Path), ("check" = Option<String>, Query, description = "the value of one of the case's public fields")),
+    responses((status = 200, description = "state and public fields"), (status = 404, description = "no case with this reference and value")))]
 pub async fn public(
     State(state): State<AppState>,
     PeerAddr(peer): PeerAddr,
@@ -222,12 +238,15 @@ pub async fn public(
     .ok_or_else(|| Error::NotFound("no case with this reference and value".into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelIn {
     reason: String,
 }
 
+#[utoipa::path(post, path = "/api/v1/case-documents/{number}/cancel", tag = "cases", params(("number" = String, Path)), request_body = CancelIn,
+    responses((status = 204, description = "cancelled"), (status = 403, description = "not a cancel role"), (status = 409, description = "cancelled already")),
+    security(("bearer" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,
     staff: Staff,
