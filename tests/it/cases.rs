@@ -83,6 +83,45 @@ on_both!(
         let dot = std::fs::read_to_string(out.path().join("ngo-registration.dot")).unwrap();
         assert!(dot.contains("\"with-director-general\" -> \"registered\""));
 
+        // Roles are granted from the command line, within the user's department only.
+        app.add_user(
+            "eto@excise.test",
+            Role::Officer,
+            Some("excise"),
+            Some("peshawar"),
+        )
+        .await;
+        let grant = |role: &str| {
+            let mut cmd = Command::new(khidmat_bin());
+            cmd.arg("--data-dir").arg(&app.data_dir);
+            if let Some(u) = &app.database_url {
+                cmd.args(["--database-url", u]);
+            }
+            cmd.args([
+                "user",
+                "grant",
+                "--email",
+                "eto@excise.test",
+                "--workflow",
+                "vehicle-seizure",
+                "--role",
+                role,
+            ])
+            .output()
+            .unwrap()
+        };
+        let ok = grant("eto");
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+        let refused = grant("warehouse-keeper");
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr)
+            .contains("belongs to department excise-warehouse"));
+        assert_eq!(app.count("case_role_holders").await, 1);
+
         // A broken one: every problem at once, and a failing exit.
         let path = app.data_dir.join("broken.toml");
         std::fs::write(&path, broken()).unwrap();
