@@ -280,13 +280,15 @@ pub struct ApplicationOut {
     documents: Vec<String>,
 }
 
+/// An application for staff: `whole` (its own page) shows the CNIC and phone unmasked and lists
+/// its documents; `owed` is what the ledger says it is owed (read for a whole list at once).
 async fn application_out(
     state: &AppState,
     a: &Application,
     whole: bool,
+    owed: ledger::Owed,
     lang: Lang,
 ) -> Result<ApplicationOut> {
-    let owed = ledger::owed(&state.db, a.id).await?;
     let cnic = Cnic::parse(&a.cnic);
     let phone = a.phone.as_deref().and_then(Phone::parse);
     Ok(ApplicationOut {
@@ -362,9 +364,11 @@ pub async fn list_applications(
         q.status.as_deref().filter(|s| !s.is_empty()),
     )
     .await?;
+    let owed = ledger::owed_in_fund(&state.db, f.id).await?;
     let mut out = Vec::with_capacity(rows.len());
     for a in &rows {
-        out.push(application_out(&state, a, false, lang).await?);
+        let o = owed.get(&a.id).copied().unwrap_or_default();
+        out.push(application_out(&state, a, false, o, lang).await?);
     }
     Ok(Json(out))
 }
@@ -414,7 +418,9 @@ pub async fn show_application(
     lang: Lang,
 ) -> Result<Json<ApplicationOut>> {
     let a = apply::visible(&state, &staff, &reference).await?;
-    Ok(Json(application_out(&state, &a, true, lang).await?))
+    Ok(Json(
+        application_out(&state, &a, true, ledger::owed(&state.db, a.id).await?, lang).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -438,7 +444,9 @@ pub async fn verify(
     JsonBody(v): JsonBody<VerificationIn>,
 ) -> Result<Json<ApplicationOut>> {
     let a = apply::verify(&state, &staff, &reference, v.accept, &v.note, lang).await?;
-    Ok(Json(application_out(&state, &a, true, lang).await?))
+    Ok(Json(
+        application_out(&state, &a, true, ledger::owed(&state.db, a.id).await?, lang).await?,
+    ))
 }
 
 /// Add a document (`kind`, `file`: a photo of it) to an application; multipart. A browser

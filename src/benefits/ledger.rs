@@ -192,6 +192,29 @@ fn owed_sql() -> String {
     )
 }
 
+/// What every application of a fund is owed, in one pass over its rows (for lists).
+pub async fn owed_in_fund(
+    db: &Db,
+    fund_id: i64,
+) -> Result<std::collections::HashMap<i64, Owed>, sqlx::Error> {
+    let rows: Vec<(i64, i64, i64)> = db
+        .fetch_all(
+            query(format!(
+                "SELECT application_id, {} + {}, {} FROM benefit_ledger \
+                 WHERE fund_id = $1 AND application_id IS NOT NULL GROUP BY application_id",
+                balance_sql("committed"),
+                balance_sql("disbursed"),
+                balance_sql("disbursed"),
+            ))
+            .bind(fund_id),
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, entitled, paid)| (id, Owed { entitled, paid }))
+        .collect())
+}
+
 pub async fn owed(db: &Db, application_id: i64) -> Result<Owed, sqlx::Error> {
     db.fetch_one(query(owed_sql()).bind(application_id)).await
 }

@@ -825,6 +825,18 @@ on_both!(grant_end_to_end, |backend| async move {
         "{csv}"
     );
 
+    // The staff list carries each application's money, read from the ledger in one pass.
+    let (_, listed) = get(&s.maker, &app, &format!("{apps_path}?status=selected")).await;
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 20);
+    let paid: i64 = listed.iter().map(|a| a["paid"].as_i64().unwrap()).sum();
+    let entitled: i64 = listed.iter().map(|a| a["entitled"].as_i64().unwrap()).sum();
+    assert_eq!((paid, entitled), (paid_total, 20 * 2_500_000));
+    assert!(
+        listed[0]["cnic"].as_str().unwrap().starts_with("*****"),
+        "masked in lists"
+    );
+
     // The open data aggregate: no person in it, no cell under five applications.
     khidmat::opendata::publish::run(&app.db).await.unwrap();
     let res: Value = app
