@@ -105,16 +105,31 @@ pub async fn actor_in(db: &Db, staff: &Staff, w: &Workflow) -> Result<Actor> {
             ))
         }
     };
-    let roles: Vec<(String,)> = db
+    // A role counts only while the user works for its department: one moved to another
+    // department keeps no say in the old one's cases.
+    let held: Vec<(String, Option<String>)> = db
         .fetch_all(
-            query("SELECT role FROM case_role_holders WHERE user_id = $1 AND workflow = $2 ORDER BY role")
-                .bind(user_id)
-                .bind(&w.code),
+            query(
+                "SELECT h.role, d.slug FROM case_role_holders h JOIN users u ON u.id = h.user_id \
+                 LEFT JOIN departments d ON d.id = u.department_id \
+                 WHERE h.user_id = $1 AND h.workflow = $2 ORDER BY h.role",
+            )
+            .bind(user_id)
+            .bind(&w.code),
         )
         .await?;
+    let roles = held
+        .into_iter()
+        .filter(|(role, department)| {
+            w.role
+                .iter()
+                .any(|r| &r.code == role && Some(&r.department) == department.as_ref())
+        })
+        .map(|(role, _)| role)
+        .collect();
     Ok(Actor {
         actor: staff.actor(),
-        roles: roles.into_iter().map(|(r,)| r).collect(),
+        roles,
         district,
         everywhere,
     })

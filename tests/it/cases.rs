@@ -611,6 +611,18 @@ on_both!(
             .execute(query("UPDATE case_events SET note = 'x'"))
             .await;
         assert!(changed.is_err(), "the timeline is append-only");
+        // A user moved to another department keeps no say in the old one's cases.
+        app.db
+        .execute(query("UPDATE users SET department_id = (SELECT id FROM departments WHERE slug = 'forensic-lab') WHERE email = 'eto2@excise.test'"))
+        .await
+        .unwrap();
+        let gone = eto2
+            .0
+            .get(app.at(&format!("/api/v1/cases/{w}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(gone.status(), 403, "no role counts outside its department");
         // Who sees what: the Mardan officer sees no Peshawar case; the Secretary sees all.
         let mardan: Value = eto_mardan
             .0
