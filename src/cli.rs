@@ -569,7 +569,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 }
             }
-            let problems = crate::cases::check_all(&pack.cases.workflow, &known);
+            let others = {
+                let mut tx = db.begin().await?;
+                crate::cases::stored(&mut tx).await?
+            };
+            let problems = crate::cases::check_all(&pack.cases.workflow, &known, &others);
             for p in &problems {
                 println!("{p}");
             }

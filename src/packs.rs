@@ -379,7 +379,8 @@ pub async fn load(db: &Db, text: &str, actor: &str) -> anyhow::Result<Loaded> {
         let mut known: std::collections::HashSet<String> = departments.keys().cloned().collect();
         let existing: Vec<(String,)> = tx.fetch_all(query("SELECT slug FROM departments")).await?;
         known.extend(existing.into_iter().map(|(s,)| s));
-        let problems = crate::cases::check_all(&pack.cases.workflow, &known);
+        let others = crate::cases::stored(&mut tx).await?;
+        let problems = crate::cases::check_all(&pack.cases.workflow, &known, &others);
         if !problems.is_empty() {
             let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
             anyhow::bail!(

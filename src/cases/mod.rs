@@ -29,9 +29,12 @@ pub async fn upsert_workflow(tx: &mut Tx, w: &workflow::Workflow) -> Result<(), 
 }
 
 /// Every problem of every workflow in a pack, given the departments that exist.
+/// `others`: the workflows already stored that the pack does not replace; document numbers
+/// must not share a prefix with theirs.
 pub fn check_all(
     workflows: &[workflow::Workflow],
     departments: &HashSet<String>,
+    others: &[workflow::Workflow],
 ) -> Vec<workflow::Problem> {
     let mut out: Vec<workflow::Problem> = workflows
         .iter()
@@ -47,7 +50,43 @@ pub fn check_all(
             });
         }
     }
+    // A document's number is unique everywhere: its prefix belongs to one document of one
+    // workflow.
+    let mut prefixes: std::collections::HashMap<&str, (&str, &str)> = others
+        .iter()
+        .filter(|o| !workflows.iter().any(|w| w.code == o.code))
+        .flat_map(|o| {
+            o.document
+                .iter()
+                .map(move |d| (d.prefix.as_str(), (o.code.as_str(), d.code.as_str())))
+        })
+        .collect();
+    for w in workflows {
+        for d in &w.document {
+            if let Some((ow, od)) = prefixes.insert(&d.prefix, (&w.code, &d.code)) {
+                out.push(workflow::Problem {
+                    workflow: w.code.clone(),
+                    rule: "duplicate",
+                    message: format!(
+                        "document {} numbers with prefix {:?}, which {ow}'s document {od} uses",
+                        d.code, d.prefix
+                    ),
+                });
+            }
+        }
+    }
     out
+}
+
+/// The workflows stored now.
+pub async fn stored(tx: &mut Tx) -> Result<Vec<workflow::Workflow>, sqlx::Error> {
+    let rows: Vec<(String,)> = tx
+        .fetch_all(query("SELECT definition FROM case_workflows"))
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(d,)| serde_json::from_str(&d).ok())
+        .collect())
 }
 
 pub fn router() -> axum::Router<crate::app::AppState> {

@@ -83,6 +83,19 @@ on_both!(
         let dot = std::fs::read_to_string(out.path().join("ngo-registration.dot")).unwrap();
         assert!(dot.contains("\"with-director-general\" -> \"registered\""));
 
+        // A second workflow numbering its documents like the NGO certificate is refused.
+        let twin = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/packs/ngo-registration.toml"
+        ))
+        .unwrap()
+        .replace("name = \"ngo-registration\"", "name = \"npo-registration\"")
+        .replace("code = \"ngo-registration\"", "code = \"npo-registration\"");
+        let err = khidmat::packs::load(&app.db, &twin, "test")
+            .await
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("prefix \"REG\""), "{err:#}");
+
         // Roles are granted from the command line, within the user's department only.
         app.add_user(
             "eto@excise.test",
