@@ -988,10 +988,58 @@ on_both!(staff_work_a_case_in_the_browser, |backend| async move {
         html.contains("papers complete") && html.contains("value=\"send-for-vetting\""),
         "{html}"
     );
-    // Without the form token: refused.
+    // Photos sent from the page keep where they were taken (the browser fills lat and long).
     let form = reqwest::multipart::Form::new()
+        .text("csrf", ad_csrf.clone())
         .text("step", "send-for-vetting")
         .text("version", hidden(&html, "version"));
+    assert_eq!(
+        ad.post(app.at(&case_page))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    let (sb, sb_csrf) = holder(&app, "sb@home.test", "home", None, w, "special-branch").await;
+    let (_, html) = page(&sb, &app, &case_page).await;
+    assert!(
+        html.contains("name=\"lat\"") && html.contains("data-locate"),
+        "the vetting step asks the location"
+    );
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", sb_csrf.clone())
+        .text("step", "vetted")
+        .text("version", hidden(&html, "version"))
+        .text("field[vetting_result]", "cleared")
+        .text("lat", "34.0080")
+        .text("long", "71.5785")
+        .part(
+            "attachment:vetting-report",
+            reqwest::multipart::Part::bytes(png()).file_name("report.png"),
+        );
+    assert_eq!(
+        sb.post(app.at(&case_page))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    let lat: Option<f64> = app
+        .db
+        .scalar(query(
+            "SELECT lat FROM case_attachments WHERE kind = 'vetting-report'",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(lat, Some(34.008));
+    // Without the form token: refused.
+    let form = reqwest::multipart::Form::new()
+        .text("step", "reverse-to-ad")
+        .text("version", "99");
     let r = ad
         .post(app.at(&case_page))
         .multipart(form)
@@ -999,7 +1047,6 @@ on_both!(staff_work_a_case_in_the_browser, |backend| async move {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    let _ = ad_csrf;
     // A citizen applies where the workflow allows it, and follows the case by its reference and
     // the organisation's name; a seizure is opened by inspectors only.
     let citizen = browser();
