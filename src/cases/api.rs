@@ -173,15 +173,7 @@ pub async fn step(
         }
         _ => None,
     };
-    let fields = sent
-        .fields
-        .iter()
-        .filter_map(|(k, v)| {
-            k.strip_prefix("field[")
-                .and_then(|c| c.strip_suffix(']'))
-                .map(|c| (c.to_owned(), v.clone()))
-        })
-        .collect();
+    let fields = super::form_fields(&sent.fields);
     let mut attachments = Vec::new();
     for (name, bytes) in sent.files {
         let Some(kind) = name.strip_prefix("attachment:") else {

@@ -12,6 +12,20 @@ use std::collections::HashSet;
 
 use crate::platform::db::{query, Tx};
 
+/// The case fields a form sends as `field[CODE]`, by code.
+pub fn form_fields<'a>(
+    pairs: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> std::collections::BTreeMap<String, String> {
+    pairs
+        .into_iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("field[")
+                .and_then(|c| c.strip_suffix(']'))
+                .map(|c| (c.to_owned(), v.clone()))
+        })
+        .collect()
+}
+
 /// Store (or replace) a checked workflow definition.
 pub async fn upsert_workflow(tx: &mut Tx, w: &workflow::Workflow) -> Result<(), sqlx::Error> {
     tx.execute(

@@ -2,7 +2,7 @@
 //! been told about), a workflow's cases with their pendency, a case with its timeline and the
 //! steps one may take now, attachments, and a printable document with its QR code.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{DefaultBodyLimit, Multipart, OriginalUri, Path, Query, State};
@@ -251,14 +251,7 @@ async fn open(
     if !csrf.verify(form.get("csrf").map(String::as_str)) {
         return Err(PageError::form_expired(lang));
     }
-    let fields: BTreeMap<String, String> = form
-        .iter()
-        .filter_map(|(k, v)| {
-            k.strip_prefix("field[")
-                .and_then(|c| c.strip_suffix(']'))
-                .map(|c| (c.to_owned(), v.clone()))
-        })
-        .collect();
+    let fields = crate::cases::form_fields(&form);
     let c = run::create(
         &state,
         &staff,
@@ -481,15 +474,7 @@ async fn step(
     let s = Step {
         transition: get("step"),
         version: get("version").parse().unwrap_or(0),
-        fields: sent
-            .fields
-            .iter()
-            .filter_map(|(k, v)| {
-                k.strip_prefix("field[")
-                    .and_then(|c| c.strip_suffix(']'))
-                    .map(|c| (c.to_owned(), v.clone()))
-            })
-            .collect(),
+        fields: crate::cases::form_fields(&sent.fields),
         note: get("note"),
         attachments,
     };
@@ -692,15 +677,8 @@ async fn apply(
         .into_iter()
         .map(|i| i.code)
         .collect();
-    let fields: BTreeMap<String, String> = form
-        .iter()
-        .filter_map(|(k, v)| {
-            k.strip_prefix("field[")
-                .and_then(|c| c.strip_suffix(']'))
-                .filter(|c| asked.iter().any(|a| a == c))
-                .map(|c| (c.to_owned(), v.clone()))
-        })
-        .collect();
+    let mut fields = crate::cases::form_fields(&form);
+    fields.retain(|c, _| asked.iter().any(|a| a == c));
     match run::create_by_citizen(
         &state,
         &code,
