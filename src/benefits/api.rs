@@ -464,10 +464,7 @@ pub async fn add_document(
     form: Multipart,
 ) -> Result<Json<apply::Receipt>> {
     let sent = read_form(form, state.config.max_photo_bytes, lang).await?;
-    if identity::session_cookie(&headers).is_some()
-        && !headers.contains_key(header::AUTHORIZATION)
-        && !csrf.verify(sent.fields.get("csrf").map(String::as_str))
-    {
+    if !csrf.verify_api(&headers, sent.fields.get("csrf").map(String::as_str)) {
         return Err(Error::Forbidden(lang.t("page-form-expired")));
     }
     let kind = sent.fields.get("kind").cloned().unwrap_or_default();

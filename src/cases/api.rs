@@ -14,7 +14,7 @@ use super::run::{self, Attachment, Step};
 use crate::app::AppState;
 use crate::platform::error::{Error, JsonBody, Result};
 use crate::platform::i18n::Lang;
-use crate::platform::identity::{self, Staff};
+use crate::platform::identity::Staff;
 use crate::platform::ratelimit::PeerAddr;
 
 pub fn router() -> Router<AppState> {
@@ -150,10 +150,7 @@ pub async fn step(
     form: Multipart,
 ) -> Result<Json<run::Case>> {
     let sent = crate::benefits::api::read_form(form, state.config.max_photo_bytes, lang).await?;
-    if identity::session_cookie(&headers).is_some()
-        && !headers.contains_key(header::AUTHORIZATION)
-        && !csrf.verify(sent.fields.get("csrf").map(String::as_str))
-    {
+    if !csrf.verify_api(&headers, sent.fields.get("csrf").map(String::as_str)) {
         return Err(Error::Forbidden(lang.t("page-form-expired")));
     }
     let get = |k: &str| {

@@ -170,6 +170,14 @@ impl Csrf {
                 == 0
     }
 
+    /// For an API call that a form could also make (multipart): a caller with a bearer key, or
+    /// without a session, needs no token; a browser session must send its `csrf` field.
+    pub fn verify_api(&self, headers: &HeaderMap, submitted: Option<&str>) -> bool {
+        crate::platform::identity::session_cookie(headers).is_none()
+            || headers.contains_key(header::AUTHORIZATION)
+            || self.verify(submitted)
+    }
+
     fn cookie(&self) -> Option<String> {
         // A long life: a report kept in the phone's outbox is sent with this token days later.
         self.fresh.then(|| {
