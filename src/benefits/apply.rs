@@ -263,6 +263,7 @@ pub async fn apply(
                         district: Some(&c.district),
                         department_id: Some(fund.department_id),
                         minutes_saved: fund.minutes_saved,
+                        citizen: Some(impact::Citizen::cnic(&c.cnic)),
                     },
                 )
                 .await?;

@@ -9,12 +9,12 @@ use serde::Serialize;
 
 use super::workflow::{Datatype, Workflow};
 use crate::app::AppState;
-use crate::platform::audit;
 use crate::platform::db::{is_unique_violation, query, Db, Tx};
 use crate::platform::error::{Error, Result};
 use crate::platform::files::{self, Encoded};
 use crate::platform::identity::{Scope, Staff, StaffKind};
 use crate::platform::personal::{Cnic, Phone};
+use crate::platform::{audit, impact};
 
 pub async fn workflow(db: &Db, code: &str) -> Result<Option<Workflow>> {
     let row: Option<(String,)> = db
@@ -436,6 +436,40 @@ async fn insert_case(
             serde_json::json!({"workflow": w.code}),
         )
         .await?;
+        if role == "citizen" {
+            let department_id: Option<i64> = match w.stakeholders.first() {
+                Some(slug) => tx
+                    .fetch_optional::<(i64,)>(
+                        query("SELECT id FROM departments WHERE slug = $1").bind(slug),
+                    )
+                    .await?
+                    .map(|(id,)| id),
+                None => None,
+            };
+            // The applicant, by the first phone or CNIC they gave.
+            let citizen = w.field.iter().find_map(|f| {
+                let v = values.get(&f.code)?;
+                match f.datatype {
+                    Datatype::Phone => Phone::parse(v).map(|p| impact::Citizen::phone(&p)),
+                    Datatype::Cnic => Cnic::parse(v).map(|c| impact::Citizen::cnic(c.digits())),
+                    _ => None,
+                }
+            });
+            impact::record(
+                &mut tx,
+                &impact::Event {
+                    service: "cases",
+                    kind: "case_opened",
+                    code: Some(&w.code),
+                    channel: "web",
+                    district: district.as_deref(),
+                    department_id,
+                    minutes_saved: w.minutes_saved,
+                    citizen,
+                },
+            )
+            .await?;
+        }
         let row: CaseRow = tx
             .fetch_one(query(format!("{CASE_SELECT} WHERE id = $1")).bind(id))
             .await?;

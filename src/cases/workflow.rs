@@ -74,6 +74,10 @@ pub struct Workflow {
     /// What case references start with: `VS` makes `VS-2026-000123`.
     #[serde(default)]
     pub reference_prefix: String,
+    /// Government time a citizen's application saves (a visit to an office avoided), for the
+    /// impact figures.
+    #[serde(default)]
+    pub minutes_saved: i64,
 }
 
 /// A document a step issues: a unique number, a text from the case's fields, and a QR code to

@@ -289,6 +289,7 @@ async fn inbound_sms(
                     district: None,
                     department_id: *department_id,
                     minutes_saved: 0,
+                    citizen: Some(impact::Citizen::phone(phone)),
                 },
             )
             .await?;
@@ -687,6 +688,7 @@ async fn ussd(
                 district: None,
                 department_id: None,
                 minutes_saved: 0,
+                citizen: Some(impact::Citizen::phone(phone)),
             },
         )
         .await?;

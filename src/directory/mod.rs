@@ -267,6 +267,7 @@ pub async fn review(state: &AppState, r: ReviewIn, lang: Lang) -> Result<i64> {
             district: None,
             department_id: None,
             minutes_saved: 0,
+            citizen: Some(impact::Citizen::phone(&phone)),
         },
     )
     .await?;
@@ -402,6 +403,7 @@ pub async fn suggest(state: &AppState, s: SuggestIn, lang: Lang) -> Result<(i64,
             district: district.as_deref(),
             department_id: k.department_id,
             minutes_saved: 0,
+            citizen: phone.as_ref().map(impact::Citizen::phone),
         },
     )
     .await?;

@@ -2,6 +2,10 @@
 //! Re-encoding drops all metadata (EXIF GPS positions, camera serials) and any payload hidden in
 //! the original file. Files are stored by the SHA-256 of their re-encoded bytes, so the same
 //! photo sent twice is stored once.
+//!
+//! A few staff-only documents (a fellow's CV, a signed MoU) may also be PDFs. Those are kept as
+//! sent (there is no safe re-encoding of a PDF), only ever in the staff-only `documents_dir`,
+//! and served as downloads (`Content-Disposition: attachment`, `nosniff`, a sandboxing CSP).
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -26,12 +30,41 @@ pub struct Photo {
     pub sha256: String,
 }
 
-/// The re-encoded image, ready to store.
+/// The re-encoded image (or a checked PDF), ready to store.
 pub struct Encoded {
-    pub jpeg: Vec<u8>,
+    pub bytes: Vec<u8>,
     pub sha256: String,
     pub width: u32,
     pub height: u32,
+    pub content_type: &'static str,
+}
+
+pub const PDF: &str = "application/pdf";
+
+/// A PDF document, kept as sent: it must start like a PDF and end with its end-of-file marker
+/// (a truncated upload is refused rather than stored broken).
+pub fn pdf(bytes: Vec<u8>) -> Result<Encoded, PhotoError> {
+    let tail = &bytes[bytes.len().saturating_sub(1024)..];
+    if !bytes.starts_with(b"%PDF-") || !tail.windows(5).any(|w| w == b"%%EOF") {
+        return Err(PhotoError::NotAnImage("not a complete PDF document".into()));
+    }
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    Ok(Encoded {
+        bytes,
+        sha256,
+        width: 0,
+        height: 0,
+        content_type: PDF,
+    })
+}
+
+/// A document upload: a PDF as it is, anything else as a photo.
+pub async fn document(bytes: Vec<u8>, max_side: u32) -> Result<Encoded, PhotoError> {
+    if bytes.starts_with(b"%PDF-") {
+        pdf(bytes)
+    } else {
+        encode(bytes, max_side).await
+    }
 }
 
 /// Decode `bytes` (JPEG, PNG, WebP or GIF), scale to fit `max_side`, re-encode as JPEG. CPU work:
@@ -73,10 +106,11 @@ fn encode_blocking(bytes: &[u8], max_side: u32) -> Result<Encoded, PhotoError> {
         .map_err(|e| PhotoError::Io(std::io::Error::other(e)))?;
     let sha256 = hex::encode(Sha256::digest(&jpeg));
     Ok(Encoded {
-        jpeg,
+        bytes: jpeg,
         sha256,
         width: rgb.width(),
         height: rgb.height(),
+        content_type: "image/jpeg",
     })
 }
 
@@ -87,18 +121,24 @@ pub fn url(base: &str, sha256: &str) -> String {
 
 /// Where a photo with this digest lives under `dir`.
 pub fn photo_path(dir: &Path, sha256: &str) -> Option<PathBuf> {
+    stored_path(dir, sha256, "image/jpeg")
+}
+
+/// Where a stored file of this digest and type lives under `dir`.
+pub fn stored_path(dir: &Path, sha256: &str, content_type: &str) -> Option<PathBuf> {
     let valid = sha256.len() == 64
         && sha256
             .bytes()
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
-    valid.then(|| dir.join(&sha256[..2]).join(format!("{sha256}.jpg")))
+    let ext = if content_type == PDF { "pdf" } else { "jpg" };
+    valid.then(|| dir.join(&sha256[..2]).join(format!("{sha256}.{ext}")))
 }
 
 /// Write the file, atomically (a temporary file renamed into place). Call it before the
 /// transaction that records the photo, so no lock is held during file I/O. If that transaction
 /// rolls back, the file stays as an orphan, which is harmless: the same photo sent again reuses it.
 pub async fn save(dir: &Path, e: &Encoded) -> Result<(), PhotoError> {
-    let path = photo_path(dir, &e.sha256).expect("own digest is valid");
+    let path = stored_path(dir, &e.sha256, e.content_type).expect("own digest is valid");
     if tokio::fs::try_exists(&path).await.unwrap_or(false) {
         return Ok(());
     }
@@ -111,7 +151,7 @@ pub async fn save(dir: &Path, e: &Encoded) -> Result<(), PhotoError> {
         e.sha256,
         uuid::Uuid::new_v4().simple()
     ));
-    tokio::fs::write(&tmp, &e.jpeg)
+    tokio::fs::write(&tmp, &e.bytes)
         .await
         .map_err(PhotoError::Io)?;
     tokio::fs::rename(&tmp, &path)
@@ -125,12 +165,13 @@ pub async fn record(tx: &mut Tx, e: &Encoded) -> Result<Photo, sqlx::Error> {
     tx.execute(
         query(
             "INSERT INTO photos (sha256, content_type, width, height, bytes, created_at) \
-             VALUES ($1, 'image/jpeg', $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING",
         )
         .bind(&e.sha256)
+        .bind(e.content_type)
         .bind(e.width as i64)
         .bind(e.height as i64)
-        .bind(e.jpeg.len() as i64)
+        .bind(e.bytes.len() as i64)
         .bind(Utc::now()),
     )
     .await?;
@@ -162,8 +203,8 @@ mod tests {
     fn reencodes_and_scales_down() {
         let e = encode_blocking(&png(3000, 1000), 1600).unwrap();
         assert_eq!((e.width, e.height), (1600, 533));
-        assert_eq!(&e.jpeg[..2], &[0xFF, 0xD8]);
-        assert!(!e.jpeg.windows(4).any(|w| w == b"Exif"));
+        assert_eq!(&e.bytes[..2], &[0xFF, 0xD8]);
+        assert!(!e.bytes.windows(4).any(|w| w == b"Exif"));
     }
 
     #[test]
@@ -178,6 +219,20 @@ mod tests {
             encode_blocking(&truncated, 1600),
             Err(PhotoError::NotAnImage(_))
         ));
+    }
+
+    #[test]
+    fn pdfs_are_kept_whole_or_refused() {
+        let doc = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n".to_vec();
+        let e = pdf(doc.clone()).unwrap();
+        assert_eq!((e.bytes, e.content_type), (doc.clone(), PDF));
+        assert!(pdf(doc[..20].to_vec()).is_err(), "truncated");
+        assert!(pdf(b"<html>%%EOF".to_vec()).is_err(), "not a PDF");
+        let d = "b".repeat(64);
+        assert_eq!(
+            stored_path(Path::new("/p"), &d, PDF).unwrap(),
+            PathBuf::from(format!("/p/bb/{d}.pdf"))
+        );
     }
 
     #[test]

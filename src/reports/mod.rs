@@ -289,6 +289,14 @@ pub async fn submit(
             district: district.as_deref(),
             department_id: Some(service.department_id),
             minutes_saved: service.minutes_saved,
+            citizen: match (&phone, &email, device_id, account_id) {
+                (Some(p), _, _, _) => Some(impact::Citizen::phone(p)),
+                (None, Some(e), _, _) => Some(impact::Citizen::email(e)),
+                (None, None, Some(d), _) | (None, None, None, Some(d)) => {
+                    Some(impact::Citizen::device(d))
+                }
+                _ => None,
+            },
         },
     )
     .await?;
