@@ -2,6 +2,11 @@
 //! screen. Right-to-left pages get mirrored charts (labels on the right, bars growing left,
 //! time running right to left), as readers of Urdu and Pashto scan them. Every chart on a page
 //! also comes with its numbers as a table, for screen readers and for copying.
+//!
+//! Positions are absolute: the SVG says `direction="ltr"`, so that `text-anchor` means the same
+//! on a right-to-left page (where `end` would otherwise be the left edge and push labels out of
+//! the picture); Urdu and Pashto labels still read right to left by the bidi algorithm. A label
+//! too long for its column is shortened with "…", the whole of it in a `<title>`.
 
 use std::fmt::Write;
 
@@ -12,6 +17,18 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// At most this many characters of a bar's label are drawn.
+const LABEL_CHARS: usize = 26;
+
+fn short(label: &str) -> String {
+    if label.chars().count() <= LABEL_CHARS {
+        label.to_owned()
+    } else {
+        let cut: String = label.chars().take(LABEL_CHARS - 1).collect();
+        format!("{}…", cut.trim_end())
+    }
+}
+
 /// Horizontal bars: one row per item, its label beside it and its value at its end.
 pub fn bars(items: &[(String, i64)], rtl: bool, label: &str) -> String {
     let row = 26.0;
@@ -20,7 +37,7 @@ pub fn bars(items: &[(String, i64)], rtl: bool, label: &str) -> String {
     let max = items.iter().map(|i| i.1).max().unwrap_or(0).max(1) as f64;
     let span = w - label_w - 60.0;
     let mut s = format!(
-        r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
+        r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="{}" direction="ltr" xmlns="http://www.w3.org/2000/svg">"#,
         esc(label)
     );
     for (i, (name, v)) in items.iter().enumerate() {
@@ -39,9 +56,10 @@ pub fn bars(items: &[(String, i64)], rtl: bool, label: &str) -> String {
         };
         let _ = write!(
             s,
-            r##"<text x="{tx}" y="{:.1}" text-anchor="{anchor}" font-size="13" fill="#263238">{}</text><rect x="{bx:.1}" y="{y:.1}" width="{len:.1}" height="{:.1}" fill="#1565c0"/><text x="{vx:.1}" y="{:.1}" text-anchor="{vanchor}" font-size="13" fill="#263238">{v}</text>"##,
+            r##"<text x="{tx}" y="{:.1}" text-anchor="{anchor}" font-size="13" fill="#263238"><title>{}</title>{}</text><rect x="{bx:.1}" y="{y:.1}" width="{len:.1}" height="{:.1}" fill="#1565c0"/><text x="{vx:.1}" y="{:.1}" text-anchor="{vanchor}" font-size="13" fill="#263238">{v}</text>"##,
             y + 16.0,
             esc(name),
+            esc(&short(name)),
             row - 8.0,
             y + 16.0,
         );
@@ -57,7 +75,7 @@ pub fn columns(items: &[(String, i64)], rtl: bool, label: &str) -> String {
     let slot = (w - 20.0) / n;
     let max = items.iter().map(|i| i.1).max().unwrap_or(0).max(1) as f64;
     let mut s = format!(
-        r##"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg"><line x1="10" y1="{base}" x2="{}" y2="{base}" stroke="#90a4ae"/>"##,
+        r##"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-label="{}" direction="ltr" xmlns="http://www.w3.org/2000/svg"><line x1="10" y1="{base}" x2="{}" y2="{base}" stroke="#90a4ae"/>"##,
         esc(label),
         w - 10.0
     );
@@ -94,5 +112,19 @@ mod tests {
         assert!(ltr.contains(r#"text-anchor="start""#) && rtl.contains(r#"text-anchor="end""#));
         assert!(ltr.contains("Swat &lt;x&gt;"));
         assert!(columns(&items, true, "weeks").contains(">10<"));
+        // Anchors mean the same on a right-to-left page.
+        assert!(rtl.contains(r#"direction="ltr""#));
+        let long = vec![(
+            "Auqaf, Hajj, Religious and Minority Affairs Department".to_string(),
+            1,
+        )];
+        let drawn = bars(&long, false, "by department");
+        assert!(
+            drawn.contains("Auqaf, Hajj, Religious an…</text>"),
+            "{drawn}"
+        );
+        assert!(
+            drawn.contains("<title>Auqaf, Hajj, Religious and Minority Affairs Department</title>")
+        );
     }
 }
