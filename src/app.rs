@@ -177,6 +177,7 @@ impl FromRef<AppState> for Db {
         crate::cases::api::show,
         crate::cases::api::public,
         crate::cases::api::cancel,
+        crate::programme::api::impact,
     ),
     components(schemas(
         reports::open311::ServiceOut,
@@ -199,7 +200,8 @@ impl FromRef<AppState> for Db {
     tags((name = "open311", description = "Open311 GeoReport v2"), (name = "staff", description = "Department staff"),
         (name = "hsds", description = "The directory, as Open Referral HSDS 3.0"),
         (name = "benefits", description = "Funds, applications, the ballot, disbursement and its ledger (amounts in paisa)"),
-        (name = "cases", description = "Workflows across departments: cases, their pendency, public lookup, documents")),
+        (name = "cases", description = "Workflows across departments: cases, their pendency, public lookup, documents"),
+        (name = "impact", description = "The programme's impact: queries handled, hours saved, citizens facilitated per week")),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -306,6 +308,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::benefits::router())
         .merge(crate::cases::router())
         .merge(crate::opendata::router())
+        .merge(crate::programme::api::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::platform::metrics::track))
         // Pages, scripts and JSON shrink to a quarter over slow mobile links. Photos are JPEG

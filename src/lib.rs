@@ -20,6 +20,7 @@ pub mod directory;
 pub mod opendata;
 pub mod packs;
 pub mod platform;
+pub mod programme;
 pub mod reports;
 pub mod web;
 

@@ -636,6 +636,10 @@ pub const DEMO_PACKS: &[(&str, &str)] = &[
         "peshawar-directory",
         include_str!("../packs/peshawar-directory.toml"),
     ),
+    (
+        "kp-innovation-programme",
+        include_str!("../packs/kp-innovation-programme.toml"),
+    ),
 ];
 
 /// Load each demo pack that has never been loaded (a restart loads nothing twice).
@@ -666,6 +670,8 @@ mod tests {
                     || !pack.directory.kind.is_empty()
                     || !pack.benefits.fund.is_empty()
                     || !pack.cases.workflow.is_empty()
+                    || !pack.department.is_empty(),
+                "{name} is empty"
             );
             for s in &pack.reports.service {
                 assert!(

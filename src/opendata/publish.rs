@@ -8,6 +8,9 @@
 //!   gender (money from the ledger). A cell of fewer than 5 applications is left out, so a
 //!   small community in a district is not exposed; the funds' own totals are on their pages.
 //!
+//! - `impact-weekly`: the programme's impact figures by week × service × channel × department ×
+//!   district (queries, minutes saved, distinct citizens within the cell), as `/impact.csv`.
+//!
 //! Personal data is never published: no names, phone numbers, e-mail, CNICs, descriptions or
 //! coordinates of a reporter. A week × service × district cell with fewer than 5 reports is left
 //! out, so a rare report cannot be traced to a person.
@@ -265,6 +268,33 @@ async fn publish_rows(db: &Db, name: &str, title: &str, rows: Vec<Vec<String>>) 
     Ok(done?.rows)
 }
 
+/// The programme's impact over the last 52 weeks: the same table as `/impact.csv`. Counts of
+/// interactions and of distinct (hashed) citizens hold nothing about any one person.
+pub async fn impact_weekly(db: &Db) -> Result<Vec<Vec<String>>> {
+    let r = crate::programme::figures::Range::parse(None, None)?;
+    let r = crate::programme::figures::Range {
+        from: r.to - Duration::days(7 * 52 - 1),
+        to: r.to,
+    };
+    let mut rows = vec![crate::programme::figures::CELL_HEADER
+        .iter()
+        .map(|h| h.to_string())
+        .collect::<Vec<_>>()];
+    for c in crate::programme::figures::cells(db, &r).await? {
+        rows.push(vec![
+            c.0,
+            c.1,
+            c.2,
+            c.3,
+            c.4,
+            c.5.to_string(),
+            c.6.to_string(),
+            c.7.to_string(),
+        ]);
+    }
+    Ok(rows)
+}
+
 /// Publish every aggregate now. Returns `(dataset, rows)`.
 pub async fn run(db: &Db) -> Result<Vec<(String, u64)>> {
     let weekly = reports_weekly(db, 52).await?;
@@ -285,10 +315,19 @@ pub async fn run(db: &Db) -> Result<Vec<(String, u64)>> {
         grants,
     )
     .await?;
+    let impact = impact_weekly(db).await?;
+    let d = publish_rows(
+        db,
+        "impact-weekly",
+        "Impact: queries handled, minutes saved and citizens facilitated per week, service, channel, department and district",
+        impact,
+    )
+    .await?;
     Ok(vec![
         ("reports-weekly".into(), a),
         ("directory-places".into(), b),
         ("benefits-grants".into(), c),
+        ("impact-weekly".into(), d),
     ])
 }
 

@@ -73,6 +73,9 @@ pub struct Config {
     /// `datastore_search_sql`: a query running longer is stopped (its wait for a turn does
     /// not count).
     pub sql_time_limit_seconds: u64,
+    /// The department (slug) that runs the innovation programme: its managers run cycles,
+    /// partners and projects, its officers review applications. Administrators may do all.
+    pub programme_department: String,
 }
 
 impl Default for Config {
@@ -107,6 +110,7 @@ impl Default for Config {
             gateway_per_minute: 1200,
             ussd_session_minutes: 5,
             sql_time_limit_seconds: 5,
+            programme_department: "kp-itb".into(),
         }
     }
 }

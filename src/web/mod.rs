@@ -12,8 +12,10 @@ pub mod charts;
 pub mod citizen;
 pub mod directory;
 pub mod format;
+pub mod impact;
 pub mod map;
 pub mod opendata;
+pub mod programme;
 pub mod qr;
 pub mod staff;
 
@@ -46,6 +48,8 @@ pub fn router() -> Router<AppState> {
         .merge(opendata::router())
         .merge(benefits::router())
         .merge(cases::router())
+        .merge(impact::router())
+        .merge(programme::router())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -328,6 +328,10 @@ function pages() {
     ["benefit-status", "/benefits/status", false],
     ["staff-benefits", "/staff/benefits", true],
     ["staff-cases", "/staff/cases", true],
+    ["impact", "/impact", false],
+    ["impact-report", "/impact/report", false],
+    ["programme", "/programme", false],
+    ["programme-apply", "/programme/browser-cycle/apply", false],
   ];
 }
 

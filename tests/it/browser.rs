@@ -69,6 +69,21 @@ async fn pages_work_in_a_real_browser() {
     khidmat::packs::load(&app.db, GRANT_PACK, "test")
         .await
         .unwrap();
+    // A fellowship call open whatever the day the suite runs.
+    let today = khidmat::programme::today();
+    app.db
+        .execute(
+            khidmat::platform::db::query(
+                "INSERT INTO prog_cycles (code, title, opens_on, closes_on, starts_on, ends_on, rubric, created_at) \
+                 VALUES ('browser-cycle', 'Fellowship 2027', $1, $2, $2, $3, '[]', $4)",
+            )
+            .bind((today - chrono::Duration::days(1)).to_string())
+            .bind((today + chrono::Duration::days(30)).to_string())
+            .bind((today + chrono::Duration::days(300)).to_string())
+            .bind(chrono::Utc::now()),
+        )
+        .await
+        .unwrap();
     // Open data to look at: the platform's own published figures.
     khidmat::opendata::publish::run(&app.db).await.unwrap();
     let out = root.join("target/browser");

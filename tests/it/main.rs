@@ -14,5 +14,6 @@ mod fuzz;
 mod kernel;
 mod open311;
 mod opendata;
+mod programme;
 mod staff;
 mod web;

@@ -1,0 +1,81 @@
+//! The impact figures as JSON (`GET /api/v1/impact`) and their detailed table as CSV
+//! (`format=csv`). Public: the figures hold no personal data.
+
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::figures::{self, Range};
+use crate::app::AppState;
+use crate::platform::error::Result;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/impact", get(impact))
+}
+
+#[derive(Deserialize)]
+pub struct ImpactQuery {
+    from: Option<String>,
+    to: Option<String>,
+    format: Option<String>,
+}
+
+/// The detailed table as CSV text: week × service × channel × department × district.
+pub fn cells_csv(cells: &[figures::Cell]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(figures::CELL_HEADER);
+    for c in cells {
+        let _ = w.write_record([
+            c.0.as_str(),
+            &c.1,
+            &c.2,
+            &c.3,
+            &c.4,
+            &c.5.to_string(),
+            &c.6.to_string(),
+            &c.7.to_string(),
+        ]);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// The CSV download of a range's detailed table.
+pub async fn csv_download(state: &AppState, r: &Range) -> Result<Response> {
+    let body = cells_csv(&figures::cells(&state.db, r).await?);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"impact-{}-{}.csv\"", r.from, r.to),
+            ),
+            (header::CACHE_CONTROL, "public, max-age=300".to_owned()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// The programme's impact between two dates (Pakistan time, inclusive; by default the twelve
+/// weeks up to today): queries handled, government hours saved, distinct citizens facilitated
+/// per ISO week, by service, department, channel and district, officials trained and services
+/// handed over. `format=csv` gives the detailed table behind them.
+#[utoipa::path(get, path = "/api/v1/impact", tag = "impact",
+    params(("from" = Option<String>, Query, description = "first day, YYYY-MM-DD"),
+        ("to" = Option<String>, Query, description = "last day, YYYY-MM-DD (default today)"),
+        ("format" = Option<String>, Query, description = "json (default) or csv")),
+    responses((status = 200, body = figures::Figures), (status = 400, description = "a date is not YYYY-MM-DD, or from is after to")))]
+pub async fn impact(
+    State(state): State<AppState>,
+    Query(q): Query<ImpactQuery>,
+) -> Result<Response> {
+    let r = Range::parse(q.from.as_deref(), q.to.as_deref())?;
+    if q.format.as_deref() == Some("csv") {
+        return csv_download(&state, &r).await;
+    }
+    let f = figures::figures(&state.db, &r).await?;
+    Ok(([(header::CACHE_CONTROL, "public, max-age=300")], Json(f)).into_response())
+}

@@ -1,0 +1,355 @@
+//! The impact figures, each a direct count over the impact events of every service and channel
+//! (and, for training and hand-over, over the programme's own records):
+//!
+//! - queries handled: events, in all and by service, department, channel and district;
+//! - government hours saved: the sum of each event's configured minutes, over 60;
+//! - citizens facilitated per ISO week (Pakistan time): distinct keyed hashes of the citizens'
+//!   contacts among the week's events (events without a contact are queries, not citizens);
+//! - officials trained: training records held within the dates;
+//! - services handed over, sustained and abandoned: projects by their state today.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::platform::db::{query, Db};
+use crate::platform::error::{Error, Result};
+
+/// Inclusive dates, Pakistan time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+/// The longest span asked for at once: ten years.
+const MAX_DAYS: i64 = 3660;
+/// Dates outside these years are typing mistakes.
+const FIRST_YEAR: i32 = 2000;
+const LAST_YEAR: i32 = 2100;
+
+impl Range {
+    /// `from` and `to` as `YYYY-MM-DD`; by default the twelve weeks up to today.
+    pub fn parse(from: Option<&str>, to: Option<&str>) -> Result<Range> {
+        let day = |field: &str, s: &str| {
+            let d = super::date(field, s)?;
+            if !(FIRST_YEAR..=LAST_YEAR).contains(&d.year()) {
+                return Err(Error::BadRequest(format!(
+                    "{field}: a date between {FIRST_YEAR} and {LAST_YEAR}"
+                )));
+            }
+            Ok(d)
+        };
+        let to = match to.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(t) => day("to", t)?,
+            None => super::today(),
+        };
+        let from = match from.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(f) => day("from", f)?,
+            None => to - Duration::days(83),
+        };
+        if from > to {
+            return Err(Error::BadRequest("from is after to".into()));
+        }
+        if (to - from).num_days() > MAX_DAYS {
+            return Err(Error::BadRequest(
+                "ask for at most ten years at a time".into(),
+            ));
+        }
+        Ok(Range { from, to })
+    }
+
+    /// A calendar year (up to today, for the current one).
+    pub fn year(year: i32) -> Result<Range> {
+        let bad = || Error::BadRequest("year: such as 2026".into());
+        if !(FIRST_YEAR..=LAST_YEAR).contains(&year) {
+            return Err(bad());
+        }
+        let from = NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(bad)?;
+        let end = NaiveDate::from_ymd_opt(year, 12, 31).ok_or_else(bad)?;
+        let today = super::today();
+        if from > today {
+            return Err(Error::BadRequest(format!("{year} has not begun")));
+        }
+        Ok(Range {
+            from,
+            to: end.min(today),
+        })
+    }
+
+    /// The first instant (UTC) and the instant after the last.
+    pub fn instants(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        let start = |d: NaiveDate| {
+            crate::web::format::day_start(&d.to_string()).expect("a valid date has a start")
+        };
+        (start(self.from), start(self.to + Duration::days(1)))
+    }
+
+    /// Every ISO week the range touches, in order.
+    pub fn weeks(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut d = self.from;
+        while d <= self.to {
+            let w = d.iso_week();
+            let label = format!("{}-W{:02}", w.year(), w.week());
+            if out.last() != Some(&label) {
+                out.push(label);
+            }
+            d += Duration::days(1);
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct WeekCount {
+    /// ISO week, `2026-W48`.
+    pub week: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Group {
+    /// The service (`reports`), department slug, channel (`sms`) or district slug; empty where
+    /// the event had none.
+    pub key: String,
+    /// The department's or district's English name; the key otherwise.
+    pub name: String,
+    pub queries: i64,
+    pub minutes_saved: i64,
+    pub hours_saved: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Figures {
+    pub from: String,
+    pub to: String,
+    pub queries_handled: i64,
+    pub minutes_saved: i64,
+    pub hours_saved: f64,
+    /// Distinct citizens over the whole range.
+    pub citizens_facilitated: i64,
+    /// Distinct citizens in each ISO week of the range (zero where none).
+    pub citizens_facilitated_per_week: Vec<WeekCount>,
+    pub queries_per_week: Vec<WeekCount>,
+    pub by_service: Vec<Group>,
+    pub by_department: Vec<Group>,
+    pub by_channel: Vec<Group>,
+    pub by_district: Vec<Group>,
+    pub officials_trained: i64,
+    /// Projects handed over at some time (whatever they are now).
+    pub services_handed_over: i64,
+    /// Projects sustained after hand-over, today.
+    pub services_sustained: i64,
+    /// Projects abandoned, today.
+    pub services_abandoned: i64,
+}
+
+pub fn hours(minutes: i64) -> f64 {
+    minutes as f64 / 60.0
+}
+
+async fn grouped(
+    db: &Db,
+    key: &str,
+    join: &str,
+    names: Option<&str>,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<Vec<Group>> {
+    let (name, group) = match names {
+        Some(n) => (n.to_owned(), format!("{key}, {n}")),
+        None => ("CAST(NULL AS TEXT)".to_owned(), key.to_owned()),
+    };
+    let rows: Vec<(String, Option<String>, i64, i64)> = db
+        .fetch_all(
+            query(format!(
+                "SELECT {key}, {name}, COUNT(*), CAST(COALESCE(SUM(e.minutes_saved), 0) AS BIGINT) \
+                 FROM impact_events e {join} WHERE e.at >= $1 AND e.at < $2 \
+                 GROUP BY {group} ORDER BY COUNT(*) DESC, {key}"
+            ))
+            .bind(start)
+            .bind(end),
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(k, name, queries, minutes)| Group {
+            name: name.unwrap_or_else(|| k.clone()),
+            key: k,
+            queries,
+            minutes_saved: minutes,
+            hours_saved: hours(minutes),
+        })
+        .collect())
+}
+
+async fn per_week(db: &Db, select: &str, extra: &str, r: &Range) -> Result<Vec<WeekCount>> {
+    let (start, end) = r.instants();
+    let rows: Vec<(String, i64)> = db
+        .fetch_all(
+            query(format!(
+                "SELECT week, {select} FROM impact_events WHERE at >= $1 AND at < $2 {extra} GROUP BY week"
+            ))
+            .bind(start)
+            .bind(end),
+        )
+        .await?;
+    let counts: BTreeMap<String, i64> = rows.into_iter().collect();
+    Ok(r.weeks()
+        .into_iter()
+        .map(|week| WeekCount {
+            count: counts.get(&week).copied().unwrap_or(0),
+            week,
+        })
+        .collect())
+}
+
+pub async fn figures(db: &Db, r: &Range) -> Result<Figures> {
+    let span = r.instants();
+    let (queries, minutes, citizens): (i64, i64, i64) = db
+        .fetch_one(
+            query(
+                "SELECT COUNT(*), CAST(COALESCE(SUM(minutes_saved), 0) AS BIGINT), COUNT(DISTINCT citizen) \
+                 FROM impact_events WHERE at >= $1 AND at < $2",
+            )
+            .bind(span.0)
+            .bind(span.1),
+        )
+        .await?;
+    let (trained,): (i64,) = db
+        .fetch_one(
+            query("SELECT COUNT(*) FROM prog_training WHERE held_on >= $1 AND held_on <= $2")
+                .bind(r.from.to_string())
+                .bind(r.to.to_string()),
+        )
+        .await?;
+    let (handed_over, sustained, abandoned): (i64, i64, i64) = db
+        .fetch_one(query(
+            "SELECT (SELECT COUNT(DISTINCT project_id) FROM prog_project_events WHERE to_state = 'handed_over'), \
+             (SELECT COUNT(*) FROM prog_projects WHERE state = 'sustained'), \
+             (SELECT COUNT(*) FROM prog_projects WHERE state = 'abandoned')",
+        ))
+        .await?;
+    Ok(Figures {
+        from: r.from.to_string(),
+        to: r.to.to_string(),
+        queries_handled: queries,
+        minutes_saved: minutes,
+        hours_saved: hours(minutes),
+        citizens_facilitated: citizens,
+        citizens_facilitated_per_week: per_week(
+            db,
+            "COUNT(DISTINCT citizen)",
+            "AND citizen IS NOT NULL",
+            r,
+        )
+        .await?,
+        queries_per_week: per_week(db, "COUNT(*)", "", r).await?,
+        by_service: grouped(db, "e.service", "", None, span).await?,
+        by_department: grouped(
+            db,
+            "COALESCE(d.slug, '')",
+            "LEFT JOIN departments d ON d.id = e.department_id",
+            Some("d.name_en"),
+            span,
+        )
+        .await?,
+        by_channel: grouped(db, "e.channel", "", None, span).await?,
+        by_district: grouped(
+            db,
+            "COALESCE(e.district, '')",
+            "LEFT JOIN districts s ON s.slug = e.district",
+            Some("s.name_en"),
+            span,
+        )
+        .await?,
+        officials_trained: trained,
+        services_handed_over: handed_over,
+        services_sustained: sustained,
+        services_abandoned: abandoned,
+    })
+}
+
+/// One cell of the detailed table: a week × service × channel × department × district.
+pub type Cell = (String, String, String, String, String, i64, i64, i64);
+
+pub const CELL_HEADER: [&str; 8] = [
+    "week",
+    "service",
+    "channel",
+    "department",
+    "district",
+    "queries_handled",
+    "minutes_saved",
+    "citizens_facilitated",
+];
+
+/// The detailed table behind the figures: per week, service, channel, department and district,
+/// the queries, minutes saved and distinct citizens (distinct within the cell: they do not add
+/// up across cells, as one citizen may use two services).
+pub async fn cells(db: &Db, r: &Range) -> Result<Vec<Cell>> {
+    let (start, end) = r.instants();
+    Ok(db
+        .fetch_all(
+            query(
+                "SELECT e.week, e.service, e.channel, COALESCE(d.slug, ''), COALESCE(e.district, ''), \
+                 COUNT(*), CAST(COALESCE(SUM(e.minutes_saved), 0) AS BIGINT), COUNT(DISTINCT e.citizen) \
+                 FROM impact_events e LEFT JOIN departments d ON d.id = e.department_id \
+                 WHERE e.at >= $1 AND e.at < $2 \
+                 GROUP BY e.week, e.service, e.channel, COALESCE(d.slug, ''), COALESCE(e.district, '') \
+                 ORDER BY 1, 2, 3, 4, 5",
+            )
+            .bind(start)
+            .bind(end),
+        )
+        .await?)
+}
+
+/// Queries and minutes saved by each of a project's services (`kind:code`), since it began.
+pub async fn of_services(db: &Db, services: &[String]) -> Result<Vec<(String, i64, i64)>> {
+    let mut out = Vec::new();
+    for s in services {
+        let (kind, code) = s.split_once(':').unwrap_or((s, ""));
+        let (n, m): (i64, i64) = db
+            .fetch_one(
+                query(
+                    "SELECT COUNT(*), CAST(COALESCE(SUM(minutes_saved), 0) AS BIGINT) FROM impact_events \
+                     WHERE service = $1 AND code = $2",
+                )
+                .bind(kind)
+                .bind(code),
+            )
+            .await?;
+        out.push((s.clone(), n, m));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_default_to_twelve_weeks_and_refuse_nonsense() {
+        let r = Range::parse(None, Some("2026-11-29")).unwrap();
+        assert_eq!(r.from.to_string(), "2026-09-07");
+        assert_eq!(r.weeks().len(), 12);
+        assert_eq!(r.weeks().last().unwrap(), "2026-W48");
+        assert!(Range::parse(Some("2026-12-01"), Some("2026-11-01")).is_err());
+        assert!(Range::parse(Some("2001-01-01"), Some("2026-11-01")).is_err());
+        assert!(Range::parse(Some("yesterday"), None).is_err());
+        assert!(Range::parse(Some("262142-12-31"), Some("262142-12-31")).is_err());
+        assert!(Range::year(-5).is_err());
+        let r = Range::parse(Some("2026-12-28"), Some("2027-01-04")).unwrap();
+        assert_eq!(r.weeks(), vec!["2026-W53", "2027-W01"]);
+    }
+
+    #[test]
+    fn a_range_is_whole_days_in_pakistan() {
+        let r = Range::parse(Some("2026-11-27"), Some("2026-11-27")).unwrap();
+        let (a, b) = r.instants();
+        assert_eq!(a.to_rfc3339(), "2026-11-26T19:00:00+00:00");
+        assert_eq!((b - a).num_hours(), 24);
+    }
+}
