@@ -178,6 +178,9 @@ impl FromRef<AppState> for Db {
         crate::cases::api::public,
         crate::cases::api::cancel,
         crate::programme::api::impact,
+        crate::registers::api::list,
+        crate::registers::api::look_up,
+        crate::registers::api::update,
     ),
     components(schemas(
         reports::open311::ServiceOut,
@@ -201,7 +204,8 @@ impl FromRef<AppState> for Db {
         (name = "hsds", description = "The directory, as Open Referral HSDS 3.0"),
         (name = "benefits", description = "Funds, applications, the ballot, disbursement and its ledger (amounts in paisa)"),
         (name = "cases", description = "Workflows across departments: cases, their pendency, public lookup, documents"),
-        (name = "impact", description = "The programme's impact: queries handled, hours saved, citizens facilitated per week")),
+        (name = "impact", description = "The programme's impact: queries handled, hours saved, citizens facilitated per week"),
+        (name = "registers", description = "Lookups in departments' registers (licences, e-challans), answered from public fields only")),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -309,6 +313,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::cases::router())
         .merge(crate::opendata::router())
         .merge(crate::programme::api::router())
+        .merge(crate::registers::api::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::platform::metrics::track))
         // Pages, scripts and JSON shrink to a quarter over slow mobile links. Photos are JPEG

@@ -68,6 +68,11 @@ enum Command {
         #[command(subcommand)]
         command: DirectoryCommand,
     },
+    /// Registers the public looks up (licences, e-challans): import a new version from CSV.
+    Register {
+        #[command(subcommand)]
+        command: RegisterCommand,
+    },
     /// Open data: import a CSV into the DataStore.
     Data {
         #[command(subcommand)]
@@ -149,6 +154,18 @@ enum DirectoryCommand {
     },
     /// Write the whole directory as HSDS 3.0 JSON.
     Export { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum RegisterCommand {
+    /// Replace a register's data with a CSV file (a header line with the register's columns).
+    /// The new version replaces the old one at once; a file with the wrong columns changes
+    /// nothing; rows with bad values are listed and left out.
+    Import {
+        /// The register's code (e.g. licence).
+        name: String,
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -436,6 +453,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!(
                 "imported {} places; rejected {} rows",
                 outcome.imported,
+                outcome.rejected.len()
+            );
+            for (line, why) in &outcome.rejected {
+                println!("  line {line}: {why}");
+            }
+            Ok(())
+        }
+        Command::Register {
+            command: RegisterCommand::Import { name, file },
+        } => {
+            let reader = std::fs::File::open(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let lines =
+                std::io::BufRead::lines(std::io::BufReader::new(std::fs::File::open(&file)?))
+                    .count()
+                    .saturating_sub(1) as u64;
+            let db = open(&config).await?;
+            let bar = indicatif::ProgressBar::new(lines).with_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows {eta}")
+                    .expect("a valid template"),
+            );
+            let outcome = crate::registers::import_csv(&db, &name, reader, |n| bar.set_position(n))
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message()));
+            bar.finish_and_clear();
+            let outcome = outcome?;
+            println!(
+                "{name}: version {} in force, {} rows; rejected {} rows",
+                outcome.version,
+                outcome.rows,
                 outcome.rejected.len()
             );
             for (line, why) in &outcome.rejected {

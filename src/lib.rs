@@ -21,6 +21,7 @@ pub mod opendata;
 pub mod packs;
 pub mod platform;
 pub mod programme;
+pub mod registers;
 pub mod reports;
 pub mod web;
 

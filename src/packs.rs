@@ -51,6 +51,16 @@ pub struct Pack {
     pub benefits: BenefitsSection,
     #[serde(default)]
     pub cases: CasesSection,
+    #[serde(default)]
+    pub registers: RegistersSection,
+}
+
+/// `[registers]`: registers the public may look up.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistersSection {
+    #[serde(default)]
+    pub register: Vec<crate::registers::model::RegisterSpec>,
 }
 
 /// `[cases]`: multi-department workflows.
@@ -308,6 +318,15 @@ impl Pack {
                 );
             }
         }
+        let mut registers = std::collections::HashSet::new();
+        for r in &self.registers.register {
+            anyhow::ensure!(
+                registers.insert(&r.code),
+                "register {} appears twice",
+                r.code
+            );
+            r.check().map_err(|e| anyhow::anyhow!(e))?;
+        }
         let mut funds = std::collections::HashSet::new();
         for f in &self.benefits.fund {
             anyhow::ensure!(funds.insert(&f.code), "fund {} appears twice", f.code);
@@ -402,6 +421,16 @@ pub async fn load(db: &Db, text: &str, actor: &str) -> anyhow::Result<Loaded> {
         )
         .await?;
         crate::benefits::store::upsert_fund(&mut tx, f, id, actor).await?;
+    }
+    for r in &pack.registers.register {
+        let id = department_id(
+            &mut tx,
+            &departments,
+            &r.department,
+            &format!("register {}", r.code),
+        )
+        .await?;
+        crate::registers::upsert(&mut tx, r, id).await?;
     }
     let sha = hex::encode(Sha256::digest(text.as_bytes()));
     tx.execute(
@@ -640,6 +669,10 @@ pub const DEMO_PACKS: &[(&str, &str)] = &[
         "kp-innovation-programme",
         include_str!("../packs/kp-innovation-programme.toml"),
     ),
+    (
+        "kp-traffic-registers",
+        include_str!("../packs/kp-traffic-registers.toml"),
+    ),
 ];
 
 /// Load each demo pack that has never been loaded (a restart loads nothing twice).
@@ -670,6 +703,7 @@ mod tests {
                     || !pack.directory.kind.is_empty()
                     || !pack.benefits.fund.is_empty()
                     || !pack.cases.workflow.is_empty()
+                    || !pack.registers.register.is_empty()
                     || !pack.department.is_empty(),
                 "{name} is empty"
             );

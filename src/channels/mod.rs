@@ -146,7 +146,12 @@ async fn inbound_sms(
         .into_iter()
         .map(Arc::new)
         .collect();
-    let (command, lang) = sms::parse(&clean, &services(state).await?, &kinds);
+    let registers: Vec<Arc<crate::registers::Register>> = crate::registers::registers(&state.db)
+        .await?
+        .into_iter()
+        .map(Arc::new)
+        .collect();
+    let (command, lang) = sms::parse(&clean, &services(state).await?, &kinds, &registers);
     let mut report_id = None;
     // `(service, what happened, code, department)` for the impact figures.
     let mut event: Option<(&str, &str, Option<String>, Option<i64>)> = None;
@@ -205,6 +210,27 @@ async fn inbound_sms(
                     (reply, lang)
                 }
             }
+        }
+        // The lookup records its own impact event (with the register's minutes saved).
+        sms::Command::Lookup { register, rest } => {
+            let keyword = register
+                .spec
+                .sms
+                .first(lang)
+                .unwrap_or(&register.spec.code)
+                .to_owned();
+            let citizen = Some(impact::Citizen::phone(phone));
+            let reply = if rest.trim().is_empty() {
+                t!(lang, "register-sms-how", keyword = keyword)
+            } else {
+                match crate::registers::lookup(state, &register, &rest, lang, "sms", citizen).await
+                {
+                    Ok(a) => a.answer,
+                    Err(e @ (Error::BadRequest(_) | Error::TooManyRequests(_))) => e.message(),
+                    Err(e) => return Err(e),
+                }
+            };
+            (reply, lang)
         }
         sms::Command::Grant { reference, cnic } => match (reference, cnic) {
             (Some(reference), Some(cnic)) => {
@@ -629,7 +655,13 @@ async fn ussd(
             )
         })
         .collect();
-    let catalog = ussd::Catalog::new(services, districts);
+    let registers = crate::registers::registers(&state.db).await?;
+    let catalog = ussd::Catalog::new(services, districts).with_registers(
+        registers
+            .iter()
+            .map(|r| (r.spec.code.clone(), r.spec.name.clone()))
+            .collect(),
+    );
     let (mut session, seen) = match store::ussd_session(&state.db, id).await? {
         Some((json, seen)) => (
             serde_json::from_str::<Session>(&json).unwrap_or_default(),
@@ -660,6 +692,26 @@ async fn ussd(
             }
             ussd::Reply::Submit => {
                 answer = (submit_ussd(state, id, phone, &session.state).await?, true);
+                break;
+            }
+            ussd::Reply::Lookup { register, key } => {
+                let lang = session.state.lang;
+                let text = match registers.iter().find(|r| r.spec.code == register) {
+                    Some(reg) => {
+                        let citizen = Some(impact::Citizen::phone(phone));
+                        match crate::registers::lookup(state, reg, &key, lang, "ussd", citizen)
+                            .await
+                        {
+                            Ok(a) => a.answer,
+                            Err(e @ (Error::BadRequest(_) | Error::TooManyRequests(_))) => {
+                                e.message()
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    None => lang.t("ussd-invalid"),
+                };
+                answer = (ussd::shorten(&text, ussd::LIMIT), true);
                 break;
             }
         }

@@ -89,6 +89,11 @@ pub enum Command {
         reference: Option<String>,
         cnic: Option<String>,
     },
+    /// A lookup in a register (`LICENCE 17301-1234567-1`, `CHALLAN 123456`).
+    Lookup {
+        register: Arc<crate::registers::Register>,
+        rest: String,
+    },
     /// Anything else.
     Help,
 }
@@ -111,6 +116,7 @@ pub fn parse(
     text: &str,
     services: &[Arc<Service>],
     kinds: &[Arc<crate::directory::model::Kind>],
+    registers: &[Arc<crate::registers::Register>],
 ) -> (Command, Lang) {
     let lang = script_lang(text);
     let mut words = text.splitn(2, ' ');
@@ -145,6 +151,19 @@ pub fn parse(
                 return (
                     Command::Report {
                         service: s.clone(),
+                        rest,
+                    },
+                    kw_lang,
+                );
+            }
+        }
+    }
+    for r in registers {
+        for (kw_lang, kw) in r.spec.sms.all() {
+            if kw.to_lowercase() == first {
+                return (
+                    Command::Lookup {
+                        register: r.clone(),
                         rest,
                     },
                     kw_lang,
@@ -191,17 +210,17 @@ mod tests {
     #[test]
     fn status_finds_the_number() {
         for text in ["STATUS 123", "status #123", "حالت 123", "صورتحال 123"] {
-            match parse(text, &[], &[]).0 {
+            match parse(text, &[], &[], &[]).0 {
                 Command::Status { reference } => assert_eq!(reference, Some(123), "{text}"),
                 other => panic!("{text}: {other:?}"),
             }
         }
         assert!(matches!(
-            parse("STATUS", &[], &[]).0,
+            parse("STATUS", &[], &[], &[]).0,
             Command::Status { reference: None }
         ));
-        assert!(matches!(parse("hello", &[], &[]).0, Command::Help));
-        match parse("grant 17301-7654321-2 b-tkr7-jktt", &[], &[]).0 {
+        assert!(matches!(parse("hello", &[], &[], &[]).0, Command::Help));
+        match parse("grant 17301-7654321-2 b-tkr7-jktt", &[], &[], &[]).0 {
             Command::Grant { reference, cnic } => {
                 assert_eq!(reference.as_deref(), Some("B-TKR7-JKTT"));
                 assert_eq!(cnic.as_deref(), Some("1730176543212"));
@@ -209,12 +228,12 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            parse("امداد BTKR7JKTT", &[], &[]).0,
+            parse("امداد BTKR7JKTT", &[], &[], &[]).0,
             Command::Grant {
                 reference: Some(_),
                 cnic: None
             }
         ));
-        assert!(matches!(parse("", &[], &[]).0, Command::Help));
+        assert!(matches!(parse("", &[], &[], &[]).0, Command::Help));
     }
 }

@@ -1,6 +1,8 @@
 //! The USSD menus, generated from the service packs: language → department → service → the
-//! service's list questions → district → landmark → confirm. Pure: a state and an input in,
-//! the next screen out; `mod.rs` keeps the state in the database and files the report.
+//! service's list questions → district → landmark → confirm. After the departments, one entry
+//! per register ("Check: driving licence") asks for a key and ends with the answer. Pure: a
+//! state and an input in, the next screen out; `mod.rs` keeps the state in the database, files
+//! the report and runs the lookup.
 //!
 //! A screen is at most 182 characters (the USSD limit); longer menus page with "0 more".
 //! Numbers stay the same on every page, so "12" means the twelfth item wherever it is shown.
@@ -22,6 +24,8 @@ pub struct Catalog {
     pub departments: Vec<(Text3, Vec<Arc<Service>>)>,
     /// `(slug, name)`.
     pub districts: Vec<(String, Text3)>,
+    /// Registers to look up: `(code, name)`.
+    pub registers: Vec<(String, Text3)>,
 }
 
 impl Catalog {
@@ -36,7 +40,14 @@ impl Catalog {
         Catalog {
             departments: departments.into_iter().map(|(_, n, s)| (n, s)).collect(),
             districts,
+            registers: Vec::new(),
         }
+    }
+
+    /// The same menus, with registers to look up after the departments.
+    pub fn with_registers(mut self, registers: Vec<(String, Text3)>) -> Catalog {
+        self.registers = registers;
+        self
     }
 
     fn service(&self, code: &str) -> Option<&Arc<Service>> {
@@ -67,6 +78,8 @@ pub enum Step {
     District,
     Landmark,
     Confirm,
+    /// Typing the key of `State::register`.
+    RegisterKey,
 }
 
 /// Where a caller is, kept between requests.
@@ -83,6 +96,9 @@ pub struct State {
     pub landmark: Option<String>,
     /// The page of the menu on screen.
     pub page: usize,
+    /// The register being looked up.
+    #[serde(default)]
+    pub register: Option<String>,
 }
 
 pub enum Reply {
@@ -92,6 +108,8 @@ pub enum Reply {
     End(String),
     /// Everything is answered and confirmed: file the report.
     Submit,
+    /// Look `key` up in `register` and end with the answer.
+    Lookup { register: String, key: String },
 }
 
 /// The questions a USSD caller can answer: a service's list attributes, in order.
@@ -162,6 +180,11 @@ fn items(state: &State, cat: &Catalog) -> Vec<String> {
             .departments
             .iter()
             .map(|d| d.0.get(lang).to_owned())
+            .chain(
+                cat.registers
+                    .iter()
+                    .map(|r| t!(lang, "ussd-check", name = r.1.get(lang).to_owned())),
+            )
             .collect(),
         Step::Service => cat
             .departments
@@ -183,7 +206,7 @@ fn items(state: &State, cat: &Catalog) -> Vec<String> {
             None => vec![],
         },
         Step::District => cat.districts_in(lang).into_iter().map(|d| d.1).collect(),
-        Step::Landmark => vec![],
+        Step::Landmark | Step::RegisterKey => vec![],
         Step::Confirm => vec![t!(lang, "ussd-send"), t!(lang, "ussd-cancel")],
     }
 }
@@ -205,6 +228,16 @@ pub fn screen(state: &State, cat: &Catalog, note: Option<&str>) -> String {
             .unwrap_or_default(),
         Step::District => t!(lang, "ussd-district"),
         Step::Landmark => t!(lang, "ussd-landmark"),
+        Step::RegisterKey => t!(
+            lang,
+            "ussd-register-key",
+            name = cat
+                .registers
+                .iter()
+                .find(|r| Some(&r.0) == state.register.as_ref())
+                .map(|r| r.1.get(lang).to_owned())
+                .unwrap_or_default()
+        ),
         Step::Confirm => {
             let service = state
                 .service
@@ -231,7 +264,7 @@ pub fn screen(state: &State, cat: &Catalog, note: Option<&str>) -> String {
         Some(n) => format!("{n}\n{head}"),
         None => head,
     };
-    let s = if state.step == Step::Landmark {
+    let s = if matches!(state.step, Step::Landmark | Step::RegisterKey) {
         head
     } else {
         menu(&head, &items(state, cat), state.page, lang)
@@ -281,6 +314,16 @@ pub fn advance(state: &mut State, input: &str, cat: &Catalog) -> Reply {
         go(state, Step::Confirm);
         return Reply::Continue(screen(state, cat, None));
     }
+    if state.step == Step::RegisterKey {
+        let key = crate::channels::sms::normalize(input);
+        if key.is_empty() || key.chars().count() > 40 {
+            return invalid(state);
+        }
+        return Reply::Lookup {
+            register: state.register.clone().unwrap_or_default(),
+            key,
+        };
+    }
     let options = items(state, cat);
     // Several numbers at once (only a multiple-choice question takes them).
     let many: Vec<&str> = input
@@ -315,6 +358,10 @@ pub fn advance(state: &mut State, input: &str, cat: &Catalog) -> Reply {
             state.lang = [Lang::En, Lang::Ur, Lang::Ps][k - 1];
             go(state, Step::Department);
         }
+        Step::Department if k > cat.departments.len() => {
+            state.register = Some(cat.registers[k - 1 - cat.departments.len()].0.clone());
+            go(state, Step::RegisterKey);
+        }
         Step::Department => {
             state.department = k - 1;
             go(state, Step::Service);
@@ -348,7 +395,7 @@ pub fn advance(state: &mut State, input: &str, cat: &Catalog) -> Reply {
                 Reply::End(t!(lang, "ussd-cancelled"))
             };
         }
-        Step::Landmark => unreachable!("handled above"),
+        Step::Landmark | Step::RegisterKey => unreachable!("handled above"),
     }
     Reply::Continue(screen(state, cat, None))
 }
@@ -470,15 +517,42 @@ mod tests {
         assert!(second.chars().count() <= LIMIT);
     }
 
+    #[test]
+    fn a_register_is_looked_up_after_the_departments() {
+        let cat = catalog().with_registers(vec![("licence".into(), text("Driving licence"))]);
+        let mut s = State::default();
+        let Reply::Continue(menu) = advance(&mut s, "1", &cat) else {
+            panic!("the departments")
+        };
+        let n = cat.departments.len() + 1;
+        assert!(
+            menu.contains(&format!("{n} Check: Driving licence")) || menu.contains("0 "),
+            "{menu}"
+        );
+        let Reply::Continue(ask) = advance(&mut s, &n.to_string(), &cat) else {
+            panic!("asks for the number")
+        };
+        assert!(ask.contains("Driving licence: type the number"), "{ask}");
+        match advance(&mut s, " 17301-1234567-1 ", &cat) {
+            Reply::Lookup { register, key } => {
+                assert_eq!(
+                    (register.as_str(), key.as_str()),
+                    ("licence", "17301-1234567-1")
+                )
+            }
+            _ => panic!("a lookup"),
+        }
+    }
+
     proptest! {
         #[test]
         fn no_input_breaks_the_menus(inputs in proptest::collection::vec("\\PC{0,30}|[0-9]{1,3}|[0-9 ,#]{1,8}", 0..14)) {
-            let cat = catalog();
+            let cat = catalog().with_registers(vec![("licence".into(), text("Driving licence"))]);
             let mut s = State::default();
             for input in &inputs {
                 match advance(&mut s, input, &cat) {
                     Reply::Continue(t) | Reply::End(t) => prop_assert!(t.chars().count() <= LIMIT),
-                    Reply::Submit => break,
+                    Reply::Submit | Reply::Lookup { .. } => break,
                 }
             }
         }
@@ -488,7 +562,7 @@ mod tests {
             let clean = crate::channels::sms::normalize(&text);
             prop_assert!(clean.chars().count() <= 1000);
             prop_assert!(!clean.starts_with(' ') && !clean.ends_with(' '));
-            let _ = crate::channels::sms::parse(&clean, &[], &[]);
+            let _ = crate::channels::sms::parse(&clean, &[], &[], &[]);
         }
     }
 }

@@ -76,6 +76,9 @@ pub struct Config {
     /// The department (slug) that runs the innovation programme: its managers run cycles,
     /// partners and projects, its officers review applications. Administrators may do all.
     pub programme_department: String,
+    /// Lookups of one register key (a CNIC, a challan number) per minute, from anyone, on every
+    /// node together; 0: no limit.
+    pub register_lookups_per_key_per_minute: u32,
 }
 
 impl Default for Config {
@@ -111,6 +114,7 @@ impl Default for Config {
             ussd_session_minutes: 5,
             sql_time_limit_seconds: 5,
             programme_department: "kp-itb".into(),
+            register_lookups_per_key_per_minute: 5,
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod map;
 pub mod opendata;
 pub mod programme;
 pub mod qr;
+pub mod registers;
 pub mod staff;
 
 use std::collections::HashMap;
@@ -50,6 +51,7 @@ pub fn router() -> Router<AppState> {
         .merge(cases::router())
         .merge(impact::router())
         .merge(programme::router())
+        .merge(registers::router())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -332,6 +332,9 @@ function pages() {
     ["impact-report", "/impact/report", false],
     ["programme", "/programme", false],
     ["programme-apply", "/programme/browser-cycle/apply", false],
+    ["registers", "/registers", false],
+    ["register", "/registers/licence", false],
+    ["register-check", "/registers/licence/check?key=KHT-345354", false],
   ];
 }
 

@@ -15,5 +15,6 @@ mod kernel;
 mod open311;
 mod opendata;
 mod programme;
+mod registers;
 mod staff;
 mod web;
