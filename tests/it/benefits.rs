@@ -1186,11 +1186,20 @@ on_both!(staff_work_a_grant_in_the_browser, |backend| async move {
         html.contains("*****-*****55-2") && !html.contains("5555555"),
         "masked on the slip"
     );
+    // The reference is `B-XXXX-XXXX`; "B-" may also occur inside it.
     let reference = html
-        .split("B-")
-        .nth(1)
-        .map(|r| format!("B-{}", &r[..9]))
-        .unwrap();
+        .match_indices("B-")
+        .map(|(i, _)| &html[i..(i + 11).min(html.len())])
+        .find(|r| {
+            r.len() == 11
+                && r.as_bytes()[6] == b'-'
+                && r[2..6]
+                    .bytes()
+                    .chain(r[7..].bytes())
+                    .all(|b| b.is_ascii_alphanumeric())
+        })
+        .unwrap()
+        .to_owned();
     let (channel, docs): (String, i64) = app
         .db
         .fetch_one(query("SELECT channel, (SELECT COUNT(*) FROM benefit_documents d WHERE d.application_id = a.id) FROM benefit_applications a WHERE reference = $1").bind(&reference))

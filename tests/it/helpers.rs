@@ -97,6 +97,14 @@ pub async fn spawn(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    // Server errors (a 500's cause) go to the failing test's output.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+        )
+        .with_test_writer()
+        .try_init();
     let dir = tempfile::tempdir().unwrap();
     let database_url = match backend {
         Backend::Sqlite => None,
