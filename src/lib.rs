@@ -16,6 +16,7 @@ pub mod benefits;
 pub mod cases;
 pub mod channels;
 pub mod cli;
+pub mod content;
 pub mod directory;
 pub mod opendata;
 pub mod packs;

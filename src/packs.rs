@@ -53,6 +53,16 @@ pub struct Pack {
     pub cases: CasesSection,
     #[serde(default)]
     pub registers: RegistersSection,
+    #[serde(default)]
+    pub content: ContentSection,
+}
+
+/// `[content]`: department information pages.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContentSection {
+    #[serde(default)]
+    pub page: Vec<crate::content::PageSpec>,
 }
 
 /// `[registers]`: registers the public may look up.
@@ -318,6 +328,11 @@ impl Pack {
                 );
             }
         }
+        let mut pages = std::collections::HashSet::new();
+        for p in &self.content.page {
+            anyhow::ensure!(pages.insert(&p.code), "page {} appears twice", p.code);
+            p.check().map_err(|e| anyhow::anyhow!(e))?;
+        }
         let mut registers = std::collections::HashSet::new();
         for r in &self.registers.register {
             anyhow::ensure!(
@@ -431,6 +446,16 @@ pub async fn load(db: &Db, text: &str, actor: &str) -> anyhow::Result<Loaded> {
         )
         .await?;
         crate::registers::upsert(&mut tx, r, id).await?;
+    }
+    for p in &pack.content.page {
+        let id = department_id(
+            &mut tx,
+            &departments,
+            &p.department,
+            &format!("page {}", p.code),
+        )
+        .await?;
+        crate::content::upsert(&mut tx, p, id).await?;
     }
     let sha = hex::encode(Sha256::digest(text.as_bytes()));
     tx.execute(

@@ -13,6 +13,7 @@ pub mod citizen;
 pub mod directory;
 pub mod format;
 pub mod impact;
+pub mod info;
 pub mod map;
 pub mod opendata;
 pub mod programme;
@@ -52,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .merge(impact::router())
         .merge(programme::router())
         .merge(registers::router())
+        .merge(info::router())
 }
 
 // ---------------------------------------------------------------------------------------------

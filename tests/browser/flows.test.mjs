@@ -335,6 +335,9 @@ function pages() {
     ["registers", "/registers", false],
     ["register", "/registers/licence", false],
     ["register-check", "/registers/licence/check?key=KHT-345354", false],
+    ["info", "/info?q=helmet", false],
+    ["info-fines", "/info/fine-schedule", false],
+    ["info-signs", "/info/traffic-signs", false],
   ];
 }
 

@@ -421,3 +421,56 @@ both!(staff_record_a_payment_on_one_row, |app| async move {
         401
     );
 });
+
+both!(
+    information_pages_are_searchable_in_three_languages,
+    |app| async move {
+        let b = browser();
+        let (status, html) = page(&b, &app, "/info").await;
+        assert_eq!(status, 200);
+        for code in [
+            "fine-schedule",
+            "licence-procedure",
+            "traffic-signs",
+            "emergency-numbers",
+        ] {
+            assert!(html.contains(&format!("/info/{code}")), "{code}");
+        }
+        let (_, html) = page(&b, &app, "/info?q=HELMET").await;
+        assert!(
+            html.contains("Riding without a helmet · 500 · — · — · — · — · —"),
+            "the matching row: {html}"
+        );
+        assert!(!html.contains("/info/emergency-numbers"));
+        let (_, html) = page(&b, &app, "/info?q=%DB%81%DB%8C%D9%84%D9%85%D9%B9&locale=ur").await;
+        assert!(
+            html.contains("ہیلمٹ کے بغیر موٹر سائیکل چلانا · 500"),
+            "an Urdu search, in Urdu: {html}"
+        );
+        let (_, html) = page(&b, &app, "/info?q=zzzz").await;
+        assert!(html.contains("Nothing matches"));
+        let (_, html) = page(&b, &app, "/info/traffic-signs?locale=ps").await;
+        assert_eq!(html.matches(r#"<svg class="sign""#).count(), 12);
+        assert!(html.contains("ودرېږئ"), "Pashto names");
+        let (_, html) = page(&b, &app, "/info/emergency-numbers").await;
+        assert!(html.contains("1122") && html.contains("/places?kind=emergency-contact"));
+        assert_eq!(page(&b, &app, "/info/nothing").await.0, 404);
+        // A pack that names a sign we cannot draw is refused whole.
+        let bad = r#"
+[pack]
+name = "bad-signs"
+version = 1
+[[content.page]]
+code = "signs"
+department = "kp-traffic-police"
+title = { en = "Signs" }
+[[content.page.item]]
+title = { en = "Mystery" }
+sign = "<script>"
+"#;
+        let err = khidmat::packs::load(&app.db, bad, "test")
+            .await
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("there is no sign"), "{err:#}");
+    }
+);
