@@ -24,6 +24,7 @@ pub mod platform;
 pub mod programme;
 pub mod registers;
 pub mod reports;
+pub mod theory;
 pub mod web;
 
 pub use app::{AppState, Application};

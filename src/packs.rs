@@ -55,6 +55,16 @@ pub struct Pack {
     pub registers: RegistersSection,
     #[serde(default)]
     pub content: ContentSection,
+    #[serde(default)]
+    pub theory: TheorySection,
+}
+
+/// `[theory]`: question banks for theory tests.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TheorySection {
+    #[serde(default)]
+    pub bank: Vec<crate::theory::BankSpec>,
 }
 
 /// `[content]`: department information pages.
@@ -328,6 +338,11 @@ impl Pack {
                 );
             }
         }
+        let mut banks = std::collections::HashSet::new();
+        for b in &self.theory.bank {
+            anyhow::ensure!(banks.insert(&b.code), "bank {} appears twice", b.code);
+            b.check().map_err(|e| anyhow::anyhow!(e))?;
+        }
         let mut pages = std::collections::HashSet::new();
         for p in &self.content.page {
             anyhow::ensure!(pages.insert(&p.code), "page {} appears twice", p.code);
@@ -456,6 +471,16 @@ pub async fn load(db: &Db, text: &str, actor: &str) -> anyhow::Result<Loaded> {
         )
         .await?;
         crate::content::upsert(&mut tx, p, id).await?;
+    }
+    for b in &pack.theory.bank {
+        let id = department_id(
+            &mut tx,
+            &departments,
+            &b.department,
+            &format!("bank {}", b.code),
+        )
+        .await?;
+        crate::theory::upsert(&mut tx, b, id).await?;
     }
     let sha = hex::encode(Sha256::digest(text.as_bytes()));
     tx.execute(
@@ -698,6 +723,10 @@ pub const DEMO_PACKS: &[(&str, &str)] = &[
         "kp-traffic-registers",
         include_str!("../packs/kp-traffic-registers.toml"),
     ),
+    (
+        "kp-driving-theory",
+        include_str!("../packs/kp-driving-theory.toml"),
+    ),
 ];
 
 /// Load each demo pack that has never been loaded (a restart loads nothing twice).
@@ -729,6 +758,7 @@ mod tests {
                     || !pack.benefits.fund.is_empty()
                     || !pack.cases.workflow.is_empty()
                     || !pack.registers.register.is_empty()
+                    || !pack.theory.bank.is_empty()
                     || !pack.department.is_empty(),
                 "{name} is empty"
             );

@@ -20,6 +20,7 @@ pub mod programme;
 pub mod qr;
 pub mod registers;
 pub mod staff;
+pub mod theory;
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -54,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .merge(programme::router())
         .merge(registers::router())
         .merge(info::router())
+        .merge(theory::router())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -338,6 +338,7 @@ function pages() {
     ["info", "/info?q=helmet", false],
     ["info-fines", "/info/fine-schedule", false],
     ["info-signs", "/info/traffic-signs", false],
+    ["theory", "/theory/driving-theory", false],
   ];
 }
 

@@ -17,4 +17,5 @@ mod opendata;
 mod programme;
 mod registers;
 mod staff;
+mod theory;
 mod web;

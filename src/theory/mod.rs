@@ -1,0 +1,424 @@
+//! The driving theory test (Raabta's e-test): a department's question bank (from a pack; text or
+//! road-sign questions, 3–4 options, one correct, three languages), practice sessions of a few
+//! random questions with immediate feedback, and a timed mock test with a pass mark. Every answer
+//! is kept, so staff see each question's error rate. A finished session is an impact event.
+
+use chrono::{DateTime, Duration, Utc};
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::platform::db::{query, Db, Tx};
+use crate::platform::error::{Error, Result};
+use crate::platform::i18n::{Lang, Text3};
+use crate::platform::identity::{Scope, Staff};
+use crate::platform::impact;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BankSpec {
+    pub code: String,
+    pub department: String,
+    pub name: Text3,
+    #[serde(default = "eighty")]
+    pub pass_percent: i64,
+    #[serde(default = "ten")]
+    pub practice_questions: usize,
+    #[serde(default = "twenty")]
+    pub mock_questions: usize,
+    #[serde(default = "fifteen")]
+    pub mock_minutes: i64,
+    #[serde(default)]
+    pub minutes_saved: i64,
+    pub question: Vec<Question>,
+}
+
+fn eighty() -> i64 {
+    80
+}
+fn ten() -> usize {
+    10
+}
+fn twenty() -> usize {
+    20
+}
+fn fifteen() -> i64 {
+    15
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Question {
+    pub code: String,
+    pub text: Text3,
+    /// A road sign shown with the question (`content::signs`).
+    #[serde(default)]
+    pub sign: Option<String>,
+    pub options: Vec<Text3>,
+    /// The correct option, counting from 1.
+    pub answer: usize,
+}
+
+impl BankSpec {
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let c = &self.code;
+        let mut seen = std::collections::HashSet::new();
+        for q in &self.question {
+            if !seen.insert(&q.code) {
+                return Err(format!("bank {c}: question {} appears twice", q.code));
+            }
+            if !(3..=4).contains(&q.options.len()) {
+                return Err(format!(
+                    "bank {c}: question {} needs 3 or 4 options",
+                    q.code
+                ));
+            }
+            if !(1..=q.options.len()).contains(&q.answer) {
+                return Err(format!(
+                    "bank {c}: question {}: answer must be 1 to {}",
+                    q.code,
+                    q.options.len()
+                ));
+            }
+            if let Some(s) = &q.sign {
+                if crate::content::signs::svg(s, "").is_none() {
+                    return Err(format!(
+                        "bank {c}: question {}: there is no sign {s:?}",
+                        q.code
+                    ));
+                }
+            }
+        }
+        if self.mock_questions == 0 || self.mock_questions > self.question.len() {
+            return Err(format!(
+                "bank {c}: mock_questions must be 1 to the {} questions",
+                self.question.len()
+            ));
+        }
+        if self.practice_questions == 0 || self.practice_questions > self.question.len() {
+            return Err(format!(
+                "bank {c}: practice_questions must be 1 to the {} questions",
+                self.question.len()
+            ));
+        }
+        if !(1..=100).contains(&self.pass_percent) || !(1..=180).contains(&self.mock_minutes) {
+            return Err(format!(
+                "bank {c}: pass_percent 1–100 and mock_minutes 1–180"
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn find(&self, code: &str) -> Option<&Question> {
+        self.question.iter().find(|q| q.code == code)
+    }
+
+    /// Passed: at least `pass_percent` of the questions right, exactly.
+    pub fn passes(&self, correct: i64, total: i64) -> bool {
+        total > 0 && correct * 100 >= self.pass_percent * total
+    }
+}
+
+pub async fn upsert(tx: &mut Tx, b: &BankSpec, department_id: i64) -> anyhow::Result<()> {
+    tx.execute(
+        query(
+            "INSERT INTO theory_banks (code, department_id, definition, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (code) DO UPDATE SET department_id = excluded.department_id, \
+             definition = excluded.definition, updated_at = excluded.updated_at",
+        )
+        .bind(&b.code)
+        .bind(department_id)
+        .bind(serde_json::to_string(b)?)
+        .bind(Utc::now()),
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn banks(db: &Db) -> Result<Vec<(BankSpec, i64)>> {
+    let rows: Vec<(String, i64)> = db
+        .fetch_all(query(
+            "SELECT definition, department_id FROM theory_banks ORDER BY code",
+        ))
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(d, id)| Some((serde_json::from_str(&d).ok()?, id)))
+        .collect())
+}
+
+pub async fn bank(db: &Db, code: &str) -> Result<Option<(BankSpec, i64)>> {
+    Ok(banks(db).await?.into_iter().find(|(b, _)| b.code == code))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Practice,
+    Mock,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Practice => "practice",
+            Kind::Mock => "mock",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: i64,
+    pub token: String,
+    pub bank: String,
+    pub kind: Kind,
+    pub questions: Vec<String>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub finished: bool,
+    pub correct: Option<i64>,
+    pub passed: Option<bool>,
+    /// `(question, chosen, correct)` so far.
+    pub answers: Vec<(String, i64, bool)>,
+}
+
+/// Start a session of random questions (a mock test has a deadline).
+pub async fn start(state: &AppState, bank: &BankSpec, kind: Kind) -> Result<String> {
+    let n = match kind {
+        Kind::Practice => bank.practice_questions,
+        Kind::Mock => bank.mock_questions,
+    };
+    let mut codes: Vec<String> = bank.question.iter().map(|q| q.code.clone()).collect();
+    codes.shuffle(&mut rand::rng());
+    codes.truncate(n);
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let now = Utc::now();
+    let deadline = (kind == Kind::Mock).then(|| now + Duration::minutes(bank.mock_minutes));
+    let mut tx = state.db.begin().await?;
+    tx.execute(
+        query(
+            "INSERT INTO theory_sessions (token, bank, kind, questions, started_at, deadline) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&token)
+        .bind(&bank.code)
+        .bind(kind.as_str())
+        .bind(serde_json::to_string(&codes).expect("serialisable"))
+        .bind(now)
+        .bind(deadline),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+type SessionRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<i64>,
+    Option<bool>,
+);
+
+pub async fn session(db: &Db, token: &str) -> Result<Option<Session>> {
+    let row: Option<SessionRow> = db
+        .fetch_optional(
+            query(
+                "SELECT id, token, bank, kind, questions, deadline, finished_at, correct, passed \
+                 FROM theory_sessions WHERE token = $1",
+            )
+            .bind(token),
+        )
+        .await?;
+    let Some(r) = row else { return Ok(None) };
+    let answers: Vec<(String, i64, bool)> = db
+        .fetch_all(
+            query("SELECT question, chosen, correct FROM theory_answers WHERE session_id = $1 ORDER BY at")
+                .bind(r.0),
+        )
+        .await?;
+    Ok(Some(Session {
+        id: r.0,
+        token: r.1,
+        bank: r.2,
+        kind: if r.3 == "mock" {
+            Kind::Mock
+        } else {
+            Kind::Practice
+        },
+        questions: serde_json::from_str(&r.4).unwrap_or_default(),
+        deadline: r.5,
+        finished: r.6.is_some(),
+        correct: r.7,
+        passed: r.8,
+        answers,
+    }))
+}
+
+/// Record answers (`(question, chosen option from 1)`): one at a time in practice, all at once in
+/// a mock test. A session ends when every question is answered, or when a mock test is sent;
+/// answers sent after a mock test's time is up are not counted.
+pub async fn answer(
+    state: &AppState,
+    bank: &BankSpec,
+    department_id: i64,
+    s: &Session,
+    given: &[(String, i64)],
+    channel: &str,
+    lang: Lang,
+) -> Result<()> {
+    if s.finished {
+        return Err(Error::Conflict(lang.t("theory-err-finished")));
+    }
+    let now = Utc::now();
+    // A minute's grace for the page that was sent as the time ran out.
+    let late = s.deadline.is_some_and(|d| now > d + Duration::minutes(1));
+    let mut tx = state.db.begin().await?;
+    if !late {
+        for (code, chosen) in given {
+            if !s.questions.contains(code) || s.answers.iter().any(|a| &a.0 == code) {
+                continue;
+            }
+            let q = bank
+                .find(code)
+                .ok_or_else(|| Error::BadRequest(lang.t("theory-err-question")))?;
+            if !(1..=q.options.len() as i64).contains(chosen) {
+                return Err(Error::BadRequest(lang.t("theory-err-choose")));
+            }
+            tx.execute(
+                query(
+                    "INSERT INTO theory_answers (session_id, bank, question, chosen, correct, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session_id, question) DO NOTHING",
+                )
+                .bind(s.id)
+                .bind(&bank.code)
+                .bind(code)
+                .bind(*chosen)
+                .bind(*chosen == q.answer as i64)
+                .bind(now),
+            )
+            .await?;
+        }
+    }
+    let (answered, correct): (i64, i64) = tx
+        .fetch_one(
+            query(
+                "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN correct THEN 1 ELSE 0 END), 0) AS BIGINT) \
+                 FROM theory_answers WHERE session_id = $1",
+            )
+            .bind(s.id),
+        )
+        .await?;
+    let total = s.questions.len() as i64;
+    if s.kind == Kind::Mock || answered >= total {
+        let passed = bank.passes(correct, total);
+        let n = tx
+            .execute(
+                query(
+                    "UPDATE theory_sessions SET finished_at = $1, correct = $2, passed = $3 \
+                     WHERE id = $4 AND finished_at IS NULL",
+                )
+                .bind(now)
+                .bind(correct)
+                .bind(passed)
+                .bind(s.id),
+            )
+            .await?;
+        if n == 1 {
+            impact::record(
+                &mut tx,
+                &impact::Event {
+                    service: "theory",
+                    kind: if s.kind == Kind::Mock {
+                        "mock_test"
+                    } else {
+                        "practice"
+                    },
+                    code: Some(&bank.code),
+                    channel,
+                    district: None,
+                    department_id: Some(department_id),
+                    minutes_saved: bank.minutes_saved,
+                    citizen: None,
+                },
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Each question's answers and wrong answers, worst first: for the department's staff.
+pub async fn error_rates(
+    db: &Db,
+    staff: &Staff,
+    code: &str,
+) -> Result<Option<(BankSpec, Vec<(String, i64, i64)>)>> {
+    let Some((bank, department_id)) = bank(db, code).await? else {
+        return Ok(None);
+    };
+    if let Scope::Department {
+        department_id: d, ..
+    } = &staff.scope
+    {
+        if *d != department_id {
+            return Ok(None);
+        }
+    }
+    let rows: Vec<(String, i64, i64)> = db
+        .fetch_all(
+            query(
+                "SELECT question, COUNT(*), CAST(COALESCE(SUM(CASE WHEN correct THEN 0 ELSE 1 END), 0) AS BIGINT) \
+                 FROM theory_answers WHERE bank = $1 GROUP BY question",
+            )
+            .bind(code),
+        )
+        .await?;
+    let mut out: Vec<(String, i64, i64)> = bank
+        .question
+        .iter()
+        .map(|q| {
+            let (n, wrong) = rows
+                .iter()
+                .find(|r| r.0 == q.code)
+                .map(|r| (r.1, r.2))
+                .unwrap_or((0, 0));
+            (q.code.clone(), n, wrong)
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        let rate = |x: &(String, i64, i64)| {
+            if x.1 == 0 {
+                -1.0
+            } else {
+                x.2 as f64 / x.1 as f64
+            }
+        };
+        rate(b).total_cmp(&rate(a)).then(a.0.cmp(&b.0))
+    });
+    Ok(Some((bank, out)))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_demo_bank_is_whole_and_passing_is_exact() {
+        let pack =
+            crate::packs::Pack::parse(include_str!("../../packs/kp-driving-theory.toml")).unwrap();
+        let bank = &pack.theory.bank[0];
+        bank.check().unwrap();
+        assert!(bank.question.len() >= 40);
+        assert!(bank
+            .question
+            .iter()
+            .all(|q| !q.text.ur.is_empty() && !q.text.ps.is_empty()));
+        assert!(bank.passes(16, 20) && !bank.passes(15, 20));
+        let mut bad = bank.clone();
+        bad.question[0].answer = 9;
+        assert!(bad.check().unwrap_err().contains("answer must be 1 to 3"));
+    }
+}
