@@ -366,14 +366,22 @@ on_both!(
             q[1].1.contains("حل ہو گیا") && q[1].1.contains("کنڈا ہٹا دیا گیا"),
             "in Urdu: {q:?}"
         );
-        let (status, attempts, segments): (String, i64, i64) = app
-            .db
-            .fetch_one(
-                query("SELECT status, attempts, segments FROM sms_outbox WHERE report_id = $1")
-                    .bind(id.parse::<i64>().unwrap()),
-            )
-            .await
-            .unwrap();
+        // The gateway has the message; the worker records it as sent just after.
+        let report_id = id.parse::<i64>().unwrap();
+        let (status, attempts, segments): (String, i64, i64) = eventually(|| {
+            let db = app.db.clone();
+            async move {
+                let row: (String, i64, i64) = db
+                    .fetch_one(
+                        query("SELECT status, attempts, segments FROM sms_outbox WHERE report_id = $1")
+                            .bind(report_id),
+                    )
+                    .await
+                    .unwrap();
+                (row.0 != "queued").then_some(row)
+            }
+        })
+        .await;
         assert_eq!(
             (status.as_str(), attempts, segments),
             ("sent", 2, 1),
