@@ -99,12 +99,18 @@ fn all(f: &Fields, name: &str) -> Vec<String> {
         .collect()
 }
 
-fn check_csrf(csrf: &Csrf, f: &Fields, lang: Lang) -> Result<(), PageError> {
-    if csrf.verify(Some(field(f, "csrf").as_str())) {
-        Ok(())
-    } else {
-        Err(PageError::form_expired(lang))
+/// A staff form's two checks: the browser's form token, then programme access.
+async fn guard(
+    state: &AppState,
+    staff: &Staff,
+    csrf: &Csrf,
+    f: &Fields,
+    lang: Lang,
+) -> Result<Access, PageError> {
+    if !csrf.verify(Some(field(f, "csrf").as_str())) {
+        return Err(PageError::form_expired(lang));
     }
+    gate(state, staff, lang).await
 }
 
 /// The caller's programme access; anyone outside the programme finds nothing here.
@@ -373,8 +379,7 @@ async fn create_cycle(
     csrf: Csrf,
     Form(f): Form<Fields>,
 ) -> Result<Response, PageError> {
-    check_csrf(&csrf, &f, lang)?;
-    gate(&state, &staff, lang).await?;
+    guard(&state, &staff, &csrf, &f, lang).await?;
     let n = NewCycle {
         code: field(&f, "code"),
         title: field(&f, "title"),
@@ -454,8 +459,7 @@ async fn score(
     Path((code, id)): Path<(String, i64)>,
     Form(f): Form<Fields>,
 ) -> Result<Response, PageError> {
-    check_csrf(&csrf, &f, lang)?;
-    gate(&state, &staff, lang).await?;
+    guard(&state, &staff, &csrf, &f, lang).await?;
     let scores: BTreeMap<String, String> = f
         .iter()
         .filter_map(|(k, v)| {
@@ -478,8 +482,7 @@ async fn select(
     Path(code): Path<String>,
     Form(f): Form<Fields>,
 ) -> Result<Response, PageError> {
-    check_csrf(&csrf, &f, lang)?;
-    gate(&state, &staff, lang).await?;
+    guard(&state, &staff, &csrf, &f, lang).await?;
     let c = cycle_or_404(&state, &code, lang).await?;
     let ids: Vec<i64> = all(&f, "selected")
         .iter()
@@ -499,8 +502,7 @@ async fn finalise(
     Path(code): Path<String>,
     Form(f): Form<Fields>,
 ) -> Result<Response, PageError> {
-    check_csrf(&csrf, &f, lang)?;
-    gate(&state, &staff, lang).await?;
+    guard(&state, &staff, &csrf, &f, lang).await?;
     let c = cycle_or_404(&state, &code, lang).await?;
     cycles::finalise(&state, &staff, c.id, &field(&f, "reason"))
         .await
@@ -516,8 +518,7 @@ async fn create_team(
     Path(code): Path<String>,
     Form(f): Form<Fields>,
 ) -> Result<Response, PageError> {
-    check_csrf(&csrf, &f, lang)?;
-    gate(&state, &staff, lang).await?;
+    guard(&state, &staff, &csrf, &f, lang).await?;
     let c = cycle_or_404(&state, &code, lang).await?;
     cycles::create_team(&state, &staff, c.id, &field(&f, "name"))
         .await
@@ -533,8 +534,7 @@ async fn assign(
     Path((code, id)): Path<(String, i64)>,
     Form(f): Form<Fields>,
 ) -> Result<Response, PageError> {
-    check_csrf(&csrf, &f, lang)?;
-    gate(&state, &staff, lang).await?;
+    guard(&state, &staff, &csrf, &f, lang).await?;
     let team = field(&f, "team_id").trim().parse::<i64>().ok();
     cycles::assign(&state, &staff, id, team)
         .await
@@ -550,8 +550,7 @@ async fn availability(
     Path(id): Path<i64>,
     Form(f): Form<Fields>,
 ) -> Result<Response, PageError> {
-    check_csrf(&csrf, &f, lang)?;
-    gate(&state, &staff, lang).await?;
+    guard(&state, &staff, &csrf, &f, lang).await?;
     cycles::set_availability(
         &state,
         &staff,
@@ -719,8 +718,7 @@ async fn people(
     Path(slug): Path<String>,
     Form(f): Form<Fields>,
 ) -> Result<Response, PageError> {
-    check_csrf(&csrf, &f, lang)?;
-    gate(&state, &staff, lang).await?;
+    guard(&state, &staff, &csrf, &f, lang).await?;
     let p = partner_or_404(&state, &slug, lang).await?;
     partners::set_people(
         &state,
@@ -781,8 +779,7 @@ async fn add_problem(
     Path(slug): Path<String>,
     Form(f): Form<Fields>,
 ) -> Result<Response, PageError> {
-    check_csrf(&csrf, &f, lang)?;
-    gate(&state, &staff, lang).await?;
+    guard(&state, &staff, &csrf, &f, lang).await?;
     let p = partner_or_404(&state, &slug, lang).await?;
     let mut data: Vec<String> = all(&f, "committed");
     data.extend(field(&f, "data_needed").lines().map(str::to_owned));
@@ -814,8 +811,7 @@ async fn add_training(
     Path(slug): Path<String>,
     Form(f): Form<Fields>,
 ) -> Result<Response, PageError> {
-    check_csrf(&csrf, &f, lang)?;
-    gate(&state, &staff, lang).await?;
+    guard(&state, &staff, &csrf, &f, lang).await?;
     let p = partner_or_404(&state, &slug, lang).await?;
     let form = TrainingForm {
         name: field(&f, "name"),
@@ -839,8 +835,7 @@ async fn create_project(
     csrf: Csrf,
     Form(f): Form<Fields>,
 ) -> Result<Response, PageError> {
-    check_csrf(&csrf, &f, lang)?;
-    gate(&state, &staff, lang).await?;
+    guard(&state, &staff, &csrf, &f, lang).await?;
     let form = ProjectForm {
         code: field(&f, "code"),
         title: field(&f, "title"),
@@ -949,8 +944,7 @@ async fn advance(
     Path(code): Path<String>,
     Form(f): Form<Fields>,
 ) -> Result<Response, PageError> {
-    check_csrf(&csrf, &f, lang)?;
-    gate(&state, &staff, lang).await?;
+    guard(&state, &staff, &csrf, &f, lang).await?;
     projects::advance(&state, &staff, &code, &field(&f, "to"), &field(&f, "note"))
         .await
         .or_page(lang)?;
@@ -965,8 +959,7 @@ async fn checklist(
     Path(code): Path<String>,
     Form(f): Form<Fields>,
 ) -> Result<Response, PageError> {
-    check_csrf(&csrf, &f, lang)?;
-    gate(&state, &staff, lang).await?;
+    guard(&state, &staff, &csrf, &f, lang).await?;
     let ticked = |k: &str| (!field(&f, k).is_empty()).then(|| "on".to_owned());
     let form = ChecklistForm {
         maintainer: field(&f, "maintainer"),
@@ -987,8 +980,7 @@ async fn add_milestone(
     Path(code): Path<String>,
     Form(f): Form<Fields>,
 ) -> Result<Response, PageError> {
-    check_csrf(&csrf, &f, lang)?;
-    gate(&state, &staff, lang).await?;
+    guard(&state, &staff, &csrf, &f, lang).await?;
     projects::add_milestone(
         &state,
         &staff,
@@ -1011,8 +1003,7 @@ async fn milestone_done(
     Path((code, id)): Path<(String, i64)>,
     Form(f): Form<Fields>,
 ) -> Result<Response, PageError> {
-    check_csrf(&csrf, &f, lang)?;
-    gate(&state, &staff, lang).await?;
+    guard(&state, &staff, &csrf, &f, lang).await?;
     projects::milestone_done(&state, &staff, &code, id)
         .await
         .or_page(lang)?;
