@@ -270,9 +270,9 @@ dir-review-this = Write a review
 dir-review-photo = Photo with the review
 dir-review-title = Write a review
 dir-review-phone-hint = To keep reviews honest, we send a code to your phone. Your number is never shown.
-dir-send-code = Send me a code
-dir-code-sent = We sent a six-digit code by SMS. It works for 10 minutes.
-dir-code = The code
+otp-send-code = Send me a code
+otp-code-sent = We sent a six-digit code by SMS. It works for 10 minutes.
+otp-code = The code
 dir-stars = Your rating
 dir-comment = What was it like?
 dir-review-consent = Your review is shown with your initials only. Staff may hide reviews that break the rules.
@@ -836,3 +836,28 @@ theory-wrong-rate = Wrong
 theory-err-finished = This test is finished. Start another one.
 theory-err-question = That question is not in this test.
 theory-err-choose = Choose one of the answers.
+
+## A citizen's own page, and the theory test by USSD
+me-title = Your page
+me-intro = Sign in with your mobile number to keep your theory test scores. We send a code by SMS; there is no password.
+me-sign-in = Sign in
+me-sign-out = Sign out
+me-signed-in-as = Signed in as
+me-tests = Your theory tests
+me-no-tests = No finished test yet.
+me-when = When
+me-test = Test
+me-score = Score
+me-err-code = The code is wrong or has expired. Check the SMS, or ask for a new code.
+theory-keep = Sign in with your phone to keep your scores.
+theory-kept = Your scores are kept on your page.
+ussd-theory = Test: { $name }
+ussd-theory-practice = Practice ({ $n } questions)
+ussd-theory-mock = Mock test ({ $n } questions, pass { $pass }%)
+ussd-theory-right = Right!
+ussd-theory-wrong = No: { $answer } was right.
+ussd-theory-done-practice = Practice done: { $correct } of { $total } right.
+ussd-theory-done-mock = Mock test: { $correct } of { $total } right. { $passed ->
+    [yes] Passed.
+   *[no] Not passed.
+} (pass mark { $pass }%)

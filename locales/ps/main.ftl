@@ -270,9 +270,9 @@ dir-review-this = نظر ولیکئ
 dir-review-photo = له نظر سره انځور
 dir-review-title = نظر ولیکئ
 dir-review-phone-hint = د نظرونو د رښتینولۍ لپاره ستاسو تلیفون ته کوډ لېږو. ستاسو شمېره هېڅکله نه ښودل کېږي.
-dir-send-code = ما ته کوډ ولېږئ
-dir-code-sent = موږ په ایس ایم ایس کې شپږ عددي کوډ ولېږه. دا 10 دقیقې کار کوي.
-dir-code = کوډ
+otp-send-code = ما ته کوډ ولېږئ
+otp-code-sent = موږ په ایس ایم ایس کې شپږ عددي کوډ ولېږه. دا 10 دقیقې کار کوي.
+otp-code = کوډ
 dir-stars = ستاسو درجه
 dir-comment = تجربه مو څنګه وه؟
 dir-review-consent = ستاسو نظر یوازې د نوم له لومړیو تورو سره ښودل کېږي. کارکوونکي هغه نظرونه پټولی شي چې قواعد ماتوي.
@@ -836,3 +836,28 @@ theory-wrong-rate = غلط
 theory-err-finished = دا ازموینه پای ته رسېدلې. نوې پیل کړئ.
 theory-err-question = دا پوښتنه په دې ازموینه کې نشته.
 theory-err-choose = یو ځواب وټاکئ.
+
+## A citizen's own page, and the theory test by USSD
+me-title = ستاسو پاڼه
+me-intro = د تیوري ازموینې د نمرو د ساتلو لپاره په خپله موبایل شمېره ننوځئ. موږ په ایس ایم ایس کوډ لېږو؛ پټنوم نشته.
+me-sign-in = ننوتل
+me-sign-out = وتل
+me-signed-in-as = په دې شمېره ننوتي یاست:
+me-tests = ستاسو تیوري ازموینې
+me-no-tests = تر اوسه هېڅ ازموینه نه ده بشپړه شوې.
+me-when = کله
+me-test = ازموینه
+me-score = نمرې
+me-err-code = کوډ ناسم دی یا یې موده تېره شوې. ایس ایم ایس وګورئ، یا نوی کوډ وغواړئ.
+theory-keep = د خپلو نمرو د ساتلو لپاره په تلیفون ننوځئ.
+theory-kept = ستاسو نمرې ستاسو په پاڼه کې ساتل کېږي.
+ussd-theory = ازموینه: { $name }
+ussd-theory-practice = تمرین ({ $n } پوښتنې)
+ussd-theory-mock = نمونه ازموینه ({ $n } پوښتنې، بریا { $pass }%)
+ussd-theory-right = سم!
+ussd-theory-wrong = نه: سم ځواب { $answer } و.
+ussd-theory-done-practice = تمرین بشپړ: له { $total } څخه { $correct } سم.
+ussd-theory-done-mock = نمونه ازموینه: له { $total } څخه { $correct } سم. { $passed ->
+    [yes] بریالی.
+   *[no] بریالی نه دی.
+} (د بریا لپاره { $pass }%)

@@ -270,9 +270,9 @@ dir-review-this = رائے لکھیں
 dir-review-photo = رائے کے ساتھ تصویر
 dir-review-title = رائے لکھیں
 dir-review-phone-hint = آراء کو دیانت دار رکھنے کے لیے ہم آپ کے فون پر کوڈ بھیجتے ہیں۔ آپ کا نمبر کبھی ظاہر نہیں ہوتا۔
-dir-send-code = مجھے کوڈ بھیجیں
-dir-code-sent = ہم نے ایس ایم ایس سے چھ ہندسوں کا کوڈ بھیجا ہے۔ یہ 10 منٹ کارآمد ہے۔
-dir-code = کوڈ
+otp-send-code = مجھے کوڈ بھیجیں
+otp-code-sent = ہم نے ایس ایم ایس سے چھ ہندسوں کا کوڈ بھیجا ہے۔ یہ 10 منٹ کارآمد ہے۔
+otp-code = کوڈ
 dir-stars = آپ کی درجہ بندی
 dir-comment = تجربہ کیسا رہا؟
 dir-review-consent = آپ کی رائے صرف آپ کے نام کے ابتدائی حروف کے ساتھ دکھائی جاتی ہے۔ قواعد توڑنے والی آراء عملہ چھپا سکتا ہے۔
@@ -836,3 +836,28 @@ theory-wrong-rate = غلط
 theory-err-finished = یہ امتحان ختم ہو چکا۔ نیا شروع کریں۔
 theory-err-question = یہ سوال اس امتحان میں نہیں۔
 theory-err-choose = کوئی ایک جواب منتخب کریں۔
+
+## A citizen's own page, and the theory test by USSD
+me-title = آپ کا صفحہ
+me-intro = تھیوری امتحان کے نمبر محفوظ رکھنے کے لیے اپنے موبائل نمبر سے سائن اِن کریں۔ ہم ایس ایم ایس سے کوڈ بھیجتے ہیں؛ کوئی پاس ورڈ نہیں۔
+me-sign-in = سائن اِن
+me-sign-out = سائن آؤٹ
+me-signed-in-as = اس نمبر سے سائن اِن:
+me-tests = آپ کے تھیوری امتحان
+me-no-tests = ابھی کوئی امتحان مکمل نہیں ہوا۔
+me-when = کب
+me-test = امتحان
+me-score = نمبر
+me-err-code = کوڈ غلط ہے یا اس کی مدت ختم ہو گئی ہے۔ ایس ایم ایس دیکھیں، یا نیا کوڈ منگوائیں۔
+theory-keep = اپنے نمبر محفوظ رکھنے کے لیے فون سے سائن اِن کریں۔
+theory-kept = آپ کے نمبر آپ کے صفحے پر محفوظ ہیں۔
+ussd-theory = امتحان: { $name }
+ussd-theory-practice = مشق ({ $n } سوال)
+ussd-theory-mock = نمونہ امتحان ({ $n } سوال، پاس { $pass }%)
+ussd-theory-right = درست!
+ussd-theory-wrong = نہیں: درست جواب { $answer } تھا۔
+ussd-theory-done-practice = مشق مکمل: { $total } میں سے { $correct } درست۔
+ussd-theory-done-mock = نمونہ امتحان: { $total } میں سے { $correct } درست۔ { $passed ->
+    [yes] پاس۔
+   *[no] پاس نہیں۔
+} (پاس ہونے کے لیے { $pass }%)

@@ -35,6 +35,7 @@ use crate::platform::personal::Phone;
 use crate::platform::ratelimit::take_db_token;
 use crate::reports::{self, Origin, Submission};
 use crate::t;
+use crate::theory;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -656,12 +657,15 @@ async fn ussd(
         })
         .collect();
     let registers = crate::registers::registers(&state.db).await?;
-    let catalog = ussd::Catalog::new(services, districts).with_registers(
-        registers
-            .iter()
-            .map(|r| (r.spec.code.clone(), r.spec.name.clone()))
-            .collect(),
-    );
+    let banks = theory::banks(&state.db).await?;
+    let catalog = ussd::Catalog::new(services, districts)
+        .with_registers(
+            registers
+                .iter()
+                .map(|r| (r.spec.code.clone(), r.spec.name.clone()))
+                .collect(),
+        )
+        .with_banks(banks.iter().map(|(b, _)| Arc::new(b.clone())).collect());
     let (mut session, seen) = match store::ussd_session(&state.db, id).await? {
         Some((json, seen)) => (
             serde_json::from_str::<Session>(&json).unwrap_or_default(),
@@ -714,6 +718,62 @@ async fn ussd(
                 answer = (ussd::shorten(&text, ussd::LIMIT), true);
                 break;
             }
+            ussd::Reply::TheoryStart { bank, mock, pool } => {
+                let Some((spec, _)) = banks.iter().find(|(b, _)| b.code == bank) else {
+                    answer = (session.state.lang.t("ussd-invalid"), true);
+                    break;
+                };
+                let quiz = start_theory(state, phone, spec, mock, &pool).await?;
+                ussd::begin_quiz(&mut session.state, quiz);
+                answer = (ussd::screen(&session.state, &catalog, None), false);
+            }
+            ussd::Reply::TheoryAnswer {
+                token,
+                question,
+                chosen,
+            } => {
+                let lang = session.state.lang;
+                let found = theory::session(&state.db, &token).await?;
+                let bank = found
+                    .as_ref()
+                    .and_then(|s| banks.iter().find(|(b, _)| b.code == s.bank));
+                let (Some(s), Some((spec, department_id))) = (found, bank) else {
+                    answer = (lang.t("ussd-expired"), true);
+                    break;
+                };
+                let given = [(question.clone(), chosen)];
+                match theory::answer(state, spec, *department_id, &s, &given, false, "ussd", lang)
+                    .await
+                {
+                    Ok(()) => {}
+                    Err(e @ (Error::BadRequest(_) | Error::Conflict(_))) => {
+                        answer = (ussd::shorten(&e.message(), ussd::LIMIT), true);
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
+                let after = theory::session(&state.db, &token)
+                    .await?
+                    .ok_or_else(|| Error::Internal(anyhow::anyhow!("the test {token} vanished")))?;
+                let right = after.answers.iter().any(|a| a.0 == question && a.2);
+                if after.finished {
+                    let verdict = ussd::verdict(&session.state, &catalog, right);
+                    let result = theory_result(&after, spec, lang);
+                    let text = match verdict {
+                        Some(v) => format!("{v}\n{result}"),
+                        None => result,
+                    };
+                    answer = (ussd::shorten(&text, ussd::LIMIT), true);
+                    break;
+                }
+                match ussd::answered(&mut session.state, &catalog, right, after.answers.len()) {
+                    Some(next) => answer = (next, false),
+                    None => {
+                        answer = (theory_result(&after, spec, lang), true);
+                        break;
+                    }
+                }
+            }
         }
     }
     if answer.1 {
@@ -747,6 +807,73 @@ async fn ussd(
     }
     tx.commit().await?;
     Ok(answer)
+}
+
+/// Start a theory test for a USSD caller, filed under their phone's key; or resume the one the
+/// network cut off today, where it stopped.
+async fn start_theory(
+    state: &AppState,
+    phone: &Phone,
+    bank: &theory::BankSpec,
+    mock: bool,
+    pool: &[String],
+) -> Result<ussd::Quiz, Error> {
+    let key = {
+        let mut tx = state.db.begin().await?;
+        let k = impact::key(&mut tx, &impact::Citizen::phone(phone)).await?;
+        tx.commit().await?;
+        k
+    };
+    let kind = if mock {
+        theory::Kind::Mock
+    } else {
+        theory::Kind::Practice
+    };
+    let token = match theory::unfinished(&state.db, &bank.code, &key, kind, "ussd").await? {
+        Some(t) => t,
+        None => {
+            let how = theory::Start {
+                kind,
+                citizen: Some(&key),
+                channel: "ussd",
+                pool: Some(pool),
+            };
+            theory::start(state, bank, how).await?
+        }
+    };
+    let s = theory::session(&state.db, &token)
+        .await?
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("the test {token} vanished")))?;
+    Ok(ussd::Quiz {
+        token,
+        done: s.answers.len(),
+        questions: s.questions,
+        mock,
+    })
+}
+
+/// A finished test's score, as the last USSD screen.
+fn theory_result(s: &theory::Session, bank: &theory::BankSpec, lang: Lang) -> String {
+    let correct = s.correct.unwrap_or(0);
+    let total = s.questions.len();
+    let text = if s.kind == theory::Kind::Mock {
+        t!(
+            lang,
+            "ussd-theory-done-mock",
+            correct = correct,
+            total = total,
+            passed = if s.passed == Some(true) { "yes" } else { "no" },
+            pass = bank.pass_percent
+        )
+    } else {
+        t!(
+            lang,
+            "ussd-theory-done-practice",
+            correct = correct,
+            total = total
+        )
+    };
+    ussd::shorten(&text, ussd::LIMIT)
 }
 
 /// File the report a USSD session has built; the session id is its idempotency key.

@@ -1,8 +1,9 @@
 //! The USSD menus, generated from the service packs: language → department → service → the
 //! service's list questions → district → landmark → confirm. After the departments, one entry
-//! per register ("Check: driving licence") asks for a key and ends with the answer. Pure: a
-//! state and an input in, the next screen out; `mod.rs` keeps the state in the database, files
-//! the report and runs the lookup.
+//! per register ("Check: driving licence") asks for a key and ends with the answer, and one per
+//! theory test bank offers practice or a mock test of the text questions that fit a screen.
+//! Pure: a state and an input in, the next screen out; `mod.rs` keeps the state in the
+//! database, files the report, runs the lookup and records the test's answers.
 //!
 //! A screen is at most 182 characters (the USSD limit); longer menus page with "0 more".
 //! Numbers stay the same on every page, so "12" means the twelfth item wherever it is shown.
@@ -15,9 +16,12 @@ use serde::{Deserialize, Serialize};
 use crate::platform::i18n::{Lang, Text3};
 use crate::reports::model::{Attribute, Datatype, Service};
 use crate::t;
+use crate::theory::{BankSpec, Question};
 
 pub const LIMIT: usize = 182;
 const LANDMARK_MAX: usize = 200;
+/// Room kept on a test question's screen for the verdict on the one before.
+const VERDICT_MAX: usize = 40;
 
 /// What the menus offer: the services by department, and the districts.
 pub struct Catalog {
@@ -26,6 +30,8 @@ pub struct Catalog {
     pub districts: Vec<(String, Text3)>,
     /// Registers to look up: `(code, name)`.
     pub registers: Vec<(String, Text3)>,
+    /// Theory test banks.
+    pub banks: Vec<Arc<BankSpec>>,
 }
 
 impl Catalog {
@@ -41,7 +47,18 @@ impl Catalog {
             departments: departments.into_iter().map(|(_, n, s)| (n, s)).collect(),
             districts,
             registers: Vec::new(),
+            banks: Vec::new(),
         }
+    }
+
+    /// The same menus, with theory tests after the registers.
+    pub fn with_banks(mut self, banks: Vec<Arc<BankSpec>>) -> Catalog {
+        self.banks = banks;
+        self
+    }
+
+    fn bank(&self, code: &str) -> Option<&Arc<BankSpec>> {
+        self.banks.iter().find(|b| b.code == code)
     }
 
     /// The same menus, with registers to look up after the departments.
@@ -80,6 +97,10 @@ pub enum Step {
     Confirm,
     /// Typing the key of `State::register`.
     RegisterKey,
+    /// Practice or a mock test of `State::bank`.
+    TheoryKind,
+    /// Answering the test in `State::quiz`.
+    Theory,
 }
 
 /// Where a caller is, kept between requests.
@@ -99,6 +120,27 @@ pub struct State {
     /// The register being looked up.
     #[serde(default)]
     pub register: Option<String>,
+    /// The theory test bank chosen.
+    #[serde(default)]
+    pub bank: Option<String>,
+    #[serde(default)]
+    pub quiz: Option<Quiz>,
+}
+
+/// A theory test under way (its answers are recorded in the database as they come).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Quiz {
+    pub token: String,
+    pub questions: Vec<String>,
+    /// Questions answered so far.
+    pub done: usize,
+    pub mock: bool,
+}
+
+impl Quiz {
+    pub fn current(&self) -> Option<&str> {
+        self.questions.get(self.done).map(String::as_str)
+    }
 }
 
 pub enum Reply {
@@ -110,6 +152,80 @@ pub enum Reply {
     Submit,
     /// Look `key` up in `register` and end with the answer.
     Lookup { register: String, key: String },
+    /// Start (or resume) a theory test of `bank` drawn from `pool`, then [`begin_quiz`].
+    TheoryStart {
+        bank: String,
+        mock: bool,
+        pool: Vec<String>,
+    },
+    /// Record `chosen` (from 1) for `question` of the test `token`, then [`answered`].
+    TheoryAnswer {
+        token: String,
+        question: String,
+        chosen: i64,
+    },
+}
+
+/// A test question as a USSD screen: `n/total`, the question, its numbered options.
+fn question_screen(q: &Question, n: usize, total: usize, lang: Lang) -> String {
+    let mut s = format!("{n}/{total} {}", q.text.get(lang));
+    for (i, o) in q.options.iter().enumerate() {
+        s.push_str(&format!("\n{} {}", i + 1, o.get(lang)));
+    }
+    s
+}
+
+/// The questions of `bank` that USSD can ask in `lang`: text only (no sign to show), and short
+/// enough to fit one screen whole with the verdict on the question before.
+pub fn pool(bank: &BankSpec, lang: Lang) -> Vec<String> {
+    let total = bank.question.len().max(bank.mock_questions);
+    bank.question
+        .iter()
+        .filter(|q| q.sign.is_none())
+        .filter(|q| question_screen(q, total, total, lang).chars().count() + VERDICT_MAX < LIMIT)
+        .map(|q| q.code.clone())
+        .collect()
+}
+
+/// How many questions a USSD test of this kind asks.
+fn quiz_length(bank: &BankSpec, mock: bool, lang: Lang) -> usize {
+    let want = if mock {
+        bank.mock_questions
+    } else {
+        bank.practice_questions
+    };
+    want.min(pool(bank, lang).len())
+}
+
+/// The test has started (or resumed): ask its next question.
+pub fn begin_quiz(state: &mut State, quiz: Quiz) {
+    state.quiz = Some(quiz);
+    go(state, Step::Theory);
+}
+
+/// The verdict on the current question, in practice (a mock test gives none until the end):
+/// "Right!", or the number of the right option.
+pub fn verdict(state: &State, cat: &Catalog, right: bool) -> Option<String> {
+    let quiz = state.quiz.as_ref().filter(|z| !z.mock)?;
+    if right {
+        return Some(t!(state.lang, "ussd-theory-right"));
+    }
+    let answer = quiz
+        .current()
+        .zip(state.bank.as_deref().and_then(|b| cat.bank(b)))
+        .and_then(|(c, b)| b.find(c))
+        .map(|q| q.answer)?;
+    Some(t!(state.lang, "ussd-theory-wrong", answer = answer))
+}
+
+/// The answer to the current question is recorded (`right` or not; `answered` the session's
+/// count so far): the verdict and the next question, or `None` when that was the last.
+pub fn answered(state: &mut State, cat: &Catalog, right: bool, answered: usize) -> Option<String> {
+    let verdict = verdict(state, cat, right);
+    let quiz = state.quiz.as_mut()?;
+    quiz.done = answered.max(quiz.done + 1);
+    quiz.current()?;
+    Some(screen(state, cat, verdict.as_deref()))
 }
 
 /// The questions a USSD caller can answer: a service's list attributes, in order.
@@ -185,7 +301,29 @@ fn items(state: &State, cat: &Catalog) -> Vec<String> {
                     .iter()
                     .map(|r| t!(lang, "ussd-check", name = r.1.get(lang).to_owned())),
             )
+            .chain(
+                cat.banks
+                    .iter()
+                    .filter(|b| !pool(b, lang).is_empty())
+                    .map(|b| t!(lang, "ussd-theory", name = b.name.get(lang).to_owned())),
+            )
             .collect(),
+        Step::TheoryKind => match state.bank.as_deref().and_then(|b| cat.bank(b)) {
+            Some(b) => vec![
+                t!(
+                    lang,
+                    "ussd-theory-practice",
+                    n = quiz_length(b, false, lang)
+                ),
+                t!(
+                    lang,
+                    "ussd-theory-mock",
+                    n = quiz_length(b, true, lang),
+                    pass = b.pass_percent
+                ),
+            ],
+            None => vec![],
+        },
         Step::Service => cat
             .departments
             .get(state.department)
@@ -206,7 +344,7 @@ fn items(state: &State, cat: &Catalog) -> Vec<String> {
             None => vec![],
         },
         Step::District => cat.districts_in(lang).into_iter().map(|d| d.1).collect(),
-        Step::Landmark | Step::RegisterKey => vec![],
+        Step::Landmark | Step::RegisterKey | Step::Theory => vec![],
         Step::Confirm => vec![t!(lang, "ussd-send"), t!(lang, "ussd-cancel")],
     }
 }
@@ -238,6 +376,23 @@ pub fn screen(state: &State, cat: &Catalog, note: Option<&str>) -> String {
                 .map(|r| r.1.get(lang).to_owned())
                 .unwrap_or_default()
         ),
+        Step::TheoryKind => state
+            .bank
+            .as_deref()
+            .and_then(|b| cat.bank(b))
+            .map(|b| b.name.get(lang).to_owned())
+            .unwrap_or_default(),
+        Step::Theory => {
+            let quiz = state.quiz.as_ref();
+            let q = quiz
+                .and_then(|z| z.current())
+                .zip(state.bank.as_deref().and_then(|b| cat.bank(b)))
+                .and_then(|(c, b)| b.find(c));
+            match (quiz, q) {
+                (Some(z), Some(q)) => question_screen(q, z.done + 1, z.questions.len(), lang),
+                _ => String::new(),
+            }
+        }
         Step::Confirm => {
             let service = state
                 .service
@@ -264,7 +419,10 @@ pub fn screen(state: &State, cat: &Catalog, note: Option<&str>) -> String {
         Some(n) => format!("{n}\n{head}"),
         None => head,
     };
-    let s = if matches!(state.step, Step::Landmark | Step::RegisterKey) {
+    let s = if matches!(
+        state.step,
+        Step::Landmark | Step::RegisterKey | Step::Theory
+    ) {
         head
     } else {
         menu(&head, &items(state, cat), state.page, lang)
@@ -324,6 +482,23 @@ pub fn advance(state: &mut State, input: &str, cat: &Catalog) -> Reply {
             key,
         };
     }
+    if state.step == Step::Theory {
+        let quiz = state.quiz.as_ref();
+        let q = quiz
+            .and_then(|z| z.current())
+            .zip(state.bank.as_deref().and_then(|b| cat.bank(b)))
+            .and_then(|(c, b)| b.find(c));
+        return match (quiz, q, input.parse::<usize>()) {
+            (Some(z), Some(q), Ok(k)) if (1..=q.options.len()).contains(&k) => {
+                Reply::TheoryAnswer {
+                    token: z.token.clone(),
+                    question: q.code.clone(),
+                    chosen: k as i64,
+                }
+            }
+            _ => invalid(state),
+        };
+    }
     let options = items(state, cat);
     // Several numbers at once (only a multiple-choice question takes them).
     let many: Vec<&str> = input
@@ -358,9 +533,32 @@ pub fn advance(state: &mut State, input: &str, cat: &Catalog) -> Reply {
             state.lang = [Lang::En, Lang::Ur, Lang::Ps][k - 1];
             go(state, Step::Department);
         }
+        Step::Department if k > cat.departments.len() + cat.registers.len() => {
+            let offered: Vec<&Arc<BankSpec>> = cat
+                .banks
+                .iter()
+                .filter(|b| !pool(b, lang).is_empty())
+                .collect();
+            state.bank = Some(
+                offered[k - 1 - cat.departments.len() - cat.registers.len()]
+                    .code
+                    .clone(),
+            );
+            go(state, Step::TheoryKind);
+        }
         Step::Department if k > cat.departments.len() => {
             state.register = Some(cat.registers[k - 1 - cat.departments.len()].0.clone());
             go(state, Step::RegisterKey);
+        }
+        Step::TheoryKind => {
+            let Some(b) = state.bank.as_deref().and_then(|b| cat.bank(b)) else {
+                return Reply::End(t!(lang, "ussd-invalid"));
+            };
+            return Reply::TheoryStart {
+                bank: b.code.clone(),
+                mock: k == 2,
+                pool: pool(b, lang),
+            };
         }
         Step::Department => {
             state.department = k - 1;
@@ -395,7 +593,7 @@ pub fn advance(state: &mut State, input: &str, cat: &Catalog) -> Reply {
                 Reply::End(t!(lang, "ussd-cancelled"))
             };
         }
-        Step::Landmark | Step::RegisterKey => unreachable!("handled above"),
+        Step::Landmark | Step::RegisterKey | Step::Theory => unreachable!("handled above"),
     }
     Reply::Continue(screen(state, cat, None))
 }
@@ -544,15 +742,95 @@ mod tests {
         }
     }
 
+    fn demo_bank() -> Arc<BankSpec> {
+        let pack =
+            crate::packs::Pack::parse(include_str!("../../packs/kp-driving-theory.toml")).unwrap();
+        Arc::new(pack.theory.bank[0].clone())
+    }
+
+    #[test]
+    fn the_theory_test_asks_whole_text_questions_that_fit() {
+        let bank = demo_bank();
+        for lang in [Lang::En, Lang::Ur, Lang::Ps] {
+            let pool = pool(&bank, lang);
+            assert!(
+                pool.len() >= bank.mock_questions,
+                "{lang:?}: {}",
+                pool.len()
+            );
+            for code in &pool {
+                let q = bank.find(code).unwrap();
+                assert!(q.sign.is_none());
+                let worst = format!(
+                    "{}\n{}",
+                    t!(lang, "ussd-theory-wrong", answer = 4usize),
+                    question_screen(q, 20, 20, lang)
+                );
+                assert!(worst.chars().count() <= LIMIT, "{worst}");
+            }
+        }
+        let cat = catalog().with_banks(vec![bank.clone()]);
+        let mut s = State::default();
+        advance(&mut s, "1", &cat);
+        let n = cat.departments.len() + 1;
+        let Reply::Continue(kinds) = advance(&mut s, &n.to_string(), &cat) else {
+            panic!("practice or mock")
+        };
+        assert!(kinds.contains("1 Practice (10 questions)"), "{kinds}");
+        let Reply::TheoryStart {
+            bank: b,
+            mock,
+            pool,
+        } = advance(&mut s, "1", &cat)
+        else {
+            panic!("starts the test")
+        };
+        assert_eq!((b.as_str(), mock), ("driving-theory", false));
+        let questions: Vec<String> = pool.into_iter().take(2).collect();
+        begin_quiz(
+            &mut s,
+            Quiz {
+                token: "t".into(),
+                questions: questions.clone(),
+                done: 0,
+                mock: false,
+            },
+        );
+        let first = screen(&s, &cat, None);
+        assert!(first.starts_with("1/2 "), "{first}");
+        assert!(
+            matches!(advance(&mut s, "0", &cat), Reply::Continue(t) if t.starts_with("Not a choice"))
+        );
+        let Reply::TheoryAnswer {
+            question, chosen, ..
+        } = advance(&mut s, "2", &cat)
+        else {
+            panic!("an answer")
+        };
+        assert_eq!((question.as_str(), chosen), (questions[0].as_str(), 2));
+        let right = bank.find(&questions[0]).unwrap().answer;
+        let next = answered(&mut s, &cat, false, 1).unwrap();
+        assert!(
+            next.starts_with(&format!("No: {right} was right.\n2/2 ")),
+            "{next}"
+        );
+        assert!(
+            answered(&mut s, &cat, true, 2).is_none(),
+            "that was the last"
+        );
+    }
+
     proptest! {
         #[test]
         fn no_input_breaks_the_menus(inputs in proptest::collection::vec("\\PC{0,30}|[0-9]{1,3}|[0-9 ,#]{1,8}", 0..14)) {
-            let cat = catalog().with_registers(vec![("licence".into(), text("Driving licence"))]);
+            let cat = catalog()
+                .with_registers(vec![("licence".into(), text("Driving licence"))])
+                .with_banks(vec![demo_bank()]);
             let mut s = State::default();
             for input in &inputs {
                 match advance(&mut s, input, &cat) {
                     Reply::Continue(t) | Reply::End(t) => prop_assert!(t.chars().count() <= LIMIT),
-                    Reply::Submit | Reply::Lookup { .. } => break,
+                    Reply::Submit | Reply::Lookup { .. } | Reply::TheoryStart { .. } | Reply::TheoryAnswer { .. } => break,
                 }
             }
         }

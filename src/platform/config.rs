@@ -31,6 +31,8 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// How long a staff login lasts.
     pub session_hours: i64,
+    /// How long a citizen stays signed in (by a code sent to their phone).
+    pub citizen_session_days: i64,
     /// A new report this close to an open report of the same service is a possible duplicate…
     pub duplicate_radius_m: f64,
     /// …if that report is at most this many hours old.
@@ -95,6 +97,7 @@ impl Default for Config {
             rate_limit_per_minute: 30,
             trust_forwarded_for: false,
             session_hours: 12,
+            citizen_session_days: 30,
             duplicate_radius_m: 50.0,
             duplicate_window_hours: 48,
             page_size: 100,

@@ -32,24 +32,35 @@ pub struct Event<'a> {
     pub citizen: Option<Citizen>,
 }
 
-/// A citizen's contact, normalised so that the same person counts once however they wrote it.
+/// A citizen's contact, normalised so that the same person counts once however they wrote it;
+/// or the stored key of one already known by it (a citizen signed in on the web).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Citizen(String);
+pub struct Citizen(Key);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Key {
+    Contact(String),
+    Hashed(String),
+}
 
 impl Citizen {
     pub fn phone(p: &Phone) -> Citizen {
-        Citizen(format!("phone:{}", p.e164()))
+        Citizen(Key::Contact(format!("phone:{}", p.e164())))
     }
     /// A CNIC's 13 digits (as `Cnic::digits` gives them).
     pub fn cnic(digits: &str) -> Citizen {
-        Citizen(format!("cnic:{digits}"))
+        Citizen(Key::Contact(format!("cnic:{digits}")))
     }
     pub fn email(e: &str) -> Citizen {
-        Citizen(format!("email:{}", e.trim().to_lowercase()))
+        Citizen(Key::Contact(format!("email:{}", e.trim().to_lowercase())))
     }
     /// An app installation (Open311 `device_id`) or an account.
     pub fn device(id: &str) -> Citizen {
-        Citizen(format!("device:{}", id.trim()))
+        Citizen(Key::Contact(format!("device:{}", id.trim())))
+    }
+    /// A citizen known by the key [`key`] gave for them earlier.
+    pub fn known(key: &str) -> Citizen {
+        Citizen(Key::Hashed(key.to_owned()))
     }
 }
 
@@ -61,9 +72,29 @@ pub fn week_of(at: DateTime<Utc>) -> String {
 
 /// The stored form of a citizen key: 32 hex digits of HMAC-SHA256 under the deployment's secret.
 pub fn hash_citizen(secret: &str, c: &Citizen) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(c.0.as_bytes());
-    hex::encode(&mac.finalize().into_bytes()[..16])
+    match &c.0 {
+        Key::Hashed(k) => k.clone(),
+        Key::Contact(contact) => {
+            let mut mac =
+                Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+            mac.update(contact.as_bytes());
+            hex::encode(&mac.finalize().into_bytes()[..16])
+        }
+    }
+}
+
+/// The stored key of a citizen: what impact events count, and what a citizen's own records
+/// (a signed-in citizen's theory tests) are filed under. Never the contact itself.
+pub async fn key(tx: &mut Tx, c: &Citizen) -> Result<String, sqlx::Error> {
+    if let Key::Hashed(k) = &c.0 {
+        return Ok(k.clone());
+    }
+    let (secret,): (String,) = tx
+        .fetch_one(
+            query("SELECT value FROM platform_secrets WHERE name = $1").bind("impact-citizen"),
+        )
+        .await?;
+    Ok(hash_citizen(&secret, c))
 }
 
 /// Record an event inside the transaction of the interaction itself.
@@ -74,15 +105,7 @@ pub async fn record(tx: &mut Tx, e: &Event<'_>) -> Result<(), sqlx::Error> {
 /// Record an event that happened at `at` (imports of past interactions, and tests).
 pub async fn record_at(tx: &mut Tx, e: &Event<'_>, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
     let citizen = match &e.citizen {
-        Some(c) => {
-            let (secret,): (String,) = tx
-                .fetch_one(
-                    query("SELECT value FROM platform_secrets WHERE name = $1")
-                        .bind("impact-citizen"),
-                )
-                .await?;
-            Some(hash_citizen(&secret, c))
-        }
+        Some(c) => Some(key(tx, c).await?),
         None => None,
     };
     tx.execute(

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod citizen;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -164,6 +164,14 @@ impl Kind {
             Kind::Mock => "mock",
         }
     }
+
+    pub fn parse(s: &str) -> Kind {
+        if s == "mock" {
+            Kind::Mock
+        } else {
+            Kind::Practice
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -177,38 +185,145 @@ pub struct Session {
     pub finished: bool,
     pub correct: Option<i64>,
     pub passed: Option<bool>,
+    /// Whose test it is (a citizen's key), if known.
+    pub citizen: Option<String>,
     /// `(question, chosen, correct)` so far.
     pub answers: Vec<(String, i64, bool)>,
 }
 
-/// Start a session of random questions (a mock test has a deadline).
-pub async fn start(state: &AppState, bank: &BankSpec, kind: Kind) -> Result<String> {
-    let n = match kind {
+/// How a session is started: by whom (a citizen's key, for their history), on which channel,
+/// and from which questions (USSD can only ask those that fit its screen).
+pub struct Start<'a> {
+    pub kind: Kind,
+    pub citizen: Option<&'a str>,
+    pub channel: &'a str,
+    /// The questions to draw from; `None`: the whole bank.
+    pub pool: Option<&'a [String]>,
+}
+
+/// Start a session of random questions (a mock test has a deadline). Fewer questions than the
+/// bank asks for when the pool is smaller.
+pub async fn start(state: &AppState, bank: &BankSpec, how: Start<'_>) -> Result<String> {
+    let n = match how.kind {
         Kind::Practice => bank.practice_questions,
         Kind::Mock => bank.mock_questions,
     };
-    let mut codes: Vec<String> = bank.question.iter().map(|q| q.code.clone()).collect();
+    let mut codes: Vec<String> = match how.pool {
+        Some(pool) => pool
+            .iter()
+            .filter(|c| bank.find(c).is_some())
+            .cloned()
+            .collect(),
+        None => bank.question.iter().map(|q| q.code.clone()).collect(),
+    };
     codes.shuffle(&mut rand::rng());
     codes.truncate(n);
+    if codes.is_empty() {
+        return Err(Error::Conflict(
+            "no question of this bank can be asked here".into(),
+        ));
+    }
     let token = uuid::Uuid::new_v4().simple().to_string();
     let now = Utc::now();
-    let deadline = (kind == Kind::Mock).then(|| now + Duration::minutes(bank.mock_minutes));
+    let deadline = (how.kind == Kind::Mock).then(|| now + Duration::minutes(bank.mock_minutes));
     let mut tx = state.db.begin().await?;
     tx.execute(
         query(
-            "INSERT INTO theory_sessions (token, bank, kind, questions, started_at, deadline) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO theory_sessions (token, bank, kind, questions, started_at, deadline, citizen, channel) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&token)
         .bind(&bank.code)
-        .bind(kind.as_str())
+        .bind(how.kind.as_str())
         .bind(serde_json::to_string(&codes).expect("serialisable"))
         .bind(now)
-        .bind(deadline),
+        .bind(deadline)
+        .bind(how.citizen)
+        .bind(how.channel),
     )
     .await?;
     tx.commit().await?;
     Ok(token)
+}
+
+/// The newest session of this kind that `citizen` began on `channel` today and has not
+/// finished (a mock test only while its time runs): a USSD test the network cut off, to resume.
+pub async fn unfinished(
+    db: &Db,
+    bank: &str,
+    citizen: &str,
+    kind: Kind,
+    channel: &str,
+) -> Result<Option<String>> {
+    let now = Utc::now();
+    let row: Option<(String,)> = db
+        .fetch_optional(
+            query(
+                "SELECT token FROM theory_sessions WHERE bank = $1 AND citizen = $2 AND kind = $3 \
+                 AND channel = $4 AND finished_at IS NULL AND started_at > $5 \
+                 AND (deadline IS NULL OR deadline > $6) ORDER BY id DESC LIMIT 1",
+            )
+            .bind(bank)
+            .bind(citizen)
+            .bind(kind.as_str())
+            .bind(channel)
+            .bind(now - Duration::days(1))
+            .bind(now),
+        )
+        .await?;
+    Ok(row.map(|r| r.0))
+}
+
+/// One finished test in a citizen's history.
+#[derive(Debug, Clone)]
+pub struct Past {
+    pub token: String,
+    pub bank: String,
+    pub kind: Kind,
+    pub channel: String,
+    pub finished_at: DateTime<Utc>,
+    pub correct: i64,
+    pub total: usize,
+    pub passed: bool,
+}
+
+/// A citizen's finished tests, newest first (at most the last 100).
+pub async fn history(db: &Db, citizen: &str) -> Result<Vec<Past>> {
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        DateTime<Utc>,
+        i64,
+        bool,
+    );
+    let rows: Vec<Row> = db
+        .fetch_all(
+            query(
+                "SELECT token, bank, kind, channel, questions, finished_at, correct, passed \
+                 FROM theory_sessions WHERE citizen = $1 AND finished_at IS NOT NULL \
+                 ORDER BY finished_at DESC, id DESC LIMIT 100",
+            )
+            .bind(citizen),
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Past {
+            token: r.0,
+            bank: r.1,
+            kind: Kind::parse(&r.2),
+            channel: r.3,
+            total: serde_json::from_str::<Vec<String>>(&r.4)
+                .map(|v| v.len())
+                .unwrap_or(0),
+            finished_at: r.5,
+            correct: r.6,
+            passed: r.7,
+        })
+        .collect())
 }
 
 type SessionRow = (
@@ -221,13 +336,14 @@ type SessionRow = (
     Option<DateTime<Utc>>,
     Option<i64>,
     Option<bool>,
+    Option<String>,
 );
 
 pub async fn session(db: &Db, token: &str) -> Result<Option<Session>> {
     let row: Option<SessionRow> = db
         .fetch_optional(
             query(
-                "SELECT id, token, bank, kind, questions, deadline, finished_at, correct, passed \
+                "SELECT id, token, bank, kind, questions, deadline, finished_at, correct, passed, citizen \
                  FROM theory_sessions WHERE token = $1",
             )
             .bind(token),
@@ -244,29 +360,29 @@ pub async fn session(db: &Db, token: &str) -> Result<Option<Session>> {
         id: r.0,
         token: r.1,
         bank: r.2,
-        kind: if r.3 == "mock" {
-            Kind::Mock
-        } else {
-            Kind::Practice
-        },
+        kind: Kind::parse(&r.3),
         questions: serde_json::from_str(&r.4).unwrap_or_default(),
         deadline: r.5,
         finished: r.6.is_some(),
         correct: r.7,
         passed: r.8,
+        citizen: r.9,
         answers,
     }))
 }
 
-/// Record answers (`(question, chosen option from 1)`): one at a time in practice, all at once in
-/// a mock test. A session ends when every question is answered, or when a mock test is sent;
-/// answers sent after a mock test's time is up are not counted.
+/// Record answers (`(question, chosen option from 1)`): one at a time, or all at once (a mock
+/// test's page). A session ends when every question is answered, when `last` says these are
+/// the last answers (a mock test's page is sent), or once a mock test's time is up; answers
+/// sent after that are not counted.
+#[allow(clippy::too_many_arguments)]
 pub async fn answer(
     state: &AppState,
     bank: &BankSpec,
     department_id: i64,
     s: &Session,
     given: &[(String, i64)],
+    last: bool,
     channel: &str,
     lang: Lang,
 ) -> Result<()> {
@@ -313,7 +429,7 @@ pub async fn answer(
         )
         .await?;
     let total = s.questions.len() as i64;
-    if s.kind == Kind::Mock || answered >= total {
+    if last || late || answered >= total {
         let passed = bank.passes(correct, total);
         let n = tx
             .execute(
@@ -342,7 +458,7 @@ pub async fn answer(
                     district: None,
                     department_id: Some(department_id),
                     minutes_saved: bank.minutes_saved,
-                    citizen: None,
+                    citizen: s.citizen.as_deref().map(impact::Citizen::known),
                 },
             )
             .await?;

@@ -15,6 +15,7 @@ pub mod format;
 pub mod impact;
 pub mod info;
 pub mod map;
+pub mod me;
 pub mod opendata;
 pub mod programme;
 pub mod qr;
@@ -56,6 +57,7 @@ pub fn router() -> Router<AppState> {
         .merge(registers::router())
         .merge(info::router())
         .merge(theory::router())
+        .merge(me::router())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -199,20 +201,11 @@ impl Csrf {
     }
 }
 
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('='))
-}
-
 impl<S: Send + Sync> FromRequestParts<S> for Csrf {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        if let Some(t) = cookie_value(&parts.headers, CSRF_COOKIE) {
+        if let Some(t) = crate::platform::identity::cookie_value(&parts.headers, CSRF_COOKIE) {
             if t.len() == 43 {
                 return Ok(Csrf {
                     token: t.to_owned(),

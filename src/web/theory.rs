@@ -18,6 +18,7 @@ use super::staff::{staff_page, StaffPage};
 use super::{render, Csrf, OrPage, Page, PageError};
 use crate::app::AppState;
 use crate::content::signs;
+use crate::platform::citizen::MaybeCitizen;
 use crate::platform::i18n::Lang;
 use crate::platform::ratelimit::PeerAddr;
 use crate::theory::{self, BankSpec, Kind, Question};
@@ -39,6 +40,8 @@ struct BanksPage {
     banks: Vec<(String, String, usize, usize, i64, i64)>,
     /// Show one bank's start forms (its own page) rather than the list.
     one: bool,
+    /// A citizen is signed in (their scores are kept).
+    signed_in: bool,
 }
 
 fn bank_rows(
@@ -61,6 +64,7 @@ fn bank_rows(
 
 async fn banks(
     State(state): State<AppState>,
+    MaybeCitizen(who): MaybeCitizen,
     lang: Lang,
     csrf: Csrf,
     OriginalUri(uri): OriginalUri,
@@ -70,6 +74,7 @@ async fn banks(
         p: Page::new(lang, lang.t("theory-title"), &uri, &csrf),
         banks: bank_rows(&list, lang),
         one: false,
+        signed_in: who.is_some(),
     };
     Ok(render(StatusCode::OK, &csrf, &page))
 }
@@ -87,6 +92,7 @@ async fn bank_or_404(
 
 async fn bank_page(
     State(state): State<AppState>,
+    MaybeCitizen(who): MaybeCitizen,
     lang: Lang,
     csrf: Csrf,
     OriginalUri(uri): OriginalUri,
@@ -97,12 +103,15 @@ async fn bank_page(
         p: Page::new(lang, b.0.name.get(lang).to_owned(), &uri, &csrf),
         banks: bank_rows(std::slice::from_ref(&b), lang),
         one: true,
+        signed_in: who.is_some(),
     };
     Ok(render(StatusCode::OK, &csrf, &page))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn start(
     State(state): State<AppState>,
+    MaybeCitizen(who): MaybeCitizen,
     PeerAddr(peer): PeerAddr,
     headers: HeaderMap,
     lang: Lang,
@@ -122,7 +131,13 @@ async fn start(
     } else {
         Kind::Practice
     };
-    let token = theory::start(&state, &b, kind).await.or_page(lang)?;
+    let how = theory::Start {
+        kind,
+        citizen: who.as_ref().map(|w| w.key.as_str()),
+        channel: "web",
+        pool: None,
+    };
+    let token = theory::start(&state, &b, how).await.or_page(lang)?;
     Ok(Redirect::to(&format!("/theory/s/{token}")).into_response())
 }
 
@@ -186,6 +201,8 @@ struct SessionPage {
     pass_percent: i64,
     minutes_left: i64,
     progress: usize,
+    /// The test is kept in a citizen's history.
+    kept: bool,
 }
 
 #[derive(Deserialize)]
@@ -266,6 +283,7 @@ async fn session_page(
             .map(|d| (d - Utc::now()).num_minutes().max(0))
             .unwrap_or(0),
         progress: s.answers.len(),
+        kept: s.citizen.is_some(),
     };
     Ok(render(StatusCode::OK, &csrf, &page))
 }
@@ -299,7 +317,8 @@ async fn answer(
             lang,
         });
     }
-    theory::answer(&state, &b, department_id, &s, &given, "web", lang)
+    let last = s.kind == Kind::Mock;
+    theory::answer(&state, &b, department_id, &s, &given, last, "web", lang)
         .await
         .or_page(lang)?;
     let to = match (s.kind, given.first()) {

@@ -339,6 +339,7 @@ function pages() {
     ["info-fines", "/info/fine-schedule", false],
     ["info-signs", "/info/traffic-signs", false],
     ["theory", "/theory/driving-theory", false],
+    ["me", "/me", false],
   ];
 }
 

@@ -1,11 +1,16 @@
 //! The driving theory test: practice with feedback, a timed mock test with its pass mark, a late
-//! mock test, and the error rates staff see. On both stores.
+//! mock test, and the error rates staff see; the same test by USSD (resumed after the network
+//! drops it); and a citizen signed in by a code to their phone seeing their scores from both
+//! channels. On both stores.
 
 use khidmat::platform::db::query;
 use khidmat::platform::identity::Role;
 
-use crate::both;
 use crate::helpers::*;
+use crate::{both, on_both};
+
+const SECRET: &str = "gateway-secret-for-tests";
+const PHONE: &str = "+923001234567";
 
 /// Start a session; returns its path.
 async fn start(b: &reqwest::Client, app: &TestApp, kind: &str) -> String {
@@ -203,5 +208,294 @@ both!(
         );
         let (p, _) = login(&app, "officer@pesco.gov.pk").await;
         assert_eq!(page(&p, &app, "/staff/theory/driving-theory").await.0, 404);
+    }
+);
+
+/// One USSD request of session `id` with every input so far; the reply without `CON `/`END `,
+/// and whether it ended the session. Every screen fits the 182 characters of USSD.
+async fn dial(app: &TestApp, id: &str, inputs: &[String]) -> (String, bool) {
+    let resp = app
+        .client
+        .post(app.at(&format!("/channels/africastalking/ussd?key={SECRET}")))
+        .form(&[
+            ("sessionId", id),
+            ("serviceCode", "*384*311#"),
+            ("phoneNumber", PHONE),
+            ("text", &inputs.join("*")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = resp.text().await.unwrap();
+    let (end, text) = match body.strip_prefix("END ") {
+        Some(t) => (true, t.to_owned()),
+        None => (
+            false,
+            body.strip_prefix("CON ").expect("CON or END").to_owned(),
+        ),
+    };
+    assert!(
+        text.chars().count() <= 182,
+        "{} chars: {text}",
+        text.chars().count()
+    );
+    (text, end)
+}
+
+/// Dial, choose English and the theory test, then practice (`1`) or the mock test (`2`).
+async fn dial_test(app: &TestApp, id: &str, kind: &str) -> (Vec<String>, String) {
+    assert!(dial(app, id, &[]).await.0.starts_with("Khidmat"));
+    let mut inputs: Vec<String> = vec!["1".into()];
+    let mut screen = dial(app, id, &inputs).await.0;
+    let number = loop {
+        if let Some(n) = screen
+            .lines()
+            .find(|l| l.contains("Test: Driving theory test"))
+            .and_then(|l| l.split(' ').next())
+        {
+            break n.to_owned();
+        }
+        assert!(
+            screen.contains("0 More"),
+            "no theory test on the menu: {screen}"
+        );
+        inputs.push("0".into());
+        screen = dial(app, id, &inputs).await.0;
+    };
+    inputs.push(number);
+    let kinds = dial(app, id, &inputs).await.0;
+    assert!(
+        kinds.contains("1 Practice (10 questions)")
+            && kinds.contains("2 Mock test (20 questions, pass 80%)"),
+        "{kinds}"
+    );
+    inputs.push(kind.into());
+    let first = dial(app, id, &inputs).await.0;
+    (inputs, first)
+}
+
+/// The question on a USSD screen (after the verdict line, if any): its number and its code.
+fn on_screen(screen: &str, bank: &khidmat::theory::BankSpec) -> (usize, String) {
+    let line = screen
+        .lines()
+        .find(|l| l.split(' ').next().is_some_and(|n| n.contains('/')))
+        .unwrap_or_else(|| panic!("no question on {screen}"));
+    let (n, text) = line.split_once(' ').unwrap();
+    let q = bank
+        .question
+        .iter()
+        .find(|q| q.text.en == text)
+        .unwrap_or_else(|| panic!("{text:?} is not a whole question of the bank"));
+    assert!(q.sign.is_none(), "USSD cannot show a sign");
+    (
+        n.split('/').next().unwrap().parse().unwrap(),
+        q.code.clone(),
+    )
+}
+
+on_both!(
+    the_test_by_ussd_and_a_signed_in_citizens_scores,
+    |backend| async move {
+        let app = spawn_with(backend, |c| c.channel_secret = Some(SECRET.into())).await;
+        let bank = bank(&app).await;
+        let right = |code: &str| bank.find(code).unwrap().answer;
+
+        // USSD practice: ten text questions, a verdict on each; the first answered wrongly, and
+        // a key that is not an option asks again.
+        let (mut inputs, mut screen) = dial_test(&app, "t1", "1").await;
+        for i in 0..10 {
+            let (n, code) = on_screen(&screen, &bank);
+            assert_eq!(n, i + 1, "{screen}");
+            if i == 1 {
+                inputs.push("7".into());
+                let again = dial(&app, "t1", &inputs).await.0;
+                assert!(
+                    again.starts_with("Not a choice") && again.contains("2/10"),
+                    "{again}"
+                );
+            }
+            let choice = if i == 0 {
+                right(&code) % 3 + 1
+            } else {
+                right(&code)
+            };
+            inputs.push(choice.to_string());
+            let (next, end) = dial(&app, "t1", &inputs).await;
+            if i == 0 {
+                assert!(
+                    next.starts_with(&format!("No: {} was right.", right(&code))),
+                    "{next}"
+                );
+            } else {
+                assert!(next.starts_with("Right!"), "{next}");
+            }
+            assert_eq!(end, i == 9, "{next}");
+            screen = next;
+        }
+        assert!(
+            screen.ends_with("Practice done: 9 of 10 right."),
+            "{screen}"
+        );
+
+        // A USSD mock test that the network cuts off after three answers resumes where it
+        // stopped when the citizen dials again; no verdicts until the end.
+        let (mut inputs, mut screen) = dial_test(&app, "t2", "2").await;
+        for _ in 0..3 {
+            let (_, code) = on_screen(&screen, &bank);
+            inputs.push(right(&code).to_string());
+            screen = dial(&app, "t2", &inputs).await.0;
+            assert!(!screen.contains("Right!"), "{screen}");
+        }
+        let (mut inputs, mut screen) = dial_test(&app, "t3", "2").await;
+        assert!(screen.starts_with("4/20 "), "resumed: {screen}");
+        for i in 3..20 {
+            let (n, code) = on_screen(&screen, &bank);
+            assert_eq!(n, i + 1);
+            let r = right(&code);
+            inputs.push((if i < 7 { r % 3 + 1 } else { r }).to_string());
+            let (next, end) = dial(&app, "t3", &inputs).await;
+            assert_eq!(end, i == 19, "{next}");
+            screen = next;
+        }
+        assert_eq!(
+            screen, "Mock test: 16 of 20 right. Passed. (pass mark 80%)",
+            "four wrong of twenty is exactly the pass mark"
+        );
+
+        // On the web: signing in with a code sent to the same phone.
+        let b = browser();
+        let (_, list) = page(&b, &app, "/theory").await;
+        assert!(list.contains("Sign in with your phone to keep your scores"));
+        let (status, form) = page(&b, &app, "/me?next=/theory").await;
+        assert_eq!(status, 200);
+        let csrf = hidden(&form, "csrf");
+        let post = |path: &'static str, fields: Vec<(&'static str, String)>| {
+            let mut f = fields;
+            f.push(("csrf", csrf.clone()));
+            f.push(("next", "/theory".into()));
+            b.post(app.at(path)).form(&f).send()
+        };
+        let r = post("/me/code", vec![("phone", "0300 12".into())])
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(r
+            .text()
+            .await
+            .unwrap()
+            .contains("not a Pakistani mobile number"));
+        let r = post("/me/code", vec![("phone", "0300 1234567".into())])
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let sms: String = app
+            .db
+            .scalar(
+                query("SELECT body FROM sms_outbox WHERE phone = $1 ORDER BY id DESC LIMIT 1")
+                    .bind(PHONE),
+            )
+            .await
+            .unwrap();
+        let code = sms
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|s| s.len() == 6)
+            .expect("a six-digit code")
+            .to_owned();
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let r = post(
+            "/me/sign-in",
+            vec![("phone", "0300 1234567".into()), ("code", wrong.into())],
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains("The code is wrong"));
+        let r = post(
+            "/me/sign-in",
+            vec![("phone", "0300 1234567".into()), ("code", code.clone())],
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], "/theory");
+        let cookie = r.headers()["set-cookie"].to_str().unwrap();
+        assert!(cookie.starts_with("khidmat_citizen=") && cookie.contains("HttpOnly"));
+        let r = post(
+            "/me/sign-in",
+            vec![("phone", "0300 1234567".into()), ("code", code)],
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 422, "a code serves once");
+
+        // Both USSD tests are on the citizen's page; the number is shown masked only.
+        let (_, me) = page(&b, &app, "/me").await;
+        assert!(
+            me.contains("+92 3** *** **67") && !me.contains("1234567"),
+            "{me}"
+        );
+        assert!(
+            me.contains("<bdi>9/10</bdi>") && me.contains("<bdi>16/20</bdi> · <strong>passed"),
+            "{me}"
+        );
+        assert_eq!(me.matches("Practice (USSD)").count(), 1);
+
+        // A web test taken signed in joins them; one taken in another browser does not.
+        let (_, list) = page(&b, &app, "/theory").await;
+        assert!(list.contains("Your scores are kept on your page"));
+        let path = start(&b, &app, "practice").await;
+        let (_, html) = page(&b, &app, &path).await;
+        let csrf2 = hidden(&html, "csrf");
+        for _ in 0..10 {
+            let (_, html) = page(&b, &app, &path).await;
+            let code = asked(&html)[0].clone();
+            let a = right(&code).to_string();
+            send(&b, &app, &path, &csrf2, &[(format!("a[{code}]"), a)]).await;
+        }
+        let other = browser();
+        let path2 = start(&other, &app, "practice").await;
+        let (_, html) = page(&other, &app, &path2).await;
+        let csrf3 = hidden(&html, "csrf");
+        for _ in 0..10 {
+            let (_, html) = page(&other, &app, &path2).await;
+            let code = asked(&html)[0].clone();
+            send(
+                &other,
+                &app,
+                &path2,
+                &csrf3,
+                &[(format!("a[{code}]"), "1".into())],
+            )
+            .await;
+        }
+        let (_, me) = page(&b, &app, "/me").await;
+        assert_eq!(me.matches("<tr><td>").count(), 3, "{me}");
+        assert!(me.contains("<bdi>10/10</bdi>") && me.contains(&path));
+        assert!(!me.contains(&path2), "another browser's test");
+        let (_, theirs) = page(&other, &app, "/me").await;
+        assert!(theirs.contains("name=\"phone\""), "not signed in: the form");
+
+        // The three tests count one citizen on the impact figures.
+        assert_eq!(
+            app.count(
+                "(SELECT DISTINCT citizen FROM impact_events WHERE service = 'theory' AND citizen IS NOT NULL) AS c"
+            )
+            .await,
+            1
+        );
+        assert_eq!(app.count("impact_events WHERE service = 'theory'").await, 4);
+
+        // Signing out ends the session on the server too.
+        let r = b
+            .post(app.at("/me/sign-out"))
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(app.count("citizen_sessions").await, 0);
+        let (_, me) = page(&b, &app, "/me").await;
+        assert!(me.contains("name=\"phone\"") && !me.contains("9/10"));
     }
 );

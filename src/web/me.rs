@@ -1,0 +1,232 @@
+//! A citizen's own page, `/me`: signing in with a code sent by SMS (no password, no account),
+//! and what they have done: their theory test scores, from the web and from USSD calls made
+//! from the same phone.
+
+use askama::Template;
+use axum::extract::{OriginalUri, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+
+use super::{format, local_path, render, Csrf, OrPage, Page, PageError};
+use crate::app::AppState;
+use crate::platform::citizen::{self, MaybeCitizen};
+use crate::platform::error::Error;
+use crate::platform::i18n::Lang;
+use crate::platform::personal::Phone;
+use crate::platform::ratelimit::PeerAddr;
+use crate::theory::{self, Kind};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/me", get(me))
+        .route("/me/code", post(send_code))
+        .route("/me/sign-in", post(sign_in))
+        .route("/me/sign-out", post(sign_out))
+}
+
+/// One finished test: (link, when, test, practice or mock, score, passed, a mock test).
+type Row = (String, String, String, String, String, bool, bool);
+
+#[derive(Template)]
+#[template(path = "me.html")]
+struct MePage {
+    p: Page,
+    /// `phone` (ask for the number), `code` (ask for the code) or `history`.
+    step: &'static str,
+    next: String,
+    phone: String,
+    error: Option<String>,
+    who: String,
+    tests: Vec<Row>,
+}
+
+impl MePage {
+    fn new(p: Page, step: &'static str, next: &str) -> MePage {
+        MePage {
+            p,
+            step,
+            next: next.to_owned(),
+            phone: String::new(),
+            error: None,
+            who: String::new(),
+            tests: Vec::new(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn me(
+    State(state): State<AppState>,
+    MaybeCitizen(who): MaybeCitizen,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, PageError> {
+    let p = Page::new(lang, lang.t("me-title"), &uri, &csrf);
+    let Some(who) = who else {
+        let next = local_path(q.next.as_deref().or(Some("/me")));
+        return Ok(render(
+            StatusCode::OK,
+            &csrf,
+            &MePage::new(p, "phone", &next),
+        ));
+    };
+    let banks = theory::banks(&state.db).await.or_page(lang)?;
+    let tests = theory::history(&state.db, &who.key)
+        .await
+        .or_page(lang)?
+        .into_iter()
+        .map(|t| {
+            let name = banks
+                .iter()
+                .find(|(b, _)| b.code == t.bank)
+                .map(|(b, _)| b.name.get(lang).to_owned())
+                .unwrap_or(t.bank);
+            let kind = match t.kind {
+                Kind::Mock => lang.t("theory-mock"),
+                Kind::Practice => lang.t("theory-practice"),
+            };
+            let via = if t.channel == "ussd" {
+                format!("{kind} (USSD)")
+            } else {
+                kind
+            };
+            (
+                format!("/theory/s/{}", t.token),
+                format::datetime(lang, t.finished_at),
+                name,
+                via,
+                format!("{}/{}", t.correct, t.total),
+                t.passed,
+                t.kind == Kind::Mock,
+            )
+        })
+        .collect();
+    let mut page = MePage::new(p, "history", "/me");
+    page.who = who.phone_masked;
+    page.tests = tests;
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    code: String,
+    next: Option<String>,
+}
+
+async fn send_code(
+    State(state): State<AppState>,
+    PeerAddr(peer): PeerAddr,
+    headers: HeaderMap,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Form(f): Form<CodeForm>,
+) -> Result<Response, PageError> {
+    if !csrf.verify(f.csrf.as_deref()) {
+        return Err(PageError::form_expired(lang));
+    }
+    state
+        .limit_public_write(&headers, peer, lang)
+        .or_page(lang)?;
+    let next = local_path(f.next.as_deref());
+    let mut page = MePage::new(
+        Page::new(lang, lang.t("me-title"), &uri, &csrf),
+        "code",
+        &next,
+    );
+    page.phone = f.phone.trim().to_owned();
+    let status = match Phone::parse(&f.phone) {
+        None => {
+            page.step = "phone";
+            page.error = Some(lang.t("err-phone"));
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Some(phone) => match citizen::send_code(&state, &phone, lang).await {
+            Ok(()) => StatusCode::OK,
+            Err(e @ Error::TooManyRequests(_)) => {
+                page.step = "phone";
+                page.error = Some(e.message());
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            Err(e) => return Err(PageError { error: e, lang }),
+        },
+    };
+    Ok(render(status, &csrf, &page))
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    PeerAddr(peer): PeerAddr,
+    headers: HeaderMap,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Form(f): Form<CodeForm>,
+) -> Result<Response, PageError> {
+    if !csrf.verify(f.csrf.as_deref()) {
+        return Err(PageError::form_expired(lang));
+    }
+    state
+        .limit_public_write(&headers, peer, lang)
+        .or_page(lang)?;
+    let next = local_path(f.next.as_deref());
+    let mut page = MePage::new(
+        Page::new(lang, lang.t("me-title"), &uri, &csrf),
+        "code",
+        &next,
+    );
+    page.phone = f.phone.trim().to_owned();
+    let Some(phone) = Phone::parse(&f.phone) else {
+        page.step = "phone";
+        page.error = Some(lang.t("err-phone"));
+        return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &csrf, &page));
+    };
+    match citizen::sign_in(&state, &phone, &f.code, lang).await {
+        Ok(token) => {
+            let cookie = citizen::set_cookie(
+                &token,
+                state.config.citizen_session_days,
+                state.config.public_url.as_deref(),
+            );
+            Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
+        }
+        Err(e @ Error::BadRequest(_)) => {
+            page.error = Some(e.message());
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &csrf, &page))
+        }
+        Err(e) => Err(PageError { error: e, lang }),
+    }
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    lang: Lang,
+    csrf: Csrf,
+    Form(f): Form<CodeForm>,
+) -> Result<Response, PageError> {
+    if !csrf.verify(f.csrf.as_deref()) {
+        return Err(PageError::form_expired(lang));
+    }
+    if let Some(t) = citizen::token(&headers) {
+        citizen::sign_out(&state.db, t).await.or_page(lang)?;
+    }
+    Ok((
+        [(header::SET_COOKIE, citizen::clear_cookie())],
+        Redirect::to("/"),
+    )
+        .into_response())
+}
