@@ -181,6 +181,7 @@ impl FromRef<AppState> for Db {
         crate::registers::api::list,
         crate::registers::api::look_up,
         crate::registers::api::update,
+        crate::campaigns::api::list,
     ),
     components(schemas(
         reports::open311::ServiceOut,
@@ -205,7 +206,8 @@ impl FromRef<AppState> for Db {
         (name = "benefits", description = "Funds, applications, the ballot, disbursement and its ledger (amounts in paisa)"),
         (name = "cases", description = "Workflows across departments: cases, their pendency, public lookup, documents"),
         (name = "impact", description = "The programme's impact: queries handled, hours saved, citizens facilitated per week"),
-        (name = "registers", description = "Lookups in departments' registers (licences, e-challans), answered from public fields only")),
+        (name = "registers", description = "Lookups in departments' registers (licences, e-challans), answered from public fields only"),
+        (name = "campaigns", description = "Verified organisations' projects seeking support, as the policy in force allows")),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -314,6 +316,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::opendata::router())
         .merge(crate::programme::api::router())
         .merge(crate::registers::api::router())
+        .merge(crate::campaigns::api::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::platform::metrics::track))
         // Pages, scripts and JSON shrink to a quarter over slow mobile links. Photos are JPEG
@@ -332,8 +335,12 @@ pub fn router(state: AppState) -> Router {
 /// registered.
 pub fn job_registry(wake: Arc<tokio::sync::Notify>, config: Arc<Config>) -> jobs::Registry {
     let mut registry = jobs::Registry::new(wake);
+    let mail_config = config.clone();
     registry.register(crate::channels::outbound::JOB_KIND, move |db, payload| {
         crate::channels::outbound::send_job(db, config.clone(), payload)
+    });
+    registry.register(crate::platform::mail::JOB_KIND, move |db, payload| {
+        crate::platform::mail::send_job(db, mail_config.clone(), payload)
     });
     registry.register(crate::opendata::publish::JOB_KIND, |db, _| {
         crate::opendata::publish::job(db)

@@ -6,6 +6,7 @@
 //! - [`benefits`]: funds, applications, the ballot, disbursement and its ledger
 //! - [`cases`]: multi-department workflows as data, checked and drawn
 //! - [`opendata`]: datasets and the DataStore, as the CKAN Action API
+//! - [`campaigns`]: verified organisations' projects and pledges, under a policy per jurisdiction
 //! - [`channels`]: SMS and USSD gateways in, SMS out
 //! - [`web`]: the citizen and staff web pages
 //! - [`packs`]: departments' services as data
@@ -13,6 +14,7 @@
 
 pub mod app;
 pub mod benefits;
+pub mod campaigns;
 pub mod cases;
 pub mod channels;
 pub mod cli;

@@ -57,6 +57,8 @@ pub struct Pack {
     pub content: ContentSection,
     #[serde(default)]
     pub theory: TheorySection,
+    #[serde(default)]
+    pub campaigns: crate::campaigns::pack::Section,
 }
 
 /// `[theory]`: question banks for theory tests.
@@ -482,6 +484,7 @@ pub async fn load(db: &Db, text: &str, actor: &str) -> anyhow::Result<Loaded> {
         .await?;
         crate::theory::upsert(&mut tx, b, id).await?;
     }
+    crate::campaigns::pack::load(&mut tx, &pack.campaigns, actor).await?;
     let sha = hex::encode(Sha256::digest(text.as_bytes()));
     tx.execute(
         query(
@@ -727,6 +730,7 @@ pub const DEMO_PACKS: &[(&str, &str)] = &[
         "kp-driving-theory",
         include_str!("../packs/kp-driving-theory.toml"),
     ),
+    ("kp-campaigns", include_str!("../packs/kp-campaigns.toml")),
 ];
 
 /// Load each demo pack that has never been loaded (a restart loads nothing twice).
@@ -759,6 +763,7 @@ mod tests {
                     || !pack.cases.workflow.is_empty()
                     || !pack.registers.register.is_empty()
                     || !pack.theory.bank.is_empty()
+                    || !pack.campaigns.policy.is_empty()
                     || !pack.department.is_empty(),
                 "{name} is empty"
             );

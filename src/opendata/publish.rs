@@ -295,6 +295,53 @@ pub async fn impact_weekly(db: &Db) -> Result<Vec<Vec<String>>> {
     Ok(rows)
 }
 
+/// Campaign pledges by category × district × kind: pledges made, accepted, and the accepted
+/// total (rupees for money and interest, a count of people or items for help). Cells of fewer
+/// than `MIN_CELL` pledges are left out, so no backer can be picked out.
+pub async fn campaign_pledges(db: &Db) -> Result<Vec<Vec<String>>> {
+    let rows: Vec<(String, String, String, i64, i64, i64)> = db
+        .fetch_all(query(
+            "SELECT p.category, p.district, g.kind, COUNT(*), \
+             CAST(COALESCE(SUM(CASE WHEN g.status = 'accepted' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN g.status = 'accepted' THEN g.amount ELSE 0 END), 0) AS BIGINT) \
+             FROM campaign_pledges g JOIN campaign_projects p ON p.id = g.project_id \
+             GROUP BY p.category, p.district, g.kind ORDER BY p.category, p.district, g.kind",
+        ))
+        .await?;
+    let mut out = vec![vec![
+        "category".to_string(),
+        "district".into(),
+        "kind".into(),
+        "pledges".into(),
+        "accepted".into(),
+        "accepted_total".into(),
+        "unit".into(),
+    ]];
+    for (category, district, kind, n, accepted, total) in rows {
+        if (n as usize) < MIN_CELL {
+            continue;
+        }
+        let (total, unit) = if kind == "help" {
+            (total.to_string(), "people or items")
+        } else {
+            (
+                crate::platform::money::rupees(total).replace(',', ""),
+                "rupees",
+            )
+        };
+        out.push(vec![
+            category,
+            district,
+            kind,
+            n.to_string(),
+            accepted.to_string(),
+            total,
+            unit.into(),
+        ]);
+    }
+    Ok(out)
+}
+
 /// Publish every aggregate now. Returns `(dataset, rows)`.
 pub async fn run(db: &Db) -> Result<Vec<(String, u64)>> {
     let weekly = reports_weekly(db, 52).await?;
@@ -323,11 +370,20 @@ pub async fn run(db: &Db) -> Result<Vec<(String, u64)>> {
         impact,
     )
     .await?;
+    let pledges = campaign_pledges(db).await?;
+    let e = publish_rows(
+        db,
+        "campaign-pledges",
+        "Campaign pledges by category, district and kind",
+        pledges,
+    )
+    .await?;
     Ok(vec![
         ("reports-weekly".into(), a),
         ("directory-places".into(), b),
         ("benefits-grants".into(), c),
         ("impact-weekly".into(), d),
+        ("campaign-pledges".into(), e),
     ])
 }
 

@@ -78,6 +78,16 @@ pub struct Config {
     /// The department (slug) that runs the innovation programme: its managers run cycles,
     /// partners and projects, its officers review applications. Administrators may do all.
     pub programme_department: String,
+    /// The department (slug) that verifies campaign organisations and reviews their projects
+    /// (its managers and officers); administrators may too, and only they set the policy.
+    pub campaigns_department: String,
+    /// How e-mail goes out: `log` (development: written to the log) or `sendmail` (handed to
+    /// the machine's mail transfer agent, which relays it as its own configuration says).
+    pub mail_gateway: String,
+    /// The sender of every e-mail.
+    pub mail_from: String,
+    /// For `mail_gateway = "sendmail"`: the program, run as `COMMAND -t -i`.
+    pub mail_sendmail_command: String,
     /// Lookups of one register key (a CNIC, a challan number) per minute, from anyone, on every
     /// node together; 0: no limit.
     pub register_lookups_per_key_per_minute: u32,
@@ -117,6 +127,10 @@ impl Default for Config {
             ussd_session_minutes: 5,
             sql_time_limit_seconds: 5,
             programme_department: "kp-itb".into(),
+            campaigns_department: "kp-itb".into(),
+            mail_gateway: "log".into(),
+            mail_from: "Khidmat <no-reply@localhost>".into(),
+            mail_sendmail_command: "/usr/sbin/sendmail".into(),
             register_lookups_per_key_per_minute: 5,
         }
     }

@@ -161,10 +161,17 @@ impl Text3 {
             Lang::Ur => &self.ur,
             Lang::Ps => &self.ps,
         };
-        if s.is_empty() {
+        if !s.is_empty() {
+            s
+        } else if !self.en.is_empty() {
             &self.en
         } else {
-            s
+            // Written in one language only (a citizen's own text): that one, everywhere.
+            [&self.ur, &self.ps]
+                .into_iter()
+                .find(|t| !t.is_empty())
+                .map(String::as_str)
+                .unwrap_or("")
         }
     }
 }

@@ -443,6 +443,25 @@ pub async fn department_users(
         .await?)
 }
 
+/// The role a staff user holds in the department `slug`, for services that one department runs
+/// for the whole platform (the programme, campaigns): administrators hold theirs everywhere, the
+/// department's own users theirs; anyone else, and API keys, none.
+pub async fn role_in(db: &Db, staff: &Staff, slug: &str) -> Result<Option<Role>> {
+    let StaffKind::User { role, .. } = &staff.kind else {
+        return Ok(None);
+    };
+    if *role == Role::Admin {
+        return Ok(Some(Role::Admin));
+    }
+    let Scope::Department { department_id, .. } = &staff.scope else {
+        return Ok(None);
+    };
+    let found: Option<(String,)> = db
+        .fetch_optional(query("SELECT slug FROM departments WHERE id = $1").bind(*department_id))
+        .await?;
+    Ok(found.filter(|(s,)| s == slug).map(|_| *role))
+}
+
 pub async fn logout(db: &Db, token: &str) -> Result<()> {
     db.execute(query("DELETE FROM sessions WHERE token_hash = $1").bind(digest(token)))
         .await?;

@@ -22,9 +22,10 @@ pub mod projects;
 use chrono::{NaiveDate, Utc};
 
 use crate::app::AppState;
-use crate::platform::db::query;
 use crate::platform::error::{Error, Result};
-use crate::platform::identity::{Role, Scope, Staff, StaffKind};
+use crate::platform::form;
+use crate::platform::i18n::Lang;
+use crate::platform::identity::{self, Role, Staff};
 
 /// What a staff member may do in the programme, weakest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -39,26 +40,13 @@ pub enum Access {
 
 /// The caller's access, or Forbidden for anyone outside the programme.
 pub async fn access(state: &AppState, staff: &Staff) -> Result<Access> {
-    let refuse = || Error::Forbidden("the programme is run by the programme's own staff".into());
-    let StaffKind::User { role, .. } = &staff.kind else {
-        return Err(refuse());
-    };
-    if *role == Role::Admin {
-        return Ok(Access::Admin);
-    }
-    let Scope::Department { department_id, .. } = &staff.scope else {
-        return Err(refuse());
-    };
-    let slug: Option<(String,)> = state
-        .db
-        .fetch_optional(query("SELECT slug FROM departments WHERE id = $1").bind(*department_id))
-        .await?;
-    match slug {
-        Some((s,)) if s == state.config.programme_department => Ok(match role {
-            Role::Officer => Access::Reviewer,
-            _ => Access::Manager,
-        }),
-        _ => Err(refuse()),
+    match identity::role_in(&state.db, staff, &state.config.programme_department).await? {
+        Some(Role::Admin) => Ok(Access::Admin),
+        Some(Role::Manager) => Ok(Access::Manager),
+        Some(Role::Officer) => Ok(Access::Reviewer),
+        None => Err(Error::Forbidden(
+            "the programme is run by the programme's own staff".into(),
+        )),
     }
 }
 
@@ -81,72 +69,24 @@ pub fn today() -> NaiveDate {
         .date_naive()
 }
 
-/// A required date field (`YYYY-MM-DD`).
+// The programme's staff forms answer in English; the checks are the kernel's.
+
 pub fn date(field: &str, raw: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
-        Error::BadRequest(format!(
-            "{field}: give a date as YYYY-MM-DD (for example 2026-12-01)"
-        ))
-    })
+    form::date(Lang::En, field, raw)
 }
 
-/// An optional date field: empty is none.
 pub fn optional_date(field: &str, raw: &str) -> Result<Option<NaiveDate>> {
-    if raw.trim().is_empty() {
-        Ok(None)
-    } else {
-        date(field, raw).map(Some)
-    }
+    form::optional_date(Lang::En, field, raw)
 }
 
-/// A required short text, trimmed, at most `max` characters.
 pub fn text(field: &str, raw: &str, max: usize) -> Result<String> {
-    let t = raw.trim();
-    if t.is_empty() {
-        return Err(Error::BadRequest(format!("{field} is required")));
-    }
-    optional_text(field, t, max)
+    form::text(Lang::En, field, raw, max)
 }
 
-/// An optional text, trimmed, at most `max` characters.
 pub fn optional_text(field: &str, raw: &str, max: usize) -> Result<String> {
-    let t = raw.trim();
-    if t.chars().count() > max {
-        return Err(Error::BadRequest(format!(
-            "{field} is too long: at most {max} characters"
-        )));
-    }
-    Ok(t.to_owned())
+    form::optional_text(Lang::En, field, raw, max)
 }
 
-/// A code: lower-case letters, digits and hyphens, 2 to 40 of them.
 pub fn code(field: &str, raw: &str) -> Result<String> {
-    let c = raw.trim();
-    let ok = (2..=40).contains(&c.len())
-        && c.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !ok {
-        return Err(Error::BadRequest(format!(
-            "{field}: use 2 to 40 lower-case letters, digits and hyphens (for example 2026-cycle)"
-        )));
-    }
-    Ok(c.to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fields_say_what_is_wrong() {
-        assert!(date("opens_on", "1/12/2026")
-            .unwrap_err()
-            .to_string()
-            .contains("YYYY-MM-DD"));
-        assert_eq!(optional_date("x", " ").unwrap(), None);
-        assert!(code("code", "Cycle 7").is_err());
-        assert_eq!(code("code", " cycle-7 ").unwrap(), "cycle-7");
-        assert!(text("title", "  ", 10).is_err());
-        assert!(optional_text("t", &"x".repeat(11), 10).is_err());
-    }
+    form::code(Lang::En, field, raw)
 }

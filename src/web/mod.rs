@@ -7,6 +7,7 @@
 //! cookie is `SameSite=Strict`, so another site can neither read nor send it).
 
 pub mod benefits;
+pub mod campaigns;
 pub mod cases;
 pub mod charts;
 pub mod citizen;
@@ -58,6 +59,7 @@ pub fn router() -> Router<AppState> {
         .merge(info::router())
         .merge(theory::router())
         .merge(me::router())
+        .merge(campaigns::router())
 }
 
 // ---------------------------------------------------------------------------------------------

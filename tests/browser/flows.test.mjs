@@ -340,6 +340,9 @@ function pages() {
     ["info-signs", "/info/traffic-signs", false],
     ["theory", "/theory/driving-theory", false],
     ["me", "/me", false],
+    ["campaigns", "/campaigns", false],
+    ["campaign", `/campaigns/p/${shared.campaignId}`, false],
+    ["campaign-org", "/campaigns/organisations/new", false],
   ];
 }
 
@@ -348,6 +351,8 @@ test("screenshots of every page in English and Urdu; axe finds nothing serious i
   shared.placeUuid = (await res.json()).contents[0].location_id;
   const data = await fetch(`${BASE}/api/3/action/package_show?id=directory-places`);
   shared.dataResource = (await data.json()).result.resources[0].id;
+  const campaigns = await fetch(`${BASE}/api/v1/campaigns/projects`);
+  shared.campaignId = (await campaigns.json()).projects[0].id;
   const axeSource = require.resolve("axe-core/axe.min.js");
   const problems = [];
   for (const lang of ["en", "ur", "ps"]) {

@@ -420,3 +420,47 @@ pub async fn page(b: &reqwest::Client, app: &TestApp, path: &str) -> (u16, Strin
     let resp = b.get(app.at(path)).send().await.unwrap();
     (resp.status().as_u16(), resp.text().await.unwrap())
 }
+
+/// A browser signed in at `/me` as the citizen with `phone` (`0300 1234567`), by the code the
+/// development SMS gateway would send; returns it and its form token.
+pub async fn citizen(app: &TestApp, phone: &str) -> (reqwest::Client, String) {
+    let b = browser();
+    let (_, html) = page(&b, app, "/me").await;
+    let csrf = hidden(&html, "csrf");
+    let r = b
+        .post(app.at("/me/code"))
+        .form(&[("csrf", csrf.as_str()), ("phone", phone), ("next", "/me")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "a code is sent to {phone}");
+    let e164 = khidmat::platform::personal::Phone::parse(phone).unwrap();
+    let sms: String = app
+        .db
+        .scalar(
+            khidmat::platform::db::query(
+                "SELECT body FROM sms_outbox WHERE phone = $1 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(e164.e164()),
+        )
+        .await
+        .unwrap();
+    let code = sms
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|s| s.len() == 6)
+        .expect("a six-digit code")
+        .to_owned();
+    let r = b
+        .post(app.at("/me/sign-in"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("phone", phone),
+            ("code", code.as_str()),
+            ("next", "/me"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{phone} signs in");
+    (b, csrf)
+}

@@ -6,6 +6,7 @@ mod pg;
 
 mod benefits;
 mod browser;
+mod campaigns;
 mod cases;
 mod channels;
 mod cli;

@@ -590,8 +590,8 @@ on_both!(
         khidmat::opendata::publish::run(&app.db).await.unwrap();
         assert_eq!(
             app.count("od_resources").await,
-            4,
-            "reports, directory, grants and impact, once each"
+            5,
+            "reports, directory, grants, impact and campaign pledges, once each"
         );
 
         let (_, weekly) = action(&app, "package_show", json!({"id": "reports-weekly"})).await;

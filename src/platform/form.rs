@@ -1,0 +1,102 @@
+//! Form fields, checked the same way everywhere: trimmed, required or optional, bounded in
+//! length, dates as `YYYY-MM-DD`, codes; refused with a message in the caller's language that
+//! names the field.
+
+use chrono::NaiveDate;
+
+use super::error::{Error, Result};
+use super::i18n::Lang;
+use crate::t;
+
+/// A required text, trimmed, at most `max` characters.
+pub fn text(lang: Lang, name: &str, raw: &str, max: usize) -> Result<String> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return Err(Error::BadRequest(t!(
+            lang,
+            "err-field-required",
+            name = name
+        )));
+    }
+    optional_text(lang, name, t, max)
+}
+
+/// An optional text, trimmed, at most `max` characters.
+pub fn optional_text(lang: Lang, name: &str, raw: &str, max: usize) -> Result<String> {
+    let t = raw.trim();
+    if t.chars().count() > max {
+        return Err(Error::BadRequest(t!(
+            lang,
+            "err-field-too-long",
+            name = name,
+            max = max
+        )));
+    }
+    Ok(t.to_owned())
+}
+
+/// A required date (`YYYY-MM-DD`).
+pub fn date(lang: Lang, name: &str, raw: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .map_err(|_| Error::BadRequest(t!(lang, "err-date", name = name)))
+}
+
+/// An optional date: empty is none.
+pub fn optional_date(lang: Lang, name: &str, raw: &str) -> Result<Option<NaiveDate>> {
+    if raw.trim().is_empty() {
+        Ok(None)
+    } else {
+        date(lang, name, raw).map(Some)
+    }
+}
+
+/// A code: lower-case letters, digits and hyphens, 2 to 40 of them.
+pub fn code(lang: Lang, name: &str, raw: &str) -> Result<String> {
+    let c = raw.trim();
+    let ok = (2..=40).contains(&c.len())
+        && c.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !ok {
+        return Err(Error::BadRequest(t!(lang, "err-code", name = name)));
+    }
+    Ok(c.to_owned())
+}
+
+/// A web address: `https://` or `http://`, at most 300 characters; empty is none.
+pub fn optional_url(lang: Lang, name: &str, raw: &str) -> Result<String> {
+    let u = optional_text(lang, name, raw, 300)?;
+    let web = u.is_empty() || u.starts_with("https://") || u.starts_with("http://");
+    if !web || u.contains(char::is_whitespace) {
+        return Err(Error::BadRequest(t!(lang, "err-url", name = name)));
+    }
+    Ok(u)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_say_what_is_wrong() {
+        let en = Lang::En;
+        assert!(date(en, "opens_on", "1/12/2026")
+            .unwrap_err()
+            .to_string()
+            .contains("YYYY-MM-DD"));
+        assert_eq!(optional_date(en, "x", " ").unwrap(), None);
+        assert!(code(en, "code", "Cycle 7").is_err());
+        assert_eq!(code(en, "code", " cycle-7 ").unwrap(), "cycle-7");
+        assert!(text(en, "title", "  ", 10)
+            .unwrap_err()
+            .to_string()
+            .contains("title is required"));
+        assert!(optional_text(en, "t", &"x".repeat(11), 10).is_err());
+        assert!(optional_url(en, "website", "javascript:alert(1)").is_err());
+        assert!(optional_url(en, "website", "https://a.pk/x y").is_err());
+        assert_eq!(optional_url(en, "website", " ").unwrap(), "");
+        assert!(text(Lang::Ur, "عنوان", "", 10)
+            .unwrap_err()
+            .to_string()
+            .contains("عنوان"));
+    }
+}
