@@ -655,6 +655,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open(&config).await?;
             db.backup(&file).await?;
             let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            // Recorded, so the readiness and health pages know when the last one was made.
+            db.execute(
+                crate::platform::db::query(
+                    "INSERT INTO backups (file, bytes, made_at) VALUES ($1, $2, $3)",
+                )
+                .bind(file.display().to_string())
+                .bind(size as i64)
+                .bind(chrono::Utc::now()),
+            )
+            .await?;
             println!("backup written to {} ({} bytes)", file.display(), size);
             Ok(())
         }

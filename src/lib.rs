@@ -8,10 +8,12 @@
 //! - [`opendata`]: datasets and the DataStore, as the CKAN Action API
 //! - [`campaigns`]: verified organisations' projects and pledges, under a policy per jurisdiction
 //! - [`channels`]: SMS and USSD gateways in, SMS out
+//! - [`admin`]: department administration, hand-over readiness, the deployment's health
 //! - [`web`]: the citizen and staff web pages
 //! - [`packs`]: departments' services as data
 //! - [`app`]: the HTTP application; [`cli`]: the `khidmat` command
 
+pub mod admin;
 pub mod app;
 pub mod benefits;
 pub mod campaigns;

@@ -101,7 +101,7 @@ pub struct BenefitsSection {
     pub fund: Vec<crate::benefits::model::FundSpec>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PackInfo {
     pub name: String,
@@ -120,7 +120,7 @@ pub struct DistrictSpec {
     pub hq_long: f64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DepartmentSpec {
     pub slug: String,
@@ -134,7 +134,7 @@ pub struct ReportsSection {
     pub service: Vec<ReportServiceSpec>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportServiceSpec {
     pub code: ServiceCode,
@@ -253,47 +253,11 @@ impl Pack {
         Ok(pack)
     }
 
-    /// Everything that can be checked without the database.
-    fn check(&self) -> anyhow::Result<()> {
-        let name_ok = |s: &str| {
-            !s.is_empty()
-                && s.len() <= 64
-                && s.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        };
-        anyhow::ensure!(
-            name_ok(&self.pack.name),
-            "pack name {:?}: use 1-64 of a-z, 0-9 and -",
-            self.pack.name
-        );
-        for d in &self.district {
-            anyhow::ensure!(
-                name_ok(&d.slug),
-                "district slug {:?}: use a-z, 0-9 and -",
-                d.slug
-            );
-            anyhow::ensure!(
-                crate::platform::geo::valid_lat(d.hq_lat)
-                    && crate::platform::geo::valid_long(d.hq_long),
-                "district {}: hq_lat/hq_long out of range",
-                d.slug
-            );
-        }
-        for d in &self.department {
-            anyhow::ensure!(
-                name_ok(&d.slug),
-                "department slug {:?}: use a-z, 0-9 and -",
-                d.slug
-            );
-            anyhow::ensure!(
-                !d.name.en.is_empty(),
-                "department {}: name.en is required",
-                d.slug
-            );
-        }
+    /// The checks every reporting service passes, from a pack or from the administration pages.
+    pub fn check_services(services: &[ReportServiceSpec]) -> anyhow::Result<()> {
         let mut codes = std::collections::HashSet::new();
         let mut keywords = std::collections::HashMap::new();
-        for s in &self.reports.service {
+        for s in services {
             let code = s.code.as_str();
             anyhow::ensure!(codes.insert(code), "service {code} appears twice");
             for (_, kw) in s.sms.all() {
@@ -340,6 +304,48 @@ impl Pack {
                 );
             }
         }
+        Ok(())
+    }
+
+    /// Everything that can be checked without the database.
+    fn check(&self) -> anyhow::Result<()> {
+        let name_ok = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        };
+        anyhow::ensure!(
+            name_ok(&self.pack.name),
+            "pack name {:?}: use 1-64 of a-z, 0-9 and -",
+            self.pack.name
+        );
+        for d in &self.district {
+            anyhow::ensure!(
+                name_ok(&d.slug),
+                "district slug {:?}: use a-z, 0-9 and -",
+                d.slug
+            );
+            anyhow::ensure!(
+                crate::platform::geo::valid_lat(d.hq_lat)
+                    && crate::platform::geo::valid_long(d.hq_long),
+                "district {}: hq_lat/hq_long out of range",
+                d.slug
+            );
+        }
+        for d in &self.department {
+            anyhow::ensure!(
+                name_ok(&d.slug),
+                "department slug {:?}: use a-z, 0-9 and -",
+                d.slug
+            );
+            anyhow::ensure!(
+                !d.name.en.is_empty(),
+                "department {}: name.en is required",
+                d.slug
+            );
+        }
+        Pack::check_services(&self.reports.service)?;
         let mut banks = std::collections::HashSet::new();
         for b in &self.theory.bank {
             anyhow::ensure!(banks.insert(&b.code), "bank {} appears twice", b.code);

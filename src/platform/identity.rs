@@ -305,16 +305,26 @@ pub struct ApiKey {
     pub department_id: Option<i64>,
 }
 
-/// The live key with this secret, if any.
+/// The live key with this secret, if any; its last use is recorded (callers cache the answer
+/// for seconds, so "last used" is exact to that).
 pub async fn api_key(db: &Db, secret: &str) -> Result<Option<ApiKey>> {
-    Ok(db
+    let key: Option<ApiKey> = db
         .fetch_optional(
             query(
                 "SELECT id, name, department_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
             )
             .bind(digest(secret)),
         )
-        .await?)
+        .await?;
+    if let Some(k) = &key {
+        db.execute(
+            query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+                .bind(Utc::now())
+                .bind(k.id),
+        )
+        .await?;
+    }
+    Ok(key)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

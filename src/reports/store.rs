@@ -99,6 +99,14 @@ pub async fn services(db: &Db) -> Result<Vec<Service>, sqlx::Error> {
     rows.into_iter().map(ServiceRow::into_service).collect()
 }
 
+/// Every service, retired ones too (administration), by code.
+pub async fn all_services(db: &Db) -> Result<Vec<Service>, sqlx::Error> {
+    let rows: Vec<ServiceRow> = db
+        .fetch_all(query(format!("{SERVICE_SELECT} ORDER BY s.code")))
+        .await?;
+    rows.into_iter().map(ServiceRow::into_service).collect()
+}
+
 /// An active service by code.
 pub async fn service(db: &Db, code: &str) -> Result<Option<Service>, sqlx::Error> {
     let row: Option<ServiceRow> = db

@@ -6,6 +6,7 @@
 //! Forms carry a CSRF token that must match the `khidmat_csrf` cookie (double submit; the
 //! cookie is `SameSite=Strict`, so another site can neither read nor send it).
 
+pub mod admin;
 pub mod benefits;
 pub mod campaigns;
 pub mod cases;
@@ -60,6 +61,7 @@ pub fn router() -> Router<AppState> {
         .merge(theory::router())
         .merge(me::router())
         .merge(campaigns::router())
+        .merge(admin::router())
 }
 
 // ---------------------------------------------------------------------------------------------

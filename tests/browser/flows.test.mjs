@@ -346,6 +346,54 @@ function pages() {
   ];
 }
 
+test("a department manager adds a reporting service with an Urdu list question: at once on the home page, in Open311 and in the USSD menu", async () => {
+  const ctx = await context("en");
+  const page = await ctx.newPage();
+  await login(page, process.env.WSSP_MANAGER_EMAIL);
+  await page.goto(`${BASE}/staff/admin`);
+  assert.ok(await page.locator("#readiness").count(), "the hand-over checks");
+  await page.goto(`${BASE}/staff/admin/services/new`);
+  await page.fill("#code", "low-pressure");
+  await page.fill("#name_en", "Low water pressure");
+  await page.fill("#name_ur", "پانی کا کم دباؤ");
+  await page.fill("#name_ps", "د اوبو کم فشار");
+  await page.fill("#a0_code", "when");
+  await page.selectOption("#a0_type", "singlevaluelist");
+  await page.check("#q0 input[name=a0_required]");
+  await page.fill("#a0_q_en", "When is the pressure low?");
+  await page.fill("#a0_q_ur", "دباؤ کب کم ہوتا ہے؟");
+  await page.fill("#a0_values", "morning = Morning | صبح | سهار\nevening = Evening | شام | ماښام");
+  await Promise.all([page.waitForURL(/\/staff\/admin\?department=wssp/), page.locator("#service-form button.big").click()]);
+  assert.ok(await page.locator('tr[data-service="low-pressure"]').count(), "listed on the administration page");
+  await ctx.close();
+
+  const home = await (await context("ur")).newPage();
+  await home.goto(`${BASE}/`);
+  assert.ok((await home.content()).includes("پانی کا کم دباؤ"), "on the citizen home page, in Urdu");
+  await home.goto(`${BASE}/report/low-pressure`);
+  assert.ok((await home.content()).includes("صبح"), "its Urdu choices on the report form");
+  const services = await (await fetch(`${BASE}/open311/v2/services.json`)).json();
+  assert.ok(services.some((s) => s.service_code === "low-pressure"), "in Open311 services.json");
+  const ussd = async (text) => {
+    const body = new URLSearchParams({ sessionId: "browser-ussd", serviceCode: "*384#", phoneNumber: "+923009998877", text });
+    return (await fetch(`${BASE}/channels/africastalking/ussd?key=${process.env.GATEWAY_SECRET}`, { method: "POST", body })).text();
+  };
+  await ussd("");
+  let path = "1";
+  let menu = await ussd(path);
+  let wssp;
+  for (;;) {
+    const line = menu.split("\n").find((l) => l.includes("WSSP") || l.includes("Water and Sanitation"));
+    if (line) { wssp = line.replace(/^CON /, "").split(" ")[0]; break; }
+    assert.ok(menu.includes("0 More"), `WSSP on the USSD menu: ${menu}`);
+    path += "*0";
+    menu = await ussd(path);
+  }
+  const services_menu = await ussd(`${path}*${wssp}`);
+  const more = services_menu.includes("Low water pressure") ? services_menu : await ussd(`${path}*${wssp}*0`);
+  assert.ok(more.includes("Low water pressure"), `in the USSD menu: ${services_menu}`);
+});
+
 test("screenshots of every page in English and Urdu; axe finds nothing serious in any language", async () => {
   const res = await fetch(`${BASE}/hsds/service_at_locations?lat=34.0046&long=71.5589&proximity=500`);
   shared.placeUuid = (await res.json()).contents[0].location_id;

@@ -58,11 +58,14 @@ async fn pages_work_in_a_real_browser() {
     let app = spawn_with(Backend::Sqlite, |c| {
         // Nothing listens on port 9: the maps must show their points without tiles.
         c.map_tile_url = "http://127.0.0.1:9/{z}/{x}/{y}.png".into();
+        c.channel_secret = Some("browser-gateway-secret".into());
     })
     .await;
     app.add_user("officer@pesco.test", Role::Officer, Some("pesco"), None)
         .await;
     app.add_user("officer@wssp.test", Role::Officer, Some("wssp"), None)
+        .await;
+    app.add_user("manager@wssp.test", Role::Manager, Some("wssp"), None)
         .await;
     let key = app.department_key("pesco").await;
     // A grant whose window stays open whatever the day the suite runs.
@@ -99,6 +102,8 @@ async fn pages_work_in_a_real_browser() {
             .env("KHIDMAT_URL", url)
             .env("PESCO_EMAIL", "officer@pesco.test")
             .env("WSSP_EMAIL", "officer@wssp.test")
+            .env("WSSP_MANAGER_EMAIL", "manager@wssp.test")
+            .env("GATEWAY_SECRET", "browser-gateway-secret")
             .env("STAFF_PASSWORD", "a long enough password")
             .env("PESCO_KEY", key)
             .env("PHOTO", jpeg)

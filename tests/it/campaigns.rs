@@ -16,21 +16,6 @@ const OTHER: &str = "0300 5550003";
 /// The demo pack's Peshawar Youth Volunteers act through this phone.
 const DEMO_ORG: &str = "0300 1112233";
 
-/// POST a form; `(status, location or body)`.
-async fn post(
-    b: &reqwest::Client,
-    app: &TestApp,
-    path: &str,
-    form: &[(&str, &str)],
-) -> (u16, String) {
-    let r = b.post(app.at(path)).form(form).send().await.unwrap();
-    let status = r.status().as_u16();
-    match r.headers().get("location") {
-        Some(l) => (status, l.to_str().unwrap().to_owned()),
-        None => (status, r.text().await.unwrap()),
-    }
-}
-
 fn project_form<'a>(csrf: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut f = vec![
         ("csrf", csrf),
@@ -95,7 +80,7 @@ both!(
                 ("about", "Villagers of Bahrain."),
             ]
         };
-        let (status, body) = post(
+        let (status, body) = submit(
             &o,
             &app,
             "/campaigns/organisations/new",
@@ -107,7 +92,7 @@ both!(
             body.contains("Use the phone number you signed in with"),
             "{body}"
         );
-        let (status, body) = post(
+        let (status, body) = submit(
             &o,
             &app,
             "/campaigns/organisations/new",
@@ -116,7 +101,7 @@ both!(
         .await;
         assert_eq!(status, 409, "the demo's registration number");
         assert!(body.contains("already registered"));
-        let (status, to) = post(
+        let (status, to) = submit(
             &o,
             &app,
             "/campaigns/organisations/new",
@@ -133,7 +118,7 @@ both!(
             .unwrap();
 
         // Staff cannot verify before the e-mail is proved; the link proves it, once.
-        let (status, body) = post(
+        let (status, body) = submit(
             &itb,
             &app,
             &format!("/staff/campaigns/orgs/{org_id}"),
@@ -157,7 +142,7 @@ both!(
         assert_eq!(page(&o, &app, &link).await.0, 404, "a link serves once");
 
         // An unverified organisation's project cannot go to review.
-        let (status, to) = post(
+        let (status, to) = submit(
             &o,
             &app,
             &format!("/campaigns/mine/new?org={org_id}"),
@@ -173,7 +158,7 @@ both!(
         .await;
         assert_eq!(status, 303, "{to}");
         let money: i64 = to.rsplit('/').next().unwrap().parse().unwrap();
-        let (status, body) = post(
+        let (status, body) = submit(
             &o,
             &app,
             &format!("/campaigns/mine/p/{money}/submit"),
@@ -185,7 +170,7 @@ both!(
 
         // Staff outside the campaigns department see nothing; its officer verifies.
         assert_eq!(page(&pesco, &app, "/staff/campaigns").await.0, 404);
-        let (status, _) = post(
+        let (status, _) = submit(
             &pesco,
             &app,
             &format!("/staff/campaigns/orgs/{org_id}"),
@@ -196,7 +181,7 @@ both!(
         let (status, queue) = page(&itb, &app, "/staff/campaigns").await;
         assert_eq!(status, 200);
         assert!(queue.contains("Bahrain Bridge Committee") && queue.contains("+92 3** *** **01"));
-        let (status, _) = post(
+        let (status, _) = submit(
             &itb,
             &app,
             &format!("/staff/campaigns/orgs/{org_id}"),
@@ -214,7 +199,7 @@ both!(
 
         // Projects: a bad goal is refused with the form kept; a photo; review returns one, then
         // publishes both.
-        let (status, body) = post(
+        let (status, body) = submit(
             &o,
             &app,
             &format!("/campaigns/mine/new?org={org_id}"),
@@ -230,7 +215,7 @@ both!(
         .await;
         assert_eq!(status, 422);
         assert!(body.contains("The goal must be") && body.contains("سوات میں پل"));
-        let (_, to) = post(
+        let (_, to) = submit(
             &o,
             &app,
             &format!("/campaigns/mine/new?org={org_id}"),
@@ -271,7 +256,7 @@ both!(
             .unwrap();
         assert_eq!(r.status(), 303);
         for id in [money, help] {
-            let (status, _) = post(
+            let (status, _) = submit(
                 &o,
                 &app,
                 &format!("/campaigns/mine/p/{id}/submit"),
@@ -280,7 +265,7 @@ both!(
             .await;
             assert_eq!(status, 303);
         }
-        let (status, _) = post(
+        let (status, _) = submit(
             &itb,
             &app,
             &format!("/staff/campaigns/p/{money}"),
@@ -288,7 +273,7 @@ both!(
         )
         .await;
         assert_eq!(status, 400, "returning needs notes");
-        post(
+        submit(
             &itb,
             &app,
             &format!("/staff/campaigns/p/{money}"),
@@ -301,7 +286,7 @@ both!(
         .await;
         let (_, mine) = page(&o, &app, &format!("/campaigns/mine/p/{money}")).await;
         assert!(mine.contains("Add an English title") && mine.contains("Returned for changes"));
-        let (status, _) = post(
+        let (status, _) = submit(
             &o,
             &app,
             &format!("/campaigns/mine/p/{money}"),
@@ -317,7 +302,7 @@ both!(
         )
         .await;
         assert_eq!(status, 303);
-        post(
+        submit(
             &o,
             &app,
             &format!("/campaigns/mine/p/{money}/submit"),
@@ -325,7 +310,7 @@ both!(
         )
         .await;
         for id in [money, help] {
-            let (status, _) = post(
+            let (status, _) = submit(
                 &itb,
                 &app,
                 &format!("/staff/campaigns/p/{id}"),
@@ -372,16 +357,16 @@ both!(
             f
         };
         let at = format!("/campaigns/p/{help}/pledge");
-        let (status, body) = post(&b, &app, &at, &pledge("6", false)).await;
+        let (status, body) = submit(&b, &app, &at, &pledge("6", false)).await;
         assert_eq!(status, 422);
         assert!(body.contains("risk disclosure"));
-        let (status, body) = post(&b, &app, &at, &pledge("11", true)).await;
+        let (status, body) = submit(&b, &app, &at, &pledge("11", true)).await;
         assert_eq!(status, 409);
         assert!(
             body.contains("more than the project still needs (10)"),
             "{body}"
         );
-        let (status, body) = post(&b, &app, &at, &pledge("6", true)).await;
+        let (status, body) = submit(&b, &app, &at, &pledge("6", true)).await;
         assert_eq!(status, 200);
         assert!(body.contains(r#"id="pledge-done""#));
         let own = vec![
@@ -394,11 +379,11 @@ both!(
             ("disclosure", "on"),
         ];
         assert_eq!(
-            post(&o, &app, &at, &own).await.0,
+            submit(&o, &app, &at, &own).await.0,
             409,
             "not to one's own project"
         );
-        let (status, body) = post(
+        let (status, body) = submit(
             &b,
             &app,
             &format!("/campaigns/p/{money}/pledge"),
@@ -408,7 +393,7 @@ both!(
         assert_eq!(status, 403, "the policy forbids: {body}");
 
         // An administrator allows money in Swat (a manager cannot); the project returns.
-        let (status, _) = post(
+        let (status, _) = submit(
             &itb,
             &app,
             "/staff/campaigns/policy",
@@ -421,7 +406,7 @@ both!(
         )
         .await;
         assert_eq!(status, 403);
-        let (status, _) = post(
+        let (status, _) = submit(
             &admin,
             &app,
             "/staff/campaigns/policy",
@@ -434,7 +419,7 @@ both!(
         )
         .await;
         assert_eq!(status, 400, "the basis is required");
-        let (status, _) = post(
+        let (status, _) = submit(
             &admin,
             &app,
             "/staff/campaigns/policy",
@@ -450,7 +435,7 @@ both!(
         let v = api(&app).await;
         assert!(ids(&v).contains(&money));
         assert_eq!(v["hidden_by_policy"], 0, "the demo startup is in Swat too");
-        let (status, _) = post(
+        let (status, _) = submit(
             &b,
             &app,
             &format!("/campaigns/p/{money}/pledge"),
@@ -464,7 +449,7 @@ both!(
         second[1] = ("name", "Haroon Shah");
         second[2] = ("email", "haroon@example.pk");
         second[3] = ("phone", OTHER);
-        let (status, _) = post(&c, &app, &format!("/campaigns/p/{money}/pledge"), &second).await;
+        let (status, _) = submit(&c, &app, &format!("/campaigns/p/{money}/pledge"), &second).await;
         assert_eq!(status, 200, "pending pledges do not count toward the goal");
 
         // Before acceptance the organisation sees contacts masked; another organisation cannot
@@ -488,7 +473,7 @@ both!(
         let zarmina = pledge_id("zarmina@example.pk").await;
         let haroon = pledge_id("haroon@example.pk").await;
         let (d, dcsrf) = citizen(&app, DEMO_ORG).await;
-        let (status, _) = post(
+        let (status, _) = submit(
             &d,
             &app,
             &format!("/campaigns/mine/pledges/{zarmina}"),
@@ -497,7 +482,7 @@ both!(
         .await;
         assert_eq!(status, 404, "another organisation's pledge");
         let sms_before = app.count("sms_outbox").await;
-        let (status, _) = post(
+        let (status, _) = submit(
             &o,
             &app,
             &format!("/campaigns/mine/pledges/{zarmina}"),
@@ -519,7 +504,7 @@ both!(
             "{to_org}"
         );
         assert_eq!(app.count("mail_outbox WHERE to_addr IN ('zarmina@example.pk', 'bridge@example.pk') AND subject LIKE 'Pledge accepted%'").await, 2);
-        let (status, body) = post(
+        let (status, body) = submit(
             &o,
             &app,
             &format!("/campaigns/mine/pledges/{haroon}"),
@@ -527,14 +512,14 @@ both!(
         )
         .await;
         assert_eq!(status, 409, "60,000 + 50,000 passes the goal: {body}");
-        post(
+        submit(
             &o,
             &app,
             &format!("/campaigns/mine/pledges/{haroon}"),
             &[("csrf", &ocsrf), ("decision", "decline")],
         )
         .await;
-        let (status, _) = post(
+        let (status, _) = submit(
             &o,
             &app,
             &format!("/campaigns/mine/pledges/{haroon}"),
@@ -582,7 +567,7 @@ both!(
 
         // Back to help only in Swat: hidden again, pledges refused, nothing deleted; then
         // expressions of interest: shown again, amounts bind no one.
-        post(
+        submit(
             &admin,
             &app,
             "/staff/campaigns/policy",
@@ -595,10 +580,10 @@ both!(
         )
         .await;
         assert!(!ids(&api(&app).await).contains(&money));
-        let (status, _) = post(&c, &app, &format!("/campaigns/p/{money}/pledge"), &second).await;
+        let (status, _) = submit(&c, &app, &format!("/campaigns/p/{money}/pledge"), &second).await;
         assert_eq!(status, 403);
         assert_eq!(app.count("campaign_pledges").await, 3);
-        post(
+        submit(
             &admin,
             &app,
             "/staff/campaigns/policy",
@@ -615,10 +600,10 @@ both!(
             back.contains("expressions of interest only") && back.contains("Rs 60,000.00"),
             "{back}"
         );
-        let (status, _) = post(&c, &app, &format!("/campaigns/p/{money}/pledge"), &second).await;
+        let (status, _) = submit(&c, &app, &format!("/campaigns/p/{money}/pledge"), &second).await;
         assert_eq!(status, 409, "50,000 is more than the 40,000 still needed");
         second[4] = ("amount", "30000");
-        let (status, _) = post(&c, &app, &format!("/campaigns/p/{money}/pledge"), &second).await;
+        let (status, _) = submit(&c, &app, &format!("/campaigns/p/{money}/pledge"), &second).await;
         assert_eq!(status, 200);
         assert_eq!(
             app.count("campaign_pledges WHERE kind = 'interest'").await,

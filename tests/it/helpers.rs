@@ -464,3 +464,19 @@ pub async fn citizen(app: &TestApp, phone: &str) -> (reqwest::Client, String) {
     assert_eq!(r.status(), 303, "{phone} signs in");
     (b, csrf)
 }
+
+/// POST a form as a browser; `(status, where it redirects or the page)`.
+pub async fn submit(
+    b: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (u16, String) {
+    let resp = b.post(app.at(path)).form(form).send().await.unwrap();
+    let status = resp.status().as_u16();
+    let text = match resp.headers().get(reqwest::header::LOCATION) {
+        Some(l) => l.to_str().unwrap().to_owned(),
+        None => resp.text().await.unwrap(),
+    };
+    (status, text)
+}

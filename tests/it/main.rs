@@ -4,6 +4,7 @@
 mod helpers;
 mod pg;
 
+mod admin;
 mod benefits;
 mod browser;
 mod campaigns;

@@ -20,22 +20,6 @@ fn day(offset: i64) -> String {
     (khidmat::programme::today() + Duration::days(offset)).to_string()
 }
 
-/// POST a form as a logged-in browser; `(status, location or body)`.
-async fn post(
-    b: &reqwest::Client,
-    app: &TestApp,
-    path: &str,
-    form: &[(&str, &str)],
-) -> (u16, String) {
-    let resp = b.post(app.at(path)).form(form).send().await.unwrap();
-    let status = resp.status().as_u16();
-    let text = match resp.headers().get(reqwest::header::LOCATION) {
-        Some(l) => l.to_str().unwrap().to_owned(),
-        None => resp.text().await.unwrap(),
-    };
-    (status, text)
-}
-
 async fn apply(
     app: &TestApp,
     cycle: &str,
@@ -108,7 +92,7 @@ async fn application_id(app: &TestApp, email: &str) -> String {
 
 async fn create_cycle(b: &reqwest::Client, csrf: &str, app: &TestApp, code: &str) {
     let (opens, closes, starts, ends) = (day(-1), day(10), day(20), day(200));
-    let (status, to) = post(
+    let (status, to) = submit(
         b,
         app,
         "/staff/programme/cycles",
@@ -146,7 +130,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
     let (o, oc) = login(&app, "outsider@pesco.gov.pk").await;
 
     // Only the programme's managers open a cycle; bad dates say what is wrong.
-    let (status, body) = post(
+    let (status, body) = submit(
         &r,
         &app,
         "/staff/programme/cycles",
@@ -162,7 +146,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
     )
     .await;
     assert_eq!(status, 403, "{body}");
-    let (status, body) = post(
+    let (status, body) = submit(
         &m,
         &app,
         "/staff/programme/cycles",
@@ -286,7 +270,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
         }
         v
     };
-    let (status, body) = post(
+    let (status, body) = submit(
         &r,
         &app,
         &format!("/staff/programme/cycles/c7/score/{}", ids[0]),
@@ -302,7 +286,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
     assert_eq!(status, 400);
     assert!(body.contains("0 to 5"), "{body}");
     for (i, s) in ["5", "4", "3", "2"].iter().enumerate() {
-        let (status, _) = post(
+        let (status, _) = submit(
             &r,
             &app,
             &format!("/staff/programme/cycles/c7/score/{}", ids[i]),
@@ -324,7 +308,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
     );
 
     // Selection: three men are below the quota. A manager is refused; an administrator needs a reason.
-    let (status, _) = post(
+    let (status, _) = submit(
         &m,
         &app,
         "/staff/programme/cycles/c7/select",
@@ -337,7 +321,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
     )
     .await;
     assert_eq!(status, 303);
-    let (status, body) = post(
+    let (status, body) = submit(
         &m,
         &app,
         "/staff/programme/cycles/c7/finalise",
@@ -349,7 +333,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
         body.contains("women are 0% of the selected, below this cycle&#39;s quota of 25%"),
         "{body}"
     );
-    let (status, body) = post(
+    let (status, body) = submit(
         &a,
         &app,
         "/staff/programme/cycles/c7/finalise",
@@ -359,7 +343,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
     assert_eq!(status, 400);
     assert!(body.contains("record why"), "{body}");
     // With Ayesha in, a woman is one in four: the quota is met and a manager may finalise.
-    let (status, _) = post(
+    let (status, _) = submit(
         &m,
         &app,
         "/staff/programme/cycles/c7/select",
@@ -378,7 +362,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
         cycle.contains(r#"data-women="1" data-selected="4""#),
         "the share is shown"
     );
-    let (status, _) = post(
+    let (status, _) = submit(
         &m,
         &app,
         "/staff/programme/cycles/c7/finalise",
@@ -386,7 +370,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
     )
     .await;
     assert_eq!(status, 303);
-    let (status, _) = post(
+    let (status, _) = submit(
         &m,
         &app,
         "/staff/programme/cycles/c7/select",
@@ -405,7 +389,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
     )
     .await;
     let only = application_id(&app, "bilal@example.pk").await;
-    post(
+    submit(
         &m,
         &app,
         "/staff/programme/cycles/c8/select",
@@ -413,7 +397,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
     )
     .await;
     let reason = "Only one applicant for the pilot in Swat; outreach to women planned";
-    let (status, _) = post(
+    let (status, _) = submit(
         &a,
         &app,
         "/staff/programme/cycles/c8/finalise",
@@ -430,7 +414,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
     assert!(c8.contains(reason));
 
     // Teams of selected fellows.
-    let (status, _) = post(
+    let (status, _) = submit(
         &m,
         &app,
         "/staff/programme/cycles/c7/teams",
@@ -446,7 +430,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
         .await
         .unwrap();
     for id in &ids[..2] {
-        let (status, _) = post(
+        let (status, _) = submit(
             &m,
             &app,
             &format!("/staff/programme/cycles/c7/assign/{id}"),
@@ -462,7 +446,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
     );
 
     // The partner department: people, and an MoU.
-    let (status, _) = post(
+    let (status, _) = submit(
         &m,
         &app,
         "/staff/programme/partners/pesco/people",
@@ -511,7 +495,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
     assert_eq!(resp.status(), 303);
 
     // Problem statements and their warnings.
-    let (status, to) = post(
+    let (status, to) = submit(
         &m,
         &app,
         "/staff/programme/partners/pesco/problems",
@@ -548,7 +532,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
         "the draft MoU commits nothing yet"
     );
     assert!(article.contains("no SMS, USSD or office desk"));
-    let (status, _) = post(
+    let (status, _) = submit(
         &m,
         &app,
         "/staff/programme/partners/pesco/problems",
@@ -614,7 +598,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
     let step = |to: &'static str, note: &'static str| {
         let (b, c, app) = (&m, &mc, &app);
         async move {
-            post(
+            submit(
                 b,
                 app,
                 "/staff/programme/projects/nokunda/advance",
@@ -662,7 +646,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
         body.contains("maintainer, officials_trained, backups_configured, admins_transferred"),
         "{body}"
     );
-    let (status, body) = post(
+    let (status, body) = submit(
         &m,
         &app,
         "/staff/programme/partners/pesco/training",
@@ -676,7 +660,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
     )
     .await;
     assert_eq!(status, 400, "training is recorded once held: {body}");
-    post(
+    submit(
         &m,
         &app,
         "/staff/programme/partners/pesco/training",
@@ -689,7 +673,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
         ],
     )
     .await;
-    let (status, _) = post(
+    let (status, _) = submit(
         &m,
         &app,
         "/staff/programme/projects/nokunda/checklist",
@@ -707,7 +691,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
         body.contains("admins_transferred") && !body.contains("maintainer,"),
         "{body}"
     );
-    post(
+    submit(
         &m,
         &app,
         "/staff/programme/projects/nokunda/checklist",
@@ -725,7 +709,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
     assert_eq!(status, 400, "abandoning needs the why: {body}");
 
     // Milestones.
-    post(
+    submit(
         &m,
         &app,
         "/staff/programme/projects/nokunda/milestones",
@@ -744,7 +728,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
         .await
         .unwrap();
     assert_eq!(
-        post(
+        submit(
             &m,
             &app,
             &format!("/staff/programme/projects/nokunda/milestones/{ms}/done"),
@@ -770,7 +754,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
     assert_eq!(f["officials_trained"], 1);
     // The reviewer may score but not run the programme; an outsider may not even look.
     assert_eq!(
-        post(
+        submit(
             &r,
             &app,
             "/staff/programme/projects/nokunda/milestones",
@@ -781,7 +765,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
         403
     );
     assert_eq!(
-        post(
+        submit(
             &o,
             &app,
             "/staff/programme/projects/nokunda/milestones",
@@ -792,7 +776,7 @@ both!(a_whole_cycle_from_call_to_hand_over, |app| async move {
         404
     );
     assert_eq!(
-        post(
+        submit(
             &m,
             &app,
             "/staff/programme/projects/nokunda/milestones",

@@ -1,0 +1,22 @@
+-- Department administration: who maintains a department's services, when an API key was last
+-- used, invitations and password resets (links sent by e-mail), and the backups made.
+ALTER TABLE departments ADD COLUMN maintainer TEXT NOT NULL DEFAULT '';
+ALTER TABLE departments ADD COLUMN maintainer_contact TEXT NOT NULL DEFAULT '';
+ALTER TABLE api_keys ADD COLUMN last_used_at TEXT;
+
+CREATE TABLE user_links (
+    token_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    -- invite or reset
+    purpose TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at TEXT
+);
+
+CREATE TABLE backups (
+    id INTEGER PRIMARY KEY,
+    file TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    made_at TEXT NOT NULL
+);

@@ -1,0 +1,91 @@
+//! The deployment's health, for platform administrators: what an operator checks first.
+
+use chrono::{DateTime, Utc};
+
+use crate::app::AppState;
+use crate::platform::db::query;
+use crate::platform::error::Result;
+
+pub struct Health {
+    pub version: &'static str,
+    pub database: &'static str,
+    pub migrations: i64,
+    pub last_migration: String,
+    pub jobs_queued: i64,
+    pub jobs_failed: i64,
+    pub sms_queued: i64,
+    pub sms_dead: i64,
+    pub mail_queued: i64,
+    pub mail_dead: i64,
+    /// Free and total bytes where photos are kept.
+    pub disk: Option<(u64, u64)>,
+    pub last_backup: Option<DateTime<Utc>>,
+}
+
+async fn count(state: &AppState, sql: &str) -> Result<i64> {
+    Ok(state.db.scalar(query(sql.to_owned())).await?)
+}
+
+/// Free and total bytes of the file system holding `path`.
+pub fn disk(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid NUL-terminated path and `s` a properly sized, writable struct.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
+        return None;
+    }
+    let unit = s.f_frsize as u64;
+    Some((s.f_bavail as u64 * unit, s.f_blocks as u64 * unit))
+}
+
+pub async fn health(state: &AppState) -> Result<Health> {
+    let (migrations, last): (i64, Option<String>) = state
+        .db
+        .fetch_one(query(
+            "SELECT COUNT(*), MAX(CAST(version AS TEXT) || ' ' || description) FROM _sqlx_migrations WHERE success = TRUE",
+        ))
+        .await?;
+    let dir = state.config.photos_dir();
+    let _ = std::fs::create_dir_all(&dir);
+    let last_backup: Option<(DateTime<Utc>,)> = state
+        .db
+        .fetch_optional(query(
+            "SELECT made_at FROM backups ORDER BY made_at DESC LIMIT 1",
+        ))
+        .await?;
+    Ok(Health {
+        version: env!("CARGO_PKG_VERSION"),
+        database: if state.config.database_url.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
+        migrations,
+        last_migration: last.unwrap_or_default(),
+        jobs_queued: count(state, "SELECT COUNT(*) FROM jobs WHERE status = 'queued'").await?,
+        jobs_failed: count(state, "SELECT COUNT(*) FROM jobs WHERE status = 'failed'").await?,
+        sms_queued: count(
+            state,
+            "SELECT COUNT(*) FROM sms_outbox WHERE status = 'queued'",
+        )
+        .await?,
+        sms_dead: count(
+            state,
+            "SELECT COUNT(*) FROM sms_outbox WHERE status = 'dead'",
+        )
+        .await?,
+        mail_queued: count(
+            state,
+            "SELECT COUNT(*) FROM mail_outbox WHERE status = 'queued'",
+        )
+        .await?,
+        mail_dead: count(
+            state,
+            "SELECT COUNT(*) FROM mail_outbox WHERE status = 'dead'",
+        )
+        .await?,
+        disk: disk(&dir),
+        last_backup: last_backup.map(|r| r.0),
+    })
+}

@@ -1,0 +1,146 @@
+//! Hand-over readiness: could this department run its services alone? Each check says what it
+//! found and, when it fails, what to do. The programme's fellows leave; these are the things
+//! whose absence killed the earlier apps.
+
+use chrono::{Duration, Utc};
+
+use crate::app::AppState;
+use crate::platform::db::query;
+use crate::platform::error::Result;
+use crate::platform::org::Department;
+
+pub struct Check {
+    pub code: &'static str,
+    pub ok: bool,
+    /// What was found.
+    pub found: String,
+    /// What to do when it fails.
+    pub fix: &'static str,
+}
+
+/// A backup at most this old counts.
+const BACKUP_DAYS: i64 = 7;
+
+pub async fn checks(state: &AppState, d: &Department) -> Result<Vec<Check>> {
+    let db = &state.db;
+    let now = Utc::now();
+    let mut out = Vec::new();
+
+    let (maintainer, contact) = super::maintainer(state, d.id).await?;
+    out.push(Check {
+        code: "maintainer",
+        ok: !maintainer.is_empty() && !contact.is_empty(),
+        found: if maintainer.is_empty() {
+            "no maintainer named".into()
+        } else {
+            format!("{maintainer} ({contact})")
+        },
+        fix: "Name the person who answers for these services, with a phone or e-mail, below.",
+    });
+
+    let admins: i64 = db
+        .scalar(
+            query("SELECT COUNT(*) FROM users WHERE department_id = $1 AND role = 'manager' AND active = $2")
+                .bind(d.id)
+                .bind(true),
+        )
+        .await?;
+    out.push(Check {
+        code: "administrators",
+        ok: admins >= 2,
+        found: format!("{admins} active administrator(s)"),
+        fix: "Invite a second manager, so the department is not locked out when one leaves.",
+    });
+
+    let last: Option<(chrono::DateTime<Utc>,)> = db
+        .fetch_optional(query(
+            "SELECT made_at FROM backups ORDER BY made_at DESC LIMIT 1",
+        ))
+        .await?;
+    out.push(Check {
+        code: "backup",
+        ok: last.is_some_and(|(at,)| at > now - Duration::days(BACKUP_DAYS)),
+        found: match last {
+            Some((at,)) => format!("last backup {}", at.format("%Y-%m-%d %H:%M UTC")),
+            None => "no backup recorded".into(),
+        },
+        fix: "Run `khidmat backup FILE` every night (cron or a systemd timer) and keep copies on another machine.",
+    });
+
+    let gateway = &state.config.sms_gateway;
+    let (sent, dead): (i64, i64) = db
+        .fetch_one(
+            query(
+                "SELECT CAST(COALESCE(SUM(CASE WHEN status = 'sent' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END), 0) AS BIGINT) \
+                 FROM sms_outbox WHERE created_at > $1",
+            )
+            .bind(now - Duration::days(7)),
+        )
+        .await?;
+    out.push(Check {
+        code: "gateway",
+        ok: gateway != "log" && dead == 0,
+        found: format!("SMS gateway {gateway}: {sent} sent, {dead} undeliverable in 7 days"),
+        fix: "Set sms_gateway to smssync or http (see OPERATIONS.md), send a test message, and retry or fix undeliverable ones.",
+    });
+
+    let staff: i64 = db
+        .scalar(
+            query("SELECT COUNT(*) FROM users WHERE department_id = $1 AND role IN ('manager', 'officer') AND active = $2")
+                .bind(d.id)
+                .bind(true),
+        )
+        .await?;
+    let services = super::services::of_department(db, d.id).await?;
+    let active: Vec<&str> = services
+        .iter()
+        .filter(|s| s.active)
+        .map(|s| s.code.as_str())
+        .collect();
+    let unstaffed = if staff == 0 { active.clone() } else { vec![] };
+    out.push(Check {
+        code: "staffed",
+        ok: unstaffed.is_empty(),
+        found: if unstaffed.is_empty() {
+            format!("{staff} staff for {} service(s)", active.len())
+        } else {
+            format!("nobody works: {}", unstaffed.join(", "))
+        },
+        fix: "Invite officers for these services (one per district where reports arrive).",
+    });
+
+    let overdue: i64 = db
+        .scalar(
+            query("SELECT COUNT(*) FROM reports WHERE department_id = $1 AND status = 'open' AND expected_at < $2")
+                .bind(d.id)
+                .bind(now),
+        )
+        .await?;
+    let cases: i64 = db
+        .scalar(
+            query(
+                "SELECT COUNT(*) FROM case_notices n JOIN cases c ON c.id = n.case_id \
+                 WHERE n.department = $1 AND c.state = n.state",
+            )
+            .bind(&d.slug),
+        )
+        .await?;
+    out.push(Check {
+        code: "overdue",
+        ok: overdue == 0 && cases == 0,
+        found: format!("{overdue} report(s) past their response time, {cases} case(s) overdue"),
+        fix: "Work the oldest first from the inbox and the cases page; if the promised times are unrealistic, change them.",
+    });
+
+    let trained: i64 = db
+        .scalar(query("SELECT COUNT(*) FROM prog_training WHERE department_id = $1").bind(d.id))
+        .await?;
+    out.push(Check {
+        code: "trained",
+        ok: trained >= 2,
+        found: format!("{trained} official(s) trained"),
+        fix: "Train at least two officials and record it on the programme's partner page.",
+    });
+    Ok(out)
+}

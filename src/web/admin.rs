@@ -1,0 +1,782 @@
+//! Department administration on the web (`/staff/admin`): hand-over readiness, the maintainer,
+//! staff users and API keys, reporting services, the configuration as a pack; and for platform
+//! administrators the deployment's health (`/staff/admin/health`). `/staff/password/{token}` is
+//! where an invited or reset user sets their password.
+
+use askama::Template;
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+
+use super::staff::{staff_page, StaffPage};
+use super::{format, render, Csrf, OrPage, Page, PageError};
+use crate::admin::services::{value_line, FORM_ROWS};
+use crate::admin::{self, health, pack, readiness, services, users, Power};
+use crate::app::AppState;
+use crate::platform::error::Error;
+use crate::platform::i18n::Lang;
+use crate::platform::identity::Staff;
+use crate::platform::org::Department;
+use crate::platform::ratelimit::PeerAddr;
+use crate::reports::model::Service;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/staff/admin", get(overview))
+        .route("/staff/admin/health", get(health_page))
+        .route("/staff/admin/maintainer", post(maintainer))
+        .route("/staff/admin/users", post(invite))
+        .route("/staff/admin/users/{id}", post(update_user))
+        .route("/staff/admin/users/{id}/reset", post(reset))
+        .route("/staff/admin/keys", post(create_key))
+        .route("/staff/admin/keys/{id}/revoke", post(revoke_key))
+        .route("/staff/admin/services/new", get(new_service))
+        .route("/staff/admin/services/edit/{code}", get(edit_service))
+        .route("/staff/admin/services", post(save_service))
+        .route("/staff/admin/services/active/{code}", post(set_active))
+        .route("/staff/admin/pack", get(export))
+        .route("/staff/admin/pack/preview", post(preview))
+        .route("/staff/admin/pack/import", post(import))
+        .route(
+            "/staff/password/{token}",
+            get(password_form).post(set_password),
+        )
+}
+
+#[derive(Deserialize, Default)]
+struct DeptQuery {
+    department: Option<String>,
+}
+
+/// The caller's power and the department in view; anyone without power sees "not found".
+async fn context(
+    state: &AppState,
+    staff: &Staff,
+    slug: Option<&str>,
+    lang: Lang,
+) -> Result<(Power, Department), PageError> {
+    let power = Power::of(staff).map_err(|_| PageError::not_found(lang))?;
+    let d = admin::department(state, power, slug).await.or_page(lang)?;
+    Ok((power, d))
+}
+
+fn back(d: &Department) -> Response {
+    Redirect::to(&format!("/staff/admin?department={}", d.slug)).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "staff_admin.html")]
+struct AdminPage {
+    p: Page,
+    platform: bool,
+    department: String,
+    departments: Vec<(String, String)>,
+    /// (code, ok, name, found, what to do)
+    checks: Vec<(String, bool, String, String, String)>,
+    ready: bool,
+    /// (role, its name)
+    roles: Vec<(String, String)>,
+    maintainer: (String, String),
+    users: Vec<users::User>,
+    districts: Vec<(String, String)>,
+    /// (id, name, prefix, created, last used, revoked)
+    keys: Vec<(i64, String, String, String, String, bool)>,
+    new_key: Option<String>,
+    services: Vec<(String, String, bool)>,
+}
+
+async fn admin_page(
+    state: &AppState,
+    staff: &Staff,
+    lang: Lang,
+    csrf: &Csrf,
+    uri: &axum::http::Uri,
+    power: Power,
+    d: &Department,
+) -> Result<AdminPage, PageError> {
+    let checks = readiness::checks(state, d).await.or_page(lang)?;
+    let departments = crate::platform::org::departments(&state.db)
+        .await
+        .or_page(lang)?
+        .into_iter()
+        .map(|x| (x.slug.clone(), x.name().get(lang).to_owned()))
+        .collect();
+    let keys = users::keys(&state.db, power, d.id)
+        .await
+        .or_page(lang)?
+        .into_iter()
+        .map(|k| {
+            (
+                k.id,
+                k.name,
+                k.prefix,
+                format::date(lang, k.created_at),
+                k.last_used_at
+                    .map(|t| format::datetime(lang, t))
+                    .unwrap_or_else(|| lang.t("admin-never")),
+                k.revoked_at.is_some(),
+            )
+        })
+        .collect();
+    let services = services::of_department(&state.db, d.id)
+        .await
+        .or_page(lang)?
+        .into_iter()
+        .map(|s| (s.code.clone(), s.name.get(lang).to_owned(), s.active))
+        .collect();
+    let mut districts: Vec<(String, String)> = state
+        .districts()
+        .await
+        .or_page(lang)?
+        .iter()
+        .map(|x| (x.slug.clone(), x.name(lang).to_owned()))
+        .collect();
+    districts.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(AdminPage {
+        p: staff_page(
+            lang,
+            format!("{} · {}", lang.t("admin-title"), d.name().get(lang)),
+            uri,
+            csrf,
+            staff,
+        ),
+        platform: power.platform(),
+        department: d.slug.clone(),
+        departments,
+        ready: checks.iter().all(|c| c.ok),
+        checks: checks
+            .into_iter()
+            .map(|c| {
+                (
+                    c.code.to_owned(),
+                    c.ok,
+                    lang.t(&format!("admin-check-{}", c.code)),
+                    c.found,
+                    c.fix.to_owned(),
+                )
+            })
+            .collect(),
+        roles: ["officer", "manager", "admin"]
+            .iter()
+            .map(|r| (r.to_string(), lang.t(&format!("admin-role-{r}"))))
+            .collect(),
+        maintainer: admin::maintainer(state, d.id).await.or_page(lang)?,
+        users: users::list(&state.db, power, d.id).await.or_page(lang)?,
+        districts,
+        keys,
+        new_key: None,
+        services,
+    })
+}
+
+async fn overview(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Query(q): Query<DeptQuery>,
+) -> Result<Response, PageError> {
+    let (power, d) = context(&state, &staff, q.department.as_deref(), lang).await?;
+    let page = admin_page(&state, &staff, lang, &csrf, &uri, power, &d).await?;
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+#[derive(Deserialize)]
+struct AdminForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    department: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    contact: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    district: String,
+    #[serde(default)]
+    active: Option<String>,
+    #[serde(default)]
+    text: String,
+}
+
+/// Check the form's token; then the caller's power and department.
+async fn guard(
+    state: &AppState,
+    staff: &Staff,
+    csrf: &Csrf,
+    f: &AdminForm,
+    lang: Lang,
+) -> Result<(Power, Department), PageError> {
+    if !csrf.verify(f.csrf.as_deref()) {
+        return Err(PageError::form_expired(lang));
+    }
+    context(
+        state,
+        staff,
+        Some(f.department.as_str()).filter(|s| !s.is_empty()),
+        lang,
+    )
+    .await
+}
+
+async fn maintainer(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    Form(f): Form<AdminForm>,
+) -> Result<Response, PageError> {
+    let (_, d) = guard(&state, &staff, &csrf, &f, lang).await?;
+    admin::set_maintainer(&state, &staff, d.id, &f.name, &f.contact)
+        .await
+        .or_page(lang)?;
+    Ok(back(&d))
+}
+
+async fn invite(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    headers: HeaderMap,
+    lang: Lang,
+    csrf: Csrf,
+    Form(f): Form<AdminForm>,
+) -> Result<Response, PageError> {
+    let (_, d) = guard(&state, &staff, &csrf, &f, lang).await?;
+    let base = crate::reports::open311::base_url(&state.config, &headers);
+    users::invite(
+        &state,
+        &staff,
+        &base,
+        users::Invite {
+            email: &f.email,
+            name: &f.name,
+            role: &f.role,
+            department_id: d.id,
+            district: Some(f.district.as_str()),
+        },
+    )
+    .await
+    .or_page(lang)?;
+    Ok(back(&d))
+}
+
+async fn update_user(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    Path(id): Path<i64>,
+    Form(f): Form<AdminForm>,
+) -> Result<Response, PageError> {
+    let (_, d) = guard(&state, &staff, &csrf, &f, lang).await?;
+    users::update(
+        &state,
+        &staff,
+        id,
+        &f.role,
+        Some(f.district.as_str()),
+        f.active.is_some(),
+    )
+    .await
+    .or_page(lang)?;
+    Ok(back(&d))
+}
+
+async fn reset(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    headers: HeaderMap,
+    lang: Lang,
+    csrf: Csrf,
+    Path(id): Path<i64>,
+    Form(f): Form<AdminForm>,
+) -> Result<Response, PageError> {
+    let (_, d) = guard(&state, &staff, &csrf, &f, lang).await?;
+    let base = crate::reports::open311::base_url(&state.config, &headers);
+    users::reset(&state, &staff, id, &base)
+        .await
+        .or_page(lang)?;
+    Ok(back(&d))
+}
+
+async fn create_key(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Form(f): Form<AdminForm>,
+) -> Result<Response, PageError> {
+    let (power, d) = guard(&state, &staff, &csrf, &f, lang).await?;
+    let key = users::create_key(&state, &staff, d.id, &f.name)
+        .await
+        .or_page(lang)?;
+    let mut page = admin_page(&state, &staff, lang, &csrf, &uri, power, &d).await?;
+    page.new_key = Some(key);
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+async fn revoke_key(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    Path(id): Path<i64>,
+    Form(f): Form<AdminForm>,
+) -> Result<Response, PageError> {
+    let (_, d) = guard(&state, &staff, &csrf, &f, lang).await?;
+    users::revoke_key(&state, &staff, id).await.or_page(lang)?;
+    Ok(back(&d))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Services
+
+/// One question row of the service form.
+pub struct Row {
+    pub i: usize,
+    pub code: String,
+    pub datatype: String,
+    pub required: bool,
+    pub q: [String; 3],
+    pub values: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff_admin_service.html")]
+struct ServicePage {
+    p: Page,
+    department: String,
+    creating: bool,
+    /// Every field by name, as last sent or stored.
+    fields: Vec<(String, String)>,
+    rows: Vec<Row>,
+    /// (datatype, its name)
+    types: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+fn types(lang: Lang) -> Vec<(String, String)> {
+    [
+        "singlevaluelist",
+        "multivaluelist",
+        "string",
+        "text",
+        "number",
+        "datetime",
+    ]
+    .iter()
+    .map(|t| (t.to_string(), lang.t(&format!("admin-type-{t}"))))
+    .collect()
+}
+
+impl ServicePage {
+    fn v(&self, name: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+    fn checked(&self, name: &str) -> bool {
+        !self.v(name).is_empty()
+    }
+}
+
+fn fields_of(s: &Service) -> Vec<(String, String)> {
+    let mut f = vec![
+        ("code".into(), s.code.clone()),
+        ("keywords".into(), s.keywords.clone()),
+        ("icon".into(), s.icon.clone()),
+        ("minutes_saved".into(), s.minutes_saved.to_string()),
+        ("response_hours".into(), s.response_hours.to_string()),
+        (
+            "public".into(),
+            if s.public { "on".into() } else { String::new() },
+        ),
+        ("sms_en".into(), s.sms_keywords.en.join(", ")),
+        ("sms_ur".into(), s.sms_keywords.ur.join(", ")),
+        ("sms_ps".into(), s.sms_keywords.ps.join(", ")),
+    ];
+    for (k, t) in [
+        ("name", &s.name),
+        ("description", &s.description),
+        ("group", &s.group),
+    ] {
+        f.push((format!("{k}_en"), t.en.clone()));
+        f.push((format!("{k}_ur"), t.ur.clone()));
+        f.push((format!("{k}_ps"), t.ps.clone()));
+    }
+    for (i, a) in s.attributes.iter().enumerate() {
+        f.push((format!("a{i}_code"), a.code.clone()));
+        f.push((format!("a{i}_type"), a.datatype.as_str().into()));
+        if a.required {
+            f.push((format!("a{i}_required"), "on".into()));
+        }
+        f.push((format!("a{i}_q_en"), a.description.en.clone()));
+        f.push((format!("a{i}_q_ur"), a.description.ur.clone()));
+        f.push((format!("a{i}_q_ps"), a.description.ps.clone()));
+        f.push((
+            format!("a{i}_values"),
+            a.values
+                .iter()
+                .map(value_line)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ));
+    }
+    f
+}
+
+fn rows_of(fields: &[(String, String)]) -> Vec<Row> {
+    let get = |k: String| {
+        fields
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let used = (0..FORM_ROWS * 4)
+        .filter(|i| !get(format!("a{i}_code")).is_empty())
+        .max()
+        .map(|m| m + 1)
+        .unwrap_or(0);
+    (0..(used + 2).clamp(FORM_ROWS, FORM_ROWS * 4))
+        .map(|i| Row {
+            i,
+            code: get(format!("a{i}_code")),
+            datatype: get(format!("a{i}_type")),
+            required: !get(format!("a{i}_required")).is_empty(),
+            q: [
+                get(format!("a{i}_q_en")),
+                get(format!("a{i}_q_ur")),
+                get(format!("a{i}_q_ps")),
+            ],
+            values: get(format!("a{i}_values")),
+        })
+        .collect()
+}
+
+async fn new_service(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Query(q): Query<DeptQuery>,
+) -> Result<Response, PageError> {
+    let (_, d) = context(&state, &staff, q.department.as_deref(), lang).await?;
+    let fields = vec![
+        ("public".to_owned(), "on".to_owned()),
+        ("minutes_saved".into(), "30".into()),
+        ("response_hours".into(), "72".into()),
+    ];
+    let page = ServicePage {
+        p: staff_page(lang, lang.t("admin-service-new"), &uri, &csrf, &staff),
+        department: d.slug.clone(),
+        creating: true,
+        rows: rows_of(&fields),
+        types: types(lang),
+        fields,
+        error: None,
+    };
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+async fn edit_service(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Path(code): Path<String>,
+) -> Result<Response, PageError> {
+    let power = Power::of(&staff).map_err(|_| PageError::not_found(lang))?;
+    let s = crate::reports::store::all_services(&state.db)
+        .await
+        .or_page(lang)?
+        .into_iter()
+        .find(|s| s.code == code)
+        .ok_or_else(|| PageError::not_found(lang))?;
+    power
+        .over(s.department_id)
+        .map_err(|_| PageError::not_found(lang))?;
+    let fields = fields_of(&s);
+    let page = ServicePage {
+        p: staff_page(lang, s.name.get(lang).to_owned(), &uri, &csrf, &staff),
+        department: s.department_slug.clone(),
+        creating: false,
+        rows: rows_of(&fields),
+        types: types(lang),
+        fields,
+        error: None,
+    };
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+async fn save_service(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let get = |k: &str| {
+        f.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    if !csrf.verify(Some(get("csrf"))) {
+        return Err(PageError::form_expired(lang));
+    }
+    let slug = get("department").to_owned();
+    let (_, d) = context(
+        &state,
+        &staff,
+        Some(slug.as_str()).filter(|s| !s.is_empty()),
+        lang,
+    )
+    .await?;
+    let creating = get("creating") == "yes";
+    let result = match services::Form(&f).spec(&d.slug) {
+        Ok(spec) => services::save(&state, &staff, d.id, &spec, creating).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(back(&d)),
+        Err(e @ (Error::BadRequest(_) | Error::Conflict(_))) => {
+            let status = match e {
+                Error::Conflict(_) => StatusCode::CONFLICT,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            let fields: Vec<(String, String)> =
+                f.iter().filter(|(k, _)| k != "csrf").cloned().collect();
+            let page = ServicePage {
+                p: staff_page(lang, lang.t("admin-service-new"), &uri, &csrf, &staff),
+                department: d.slug.clone(),
+                creating,
+                rows: rows_of(&fields),
+                types: types(lang),
+                fields,
+                error: Some(e.message()),
+            };
+            Ok(render(status, &csrf, &page))
+        }
+        Err(e) => Err(PageError { error: e, lang }),
+    }
+}
+
+async fn set_active(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    Path(code): Path<String>,
+    Form(f): Form<AdminForm>,
+) -> Result<Response, PageError> {
+    let (_, d) = guard(&state, &staff, &csrf, &f, lang).await?;
+    services::set_active(&state, &staff, &code, f.active.is_some())
+        .await
+        .or_page(lang)?;
+    Ok(back(&d))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The configuration as a pack
+
+async fn export(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    Query(q): Query<DeptQuery>,
+) -> Result<Response, PageError> {
+    let (power, d) = context(&state, &staff, q.department.as_deref(), lang).await?;
+    let text = pack::export(&state, power, &d).await.or_page(lang)?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/toml; charset=utf-8".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}-config.toml\"", d.slug),
+            ),
+        ],
+        text,
+    )
+        .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "staff_admin_pack.html")]
+struct PackPage {
+    p: Page,
+    department: String,
+    text: String,
+    preview: Option<pack::Preview>,
+    error: Option<String>,
+}
+
+async fn preview(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Form(f): Form<AdminForm>,
+) -> Result<Response, PageError> {
+    let (power, d) = guard(&state, &staff, &csrf, &f, lang).await?;
+    let (preview, error) = match pack::preview(&state, power, &d, &f.text).await {
+        Ok(p) => (Some(p), None),
+        Err(e @ Error::BadRequest(_)) => (None, Some(e.message())),
+        Err(e) => return Err(PageError { error: e, lang }),
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = PackPage {
+        p: staff_page(lang, lang.t("admin-pack-preview"), &uri, &csrf, &staff),
+        department: d.slug.clone(),
+        text: f.text,
+        preview,
+        error,
+    };
+    Ok(render(status, &csrf, &page))
+}
+
+async fn import(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    Form(f): Form<AdminForm>,
+) -> Result<Response, PageError> {
+    let (_, d) = guard(&state, &staff, &csrf, &f, lang).await?;
+    pack::import(&state, &staff, &d, &f.text)
+        .await
+        .or_page(lang)?;
+    Ok(back(&d))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Health
+
+#[derive(Template)]
+#[template(path = "staff_admin_health.html")]
+struct HealthPage {
+    p: Page,
+    h: health::Health,
+    disk: String,
+    backup: String,
+}
+
+async fn health_page(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, PageError> {
+    if Power::of(&staff).ok() != Some(Power::Platform) {
+        return Err(PageError::not_found(lang));
+    }
+    let h = health::health(&state).await.or_page(lang)?;
+    let gb = |b: u64| format!("{:.1} GB", b as f64 / 1e9);
+    let page = HealthPage {
+        p: staff_page(lang, lang.t("admin-health"), &uri, &csrf, &staff),
+        disk: h
+            .disk
+            .map(|(free, total)| format!("{} / {}", gb(free), gb(total)))
+            .unwrap_or_default(),
+        backup: h
+            .last_backup
+            .map(|t| format::datetime(lang, t))
+            .unwrap_or_else(|| lang.t("admin-never")),
+        h,
+    };
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setting a password by link
+
+#[derive(Template)]
+#[template(path = "staff_password.html")]
+struct PasswordPage {
+    p: Page,
+    name: String,
+    error: Option<String>,
+}
+
+async fn password_form(
+    State(state): State<AppState>,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    let name = users::link_owner(&state.db, &token)
+        .await
+        .or_page(lang)?
+        .ok_or_else(|| PageError::not_found(lang))?;
+    let page = PasswordPage {
+        p: Page::new(lang, lang.t("admin-password"), &uri, &csrf),
+        name,
+        error: None,
+    };
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    password: String,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn set_password(
+    State(state): State<AppState>,
+    PeerAddr(peer): PeerAddr,
+    headers: HeaderMap,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Path(token): Path<String>,
+    Form(f): Form<PasswordForm>,
+) -> Result<Response, PageError> {
+    if !csrf.verify(f.csrf.as_deref()) {
+        return Err(PageError::form_expired(lang));
+    }
+    state
+        .limit_public_write(&headers, peer, lang)
+        .or_page(lang)?;
+    match users::set_password(&state.db, &token, &f.password).await {
+        Ok(()) => Ok(Redirect::to("/staff/login").into_response()),
+        Err(e @ Error::BadRequest(_)) => {
+            let name = users::link_owner(&state.db, &token)
+                .await
+                .or_page(lang)?
+                .unwrap_or_default();
+            let page = PasswordPage {
+                p: Page::new(lang, lang.t("admin-password"), &uri, &csrf),
+                name,
+                error: Some(e.message()),
+            };
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &csrf, &page))
+        }
+        Err(e) => Err(PageError { error: e, lang }),
+    }
+}

@@ -1,0 +1,577 @@
+//! Department administration: a department's manager invites staff (never granting more than
+//! they hold), keeps API keys, adds a reporting service with an Urdu list question that shows at
+//! once on the home page, in Open311 and in the USSD menu, exports and re-imports the
+//! configuration with a preview (refused when it would take away answers in use), and watches
+//! the hand-over checks turn green; platform administrators see the health page. On both stores.
+
+use khidmat::platform::db::query;
+use khidmat::platform::identity::Role;
+
+use crate::helpers::*;
+use crate::on_both;
+
+const SECRET: &str = "gateway-secret-for-tests";
+
+/// The last e-mailed link to set a password, for `email`.
+async fn password_link(app: &TestApp, email: &str) -> String {
+    let body: String = app
+        .db
+        .scalar(
+            query("SELECT body FROM mail_outbox WHERE to_addr = $1 ORDER BY id DESC LIMIT 1")
+                .bind(email),
+        )
+        .await
+        .unwrap();
+    let at = body.find("/staff/password/").expect("a link");
+    body[at..].split_whitespace().next().unwrap().to_owned()
+}
+
+/// A form of the PESCO administration page: its token, the department, and `extra`.
+fn form<'a>(csrf: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut v = vec![("csrf", csrf), ("department", "pesco")];
+    v.extend_from_slice(extra);
+    v
+}
+
+fn ok(html: &str, check: &str) -> bool {
+    html.contains(&format!(r#"data-check="{check}" data-ok="true""#))
+}
+
+on_both!(
+    a_department_runs_its_own_configuration,
+    |backend| async move {
+        let app = spawn_with(backend, |c| {
+            c.channel_secret = Some(SECRET.into());
+            c.sms_gateway = "smssync".into();
+        })
+        .await;
+        app.add_user("sp@pesco.gov.pk", Role::Manager, Some("pesco"), None)
+            .await;
+        app.add_user("lineman@pesco.gov.pk", Role::Officer, Some("pesco"), None)
+            .await;
+        app.add_user("root@khidmat.pk", Role::Admin, None, None)
+            .await;
+        app.add_user("sp@wssp.gov.pk", Role::Manager, Some("wssp"), None)
+            .await;
+        let (m, mc) = login(&app, "sp@pesco.gov.pk").await;
+        let (o, _) = login(&app, "lineman@pesco.gov.pk").await;
+        let (root, _) = login(&app, "root@khidmat.pk").await;
+        let (w, _) = login(&app, "sp@wssp.gov.pk").await;
+
+        // Officers administer nothing; a manager sees their own department only.
+        assert_eq!(page(&o, &app, "/staff/admin").await.0, 404);
+        let (status, start) = page(&m, &app, "/staff/admin").await;
+        assert_eq!(status, 200);
+        assert!(
+            start.contains("PESCO") || start.contains("Peshawar Electric"),
+            "{start}"
+        );
+        assert!(
+            !ok(&start, "maintainer")
+                && !ok(&start, "administrators")
+                && !ok(&start, "backup")
+                && !ok(&start, "trained")
+        );
+        assert!(
+            ok(&start, "gateway") && ok(&start, "staffed") && ok(&start, "overdue"),
+            "{start}"
+        );
+        let (_, theirs) = page(&m, &app, "/staff/admin?department=wssp").await;
+        assert!(
+            !theirs.contains(r#"value="wssp""#),
+            "a manager's own department, whatever is asked"
+        );
+
+        // Users: an invitation by e-mailed link; nobody grants more than they hold.
+        let (status, _) = submit(
+            &m,
+            &app,
+            "/staff/admin/users",
+            &form(
+                &mc,
+                &[
+                    ("name", "Root Two"),
+                    ("email", "root2@pesco.gov.pk"),
+                    ("role", "admin"),
+                    ("district", ""),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(
+            status, 403,
+            "a department manager cannot make a platform administrator"
+        );
+        let (status, _) = submit(
+            &m,
+            &app,
+            "/staff/admin/users",
+            &form(
+                &mc,
+                &[
+                    ("name", "Nasreen Bibi"),
+                    ("email", "nasreen@pesco.gov.pk"),
+                    ("role", "manager"),
+                    ("district", ""),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(status, 303);
+        let link = password_link(&app, "nasreen@pesco.gov.pk").await;
+        let b = browser();
+        let (status, set) = page(&b, &app, &link).await;
+        assert_eq!(status, 200);
+        assert!(set.contains("Nasreen Bibi"));
+        let csrf = hidden(&set, "csrf");
+        assert_eq!(
+            submit(&b, &app, &link, &[("csrf", &csrf), ("password", "short")])
+                .await
+                .0,
+            422
+        );
+        assert_eq!(
+            submit(
+                &b,
+                &app,
+                &link,
+                &[("csrf", &csrf), ("password", "a long enough password")]
+            )
+            .await
+            .0,
+            303
+        );
+        assert_eq!(page(&b, &app, &link).await.0, 404, "a link serves once");
+        let (n, _) = login(&app, "nasreen@pesco.gov.pk").await;
+        assert_eq!(page(&n, &app, "/staff/admin").await.0, 200);
+        let officer: i64 = app
+            .db
+            .scalar(query(
+                "SELECT id FROM users WHERE email = 'lineman@pesco.gov.pk'",
+            ))
+            .await
+            .unwrap();
+        let wssp: i64 = app
+            .db
+            .scalar(query("SELECT id FROM users WHERE email = 'sp@wssp.gov.pk'"))
+            .await
+            .unwrap();
+        let me: i64 = app
+            .db
+            .scalar(query(
+                "SELECT id FROM users WHERE email = 'sp@pesco.gov.pk'",
+            ))
+            .await
+            .unwrap();
+        let (status, _) = submit(
+            &m,
+            &app,
+            &format!("/staff/admin/users/{officer}"),
+            &form(
+                &mc,
+                &[("role", "admin"), ("district", ""), ("active", "on")],
+            ),
+        )
+        .await;
+        assert_eq!(status, 403, "nor promote anyone to one");
+        let (status, _) = submit(
+            &m,
+            &app,
+            &format!("/staff/admin/users/{wssp}"),
+            &form(
+                &mc,
+                &[("role", "officer"), ("district", ""), ("active", "on")],
+            ),
+        )
+        .await;
+        assert_eq!(status, 404, "another department's user");
+        let (status, _) = submit(
+            &m,
+            &app,
+            &format!("/staff/admin/users/{me}"),
+            &form(&mc, &[("role", "manager"), ("district", "")]),
+        )
+        .await;
+        assert_eq!(status, 400, "not oneself");
+        let (status, _) = submit(
+            &m,
+            &app,
+            &format!("/staff/admin/users/{officer}"),
+            &form(
+                &mc,
+                &[("role", "officer"), ("district", "swat"), ("active", "on")],
+            ),
+        )
+        .await;
+        assert_eq!(status, 303);
+        let district: Option<String> = app
+            .db
+            .scalar(query("SELECT district FROM users WHERE id = $1").bind(officer))
+            .await
+            .unwrap();
+        assert_eq!(district.as_deref(), Some("swat"));
+        let (status, _) = submit(
+            &m,
+            &app,
+            &format!("/staff/admin/users/{officer}"),
+            &form(&mc, &[("role", "officer"), ("district", "swat")]),
+        )
+        .await;
+        assert_eq!(status, 303);
+        assert_eq!(
+            page(&o, &app, "/staff").await.0,
+            303,
+            "disabled: the session has ended"
+        );
+        assert_eq!(app.count("audit_log WHERE action = 'user.update'").await, 2);
+
+        // API keys: shown once, last use recorded, revoked at once.
+        let (status, body) = submit(
+            &m,
+            &app,
+            "/staff/admin/keys",
+            &form(&mc, &[("name", "Billing system")]),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let key = body
+            .split("<code dir=\"ltr\">")
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .to_owned();
+        assert!(key.starts_with("kh_"));
+        assert_eq!(app.staff_status("/api/v1/reports", &key).await, 200);
+        let (_, keys) = page(&m, &app, "/staff/admin").await;
+        assert!(!keys.contains(&key), "never shown again");
+        assert_eq!(
+            app.count("api_keys WHERE name = 'Billing system' AND last_used_at IS NOT NULL")
+                .await,
+            1
+        );
+        let id: i64 = app
+            .db
+            .scalar(query(
+                "SELECT id FROM api_keys WHERE name = 'Billing system'",
+            ))
+            .await
+            .unwrap();
+        submit(
+            &m,
+            &app,
+            &format!("/staff/admin/keys/{id}/revoke"),
+            &form(&mc, &[]),
+        )
+        .await;
+        assert_eq!(app.staff_status("/api/v1/reports", &key).await, 401);
+
+        // A new reporting service with an Urdu list question.
+        let service = |code: &'static str, values: &'static str| {
+            form(
+                &mc,
+                &[
+                    ("creating", "yes"),
+                    ("code", code),
+                    ("name_en", "Faulty meter"),
+                    ("name_ur", "خراب میٹر"),
+                    ("name_ps", "خراب میټر"),
+                    ("group_en", "Electricity"),
+                    ("keywords", "meter, bill"),
+                    ("sms_en", "METER"),
+                    ("sms_ur", "میٹر"),
+                    ("minutes_saved", "45"),
+                    ("response_hours", "48"),
+                    ("public", "on"),
+                    ("a0_code", "fault"),
+                    ("a0_type", "singlevaluelist"),
+                    ("a0_required", "on"),
+                    ("a0_q_en", "What is wrong?"),
+                    ("a0_q_ur", "کیا خرابی ہے؟"),
+                    ("a0_q_ps", "څه خرابي ده؟"),
+                    ("a0_values", values),
+                ],
+            )
+        };
+        let good = "burnt = Burnt | جلا ہوا | سوځېدلی\nstopped = Stopped | بند | ودرېدلی\nfast = Runs fast | تیز چلتا ہے | ګړندی چلېږي";
+        let (status, body) =
+            submit(&m, &app, "/staff/admin/services", &service("kunda", good)).await;
+        assert_eq!(status, 409, "the code is taken");
+        assert!(
+            body.contains("already exists") && body.contains("جلا ہوا"),
+            "the form keeps what was typed"
+        );
+        let (status, body) = submit(
+            &m,
+            &app,
+            "/staff/admin/services",
+            &service("meter-fault", "burnt Burnt"),
+        )
+        .await;
+        assert_eq!(status, 422);
+        assert!(body.contains("key = English"), "{body}");
+        let (status, _) = submit(
+            &m,
+            &app,
+            "/staff/admin/services",
+            &service("meter-fault", good),
+        )
+        .await;
+        assert_eq!(status, 303);
+
+        // At once: the home page, Open311 and the USSD menu.
+        let (_, home) = page(&browser(), &app, "/?locale=ur").await;
+        assert!(home.contains("خراب میٹر"), "the home page");
+        let services = app.get_json("/open311/v2/services.json").await;
+        assert!(services
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["service_code"] == "meter-fault"));
+        let def = app
+            .get_json("/open311/v2/services/meter-fault.json?locale=ur")
+            .await;
+        assert!(def.to_string().contains("جلا ہوا"), "{def}");
+        let ussd = |text: String| {
+            let client = app.client.clone();
+            let url = app.at(&format!("/channels/africastalking/ussd?key={SECRET}"));
+            async move {
+                client
+                    .post(url)
+                    .form(&[
+                        ("sessionId", "adm1"),
+                        ("serviceCode", "*384#"),
+                        ("phoneNumber", "+923001112299"),
+                        ("text", text.as_str()),
+                    ])
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap()
+            }
+        };
+        ussd(String::new()).await;
+        let mut path = String::from("2");
+        let mut menu = ussd(path.clone()).await;
+        let pesco = loop {
+            if let Some(l) = menu.lines().find(|l| l.contains("پیسکو")) {
+                break l
+                    .trim_start_matches("CON ")
+                    .split(' ')
+                    .next()
+                    .unwrap()
+                    .to_owned();
+            }
+            assert!(menu.contains("0 "), "PESCO is on the menu: {menu}");
+            path.push_str("*0");
+            menu = ussd(path.clone()).await;
+        };
+        let services_menu = ussd(format!("{path}*{pesco}")).await;
+        assert!(
+            services_menu.contains("خراب میٹر"),
+            "the USSD menu: {services_menu}"
+        );
+
+        // A report answers the question; taking that choice away is refused, naming the reports.
+        app.report(&[
+            ("service_code", "meter-fault"),
+            ("lat", "34.0"),
+            ("long", "71.5"),
+            ("attribute[fault]", "burnt"),
+        ])
+        .await;
+        let mut edit = service("meter-fault", "stopped = Stopped | بند | ودرېدلی");
+        edit[2] = ("creating", "no");
+        let (status, body) = submit(&m, &app, "/staff/admin/services", &edit).await;
+        assert_eq!(status, 409);
+        assert!(
+            body.contains("“burnt”") && body.contains("1 report(s)"),
+            "{body}"
+        );
+
+        // Export, edit, preview, import.
+        let r = m
+            .get(app.at("/staff/admin/pack?department=pesco"))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("pesco-config.toml"));
+        let exported = r.text().await.unwrap();
+        assert!(
+            exported.contains("code = \"meter-fault\"") && exported.contains("code = \"kunda\"")
+        );
+        khidmat::packs::Pack::parse(&exported).expect("the export is a valid pack");
+        // Edited as data (a text editor would do the same): a minute more, a new choice.
+        let change = |f: &dyn Fn(&mut toml::Table)| {
+            let mut v: toml::Table = toml::from_str(&exported).unwrap();
+            let services = v["reports"]["service"].as_array_mut().unwrap();
+            let svc = services
+                .iter_mut()
+                .find(|s| s["code"].as_str() == Some("meter-fault"))
+                .unwrap()
+                .as_table_mut()
+                .unwrap();
+            f(svc);
+            toml::to_string(&v).unwrap()
+        };
+        let edited = change(&|svc| {
+            svc.insert("minutes_saved".into(), toml::Value::Integer(50));
+            let values = svc["attribute"].as_array_mut().unwrap()[0]["values"]
+                .as_array_mut()
+                .unwrap();
+            let sparks: toml::Table = toml::from_str(
+                "key = \"sparks\"\nname = { en = \"Sparks\", ur = \"چنگاریاں\", ps = \"سپرغۍ\" }",
+            )
+            .unwrap();
+            values.push(toml::Value::Table(sparks));
+        });
+        let (status, preview) = submit(
+            &m,
+            &app,
+            "/staff/admin/pack/preview",
+            &form(&mc, &[("text", &edited)]),
+        )
+        .await;
+        assert_eq!(status, 200, "{preview}");
+        assert!(
+            preview.contains(r#"data-changed="meter-fault""#)
+                && preview.contains("minutes saved: 45 → 50")
+                && preview.contains("choices added: sparks"),
+            "{preview}"
+        );
+        assert!(preview.contains(r#"data-unchanged="kunda""#));
+        let (status, _) = submit(
+            &m,
+            &app,
+            "/staff/admin/pack/import",
+            &form(&mc, &[("text", &edited)]),
+        )
+        .await;
+        assert_eq!(status, 303);
+        let def = app.get_json("/open311/v2/services/meter-fault.json").await;
+        assert!(def.to_string().contains("sparks"), "imported: {def}");
+        let taking = change(&|svc| {
+            let values = svc["attribute"].as_array_mut().unwrap()[0]["values"]
+                .as_array_mut()
+                .unwrap();
+            values[0]["key"] = toml::Value::String("scorched".into());
+        });
+        let (status, preview) = submit(
+            &m,
+            &app,
+            "/staff/admin/pack/preview",
+            &form(&mc, &[("text", &taking)]),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(preview.contains(r#"id="refused""#) && preview.contains("1 report(s)"));
+        assert_eq!(
+            submit(
+                &m,
+                &app,
+                "/staff/admin/pack/import",
+                &form(&mc, &[("text", &taking)])
+            )
+            .await
+            .0,
+            409
+        );
+        let foreign = exported
+            .replace("slug = \"pesco\"", "slug = \"wssp\"")
+            .replace("department = \"pesco\"", "department = \"wssp\"");
+        let (_, preview) = submit(
+            &m,
+            &app,
+            "/staff/admin/pack/preview",
+            &form(&mc, &[("text", &foreign)]),
+        )
+        .await;
+        assert!(preview.contains("another department"), "{preview}");
+
+        // Retiring keeps the reports and takes the service off the menus.
+        submit(
+            &m,
+            &app,
+            "/staff/admin/services/active/meter-fault",
+            &form(&mc, &[]),
+        )
+        .await;
+        let services = app.get_json("/open311/v2/services.json").await;
+        assert!(!services
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["service_code"] == "meter-fault"));
+        assert_eq!(
+            app.count("reports WHERE service_code = 'meter-fault'")
+                .await,
+            1
+        );
+
+        // Hand-over readiness turns green check by check.
+        submit(
+            &m,
+            &app,
+            "/staff/admin/maintainer",
+            &form(
+                &mc,
+                &[("name", "Engr. Tariq Mehmood"), ("contact", "0300 1239876")],
+            ),
+        )
+        .await;
+        let (_, now) = page(&m, &app, "/staff/admin").await;
+        assert!(
+            ok(&now, "maintainer") && ok(&now, "administrators"),
+            "Nasreen is the second manager"
+        );
+        assert!(!ok(&now, "backup") && now.contains(r#"data-ready="false""#));
+        app.db
+            .execute(
+                query(
+                    "INSERT INTO backups (file, bytes, made_at) VALUES ('/backups/k.db', 1024, $1)",
+                )
+                .bind(chrono::Utc::now()),
+            )
+            .await
+            .unwrap();
+        let pesco_id: i64 = app
+            .db
+            .scalar(query("SELECT id FROM departments WHERE slug = 'pesco'"))
+            .await
+            .unwrap();
+        for name in ["Gul Rehman", "Shazia Khan"] {
+            app.db
+                .execute(
+                    query("INSERT INTO prog_training (department_id, name, designation, course, held_on, created_at) VALUES ($1, $2, 'SDO', 'Khidmat for officers', '2026-11-01', $3)")
+                        .bind(pesco_id)
+                        .bind(name)
+                        .bind(chrono::Utc::now()),
+                )
+                .await
+                .unwrap();
+        }
+        let (_, green) = page(&m, &app, "/staff/admin").await;
+        assert!(green.contains(r#"data-ready="true""#), "{green}");
+
+        // Health: for platform administrators only.
+        assert_eq!(page(&m, &app, "/staff/admin/health").await.0, 404);
+        let (status, health) = page(&root, &app, "/staff/admin/health").await;
+        assert_eq!(status, 200);
+        let db = if backend == Backend::Postgres {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        };
+        assert!(
+            health.contains(db) && health.contains("<bdi>16</bdi>"),
+            "{health}"
+        );
+        let _ = w;
+    }
+);
