@@ -336,11 +336,15 @@ pub fn router(state: AppState) -> Router {
 pub fn job_registry(wake: Arc<tokio::sync::Notify>, config: Arc<Config>) -> jobs::Registry {
     let mut registry = jobs::Registry::new(wake);
     let mail_config = config.clone();
+    let backup_config = config.clone();
     registry.register(crate::channels::outbound::JOB_KIND, move |db, payload| {
         crate::channels::outbound::send_job(db, config.clone(), payload)
     });
     registry.register(crate::platform::mail::JOB_KIND, move |db, payload| {
         crate::platform::mail::send_job(db, mail_config.clone(), payload)
+    });
+    registry.register(crate::platform::backup::JOB_KIND, move |db, _| {
+        crate::platform::backup::job(db, backup_config.clone())
     });
     registry.register(crate::opendata::publish::JOB_KIND, |db, _| {
         crate::opendata::publish::job(db)
@@ -355,6 +359,8 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     shutdown: shutdown::Token,
+    /// A share of the data directory's lock (embedded SQLite): no restore under a running server.
+    _lock: Option<crate::platform::backup::Lock>,
 }
 
 impl Application {
@@ -369,6 +375,12 @@ impl Application {
             packs::load_demo(&db).await?;
         }
         std::fs::create_dir_all(config.photos_dir())?;
+        let lock = match db.backend() {
+            crate::platform::db::Backend::Sqlite => {
+                Some(crate::platform::backup::server_lock(&config.data_dir)?)
+            }
+            crate::platform::db::Backend::Postgres => None,
+        };
         let listener = TcpListener::bind(&config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
@@ -388,6 +400,7 @@ impl Application {
             listener,
             state,
             shutdown: shutdown::Token::default(),
+            _lock: lock,
         })
     }
 
@@ -414,6 +427,11 @@ impl Application {
             }
             if let Err(e) = crate::cases::pendency::schedule(&self.state.db).await {
                 tracing::warn!(error = %e, "could not schedule the cases' deadline check");
+            }
+            if let Err(e) =
+                crate::platform::backup::schedule(&self.state.db, &self.state.config).await
+            {
+                tracing::warn!(error = %e, "could not schedule the backups");
             }
         }
         for _ in 0..self.state.config.job_workers {

@@ -1,4 +1,4 @@
-//! The operator's command: `khidmat serve | user add | apikey create | pack load | backup`.
+//! The operator's command: `khidmat serve | user add | apikey create | pack load | backup | restore | migrate`.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -87,6 +87,15 @@ enum Command {
     Benefits {
         #[command(subcommand)]
         command: BenefitsCommand,
+    },
+    /// Bring the database's schema up to this release (every start does it too; this says what
+    /// it did, and refuses a database a newer release has upgraded).
+    Migrate,
+    /// Put an SQLite backup back as the database, with the server stopped; an older backup is
+    /// upgraded to this release's schema.
+    Restore {
+        /// The backup to restore.
+        file: PathBuf,
     },
     /// Copy the SQLite database, consistently, while the server runs.
     Backup {
@@ -651,20 +660,53 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             sha256.as_deref(),
             result.as_deref(),
         ),
+        Command::Restore { file } => {
+            let r = crate::platform::backup::restore(&config, &file).await?;
+            println!(
+                "restored {} as {}: schema {} (the backup's was {})",
+                file.display(),
+                config.sqlite_path().display(),
+                r.to,
+                r.from
+            );
+            Ok(())
+        }
+        Command::Migrate => {
+            let db = Db::open(config.database_url.as_deref(), &config.sqlite_path()).await?;
+            let before = db.applied_migrations().await?;
+            db.migrate().await?;
+            let after = db.applied_migrations().await?;
+            let known = db.known_migrations();
+            let new: Vec<String> = after
+                .iter()
+                .filter(|v| !before.contains(v))
+                .map(|v| {
+                    let name = known
+                        .iter()
+                        .find(|k| k.0 == *v)
+                        .map(|k| k.1.as_str())
+                        .unwrap_or("");
+                    format!("{v:04} {name}")
+                })
+                .collect();
+            if new.is_empty() {
+                println!(
+                    "the schema is up to date ({})",
+                    after.last().copied().unwrap_or(0)
+                );
+            } else {
+                println!("applied {} migration(s):", new.len());
+                for n in new {
+                    println!("  {n}");
+                }
+            }
+            db.close().await;
+            Ok(())
+        }
         Command::Backup { file } => {
             let db = open(&config).await?;
-            db.backup(&file).await?;
-            let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
             // Recorded, so the readiness and health pages know when the last one was made.
-            db.execute(
-                crate::platform::db::query(
-                    "INSERT INTO backups (file, bytes, made_at) VALUES ($1, $2, $3)",
-                )
-                .bind(file.display().to_string())
-                .bind(size as i64)
-                .bind(chrono::Utc::now()),
-            )
-            .await?;
+            let size = crate::platform::backup::make(&db, &file).await?;
             println!("backup written to {} ({} bytes)", file.display(), size);
             Ok(())
         }

@@ -29,6 +29,10 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// Take the client IP from `X-Forwarded-For` (only behind a trusted reverse proxy).
     pub trust_forwarded_for: bool,
+    /// Back up the embedded SQLite database this often into `data_dir/backups` (0: never).
+    pub backup_every_hours: i64,
+    /// Scheduled backups kept; older ones are deleted.
+    pub backup_keep: usize,
     /// How long a staff login lasts.
     pub session_hours: i64,
     /// How long a citizen stays signed in (by a code sent to their phone).
@@ -106,6 +110,8 @@ impl Default for Config {
             photo_max_side: 1600,
             rate_limit_per_minute: 30,
             trust_forwarded_for: false,
+            backup_every_hours: 24,
+            backup_keep: 14,
             session_hours: 12,
             citizen_session_days: 30,
             duplicate_radius_m: 50.0,

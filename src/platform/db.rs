@@ -113,6 +113,17 @@ pub struct Query {
     args: Vec<Value>,
 }
 
+impl Query {
+    /// Does this statement write? On SQLite it must then run on the one writing connection:
+    /// a write from a reader's connection races the writer and fails as "database is locked".
+    fn writes(&self) -> bool {
+        let head = self.sql.trim_start();
+        ["INSERT", "UPDATE", "DELETE", "REPLACE", "WITH"]
+            .iter()
+            .any(|w| head.len() >= w.len() && head[..w.len()].eq_ignore_ascii_case(w))
+    }
+}
+
 /// Start a query. `sql` uses `$1`, `$2`, … placeholders.
 pub fn query(sql: impl Into<Cow<'static, str>>) -> Query {
     Query {
@@ -235,6 +246,13 @@ impl Db {
     /// Connect to `database_url` if it is a PostgreSQL URL, else open (creating) the SQLite file
     /// `sqlite_path`; then run the embedded migrations of that backend.
     pub async fn connect(database_url: Option<&str>, sqlite_path: &Path) -> anyhow::Result<Db> {
+        let db = Self::open(database_url, sqlite_path).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Connect as [`Db::connect`] does, without migrating (`khidmat migrate` reports first).
+    pub async fn open(database_url: Option<&str>, sqlite_path: &Path) -> anyhow::Result<Db> {
         let db = match database_url {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                 let opts = PgConnectOptions::from_str(url)?;
@@ -259,7 +277,6 @@ impl Db {
                 Self::open_sqlite(SqliteConnectOptions::new().filename(sqlite_path)).await?
             }
         };
-        db.migrate().await?;
         Ok(db)
     }
 
@@ -299,7 +316,61 @@ impl Db {
         })
     }
 
-    async fn migrate(&self) -> anyhow::Result<()> {
+    /// The migrations this release knows, for this backend: `(version, description)`.
+    pub fn known_migrations(&self) -> Vec<(i64, String)> {
+        let m = match self {
+            Db::Sqlite { .. } => sqlx::migrate!("./migrations/sqlite"),
+            Db::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
+        };
+        m.iter()
+            .map(|x| (x.version, x.description.to_string()))
+            .collect()
+    }
+
+    /// The migrations applied to this database (none for a new one).
+    pub async fn applied_migrations(&self) -> anyhow::Result<Vec<i64>> {
+        let exists: bool = match self.backend() {
+            Backend::Sqlite => {
+                self.scalar::<i64>(query(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+                ))
+                .await?
+                    > 0
+            }
+            Backend::Postgres => {
+                self.scalar::<i64>(query(
+                    "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = '_sqlx_migrations' AND table_schema = current_schema()",
+                ))
+                .await?
+                    > 0
+            }
+        };
+        if !exists {
+            return Ok(vec![]);
+        }
+        let rows: Vec<(i64,)> = self
+            .fetch_all(query(
+                "SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version",
+            ))
+            .await?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Bring the schema up to this release. A database that a newer release has upgraded is
+    /// refused with what to do, rather than half understood.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let known = self.known_migrations();
+        let newest = known.last().map(|k| k.0).unwrap_or(0);
+        if let Some(v) = self
+            .applied_migrations()
+            .await?
+            .into_iter()
+            .find(|v| !known.iter().any(|k| k.0 == *v))
+        {
+            anyhow::bail!(
+                "this database was upgraded by a newer Khidmat (its migration {v} is unknown here; this release knows up to {newest}): run that release or a newer one"
+            );
+        }
         match self {
             Db::Sqlite { write, .. } => sqlx::migrate!("./migrations/sqlite").run(write).await?,
             Db::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
@@ -331,8 +402,9 @@ impl Db {
 
     pub async fn fetch_all<T: Row>(&self, q: Query) -> Result<Vec<T>, sqlx::Error> {
         match self {
-            Db::Sqlite { read, .. } => {
-                let rows = q.sqlite().fetch_all(read).await?;
+            Db::Sqlite { read, write, .. } => {
+                let pool = if q.writes() { write } else { read };
+                let rows = q.sqlite().fetch_all(pool).await?;
                 rows.iter().map(T::from_row).collect()
             }
             Db::Postgres(p) => {
@@ -344,9 +416,9 @@ impl Db {
 
     pub async fn fetch_optional<T: Row>(&self, q: Query) -> Result<Option<T>, sqlx::Error> {
         match self {
-            Db::Sqlite { read, .. } => q
+            Db::Sqlite { read, write, .. } => q
                 .sqlite()
-                .fetch_optional(read)
+                .fetch_optional(if q.writes() { write } else { read })
                 .await?
                 .map(|r| T::from_row(&r))
                 .transpose(),
@@ -369,7 +441,10 @@ impl Db {
     pub async fn scalar<T: Scalar>(&self, q: Query) -> Result<T, sqlx::Error> {
         use sqlx::Row as _;
         match self {
-            Db::Sqlite { read, .. } => q.sqlite().fetch_one(read).await?.try_get(0),
+            Db::Sqlite { read, write, .. } => {
+                let pool = if q.writes() { write } else { read };
+                q.sqlite().fetch_one(pool).await?.try_get(0)
+            }
             Db::Postgres(p) => q.postgres().fetch_one(p).await?.try_get(0),
         }
     }
@@ -627,5 +702,16 @@ impl Tx {
             Tx::Sqlite(t) => q.sqlite().fetch_one(&mut **t).await?.try_get(0),
             Tx::Postgres(t) => q.postgres().fetch_one(&mut **t).await?.try_get(0),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn writes_are_told_from_reads() {
+        assert!(super::query(" update jobs SET x = 1").writes());
+        assert!(super::query("INSERT INTO t VALUES (1) RETURNING id").writes());
+        assert!(!super::query("SELECT 1").writes());
+        assert!(!super::query("UP").writes());
     }
 }

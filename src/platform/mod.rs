@@ -1,6 +1,7 @@
 //! The platform kernel: every mechanism the services share, each exactly once.
 
 pub mod audit;
+pub mod backup;
 pub mod cache;
 pub mod citizen;
 pub mod config;

@@ -8,7 +8,7 @@ use crate::on_both;
 use khidmat::platform::db::query;
 use serde_json::Value;
 
-fn khidmat(
+pub(crate) fn khidmat(
     app_dir: &std::path::Path,
     database_url: Option<&str>,
     args: &[&str],

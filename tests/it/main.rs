@@ -20,4 +20,5 @@ mod programme;
 mod registers;
 mod staff;
 mod theory;
+mod upgrade;
 mod web;

@@ -1,0 +1,222 @@
+//! Backups of the embedded SQLite database, made on demand (`khidmat backup FILE`) or on a
+//! schedule (every `backup_every_hours`, keeping the newest `backup_keep` in `data_dir/backups`),
+//! each recorded in `backups`; and restored (`khidmat restore FILE`) while the server is stopped.
+//!
+//! A running server holds a lock on its data directory (`khidmat.lock`); restore takes the same
+//! lock, so it cannot pull the database from under a server. PostgreSQL is backed up with its own
+//! tools (`pg_dump`, or the provider's snapshots), which know more about it than we would.
+
+use std::fs::File;
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use chrono::{Duration, Utc};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::ConnectOptions;
+
+use super::config::Config;
+use super::db::{query, Backend, Db};
+
+pub const JOB_KIND: &str = "backup.scheduled";
+const PREFIX: &str = "khidmat-";
+
+/// The data directory's lock: shared by every server running on it (two nodes may share one
+/// SQLite file), exclusive for a restore.
+#[derive(Debug)]
+pub struct Lock(#[allow(dead_code)] File);
+
+/// A server's share of the data directory's lock (refused only while a restore runs).
+pub fn server_lock(data_dir: &Path) -> anyhow::Result<Lock> {
+    take(data_dir, libc::LOCK_SH, "a restore is running on")
+}
+
+/// The whole lock, for a restore: refused while any server runs on the directory.
+pub fn lock(data_dir: &Path) -> anyhow::Result<Lock> {
+    take(data_dir, libc::LOCK_EX, "a Khidmat server is running on")
+}
+
+fn take(data_dir: &Path, how: libc::c_int, held: &str) -> anyhow::Result<Lock> {
+    std::fs::create_dir_all(data_dir)?;
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(data_dir.join("khidmat.lock"))?;
+    // SAFETY: flock on a file descriptor this process owns; released when the file closes.
+    let r = unsafe { libc::flock(file.as_raw_fd(), how | libc::LOCK_NB) };
+    if r != 0 {
+        anyhow::bail!("{held} {}: stop it first", data_dir.display());
+    }
+    Ok(Lock(file))
+}
+
+/// Write a consistent copy to `file` (which must not exist) and record it. Returns its size.
+pub async fn make(db: &Db, file: &Path) -> anyhow::Result<u64> {
+    db.backup(file).await?;
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    db.execute(
+        query("INSERT INTO backups (file, bytes, made_at) VALUES ($1, $2, $3)")
+            .bind(file.display().to_string())
+            .bind(size as i64)
+            .bind(Utc::now()),
+    )
+    .await?;
+    Ok(size)
+}
+
+/// Delete all but the newest `keep` scheduled backups in `dir`. Returns what was deleted.
+pub fn prune(dir: &Path, keep: usize) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(PREFIX) && n.ends_with(".db"))
+        })
+        .collect();
+    // The names hold the time, so by name is by age.
+    files.sort();
+    let gone = files.len().saturating_sub(keep);
+    let old: Vec<PathBuf> = files.into_iter().take(gone).collect();
+    for f in &old {
+        std::fs::remove_file(f)?;
+    }
+    Ok(old)
+}
+
+/// One scheduled backup: a new file in `data_dir/backups`, then the old ones beyond `keep` go.
+pub async fn scheduled(db: &Db, config: &Config) -> anyhow::Result<PathBuf> {
+    let dir = config.data_dir.join("backups");
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join(format!(
+        "{PREFIX}{}.db",
+        Utc::now().format("%Y%m%d-%H%M%S-%3f")
+    ));
+    let size = make(db, &file).await?;
+    let gone = prune(&dir, config.backup_keep.max(1))?;
+    tracing::info!(file = %file.display(), bytes = size, deleted = gone.len(), "scheduled backup");
+    Ok(file)
+}
+
+/// The job: back up, then book the next one.
+pub async fn job(db: Db, config: std::sync::Arc<Config>) -> anyhow::Result<()> {
+    scheduled(&db, &config).await?;
+    schedule(&db, &config).await
+}
+
+/// Book the next scheduled backup (SQLite, when `backup_every_hours` is set), unless one is.
+pub async fn schedule(db: &Db, config: &Config) -> anyhow::Result<()> {
+    if db.backend() != Backend::Sqlite || config.backup_every_hours <= 0 {
+        return Ok(());
+    }
+    if super::jobs::pending(db, JOB_KIND).await? {
+        return Ok(());
+    }
+    let mut tx = db.begin().await?;
+    super::jobs::enqueue_at(
+        &mut tx,
+        JOB_KIND,
+        &serde_json::json!({}),
+        Utc::now() + Duration::hours(config.backup_every_hours),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub struct Restored {
+    /// The schema version of the backup, and of the database now.
+    pub from: i64,
+    pub to: i64,
+}
+
+/// Put a backup back as the database of `config`, with the server stopped; an older backup is
+/// then upgraded to this release's schema. Refused: a running server, a file that is not a
+/// Khidmat database, one made by a newer release.
+pub async fn restore(config: &Config, file: &Path) -> anyhow::Result<Restored> {
+    if config
+        .database_url
+        .as_deref()
+        .is_some_and(|u| !u.starts_with("sqlite:"))
+    {
+        anyhow::bail!("khidmat restore puts back an SQLite backup; for PostgreSQL use pg_restore");
+    }
+    let _lock = lock(&config.data_dir)?;
+    anyhow::ensure!(file.is_file(), "{} is not a file", file.display());
+    // Read the backup before touching anything.
+    let from = {
+        let mut conn = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(file)
+            .read_only(true)
+            .connect()
+            .await
+            .map_err(|e| anyhow::anyhow!("{} is not an SQLite database: {e}", file.display()))?;
+        let v: Result<(Option<i64>,), _> =
+            sqlx::query_as("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_one(&mut conn)
+                .await;
+        match v {
+            Ok((Some(v),)) => v,
+            _ => anyhow::bail!("{} is not a Khidmat database", file.display()),
+        }
+    };
+    let target = config.sqlite_path();
+    let dir = target.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(".khidmat.db.restoring");
+    std::fs::copy(file, &tmp)?;
+    File::open(&tmp)?.sync_all()?;
+    // The old database's write-ahead log belongs to the old file: it must not replay onto this one.
+    for ext in ["-wal", "-shm"] {
+        let side = PathBuf::from(format!("{}{ext}", target.display()));
+        if side.exists() {
+            std::fs::remove_file(side)?;
+        }
+    }
+    std::fs::rename(&tmp, &target)?;
+    let db = Db::connect(None, &target).await?;
+    let to = db.applied_migrations().await?.last().copied().unwrap_or(0);
+    db.close().await;
+    Ok(Restored { from, to })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pruning_keeps_the_newest() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in [
+            "khidmat-20261101-020000-000.db",
+            "khidmat-20261102-020000-000.db",
+            "khidmat-20261103-020000-000.db",
+            "notes.txt",
+        ] {
+            std::fs::write(dir.path().join(n), "x").unwrap();
+        }
+        let gone = prune(dir.path(), 2).unwrap();
+        assert_eq!(gone.len(), 1);
+        assert!(gone[0].ends_with("khidmat-20261101-020000-000.db"));
+        assert!(dir.path().join("notes.txt").exists());
+    }
+
+    #[test]
+    fn servers_share_the_directory_and_a_restore_waits_for_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = server_lock(dir.path()).unwrap();
+        let two = server_lock(dir.path()).unwrap();
+        assert!(lock(dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("server is running"));
+        drop((one, two));
+        let restoring = lock(dir.path()).unwrap();
+        assert!(
+            server_lock(dir.path()).is_err(),
+            "no server starts mid-restore"
+        );
+        drop(restoring);
+    }
+}

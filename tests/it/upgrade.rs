@@ -1,0 +1,257 @@
+//! Surviving time: a backup restored gives back every table as it was; a database made by an
+//! older release is upgraded by `khidmat migrate` with its data intact (and a newer one refused);
+//! scheduled backups keep the newest few. The upgrade runs on both stores.
+
+use std::path::Path;
+
+use khidmat::platform::db::{query, Db};
+use sqlx::migrate::Migrator;
+
+use crate::cli::khidmat;
+use crate::helpers::*;
+use crate::on_both;
+
+/// Every table of an SQLite database, each row quoted, in row order: what a restore must give back.
+async fn snapshot(file: &Path) -> Vec<(String, Vec<String>)> {
+    let db = Db::connect(None, file).await.unwrap();
+    let tables: Vec<(String,)> = db
+        .fetch_all(query(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        ))
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for (t,) in tables {
+        let cols: Vec<(String,)> = db
+            .fetch_all(query("SELECT name FROM pragma_table_info($1) ORDER BY cid").bind(t.clone()))
+            .await
+            .unwrap();
+        let row = cols
+            .iter()
+            .map(|(c,)| format!("quote(\"{c}\")"))
+            .collect::<Vec<_>>()
+            .join(" || '|' || ");
+        let rows: Vec<(String,)> = db
+            .fetch_all(query(format!("SELECT {row} FROM \"{t}\" ORDER BY rowid")))
+            .await
+            .unwrap_or_default();
+        out.push((t, rows.into_iter().map(|r| r.0).collect()));
+    }
+    db.close().await;
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_restored_gives_back_every_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], stdin: Option<&str>| khidmat(dir.path(), None, args, stdin);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for pack in [
+        "pesco-electricity-theft",
+        "kp-traffic-police",
+        "kp-traffic-registers",
+    ] {
+        let p = root.join(format!("packs/{pack}.toml"));
+        let (ok, out, err) = run(&["pack", "load", p.to_str().unwrap()], None);
+        assert!(ok, "{out}{err}");
+    }
+    let (ok, _, err) = run(
+        &[
+            "user",
+            "add",
+            "--email",
+            "sp@pesco.gov.pk",
+            "--name",
+            "SP",
+            "--role",
+            "manager",
+            "--department",
+            "pesco",
+            "--password-stdin",
+        ],
+        Some("a long enough password\n"),
+    );
+    assert!(ok, "{err}");
+    let db_file = dir.path().join("khidmat.db");
+    let before = snapshot(&db_file).await;
+    assert!(before
+        .iter()
+        .any(|(t, rows)| t == "register_rows" && rows.len() > 10));
+
+    let backup = dir.path().join("copy.db");
+    let (ok, out, err) = run(&["backup", backup.to_str().unwrap()], None);
+    assert!(ok && out.contains("backup written"), "{out}{err}");
+    assert!(
+        !run(&["backup", backup.to_str().unwrap()], None).0,
+        "never over an existing file"
+    );
+
+    // Life goes on after the backup.
+    let (ok, _, err) = run(
+        &[
+            "user",
+            "add",
+            "--email",
+            "new@pesco.gov.pk",
+            "--name",
+            "New",
+            "--role",
+            "officer",
+            "--department",
+            "pesco",
+            "--password-stdin",
+        ],
+        Some("a long enough password\n"),
+    );
+    assert!(ok, "{err}");
+    let p = root.join("packs/kp-driving-theory.toml");
+    assert!(run(&["pack", "load", p.to_str().unwrap()], None).0);
+
+    // Not under a running server; not from a file that is not a Khidmat database.
+    {
+        let _server = khidmat::platform::backup::lock(dir.path()).unwrap();
+        let (ok, _, err) = run(&["restore", backup.to_str().unwrap()], None);
+        assert!(!ok && err.contains("stop it first"), "{err}");
+    }
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, "not a database").unwrap();
+    let (ok, _, err) = run(&["restore", junk.to_str().unwrap()], None);
+    assert!(!ok && err.contains("not"), "{err}");
+
+    let (ok, out, err) = run(&["restore", backup.to_str().unwrap()], None);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("schema 16 (the backup's was 16)"), "{out}");
+    let after = snapshot(&db_file).await;
+    assert_eq!(before.len(), after.len(), "the same tables");
+    for ((t, a), (_, b)) in before.iter().zip(after.iter()) {
+        assert_eq!(a, b, "table {t} differs after the restore");
+    }
+}
+
+/// The first `n` migrations of a backend, in a directory of their own: an older release's schema.
+fn older_release(backend: Backend, n: usize) -> tempfile::TempDir {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(match backend {
+        Backend::Sqlite => "migrations/sqlite",
+        Backend::Postgres => "migrations/postgres",
+    });
+    let mut files: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let dir = tempfile::tempdir().unwrap();
+    for f in files.into_iter().take(n) {
+        std::fs::copy(&f, dir.path().join(f.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+on_both!(
+    a_database_from_an_older_release_is_upgraded_with_its_data,
+    |backend| async move {
+        let data = tempfile::tempdir().unwrap();
+        let url = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(crate::pg::fresh_database().await),
+        };
+        // The schema of the release before the programme service (nine migrations), with data.
+        let old = older_release(backend, 9);
+        let migrator = Migrator::new(old.path()).await.unwrap();
+        let now = chrono::Utc::now() - chrono::Duration::days(3);
+        match &url {
+            None => {
+                let opts = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(data.path().join("khidmat.db"))
+                    .create_if_missing(true);
+                let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
+                migrator.run(&pool).await.unwrap();
+                sqlx::query("INSERT INTO departments (slug, name_en, name_ur, name_ps, created_at, updated_at) VALUES ('pesco', 'PESCO', 'پیسکو', 'پیسکو', ?, ?)")
+                    .bind(now).bind(now).execute(&pool).await.unwrap();
+                sqlx::query("INSERT INTO impact_events (at, service, kind, channel, minutes_saved) VALUES (?, 'reports', 'report', 'sms', 30)")
+                    .bind(now).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+            Some(u) => {
+                let pool = sqlx::PgPool::connect(u).await.unwrap();
+                migrator.run(&pool).await.unwrap();
+                sqlx::query("INSERT INTO departments (slug, name_en, name_ur, name_ps, created_at, updated_at) VALUES ('pesco', 'PESCO', 'پیسکو', 'پیسکو', $1, $2)")
+                    .bind(now).bind(now).execute(&pool).await.unwrap();
+                sqlx::query("INSERT INTO impact_events (at, service, kind, channel, minutes_saved) VALUES ($1, 'reports', 'report', 'sms', 30)")
+                    .bind(now).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+        }
+
+        let run = |args: &[&str]| khidmat(data.path(), url.as_deref(), args, None);
+        let (ok, out, err) = run(&["migrate"]);
+        assert!(ok, "{out}{err}");
+        assert!(
+            out.contains("applied 7 migration(s)")
+                && out.contains("0010 programme")
+                && out.contains("0016 admin"),
+            "{out}"
+        );
+        let (ok, out, _) = run(&["migrate"]);
+        assert!(ok && out.contains("the schema is up to date (16)"), "{out}");
+
+        // The old data is there, and what later releases added to it was filled in.
+        let db = Db::connect(url.as_deref(), &data.path().join("khidmat.db"))
+            .await
+            .unwrap();
+        let (slug, maintainer): (String, String) = db
+            .fetch_one(query(
+                "SELECT slug, maintainer FROM departments WHERE slug = 'pesco'",
+            ))
+            .await
+            .unwrap();
+        assert_eq!((slug.as_str(), maintainer.as_str()), ("pesco", ""));
+        let week: String = db
+            .scalar(query("SELECT week FROM impact_events"))
+            .await
+            .unwrap();
+        assert_eq!(
+            week,
+            khidmat::platform::impact::week_of(now),
+            "0010 filled in the week"
+        );
+
+        // A database a newer release has upgraded is refused, not half understood.
+        db.execute(
+            query("INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
+                   SELECT 99, 'future', installed_on, success, checksum, execution_time FROM _sqlx_migrations WHERE version = 1"),
+        )
+        .await
+        .unwrap();
+        db.close().await;
+        let (ok, _, err) = run(&["migrate"]);
+        assert!(
+            !ok && err.contains("upgraded by a newer Khidmat") && err.contains("99"),
+            "{err}"
+        );
+    }
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_backups_keep_the_newest() {
+    let app = spawn_with(Backend::Sqlite, |c| c.backup_keep = 2).await;
+    // The first start books the next backup.
+    eventually(|| async {
+        (app.count("jobs WHERE kind = 'backup.scheduled' AND status = 'queued'")
+            .await
+            == 1)
+            .then_some(())
+    })
+    .await;
+    let mut config = test_config(&app.data_dir, None);
+    config.backup_keep = 2;
+    for _ in 0..3 {
+        khidmat::platform::backup::scheduled(&app.db, &config)
+            .await
+            .unwrap();
+    }
+    let files = std::fs::read_dir(app.data_dir.join("backups"))
+        .unwrap()
+        .count();
+    assert_eq!(files, 2, "the oldest is deleted");
+    assert_eq!(app.count("backups").await, 3, "each was recorded");
+}
