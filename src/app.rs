@@ -63,20 +63,46 @@ impl Default for Caches {
 impl AppState {
     /// Count a public write (a report, a login, a review code, a suggestion) against the
     /// client's per-minute limit; past it, a 429 saying when to try again.
-    pub fn limit_public_write(
+    ///
+    /// On PostgreSQL, where several nodes may serve behind one address, the bucket is in the
+    /// database, so a client gets the same limit whichever node answers; the embedded SQLite
+    /// store has one node, and keeps its buckets in memory.
+    pub async fn limit_public_write(
         &self,
         headers: &axum::http::HeaderMap,
         peer: Option<std::net::IpAddr>,
         lang: crate::platform::i18n::Lang,
     ) -> Result<(), crate::platform::error::Error> {
-        let ip =
-            crate::platform::ratelimit::client_ip(headers, peer, self.config.trust_forwarded_for);
-        self.limiter.check(ip).map_err(|wait| {
-            crate::platform::error::Error::TooManyRequests(crate::t!(
+        match self.write_token(headers, peer).await? {
+            Ok(()) => Ok(()),
+            Err(wait) => Err(crate::platform::error::Error::TooManyRequests(crate::t!(
                 lang,
                 "err-rate-limited",
                 seconds = wait as i64
-            ))
+            ))),
+        }
+    }
+
+    /// Take one of the client's public-write tokens: `Ok(Err(seconds))` when there is none,
+    /// with how long until the next (for a `Retry-After`).
+    pub async fn write_token(
+        &self,
+        headers: &axum::http::HeaderMap,
+        peer: Option<std::net::IpAddr>,
+    ) -> Result<Result<(), u64>, sqlx::Error> {
+        let ip =
+            crate::platform::ratelimit::client_ip(headers, peer, self.config.trust_forwarded_for);
+        let per_minute = self.config.rate_limit_per_minute;
+        Ok(match self.db.backend() {
+            crate::platform::db::Backend::Sqlite => self.limiter.check(ip),
+            crate::platform::db::Backend::Postgres => {
+                let key = format!("write:{ip}");
+                if crate::platform::ratelimit::take_db_token(&self.db, &key, per_minute).await? {
+                    Ok(())
+                } else {
+                    Err(60u64.div_ceil(u64::from(per_minute.max(1))))
+                }
+            }
         })
     }
 

@@ -899,7 +899,7 @@ pub async fn status(
     Query(q): Query<StatusQuery>,
     lang: Lang,
 ) -> Result<Json<apply::Status>> {
-    state.limit_public_write(&headers, peer, lang)?;
+    state.limit_public_write(&headers, peer, lang).await?;
     apply::status(&state, &q.reference, &q.cnic, lang)
         .await?
         .map(Json)

@@ -215,7 +215,7 @@ pub async fn public(
     Query(q): Query<PublicQuery>,
     lang: Lang,
 ) -> Result<Json<BTreeMap<String, String>>> {
-    state.limit_public_write(&headers, peer, lang)?;
+    state.limit_public_write(&headers, peer, lang).await?;
     run::public(
         &state.db,
         &workflow,

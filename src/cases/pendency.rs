@@ -189,22 +189,13 @@ pub async fn job(db: Db) -> anyhow::Result<()> {
 
 /// Book the next daily run (06:00 Pakistan time), unless one is booked.
 pub async fn schedule(db: &Db) -> anyhow::Result<()> {
-    let waiting: i64 = db
-        .scalar(
-            query("SELECT COUNT(*) FROM jobs WHERE kind = $1 AND status = 'queued'").bind(JOB_KIND),
-        )
-        .await?;
-    if waiting == 0 {
-        let local = Utc::now()
-            .with_timezone(&crate::web::format::pkt())
-            .date_naive()
-            + Duration::days(1);
-        let at = crate::web::format::day_start(&local.format("%Y-%m-%d").to_string())
-            .expect("a valid day")
-            + Duration::hours(6);
-        let mut tx = db.begin().await?;
-        crate::platform::jobs::enqueue_at(&mut tx, JOB_KIND, &serde_json::json!({}), at).await?;
-        tx.commit().await?;
-    }
+    let local = Utc::now()
+        .with_timezone(&crate::web::format::pkt())
+        .date_naive()
+        + Duration::days(1);
+    let at = crate::web::format::day_start(&local.format("%Y-%m-%d").to_string())
+        .expect("a valid day")
+        + Duration::hours(6);
+    crate::platform::jobs::schedule_once(db, JOB_KIND, at).await?;
     Ok(())
 }

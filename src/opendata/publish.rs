@@ -407,22 +407,7 @@ pub async fn job(db: Db) -> anyhow::Result<()> {
 
 /// Book the next weekly run, unless one is booked.
 pub async fn schedule(db: &Db) -> anyhow::Result<()> {
-    let waiting: i64 = db
-        .scalar(
-            query("SELECT COUNT(*) FROM jobs WHERE kind = $1 AND status = 'queued'").bind(JOB_KIND),
-        )
-        .await?;
-    if waiting == 0 {
-        let mut tx = db.begin().await?;
-        crate::platform::jobs::enqueue_at(
-            &mut tx,
-            JOB_KIND,
-            &serde_json::json!({}),
-            next_run(Utc::now()),
-        )
-        .await?;
-        tx.commit().await?;
-    }
+    crate::platform::jobs::schedule_once(db, JOB_KIND, next_run(Utc::now())).await?;
     Ok(())
 }
 

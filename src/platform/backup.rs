@@ -110,18 +110,12 @@ pub async fn schedule(db: &Db, config: &Config) -> anyhow::Result<()> {
     if db.backend() != Backend::Sqlite || config.backup_every_hours <= 0 {
         return Ok(());
     }
-    if super::jobs::pending(db, JOB_KIND).await? {
-        return Ok(());
-    }
-    let mut tx = db.begin().await?;
-    super::jobs::enqueue_at(
-        &mut tx,
+    super::jobs::schedule_once(
+        db,
         JOB_KIND,
-        &serde_json::json!({}),
         Utc::now() + Duration::hours(config.backup_every_hours),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

@@ -80,6 +80,23 @@ pub async fn enqueue_at(
     .await
 }
 
+/// Book scheduled work of `kind` at `at`, unless it is already booked: one waiting job per kind
+/// however many nodes ask at once (a unique index on `once_key` decides, not a count).
+pub async fn schedule_once(db: &Db, kind: &str, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    let now = Utc::now();
+    db.execute(
+        query(
+            "INSERT INTO jobs (kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at, once_key) \
+             VALUES ($1, '{}', 'queued', 0, 5, $2, $3, $3, $1) ON CONFLICT DO NOTHING",
+        )
+        .bind(kind)
+        .bind(at)
+        .bind(now),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Is a job of this kind waiting (queued or running)?
 pub async fn pending(db: &Db, kind: &str) -> Result<bool, sqlx::Error> {
     let n: i64 = db

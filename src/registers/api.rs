@@ -96,7 +96,7 @@ pub async fn look_up(
 ) -> Result<axum::response::Response> {
     use axum::response::IntoResponse;
     let reg = register_or_404(&state.db, &code, lang).await?;
-    state.limit_public_write(&headers, peer, lang)?;
+    state.limit_public_write(&headers, peer, lang).await?;
     let a = lookup(
         &state,
         &reg,

@@ -49,7 +49,7 @@ pub async fn login(
     lang: Lang,
     JsonBody(body): JsonBody<LoginIn>,
 ) -> Result<Response> {
-    state.limit_public_write(&headers, peer, lang)?;
+    state.limit_public_write(&headers, peer, lang).await?;
     let hours = state.config.session_hours;
     let (token, staff) = identity::login(&state.db, &body.email, &body.password, hours).await?;
     let cookie = identity::session_set_cookie(&token, hours, state.config.public_url.as_deref());

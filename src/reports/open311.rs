@@ -26,7 +26,7 @@ use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::idempotency::request_hash;
 use crate::platform::identity;
-use crate::platform::ratelimit::{client_ip, PeerAddr};
+use crate::platform::ratelimit::PeerAddr;
 use crate::platform::xml::to_xml;
 use crate::t;
 
@@ -678,8 +678,11 @@ pub async fn post_request(
     let format = suffix_format(req.uri());
     let f = fail(format);
     let headers = req.headers().clone();
-    let ip = client_ip(&headers, peer, state.config.trust_forwarded_for);
-    if let Err(wait) = state.limiter.check(ip) {
+    if let Err(wait) = state
+        .write_token(&headers, peer)
+        .await
+        .map_err(|e| f(e.into()))?
+    {
         let mut resp = f(Error::TooManyRequests(t!(
             lang,
             "err-rate-limited",

@@ -762,6 +762,7 @@ async fn set_password(
     }
     state
         .limit_public_write(&headers, peer, lang)
+        .await
         .or_page(lang)?;
     match users::set_password(&state.db, &token, &f.password).await {
         Ok(()) => Ok(Redirect::to("/staff/login").into_response()),

@@ -330,6 +330,7 @@ async fn apply_submit(
     let f = fund_or_page(&state, &code, lang).await?;
     state
         .limit_public_write(&headers, peer, lang)
+        .await
         .or_page(lang)?;
     let sent = read_form(form, state.config.max_photo_bytes, lang)
         .await
@@ -550,6 +551,7 @@ async fn status_check(
     }
     state
         .limit_public_write(&headers, peer, lang)
+        .await
         .or_page(lang)?;
     let reference = form.get("reference").cloned().unwrap_or_default();
     let cnic = form.get("cnic").cloned().unwrap_or_default();

@@ -319,6 +319,7 @@ async fn pledge(
     }
     state
         .limit_public_write(&headers, peer, lang)
+        .await
         .or_page(lang)?;
     let Some(who) = who else {
         return Ok(Redirect::to(&sign_in_link(&format!("/campaigns/p/{id}"))).into_response());
@@ -441,6 +442,7 @@ async fn org_register(
     }
     state
         .limit_public_write(&headers, peer, lang)
+        .await
         .or_page(lang)?;
     let Some(who) = who else {
         return Ok(Redirect::to(&sign_in_link("/campaigns/organisations/new")).into_response());

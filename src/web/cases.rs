@@ -671,6 +671,7 @@ async fn apply(
     }
     state
         .limit_public_write(&headers, peer, lang)
+        .await
         .or_page(lang)?;
     // Only the fields the citizen's form asks.
     let asked: Vec<String> = citizen_inputs(&w, lang, &HashMap::new())
@@ -767,6 +768,7 @@ async fn lookup(
     }
     state
         .limit_public_write(&headers, peer, lang)
+        .await
         .or_page(lang)?;
     let w = run::workflow(&state.db, &code)
         .await

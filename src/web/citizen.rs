@@ -300,6 +300,7 @@ async fn report_submit(
     let service = load_service(&state, &code, lang).await?;
     state
         .limit_public_write(req.headers(), peer, lang)
+        .await
         .or_page(lang)?;
     let fields = read_fields(&state, req, lang).await.or_page(lang)?;
     if !csrf.verify(fields.get("csrf")) {

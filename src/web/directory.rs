@@ -558,6 +558,7 @@ async fn review_code(
     }
     state
         .limit_public_write(&headers, peer, lang)
+        .await
         .or_page(lang)?;
     let provider = f.subject.strip_prefix("provider:");
     let (subject, subject_name) = subject_of(&state, &uuid, provider, lang).await?;
@@ -746,6 +747,7 @@ async fn suggest(
     }
     state
         .limit_public_write(&headers, peer, lang)
+        .await
         .or_page(lang)?;
     let get = |k: &str| v.get(k).cloned().unwrap_or_default();
     let point = directory::parse_point(Some(&get("lat")), Some(&get("long")));

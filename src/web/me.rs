@@ -140,6 +140,7 @@ async fn send_code(
     }
     state
         .limit_public_write(&headers, peer, lang)
+        .await
         .or_page(lang)?;
     let next = local_path(f.next.as_deref());
     let mut page = MePage::new(
@@ -181,6 +182,7 @@ async fn sign_in(
     }
     state
         .limit_public_write(&headers, peer, lang)
+        .await
         .or_page(lang)?;
     let next = local_path(f.next.as_deref());
     let mut page = MePage::new(

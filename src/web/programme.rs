@@ -251,6 +251,7 @@ async fn apply(
     let c = cycle_or_404(&state, &code, lang).await?;
     state
         .limit_public_write(&headers, peer, lang)
+        .await
         .or_page(lang)?;
     let sent = read_form(form, UPLOAD_LIMIT, lang).await.or_page(lang)?;
     if !csrf.verify(sent.fields.get("csrf").map(String::as_str)) {

@@ -136,6 +136,7 @@ async fn answer_page(
 ) -> Result<Response, PageError> {
     state
         .limit_public_write(headers, peer, lang)
+        .await
         .or_page(lang)?;
     match registers::lookup(state, reg, key, lang, "web", None).await {
         Ok(a) => {

@@ -152,6 +152,7 @@ async fn login(
     }
     state
         .limit_public_write(&headers, peer, lang)
+        .await
         .or_page(lang)?;
     let hours = state.config.session_hours;
     match identity::login(&state.db, &f.email, &f.password, hours).await {

@@ -124,6 +124,7 @@ async fn start(
     }
     state
         .limit_public_write(&headers, peer, lang)
+        .await
         .or_page(lang)?;
     let (b, _) = bank_or_404(&state, &code, lang).await?;
     let kind = if f.get("kind").map(String::as_str) == Some("mock") {

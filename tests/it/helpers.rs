@@ -480,3 +480,10 @@ pub async fn submit(
     };
     (status, text)
 }
+
+/// The newest migration this release has (the schema version a current database is at).
+pub fn latest_migration() -> usize {
+    std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+        .unwrap()
+        .count()
+}

@@ -14,6 +14,7 @@ mod cli;
 mod directory;
 mod fuzz;
 mod kernel;
+mod nodes;
 mod open311;
 mod opendata;
 mod programme;
