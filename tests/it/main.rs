@@ -11,6 +11,7 @@ mod campaigns;
 mod cases;
 mod channels;
 mod cli;
+mod crash;
 mod directory;
 mod fuzz;
 mod kernel;
