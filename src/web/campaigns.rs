@@ -17,6 +17,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
+use super::me::SignedInPage;
 use super::staff::{staff_page, StaffPage};
 use super::{format, render, Csrf, OrPage, Page, PageError};
 use crate::app::AppState;
@@ -305,7 +306,7 @@ async fn show(
 #[allow(clippy::too_many_arguments)]
 async fn pledge(
     State(state): State<AppState>,
-    MaybeCitizen(who): MaybeCitizen,
+    SignedInPage(who): SignedInPage,
     PeerAddr(peer): PeerAddr,
     headers: HeaderMap,
     lang: Lang,
@@ -321,9 +322,6 @@ async fn pledge(
         .limit_public_write(&headers, peer, lang)
         .await
         .or_page(lang)?;
-    let Some(who) = who else {
-        return Ok(Redirect::to(&sign_in_link(&format!("/campaigns/p/{id}"))).into_response());
-    };
     let page = Page::new(lang, lang.t("campaign-title"), &uri, &csrf);
     let result = pledges::pledge_to(&state, &who, id, &f.form, lang).await;
     let mut pp = project_page(&state, lang, page, id, Some(&who)).await?;
@@ -429,7 +427,7 @@ async fn org_form(
 #[allow(clippy::too_many_arguments)]
 async fn org_register(
     State(state): State<AppState>,
-    MaybeCitizen(who): MaybeCitizen,
+    SignedInPage(who): SignedInPage,
     PeerAddr(peer): PeerAddr,
     headers: HeaderMap,
     lang: Lang,
@@ -444,9 +442,6 @@ async fn org_register(
         .limit_public_write(&headers, peer, lang)
         .await
         .or_page(lang)?;
-    let Some(who) = who else {
-        return Ok(Redirect::to(&sign_in_link("/campaigns/organisations/new")).into_response());
-    };
     let base = crate::reports::open311::base_url(&state.config, &headers);
     match orgs::register(&state, &who, &f.form, &base, lang).await {
         Ok(_) => Ok(Redirect::to("/campaigns/mine").into_response()),
@@ -560,14 +555,11 @@ fn pledge_what(lang: Lang, pl: &Pledge, p: Option<&Project>) -> String {
 
 async fn mine(
     State(state): State<AppState>,
-    MaybeCitizen(who): MaybeCitizen,
+    SignedInPage(who): SignedInPage,
     lang: Lang,
     csrf: Csrf,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, PageError> {
-    let Some(who) = who else {
-        return Ok(Redirect::to(&sign_in_link("/campaigns/mine")).into_response());
-    };
     let mut views = Vec::new();
     for org in orgs::orgs_of(&state.db, &who.key).await.or_page(lang)? {
         let mut list = Vec::new();
@@ -698,15 +690,12 @@ async fn edit_page(
 
 async fn new_project(
     State(state): State<AppState>,
-    MaybeCitizen(who): MaybeCitizen,
+    SignedInPage(who): SignedInPage,
     lang: Lang,
     csrf: Csrf,
     OriginalUri(uri): OriginalUri,
     Query(q): Query<OrgQuery>,
 ) -> Result<Response, PageError> {
-    let Some(who) = who else {
-        return Ok(Redirect::to(&sign_in_link("/campaigns/mine")).into_response());
-    };
     orgs::owned(&state.db, &who, q.org, lang)
         .await
         .or_page(lang)?;
@@ -718,7 +707,7 @@ async fn new_project(
 #[allow(clippy::too_many_arguments)]
 async fn create_project(
     State(state): State<AppState>,
-    MaybeCitizen(who): MaybeCitizen,
+    SignedInPage(who): SignedInPage,
     lang: Lang,
     csrf: Csrf,
     OriginalUri(uri): OriginalUri,
@@ -728,9 +717,6 @@ async fn create_project(
     if !csrf.verify(f.csrf.as_deref()) {
         return Err(PageError::form_expired(lang));
     }
-    let Some(who) = who else {
-        return Ok(Redirect::to(&sign_in_link("/campaigns/mine")).into_response());
-    };
     match projects::create(&state, &who, q.org, &f.form, lang).await {
         Ok(id) => Ok(Redirect::to(&format!("/campaigns/mine/p/{id}")).into_response()),
         Err(e @ Error::BadRequest(_)) => {
@@ -744,36 +730,17 @@ async fn create_project(
     }
 }
 
-async fn owned_or_sign_in(
-    state: &AppState,
-    who: Option<SignedIn>,
-    id: i64,
-    lang: Lang,
-) -> Result<Result<(SignedIn, Project), Response>, PageError> {
-    let Some(who) = who else {
-        return Ok(Err(Redirect::to(&sign_in_link(&format!(
-            "/campaigns/mine/p/{id}"
-        )))
-        .into_response()));
-    };
-    let (p, _) = projects::owned(&state.db, &who, id, lang)
-        .await
-        .or_page(lang)?;
-    Ok(Ok((who, p)))
-}
-
 async fn edit_project(
     State(state): State<AppState>,
-    MaybeCitizen(who): MaybeCitizen,
+    SignedInPage(who): SignedInPage,
     lang: Lang,
     csrf: Csrf,
     OriginalUri(uri): OriginalUri,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let (_, p) = match owned_or_sign_in(&state, who, id, lang).await? {
-        Ok(x) => x,
-        Err(r) => return Ok(r),
-    };
+    let (p, _) = projects::owned(&state.db, &who, id, lang)
+        .await
+        .or_page(lang)?;
     let page = Page::new(lang, p.title.get(lang).to_owned(), &uri, &csrf);
     let e = edit_page(&state, lang, page, p.org_id, Some(&p)).await?;
     Ok(render(StatusCode::OK, &csrf, &e))
@@ -781,7 +748,7 @@ async fn edit_project(
 
 async fn save_project(
     State(state): State<AppState>,
-    MaybeCitizen(who): MaybeCitizen,
+    SignedInPage(who): SignedInPage,
     lang: Lang,
     csrf: Csrf,
     OriginalUri(uri): OriginalUri,
@@ -791,10 +758,9 @@ async fn save_project(
     if !csrf.verify(f.csrf.as_deref()) {
         return Err(PageError::form_expired(lang));
     }
-    let (who, p) = match owned_or_sign_in(&state, who, id, lang).await? {
-        Ok(x) => x,
-        Err(r) => return Ok(r),
-    };
+    let (p, _) = projects::owned(&state.db, &who, id, lang)
+        .await
+        .or_page(lang)?;
     match projects::update(&state, &who, id, &f.form, lang).await {
         Ok(()) => Ok(Redirect::to(&format!("/campaigns/mine/p/{id}")).into_response()),
         Err(e @ Error::BadRequest(_)) => {
@@ -810,7 +776,7 @@ async fn save_project(
 
 async fn add_photo(
     State(state): State<AppState>,
-    MaybeCitizen(who): MaybeCitizen,
+    SignedInPage(who): SignedInPage,
     lang: Lang,
     csrf: Csrf,
     Path(id): Path<i64>,
@@ -820,10 +786,9 @@ async fn add_photo(
     if !csrf.verify(fields.get("csrf")) {
         return Err(PageError::form_expired(lang));
     }
-    let (who, _) = match owned_or_sign_in(&state, who, id, lang).await? {
-        Ok(x) => x,
-        Err(r) => return Ok(r),
-    };
+    projects::owned(&state.db, &who, id, lang)
+        .await
+        .or_page(lang)?;
     let bytes = fields
         .photo
         .filter(|b| !b.is_empty())
@@ -856,7 +821,7 @@ struct TextForm {
 
 async fn submit(
     State(state): State<AppState>,
-    MaybeCitizen(who): MaybeCitizen,
+    SignedInPage(who): SignedInPage,
     lang: Lang,
     csrf: Csrf,
     Path(id): Path<i64>,
@@ -865,10 +830,9 @@ async fn submit(
     if !csrf.verify(f.csrf.as_deref()) {
         return Err(PageError::form_expired(lang));
     }
-    let (who, _) = match owned_or_sign_in(&state, who, id, lang).await? {
-        Ok(x) => x,
-        Err(r) => return Ok(r),
-    };
+    projects::owned(&state.db, &who, id, lang)
+        .await
+        .or_page(lang)?;
     projects::submit(&state, &who, id, lang)
         .await
         .or_page(lang)?;
@@ -877,7 +841,7 @@ async fn submit(
 
 async fn post_update(
     State(state): State<AppState>,
-    MaybeCitizen(who): MaybeCitizen,
+    SignedInPage(who): SignedInPage,
     lang: Lang,
     csrf: Csrf,
     Path(id): Path<i64>,
@@ -886,10 +850,9 @@ async fn post_update(
     if !csrf.verify(f.csrf.as_deref()) {
         return Err(PageError::form_expired(lang));
     }
-    let (who, _) = match owned_or_sign_in(&state, who, id, lang).await? {
-        Ok(x) => x,
-        Err(r) => return Ok(r),
-    };
+    projects::owned(&state.db, &who, id, lang)
+        .await
+        .or_page(lang)?;
     projects::post_update(&state, &who, id, &f.body, lang)
         .await
         .or_page(lang)?;
@@ -898,7 +861,7 @@ async fn post_update(
 
 async fn decide(
     State(state): State<AppState>,
-    MaybeCitizen(who): MaybeCitizen,
+    SignedInPage(who): SignedInPage,
     lang: Lang,
     csrf: Csrf,
     Path(id): Path<i64>,
@@ -907,9 +870,6 @@ async fn decide(
     if !csrf.verify(f.csrf.as_deref()) {
         return Err(PageError::form_expired(lang));
     }
-    let Some(who) = who else {
-        return Ok(Redirect::to(&sign_in_link("/campaigns/mine")).into_response());
-    };
     pledges::decide(&state, &who, id, f.decision == "accept", lang)
         .await
         .or_page(lang)?;

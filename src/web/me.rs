@@ -3,7 +3,8 @@
 //! from the same phone.
 
 use askama::Template;
-use axum::extract::{OriginalUri, Query, State};
+use axum::extract::{FromRequestParts, OriginalUri, Query, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -12,12 +13,41 @@ use serde::Deserialize;
 
 use super::{format, local_path, render, Csrf, OrPage, Page, PageError};
 use crate::app::AppState;
-use crate::platform::citizen::{self, MaybeCitizen};
+use crate::platform::citizen::{self, MaybeCitizen, SignedIn};
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::personal::Phone;
 use crate::platform::ratelimit::PeerAddr;
 use crate::theory::{self, Kind};
+
+/// A signed-in citizen; anyone else is sent to sign in, and back afterwards (to the page, or for
+/// a form sent, to the page the form was on).
+pub struct SignedInPage(pub SignedIn);
+
+impl FromRequestParts<AppState> for SignedInPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        if let Ok(MaybeCitizen(Some(who))) = MaybeCitizen::from_request_parts(parts, state).await {
+            return Ok(SignedInPage(who));
+        }
+        let here = parts.uri.path_and_query().map(|p| p.as_str().to_owned());
+        let back = || {
+            let host = parts.headers.get(header::HOST)?.to_str().ok()?;
+            let from = parts.headers.get(header::REFERER)?.to_str().ok()?;
+            let path = from.split_once("://")?.1.strip_prefix(host)?;
+            path.starts_with('/').then(|| path.to_owned())
+        };
+        let to = if parts.method == axum::http::Method::GET {
+            here
+        } else {
+            back()
+        };
+        let next = local_path(to.as_deref().or(Some("/me")));
+        let q = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+        Err(Redirect::to(&format!("/me?{q}")).into_response())
+    }
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()

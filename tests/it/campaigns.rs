@@ -339,6 +339,28 @@ both!(
             shown.contains("Sign in with your phone to continue") && shown.contains("/photos/")
         );
 
+        // Not signed in: sent to sign in, and back to where they were.
+        let stranger = browser();
+        let r = stranger
+            .get(app.at("/campaigns/mine"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(r.headers()["location"], "/me?next=%2Fcampaigns%2Fmine");
+        let r = stranger
+            .post(app.at(&format!("/campaigns/p/{help}/pledge")))
+            .header("referer", app.at(&format!("/campaigns/p/{help}")))
+            .form(&[("amount", "1")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(
+            r.headers()["location"].to_str().unwrap(),
+            format!("/me?next=%2Fcampaigns%2Fp%2F{help}")
+        );
+
         // Pledges of help: the disclosure, the goal, one's own project.
         let (b, bcsrf) = citizen(&app, BACKER).await;
         let pledge = |amount: &'static str, disclosure: bool| {
