@@ -1086,3 +1086,7 @@ admin-failed = failed
 admin-disk = Free space for photos
 admin-last-backup = Last backup
 admin-password = Set your password
+messages-retry = Send again
+messages-test = Send a test message to
+messages-test-send = Send the test
+messages-test-text = Khidmat: a test message. If it reached you, the SMS gateway works.

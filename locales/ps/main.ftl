@@ -1086,3 +1086,7 @@ admin-failed = ناکامې
 admin-disk = د انځورونو لپاره خالي ځای
 admin-last-backup = وروستی بیک اپ
 admin-password = خپل پټنوم وټاکئ
+messages-retry = بیا یې ولېږئ
+messages-test = ازمېښتي پیغام دې شمېرې ته ولېږئ
+messages-test-send = ازمېښتي پیغام ولېږئ
+messages-test-text = خدمت: ازمېښتي پیغام. که تاسو ته ورسېد، د ایس ایم ایس دروازه کار کوي.

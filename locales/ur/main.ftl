@@ -1086,3 +1086,7 @@ admin-failed = ناکام
 admin-disk = تصاویر کے لیے خالی جگہ
 admin-last-backup = آخری بیک اپ
 admin-password = اپنا پاس ورڈ مقرر کریں
+messages-retry = دوبارہ بھیجیں
+messages-test = آزمائشی پیغام اس نمبر پر بھیجیں
+messages-test-send = آزمائشی پیغام بھیجیں
+messages-test-text = خدمت: آزمائشی پیغام۔ اگر یہ آپ تک پہنچ گیا تو ایس ایم ایس گیٹ وے کام کر رہا ہے۔

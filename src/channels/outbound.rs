@@ -102,6 +102,41 @@ pub async fn queue(
     Ok(id)
 }
 
+/// Send an undeliverable (`dead`) message again, once the gateway is mended: queued afresh,
+/// with all its attempts. `false` if it was not dead.
+pub async fn retry(db: &Db, actor: &str, id: i64) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let n = tx
+        .execute(
+            crate::platform::db::query(
+                "UPDATE sms_outbox SET status = 'queued', attempts = 0, last_error = NULL WHERE id = $1 AND status = 'dead'",
+            )
+            .bind(id),
+        )
+        .await?;
+    if n == 1 {
+        let gateway: String = tx
+            .scalar(
+                crate::platform::db::query("SELECT gateway FROM sms_outbox WHERE id = $1").bind(id),
+            )
+            .await?;
+        if gateway != "smssync" {
+            jobs::enqueue(&mut tx, JOB_KIND, &json!({"id": id})).await?;
+        }
+        crate::platform::audit::record(
+            &mut tx,
+            actor,
+            "sms.retry",
+            "sms",
+            &id.to_string(),
+            json!({"before": "dead", "after": "queued"}),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(n == 1)
+}
+
 /// The `sms.send` job: one attempt at one message.
 pub async fn send_job(
     db: Db,

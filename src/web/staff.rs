@@ -39,6 +39,8 @@ pub fn router() -> Router<AppState> {
         .route("/staff/reports/{id}/duplicate", post(duplicate))
         .route("/staff/reports/{id}/contact", post(reveal_contact))
         .route("/staff/messages", get(messages))
+        .route("/staff/messages/{id}/retry", post(retry_message))
+        .route("/staff/messages/test", post(test_message))
 }
 
 /// A logged-in staff member; anyone else is sent to the login page (and back afterwards).
@@ -1217,6 +1219,93 @@ struct MessagesQuery {
     status: Option<String>,
 }
 
+/// The SMS log is for platform administrators.
+fn messages_admin(staff: &Staff, lang: Lang) -> Result<(), PageError> {
+    if matches!(
+        staff.kind,
+        StaffKind::User {
+            role: identity::Role::Admin,
+            ..
+        }
+    ) {
+        Ok(())
+    } else {
+        Err(PageError {
+            error: Error::Forbidden(lang.t("messages-admins-only")),
+            lang,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct MessageForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    phone: String,
+}
+
+/// Send an undeliverable message again (after the gateway is mended).
+async fn retry_message(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    Path(id): Path<i64>,
+    Form(f): Form<MessageForm>,
+) -> Result<Response, PageError> {
+    messages_admin(&staff, lang)?;
+    if !csrf.verify(f.csrf.as_deref()) {
+        return Err(PageError::form_expired(lang));
+    }
+    crate::channels::outbound::retry(&state.db, &staff.actor(), id)
+        .await
+        .or_page(lang)?;
+    state.job_wake.notify_one();
+    Ok(Redirect::to("/staff/messages").into_response())
+}
+
+/// Send a test message through the configured gateway.
+async fn test_message(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    Form(f): Form<MessageForm>,
+) -> Result<Response, PageError> {
+    messages_admin(&staff, lang)?;
+    if !csrf.verify(f.csrf.as_deref()) {
+        return Err(PageError::form_expired(lang));
+    }
+    let phone = crate::platform::personal::Phone::parse(&f.phone).ok_or_else(|| PageError {
+        error: Error::BadRequest(lang.t("err-phone")),
+        lang,
+    })?;
+    let mut tx = state.db.begin().await.or_page(lang)?;
+    crate::channels::outbound::queue(
+        &mut tx,
+        &state.config,
+        &phone,
+        &lang.t("messages-test-text"),
+        lang,
+        None,
+    )
+    .await
+    .or_page(lang)?;
+    crate::platform::audit::record(
+        &mut tx,
+        &staff.actor(),
+        "sms.test",
+        "sms",
+        &phone.masked(),
+        serde_json::json!({}),
+    )
+    .await
+    .or_page(lang)?;
+    tx.commit().await.or_page(lang)?;
+    state.job_wake.notify_one();
+    Ok(Redirect::to("/staff/messages").into_response())
+}
+
 async fn messages(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
@@ -1225,18 +1314,7 @@ async fn messages(
     OriginalUri(uri): OriginalUri,
     Query(q): Query<MessagesQuery>,
 ) -> Result<Response, PageError> {
-    if !matches!(
-        staff.kind,
-        StaffKind::User {
-            role: identity::Role::Admin,
-            ..
-        }
-    ) {
-        return Err(PageError {
-            error: Error::Forbidden(lang.t("messages-admins-only")),
-            lang,
-        });
-    }
+    messages_admin(&staff, lang)?;
     let status = q
         .status
         .filter(|s| ["queued", "sent", "dead", "suppressed"].contains(&s.as_str()));

@@ -7,7 +7,7 @@ use khidmat::platform::db::query;
 use khidmat::platform::identity::Role;
 use serde_json::Value;
 
-use crate::helpers::{eventually, page, spawn_with, Backend, TestApp};
+use crate::helpers::{eventually, hidden, page, spawn_with, submit, Backend, TestApp};
 use crate::on_both;
 
 const SECRET: &str = "gateway-secret-for-tests";
@@ -316,6 +316,32 @@ async fn fake_gateway(fail: usize) -> (String, Arc<Mutex<Vec<String>>>) {
     (url, seen)
 }
 
+/// A gateway that answers 503 while `failing` is set, and accepts after.
+async fn switchable_gateway() -> (String, Arc<std::sync::atomic::AtomicBool>) {
+    let failing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let f = failing.clone();
+    let app = axum::Router::new().route(
+        "/send",
+        axum::routing::get(move || {
+            let f = f.clone();
+            async move {
+                if f.load(Ordering::SeqCst) {
+                    (axum::http::StatusCode::SERVICE_UNAVAILABLE, "modem busy")
+                } else {
+                    (axum::http::StatusCode::OK, "0: Accepted for delivery")
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/send?to={{to}}&text={{text}}",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, failing)
+}
+
 on_both!(
     a_status_change_texts_the_reporter_retrying_a_failing_gateway,
     |backend| async move {
@@ -393,7 +419,7 @@ on_both!(
 on_both!(
     a_message_that_fails_every_attempt_is_a_dead_letter_admins_see,
     |backend| async move {
-        let (url, _) = fake_gateway(usize::MAX).await;
+        let (url, failing) = switchable_gateway().await;
         let app = app_with(backend, |c| {
             c.sms_gateway = "http".into();
             c.sms_http_url = url;
@@ -430,6 +456,40 @@ on_both!(
             "the error and a masked number"
         );
         assert!(!page.contains(PHONE), "never the whole number");
+
+        // The gateway is mended: the administrator sends it again, and sends a test message.
+        failing.store(false, Ordering::SeqCst);
+        let csrf = hidden(&page, "csrf");
+        let id: i64 = app
+            .db
+            .scalar(query("SELECT id FROM sms_outbox"))
+            .await
+            .unwrap();
+        let (status, _) = submit(
+            &b,
+            &app,
+            &format!("/staff/messages/{id}/retry"),
+            &[("csrf", csrf.as_str())],
+        )
+        .await;
+        assert!(status == 303 || status == 200, "{status}");
+        let (status, _) = submit(
+            &b,
+            &app,
+            "/staff/messages/test",
+            &[("csrf", csrf.as_str()), ("phone", "0300 1112222")],
+        )
+        .await;
+        assert!(status == 303 || status == 200, "{status}");
+        eventually(|| async {
+            (app.count("sms_outbox WHERE status = 'sent'").await == 2).then_some(())
+        })
+        .await;
+        assert_eq!(
+            app.count("audit_log WHERE action IN ('sms.retry', 'sms.test')")
+                .await,
+            2
+        );
     }
 );
 
