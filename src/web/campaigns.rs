@@ -830,9 +830,7 @@ async fn submit(
     if !csrf.verify(f.csrf.as_deref()) {
         return Err(PageError::form_expired(lang));
     }
-    projects::owned(&state.db, &who, id, lang)
-        .await
-        .or_page(lang)?;
+    // The service refuses a project that is not theirs.
     projects::submit(&state, &who, id, lang)
         .await
         .or_page(lang)?;
@@ -850,9 +848,7 @@ async fn post_update(
     if !csrf.verify(f.csrf.as_deref()) {
         return Err(PageError::form_expired(lang));
     }
-    projects::owned(&state.db, &who, id, lang)
-        .await
-        .or_page(lang)?;
+    // The service refuses a project that is not theirs.
     projects::post_update(&state, &who, id, &f.body, lang)
         .await
         .or_page(lang)?;
