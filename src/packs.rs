@@ -183,7 +183,7 @@ pub struct DirectorySection {
     pub place: Vec<PlaceSpec>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct KindSpec {
     pub code: String,

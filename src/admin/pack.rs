@@ -1,37 +1,61 @@
 //! A department's configuration as a pack file: exported, edited anywhere (a text editor, a
 //! spreadsheet turned to TOML), and imported back after a preview of what would change. The
 //! import is `packs::load` itself, so a pack from the browser and one from `khidmat pack load`
-//! are the same thing. An import never deletes; one that would take away a list choice that
-//! reports answered is refused, naming how many reports depend on it.
+//! are the same thing.
 //!
-//! What travels: the department and its reporting services. Directory kinds, funds, workflows,
-//! registers and question banks still load through `khidmat pack load`.
+//! What travels: the department, its reporting services, directory kinds, funds, the workflows
+//! it leads (the first of their stakeholders), registers (their definitions; rows come by CSV),
+//! question banks and information pages. Districts, places and campaign policy are the
+//! deployment's, not a department's: they stay with `khidmat pack load` and the platform pages.
+//!
+//! An import never deletes, and refuses, naming what depends on it, to take away what data
+//! uses: a list choice reports answered, a place attribute places have, a fund question
+//! applicants answered, a workflow state cases are in, a question a theory test asked, a
+//! register's keys or fields while it holds rows, a budget below what is committed. A workflow
+//! must pass `workflow check`. Nothing is half-saved: the import is one transaction.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
+use serde_json::Value;
 
-use super::services::{in_use, of_department};
+use super::services::in_use;
 use super::Power;
 use crate::app::AppState;
-use crate::packs::{DepartmentSpec, Pack, PackInfo, ReportServiceSpec};
+use crate::packs::{DepartmentSpec, KindSpec, Pack, PackInfo, ReportServiceSpec};
+use crate::platform::db::query;
 use crate::platform::error::{Error, Result};
-use crate::platform::i18n::Text3;
 use crate::platform::identity::Staff;
 use crate::platform::org::Department;
 use crate::reports::model::{Service, ServiceCode};
 
-#[derive(Serialize)]
-struct Export<'a> {
-    pack: PackInfo,
-    department: Vec<DepartmentSpec>,
-    reports: Reports<'a>,
+/// The kinds of item a department's pack holds, as `(section, list)`: `[[reports.service]]`.
+pub const SECTIONS: &[(&str, &str)] = &[
+    ("reports", "service"),
+    ("directory", "kind"),
+    ("benefits", "fund"),
+    ("cases", "workflow"),
+    ("registers", "register"),
+    ("theory", "bank"),
+    ("content", "page"),
+];
+
+/// One item of configuration: a service, a kind, a fund, …, as the pack writes it.
+#[derive(Debug, Clone)]
+struct Item {
+    /// `service`, `kind`, `fund`, `workflow`, `register`, `bank` or `page`.
+    what: &'static str,
+    code: String,
+    /// The slug of the department it belongs to (a workflow: the one that leads it).
+    department: Option<String>,
+    value: Value,
 }
 
-#[derive(Serialize)]
-struct Reports<'a> {
-    service: &'a [ReportServiceSpec],
+fn to_value(v: &impl Serialize) -> Result<Value> {
+    serde_json::to_value(v).map_err(|e| Error::Internal(e.into()))
 }
 
-fn spec_of(s: &Service) -> ReportServiceSpec {
+fn service_spec(s: &Service) -> ReportServiceSpec {
     ReportServiceSpec {
         code: ServiceCode::parse(&s.code).expect("stored codes are valid"),
         department: s.department_slug.clone(),
@@ -56,45 +80,234 @@ fn spec_of(s: &Service) -> ReportServiceSpec {
     }
 }
 
+/// A register's definition without its demo rows: rows are data, and come by CSV.
+fn register_value(r: &crate::registers::model::RegisterSpec) -> Result<Value> {
+    let mut v = to_value(r)?;
+    if let Value::Object(m) = &mut v {
+        m.remove("row");
+    }
+    Ok(v)
+}
+
+/// Everything in the deployment that a department's pack can hold.
+async fn stored(state: &AppState) -> Result<Vec<Item>> {
+    let db = &state.db;
+    let slugs: BTreeMap<i64, String> = crate::platform::org::departments(db)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, d.slug))
+        .collect();
+    let mut out = Vec::new();
+    for s in crate::reports::store::all_services(db).await? {
+        out.push(Item {
+            what: "service",
+            code: s.code.clone(),
+            department: Some(s.department_slug.clone()),
+            value: to_value(&service_spec(&s))?,
+        });
+    }
+    for k in crate::directory::store::kinds(db).await? {
+        let department = k.department_id.and_then(|id| slugs.get(&id).cloned());
+        let spec = KindSpec {
+            code: k.code,
+            department: department.clone(),
+            name: k.name,
+            icon: k.icon,
+            attribute: k.attributes,
+            provider_attribute: k.provider_attributes,
+            sms: k.sms_keywords,
+        };
+        out.push(Item {
+            what: "kind",
+            code: spec.code.clone(),
+            department,
+            value: to_value(&spec)?,
+        });
+    }
+    for f in crate::benefits::store::funds(db, None).await? {
+        let budget = crate::benefits::ledger::balances(db, f.id).await?.budget;
+        let department = slugs.get(&f.department_id).cloned().unwrap_or_default();
+        let spec = crate::benefits::model::FundSpec {
+            code: f.code,
+            department: department.clone(),
+            name: f.name,
+            description: f.description,
+            category: f.category,
+            subcategory: f.subcategory,
+            financial_year: f.financial_year,
+            budget,
+            opens_on: f.opens_on,
+            closes_on: f.closes_on,
+            eligibility: f.eligibility,
+            entitlement: f.entitlement,
+            selection: f.selection,
+            document: f.documents,
+            question: f.questions,
+            minutes_saved: f.minutes_saved,
+            active: f.active,
+        };
+        out.push(Item {
+            what: "fund",
+            code: spec.code.clone(),
+            department: Some(department),
+            value: to_value(&spec)?,
+        });
+    }
+    let mut tx = db.begin().await?;
+    let workflows = crate::cases::stored(&mut tx).await?;
+    tx.commit().await?;
+    for w in workflows {
+        out.push(Item {
+            what: "workflow",
+            code: w.code.clone(),
+            department: w.stakeholders.first().cloned(),
+            value: to_value(&w)?,
+        });
+    }
+    for r in crate::registers::registers(db).await? {
+        out.push(Item {
+            what: "register",
+            code: r.spec.code.clone(),
+            department: Some(r.spec.department.clone()),
+            value: register_value(&r.spec)?,
+        });
+    }
+    for (b, _) in crate::theory::banks(db).await? {
+        out.push(Item {
+            what: "bank",
+            code: b.code.clone(),
+            department: Some(b.department.clone()),
+            value: to_value(&b)?,
+        });
+    }
+    for p in crate::content::pages(db).await? {
+        out.push(Item {
+            what: "page",
+            code: p.code.clone(),
+            department: Some(p.department.clone()),
+            value: to_value(&p)?,
+        });
+    }
+    Ok(out)
+}
+
+/// The items of a pack, in the same form as the stored ones.
+fn of_pack(pack: &Pack) -> Result<Vec<Item>> {
+    let mut out = Vec::new();
+    let mut push = |what, code: &str, department: Option<&str>, value| {
+        out.push(Item {
+            what,
+            code: code.to_owned(),
+            department: department.map(str::to_owned),
+            value,
+        })
+    };
+    for s in &pack.reports.service {
+        push(
+            "service",
+            s.code.as_str(),
+            Some(&s.department),
+            to_value(s)?,
+        );
+    }
+    for k in &pack.directory.kind {
+        push("kind", &k.code, k.department.as_deref(), to_value(k)?);
+    }
+    for f in &pack.benefits.fund {
+        push("fund", &f.code, Some(&f.department), to_value(f)?);
+    }
+    for w in &pack.cases.workflow {
+        push(
+            "workflow",
+            &w.code,
+            w.stakeholders.first().map(String::as_str),
+            to_value(w)?,
+        );
+    }
+    for r in &pack.registers.register {
+        push("register", &r.code, Some(&r.department), register_value(r)?);
+    }
+    for b in &pack.theory.bank {
+        push("bank", &b.code, Some(&b.department), to_value(b)?);
+    }
+    for p in &pack.content.page {
+        push("page", &p.code, Some(&p.department), to_value(p)?);
+    }
+    Ok(out)
+}
+
+/// TOML has no null: an absent optional field is left out.
+fn without_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(without_nulls).collect()),
+        v => v,
+    }
+}
+
+fn section_of(what: &str) -> (&'static str, &'static str) {
+    *SECTIONS
+        .iter()
+        .find(|(_, list)| *list == what)
+        .expect("every item's kind is a section")
+}
+
 /// The department's configuration as pack text.
 pub async fn export(state: &AppState, power: Power, d: &Department) -> Result<String> {
     power.over(d.id)?;
-    let services: Vec<ReportServiceSpec> = of_department(&state.db, d.id)
-        .await?
-        .iter()
-        .map(spec_of)
-        .collect();
-    let e = Export {
-        pack: PackInfo {
+    let mut root = serde_json::Map::new();
+    root.insert(
+        "pack".into(),
+        to_value(&PackInfo {
             name: format!("{}-config", d.slug),
             version: chrono::Utc::now().timestamp(),
             description: format!("{}: its configuration, exported from Khidmat", d.name_en),
-        },
-        department: vec![DepartmentSpec {
+        })?,
+    );
+    root.insert(
+        "department".into(),
+        to_value(&[DepartmentSpec {
             slug: d.slug.clone(),
-            name: Text3 {
-                en: d.name_en.clone(),
-                ur: d.name_ur.clone(),
-                ps: d.name_ps.clone(),
-            },
-        }],
-        reports: Reports { service: &services },
-    };
-    let body = toml::to_string_pretty(&e).map_err(|e| Error::Internal(e.into()))?;
+            name: d.name(),
+        }])?,
+    );
+    for item in stored(state).await? {
+        if item.department.as_deref() != Some(d.slug.as_str()) {
+            continue;
+        }
+        let (section, list) = section_of(item.what);
+        let s = root
+            .entry(section)
+            .or_insert_with(|| Value::Object(Default::default()));
+        let l = s
+            .as_object_mut()
+            .expect("a section is a table")
+            .entry(list)
+            .or_insert_with(|| Value::Array(vec![]));
+        l.as_array_mut()
+            .expect("a list is an array")
+            .push(without_nulls(item.value));
+    }
+    let body = toml::to_string_pretty(&Value::Object(root))
+        .map_err(|e| Error::Internal(anyhow::anyhow!("the export is not TOML: {e}")))?;
     Ok(format!(
-        "# {} — reporting services. Edit, then import on the administration page: a preview shows\n# what changes before anything does.\n{body}",
+        "# {} — its configuration. Edit, then import on the administration page: a preview shows\n# what changes before anything does.\n{body}",
         d.name_en
     ))
 }
 
-/// What an import would do.
+/// What an import would do. Each item is `(kind, code)`: `("fund", "minority-scholarship")`.
 #[derive(Debug, Default)]
 pub struct Preview {
-    /// Services it adds.
-    pub added: Vec<String>,
-    /// Services it changes, each with what changes.
-    pub changed: Vec<(String, Vec<String>)>,
-    pub unchanged: Vec<String>,
+    pub added: Vec<(String, String)>,
+    /// Items it changes, each with what changes.
+    pub changed: Vec<(String, String, Vec<String>)>,
+    pub unchanged: Vec<(String, String)>,
     /// Why it cannot be imported; empty if it can.
     pub refused: Vec<String>,
 }
@@ -164,6 +377,174 @@ fn differences(old: &ReportServiceSpec, new: &ReportServiceSpec) -> Vec<String> 
     d
 }
 
+/// The codes of the entries of list `key` (`question`, `state`, …) in `v`.
+fn codes(v: &Value, key: &str) -> BTreeSet<String> {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.get("code").and_then(Value::as_str).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What changed between two versions of an item, field by field: a value with its old and new,
+/// a list of coded entries with those added, removed and changed.
+fn field_differences(old: &Value, new: &Value) -> Vec<String> {
+    let (Some(o), Some(n)) = (old.as_object(), new.as_object()) else {
+        return vec![];
+    };
+    let keys: BTreeSet<&String> = o.keys().chain(n.keys()).collect();
+    let mut out = Vec::new();
+    for k in keys {
+        let (a, b) = (
+            o.get(k).unwrap_or(&Value::Null),
+            n.get(k).unwrap_or(&Value::Null),
+        );
+        if a == b {
+            continue;
+        }
+        let scalar = |v: &Value| !(v.is_object() || v.is_array());
+        if scalar(a) && scalar(b) {
+            out.push(format!("{k}: {a} → {b}"));
+            continue;
+        }
+        let (ca, cb) = (codes(old, k), codes(new, k));
+        if ca.is_empty() && cb.is_empty() {
+            out.push(k.clone());
+            continue;
+        }
+        let mut what = k.clone();
+        let added: Vec<&str> = cb.difference(&ca).map(String::as_str).collect();
+        let removed: Vec<&str> = ca.difference(&cb).map(String::as_str).collect();
+        if !added.is_empty() {
+            what.push_str(&format!(", added: {}", added.join(", ")));
+        }
+        if !removed.is_empty() {
+            what.push_str(&format!(", removed: {}", removed.join(", ")));
+        }
+        out.push(what);
+    }
+    out
+}
+
+/// How many rows of `sql` (a `SELECT COUNT(*)` with `$1`, `$2`) there are.
+async fn count(state: &AppState, sql: &'static str, a: &str, b: &str) -> Result<i64> {
+    let (n,): (i64,) = state.db.fetch_one(query(sql).bind(a).bind(b)).await?;
+    Ok(n)
+}
+
+/// What in the data depends on something this change takes away.
+async fn dependents(state: &AppState, old: &Item, new: &Item) -> Result<Vec<String>> {
+    let removed = |list: &str| -> Vec<String> {
+        codes(&old.value, list)
+            .difference(&codes(&new.value, list))
+            .cloned()
+            .collect()
+    };
+    let code = old.code.as_str();
+    let mut out = Vec::new();
+    match old.what {
+        "service" => {
+            let all = crate::reports::store::all_services(&state.db).await?;
+            let spec: ReportServiceSpec =
+                serde_json::from_value(new.value.clone()).map_err(|e| Error::Internal(e.into()))?;
+            if let Some(s) = all.iter().find(|s| s.code == code) {
+                out.extend(in_use(&state.db, s, &spec.attribute).await?);
+            }
+        }
+        "kind" => {
+            for a in removed("attribute") {
+                let n = count(
+                    state,
+                    "SELECT COUNT(*) FROM dir_places WHERE kind = $1 AND attributes LIKE $2",
+                    code,
+                    &format!("%\"{a}\":%"),
+                )
+                .await?;
+                if n > 0 {
+                    out.push(format!(
+                        "kind {code}: {n} place(s) have the attribute “{a}”; keep it"
+                    ));
+                }
+            }
+        }
+        "fund" => {
+            for q in removed("question") {
+                let n = count(
+                    state,
+                    "SELECT COUNT(*) FROM benefit_applications a JOIN benefit_funds f ON f.id = a.fund_id \
+                     WHERE f.code = $1 AND a.answers LIKE $2",
+                    code,
+                    &format!("%\"{q}\":%"),
+                )
+                .await?;
+                if n > 0 {
+                    out.push(format!(
+                        "fund {code}: {n} application(s) answered the question “{q}”; keep it"
+                    ));
+                }
+            }
+            if let Some(f) = crate::benefits::store::fund(&state.db, code).await? {
+                let b = crate::benefits::ledger::balances(&state.db, f.id).await?;
+                let budget = new.value.get("budget").and_then(Value::as_i64).unwrap_or(0);
+                if budget < b.committed() {
+                    out.push(format!(
+                        "fund {code}: the budget cannot go below the {} rupees committed to applicants",
+                        b.committed() / 100
+                    ));
+                }
+            }
+        }
+        "workflow" => {
+            for s in removed("state") {
+                let n = count(
+                    state,
+                    "SELECT COUNT(*) FROM cases WHERE workflow = $1 AND state = $2",
+                    code,
+                    &s,
+                )
+                .await?;
+                if n > 0 {
+                    out.push(format!(
+                        "workflow {code}: {n} case(s) are in the state “{s}”; keep it"
+                    ));
+                }
+            }
+        }
+        "bank" => {
+            for q in removed("question") {
+                let n = count(
+                    state,
+                    "SELECT COUNT(*) FROM theory_answers WHERE bank = $1 AND question = $2",
+                    code,
+                    &q,
+                )
+                .await?;
+                if n > 0 {
+                    out.push(format!(
+                        "bank {code}: question “{q}” was answered {n} time(s) and its reviews show it; keep it"
+                    ));
+                }
+            }
+        }
+        "register" => {
+            let rows = crate::registers::register(&state.db, code)
+                .await?
+                .map_or(0, |r| r.rows);
+            let gone = removed("field");
+            if rows > 0 && (old.value.get("keys") != new.value.get("keys") || !gone.is_empty()) {
+                out.push(format!(
+                    "register {code}: it holds {rows} row(s); its keys and fields stay as they are until a new CSV replaces them"
+                ));
+            }
+        }
+        _ => {}
+    }
+    Ok(out)
+}
+
 /// Read `text` as a pack for the department `d`, and say what importing it would do.
 pub async fn preview(
     state: &AppState,
@@ -174,45 +555,74 @@ pub async fn preview(
     power.over(d.id)?;
     let pack = Pack::parse(text).map_err(|e| Error::BadRequest(format!("{e:#}")))?;
     let mut p = Preview::default();
-    if pack.department.iter().any(|x| x.slug != d.slug)
-        || pack.reports.service.iter().any(|s| s.department != d.slug)
-    {
-        p.refused.push(format!(
-            "this pack is for another department: here only {} may be imported",
-            d.slug
-        ));
-    }
     if !pack.district.is_empty()
-        || !pack.directory.kind.is_empty()
-        || !pack.benefits.fund.is_empty()
-        || !pack.cases.workflow.is_empty()
-        || !pack.registers.register.is_empty()
-        || !pack.theory.bank.is_empty()
-        || !pack.content.page.is_empty()
+        || !pack.directory.organization.is_empty()
+        || !pack.directory.place.is_empty()
         || !pack.campaigns.policy.is_empty()
         || !pack.campaigns.organisation.is_empty()
     {
         p.refused.push(
-            "this page imports a department and its reporting services; load other sections with khidmat pack load".into(),
+            "districts, places, organisations and campaign policy are the deployment's: load them with khidmat pack load".into(),
         );
     }
-    let all = crate::reports::store::all_services(&state.db).await?;
-    for s in &pack.reports.service {
-        match all.iter().find(|x| x.code == s.code.as_str()) {
-            None => p.added.push(s.code.as_str().to_owned()),
-            Some(x) if x.department_id != d.id => p.refused.push(format!(
-                "{}: another department's service has this code",
-                s.code.as_str()
+    let mut foreign = pack.department.iter().any(|x| x.slug != d.slug);
+    let stored = stored(state).await?;
+    for new in of_pack(&pack)? {
+        if new.department.as_deref() != Some(d.slug.as_str()) {
+            foreign = true;
+            continue;
+        }
+        let label = (new.what.to_owned(), new.code.clone());
+        match stored
+            .iter()
+            .find(|o| o.what == new.what && o.code == new.code)
+        {
+            None => p.added.push(label),
+            Some(o) if o.department != new.department => p.refused.push(format!(
+                "{} {}: another department's {} has this code",
+                new.what, new.code, new.what
             )),
-            Some(x) => {
-                p.refused.extend(in_use(&state.db, x, &s.attribute).await?);
-                let diff = differences(&spec_of(x), s);
-                if diff.is_empty() {
-                    p.unchanged.push(x.code.clone());
+            Some(o) => {
+                p.refused.extend(dependents(state, o, &new).await?);
+                let diff = if new.what == "service" {
+                    let spec = |v: &Value| serde_json::from_value::<ReportServiceSpec>(v.clone());
+                    match (spec(&o.value), spec(&new.value)) {
+                        (Ok(a), Ok(b)) => differences(&a, &b),
+                        _ => field_differences(&o.value, &new.value),
+                    }
                 } else {
-                    p.changed.push((x.code.clone(), diff));
+                    field_differences(&o.value, &new.value)
+                };
+                if diff.is_empty() {
+                    p.unchanged.push(label);
+                } else {
+                    p.changed.push((label.0, label.1, diff));
                 }
             }
+        }
+    }
+    if foreign {
+        p.refused.push(format!(
+            "this pack is for another department: here only {} may be imported (a workflow belongs to its first stakeholder)",
+            d.slug
+        ));
+    }
+    if !pack.cases.workflow.is_empty() {
+        let mut known: BTreeSet<String> = crate::platform::org::departments(&state.db)
+            .await?
+            .into_iter()
+            .map(|d| d.slug)
+            .collect();
+        known.extend(pack.department.iter().map(|d| d.slug.clone()));
+        let others: Vec<crate::cases::workflow::Workflow> = stored
+            .iter()
+            .filter(|i| i.what == "workflow")
+            .filter(|i| !pack.cases.workflow.iter().any(|w| w.code == i.code))
+            .filter_map(|i| serde_json::from_value(i.value.clone()).ok())
+            .collect();
+        let known = known.into_iter().collect();
+        for problem in crate::cases::check_all(&pack.cases.workflow, &known, &others) {
+            p.refused.push(format!("workflow check: {problem}"));
         }
     }
     Ok(p)

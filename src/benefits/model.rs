@@ -129,7 +129,7 @@ pub struct Document {
 }
 
 /// A fund as a pack declares it (`[[benefits.fund]]`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FundSpec {
     pub code: String,

@@ -286,6 +286,11 @@ impl Page {
         self.lang.t(id)
     }
 
+    /// The message `{prefix}-{key}`: a name for a code (`admin-section`, `fund` → "Fund").
+    pub fn t_of(&self, prefix: &str, key: &str) -> String {
+        self.lang.t(&format!("{prefix}-{key}"))
+    }
+
     pub fn code(&self) -> &'static str {
         self.lang.code()
     }

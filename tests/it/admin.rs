@@ -575,3 +575,313 @@ on_both!(
         let _ = w;
     }
 );
+
+/// The administration page's pack form for `department`: its token and the text.
+fn pack_form<'a>(csrf: &'a str, department: &'a str, text: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![("csrf", csrf), ("department", department), ("text", text)]
+}
+
+/// The item `code` of `[[section.list]]` in a pack.
+fn item<'a>(v: &'a mut toml::Table, section: &str, list: &str, code: &str) -> &'a mut toml::Table {
+    v[section][list]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|x| x["code"].as_str() == Some(code))
+        .unwrap()
+        .as_table_mut()
+        .unwrap()
+}
+
+/// The items a preview lists as `attr` (`data-added`, `data-changed`, `data-unchanged`).
+fn listed(html: &str, attr: &str) -> Vec<String> {
+    html.split(&format!("{attr}=\""))
+        .skip(1)
+        .map(|s| s[..s.find('"').unwrap()].to_owned())
+        .collect()
+}
+
+on_both!(
+    every_kind_of_configuration_round_trips_and_what_data_uses_stays,
+    |backend| async move {
+        let app = spawn(backend).await;
+        app.add_user("root@khidmat.pk", Role::Admin, None, None)
+            .await;
+        app.add_user(
+            "dsp@traffic.kp.gov.pk",
+            Role::Manager,
+            Some("kp-traffic-police"),
+            None,
+        )
+        .await;
+        let (root, rc) = login(&app, "root@khidmat.pk").await;
+        let (t, tc) = login(&app, "dsp@traffic.kp.gov.pk").await;
+
+        // Every department's export reads back as exactly what is stored: nothing new,
+        // nothing changed, nothing refused.
+        let mut exports = std::collections::BTreeMap::new();
+        for (dept, sections) in [
+            (
+                "kp-traffic-police",
+                &[
+                    "[[reports.service]]",
+                    "[[directory.kind]]",
+                    "[[registers.register]]",
+                    "[[theory.bank]]",
+                    "[[content.page]]",
+                ][..],
+            ),
+            ("minority-affairs", &["[[benefits.fund]]"][..]),
+            ("excise", &["[[cases.workflow]]"][..]),
+            ("social-welfare", &["[[cases.workflow]]"][..]),
+            ("wssp", &["[[reports.service]]", "[[directory.kind]]"][..]),
+        ] {
+            let text = root
+                .get(app.at(&format!("/staff/admin/pack?department={dept}")))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            for s in sections {
+                assert!(text.contains(s), "{dept} exports {s}:\n{text}");
+            }
+            khidmat::packs::Pack::parse(&text).unwrap_or_else(|e| panic!("{dept}: {e:#}"));
+            let (status, preview) = submit(
+                &root,
+                &app,
+                "/staff/admin/pack/preview",
+                &pack_form(&rc, dept, &text),
+            )
+            .await;
+            assert_eq!(status, 200, "{preview}");
+            assert!(
+                listed(&preview, "data-added").is_empty()
+                    && listed(&preview, "data-changed").is_empty()
+                    && !preview.contains(r#"id="refused""#),
+                "{dept}'s own export changes nothing: {preview}"
+            );
+            assert!(!listed(&preview, "data-unchanged").is_empty());
+            exports.insert(dept, text);
+        }
+        let traffic = exports["kp-traffic-police"].clone();
+        assert!(
+            !traffic.contains("[[registers.register.row]]"),
+            "rows are data, not configuration"
+        );
+
+        // The traffic police edit their bank, a kind and an information page as data.
+        let edit = |text: &str, f: &dyn Fn(&mut toml::Table)| {
+            let mut v: toml::Table = toml::from_str(text).unwrap();
+            f(&mut v);
+            toml::to_string(&v).unwrap()
+        };
+        let edited = edit(&traffic, &|v| {
+            item(v, "theory", "bank", "driving-theory")
+                .insert("pass_percent".into(), toml::Value::Integer(75));
+            item(v, "directory", "kind", "driving-school")["name"]
+                .as_table_mut()
+                .unwrap()
+                .insert("en".into(), "Driving school (licensed)".into());
+            item(v, "content", "page", "emergency-numbers")["title"]
+                .as_table_mut()
+                .unwrap()
+                .insert("en".into(), "Emergency and helpline numbers".into());
+        });
+        let (status, preview) = submit(
+            &t,
+            &app,
+            "/staff/admin/pack/preview",
+            &pack_form(&tc, "kp-traffic-police", &edited),
+        )
+        .await;
+        assert_eq!(status, 200, "{preview}");
+        assert_eq!(
+            listed(&preview, "data-changed"),
+            ["driving-school", "driving-theory", "emergency-numbers"]
+        );
+        assert!(preview.contains("pass_percent: 80 → 75"), "{preview}");
+        assert!(!preview.contains(r#"id="refused""#), "{preview}");
+        let (status, _) = submit(
+            &t,
+            &app,
+            "/staff/admin/pack/import",
+            &pack_form(&tc, "kp-traffic-police", &edited),
+        )
+        .await;
+        assert_eq!(status, 303);
+        let bank = khidmat::theory::bank(&app.db, "driving-theory")
+            .await
+            .unwrap()
+            .unwrap()
+            .0;
+        assert_eq!(bank.pass_percent, 75);
+        let (_, info) = page(&browser(), &app, "/info/emergency-numbers").await;
+        assert!(info.contains("Emergency and helpline numbers"));
+        let kinds = khidmat::directory::store::kinds(&app.db).await.unwrap();
+        assert!(kinds
+            .iter()
+            .any(|k| k.code == "driving-school" && k.name.en == "Driving school (licensed)"));
+
+        // What data uses stays. A citizen answers a theory question; the register holds rows.
+        let citizen = browser();
+        let (_, html) = page(&citizen, &app, "/theory/driving-theory").await;
+        let r = citizen
+            .post(app.at("/theory/driving-theory/start"))
+            .form(&[
+                ("csrf", hidden(&html, "csrf").as_str()),
+                ("kind", "practice"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let session = r.headers()["location"].to_str().unwrap().to_owned();
+        let (_, html) = page(&citizen, &app, &session).await;
+        let at = html.find("name=\"a[").expect("a question");
+        let asked = html[at + 8..][..html[at + 8..].find(']').unwrap()].to_owned();
+        let r = citizen
+            .post(app.at(&session))
+            .form(&[
+                ("csrf", hidden(&html, "csrf")),
+                (format!("a[{asked}]").as_str(), "1".into()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_redirection() || r.status() == 200);
+        let now = t
+            .get(app.at("/staff/admin/pack?department=kp-traffic-police"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let taking = edit(&now, &|v| {
+            let b = item(v, "theory", "bank", "driving-theory");
+            let qs = b["question"].as_array_mut().unwrap();
+            qs.retain(|q| q["code"].as_str() != Some(asked.as_str()));
+            let r = item(v, "registers", "register", "licence");
+            r.insert("keys".into(), toml::Value::Array(vec!["licence_no".into()]));
+        });
+        let (_, preview) = submit(
+            &t,
+            &app,
+            "/staff/admin/pack/preview",
+            &pack_form(&tc, "kp-traffic-police", &taking),
+        )
+        .await;
+        assert!(
+            preview.contains(r#"id="refused""#)
+                && preview.contains(&format!("question “{asked}” was answered 1 time(s)"))
+                && preview.contains("register licence: it holds"),
+            "{preview}"
+        );
+        let (status, _) = submit(
+            &t,
+            &app,
+            "/staff/admin/pack/import",
+            &pack_form(&tc, "kp-traffic-police", &taking),
+        )
+        .await;
+        assert_eq!(status, 409);
+        let bank = khidmat::theory::bank(&app.db, "driving-theory")
+            .await
+            .unwrap()
+            .unwrap()
+            .0;
+        assert!(bank.find(&asked).is_some(), "nothing was half-saved");
+
+        // Another department's fund, a workflow another department leads, and a workflow
+        // that fails its check are refused.
+        let (_, preview) = submit(
+            &t,
+            &app,
+            "/staff/admin/pack/preview",
+            &pack_form(&tc, "kp-traffic-police", &exports["minority-affairs"]),
+        )
+        .await;
+        assert!(preview.contains("for another department"), "{preview}");
+        let borrowed = edit(&exports["excise"], &|v| {
+            v.insert(
+                "department".into(),
+                toml::Value::Array(vec![toml::Value::Table(
+                    toml::from_str(
+                        "slug = \"kp-traffic-police\"\nname = { en = \"KP Traffic Police\" }",
+                    )
+                    .unwrap(),
+                )]),
+            );
+            let w = v["cases"]["workflow"].as_array_mut().unwrap()[0]
+                .as_table_mut()
+                .unwrap();
+            w.insert("code".into(), "traffic-impound".into());
+            let s = w["stakeholders"].as_array_mut().unwrap();
+            s.insert(0, "kp-traffic-police".into());
+        });
+        let (_, preview) = submit(
+            &t,
+            &app,
+            "/staff/admin/pack/preview",
+            &pack_form(&tc, "kp-traffic-police", &borrowed),
+        )
+        .await;
+        assert!(
+            preview.contains("data-added=\"traffic-impound\"")
+                && preview.contains("workflow check: traffic-impound")
+                && preview.contains("stakeholder-without-step"),
+            "{preview}"
+        );
+        assert_eq!(
+            submit(
+                &t,
+                &app,
+                "/staff/admin/pack/import",
+                &pack_form(&tc, "kp-traffic-police", &borrowed)
+            )
+            .await
+            .0,
+            409
+        );
+        assert_eq!(
+            app.count("case_workflows WHERE code = 'traffic-impound'")
+                .await,
+            0
+        );
+
+        // A fund's budget and dates change through the same page, through the ledger.
+        let raised = edit(&exports["minority-affairs"], &|v| {
+            let f = v["benefits"]["fund"].as_array_mut().unwrap()[0]
+                .as_table_mut()
+                .unwrap();
+            let budget = f["budget"].as_integer().unwrap();
+            f.insert("budget".into(), toml::Value::Integer(budget + 10_000_000));
+        });
+        let (_, preview) = submit(
+            &root,
+            &app,
+            "/staff/admin/pack/preview",
+            &pack_form(&rc, "minority-affairs", &raised),
+        )
+        .await;
+        assert!(preview.contains("budget: "), "{preview}");
+        assert_eq!(
+            submit(
+                &root,
+                &app,
+                "/staff/admin/pack/import",
+                &pack_form(&rc, "minority-affairs", &raised)
+            )
+            .await
+            .0,
+            303
+        );
+        assert!(
+            app.count("benefit_ledger WHERE memo = 'budget raised'")
+                .await
+                >= 1,
+            "the raise is a ledger entry"
+        );
+    }
+);
