@@ -91,13 +91,14 @@ enum Command {
     /// Bring the database's schema up to this release (every start does it too; this says what
     /// it did, and refuses a database a newer release has upgraded).
     Migrate,
-    /// Put an SQLite backup back as the database, with the server stopped; an older backup is
-    /// upgraded to this release's schema.
+    /// Put a backup back as the database, with the servers stopped (an SQLite copy, or a
+    /// PostgreSQL dump through pg_restore); an older backup is upgraded to this release's schema.
     Restore {
         /// The backup to restore.
         file: PathBuf,
     },
-    /// Copy the SQLite database, consistently, while the server runs.
+    /// Back up the database while the server runs: a consistent SQLite copy, or for PostgreSQL a
+    /// pg_dump in its custom format.
     Backup {
         /// The new file to write.
         file: PathBuf,
@@ -662,10 +663,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         ),
         Command::Restore { file } => {
             let r = crate::platform::backup::restore(&config, &file).await?;
+            let into = match config.database_url.as_deref() {
+                Some(u) if !u.starts_with("sqlite:") => "the PostgreSQL database".to_owned(),
+                _ => config.sqlite_path().display().to_string(),
+            };
             println!(
-                "restored {} as {}: schema {} (the backup's was {})",
+                "restored {} as {into}: schema {} (the backup's was {})",
                 file.display(),
-                config.sqlite_path().display(),
                 r.to,
                 r.from
             );
@@ -706,7 +710,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backup { file } => {
             let db = open(&config).await?;
             // Recorded, so the readiness and health pages know when the last one was made.
-            let size = crate::platform::backup::make(&db, &file).await?;
+            let size = crate::platform::backup::make(&db, &config, &file).await?;
             println!("backup written to {} ({} bytes)", file.display(), size);
             Ok(())
         }

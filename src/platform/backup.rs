@@ -1,10 +1,16 @@
-//! Backups of the embedded SQLite database, made on demand (`khidmat backup FILE`) or on a
+//! Backups, made on demand (`khidmat backup FILE`, or "Back up now" on the health page) or on a
 //! schedule (every `backup_every_hours`, keeping the newest `backup_keep` in `data_dir/backups`),
-//! each recorded in `backups`; and restored (`khidmat restore FILE`) while the server is stopped.
+//! each recorded in `backups`; and restored (`khidmat restore FILE`) while the servers are
+//! stopped.
+//!
+//! SQLite is copied with `VACUUM INTO` (a consistent copy while the server runs). PostgreSQL is
+//! dumped with `pg_dump --format=custom` and put back with `pg_restore`: its own tools, which
+//! know more about it than we would; Khidmat runs them, records the backup, and upgrades an older
+//! dump after restoring it, as for SQLite.
 //!
 //! A running server holds a lock on its data directory (`khidmat.lock`); restore takes the same
-//! lock, so it cannot pull the database from under a server. PostgreSQL is backed up with its own
-//! tools (`pg_dump`, or the provider's snapshots), which know more about it than we would.
+//! lock, so it cannot pull an SQLite database from under a server. Nodes of a PostgreSQL
+//! deployment each have their own directory: stop every node before a restore.
 
 use std::fs::File;
 use std::os::unix::io::AsRawFd;
@@ -52,8 +58,29 @@ fn take(data_dir: &Path, how: libc::c_int, held: &str) -> anyhow::Result<Lock> {
 }
 
 /// Write a consistent copy to `file` (which must not exist) and record it. Returns its size.
-pub async fn make(db: &Db, file: &Path) -> anyhow::Result<u64> {
-    db.backup(file).await?;
+pub async fn make(db: &Db, config: &Config, file: &Path) -> anyhow::Result<u64> {
+    if file.exists() {
+        anyhow::bail!("{} already exists: choose a new file name", file.display());
+    }
+    match db.backend() {
+        Backend::Sqlite => db.backup(file).await?,
+        Backend::Postgres => {
+            let url = config
+                .database_url
+                .as_deref()
+                .ok_or_else(|| anyhow::anyhow!("no database_url"))?;
+            pg_tool(
+                "pg_dump",
+                &[
+                    "--format=custom",
+                    "--no-owner",
+                    &format!("--file={}", file.display()),
+                    &format!("--dbname={url}"),
+                ],
+            )
+            .await?;
+        }
+    }
     let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     db.execute(
         query("INSERT INTO backups (file, bytes, made_at) VALUES ($1, $2, $3)")
@@ -70,9 +97,9 @@ pub fn prune(dir: &Path, keep: usize) -> anyhow::Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(PREFIX) && n.ends_with(".db"))
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with(PREFIX) && (n.ends_with(".db") || n.ends_with(".dump"))
+            })
         })
         .collect();
     // The names hold the time, so by name is by age.
@@ -89,11 +116,15 @@ pub fn prune(dir: &Path, keep: usize) -> anyhow::Result<Vec<PathBuf>> {
 pub async fn scheduled(db: &Db, config: &Config) -> anyhow::Result<PathBuf> {
     let dir = config.data_dir.join("backups");
     std::fs::create_dir_all(&dir)?;
+    let ext = match db.backend() {
+        Backend::Sqlite => "db",
+        Backend::Postgres => "dump",
+    };
     let file = dir.join(format!(
-        "{PREFIX}{}.db",
+        "{PREFIX}{}.{ext}",
         Utc::now().format("%Y%m%d-%H%M%S-%3f")
     ));
-    let size = make(db, &file).await?;
+    let size = make(db, config, &file).await?;
     let gone = prune(&dir, config.backup_keep.max(1))?;
     tracing::info!(file = %file.display(), bytes = size, deleted = gone.len(), "scheduled backup");
     Ok(file)
@@ -105,9 +136,43 @@ pub async fn job(db: Db, config: std::sync::Arc<Config>) -> anyhow::Result<()> {
     schedule(&db, &config).await
 }
 
-/// Book the next scheduled backup (SQLite, when `backup_every_hours` is set), unless one is.
+/// "Back up now": a backup made by a worker at once, outside the schedule.
+pub const NOW_JOB_KIND: &str = "backup.now";
+
+pub async fn now_job(db: Db, config: std::sync::Arc<Config>) -> anyhow::Result<()> {
+    scheduled(&db, &config).await.map(|_| ())
+}
+
+/// Ask for a backup now (a platform administrator's button); at most one waits at a time.
+pub async fn request_now(db: &Db) -> anyhow::Result<()> {
+    super::jobs::schedule_once(db, NOW_JOB_KIND, Utc::now()).await?;
+    Ok(())
+}
+
+/// Run one of PostgreSQL's programs (from `PATH`, or `KHIDMAT_PG_BIN`); its output, or its
+/// message as the error.
+async fn pg_tool(program: &str, args: &[&str]) -> anyhow::Result<String> {
+    let path = match std::env::var_os("KHIDMAT_PG_BIN") {
+        Some(dir) => std::path::PathBuf::from(dir).join(program),
+        None => std::path::PathBuf::from(program),
+    };
+    let out = tokio::process::Command::new(&path)
+        .args(args)
+        .output()
+        .await
+        .map_err(|e| anyhow::anyhow!("{program} could not run ({e}): install the PostgreSQL client tools, or set KHIDMAT_PG_BIN"))?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "{program} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Book the next scheduled backup (when `backup_every_hours` is set), unless one is.
 pub async fn schedule(db: &Db, config: &Config) -> anyhow::Result<()> {
-    if db.backend() != Backend::Sqlite || config.backup_every_hours <= 0 {
+    if config.backup_every_hours <= 0 {
         return Ok(());
     }
     super::jobs::schedule_once(
@@ -129,12 +194,12 @@ pub struct Restored {
 /// then upgraded to this release's schema. Refused: a running server, a file that is not a
 /// Khidmat database, one made by a newer release.
 pub async fn restore(config: &Config, file: &Path) -> anyhow::Result<Restored> {
-    if config
+    if let Some(url) = config
         .database_url
         .as_deref()
-        .is_some_and(|u| !u.starts_with("sqlite:"))
+        .filter(|u| !u.starts_with("sqlite:"))
     {
-        anyhow::bail!("khidmat restore puts back an SQLite backup; for PostgreSQL use pg_restore");
+        return restore_postgres(config, url, file).await;
     }
     let _lock = lock(&config.data_dir)?;
     anyhow::ensure!(file.is_file(), "{} is not a file", file.display());
@@ -173,6 +238,59 @@ pub async fn restore(config: &Config, file: &Path) -> anyhow::Result<Restored> {
     let to = db.applied_migrations().await?.last().copied().unwrap_or(0);
     db.close().await;
     Ok(Restored { from, to })
+}
+
+/// PostgreSQL: check the file is a Khidmat dump that this release can read, put it back in one
+/// transaction (replacing what is there), then upgrade it.
+async fn restore_postgres(config: &Config, url: &str, file: &Path) -> anyhow::Result<Restored> {
+    let _lock = lock(&config.data_dir)?;
+    anyhow::ensure!(file.is_file(), "{} is not a file", file.display());
+    let path = file.display().to_string();
+    // The dump's schema version, from its copy of the migrations table.
+    let migrations = pg_tool(
+        "pg_restore",
+        &["--data-only", "--table=_sqlx_migrations", "--file=-", &path],
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("{} is not a PostgreSQL dump", file.display()))?;
+    let from = dump_version(&migrations)
+        .ok_or_else(|| anyhow::anyhow!("{} is not a Khidmat database dump", file.display()))?;
+    let db = Db::open(Some(url), &config.sqlite_path()).await?;
+    let newest = db.known_migrations().last().map_or(0, |m| m.0);
+    db.close().await;
+    anyhow::ensure!(
+        from <= newest,
+        "{} was made by a newer Khidmat (schema {from}; this release knows up to {newest}): restore it with that release",
+        file.display()
+    );
+    pg_tool(
+        "pg_restore",
+        &[
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+            &format!("--dbname={url}"),
+            &path,
+        ],
+    )
+    .await?;
+    let db = Db::connect(Some(url), &config.sqlite_path()).await?;
+    let to = db.applied_migrations().await?.last().copied().unwrap_or(0);
+    db.close().await;
+    Ok(Restored { from, to })
+}
+
+/// The newest migration in `pg_restore`'s SQL for the `_sqlx_migrations` table's rows.
+fn dump_version(sql: &str) -> Option<i64> {
+    let mut lines = sql
+        .lines()
+        .skip_while(|l| !l.starts_with("COPY public._sqlx_migrations"));
+    lines.next()?;
+    lines
+        .take_while(|l| *l != "\\.")
+        .filter_map(|l| l.split('\t').next()?.parse::<i64>().ok())
+        .max()
 }
 
 #[cfg(test)]

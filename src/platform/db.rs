@@ -574,18 +574,18 @@ impl Db {
     pub async fn backup(&self, dest: &Path) -> anyhow::Result<()> {
         match self {
             Db::Sqlite { write, .. } => {
-                if dest.exists() {
-                    anyhow::bail!("{} already exists: choose a new file name", dest.display());
-                }
                 let dest = dest
                     .to_str()
                     .ok_or_else(|| anyhow::anyhow!("backup path must be valid UTF-8"))?;
-                sqlx::query("VACUUM INTO $1").bind(dest).execute(write).await?;
+                sqlx::query("VACUUM INTO $1")
+                    .bind(dest)
+                    .execute(write)
+                    .await?;
                 Ok(())
             }
-            Db::Postgres(_) => anyhow::bail!(
-                "khidmat backup copies the embedded SQLite database; for PostgreSQL use pg_dump (or your provider's snapshots)"
-            ),
+            Db::Postgres(_) => {
+                anyhow::bail!("PostgreSQL is backed up with pg_dump: see backup::make")
+            }
         }
     }
 

@@ -173,12 +173,12 @@ response_hours = 96
         let resp = app.client.post(app.at("/api/v1/login")).json(&serde_json::json!({"email": "sana@wsup.example.pk", "password": "correct horse battery staple"})).send().await.unwrap();
         assert_eq!(resp.status(), 200);
 
-        // Backup: a consistent SQLite copy while the server runs; on PostgreSQL, a clear refusal.
+        // Backup: a consistent SQLite copy while the server runs; on PostgreSQL, a pg_dump.
         let backup = dir.join("backup.db");
         let (ok, out, err) = run(&["backup", backup.to_str().unwrap()], None);
+        assert!(ok && out.contains("backup written"), "{out}{err}");
         match backend {
             Backend::Sqlite => {
-                assert!(ok, "{out}{err}");
                 let copy = khidmat::platform::db::Db::connect(None, &backup)
                     .await
                     .unwrap();
@@ -187,11 +187,14 @@ response_hours = 96
                     .await
                     .unwrap();
                 assert_eq!(n, 1);
-                let (ok, _, err) = run(&["backup", backup.to_str().unwrap()], None);
-                assert!(!ok && err.contains("already exists"), "{err}");
             }
-            Backend::Postgres => assert!(!ok && err.contains("pg_dump"), "{err}"),
+            Backend::Postgres => assert!(
+                std::fs::read(&backup).unwrap().starts_with(b"PGDMP"),
+                "a pg_dump archive"
+            ),
         }
+        let (ok, _, err) = run(&["backup", backup.to_str().unwrap()], None);
+        assert!(!ok && err.contains("already exists"), "{err}");
     }
 );
 

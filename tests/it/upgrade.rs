@@ -11,126 +11,147 @@ use crate::cli::khidmat;
 use crate::helpers::*;
 use crate::on_both;
 
-/// Every table of an SQLite database, each row quoted, in row order: what a restore must give back.
-async fn snapshot(file: &Path) -> Vec<(String, Vec<String>)> {
-    let db = Db::connect(None, file).await.unwrap();
+/// Every table of the database, each row as text, in order: what a restore must give back.
+async fn snapshot(file: &Path, url: Option<&str>) -> Vec<(String, Vec<String>)> {
+    let db = Db::connect(url, file).await.unwrap();
+    let postgres = url.is_some();
     let tables: Vec<(String,)> = db
-        .fetch_all(query(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-        ))
+        .fetch_all(query(if postgres {
+            "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = current_schema() \
+             AND table_type = 'BASE TABLE' ORDER BY 1"
+        } else {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        }))
         .await
         .unwrap();
     let mut out = Vec::new();
     for (t,) in tables {
-        let cols: Vec<(String,)> = db
-            .fetch_all(query("SELECT name FROM pragma_table_info($1) ORDER BY cid").bind(t.clone()))
-            .await
-            .unwrap();
-        let row = cols
-            .iter()
-            .map(|(c,)| format!("quote(\"{c}\")"))
-            .collect::<Vec<_>>()
-            .join(" || '|' || ");
-        let rows: Vec<(String,)> = db
-            .fetch_all(query(format!("SELECT {row} FROM \"{t}\" ORDER BY rowid")))
-            .await
-            .unwrap_or_default();
+        let sql = if postgres {
+            format!("SELECT CAST(x AS TEXT) FROM \"{t}\" x ORDER BY 1")
+        } else {
+            let cols: Vec<(String,)> = db
+                .fetch_all(
+                    query("SELECT name FROM pragma_table_info($1) ORDER BY cid").bind(t.clone()),
+                )
+                .await
+                .unwrap();
+            let row = cols
+                .iter()
+                .map(|(c,)| format!("quote(\"{c}\")"))
+                .collect::<Vec<_>>()
+                .join(" || '|' || ");
+            format!("SELECT {row} FROM \"{t}\" ORDER BY rowid")
+        };
+        let rows: Vec<(String,)> = db.fetch_all(query(sql)).await.unwrap_or_default();
         out.push((t, rows.into_iter().map(|r| r.0).collect()));
     }
     db.close().await;
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_backup_restored_gives_back_every_table() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str], stdin: Option<&str>| khidmat(dir.path(), None, args, stdin);
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for pack in [
-        "pesco-electricity-theft",
-        "kp-traffic-police",
-        "kp-traffic-registers",
-    ] {
-        let p = root.join(format!("packs/{pack}.toml"));
-        let (ok, out, err) = run(&["pack", "load", p.to_str().unwrap()], None);
+on_both!(
+    a_backup_restored_gives_back_every_table,
+    |backend| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let url = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(crate::pg::fresh_database().await),
+        };
+        let run =
+            |args: &[&str], stdin: Option<&str>| khidmat(dir.path(), url.as_deref(), args, stdin);
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for pack in [
+            "pesco-electricity-theft",
+            "kp-traffic-police",
+            "kp-traffic-registers",
+        ] {
+            let p = root.join(format!("packs/{pack}.toml"));
+            let (ok, out, err) = run(&["pack", "load", p.to_str().unwrap()], None);
+            assert!(ok, "{out}{err}");
+        }
+        let (ok, _, err) = run(
+            &[
+                "user",
+                "add",
+                "--email",
+                "sp@pesco.gov.pk",
+                "--name",
+                "SP",
+                "--role",
+                "manager",
+                "--department",
+                "pesco",
+                "--password-stdin",
+            ],
+            Some("a long enough password\n"),
+        );
+        assert!(ok, "{err}");
+        let db_file = dir.path().join("khidmat.db");
+        let before = snapshot(&db_file, url.as_deref()).await;
+        assert!(before
+            .iter()
+            .any(|(t, rows)| t == "register_rows" && rows.len() > 10));
+
+        let backup = dir.path().join(match backend {
+            Backend::Sqlite => "copy.db",
+            Backend::Postgres => "copy.dump",
+        });
+        let (ok, out, err) = run(&["backup", backup.to_str().unwrap()], None);
+        assert!(ok && out.contains("backup written"), "{out}{err}");
+        assert!(
+            !run(&["backup", backup.to_str().unwrap()], None).0,
+            "never over an existing file"
+        );
+
+        // Life goes on after the backup.
+        let (ok, _, err) = run(
+            &[
+                "user",
+                "add",
+                "--email",
+                "new@pesco.gov.pk",
+                "--name",
+                "New",
+                "--role",
+                "officer",
+                "--department",
+                "pesco",
+                "--password-stdin",
+            ],
+            Some("a long enough password\n"),
+        );
+        assert!(ok, "{err}");
+        let p = root.join("packs/kp-driving-theory.toml");
+        assert!(run(&["pack", "load", p.to_str().unwrap()], None).0);
+
+        // Not under a running server; not from a file that is not a Khidmat database.
+        {
+            let _server = khidmat::platform::backup::lock(dir.path()).unwrap();
+            let (ok, _, err) = run(&["restore", backup.to_str().unwrap()], None);
+            assert!(!ok && err.contains("stop it first"), "{err}");
+        }
+        let junk = dir.path().join("junk.db");
+        std::fs::write(&junk, "not a database").unwrap();
+        let (ok, _, err) = run(&["restore", junk.to_str().unwrap()], None);
+        assert!(!ok && err.contains("not"), "{err}");
+
+        let (ok, out, err) = run(&["restore", backup.to_str().unwrap()], None);
         assert!(ok, "{out}{err}");
+        let v = latest_migration();
+        assert!(
+            out.contains(&format!("schema {v} (the backup's was {v})")),
+            "{out}"
+        );
+        let after = snapshot(&db_file, url.as_deref()).await;
+        assert_eq!(before.len(), after.len(), "the same tables");
+        for ((t, a), (_, b)) in before.iter().zip(after.iter()) {
+            assert_eq!(a, b, "table {t} differs after the restore");
+        }
+        assert!(before
+            .iter()
+            .any(|(t, rows)| t == "users" && rows.len() == 1));
     }
-    let (ok, _, err) = run(
-        &[
-            "user",
-            "add",
-            "--email",
-            "sp@pesco.gov.pk",
-            "--name",
-            "SP",
-            "--role",
-            "manager",
-            "--department",
-            "pesco",
-            "--password-stdin",
-        ],
-        Some("a long enough password\n"),
-    );
-    assert!(ok, "{err}");
-    let db_file = dir.path().join("khidmat.db");
-    let before = snapshot(&db_file).await;
-    assert!(before
-        .iter()
-        .any(|(t, rows)| t == "register_rows" && rows.len() > 10));
-
-    let backup = dir.path().join("copy.db");
-    let (ok, out, err) = run(&["backup", backup.to_str().unwrap()], None);
-    assert!(ok && out.contains("backup written"), "{out}{err}");
-    assert!(
-        !run(&["backup", backup.to_str().unwrap()], None).0,
-        "never over an existing file"
-    );
-
-    // Life goes on after the backup.
-    let (ok, _, err) = run(
-        &[
-            "user",
-            "add",
-            "--email",
-            "new@pesco.gov.pk",
-            "--name",
-            "New",
-            "--role",
-            "officer",
-            "--department",
-            "pesco",
-            "--password-stdin",
-        ],
-        Some("a long enough password\n"),
-    );
-    assert!(ok, "{err}");
-    let p = root.join("packs/kp-driving-theory.toml");
-    assert!(run(&["pack", "load", p.to_str().unwrap()], None).0);
-
-    // Not under a running server; not from a file that is not a Khidmat database.
-    {
-        let _server = khidmat::platform::backup::lock(dir.path()).unwrap();
-        let (ok, _, err) = run(&["restore", backup.to_str().unwrap()], None);
-        assert!(!ok && err.contains("stop it first"), "{err}");
-    }
-    let junk = dir.path().join("junk.db");
-    std::fs::write(&junk, "not a database").unwrap();
-    let (ok, _, err) = run(&["restore", junk.to_str().unwrap()], None);
-    assert!(!ok && err.contains("not"), "{err}");
-
-    let (ok, out, err) = run(&["restore", backup.to_str().unwrap()], None);
-    assert!(ok, "{out}{err}");
-    let v = latest_migration();
-    assert!(
-        out.contains(&format!("schema {v} (the backup's was {v})")),
-        "{out}"
-    );
-    let after = snapshot(&db_file).await;
-    assert_eq!(before.len(), after.len(), "the same tables");
-    for ((t, a), (_, b)) in before.iter().zip(after.iter()) {
-        assert_eq!(a, b, "table {t} differs after the restore");
-    }
-}
+);
 
 /// The first `n` migrations of a backend, in a directory of their own: an older release's schema.
 fn older_release(backend: Backend, n: usize) -> tempfile::TempDir {
