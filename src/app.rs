@@ -48,6 +48,7 @@ pub struct Caches {
     pub districts: TtlCache<(), Arc<Vec<District>>>,
     pub services: TtlCache<String, Arc<reports::model::Service>>,
     pub api_keys: TtlCache<String, ApiKey>,
+    pub settings: TtlCache<(), Arc<crate::platform::settings::Settings>>,
 }
 
 impl Default for Caches {
@@ -56,6 +57,9 @@ impl Default for Caches {
             districts: TtlCache::new(Duration::from_secs(60)),
             services: TtlCache::new(Duration::from_secs(10)),
             api_keys: TtlCache::new(Duration::from_secs(10)),
+            settings: TtlCache::new(Duration::from_secs(
+                crate::platform::settings::CACHE_SECONDS,
+            )),
         }
     }
 }
@@ -344,6 +348,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::registers::api::router())
         .merge(crate::campaigns::api::router())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::web::with_settings,
+        ))
         .layer(axum::middleware::from_fn(crate::platform::metrics::track))
         // Pages, scripts and JSON shrink to a quarter over slow mobile links. Photos are JPEG
         // already; the default predicate leaves images alone.
@@ -369,8 +377,12 @@ pub fn job_registry(wake: Arc<tokio::sync::Notify>, config: Arc<Config>) -> jobs
     registry.register(crate::platform::mail::JOB_KIND, move |db, payload| {
         crate::platform::mail::send_job(db, mail_config.clone(), payload)
     });
+    let backup_now_config = backup_config.clone();
     registry.register(crate::platform::backup::JOB_KIND, move |db, _| {
         crate::platform::backup::job(db, backup_config.clone())
+    });
+    registry.register(crate::platform::backup::NOW_JOB_KIND, move |db, _| {
+        crate::platform::backup::now_job(db, backup_now_config.clone())
     });
     registry.register(crate::opendata::publish::JOB_KIND, |db, _| {
         crate::opendata::publish::job(db)

@@ -6,7 +6,9 @@
 //! - `services`: reporting services edited in the browser, checked as a pack checks them;
 //! - `pack`: a department's configuration exported as a pack file and imported with a preview;
 //! - `readiness`: whether the department could run alone, check by check;
-//! - `health`: the deployment's health, for platform administrators.
+//! - `health`: the deployment's health, for platform administrators;
+//! - `site`: the deployment's own settings (site name, logo, contact text, SMS gateway and its
+//!   secret, districts), for platform administrators.
 //!
 //! Who: a platform administrator (role `admin`) everywhere; a department's managers are its
 //! administrators. Officers and API keys administer nothing.
@@ -15,6 +17,7 @@ pub mod health;
 pub mod pack;
 pub mod readiness;
 pub mod services;
+pub mod site;
 pub mod users;
 
 use crate::app::AppState;

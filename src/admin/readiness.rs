@@ -67,7 +67,8 @@ pub async fn checks(state: &AppState, d: &Department) -> Result<Vec<Check>> {
         fix: "Run `khidmat backup FILE` every night (cron or a systemd timer) and keep copies on another machine.",
     });
 
-    let gateway = &state.config.sms_gateway;
+    let settings = state.settings().await;
+    let gateway = settings.sms_gateway(&state.config);
     let (sent, dead): (i64, i64) = db
         .fetch_one(
             query(
@@ -82,7 +83,7 @@ pub async fn checks(state: &AppState, d: &Department) -> Result<Vec<Check>> {
         code: "gateway",
         ok: gateway != "log" && dead == 0,
         found: format!("SMS gateway {gateway}: {sent} sent, {dead} undeliverable in 7 days"),
-        fix: "Set sms_gateway to smssync or http (see OPERATIONS.md), send a test message, and retry or fix undeliverable ones.",
+        fix: "Choose the SMS gateway (smssync or http) on the site settings page or in the configuration (see OPERATIONS.md), send a test message, and retry or fix undeliverable ones.",
     });
 
     let staff: i64 = db

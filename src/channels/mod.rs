@@ -57,8 +57,17 @@ fn secret_ok(expected: Option<&str>, given: Option<&str>) -> bool {
     }
 }
 
-fn gateway_secret<'a>(state: &'a AppState, own: &'a Option<String>) -> Option<&'a str> {
-    own.as_deref().or(state.config.channel_secret.as_deref())
+/// Is `given` a gateway's secret? Once an administrator has generated one in the browser, it is
+/// the only one; before that, the gateway's own configured secret, else the shared one.
+async fn gateway_allows(state: &AppState, own: &Option<String>, given: Option<&str>) -> bool {
+    match (&state.settings().await.gateway_secret_sha256, given) {
+        (Some(sha), Some(g)) => crate::platform::settings::secret_matches(sha, g),
+        (Some(_), None) => false,
+        (None, _) => secret_ok(
+            own.as_deref().or(state.config.channel_secret.as_deref()),
+            given,
+        ),
+    }
 }
 
 /// A gateway error, as plain text with its status (gateways log it).
@@ -414,10 +423,8 @@ fn smssync_error(status: StatusCode, message: &str) -> Response {
 }
 
 /// The messages waiting for SMSSync to send, as its protocol lists them; they are handed over.
+/// (Those queued for it before an administrator chose another gateway still go this way.)
 async fn smssync_messages(state: &AppState) -> Result<Vec<serde_json::Value>, sqlx::Error> {
-    if state.config.sms_gateway != "smssync" {
-        return Ok(vec![]);
-    }
     Ok(store::take_queued(&state.db, "smssync", 50)
         .await?
         .into_iter()
@@ -429,8 +436,13 @@ async fn smssync_in(
     State(state): State<AppState>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    let secret = gateway_secret(&state, &state.config.smssync_secret);
-    if !secret_ok(secret, f.get("secret").map(String::as_str)) {
+    if !gateway_allows(
+        &state,
+        &state.config.smssync_secret,
+        f.get("secret").map(String::as_str),
+    )
+    .await
+    {
         return smssync_error(StatusCode::FORBIDDEN, "wrong or missing secret");
     }
     if let Err(r) = gateway_limit(&state, "smssync").await {
@@ -478,15 +490,15 @@ async fn smssync_in(
     let mut payload = json!({"success": true, "error": null});
     if !messages.is_empty() {
         payload["task"] = json!("send");
-        payload["secret"] = json!(secret);
+        // SMSSync checks that the answer carries the secret it sent (which matched).
+        payload["secret"] = json!(f.get("secret"));
         payload["messages"] = json!(messages);
     }
     Json(json!({"payload": payload})).into_response()
 }
 
 async fn smssync_pull(State(state): State<AppState>, Query(q): Query<SmsSyncQuery>) -> Response {
-    let secret = gateway_secret(&state, &state.config.smssync_secret);
-    if !secret_ok(secret, q.secret.as_deref()) {
+    if !gateway_allows(&state, &state.config.smssync_secret, q.secret.as_deref()).await {
         return smssync_error(StatusCode::FORBIDDEN, "wrong or missing secret");
     }
     if q.task.as_deref() != Some("send") {
@@ -494,7 +506,7 @@ async fn smssync_pull(State(state): State<AppState>, Query(q): Query<SmsSyncQuer
     }
     match smssync_messages(&state).await {
         Ok(messages) => {
-            Json(json!({"payload": {"task": "send", "secret": secret, "messages": messages}}))
+            Json(json!({"payload": {"task": "send", "secret": q.secret, "messages": messages}}))
                 .into_response()
         }
         Err(e) => Error::from(e).into_response(),
@@ -518,8 +530,7 @@ struct AtSms {
 
 /// The Africa's-Talking-style callbacks' door: the key, then the gateway's limit.
 async fn africastalking_gate(state: &AppState, key: Option<&str>) -> Result<(), Response> {
-    let secret = gateway_secret(state, &state.config.africastalking_secret);
-    if !secret_ok(secret, key) {
+    if !gateway_allows(state, &state.config.africastalking_secret, key).await {
         return Err(refuse(StatusCode::FORBIDDEN, "wrong or missing key"));
     }
     gateway_limit(state, "africastalking").await

@@ -84,21 +84,21 @@ pub async fn queue(
     lang: Lang,
     report_id: Option<i64>,
 ) -> Result<i64, sqlx::Error> {
+    let gateway = crate::platform::settings::sms_gateway(tx, config).await?;
     let id = store::insert_outgoing(
         tx,
         phone.e164(),
         text,
         lang.code(),
         segments(text),
-        &config.sms_gateway,
+        &gateway,
         report_id,
     )
     .await?;
-    if config.sms_gateway != "smssync" {
+    if gateway != "smssync" {
         jobs::enqueue(tx, JOB_KIND, &json!({"id": id})).await?;
     }
-    metrics::counter!("khidmat_sms_queued_total", "gateway" => config.sms_gateway.clone())
-        .increment(1);
+    metrics::counter!("khidmat_sms_queued_total", "gateway" => gateway).increment(1);
     Ok(id)
 }
 
@@ -168,7 +168,10 @@ pub async fn send_job(
             tracing::info!(to = %masked, segments = msg.segments, text = %msg.body, "SMS (development gateway)");
             Ok(())
         }
-        "http" => http_send(&config.sms_http_url, &msg.phone, &msg.body).await,
+        "http" => {
+            let url = crate::platform::settings::sms_http_url(&db, &config).await?;
+            http_send(&url, &msg.phone, &msg.body).await
+        }
         other => Err(anyhow::anyhow!("gateway {other:?} does not send by itself")),
     };
     match result {

@@ -191,10 +191,7 @@ impl Config {
             "sms_gateway must be \"log\", \"smssync\" or \"http\""
         );
         anyhow::ensure!(
-            self.sms_gateway != "http"
-                || (self.sms_http_url.starts_with("http://")
-                    && self.sms_http_url.contains("{to}")
-                    && self.sms_http_url.contains("{text}")),
+            self.sms_gateway != "http" || http_gateway_url_ok(&self.sms_http_url),
             "sms_http_url must be an http:// address with {{to}} and {{text}} in it"
         );
         anyhow::ensure!(
@@ -217,6 +214,11 @@ impl Config {
     pub fn documents_dir(&self) -> PathBuf {
         self.data_dir.join("documents")
     }
+}
+
+/// An HTTP SMS gateway's address: `http://`, with `{to}` and `{text}` to fill in.
+pub fn http_gateway_url_ok(url: &str) -> bool {
+    url.starts_with("http://") && url.contains("{to}") && url.contains("{text}")
 }
 
 #[cfg(test)]

@@ -75,7 +75,9 @@ pub async fn encode(bytes: Vec<u8>, max_side: u32) -> Result<Encoded, PhotoError
         .map_err(|e| PhotoError::Io(std::io::Error::other(e)))?
 }
 
-fn encode_blocking(bytes: &[u8], max_side: u32) -> Result<Encoded, PhotoError> {
+/// Decode `bytes` (JPEG, PNG, WebP or GIF) and scale to fit `max_side`, refusing decompression
+/// bombs.
+fn decode_scaled(bytes: &[u8], max_side: u32) -> Result<image::DynamicImage, PhotoError> {
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(PhotoError::Io)?;
@@ -94,12 +96,15 @@ fn encode_blocking(bytes: &[u8], max_side: u32) -> Result<Encoded, PhotoError> {
         image::ImageError::Limits(_) => PhotoError::TooLarge,
         e => PhotoError::NotAnImage(e.to_string()),
     })?;
-    let img = if img.width() > max_side || img.height() > max_side {
+    Ok(if img.width() > max_side || img.height() > max_side {
         img.resize(max_side, max_side, image::imageops::FilterType::Triangle)
     } else {
         img
-    };
-    let rgb = img.to_rgb8();
+    })
+}
+
+fn encode_blocking(bytes: &[u8], max_side: u32) -> Result<Encoded, PhotoError> {
+    let rgb = decode_scaled(bytes, max_side)?.to_rgb8();
     let mut jpeg = Vec::new();
     JpegEncoder::new_with_quality(&mut jpeg, 80)
         .encode_image(&rgb)
@@ -112,6 +117,26 @@ fn encode_blocking(bytes: &[u8], max_side: u32) -> Result<Encoded, PhotoError> {
         height: rgb.height(),
         content_type: "image/jpeg",
     })
+}
+
+/// A logo: decoded, scaled to fit `max_side`, re-encoded as PNG (keeping transparency, which
+/// a logo on a coloured header needs and a JPEG would lose).
+pub async fn logo(bytes: Vec<u8>, max_side: u32) -> Result<Encoded, PhotoError> {
+    tokio::task::spawn_blocking(move || {
+        let rgba = decode_scaled(&bytes, max_side)?.to_rgba8();
+        let mut png = Vec::new();
+        rgba.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+            .map_err(|e| PhotoError::Io(std::io::Error::other(e)))?;
+        Ok(Encoded {
+            sha256: hex::encode(Sha256::digest(&png)),
+            width: rgba.width(),
+            height: rgba.height(),
+            bytes: png,
+            content_type: "image/png",
+        })
+    })
+    .await
+    .map_err(|e| PhotoError::Io(std::io::Error::other(e)))?
 }
 
 /// The address a stored photo is served at (the `/photos/{file}` route).

@@ -14,12 +14,12 @@ use serde::Deserialize;
 use super::staff::{staff_page, StaffPage};
 use super::{format, render, Csrf, OrPage, Page, PageError};
 use crate::admin::services::{value_line, FORM_ROWS};
-use crate::admin::{self, health, pack, readiness, services, users, Power};
+use crate::admin::{self, health, pack, readiness, services, site, users, Power};
 use crate::app::AppState;
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::identity::Staff;
-use crate::platform::org::Department;
+use crate::platform::org::{Department, District};
 use crate::platform::ratelimit::PeerAddr;
 use crate::reports::model::Service;
 
@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/staff/admin", get(overview))
         .route("/staff/admin/health", get(health_page))
+        .route("/staff/admin/health/backup", post(backup_now))
         .route("/staff/admin/maintainer", post(maintainer))
         .route("/staff/admin/users", post(invite))
         .route("/staff/admin/users/{id}", post(update_user))
@@ -40,6 +41,16 @@ pub fn router() -> Router<AppState> {
         .route("/staff/admin/pack", get(export))
         .route("/staff/admin/pack/preview", post(preview))
         .route("/staff/admin/pack/import", post(import))
+        .route("/staff/admin/site", get(site_page).post(save_site))
+        .route(
+            "/staff/admin/site/logo",
+            post(save_logo).layer(axum::extract::DefaultBodyLimit::max(
+                LOGO_UPLOAD_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/staff/admin/site/gateway", post(save_gateway))
+        .route("/staff/admin/site/secret", post(new_secret))
+        .route("/staff/admin/site/district", post(save_district))
         .route(
             "/staff/password/{token}",
             get(password_form).post(set_password),
@@ -707,6 +718,301 @@ async fn health_page(
         h,
     };
     Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+/// "Back up now": a worker makes one at once (SQLite copy or pg_dump), recorded like the rest.
+async fn backup_now(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    Form(f): Form<AdminForm>,
+) -> Result<Response, PageError> {
+    if !csrf.verify(f.csrf.as_deref()) {
+        return Err(PageError::form_expired(lang));
+    }
+    site::platform(&staff).or_page(lang)?;
+    crate::platform::backup::request_now(&state.db)
+        .await
+        .map_err(|e| PageError {
+            error: Error::Internal(e),
+            lang,
+        })?;
+    let mut tx = state.db.begin().await.or_page(lang)?;
+    crate::platform::audit::record(
+        &mut tx,
+        &staff.actor(),
+        "backup.request",
+        "backup",
+        "now",
+        serde_json::json!({}),
+    )
+    .await
+    .or_page(lang)?;
+    tx.commit().await.or_page(lang)?;
+    state.job_wake.notify_one();
+    Ok(Redirect::to("/staff/admin/health?backup=requested").into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The deployment's settings
+
+/// The largest logo file taken (before it is made small).
+const LOGO_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
+
+#[derive(Template)]
+#[template(path = "staff_admin_site.html")]
+struct SitePage {
+    p: Page,
+    /// name, contact: en, ur, ps
+    name: [String; 3],
+    contact: [String; 3],
+    logo: Option<String>,
+    gateway: String,
+    gateway_from_page: bool,
+    gateways: &'static [&'static str],
+    http_url_set: bool,
+    secret_from_page: bool,
+    new_secret: Option<String>,
+    districts: Vec<District>,
+    /// The district being edited (or a blank one to add).
+    editing: District,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct SiteQuery {
+    district: Option<String>,
+}
+
+async fn site_view(
+    state: &AppState,
+    staff: &Staff,
+    lang: Lang,
+    csrf: &Csrf,
+    uri: &axum::http::Uri,
+    editing: Option<&str>,
+) -> Result<SitePage, PageError> {
+    site::platform(staff).or_page(lang)?;
+    let s = crate::platform::settings::load(&state.db)
+        .await
+        .or_page(lang)?;
+    let three = |t: &Option<crate::platform::i18n::Text3>| match t {
+        Some(t) => [t.en.clone(), t.ur.clone(), t.ps.clone()],
+        None => Default::default(),
+    };
+    let mut districts: Vec<District> = state.districts().await.or_page(lang)?.to_vec();
+    districts.sort_by(|a, b| a.name_en.cmp(&b.name_en));
+    let editing = editing
+        .and_then(|slug| districts.iter().find(|d| d.slug == slug).cloned())
+        .unwrap_or(District {
+            slug: String::new(),
+            name_en: String::new(),
+            name_ur: String::new(),
+            name_ps: String::new(),
+            division: String::new(),
+            hq_lat: 0.0,
+            hq_long: 0.0,
+        });
+    Ok(SitePage {
+        p: staff_page(lang, lang.t("admin-site"), uri, csrf, staff),
+        name: three(&s.site_name),
+        contact: three(&s.contact),
+        logo: s.logo_version().map(str::to_owned),
+        gateway: s.sms_gateway(&state.config).to_owned(),
+        gateway_from_page: s.sms_gateway.is_some(),
+        gateways: crate::platform::settings::GATEWAYS,
+        http_url_set: !s.sms_http_url(&state.config).is_empty(),
+        secret_from_page: s.gateway_secret_sha256.is_some(),
+        new_secret: None,
+        districts,
+        editing,
+        error: None,
+    })
+}
+
+async fn site_page(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Query(q): Query<SiteQuery>,
+) -> Result<Response, PageError> {
+    let page = site_view(&state, &staff, lang, &csrf, &uri, q.district.as_deref()).await?;
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+/// After a change: back to the settings page; a refusal shows on it, with 422.
+async fn site_outcome(
+    state: &AppState,
+    staff: &Staff,
+    lang: Lang,
+    csrf: &Csrf,
+    uri: &axum::http::Uri,
+    result: crate::platform::error::Result<()>,
+    anchor: &str,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/staff/admin/site#{anchor}")).into_response()),
+        Err(e @ Error::BadRequest(_)) => {
+            let mut page = site_view(state, staff, lang, csrf, uri, None).await?;
+            page.error = Some(e.message());
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, csrf, &page))
+        }
+        Err(error) => Err(PageError { error, lang }),
+    }
+}
+
+#[derive(Deserialize)]
+struct SiteForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    name_en: String,
+    #[serde(default)]
+    name_ur: String,
+    #[serde(default)]
+    name_ps: String,
+    #[serde(default)]
+    contact_en: String,
+    #[serde(default)]
+    contact_ur: String,
+    #[serde(default)]
+    contact_ps: String,
+    #[serde(default)]
+    gateway: String,
+    #[serde(default)]
+    http_url: String,
+    #[serde(default)]
+    reset: Option<String>,
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    division: String,
+    #[serde(default)]
+    lat: String,
+    #[serde(default)]
+    long: String,
+}
+
+impl SiteForm {
+    fn name(&self) -> crate::platform::i18n::Text3 {
+        crate::platform::i18n::Text3 {
+            en: self.name_en.clone(),
+            ur: self.name_ur.clone(),
+            ps: self.name_ps.clone(),
+        }
+    }
+}
+
+fn site_csrf(csrf: &Csrf, f: &SiteForm, lang: Lang) -> Result<(), PageError> {
+    if csrf.verify(f.csrf.as_deref()) {
+        Ok(())
+    } else {
+        Err(PageError::form_expired(lang))
+    }
+}
+
+async fn save_site(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Form(f): Form<SiteForm>,
+) -> Result<Response, PageError> {
+    site_csrf(&csrf, &f, lang)?;
+    let contact = crate::platform::i18n::Text3 {
+        en: f.contact_en.clone(),
+        ur: f.contact_ur.clone(),
+        ps: f.contact_ps.clone(),
+    };
+    let r = site::save_site(&state, &staff, lang, &f.name(), &contact).await;
+    site_outcome(&state, &staff, lang, &csrf, &uri, r, "site").await
+}
+
+async fn save_logo(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    form: axum::extract::Multipart,
+) -> Result<Response, PageError> {
+    let sent = crate::benefits::api::read_form(form, LOGO_UPLOAD_BYTES, lang)
+        .await
+        .or_page(lang)?;
+    if !csrf.verify(sent.fields.get("csrf").map(String::as_str)) {
+        return Err(PageError::form_expired(lang));
+    }
+    let file = sent
+        .files
+        .into_iter()
+        .find(|(n, b)| n == "logo" && !b.is_empty())
+        .map(|(_, b)| b);
+    let r = match (sent.fields.contains_key("remove"), file) {
+        (true, _) => site::save_logo(&state, &staff, lang, None).await,
+        (false, Some(b)) => site::save_logo(&state, &staff, lang, Some(b)).await,
+        (false, None) => Err(Error::BadRequest(lang.t("admin-err-logo"))),
+    };
+    site_outcome(&state, &staff, lang, &csrf, &uri, r, "logo").await
+}
+
+async fn save_gateway(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Form(f): Form<SiteForm>,
+) -> Result<Response, PageError> {
+    site_csrf(&csrf, &f, lang)?;
+    let gateway = Some(f.gateway.as_str()).filter(|_| f.reset.is_none());
+    let r = site::save_gateway(&state, &staff, gateway, &f.http_url).await;
+    site_outcome(&state, &staff, lang, &csrf, &uri, r, "gateway").await
+}
+
+async fn new_secret(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Form(f): Form<SiteForm>,
+) -> Result<Response, PageError> {
+    site_csrf(&csrf, &f, lang)?;
+    let secret = site::new_gateway_secret(&state, &staff)
+        .await
+        .or_page(lang)?;
+    let mut page = site_view(&state, &staff, lang, &csrf, &uri, None).await?;
+    page.new_secret = Some(secret);
+    let mut r = render(StatusCode::OK, &csrf, &page);
+    // The secret is on this page only: no cache keeps it.
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(r)
+}
+
+async fn save_district(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    csrf: Csrf,
+    OriginalUri(uri): OriginalUri,
+    Form(f): Form<SiteForm>,
+) -> Result<Response, PageError> {
+    site_csrf(&csrf, &f, lang)?;
+    let d = site::DistrictIn {
+        slug: &f.slug,
+        name: f.name(),
+        division: &f.division,
+        lat: &f.lat,
+        long: &f.long,
+    };
+    let r = site::save_district(&state, &staff, lang, &d).await;
+    site_outcome(&state, &staff, lang, &csrf, &uri, r, "districts").await
 }
 
 // ---------------------------------------------------------------------------------------------

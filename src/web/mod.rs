@@ -43,11 +43,45 @@ use sha2::{Digest, Sha256};
 use crate::app::AppState;
 use crate::platform::error::Error;
 use crate::platform::i18n::{Lang, ALL_LANGS};
+use crate::platform::settings::Settings;
+
+tokio::task_local! {
+    /// The settings in force while a request is answered (set by `with_settings`): the pages'
+    /// site name, logo and contact text come from here.
+    static SETTINGS: std::sync::Arc<Settings>;
+}
+
+/// Middleware: answer the request with this node's current settings at hand.
+pub async fn with_settings(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let settings = state.settings().await;
+    SETTINGS.scope(settings, next.run(req)).await
+}
+
+/// `/site/logo.png`: the logo a platform administrator uploaded. Its address carries its
+/// version (`?v=`), so a browser keeps it for a year and asks again only when it changes.
+async fn logo() -> Response {
+    match SETTINGS.try_with(|s| s.logo.clone()).ok().flatten() {
+        Some((png, _)) => (
+            [
+                (header::CONTENT_TYPE, "image/png"),
+                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            ],
+            png.as_ref().clone(),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/static/{file}", get(asset))
         .route("/lang/{code}", get(switch_language))
+        .route("/site/logo.png", get(logo))
         .merge(citizen::router())
         .merge(staff::router())
         .merge(directory::router())
@@ -248,6 +282,8 @@ pub struct Page {
     pub staff_name: Option<String>,
     /// The logged-in staff member is an administrator (sees the SMS log).
     pub admin: bool,
+    /// The site's name, logo and contact text.
+    pub site: std::sync::Arc<Settings>,
 }
 
 impl Page {
@@ -279,7 +315,16 @@ impl Page {
             csrf: csrf.token.clone(),
             staff_name: None,
             admin: false,
+            site: SETTINGS.try_with(std::sync::Arc::clone).unwrap_or_default(),
         }
+    }
+
+    pub fn site_name(&self) -> String {
+        self.site.site_name(self.lang)
+    }
+
+    pub fn contact(&self) -> Option<String> {
+        self.site.contact(self.lang)
     }
 
     pub fn t(&self, id: &str) -> String {
@@ -423,6 +468,7 @@ impl IntoResponse for PageError {
                 csrf: String::new(),
                 staff_name: None,
                 admin: false,
+                site: SETTINGS.try_with(std::sync::Arc::clone).unwrap_or_default(),
             },
             message,
         };

@@ -885,3 +885,305 @@ on_both!(
         );
     }
 );
+
+/// A PNG logo, `w` × `h`, half transparent.
+fn logo_png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbaImage::from_fn(w, h, |x, _| {
+        image::Rgba([13, 71, 161, if x < w / 2 { 255 } else { 0 }])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+async fn upload_logo(
+    b: &reqwest::Client,
+    app: &TestApp,
+    csrf: &str,
+    bytes: Vec<u8>,
+) -> (u16, String) {
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.to_owned())
+        .part(
+            "logo",
+            reqwest::multipart::Part::bytes(bytes).file_name("logo.png"),
+        );
+    let r = b
+        .post(app.at("/staff/admin/site/logo"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+on_both!(
+    a_platform_administrator_sets_the_site_the_gateway_and_the_districts,
+    |backend| async move {
+        let (gateway_url, seen) = crate::channels::fake_gateway(0).await;
+        let app = spawn_with(backend, |c| {
+            c.channel_secret = Some(SECRET.into());
+        })
+        .await;
+        app.add_user("root@khidmat.pk", Role::Admin, None, None)
+            .await;
+        app.add_user("sp@pesco.gov.pk", Role::Manager, Some("pesco"), None)
+            .await;
+        let (root, rc) = login(&app, "root@khidmat.pk").await;
+        let (m, mc) = login(&app, "sp@pesco.gov.pk").await;
+        assert_eq!(page(&m, &app, "/staff/admin/site").await.0, 404);
+        let (status, html) = page(&root, &app, "/staff/admin/site").await;
+        assert_eq!(status, 200);
+        assert!(
+            html.contains(r#"data-gateway="log""#),
+            "the configuration's gateway"
+        );
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut v = vec![("csrf", rc.as_str())];
+            v.extend_from_slice(extra);
+            v
+        };
+
+        // The site's name and contact text, in three languages, on every page at once.
+        let (status, html) = submit(
+            &root,
+            &app,
+            "/staff/admin/site",
+            &with(&[("name_ur", "خدمت کے پی")]),
+        )
+        .await;
+        assert_eq!(status, 422, "English is needed: {html}");
+        let (status, _) = submit(
+            &root,
+            &app,
+            "/staff/admin/site",
+            &with(&[
+                ("name_en", "Khidmat KP"),
+                ("name_ur", "خدمت کے پی"),
+                ("contact_en", "Helpline 1800, 9 to 5"),
+                ("contact_ur", "ہیلپ لائن 1800، صبح 9 سے شام 5"),
+            ]),
+        )
+        .await;
+        assert_eq!(status, 303);
+        let citizen = browser();
+        let (_, home) = page(&citizen, &app, "/").await;
+        assert!(
+            home.contains("<title>") && home.contains("· Khidmat KP</title>"),
+            "{home}"
+        );
+        assert!(home.contains("Helpline 1800, 9 to 5"));
+        let (_, ur) = page(&citizen, &app, "/?locale=ur").await;
+        assert!(ur.contains("خدمت کے پی") && ur.contains("ہیلپ لائن 1800"));
+        let (_, ps) = page(&citizen, &app, "/?locale=ps").await;
+        assert!(ps.contains("Khidmat KP"), "Pashto falls back to English");
+
+        // A logo, made small; garbage refused.
+        let (status, html) = upload_logo(&root, &app, &rc, b"not an image".to_vec()).await;
+        assert_eq!(status, 422);
+        assert!(html.contains(r#"id="error""#));
+        let (status, _) = upload_logo(&root, &app, &rc, logo_png(800, 400)).await;
+        assert_eq!(status, 303);
+        let (_, home) = page(&citizen, &app, "/").await;
+        let at = home
+            .find("/site/logo.png?v=")
+            .expect("the logo is on the page");
+        let src = &home[at..at + home[at..].find('"').unwrap()];
+        let r = citizen.get(app.at(src)).send().await.unwrap();
+        assert_eq!(r.headers()["content-type"], "image/png");
+        assert!(r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable"));
+        let png = image::load_from_memory(&r.bytes().await.unwrap()).unwrap();
+        assert_eq!((png.width(), png.height()), (128, 64));
+        assert!(png.color().has_alpha(), "the transparency stays");
+
+        // The gateway: a bad address refused; then SMS go out by HTTP without a restart.
+        let (status, _) = submit(
+            &root,
+            &app,
+            "/staff/admin/site/gateway",
+            &with(&[("gateway", "http"), ("http_url", "ftp://gateway/send")]),
+        )
+        .await;
+        assert_eq!(status, 422);
+        let (status, _) = submit(
+            &root,
+            &app,
+            "/staff/admin/site/gateway",
+            &with(&[("gateway", "http")]),
+        )
+        .await;
+        assert_eq!(status, 422, "http needs an address");
+        let (status, _) = submit(
+            &root,
+            &app,
+            "/staff/admin/site/gateway",
+            &[
+                ("csrf", rc.as_str()),
+                ("gateway", "http"),
+                ("http_url", gateway_url.as_str()),
+            ],
+        )
+        .await;
+        assert_eq!(status, 303);
+        let (_, html) = page(&root, &app, "/staff/admin/site").await;
+        assert!(html.contains(r#"data-gateway="http""#));
+        assert!(
+            !html.contains(&gateway_url),
+            "the address (it may carry a password) is not shown again"
+        );
+        let (_, messages) = page(&root, &app, "/staff/messages").await;
+        let (status, _) = submit(
+            &root,
+            &app,
+            "/staff/messages/test",
+            &[
+                ("csrf", hidden(&messages, "csrf").as_str()),
+                ("phone", "0300 7654321"),
+            ],
+        )
+        .await;
+        assert_eq!(status, 303);
+        eventually(|| {
+            let seen = seen.clone();
+            async move { (!seen.lock().unwrap().is_empty()).then_some(()) }
+        })
+        .await;
+        let audit: Vec<(String,)> = app
+            .db
+            .fetch_all(query(
+                "SELECT detail FROM audit_log WHERE action = 'settings.set' AND subject_id = 'sms.http_url'",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(audit.len(), 1);
+        assert!(
+            audit[0].0.contains("(secret)") && !audit[0].0.contains("127.0.0.1"),
+            "{audit:?}"
+        );
+
+        // A new gateway secret, shown once; the configured one stops working at once.
+        let ussd = |key: String| {
+            let client = app.client.clone();
+            let url = app.at(&format!("/channels/africastalking/ussd?key={key}"));
+            async move {
+                client
+                    .post(url)
+                    .form(&[
+                        ("sessionId", "site1"),
+                        ("serviceCode", "*384#"),
+                        ("phoneNumber", "+923001112288"),
+                        ("text", ""),
+                    ])
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }
+        };
+        assert_eq!(ussd(SECRET.into()).await, 200);
+        let (status, html) = submit(&root, &app, "/staff/admin/site/secret", &with(&[])).await;
+        assert_eq!(status, 200);
+        let at = html
+            .find(r#"id="new-secret""#)
+            .expect("the secret is shown");
+        let code = &html[at..];
+        let secret = code[code.find("<code dir=\"ltr\">").unwrap() + 16..][..43].to_owned();
+        assert_eq!(ussd(SECRET.into()).await, 403);
+        assert_eq!(ussd(secret.clone()).await, 200);
+        let (_, again) = page(&root, &app, "/staff/admin/site").await;
+        assert!(!again.contains(&secret), "shown once");
+        assert!(again.contains(r#"data-secret-from-page="true""#));
+
+        // Districts: one added, one renamed; bad coordinates refused.
+        let (status, _) = submit(
+            &root,
+            &app,
+            "/staff/admin/site/district",
+            &with(&[
+                ("slug", "central-dir"),
+                ("name_en", "Central Dir"),
+                ("name_ur", "سنٹرل دیر"),
+                ("name_ps", "منځنی دیر"),
+                ("division", "malakand"),
+                ("lat", "north"),
+                ("long", "73.0"),
+            ]),
+        )
+        .await;
+        assert_eq!(status, 422);
+        let (status, _) = submit(
+            &root,
+            &app,
+            "/staff/admin/site/district",
+            &with(&[
+                ("slug", "central-dir"),
+                ("name_en", "Central Dir"),
+                ("name_ur", "سنٹرل دیر"),
+                ("name_ps", "منځنی دیر"),
+                ("division", "malakand"),
+                ("lat", "35.17"),
+                ("long", "71.97"),
+            ]),
+        )
+        .await;
+        assert_eq!(status, 303);
+        let (_, edit) = page(&root, &app, "/staff/admin/site?district=torghar").await;
+        assert!(edit.contains(r#"value="34.6""#) && edit.contains("readonly"));
+        let (status, _) = submit(
+            &root,
+            &app,
+            "/staff/admin/site/district",
+            &with(&[
+                ("slug", "torghar"),
+                ("name_en", "Torghar"),
+                ("name_ur", "تورغر"),
+                ("name_ps", "تورغر"),
+                ("division", "hazara"),
+                ("lat", "34.54"),
+                ("long", "72.96"),
+            ]),
+        )
+        .await;
+        assert_eq!(status, 303);
+        let (_, form) = page(&citizen, &app, "/report/kunda?locale=ur").await;
+        assert!(
+            form.contains("value=\"central-dir\"") && form.contains("سنٹرل دیر"),
+            "a new district is offered at once: {form}"
+        );
+        // A backup made now, from the health page (an SQLite copy, or pg_dump), recorded.
+        assert_eq!(app.count("backups").await, 0);
+        let (status, _) = submit(
+            &m,
+            &app,
+            "/staff/admin/health/backup",
+            &[("csrf", mc.as_str())],
+        )
+        .await;
+        assert_eq!(status, 404, "a manager makes no backups");
+        let (status, _) = submit(&root, &app, "/staff/admin/health/backup", &with(&[])).await;
+        assert_eq!(status, 303);
+        eventually(|| async { (app.count("backups").await == 1).then_some(()) }).await;
+        let file: String = app
+            .db
+            .scalar(query("SELECT file FROM backups"))
+            .await
+            .unwrap();
+        assert!(std::fs::metadata(&file).unwrap().len() > 10_000, "{file}");
+        for (action, slug) in [
+            ("district.create", "central-dir"),
+            ("district.update", "torghar"),
+        ] {
+            assert_eq!(
+                app.count(&format!(
+                    "audit_log WHERE action = '{action}' AND subject_id = '{slug}'"
+                ))
+                .await,
+                1
+            );
+        }
+    }
+);

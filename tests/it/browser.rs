@@ -1,6 +1,7 @@
 //! The web pages in a real browser: starts the server (SQLite), two departments' officers and
 //! a photo, then runs `tests/browser/flows.test.mjs` (node, playwright-core, Debian Chromium,
-//! axe-core). Screenshots, the exported CSV and the page-budget figures land in
+//! axe-core); and department administration (`tests/browser/admin.test.mjs`) on SQLite and on
+//! PostgreSQL. Screenshots, the exported CSV and the page-budget figures land in
 //! `target/browser/`. `scripts/test.sh` installs Chromium and the npm packages.
 
 use std::process::Command;
@@ -8,6 +9,76 @@ use std::process::Command;
 use khidmat::platform::identity::Role;
 
 use crate::helpers::{spawn_with, Backend};
+use crate::on_both;
+
+/// Run one of `tests/browser`'s files with node, with `env`; its output is the test's.
+async fn node(file: &'static str, env: Vec<(&'static str, String)>) {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let tests = root.join("tests/browser");
+    assert!(
+        tests.join("node_modules/playwright-core").exists(),
+        "run ./scripts/test.sh (it installs the browser tests' npm packages and Chromium)"
+    );
+    let out = root.join("target/browser");
+    std::fs::create_dir_all(&out).unwrap();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .args(["--test", "--test-concurrency=1", file])
+            .current_dir(&tests)
+            .env("OUT", out)
+            .envs(env)
+            .output()
+            .expect("node runs (see scripts/test.sh)")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "browser tests failed:\n{stdout}");
+}
+
+on_both!(administration_in_a_real_browser, |backend| async move {
+    let mail = tempfile::tempdir().unwrap();
+    let mailbox = mail.path().join("mailbox");
+    // The machine's mail transfer agent, as far as the server knows: each message appended to
+    // a file the browser test reads, as a mail reader would.
+    let sendmail = mail.path().join("sendmail");
+    std::fs::write(
+        &sendmail,
+        format!(
+            "#!/bin/sh\ncat >> {0}\nprintf '\\n--- end of message ---\\n' >> {0}\n",
+            mailbox.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&sendmail, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let command = sendmail.display().to_string();
+    let app = spawn_with(backend, move |c| {
+        c.mail_gateway = "sendmail".into();
+        c.mail_sendmail_command = command;
+    })
+    .await;
+    app.add_user("root@khidmat.test", Role::Admin, None, None)
+        .await;
+    app.add_user("manager@wssp.test", Role::Manager, Some("wssp"), None)
+        .await;
+    app.add_user("officer@wssp.test", Role::Officer, Some("wssp"), None)
+        .await;
+    node(
+        "admin.test.mjs",
+        vec![
+            ("KHIDMAT_URL", app.url.clone()),
+            ("ROOT_EMAIL", "root@khidmat.test".into()),
+            ("WSSP_MANAGER_EMAIL", "manager@wssp.test".into()),
+            ("STAFF_PASSWORD", "a long enough password".into()),
+            ("MAILBOX", mailbox.display().to_string()),
+            ("BACKEND", format!("{backend:?}").to_lowercase()),
+        ],
+    )
+    .await;
+});
 
 fn photo(path: &std::path::Path) {
     // A camera-sized picture, so the browser has something to scale down.
@@ -49,12 +120,6 @@ description = { en = "School or college", ur = "اسکول یا کالج", ps = 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_work_in_a_real_browser() {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let tests = root.join("tests/browser");
-    assert!(
-        tests.join("node_modules/playwright-core").exists(),
-        "run ./scripts/test.sh (it installs the browser tests' npm packages and Chromium)"
-    );
     let app = spawn_with(Backend::Sqlite, |c| {
         // Nothing listens on port 9: the maps must show their points without tiles.
         c.map_tile_url = "http://127.0.0.1:9/{z}/{x}/{y}.png".into();
@@ -89,32 +154,20 @@ async fn pages_work_in_a_real_browser() {
         .unwrap();
     // Open data to look at: the platform's own published figures.
     khidmat::opendata::publish::run(&app.db).await.unwrap();
-    let out = root.join("target/browser");
-    std::fs::create_dir_all(&out).unwrap();
     let jpeg = app.data_dir.join("camera.jpg");
     photo(&jpeg);
-
-    let url = app.url.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .args(["--test", "--test-concurrency=1", "flows.test.mjs"])
-            .current_dir(&tests)
-            .env("KHIDMAT_URL", url)
-            .env("PESCO_EMAIL", "officer@pesco.test")
-            .env("WSSP_EMAIL", "officer@wssp.test")
-            .env("WSSP_MANAGER_EMAIL", "manager@wssp.test")
-            .env("GATEWAY_SECRET", "browser-gateway-secret")
-            .env("STAFF_PASSWORD", "a long enough password")
-            .env("PESCO_KEY", key)
-            .env("PHOTO", jpeg)
-            .env("OUT", out)
-            .output()
-            .expect("node runs (see scripts/test.sh)")
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    println!("{stdout}");
-    eprintln!("{}", String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "browser tests failed:\n{stdout}");
+    node(
+        "flows.test.mjs",
+        vec![
+            ("KHIDMAT_URL", app.url.clone()),
+            ("PESCO_EMAIL", "officer@pesco.test".into()),
+            ("WSSP_EMAIL", "officer@wssp.test".into()),
+            ("WSSP_MANAGER_EMAIL", "manager@wssp.test".into()),
+            ("GATEWAY_SECRET", "browser-gateway-secret".into()),
+            ("STAFF_PASSWORD", "a long enough password".into()),
+            ("PESCO_KEY", key),
+            ("PHOTO", jpeg.display().to_string()),
+        ],
+    )
+    .await;
 }

@@ -289,7 +289,7 @@ on_both!(
 );
 
 /// A gateway that fails its first `fail` requests, then takes messages.
-async fn fake_gateway(fail: usize) -> (String, Arc<Mutex<Vec<String>>>) {
+pub async fn fake_gateway(fail: usize) -> (String, Arc<Mutex<Vec<String>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let calls = Arc::new(AtomicUsize::new(0));
     let s = seen.clone();
