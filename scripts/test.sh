@@ -40,12 +40,13 @@ echo "== build (once: the tests' build also makes the server binary schemathesis
 cargo test --workspace --locked --no-run
 
 # Real Python clients: schemathesis (requests generated from our OpenAPI document; no answer may be
-# a 5xx) and ckanapi (the CKAN client; tests/it/opendata.rs runs it against the server).
+# a 5xx) and ckanapi (the CKAN client; tests/it/opendata.rs runs it against the server); and moto's
+# S3-compatible server, which tests/it/nodes.rs keeps photos in.
 venv=target/test-venv
-if [ ! -x "$venv/bin/st" ] || [ ! -x "$venv/bin/ckanapi" ]; then
-  echo "== Python clients for the tests (schemathesis, ckanapi)"
+if [ ! -x "$venv/bin/st" ] || [ ! -x "$venv/bin/ckanapi" ] || [ ! -x "$venv/bin/moto_server" ]; then
+  echo "== Python tools for the tests (schemathesis, ckanapi, moto)"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q "schemathesis==4.32.5" "ckanapi==4.11"
+  "$venv/bin/pip" install -q "schemathesis==4.32.5" "ckanapi==4.11" "moto[s3,server]==5.2.5"
 fi
 echo "== schemathesis against /api/openapi.json"
 data=$(mktemp -d)

@@ -31,6 +31,8 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub limiter: Arc<RateLimiter>,
+    /// Where photos and documents are kept (a directory or an S3-compatible bucket).
+    pub files: Arc<crate::platform::files::Store>,
     /// Configuration read on every submission, cached for a few seconds (see `platform::cache`).
     pub caches: Arc<Caches>,
     /// Rung after a job is enqueued, so a worker picks it up at once.
@@ -298,14 +300,15 @@ async fn photo(
     State(state): State<AppState>,
     axum::extract::Path(file): axum::extract::Path<String>,
 ) -> Response {
-    let path = file
-        .strip_suffix(".jpg")
-        .and_then(|sha| crate::platform::files::photo_path(&state.config.photos_dir(), sha));
-    let Some(path) = path else {
+    let Some(sha) = file.strip_suffix(".jpg") else {
         return not_found().await.into_response();
     };
-    match tokio::fs::read(&path).await {
-        Ok(bytes) => (
+    match state
+        .files
+        .get(crate::platform::files::Area::Photos, sha, "image/jpeg")
+        .await
+    {
+        Ok(Some(bytes)) => (
             [
                 (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
                 // Named by content: it never changes.
@@ -317,7 +320,11 @@ async fn photo(
             bytes,
         )
             .into_response(),
-        Err(_) => not_found().await.into_response(),
+        Ok(None) => not_found().await.into_response(),
+        Err(e) => {
+            tracing::error!(error = ?e, "a photo could not be read from the file store");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
     }
 }
 
@@ -412,7 +419,7 @@ impl Application {
         if config.demo {
             packs::load_demo(&db).await?;
         }
-        std::fs::create_dir_all(config.photos_dir())?;
+        let files = crate::platform::files::Store::from_config(&config)?;
         let lock = match db.backend() {
             crate::platform::db::Backend::Sqlite => {
                 Some(crate::platform::backup::server_lock(&config.data_dir)?)
@@ -424,6 +431,7 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
         let state = AppState {
             db,
+            files: Arc::new(files),
             limiter: Arc::new(RateLimiter::new(config.rate_limit_per_minute)),
             config: Arc::new(config),
             caches: Arc::new(Caches::default()),

@@ -46,7 +46,13 @@ pub async fn health(state: &AppState) -> Result<Health> {
             "SELECT COUNT(*), MAX(CAST(version AS TEXT) || ' ' || description) FROM _sqlx_migrations WHERE success = TRUE",
         ))
         .await?;
-    let dir = state.config.photos_dir();
+    // Free space where files are kept (the data directory when they are in a bucket: the
+    // SQLite database and the backups are there).
+    let dir = state
+        .files
+        .dir()
+        .unwrap_or(&state.config.data_dir)
+        .to_path_buf();
     let _ = std::fs::create_dir_all(&dir);
     let last_backup: Option<(DateTime<Utc>,)> = state
         .db

@@ -229,7 +229,9 @@ pub async fn apply(
         on,
     );
     for (_, e) in &documents {
-        files::save(&state.config.documents_dir(), e)
+        state
+            .files
+            .put(crate::platform::files::Area::Documents, e)
             .await
             .map_err(|e| crate::reports::photo_error(e, lang, state))?;
     }
@@ -443,11 +445,12 @@ pub async fn document_photo(state: &AppState, staff: &Staff, id: i64) -> Result<
         .await?;
     let (reference, sha) = row.ok_or_else(|| Error::NotFound(String::new()))?;
     visible(state, staff, &reference).await?;
-    let path = files::photo_path(&state.config.documents_dir(), &sha)
-        .ok_or_else(|| Error::NotFound(String::new()))?;
-    tokio::fs::read(&path)
+    state
+        .files
+        .get(files::Area::Documents, &sha, "image/jpeg")
         .await
-        .map_err(|e| Error::Internal(anyhow::anyhow!("document {id} ({}): {e}", path.display())))
+        .map_err(|e| Error::Internal(anyhow::anyhow!("document {id}: {e:?}")))?
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("document {id}: its file is missing")))
 }
 
 /// Can `staff` see this application? (Its fund's department, and their district if they have
@@ -481,7 +484,9 @@ pub async fn add_document(
     if !fund.documents.iter().any(|d| d.code == kind) {
         return Err(bad(t!(lang, "benefit-err-document", document = kind)));
     }
-    files::save(&state.config.documents_dir(), &photo)
+    state
+        .files
+        .put(crate::platform::files::Area::Documents, &photo)
         .await
         .map_err(|e| crate::reports::photo_error(e, lang, state))?;
     let mut kinds = document_kinds(&state.db, a.id).await?;

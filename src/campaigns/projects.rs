@@ -438,7 +438,9 @@ pub async fn add_photo(
     let photo = files::encode(bytes, state.config.photo_max_side)
         .await
         .map_err(|e| crate::reports::photo_error(e, lang, state))?;
-    files::save(&state.config.photos_dir(), &photo)
+    state
+        .files
+        .put(crate::platform::files::Area::Photos, &photo)
         .await
         .map_err(|e| crate::reports::photo_error(e, lang, state))?;
     let mut tx = state.db.begin().await?;

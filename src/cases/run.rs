@@ -650,7 +650,9 @@ pub async fn act(
         locked.sort();
     }
     for x in &step.attachments {
-        files::save(&state.config.documents_dir(), &x.photo)
+        state
+            .files
+            .put(crate::platform::files::Area::Documents, &x.photo)
             .await
             .map_err(|e| Error::BadRequest(format!("attachment {}: {e:?}", x.kind)))?;
     }

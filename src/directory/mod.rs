@@ -214,7 +214,9 @@ pub async fn review(state: &AppState, r: ReviewIn, lang: Lang) -> Result<i64> {
             let p = files::encode(bytes, state.config.photo_max_side)
                 .await
                 .map_err(|e| crate::reports::photo_error(e, lang, state))?;
-            files::save(&state.config.photos_dir(), &p)
+            state
+                .files
+                .put(crate::platform::files::Area::Photos, &p)
                 .await
                 .map_err(|e| crate::reports::photo_error(e, lang, state))?;
             Some(p)

@@ -11,8 +11,21 @@ use serde::Deserialize;
 pub struct Config {
     /// Address to listen on. Port 0 picks a free port (tests).
     pub listen: String,
-    /// Holds the SQLite database (`khidmat.db`) and the photos.
+    /// Holds the SQLite database (`khidmat.db`) and, unless `files_dir` or `file_store` say
+    /// otherwise, the photos and documents.
     pub data_dir: PathBuf,
+    /// Where photos and documents are kept: `dir` (under `files_dir`) or `s3` (a bucket).
+    pub file_store: String,
+    /// For `file_store = "dir"`: the directory (default: `data_dir`). Nodes that share a
+    /// database must share this too: a network mount, or use `s3`.
+    pub files_dir: Option<PathBuf>,
+    /// For `file_store = "s3"`: the endpoint (`http://minio:9000`), bucket, region and keys
+    /// (`KHIDMAT_S3_SECRET_KEY` keeps the secret out of the file).
+    pub s3_endpoint: String,
+    pub s3_bucket: String,
+    pub s3_region: String,
+    pub s3_access_key: String,
+    pub s3_secret_key: Option<String>,
     /// `postgres://…` switches the store to PostgreSQL; absent means embedded SQLite in `data_dir`.
     pub database_url: Option<String>,
     /// The address citizens reach this server at, for links in responses (photo URLs, tracking).
@@ -102,6 +115,13 @@ impl Default for Config {
         Config {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("khidmat-data"),
+            file_store: "dir".into(),
+            files_dir: None,
+            s3_endpoint: String::new(),
+            s3_bucket: String::new(),
+            s3_region: "us-east-1".into(),
+            s3_access_key: String::new(),
+            s3_secret_key: None,
             database_url: None,
             public_url: None,
             demo: false,
@@ -195,6 +215,18 @@ impl Config {
             "sms_http_url must be an http:// address with {{to}} and {{text}} in it"
         );
         anyhow::ensure!(
+            matches!(self.file_store.as_str(), "dir" | "s3"),
+            "file_store must be \"dir\" or \"s3\""
+        );
+        anyhow::ensure!(
+            self.file_store != "s3"
+                || (self.s3_endpoint.starts_with("http://")
+                    && !self.s3_bucket.is_empty()
+                    && !self.s3_access_key.is_empty()
+                    && self.s3_secret_key.as_deref().is_some_and(|s| !s.is_empty())),
+            "file_store = \"s3\" needs s3_endpoint (http://…), s3_bucket, s3_access_key and s3_secret_key"
+        );
+        anyhow::ensure!(
             self.photo_max_side >= 64,
             "photo_max_side must be at least 64"
         );
@@ -205,14 +237,11 @@ impl Config {
         self.data_dir.join("khidmat.db")
     }
 
-    pub fn photos_dir(&self) -> PathBuf {
-        self.data_dir.join("photos")
-    }
-
-    /// Photos of applicants' documents: apart from `photos_dir`, which `/photos/` serves to
-    /// anyone; these are served to the department's staff only.
-    pub fn documents_dir(&self) -> PathBuf {
-        self.data_dir.join("documents")
+    /// The directory photos and documents are kept under, for `file_store = "dir"`.
+    pub fn files_dir(&self) -> PathBuf {
+        self.files_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.clone())
     }
 }
 

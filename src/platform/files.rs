@@ -4,7 +4,7 @@
 //! photo sent twice is stored once.
 //!
 //! A few staff-only documents (a fellow's CV, a signed MoU) may also be PDFs. Those are kept as
-//! sent (there is no safe re-encoding of a PDF), only ever in the staff-only `documents_dir`,
+//! sent (there is no safe re-encoding of a PDF), only ever in the staff-only documents area,
 //! and served as downloads (`Content-Disposition: attachment`, `nosniff`, a sandboxing CSP).
 
 use std::io::Cursor;
@@ -144,27 +144,109 @@ pub fn url(base: &str, sha256: &str) -> String {
     format!("{base}/photos/{sha256}.jpg")
 }
 
-/// Where a photo with this digest lives under `dir`.
-pub fn photo_path(dir: &Path, sha256: &str) -> Option<PathBuf> {
-    stored_path(dir, sha256, "image/jpeg")
+/// Which files: public photos (served by `/photos/` to anyone) or documents (applicants' papers,
+/// fellows' CVs, signed MoUs: served to the staff entitled to them only). They never share a
+/// directory or a key prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Area {
+    Photos,
+    Documents,
 }
 
-/// Where a stored file of this digest and type lives under `dir`.
-pub fn stored_path(dir: &Path, sha256: &str, content_type: &str) -> Option<PathBuf> {
+impl Area {
+    fn prefix(self) -> &'static str {
+        match self {
+            Area::Photos => "photos",
+            Area::Documents => "documents",
+        }
+    }
+}
+
+/// Where a stored file of this digest and type lives, relative to the store: `photos/ab/ab….jpg`.
+/// `None` for a digest that is not one (so a request cannot name any other path).
+fn key(area: Area, sha256: &str, content_type: &str) -> Option<String> {
     let valid = sha256.len() == 64
         && sha256
             .bytes()
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
     let ext = if content_type == PDF { "pdf" } else { "jpg" };
-    valid.then(|| dir.join(&sha256[..2]).join(format!("{sha256}.{ext}")))
+    valid.then(|| format!("{}/{}/{sha256}.{ext}", area.prefix(), &sha256[..2]))
 }
 
-/// Write the file, atomically (a temporary file renamed into place). Call it before the
-/// transaction that records the photo, so no lock is held during file I/O. If that transaction
-/// rolls back, the file stays as an orphan, which is harmless: the same photo sent again reuses it.
-pub async fn save(dir: &Path, e: &Encoded) -> Result<(), PhotoError> {
-    let path = stored_path(dir, &e.sha256, e.content_type).expect("own digest is valid");
-    if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+/// Where photos and documents are kept: a directory (which nodes sharing a database must share,
+/// a network mount) or an S3-compatible bucket. One type for both, so every caller stores and
+/// reads the same way whichever a deployment chose.
+#[derive(Debug)]
+pub enum Store {
+    Dir(PathBuf),
+    S3(Box<super::s3::Bucket>),
+}
+
+impl Store {
+    pub fn from_config(config: &super::config::Config) -> anyhow::Result<Store> {
+        Ok(match config.file_store.as_str() {
+            "s3" => Store::S3(Box::new(super::s3::Bucket::new(
+                &config.s3_endpoint,
+                &config.s3_bucket,
+                super::s3::Credentials {
+                    access_key: config.s3_access_key.clone(),
+                    secret_key: config.s3_secret_key.clone().unwrap_or_default(),
+                    region: config.s3_region.clone(),
+                },
+            )?)),
+            _ => Store::Dir(config.files_dir()),
+        })
+    }
+
+    /// Keep the file. Call it before the transaction that records it, so no lock is held during
+    /// the write. If that transaction rolls back, the file stays as an orphan, which is harmless:
+    /// files are named by their content, so the same one sent again reuses it.
+    pub async fn put(&self, area: Area, e: &Encoded) -> Result<(), PhotoError> {
+        let key = key(area, &e.sha256, e.content_type).expect("own digest is valid");
+        match self {
+            Store::Dir(root) => save(&root.join(key), &e.bytes).await,
+            Store::S3(b) => b
+                .put(&key, e.bytes.clone(), e.content_type)
+                .await
+                .map_err(|e| PhotoError::Io(std::io::Error::other(e))),
+        }
+    }
+
+    /// The file of this digest and type, or `None` if there is none (or the digest is not one).
+    pub async fn get(
+        &self,
+        area: Area,
+        sha256: &str,
+        content_type: &str,
+    ) -> Result<Option<Vec<u8>>, PhotoError> {
+        let Some(key) = key(area, sha256, content_type) else {
+            return Ok(None);
+        };
+        match self {
+            Store::Dir(root) => match tokio::fs::read(root.join(key)).await {
+                Ok(b) => Ok(Some(b)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(PhotoError::Io(e)),
+            },
+            Store::S3(b) => b
+                .get(&key)
+                .await
+                .map_err(|e| PhotoError::Io(std::io::Error::other(e))),
+        }
+    }
+
+    /// The directory files are kept in, when they are kept in one (for the disk-space figure).
+    pub fn dir(&self) -> Option<&Path> {
+        match self {
+            Store::Dir(root) => Some(root),
+            Store::S3(_) => None,
+        }
+    }
+}
+
+/// Write `bytes` to `path` atomically (a temporary file renamed into place), unless it is there.
+async fn save(path: &Path, bytes: &[u8]) -> Result<(), PhotoError> {
+    if tokio::fs::try_exists(path).await.unwrap_or(false) {
         return Ok(());
     }
     let parent = path.parent().expect("has parent");
@@ -173,13 +255,13 @@ pub async fn save(dir: &Path, e: &Encoded) -> Result<(), PhotoError> {
         .map_err(PhotoError::Io)?;
     let tmp = parent.join(format!(
         ".{}.{}.tmp",
-        e.sha256,
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
         uuid::Uuid::new_v4().simple()
     ));
-    tokio::fs::write(&tmp, &e.bytes)
+    tokio::fs::write(&tmp, bytes)
         .await
         .map_err(PhotoError::Io)?;
-    tokio::fs::rename(&tmp, &path)
+    tokio::fs::rename(&tmp, path)
         .await
         .map_err(PhotoError::Io)?;
     Ok(())
@@ -255,18 +337,47 @@ mod tests {
         assert!(pdf(b"<html>%%EOF".to_vec()).is_err(), "not a PDF");
         let d = "b".repeat(64);
         assert_eq!(
-            stored_path(Path::new("/p"), &d, PDF).unwrap(),
-            PathBuf::from(format!("/p/bb/{d}.pdf"))
+            key(Area::Documents, &d, PDF).unwrap(),
+            format!("documents/bb/{d}.pdf")
         );
     }
 
     #[test]
-    fn photo_paths_accept_only_digests() {
-        assert!(photo_path(Path::new("/p"), "../etc/passwd").is_none());
+    fn keys_accept_only_digests() {
+        assert!(key(Area::Photos, "../etc/passwd", "image/jpeg").is_none());
+        assert!(key(Area::Photos, &"A".repeat(64), "image/jpeg").is_none());
         let d = "a".repeat(64);
         assert_eq!(
-            photo_path(Path::new("/p"), &d).unwrap(),
-            PathBuf::from(format!("/p/aa/{d}.jpg"))
+            key(Area::Photos, &d, "image/jpeg").unwrap(),
+            format!("photos/aa/{d}.jpg")
         );
+    }
+
+    #[tokio::test]
+    async fn a_directory_store_keeps_photos_and_documents_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::Dir(dir.path().to_path_buf());
+        let e = encode(png(40, 30), 1600).await.unwrap();
+        store.put(Area::Photos, &e).await.unwrap();
+        store.put(Area::Photos, &e).await.unwrap();
+        assert_eq!(
+            store
+                .get(Area::Photos, &e.sha256, e.content_type)
+                .await
+                .unwrap(),
+            Some(e.bytes.clone())
+        );
+        assert_eq!(
+            store
+                .get(Area::Documents, &e.sha256, e.content_type)
+                .await
+                .unwrap(),
+            None,
+            "a photo is not a document"
+        );
+        assert!(dir
+            .path()
+            .join(format!("photos/{}/{}.jpg", &e.sha256[..2], e.sha256))
+            .exists());
     }
 }

@@ -22,6 +22,7 @@ pub mod org;
 pub mod otp;
 pub mod personal;
 pub mod ratelimit;
+pub mod s3;
 pub mod settings;
 pub mod shutdown;
 pub mod text;

@@ -288,7 +288,9 @@ pub async fn apply(
         return Err(bad("prog-err-statement"));
     }
     let cv = cv.ok_or_else(|| bad("prog-err-cv"))?;
-    files::save(&state.config.documents_dir(), &cv)
+    state
+        .files
+        .put(crate::platform::files::Area::Documents, &cv)
         .await
         .map_err(|_| bad("prog-err-cv"))?;
     let mut tx = state.db.begin().await?;

@@ -277,7 +277,9 @@ pub async fn save_mou(
         ));
     }
     if let Some(d) = &document {
-        files::save(&state.config.documents_dir(), d)
+        state
+            .files
+            .put(crate::platform::files::Area::Documents, d)
             .await
             .map_err(|e| Error::BadRequest(format!("the document could not be kept: {e:?}")))?;
     }

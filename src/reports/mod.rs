@@ -207,7 +207,9 @@ pub async fn submit(
             let encoded = files::encode(bytes, state.config.photo_max_side)
                 .await
                 .map_err(|e| photo_error(e, lang, state))?;
-            files::save(&state.config.photos_dir(), &encoded)
+            state
+                .files
+                .put(crate::platform::files::Area::Photos, &encoded)
                 .await
                 .map_err(|e| photo_error(e, lang, state))?;
             Some(encoded)

@@ -506,11 +506,13 @@ async fn attachment(
     run::show(&state, &staff, &workflow, &reference)
         .await
         .map_err(|_| PageError::not_found(lang))?;
-    let path = crate::platform::files::photo_path(&state.config.documents_dir(), &sha)
-        .ok_or_else(|| PageError::not_found(lang))?;
-    let bytes = tokio::fs::read(&path)
+    let bytes = state
+        .files
+        .get(crate::platform::files::Area::Documents, &sha, "image/jpeg")
         .await
-        .map_err(|_| PageError::not_found(lang))?;
+        .ok()
+        .flatten()
+        .ok_or_else(|| PageError::not_found(lang))?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/jpeg"),

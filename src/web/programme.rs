@@ -1034,11 +1034,13 @@ async fn file(
         .await
         .or_page(lang)?;
     let (content_type,) = row.ok_or_else(|| PageError::not_found(lang))?;
-    let path = files::stored_path(&state.config.documents_dir(), &sha, &content_type)
-        .ok_or_else(|| PageError::not_found(lang))?;
-    let bytes = tokio::fs::read(&path)
+    let bytes = state
+        .files
+        .get(files::Area::Documents, &sha, &content_type)
         .await
-        .map_err(|_| PageError::not_found(lang))?;
+        .ok()
+        .flatten()
+        .ok_or_else(|| PageError::not_found(lang))?;
     let ext = if content_type == files::PDF {
         "pdf"
     } else {

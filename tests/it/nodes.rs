@@ -9,6 +9,7 @@ use khidmat::platform::personal::Phone;
 use serde_json::Value;
 
 use crate::helpers::*;
+use crate::on_both;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_one_postgres() {
@@ -104,3 +105,183 @@ async fn two_nodes_share_one_postgres() {
     assert_eq!(sent, 40);
     b_stop.cancel();
 }
+
+/// An S3-compatible server for the test: moto's, from the tests' Python environment
+/// (`scripts/test.sh` installs it), on a free port; stopped when dropped.
+struct Bucket {
+    endpoint: String,
+    _server: tokio::process::Child,
+}
+
+async fn s3_bucket(name: &str) -> Bucket {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let exe = root.join("target/test-venv/bin/moto_server");
+    assert!(
+        exe.exists(),
+        "run ./scripts/test.sh (it installs moto, the S3-compatible test server)"
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = tokio::process::Command::new(exe)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    eventually(|| {
+        let client = client.clone();
+        let url = format!("{endpoint}/{name}");
+        async move {
+            // moto takes unsigned requests: the bucket is made as an operator would.
+            client
+                .put(&url)
+                .send()
+                .await
+                .ok()?
+                .status()
+                .is_success()
+                .then_some(())
+        }
+    })
+    .await;
+    Bucket {
+        endpoint,
+        _server: server,
+    }
+}
+
+on_both!(
+    photos_in_an_s3_bucket_are_served_by_every_node,
+    |backend| async move {
+        let bucket = s3_bucket("khidmat-files").await;
+        let endpoint = bucket.endpoint.clone();
+        let s3 = move |c: &mut khidmat::platform::config::Config| {
+            c.file_store = "s3".into();
+            c.s3_endpoint = endpoint.clone();
+            c.s3_bucket = "khidmat-files".into();
+            c.s3_access_key = "khidmat".into();
+            c.s3_secret_key = Some("a test secret".into());
+        };
+        let a = spawn_with(backend, s3.clone()).await;
+        // The other node: on PostgreSQL a second process-like server on the same database, with
+        // its own (empty) data directory; on SQLite the same server again.
+        let other_dir = tempfile::tempdir().unwrap();
+        let b_url = match backend {
+            Backend::Sqlite => a.url.clone(),
+            Backend::Postgres => {
+                let mut config = test_config(other_dir.path(), a.database_url.clone());
+                config.demo = false;
+                s3(&mut config);
+                let b = khidmat::Application::build(config).await.unwrap();
+                let url = format!("http://{}", b.local_addr());
+                tokio::spawn(b.run_until_stopped(false));
+                url
+            }
+        };
+
+        let mut jpeg = std::io::Cursor::new(Vec::new());
+        image::RgbImage::from_fn(640, 480, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+        })
+        .write_to(&mut jpeg, image::ImageFormat::Jpeg)
+        .unwrap();
+        let resp = a
+            .post_report_with_photo(
+                &[("service_code", "blocked-drain"), ("district", "kohat")],
+                jpeg.into_inner(),
+            )
+            .await;
+        assert_eq!(resp.status(), 200);
+        let receipt: Value = resp.json().await.unwrap();
+        let id = receipt[0]["service_request_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let r = a.get_json(&format!("/open311/v2/requests/{id}.json")).await;
+        let media = r[0]["media_url"].as_str().unwrap().to_owned();
+        let file = media.rsplit('/').next().unwrap().to_owned();
+        let sha = file.trim_end_matches(".jpg");
+
+        // In the bucket, not on either node's disk; served by the other node.
+        // (Read with the keys: moto, like S3, keeps an object private to its owner.)
+        let reader = khidmat::platform::s3::Bucket::new(
+            &bucket.endpoint,
+            "khidmat-files",
+            khidmat::platform::s3::Credentials {
+                access_key: "khidmat".into(),
+                secret_key: "a test secret".into(),
+                region: "us-east-1".into(),
+            },
+        )
+        .unwrap();
+        let stored = reader
+            .get(&format!("photos/{}/{file}", &sha[..2]))
+            .await
+            .unwrap()
+            .expect("the photo is in the bucket, under photos/");
+        assert_eq!(
+            reqwest::get(format!(
+                "{}/khidmat-files/photos/{}/{file}",
+                bucket.endpoint,
+                &sha[..2]
+            ))
+            .await
+            .unwrap()
+            .status(),
+            403,
+            "not readable without the keys"
+        );
+        assert!(
+            !a.data_dir.join("photos").exists(),
+            "nothing on the node's disk"
+        );
+        let served = a
+            .client
+            .get(format!("{b_url}/photos/{file}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(served.status(), 200);
+        assert_eq!(served.headers()["content-type"], "image/jpeg");
+        assert_eq!(served.bytes().await.unwrap(), stored);
+        let missing = a
+            .client
+            .get(format!("{b_url}/photos/{}.jpg", "0".repeat(64)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(missing.status(), 404);
+
+        // The bucket gone: a report with a photo is refused as a whole, nothing half-stored.
+        let gone = bucket.endpoint.clone();
+        drop(bucket);
+        eventually(|| {
+            let url = gone.clone();
+            async move { reqwest::get(url).await.is_err().then_some(()) }
+        })
+        .await;
+        let before = a.count("reports").await;
+        let mut jpeg = std::io::Cursor::new(Vec::new());
+        image::RgbImage::from_fn(64, 48, |x, _| image::Rgb([x as u8, 10, 10]))
+            .write_to(&mut jpeg, image::ImageFormat::Jpeg)
+            .unwrap();
+        let resp = a
+            .post_report_with_photo(
+                &[("service_code", "blocked-drain"), ("district", "kohat")],
+                jpeg.into_inner(),
+            )
+            .await;
+        assert!(resp.status().is_server_error(), "{}", resp.status());
+        assert_eq!(
+            a.count("reports").await,
+            before,
+            "no report without its photo"
+        );
+    }
+);
