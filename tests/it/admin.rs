@@ -1099,56 +1099,47 @@ on_both!(
         assert!(again.contains(r#"data-secret-from-page="true""#));
 
         // Districts: one added, one renamed; bad coordinates refused.
-        let (status, _) = submit(
-            &root,
-            &app,
-            "/staff/admin/site/district",
-            &with(&[
-                ("slug", "central-dir"),
-                ("name_en", "Central Dir"),
-                ("name_ur", "سنٹرل دیر"),
-                ("name_ps", "منځنی دیر"),
-                ("division", "malakand"),
-                ("lat", "north"),
-                ("long", "73.0"),
-            ]),
-        )
-        .await;
-        assert_eq!(status, 422);
-        let (status, _) = submit(
-            &root,
-            &app,
-            "/staff/admin/site/district",
-            &with(&[
-                ("slug", "central-dir"),
-                ("name_en", "Central Dir"),
-                ("name_ur", "سنٹرل دیر"),
-                ("name_ps", "منځنی دیر"),
-                ("division", "malakand"),
-                ("lat", "35.17"),
-                ("long", "71.97"),
-            ]),
-        )
-        .await;
-        assert_eq!(status, 303);
+        let district = |slug: &'static str,
+                        names: [&'static str; 3],
+                        division: &'static str,
+                        at: [&'static str; 2]| {
+            let mut f = with(&[
+                ("slug", slug),
+                ("name_en", names[0]),
+                ("name_ur", names[1]),
+                ("name_ps", names[2]),
+                ("division", division),
+                ("lat", at[0]),
+                ("long", at[1]),
+            ]);
+            let (root, app) = (&root, &app);
+            async move {
+                submit(
+                    root,
+                    app,
+                    "/staff/admin/site/district",
+                    &std::mem::take(&mut f),
+                )
+                .await
+                .0
+            }
+        };
+        let central = ["Central Dir", "سنٹرل دیر", "منځنی دیر"];
+        assert_eq!(
+            district("central-dir", central, "malakand", ["north", "73.0"]).await,
+            422
+        );
+        assert_eq!(
+            district("central-dir", central, "malakand", ["35.17", "71.97"]).await,
+            303
+        );
         let (_, edit) = page(&root, &app, "/staff/admin/site?district=torghar").await;
         assert!(edit.contains(r#"value="34.6""#) && edit.contains("readonly"));
-        let (status, _) = submit(
-            &root,
-            &app,
-            "/staff/admin/site/district",
-            &with(&[
-                ("slug", "torghar"),
-                ("name_en", "Torghar"),
-                ("name_ur", "تورغر"),
-                ("name_ps", "تورغر"),
-                ("division", "hazara"),
-                ("lat", "34.54"),
-                ("long", "72.96"),
-            ]),
-        )
-        .await;
-        assert_eq!(status, 303);
+        let torghar = ["Torghar", "تورغر", "تورغر"];
+        assert_eq!(
+            district("torghar", torghar, "hazara", ["34.54", "72.96"]).await,
+            303
+        );
         let (_, form) = page(&citizen, &app, "/report/kunda?locale=ur").await;
         assert!(
             form.contains("value=\"central-dir\"") && form.contains("سنٹرل دیر"),

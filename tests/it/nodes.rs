@@ -156,6 +156,21 @@ async fn s3_bucket(name: &str) -> Bucket {
     }
 }
 
+/// A blocked drain reported in Kohat with a `w` × `h` photo.
+async fn drain_with_photo(app: &TestApp, w: u32, h: u32) -> reqwest::Response {
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+    })
+    .write_to(&mut jpeg, image::ImageFormat::Jpeg)
+    .unwrap();
+    app.post_report_with_photo(
+        &[("service_code", "blocked-drain"), ("district", "kohat")],
+        jpeg.into_inner(),
+    )
+    .await
+}
+
 on_both!(
     photos_in_an_s3_bucket_are_served_by_every_node,
     |backend| async move {
@@ -185,18 +200,7 @@ on_both!(
             }
         };
 
-        let mut jpeg = std::io::Cursor::new(Vec::new());
-        image::RgbImage::from_fn(640, 480, |x, y| {
-            image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
-        })
-        .write_to(&mut jpeg, image::ImageFormat::Jpeg)
-        .unwrap();
-        let resp = a
-            .post_report_with_photo(
-                &[("service_code", "blocked-drain"), ("district", "kohat")],
-                jpeg.into_inner(),
-            )
-            .await;
+        let resp = drain_with_photo(&a, 640, 480).await;
         assert_eq!(resp.status(), 200);
         let receipt: Value = resp.json().await.unwrap();
         let id = receipt[0]["service_request_id"]
@@ -267,16 +271,7 @@ on_both!(
         })
         .await;
         let before = a.count("reports").await;
-        let mut jpeg = std::io::Cursor::new(Vec::new());
-        image::RgbImage::from_fn(64, 48, |x, _| image::Rgb([x as u8, 10, 10]))
-            .write_to(&mut jpeg, image::ImageFormat::Jpeg)
-            .unwrap();
-        let resp = a
-            .post_report_with_photo(
-                &[("service_code", "blocked-drain"), ("district", "kohat")],
-                jpeg.into_inner(),
-            )
-            .await;
+        let resp = drain_with_photo(&a, 64, 48).await;
         assert!(resp.status().is_server_error(), "{}", resp.status());
         assert_eq!(
             a.count("reports").await,
