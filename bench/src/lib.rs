@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// One measured phase.
+#[derive(Clone)]
 pub struct Phase {
     pub name: String,
     pub ok: u64,
@@ -100,5 +101,85 @@ pub fn print_table(phases: &[Phase]) {
             "| {} | {} | {} | {:.0} | {:.1} | {:.1} |",
             p.name, p.ok, p.errors, p.rate, p.p50_ms, p.p99_ms
         );
+    }
+}
+
+/// Append one result, as a line of JSON, to the figures file named by `BENCH_FIGURES`, which
+/// `bench/figures.sh` sets and then turns into docs/PERFORMANCE.md's table. (Not `KHIDMAT_…`: the
+/// server refuses environment variables of that prefix that it does not know.) Without it,
+/// nothing: each benchmark prints its own figures anyway.
+pub fn record(result: serde_json::Value) {
+    let Some(path) = std::env::var_os("BENCH_FIGURES") else {
+        return;
+    };
+    use std::io::Write;
+    let line = format!("{result}\n");
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(line.as_bytes()));
+    if let Err(e) = written {
+        eprintln!(
+            "cannot write the figures to {}: {e}",
+            path.to_string_lossy()
+        );
+    }
+}
+
+impl Phase {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": self.name,
+            "ok": self.ok,
+            "errors": self.errors,
+            "per_second": (self.rate * 10.0).round() / 10.0,
+            "p50_ms": (self.p50_ms * 10.0).round() / 10.0,
+            "p99_ms": (self.p99_ms * 10.0).round() / 10.0,
+        })
+    }
+}
+
+/// This process's resident memory in MB (`VmRSS` in `/proc/self/status`; 0 where there is none).
+pub fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| (kb / 1024.0 * 10.0).round() / 10.0)
+}
+
+/// The largest resident memory seen while it runs: sampled every 100 ms until dropped.
+pub struct RssPeak {
+    peak: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+}
+
+impl RssPeak {
+    pub fn start() -> RssPeak {
+        let peak = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (p, s) = (peak.clone(), stop.clone());
+        tokio::spawn(async move {
+            while !s.load(Ordering::Relaxed) {
+                p.fetch_max((rss_mb() * 10.0) as u64, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        RssPeak { peak, stop }
+    }
+
+    pub fn mb(&self) -> f64 {
+        self.peak.load(Ordering::Relaxed) as f64 / 10.0
+    }
+}
+
+impl Drop for RssPeak {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
     }
 }

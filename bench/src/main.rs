@@ -18,7 +18,7 @@ use khidmat::platform::db::{query, Db};
 use khidmat::reports::model::Answer;
 use khidmat::reports::store;
 use khidmat::{Application, Config};
-use khidmat_bench::{get_phase, print_table, run_phase};
+use khidmat_bench::{print_table, record, rss_mb, run_phase, RssPeak};
 use rand::Rng;
 
 #[derive(Parser)]
@@ -39,6 +39,10 @@ struct Args {
     /// postgres://… to measure PostgreSQL instead of SQLite.
     #[arg(long)]
     database_url: Option<String>,
+    /// Servers sharing the store, as behind a load balancer (more than one needs PostgreSQL);
+    /// the clients take them in turn.
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
 }
 
 const CODES: &[&str] = &[
@@ -61,17 +65,40 @@ async fn main() -> anyhow::Result<()> {
         rate_limit_per_minute: 0,
         ..Config::default()
     };
-    let app = Application::build(config).await?;
+    anyhow::ensure!(
+        args.nodes >= 1 && (args.nodes == 1 || args.database_url.is_some()),
+        "several nodes share a PostgreSQL database: give --database-url"
+    );
+    let app = Application::build(config.clone()).await?;
     let db = app.state().db.clone();
-    let url = format!("http://{}", app.local_addr());
+    let mut urls = vec![format!("http://{}", app.local_addr())];
     println!(
-        "backend: {}   clients: {}   phase: {} s",
+        "backend: {}   nodes: {}   clients: {}   phase: {} s",
         db.backend().name(),
+        args.nodes,
         args.clients,
         args.seconds
     );
 
     seed(&db, args.reports).await?;
+    let mut others = Vec::new();
+    for n in 2..=args.nodes {
+        let node = Application::build(Config {
+            data_dir: args.data_dir.join(format!("node-{n}")),
+            demo: false,
+            ..config.clone()
+        })
+        .await?;
+        urls.push(format!("http://{}", node.local_addr()));
+        let stop = node.shutdown_token();
+        others.push((stop, tokio::spawn(node.run_until_stopped(false))));
+    }
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // Each request goes to the next node, as a round-robin load balancer sends it.
+    let node = {
+        let urls = urls.clone();
+        move || urls[next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % urls.len()].clone()
+    };
     let key = khidmat::platform::identity::create_api_key(&db, "bench", "load generator", None)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?
@@ -84,13 +111,17 @@ async fn main() -> anyhow::Result<()> {
         .build()?;
     let total: i64 = db.scalar(query("SELECT COUNT(*) FROM reports")).await?;
     println!("reports stored: {total}");
+    // At rest: seeded, serving, no load yet.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_rest = rss_mb();
+    let peak = RssPeak::start();
 
-    let post_url = format!("{url}/open311/v2/requests.json");
     let post = run_phase("POST requests.json", args.clients, args.seconds, {
         let client = client.clone();
+        let node = node.clone();
         move || {
             let client = client.clone();
-            let url = post_url.clone();
+            let url = format!("{}/open311/v2/requests.json", node());
             let key = key.clone();
             async move {
                 let (lat, long) = {
@@ -116,25 +147,49 @@ async fn main() -> anyhow::Result<()> {
     })
     .await;
 
-    let list = get_phase(
-        "GET requests.json",
-        &client,
-        format!("{url}/open311/v2/requests.json"),
-        args.clients,
-        args.seconds,
-    )
-    .await;
-    let filtered = get_phase(
+    let get = |name: &'static str, path: &'static str| {
+        let client = client.clone();
+        let node = node.clone();
+        run_phase(name, args.clients, args.seconds, move || {
+            let client = client.clone();
+            let url = format!("{}{path}", node());
+            async move {
+                let resp = client.get(&url).send().await.ok()?;
+                let ok = resp.status() == 200;
+                resp.bytes().await.ok()?;
+                ok.then_some(())
+            }
+        })
+    };
+    let list = get("GET requests.json", "/open311/v2/requests.json").await;
+    let filtered = get(
         "GET requests.json?service_code&status&page=3",
-        &client,
-        format!("{url}/open311/v2/requests.json?service_code=water-leak&status=open&page=3"),
-        args.clients,
-        args.seconds,
+        "/open311/v2/requests.json?service_code=water-leak&status=open&page=3",
     )
     .await;
+    let rss_load = peak.mb();
+    drop(peak);
 
-    print_table(&[post, list, filtered]);
+    print_table(&[post.clone(), list.clone(), filtered.clone()]);
+    println!("resident memory (this process: servers and load generator): {rss_rest} MB at rest, {rss_load} MB at most under load");
+    record(serde_json::json!({
+        "bench": "open311",
+        "backend": db.backend().name(),
+        "nodes": args.nodes,
+        "reports": total,
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "post": post.json(),
+        "list": list.json(),
+        "filtered": filtered.json(),
+        "rss_rest_mb": rss_rest,
+        "rss_load_mb": rss_load,
+    }));
     shutdown.cancel();
+    for (stop, task) in others {
+        stop.cancel();
+        let _ = task.await;
+    }
     let _ = server.await;
     Ok(())
 }

@@ -80,6 +80,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// A query's name, its attribute filters, and whether it asks for places open now.
+type Shape = (&'static str, Vec<(String, Value)>, bool);
+
 fn main() {
     let sizes: Vec<usize> = std::env::args()
         .skip(1)
@@ -99,7 +102,7 @@ fn main() {
         let t = Instant::now();
         let index = Index::build(places(n, &mut rng), 1);
         let build = t.elapsed().as_secs_f64();
-        let shapes: [(&str, Vec<(String, Value)>, bool); 3] = [
+        let shapes: [Shape; 3] = [
             ("20 nearest within 5 km", vec![], false),
             (
                 "… wheelchair accessible",
@@ -132,6 +135,14 @@ fn main() {
                 found += r.len();
             }
             times.sort_by(|a, b| a.total_cmp(b));
+            khidmat_bench::record(serde_json::json!({
+                "bench": "nearest",
+                "places": n,
+                "build_s": (build * 100.0).round() / 100.0,
+                "query": name,
+                "p50_us": (percentile(&times, 0.5) * 10.0).round() / 10.0,
+                "p99_us": (percentile(&times, 0.99) * 10.0).round() / 10.0,
+            }));
             println!(
                 "{:>10} {:>9.2} {:<28} {:>9.1} {:>9.1} {:>8.1}",
                 n,

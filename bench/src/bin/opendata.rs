@@ -236,6 +236,13 @@ fn main() -> anyhow::Result<()> {
         khidmat_import / plain,
         khidmat_import / (plain + indexes)
     );
+    khidmat_bench::record(serde_json::json!({
+        "bench": "csv_import",
+        "rows": args.rows,
+        "sqlite3_import_s": (plain * 10.0).round() / 10.0,
+        "sqlite3_import_indexed_s": ((plain + indexes) * 10.0).round() / 10.0,
+        "khidmat_import_s": (khidmat_import * 10.0).round() / 10.0,
+    }));
 
     // Serve the same data from both.
     let db_file = data_dir.join("khidmat.db");
@@ -409,6 +416,14 @@ fn main() -> anyhow::Result<()> {
                 pair[0].name.trim_start_matches("khidmat: "),
                 pair[0].rate / pair[1].rate.max(f64::MIN_POSITIVE)
             );
+            khidmat_bench::record(serde_json::json!({
+                "bench": "datastore",
+                "rows": args.rows,
+                "clients": args.clients,
+                "query": pair[0].name.trim_start_matches("khidmat: "),
+                "khidmat": pair[0].json(),
+                "datasette": pair[1].json(),
+            }));
         }
         Ok::<_, anyhow::Error>(())
     });

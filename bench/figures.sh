@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Every figure of docs/PERFORMANCE.md's table, measured in one run on this machine, then the table
+# rewritten with the machine and the versions:
+#   bench/figures.sh            # 1,000,000 reports, places and rows; 15 s phases (about an hour on 2 cores)
+#   bench/figures.sh --quick    # 100,000 of each; 5 s phases (about a quarter of an hour)
+# Measured: Open311 POST throughput and list latency on SQLite (one node) and PostgreSQL (one and
+# two nodes), resident memory at rest and under load, nearest search, CSV import against the
+# sqlite3 shell, DataStore reads against Datasette, and every citizen page's transferred bytes on a
+# 2G-class connection (from the browser test, which the test command runs; this runs it if its
+# figures are missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+size=1000000
+seconds=15
+mode=full
+if [ "${1:-}" = "--quick" ]; then size=100000; seconds=5; mode=quick; fi
+clients=64
+out=target/figures
+mkdir -p "$out"
+export BENCH_FIGURES="$out/figures.jsonl"
+: > "$BENCH_FIGURES"
+
+echo "== build (release)"
+cargo build --release --workspace --locked
+
+echo "== Open311 on SQLite, one node"
+target/release/khidmat-bench --reports "$size" --clients "$clients" --seconds "$seconds" \
+  --data-dir "target/bench-sqlite-$size"
+
+echo "== Open311 on PostgreSQL, one node and two"
+. bench/pg.sh
+start_pg
+target/release/khidmat-bench --reports "$size" --clients "$clients" --seconds "$seconds" \
+  --data-dir "$PG_ROOT/files" --database-url "$PG_URL"
+target/release/khidmat-bench --reports "$size" --clients "$clients" --seconds "$seconds" \
+  --data-dir "$PG_ROOT/files" --database-url "$PG_URL" --nodes 2
+
+echo "== nearest search"
+target/release/nearest "$size"
+
+echo "== CSV import against sqlite3, DataStore against Datasette"
+target/release/opendata --rows "$size" --seconds "$seconds"
+
+if [ ! -f target/browser/budgets.json ]; then
+  echo "== citizen pages on 2G (the browser test)"
+  cargo test --locked --test it browser::pages_work_in_a_real_browser
+fi
+
+echo "== docs/PERFORMANCE.md"
+KHIDMAT_VERSION=$(target/release/khidmat --version | awk '{print $2}') \
+RUSTC_VERSION=$(rustc --version | awk '{print $2}') \
+PG_VERSION="$PG_VERSION" \
+SQLITE_VERSION=$(sqlite3 --version | awk '{print $1}') \
+DATASETTE_VERSION=$(target/bench-venv/bin/datasette --version 2>/dev/null | awk '{print $NF}') \
+FIGURES_MODE="$mode" \
+  python3 bench/report.py "$BENCH_FIGURES" target/browser/budgets.json docs/PERFORMANCE.md
