@@ -89,8 +89,9 @@ fn register_value(r: &crate::registers::model::RegisterSpec) -> Result<Value> {
     Ok(v)
 }
 
-/// Everything in the deployment that a department's pack can hold.
-async fn stored(state: &AppState) -> Result<Vec<Item>> {
+/// Everything in the deployment that a department's pack can hold (`services`: every reporting
+/// service, read once by the caller).
+async fn stored(state: &AppState, services: &[Service]) -> Result<Vec<Item>> {
     let db = &state.db;
     let slugs: BTreeMap<i64, String> = crate::platform::org::departments(db)
         .await?
@@ -98,12 +99,12 @@ async fn stored(state: &AppState) -> Result<Vec<Item>> {
         .map(|d| (d.id, d.slug))
         .collect();
     let mut out = Vec::new();
-    for s in crate::reports::store::all_services(db).await? {
+    for s in services {
         out.push(Item {
             what: "service",
             code: s.code.clone(),
             department: Some(s.department_slug.clone()),
-            value: to_value(&service_spec(&s))?,
+            value: to_value(&service_spec(s))?,
         });
     }
     for k in crate::directory::store::kinds(db).await? {
@@ -276,7 +277,8 @@ pub async fn export(state: &AppState, power: Power, d: &Department) -> Result<St
             name: d.name(),
         }])?,
     );
-    for item in stored(state).await? {
+    let services = crate::reports::store::all_services(&state.db).await?;
+    for item in stored(state, &services).await? {
         if item.department.as_deref() != Some(d.slug.as_str()) {
             continue;
         }
@@ -436,7 +438,12 @@ async fn count(state: &AppState, sql: &'static str, a: &str, b: &str) -> Result<
 }
 
 /// What in the data depends on something this change takes away.
-async fn dependents(state: &AppState, old: &Item, new: &Item) -> Result<Vec<String>> {
+async fn dependents(
+    state: &AppState,
+    services: &[Service],
+    old: &Item,
+    new: &Item,
+) -> Result<Vec<String>> {
     let removed = |list: &str| -> Vec<String> {
         codes(&old.value, list)
             .difference(&codes(&new.value, list))
@@ -447,10 +454,9 @@ async fn dependents(state: &AppState, old: &Item, new: &Item) -> Result<Vec<Stri
     let mut out = Vec::new();
     match old.what {
         "service" => {
-            let all = crate::reports::store::all_services(&state.db).await?;
             let spec: ReportServiceSpec =
                 serde_json::from_value(new.value.clone()).map_err(|e| Error::Internal(e.into()))?;
-            if let Some(s) = all.iter().find(|s| s.code == code) {
+            if let Some(s) = services.iter().find(|s| s.code == code) {
                 out.extend(in_use(&state.db, s, &spec.attribute).await?);
             }
         }
@@ -566,7 +572,8 @@ pub async fn preview(
         );
     }
     let mut foreign = pack.department.iter().any(|x| x.slug != d.slug);
-    let stored = stored(state).await?;
+    let services = crate::reports::store::all_services(&state.db).await?;
+    let stored = stored(state, &services).await?;
     for new in of_pack(&pack)? {
         if new.department.as_deref() != Some(d.slug.as_str()) {
             foreign = true;
@@ -583,7 +590,8 @@ pub async fn preview(
                 new.what, new.code, new.what
             )),
             Some(o) => {
-                p.refused.extend(dependents(state, o, &new).await?);
+                p.refused
+                    .extend(dependents(state, &services, o, &new).await?);
                 let diff = if new.what == "service" {
                     let spec = |v: &Value| serde_json::from_value::<ReportServiceSpec>(v.clone());
                     match (spec(&o.value), spec(&new.value)) {
