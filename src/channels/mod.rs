@@ -47,12 +47,7 @@ pub fn router() -> Router<AppState> {
 /// Compare secrets in constant time; a gateway with no secret configured is switched off.
 fn secret_ok(expected: Option<&str>, given: Option<&str>) -> bool {
     match (expected, given) {
-        (Some(e), Some(g)) if !e.is_empty() && e.len() == g.len() => {
-            e.bytes()
-                .zip(g.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
-        }
+        (Some(e), Some(g)) if !e.is_empty() => crate::platform::identity::same_secret(e, g),
         _ => false,
     }
 }

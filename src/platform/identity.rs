@@ -119,6 +119,16 @@ impl fmt::Debug for Staff {
     }
 }
 
+/// Are two secrets (tokens, keys, digests) equal? Compared in constant time, so how long the
+/// answer takes says nothing about how much of a guess was right.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);

@@ -184,13 +184,7 @@ pub async fn new_gateway_secret(state: &AppState, actor: &str) -> Result<String,
 
 /// Does `given` match the secret set here? Compared as digests, in constant time.
 pub fn secret_matches(sha256_hex: &str, given: &str) -> bool {
-    let given = hex::encode(Sha256::digest(given.as_bytes()));
-    given.len() == sha256_hex.len()
-        && given
-            .bytes()
-            .zip(sha256_hex.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    super::identity::same_secret(&hex::encode(Sha256::digest(given.as_bytes())), sha256_hex)
 }
 
 impl AppState {
