@@ -70,6 +70,7 @@ pub async fn make(db: &Db, config: &Config, file: &Path) -> anyhow::Result<u64> 
                 .as_deref()
                 .ok_or_else(|| anyhow::anyhow!("no database_url"))?;
             pg_tool(
+                config,
                 "pg_dump",
                 &[
                     "--format=custom",
@@ -149,18 +150,18 @@ pub async fn request_now(db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Run one of PostgreSQL's programs (from `PATH`, or `KHIDMAT_PG_BIN`); its output, or its
+/// Run one of PostgreSQL's programs (from `pg_bin_dir`, else the `PATH`); its output, or its
 /// message as the error.
-async fn pg_tool(program: &str, args: &[&str]) -> anyhow::Result<String> {
-    let path = match std::env::var_os("KHIDMAT_PG_BIN") {
-        Some(dir) => std::path::PathBuf::from(dir).join(program),
-        None => std::path::PathBuf::from(program),
+async fn pg_tool(config: &Config, program: &str, args: &[&str]) -> anyhow::Result<String> {
+    let path = match &config.pg_bin_dir {
+        Some(dir) => dir.join(program),
+        None => PathBuf::from(program),
     };
     let out = tokio::process::Command::new(&path)
         .args(args)
         .output()
         .await
-        .map_err(|e| anyhow::anyhow!("{program} could not run ({e}): install the PostgreSQL client tools, or set KHIDMAT_PG_BIN"))?;
+        .map_err(|e| anyhow::anyhow!("{program} could not run ({e}): install the PostgreSQL client tools, or set pg_bin_dir"))?;
     if !out.status.success() {
         anyhow::bail!(
             "{program} failed: {}",
@@ -248,6 +249,7 @@ async fn restore_postgres(config: &Config, url: &str, file: &Path) -> anyhow::Re
     let path = file.display().to_string();
     // The dump's schema version, from its copy of the migrations table.
     let migrations = pg_tool(
+        config,
         "pg_restore",
         &["--data-only", "--table=_sqlx_migrations", "--file=-", &path],
     )
@@ -264,6 +266,7 @@ async fn restore_postgres(config: &Config, url: &str, file: &Path) -> anyhow::Re
         file.display()
     );
     pg_tool(
+        config,
         "pg_restore",
         &[
             "--clean",

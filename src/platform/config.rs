@@ -26,6 +26,9 @@ pub struct Config {
     pub s3_region: String,
     pub s3_access_key: String,
     pub s3_secret_key: Option<String>,
+    /// Where PostgreSQL's programs (`pg_dump`, `pg_restore`) are, if not on the `PATH`
+    /// (`/usr/lib/postgresql/15/bin`).
+    pub pg_bin_dir: Option<PathBuf>,
     /// `postgres://…` switches the store to PostgreSQL; absent means embedded SQLite in `data_dir`.
     pub database_url: Option<String>,
     /// The address citizens reach this server at, for links in responses (photo URLs, tracking).
@@ -122,6 +125,7 @@ impl Default for Config {
             s3_region: "us-east-1".into(),
             s3_access_key: String::new(),
             s3_secret_key: None,
+            pg_bin_dir: None,
             database_url: None,
             public_url: None,
             demo: false,
