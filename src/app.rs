@@ -97,7 +97,7 @@ impl AppState {
         peer: Option<std::net::IpAddr>,
     ) -> Result<Result<(), u64>, sqlx::Error> {
         let ip =
-            crate::platform::ratelimit::client_ip(headers, peer, self.config.trust_forwarded_for);
+            crate::platform::ratelimit::client_ip(headers, peer, self.config.proxies());
         let per_minute = self.config.rate_limit_per_minute;
         Ok(match self.db.backend() {
             crate::platform::db::Backend::Sqlite => self.limiter.check(ip),
@@ -284,7 +284,28 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+/// `/metrics`: for the monitoring system only (`metrics_addresses`, `metrics_token`); to anyone
+/// else it does not exist.
+async fn metrics(
+    State(state): State<AppState>,
+    crate::platform::ratelimit::PeerAddr(peer): crate::platform::ratelimit::PeerAddr,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let from =
+        crate::platform::ratelimit::client_addr(&headers, peer, state.config.proxies());
+    let by_address = state
+        .config
+        .metrics_addresses
+        .iter()
+        .any(|a| a.parse::<std::net::IpAddr>().is_ok_and(|a| a == from));
+    let by_token = state.config.metrics_token.as_deref().is_some_and(|t| {
+        !t.is_empty()
+            && crate::platform::identity::bearer(&headers)
+                .is_some_and(|b| crate::platform::identity::same_secret(b, t))
+    });
+    if !(by_address || by_token) {
+        return not_found().await.into_response();
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -359,6 +380,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::web::with_settings,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::web::security_headers,
+        ))
         .layer(axum::middleware::from_fn(crate::platform::metrics::track))
         // Pages, scripts and JSON shrink to a quarter over slow mobile links. Photos are JPEG
         // already; the default predicate leaves images alone.
@@ -416,6 +441,7 @@ impl Application {
     }
 
     pub async fn build_with_db(config: Config, db: Db) -> anyhow::Result<Application> {
+        crate::platform::secrets::open(&config, &db).await?;
         if config.demo {
             packs::load_demo(&db).await?;
         }

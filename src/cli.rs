@@ -292,7 +292,9 @@ fn init_logging(format: &str) {
 }
 
 async fn open(config: &Config) -> anyhow::Result<Db> {
-    Db::connect(config.database_url.as_deref(), &config.sqlite_path()).await
+    let db = Db::connect(config.database_url.as_deref(), &config.sqlite_path()).await?;
+    crate::platform::secrets::open(config, &db).await?;
+    Ok(db)
 }
 
 const CLI_ACTOR: &str = "cli";

@@ -166,7 +166,7 @@ async fn send_link(
         .bind(now + Duration::days(LINK_DAYS)),
     )
     .await?;
-    mail::queue(&mut tx, &state.config, &u.email, &subject, &body).await?;
+    mail::queue_secret(&mut tx, &state.config, &u.email, &subject, &body).await?;
     audit::record(
         &mut tx,
         actor,

@@ -140,7 +140,7 @@ pub async fn register(
     }
     let token = random_token();
     let mut tx = state.db.begin().await?;
-    if impact::key(&mut tx, &impact::Citizen::phone(&phone)).await? != who.key {
+    if impact::key(&impact::Citizen::phone(&phone)) != who.key {
         return Err(Error::BadRequest(f("campaign-err-own-phone")));
     }
     let inserted = tx
@@ -176,7 +176,7 @@ pub async fn register(
         "{}/campaigns/verify-email?token={token}",
         base.trim_end_matches('/')
     );
-    mail::queue(
+    mail::queue_secret(
         &mut tx,
         &state.config,
         &email,

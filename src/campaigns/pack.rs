@@ -121,7 +121,7 @@ pub async fn load(tx: &mut Tx, s: &Section, actor: &str) -> anyhow::Result<()> {
         let org_id = match found {
             Some((id,)) => id,
             None => {
-                let owner = impact::key(tx, &impact::Citizen::phone(&phone)).await?;
+                let owner = impact::key(&impact::Citizen::phone(&phone));
                 let now = Utc::now();
                 let (id,): (i64,) = tx
                     .fetch_one(

@@ -167,7 +167,7 @@ pub async fn pledge_to(
     .ok_or_else(|| Error::BadRequest(f("campaign-err-amount")))?;
     refuse_over_goal(&p, amount, lang)?;
     let mut tx = state.db.begin().await?;
-    let key = impact::key(&mut tx, &impact::Citizen::phone(&phone)).await?;
+    let key = impact::key(&impact::Citizen::phone(&phone));
     if key != who.key {
         return Err(Error::BadRequest(f("campaign-err-own-phone")));
     }

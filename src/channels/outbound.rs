@@ -84,6 +84,30 @@ pub async fn queue(
     lang: Lang,
     report_id: Option<i64>,
 ) -> Result<i64, sqlx::Error> {
+    enqueue(tx, config, phone, text, lang, report_id, false).await
+}
+
+/// Queue an SMS that carries a secret (a sign-in code): its body is removed from the outbox
+/// once it has left.
+pub async fn queue_secret(
+    tx: &mut Tx,
+    config: &Config,
+    phone: &Phone,
+    text: &str,
+    lang: Lang,
+) -> Result<i64, sqlx::Error> {
+    enqueue(tx, config, phone, text, lang, None, true).await
+}
+
+async fn enqueue(
+    tx: &mut Tx,
+    config: &Config,
+    phone: &Phone,
+    text: &str,
+    lang: Lang,
+    report_id: Option<i64>,
+    sensitive: bool,
+) -> Result<i64, sqlx::Error> {
     let gateway = crate::platform::settings::sms_gateway(tx, config).await?;
     let id = store::insert_outgoing(
         tx,
@@ -93,6 +117,7 @@ pub async fn queue(
         segments(text),
         &gateway,
         report_id,
+        sensitive,
     )
     .await?;
     if gateway != "smssync" {
@@ -166,6 +191,7 @@ pub async fn send_job(
     let result = match msg.gateway.as_str() {
         "log" => {
             tracing::info!(to = %masked, segments = msg.segments, text = %msg.body, "SMS (development gateway)");
+            config.delivered.push("sms", id, &msg.phone, &msg.body);
             Ok(())
         }
         "http" => {

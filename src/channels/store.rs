@@ -124,11 +124,12 @@ pub async fn insert_outgoing(
     segments: i64,
     gateway: &str,
     report_id: Option<i64>,
+    sensitive: bool,
 ) -> Result<i64, sqlx::Error> {
     tx.scalar(
         query(
-            "INSERT INTO sms_outbox (phone, body, lang, segments, gateway, status, attempts, report_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7) RETURNING id",
+            "INSERT INTO sms_outbox (phone, body, lang, segments, gateway, status, attempts, report_id, created_at, sensitive) \
+             VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8) RETURNING id",
         )
         .bind(phone)
         .bind(body)
@@ -136,10 +137,14 @@ pub async fn insert_outgoing(
         .bind(segments)
         .bind(gateway)
         .bind(report_id)
-        .bind(Utc::now()),
+        .bind(Utc::now())
+        .bind(sensitive),
     )
     .await
 }
+
+/// What a message that carried a secret reads once it has left.
+pub const REDACTED: &str = "[removed after sending: it held a one-time code]";
 
 pub async fn outgoing(db: &Db, id: i64) -> Result<Option<Outgoing>, sqlx::Error> {
     db.fetch_optional(
@@ -182,12 +187,14 @@ pub async fn mark_outgoing(
     db.execute(
         query(
             "UPDATE sms_outbox SET status = $1, attempts = attempts + 1, last_error = $2, \
-             sent_at = CASE WHEN $1 = 'sent' THEN $3 ELSE sent_at END WHERE id = $4",
+             sent_at = CASE WHEN $1 = 'sent' THEN $3 ELSE sent_at END, \
+             body = CASE WHEN sensitive AND $1 <> 'queued' THEN $5 ELSE body END WHERE id = $4",
         )
         .bind(status)
         .bind(error)
         .bind(now)
-        .bind(id),
+        .bind(id)
+        .bind(REDACTED),
     )
     .await?;
     Ok(())
@@ -208,9 +215,13 @@ pub async fn take_queued(db: &Db, gateway: &str, limit: i64) -> Result<Vec<Outgo
     let now = Utc::now();
     for r in &rows {
         tx.execute(
-            query("UPDATE sms_outbox SET status = 'sent', attempts = attempts + 1, sent_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(r.id),
+            query(
+                "UPDATE sms_outbox SET status = 'sent', attempts = attempts + 1, sent_at = $1, \
+                 body = CASE WHEN sensitive THEN $3 ELSE body END WHERE id = $2",
+            )
+            .bind(now)
+            .bind(r.id)
+            .bind(REDACTED),
         )
         .await?;
     }

@@ -941,13 +941,15 @@ async fn datastore_search_sql(state: &AppState, p: &Params) -> Result<Value, Cka
     let resources: Vec<(String,)> = state
         .db
         .fetch_all(crate::platform::db::query(
-            "SELECT uuid FROM od_resources WHERE datastore_table IS NOT NULL",
+            "SELECT uuid FROM od_resources WHERE datastore_table IS NOT NULL \
+             AND dataset_id IN (SELECT id FROM od_datasets WHERE state = 'active')",
         ))
         .await?;
     let known: std::collections::HashSet<String> = resources.into_iter().map(|r| r.0).collect();
     let is_resource = |name: &str| known.contains(name);
-    if let Err(r) = super::sql::check(&sql, state.db.backend(), &is_resource) {
-        return Err(match r {
+    let checked = match super::sql::check(&sql, state.db.backend(), &is_resource) {
+        Ok(c) => c,
+        Err(r) => return Err(match r {
             super::sql::Refusal::Syntax(m) => CkanError(
                 StatusCode::CONFLICT,
                 "Validation Error",
@@ -958,8 +960,8 @@ async fn datastore_search_sql(state: &AppState, p: &Params) -> Result<Value, Cka
                 "Authorization Error",
                 format!("sql: {m}"),
             ),
-        });
-    }
+        }),
+    };
     let _slot = tokio::time::timeout(SQL_QUEUE_LIMIT, state.sql_slots.acquire())
         .await
         .map_err(|_| {
@@ -973,7 +975,7 @@ async fn datastore_search_sql(state: &AppState, p: &Params) -> Result<Value, Cka
     let limit = std::time::Duration::from_secs(state.config.sql_time_limit_seconds.max(1));
     let out = state
         .db
-        .untrusted_select(&sql, SQL_MAX_ROWS, limit)
+        .untrusted_select(&checked.sql, SQL_MAX_ROWS, limit)
         .await
         .map_err(|e| match e {
             crate::platform::db::UntrustedError::Timeout => CkanError(

@@ -214,6 +214,26 @@ pub fn survey(path: &Path, mut progress: impl FnMut(u64)) -> Result<Survey> {
     Ok(Survey { fields, rows, bad })
 }
 
+/// Where DataStore tables live. PostgreSQL: their own schema, which the role that runs
+/// `datastore_search_sql` may read and nothing else (see `platform::db`). SQLite: the main
+/// database, where the untrusted connection's authorizer allows reading `ds_` tables only.
+pub fn schema(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "main",
+        Backend::Postgres => "datastore",
+    }
+}
+
+/// `CREATE {kind} name ON table (columns)` in the DataStore: SQLite puts the schema on the
+/// index's name, PostgreSQL on the table's.
+fn index_ddl(backend: Backend, kind: &str, name: &str, table: &str, columns: &str) -> String {
+    let ds = schema(backend);
+    match backend {
+        Backend::Sqlite => format!("CREATE {kind} {ds}.{name} ON {table} ({columns})"),
+        Backend::Postgres => format!("CREATE {kind} {name} ON {ds}.{table} ({columns})"),
+    }
+}
+
 /// A quoted SQL identifier.
 pub fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -302,19 +322,20 @@ fn search_value(fields: &[Field], row: &[String]) -> String {
 /// SQLite: an FTS5 table `<table>_fts` kept by triggers. PostgreSQL: a GIN index over the
 /// tsvector of the same folded text.
 pub async fn create_search_index(tx: &mut Tx, table: &str, fields: &[Field]) -> Result<()> {
+    let ds = schema(tx.backend());
     if !has_text(fields) {
         return Ok(());
     }
     let statements = match tx.backend() {
         Backend::Sqlite => vec![
-            format!("CREATE VIRTUAL TABLE {table}_fts USING fts5(_search, content = '{table}', content_rowid = '_id', tokenize = 'unicode61 remove_diacritics 2')"),
-            format!("INSERT INTO {table}_fts({table}_fts) VALUES ('rebuild')"),
-            format!("CREATE TRIGGER {table}_fts_insert AFTER INSERT ON {table} BEGIN INSERT INTO {table}_fts(rowid, _search) VALUES (new._id, new._search); END"),
-            format!("CREATE TRIGGER {table}_fts_delete AFTER DELETE ON {table} BEGIN INSERT INTO {table}_fts({table}_fts, rowid, _search) VALUES ('delete', old._id, old._search); END"),
-            format!("CREATE TRIGGER {table}_fts_update AFTER UPDATE ON {table} BEGIN INSERT INTO {table}_fts({table}_fts, rowid, _search) VALUES ('delete', old._id, old._search); INSERT INTO {table}_fts(rowid, _search) VALUES (new._id, new._search); END"),
+            format!("CREATE VIRTUAL TABLE {ds}.{table}_fts USING fts5(_search, content = '{table}', content_rowid = '_id', tokenize = 'unicode61 remove_diacritics 2')"),
+            format!("INSERT INTO {ds}.{table}_fts({table}_fts) VALUES ('rebuild')"),
+            format!("CREATE TRIGGER {ds}.{table}_fts_insert AFTER INSERT ON {table} BEGIN INSERT INTO {table}_fts(rowid, _search) VALUES (new._id, new._search); END"),
+            format!("CREATE TRIGGER {ds}.{table}_fts_delete AFTER DELETE ON {table} BEGIN INSERT INTO {table}_fts({table}_fts, rowid, _search) VALUES ('delete', old._id, old._search); END"),
+            format!("CREATE TRIGGER {ds}.{table}_fts_update AFTER UPDATE ON {table} BEGIN INSERT INTO {table}_fts({table}_fts, rowid, _search) VALUES ('delete', old._id, old._search); INSERT INTO {table}_fts(rowid, _search) VALUES (new._id, new._search); END"),
         ],
         Backend::Postgres => vec![format!(
-            "CREATE INDEX {table}_fts ON {table} USING GIN (to_tsvector('simple', _search))"
+            "CREATE INDEX {table}_fts ON {ds}.{table} USING GIN (to_tsvector('simple', _search))"
         )],
     };
     for sql in statements {
@@ -325,13 +346,14 @@ pub async fn create_search_index(tx: &mut Tx, table: &str, fields: &[Field]) -> 
 
 /// Drop a resource's table, its view and its full-text index.
 pub async fn drop_table(tx: &mut Tx, uuid: &str, table: &str) -> Result<(), sqlx::Error> {
-    tx.execute(query(format!("DROP VIEW IF EXISTS {}", quote(uuid))))
+    let ds = schema(tx.backend());
+    tx.execute(query(format!("DROP VIEW IF EXISTS {ds}.{}", quote(uuid))))
         .await?;
     if tx.backend() == Backend::Sqlite {
-        tx.execute(query(format!("DROP TABLE IF EXISTS {table}_fts")))
+        tx.execute(query(format!("DROP TABLE IF EXISTS {ds}.{table}_fts")))
             .await?;
     }
-    tx.execute(query(format!("DROP TABLE IF EXISTS {table}")))
+    tx.execute(query(format!("DROP TABLE IF EXISTS {ds}.{table}")))
         .await?;
     Ok(())
 }
@@ -339,6 +361,7 @@ pub async fn drop_table(tx: &mut Tx, uuid: &str, table: &str) -> Result<(), sqlx
 /// Create a resource's table, and the view that gives its columns the fields' names (SQL
 /// queries name the resource by its id and its fields by their names, as CKAN's do).
 pub async fn create_table(tx: &mut Tx, uuid: &str, fields: &[Field]) -> Result<String> {
+    let ds = schema(tx.backend());
     let table = table_name(uuid);
     let backend = tx.backend();
     let id_col = match backend {
@@ -353,7 +376,7 @@ pub async fn create_table(tx: &mut Tx, uuid: &str, fields: &[Field]) -> Result<S
         cols.push("_search TEXT".into());
     }
     tx.execute(query(format!(
-        "CREATE TABLE {table} ({id_col}, {})",
+        "CREATE TABLE {ds}.{table} ({id_col}, {})",
         cols.join(", ")
     )))
     .await?;
@@ -361,8 +384,13 @@ pub async fn create_table(tx: &mut Tx, uuid: &str, fields: &[Field]) -> Result<S
         .iter()
         .map(|f| format!("{} AS {}", f.column, quote(&f.id)))
         .collect();
+    // SQLite binds a view's tables to the view's own database: its body names the table plainly.
+    let source = match backend {
+        Backend::Sqlite => table.clone(),
+        Backend::Postgres => format!("{ds}.{table}"),
+    };
     tx.execute(query(format!(
-        "CREATE VIEW {} AS SELECT _id, {} FROM {table}",
+        "CREATE VIEW {ds}.{} AS SELECT _id, {} FROM {source}",
         quote(uuid),
         named.join(", ")
     )))
@@ -426,6 +454,7 @@ fn encode_rows(fields: &[Field], rows: &[Vec<String>]) -> String {
 /// driver time quadratic in the number of parameters, and a statement per row costs a round
 /// trip per row.
 async fn insert_encoded(tx: &mut Tx, table: &str, fields: &[Field], rows: String) -> Result<()> {
+    let ds = schema(tx.backend());
     let mut columns: Vec<&str> = fields.iter().map(|f| f.column.as_str()).collect();
     if has_text(fields) {
         columns.push("_search");
@@ -452,7 +481,7 @@ async fn insert_encoded(tx: &mut Tx, table: &str, fields: &[Field], rows: String
     };
     tx.execute(
         query(format!(
-            "INSERT INTO {table} ({}) SELECT {} FROM {from}",
+            "INSERT INTO {ds}.{table} ({}) SELECT {} FROM {from}",
             columns.join(", "),
             picks.join(", ")
         ))
@@ -513,6 +542,7 @@ pub async fn search(
     full_text: bool,
     s: &Search,
 ) -> Result<(Vec<Field>, Vec<Json>, Option<i64>)> {
+    let ds = schema(db.backend());
     let shown: Vec<Field> = match &s.fields {
         None => all.to_vec(),
         Some(ids) => ids
@@ -552,7 +582,7 @@ pub async fn search(
                     (false, _) => and(q).push("1 = 0"),
                     (true, Backend::Sqlite) => and(q)
                         .push(&format!(
-                            "_id IN (SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH "
+                            "_id IN (SELECT rowid FROM {ds}.{table}_fts WHERE {table}_fts MATCH "
                         ))
                         .push_bind(text::fts5_query(&words))
                         .push(")"),
@@ -569,7 +599,7 @@ pub async fn search(
         .chain(shown.iter().map(|f| f.column.as_str()))
         .collect();
     let mut q = narrow(query(format!(
-        "SELECT {} FROM {table}",
+        "SELECT {} FROM {ds}.{table}",
         json_row(backend, &cols)
     )))?;
     let mut order: Vec<String> = Vec::new();
@@ -601,11 +631,11 @@ pub async fn search(
             && has_text(all)
         {
             query(format!(
-                "SELECT COUNT(*) FROM {table}_fts WHERE {table}_fts MATCH $1"
+                "SELECT COUNT(*) FROM {ds}.{table}_fts WHERE {table}_fts MATCH $1"
             ))
             .bind(text::fts5_query(&words))
         } else {
-            narrow(query(format!("SELECT COUNT(*) FROM {table}")))?
+            narrow(query(format!("SELECT COUNT(*) FROM {ds}.{table}")))?
         };
         Some(db.scalar(count).await?)
     } else {
@@ -631,13 +661,14 @@ pub async fn rows_after(
     after: i64,
     n: i64,
 ) -> Result<Vec<Json>> {
+    let ds = schema(db.backend());
     let cols: Vec<&str> = std::iter::once("_id")
         .chain(fields.iter().map(|f| f.column.as_str()))
         .collect();
     let rows: Vec<(String,)> = db
         .fetch_all(
             query(format!(
-                "SELECT {} FROM {table} WHERE _id > $1 ORDER BY _id LIMIT $2",
+                "SELECT {} FROM {ds}.{table} WHERE _id > $1 ORDER BY _id LIMIT $2",
                 json_row(db.backend(), &cols)
             ))
             .bind(after)
@@ -655,9 +686,12 @@ pub async fn create_index(tx: &mut Tx, table: &str, fields: &[Field], id: &str) 
         .iter()
         .find(|f| f.id == id)
         .ok_or_else(|| Error::Conflict(format!("indexes: there is no field {id:?}")))?;
-    tx.execute(query(format!(
-        "CREATE INDEX IF NOT EXISTS {table}_{col} ON {table} ({col})",
-        col = f.column
+    tx.execute(query(index_ddl(
+        tx.backend(),
+        "INDEX IF NOT EXISTS",
+        &format!("{table}_{}", f.column),
+        table,
+        &f.column,
     )))
     .await?;
     Ok(())
@@ -683,9 +717,12 @@ pub async fn create_primary_key(
         );
     }
     let made = tx
-        .execute(query(format!(
-            "CREATE UNIQUE INDEX {table}_pk ON {table} ({})",
-            columns.join(", ")
+        .execute(query(index_ddl(
+            tx.backend(),
+            "UNIQUE INDEX",
+            &format!("{table}_pk"),
+            table,
+            &columns.join(", "),
         )))
         .await
         .map_err(Error::from);
@@ -728,6 +765,7 @@ pub async fn write_by_key(
     method: Method,
     records: &[Vec<Option<String>>],
 ) -> Result<u64> {
+    let ds = schema(tx.backend());
     let key_at: Vec<usize> = key
         .iter()
         .map(|id| fields.iter().position(|f| &f.id == id))
@@ -763,10 +801,10 @@ pub async fn write_by_key(
                 .filter(|i| record[*i].is_some() && !key_at.contains(i))
                 .collect();
             let changed = if given.is_empty() {
-                tx.scalar::<i64>(by_key(query(format!("SELECT COUNT(*) FROM {table}")))?)
+                tx.scalar::<i64>(by_key(query(format!("SELECT COUNT(*) FROM {ds}.{table}")))?)
                     .await? as u64
             } else {
-                let mut q = query(format!("UPDATE {table} SET "));
+                let mut q = query(format!("UPDATE {ds}.{table} SET "));
                 for (j, &i) in given.iter().enumerate() {
                     if j > 0 {
                         q = q.push(", ");
@@ -816,6 +854,7 @@ async fn refresh_search(
     fields: &[Field],
     by_key: &(dyn Fn(Query) -> Result<Query> + Sync),
 ) -> Result<()> {
+    let ds = schema(tx.backend());
     let text_fields: Vec<Field> = fields
         .iter()
         .filter(|f| f.kind == FieldType::Text)
@@ -824,7 +863,7 @@ async fn refresh_search(
     let columns: Vec<&str> = text_fields.iter().map(|f| f.column.as_str()).collect();
     let rows: Vec<(i64, String)> = tx
         .fetch_all(by_key(query(format!(
-            "SELECT _id, {} FROM {table}",
+            "SELECT _id, {} FROM {ds}.{table}",
             json_row(tx.backend(), &columns)
         )))?)
         .await?;
@@ -833,7 +872,7 @@ async fn refresh_search(
             serde_json::from_str(&values).map_err(|e| Error::Internal(e.into()))?;
         let row: Vec<String> = values.into_iter().map(Option::unwrap_or_default).collect();
         tx.execute(
-            query(format!("UPDATE {table} SET _search = $1 WHERE _id = $2"))
+            query(format!("UPDATE {ds}.{table} SET _search = $1 WHERE _id = $2"))
                 .bind(search_value(&text_fields, &row))
                 .bind(id),
         )

@@ -214,7 +214,9 @@ async fn download(
                             a[1..]
                                 .iter()
                                 .map(|v| match v {
-                                    Value::String(s) => s.clone(),
+                                    Value::String(s) => {
+                                        crate::platform::text::spreadsheet_safe(s).into_owned()
+                                    }
                                     Value::Null => String::new(),
                                     o => o.to_string(),
                                 })

@@ -164,7 +164,26 @@ pub async fn update_dataset(tx: &mut Tx, id: i64, d: &DatasetSpec<'_>) -> Result
     Ok(())
 }
 
+/// Delete a dataset: it leaves every listing, and its DataStore tables are dropped, so data
+/// published by mistake is withdrawn from every read (`datastore_search`, `_sql`, downloads).
+/// The resources' descriptions stay, without rows.
 pub async fn delete_dataset(tx: &mut Tx, id: i64) -> Result<(), sqlx::Error> {
+    let tables: Vec<(String, String)> = tx
+        .fetch_all(
+            query(
+                "SELECT uuid, datastore_table FROM od_resources WHERE dataset_id = $1 AND datastore_table IS NOT NULL",
+            )
+            .bind(id),
+        )
+        .await?;
+    for (uuid, table) in tables {
+        super::datastore::drop_table(tx, &uuid, &table).await?;
+    }
+    tx.execute(
+        query("UPDATE od_resources SET datastore_table = NULL, row_count = 0 WHERE dataset_id = $1")
+            .bind(id),
+    )
+    .await?;
     tx.execute(
         query("UPDATE od_datasets SET state = 'deleted', modified_at = $1 WHERE id = $2")
             .bind(Utc::now())
@@ -266,10 +285,13 @@ pub async fn resources_of(db: &Db, dataset_ids: &[i64]) -> Result<Vec<ResourceRo
     db.fetch_all(q.push(") ORDER BY dataset_id, id")).await
 }
 
+/// A resource of an active dataset: a deleted dataset's resources are gone for every reader
+/// and writer (their DataStore tables are dropped with it, see [`delete_dataset`]).
 pub async fn resource(db: &Db, uuid: &str) -> Result<Option<ResourceRow>, sqlx::Error> {
     db.fetch_optional(
         query(format!(
-            "SELECT {RESOURCE_COLUMNS} FROM od_resources WHERE uuid = $1"
+            "SELECT {RESOURCE_COLUMNS} FROM od_resources WHERE uuid = $1 \
+             AND dataset_id IN (SELECT id FROM od_datasets WHERE state = 'active')"
         ))
         .bind(uuid),
     )

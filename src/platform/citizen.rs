@@ -48,7 +48,7 @@ pub async fn sign_in(state: &AppState, phone: &Phone, code: &str, lang: Lang) ->
     // Ended sessions are useless: each sign-in sweeps them away.
     tx.execute(query("DELETE FROM citizen_sessions WHERE expires_at < $1").bind(now))
         .await?;
-    let key = impact::key(&mut tx, &impact::Citizen::phone(phone)).await?;
+    let key = impact::key(&impact::Citizen::phone(phone));
     tx.execute(
         query(
             "INSERT INTO citizen_sessions (token_hash, citizen, phone_masked, created_at, expires_at) \

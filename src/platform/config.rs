@@ -6,6 +6,35 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+/// Messages the development gateways delivered, newest last: `(outbox, id, to, text)` where
+/// `outbox` is `sms` or `mail` and `id` the outbox row's; at most [`Delivered::KEEP`]. Shared
+/// by the clones of one configuration (one deployment).
+#[derive(Debug, Clone, Default)]
+pub struct Delivered(
+    std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<(&'static str, i64, String, String)>>>,
+);
+
+impl Delivered {
+    pub const KEEP: usize = 200;
+
+    pub fn push(&self, outbox: &'static str, id: i64, to: &str, text: &str) {
+        let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if q.len() == Self::KEEP {
+            q.pop_front();
+        }
+        q.push_back((outbox, id, to.to_owned(), text.to_owned()));
+    }
+
+    /// The text of the message of that outbox row, once delivered.
+    pub fn text_of(&self, outbox: &str, id: i64) -> Option<String> {
+        let q = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        q.iter()
+            .rev()
+            .find(|(o, i, _, _)| *o == outbox && *i == id)
+            .map(|(_, _, _, t)| t.clone())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -14,6 +43,9 @@ pub struct Config {
     /// Holds the SQLite database (`khidmat.db`) and, unless `files_dir` or `file_store` say
     /// otherwise, the photos and documents.
     pub data_dir: PathBuf,
+    /// The secret key file (default: `secret.key` in `data_dir`): what tokens and codes are
+    /// stored keyed with, outside the database. Every node of a deployment needs the same one.
+    pub secret_key_file: Option<PathBuf>,
     /// Where photos and documents are kept: `dir` (under `files_dir`) or `s3` (a bucket).
     pub file_store: String,
     /// For `file_store = "dir"`: the directory (default: `data_dir`). Nodes that share a
@@ -43,8 +75,17 @@ pub struct Config {
     pub photo_max_side: u32,
     /// Public writes (report submissions) allowed per client IP per minute; 0 turns the limit off.
     pub rate_limit_per_minute: u32,
-    /// Take the client IP from `X-Forwarded-For` (only behind a trusted reverse proxy).
+    /// How many reverse proxies of your own stand in front of the server: the client's address
+    /// is then read from `X-Forwarded-For`, that many hops from the right (0: the connection's
+    /// address). Only where nothing reaches the server except through those proxies.
+    pub trusted_proxies: u32,
+    /// Older name for `trusted_proxies = 1`.
     pub trust_forwarded_for: bool,
+    /// Who may read `/metrics`: clients at these addresses (as `trusted_proxies` reads them),
+    /// or anyone sending `Authorization: Bearer <metrics_token>`. Others get 404.
+    pub metrics_addresses: Vec<String>,
+    /// See `metrics_addresses` (`KHIDMAT_METRICS_TOKEN`).
+    pub metrics_token: Option<String>,
     /// Back up the embedded SQLite database this often into `data_dir/backups` (0: never).
     pub backup_every_hours: i64,
     /// Scheduled backups kept; older ones are deleted.
@@ -104,6 +145,11 @@ pub struct Config {
     /// How e-mail goes out: `log` (development: written to the log) or `sendmail` (handed to
     /// the machine's mail transfer agent, which relays it as its own configuration says).
     pub mail_gateway: String,
+    /// What the development gateways (`log`) delivered: not configuration, but where a
+    /// developer's test reads a code or link as the phone or mailbox would, now that the
+    /// outbox keeps no secret once a message has left.
+    #[serde(skip)]
+    pub delivered: Delivered,
     /// The sender of every e-mail.
     pub mail_from: String,
     /// For `mail_gateway = "sendmail"`: the program, run as `COMMAND -t -i`.
@@ -118,6 +164,7 @@ impl Default for Config {
         Config {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("khidmat-data"),
+            secret_key_file: None,
             file_store: "dir".into(),
             files_dir: None,
             s3_endpoint: String::new(),
@@ -133,6 +180,9 @@ impl Default for Config {
             max_photo_bytes: 8 * 1024 * 1024,
             photo_max_side: 1600,
             rate_limit_per_minute: 30,
+            trusted_proxies: 0,
+            metrics_addresses: vec!["127.0.0.1".into(), "::1".into()],
+            metrics_token: None,
             trust_forwarded_for: false,
             backup_every_hours: 24,
             backup_keep: 14,
@@ -150,6 +200,7 @@ impl Default for Config {
             channel_secret: None,
             smssync_secret: None,
             africastalking_secret: None,
+            delivered: Delivered::default(),
             sms_gateway: "log".into(),
             sms_http_url: String::new(),
             sms_per_number_per_minute: 10,
@@ -235,6 +286,11 @@ impl Config {
             "photo_max_side must be at least 64"
         );
         Ok(())
+    }
+
+    /// The reverse proxies in front (see `trusted_proxies`).
+    pub fn proxies(&self) -> u32 {
+        self.trusted_proxies.max(u32::from(self.trust_forwarded_for))
     }
 
     pub fn sqlite_path(&self) -> PathBuf {

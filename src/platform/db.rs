@@ -220,7 +220,12 @@ pub enum Db {
         read: SqlitePool,
         untrusted: SqlitePool,
     },
-    Postgres(PgPool),
+    /// `untrusted`: connections as the DataStore reader role (see [`Db::open_untrusted`]),
+    /// once set up at start.
+    Postgres {
+        pool: PgPool,
+        untrusted: std::sync::Arc<std::sync::OnceLock<PgPool>>,
+    },
 }
 
 /// An open transaction. Dropped without [`Tx::commit`], it rolls back: nothing half-written.
@@ -236,6 +241,130 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+/// The SQLite walls around untrusted SQL, below the parser: an authorizer that allows reading
+/// DataStore tables (`ds_…`) and calling the listed functions, and nothing else (no catalogue,
+/// no pragma, no other table, not even through a view), and limits on what one value, one
+/// statement and one expression may grow to.
+mod untrusted {
+    use std::ffi::{c_char, c_int, c_void, CStr};
+
+    use libsqlite3_sys as ffi;
+
+    /// The longest string or blob a query may make: a value that doubles stops here.
+    pub const MAX_VALUE_BYTES: c_int = 1_000_000;
+
+    fn text<'a>(p: *const c_char) -> Option<&'a str> {
+        // SAFETY: SQLite passes NUL-terminated strings or NULL, alive during the callback.
+        (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_str().ok()).flatten()
+    }
+
+    /// Decide one action of a statement being prepared.
+    fn allow(action: c_int, a: Option<&str>, b: Option<&str>, schema: Option<&str>) -> bool {
+        match action {
+            ffi::SQLITE_SELECT | ffi::SQLITE_RECURSIVE => true,
+            // A DataStore table (`ds_…`), or a resource's view (named by its id, a UUID: no
+            // other object has such a name, and this connection cannot create one), or a
+            // `WITH` name (no schema: the query's own rows, not a stored table).
+            ffi::SQLITE_READ if schema.is_none() => true,
+            ffi::SQLITE_READ => {
+                schema == Some("main")
+                    && a.is_some_and(|t| {
+                        let t = t.to_ascii_lowercase();
+                        (t.starts_with("ds_") && !t.contains("_fts"))
+                            || uuid::Uuid::try_parse(&t).is_ok_and(|u| u.hyphenated().to_string() == t)
+                    })
+            }
+            ffi::SQLITE_FUNCTION => b.is_some_and(|f| {
+                let f = f.to_ascii_lowercase();
+                crate::opendata::sql::FUNCTIONS.contains(&f.as_str()) || f == "like" || f == "glob"
+            }),
+            _ => false,
+        }
+    }
+
+    unsafe extern "C" fn authorize(
+        _: *mut c_void,
+        action: c_int,
+        a: *const c_char,
+        b: *const c_char,
+        schema: *const c_char,
+        _inner: *const c_char,
+    ) -> c_int {
+        if allow(action, text(a), text(b), text(schema)) {
+            ffi::SQLITE_OK
+        } else {
+            ffi::SQLITE_DENY
+        }
+    }
+
+    /// Put the walls on an open connection.
+    ///
+    /// # Safety
+    /// `db` is an open connection that nothing else uses meanwhile.
+    pub unsafe fn wall(db: *mut ffi::sqlite3) -> Result<(), String> {
+        for (limit, value) in [
+            (ffi::SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES),
+            (ffi::SQLITE_LIMIT_SQL_LENGTH, 100_000),
+            (ffi::SQLITE_LIMIT_EXPR_DEPTH, 200),
+            (ffi::SQLITE_LIMIT_COMPOUND_SELECT, 50),
+            (ffi::SQLITE_LIMIT_ATTACHED, 0),
+            (ffi::SQLITE_LIMIT_TRIGGER_DEPTH, 0),
+        ] {
+            ffi::sqlite3_limit(db, limit, value);
+        }
+        match ffi::sqlite3_set_authorizer(db, Some(authorize), std::ptr::null_mut()) {
+            ffi::SQLITE_OK => Ok(()),
+            rc => Err(format!("cannot set the SQL authorizer (SQLite error {rc})")),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn only_datastore_tables_and_listed_functions() {
+            assert!(allow(ffi::SQLITE_READ, Some("ds_0a1b"), Some("c1"), Some("main")));
+            let view = "2f1c3d4e-0000-4000-8000-000000000001";
+            assert!(allow(ffi::SQLITE_READ, Some(view), Some("District"), Some("main")));
+            assert!(!allow(ffi::SQLITE_READ, Some("2f1c3d4e00004000800000000000001"), Some("x"), Some("main")));
+            for (t, schema) in [
+                ("users", "main"),
+                ("sqlite_master", "main"),
+                ("sqlite_schema", "main"),
+                ("ds_0a1b", "temp"),
+                ("ds_0a1b_fts_data", "main"),
+                ("sessions", "main"),
+            ] {
+                assert!(!allow(ffi::SQLITE_READ, Some(t), Some("x"), Some(schema)), "{t}");
+            }
+            assert!(allow(ffi::SQLITE_FUNCTION, None, Some("count"), None));
+            assert!(allow(ffi::SQLITE_FUNCTION, None, Some("LIKE"), None));
+            for f in ["load_extension", "randomblob", "zeroblob", "printf", "readfile", "sqlite_version"] {
+                assert!(!allow(ffi::SQLITE_FUNCTION, None, Some(f), None), "{f}");
+            }
+            for action in [
+                ffi::SQLITE_PRAGMA,
+                ffi::SQLITE_ATTACH,
+                ffi::SQLITE_INSERT,
+                ffi::SQLITE_UPDATE,
+                ffi::SQLITE_DELETE,
+                ffi::SQLITE_CREATE_TABLE,
+                ffi::SQLITE_TRANSACTION,
+            ] {
+                assert!(!allow(action, Some("x"), Some("y"), Some("main")), "{action}");
+            }
+        }
+    }
+}
+
+/// The most bytes of rows one untrusted query answers with; past this the answer is cut (and
+/// says so), as it is past the row cap.
+pub const UNTRUSTED_MAX_BYTES: usize = 16 * 1024 * 1024;
+
+/// The PostgreSQL role that `datastore_search_sql` runs under (see [`Db::migrate`]).
+pub const DATASTORE_READER: &str = "khidmat_datastore_reader";
 
 /// How many untrusted queries run at once: one per core (they are CPU-bound scans).
 pub fn untrusted_slots() -> usize {
@@ -261,7 +390,10 @@ impl Db {
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(opts)
                     .await?;
-                Db::Postgres(pool)
+                Db::Postgres {
+                    pool,
+                    untrusted: Default::default(),
+                }
             }
             Some(url) if url.starts_with("sqlite:") => {
                 let opts = SqliteConnectOptions::from_str(url)?;
@@ -304,11 +436,26 @@ impl Db {
             .test_before_acquire(false)
             .connect_with(opts.clone())
             .await?;
+        // Untrusted connections: read-only, sorting and temporary results on disk rather than
+        // in memory, a small cache; the authorizer and limits go on as each one opens.
         let untrusted = SqlitePoolOptions::new()
             .max_connections(untrusted_slots() as u32)
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_lazy_with(opts.read_only(true).pragma("query_only", "ON"));
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    let handle = conn.lock_handle().await?.as_raw_handle().as_ptr();
+                    // SAFETY: the handle is this open connection's, used on this thread while
+                    // the connection is locked.
+                    unsafe { untrusted::wall(handle) }.map_err(sqlx::Error::Protocol)
+                })
+            })
+            .connect_lazy_with(
+                opts.read_only(true)
+                    .pragma("query_only", "ON")
+                    .pragma("temp_store", "file")
+                    .pragma("cache_size", "-8000"),
+            );
         Ok(Db::Sqlite {
             write,
             read,
@@ -320,7 +467,7 @@ impl Db {
     pub fn known_migrations(&self) -> Vec<(i64, String)> {
         let m = match self {
             Db::Sqlite { .. } => sqlx::migrate!("./migrations/sqlite"),
-            Db::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
+            Db::Postgres { .. } => sqlx::migrate!("./migrations/postgres"),
         };
         m.iter()
             .map(|x| (x.version, x.description.to_string()))
@@ -373,22 +520,64 @@ impl Db {
         }
         match self {
             Db::Sqlite { write, .. } => sqlx::migrate!("./migrations/sqlite").run(write).await?,
-            Db::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
+            Db::Postgres { pool: p, .. } => sqlx::migrate!("./migrations/postgres").run(p).await?,
         }
+        Ok(())
+    }
+
+    /// Set up the connections that run `datastore_search_sql`. PostgreSQL: they log in as the
+    /// DataStore reader role, which may read the `datastore` schema and nothing else (and, being
+    /// the session's own user, cannot `SET ROLE` back to the application's). The role is made
+    /// when missing (which needs `CREATEROLE`) and its password is `password` (derived from the
+    /// deployment's key, so every node agrees). Until this has run, untrusted SQL is refused.
+    /// SQLite: nothing to do (its walls go on each connection as it opens).
+    pub async fn open_untrusted(&self, password: &str) -> Result<(), sqlx::Error> {
+        let Db::Postgres { pool, untrusted } = self else {
+            return Ok(());
+        };
+        let mut c = pool.acquire().await?;
+        let quoted = password.replace('\'', "''");
+        for sql in [
+            format!(
+                "DO $$ BEGIN \
+                   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{DATASTORE_READER}') THEN \
+                     CREATE ROLE {DATASTORE_READER} LOGIN NOINHERIT CONNECTION LIMIT 16; \
+                   END IF; \
+                 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; \
+                 END $$"
+            ),
+            format!("ALTER ROLE {DATASTORE_READER} LOGIN NOINHERIT NOCREATEDB NOCREATEROLE PASSWORD '{quoted}'"),
+            format!("GRANT USAGE ON SCHEMA datastore TO {DATASTORE_READER}"),
+            format!("GRANT SELECT ON ALL TABLES IN SCHEMA datastore TO {DATASTORE_READER}"),
+            format!("ALTER DEFAULT PRIVILEGES IN SCHEMA datastore GRANT SELECT ON TABLES TO {DATASTORE_READER}"),
+        ] {
+            sqlx::query(&sql).execute(&mut *c).await?;
+        }
+        let opts = (*pool.connect_options())
+            .clone()
+            .username(DATASTORE_READER)
+            .password(password)
+            .options([("default_transaction_read_only", "on"), ("search_path", "datastore")]);
+        let _ = untrusted.set(
+            PgPoolOptions::new()
+                .max_connections(untrusted_slots() as u32)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_lazy_with(opts),
+        );
         Ok(())
     }
 
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite { .. } => Backend::Sqlite,
-            Db::Postgres(_) => Backend::Postgres,
+            Db::Postgres { .. } => Backend::Postgres,
         }
     }
 
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
             Db::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
-            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+            Db::Postgres { pool: p, .. } => Tx::Postgres(p.begin().await?),
         })
     }
 
@@ -396,7 +585,7 @@ impl Db {
     pub async fn execute(&self, q: Query) -> Result<u64, sqlx::Error> {
         Ok(match self {
             Db::Sqlite { write, .. } => q.sqlite().execute(write).await?.rows_affected(),
-            Db::Postgres(p) => q.postgres().execute(p).await?.rows_affected(),
+            Db::Postgres { pool: p, .. } => q.postgres().execute(p).await?.rows_affected(),
         })
     }
 
@@ -407,7 +596,7 @@ impl Db {
                 let rows = q.sqlite().fetch_all(pool).await?;
                 rows.iter().map(T::from_row).collect()
             }
-            Db::Postgres(p) => {
+            Db::Postgres { pool: p, .. } => {
                 let rows = q.postgres().fetch_all(p).await?;
                 rows.iter().map(T::from_row).collect()
             }
@@ -422,7 +611,7 @@ impl Db {
                 .await?
                 .map(|r| T::from_row(&r))
                 .transpose(),
-            Db::Postgres(p) => q
+            Db::Postgres { pool: p, .. } => q
                 .postgres()
                 .fetch_optional(p)
                 .await?
@@ -445,7 +634,7 @@ impl Db {
                 let pool = if q.writes() { write } else { read };
                 q.sqlite().fetch_one(pool).await?.try_get(0)
             }
-            Db::Postgres(p) => q.postgres().fetch_one(p).await?.try_get(0),
+            Db::Postgres { pool: p, .. } => q.postgres().fetch_one(p).await?.try_get(0),
         }
     }
 
@@ -473,6 +662,7 @@ impl Db {
                 let mut columns: Vec<String> = Vec::new();
                 let mut rows: Vec<Vec<serde_json::Value>> = Vec::new();
                 let mut truncated = false;
+                let mut bytes = 0usize;
                 let mut timed_out = false;
                 {
                     let work = async {
@@ -482,7 +672,7 @@ impl Db {
                                 columns =
                                     row.columns().iter().map(|c| c.name().to_owned()).collect();
                             }
-                            if rows.len() == max_rows {
+                            if rows.len() == max_rows || bytes > UNTRUSTED_MAX_BYTES {
                                 truncated = true;
                                 break;
                             }
@@ -498,6 +688,10 @@ impl Db {
                                         "BLOB" => serde_json::Value::String("(binary)".into()),
                                         _ => serde_json::json!(row.try_get::<String, _>(i)?),
                                     }
+                                };
+                                bytes += match &v {
+                                    serde_json::Value::String(t) => t.len() + 2,
+                                    _ => 8,
                                 };
                                 out.push(v);
                             }
@@ -527,31 +721,61 @@ impl Db {
                     truncated,
                 })
             }
-            Db::Postgres(p) => {
+            Db::Postgres { untrusted, .. } => {
+                let p = untrusted.get().ok_or_else(|| {
+                    UntrustedError::Refused(
+                        "SQL queries are not set up on this server (see docs/SECURITY.md)".into(),
+                    )
+                })?;
                 let mut tx = p.begin().await.map_err(UntrustedError::Db)?;
                 sqlx::query("SET TRANSACTION READ ONLY")
                     .execute(&mut *tx)
                     .await
                     .map_err(UntrustedError::Db)?;
-                sqlx::query(&format!(
-                    "SET LOCAL statement_timeout = {}",
-                    limit.as_millis()
-                ))
-                .execute(&mut *tx)
-                .await
-                .map_err(UntrustedError::Db)?;
+                // The walls of the database: logged in as a role that may read the DataStore
+                // schema only, that schema alone on the search path, limits on time and memory.
+                for set in [
+                    "SET LOCAL search_path = datastore".to_string(),
+                    format!("SET LOCAL statement_timeout = {}", limit.as_millis()),
+                    "SET LOCAL work_mem = '16MB'".to_string(),
+                ] {
+                    sqlx::query(&set)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(UntrustedError::Db)?;
+                }
+                // A row larger than a value may be on SQLite comes back as NULL (and refuses
+                // the query) rather than whole into this process.
                 let wrapped = format!(
-                    "SELECT row_to_json(t)::text FROM ({sql}) t LIMIT {}",
+                    "SELECT CASE WHEN octet_length(j) <= {} THEN j END FROM \
+                     (SELECT row_to_json(t)::text AS j FROM ({sql}) t LIMIT {}) w",
+                    untrusted::MAX_VALUE_BYTES,
                     max_rows + 1
                 );
-                let got: Vec<(String,)> = sqlx::query_as(&wrapped)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(UntrustedError::from_sqlx)?;
+                let mut got: Vec<(String,)> = Vec::new();
+                let mut bytes = 0usize;
+                let mut cut = false;
+                {
+                    let mut stream = sqlx::query_as::<_, (Option<String>,)>(&wrapped).fetch(&mut *tx);
+                    while let Some((row,)) = stream.try_next().await.map_err(UntrustedError::from_sqlx)? {
+                        let row = row.ok_or_else(|| {
+                            UntrustedError::Refused(format!(
+                                "a row of the answer is larger than {} bytes",
+                                untrusted::MAX_VALUE_BYTES
+                            ))
+                        })?;
+                        bytes += row.len();
+                        got.push((row,));
+                        if bytes > UNTRUSTED_MAX_BYTES {
+                            cut = true;
+                            break;
+                        }
+                    }
+                }
                 let _ = tx.rollback().await;
                 let mut columns = Vec::new();
                 let mut rows = Vec::new();
-                let truncated = got.len() > max_rows;
+                let truncated = cut || got.len() > max_rows;
                 for (text,) in got.into_iter().take(max_rows) {
                     let obj: serde_json::Map<String, serde_json::Value> =
                         serde_json::from_str(&text)
@@ -583,7 +807,7 @@ impl Db {
                     .await?;
                 Ok(())
             }
-            Db::Postgres(_) => {
+            Db::Postgres { .. } => {
                 anyhow::bail!("PostgreSQL is backed up with pg_dump: see backup::make")
             }
         }
@@ -600,7 +824,12 @@ impl Db {
                 read.close().await;
                 write.close().await;
             }
-            Db::Postgres(p) => p.close().await,
+            Db::Postgres { pool: p, untrusted } => {
+                if let Some(u) = untrusted.get() {
+                    u.close().await;
+                }
+                p.close().await
+            }
         }
     }
 }

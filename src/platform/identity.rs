@@ -17,7 +17,6 @@ use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::audit;
 use super::db::{is_unique_violation, query, Db};
@@ -135,9 +134,7 @@ pub fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-pub fn digest(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
+pub use super::secrets::digest;
 
 pub async fn hash_password(password: String) -> Result<String> {
     tokio::task::spawn_blocking(move || {
@@ -382,7 +379,18 @@ const UNKNOWN_USER_HASH: &str =
 const USER_COLUMNS: &str = "id, name, password_hash, role, department_id, district, active";
 
 /// Check an e-mail and password; on success open a session and return its secret token.
+///
+/// Wrong passwords back off per account (see [`super::ratelimit::GUESSES`]), whatever address
+/// they come from: past the allowance every try is refused unchecked, the right password too,
+/// until the bucket refills.
 pub async fn login(db: &Db, email: &str, password: &str, hours: i64) -> Result<(String, Staff)> {
+    use super::ratelimit::{db_tokens_left, take_db_token_at, GUESSES};
+    let account = format!("login:{}", email.trim().to_lowercase());
+    if !db_tokens_left(db, &account, GUESSES).await? {
+        return Err(Error::TooManyRequests(
+            "too many wrong passwords for this account: try again in a few minutes".into(),
+        ));
+    }
     let row: Option<UserRow> = db
         .fetch_optional(
             query(format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
@@ -396,6 +404,7 @@ pub async fn login(db: &Db, email: &str, password: &str, hours: i64) -> Result<(
     };
     let ok = verify_password(password.to_owned(), hash).await;
     let Some(row) = row.filter(|_| ok) else {
+        take_db_token_at(db, &account, GUESSES).await?;
         return Err(Error::Unauthorized("wrong e-mail or password".into()));
     };
     let user_id = row.id;
@@ -509,7 +518,7 @@ pub async fn session_staff(db: &Db, token: &str) -> Result<Option<Staff>> {
         .and_then(|s| s.user.staff()))
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)?
         .to_str()

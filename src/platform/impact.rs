@@ -3,8 +3,8 @@
 //! sums of these rows (`crate::programme::figures`).
 //!
 //! Each event also carries its ISO week in Pakistan time, and, where the citizen gave a contact, a
-//! keyed hash of it: HMAC-SHA256 under a secret the deployment made for itself at its first
-//! migration (`platform_secrets`), so that distinct citizens can be counted per week without the
+//! keyed hash of it: HMAC-SHA256 under the deployment's pseudonym key, kept outside the
+//! database (`platform::secrets`), so that distinct citizens can be counted per week without the
 //! contact being kept, and without anyone who reads the table being able to test a phone number
 //! against it.
 
@@ -85,16 +85,8 @@ pub fn hash_citizen(secret: &str, c: &Citizen) -> String {
 
 /// The stored key of a citizen: what impact events count, and what a citizen's own records
 /// (a signed-in citizen's theory tests) are filed under. Never the contact itself.
-pub async fn key(tx: &mut Tx, c: &Citizen) -> Result<String, sqlx::Error> {
-    if let Key::Hashed(k) = &c.0 {
-        return Ok(k.clone());
-    }
-    let (secret,): (String,) = tx
-        .fetch_one(
-            query("SELECT value FROM platform_secrets WHERE name = $1").bind("impact-citizen"),
-        )
-        .await?;
-    Ok(hash_citizen(&secret, c))
+pub fn key(c: &Citizen) -> String {
+    hash_citizen(super::secrets::pseudonym_key(), c)
 }
 
 /// Record an event inside the transaction of the interaction itself.
@@ -105,7 +97,7 @@ pub async fn record(tx: &mut Tx, e: &Event<'_>) -> Result<(), sqlx::Error> {
 /// Record an event that happened at `at` (imports of past interactions, and tests).
 pub async fn record_at(tx: &mut Tx, e: &Event<'_>, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
     let citizen = match &e.citizen {
-        Some(c) => Some(key(tx, c).await?),
+        Some(c) => Some(key(c)),
         None => None,
     };
     tx.execute(

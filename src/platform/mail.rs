@@ -28,17 +28,44 @@ pub async fn queue(
     subject: &str,
     body: &str,
 ) -> Result<i64, sqlx::Error> {
+    enqueue(tx, config, to, subject, body, false).await
+}
+
+/// Queue a message that carries a secret (an invitation, password-reset or confirmation
+/// link): its body is removed from the outbox once it has left.
+pub async fn queue_secret(
+    tx: &mut Tx,
+    config: &Config,
+    to: &str,
+    subject: &str,
+    body: &str,
+) -> Result<i64, sqlx::Error> {
+    enqueue(tx, config, to, subject, body, true).await
+}
+
+/// What a message that carried a secret reads once it has left.
+pub const REDACTED: &str = "[removed after sending: it held a one-time link]";
+
+async fn enqueue(
+    tx: &mut Tx,
+    config: &Config,
+    to: &str,
+    subject: &str,
+    body: &str,
+    sensitive: bool,
+) -> Result<i64, sqlx::Error> {
     let (id,): (i64,) = tx
         .fetch_one(
             query(
-                "INSERT INTO mail_outbox (to_addr, subject, body, gateway, status, attempts, created_at) \
-                 VALUES ($1, $2, $3, $4, 'queued', 0, $5) RETURNING id",
+                "INSERT INTO mail_outbox (to_addr, subject, body, gateway, status, attempts, created_at, sensitive) \
+                 VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6) RETURNING id",
             )
             .bind(to.trim())
             .bind(subject)
             .bind(body)
             .bind(&config.mail_gateway)
-            .bind(Utc::now()),
+            .bind(Utc::now())
+            .bind(sensitive),
         )
         .await?;
     jobs::enqueue(tx, JOB_KIND, &json!({ "id": id })).await?;
@@ -72,6 +99,7 @@ pub async fn send_job(
     let result = match gateway.as_str() {
         "log" => {
             tracing::info!(to = %super::personal::mask_email(&to), subject = %subject, body = %body, "e-mail (development gateway)");
+            config.delivered.push("mail", id, &to, &body);
             Ok(())
         }
         "sendmail" => {
@@ -88,12 +116,14 @@ pub async fn send_job(
     db.execute(
         query(
             "UPDATE mail_outbox SET status = $1, attempts = attempts + 1, last_error = $2, \
-             sent_at = CASE WHEN $1 = 'sent' THEN $3 ELSE sent_at END WHERE id = $4",
+             sent_at = CASE WHEN $1 = 'sent' THEN $3 ELSE sent_at END, \
+             body = CASE WHEN sensitive AND $1 <> 'queued' THEN $5 ELSE body END WHERE id = $4",
         )
         .bind(status)
         .bind(error)
         .bind(Utc::now())
-        .bind(id),
+        .bind(id)
+        .bind(REDACTED),
     )
     .await?;
     result

@@ -23,6 +23,7 @@ pub mod otp;
 pub mod personal;
 pub mod ratelimit;
 pub mod s3;
+pub mod secrets;
 pub mod settings;
 pub mod shutdown;
 pub mod text;

@@ -1,6 +1,9 @@
 //! One-time codes: proof that a person holds a phone number, by a six-digit code sent by SMS.
-//! Codes are stored hashed, last ten minutes, allow five tries, and serve once. Asking for codes
-//! is limited per number (a database token bucket), so nobody can flood a phone with them.
+//! Codes are stored keyed-hashed (`platform::secrets`), last ten minutes, allow five tries, and
+//! serve once. Both limits are per number, in the database, so many addresses get no more than
+//! one: asking for codes ([`REQUESTS`]: nobody can flood a phone, or run up the SMS bill), and
+//! wrong tries across all of a number's codes ([`super::ratelimit::GUESSES`]: a new code brings
+//! no fresh guesses).
 
 use chrono::{Duration, Utc};
 use rand::Rng;
@@ -15,8 +18,8 @@ use crate::t;
 
 const VALID_MINUTES: i64 = 10;
 const TRIES: i64 = 5;
-/// Codes a number may ask for per minute.
-const PER_MINUTE: u32 = 3;
+/// Codes a number may be sent: five at once, then one an hour (at most 29 a day).
+pub const REQUESTS: super::ratelimit::Bucket = super::ratelimit::Bucket { cap: 5, per_hour: 1 };
 
 fn hash(phone: &Phone, purpose: &str, code: &str) -> String {
     digest(&format!("{}:{purpose}:{code}", phone.e164()))
@@ -25,11 +28,11 @@ fn hash(phone: &Phone, purpose: &str, code: &str) -> String {
 /// Send a new code to `phone` for `purpose` (e.g. `review`).
 pub async fn issue(state: &AppState, phone: &Phone, purpose: &str, lang: Lang) -> Result<()> {
     let key = format!("otp:{}", phone.e164());
-    if !super::ratelimit::take_db_token(&state.db, &key, PER_MINUTE).await? {
+    if !super::ratelimit::take_db_token_at(&state.db, &key, REQUESTS).await? {
         return Err(Error::TooManyRequests(t!(
             lang,
             "err-rate-limited",
-            seconds = 60i64
+            seconds = 3600i64
         )));
     }
     let code = format!("{:06}", rand::rng().random_range(0..1_000_000));
@@ -47,7 +50,7 @@ pub async fn issue(state: &AppState, phone: &Phone, purpose: &str, lang: Lang) -
     )
     .await?;
     let text = t!(lang, "otp-sms", code = code, minutes = VALID_MINUTES);
-    crate::channels::outbound::queue(&mut tx, &state.config, phone, &text, lang, None).await?;
+    crate::channels::outbound::queue_secret(&mut tx, &state.config, phone, &text, lang).await?;
     tx.commit().await?;
     state.job_wake.notify_one();
     Ok(())
@@ -55,7 +58,12 @@ pub async fn issue(state: &AppState, phone: &Phone, purpose: &str, lang: Lang) -
 
 /// Check a code; a right one is used up. `Ok(false)` for a wrong, expired or used code.
 pub async fn verify(state: &AppState, phone: &Phone, purpose: &str, code: &str) -> Result<bool> {
+    use super::ratelimit::{db_tokens_left, take_db_token_at, GUESSES};
     let code = code.trim();
+    let guesses = format!("otp-guess:{}", phone.e164());
+    if !db_tokens_left(&state.db, &guesses, GUESSES).await? {
+        return Ok(false);
+    }
     let mut tx = state.db.begin().await?;
     let row: Option<(i64, String, i64)> = tx
         .fetch_optional(
@@ -84,5 +92,8 @@ pub async fn verify(state: &AppState, phone: &Phone, purpose: &str, code: &str) 
     };
     tx.execute(q).await?;
     tx.commit().await?;
+    if !ok {
+        take_db_token_at(&state.db, &guesses, GUESSES).await?;
+    }
     Ok(ok)
 }

@@ -67,24 +67,45 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PeerAddr {
     }
 }
 
-/// The client's address: the connection's peer, or the first `X-Forwarded-For` hop when the
-/// server is configured to trust its reverse proxy.
-pub fn client_ip(
-    headers: &axum::http::HeaderMap,
-    peer: Option<IpAddr>,
-    trust_forwarded_for: bool,
-) -> IpAddr {
-    if trust_forwarded_for {
-        if let Some(ip) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok())
-        {
-            return ip;
-        }
+/// The client's address as rate limits key it: [`client_addr`], with IPv6 addresses keyed by
+/// their /64, which one subscriber usually holds whole.
+pub fn client_ip(headers: &axum::http::HeaderMap, peer: Option<IpAddr>, proxies: u32) -> IpAddr {
+    match client_addr(headers, peer, proxies) {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
     }
-    peer.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+}
+
+/// The client's address, as far as the server can know it.
+///
+/// With no trusted proxies, the connection's peer. Behind `proxies` reverse proxies of one's
+/// own, each appends the address it saw to `X-Forwarded-For`; everything left of what they
+/// wrote is the client's to say, so the address is the `proxies`-th from the right (the
+/// left-most, when the chain is shorter).
+pub fn client_addr(headers: &axum::http::HeaderMap, peer: Option<IpAddr>, proxies: u32) -> IpAddr {
+    let peer = peer.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    if proxies == 0 {
+        peer
+    } else {
+        let chain: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect();
+        let at = chain.len().saturating_sub(proxies as usize);
+        chain
+            .get(at)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(peer)
+    }
 }
 
 /// A token bucket in the database, for limits that must survive restarts and hold across nodes
@@ -99,8 +120,43 @@ pub async fn take_db_token(
     if per_minute == 0 {
         return Ok(true);
     }
-    let cap = f64::from(per_minute);
-    let rate = cap / 60.0;
+    take_db_token_at(db, key, Bucket { cap: per_minute, per_hour: per_minute * 60 }).await
+}
+
+/// A bucket of [`take_db_token_at`]: up to `cap` tokens, refilled at `per_hour`.
+#[derive(Debug, Clone, Copy)]
+pub struct Bucket {
+    pub cap: u32,
+    pub per_hour: u32,
+}
+
+/// Back-off for a secret that can be guessed (a password, a one-time code), kept per account or
+/// phone number, not per address, so that many addresses guess no faster than one: ten wrong
+/// tries at once, then one every six minutes.
+pub const GUESSES: Bucket = Bucket { cap: 10, per_hour: 10 };
+
+/// Has the bucket `key` a token left (without taking one)?
+pub async fn db_tokens_left(db: &super::db::Db, key: &str, b: Bucket) -> Result<bool, sqlx::Error> {
+    let row: Option<(f64, f64)> = db
+        .fetch_optional(super::db::query("SELECT tokens, at FROM rate_buckets WHERE key = $1").bind(key))
+        .await?;
+    let now = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
+    Ok(match row {
+        None => true,
+        Some((tokens, at)) => {
+            (tokens + (now - at) * f64::from(b.per_hour) / 3600.0).min(f64::from(b.cap)) >= 1.0
+        }
+    })
+}
+
+/// [`take_db_token`] with a bucket of any size and rate.
+pub async fn take_db_token_at(
+    db: &super::db::Db,
+    key: &str,
+    b: Bucket,
+) -> Result<bool, sqlx::Error> {
+    let cap = f64::from(b.cap);
+    let rate = f64::from(b.per_hour) / 3600.0;
     let now = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
     // refill = min(cap, tokens + elapsed * rate); take one if refill >= 1.
     let refill = "(CASE WHEN rate_buckets.tokens + ($3 - rate_buckets.at) * $4 > $2 THEN $2 \
@@ -129,6 +185,24 @@ pub async fn take_db_token(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_is_the_hop_the_trusted_proxies_saw() {
+        let peer: IpAddr = "127.0.0.1".parse().unwrap();
+        let mut h = axum::http::HeaderMap::new();
+        h.append("x-forwarded-for", "6.6.6.6, 7.7.7.7".parse().unwrap());
+        h.append("x-forwarded-for", "203.0.113.9".parse().unwrap());
+        assert_eq!(client_addr(&h, Some(peer), 0), peer, "no proxy: the peer");
+        assert_eq!(client_addr(&h, Some(peer), 1).to_string(), "203.0.113.9");
+        assert_eq!(client_addr(&h, Some(peer), 2).to_string(), "7.7.7.7");
+        assert_eq!(client_addr(&h, Some(peer), 9).to_string(), "6.6.6.6");
+        let mut bad = axum::http::HeaderMap::new();
+        bad.append("x-forwarded-for", "nonsense".parse().unwrap());
+        assert_eq!(client_addr(&bad, Some(peer), 1), peer);
+        let mut v6 = axum::http::HeaderMap::new();
+        v6.append("x-forwarded-for", "2001:db8:1:2:3:4:5:6".parse().unwrap());
+        assert_eq!(client_ip(&v6, Some(peer), 1).to_string(), "2001:db8:1:2::");
+    }
 
     #[test]
     fn allows_a_burst_then_refuses() {

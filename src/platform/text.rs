@@ -110,9 +110,45 @@ pub fn tsquery(words: &[String]) -> String {
         .join(" & ")
 }
 
+/// A CSV cell's text that a spreadsheet will not run as a formula: a cell starting with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return gets a leading `'` — unless it is a plain signed
+/// number (`-12.5`, `+923001234567`), which a spreadsheet reads as a number and which data
+/// users need unchanged. Every CSV the server writes (staff exports and open-data downloads)
+/// goes through this.
+pub fn spreadsheet_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    let plain_number = |t: &str| {
+        let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+        let (whole, frac) = digits.split_once('.').unwrap_or((digits, "0"));
+        !whole.is_empty()
+            && whole.bytes().all(|b| b.is_ascii_digit())
+            && !frac.is_empty()
+            && frac.bytes().all(|b| b.is_ascii_digit())
+    };
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) && !plain_number(s) {
+        std::borrow::Cow::Owned(format!("'{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formulas_are_neutralised_and_numbers_kept() {
+        for f in ["=1+1", "@SUM(A1)", "+1+cmd|' /C calc'!A0", "-2+3", "\t=x", "\r=x", "=HYPERLINK(\"http://x\")"] {
+            assert!(spreadsheet_safe(f).starts_with('\''), "{f}");
+        }
+        for n in ["+923001234567", "-12.5", "42", "peshawar", "", "-", "+"] {
+            let out = spreadsheet_safe(n);
+            if n == "-" || n == "+" {
+                assert_eq!(out, format!("'{n}"));
+            } else {
+                assert_eq!(out, n);
+            }
+        }
+    }
 
     #[test]
     fn spellings_from_different_keyboards_fold_together() {

@@ -58,15 +58,7 @@ pub fn duration(lang: Lang, seconds: i64) -> String {
     }
 }
 
-/// A CSV cell's text that a spreadsheet will not run: a cell starting with `=`, `+`, `-`, `@`
-/// (or a tab or carriage return) gets a leading `'`.
-pub fn spreadsheet_safe(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        std::borrow::Cow::Owned(format!("'{s}"))
-    } else {
-        std::borrow::Cow::Borrowed(s)
-    }
-}
+pub use crate::platform::text::spreadsheet_safe;
 
 #[cfg(test)]
 mod tests {

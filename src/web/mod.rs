@@ -61,6 +61,71 @@ pub async fn with_settings(
     SETTINGS.scope(settings, next.run(req)).await
 }
 
+/// Middleware: the headers that make every answer harder to misuse from another site.
+///
+/// - `Content-Security-Policy`: the pages' own script and stylesheet only (no inline script, no
+///   `eval`), images from here (and the configured map tiles), forms posting here, no framing,
+///   no plugins. Inline `style` attributes are allowed (the maps place tiles and points with
+///   them); an answer that set its own policy (downloads) keeps it.
+/// - `X-Frame-Options: DENY` for browsers that predate `frame-ancestors`; `nosniff`; a referrer
+///   that never leaves the site (tracking links carry their token in the path); the phone's
+///   location and camera for this site only; `Strict-Transport-Security` under https.
+pub async fn security_headers(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        if let Ok(v) = header::HeaderValue::from_str(&content_policy(&state.config.map_tile_url)) {
+            h.insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+    for (name, value) in [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ] {
+        h.entry(name).or_insert(header::HeaderValue::from_static(value));
+    }
+    h.entry(header::HeaderName::from_static("permissions-policy"))
+        .or_insert(header::HeaderValue::from_static(
+            "geolocation=(self), camera=(self), microphone=(self), payment=(), usb=()",
+        ));
+    if state
+        .config
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"))
+    {
+        h.entry(header::STRICT_TRANSPORT_SECURITY)
+            .or_insert(header::HeaderValue::from_static("max-age=31536000"));
+    }
+    resp
+}
+
+/// The `Content-Security-Policy` of every page; `tiles` is the map tile template (its origin
+/// may serve images).
+pub fn content_policy(tiles: &str) -> String {
+    let tile_origin = tiles
+        .split_once("://")
+        .and_then(|(scheme, rest)| {
+            let host = rest.split(['/', '{']).next()?;
+            (matches!(scheme, "http" | "https")
+                && !host.is_empty()
+                && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
+            .then(|| format!(" {scheme}://{host}"))
+        })
+        .unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; \
+         img-src 'self' data: blob:{tile_origin}; connect-src 'self'; font-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; \
+         manifest-src 'self'; worker-src 'self'"
+    )
+}
+
 /// `/site/logo.png`: the logo a platform administrator uploaded. Its address carries its
 /// version (`?v=`), so a browser keeps it for a year and asks again only when it changes.
 async fn logo() -> Response {
@@ -175,10 +240,20 @@ struct NextQuery {
     next: Option<String>,
 }
 
-/// Only paths on this site: `//evil.example` and `https://…` are not followed.
+/// Only paths on this site, else home. Browsers drop tabs and line breaks from an address and
+/// read `\\` as `/`, so `/<TAB>/evil.example` or `/\\evil.example` would be `//evil.example`,
+/// another site: only visible ASCII without a backslash passes (an address's other characters
+/// arrive percent-encoded), and not a path whose second character makes it scheme-relative.
 pub fn local_path(next: Option<&str>) -> String {
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && p.len() <= 2_000
+                && p.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'\\') =>
+        {
+            p.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
@@ -476,11 +551,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_content_policy_names_the_tile_server_and_nothing_injected() {
+        let p = content_policy("https://tiles.example.pk/{z}/{x}/{y}.png");
+        assert!(p.contains("img-src 'self' data: blob: https://tiles.example.pk;"), "{p}");
+        let p = content_policy("https://a.example; script-src *; x/{z}");
+        assert!(!p.contains("script-src *"), "{p}");
+        assert!(content_policy("").contains("img-src 'self' data: blob:;"));
+    }
+
+    #[test]
     fn only_local_paths_are_followed() {
         assert_eq!(local_path(Some("/reports?x=1")), "/reports?x=1");
         assert_eq!(local_path(Some("//evil.example")), "/");
         assert_eq!(local_path(Some("https://evil.example")), "/");
         assert_eq!(local_path(Some("/\\evil.example")), "/");
+        for escape in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "/ /evil.example",
+            "/\u{0}/evil.example",
+            "/\u{2028}/evil.example",
+            "\\\\evil.example",
+            "/\\/evil.example",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(local_path(Some(escape)), "/", "{escape:?}");
+        }
         assert_eq!(local_path(None), "/");
     }
 

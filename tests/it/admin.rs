@@ -14,14 +14,7 @@ const SECRET: &str = "gateway-secret-for-tests";
 
 /// The last e-mailed link to set a password, for `email`.
 async fn password_link(app: &TestApp, email: &str) -> String {
-    let body: String = app
-        .db
-        .scalar(
-            query("SELECT body FROM mail_outbox WHERE to_addr = $1 ORDER BY id DESC LIMIT 1")
-                .bind(email),
-        )
-        .await
-        .unwrap();
+    let body = app.mail_to(email).await;
     let at = body.find("/staff/password/").expect("a link");
     body[at..].split_whitespace().next().unwrap().to_owned()
 }

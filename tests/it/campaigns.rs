@@ -126,13 +126,7 @@ both!(
         )
         .await;
         assert_eq!(status, 409, "{body}");
-        let mail: String = app
-            .db
-            .scalar(query(
-                "SELECT body FROM mail_outbox WHERE to_addr = 'bridge@example.pk'",
-            ))
-            .await
-            .unwrap();
+        let mail = app.mail_to("bridge@example.pk").await;
         let link = mail[mail.find("/campaigns/verify-email").unwrap()..]
             .trim()
             .to_owned();

@@ -71,6 +71,8 @@ on_both!(
                 khidmat::platform::db::Db::connect(url.as_deref(), &dir.path().join("khidmat.db"))
                     .await
                     .unwrap();
+            let config = crate::helpers::test_config(dir.path(), url.clone());
+            khidmat::platform::secrets::open(&config, &db).await.unwrap();
             let k = khidmat::platform::identity::create_api_key(&db, "test", "crash test", None)
                 .await
                 .unwrap()

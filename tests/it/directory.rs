@@ -279,14 +279,7 @@ async fn code_for(app: &TestApp, b: &reqwest::Client, uuid: &str, subject: &str)
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let body: String = app
-        .db
-        .scalar(
-            query("SELECT body FROM sms_outbox WHERE phone = $1 ORDER BY id DESC LIMIT 1")
-                .bind(PHONE),
-        )
-        .await
-        .unwrap();
+    let body = app.sms_to(PHONE).await;
     body.split(|c: char| !c.is_ascii_digit())
         .find(|s| s.len() == 6)
         .expect("a six-digit code")

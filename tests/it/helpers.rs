@@ -71,6 +71,9 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     /// A client key (may submit reports), as Open311 apps hold.
     pub client_key: String,
+    /// What the development gateways delivered (codes and links are read here, as the phone
+    /// or mailbox would; the outbox keeps no secret once a message has left).
+    pub delivered: khidmat::platform::config::Delivered,
     _dir: tempfile::TempDir,
     shutdown: khidmat::platform::shutdown::Token,
 }
@@ -81,7 +84,16 @@ impl Drop for TestApp {
     }
 }
 
+/// The secret key file every test app uses: apps of one test process share the keys (one
+/// process serves one deployment), and the CLI run on a test app's directory reads the same.
+pub const TEST_KEYS: &str = "tokens = 746573742d6b6579732d746573742d6b6579732d746573742d6b6579732d2d2d\npseudonyms = test-pseudonyms\n";
+
 pub fn test_config(dir: &std::path::Path, database_url: Option<String>) -> Config {
+    let keys = dir.join("secret.key");
+    if !keys.exists() {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(&keys, TEST_KEYS).unwrap();
+    }
     Config {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.to_path_buf(),
@@ -117,6 +129,7 @@ pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> T
         .expect("application builds");
     let url = format!("http://{}", app.local_addr());
     let db = app.state().db.clone();
+    let delivered = app.state().config.delivered.clone();
     let shutdown = app.shutdown_token();
     tokio::spawn(app.run_until_stopped(false));
     let client_key = identity::create_api_key(&db, "test", "test client app", None)
@@ -131,12 +144,49 @@ pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> T
         database_url,
         data_dir: dir.path().to_path_buf(),
         client_key,
+        delivered,
         _dir: dir,
         shutdown,
     }
 }
 
 impl TestApp {
+    /// The text of the newest SMS to `phone` (E.164), as the phone received it.
+    pub async fn sms_to(&self, phone: &str) -> String {
+        let id: i64 = self
+            .db
+            .scalar(
+                query("SELECT id FROM sms_outbox WHERE phone = $1 ORDER BY id DESC LIMIT 1")
+                    .bind(phone),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("no SMS to {phone}: {e}"));
+        self.delivered_text("sms", id).await
+    }
+
+    /// The text of the newest e-mail to `to`, as the mailbox received it.
+    pub async fn mail_to(&self, to: &str) -> String {
+        let id: i64 = self
+            .db
+            .scalar(
+                query("SELECT id FROM mail_outbox WHERE to_addr = $1 ORDER BY id DESC LIMIT 1")
+                    .bind(to),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("no e-mail to {to}: {e}"));
+        self.delivered_text("mail", id).await
+    }
+
+    async fn delivered_text(&self, outbox: &str, id: i64) -> String {
+        for _ in 0..300 {
+            if let Some(t) = self.delivered.text_of(outbox, id) {
+                return t;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("{outbox} message {id} was not delivered within 15 s")
+    }
+
     pub fn at(&self, path: &str) -> String {
         format!("{}{path}", self.url)
     }
@@ -355,7 +405,18 @@ where
     panic!("condition not met within 5 seconds");
 }
 
+/// The program, for tests that run it as a process. Every such process uses the tests' keys
+/// (`KHIDMAT_SECRET_KEY_FILE`), as the apps of this process do, so what one makes (an API key
+/// made here for a server run there) the other accepts.
 pub fn khidmat_bin() -> PathBuf {
+    static KEYS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let file = std::env::temp_dir().join(format!("khidmat-test-{}.key", std::process::id()));
+        std::fs::write(&file, TEST_KEYS).unwrap();
+        // Set once, before the first child starts; children inherit it.
+        std::env::set_var("KHIDMAT_SECRET_KEY_FILE", &file);
+        file
+    });
     PathBuf::from(env!("CARGO_BIN_EXE_khidmat"))
 }
 
@@ -435,16 +496,7 @@ pub async fn citizen(app: &TestApp, phone: &str) -> (reqwest::Client, String) {
         .unwrap();
     assert_eq!(r.status(), 200, "a code is sent to {phone}");
     let e164 = khidmat::platform::personal::Phone::parse(phone).unwrap();
-    let sms: String = app
-        .db
-        .scalar(
-            khidmat::platform::db::query(
-                "SELECT body FROM sms_outbox WHERE phone = $1 ORDER BY id DESC LIMIT 1",
-            )
-            .bind(e164.e164()),
-        )
-        .await
-        .unwrap();
+    let sms = app.sms_to(e164.e164()).await;
     let code = sms
         .split(|c: char| !c.is_ascii_digit())
         .find(|s| s.len() == 6)

@@ -20,6 +20,7 @@ mod open311;
 mod opendata;
 mod programme;
 mod registers;
+mod security;
 mod staff;
 mod theory;
 mod upgrade;

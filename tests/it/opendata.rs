@@ -390,7 +390,8 @@ on_both!(
             assert_eq!(e["success"], false);
         }
         assert_eq!(app.count("users").await, 0, "still there, untouched");
-        assert!(app.count(&format!("\"{resource}\"")).await == 4);
+        let ds = khidmat::opendata::datastore::schema(app.db.backend());
+        assert!(app.count(&format!("{ds}.\"{resource}\"")).await == 4);
 
         // The second wall: even SQL that got past the parser cannot write.
         let wrote = app

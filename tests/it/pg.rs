@@ -81,6 +81,9 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The role the application connects as: not a superuser.
+pub const APP_ROLE: &str = "khidmat_app";
+
 pub fn cluster() -> &'static Cluster {
     CLUSTER.get_or_init(|| {
         let bin = find_bindir();
@@ -104,6 +107,12 @@ pub fn cluster() -> &'static Cluster {
         let log = root.join("postgres.log").to_string_lossy().to_string();
         run(&c, "pg_ctl", &["-D", &d, "-o", &opts, "-l", &log, "-w", "-t", "60", "start"]);
         unsafe { libc::atexit(stop_cluster) };
+        // The application connects as a role that is not a superuser, as docs/OPERATIONS.md
+        // tells operators to set up: it owns its database and may create the DataStore
+        // reader role, nothing more.
+        let port_arg = port.to_string();
+        let create = format!("CREATE ROLE {APP_ROLE} LOGIN CREATEROLE NOSUPERUSER");
+        run(&c, "psql", &["-h", "127.0.0.1", "-p", &port_arg, "-U", "khidmat", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c", &create]);
         c
     })
 }
@@ -117,10 +126,10 @@ pub async fn fresh_database() -> String {
     let mut conn = sqlx::PgConnection::connect(&admin)
         .await
         .expect("connect to the test cluster");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
+    sqlx::query(&format!("CREATE DATABASE {name} OWNER {APP_ROLE}"))
         .execute(&mut conn)
         .await
         .unwrap();
     conn.close().await.ok();
-    format!("postgres://{}@127.0.0.1:{}/{name}", c.user, c.port)
+    format!("postgres://{APP_ROLE}@127.0.0.1:{}/{name}", c.port)
 }

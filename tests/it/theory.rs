@@ -398,14 +398,7 @@ on_both!(
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
-        let sms: String = app
-            .db
-            .scalar(
-                query("SELECT body FROM sms_outbox WHERE phone = $1 ORDER BY id DESC LIMIT 1")
-                    .bind(PHONE),
-            )
-            .await
-            .unwrap();
+        let sms = app.sms_to(PHONE).await;
         let code = sms
             .split(|c: char| !c.is_ascii_digit())
             .find(|s| s.len() == 6)

@@ -1,0 +1,280 @@
+//! The attack suite (docs/SECURITY.md), on both stores: each wall is tried on its own, from
+//! outside where a stranger would stand, so that a change cannot pass it by accident.
+
+use std::time::Duration;
+
+use khidmat::platform::db::{query, UntrustedError};
+use khidmat::platform::identity::Role;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+use crate::on_both;
+
+const CSV: &str = "District,Reports,Note\npeshawar,120,call 0300-1234567\nswat,45,\n";
+
+/// A DataStore resource (its id), and a staff user whose password hash is in the database:
+/// what an escape would be after.
+async fn target(app: &TestApp) -> String {
+    app.add_user("victim@pesco.gov.pk", Role::Manager, Some("pesco"), None)
+        .await;
+    let file = app.data_dir.join("t.csv");
+    std::fs::write(&file, CSV).unwrap();
+    khidmat::opendata::import_csv(&app.db, &file, "target", None, Some("pesco"), |_, _| {})
+        .await
+        .unwrap()
+        .resource_id
+}
+
+async fn sql(app: &TestApp, sql: &str) -> (u16, Value) {
+    let r = app
+        .client
+        .post(app.at("/api/3/action/datastore_search_sql"))
+        .json(&json!({ "sql": sql }))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+/// Escapes tried over HTTP: each is refused, or reads DataStore rows only.
+fn escapes(r: &str) -> Vec<String> {
+    [
+        "SELECT * FROM users",
+        "SELECT * FROM (WITH users AS (SELECT 1) SELECT * FROM users) x, users, \"{R}\"",
+        "SELECT * FROM \"{R}\" WHERE EXISTS (WITH users AS (SELECT 1) SELECT 1 FROM users) UNION ALL SELECT email, password_hash, 1 FROM users",
+        "SELECT * FROM \"{R}\" WHERE 1 IN (WITH sqlite_master AS (SELECT 1) SELECT 1) UNION ALL SELECT name, sql, 1 FROM sqlite_master",
+        "WITH users AS (SELECT * FROM users) SELECT * FROM users, \"{R}\"",
+        "WITH \"USERS\" AS (SELECT * FROM \"{R}\") SELECT * FROM users",
+        "SELECT * FROM \"{R}\", pragma_table_info('users')",
+        "SELECT * FROM \"{R}\" WHERE 1 IN pragma_table_list",
+        "SELECT * FROM \"{R}\", sqlite_schema",
+        "SELECT * FROM \"{R}\", information_schema.tables",
+        "SELECT * FROM \"{R}\", pg_catalog.pg_authid",
+        "SELECT * FROM \"{R}\", public.users",
+        "SELECT * FROM \"{R}\", main.users",
+        "SELECT pg_read_file('/etc/passwd') FROM \"{R}\"",
+        "SELECT (SELECT password_hash FROM users LIMIT 1) FROM \"{R}\"",
+        "SELECT * FROM \"{R}\" ORDER BY (SELECT 1 FROM sessions LIMIT 1)",
+        "SELECT * FROM \"{R}\" UNION SELECT * FROM otp_codes",
+        "TABLE users",
+    ]
+    .iter()
+    .map(|s| s.replace("{R}", r))
+    .collect()
+}
+
+on_both!(sql_escapes_are_refused_over_http, |backend| async move {
+    let app = spawn(backend).await;
+    let r = target(&app).await;
+    for q in escapes(&r) {
+        let (status, body) = sql(&app, &q).await;
+        assert!(!body.to_string().contains("argon2"), "{q}: {body}");
+        if status == 200 {
+            // SQLite reads `users` as the query's own `WITH "USERS"`: DataStore rows.
+            for record in body["result"]["records"].as_array().unwrap() {
+                for k in record.as_object().unwrap().keys() {
+                    assert!(["_id", "District", "Reports", "Note"].contains(&k.as_str()), "{q}: {body}");
+                }
+            }
+        } else {
+            assert!(status == 403 || status == 409, "{q}: {status} {body}");
+            assert_eq!(body["success"], false, "{q}");
+        }
+    }
+    // What is allowed still works.
+    let (status, body) = sql(&app, &format!("SELECT \"District\" FROM \"{r}\" ORDER BY 1")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["records"][0]["District"], "peshawar");
+});
+
+// The database's own walls, with the parser out of the way: SQL handed straight to the
+// untrusted connection. None may read a row of anything but the DataStore.
+on_both!(sql_database_walls_hold_without_the_parser, |backend| async move {
+    let app = spawn(backend).await;
+    let r = target(&app).await;
+    let ds = khidmat::opendata::datastore::schema(app.db.backend());
+    let run = |q: String| {
+        let db = app.db.clone();
+        async move { db.untrusted_select(&q, 100, Duration::from_secs(3)).await }
+    };
+    // The DataStore itself is readable by its resource id.
+    let ok = run(format!("SELECT \"District\" FROM \"{r}\"")).await.unwrap();
+    assert_eq!(ok.rows.len(), 2);
+    let mut attempts = vec![
+        "SELECT * FROM users".to_string(),
+        "SELECT email, password_hash FROM users".to_string(),
+        "WITH users AS (SELECT * FROM users) SELECT * FROM users".to_string(),
+        format!("SELECT * FROM \"{r}\" UNION ALL SELECT id, email, password_hash FROM users"),
+        "SELECT * FROM sessions".to_string(),
+        "SELECT * FROM api_keys".to_string(),
+        "SELECT * FROM otp_codes".to_string(),
+        "SELECT * FROM sms_outbox".to_string(),
+        "SELECT * FROM mail_outbox".to_string(),
+        "SELECT * FROM platform_secrets".to_string(),
+        "SELECT * FROM od_resources".to_string(),
+        "DELETE FROM sessions".to_string(),
+        format!("UPDATE {ds}.\"{r}\" SET \"District\" = 'x'"),
+    ];
+    match backend {
+        Backend::Sqlite => attempts.extend(
+            [
+                "SELECT name, sql FROM sqlite_master",
+                "SELECT * FROM sqlite_schema",
+                "SELECT * FROM pragma_table_list",
+                "SELECT * FROM pragma_table_info('users')",
+                "PRAGMA table_info(users)",
+                "SELECT randomblob(10)",
+                "SELECT load_extension('x')",
+                "ATTACH DATABASE '/tmp/x.db' AS x",
+                "SELECT * FROM temp.sqlite_master",
+            ]
+            .map(String::from),
+        ),
+        Backend::Postgres => attempts.extend(
+            [
+                "SELECT * FROM public.users",
+                "SELECT * FROM pg_catalog.pg_authid",
+                "SELECT usename, passwd FROM pg_shadow",
+                "SELECT pg_read_file('/etc/passwd')",
+                "SELECT * FROM pg_ls_dir('.')",
+                "SET ROLE khidmat_app",
+                "SELECT set_config('role', 'khidmat_app', false)",
+                "SELECT * FROM public.od_resources",
+                "SELECT lo_import('/etc/passwd')",
+            ]
+            .map(String::from),
+        ),
+    }
+    for q in attempts {
+        match run(q.clone()).await {
+            Err(UntrustedError::Refused(_)) | Err(UntrustedError::Db(_)) => {}
+            other => panic!("{q}: {other:?}"),
+        }
+    }
+    assert!(app.count("users").await > 0, "untouched");
+});
+
+on_both!(sql_memory_bombs_stop_at_the_value_limit, |backend| async move {
+    let app = spawn(backend).await;
+    let r = target(&app).await;
+    // A string that doubles at every level: 2^24 times a short note.
+    let mut inner = format!("SELECT \"District\" || 'xxxxxxxxxx' AS x FROM \"{r}\"");
+    for _ in 0..24 {
+        inner = format!("SELECT x || x AS x FROM ({inner}) t");
+    }
+    let (status, body) = sql(&app, &inner).await;
+    assert_eq!(status, 409, "{body}");
+    if backend == Backend::Sqlite {
+        // The recursive form the report used: refused at 1 MB, quickly.
+        let started = std::time::Instant::now();
+        let (status, body) = sql(
+            &app,
+            &format!("WITH RECURSIVE b(s) AS (SELECT \"District\" FROM \"{r}\" UNION ALL SELECT s || s FROM b) SELECT length(s) FROM b"),
+        )
+        .await;
+        assert_eq!(status, 409, "{body}");
+        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    }
+});
+
+on_both!(a_deleted_dataset_is_gone_from_every_read, |backend| async move {
+    let app = spawn(backend).await;
+    let r = target(&app).await;
+    let key = app.department_key("pesco").await;
+    let (s, _) = sql(&app, &format!("SELECT * FROM \"{r}\"")).await;
+    assert_eq!(s, 200);
+    let del = app
+        .client
+        .post(app.at("/api/3/action/package_delete"))
+        .header("Authorization", &key)
+        .json(&json!({"id": "target"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(del.status(), 200);
+    let (s, body) = sql(&app, &format!("SELECT * FROM \"{r}\"")).await;
+    assert_eq!(s, 403, "{body}");
+    for action in ["datastore_search", "resource_show"] {
+        let resp = app
+            .client
+            .get(app.at(&format!("/api/3/action/{action}?resource_id={r}&id={r}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 404, "{action}");
+    }
+    let page = app.get(&format!("/dataset/target/resource/{r}.csv")).await;
+    assert_eq!(page.status(), 404);
+    // The rows themselves are gone, not just hidden.
+    let ds = khidmat::opendata::datastore::schema(app.db.backend());
+    assert!(app
+        .db
+        .scalar::<i64>(query(format!("SELECT COUNT(*) FROM {ds}.\"{r}\"")))
+        .await
+        .is_err());
+});
+
+on_both!(secrets_are_never_kept_readable, |backend| async move {
+    let app = spawn(backend).await;
+    // A sign-in code: delivered to the phone, then gone from the outbox; stored keyed.
+    let (_b, _) = citizen(&app, "0300 7654321").await;
+    let phone = "+923007654321";
+    let delivered = app.sms_to(phone).await;
+    let code: String = delivered
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|s| s.len() == 6)
+        .unwrap()
+        .into();
+    let kept: String = app
+        .db
+        .scalar(query("SELECT body FROM sms_outbox WHERE phone = $1 ORDER BY id DESC LIMIT 1").bind(phone))
+        .await
+        .unwrap();
+    assert!(!kept.contains(&code), "{kept}");
+    let stored: String = app
+        .db
+        .scalar(query("SELECT code_hash FROM otp_codes WHERE phone = $1").bind(phone))
+        .await
+        .unwrap();
+    use sha2::Digest;
+    for guess in [
+        format!("{phone}:me:{code}"),
+        format!("{phone}:citizen:{code}"),
+        code.clone(),
+    ] {
+        assert_ne!(stored, hex::encode(sha2::Sha256::digest(guess.as_bytes())));
+    }
+    // An invitation link: delivered, then gone from the outbox.
+    app.add_user("boss@pesco.gov.pk", Role::Manager, Some("pesco"), None)
+        .await;
+    let (b, csrf) = login(&app, "boss@pesco.gov.pk").await;
+    let r = b
+        .post(app.at("/staff/admin/users"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", "new@pesco.gov.pk"),
+            ("name", "New Officer"),
+            ("role", "officer"),
+            ("department", "pesco"),
+            ("district", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let mail = app.mail_to("new@pesco.gov.pk").await;
+    assert!(mail.contains("/staff/password/"), "{mail}");
+    let kept: String = app
+        .db
+        .scalar(query("SELECT body FROM mail_outbox WHERE to_addr = 'new@pesco.gov.pk'"))
+        .await
+        .unwrap();
+    assert!(!kept.contains("/staff/password/"), "{kept}");
+    // The pseudonym key is not in the database; the key file is the owner's alone.
+    let legacy: i64 = app
+        .db
+        .scalar(query("SELECT COUNT(*) FROM platform_secrets WHERE name = 'impact-citizen'"))
+        .await
+        .unwrap();
+    assert_eq!(legacy, 0);
+});
