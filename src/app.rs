@@ -96,8 +96,7 @@ impl AppState {
         headers: &axum::http::HeaderMap,
         peer: Option<std::net::IpAddr>,
     ) -> Result<Result<(), u64>, sqlx::Error> {
-        let ip =
-            crate::platform::ratelimit::client_ip(headers, peer, self.config.proxies());
+        let ip = crate::platform::ratelimit::client_ip(headers, peer, self.config.proxies());
         let per_minute = self.config.rate_limit_per_minute;
         Ok(match self.db.backend() {
             crate::platform::db::Backend::Sqlite => self.limiter.check(ip),
@@ -291,8 +290,7 @@ async fn metrics(
     crate::platform::ratelimit::PeerAddr(peer): crate::platform::ratelimit::PeerAddr,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    let from =
-        crate::platform::ratelimit::client_addr(&headers, peer, state.config.proxies());
+    let from = crate::platform::ratelimit::client_addr(&headers, peer, state.config.proxies());
     let by_address = state
         .config
         .metrics_addresses

@@ -53,6 +53,16 @@ impl From<sqlx::Error> for CkanError {
 
 type Params = Map<String, Value>;
 
+/// The actions that write: they need a department's key.
+const WRITES: &[&str] = &[
+    "package_create",
+    "package_update",
+    "package_delete",
+    "resource_create",
+    "datastore_create",
+    "datastore_upsert",
+];
+
 fn help(base: &str, name: &str) -> String {
     format!("{base}/api/3/action/help_show?name={name}")
 }
@@ -76,6 +86,37 @@ async fn action(
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
+    // Who may write is settled before a byte of the body is read: a stranger's upload is
+    // refused unread. Then each kind of action reads at most what it needs: a file only with
+    // resource_create, records only with the writes, a small JSON object otherwise.
+    let writes = WRITES.contains(&name.as_str());
+    let key = if writes {
+        match writer(&state, &headers).await {
+            Ok(k) => Some(k),
+            Err(e) => return envelope(&base, &name, Err(e)),
+        }
+    } else {
+        None
+    };
+    let too_large = |what: &str| {
+        CkanError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Validation Error",
+            format!("the body is too large: {what}"),
+        )
+    };
+    if multipart && name != "resource_create" {
+        return envelope(
+            &base,
+            &name,
+            Err(too_large("only resource_create takes a file (multipart)")),
+        );
+    }
+    let limit = if writes {
+        64 * 1024 * 1024
+    } else {
+        1024 * 1024
+    };
     // A file sent with the action (resource_create's `upload`), kept in a temporary file.
     let mut upload: Option<super::upload::TempFile> = None;
     if multipart {
@@ -84,17 +125,17 @@ async fn action(
             Err(e) => return envelope(&base, &name, Err(e)),
         }
     } else {
-        let body = match axum::body::to_bytes(req.into_body(), 64 * 1024 * 1024).await {
+        let body = match axum::body::to_bytes(req.into_body(), limit).await {
             Ok(b) => b,
             Err(_) => {
                 return envelope(
                     &base,
                     &name,
-                    Err(CkanError(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "Validation Error",
-                        "the body is too large: upload files as multipart".into(),
-                    )),
+                    Err(too_large(if writes {
+                        "upload files as multipart"
+                    } else {
+                        "a query is at most 1 MB"
+                    })),
                 );
             }
         };
@@ -117,26 +158,20 @@ async fn action(
     }
     let result = match name.as_str() {
         "package_create" | "package_update" | "package_delete" => {
-            match writer(&state, &headers).await {
-                Ok(key) => write(&state, &name, &params, &base, &key).await,
-                Err(e) => Err(e),
-            }
+            let key = key.as_ref().expect("writes are authenticated above");
+            write(&state, &name, &params, &base, key).await
         }
         "resource_create" | "datastore_create" | "datastore_upsert" => {
-            match writer(&state, &headers).await {
-                Ok(key) => {
-                    datastore_write(
-                        &state,
-                        &name,
-                        &params,
-                        &base,
-                        &key,
-                        upload.as_ref().map(|u| u.path()),
-                    )
-                    .await
-                }
-                Err(e) => Err(e),
-            }
+            let key = key.as_ref().expect("writes are authenticated above");
+            datastore_write(
+                &state,
+                &name,
+                &params,
+                &base,
+                key,
+                upload.as_ref().map(|u| u.path()),
+            )
+            .await
         }
         _ => run(&state, &name, &params, &base).await,
     };
@@ -949,18 +984,20 @@ async fn datastore_search_sql(state: &AppState, p: &Params) -> Result<Value, Cka
     let is_resource = |name: &str| known.contains(name);
     let checked = match super::sql::check(&sql, state.db.backend(), &is_resource) {
         Ok(c) => c,
-        Err(r) => return Err(match r {
-            super::sql::Refusal::Syntax(m) => CkanError(
-                StatusCode::CONFLICT,
-                "Validation Error",
-                format!("sql: {m}"),
-            ),
-            super::sql::Refusal::Forbidden(m) => CkanError(
-                StatusCode::FORBIDDEN,
-                "Authorization Error",
-                format!("sql: {m}"),
-            ),
-        }),
+        Err(r) => {
+            return Err(match r {
+                super::sql::Refusal::Syntax(m) => CkanError(
+                    StatusCode::CONFLICT,
+                    "Validation Error",
+                    format!("sql: {m}"),
+                ),
+                super::sql::Refusal::Forbidden(m) => CkanError(
+                    StatusCode::FORBIDDEN,
+                    "Authorization Error",
+                    format!("sql: {m}"),
+                ),
+            })
+        }
     };
     let _slot = tokio::time::timeout(SQL_QUEUE_LIMIT, state.sql_slots.acquire())
         .await

@@ -872,9 +872,11 @@ async fn refresh_search(
             serde_json::from_str(&values).map_err(|e| Error::Internal(e.into()))?;
         let row: Vec<String> = values.into_iter().map(Option::unwrap_or_default).collect();
         tx.execute(
-            query(format!("UPDATE {ds}.{table} SET _search = $1 WHERE _id = $2"))
-                .bind(search_value(&text_fields, &row))
-                .bind(id),
+            query(format!(
+                "UPDATE {ds}.{table} SET _search = $1 WHERE _id = $2"
+            ))
+            .bind(search_value(&text_fields, &row))
+            .bind(id),
         )
         .await?;
     }

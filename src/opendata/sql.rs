@@ -224,8 +224,9 @@ impl Visitor for Check<'_> {
             TableFactor::Derived { .. } | TableFactor::NestedJoin { .. } => {
                 ControlFlow::Continue(())
             }
-            _ => self
-                .refuse("read resources by their id: table functions and hints are not allowed".into()),
+            _ => self.refuse(
+                "read resources by their id: table functions and hints are not allowed".into(),
+            ),
         }
     }
 
@@ -251,16 +252,14 @@ impl Visitor for Check<'_> {
             Expr::Function(f) => {
                 let name = name_of(&f.name).to_lowercase();
                 if !FUNCTIONS.contains(&name.as_str()) {
-                    return self
-                                .refuse(format!("the function {name}() is not allowed"));
+                    return self.refuse(format!("the function {name}() is not allowed"));
                 }
             }
             Expr::In {
                 target: InTarget::Table { args: Some(_), .. } | InTarget::Unnest(_),
                 ..
             } => {
-                return self
-                        .refuse("IN takes a list or a sub-query here".into());
+                return self.refuse("IN takes a list or a sub-query here".into());
             }
             _ => {}
         }
@@ -349,10 +348,14 @@ mod tests {
     #[test]
     fn reading_resources_passes() {
         for sql in [
-            format!(r#"SELECT "District", COUNT(*) FROM "{R}" GROUP BY "District" ORDER BY 2 DESC"#),
+            format!(
+                r#"SELECT "District", COUNT(*) FROM "{R}" GROUP BY "District" ORDER BY 2 DESC"#
+            ),
             format!(r#"WITH w AS (SELECT * FROM "{R}") SELECT lower("Note") FROM w"#),
             format!(r#"WITH a AS (SELECT * FROM "{R}"), b AS (SELECT * FROM a) SELECT * FROM b"#),
-            format!(r#"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) SELECT * FROM n, "{R}""#),
+            format!(
+                r#"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) SELECT * FROM n, "{R}""#
+            ),
             format!(r#"SELECT * FROM "{R}" WHERE "District" LIKE 'P%'"#),
         ] {
             let c = run(&sql).unwrap_or_else(|e| panic!("{sql}: {e:?}"));
@@ -377,13 +380,21 @@ mod tests {
             "not sql at all".to_string(),
             format!(r#"SELECT * FROM (SELECT * FROM pg_catalog.pg_user) x, "{R}""#),
             // A WITH name declared in an inner query is not in scope outside it.
-            format!(r#"SELECT * FROM (WITH users AS (SELECT 1) SELECT * FROM users) x, users, "{R}""#),
-            format!(r#"SELECT *, (SELECT password_hash FROM users) FROM "{R}" WHERE EXISTS (WITH users AS (SELECT 1) SELECT 1 FROM users)"#),
-            format!(r#"SELECT * FROM "{R}" WHERE 1 IN (WITH sqlite_master AS (SELECT 1) SELECT 1) UNION SELECT * FROM sqlite_master"#),
+            format!(
+                r#"SELECT * FROM (WITH users AS (SELECT 1) SELECT * FROM users) x, users, "{R}""#
+            ),
+            format!(
+                r#"SELECT *, (SELECT password_hash FROM users) FROM "{R}" WHERE EXISTS (WITH users AS (SELECT 1) SELECT 1 FROM users)"#
+            ),
+            format!(
+                r#"SELECT * FROM "{R}" WHERE 1 IN (WITH sqlite_master AS (SELECT 1) SELECT 1) UNION SELECT * FROM sqlite_master"#
+            ),
             // A non-recursive CTE's body sees the real table of its own name.
             "WITH users AS (SELECT * FROM users) SELECT * FROM users".to_string(),
             format!(r#"WITH a AS (SELECT * FROM b), b AS (SELECT * FROM "{R}") SELECT * FROM a"#),
-            format!(r#"WITH x AS (SELECT * FROM "{R}") SELECT * FROM (WITH y AS (SELECT 1) SELECT * FROM y) z, y"#),
+            format!(
+                r#"WITH x AS (SELECT * FROM "{R}") SELECT * FROM (WITH y AS (SELECT 1) SELECT * FROM y) z, y"#
+            ),
             // Quoting and case: a quoted CTE name is another name on PostgreSQL.
             format!(r#"WITH "USERS" AS (SELECT * FROM "{R}") SELECT * FROM users"#),
             format!(r#"SELECT * FROM "{R}" UNION SELECT * FROM "Users""#),
@@ -419,7 +430,9 @@ mod tests {
             format!(r#"SELECT set_config('role', 'postgres', true) FROM "{R}""#),
             format!(r#"SELECT dblink('x', 'y') FROM "{R}""#),
             format!(r#"SELECT lo_import('/etc/passwd') FROM "{R}""#),
-            format!(r#"SELECT * FROM "{R}" WHERE "a" = (SELECT query_to_xml('select * from users', true, true, ''))"#),
+            format!(
+                r#"SELECT * FROM "{R}" WHERE "a" = (SELECT query_to_xml('select * from users', true, true, ''))"#
+            ),
         ]
     }
 

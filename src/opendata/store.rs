@@ -180,8 +180,10 @@ pub async fn delete_dataset(tx: &mut Tx, id: i64) -> Result<(), sqlx::Error> {
         super::datastore::drop_table(tx, &uuid, &table).await?;
     }
     tx.execute(
-        query("UPDATE od_resources SET datastore_table = NULL, row_count = 0 WHERE dataset_id = $1")
-            .bind(id),
+        query(
+            "UPDATE od_resources SET datastore_table = NULL, row_count = 0 WHERE dataset_id = $1",
+        )
+        .bind(id),
     )
     .await?;
     tx.execute(

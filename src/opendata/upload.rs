@@ -31,6 +31,9 @@ pub struct Uploaded {
     pub file: Option<(TempFile, String)>,
 }
 
+/// The longest text field of a multipart form.
+pub const FIELD_LIMIT: usize = 1024 * 1024;
+
 pub async fn read(mut form: Multipart, file_field: &str) -> Result<Uploaded> {
     let bad = |e: axum::extract::multipart::MultipartError| Error::BadRequest(e.body_text());
     let mut out = Uploaded {
@@ -56,7 +59,19 @@ pub async fn read(mut form: Multipart, file_field: &str) -> Result<Uploaded> {
             file.flush().await.map_err(|e| Error::Internal(e.into()))?;
             out.file = Some((temp, sent_as));
         } else {
-            out.fields.insert(name, field.text().await.map_err(bad)?);
+            // A form field is a name, a title, a JSON list of fields: never megabytes.
+            let mut text = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                if text.len() + chunk.len() > FIELD_LIMIT {
+                    return Err(Error::BadRequest(format!(
+                        "the form field {name:?} is longer than {FIELD_LIMIT} bytes"
+                    )));
+                }
+                text.extend_from_slice(&chunk);
+            }
+            let text = String::from_utf8(text)
+                .map_err(|_| Error::BadRequest(format!("the form field {name:?} is not UTF-8")))?;
+            out.fields.insert(name, text);
         }
     }
     Ok(out)

@@ -11,7 +11,9 @@ use serde::Deserialize;
 /// by the clones of one configuration (one deployment).
 #[derive(Debug, Clone, Default)]
 pub struct Delivered(
-    std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<(&'static str, i64, String, String)>>>,
+    std::sync::Arc<
+        std::sync::Mutex<std::collections::VecDeque<(&'static str, i64, String, String)>>,
+    >,
 );
 
 impl Delivered {
@@ -290,7 +292,8 @@ impl Config {
 
     /// The reverse proxies in front (see `trusted_proxies`).
     pub fn proxies(&self) -> u32 {
-        self.trusted_proxies.max(u32::from(self.trust_forwarded_for))
+        self.trusted_proxies
+            .max(u32::from(self.trust_forwarded_for))
     }
 
     pub fn sqlite_path(&self) -> PathBuf {

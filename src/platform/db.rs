@@ -256,7 +256,9 @@ mod untrusted {
 
     fn text<'a>(p: *const c_char) -> Option<&'a str> {
         // SAFETY: SQLite passes NUL-terminated strings or NULL, alive during the callback.
-        (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_str().ok()).flatten()
+        (!p.is_null())
+            .then(|| unsafe { CStr::from_ptr(p) }.to_str().ok())
+            .flatten()
     }
 
     /// Decide one action of a statement being prepared.
@@ -272,7 +274,8 @@ mod untrusted {
                     && a.is_some_and(|t| {
                         let t = t.to_ascii_lowercase();
                         (t.starts_with("ds_") && !t.contains("_fts"))
-                            || uuid::Uuid::try_parse(&t).is_ok_and(|u| u.hyphenated().to_string() == t)
+                            || uuid::Uuid::try_parse(&t)
+                                .is_ok_and(|u| u.hyphenated().to_string() == t)
                     })
             }
             ffi::SQLITE_FUNCTION => b.is_some_and(|f| {
@@ -325,10 +328,25 @@ mod untrusted {
 
         #[test]
         fn only_datastore_tables_and_listed_functions() {
-            assert!(allow(ffi::SQLITE_READ, Some("ds_0a1b"), Some("c1"), Some("main")));
+            assert!(allow(
+                ffi::SQLITE_READ,
+                Some("ds_0a1b"),
+                Some("c1"),
+                Some("main")
+            ));
             let view = "2f1c3d4e-0000-4000-8000-000000000001";
-            assert!(allow(ffi::SQLITE_READ, Some(view), Some("District"), Some("main")));
-            assert!(!allow(ffi::SQLITE_READ, Some("2f1c3d4e00004000800000000000001"), Some("x"), Some("main")));
+            assert!(allow(
+                ffi::SQLITE_READ,
+                Some(view),
+                Some("District"),
+                Some("main")
+            ));
+            assert!(!allow(
+                ffi::SQLITE_READ,
+                Some("2f1c3d4e00004000800000000000001"),
+                Some("x"),
+                Some("main")
+            ));
             for (t, schema) in [
                 ("users", "main"),
                 ("sqlite_master", "main"),
@@ -337,11 +355,21 @@ mod untrusted {
                 ("ds_0a1b_fts_data", "main"),
                 ("sessions", "main"),
             ] {
-                assert!(!allow(ffi::SQLITE_READ, Some(t), Some("x"), Some(schema)), "{t}");
+                assert!(
+                    !allow(ffi::SQLITE_READ, Some(t), Some("x"), Some(schema)),
+                    "{t}"
+                );
             }
             assert!(allow(ffi::SQLITE_FUNCTION, None, Some("count"), None));
             assert!(allow(ffi::SQLITE_FUNCTION, None, Some("LIKE"), None));
-            for f in ["load_extension", "randomblob", "zeroblob", "printf", "readfile", "sqlite_version"] {
+            for f in [
+                "load_extension",
+                "randomblob",
+                "zeroblob",
+                "printf",
+                "readfile",
+                "sqlite_version",
+            ] {
                 assert!(!allow(ffi::SQLITE_FUNCTION, None, Some(f), None), "{f}");
             }
             for action in [
@@ -353,7 +381,10 @@ mod untrusted {
                 ffi::SQLITE_CREATE_TABLE,
                 ffi::SQLITE_TRANSACTION,
             ] {
-                assert!(!allow(action, Some("x"), Some("y"), Some("main")), "{action}");
+                assert!(
+                    !allow(action, Some("x"), Some("y"), Some("main")),
+                    "{action}"
+                );
             }
         }
     }
@@ -557,7 +588,10 @@ impl Db {
             .clone()
             .username(DATASTORE_READER)
             .password(password)
-            .options([("default_transaction_read_only", "on"), ("search_path", "datastore")]);
+            .options([
+                ("default_transaction_read_only", "on"),
+                ("search_path", "datastore"),
+            ]);
         let _ = untrusted.set(
             PgPoolOptions::new()
                 .max_connections(untrusted_slots() as u32)
@@ -756,8 +790,11 @@ impl Db {
                 let mut bytes = 0usize;
                 let mut cut = false;
                 {
-                    let mut stream = sqlx::query_as::<_, (Option<String>,)>(&wrapped).fetch(&mut *tx);
-                    while let Some((row,)) = stream.try_next().await.map_err(UntrustedError::from_sqlx)? {
+                    let mut stream =
+                        sqlx::query_as::<_, (Option<String>,)>(&wrapped).fetch(&mut *tx);
+                    while let Some((row,)) =
+                        stream.try_next().await.map_err(UntrustedError::from_sqlx)?
+                    {
                         let row = row.ok_or_else(|| {
                             UntrustedError::Refused(format!(
                                 "a row of the answer is larger than {} bytes",

@@ -19,7 +19,10 @@ use crate::t;
 const VALID_MINUTES: i64 = 10;
 const TRIES: i64 = 5;
 /// Codes a number may be sent: five at once, then one an hour (at most 29 a day).
-pub const REQUESTS: super::ratelimit::Bucket = super::ratelimit::Bucket { cap: 5, per_hour: 1 };
+pub const REQUESTS: super::ratelimit::Bucket = super::ratelimit::Bucket {
+    cap: 5,
+    per_hour: 1,
+};
 
 fn hash(phone: &Phone, purpose: &str, code: &str) -> String {
     digest(&format!("{}:{purpose}:{code}", phone.e164()))

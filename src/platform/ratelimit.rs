@@ -101,10 +101,7 @@ pub fn client_addr(headers: &axum::http::HeaderMap, peer: Option<IpAddr>, proxie
             .map(str::trim)
             .collect();
         let at = chain.len().saturating_sub(proxies as usize);
-        chain
-            .get(at)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(peer)
+        chain.get(at).and_then(|v| v.parse().ok()).unwrap_or(peer)
     }
 }
 
@@ -120,7 +117,15 @@ pub async fn take_db_token(
     if per_minute == 0 {
         return Ok(true);
     }
-    take_db_token_at(db, key, Bucket { cap: per_minute, per_hour: per_minute * 60 }).await
+    take_db_token_at(
+        db,
+        key,
+        Bucket {
+            cap: per_minute,
+            per_hour: per_minute * 60,
+        },
+    )
+    .await
 }
 
 /// A bucket of [`take_db_token_at`]: up to `cap` tokens, refilled at `per_hour`.
@@ -133,12 +138,17 @@ pub struct Bucket {
 /// Back-off for a secret that can be guessed (a password, a one-time code), kept per account or
 /// phone number, not per address, so that many addresses guess no faster than one: ten wrong
 /// tries at once, then one every six minutes.
-pub const GUESSES: Bucket = Bucket { cap: 10, per_hour: 10 };
+pub const GUESSES: Bucket = Bucket {
+    cap: 10,
+    per_hour: 10,
+};
 
 /// Has the bucket `key` a token left (without taking one)?
 pub async fn db_tokens_left(db: &super::db::Db, key: &str, b: Bucket) -> Result<bool, sqlx::Error> {
     let row: Option<(f64, f64)> = db
-        .fetch_optional(super::db::query("SELECT tokens, at FROM rate_buckets WHERE key = $1").bind(key))
+        .fetch_optional(
+            super::db::query("SELECT tokens, at FROM rate_buckets WHERE key = $1").bind(key),
+        )
         .await?;
     let now = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
     Ok(match row {

@@ -77,7 +77,10 @@ fn rekey(unkeyed: &str) -> String {
 
 /// A password derived from the deployment's key for `purpose` (the same on every node).
 pub fn derived_password(purpose: &str) -> String {
-    mac(&keys().tokens, format!("khidmat password: {purpose}").as_bytes())
+    mac(
+        &keys().tokens,
+        format!("khidmat password: {purpose}").as_bytes(),
+    )
 }
 
 /// The key citizens' pseudonyms are made with (see `platform::impact`).
@@ -265,9 +268,11 @@ async fn adopt(db: &Db, fingerprint: &str) -> anyhow::Result<()> {
             .await?;
         for (d,) in old {
             tx.execute(
-                query(format!("UPDATE {table} SET {column} = $1 WHERE {column} = $2"))
-                    .bind(rekey(&d))
-                    .bind(&d),
+                query(format!(
+                    "UPDATE {table} SET {column} = $1 WHERE {column} = $2"
+                ))
+                .bind(rekey(&d))
+                .bind(&d),
             )
             .await?;
         }

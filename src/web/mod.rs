@@ -87,7 +87,8 @@ pub async fn security_headers(
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "same-origin"),
     ] {
-        h.entry(name).or_insert(header::HeaderValue::from_static(value));
+        h.entry(name)
+            .or_insert(header::HeaderValue::from_static(value));
     }
     h.entry(header::HeaderName::from_static("permissions-policy"))
         .or_insert(header::HeaderValue::from_static(
@@ -114,7 +115,9 @@ pub fn content_policy(tiles: &str) -> String {
             let host = rest.split(['/', '{']).next()?;
             (matches!(scheme, "http" | "https")
                 && !host.is_empty()
-                && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
             .then(|| format!(" {scheme}://{host}"))
         })
         .unwrap_or_default();
@@ -553,7 +556,10 @@ mod tests {
     #[test]
     fn the_content_policy_names_the_tile_server_and_nothing_injected() {
         let p = content_policy("https://tiles.example.pk/{z}/{x}/{y}.png");
-        assert!(p.contains("img-src 'self' data: blob: https://tiles.example.pk;"), "{p}");
+        assert!(
+            p.contains("img-src 'self' data: blob: https://tiles.example.pk;"),
+            "{p}"
+        );
         let p = content_policy("https://a.example; script-src *; x/{z}");
         assert!(!p.contains("script-src *"), "{p}");
         assert!(content_policy("").contains("img-src 'self' data: blob:;"));

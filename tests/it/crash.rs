@@ -72,7 +72,9 @@ on_both!(
                     .await
                     .unwrap();
             let config = crate::helpers::test_config(dir.path(), url.clone());
-            khidmat::platform::secrets::open(&config, &db).await.unwrap();
+            khidmat::platform::secrets::open(&config, &db)
+                .await
+                .unwrap();
             let k = khidmat::platform::identity::create_api_key(&db, "test", "crash test", None)
                 .await
                 .unwrap()

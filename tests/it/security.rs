@@ -73,7 +73,10 @@ on_both!(sql_escapes_are_refused_over_http, |backend| async move {
             // SQLite reads `users` as the query's own `WITH "USERS"`: DataStore rows.
             for record in body["result"]["records"].as_array().unwrap() {
                 for k in record.as_object().unwrap().keys() {
-                    assert!(["_id", "District", "Reports", "Note"].contains(&k.as_str()), "{q}: {body}");
+                    assert!(
+                        ["_id", "District", "Reports", "Note"].contains(&k.as_str()),
+                        "{q}: {body}"
+                    );
                 }
             }
         } else {
@@ -82,137 +85,177 @@ on_both!(sql_escapes_are_refused_over_http, |backend| async move {
         }
     }
     // What is allowed still works.
-    let (status, body) = sql(&app, &format!("SELECT \"District\" FROM \"{r}\" ORDER BY 1")).await;
+    let (status, body) = sql(
+        &app,
+        &format!("SELECT \"District\" FROM \"{r}\" ORDER BY 1"),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["result"]["records"][0]["District"], "peshawar");
 });
 
 // The database's own walls, with the parser out of the way: SQL handed straight to the
 // untrusted connection. None may read a row of anything but the DataStore.
-on_both!(sql_database_walls_hold_without_the_parser, |backend| async move {
-    let app = spawn(backend).await;
-    let r = target(&app).await;
-    let ds = khidmat::opendata::datastore::schema(app.db.backend());
-    let run = |q: String| {
-        let db = app.db.clone();
-        async move { db.untrusted_select(&q, 100, Duration::from_secs(3)).await }
-    };
-    // The DataStore itself is readable by its resource id.
-    let ok = run(format!("SELECT \"District\" FROM \"{r}\"")).await.unwrap();
-    assert_eq!(ok.rows.len(), 2);
-    let mut attempts = vec![
-        "SELECT * FROM users".to_string(),
-        "SELECT email, password_hash FROM users".to_string(),
-        "WITH users AS (SELECT * FROM users) SELECT * FROM users".to_string(),
-        format!("SELECT * FROM \"{r}\" UNION ALL SELECT id, email, password_hash FROM users"),
-        "SELECT * FROM sessions".to_string(),
-        "SELECT * FROM api_keys".to_string(),
-        "SELECT * FROM otp_codes".to_string(),
-        "SELECT * FROM sms_outbox".to_string(),
-        "SELECT * FROM mail_outbox".to_string(),
-        "SELECT * FROM platform_secrets".to_string(),
-        "SELECT * FROM od_resources".to_string(),
-        "DELETE FROM sessions".to_string(),
-        format!("UPDATE {ds}.\"{r}\" SET \"District\" = 'x'"),
-    ];
-    match backend {
-        Backend::Sqlite => attempts.extend(
-            [
-                "SELECT name, sql FROM sqlite_master",
-                "SELECT * FROM sqlite_schema",
-                "SELECT * FROM pragma_table_list",
-                "SELECT * FROM pragma_table_info('users')",
-                "PRAGMA table_info(users)",
-                "SELECT randomblob(10)",
-                "SELECT load_extension('x')",
-                "ATTACH DATABASE '/tmp/x.db' AS x",
-                "SELECT * FROM temp.sqlite_master",
-            ]
-            .map(String::from),
-        ),
-        Backend::Postgres => attempts.extend(
-            [
-                "SELECT * FROM public.users",
-                "SELECT * FROM pg_catalog.pg_authid",
-                "SELECT usename, passwd FROM pg_shadow",
-                "SELECT pg_read_file('/etc/passwd')",
-                "SELECT * FROM pg_ls_dir('.')",
-                "SET ROLE khidmat_app",
-                "SELECT set_config('role', 'khidmat_app', false)",
-                "SELECT * FROM public.od_resources",
-                "SELECT lo_import('/etc/passwd')",
-            ]
-            .map(String::from),
-        ),
-    }
-    for q in attempts {
-        match run(q.clone()).await {
-            Err(UntrustedError::Refused(_)) | Err(UntrustedError::Db(_)) => {}
-            other => panic!("{q}: {other:?}"),
+on_both!(
+    sql_database_walls_hold_without_the_parser,
+    |backend| async move {
+        let app = spawn(backend).await;
+        let r = target(&app).await;
+        let ds = khidmat::opendata::datastore::schema(app.db.backend());
+        let run = |q: String| {
+            let db = app.db.clone();
+            async move { db.untrusted_select(&q, 100, Duration::from_secs(3)).await }
+        };
+        // The DataStore itself is readable by its resource id.
+        let ok = run(format!("SELECT \"District\" FROM \"{r}\""))
+            .await
+            .unwrap();
+        assert_eq!(ok.rows.len(), 2);
+        let mut attempts = vec![
+            "SELECT * FROM users".to_string(),
+            "SELECT email, password_hash FROM users".to_string(),
+            "WITH users AS (SELECT * FROM users) SELECT * FROM users".to_string(),
+            format!("SELECT * FROM \"{r}\" UNION ALL SELECT id, email, password_hash FROM users"),
+            "SELECT * FROM sessions".to_string(),
+            "SELECT * FROM api_keys".to_string(),
+            "SELECT * FROM otp_codes".to_string(),
+            "SELECT * FROM sms_outbox".to_string(),
+            "SELECT * FROM mail_outbox".to_string(),
+            "SELECT * FROM platform_secrets".to_string(),
+            "SELECT * FROM od_resources".to_string(),
+            "DELETE FROM sessions".to_string(),
+            format!("UPDATE {ds}.\"{r}\" SET \"District\" = 'x'"),
+        ];
+        match backend {
+            Backend::Sqlite => attempts.extend(
+                [
+                    "SELECT name, sql FROM sqlite_master",
+                    "SELECT * FROM sqlite_schema",
+                    "SELECT * FROM pragma_table_list",
+                    "SELECT * FROM pragma_table_info('users')",
+                    "PRAGMA table_info(users)",
+                    "SELECT randomblob(10)",
+                    "SELECT load_extension('x')",
+                    "ATTACH DATABASE '/tmp/x.db' AS x",
+                    "SELECT * FROM temp.sqlite_master",
+                ]
+                .map(String::from),
+            ),
+            Backend::Postgres => attempts.extend(
+                [
+                    "SELECT * FROM public.users",
+                    "SELECT * FROM pg_catalog.pg_authid",
+                    "SELECT usename, passwd FROM pg_shadow",
+                    "SELECT pg_read_file('/etc/passwd')",
+                    "SELECT * FROM pg_ls_dir('.')",
+                    "SET ROLE khidmat_app",
+                    "SELECT set_config('role', 'khidmat_app', false)",
+                    "SELECT * FROM public.od_resources",
+                    "SELECT lo_import('/etc/passwd')",
+                ]
+                .map(String::from),
+            ),
         }
+        for q in attempts {
+            match run(q.clone()).await {
+                Err(UntrustedError::Refused(_)) | Err(UntrustedError::Db(_)) => {}
+                other => panic!("{q}: {other:?}"),
+            }
+        }
+        assert!(app.count("users").await > 0, "untouched");
     }
-    assert!(app.count("users").await > 0, "untouched");
-});
+);
 
-on_both!(sql_memory_bombs_stop_at_the_value_limit, |backend| async move {
-    let app = spawn(backend).await;
-    let r = target(&app).await;
-    // A string that doubles at every level: 2^24 times a short note.
-    let mut inner = format!("SELECT \"District\" || 'xxxxxxxxxx' AS x FROM \"{r}\"");
-    for _ in 0..24 {
-        inner = format!("SELECT x || x AS x FROM ({inner}) t");
-    }
-    let (status, body) = sql(&app, &inner).await;
-    assert_eq!(status, 409, "{body}");
-    if backend == Backend::Sqlite {
-        // The recursive form the report used: refused at 1 MB, quickly.
-        let started = std::time::Instant::now();
-        let (status, body) = sql(
+on_both!(
+    sql_memory_bombs_stop_at_the_value_limit,
+    |backend| async move {
+        let app = spawn(backend).await;
+        let r = target(&app).await;
+        // A string that doubles at every level: 2^24 times a short note.
+        let mut inner = format!("SELECT \"District\" || 'xxxxxxxxxx' AS x FROM \"{r}\"");
+        for _ in 0..24 {
+            inner = format!("SELECT x || x AS x FROM ({inner}) t");
+        }
+        let (status, body) = sql(&app, &inner).await;
+        assert_eq!(status, 409, "{body}");
+        if backend == Backend::Sqlite {
+            // The recursive form the report used: refused at 1 MB, quickly.
+            let started = std::time::Instant::now();
+            let (status, body) = sql(
             &app,
             &format!("WITH RECURSIVE b(s) AS (SELECT \"District\" FROM \"{r}\" UNION ALL SELECT s || s FROM b) SELECT length(s) FROM b"),
         )
         .await;
-        assert_eq!(status, 409, "{body}");
-        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+            assert_eq!(status, 409, "{body}");
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "{:?}",
+                started.elapsed()
+            );
+        }
     }
-});
+);
 
-on_both!(a_deleted_dataset_is_gone_from_every_read, |backend| async move {
-    let app = spawn(backend).await;
-    let r = target(&app).await;
-    let key = app.department_key("pesco").await;
-    let (s, _) = sql(&app, &format!("SELECT * FROM \"{r}\"")).await;
-    assert_eq!(s, 200);
-    let del = app
-        .client
-        .post(app.at("/api/3/action/package_delete"))
-        .header("Authorization", &key)
-        .json(&json!({"id": "target"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(del.status(), 200);
-    let (s, body) = sql(&app, &format!("SELECT * FROM \"{r}\"")).await;
-    assert_eq!(s, 403, "{body}");
-    for action in ["datastore_search", "resource_show"] {
-        let resp = app
+on_both!(
+    a_deleted_dataset_is_gone_from_every_read,
+    |backend| async move {
+        let app = spawn(backend).await;
+        let r = target(&app).await;
+        let key = app.department_key("pesco").await;
+        let (s, _) = sql(&app, &format!("SELECT * FROM \"{r}\"")).await;
+        assert_eq!(s, 200);
+        let del = app
             .client
-            .get(app.at(&format!("/api/3/action/{action}?resource_id={r}&id={r}")))
+            .post(app.at("/api/3/action/package_delete"))
+            .header("Authorization", &key)
+            .json(&json!({"id": "target"}))
             .send()
             .await
             .unwrap();
-        assert_eq!(resp.status(), 404, "{action}");
+        assert_eq!(del.status(), 200);
+        let (s, body) = sql(&app, &format!("SELECT * FROM \"{r}\"")).await;
+        assert_eq!(s, 403, "{body}");
+        for action in ["datastore_search", "resource_show"] {
+            let resp = app
+                .client
+                .get(app.at(&format!("/api/3/action/{action}?resource_id={r}&id={r}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 404, "{action}");
+        }
+        let page = app.get(&format!("/dataset/target/resource/{r}.csv")).await;
+        assert_eq!(page.status(), 404);
+        // The rows themselves are gone, not just hidden.
+        let ds = khidmat::opendata::datastore::schema(app.db.backend());
+        assert!(app
+            .db
+            .scalar::<i64>(query(format!("SELECT COUNT(*) FROM {ds}.\"{r}\"")))
+            .await
+            .is_err());
     }
-    let page = app.get(&format!("/dataset/target/resource/{r}.csv")).await;
-    assert_eq!(page.status(), 404);
-    // The rows themselves are gone, not just hidden.
-    let ds = khidmat::opendata::datastore::schema(app.db.backend());
-    assert!(app
-        .db
-        .scalar::<i64>(query(format!("SELECT COUNT(*) FROM {ds}.\"{r}\"")))
-        .await
-        .is_err());
-});
+);
+
+/// The body an outbox keeps of the newest message to `to`, once it has been sent.
+async fn sent_body(app: &TestApp, outbox: &str, column: &str, to: &str) -> String {
+    for _ in 0..100 {
+        let (body, status): (String, String) = app
+            .db
+            .fetch_one(
+                query(format!(
+                    "SELECT body, status FROM {outbox} WHERE {column} = $1 ORDER BY id DESC LIMIT 1"
+                ))
+                .bind(to),
+            )
+            .await
+            .unwrap();
+        if status == "sent" {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the message to {to} was not sent")
+}
 
 on_both!(secrets_are_never_kept_readable, |backend| async move {
     let app = spawn(backend).await;
@@ -225,11 +268,7 @@ on_both!(secrets_are_never_kept_readable, |backend| async move {
         .find(|s| s.len() == 6)
         .unwrap()
         .into();
-    let kept: String = app
-        .db
-        .scalar(query("SELECT body FROM sms_outbox WHERE phone = $1 ORDER BY id DESC LIMIT 1").bind(phone))
-        .await
-        .unwrap();
+    let kept = sent_body(&app, "sms_outbox", "phone", phone).await;
     assert!(!kept.contains(&code), "{kept}");
     let stored: String = app
         .db
@@ -264,17 +303,336 @@ on_both!(secrets_are_never_kept_readable, |backend| async move {
     assert_eq!(r.status(), 303);
     let mail = app.mail_to("new@pesco.gov.pk").await;
     assert!(mail.contains("/staff/password/"), "{mail}");
-    let kept: String = app
-        .db
-        .scalar(query("SELECT body FROM mail_outbox WHERE to_addr = 'new@pesco.gov.pk'"))
-        .await
-        .unwrap();
+    let kept = sent_body(&app, "mail_outbox", "to_addr", "new@pesco.gov.pk").await;
     assert!(!kept.contains("/staff/password/"), "{kept}");
     // The pseudonym key is not in the database; the key file is the owner's alone.
     let legacy: i64 = app
         .db
-        .scalar(query("SELECT COUNT(*) FROM platform_secrets WHERE name = 'impact-citizen'"))
+        .scalar(query(
+            "SELECT COUNT(*) FROM platform_secrets WHERE name = 'impact-citizen'",
+        ))
         .await
         .unwrap();
     assert_eq!(legacy, 0);
+});
+
+/// A report from a client whose `X-Forwarded-For` says `chain`.
+async fn report_via(app: &TestApp, chain: &str) -> u16 {
+    app.client
+        .post(app.at("/open311/v2/requests.json"))
+        .header("X-Forwarded-For", chain)
+        .form(&[
+            ("api_key", app.client_key.as_str()),
+            ("service_code", "blocked-drain"),
+            ("district", "kohat"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+on_both!(
+    forwarded_for_cannot_reset_the_limits,
+    |backend| async move {
+        let app = spawn_with(backend, |c| {
+            c.rate_limit_per_minute = 3;
+            c.trusted_proxies = 1;
+        })
+        .await;
+        // The client writes what it likes on the left; the proxy appends what it saw.
+        for i in 0..3 {
+            assert_eq!(
+                report_via(&app, &format!("10.9.9.{i}, 198.51.100.7")).await,
+                200
+            );
+        }
+        assert_eq!(report_via(&app, "10.9.9.99, 198.51.100.7").await, 429);
+        assert_eq!(report_via(&app, "198.51.100.7").await, 429);
+        // Another subscriber is another client; the same IPv6 /64 is one.
+        assert_eq!(report_via(&app, "198.51.100.8").await, 200);
+        for i in 0..3 {
+            assert_eq!(report_via(&app, &format!("2001:db8:5:6::{i}")).await, 200);
+        }
+        assert_eq!(report_via(&app, "2001:db8:5:6:ffff::1").await, 429);
+    }
+);
+
+on_both!(wrong_passwords_back_off_per_account, |backend| async move {
+    let app = spawn(backend).await;
+    app.add_user("target@pesco.gov.pk", Role::Officer, Some("pesco"), None)
+        .await;
+    let try_login = |password: &'static str, from: String| {
+        let c = app.client.clone();
+        let url = app.at("/api/v1/login");
+        async move {
+            c.post(url)
+                .header("X-Forwarded-For", from)
+                .json(&json!({"email": "target@pesco.gov.pk", "password": password}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let mut refused = 0;
+    for i in 0..12 {
+        match try_login("wrong guess", format!("10.0.{i}.1")).await {
+            401 => {}
+            429 => refused += 1,
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(refused, 2, "ten wrong tries, then refusals");
+    assert_eq!(
+        try_login("a long enough password", "10.1.1.1".into()).await,
+        429,
+        "not even the right password while the account backs off"
+    );
+    // Another account is not affected.
+    app.add_user("other@pesco.gov.pk", Role::Officer, Some("pesco"), None)
+        .await;
+    api_session(&app, "other@pesco.gov.pk").await;
+});
+
+on_both!(sign_in_codes_are_limited_per_number, |backend| async move {
+    let app = spawn(backend).await;
+    let b = browser();
+    let (_, html) = page(&b, &app, "/me").await;
+    let csrf = hidden(&html, "csrf");
+    let ask = || {
+        b.post(app.at("/me/code"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("phone", "0300 1112223"),
+                ("next", "/me"),
+            ])
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(ask().await.unwrap().status(), 200);
+    }
+    assert_eq!(
+        ask().await.unwrap().status(),
+        429,
+        "the sixth code in an hour"
+    );
+    let sent: i64 = app
+        .db
+        .scalar(query(
+            "SELECT COUNT(*) FROM sms_outbox WHERE phone = '+923001112223'",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(sent, 5);
+    // Wrong guesses count across codes: ten wrong, then even the right code is refused.
+    let code: String = app
+        .sms_to("+923001112223")
+        .await
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|s| s.len() == 6)
+        .unwrap()
+        .into();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let sign_in = |code: String| {
+        b.post(app.at("/me/sign-in"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("phone", "0300 1112223"),
+                ("code", code.as_str()),
+                ("next", "/me"),
+            ])
+            .send()
+    };
+    for _ in 0..10 {
+        let r = sign_in(wrong.to_string()).await.unwrap();
+        assert_ne!(r.status(), 303);
+    }
+    let r = sign_in(code).await.unwrap();
+    assert_ne!(
+        r.status(),
+        303,
+        "the right code after ten wrong ones across codes"
+    );
+});
+
+on_both!(redirects_stay_on_the_site, |backend| async move {
+    let app = spawn(backend).await;
+    let b = browser();
+    for next in [
+        "/%09/evil.example",
+        "/%0a/evil.example",
+        "/%0d%0a/evil.example",
+        "%2F%2Fevil.example",
+        "/%5Cevil.example",
+        "https://evil.example",
+        "//evil.example",
+        "/%E2%80%A8/evil.example",
+    ] {
+        let r = b
+            .get(app.at(&format!("/lang/ur?next={next}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "{next}");
+        assert_eq!(r.headers()["location"], "/", "{next}");
+    }
+    let r = b
+        .get(app.at("/lang/ur?next=/reports%3Fx%3D1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/reports?x=1");
+    // Right after a real staff login.
+    app.add_user("o@pesco.gov.pk", Role::Officer, Some("pesco"), None)
+        .await;
+    let s = browser();
+    let (_, html) = page(&s, &app, "/staff/login").await;
+    let csrf = hidden(&html, "csrf");
+    let r = s
+        .post(app.at("/staff/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", "o@pesco.gov.pk"),
+            ("password", "a long enough password"),
+            ("next", "/\t/evil.example"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(!r.headers()["location"].to_str().unwrap().contains("evil"));
+});
+
+on_both!(
+    every_answer_carries_the_security_headers,
+    |backend| async move {
+        let app = spawn_with(backend, |c| {
+            c.trusted_proxies = 1;
+            c.metrics_token = Some("scrape-token-for-tests".into());
+        })
+        .await;
+        for path in [
+            "/",
+            "/reports",
+            "/api/3/action/package_list",
+            "/no/such/page",
+        ] {
+            let r = app.get(path).await;
+            let h = r.headers();
+            let csp = h["content-security-policy"].to_str().unwrap();
+            assert!(
+                csp.contains("script-src 'self';") && csp.contains("frame-ancestors 'none'"),
+                "{path}: {csp}"
+            );
+            assert_eq!(h["x-frame-options"], "DENY", "{path}");
+            assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+            assert_eq!(h["referrer-policy"], "same-origin", "{path}");
+        }
+        // /metrics: the monitoring host (no proxy hop) and the token, nobody else.
+        assert_eq!(app.get("/metrics").await.status(), 200);
+        let through_proxy = |token: Option<&str>| {
+            let mut r = app
+                .client
+                .get(app.at("/metrics"))
+                .header("X-Forwarded-For", "203.0.113.50");
+            if let Some(t) = token {
+                r = r.bearer_auth(t);
+            }
+            r.send()
+        };
+        assert_eq!(through_proxy(None).await.unwrap().status(), 404);
+        assert_eq!(through_proxy(Some("wrong")).await.unwrap().status(), 404);
+        assert_eq!(
+            through_proxy(Some("scrape-token-for-tests"))
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+);
+
+on_both!(
+    downloaded_csv_cells_are_not_formulas,
+    |backend| async move {
+        let app = spawn(backend).await;
+        let file = app.data_dir.join("f.csv");
+        std::fs::write(
+            &file,
+            "Name,Phone,Count\n=HYPERLINK(\"http://x\"),+923001234567,-5\n",
+        )
+        .unwrap();
+        let made = khidmat::opendata::import_csv(
+            &app.db,
+            &file,
+            "formulas",
+            None,
+            Some("pesco"),
+            |_, _| {},
+        )
+        .await
+        .unwrap();
+        let text = app
+            .get(&format!(
+                "/dataset/formulas/resource/{}.csv",
+                made.resource_id
+            ))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(text.contains("'=HYPERLINK"), "{text}");
+        assert!(
+            !text.contains(",=HYPERLINK") && !text.contains("\n=HYPERLINK"),
+            "{text}"
+        );
+        assert!(text.contains("-5"), "{text}");
+    }
+);
+
+on_both!(strangers_bodies_are_refused_unread, |backend| async move {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn(backend).await;
+    let addr = app.url.trim_start_matches("http://").to_owned();
+    // An anonymous 300 MB upload: the refusal comes after the headers, not after the body.
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = "POST /api/3/action/resource_create HTTP/1.1\r\nHost: x\r\n\
+                Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 314572800\r\n\r\n";
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&[b'a'; 4096]).await.unwrap();
+    let mut answer = vec![0u8; 512];
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut answer))
+        .await
+        .expect("answered without the body")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    // A query is small; a file goes to resource_create only.
+    let big = json!({"sql": "x".repeat(2 * 1024 * 1024)});
+    let r = app
+        .client
+        .post(app.at("/api/3/action/datastore_search_sql"))
+        .json(&big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let key = app.department_key("pesco").await;
+    let form = reqwest::multipart::Form::new()
+        .text("package_id", "x")
+        .text("name", "y".repeat(2 * 1024 * 1024));
+    let r = app
+        .client
+        .post(app.at("/api/3/action/resource_create"))
+        .header("Authorization", &key)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    let body: Value = r.json().await.unwrap();
+    assert!(body.to_string().contains("longer than"), "{body}");
 });
