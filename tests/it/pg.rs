@@ -96,16 +96,27 @@ pub fn cluster() -> &'static Cluster {
             let ok = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&root).status().unwrap().success();
             assert!(ok, "cannot give {} to the postgres user", root.display());
         }
-        let port = free_port();
-        let c = Cluster { port, user: "khidmat".into(), bin, data: data.clone(), as_postgres };
+        let mut c = Cluster { port: 0, user: "khidmat".into(), bin, data: data.clone(), as_postgres };
         let d = data.to_string_lossy().to_string();
         run(&c, "initdb", &["-D", &d, "-U", "khidmat", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]);
-        let opts = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=128MB",
-            root.to_string_lossy()
-        );
         let log = root.join("postgres.log").to_string_lossy().to_string();
-        run(&c, "pg_ctl", &["-D", &d, "-o", &opts, "-l", &log, "-w", "-t", "60", "start"]);
+        // A free port may be taken (by a test's own server) between finding it and the cluster
+        // binding it: then try another.
+        for attempt in 1..=5 {
+            c.port = free_port();
+            let opts = format!(
+                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=128MB",
+                c.port,
+                root.to_string_lossy()
+            );
+            let args = ["-D", d.as_str(), "-o", opts.as_str(), "-l", log.as_str(), "-w", "-t", "60", "start"];
+            if attempt == 5 {
+                run(&c, "pg_ctl", &args);
+            } else if command(&c, "pg_ctl").args(args).output().unwrap().status.success() {
+                break;
+            }
+        }
+        let port = c.port;
         unsafe { libc::atexit(stop_cluster) };
         // The application connects as a role that is not a superuser, as docs/OPERATIONS.md
         // tells operators to set up: it owns its database and may create the DataStore
