@@ -102,9 +102,97 @@ pub fn mask_email(raw: &str) -> String {
     }
 }
 
+/// Free text as the public may read it: what a reporter typed about someone — a phone number, a
+/// CNIC, an account number (any run of ten or more digits, in Latin, Urdu or Arabic digits, with
+/// spaces, dots or hyphens between them) keeps only its last two digits; an e-mail address keeps
+/// its first letter and domain. Staff see the original.
+pub fn redact_text(text: &str) -> std::borrow::Cow<'_, str> {
+    fn digit(c: char) -> bool {
+        c.is_ascii_digit() || ('\u{06F0}'..='\u{06F9}').contains(&c) || ('\u{0660}'..='\u{0669}').contains(&c)
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut i = 0;
+    while i < chars.len() {
+        if digit(chars[i]) || (chars[i] == '+' && chars.get(i + 1).is_some_and(|c| digit(*c))) {
+            // A run of digits with single separators between them.
+            let start = i;
+            let mut end = i + 1;
+            while end < chars.len() {
+                if digit(chars[end]) {
+                    end += 1;
+                } else if matches!(chars[end], ' ' | '-' | '.')
+                    && chars.get(end + 1).is_some_and(|c| digit(*c))
+                {
+                    end += 2;
+                } else {
+                    break;
+                }
+            }
+            let run = &chars[start..end];
+            let digits = run.iter().filter(|c| digit(**c)).count();
+            if digits >= 10 {
+                let mut left = digits;
+                for &c in run {
+                    if digit(c) {
+                        left -= 1;
+                        out.push(if left < 2 { c } else { '*' });
+                    } else {
+                        out.push(c);
+                    }
+                }
+                changed = true;
+            } else {
+                out.extend(run);
+            }
+            i = end;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    // E-mail addresses, word by word.
+    if out.contains('@') {
+        let mut masked = String::with_capacity(out.len());
+        for (n, word) in out.split(' ').enumerate() {
+            if n > 0 {
+                masked.push(' ');
+            }
+            let core = word.trim_matches(|c: char| !c.is_alphanumeric());
+            if core.contains('@') && valid_email(core) {
+                masked.push_str(&word.replace(core, &mask_email(core)));
+                changed = true;
+            } else {
+                masked.push_str(word);
+            }
+        }
+        out = masked;
+    }
+    if changed {
+        std::borrow::Cow::Owned(out)
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contacts_typed_into_free_text_are_masked() {
+        assert_eq!(
+            redact_text("Meter tampering by Khan, call 0300-1234567 or +92 300 7654321"),
+            "Meter tampering by Khan, call ****-*****67 or +** *** *****21"
+        );
+        assert_eq!(redact_text("CNIC 17301-1234567-1 given"), "CNIC *****-******7-1 given");
+        assert_eq!(redact_text("فون ۰۳۰۰۱۲۳۴۵۶۷"), "فون *********۶۷");
+        assert_eq!(redact_text("write to khan.sahib@example.pk."), "write to k***@example.pk.");
+        for kept in ["3 poles down since 2026-11-02", "house 45, street 7", "Rs. 1,500", "no contact"] {
+            assert_eq!(redact_text(kept), kept);
+        }
+    }
 
     #[test]
     fn phones_normalise_and_mask() {

@@ -403,7 +403,10 @@ fn request_out(r: PublicRow, base: &str) -> RequestOut {
         status_notes: r.status_notes,
         service_name: Some(r.service_name),
         service_code: r.service_code,
-        description: r.description.filter(|_| public),
+        description: r
+            .description
+            .filter(|_| public)
+            .map(|d| crate::platform::personal::redact_text(&d).into_owned()),
         agency_responsible: Some(r.agency_responsible),
         service_notice: None,
         requested_datetime: wire_time(r.requested_at),

@@ -636,3 +636,24 @@ on_both!(strangers_bodies_are_refused_unread, |backend| async move {
     let body: Value = r.json().await.unwrap();
     assert!(body.to_string().contains("longer than"), "{body}");
 });
+
+on_both!(contacts_typed_into_public_text_are_masked, |backend| async move {
+    let app = spawn(backend).await;
+    let id = app
+        .report(&[
+            ("service_code", "blocked-drain"),
+            ("district", "kohat"),
+            ("description", "Drain blocked; the contractor is 0300-1234567, khan@example.pk"),
+        ])
+        .await;
+    let public = app.get_json(&format!("/open311/v2/requests/{id}.json")).await;
+    let d = public[0]["description"].as_str().unwrap();
+    assert!(!d.contains("1234567") && !d.contains("khan@"), "{d}");
+    assert!(d.contains("****-*****67") && d.contains("k***@example.pk"), "{d}");
+    let list = app.get("/reports").await.text().await.unwrap();
+    assert!(!list.contains("0300-1234567"));
+    // Staff still see what was written.
+    let key = app.department_key("wssp").await;
+    let staff = app.staff_json(&format!("/api/v1/reports/{id}"), &key).await;
+    assert!(staff.to_string().contains("0300-1234567"), "{staff}");
+});
