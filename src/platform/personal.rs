@@ -108,7 +108,9 @@ pub fn mask_email(raw: &str) -> String {
 /// its first letter and domain. Staff see the original.
 pub fn redact_text(text: &str) -> std::borrow::Cow<'_, str> {
     fn digit(c: char) -> bool {
-        c.is_ascii_digit() || ('\u{06F0}'..='\u{06F9}').contains(&c) || ('\u{0660}'..='\u{0669}').contains(&c)
+        c.is_ascii_digit()
+            || ('\u{06F0}'..='\u{06F9}').contains(&c)
+            || ('\u{0660}'..='\u{0669}').contains(&c)
     }
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
@@ -186,10 +188,21 @@ mod tests {
             redact_text("Meter tampering by Khan, call 0300-1234567 or +92 300 7654321"),
             "Meter tampering by Khan, call ****-*****67 or +** *** *****21"
         );
-        assert_eq!(redact_text("CNIC 17301-1234567-1 given"), "CNIC *****-******7-1 given");
+        assert_eq!(
+            redact_text("CNIC 17301-1234567-1 given"),
+            "CNIC *****-******7-1 given"
+        );
         assert_eq!(redact_text("فون ۰۳۰۰۱۲۳۴۵۶۷"), "فون *********۶۷");
-        assert_eq!(redact_text("write to khan.sahib@example.pk."), "write to k***@example.pk.");
-        for kept in ["3 poles down since 2026-11-02", "house 45, street 7", "Rs. 1,500", "no contact"] {
+        assert_eq!(
+            redact_text("write to khan.sahib@example.pk."),
+            "write to k***@example.pk."
+        );
+        for kept in [
+            "3 poles down since 2026-11-02",
+            "house 45, street 7",
+            "Rs. 1,500",
+            "no contact",
+        ] {
             assert_eq!(redact_text(kept), kept);
         }
     }

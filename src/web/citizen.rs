@@ -443,8 +443,10 @@ async fn report_view(
             .map(|t| format::datetime(lang, t))
             .unwrap_or_default(),
         place: place.join(", "),
-        description: crate::platform::personal::redact_text(row.description.as_deref().unwrap_or(""))
-            .into_owned(),
+        description: crate::platform::personal::redact_text(
+            row.description.as_deref().unwrap_or(""),
+        )
+        .into_owned(),
         photo: reports::media_url(base, row.photo_sha256.as_deref(), row.media_url.clone()),
         history,
         map,
@@ -711,10 +713,9 @@ async fn public_list(
                     })
                 })
                 .unwrap_or_default();
-            let mut description = crate::platform::personal::redact_text(
-                r.description.as_deref().unwrap_or(""),
-            )
-            .into_owned();
+            let mut description =
+                crate::platform::personal::redact_text(r.description.as_deref().unwrap_or(""))
+                    .into_owned();
             if description.chars().count() > 160 {
                 description = description.chars().take(157).collect::<String>() + "…";
             }

@@ -256,6 +256,7 @@ async fn session_page(
             .into_iter()
             .collect()
     };
+    let total = all.len();
     let title = if s.kind == Kind::Mock {
         "theory-mock"
     } else {
@@ -276,7 +277,7 @@ async fn session_page(
         ask,
         review: if s.finished { all } else { vec![] },
         correct: s.correct.unwrap_or(0),
-        total: s.questions.len(),
+        total,
         passed: s.passed.unwrap_or(false),
         pass_percent: b.pass_percent,
         minutes_left: s

@@ -624,7 +624,9 @@ on_both!(strangers_bodies_are_refused_unread, |backend| async move {
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     let key = app.department_key("pesco").await;
     let mut form = Vec::new();
-    form.extend_from_slice(b"--b\r\nContent-Disposition: form-data; name=\"package_id\"\r\n\r\nx\r\n");
+    form.extend_from_slice(
+        b"--b\r\nContent-Disposition: form-data; name=\"package_id\"\r\n\r\nx\r\n",
+    );
     form.extend_from_slice(b"--b\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n");
     form.extend(std::iter::repeat_n(b'y', 2 * 1024 * 1024));
     form.extend_from_slice(b"\r\n--b--\r\n");
@@ -659,23 +661,34 @@ async fn raw_post(addr: &str, path: &str, headers: &str, body: Vec<u8>) -> Strin
     String::from_utf8_lossy(&answer).into_owned()
 }
 
-on_both!(contacts_typed_into_public_text_are_masked, |backend| async move {
-    let app = spawn(backend).await;
-    let id = app
-        .report(&[
-            ("service_code", "blocked-drain"),
-            ("district", "kohat"),
-            ("description", "Drain blocked; the contractor is 0300-1234567, khan@example.pk"),
-        ])
-        .await;
-    let public = app.get_json(&format!("/open311/v2/requests/{id}.json")).await;
-    let d = public[0]["description"].as_str().unwrap();
-    assert!(!d.contains("1234567") && !d.contains("khan@"), "{d}");
-    assert!(d.contains("****-*****67") && d.contains("k***@example.pk"), "{d}");
-    let list = app.get("/reports").await.text().await.unwrap();
-    assert!(!list.contains("0300-1234567"));
-    // Staff still see what was written.
-    let key = app.department_key("wssp").await;
-    let staff = app.staff_json(&format!("/api/v1/reports/{id}"), &key).await;
-    assert!(staff.to_string().contains("0300-1234567"), "{staff}");
-});
+on_both!(
+    contacts_typed_into_public_text_are_masked,
+    |backend| async move {
+        let app = spawn(backend).await;
+        let id = app
+            .report(&[
+                ("service_code", "blocked-drain"),
+                ("district", "kohat"),
+                (
+                    "description",
+                    "Drain blocked; the contractor is 0300-1234567, khan@example.pk",
+                ),
+            ])
+            .await;
+        let public = app
+            .get_json(&format!("/open311/v2/requests/{id}.json"))
+            .await;
+        let d = public[0]["description"].as_str().unwrap();
+        assert!(!d.contains("1234567") && !d.contains("khan@"), "{d}");
+        assert!(
+            d.contains("****-*****67") && d.contains("k***@example.pk"),
+            "{d}"
+        );
+        let list = app.get("/reports").await.text().await.unwrap();
+        assert!(!list.contains("0300-1234567"));
+        // Staff still see what was written.
+        let key = app.department_key("wssp").await;
+        let staff = app.staff_json(&format!("/api/v1/reports/{id}"), &key).await;
+        assert!(staff.to_string().contains("0300-1234567"), "{staff}");
+    }
+);

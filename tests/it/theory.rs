@@ -501,3 +501,96 @@ on_both!(
         assert!(me.contains("name=\"phone\"") && !me.contains("9/10"));
     }
 );
+
+both!(
+    a_question_removed_by_a_pack_import_does_not_stop_a_running_test,
+    |app| async move {
+        let b = browser();
+        let practice = start(&b, &app, "practice").await;
+        let mock = start(&b, &app, "mock").await;
+        let (_, html) = page(&b, &app, &practice).await;
+        let csrf = hidden(&html, "csrf");
+        let first = asked(&html)[0].clone();
+        let (_, html) = page(&b, &app, &mock).await;
+        let on_mock = asked(&html);
+
+        // A new version of the pack drops the question on screen and one of the mock test's.
+        let mut bank = bank(&app).await;
+        let gone = [first.clone(), on_mock[1].clone()];
+        bank.question.retain(|q| !gone.contains(&q.code));
+        let mut tx = app.db.begin().await.unwrap();
+        let (department,): (i64,) = tx
+            .fetch_one(query(
+                "SELECT department_id FROM theory_banks WHERE code = 'driving-theory'",
+            ))
+            .await
+            .unwrap();
+        khidmat::theory::upsert(&mut tx, &bank, department)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        // The removed question's answer is refused with a message, not a crash.
+        let (status, _) = send(
+            &b,
+            &app,
+            &practice,
+            &csrf,
+            &[(format!("a[{first}]"), "1".into())],
+        )
+        .await;
+        assert_eq!(status, 400);
+        // The practice goes on with the questions that are left and finishes.
+        let mut answered = 0;
+        for _ in 0..20 {
+            let (status, html) = page(&b, &app, &practice).await;
+            assert_eq!(status, 200);
+            let q = asked(&html);
+            if q.is_empty() {
+                assert!(html.contains("data-correct="), "finished: {html}");
+                break;
+            }
+            assert_ne!(q[0], first);
+            let right = bank.find(&q[0]).unwrap().answer;
+            let (status, _) = send(
+                &b,
+                &app,
+                &practice,
+                &csrf,
+                &[(format!("a[{}]", q[0]), right.to_string())],
+            )
+            .await;
+            assert_eq!(status, 303);
+            answered += 1;
+        }
+        assert!(
+            (8..=9).contains(&answered),
+            "ten less the one or two removed"
+        );
+        let (_, done) = page(&b, &app, &practice).await;
+        assert!(
+            done.contains(&format!(
+                r#"data-correct="{answered}" data-total="{answered}""#
+            )),
+            "{done}"
+        );
+
+        // The mock test is marked out of the questions that are left.
+        let (_, html) = page(&b, &app, &mock).await;
+        let q = asked(&html);
+        let left = on_mock.iter().filter(|c| !gone.contains(c)).count();
+        assert_eq!(q.len(), left);
+        let answers: Vec<(String, String)> = q
+            .iter()
+            .map(|c| (format!("a[{c}]"), bank.find(c).unwrap().answer.to_string()))
+            .collect();
+        assert_eq!(send(&b, &app, &mock, &csrf, &answers).await.0, 303);
+        let (_, done) = page(&b, &app, &mock).await;
+        assert!(
+            done.contains(&format!(
+                r#"data-correct="{left}" data-total="{left}" data-passed="true""#
+            )),
+            "{done}"
+        );
+    }
+);
