@@ -47,9 +47,14 @@
     return new Blob([buf], { type: "image/jpeg" });
   }
 
+  // The form token is this page's: the one kept with the report was bound to the sessions of
+  // its day, and the citizen may have signed in or out since.
   function post(entry) {
     var fd = new FormData();
-    entry.fields.forEach(function (kv) { fd.append(kv[0], kv[1]); });
+    var meta = document.querySelector('meta[name="csrf"]');
+    entry.fields.forEach(function (kv) {
+      fd.append(kv[0], kv[0] === "csrf" && meta ? meta.content : kv[1]);
+    });
     if (entry.photo) fd.append("media", fromData(entry.photo), "photo.jpg");
     return fetch(entry.action, { method: "POST", body: fd, credentials: "same-origin" });
   }

@@ -88,11 +88,7 @@ pub async fn sign_out(db: &Db, token: &str) -> Result<()> {
 /// The `Set-Cookie` value for a new session. `Lax`, unlike the staff cookie: a citizen opening
 /// a link from an SMS stays signed in; every form still carries its CSRF token.
 pub fn set_cookie(token: &str, days: i64, public_url: Option<&str>) -> String {
-    let secure = if public_url.is_some_and(|u| u.starts_with("https://")) {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = super::identity::secure_attribute(public_url);
     format!(
         "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
         days * 86400

@@ -530,15 +530,21 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// The `Set-Cookie` value that holds a new session: script cannot read it, and no other site
 /// can make the browser send it. `Secure` when the server is reached over HTTPS.
 pub fn session_set_cookie(token: &str, hours: i64, public_url: Option<&str>) -> String {
-    let secure = if public_url.is_some_and(|u| u.starts_with("https://")) {
-        "; Secure"
-    } else {
-        ""
-    };
+    let secure = secure_attribute(public_url);
     format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         hours * 3600
     )
+}
+
+/// `; Secure` for a cookie of a server reached over HTTPS (its `public_url` says so): the
+/// browser then never sends it over plain HTTP, where anyone on the way could read it.
+pub fn secure_attribute(public_url: Option<&str>) -> &'static str {
+    if public_url.is_some_and(|u| u.starts_with("https://")) {
+        "; Secure"
+    } else {
+        ""
+    }
 }
 
 /// The `Set-Cookie` value that ends a session in the browser.

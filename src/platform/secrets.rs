@@ -83,6 +83,19 @@ pub fn derived_password(purpose: &str) -> String {
     )
 }
 
+/// The token a browser's forms carry: its form cookie's random value bound to the sessions the
+/// browser holds (staff, citizen), so a token is worth nothing with another session, and a
+/// cookie planted in the browser (by a sibling site, or over plain HTTP) does not tell its
+/// planter the token.
+pub fn form_token(cookie: &str, sessions: &[&str]) -> String {
+    let mut data = format!("khidmat form token\0{cookie}");
+    for s in sessions {
+        data.push('\0');
+        data.push_str(s);
+    }
+    mac(&keys().tokens, data.as_bytes())
+}
+
 /// The key citizens' pseudonyms are made with (see `platform::impact`).
 pub fn pseudonym_key() -> &'static str {
     &keys().pseudonyms

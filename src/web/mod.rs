@@ -3,8 +3,10 @@
 //! JavaScript; `static/app.js` adds "use my location", photo downscaling in the browser and an
 //! outbox that keeps a report on the phone until the network takes it.
 //!
-//! Forms carry a CSRF token that must match the `khidmat_csrf` cookie (double submit; the
-//! cookie is `SameSite=Strict`, so another site can neither read nor send it).
+//! Forms carry a CSRF token derived from the `khidmat_csrf` cookie and the browser's sessions
+//! with the server's key (`platform::secrets::form_token`): the cookie is `SameSite=Strict`, so
+//! another site can neither read nor send it, and a cookie planted in the browser does not
+//! tell its planter the token.
 
 pub mod admin;
 pub mod benefits;
@@ -279,18 +281,40 @@ async fn switch_language(Path(code): Path<String>, Query(q): Query<NextQuery>) -
 
 pub const CSRF_COOKIE: &str = "khidmat_csrf";
 
-/// The form token of this browser: from its cookie, or new (and then set by [`render`]).
+/// The form token of this browser: derived from its cookie (new, and then set by [`render`],
+/// when it has none) and the sessions it holds.
 pub struct Csrf {
+    /// What this browser's forms carry.
     pub token: String,
+    /// The random value the cookie holds.
+    cookie: String,
     fresh: bool,
+    /// `Secure` on the cookie: the server is reached over HTTPS.
+    secure: bool,
 }
 
 impl Csrf {
+    fn new(cookie: String, fresh: bool, headers: &HeaderMap, secure: bool) -> Csrf {
+        use crate::platform::identity::cookie_value;
+        let sessions = [
+            cookie_value(headers, crate::platform::identity::SESSION_COOKIE).unwrap_or(""),
+            cookie_value(headers, crate::platform::citizen::COOKIE).unwrap_or(""),
+        ];
+        Csrf {
+            token: crate::platform::secrets::form_token(&cookie, &sessions),
+            cookie,
+            fresh,
+            secure,
+        }
+    }
+
     /// Does a submitted form carry this browser's token? A browser without the cookie cannot
-    /// pass, whatever it sends.
+    /// pass, whatever it sends; nor can a token taken with another session.
     pub fn verify(&self, submitted: Option<&str>) -> bool {
         let Some(s) = submitted else { return false };
-        !self.fresh && crate::platform::identity::same_secret(s, &self.token)
+        !self.fresh
+            && !self.token.is_empty()
+            && crate::platform::identity::same_secret(s, &self.token)
     }
 
     /// For an API call that a form could also make (multipart): a caller with a bearer key, or
@@ -301,35 +325,50 @@ impl Csrf {
             || self.verify(submitted)
     }
 
-    fn cookie(&self) -> Option<String> {
+    fn set_cookie(&self) -> Option<String> {
         // A long life: a report kept in the phone's outbox is sent with this token days later.
         self.fresh.then(|| {
             format!(
-                "{CSRF_COOKIE}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Strict",
-                self.token
+                "{CSRF_COOKIE}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Strict{}",
+                self.cookie,
+                if self.secure { "; Secure" } else { "" }
             )
         })
     }
+
+    /// No token: the error page, which has no form.
+    fn none() -> Csrf {
+        Csrf {
+            token: String::new(),
+            cookie: String::new(),
+            fresh: false,
+            secure: false,
+        }
+    }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Csrf {
+impl FromRequestParts<AppState> for Csrf {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let secure =
+            !crate::platform::identity::secure_attribute(state.config.public_url.as_deref())
+                .is_empty();
         if let Some(t) = crate::platform::identity::cookie_value(&parts.headers, CSRF_COOKIE) {
-            if t.len() == 43 {
-                return Ok(Csrf {
-                    token: t.to_owned(),
-                    fresh: false,
-                });
+            if t.len() == 43
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Ok(Csrf::new(t.to_owned(), false, &parts.headers, secure));
             }
         }
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
-        Ok(Csrf {
-            token: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
-            fresh: true,
-        })
+        let cookie = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        Ok(Csrf::new(cookie, true, &parts.headers, secure))
     }
 }
 
@@ -467,7 +506,10 @@ pub fn render(status: StatusCode, csrf: &Csrf, page: &impl Template) -> Response
         body,
     )
         .into_response();
-    if let Some(c) = csrf.cookie().and_then(|c| HeaderValue::from_str(&c).ok()) {
+    if let Some(c) = csrf
+        .set_cookie()
+        .and_then(|c| HeaderValue::from_str(&c).ok())
+    {
         resp.headers_mut().append(header::SET_COOKIE, c);
     }
     resp
@@ -529,10 +571,7 @@ impl IntoResponse for PageError {
             }
             other => other.message(),
         };
-        let csrf = Csrf {
-            token: String::new(),
-            fresh: false,
-        };
+        let csrf = Csrf::none();
         let page = ErrorPage {
             p: Page {
                 lang,
@@ -589,18 +628,34 @@ mod tests {
     }
 
     #[test]
-    fn a_fresh_token_never_verifies() {
-        let fresh = Csrf {
-            token: "a".repeat(43),
-            fresh: true,
+    fn a_token_needs_its_cookie_and_its_sessions() {
+        let headers = |cookies: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::COOKIE, HeaderValue::from_str(cookies).unwrap());
+            h
         };
-        assert!(!fresh.verify(Some(&"a".repeat(43))));
-        let known = Csrf {
-            token: "a".repeat(43),
-            fresh: false,
-        };
-        assert!(known.verify(Some(&"a".repeat(43))));
-        assert!(!known.verify(Some(&"b".repeat(43))));
-        assert!(!known.verify(None));
+        let cookie = "a".repeat(43);
+        let anonymous = Csrf::new(cookie.clone(), false, &HeaderMap::new(), false);
+        assert_ne!(anonymous.token, cookie, "the cookie is not the token");
+        assert!(anonymous.verify(Some(&anonymous.token.clone())));
+        assert!(!anonymous.verify(Some(&cookie)));
+        assert!(!anonymous.verify(None));
+        let fresh = Csrf::new(cookie.clone(), true, &HeaderMap::new(), false);
+        assert!(
+            !fresh.verify(Some(&anonymous.token)),
+            "a fresh cookie never verifies"
+        );
+        // Another session, staff or citizen: another token.
+        let staff = Csrf::new(cookie.clone(), false, &headers("khidmat_session=s1"), false);
+        let other = Csrf::new(cookie.clone(), false, &headers("khidmat_session=s2"), false);
+        let citizen = Csrf::new(cookie.clone(), false, &headers("khidmat_citizen=s1"), false);
+        assert!(!staff.verify(Some(&anonymous.token)));
+        assert!(!other.verify(Some(&staff.token)));
+        assert!(!citizen.verify(Some(&staff.token)));
+        assert!(staff.verify(Some(&staff.token.clone())));
+        assert!(Csrf::none().token.is_empty() && !Csrf::none().verify(Some("")));
+        assert!(fresh.set_cookie().unwrap().ends_with("SameSite=Strict"));
+        let secure = Csrf::new(cookie, true, &HeaderMap::new(), true);
+        assert!(secure.set_cookie().unwrap().ends_with("; Secure"));
     }
 }

@@ -457,7 +457,11 @@ pub async fn login(app: &TestApp, email: &str) -> (reqwest::Client, String) {
         .unwrap();
     assert_eq!(resp.status(), 303);
     assert_eq!(resp.headers()[reqwest::header::LOCATION], "/staff");
-    (b, csrf)
+    // The form token is bound to the session: the page after signing in carries the new one.
+    let (_, html) = page(&b, app, "/staff").await;
+    let signed_in = hidden(&html, "csrf");
+    assert_ne!(signed_in, csrf, "signing in changes the form token");
+    (b, signed_in)
 }
 
 /// A client logged in through the JSON API (`POST /api/v1/login`) as `email`.
@@ -514,7 +518,9 @@ pub async fn citizen(app: &TestApp, phone: &str) -> (reqwest::Client, String) {
         .await
         .unwrap();
     assert_eq!(r.status(), 303, "{phone} signs in");
-    (b, csrf)
+    // The form token is bound to the session: the page after signing in carries the new one.
+    let (_, html) = page(&b, app, "/me").await;
+    (b, hidden(&html, "csrf"))
 }
 
 /// POST a form as a browser; `(status, where it redirects or the page)`.

@@ -692,3 +692,86 @@ on_both!(
         assert!(staff.to_string().contains("0300-1234567"), "{staff}");
     }
 );
+
+/// The value of cookie `name` that a response sets.
+fn set_cookie(r: &reqwest::Response, name: &str) -> String {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix(&format!("{name}="))?.split(';').next())
+        .unwrap_or_else(|| panic!("{name} is set"))
+        .to_owned()
+}
+
+on_both!(
+    a_form_token_is_bound_to_its_cookie_and_session,
+    |backend| async move {
+        let app = spawn_with(backend, |_| {}).await;
+        app.add_user("victim@pesco.gov.pk", Role::Manager, Some("pesco"), None)
+            .await;
+        // A client that sends only the cookies it is told to.
+        let plain = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let get =
+            |path: &str, cookies: String| plain.get(app.at(path)).header("cookie", cookies).send();
+        let post = |path: &str, cookies: String, form: Vec<(&'static str, String)>| {
+            plain
+                .post(app.at(path))
+                .header("cookie", cookies)
+                .form(&form)
+                .send()
+        };
+
+        // The victim signs in.
+        let r = get("/staff/login", String::new()).await.unwrap();
+        let c1 = set_cookie(&r, "khidmat_csrf");
+        let t1 = hidden(&r.text().await.unwrap(), "csrf");
+        assert_ne!(t1, c1, "the cookie is not the token");
+        let r = post(
+            "/staff/login",
+            format!("khidmat_csrf={c1}"),
+            vec![
+                ("csrf", t1.clone()),
+                ("email", "victim@pesco.gov.pk".into()),
+                ("password", "a long enough password".into()),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 303);
+        let session = set_cookie(&r, "khidmat_session");
+        let victim = format!("khidmat_csrf={c1}; khidmat_session={session}");
+        let r = get("/staff", victim.clone()).await.unwrap();
+        let tv = hidden(&r.text().await.unwrap(), "csrf");
+        assert_ne!(tv, t1, "signing in changes the token");
+
+        // An attacker's own cookie and token, planted in the victim's browser (a sibling site,
+        // plain HTTP): worthless with the victim's session.
+        let r = get("/staff/login", String::new()).await.unwrap();
+        let c2 = set_cookie(&r, "khidmat_csrf");
+        let t2 = hidden(&r.text().await.unwrap(), "csrf");
+        let planted = format!("khidmat_csrf={c2}; khidmat_session={session}");
+        for (cookies, token) in [
+            (planted.clone(), t2.clone()),
+            (planted.clone(), tv.clone()),
+            (victim.clone(), t1.clone()),
+            (victim.clone(), c1.clone()),
+            (victim.clone(), String::new()),
+        ] {
+            let r = post("/staff/logout", cookies, vec![("csrf", token.clone())])
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 403, "token {token:?}");
+        }
+        assert_eq!(get("/staff", victim.clone()).await.unwrap().status(), 200);
+        // The victim's own page's token works.
+        let r = post("/staff/logout", victim.clone(), vec![("csrf", tv)])
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        assert_ne!(get("/staff", victim).await.unwrap().status(), 200);
+    }
+);

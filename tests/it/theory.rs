@@ -379,13 +379,13 @@ on_both!(
         let (status, form) = page(&b, &app, "/me?next=/theory").await;
         assert_eq!(status, 200);
         let csrf = hidden(&form, "csrf");
-        let post = |path: &'static str, fields: Vec<(&'static str, String)>| {
+        let post = |path: &'static str, fields: Vec<(&'static str, String)>, csrf: &str| {
             let mut f = fields;
-            f.push(("csrf", csrf.clone()));
+            f.push(("csrf", csrf.to_owned()));
             f.push(("next", "/theory".into()));
             b.post(app.at(path)).form(&f).send()
         };
-        let r = post("/me/code", vec![("phone", "0300 12".into())])
+        let r = post("/me/code", vec![("phone", "0300 12".into())], &csrf)
             .await
             .unwrap();
         assert_eq!(r.status(), 422);
@@ -394,7 +394,7 @@ on_both!(
             .await
             .unwrap()
             .contains("not a Pakistani mobile number"));
-        let r = post("/me/code", vec![("phone", "0300 1234567".into())])
+        let r = post("/me/code", vec![("phone", "0300 1234567".into())], &csrf)
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
@@ -408,6 +408,7 @@ on_both!(
         let r = post(
             "/me/sign-in",
             vec![("phone", "0300 1234567".into()), ("code", wrong.into())],
+            &csrf,
         )
         .await
         .unwrap();
@@ -416,6 +417,7 @@ on_both!(
         let r = post(
             "/me/sign-in",
             vec![("phone", "0300 1234567".into()), ("code", code.clone())],
+            &csrf,
         )
         .await
         .unwrap();
@@ -423,9 +425,14 @@ on_both!(
         assert_eq!(r.headers()["location"], "/theory");
         let cookie = r.headers()["set-cookie"].to_str().unwrap();
         assert!(cookie.starts_with("khidmat_citizen=") && cookie.contains("HttpOnly"));
+        // Signed in, the browser's pages carry a new form token.
+        let (_, me) = page(&b, &app, "/me").await;
+        let signed_in = hidden(&me, "csrf");
+        assert_ne!(signed_in, csrf);
         let r = post(
             "/me/sign-in",
             vec![("phone", "0300 1234567".into()), ("code", code)],
+            &signed_in,
         )
         .await
         .unwrap();
@@ -491,7 +498,7 @@ on_both!(
         // Signing out ends the session on the server too.
         let r = b
             .post(app.at("/me/sign-out"))
-            .form(&[("csrf", csrf.as_str())])
+            .form(&[("csrf", signed_in.as_str())])
             .send()
             .await
             .unwrap();
