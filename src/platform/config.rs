@@ -10,11 +10,10 @@ use serde::Deserialize;
 /// `outbox` is `sms` or `mail` and `id` the outbox row's; at most [`Delivered::KEEP`]. Shared
 /// by the clones of one configuration (one deployment).
 #[derive(Debug, Clone, Default)]
-pub struct Delivered(
-    std::sync::Arc<
-        std::sync::Mutex<std::collections::VecDeque<(&'static str, i64, String, String)>>,
-    >,
-);
+pub struct Delivered(std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<Message>>>);
+
+/// One delivered message: `(outbox, id, to, text)`.
+type Message = (&'static str, i64, String, String);
 
 impl Delivered {
     pub const KEEP: usize = 200;

@@ -96,10 +96,7 @@ pub async fn record(tx: &mut Tx, e: &Event<'_>) -> Result<(), sqlx::Error> {
 
 /// Record an event that happened at `at` (imports of past interactions, and tests).
 pub async fn record_at(tx: &mut Tx, e: &Event<'_>, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    let citizen = match &e.citizen {
-        Some(c) => Some(key(c)),
-        None => None,
-    };
+    let citizen = e.citizen.as_ref().map(key);
     tx.execute(
         query(
             "INSERT INTO impact_events \
