@@ -230,8 +230,49 @@ pub enum Db {
 
 /// An open transaction. Dropped without [`Tx::commit`], it rolls back: nothing half-written.
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Sqlite(SqliteTx),
     Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+/// A transaction on the SQLite writer connection, begun and ended by our own statements.
+///
+/// Not sqlx's `Transaction`: sqlx counts a transaction as ended only when its `COMMIT`
+/// succeeds, so after a `COMMIT` that failed (a full disk) it went on issuing `SAVEPOINT` and
+/// `RELEASE SAVEPOINT` inside a transaction that never ended, and every later write was
+/// acknowledged without being committed. Here the count is SQLite's own: a `COMMIT` that fails
+/// discards the connection (closing it rolls back), and a connection that comes back to the
+/// pool inside a transaction is rolled back or discarded ([`sqlite_outside_transaction`]).
+pub struct SqliteTx {
+    conn: sqlx::pool::PoolConnection<Sqlite>,
+}
+
+/// Is this SQLite connection outside any transaction (autocommit mode)? SQLite's own answer.
+async fn sqlite_autocommit(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    let mut handle = conn.lock_handle().await?;
+    // SAFETY: the handle is this open connection's, used while the connection is locked.
+    Ok(unsafe { libsqlite3_sys::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) } != 0)
+}
+
+/// The writer pool's check as a connection comes back (a [`Tx`] dropped without commit, a
+/// failed statement): outside a transaction it is kept; inside one it is rolled back, and
+/// discarded if that does not bring it out. No connection is ever lent inside a transaction.
+fn sqlite_outside_transaction(
+    conn: &mut sqlx::SqliteConnection,
+    _: sqlx::pool::PoolConnectionMetadata,
+) -> futures_util::future::BoxFuture<'_, Result<bool, sqlx::Error>> {
+    Box::pin(async move {
+        if sqlite_autocommit(conn).await? {
+            return Ok(true);
+        }
+        let rolled_back = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+        let out = sqlite_autocommit(conn).await?;
+        if rolled_back.is_err() || !out {
+            tracing::warn!(
+                "the database writer connection was left inside a transaction: replaced"
+            );
+        }
+        Ok(out)
+    })
 }
 
 /// Does this error come from a unique or primary-key constraint?
@@ -397,6 +438,9 @@ pub const UNTRUSTED_MAX_BYTES: usize = 16 * 1024 * 1024;
 /// The PostgreSQL role that `datastore_search_sql` runs under (see [`Db::migrate`]).
 pub const DATASTORE_READER: &str = "khidmat_datastore_reader";
 
+/// The longest a request waits for a PostgreSQL connection before it answers 503.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
+
 /// How many untrusted queries run at once: one per core (they are CPU-bound scans).
 pub fn untrusted_slots() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -418,7 +462,10 @@ impl Db {
                 let opts = PgConnectOptions::from_str(url)?;
                 let pool = PgPoolOptions::new()
                     .max_connections(32)
-                    .acquire_timeout(Duration::from_secs(10))
+                    // Fail fast: while the database is down (or every connection is busy for
+                    // this long) a request answers 503 with Retry-After instead of hanging;
+                    // the pool reconnects by itself when the database is back.
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
                     .connect_with(opts)
                     .await?;
                 Db::Postgres {
@@ -456,6 +503,7 @@ impl Db {
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
+            .after_release(sqlite_outside_transaction)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(opts.clone())
             .await?;
@@ -610,9 +658,25 @@ impl Db {
 
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
+            Db::Sqlite { write, .. } => {
+                let mut conn = write.acquire().await?;
+                // IMMEDIATE: the write lock now, not at the first write (no busy upgrade).
+                sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+                Tx::Sqlite(SqliteTx { conn })
+            }
             Db::Postgres { pool: p, .. } => Tx::Postgres(p.begin().await?),
         })
+    }
+
+    /// Prove that a write commits now: one row rewritten in its own transaction (`/healthz`).
+    pub async fn probe_write(&self) -> Result<(), sqlx::Error> {
+        let mut tx = self.begin().await?;
+        tx.execute(
+            query("INSERT INTO health_probe (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = excluded.at")
+                .bind(Utc::now()),
+        )
+        .await?;
+        tx.commit().await
     }
 
     /// Run a statement that writes, outside any transaction. Returns rows affected.
@@ -914,14 +978,22 @@ impl Tx {
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Tx::Sqlite(t) => t.commit().await,
+            Tx::Sqlite(mut t) => {
+                let done = sqlx::query("COMMIT").execute(&mut *t.conn).await;
+                if done.is_err() {
+                    // Whatever state SQLite was left in, this connection is not used again:
+                    // closing it rolls back what was not committed.
+                    t.conn.close_on_drop();
+                }
+                done.map(|_| ())
+            }
             Tx::Postgres(t) => t.commit().await,
         }
     }
 
     pub async fn execute(&mut self, q: Query) -> Result<u64, sqlx::Error> {
         Ok(match self {
-            Tx::Sqlite(t) => q.sqlite().execute(&mut **t).await?.rows_affected(),
+            Tx::Sqlite(t) => q.sqlite().execute(&mut *t.conn).await?.rows_affected(),
             Tx::Postgres(t) => q.postgres().execute(&mut **t).await?.rows_affected(),
         })
     }
@@ -929,7 +1001,7 @@ impl Tx {
     pub async fn fetch_all<T: Row>(&mut self, q: Query) -> Result<Vec<T>, sqlx::Error> {
         match self {
             Tx::Sqlite(t) => {
-                let rows = q.sqlite().fetch_all(&mut **t).await?;
+                let rows = q.sqlite().fetch_all(&mut *t.conn).await?;
                 rows.iter().map(T::from_row).collect()
             }
             Tx::Postgres(t) => {
@@ -943,7 +1015,7 @@ impl Tx {
         match self {
             Tx::Sqlite(t) => q
                 .sqlite()
-                .fetch_optional(&mut **t)
+                .fetch_optional(&mut *t.conn)
                 .await?
                 .map(|r| T::from_row(&r))
                 .transpose(),
@@ -965,7 +1037,7 @@ impl Tx {
     pub async fn scalar<T: Scalar>(&mut self, q: Query) -> Result<T, sqlx::Error> {
         use sqlx::Row as _;
         match self {
-            Tx::Sqlite(t) => q.sqlite().fetch_one(&mut **t).await?.try_get(0),
+            Tx::Sqlite(t) => q.sqlite().fetch_one(&mut *t.conn).await?.try_get(0),
             Tx::Postgres(t) => q.postgres().fetch_one(&mut **t).await?.try_get(0),
         }
     }
