@@ -51,6 +51,9 @@ pub struct Caches {
     pub services: TtlCache<String, Arc<reports::model::Service>>,
     pub api_keys: TtlCache<String, ApiKey>,
     pub settings: TtlCache<(), Arc<crate::platform::settings::Settings>>,
+    /// `/healthz`'s last probe: when, and the problem found (none: healthy).
+    pub health:
+        tokio::sync::Mutex<Option<(std::time::Instant, Option<crate::platform::error::Fault>)>>,
 }
 
 impl Default for Caches {
@@ -62,11 +65,25 @@ impl Default for Caches {
             settings: TtlCache::new(Duration::from_secs(
                 crate::platform::settings::CACHE_SECONDS,
             )),
+            health: Default::default(),
         }
     }
 }
 
 impl AppState {
+    /// Is there under 1 MiB free where the database (embedded SQLite) or the files are kept?
+    pub fn disk_nearly_full(&self) -> bool {
+        let mut dirs = vec![];
+        if self.db.backend() == crate::platform::db::Backend::Sqlite {
+            dirs.push(self.config.data_dir.clone());
+        }
+        if let Some(d) = self.files.dir() {
+            dirs.push(d.to_path_buf());
+        }
+        dirs.iter()
+            .any(|d| crate::admin::health::disk(d).is_some_and(|(free, _)| free < 1024 * 1024))
+    }
+
     /// Count a public write (a report, a login, a review code, a suggestion) against the
     /// client's per-minute limit; past it, a 429 saying when to try again.
     ///
@@ -262,25 +279,54 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// `GET /healthz`: the process is up and its database answers.
-#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "healthy"), (status = 503, description = "database unreachable")))]
+/// `GET /healthz`: the process is up, its database answers and a write commits now. When not,
+/// 503 with the problem by name: "disk full" or "database unreachable". The write is made at
+/// most once a second however often this is asked (later askers share the last answer).
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "healthy"), (status = 503, description = "disk full, or database unreachable")))]
 pub async fn healthz(State(state): State<AppState>) -> Response {
-    let db_ok = state
-        .db
-        .scalar::<i64>(crate::platform::db::query("SELECT CAST(1 AS BIGINT)"))
-        .await
-        .is_ok();
-    let body = serde_json::json!({
-        "status": if db_ok { "ok" } else { "unavailable" },
+    use crate::platform::error::Fault;
+    let problem = {
+        let mut last = state.caches.health.lock().await;
+        match *last {
+            Some((at, problem)) if at.elapsed() < Duration::from_secs(1) => problem,
+            _ => {
+                let probe = async {
+                    state
+                        .db
+                        .scalar::<i64>(crate::platform::db::query("SELECT CAST(1 AS BIGINT)"))
+                        .await?;
+                    state.db.probe_write().await
+                };
+                let problem = match tokio::time::timeout(Duration::from_secs(3), probe).await {
+                    // A commit may still fit in the database's log on a disk that has no room
+                    // for the next photo or the log's next page: under 1 MiB free is full.
+                    Ok(Ok(())) if state.disk_nearly_full() => Some(Fault::DiskFull),
+                    Ok(Ok(())) => None,
+                    Ok(Err(e)) => {
+                        let fault = Fault::of_sqlx(&e).unwrap_or(Fault::Unreachable);
+                        tracing::warn!(problem = fault.name(), error = %e, "health check failed");
+                        Some(fault)
+                    }
+                    Err(_) => Some(Fault::Unreachable),
+                };
+                *last = Some((std::time::Instant::now(), problem));
+                problem
+            }
+        }
+    };
+    let mut body = serde_json::json!({
+        "status": if problem.is_none() { "ok" } else { "unavailable" },
         "database": state.db.backend().name(),
         "version": env!("CARGO_PKG_VERSION"),
     });
-    let status = if db_ok {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (status, Json(body)).into_response()
+    match problem {
+        None => (StatusCode::OK, Json(body)).into_response(),
+        Some(fault) => {
+            body["problem"] = fault.name().into();
+            // A full disk is this node's problem: the load balancer takes it out (503).
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
+    }
 }
 
 /// `/metrics`: for the monitoring system only (`metrics_addresses`, `metrics_token`); to anyone
@@ -382,6 +428,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::web::security_headers,
         ))
+        .layer(axum::middleware::from_fn(crate::platform::error::retry_after))
         .layer(axum::middleware::from_fn(crate::platform::metrics::track))
         // Pages, scripts and JSON shrink to a quarter over slow mobile links. Photos are JPEG
         // already; the default predicate leaves images alone.
@@ -521,10 +568,7 @@ impl Application {
             });
         }
         let db = self.state.db.clone();
-        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move { token.cancelled().await })
-            .await?;
+        crate::platform::serve::serve(self.listener, router(self.state), token).await;
         // Let workers notice the token, then close the pools (a clean WAL checkpoint).
         tokio::time::sleep(Duration::from_millis(50)).await;
         db.close().await;

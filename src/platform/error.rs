@@ -1,6 +1,10 @@
 //! The one error type. Handlers return `Result<_, Error>`; each surface renders it in its own
 //! shape (Open311 `[{code, description}]`, the staff API `{"error": {…}}`). A 500 is a bug: its
 //! cause is logged, and the client sees only that something failed.
+//!
+//! A fault of the machine rather than of the request (a full disk, a database that is down) is
+//! not a bug: whatever path it came by, it answers 507 or 503 with `Retry-After` and says which
+//! ([`Fault`]), so a client retries with its `Idempotency-Key` and an operator knows what to fix.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -39,8 +43,125 @@ impl From<sqlx::Error> for Error {
     }
 }
 
+/// A fault of the machine that serves, not of the request: nothing was done, try again later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The disk holding the database (or the files) is full: 507.
+    DiskFull,
+    /// The database does not answer, or refuses for now (restarting, busy, read-only): 503.
+    Unreachable,
+}
+
+impl Fault {
+    /// Find the fault behind an error, looking through its causes.
+    pub fn of(e: &anyhow::Error) -> Option<Fault> {
+        e.chain().find_map(|c| {
+            if let Some(s) = c.downcast_ref::<sqlx::Error>() {
+                Fault::of_sqlx(s)
+            } else if let Some(io) = c.downcast_ref::<std::io::Error>() {
+                Fault::of_io(io)
+            } else {
+                None
+            }
+        })
+    }
+
+    pub fn of_sqlx(e: &sqlx::Error) -> Option<Fault> {
+        match e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Tls(_) => Some(Fault::Unreachable),
+            sqlx::Error::Io(io) => Fault::of_io(io).or(Some(Fault::Unreachable)),
+            sqlx::Error::Database(d) => {
+                if let Some(s) = d.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+                    // The primary result code: the low byte of SQLite's extended code.
+                    let code = sqlx::error::DatabaseError::code(s)
+                        .and_then(|c| c.parse::<i32>().ok())
+                        .unwrap_or(0)
+                        & 0xff;
+                    match code {
+                        libsqlite3_sys::SQLITE_FULL => Some(Fault::DiskFull),
+                        libsqlite3_sys::SQLITE_BUSY
+                        | libsqlite3_sys::SQLITE_LOCKED
+                        | libsqlite3_sys::SQLITE_IOERR
+                        | libsqlite3_sys::SQLITE_CANTOPEN
+                        | libsqlite3_sys::SQLITE_READONLY
+                        | libsqlite3_sys::SQLITE_NOLFS => Some(Fault::Unreachable),
+                        _ => None,
+                    }
+                } else {
+                    // PostgreSQL's SQLSTATE: 53100 disk_full; class 53 insufficient resources,
+                    // class 08 connection exceptions, 57P01-03 shutting down or starting, 25006
+                    // a read-only standby (after a fail-over).
+                    let code = d.code().unwrap_or_default();
+                    match &*code {
+                        "53100" => Some(Fault::DiskFull),
+                        "57P01" | "57P02" | "57P03" | "25006" => Some(Fault::Unreachable),
+                        c if c.starts_with("53") || c.starts_with("08") => Some(Fault::Unreachable),
+                        _ => None,
+                    }
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn of_io(e: &std::io::Error) -> Option<Fault> {
+        match e.raw_os_error() {
+            Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EFBIG) => Some(Fault::DiskFull),
+            _ => None,
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            Fault::DiskFull => StatusCode::INSUFFICIENT_STORAGE,
+            Fault::Unreachable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// Seconds a client should wait before trying again.
+    pub fn retry_after(self) -> u32 {
+        match self {
+            Fault::DiskFull => 60,
+            Fault::Unreachable => 5,
+        }
+    }
+
+    /// The operator's name for it (`/healthz`, the log).
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::DiskFull => "disk full",
+            Fault::Unreachable => "database unreachable",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Fault::DiskFull => {
+                "the server's disk is full: nothing was saved; please try again later"
+            }
+            Fault::Unreachable => {
+                "the database is unreachable for now: nothing was saved; please try again shortly"
+            }
+        }
+    }
+}
+
 impl Error {
+    /// The machine's fault behind this error, if it is one.
+    pub fn fault(&self) -> Option<Fault> {
+        match self {
+            Error::Internal(cause) => Fault::of(cause),
+            _ => None,
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
+        if let Some(f) = self.fault() {
+            return f.status();
+        }
         match self {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
@@ -57,6 +178,12 @@ impl Error {
 
     /// What the client is told. Internal causes stay in the log.
     pub fn message(&self) -> String {
+        if let Some(f) = self.fault() {
+            if let Error::Internal(cause) = self {
+                tracing::warn!(fault = f.name(), error = %cause, "request not done");
+            }
+            return f.message().into();
+        }
         if let Error::Internal(cause) = self {
             tracing::error!(error = ?cause, "internal error");
             return "internal error: the request was not completed; please try again".into();
@@ -71,6 +198,20 @@ impl IntoResponse for Error {
         let body = json!({"error": {"status": status.as_u16(), "message": self.message()}});
         (status, Json(body)).into_response()
     }
+}
+
+/// Every 503 and 507, whichever surface rendered it, tells the client when to come back.
+pub async fn retry_after(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut res = next.run(req).await;
+    let fault = match res.status() {
+        StatusCode::INSUFFICIENT_STORAGE => Fault::DiskFull,
+        StatusCode::SERVICE_UNAVAILABLE => Fault::Unreachable,
+        _ => return res,
+    };
+    res.headers_mut()
+        .entry(axum::http::header::RETRY_AFTER)
+        .or_insert_with(|| fault.retry_after().into());
+    res
 }
 
 /// A JSON request body whose problems (malformed, wrong content type, missing fields) come back

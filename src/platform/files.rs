@@ -253,18 +253,28 @@ async fn save(path: &Path, bytes: &[u8]) -> Result<(), PhotoError> {
     tokio::fs::create_dir_all(parent)
         .await
         .map_err(PhotoError::Io)?;
-    let tmp = parent.join(format!(
+    let mut tmp = TempFile(Some(parent.join(format!(
         ".{}.{}.tmp",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
         uuid::Uuid::new_v4().simple()
-    ));
-    tokio::fs::write(&tmp, bytes)
-        .await
-        .map_err(PhotoError::Io)?;
-    tokio::fs::rename(&tmp, path)
-        .await
-        .map_err(PhotoError::Io)?;
+    ))));
+    let at = tmp.0.clone().expect("set above");
+    tokio::fs::write(&at, bytes).await.map_err(PhotoError::Io)?;
+    tokio::fs::rename(&at, path).await.map_err(PhotoError::Io)?;
+    tmp.0 = None;
     Ok(())
+}
+
+/// A partly written file, removed when dropped: a failed write (a full disk), a failed rename
+/// or a request abandoned halfway leaves nothing behind.
+struct TempFile(Option<std::path::PathBuf>);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
 
 /// Record a saved photo inside the caller's transaction; returns its row.
