@@ -24,6 +24,7 @@ pub mod personal;
 pub mod ratelimit;
 pub mod s3;
 pub mod secrets;
+pub mod serve;
 pub mod settings;
 pub mod shutdown;
 pub mod text;
