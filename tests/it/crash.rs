@@ -18,7 +18,7 @@ const RUN: Duration = Duration::from_secs(60);
 /// When the server is killed, from the start.
 const KILLS: [Duration; 2] = [Duration::from_secs(15), Duration::from_secs(35)];
 
-fn start(dir: &std::path::Path, url: Option<&str>, listen: &str) -> Child {
+pub(crate) fn start(dir: &std::path::Path, url: Option<&str>, listen: &str) -> Child {
     let mut cmd = Command::new(khidmat_bin());
     cmd.arg("--data-dir").arg(dir);
     if let Some(u) = url {
@@ -33,7 +33,7 @@ fn start(dir: &std::path::Path, url: Option<&str>, listen: &str) -> Child {
         .unwrap()
 }
 
-async fn up(client: &reqwest::Client, listen: &str) {
+pub(crate) async fn up(client: &reqwest::Client, listen: &str) {
     eventually(|| async {
         let r = client
             .get(format!("http://{listen}/healthz"))

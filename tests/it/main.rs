@@ -13,6 +13,7 @@ mod channels;
 mod cli;
 mod crash;
 mod directory;
+mod faults;
 mod fuzz;
 mod kernel;
 mod nodes;
