@@ -202,10 +202,10 @@ pub struct PublicQuery {
     check: Option<String>,
 }
 
-/// A case's public status, for someone who knows its reference and one of its public values
+/// A case's public status, for someone who knows its reference and its check code
 /// (rate limited; a wrong pair is a 404 that does not say which half was wrong).
 #[utoipa::path(get, path = "/api/v1/cases/{workflow}/{reference}/public", tag = "cases",
-    params(("workflow" = String, Path), ("reference" = String, Path), ("check" = Option<String>, Query, description = "the value of one of the case's public fields")),
+    params(("workflow" = String, Path), ("reference" = String, Path), ("check" = Option<String>, Query, description = "the case's check code (8 digits), which only its owner is given")),
     responses((status = 200, description = "state and public fields"), (status = 404, description = "no case with this reference and value")))]
 pub async fn public(
     State(state): State<AppState>,

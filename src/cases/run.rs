@@ -215,6 +215,8 @@ pub struct Case {
     pub overdue: bool,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
+    /// What the case's owner gives, with the reference, to follow it in public (8 digits).
+    pub check_code: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -230,11 +232,12 @@ struct CaseRow {
     state_since: DateTime<Utc>,
     created_by: String,
     created_at: DateTime<Utc>,
+    check_code: String,
 }
 
 const CASE_SELECT: &str =
     "SELECT id, reference, workflow, state, district, fields, locked_fields, \
-    version, state_since, created_by, created_at FROM cases";
+    version, state_since, created_by, created_at, check_code FROM cases";
 
 impl CaseRow {
     fn view(&self, w: &Workflow) -> Case {
@@ -254,8 +257,27 @@ impl CaseRow {
                 .is_some_and(|d| Utc::now() - self.state_since > Duration::days(d)),
             created_by: self.created_by.clone(),
             created_at: self.created_at,
+            check_code: self.check_code.clone(),
         }
     }
+}
+
+/// A new case's check code: 8 random digits.
+fn new_check_code() -> String {
+    use rand::Rng;
+    format!("{:08}", rand::rng().random_range(0..100_000_000u32))
+}
+
+/// A check code as a person types it: Urdu or Arabic digits, spaces and dashes allowed.
+fn typed_code(s: &str) -> String {
+    s.chars()
+        .filter_map(|c| match c {
+            '0'..='9' => Some(c),
+            '\u{06F0}'..='\u{06F9}' => char::from_digit(c as u32 - 0x06F0, 10),
+            '\u{0660}'..='\u{0669}' => char::from_digit(c as u32 - 0x0660, 10),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Hold the workflow's row until the transaction ends: numbering (case references, document
@@ -399,7 +421,7 @@ async fn insert_case(
             .scalar::<i64>(
                 query(
                     "INSERT INTO cases (reference, workflow, state, district, fields, state_since, \
-                     created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $6) RETURNING id",
+                     created_by, created_at, updated_at, check_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $6, $8) RETURNING id",
                 )
                 .bind(&reference)
                 .bind(&w.code)
@@ -407,7 +429,8 @@ async fn insert_case(
                 .bind(district.clone())
                 .bind(serde_json::to_string(&values).expect("serialisable"))
                 .bind(now)
-                .bind(&a.actor),
+                .bind(&a.actor)
+                .bind(new_check_code()),
             )
             .await;
         let id = match inserted {
@@ -861,8 +884,9 @@ pub async fn list(
     Ok(rows.iter().map(|r| r.view(&w)).collect())
 }
 
-/// What anyone may see of a case: its state and public fields, given its reference and the value
-/// of one of its public fields (a vehicle's registration number).
+/// What anyone may see of a case: its state and public fields, given its reference and its
+/// check code — which only its owner is given. A wrong code and a reference that does not exist
+/// answer alike, so references cannot be probed.
 pub async fn public(
     db: &Db,
     workflow_code: &str,
@@ -873,21 +897,24 @@ pub async fn public(
     let Some(row) = case_row(db, &w, reference).await? else {
         return Ok(None);
     };
+    let given = typed_code(check);
+    let matches = !row.check_code.is_empty()
+        && given.len() == row.check_code.len()
+        && given
+            .bytes()
+            .zip(row.check_code.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !matches {
+        return Ok(None);
+    }
     let fields: BTreeMap<String, String> = serde_json::from_str(&row.fields).unwrap_or_default();
-    let public: BTreeMap<String, String> = w
+    let mut out: BTreeMap<String, String> = w
         .field
         .iter()
         .filter(|f| f.public && !matches!(f.datatype, Datatype::Cnic | Datatype::Phone))
         .filter_map(|f| fields.get(&f.code).map(|v| (f.code.clone(), v.clone())))
         .collect();
-    let matches = !check.trim().is_empty()
-        && public
-            .values()
-            .any(|v| v.eq_ignore_ascii_case(check.trim()));
-    if !matches {
-        return Ok(None);
-    }
-    let mut out = public;
     out.insert("reference".into(), row.reference.clone());
     out.insert("state".into(), row.view(&w).state_name);
     Ok(Some(out))

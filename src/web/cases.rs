@@ -296,6 +296,8 @@ struct CasePage {
     timeline: Vec<TimelineItem>,
     documents: Vec<(String, String, bool)>,
     steps: Vec<StepForm>,
+    /// Given to the case's owner, who follows the case in public with it.
+    check_code: String,
 }
 
 async fn case(
@@ -428,6 +430,7 @@ async fn case(
             .collect(),
         steps,
         reference,
+        check_code: c.check_code.clone(),
     };
     Ok(render(StatusCode::OK, &csrf, &page))
 }
@@ -691,8 +694,8 @@ async fn apply(
     .await
     {
         Ok(c) => Ok(Redirect::to(&format!(
-            "/cases/{code}/lookup?reference={}&new=1",
-            c.reference
+            "/cases/{code}/lookup?reference={}&check={}&new=1",
+            c.reference, c.check_code
         ))
         .into_response()),
         Err(e @ crate::platform::error::Error::BadRequest(_)) => {
@@ -709,7 +712,8 @@ struct LookupPage {
     code: String,
     fresh: bool,
     reference: String,
-    check_label: String,
+    /// The check code, shown on the receipt right after a citizen opened the case.
+    check: String,
     result: Option<Vec<(String, String)>>,
     error: Option<String>,
 }
@@ -718,16 +722,7 @@ struct LookupPage {
 struct LookupQuery {
     reference: Option<String>,
     new: Option<String>,
-}
-
-/// The label of the public fields one may look a case up by.
-fn check_label(w: &Workflow, lang: Lang) -> String {
-    w.field
-        .iter()
-        .filter(|f| f.public && !matches!(f.datatype, Datatype::Cnic | Datatype::Phone))
-        .map(|f| f.label.get(lang).to_owned())
-        .collect::<Vec<_>>()
-        .join(" / ")
+    check: Option<String>,
 }
 
 async fn lookup_form(
@@ -738,7 +733,7 @@ async fn lookup_form(
     Path(code): Path<String>,
     Query(q): Query<LookupQuery>,
 ) -> Result<Response, PageError> {
-    let w = run::workflow(&state.db, &code)
+    run::workflow(&state.db, &code)
         .await
         .or_page(lang)?
         .ok_or_else(|| PageError::not_found(lang))?;
@@ -747,7 +742,7 @@ async fn lookup_form(
         code,
         fresh: q.new.is_some(),
         reference: q.reference.unwrap_or_default(),
-        check_label: check_label(&w, lang),
+        check: q.check.unwrap_or_default(),
         result: None,
         error: None,
     };
@@ -808,7 +803,7 @@ async fn lookup(
         code,
         fresh: false,
         reference,
-        check_label: check_label(&w, lang),
+        check: String::new(),
         result,
     };
     Ok(render(status, &csrf, &page))

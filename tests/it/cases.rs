@@ -657,10 +657,49 @@ on_both!(
             .await
             .unwrap();
         assert_eq!(all.as_array().unwrap().len(), 1);
-        // The public sees the state and public fields, given the registration number; never the owner.
+        // The public sees the state and public fields, given the check code the owner was
+        // given (Urdu digits and spaces as typed); never the owner. A public value anyone can
+        // read off the vehicle (its registration number) is not enough, and a wrong code answers
+        // as a reference that does not exist does.
+        let code = case["check_code"].as_str().unwrap().to_owned();
+        assert!(
+            code.len() == 8 && code.bytes().all(|b| b.is_ascii_digit()),
+            "{code}"
+        );
         let r = app
             .client
             .get(app.at(&format!("{path}/public?check=leb-07-1234")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "a registration number shows nothing");
+        let wrong = format!("{:08}", (code.parse::<u32>().unwrap() + 1) % 100_000_000);
+        let r = app
+            .client
+            .get(app.at(&format!("{path}/public?check={wrong}")))
+            .send()
+            .await
+            .unwrap();
+        let wrong_answer = (r.status(), r.text().await.unwrap());
+        let r = app
+            .client
+            .get(app.at(&format!(
+                "/api/v1/cases/{w}/VS-NOSUCH-1/public?check={code}"
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong_answer.0, 404);
+        assert_eq!(r.status(), 404);
+        let urdu: String = code
+            .chars()
+            .map(|c| char::from_u32(0x06F0 + c.to_digit(10).unwrap()).unwrap())
+            .collect();
+        let typed = format!("{} {}", &urdu[..urdu.len() / 2], &urdu[urdu.len() / 2..]);
+        let r = app
+            .client
+            .get(app.at(&format!("{path}/public")))
+            .query(&[("check", typed.as_str())])
             .send()
             .await
             .unwrap();
@@ -1083,12 +1122,36 @@ on_both!(staff_work_a_case_in_the_browser, |backend| async move {
         .unwrap()
         .to_owned();
     assert!(html.contains(&reference));
+    // The receipt shows the check code; only with it does the lookup show the case.
+    let check = location
+        .split("check=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        html.contains(&check) && html.contains("Your check code"),
+        "{html}"
+    );
     let r = citizen
         .post(app.at(&format!("/cases/{w}/lookup")))
         .form(&[
             ("csrf", token.as_str()),
             ("reference", reference.as_str()),
-            ("check", "swat girls education forum"),
+            ("check", "Swat Girls Education Forum"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "a public value is not a check code");
+    let r = citizen
+        .post(app.at(&format!("/cases/{w}/lookup")))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("reference", reference.as_str()),
+            ("check", check.as_str()),
         ])
         .send()
         .await
@@ -1109,7 +1172,7 @@ on_both!(staff_work_a_case_in_the_browser, |backend| async move {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 404, "the chair's name is not a public field");
+    assert_eq!(r.status(), 404, "the chair's name is not a check code");
     let (st, _) = page(&citizen, &app, "/cases/vehicle-seizure/apply").await;
     assert_eq!(st, 404);
     let role: String = app
