@@ -775,3 +775,203 @@ on_both!(
         assert_ne!(get("/staff", victim).await.unwrap().status(), 200);
     }
 );
+
+/// The personal data one citizen gave, in every form a page might print it.
+const PLANTED_PHONE: &str = "3331234987"; // 0333-1234987, +92 333 1234987
+const PLANTED_CNIC: &str = "1730176543213"; // 17301-7654321-3
+const PLANTED_EMAIL: &str = "gulbano.k@example.pk";
+
+/// Which planted value `body` carries, if any (separators ignored; Urdu digits read as digits).
+fn carries_planted(body: &str) -> Option<&'static str> {
+    let digits: String = body
+        .chars()
+        .filter_map(|c| match c {
+            '0'..='9' => Some(c),
+            '\u{06F0}'..='\u{06F9}' => char::from_digit(c as u32 - 0x06F0, 10),
+            '\u{0660}'..='\u{0669}' => char::from_digit(c as u32 - 0x0660, 10),
+            '-' | ' ' | '\u{00A0}' | '.' | '\u{2066}' | '\u{2069}' | '\u{2068}' => None,
+            _ => Some('|'),
+        })
+        .collect();
+    if digits.contains(PLANTED_PHONE) {
+        return Some("phone");
+    }
+    if digits.contains(PLANTED_CNIC) {
+        return Some("CNIC");
+    }
+    body.to_lowercase()
+        .contains(PLANTED_EMAIL)
+        .then_some("e-mail")
+}
+
+on_both!(
+    no_public_output_carries_the_personal_data_a_citizen_gave,
+    |backend| async move {
+        let app = spawn(backend).await;
+        // A report with its contact fields filled and the same data typed into the text.
+        let typed = format!(
+            "Drain overflowing. Call me on 0333-1234987 or +92 333 1234987, CNIC 17301-7654321-3, {PLANTED_EMAIL}"
+        );
+        let report = app
+            .report(&[
+                ("service_code", "blocked-drain"),
+                ("district", "kohat"),
+                ("description", typed.as_str()),
+                ("first_name", "Gul"),
+                ("last_name", "Bano"),
+                ("email", PLANTED_EMAIL),
+                ("phone", "03331234987"),
+            ])
+            .await;
+        // An NGO registered by its chair, whose CNIC and phone the case holds.
+        let citizen = browser();
+        let (_, html) = page(&citizen, &app, "/cases/ngo-registration/apply").await;
+        let (st, _) = submit(
+            &citizen,
+            &app,
+            "/cases/ngo-registration/apply",
+            &[
+                ("csrf", hidden(&html, "csrf").as_str()),
+                ("district", "swat"),
+                ("field[organisation_name]", "Swat Women Weavers"),
+                ("field[office_address]", "Mingora"),
+                ("field[chair_name]", "Gul Bano"),
+                ("field[chair_cnic]", "17301-7654321-3"),
+                ("field[contact_phone]", "03331234987"),
+                ("field[sector]", "education"),
+            ],
+        )
+        .await;
+        assert_eq!(st, 303);
+        khidmat::opendata::publish::run(&app.db).await.unwrap();
+
+        // Everything a stranger can fetch: every page linked from the home page (and from
+        // those), every API answer the OpenAPI document lists without parameters or a key,
+        // the planted report in Open311, and every open dataset's files and DataStore rows.
+        let anonymous = reqwest::Client::new();
+        let mut queue: std::collections::VecDeque<String> = [
+            "/".to_owned(),
+            format!("/open311/v2/requests/{report}.json"),
+            format!("/open311/v2/requests/{report}.xml"),
+            "/open311/v2/requests.json".into(),
+            "/open311/v2/requests.xml".into(),
+            "/impact.csv".into(),
+        ]
+        .into();
+        let spec: Value = anonymous
+            .get(app.at("/api/openapi.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for (path, ops) in spec["paths"].as_object().unwrap() {
+            let open = ops["get"].is_object()
+                && !path.contains('{')
+                && ops["get"]["security"]
+                    .as_array()
+                    .is_none_or(|s| s.is_empty());
+            if open {
+                queue.push_back(path.clone());
+            }
+        }
+        let packages: Value = anonymous
+            .get(app.at("/api/3/action/package_list"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for name in packages["result"].as_array().unwrap() {
+            let p: Value = anonymous
+                .get(app.at("/api/3/action/package_show"))
+                .query(&[("id", name.as_str().unwrap())])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            for r in p["result"]["resources"].as_array().unwrap() {
+                let url = r["url"].as_str().unwrap_or_default();
+                if let Some(path) = url.strip_prefix(&app.url) {
+                    queue.push_back(path.to_owned());
+                }
+                let id = r["id"].as_str().unwrap();
+                queue.push_back(format!(
+                    "/api/3/action/datastore_search?resource_id={id}&limit=32000"
+                ));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut leaks = Vec::new();
+        let mut showed_the_report = Vec::new();
+        while let Some(path) = queue.pop_front() {
+            if seen.len() >= 600 || !seen.insert(path.clone()) {
+                continue;
+            }
+            let r = anonymous.get(app.at(&path)).send().await.unwrap();
+            let ctype = r
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap_or("").to_owned())
+                .unwrap_or_default();
+            if ctype.starts_with("image/") || ctype.contains("font") {
+                continue;
+            }
+            let body = r.text().await.unwrap_or_default();
+            if let Some(what) = carries_planted(&body) {
+                leaks.push(format!("{path}: {what}"));
+            }
+            if body.contains("Drain overflowing") {
+                showed_the_report.push(path.clone());
+            }
+            if ctype.starts_with("text/html") {
+                for href in body.split("href=\"").skip(1) {
+                    let link = href.split('"').next().unwrap().replace("&amp;", "&");
+                    let public = link.starts_with('/')
+                        && !link.starts_with("//")
+                        && !["/staff", "/static/", "/lang/", "/me/sign-out", "/photos/"]
+                            .iter()
+                            .any(|p| link.starts_with(p));
+                    if public {
+                        queue.push_back(link.split('#').next().unwrap().to_owned());
+                    }
+                }
+            }
+        }
+        assert!(
+            seen.len() > 40,
+            "the crawl reached the site: {} answers",
+            seen.len()
+        );
+        assert!(
+            leaks.is_empty(),
+            "personal data in public output: {leaks:?}"
+        );
+        // The report itself was among what was read: in Open311 and on a web page.
+        assert!(
+            showed_the_report.iter().any(|p| p.starts_with("/open311"))
+                && showed_the_report.iter().any(|p| !p.starts_with("/open311")),
+            "{showed_the_report:?}"
+        );
+        // The scan finds what it looks for: the staff API shows the report's contact.
+        let key = app.department_key("wssp").await;
+        let staff_view = app
+            .staff_get(&format!("/api/v1/reports/{report}"), &key)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(carries_planted(&staff_view).is_some(), "{staff_view}");
+        println!(
+            "{backend:?}: {} public answers scanned (the report in {}), none carries the planted phone, CNIC or e-mail",
+            seen.len(),
+            showed_the_report.len()
+        );
+    }
+);
