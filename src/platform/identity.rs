@@ -552,6 +552,23 @@ pub fn session_clear_cookie() -> String {
     format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
 }
 
+/// Did this request come from one of this site's own pages? Browsers say so: `Sec-Fetch-Site`
+/// (`same-origin`, or `none` when typed), else `Origin` against `Host`. A client that sends
+/// neither is not a browser, and carries no cookie it did not set itself.
+pub fn from_own_pages(headers: &HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return matches!(site, "same-origin" | "none");
+    }
+    match (header("origin"), header("host")) {
+        (None, _) => true,
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host)),
+        (Some(_), None) => false,
+    }
+}
+
 pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
     cookie_value(headers, SESSION_COOKIE)
 }
@@ -598,6 +615,14 @@ where
             });
         }
         if let Some(token) = session_cookie(&parts.headers) {
+            // A browser sends the session cookie with any same-site request, a sibling
+            // subdomain's forms included; the API carries no form token. So a write on the
+            // session must come from this site's own pages (the browser says where from).
+            if !parts.method.is_safe() && !from_own_pages(&parts.headers) {
+                return Err(Error::Forbidden(
+                    "a staff session writes only from this site's own pages; other clients send Authorization: Bearer with a department API key".into(),
+                ));
+            }
             if let Some(staff) = session_staff(&db, token).await? {
                 return Ok(staff);
             }

@@ -975,3 +975,61 @@ on_both!(
         );
     }
 );
+
+on_both!(
+    a_staff_session_writes_only_from_the_sites_own_pages,
+    |backend| async move {
+        let app = spawn(backend).await;
+        app.add_user("desk@pesco.gov.pk", Role::Officer, Some("pesco"), None)
+            .await;
+        let officer = api_session(&app, "desk@pesco.gov.pk").await;
+        let report = app.kunda_at("34.0151", "71.5249").await;
+        let path = format!("/api/v1/reports/{report}/updates");
+        let body = json!({"status": "in_progress", "note": "inspection booked"});
+        // A sibling subdomain's page (same site, so the cookie goes along) or another site.
+        for (header, value) in [
+            ("sec-fetch-site", "same-site"),
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "https://evil.example"),
+            ("origin", "https://forms.kp.gov.pk"),
+        ] {
+            let r = officer
+                .post(app.at(&path))
+                .header(header, value)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 403, "{header}: {value}");
+        }
+        let updates: i64 = app
+            .db
+            .scalar(query("SELECT COUNT(*) FROM report_updates"))
+            .await
+            .unwrap();
+        // From its own pages (the browser says same-origin), or a client that is no browser.
+        let own = app.url.trim_start_matches("http://").to_owned();
+        let r = officer
+            .post(app.at(&path))
+            .header("sec-fetch-site", "same-origin")
+            .header("origin", format!("http://{own}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let r = officer
+            .post(app.at(&path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let after: i64 = app
+            .db
+            .scalar(query("SELECT COUNT(*) FROM report_updates"))
+            .await
+            .unwrap();
+        assert_eq!(after, updates + 2, "only the two allowed writes were made");
+    }
+);
