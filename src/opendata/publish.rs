@@ -12,20 +12,20 @@
 //!   district (queries, minutes saved, distinct citizens within the cell), as `/impact.csv`.
 //!
 //! Personal data is never published: no names, phone numbers, e-mail, CNICs, descriptions or
-//! coordinates of a reporter. A week × service × district cell with fewer than 5 reports is left
-//! out, so a rare report cannot be traced to a person.
+//! coordinates of a reporter. Every table follows `platform::disclosure`: a row of fewer than 5
+//! is left out, every count is rounded to a multiple of 5, and money and minutes are scaled to
+//! the rounded counts, so one table cannot be differenced against another to find a person.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 
 use crate::platform::db::{query, Db};
+use crate::platform::disclosure;
 use crate::platform::error::{Error, Result};
 use crate::reports::model::ALL_STATUSES;
 
 pub const JOB_KIND: &str = "opendata.publish";
-/// The smallest count published.
-pub const MIN_CELL: usize = 5;
 
 /// Monday 00:00 Pakistan time of the week holding `at`, as `YYYY-MM-DD`.
 fn week_of(at: DateTime<Utc>) -> String {
@@ -112,18 +112,24 @@ pub async fn reports_weekly(db: &Db, weeks: i64) -> Result<Vec<Vec<String>>> {
         "median_hours_to_resolution".into(),
     ]];
     for ((week, code, district), (name, count, hours)) in cells {
-        if count < MIN_CELL {
+        if !disclosure::shown(count as i64) {
             continue;
         }
-        let resolved = hours.len();
+        let resolved = hours.len() as i64;
+        // A median of a few is nearly one person's own wait: only of 5 or more.
+        let median = if disclosure::shown(resolved) {
+            median(hours).map(|m| format!("{m:.1}")).unwrap_or_default()
+        } else {
+            String::new()
+        };
         out.push(vec![
             week,
             code,
             name,
             district,
-            count.to_string(),
-            resolved.to_string(),
-            median(hours).map(|m| format!("{m:.1}")).unwrap_or_default(),
+            disclosure::count(count as i64).to_string(),
+            disclosure::count(resolved).to_string(),
+            median,
         ]);
     }
     Ok(out)
@@ -226,7 +232,7 @@ pub async fn benefits_grants(db: &Db) -> Result<Vec<Vec<String>>> {
     let mut rows: Vec<_> = counts.into_iter().collect();
     rows.sort();
     for (fund, year, district, religion, gender, n, selected) in rows {
-        if (n as usize) < MIN_CELL {
+        if !disclosure::shown(n) {
             continue;
         }
         let key = (
@@ -243,10 +249,10 @@ pub async fn benefits_grants(db: &Db) -> Result<Vec<Vec<String>>> {
             district,
             religion,
             gender,
-            n.to_string(),
-            selected.to_string(),
-            rupees(committed),
-            rupees(disbursed),
+            disclosure::count(n).to_string(),
+            disclosure::count(selected).to_string(),
+            rupees(disclosure::sum_with(committed, selected)),
+            rupees(disclosure::sum_with(disbursed, selected)),
         ]);
     }
     Ok(out)
@@ -280,7 +286,9 @@ pub async fn impact_weekly(db: &Db) -> Result<Vec<Vec<String>>> {
         .iter()
         .map(|h| h.to_string())
         .collect::<Vec<_>>()];
-    for c in crate::programme::figures::cells(db, &r).await? {
+    for c in
+        crate::programme::figures::published_cells(crate::programme::figures::cells(db, &r).await?)
+    {
         rows.push(vec![
             c.0,
             c.1,
@@ -297,7 +305,7 @@ pub async fn impact_weekly(db: &Db) -> Result<Vec<Vec<String>>> {
 
 /// Campaign pledges by category × district × kind: pledges made, accepted, and the accepted
 /// total (rupees for money and interest, a count of people or items for help). Cells of fewer
-/// than `MIN_CELL` pledges are left out, so no backer can be picked out.
+/// than 5 pledges are left out and counts are rounded (`platform::disclosure`), so no backer can be picked out.
 pub async fn campaign_pledges(db: &Db) -> Result<Vec<Vec<String>>> {
     let rows: Vec<(String, String, String, i64, i64, i64)> = db
         .fetch_all(query(
@@ -318,9 +326,10 @@ pub async fn campaign_pledges(db: &Db) -> Result<Vec<Vec<String>>> {
         "unit".into(),
     ]];
     for (category, district, kind, n, accepted, total) in rows {
-        if (n as usize) < MIN_CELL {
+        if !disclosure::shown(n) {
             continue;
         }
+        let total = disclosure::sum_with(total, accepted);
         let (total, unit) = if kind == "help" {
             (total.to_string(), "people or items")
         } else {
@@ -333,8 +342,8 @@ pub async fn campaign_pledges(db: &Db) -> Result<Vec<Vec<String>>> {
             category,
             district,
             kind,
-            n.to_string(),
-            accepted.to_string(),
+            disclosure::count(n).to_string(),
+            disclosure::count(accepted).to_string(),
             total,
             unit.into(),
         ]);

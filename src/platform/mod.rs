@@ -6,6 +6,7 @@ pub mod cache;
 pub mod citizen;
 pub mod config;
 pub mod db;
+pub mod disclosure;
 pub mod error;
 pub mod files;
 pub mod form;

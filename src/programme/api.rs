@@ -44,7 +44,9 @@ pub fn cells_csv(cells: &[figures::Cell]) -> String {
 
 /// The CSV download of a range's detailed table.
 pub async fn csv_download(state: &AppState, r: &Range) -> Result<Response> {
-    let body = cells_csv(&figures::cells(&state.db, r).await?);
+    let body = cells_csv(&figures::published_cells(
+        figures::cells(&state.db, r).await?,
+    ));
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -62,7 +64,8 @@ pub async fn csv_download(state: &AppState, r: &Range) -> Result<Response> {
 /// The programme's impact between two dates (Pakistan time, inclusive; by default the twelve
 /// weeks up to today): queries handled, government hours saved, distinct citizens facilitated
 /// per ISO week, by service, department, channel and district, officials trained and services
-/// handed over. `format=csv` gives the detailed table behind them.
+/// handed over. `format=csv` gives the detailed table behind them. Counts of citizens' use are
+/// rounded to multiples of 5, and rows of fewer than 5 left out (`platform::disclosure`).
 #[utoipa::path(get, path = "/api/v1/impact", tag = "impact",
     params(("from" = Option<String>, Query, description = "first day, YYYY-MM-DD"),
         ("to" = Option<String>, Query, description = "last day, YYYY-MM-DD (default today)"),
@@ -76,6 +79,6 @@ pub async fn impact(
     if q.format.as_deref() == Some("csv") {
         return csv_download(&state, &r).await;
     }
-    let f = figures::figures(&state.db, &r).await?;
+    let f = figures::figures(&state.db, &r).await?.published();
     Ok(([(header::CACHE_CONTROL, "public, max-age=300")], Json(f)).into_response())
 }

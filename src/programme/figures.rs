@@ -14,6 +14,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::platform::db::{query, Db};
+use crate::platform::disclosure;
 use crate::platform::error::{Error, Result};
 
 /// Inclusive dates, Pakistan time.
@@ -148,6 +149,57 @@ pub struct Figures {
 
 pub fn hours(minutes: i64) -> f64 {
     minutes as f64 / 60.0
+}
+
+impl Group {
+    fn published(self) -> Group {
+        let minutes = disclosure::sum_with(self.minutes_saved, self.queries);
+        Group {
+            queries: disclosure::count(self.queries),
+            minutes_saved: minutes,
+            hours_saved: hours(minutes),
+            ..self
+        }
+    }
+}
+
+/// A breakdown as the public reads it: rows under the threshold left out, the rest rounded.
+fn published_groups(groups: Vec<Group>) -> Vec<Group> {
+    groups
+        .into_iter()
+        .filter(|g| disclosure::shown(g.queries))
+        .map(Group::published)
+        .collect()
+}
+
+impl Figures {
+    /// The figures as the public reads them (`platform::disclosure`): every count rounded to
+    /// a multiple of 5, minutes scaled to the rounded counts, rows of fewer than 5 left out.
+    /// The programme's own counts (training, projects) are not about citizens and stay exact.
+    pub fn published(self) -> Figures {
+        let minutes = disclosure::sum_with(self.minutes_saved, self.queries_handled);
+        let weeks = |w: Vec<WeekCount>| {
+            w.into_iter()
+                .map(|w| WeekCount {
+                    count: disclosure::count(w.count),
+                    week: w.week,
+                })
+                .collect()
+        };
+        Figures {
+            queries_handled: disclosure::count(self.queries_handled),
+            minutes_saved: minutes,
+            hours_saved: hours(minutes),
+            citizens_facilitated: disclosure::count(self.citizens_facilitated),
+            citizens_facilitated_per_week: weeks(self.citizens_facilitated_per_week),
+            queries_per_week: weeks(self.queries_per_week),
+            by_service: published_groups(self.by_service),
+            by_department: published_groups(self.by_department),
+            by_channel: published_groups(self.by_channel),
+            by_district: published_groups(self.by_district),
+            ..self
+        }
+    }
 }
 
 async fn grouped(
@@ -304,6 +356,29 @@ pub async fn cells(db: &Db, r: &Range) -> Result<Vec<Cell>> {
             .bind(end),
         )
         .await?)
+}
+
+/// The detailed table as the public reads it: cells of fewer than 5 queries left out, the rest
+/// rounded (`platform::disclosure`).
+pub fn published_cells(cells: Vec<Cell>) -> Vec<Cell> {
+    cells
+        .into_iter()
+        .filter(|c| disclosure::shown(c.5))
+        .map(
+            |(week, service, channel, department, district, queries, minutes, citizens)| {
+                (
+                    week,
+                    service,
+                    channel,
+                    department,
+                    district,
+                    disclosure::count(queries),
+                    disclosure::sum_with(minutes, queries),
+                    disclosure::count(citizens),
+                )
+            },
+        )
+        .collect()
 }
 
 /// Queries and minutes saved by each of a project's services (`kind:code`), since it began.

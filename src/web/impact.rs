@@ -182,7 +182,10 @@ async fn impact(
     Query(q): Query<RangeQuery>,
 ) -> Result<Response, PageError> {
     let r = Range::parse(q.from.as_deref(), q.to.as_deref()).or_page(lang)?;
-    let f = figures::figures(&state.db, &r).await.or_page(lang)?;
+    let f = figures::figures(&state.db, &r)
+        .await
+        .or_page(lang)?
+        .published();
     let query =
         serde_urlencoded::to_string([("from", r.from.to_string()), ("to", r.to.to_string())])
             .unwrap_or_default();
@@ -227,7 +230,10 @@ async fn report(
         None => crate::programme::today().year(),
     };
     let r = Range::year(year).map_err(|_| bad())?;
-    let f = figures::figures(&state.db, &r).await.or_page(lang)?;
+    let f = figures::figures(&state.db, &r)
+        .await
+        .or_page(lang)?
+        .published();
     let projects = projects::projects(&state.db)
         .await
         .or_page(lang)?

@@ -814,6 +814,20 @@ fn iso_week(d: chrono::NaiveDate) -> String {
     format!("{}-W{:02}", w.year(), w.week())
 }
 
+/// The public rule, written out again here: counts to the nearest 5, rows under 5 left out,
+/// a sum scaled to its rounded count.
+fn r5(n: i64) -> i64 {
+    (n + 2) / 5 * 5
+}
+
+fn scaled(sum: i64, n: i64) -> i64 {
+    if n == 0 {
+        0
+    } else {
+        (sum * r5(n) + n / 2) / n
+    }
+}
+
 fn as_map(v: &Value) -> BTreeMap<String, (i64, i64)> {
     v.as_array()
         .unwrap()
@@ -860,14 +874,14 @@ both!(
             let now = Utc::now();
             let mut made = Vec::new();
             let mut tx = app.db.begin().await.unwrap();
-            for _ in 0..rng.random_range(40..120) {
+            for i in 0..rng.random_range(40..120) {
                 let at = now - Duration::minutes(rng.random_range(0..60 * 24 * 45));
                 let dept =
                     (rng.random_bool(0.8)).then(|| depts[rng.random_range(0..depts.len())].clone());
                 let citizen = rng
                     .random_bool(0.7)
                     .then(|| contacts[rng.random_range(0..contacts.len())].clone());
-                let m = Made {
+                let mut m = Made {
                     at,
                     service: SERVICES[rng.random_range(0..4)],
                     channel: CHANNELS[rng.random_range(0..5)],
@@ -877,6 +891,18 @@ both!(
                         .then(|| DISTRICTS[rng.random_range(0..3)]),
                     minutes: rng.random_range(0..240),
                     citizen,
+                };
+                // Every sixth falls in one cell (six days ago, inside every range drawn below),
+                // so the CSV lists at least one cell of five or more.
+                let dept = if i % 6 == 0 {
+                    m.at = now - Duration::days(6);
+                    m.service = "reports";
+                    m.channel = "sms";
+                    m.district = Some("peshawar");
+                    m.department = Some(depts[0].1.clone());
+                    Some(depts[0].clone())
+                } else {
+                    dept
                 };
                 let phone = m
                     .citizen
@@ -916,8 +942,10 @@ both!(
                 .await;
             let ctx = format!("seed {seed}, {from}..{to}");
 
-            let minutes: i64 = inside.iter().map(|m| m.minutes).sum();
-            assert_eq!(f["queries_handled"], inside.len() as i64, "{ctx}");
+            // What the public reads is the recount, rounded (`platform::disclosure`).
+            let n = inside.len() as i64;
+            let minutes: i64 = scaled(inside.iter().map(|m| m.minutes).sum(), n);
+            assert_eq!(f["queries_handled"], r5(n), "{ctx}");
             assert_eq!(f["minutes_saved"], minutes, "{ctx}");
             assert_eq!(
                 f["hours_saved"].as_f64().unwrap(),
@@ -926,7 +954,11 @@ both!(
             );
             let distinct: BTreeSet<&str> =
                 inside.iter().filter_map(|m| m.citizen.as_deref()).collect();
-            assert_eq!(f["citizens_facilitated"], distinct.len() as i64, "{ctx}");
+            assert_eq!(
+                f["citizens_facilitated"],
+                r5(distinct.len() as i64),
+                "{ctx}"
+            );
 
             let mut weeks: Vec<String> = Vec::new();
             let mut d = from;
@@ -955,11 +987,12 @@ both!(
                         .filter(|m| &iso_week(pkt_day(m.at)) == w)
                         .filter_map(|m| m.citizen.as_deref())
                         .collect();
-                    (w.clone(), c.len() as i64)
+                    (w.clone(), r5(c.len() as i64))
                 })
                 .collect();
             assert_eq!(api_weeks, expected, "{ctx}");
 
+            // A breakdown: rows of fewer than 5 left out, the rest rounded.
             let recount = |key: &dyn Fn(&Made) -> String| {
                 let mut out: BTreeMap<String, (i64, i64)> = BTreeMap::new();
                 for m in &inside {
@@ -967,7 +1000,10 @@ both!(
                     e.0 += 1;
                     e.1 += m.minutes;
                 }
-                out
+                out.into_iter()
+                    .filter(|(_, (n, _))| *n >= 5)
+                    .map(|(k, (n, m))| (k, (r5(n), scaled(m, n))))
+                    .collect::<BTreeMap<_, _>>()
             };
             assert_eq!(
                 as_map(&f["by_service"]),
@@ -999,7 +1035,7 @@ both!(
                 let s = &html[html.find(&marker).unwrap() + marker.len()..];
                 s[..s.find('<').unwrap()].to_owned()
             };
-            assert_eq!(figure("queries_handled"), inside.len().to_string(), "{ctx}");
+            assert_eq!(figure("queries_handled"), r5(n).to_string(), "{ctx}");
             assert_eq!(
                 figure("hours_saved"),
                 format!("{:.1}", minutes as f64 / 60.0),
@@ -1007,7 +1043,7 @@ both!(
             );
             assert_eq!(
                 figure("citizens_facilitated"),
-                distinct.len().to_string(),
+                r5(distinct.len() as i64).to_string(),
                 "{ctx}"
             );
             for (w, n) in &expected {
@@ -1041,7 +1077,7 @@ both!(
                 assert_eq!(table.matches("data-key=").count(), map.len(), "{ctx} {by}");
             }
 
-            // And the CSV's cells add up to them.
+            // And the CSV lists the cells of 5 or more, rounded alike.
             let csv = app
                 .get(&format!("/impact.csv?from={from}&to={to}"))
                 .await
@@ -1050,13 +1086,39 @@ both!(
                 .unwrap();
             let mut lines = csv.lines();
             assert_eq!(lines.next().unwrap(), "week,service,channel,department,district,queries_handled,minutes_saved,citizens_facilitated");
-            let (mut q, mut mins) = (0i64, 0i64);
-            for l in lines {
-                let cols: Vec<&str> = l.split(',').collect();
-                q += cols[5].parse::<i64>().unwrap();
-                mins += cols[6].parse::<i64>().unwrap();
+            let listed: BTreeSet<String> = lines.map(str::to_owned).collect();
+            let mut cells: BTreeMap<
+                (String, String, String, String, String),
+                (i64, i64, BTreeSet<&str>),
+            > = BTreeMap::new();
+            for m in &inside {
+                let c = cells
+                    .entry((
+                        iso_week(pkt_day(m.at)),
+                        m.service.to_owned(),
+                        m.channel.to_owned(),
+                        m.department.clone().unwrap_or_default(),
+                        m.district.unwrap_or("").to_owned(),
+                    ))
+                    .or_default();
+                c.0 += 1;
+                c.1 += m.minutes;
+                c.2.extend(m.citizen.as_deref());
             }
-            assert_eq!((q, mins), (inside.len() as i64, minutes), "{ctx}");
+            let expected: BTreeSet<String> = cells
+                .into_iter()
+                .filter(|(_, (n, _, _))| *n >= 5)
+                .map(|((w, s, c, d, di), (n, mins, who))| {
+                    format!(
+                        "{w},{s},{c},{d},{di},{},{},{}",
+                        r5(n),
+                        scaled(mins, n),
+                        r5(who.len() as i64)
+                    )
+                })
+                .collect();
+            assert!(!expected.is_empty(), "{ctx}: a cell of five or more");
+            assert_eq!(listed, expected, "{ctx}");
         }
     }
 );
@@ -1084,24 +1146,31 @@ both!(
             ("email", "gul@example.pk"),
         ])
         .await;
-        let f = app.get_json("/api/v1/impact").await;
-        assert_eq!(f["queries_handled"], 3);
+        // The exact figures (as staff would have them)…
+        let range = khidmat::programme::figures::Range::parse(None, None).unwrap();
+        let f = khidmat::programme::figures::figures(&app.db, &range)
+            .await
+            .unwrap();
+        assert_eq!(f.queries_handled, 3);
         assert_eq!(
-            f["citizens_facilitated"], 2,
+            f.citizens_facilitated, 2,
             "the same phone twice is one citizen"
         );
+        assert_eq!(f.citizens_facilitated_per_week.last().unwrap().count, 2);
         assert_eq!(
-            f["citizens_facilitated_per_week"]
-                .as_array()
-                .unwrap()
-                .last()
-                .unwrap()["count"],
-            2
-        );
-        assert_eq!(
-            f["hours_saved"].as_f64().unwrap(),
+            f.hours_saved,
             3.0 * 45.0 / 60.0,
             "PESCO's 45 minutes a report"
+        );
+        // …and as the public reads them: rounded to fives, minutes scaled alike.
+        let f = app.get_json("/api/v1/impact").await;
+        assert_eq!(f["queries_handled"], 5);
+        assert_eq!(f["citizens_facilitated"], 0);
+        assert_eq!(f["hours_saved"].as_f64().unwrap(), 5.0 * 45.0 / 60.0);
+        assert_eq!(
+            f["by_service"].as_array().unwrap().len(),
+            0,
+            "a row of 3 is left out"
         );
         let hashes: Vec<(Option<String>,)> = app
             .db
