@@ -814,6 +814,8 @@ fn iso_week(d: chrono::NaiveDate) -> String {
     format!("{}-W{:02}", w.year(), w.week())
 }
 
+type CellKey = (String, String, String, String, String);
+
 /// The public rule, written out again here: counts to the nearest 5, rows under 5 left out,
 /// a sum scaled to its rounded count.
 fn r5(n: i64) -> i64 {
@@ -1087,10 +1089,8 @@ both!(
             let mut lines = csv.lines();
             assert_eq!(lines.next().unwrap(), "week,service,channel,department,district,queries_handled,minutes_saved,citizens_facilitated");
             let listed: BTreeSet<String> = lines.map(str::to_owned).collect();
-            let mut cells: BTreeMap<
-                (String, String, String, String, String),
-                (i64, i64, BTreeSet<&str>),
-            > = BTreeMap::new();
+            // (week, service, channel, department, district) -> (queries, minutes, citizens)
+            let mut cells: BTreeMap<CellKey, (i64, i64, BTreeSet<&str>)> = BTreeMap::new();
             for m in &inside {
                 let c = cells
                     .entry((
