@@ -67,6 +67,12 @@ pub async fn login(
 /// End the session.
 #[utoipa::path(post, path = "/api/v1/logout", tag = "staff", responses((status = 204, description = "logged out")))]
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+    // Another site's page may not sign an officer out either.
+    if !identity::from_own_pages(&headers) {
+        return Err(Error::Forbidden(
+            "sign out from this site's own pages".into(),
+        ));
+    }
     if let Some(token) = identity::session_cookie(&headers) {
         identity::logout(&state.db, token).await?;
     }

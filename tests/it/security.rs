@@ -1033,3 +1033,231 @@ on_both!(
         assert_eq!(after, updates + 2, "only the two allowed writes were made");
     }
 );
+
+/// Every route the code declares, as `(METHOD, path)`: read from the `.route(…)` calls in
+/// `src/`, so that a route added tomorrow is in the sweeps below without anyone listing it.
+fn declared_routes() -> Vec<(String, String)> {
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut sources = Vec::new();
+    files(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut sources,
+    );
+    let mut routes = Vec::new();
+    for file in sources {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut at = 0;
+        while let Some(found) = text[at..].find(".route(") {
+            let start = at + found + ".route(".len();
+            // The call's arguments: up to the parenthesis that closes it.
+            let (mut depth, mut end, mut in_str) = (1, start, false);
+            for (i, c) in text[start..].char_indices() {
+                match c {
+                    '"' => in_str = !in_str,
+                    '(' if !in_str => depth += 1,
+                    ')' if !in_str => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = start + i;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let args = &text[start..end];
+            at = end;
+            let Some(path) = args.split('"').nth(1) else {
+                continue;
+            };
+            let handlers = &args[args.find(',').unwrap_or(0)..];
+            for method in ["get", "post", "put", "patch", "delete"] {
+                let call = format!("{method}(");
+                let mut rest = handlers;
+                while let Some(i) = rest.find(&call) {
+                    let before = rest[..i].chars().last().unwrap_or(' ');
+                    if !before.is_alphanumeric() && before != '_' {
+                        routes.push((method.to_uppercase(), path.to_owned()));
+                        break;
+                    }
+                    rest = &rest[i + call.len()..];
+                }
+            }
+        }
+    }
+    routes.sort();
+    routes.dedup();
+    routes
+}
+
+/// A declared path with its parameters filled (real demo values where they matter).
+fn filled(path: &str) -> String {
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let close = rest[open..].find('}').unwrap() + open;
+        let name = &rest[open + 1..close];
+        out.push_str(match name {
+            "workflow" => "vehicle-seizure",
+            "fund" => "minorities-grant",
+            "department" | "slug" => "pesco",
+            "district" => "peshawar",
+            "service" | "service_code" => "kunda",
+            _ => "1",
+        });
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// How many rows every table holds (what a write would change), but for the tables that
+/// count requests themselves (rate limits, failed attempts, the health probe).
+async fn rows_everywhere(app: &TestApp) -> std::collections::BTreeMap<String, i64> {
+    let tables: Vec<(String,)> = match app.backend {
+        Backend::Sqlite => app
+            .db
+            .fetch_all(query(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            ))
+            .await
+            .unwrap(),
+        Backend::Postgres => app
+            .db
+            .fetch_all(query(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+            ))
+            .await
+            .unwrap(),
+    };
+    let mut out = std::collections::BTreeMap::new();
+    for (t,) in tables {
+        if ["rate_buckets", "health_probe"].contains(&t.as_str()) {
+            continue;
+        }
+        out.insert(t.clone(), app.count(&format!("\"{t}\"")).await);
+    }
+    out
+}
+
+on_both!(
+    every_declared_write_refuses_a_form_without_its_token_and_every_staff_route_a_stranger,
+    |backend| async move {
+        let app = spawn(backend).await;
+        let routes = declared_routes();
+        assert!(
+            routes.len() > 150,
+            "the scan found the routes: {}",
+            routes.len()
+        );
+        let writes: Vec<&(String, String)> = routes.iter().filter(|(m, _)| m != "GET").collect();
+
+        // A platform administrator is signed in; a page on a sibling subdomain (same site, so
+        // the session cookie goes along) posts to every write route without the form token.
+        // So does a citizen's (the campaign and `/me` pages).
+        app.add_user("root@kp.gov.pk", Role::Admin, None, None)
+            .await;
+        let (admin, _) = login(&app, "root@kp.gov.pk").await;
+        let (citizen, _) = citizen(&app, "03001112223").await;
+        let before = rows_everywhere(&app).await;
+        let mut accepted = Vec::new();
+        for who in [&admin, &citizen] {
+            for (method, path) in &writes {
+                let url = app.at(&filled(path));
+                let r = who
+                    .request(method.parse().unwrap(), &url)
+                    .header("sec-fetch-site", "same-site")
+                    .header("origin", "https://forms.kp.gov.pk")
+                    .form(&[("name", "x"), ("status", "closed"), ("note", "x")])
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status().as_u16();
+                let location = r
+                    .headers()
+                    .get("location")
+                    .map(|l| l.to_str().unwrap_or("").to_owned())
+                    .unwrap_or_default();
+                // Refused, or sent to sign in (the other kind of session).
+                let to_sign_in = status == 303
+                    && (location.starts_with("/staff/login") || location.starts_with("/me"));
+                if !(400..500).contains(&status) && !to_sign_in {
+                    accepted.push(format!("{method} {path}: {status} {location}"));
+                }
+            }
+        }
+        assert!(
+            accepted.is_empty(),
+            "answered without a form token: {accepted:?}"
+        );
+        // Both are still signed in: nothing above signed them out.
+        assert_eq!(page(&admin, &app, "/staff").await.0, 200);
+        assert_eq!(page(&citizen, &app, "/me").await.0, 200);
+        let after = rows_everywhere(&app).await;
+        let changed: Vec<_> = after
+            .iter()
+            .filter(|(t, n)| before.get(*t) != Some(n))
+            .collect();
+        assert!(changed.is_empty(), "tables changed: {changed:?}");
+
+        // A stranger, with no session and no key: every staff page and every staff API route
+        // (those the OpenAPI document marks as needing a key) is refused, and shows nothing.
+        let spec: Value = app.get_json("/api/openapi.json").await;
+        let secured = |method: &str, path: &str| {
+            spec["paths"][path][method.to_lowercase()]["security"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty())
+        };
+        let stranger = browser();
+        let mut shown = Vec::new();
+        let mut checked = 0;
+        for (method, path) in &routes {
+            let staff_page = path.starts_with("/staff")
+                && ![
+                    "/staff/login",
+                    "/staff/invite",
+                    "/staff/reset",
+                    "/staff/password",
+                ]
+                .iter()
+                .any(|p| path.starts_with(p));
+            if !staff_page && !secured(method, path) {
+                continue;
+            }
+            checked += 1;
+            let r = stranger
+                .request(method.parse().unwrap(), app.at(&filled(path)))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let location = r
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap_or("").to_owned())
+                .unwrap_or_default();
+            let refused = (400..500).contains(&status)
+                || (status == 303 && location.starts_with("/staff/login"));
+            if !refused {
+                shown.push(format!("{method} {path}: {status} {location}"));
+            }
+        }
+        assert!(checked > 80, "staff routes checked: {checked}");
+        assert!(shown.is_empty(), "a stranger was answered: {shown:?}");
+        println!(
+            "{backend:?}: {} declared routes; {} writes refused without a form token, no table changed; {checked} staff routes refused to a stranger",
+            routes.len(),
+            writes.len()
+        );
+    }
+);
