@@ -5,162 +5,22 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{FromRef, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
-use crate::platform::cache::TtlCache;
 use crate::platform::config::Config;
 use crate::platform::db::Db;
-use crate::platform::identity::ApiKey;
 use crate::platform::jobs;
-use crate::platform::org::District;
 use crate::platform::ratelimit::RateLimiter;
 use crate::platform::shutdown;
+pub use crate::platform::state::{AppState, Caches};
 use crate::{packs, reports};
-
-/// Everything a handler may need. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub config: Arc<Config>,
-    pub limiter: Arc<RateLimiter>,
-    /// Where photos and documents are kept (a directory or an S3-compatible bucket).
-    pub files: Arc<crate::platform::files::Store>,
-    /// Configuration read on every submission, cached for a few seconds (see `platform::cache`).
-    pub caches: Arc<Caches>,
-    /// Rung after a job is enqueued, so a worker picks it up at once.
-    pub job_wake: Arc<tokio::sync::Notify>,
-    pub metrics: PrometheusHandle,
-    /// The directory's nearest-place index, kept in step with the store.
-    pub directory: Arc<crate::directory::index::Shared>,
-    /// SQL that strangers write (`datastore_search_sql`) runs at most one query per core at a
-    /// time: a burst waits its turn instead of every query sharing the cores, running past
-    /// the time limit and failing together.
-    pub sql_slots: Arc<tokio::sync::Semaphore>,
-}
-
-pub struct Caches {
-    pub districts: TtlCache<(), Arc<Vec<District>>>,
-    pub services: TtlCache<String, Arc<reports::model::Service>>,
-    pub api_keys: TtlCache<String, ApiKey>,
-    pub settings: TtlCache<(), Arc<crate::platform::settings::Settings>>,
-    /// `/healthz`'s last probe: when, and the problem found (none: healthy).
-    pub health:
-        tokio::sync::Mutex<Option<(std::time::Instant, Option<crate::platform::error::Fault>)>>,
-}
-
-impl Default for Caches {
-    fn default() -> Self {
-        Caches {
-            districts: TtlCache::new(Duration::from_secs(60)),
-            services: TtlCache::new(Duration::from_secs(10)),
-            api_keys: TtlCache::new(Duration::from_secs(10)),
-            settings: TtlCache::new(Duration::from_secs(
-                crate::platform::settings::CACHE_SECONDS,
-            )),
-            health: Default::default(),
-        }
-    }
-}
-
-impl AppState {
-    /// Is there under 1 MiB free where the database (embedded SQLite) or the files are kept?
-    pub fn disk_nearly_full(&self) -> bool {
-        let mut dirs = vec![];
-        if self.db.backend() == crate::platform::db::Backend::Sqlite {
-            dirs.push(self.config.data_dir.clone());
-        }
-        if let Some(d) = self.files.dir() {
-            dirs.push(d.to_path_buf());
-        }
-        dirs.iter()
-            .any(|d| crate::admin::health::disk(d).is_some_and(|(free, _)| free < 1024 * 1024))
-    }
-
-    /// Count a public write (a report, a login, a review code, a suggestion) against the
-    /// client's per-minute limit; past it, a 429 saying when to try again.
-    ///
-    /// On PostgreSQL, where several nodes may serve behind one address, the bucket is in the
-    /// database, so a client gets the same limit whichever node answers; the embedded SQLite
-    /// store has one node, and keeps its buckets in memory.
-    pub async fn limit_public_write(
-        &self,
-        headers: &axum::http::HeaderMap,
-        peer: Option<std::net::IpAddr>,
-        lang: crate::platform::i18n::Lang,
-    ) -> Result<(), crate::platform::error::Error> {
-        match self.write_token(headers, peer).await? {
-            Ok(()) => Ok(()),
-            Err(wait) => Err(crate::platform::error::Error::TooManyRequests(crate::t!(
-                lang,
-                "err-rate-limited",
-                seconds = wait as i64
-            ))),
-        }
-    }
-
-    /// Take one of the client's public-write tokens: `Ok(Err(seconds))` when there is none,
-    /// with how long until the next (for a `Retry-After`).
-    pub async fn write_token(
-        &self,
-        headers: &axum::http::HeaderMap,
-        peer: Option<std::net::IpAddr>,
-    ) -> Result<Result<(), u64>, sqlx::Error> {
-        let ip = crate::platform::ratelimit::client_ip(headers, peer, self.config.proxies());
-        let per_minute = self.config.rate_limit_per_minute;
-        Ok(match self.db.backend() {
-            crate::platform::db::Backend::Sqlite => self.limiter.check(ip),
-            crate::platform::db::Backend::Postgres => {
-                let key = format!("write:{ip}");
-                if crate::platform::ratelimit::take_db_token(&self.db, &key, per_minute).await? {
-                    Ok(())
-                } else {
-                    Err(60u64.div_ceil(u64::from(per_minute.max(1))))
-                }
-            }
-        })
-    }
-
-    /// The districts (cached for a minute).
-    pub async fn districts(&self) -> Result<Arc<Vec<District>>, sqlx::Error> {
-        Ok(self
-            .caches
-            .districts
-            .get_or_load(&(), || async {
-                Ok::<_, sqlx::Error>(Some(Arc::new(
-                    crate::platform::org::districts(&self.db).await?,
-                )))
-            })
-            .await?
-            .unwrap_or_default())
-    }
-
-    /// An active report service by code (cached for a few seconds).
-    pub async fn service(
-        &self,
-        code: &str,
-    ) -> Result<Option<Arc<reports::model::Service>>, sqlx::Error> {
-        self.caches
-            .services
-            .get_or_load(&code.to_owned(), || async {
-                Ok::<_, sqlx::Error>(reports::store::service(&self.db, code).await?.map(Arc::new))
-            })
-            .await
-    }
-}
-
-impl FromRef<AppState> for Db {
-    fn from_ref(s: &AppState) -> Db {
-        s.db.clone()
-    }
-}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -442,14 +302,22 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Each service's own state, found by its type (`AppState::service_state`).
+fn service_states() -> axum::http::Extensions {
+    let mut states = axum::http::Extensions::new();
+    states.insert(Arc::new(crate::directory::index::Shared::default()));
+    states.insert(Arc::new(reports::ServiceCache::default()));
+    states
+}
+
 /// The job kinds this build runs. Services register theirs here; the workers run whatever is
 /// registered.
 pub fn job_registry(wake: Arc<tokio::sync::Notify>, config: Arc<Config>) -> jobs::Registry {
     let mut registry = jobs::Registry::new(wake);
     let mail_config = config.clone();
     let backup_config = config.clone();
-    registry.register(crate::channels::outbound::JOB_KIND, move |db, payload| {
-        crate::channels::outbound::send_job(db, config.clone(), payload)
+    registry.register(crate::platform::sms::JOB_KIND, move |db, payload| {
+        crate::platform::sms::send_job(db, config.clone(), payload)
     });
     registry.register(crate::platform::mail::JOB_KIND, move |db, payload| {
         crate::platform::mail::send_job(db, mail_config.clone(), payload)
@@ -508,10 +376,10 @@ impl Application {
             caches: Arc::new(Caches::default()),
             job_wake: Arc::new(tokio::sync::Notify::new()),
             metrics: crate::platform::metrics::handle(),
-            directory: Arc::new(Default::default()),
             sql_slots: Arc::new(tokio::sync::Semaphore::new(
                 crate::platform::db::untrusted_slots(),
             )),
+            services: Arc::new(service_states()),
         };
         Ok(Application {
             listener,

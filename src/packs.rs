@@ -267,8 +267,8 @@ impl Pack {
                     "service {code}: SMS keyword {kw:?} must be one word"
                 );
                 anyhow::ensure!(
-                    !crate::channels::sms::STATUS_KEYWORDS.contains(&key.as_str())
-                        && !crate::channels::sms::GRANT_KEYWORDS.contains(&key.as_str()),
+                    !crate::platform::sms::STATUS_KEYWORDS.contains(&key.as_str())
+                        && !crate::platform::sms::GRANT_KEYWORDS.contains(&key.as_str()),
                     "service {code}: SMS keyword {kw:?} is a status keyword"
                 );
                 if let Some(other) = keywords.insert(key, code) {

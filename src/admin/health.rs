@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::app::AppState;
 use crate::platform::db::query;
 use crate::platform::error::Result;
+use crate::platform::state::AppState;
 
 pub struct Health {
     pub version: &'static str,
@@ -26,18 +26,7 @@ async fn count(state: &AppState, sql: &str) -> Result<i64> {
     Ok(state.db.scalar(query(sql.to_owned())).await?)
 }
 
-/// Free and total bytes of the file system holding `path`.
-pub fn disk(path: &std::path::Path) -> Option<(u64, u64)> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `c` is a valid NUL-terminated path and `s` a properly sized, writable struct.
-    if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
-        return None;
-    }
-    let unit = s.f_frsize as u64;
-    Some((s.f_bavail as u64 * unit, s.f_blocks as u64 * unit))
-}
+pub use crate::platform::files::disk;
 
 pub async fn health(state: &AppState) -> Result<Health> {
     let (migrations, last): (i64, Option<String>) = state

@@ -20,11 +20,11 @@ pub mod services;
 pub mod site;
 pub mod users;
 
-use crate::app::AppState;
 use crate::platform::db::query;
 use crate::platform::error::{Error, Result};
 use crate::platform::identity::{Role, Scope, Staff, StaffKind};
 use crate::platform::org::Department;
+use crate::platform::state::AppState;
 
 /// What the caller administers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,12 +21,12 @@ use serde_json::Value;
 
 use super::services::in_use;
 use super::Power;
-use crate::app::AppState;
 use crate::packs::{DepartmentSpec, KindSpec, Pack, PackInfo, ReportServiceSpec};
 use crate::platform::db::query;
 use crate::platform::error::{Error, Result};
 use crate::platform::identity::Staff;
 use crate::platform::org::Department;
+use crate::platform::state::AppState;
 use crate::reports::model::{Service, ServiceCode};
 
 /// The kinds of item a department's pack holds, as `(section, list)`: `[[reports.service]]`.
@@ -650,6 +650,6 @@ pub async fn import(
     crate::packs::load(&state.db, text, &staff.actor())
         .await
         .map_err(|e| Error::BadRequest(format!("{e:#}")))?;
-    state.caches.services.clear().await;
+    crate::reports::forget_services(state).await;
     Ok(p)
 }

@@ -4,10 +4,10 @@
 
 use chrono::{Duration, Utc};
 
-use crate::app::AppState;
 use crate::platform::db::query;
 use crate::platform::error::Result;
 use crate::platform::org::Department;
+use crate::platform::state::AppState;
 
 pub struct Check {
     pub code: &'static str,

@@ -7,12 +7,12 @@
 use std::collections::BTreeMap;
 
 use super::Power;
-use crate::app::AppState;
 use crate::packs::{Pack, ReportServiceSpec};
 use crate::platform::db::{query, Db};
 use crate::platform::error::{Error, Result};
 use crate::platform::i18n::Text3;
 use crate::platform::identity::Staff;
+use crate::platform::state::AppState;
 use crate::reports::model::{Attribute, Datatype, ListValue, Service, SmsKeywords};
 use crate::reports::store::{upsert_service, ServiceSpec};
 
@@ -261,7 +261,7 @@ pub async fn save(
     )
     .await?;
     tx.commit().await?;
-    state.caches.services.clear().await;
+    crate::reports::forget_services(state).await;
     Ok(())
 }
 
@@ -292,6 +292,6 @@ pub async fn set_active(state: &AppState, staff: &Staff, code: &str, active: boo
     )
     .await?;
     tx.commit().await?;
-    state.caches.services.clear().await;
+    crate::reports::forget_services(state).await;
     Ok(())
 }

@@ -6,12 +6,12 @@
 use base64::Engine;
 
 use super::Power;
-use crate::app::AppState;
 use crate::platform::error::{Error, Result};
 use crate::platform::i18n::{Lang, Text3};
 use crate::platform::identity::Staff;
 use crate::platform::org::District;
 use crate::platform::settings::{self, GATEWAYS};
+use crate::platform::state::AppState;
 use crate::platform::{audit, files, form, geo};
 
 /// Largest logo side kept, in pixels (the header shows it 32 px high; 128 stays sharp on any
@@ -62,8 +62,22 @@ pub async fn save_site(
     platform(staff)?;
     let name = text_setting(lang, &lang.t("admin-site-name"), name, 60)?;
     let contact = text_setting(lang, &lang.t("admin-site-contact"), contact, 500)?;
-    settings::set(state, &staff.actor(), "site.name", name.as_deref()).await?;
-    settings::set(state, &staff.actor(), "site.contact", contact.as_deref()).await?;
+    settings::set(
+        &state.db,
+        &state.caches.settings,
+        &staff.actor(),
+        "site.name",
+        name.as_deref(),
+    )
+    .await?;
+    settings::set(
+        &state.db,
+        &state.caches.settings,
+        &staff.actor(),
+        "site.contact",
+        contact.as_deref(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -85,7 +99,14 @@ pub async fn save_logo(
             Some(base64::engine::general_purpose::STANDARD.encode(&e.bytes))
         }
     };
-    settings::set(state, &staff.actor(), "site.logo", value.as_deref()).await?;
+    settings::set(
+        &state.db,
+        &state.caches.settings,
+        &staff.actor(),
+        "site.logo",
+        value.as_deref(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -100,8 +121,22 @@ pub async fn save_gateway(
     platform(staff)?;
     let actor = staff.actor();
     let Some(gateway) = gateway else {
-        settings::set(state, &actor, "sms.gateway", None).await?;
-        settings::set(state, &actor, "sms.http_url", None).await?;
+        settings::set(
+            &state.db,
+            &state.caches.settings,
+            &actor,
+            "sms.gateway",
+            None,
+        )
+        .await?;
+        settings::set(
+            &state.db,
+            &state.caches.settings,
+            &actor,
+            "sms.http_url",
+            None,
+        )
+        .await?;
         return Ok(());
     };
     if !GATEWAYS.contains(&gateway) {
@@ -126,16 +161,30 @@ pub async fn save_gateway(
         ));
     }
     if !url.is_empty() {
-        settings::set(state, &actor, "sms.http_url", Some(url)).await?;
+        settings::set(
+            &state.db,
+            &state.caches.settings,
+            &actor,
+            "sms.http_url",
+            Some(url),
+        )
+        .await?;
     }
-    settings::set(state, &actor, "sms.gateway", Some(gateway)).await?;
+    settings::set(
+        &state.db,
+        &state.caches.settings,
+        &actor,
+        "sms.gateway",
+        Some(gateway),
+    )
+    .await?;
     Ok(())
 }
 
 /// A new secret for the inbound gateways, to be shown once.
 pub async fn new_gateway_secret(state: &AppState, staff: &Staff) -> Result<String> {
     platform(staff)?;
-    Ok(settings::new_gateway_secret(state, &staff.actor()).await?)
+    Ok(settings::new_gateway_secret(&state.db, &state.caches.settings, &staff.actor()).await?)
 }
 
 /// A district as the form sends it.

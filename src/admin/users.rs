@@ -7,10 +7,10 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::Power;
-use crate::app::AppState;
 use crate::platform::db::{query, Db};
 use crate::platform::error::{Error, Result};
 use crate::platform::identity::{self, digest, random_token, Role, Staff};
+use crate::platform::state::AppState;
 use crate::platform::{audit, mail};
 
 const LINK_DAYS: i64 = 3;

@@ -18,13 +18,13 @@ use super::disburse::{self, BatchIn, PaymentIn};
 use super::report::{self, By};
 use super::store::{self, Application, Fund};
 use super::{in_department, ledger, manager_of, select};
-use crate::app::AppState;
 use crate::platform::audit;
 use crate::platform::error::{Error, JsonBody, Result};
 use crate::platform::i18n::Lang;
 use crate::platform::identity::{self, Staff};
 use crate::platform::personal::{Cnic, Phone};
 use crate::platform::ratelimit::PeerAddr;
+use crate::platform::state::AppState;
 use crate::t;
 
 pub fn router() -> Router<AppState> {
@@ -459,7 +459,7 @@ pub async fn add_document(
     staff: Staff,
     Path(reference): Path<String>,
     lang: Lang,
-    csrf: crate::web::Csrf,
+    csrf: crate::platform::csrf::Csrf,
     headers: HeaderMap,
     form: Multipart,
 ) -> Result<Json<apply::Receipt>> {

@@ -15,12 +15,12 @@ use super::ledger::{self, Account};
 use super::model::{parse_rupees, rupees};
 use super::store::{self, Fund};
 use super::{in_department, manager_of, user_of};
-use crate::app::AppState;
 use crate::platform::audit;
 use crate::platform::db::{is_unique_violation, query, Tx};
 use crate::platform::error::{Error, Result};
 use crate::platform::i18n::Lang;
 use crate::platform::identity::Staff;
+use crate::platform::state::AppState;
 use crate::t;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -540,7 +540,7 @@ pub async fn advice_csv(
     let write = |w: &mut csv::Writer<Vec<u8>>, r: &[&str]| {
         w.write_record(
             r.iter()
-                .map(|c| crate::web::format::spreadsheet_safe(c).into_owned()),
+                .map(|c| crate::platform::text::spreadsheet_safe(c).into_owned()),
         )
         .map_err(|e| Error::Internal(e.into()))
     };

@@ -24,18 +24,12 @@ pub mod report;
 pub mod select;
 pub mod store;
 
-use chrono::{NaiveDate, Utc};
-
 use crate::platform::error::{Error, Result};
 use crate::platform::i18n::Lang;
 use crate::platform::identity::{Role, Scope, Staff, StaffKind};
 
 /// Today in Pakistan: application windows are days there.
-pub fn today() -> NaiveDate {
-    Utc::now()
-        .with_timezone(&crate::web::format::pkt())
-        .date_naive()
-}
+pub use crate::platform::clock::today;
 
 /// Does the caller work for this department (in any district)?
 pub fn in_department(staff: &Staff, department_id: i64) -> bool {
@@ -83,6 +77,6 @@ pub fn manager_of(staff: &Staff, fund: &store::Fund, lang: Lang) -> Result<()> {
     }
 }
 
-pub fn router() -> axum::Router<crate::app::AppState> {
+pub fn router() -> axum::Router<crate::platform::state::AppState> {
     api::router()
 }

@@ -191,7 +191,7 @@ pub fn csv(r: &Report) -> String {
     ]);
     for row in r.rows.iter().chain(std::iter::once(&r.total)) {
         let _ = w.write_record([
-            crate::web::format::spreadsheet_safe(&row.key).into_owned(),
+            crate::platform::text::spreadsheet_safe(&row.key).into_owned(),
             row.applications.to_string(),
             row.eligible.to_string(),
             row.selected.to_string(),

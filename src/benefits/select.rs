@@ -9,12 +9,12 @@ use super::ledger::{self, Account};
 use super::model::{Entitlement, Method};
 use super::store::{self, Application, Fund};
 use super::{manager_of, today};
-use crate::app::AppState;
 use crate::platform::audit;
 use crate::platform::db::{is_unique_violation, query};
 use crate::platform::error::{Error, Result};
 use crate::platform::i18n::Lang;
 use crate::platform::identity::Staff;
+use crate::platform::state::AppState;
 use crate::t;
 
 /// The published ballot of a fund.

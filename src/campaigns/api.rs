@@ -7,8 +7,8 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
 use crate::platform::error::Result;
+use crate::platform::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/campaigns/projects", get(list))

@@ -26,12 +26,12 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::platform::audit;
 use crate::platform::db::{query, Db};
 use crate::platform::error::{Error, Result};
 use crate::platform::i18n::Lang;
 use crate::platform::identity::{self, Role, Staff};
+use crate::platform::state::AppState;
 use crate::t;
 
 /// The categories a project belongs to (each has a `campaign-cat-…` message).

@@ -5,7 +5,6 @@
 use chrono::{DateTime, Utc};
 
 use super::access;
-use crate::app::AppState;
 use crate::platform::citizen::SignedIn;
 use crate::platform::db::{is_unique_violation, query, Db};
 use crate::platform::error::{Error, Result};
@@ -13,6 +12,7 @@ use crate::platform::form;
 use crate::platform::i18n::Lang;
 use crate::platform::identity::{digest, random_token, Staff};
 use crate::platform::personal::{valid_email, Phone};
+use crate::platform::state::AppState;
 use crate::platform::{audit, impact, mail};
 use crate::t;
 

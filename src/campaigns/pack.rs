@@ -174,7 +174,8 @@ pub async fn load(tx: &mut Tx, s: &Section, actor: &str) -> anyhow::Result<()> {
                 continue;
             }
             let now = Utc::now();
-            let deadline = (crate::programme::today() + Duration::days(p.days_open)).to_string();
+            let deadline =
+                (crate::platform::clock::today() + Duration::days(p.days_open)).to_string();
             tx.execute(
                 query(
                     "INSERT INTO campaign_projects (org_id, title, summary, story, category, goal_kind, goal, over_goal, \

@@ -7,8 +7,6 @@ use chrono::{DateTime, Utc};
 
 use super::projects::{self, Project};
 use super::{policies, GoalKind, PledgeKind};
-use crate::app::AppState;
-use crate::channels::outbound;
 use crate::platform::citizen::SignedIn;
 use crate::platform::db::{query, Db};
 use crate::platform::error::{Error, Result};
@@ -16,6 +14,8 @@ use crate::platform::form;
 use crate::platform::i18n::Lang;
 use crate::platform::money::parse_rupees;
 use crate::platform::personal::{mask_email, valid_email, Phone};
+use crate::platform::sms as outbound;
+use crate::platform::state::AppState;
 use crate::platform::{audit, impact, mail};
 use crate::t;
 
@@ -141,7 +141,7 @@ pub async fn pledge_to(
     let Some(kind) = policies.mode(&p.district).pledge_for(p.goal_kind) else {
         return Err(Error::Forbidden(f("campaign-err-policy")));
     };
-    if !p.open(crate::programme::today()) {
+    if !p.open(crate::platform::clock::today()) {
         return Err(Error::Conflict(f("campaign-err-closed")));
     }
     if input.disclosure.is_none() {

@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use super::orgs::{self, Org};
 use super::{access, GoalKind, Policies, CATEGORIES};
-use crate::app::AppState;
 use crate::platform::citizen::SignedIn;
 use crate::platform::db::{query, Db};
 use crate::platform::error::{Error, Result};
@@ -16,6 +15,7 @@ use crate::platform::form;
 use crate::platform::i18n::{Lang, Text3};
 use crate::platform::identity::Staff;
 use crate::platform::money::{parse_rupees, rupees};
+use crate::platform::state::AppState;
 use crate::platform::{audit, files};
 use crate::t;
 
@@ -287,7 +287,7 @@ async fn check(state: &AppState, p: &ProjectIn, lang: Lang) -> Result<Checked> {
     .filter(|g| *g > 0)
     .ok_or_else(|| Error::BadRequest(f("campaign-err-goal")))?;
     let deadline = form::date(lang, &f("campaign-deadline"), &p.deadline)?;
-    if deadline < crate::programme::today() {
+    if deadline < crate::platform::clock::today() {
         return Err(Error::BadRequest(f("campaign-err-deadline")));
     }
     let district = p.district.trim().to_owned();

@@ -11,11 +11,11 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::run::{self, Attachment, Step};
-use crate::app::AppState;
 use crate::platform::error::{Error, JsonBody, Result};
 use crate::platform::i18n::Lang;
 use crate::platform::identity::Staff;
 use crate::platform::ratelimit::PeerAddr;
+use crate::platform::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -28,7 +28,6 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/cases/{workflow}/{reference}/public", get(public))
         .route("/api/v1/case-documents/{number}/cancel", post(cancel))
-        .route("/verify/{token}", get(verify_page))
 }
 
 #[derive(Deserialize)]
@@ -145,7 +144,7 @@ pub async fn step(
     staff: Staff,
     Path((workflow, reference)): Path<(String, String)>,
     lang: Lang,
-    csrf: crate::web::Csrf,
+    csrf: crate::platform::csrf::Csrf,
     headers: HeaderMap,
     form: Multipart,
 ) -> Result<Json<run::Case>> {
@@ -244,44 +243,4 @@ pub async fn cancel(
 ) -> Result<StatusCode> {
     run::cancel_document(&state, &staff, &number, &c.reason).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(askama::Template)]
-#[template(path = "verify.html")]
-struct VerifyPage {
-    p: crate::web::Page,
-    title: String,
-    number: String,
-    body: String,
-    issued: String,
-    cancelled: Option<(String, String)>,
-}
-
-/// The public verification of a letter or certificate: what it says, whether it stands.
-pub async fn verify_page(
-    State(state): State<AppState>,
-    lang: Lang,
-    csrf: crate::web::Csrf,
-    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
-    Path(token): Path<String>,
-) -> std::result::Result<Response, crate::web::PageError> {
-    use crate::web::OrPage;
-    let (d, title) = run::verify_document(&state.db, &token)
-        .await
-        .or_page(lang)?
-        .ok_or_else(|| crate::web::PageError::not_found(lang))?;
-    let page = VerifyPage {
-        p: crate::web::Page::new(lang, lang.t("verify-title"), &uri, &csrf),
-        title,
-        number: d.number,
-        body: d.body,
-        issued: crate::web::format::date(lang, d.issued_at),
-        cancelled: d.cancelled_at.map(|at| {
-            (
-                crate::web::format::date(lang, at),
-                d.cancel_reason.unwrap_or_default(),
-            )
-        }),
-    };
-    Ok(crate::web::render(StatusCode::OK, &csrf, &page))
 }

@@ -103,6 +103,6 @@ pub async fn stored(tx: &mut Tx) -> Result<Vec<workflow::Workflow>, sqlx::Error>
         .collect())
 }
 
-pub fn router() -> axum::Router<crate::app::AppState> {
+pub fn router() -> axum::Router<crate::platform::state::AppState> {
     api::router()
 }

@@ -104,7 +104,7 @@ pub async fn report(db: &Db, w: &Workflow, by: By, district: Option<&str>) -> Re
 pub fn csv(by: &str, rows: &[Row]) -> String {
     let mut out = format!("{by},open,overdue\n");
     for r in rows {
-        let key = crate::web::format::spreadsheet_safe(&r.key);
+        let key = crate::platform::text::spreadsheet_safe(&r.key);
         let key = if key.contains([',', '"', '\n']) {
             format!("\"{}\"", key.replace('"', "\"\""))
         } else {
@@ -190,10 +190,10 @@ pub async fn job(db: Db) -> anyhow::Result<()> {
 /// Book the next daily run (06:00 Pakistan time), unless one is booked.
 pub async fn schedule(db: &Db) -> anyhow::Result<()> {
     let local = Utc::now()
-        .with_timezone(&crate::web::format::pkt())
+        .with_timezone(&crate::platform::clock::pkt())
         .date_naive()
         + Duration::days(1);
-    let at = crate::web::format::day_start(&local.format("%Y-%m-%d").to_string())
+    let at = crate::platform::clock::day_start(&local.format("%Y-%m-%d").to_string())
         .expect("a valid day")
         + Duration::hours(6);
     crate::platform::jobs::schedule_once(db, JOB_KIND, at).await?;

@@ -8,12 +8,12 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use serde::Serialize;
 
 use super::workflow::{Datatype, Workflow};
-use crate::app::AppState;
 use crate::platform::db::{is_unique_violation, query, Db, Tx};
 use crate::platform::error::{Error, Result};
 use crate::platform::files::{self, Encoded};
 use crate::platform::identity::{Scope, Staff, StaffKind};
 use crate::platform::personal::{Cnic, Phone};
+use crate::platform::state::AppState;
 use crate::platform::{audit, impact};
 
 pub async fn workflow(db: &Db, code: &str) -> Result<Option<Workflow>> {

@@ -10,7 +10,6 @@
 //! are kept once per gateway and id, and reports filed from them carry that id as their
 //! idempotency key. Limits per phone number and per gateway are token buckets in the database.
 
-pub mod outbound;
 pub mod sms;
 pub mod store;
 pub mod ussd;
@@ -27,12 +26,12 @@ use chrono::{Duration, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::platform::error::Error;
 use crate::platform::i18n::{Lang, Text3};
 use crate::platform::impact;
 use crate::platform::personal::Phone;
 use crate::platform::ratelimit::take_db_token;
+use crate::platform::state::AppState;
 use crate::reports::{self, Origin, Submission};
 use crate::t;
 use crate::theory;
@@ -204,7 +203,7 @@ async fn inbound_sms(
                         status = r.rich_status().label(lang)
                     );
                     let note = r.status_notes.clone().unwrap_or_default();
-                    (outbound::fit(&head, &note), lang)
+                    (crate::platform::sms::fit(&head, &note), lang)
                 }
                 None => {
                     event = Some(("reports", "status_checked", None, None));
@@ -243,7 +242,7 @@ async fn inbound_sms(
                     Some(s) => {
                         event = Some(("benefits", "status_checked", Some(s.fund.clone()), None));
                         let head = format!("{}: {}", s.reference, s.status_text);
-                        (outbound::fit(&head, &s.reasons.join(" ")), lang)
+                        (crate::platform::sms::fit(&head, &s.reasons.join(" ")), lang)
                     }
                     None => (
                         t!(lang, "benefit-sms-not-found", reference = reference),
@@ -299,7 +298,7 @@ async fn inbound_sms(
                     }
                     Err(Error::Internal(e)) => return Err(Error::Internal(e)),
                     Err(e) => (
-                        outbound::fit(&t!(lang, "sms-not-filed"), &e.message()),
+                        crate::platform::sms::fit(&t!(lang, "sms-not-filed"), &e.message()),
                         lang,
                     ),
                 }
@@ -308,7 +307,7 @@ async fn inbound_sms(
     };
     let mut tx = state.db.begin().await?;
     if store::complete_message(&mut tx, gateway, external_id, &reply).await? {
-        outbound::queue(&mut tx, &state.config, phone, &reply, lang, report_id).await?;
+        crate::platform::sms::queue(&mut tx, &state.config, phone, &reply, lang, report_id).await?;
         if let Some((service, kind, code, department_id)) = &event {
             impact::record(
                 &mut tx,
@@ -360,7 +359,7 @@ async fn find_reply(
         open_at: None,
         limit: 3,
     };
-    let found = state.directory.nearest(&state.db, &query).await?;
+    let found = state.directory().nearest(&state.db, &query).await?;
     if found.is_empty() {
         return Ok(t!(
             lang,
@@ -420,7 +419,7 @@ fn smssync_error(status: StatusCode, message: &str) -> Response {
 /// The messages waiting for SMSSync to send, as its protocol lists them; they are handed over.
 /// (Those queued for it before an administrator chose another gateway still go this way.)
 async fn smssync_messages(state: &AppState) -> Result<Vec<serde_json::Value>, sqlx::Error> {
-    Ok(store::take_queued(&state.db, "smssync", 50)
+    Ok(crate::platform::sms::take_queued(&state.db, "smssync", 50)
         .await?
         .into_iter()
         .map(|m| json!({"to": m.phone, "message": m.body, "uuid": format!("khidmat-{}", m.id)}))

@@ -10,11 +10,7 @@ use std::sync::Arc;
 use crate::platform::i18n::Lang;
 use crate::reports::model::Service;
 
-/// The words that ask for a report's status, in any of the languages.
-pub const STATUS_KEYWORDS: [&str; 6] = ["status", "stat", "صورتحال", "اسٹیٹس", "حالت", "حال"];
-
-/// The words that ask for a benefit application's status.
-pub const GRANT_KEYWORDS: [&str; 3] = ["grant", "امداد", "مرسته"];
+pub use crate::platform::sms::{GRANT_KEYWORDS, STATUS_KEYWORDS};
 
 /// The longest message read; gateways concatenate long messages, people rarely mean them.
 const MAX_CHARS: usize = 1000;

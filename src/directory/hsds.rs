@@ -19,9 +19,9 @@ use serde_json::{json, Value};
 
 use super::model::{Hours, Kind};
 use super::store::{self, OrgRow, PlaceFilter, PlaceRow, ProviderRow};
-use crate::app::AppState;
 use crate::platform::db::Db;
 use crate::platform::error::{Error, Result};
+use crate::platform::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -548,7 +548,7 @@ pub async fn service_at_locations(
             open_at: None,
             limit: want,
         };
-        found.extend(state.directory.nearest(&state.db, &query).await?);
+        found.extend(state.directory().nearest(&state.db, &query).await?);
     }
     found.sort_by(|a, b| a.1.total_cmp(&b.1));
     let total = found.len() as i64;

@@ -19,11 +19,11 @@ use std::collections::BTreeMap;
 use chrono::{Duration, Utc};
 use serde_json::Value;
 
-use crate::app::AppState;
 use crate::platform::error::{Error, Result};
 use crate::platform::i18n::Lang;
 use crate::platform::identity::{Scope, Staff};
 use crate::platform::personal::Phone;
+use crate::platform::state::AppState;
 use crate::platform::{audit, files, geo, impact, otp};
 use crate::t;
 use model::Kind;
@@ -206,7 +206,7 @@ pub async fn review(state: &AppState, r: ReviewIn, lang: Lang) -> Result<i64> {
         }
         _ => return Err(Error::NotFound(lang.t("page-not-found"))),
     };
-    if !otp::verify(state, &phone, "review", &r.code).await? {
+    if !otp::verify(&state.db, &phone, "review", &r.code).await? {
         return Err(Error::Forbidden(lang.t("dir-err-code")));
     }
     let photo = match r.photo {
@@ -435,6 +435,13 @@ pub async fn decide(state: &AppState, staff: &Staff, id: i64, accept: bool) -> R
     )
     .await?;
     tx.commit().await?;
-    state.directory.touch();
+    state.directory().touch();
     Ok(())
+}
+
+impl AppState {
+    /// The directory's nearest-place index, kept in step with the store.
+    pub fn directory(&self) -> &index::Shared {
+        self.service_state::<index::Shared>()
+    }
 }

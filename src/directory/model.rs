@@ -168,7 +168,7 @@ impl Hours {
 
     /// Open at this moment?
     pub fn open_at(&self, at: DateTime<Utc>) -> bool {
-        let local = at.with_timezone(&crate::web::format::pkt());
+        let local = at.with_timezone(&crate::platform::clock::pkt());
         let day = local.weekday().num_days_from_monday() as usize;
         let now = local.hour() * 60 + local.minute();
         let (Some(o), Some(c)) = (minutes(&self.opens_at), minutes(&self.closes_at)) else {

@@ -13,9 +13,9 @@ use serde_json::{json, Map, Value};
 
 use super::datastore::{self, FieldType, Search};
 use super::store::{self, DatasetFilter, DatasetOrder, DatasetRow, ResourceRow};
-use crate::app::AppState;
 use crate::platform::error::Error;
 use crate::platform::org::{self, Department};
+use crate::platform::state::AppState;
 
 pub fn router() -> Router<AppState> {
     // CKAN answers at both; ckanapi calls the unversioned one.

@@ -13,9 +13,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::store::{self, DatasetFilter, DatasetRow, ResourceRow};
-use crate::app::AppState;
 use crate::platform::error::{Error, Result};
 use crate::platform::org;
+use crate::platform::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

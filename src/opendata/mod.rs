@@ -21,7 +21,7 @@ use std::path::Path;
 use crate::platform::db::Db;
 use crate::platform::error::{Error, Result};
 
-pub fn router() -> axum::Router<crate::app::AppState> {
+pub fn router() -> axum::Router<crate::platform::state::AppState> {
     ckan::router().merge(dcat::router())
 }
 

@@ -29,7 +29,9 @@ pub const JOB_KIND: &str = "opendata.publish";
 
 /// Monday 00:00 Pakistan time of the week holding `at`, as `YYYY-MM-DD`.
 fn week_of(at: DateTime<Utc>) -> String {
-    let local = at.with_timezone(&crate::web::format::pkt()).date_naive();
+    let local = at
+        .with_timezone(&crate::platform::clock::pkt())
+        .date_naive();
     (local - Duration::days(local.weekday().num_days_from_monday() as i64))
         .format("%Y-%m-%d")
         .to_string()
@@ -398,10 +400,12 @@ pub async fn run(db: &Db) -> Result<Vec<(String, u64)>> {
 
 /// The next Monday, 03:00 Pakistan time.
 pub fn next_run(now: DateTime<Utc>) -> DateTime<Utc> {
-    let local = now.with_timezone(&crate::web::format::pkt()).date_naive();
+    let local = now
+        .with_timezone(&crate::platform::clock::pkt())
+        .date_naive();
     let days = 7 - local.weekday().num_days_from_monday() as i64;
     let monday = local + Duration::days(days);
-    crate::web::format::day_start(&monday.format("%Y-%m-%d").to_string()).expect("a valid day")
+    crate::platform::clock::day_start(&monday.format("%Y-%m-%d").to_string()).expect("a valid day")
         + Duration::hours(3)
 }
 

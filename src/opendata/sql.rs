@@ -24,53 +24,8 @@ use sqlparser::parser::Parser;
 
 use crate::platform::db::Backend;
 
-/// Functions a query may call: reading and computing, nothing that sleeps, reads files or
-/// changes settings. The SQLite authorizer allows the same list (and `like`/`glob`, which the
-/// `LIKE` and `GLOB` operators call).
-pub const FUNCTIONS: &[&str] = &[
-    "count",
-    "sum",
-    "avg",
-    "min",
-    "max",
-    "total",
-    "group_concat",
-    "string_agg",
-    "lower",
-    "upper",
-    "length",
-    "char_length",
-    "round",
-    "abs",
-    "coalesce",
-    "nullif",
-    "ifnull",
-    "substr",
-    "substring",
-    "trim",
-    "ltrim",
-    "rtrim",
-    "replace",
-    "instr",
-    "position",
-    "concat",
-    "date",
-    "datetime",
-    "strftime",
-    "date_trunc",
-    "date_part",
-    "extract",
-    "to_char",
-    "cast",
-    "percentile_cont",
-    "floor",
-    "ceil",
-    "ceiling",
-    "sqrt",
-    "stddev",
-    "variance",
-    "median",
-];
+/// Functions a query may call: the kernel's list, which the SQLite authorizer also enforces.
+pub use crate::platform::db::UNTRUSTED_FUNCTIONS as FUNCTIONS;
 
 /// Why a query is refused.
 #[derive(Debug, PartialEq)]

@@ -18,7 +18,7 @@ use super::i18n::Lang;
 use super::identity::{cookie_value, digest, random_token};
 use super::impact;
 use super::personal::Phone;
-use crate::app::AppState;
+use crate::platform::config::Config;
 
 pub const COOKIE: &str = "khidmat_citizen";
 /// What the code is for, in `otp_codes`.
@@ -33,18 +33,30 @@ pub struct SignedIn {
 }
 
 /// Send a sign-in code to `phone` (limited per number by [`super::otp`]).
-pub async fn send_code(state: &AppState, phone: &Phone, lang: Lang) -> Result<()> {
-    super::otp::issue(state, phone, PURPOSE, lang).await
+pub async fn send_code(
+    db: &Db,
+    config: &Config,
+    wake: &tokio::sync::Notify,
+    phone: &Phone,
+    lang: Lang,
+) -> Result<()> {
+    super::otp::issue(db, config, wake, phone, PURPOSE, lang).await
 }
 
 /// Check the code; a right one opens a session and gives its secret token.
-pub async fn sign_in(state: &AppState, phone: &Phone, code: &str, lang: Lang) -> Result<String> {
-    if !super::otp::verify(state, phone, PURPOSE, code).await? {
+pub async fn sign_in(
+    db: &Db,
+    config: &Config,
+    phone: &Phone,
+    code: &str,
+    lang: Lang,
+) -> Result<String> {
+    if !super::otp::verify(db, phone, PURPOSE, code).await? {
         return Err(Error::BadRequest(lang.t("me-err-code")));
     }
     let token = random_token();
     let now = Utc::now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = db.begin().await?;
     // Ended sessions are useless: each sign-in sweeps them away.
     tx.execute(query("DELETE FROM citizen_sessions WHERE expires_at < $1").bind(now))
         .await?;
@@ -58,7 +70,7 @@ pub async fn sign_in(state: &AppState, phone: &Phone, code: &str, lang: Lang) ->
         .bind(&key)
         .bind(phone.masked())
         .bind(now)
-        .bind(now + Duration::days(state.config.citizen_session_days)),
+        .bind(now + Duration::days(config.citizen_session_days)),
     )
     .await?;
     tx.commit().await?;

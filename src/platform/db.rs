@@ -321,7 +321,7 @@ mod untrusted {
             }
             ffi::SQLITE_FUNCTION => b.is_some_and(|f| {
                 let f = f.to_ascii_lowercase();
-                crate::opendata::sql::FUNCTIONS.contains(&f.as_str()) || f == "like" || f == "glob"
+                super::UNTRUSTED_FUNCTIONS.contains(&f.as_str()) || f == "like" || f == "glob"
             }),
             _ => false,
         }
@@ -437,6 +437,54 @@ pub const UNTRUSTED_MAX_BYTES: usize = 16 * 1024 * 1024;
 
 /// The PostgreSQL role that `datastore_search_sql` runs under (see [`Db::migrate`]).
 pub const DATASTORE_READER: &str = "khidmat_datastore_reader";
+
+/// Functions untrusted SQL (`datastore_search_sql`) may call: reading and computing, nothing that sleeps, reads files or
+/// changes settings. The SQLite authorizer allows the same list (and `like`/`glob`, which the
+/// `LIKE` and `GLOB` operators call).
+pub const UNTRUSTED_FUNCTIONS: &[&str] = &[
+    "count",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "total",
+    "group_concat",
+    "string_agg",
+    "lower",
+    "upper",
+    "length",
+    "char_length",
+    "round",
+    "abs",
+    "coalesce",
+    "nullif",
+    "ifnull",
+    "substr",
+    "substring",
+    "trim",
+    "ltrim",
+    "rtrim",
+    "replace",
+    "instr",
+    "position",
+    "concat",
+    "date",
+    "datetime",
+    "strftime",
+    "date_trunc",
+    "date_part",
+    "extract",
+    "to_char",
+    "cast",
+    "percentile_cont",
+    "floor",
+    "ceil",
+    "ceiling",
+    "sqrt",
+    "stddev",
+    "variance",
+    "median",
+];
 
 /// The longest a request waits for a PostgreSQL connection before it answers 503.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);

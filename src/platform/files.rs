@@ -244,6 +244,19 @@ impl Store {
     }
 }
 
+/// Free and total bytes of the file system holding `path`.
+pub fn disk(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid NUL-terminated path and `s` a properly sized, writable struct.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
+        return None;
+    }
+    let unit = s.f_frsize as u64;
+    Some((s.f_bavail as u64 * unit, s.f_blocks as u64 * unit))
+}
+
 /// Write `bytes` to `path` atomically (a temporary file renamed into place), unless it is there.
 async fn save(path: &Path, bytes: &[u8]) -> Result<(), PhotoError> {
     if tokio::fs::try_exists(path).await.unwrap_or(false) {

@@ -66,7 +66,7 @@ impl Citizen {
 
 /// The ISO week (`2026-W48`) holding `at`, in Pakistan time.
 pub fn week_of(at: DateTime<Utc>) -> String {
-    let w = at.with_timezone(&crate::web::format::pkt()).iso_week();
+    let w = at.with_timezone(&crate::platform::clock::pkt()).iso_week();
     format!("{}-W{:02}", w.year(), w.week())
 }
 

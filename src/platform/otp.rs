@@ -13,7 +13,8 @@ use super::error::{Error, Result};
 use super::i18n::Lang;
 use super::identity::digest;
 use super::personal::Phone;
-use crate::app::AppState;
+use crate::platform::config::Config;
+use crate::platform::db::Db;
 use crate::t;
 
 const VALID_MINUTES: i64 = 10;
@@ -29,9 +30,17 @@ fn hash(phone: &Phone, purpose: &str, code: &str) -> String {
 }
 
 /// Send a new code to `phone` for `purpose` (e.g. `review`).
-pub async fn issue(state: &AppState, phone: &Phone, purpose: &str, lang: Lang) -> Result<()> {
+/// `wake` is the job workers' signal, so the message leaves at once.
+pub async fn issue(
+    db: &Db,
+    config: &Config,
+    wake: &tokio::sync::Notify,
+    phone: &Phone,
+    purpose: &str,
+    lang: Lang,
+) -> Result<()> {
     let key = format!("otp:{}", phone.e164());
-    if !super::ratelimit::take_db_token_at(&state.db, &key, REQUESTS).await? {
+    if !super::ratelimit::take_db_token_at(db, &key, REQUESTS).await? {
         return Err(Error::TooManyRequests(t!(
             lang,
             "err-rate-limited",
@@ -40,7 +49,7 @@ pub async fn issue(state: &AppState, phone: &Phone, purpose: &str, lang: Lang) -
     }
     let code = format!("{:06}", rand::rng().random_range(0..1_000_000));
     let now = Utc::now();
-    let mut tx = state.db.begin().await?;
+    let mut tx = db.begin().await?;
     tx.execute(
         query(
             "INSERT INTO otp_codes (phone, purpose, code_hash, attempts, expires_at, created_at) VALUES ($1, $2, $3, 0, $4, $5)",
@@ -53,21 +62,21 @@ pub async fn issue(state: &AppState, phone: &Phone, purpose: &str, lang: Lang) -
     )
     .await?;
     let text = t!(lang, "otp-sms", code = code, minutes = VALID_MINUTES);
-    crate::channels::outbound::queue_secret(&mut tx, &state.config, phone, &text, lang).await?;
+    crate::platform::sms::queue_secret(&mut tx, config, phone, &text, lang).await?;
     tx.commit().await?;
-    state.job_wake.notify_one();
+    wake.notify_one();
     Ok(())
 }
 
 /// Check a code; a right one is used up. `Ok(false)` for a wrong, expired or used code.
-pub async fn verify(state: &AppState, phone: &Phone, purpose: &str, code: &str) -> Result<bool> {
+pub async fn verify(db: &Db, phone: &Phone, purpose: &str, code: &str) -> Result<bool> {
     use super::ratelimit::{db_tokens_left, take_db_token_at, GUESSES};
     let code = code.trim();
     let guesses = format!("otp-guess:{}", phone.e164());
-    if !db_tokens_left(&state.db, &guesses, GUESSES).await? {
+    if !db_tokens_left(db, &guesses, GUESSES).await? {
         return Ok(false);
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = db.begin().await?;
     let row: Option<(i64, String, i64)> = tx
         .fetch_optional(
             query(
@@ -96,7 +105,7 @@ pub async fn verify(state: &AppState, phone: &Phone, purpose: &str, code: &str) 
     tx.execute(q).await?;
     tx.commit().await?;
     if !ok {
-        take_db_token_at(&state.db, &guesses, GUESSES).await?;
+        take_db_token_at(db, &guesses, GUESSES).await?;
     }
     Ok(ok)
 }

@@ -19,7 +19,6 @@ use sha2::{Digest, Sha256};
 use super::audit;
 use super::db::{query, Db, Tx};
 use super::i18n::{Lang, Text3};
-use crate::app::AppState;
 use crate::platform::config::Config;
 
 /// How long a node may go on using settings another node changed.
@@ -127,12 +126,13 @@ fn for_audit(key: &str, value: Option<&str>) -> serde_json::Value {
 
 /// Set (or with `None`, clear) one setting, audited, and forget this node's cached copy.
 pub async fn set(
-    state: &AppState,
+    db: &Db,
+    cache: &Cache,
     actor: &str,
     key: &'static str,
     value: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = state.db.begin().await?;
+    let mut tx = db.begin().await?;
     let before: Option<(String,)> = tx
         .fetch_optional(query("SELECT value FROM settings WHERE key = $1").bind(key))
         .await?;
@@ -170,15 +170,19 @@ pub async fn set(
     )
     .await?;
     tx.commit().await?;
-    state.caches.settings.clear().await;
+    cache.clear().await;
     Ok(())
 }
 
 /// A new secret for the inbound gateways: kept as its SHA-256, returned to be shown once.
-pub async fn new_gateway_secret(state: &AppState, actor: &str) -> Result<String, sqlx::Error> {
+pub async fn new_gateway_secret(
+    db: &Db,
+    cache: &Cache,
+    actor: &str,
+) -> Result<String, sqlx::Error> {
     let secret = super::identity::random_token();
     let sha = hex::encode(Sha256::digest(secret.as_bytes()));
-    set(state, actor, "gateway.secret_sha256", Some(&sha)).await?;
+    set(db, cache, actor, "gateway.secret_sha256", Some(&sha)).await?;
     Ok(secret)
 }
 
@@ -187,26 +191,25 @@ pub fn secret_matches(sha256_hex: &str, given: &str) -> bool {
     super::identity::same_secret(&hex::encode(Sha256::digest(given.as_bytes())), sha256_hex)
 }
 
-impl AppState {
-    /// The settings in force on this node (at most `CACHE_SECONDS` old).
-    pub async fn settings(&self) -> Arc<Settings> {
-        let db = self.db.clone();
-        match self
-            .caches
-            .settings
-            .get_or_load(
-                &(),
-                || async move { load(&db).await.map(|s| Some(Arc::new(s))) },
-            )
-            .await
-        {
-            Ok(Some(s)) => s,
-            Ok(None) => Arc::default(),
-            Err(e) => {
-                // The pages still render, with the configuration's defaults.
-                tracing::error!(error = %e, "settings could not be read");
-                Arc::default()
-            }
+/// This node's copy of the settings, kept for [`CACHE_SECONDS`].
+pub type Cache = super::cache::TtlCache<(), Arc<Settings>>;
+
+/// The settings in force on this node (at most [`CACHE_SECONDS`] old).
+pub async fn current(db: &Db, cache: &Cache) -> Arc<Settings> {
+    let db = db.clone();
+    match cache
+        .get_or_load(
+            &(),
+            || async move { load(&db).await.map(|s| Some(Arc::new(s))) },
+        )
+        .await
+    {
+        Ok(Some(s)) => s,
+        Ok(None) => Arc::default(),
+        Err(e) => {
+            // The pages still render, with the configuration's defaults.
+            tracing::error!(error = %e, "settings could not be read");
+            Arc::default()
         }
     }
 }

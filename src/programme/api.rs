@@ -9,8 +9,8 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::figures::{self, Range};
-use crate::app::AppState;
 use crate::platform::error::Result;
+use crate::platform::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/impact", get(impact))

@@ -6,15 +6,16 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{code, date, optional_text, require, text, today, Access};
-use crate::app::AppState;
+use super::{code, date, optional_text, require, text, Access};
 use crate::platform::audit;
+use crate::platform::clock::today;
 use crate::platform::db::{is_unique_violation, query, Db};
 use crate::platform::error::{Error, Result};
 use crate::platform::files::{self, Encoded};
 use crate::platform::i18n::Lang;
 use crate::platform::identity::Staff;
 use crate::platform::personal::{valid_email, Phone};
+use crate::platform::state::AppState;
 use crate::t;
 
 pub const GENDERS: [&str; 3] = ["female", "male", "transgender"];

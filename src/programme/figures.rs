@@ -44,7 +44,7 @@ impl Range {
         };
         let to = match to.map(str::trim).filter(|s| !s.is_empty()) {
             Some(t) => day("to", t)?,
-            None => super::today(),
+            None => crate::platform::clock::today(),
         };
         let from = match from.map(str::trim).filter(|s| !s.is_empty()) {
             Some(f) => day("from", f)?,
@@ -69,7 +69,7 @@ impl Range {
         }
         let from = NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(bad)?;
         let end = NaiveDate::from_ymd_opt(year, 12, 31).ok_or_else(bad)?;
-        let today = super::today();
+        let today = crate::platform::clock::today();
         if from > today {
             return Err(Error::BadRequest(format!("{year} has not begun")));
         }
@@ -82,7 +82,7 @@ impl Range {
     /// The first instant (UTC) and the instant after the last.
     pub fn instants(&self) -> (DateTime<Utc>, DateTime<Utc>) {
         let start = |d: NaiveDate| {
-            crate::web::format::day_start(&d.to_string()).expect("a valid date has a start")
+            crate::platform::clock::day_start(&d.to_string()).expect("a valid date has a start")
         };
         (start(self.from), start(self.to + Duration::days(1)))
     }

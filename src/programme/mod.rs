@@ -19,13 +19,13 @@ pub mod partners;
 pub mod problems;
 pub mod projects;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 
-use crate::app::AppState;
 use crate::platform::error::{Error, Result};
 use crate::platform::form;
 use crate::platform::i18n::Lang;
 use crate::platform::identity::{self, Role, Staff};
+use crate::platform::state::AppState;
 
 /// What a staff member may do in the programme, weakest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -60,13 +60,6 @@ pub async fn require(state: &AppState, staff: &Staff, want: Access) -> Result<Ac
         }));
     }
     Ok(have)
-}
-
-/// Today in Pakistan.
-pub fn today() -> NaiveDate {
-    Utc::now()
-        .with_timezone(&crate::web::format::pkt())
-        .date_naive()
 }
 
 // The programme's staff forms answer in English; the checks are the kernel's.

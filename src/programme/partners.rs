@@ -4,14 +4,15 @@
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{date, optional_date, optional_text, require, text, today, Access};
-use crate::app::AppState;
+use super::{date, optional_date, optional_text, require, text, Access};
 use crate::platform::audit;
+use crate::platform::clock::today;
 use crate::platform::db::{query, Db};
 use crate::platform::error::{Error, Result};
 use crate::platform::files::{self, Encoded};
 use crate::platform::identity::Staff;
 use crate::platform::org::Department;
+use crate::platform::state::AppState;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Partner {

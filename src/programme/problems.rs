@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 
 use super::partners::{self, partner};
 use super::{optional_text, require, text, Access};
-use crate::app::AppState;
 use crate::platform::audit;
 use crate::platform::db::{query, Db};
 use crate::platform::error::{Error, Result};
 use crate::platform::identity::Staff;
+use crate::platform::state::AppState;
 
 pub const LITERACY: [&str; 3] = ["low", "basic", "high"];
 pub const PHONE_ACCESS: [&str; 3] = ["none", "feature", "smartphone"];

@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use super::partners::{self, partner};
 use super::{code, date, optional_text, problems, require, text, Access};
-use crate::app::AppState;
 use crate::platform::audit;
 use crate::platform::db::{is_unique_violation, query, Db};
 use crate::platform::error::{Error, Result};
 use crate::platform::identity::Staff;
+use crate::platform::state::AppState;
 
 pub const STATES: [&str; 10] = [
     "proposed",
@@ -440,7 +440,7 @@ pub async fn advance(
         && !partners::mous(&state.db, Some(p.department_id))
             .await?
             .iter()
-            .any(|m| m.in_force(super::today()))
+            .any(|m| m.in_force(crate::platform::clock::today()))
     {
         return Err(Error::Conflict(format!(
             "{} has no signed MoU in force: record the signed MoU first",
@@ -539,7 +539,7 @@ pub async fn milestone_done(state: &AppState, staff: &Staff, code: &str, id: i64
             query(
                 "UPDATE prog_milestones SET done_on = $1 WHERE id = $2 AND project_id = $3 AND done_on IS NULL",
             )
-            .bind(super::today().to_string())
+            .bind(crate::platform::clock::today().to_string())
             .bind(id)
             .bind(p.id),
         )

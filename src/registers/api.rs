@@ -10,11 +10,11 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::{lookup, put_row, register_or_404, registers, Answer};
-use crate::app::AppState;
 use crate::platform::error::{Error, JsonBody, Result};
 use crate::platform::i18n::Lang;
 use crate::platform::identity::Staff;
 use crate::platform::ratelimit::PeerAddr;
+use crate::platform::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

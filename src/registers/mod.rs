@@ -17,13 +17,13 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
 use crate::platform::audit;
 use crate::platform::db::{query, Db, Tx};
 use crate::platform::error::{Error, Result};
 use crate::platform::i18n::Lang;
 use crate::platform::identity::{Scope, Staff};
 use crate::platform::impact::{self, Citizen};
+use crate::platform::state::AppState;
 use crate::t;
 use model::{Datatype, RegisterSpec};
 
@@ -540,7 +540,7 @@ pub async fn lookup(
     tracing::info!(register = %reg.spec.code, by = field, found = found.is_some(), channel, "register lookup");
     let answer = match &found {
         Some((_, row)) => {
-            let public = reg.spec.public(row, lang, crate::programme::today());
+            let public = reg.spec.public(row, lang, crate::platform::clock::today());
             Answer {
                 register: reg.spec.code.clone(),
                 found: true,

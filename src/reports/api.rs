@@ -16,11 +16,11 @@ use utoipa::ToSchema;
 
 use super::model::{wire_time, RichStatus};
 use super::store::{self, Filter, ReportRow};
-use crate::app::AppState;
 use crate::platform::error::{Error, JsonBody, Result};
 use crate::platform::i18n::Lang;
 use crate::platform::identity::{self, Staff, StaffKind};
 use crate::platform::ratelimit::PeerAddr;
+use crate::platform::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

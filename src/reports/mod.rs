@@ -19,13 +19,13 @@ use axum::Router;
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::platform::config::Config;
 use crate::platform::db::Db;
 use crate::platform::error::{Error, Result};
 use crate::platform::i18n::Lang;
 use crate::platform::identity::Staff;
 use crate::platform::personal::{valid_email, Phone};
+use crate::platform::state::AppState;
 use crate::platform::{audit, files, geo, idempotency, impact, org};
 use crate::t;
 use model::{check_answers, RichStatus, MAX_DESCRIPTION};
@@ -414,9 +414,8 @@ pub async fn post_update(
     {
         let lang = Lang::parse(&report.lang).unwrap_or_default();
         let head = t!(lang, "sms-status", id = id, status = status.label(lang));
-        let text = crate::channels::outbound::fit(&head, note);
-        crate::channels::outbound::queue(&mut tx, &state.config, &phone, &text, lang, Some(id))
-            .await?;
+        let text = crate::platform::sms::fit(&head, note);
+        crate::platform::sms::queue(&mut tx, &state.config, &phone, &text, lang, Some(id)).await?;
     }
     tx.commit().await?;
     metrics::counter!("khidmat_report_updates_total", "status" => status.as_str()).increment(1);
@@ -507,4 +506,40 @@ pub async fn assign(db: &Db, staff: &Staff, id: i64, user_id: Option<i64>) -> Re
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// This node's cache of the active reporting services, registered in the application's state
+/// (staff changing a service forget it at once; other nodes within seconds).
+pub struct ServiceCache(crate::platform::cache::TtlCache<String, std::sync::Arc<model::Service>>);
+
+impl Default for ServiceCache {
+    fn default() -> Self {
+        ServiceCache(crate::platform::cache::TtlCache::new(
+            std::time::Duration::from_secs(10),
+        ))
+    }
+}
+
+/// Forget the cached services (after staff changed one).
+pub async fn forget_services(state: &AppState) {
+    state.service_state::<ServiceCache>().0.clear().await;
+}
+
+impl AppState {
+    /// An active report service by code (cached for a few seconds).
+    pub async fn service(
+        &self,
+        code: &str,
+    ) -> Result<Option<std::sync::Arc<model::Service>>, sqlx::Error> {
+        self.service_state::<ServiceCache>()
+            .0
+            .get_or_load(&code.to_owned(), || async {
+                Ok::<_, sqlx::Error>(
+                    store::service(&self.db, code)
+                        .await?
+                        .map(std::sync::Arc::new),
+                )
+            })
+            .await
+    }
 }

@@ -20,13 +20,13 @@ use utoipa::ToSchema;
 use super::model::{parse_datetime, wire_time, Answer, Service};
 use super::store::{self, Filter, PublicRow, ReportRow};
 use super::{Origin, Receipt, Submission};
-use crate::app::AppState;
 use crate::platform::config::Config;
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::idempotency::request_hash;
 use crate::platform::identity;
 use crate::platform::ratelimit::PeerAddr;
+use crate::platform::state::AppState;
 use crate::platform::xml::to_xml;
 use crate::t;
 

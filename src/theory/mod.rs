@@ -7,12 +7,12 @@ use chrono::{DateTime, Duration, Utc};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::platform::db::{query, Db, Tx};
 use crate::platform::error::{Error, Result};
 use crate::platform::i18n::{Lang, Text3};
 use crate::platform::identity::{Scope, Staff};
 use crate::platform::impact;
+use crate::platform::state::AppState;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -15,12 +15,12 @@ use super::staff::{staff_page, StaffPage};
 use super::{format, render, Csrf, OrPage, Page, PageError};
 use crate::admin::services::{value_line, FORM_ROWS};
 use crate::admin::{self, health, pack, readiness, services, site, users, Power};
-use crate::app::AppState;
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::identity::Staff;
 use crate::platform::org::{Department, District};
 use crate::platform::ratelimit::PeerAddr;
+use crate::platform::state::AppState;
 use crate::reports::model::Service;
 
 pub fn router() -> Router<AppState> {

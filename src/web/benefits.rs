@@ -16,7 +16,6 @@ use axum::{Form, Router};
 use super::citizen::{district_options, form_fields, DistrictOption, Field};
 use super::staff::{staff_page, StaffPage};
 use super::{format, render, Csrf, OrPage, Page, PageError};
-use crate::app::AppState;
 use crate::benefits::apply::{self, ApplicationIn, RELIGIONS};
 use crate::benefits::model::{rupees, Entitlement, Method};
 use crate::benefits::store::{self, Fund};
@@ -26,6 +25,7 @@ use crate::platform::files;
 use crate::platform::i18n::Lang;
 use crate::platform::identity::{Scope, Staff};
 use crate::platform::ratelimit::PeerAddr;
+use crate::platform::state::AppState;
 use crate::t;
 
 pub fn router() -> Router<AppState> {

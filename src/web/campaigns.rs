@@ -20,7 +20,6 @@ use serde::Deserialize;
 use super::me::SignedInPage;
 use super::staff::{staff_page, StaffPage};
 use super::{format, render, Csrf, OrPage, Page, PageError};
-use crate::app::AppState;
 use crate::campaigns::orgs::{self, Org, OrgIn};
 use crate::campaigns::pledges::{self, Pledge, PledgeIn};
 use crate::campaigns::projects::{self, Project, ProjectIn};
@@ -29,6 +28,7 @@ use crate::platform::citizen::{MaybeCitizen, SignedIn};
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::ratelimit::PeerAddr;
+use crate::platform::state::AppState;
 use crate::reports::open311::read_fields;
 use crate::t;
 
@@ -162,7 +162,7 @@ async fn list(
         .await
         .or_page(lang)?;
     let districts = district_names(&state.districts().await.or_page(lang)?, lang);
-    let today = crate::programme::today();
+    let today = crate::platform::clock::today();
     let matches = |p: &&Project| {
         (q.category.is_empty() || p.category == q.category)
             && (q.district.is_empty() || p.district == q.district)
@@ -253,7 +253,7 @@ async fn project_page(
         updates,
         hidden,
         pledge: kind
-            .filter(|_| p.open(crate::programme::today()))
+            .filter(|_| p.open(crate::platform::clock::today()))
             .map(|k| match k {
                 PledgeKind::Money => "campaign-pledge-money",
                 PledgeKind::Interest => "campaign-pledge-interest",

@@ -13,16 +13,17 @@ use axum::{Form, Router};
 
 use super::staff::{staff_page, StaffPage};
 use super::{format, render, Csrf, OrPage, Page, PageError};
-use crate::app::AppState;
 use crate::cases::pendency;
 use crate::cases::run::{self, Attachment, Step};
 use crate::cases::workflow::{Datatype, Workflow};
 use crate::platform::db::query;
 use crate::platform::i18n::Lang;
 use crate::platform::identity::{Scope, Staff};
+use crate::platform::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/verify/{token}", get(verify_page))
         .route("/cases/{workflow}/apply", get(apply_form).post(apply))
         .route("/cases/{workflow}/lookup", get(lookup_form).post(lookup))
         .route("/staff/cases", get(workflows))
@@ -807,4 +808,43 @@ async fn lookup(
         result,
     };
     Ok(render(status, &csrf, &page))
+}
+
+#[derive(askama::Template)]
+#[template(path = "verify.html")]
+struct VerifyPage {
+    p: super::Page,
+    title: String,
+    number: String,
+    body: String,
+    issued: String,
+    cancelled: Option<(String, String)>,
+}
+
+/// The public verification of a letter or certificate: what it says, whether it stands.
+async fn verify_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    csrf: Csrf,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
+    Path(token): Path<String>,
+) -> std::result::Result<Response, super::PageError> {
+    let (d, title) = run::verify_document(&state.db, &token)
+        .await
+        .or_page(lang)?
+        .ok_or_else(|| super::PageError::not_found(lang))?;
+    let page = VerifyPage {
+        p: super::Page::new(lang, lang.t("verify-title"), &uri, &csrf),
+        title,
+        number: d.number,
+        body: d.body,
+        issued: super::format::date(lang, d.issued_at),
+        cancelled: d.cancelled_at.map(|at| {
+            (
+                super::format::date(lang, at),
+                d.cancel_reason.unwrap_or_default(),
+            )
+        }),
+    };
+    Ok(super::render(StatusCode::OK, &csrf, &page))
 }

@@ -16,10 +16,10 @@ use serde::Deserialize;
 use super::format;
 use super::map::{self, Bbox, View};
 use super::{render, Csrf, OrPage, Page, PageError};
-use crate::app::AppState;
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::ratelimit::PeerAddr;
+use crate::platform::state::AppState;
 use crate::reports::model::{Datatype, RichStatus, Service};
 use crate::reports::open311::{base_url, read_fields, submission};
 use crate::reports::store::{self, Filter};
@@ -282,7 +282,9 @@ fn local_datetime(v: &str) -> Option<String> {
     let naive = NaiveDateTime::parse_from_str(v.trim(), "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(v.trim(), "%Y-%m-%dT%H:%M:%S"))
         .ok()?;
-    let at = format::pkt().from_local_datetime(&naive).single()?;
+    let at = crate::platform::clock::pkt()
+        .from_local_datetime(&naive)
+        .single()?;
     Some(at.to_rfc3339())
 }
 

@@ -15,13 +15,13 @@ use serde::Deserialize;
 
 use super::staff::StaffPage;
 use super::{render, Csrf, OrPage, Page, PageError};
-use crate::app::AppState;
 use crate::directory::model::{Hours, Kind, KindAttr};
 use crate::directory::{self, index, store};
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::personal::Phone;
 use crate::platform::ratelimit::PeerAddr;
+use crate::platform::state::AppState;
 use crate::reports::open311::read_fields;
 use crate::t;
 
@@ -237,7 +237,7 @@ async fn near(
                 limit: 20,
             };
             let found = state
-                .directory
+                .directory()
                 .nearest(&state.db, &query)
                 .await
                 .or_page(lang)?;
@@ -580,7 +580,16 @@ async fn review_code(
             page.error = Some(lang.t("err-phone"));
             StatusCode::UNPROCESSABLE_ENTITY
         }
-        Some(phone) => match crate::platform::otp::issue(&state, &phone, "review", lang).await {
+        Some(phone) => match crate::platform::otp::issue(
+            &state.db,
+            &state.config,
+            &state.job_wake,
+            &phone,
+            "review",
+            lang,
+        )
+        .await
+        {
             Ok(()) => StatusCode::OK,
             Err(e @ Error::TooManyRequests(_)) => {
                 page.error = Some(e.message());

@@ -15,9 +15,9 @@ use chrono::Datelike;
 use serde::Deserialize;
 
 use super::{charts, render, Csrf, OrPage, Page, PageError};
-use crate::app::AppState;
 use crate::platform::i18n::Lang;
 use crate::platform::org;
+use crate::platform::state::AppState;
 use crate::programme::figures::{self, Figures, Group, Range};
 use crate::programme::projects;
 
@@ -227,7 +227,7 @@ async fn report(
     };
     let year = match q.year.as_deref().map(str::trim).filter(|y| !y.is_empty()) {
         Some(y) => y.parse::<i32>().map_err(|_| bad())?,
-        None => crate::programme::today().year(),
+        None => crate::platform::clock::today().year(),
     };
     let r = Range::year(year).map_err(|_| bad())?;
     let f = figures::figures(&state.db, &r)

@@ -10,9 +10,9 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::{render, Csrf, OrPage, Page, PageError};
-use crate::app::AppState;
 use crate::content::{self, signs, PageSpec};
 use crate::platform::i18n::Lang;
+use crate::platform::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

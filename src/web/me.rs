@@ -12,12 +12,12 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::{format, local_path, render, Csrf, OrPage, Page, PageError};
-use crate::app::AppState;
 use crate::platform::citizen::{self, MaybeCitizen, SignedIn};
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::personal::Phone;
 use crate::platform::ratelimit::PeerAddr;
+use crate::platform::state::AppState;
 use crate::theory::{self, Kind};
 
 /// A signed-in citizen; anyone else is sent to sign in, and back afterwards (to the page, or for
@@ -185,15 +185,18 @@ async fn send_code(
             page.error = Some(lang.t("err-phone"));
             StatusCode::UNPROCESSABLE_ENTITY
         }
-        Some(phone) => match citizen::send_code(&state, &phone, lang).await {
-            Ok(()) => StatusCode::OK,
-            Err(e @ Error::TooManyRequests(_)) => {
-                page.step = "phone";
-                page.error = Some(e.message());
-                StatusCode::TOO_MANY_REQUESTS
+        Some(phone) => {
+            match citizen::send_code(&state.db, &state.config, &state.job_wake, &phone, lang).await
+            {
+                Ok(()) => StatusCode::OK,
+                Err(e @ Error::TooManyRequests(_)) => {
+                    page.step = "phone";
+                    page.error = Some(e.message());
+                    StatusCode::TOO_MANY_REQUESTS
+                }
+                Err(e) => return Err(PageError { error: e, lang }),
             }
-            Err(e) => return Err(PageError { error: e, lang }),
-        },
+        }
     };
     Ok(render(status, &csrf, &page))
 }
@@ -226,7 +229,7 @@ async fn sign_in(
         page.error = Some(lang.t("err-phone"));
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &csrf, &page));
     };
-    match citizen::sign_in(&state, &phone, &f.code, lang).await {
+    match citizen::sign_in(&state.db, &state.config, &phone, &f.code, lang).await {
         Ok(token) => {
             let cookie = citizen::set_cookie(
                 &token,

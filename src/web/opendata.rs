@@ -13,13 +13,13 @@ use axum::Router;
 
 use super::staff::{staff_page, StaffPage};
 use super::{format, render, Csrf, OrPage, Page, PageError};
-use crate::app::AppState;
 use crate::opendata::datastore::{self, Search};
 use crate::opendata::store::{self, DatasetFilter};
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::identity::{Role, Scope, Staff, StaffKind};
 use crate::platform::org;
+use crate::platform::state::AppState;
 use crate::t;
 
 pub fn router() -> Router<AppState> {

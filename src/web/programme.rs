@@ -15,7 +15,6 @@ use axum::{Form, Router};
 
 use super::staff::{staff_page, StaffPage};
 use super::{format, render, Csrf, OrPage, Page, PageError};
-use crate::app::AppState;
 use crate::benefits::api::read_form;
 use crate::platform::db::query;
 use crate::platform::error::Error;
@@ -23,6 +22,7 @@ use crate::platform::files;
 use crate::platform::i18n::Lang;
 use crate::platform::identity::Staff;
 use crate::platform::ratelimit::PeerAddr;
+use crate::platform::state::AppState;
 use crate::programme::cycles::{self, Applicant, Cycle, NewApplication, NewCycle};
 use crate::programme::partners::{self, MouForm, TrainingForm};
 use crate::programme::problems::{self, ProblemForm};
@@ -142,7 +142,7 @@ async fn calls(
     csrf: Csrf,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, PageError> {
-    let today = prog::today();
+    let today = crate::platform::clock::today();
     let calls = cycles::cycles(&state.db)
         .await
         .or_page(lang)?
@@ -197,7 +197,7 @@ fn apply_page(
 ) -> ApplyPage {
     ApplyPage {
         p: Page::new(lang, cycle.title.clone(), uri, csrf),
-        open: cycle.open(prog::today()),
+        open: cycle.open(crate::platform::clock::today()),
         cycle,
         done,
         error,
@@ -646,7 +646,7 @@ async fn partner_page(
     let access = gate(&state, &staff, lang).await?;
     let partner = partner_or_404(&state, &slug, lang).await?;
     let id = partner.department.id;
-    let today = prog::today();
+    let today = crate::platform::clock::today();
     let mous = partners::mous(&state.db, Some(id))
         .await
         .or_page(lang)?

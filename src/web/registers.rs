@@ -13,10 +13,10 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::{render, Csrf, OrPage, Page, PageError};
-use crate::app::AppState;
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::ratelimit::PeerAddr;
+use crate::platform::state::AppState;
 use crate::registers::model::Datatype;
 use crate::registers::{self, Answer, Register};
 

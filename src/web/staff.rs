@@ -16,11 +16,11 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use serde::Deserialize;
 
 use super::{charts, format, local_path, render, Csrf, OrPage, Page, PageError};
-use crate::app::AppState;
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::identity::{self, Staff, StaffKind};
 use crate::platform::ratelimit::PeerAddr;
+use crate::platform::state::AppState;
 use crate::reports::model::{RichStatus, ALL_STATUSES};
 use crate::reports::open311::{answers_of, base_url};
 use crate::reports::store::{self, Filter, GroupColumn, Order, ReportRow};
@@ -273,11 +273,11 @@ impl InboxQuery {
             Some(s) => f.rich_status = Some(RichStatus::parse(s).ok_or_else(|| bad("status"))?),
         }
         if let Some(d) = some(&self.from) {
-            f.start = Some(format::day_start(&d).ok_or_else(|| bad("from"))?);
+            f.start = Some(crate::platform::clock::day_start(&d).ok_or_else(|| bad("from"))?);
         }
         if let Some(d) = some(&self.to) {
             f.end = Some(
-                format::day_start(&d).ok_or_else(|| bad("to"))? + Duration::days(1)
+                crate::platform::clock::day_start(&d).ok_or_else(|| bad("to"))? + Duration::days(1)
                     - Duration::microseconds(1),
             );
         }
@@ -1032,9 +1032,11 @@ struct DashboardQuery {
 
 /// Monday 00:00 (Pakistan time) of the week holding `at`, in UTC.
 fn week_start(at: DateTime<Utc>) -> DateTime<Utc> {
-    let local = at.with_timezone(&format::pkt()).date_naive();
+    let local = at
+        .with_timezone(&crate::platform::clock::pkt())
+        .date_naive();
     let monday = local - Duration::days(local.weekday().num_days_from_monday() as i64);
-    format::day_start(&monday.format("%Y-%m-%d").to_string()).expect("a valid day")
+    crate::platform::clock::day_start(&monday.format("%Y-%m-%d").to_string()).expect("a valid day")
 }
 
 fn median(mut v: Vec<i64>) -> Option<i64> {
@@ -1080,7 +1082,7 @@ async fn dashboard(
             ..scoped.clone()
         };
         let n = store::count(&state.db, &f).await.or_page(lang)?;
-        let local = start.with_timezone(&format::pkt());
+        let local = start.with_timezone(&crate::platform::clock::pkt());
         weekly_rows.push((format!("{}/{}", local.day(), local.month()), n));
     }
     let by_status_raw = store::count_by(&state.db, &scoped, GroupColumn::RichStatus)
@@ -1257,7 +1259,7 @@ async fn retry_message(
     if !csrf.verify(f.csrf.as_deref()) {
         return Err(PageError::form_expired(lang));
     }
-    crate::channels::outbound::retry(&state.db, &staff.actor(), id)
+    crate::platform::sms::retry(&state.db, &staff.actor(), id)
         .await
         .or_page(lang)?;
     state.job_wake.notify_one();
@@ -1281,7 +1283,7 @@ async fn test_message(
         lang,
     })?;
     let mut tx = state.db.begin().await.or_page(lang)?;
-    crate::channels::outbound::queue(
+    crate::platform::sms::queue(
         &mut tx,
         &state.config,
         &phone,
@@ -1318,7 +1320,7 @@ async fn messages(
     let status = q
         .status
         .filter(|s| ["queued", "sent", "dead", "suppressed"].contains(&s.as_str()));
-    let rows = crate::channels::store::outgoing_list(&state.db, status.as_deref(), 200)
+    let rows = crate::platform::sms::outgoing_list(&state.db, status.as_deref(), 200)
         .await
         .or_page(lang)?
         .into_iter()

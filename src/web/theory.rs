@@ -16,11 +16,11 @@ use serde::Deserialize;
 
 use super::staff::{staff_page, StaffPage};
 use super::{render, Csrf, OrPage, Page, PageError};
-use crate::app::AppState;
 use crate::content::signs;
 use crate::platform::citizen::MaybeCitizen;
 use crate::platform::i18n::Lang;
 use crate::platform::ratelimit::PeerAddr;
+use crate::platform::state::AppState;
 use crate::theory::{self, BankSpec, Kind, Question};
 
 pub fn router() -> Router<AppState> {

@@ -138,7 +138,7 @@ async fn pages_work_in_a_real_browser() {
         .await
         .unwrap();
     // A fellowship call open whatever the day the suite runs.
-    let today = khidmat::programme::today();
+    let today = khidmat::platform::clock::today();
     app.db
         .execute(
             khidmat::platform::db::query(

@@ -16,6 +16,7 @@ mod directory;
 mod faults;
 mod fuzz;
 mod kernel;
+mod layers;
 mod nodes;
 mod open311;
 mod opendata;

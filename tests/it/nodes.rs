@@ -72,7 +72,7 @@ async fn two_nodes_share_one_postgres() {
     let mut tx = a.db.begin().await.unwrap();
     for n in 0..40 {
         let phone = Phone::parse(&format!("0300 76543{:02}", n)).unwrap();
-        khidmat::channels::outbound::queue(
+        khidmat::platform::sms::queue(
             &mut tx,
             &config,
             &phone,

@@ -17,7 +17,7 @@ use crate::helpers::*;
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
 
 fn day(offset: i64) -> String {
-    (khidmat::programme::today() + Duration::days(offset)).to_string()
+    (khidmat::platform::clock::today() + Duration::days(offset)).to_string()
 }
 
 async fn apply(
@@ -930,7 +930,7 @@ both!(
             }
             tx.commit().await.unwrap();
 
-            let today = khidmat::programme::today();
+            let today = khidmat::platform::clock::today();
             let (from, to) = (
                 today - Duration::days(rng.random_range(10..40)),
                 today - Duration::days(rng.random_range(0..5)),

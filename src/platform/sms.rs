@@ -6,17 +6,25 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use http_body_util::BodyExt;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::json;
 
-use super::store;
 use crate::platform::config::Config;
-use crate::platform::db::{Db, Tx};
+use crate::platform::db::{query, Db, Tx};
 use crate::platform::i18n::Lang;
 use crate::platform::jobs;
 use crate::platform::personal::Phone;
+
+/// The words that ask for a report's status, in any of the languages. These and
+/// [`GRANT_KEYWORDS`] are kept by the SMS channel: no pack may use them as a service keyword.
+pub const STATUS_KEYWORDS: [&str; 6] = ["status", "stat", "صورتحال", "اسٹیٹس", "حالت", "حال"];
+
+/// The words that ask for a benefit application's status.
+pub const GRANT_KEYWORDS: [&str; 3] = ["grant", "امداد", "مرسته"];
 
 pub const JOB_KIND: &str = "sms.send";
 /// As many attempts as the job queue makes.
@@ -109,7 +117,7 @@ async fn enqueue(
     sensitive: bool,
 ) -> Result<i64, sqlx::Error> {
     let gateway = crate::platform::settings::sms_gateway(tx, config).await?;
-    let id = store::insert_outgoing(
+    let id = insert_outgoing(
         tx,
         phone.e164(),
         text,
@@ -171,7 +179,7 @@ pub async fn send_job(
     let id = payload["id"]
         .as_i64()
         .ok_or_else(|| anyhow::anyhow!("payload without id"))?;
-    let Some(msg) = store::outgoing(&db, id).await? else {
+    let Some(msg) = outgoing(&db, id).await? else {
         return Ok(());
     };
     if msg.status != "queued" {
@@ -182,7 +190,7 @@ pub async fn send_job(
     if !crate::platform::ratelimit::take_db_token(&db, &key, config.sms_per_number_per_minute)
         .await?
     {
-        store::mark_outgoing(&db, id, "suppressed", Some("rate limit for this number")).await?;
+        mark_outgoing(&db, id, "suppressed", Some("rate limit for this number")).await?;
         return Ok(());
     }
     let masked = Phone::parse(&msg.phone)
@@ -202,7 +210,7 @@ pub async fn send_job(
     };
     match result {
         Ok(()) => {
-            store::mark_outgoing(&db, id, "sent", None).await?;
+            mark_outgoing(&db, id, "sent", None).await?;
             metrics::counter!("khidmat_sms_sent_total", "gateway" => msg.gateway.clone())
                 .increment(1);
             Ok(())
@@ -210,7 +218,7 @@ pub async fn send_job(
         Err(e) => {
             let last = msg.attempts + 1 >= ATTEMPTS;
             let status = if last { "dead" } else { "queued" };
-            store::mark_outgoing(&db, id, status, Some(&format!("{e:#}"))).await?;
+            mark_outgoing(&db, id, status, Some(&format!("{e:#}"))).await?;
             if last {
                 metrics::counter!("khidmat_sms_dead_total").increment(1);
             }
@@ -244,6 +252,142 @@ async fn http_send(template: &str, to: &str, text: &str) -> anyhow::Result<()> {
         String::from_utf8_lossy(&body[..body.len().min(200)])
     );
     Ok(())
+}
+
+// The outbox's SQL.
+
+/// An outbound SMS.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Outgoing {
+    pub id: i64,
+    pub phone: String,
+    pub body: String,
+    pub lang: String,
+    pub segments: i64,
+    pub gateway: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub report_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+const OUT_COLUMNS: &str =
+    "id, phone, body, lang, segments, gateway, status, attempts, last_error, report_id, created_at, sent_at";
+
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_outgoing(
+    tx: &mut Tx,
+    phone: &str,
+    body: &str,
+    lang: &str,
+    segments: i64,
+    gateway: &str,
+    report_id: Option<i64>,
+    sensitive: bool,
+) -> Result<i64, sqlx::Error> {
+    tx.scalar(
+        query(
+            "INSERT INTO sms_outbox (phone, body, lang, segments, gateway, status, attempts, report_id, created_at, sensitive) \
+             VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8) RETURNING id",
+        )
+        .bind(phone)
+        .bind(body)
+        .bind(lang)
+        .bind(segments)
+        .bind(gateway)
+        .bind(report_id)
+        .bind(Utc::now())
+        .bind(sensitive),
+    )
+    .await
+}
+
+/// What a message that carried a secret reads once it has left.
+pub const REDACTED: &str = "[removed after sending: it held a one-time code]";
+
+pub async fn outgoing(db: &Db, id: i64) -> Result<Option<Outgoing>, sqlx::Error> {
+    db.fetch_optional(
+        query(format!(
+            "SELECT {OUT_COLUMNS} FROM sms_outbox WHERE id = $1"
+        ))
+        .bind(id),
+    )
+    .await
+}
+
+/// The latest outbound messages, optionally of one status, newest first.
+pub async fn outgoing_list(
+    db: &Db,
+    status: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Outgoing>, sqlx::Error> {
+    let q = match status {
+        Some(s) => query(format!(
+            "SELECT {OUT_COLUMNS} FROM sms_outbox WHERE status = $1 ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(s)
+        .bind(limit),
+        None => query(format!(
+            "SELECT {OUT_COLUMNS} FROM sms_outbox ORDER BY id DESC LIMIT $1"
+        ))
+        .bind(limit),
+    };
+    db.fetch_all(q).await
+}
+
+/// Record one attempt's outcome. `dead` after the last attempt.
+pub async fn mark_outgoing(
+    db: &Db,
+    id: i64,
+    status: &str,
+    error: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let now = Utc::now();
+    db.execute(
+        query(
+            "UPDATE sms_outbox SET status = $1, attempts = attempts + 1, last_error = $2, \
+             sent_at = CASE WHEN $1 = 'sent' THEN $3 ELSE sent_at END, \
+             body = CASE WHEN sensitive AND $1 <> 'queued' THEN $5 ELSE body END WHERE id = $4",
+        )
+        .bind(status)
+        .bind(error)
+        .bind(now)
+        .bind(id)
+        .bind(REDACTED),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Hand the queued messages of a pull gateway (SMSSync) over: they count as sent.
+pub async fn take_queued(db: &Db, gateway: &str, limit: i64) -> Result<Vec<Outgoing>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let rows: Vec<Outgoing> = tx
+        .fetch_all(
+            query(format!(
+                "SELECT {OUT_COLUMNS} FROM sms_outbox WHERE gateway = $1 AND status = 'queued' ORDER BY id LIMIT $2"
+            ))
+            .bind(gateway)
+            .bind(limit),
+        )
+        .await?;
+    let now = Utc::now();
+    for r in &rows {
+        tx.execute(
+            query(
+                "UPDATE sms_outbox SET status = 'sent', attempts = attempts + 1, sent_at = $1, \
+                 body = CASE WHEN sensitive THEN $3 ELSE body END WHERE id = $2",
+            )
+            .bind(now)
+            .bind(r.id)
+            .bind(REDACTED),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(rows)
 }
 
 #[cfg(test)]
