@@ -12,7 +12,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::staff::{staff_page, StaffPage};
-use super::{format, render, Csrf, OrPage, Page, PageError};
+use super::{format, render, Csrf, FormPost, OrPage, Page, PageError};
 use crate::admin::services::{value_line, FORM_ROWS};
 use crate::admin::{self, health, pack, readiness, services, site, users, Power};
 use crate::platform::error::Error;
@@ -725,12 +725,8 @@ async fn backup_now(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
-    Form(f): Form<AdminForm>,
+    FormPost(_, _): FormPost<AdminForm>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     site::platform(&staff).or_page(lang)?;
     crate::platform::backup::request_now(&state.db)
         .await
@@ -1047,7 +1043,6 @@ async fn password_form(
 
 #[derive(Deserialize)]
 struct PasswordForm {
-    csrf: Option<String>,
     #[serde(default)]
     password: String,
 }
@@ -1058,14 +1053,10 @@ async fn set_password(
     PeerAddr(peer): PeerAddr,
     headers: HeaderMap,
     lang: Lang,
-    csrf: Csrf,
     OriginalUri(uri): OriginalUri,
     Path(token): Path<String>,
-    Form(f): Form<PasswordForm>,
+    FormPost(csrf, f): FormPost<PasswordForm>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     state
         .limit_public_write(&headers, peer, lang)
         .await

@@ -11,11 +11,11 @@ use axum::extract::{DefaultBodyLimit, Multipart, OriginalUri, Path, Query, State
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 
 use super::citizen::{district_options, form_fields, DistrictOption, Field};
 use super::staff::{staff_page, StaffPage};
-use super::{format, render, Csrf, OrPage, Page, PageError};
+use super::{format, render, Csrf, FormPost, OrPage, Page, PageError};
 use crate::benefits::apply::{self, ApplicationIn, RELIGIONS};
 use crate::benefits::model::{rupees, Entitlement, Method};
 use crate::benefits::store::{self, Fund};
@@ -542,13 +542,9 @@ async fn status_check(
     PeerAddr(peer): PeerAddr,
     headers: axum::http::HeaderMap,
     lang: Lang,
-    csrf: Csrf,
     OriginalUri(uri): OriginalUri,
-    Form(form): Form<HashMap<String, String>>,
+    FormPost(csrf, form): FormPost<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(form.get("csrf").map(String::as_str)) {
-        return Err(PageError::form_expired(lang));
-    }
     state
         .limit_public_write(&headers, peer, lang)
         .await
@@ -756,13 +752,9 @@ async fn staff_fund_action(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(code): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    FormPost(_, form): FormPost<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(form.get("csrf").map(String::as_str)) {
-        return Err(PageError::form_expired(lang));
-    }
     let f = own_fund(&state, &staff, &code, lang).await?;
     let get = |k: &str| form.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
     let back = format!("/staff/benefits/{code}");
@@ -948,13 +940,9 @@ async fn staff_verify(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(reference): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    FormPost(_, form): FormPost<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(form.get("csrf").map(String::as_str)) {
-        return Err(PageError::form_expired(lang));
-    }
     let accept = form.get("decision").map(String::as_str) == Some("verify");
     let note = form.get("note").cloned().unwrap_or_default();
     apply::verify(&state, &staff, &reference, accept, &note, lang)
@@ -1085,13 +1073,9 @@ async fn staff_batch_action(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(id): Path<i64>,
-    Form(form): Form<HashMap<String, String>>,
+    FormPost(_, form): FormPost<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(form.get("csrf").map(String::as_str)) {
-        return Err(PageError::form_expired(lang));
-    }
     let get = |k: &str| form.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
     match get("action").as_str() {
         "add" => {

@@ -14,12 +14,12 @@ use axum::extract::{OriginalUri, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use serde::Deserialize;
 
 use super::me::SignedInPage;
 use super::staff::{staff_page, StaffPage};
-use super::{format, render, Csrf, OrPage, Page, PageError};
+use super::{format, render, Csrf, FormPost, OrPage, Page, PageError};
 use crate::campaigns::orgs::{self, Org, OrgIn};
 use crate::campaigns::pledges::{self, Pledge, PledgeIn};
 use crate::campaigns::projects::{self, Project, ProjectIn};
@@ -310,20 +310,16 @@ async fn pledge(
     PeerAddr(peer): PeerAddr,
     headers: HeaderMap,
     lang: Lang,
-    csrf: Csrf,
     OriginalUri(uri): OriginalUri,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfAnd<PledgeIn>>,
+    FormPost(csrf, f): FormPost<PledgeIn>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     state
         .limit_public_write(&headers, peer, lang)
         .await
         .or_page(lang)?;
     let page = Page::new(lang, lang.t("campaign-title"), &uri, &csrf);
-    let result = pledges::pledge_to(&state, &who, id, &f.form, lang).await;
+    let result = pledges::pledge_to(&state, &who, id, &f, lang).await;
     let mut pp = project_page(&state, lang, page, id, Some(&who)).await?;
     pp.p.title = pp.c.title.clone();
     let status = match result {
@@ -333,7 +329,7 @@ async fn pledge(
         }
         Err(e @ (Error::BadRequest(_) | Error::Conflict(_) | Error::Forbidden(_))) => {
             pp.error = Some(e.message());
-            pp.form = f.form;
+            pp.form = f;
             match e {
                 Error::Forbidden(_) => StatusCode::FORBIDDEN,
                 Error::Conflict(_) => StatusCode::CONFLICT,
@@ -343,14 +339,6 @@ async fn pledge(
         Err(e) => return Err(PageError { error: e, lang }),
     };
     Ok(render(status, &csrf, &pp))
-}
-
-/// A form's token and its fields.
-#[derive(Deserialize)]
-struct CsrfAnd<T> {
-    csrf: Option<String>,
-    #[serde(flatten)]
-    form: T,
 }
 
 #[derive(Template)]
@@ -431,19 +419,15 @@ async fn org_register(
     PeerAddr(peer): PeerAddr,
     headers: HeaderMap,
     lang: Lang,
-    csrf: Csrf,
     OriginalUri(uri): OriginalUri,
-    Form(f): Form<CsrfAnd<OrgIn>>,
+    FormPost(csrf, f): FormPost<OrgIn>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     state
         .limit_public_write(&headers, peer, lang)
         .await
         .or_page(lang)?;
     let base = crate::reports::open311::base_url(&state.config, &headers);
-    match orgs::register(&state, &who, &f.form, &base, lang).await {
+    match orgs::register(&state, &who, &f, &base, lang).await {
         Ok(_) => Ok(Redirect::to("/campaigns/mine").into_response()),
         Err(e @ (Error::BadRequest(_) | Error::Conflict(_))) => {
             let status = match e {
@@ -452,7 +436,7 @@ async fn org_register(
             };
             let page = OrgPage {
                 p: Page::new(lang, lang.t("campaign-org-new"), &uri, &csrf),
-                form: f.form,
+                form: f,
                 districts: district_names(&state.districts().await.or_page(lang)?, lang),
                 error: Some(e.message()),
                 sign_in: None,
@@ -709,20 +693,16 @@ async fn create_project(
     State(state): State<AppState>,
     SignedInPage(who): SignedInPage,
     lang: Lang,
-    csrf: Csrf,
     OriginalUri(uri): OriginalUri,
     Query(q): Query<OrgQuery>,
-    Form(f): Form<CsrfAnd<ProjectIn>>,
+    FormPost(csrf, f): FormPost<ProjectIn>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
-    match projects::create(&state, &who, q.org, &f.form, lang).await {
+    match projects::create(&state, &who, q.org, &f, lang).await {
         Ok(id) => Ok(Redirect::to(&format!("/campaigns/mine/p/{id}")).into_response()),
         Err(e @ Error::BadRequest(_)) => {
             let page = Page::new(lang, lang.t("campaign-new-project"), &uri, &csrf);
             let mut ep = edit_page(&state, lang, page, q.org, None).await?;
-            ep.form = f.form;
+            ep.form = f;
             ep.error = Some(e.message());
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &csrf, &ep))
         }
@@ -750,23 +730,19 @@ async fn save_project(
     State(state): State<AppState>,
     SignedInPage(who): SignedInPage,
     lang: Lang,
-    csrf: Csrf,
     OriginalUri(uri): OriginalUri,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfAnd<ProjectIn>>,
+    FormPost(csrf, f): FormPost<ProjectIn>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     let (p, _) = projects::owned(&state.db, &who, id, lang)
         .await
         .or_page(lang)?;
-    match projects::update(&state, &who, id, &f.form, lang).await {
+    match projects::update(&state, &who, id, &f, lang).await {
         Ok(()) => Ok(Redirect::to(&format!("/campaigns/mine/p/{id}")).into_response()),
         Err(e @ Error::BadRequest(_)) => {
             let page = Page::new(lang, p.title.get(lang).to_owned(), &uri, &csrf);
             let mut ep = edit_page(&state, lang, page, p.org_id, Some(&p)).await?;
-            ep.form = f.form;
+            ep.form = f;
             ep.error = Some(e.message());
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &csrf, &ep))
         }
@@ -804,7 +780,6 @@ async fn add_photo(
 
 #[derive(Deserialize)]
 struct TextForm {
-    csrf: Option<String>,
     #[serde(default)]
     body: String,
     #[serde(default)]
@@ -823,13 +798,9 @@ async fn submit(
     State(state): State<AppState>,
     SignedInPage(who): SignedInPage,
     lang: Lang,
-    csrf: Csrf,
     Path(id): Path<i64>,
-    Form(f): Form<TextForm>,
+    FormPost(_, _): FormPost<TextForm>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     // The service refuses a project that is not theirs.
     projects::submit(&state, &who, id, lang)
         .await
@@ -841,13 +812,9 @@ async fn post_update(
     State(state): State<AppState>,
     SignedInPage(who): SignedInPage,
     lang: Lang,
-    csrf: Csrf,
     Path(id): Path<i64>,
-    Form(f): Form<TextForm>,
+    FormPost(_, f): FormPost<TextForm>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     // The service refuses a project that is not theirs.
     projects::post_update(&state, &who, id, &f.body, lang)
         .await
@@ -859,13 +826,9 @@ async fn decide(
     State(state): State<AppState>,
     SignedInPage(who): SignedInPage,
     lang: Lang,
-    csrf: Csrf,
     Path(id): Path<i64>,
-    Form(f): Form<TextForm>,
+    FormPost(_, f): FormPost<TextForm>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     pledges::decide(&state, &who, id, f.decision == "accept", lang)
         .await
         .or_page(lang)?;
@@ -943,13 +906,9 @@ async fn staff_org(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(id): Path<i64>,
-    Form(f): Form<TextForm>,
+    FormPost(_, f): FormPost<TextForm>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     orgs::review(&state, &staff, id, f.decision == "verify", &f.notes)
         .await
         .or_page(lang)?;
@@ -960,13 +919,9 @@ async fn staff_project(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(id): Path<i64>,
-    Form(f): Form<TextForm>,
+    FormPost(_, f): FormPost<TextForm>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     match f.decision.as_str() {
         "publish" | "return" => {
             projects::review(&state, &staff, id, f.decision == "publish", &f.notes).await
@@ -984,12 +939,8 @@ async fn staff_policy(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
-    Form(f): Form<TextForm>,
+    FormPost(_, f): FormPost<TextForm>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     campaigns::set_policy(&state, &staff, &f.jurisdiction, &f.mode, &f.basis, lang)
         .await
         .or_page(lang)?;

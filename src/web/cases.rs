@@ -9,10 +9,10 @@ use axum::extract::{DefaultBodyLimit, Multipart, OriginalUri, Path, Query, State
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::{Form, Router};
+use axum::Router;
 
 use super::staff::{staff_page, StaffPage};
-use super::{format, render, Csrf, OrPage, Page, PageError};
+use super::{format, render, Csrf, FormPost, OrPage, Page, PageError};
 use crate::cases::pendency;
 use crate::cases::run::{self, Attachment, Step};
 use crate::cases::workflow::{Datatype, Workflow};
@@ -245,13 +245,9 @@ async fn open(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(code): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    FormPost(_, form): FormPost<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(form.get("csrf").map(String::as_str)) {
-        return Err(PageError::form_expired(lang));
-    }
     let fields = crate::cases::form_fields(&form);
     let c = run::create(
         &state,
@@ -666,15 +662,11 @@ async fn apply(
     crate::platform::ratelimit::PeerAddr(peer): crate::platform::ratelimit::PeerAddr,
     headers: HeaderMap,
     lang: Lang,
-    csrf: Csrf,
     OriginalUri(uri): OriginalUri,
     Path(code): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    FormPost(csrf, form): FormPost<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let w = citizen_workflow(&state, &code, lang).await?;
-    if !csrf.verify(form.get("csrf").map(String::as_str)) {
-        return Err(PageError::form_expired(lang));
-    }
     state
         .limit_public_write(&headers, peer, lang)
         .await
@@ -756,14 +748,10 @@ async fn lookup(
     crate::platform::ratelimit::PeerAddr(peer): crate::platform::ratelimit::PeerAddr,
     headers: HeaderMap,
     lang: Lang,
-    csrf: Csrf,
     OriginalUri(uri): OriginalUri,
     Path(code): Path<String>,
-    Form(form): Form<HashMap<String, String>>,
+    FormPost(csrf, form): FormPost<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(form.get("csrf").map(String::as_str)) {
-        return Err(PageError::form_expired(lang));
-    }
     state
         .limit_public_write(&headers, peer, lang)
         .await

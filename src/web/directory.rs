@@ -14,7 +14,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::staff::StaffPage;
-use super::{render, Csrf, OrPage, Page, PageError};
+use super::{render, Csrf, FormPost, OrPage, Page, PageError};
 use crate::directory::model::{Hours, Kind, KindAttr};
 use crate::directory::{self, index, store};
 use crate::platform::error::Error;
@@ -536,7 +536,6 @@ async fn review_form(
 
 #[derive(Deserialize)]
 struct CodeForm {
-    csrf: Option<String>,
     subject: String,
     phone: String,
 }
@@ -548,14 +547,10 @@ async fn review_code(
     PeerAddr(peer): PeerAddr,
     headers: axum::http::HeaderMap,
     lang: Lang,
-    csrf: Csrf,
     OriginalUri(uri): OriginalUri,
     Path(uuid): Path<String>,
-    Form(f): Form<CodeForm>,
+    FormPost(csrf, f): FormPost<CodeForm>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     state
         .limit_public_write(&headers, peer, lang)
         .await
@@ -902,7 +897,6 @@ async fn queue(
 
 #[derive(Deserialize)]
 struct DecideForm {
-    csrf: Option<String>,
     action: String,
 }
 
@@ -910,13 +904,9 @@ async fn decide(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(id): Path<i64>,
-    Form(f): Form<DecideForm>,
+    FormPost(_, f): FormPost<DecideForm>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     let accept = match f.action.as_str() {
         "verify" => true,
         "reject" => false,
@@ -935,7 +925,6 @@ async fn decide(
 
 #[derive(Deserialize)]
 struct ModerateForm {
-    csrf: Option<String>,
     action: String,
     reason: String,
 }
@@ -944,13 +933,9 @@ async fn moderate(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(id): Path<i64>,
-    Form(f): Form<ModerateForm>,
+    FormPost(_, f): FormPost<ModerateForm>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     let hide = match f.action.as_str() {
         "hide" => true,
         "restore" => false,

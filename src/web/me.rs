@@ -8,10 +8,10 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use serde::Deserialize;
 
-use super::{format, local_path, render, Csrf, OrPage, Page, PageError};
+use super::{format, local_path, render, Csrf, FormPost, OrPage, Page, PageError};
 use crate::platform::citizen::{self, MaybeCitizen, SignedIn};
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
@@ -148,7 +148,6 @@ async fn me(
 
 #[derive(Deserialize)]
 struct CodeForm {
-    csrf: Option<String>,
     #[serde(default)]
     phone: String,
     #[serde(default)]
@@ -161,13 +160,9 @@ async fn send_code(
     PeerAddr(peer): PeerAddr,
     headers: HeaderMap,
     lang: Lang,
-    csrf: Csrf,
     OriginalUri(uri): OriginalUri,
-    Form(f): Form<CodeForm>,
+    FormPost(csrf, f): FormPost<CodeForm>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     state
         .limit_public_write(&headers, peer, lang)
         .await
@@ -206,13 +201,9 @@ async fn sign_in(
     PeerAddr(peer): PeerAddr,
     headers: HeaderMap,
     lang: Lang,
-    csrf: Csrf,
     OriginalUri(uri): OriginalUri,
-    Form(f): Form<CodeForm>,
+    FormPost(csrf, f): FormPost<CodeForm>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     state
         .limit_public_write(&headers, peer, lang)
         .await
@@ -250,12 +241,8 @@ async fn sign_out(
     State(state): State<AppState>,
     headers: HeaderMap,
     lang: Lang,
-    csrf: Csrf,
-    Form(f): Form<CodeForm>,
+    FormPost(_, _): FormPost<CodeForm>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     if let Some(t) = citizen::token(&headers) {
         citizen::sign_out(&state.db, t).await.or_page(lang)?;
     }

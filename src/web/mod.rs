@@ -275,6 +275,60 @@ async fn switch_language(Path(code): Path<String>, Query(q): Query<NextQuery>) -
 
 pub use crate::platform::csrf::{Csrf, CSRF_COOKIE};
 
+/// A page's form post, its token already checked: the browser's [`Csrf`] (for the page that
+/// answers) and the fields bound to `T`. A post without this browser's token is answered "form
+/// expired" before the handler runs, so no handler can forget the check.
+pub struct FormPost<T>(pub Csrf, pub T);
+
+impl<T> axum::extract::FromRequest<AppState> for FormPost<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+{
+    type Rejection = PageError;
+
+    async fn from_request(
+        req: axum::extract::Request,
+        state: &AppState,
+    ) -> Result<Self, PageError> {
+        use axum::extract::FromRequestParts;
+        let (mut parts, body) = req.into_parts();
+        let lang = Lang::from_request_parts(&mut parts, state)
+            .await
+            .unwrap_or_default();
+        let Ok(csrf) = Csrf::from_request_parts(&mut parts, state).await;
+        let form_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        let req = axum::extract::Request::from_parts(parts, body);
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| PageError {
+                error: if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    Error::TooLarge(e.body_text())
+                } else {
+                    Error::BadRequest(e.body_text())
+                },
+                lang,
+            })?;
+        let fields: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
+        let sent = fields
+            .iter()
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v.as_str());
+        if !form_type || !csrf.verify(sent) {
+            return Err(PageError::form_expired(lang));
+        }
+        let form = serde_urlencoded::from_bytes(&bytes).map_err(|e| PageError {
+            error: Error::Unprocessable(e.to_string()),
+            lang,
+        })?;
+        Ok(FormPost(csrf, form))
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The frame every page shares
 

@@ -11,11 +11,11 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use serde::Deserialize;
 
-use super::{charts, format, local_path, render, Csrf, OrPage, Page, PageError};
+use super::{charts, format, local_path, render, Csrf, FormPost, OrPage, Page, PageError};
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::identity::{self, Staff, StaffKind};
@@ -134,7 +134,6 @@ fn staff_next(next: Option<&str>) -> String {
 
 #[derive(Deserialize)]
 struct LoginForm {
-    csrf: Option<String>,
     email: String,
     password: String,
     next: Option<String>,
@@ -145,13 +144,9 @@ async fn login(
     PeerAddr(peer): PeerAddr,
     headers: HeaderMap,
     lang: Lang,
-    csrf: Csrf,
     OriginalUri(uri): OriginalUri,
-    Form(f): Form<LoginForm>,
+    FormPost(csrf, f): FormPost<LoginForm>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     state
         .limit_public_write(&headers, peer, lang)
         .await
@@ -183,20 +178,14 @@ async fn login(
 }
 
 #[derive(Deserialize)]
-struct CsrfForm {
-    csrf: Option<String>,
-}
+struct CsrfForm {}
 
 async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
     lang: Lang,
-    csrf: Csrf,
-    Form(f): Form<CsrfForm>,
+    FormPost(_, _): FormPost<CsrfForm>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     if let Some(token) = identity::session_cookie(&headers) {
         identity::logout(&state.db, token).await.or_page(lang)?;
     }
@@ -833,7 +822,6 @@ async fn report(
 
 #[derive(Deserialize)]
 struct StatusForm {
-    csrf: Option<String>,
     status: String,
     note: String,
 }
@@ -843,16 +831,12 @@ async fn change_status(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
-    Form(f): Form<StatusForm>,
+    FormPost(csrf, f): FormPost<StatusForm>,
 ) -> Result<Response, PageError> {
     let id = parse_id(&id, lang)?;
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     let result = match RichStatus::parse(&f.status) {
         None => Err(Error::BadRequest(t!(
             lang,
@@ -897,16 +881,12 @@ async fn reveal_contact(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
-    Form(f): Form<CsrfForm>,
+    FormPost(csrf, _): FormPost<CsrfForm>,
 ) -> Result<Response, PageError> {
     let id = parse_id(&id, lang)?;
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     crate::reports::reveal_phone(&state.db, &staff, id)
         .await
         .map_err(|_| PageError::not_found(lang))?;
@@ -929,7 +909,6 @@ async fn reveal_contact(
 
 #[derive(Deserialize)]
 struct AssignForm {
-    csrf: Option<String>,
     user_id: String,
 }
 
@@ -937,14 +916,10 @@ async fn assign(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(id): Path<String>,
-    Form(f): Form<AssignForm>,
+    FormPost(_, f): FormPost<AssignForm>,
 ) -> Result<Response, PageError> {
     let id = parse_id(&id, lang)?;
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     let user = match f.user_id.trim() {
         "" => None,
         s => Some(s.parse::<i64>().map_err(|_| PageError::not_found(lang))?),
@@ -958,7 +933,6 @@ async fn assign(
 
 #[derive(Deserialize)]
 struct DuplicateForm {
-    csrf: Option<String>,
     action: String,
 }
 
@@ -968,14 +942,10 @@ async fn duplicate(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(id): Path<String>,
-    Form(f): Form<DuplicateForm>,
+    FormPost(_, f): FormPost<DuplicateForm>,
 ) -> Result<Response, PageError> {
     let id = parse_id(&id, lang)?;
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     let r = crate::reports::report_for_staff(&state.db, &staff, id)
         .await
         .map_err(|_| PageError::not_found(lang))?;
@@ -1241,7 +1211,6 @@ fn messages_admin(staff: &Staff, lang: Lang) -> Result<(), PageError> {
 
 #[derive(Deserialize)]
 struct MessageForm {
-    csrf: Option<String>,
     #[serde(default)]
     phone: String,
 }
@@ -1251,14 +1220,10 @@ async fn retry_message(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(id): Path<i64>,
-    Form(f): Form<MessageForm>,
+    FormPost(_, _): FormPost<MessageForm>,
 ) -> Result<Response, PageError> {
     messages_admin(&staff, lang)?;
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     crate::platform::sms::retry(&state.db, &staff.actor(), id)
         .await
         .or_page(lang)?;
@@ -1271,13 +1236,9 @@ async fn test_message(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
-    Form(f): Form<MessageForm>,
+    FormPost(_, f): FormPost<MessageForm>,
 ) -> Result<Response, PageError> {
     messages_admin(&staff, lang)?;
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     let phone = crate::platform::personal::Phone::parse(&f.phone).ok_or_else(|| PageError {
         error: Error::BadRequest(lang.t("err-phone")),
         lang,
