@@ -482,61 +482,7 @@ pub async fn add_document(
     ))
 }
 
-/// A multipart form: its text fields, and its files (`(field name, bytes)`).
-pub struct SentForm {
-    pub fields: std::collections::HashMap<String, String>,
-    pub files: Vec<(String, Vec<u8>)>,
-}
-
-/// Read a multipart form; each file at most `max_file` bytes, each text field at most 10,000.
-pub async fn read_form(mut form: Multipart, max_file: usize, lang: Lang) -> Result<SentForm> {
-    let mut sent = SentForm {
-        fields: std::collections::HashMap::new(),
-        files: Vec::new(),
-    };
-    let body_error = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Error::TooLarge(t!(
-                lang,
-                "err-photo-too-large",
-                max = max_file / (1024 * 1024)
-            ))
-        } else {
-            Error::BadRequest(t!(lang, "err-body", reason = e.body_text()))
-        }
-    };
-    while let Some(mut field) = form.next_field().await.map_err(body_error)? {
-        let name = field.name().unwrap_or("").to_owned();
-        if field.file_name().is_some() {
-            let mut bytes = Vec::new();
-            while let Some(chunk) = field.chunk().await.map_err(body_error)? {
-                if bytes.len() + chunk.len() > max_file {
-                    return Err(Error::TooLarge(t!(
-                        lang,
-                        "err-photo-too-large",
-                        max = max_file / (1024 * 1024)
-                    )));
-                }
-                bytes.extend_from_slice(&chunk);
-            }
-            if !bytes.is_empty() {
-                sent.files.push((name, bytes));
-            }
-        } else {
-            let text = field.text().await.map_err(body_error)?;
-            if text.len() > 10_000 {
-                return Err(Error::BadRequest(t!(
-                    lang,
-                    "err-field-too-long",
-                    name = name.as_str(),
-                    max = 10_000usize
-                )));
-            }
-            sent.fields.insert(name, text);
-        }
-    }
-    Ok(sent)
-}
+pub use crate::platform::form::{read_form, SentForm};
 
 /// The published ballot of a fund (public).
 #[utoipa::path(get, path = "/api/v1/benefits/funds/{code}/draw", tag = "benefits", params(("code" = String, Path)),

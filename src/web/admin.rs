@@ -8,18 +8,17 @@ use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use serde::Deserialize;
 
 use super::staff::{staff_page, StaffPage};
-use super::{format, render, Csrf, FormPost, OrPage, Page, PageError};
+use super::{format, render, Csrf, FormPost, OrPage, Page, PageError, PublicWrite};
 use crate::admin::services::{value_line, FORM_ROWS};
 use crate::admin::{self, health, pack, readiness, services, site, users, Power};
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::identity::Staff;
 use crate::platform::org::{Department, District};
-use crate::platform::ratelimit::PeerAddr;
 use crate::platform::state::AppState;
 use crate::reports::model::Service;
 
@@ -198,7 +197,6 @@ async fn overview(
 
 #[derive(Deserialize)]
 struct AdminForm {
-    csrf: Option<String>,
     #[serde(default)]
     department: String,
     #[serde(default)]
@@ -217,17 +215,13 @@ struct AdminForm {
     text: String,
 }
 
-/// Check the form's token; then the caller's power and department.
+/// The caller's power and department (the form's token was checked by `FormPost`).
 async fn guard(
     state: &AppState,
     staff: &Staff,
-    csrf: &Csrf,
     f: &AdminForm,
     lang: Lang,
 ) -> Result<(Power, Department), PageError> {
-    if !csrf.verify(f.csrf.as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     context(
         state,
         staff,
@@ -241,10 +235,9 @@ async fn maintainer(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
-    Form(f): Form<AdminForm>,
+    FormPost(_, f): FormPost<AdminForm>,
 ) -> Result<Response, PageError> {
-    let (_, d) = guard(&state, &staff, &csrf, &f, lang).await?;
+    let (_, d) = guard(&state, &staff, &f, lang).await?;
     admin::set_maintainer(&state, &staff, d.id, &f.name, &f.contact)
         .await
         .or_page(lang)?;
@@ -256,10 +249,9 @@ async fn invite(
     StaffPage(staff): StaffPage,
     headers: HeaderMap,
     lang: Lang,
-    csrf: Csrf,
-    Form(f): Form<AdminForm>,
+    FormPost(_, f): FormPost<AdminForm>,
 ) -> Result<Response, PageError> {
-    let (_, d) = guard(&state, &staff, &csrf, &f, lang).await?;
+    let (_, d) = guard(&state, &staff, &f, lang).await?;
     let base = crate::reports::open311::base_url(&state.config, &headers);
     users::invite(
         &state,
@@ -282,11 +274,10 @@ async fn update_user(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(id): Path<i64>,
-    Form(f): Form<AdminForm>,
+    FormPost(_, f): FormPost<AdminForm>,
 ) -> Result<Response, PageError> {
-    let (_, d) = guard(&state, &staff, &csrf, &f, lang).await?;
+    let (_, d) = guard(&state, &staff, &f, lang).await?;
     users::update(
         &state,
         &staff,
@@ -305,11 +296,10 @@ async fn reset(
     StaffPage(staff): StaffPage,
     headers: HeaderMap,
     lang: Lang,
-    csrf: Csrf,
     Path(id): Path<i64>,
-    Form(f): Form<AdminForm>,
+    FormPost(_, f): FormPost<AdminForm>,
 ) -> Result<Response, PageError> {
-    let (_, d) = guard(&state, &staff, &csrf, &f, lang).await?;
+    let (_, d) = guard(&state, &staff, &f, lang).await?;
     let base = crate::reports::open311::base_url(&state.config, &headers);
     users::reset(&state, &staff, id, &base)
         .await
@@ -321,11 +311,10 @@ async fn create_key(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     OriginalUri(uri): OriginalUri,
-    Form(f): Form<AdminForm>,
+    FormPost(csrf, f): FormPost<AdminForm>,
 ) -> Result<Response, PageError> {
-    let (power, d) = guard(&state, &staff, &csrf, &f, lang).await?;
+    let (power, d) = guard(&state, &staff, &f, lang).await?;
     let key = users::create_key(&state, &staff, d.id, &f.name)
         .await
         .or_page(lang)?;
@@ -338,11 +327,10 @@ async fn revoke_key(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(id): Path<i64>,
-    Form(f): Form<AdminForm>,
+    FormPost(_, f): FormPost<AdminForm>,
 ) -> Result<Response, PageError> {
-    let (_, d) = guard(&state, &staff, &csrf, &f, lang).await?;
+    let (_, d) = guard(&state, &staff, &f, lang).await?;
     users::revoke_key(&state, &staff, id).await.or_page(lang)?;
     Ok(back(&d))
 }
@@ -536,9 +524,8 @@ async fn save_service(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     OriginalUri(uri): OriginalUri,
-    Form(f): Form<Vec<(String, String)>>,
+    FormPost(csrf, f): FormPost<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let get = |k: &str| {
         f.iter()
@@ -546,9 +533,6 @@ async fn save_service(
             .map(|(_, v)| v.as_str())
             .unwrap_or("")
     };
-    if !csrf.verify(Some(get("csrf"))) {
-        return Err(PageError::form_expired(lang));
-    }
     let slug = get("department").to_owned();
     let (_, d) = context(
         &state,
@@ -590,11 +574,10 @@ async fn set_active(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(code): Path<String>,
-    Form(f): Form<AdminForm>,
+    FormPost(_, f): FormPost<AdminForm>,
 ) -> Result<Response, PageError> {
-    let (_, d) = guard(&state, &staff, &csrf, &f, lang).await?;
+    let (_, d) = guard(&state, &staff, &f, lang).await?;
     services::set_active(&state, &staff, &code, f.active.is_some())
         .await
         .or_page(lang)?;
@@ -642,11 +625,10 @@ async fn preview(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     OriginalUri(uri): OriginalUri,
-    Form(f): Form<AdminForm>,
+    FormPost(csrf, f): FormPost<AdminForm>,
 ) -> Result<Response, PageError> {
-    let (power, d) = guard(&state, &staff, &csrf, &f, lang).await?;
+    let (power, d) = guard(&state, &staff, &f, lang).await?;
     let (preview, error) = match pack::preview(&state, power, &d, &f.text).await {
         Ok(p) => (Some(p), None),
         Err(e @ Error::BadRequest(_)) => (None, Some(e.message())),
@@ -671,10 +653,9 @@ async fn import(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
-    Form(f): Form<AdminForm>,
+    FormPost(_, f): FormPost<AdminForm>,
 ) -> Result<Response, PageError> {
-    let (_, d) = guard(&state, &staff, &csrf, &f, lang).await?;
+    let (_, d) = guard(&state, &staff, &f, lang).await?;
     pack::import(&state, &staff, &d, &f.text)
         .await
         .or_page(lang)?;
@@ -862,7 +843,6 @@ async fn site_outcome(
 
 #[derive(Deserialize)]
 struct SiteForm {
-    csrf: Option<String>,
     #[serde(default)]
     name_en: String,
     #[serde(default)]
@@ -901,23 +881,13 @@ impl SiteForm {
     }
 }
 
-fn site_csrf(csrf: &Csrf, f: &SiteForm, lang: Lang) -> Result<(), PageError> {
-    if csrf.verify(f.csrf.as_deref()) {
-        Ok(())
-    } else {
-        Err(PageError::form_expired(lang))
-    }
-}
-
 async fn save_site(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     OriginalUri(uri): OriginalUri,
-    Form(f): Form<SiteForm>,
+    FormPost(csrf, f): FormPost<SiteForm>,
 ) -> Result<Response, PageError> {
-    site_csrf(&csrf, &f, lang)?;
     let contact = crate::platform::i18n::Text3 {
         en: f.contact_en.clone(),
         ur: f.contact_ur.clone(),
@@ -935,12 +905,7 @@ async fn save_logo(
     OriginalUri(uri): OriginalUri,
     form: axum::extract::Multipart,
 ) -> Result<Response, PageError> {
-    let sent = crate::benefits::api::read_form(form, LOGO_UPLOAD_BYTES, lang)
-        .await
-        .or_page(lang)?;
-    if !csrf.verify(sent.fields.get("csrf").map(String::as_str)) {
-        return Err(PageError::form_expired(lang));
-    }
+    let sent = super::read_checked(&csrf, form, LOGO_UPLOAD_BYTES, lang).await?;
     let file = sent
         .files
         .into_iter()
@@ -958,11 +923,9 @@ async fn save_gateway(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     OriginalUri(uri): OriginalUri,
-    Form(f): Form<SiteForm>,
+    FormPost(csrf, f): FormPost<SiteForm>,
 ) -> Result<Response, PageError> {
-    site_csrf(&csrf, &f, lang)?;
     let gateway = Some(f.gateway.as_str()).filter(|_| f.reset.is_none());
     let r = site::save_gateway(&state, &staff, gateway, &f.http_url).await;
     site_outcome(&state, &staff, lang, &csrf, &uri, r, "gateway").await
@@ -972,11 +935,9 @@ async fn new_secret(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     OriginalUri(uri): OriginalUri,
-    Form(f): Form<SiteForm>,
+    FormPost(csrf, _): FormPost<SiteForm>,
 ) -> Result<Response, PageError> {
-    site_csrf(&csrf, &f, lang)?;
     let secret = site::new_gateway_secret(&state, &staff)
         .await
         .or_page(lang)?;
@@ -995,11 +956,9 @@ async fn save_district(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     OriginalUri(uri): OriginalUri,
-    Form(f): Form<SiteForm>,
+    FormPost(csrf, f): FormPost<SiteForm>,
 ) -> Result<Response, PageError> {
-    site_csrf(&csrf, &f, lang)?;
     let d = site::DistrictIn {
         slug: &f.slug,
         name: f.name(),
@@ -1047,20 +1006,14 @@ struct PasswordForm {
     password: String,
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn set_password(
     State(state): State<AppState>,
-    PeerAddr(peer): PeerAddr,
-    headers: HeaderMap,
+    _: PublicWrite,
     lang: Lang,
     OriginalUri(uri): OriginalUri,
     Path(token): Path<String>,
     FormPost(csrf, f): FormPost<PasswordForm>,
 ) -> Result<Response, PageError> {
-    state
-        .limit_public_write(&headers, peer, lang)
-        .await
-        .or_page(lang)?;
     match users::set_password(&state.db, &token, &f.password).await {
         Ok(()) => Ok(Redirect::to("/staff/login").into_response()),
         Err(e @ Error::BadRequest(_)) => {

@@ -15,16 +15,15 @@ use axum::Router;
 
 use super::citizen::{district_options, form_fields, DistrictOption, Field};
 use super::staff::{staff_page, StaffPage};
-use super::{format, render, Csrf, FormPost, OrPage, Page, PageError};
+use super::{format, render, Csrf, FormPost, OrPage, Page, PageError, PublicWrite};
 use crate::benefits::apply::{self, ApplicationIn, RELIGIONS};
 use crate::benefits::model::{rupees, Entitlement, Method};
 use crate::benefits::store::{self, Fund};
-use crate::benefits::{api::read_form, disburse, ledger, select};
+use crate::benefits::{disburse, ledger, select};
 use crate::platform::error::Error;
 use crate::platform::files;
 use crate::platform::i18n::Lang;
 use crate::platform::identity::{Scope, Staff};
-use crate::platform::ratelimit::PeerAddr;
 use crate::platform::state::AppState;
 use crate::t;
 
@@ -319,7 +318,7 @@ async fn fund_page(
 #[allow(clippy::too_many_arguments)]
 async fn apply_submit(
     State(state): State<AppState>,
-    PeerAddr(peer): PeerAddr,
+    _: PublicWrite,
     headers: axum::http::HeaderMap,
     lang: Lang,
     csrf: Csrf,
@@ -328,16 +327,7 @@ async fn apply_submit(
     form: Multipart,
 ) -> Result<Response, PageError> {
     let f = fund_or_page(&state, &code, lang).await?;
-    state
-        .limit_public_write(&headers, peer, lang)
-        .await
-        .or_page(lang)?;
-    let sent = read_form(form, state.config.max_photo_bytes, lang)
-        .await
-        .or_page(lang)?;
-    if !csrf.verify(sent.fields.get("csrf").map(String::as_str)) {
-        return Err(PageError::form_expired(lang));
-    }
+    let sent = super::read_checked(&csrf, form, state.config.max_photo_bytes, lang).await?;
     let field = |k: &str| {
         sent.fields
             .get(k)
@@ -539,16 +529,11 @@ async fn status_form(
 /// The status check: a POST, so that the CNIC never sits in an address or a log.
 async fn status_check(
     State(state): State<AppState>,
-    PeerAddr(peer): PeerAddr,
-    headers: axum::http::HeaderMap,
+    _: PublicWrite,
     lang: Lang,
     OriginalUri(uri): OriginalUri,
     FormPost(csrf, form): FormPost<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    state
-        .limit_public_write(&headers, peer, lang)
-        .await
-        .or_page(lang)?;
     let reference = form.get("reference").cloned().unwrap_or_default();
     let cnic = form.get("cnic").cloned().unwrap_or_default();
     let result = apply::status(&state, &reference, &cnic, lang)
@@ -808,12 +793,7 @@ async fn staff_reconcile(
     Path(code): Path<String>,
     form: Multipart,
 ) -> Result<Response, PageError> {
-    let sent = read_form(form, 20 * 1024 * 1024, lang)
-        .await
-        .or_page(lang)?;
-    if !csrf.verify(sent.fields.get("csrf").map(String::as_str)) {
-        return Err(PageError::form_expired(lang));
-    }
+    let sent = super::read_checked(&csrf, form, 20 * 1024 * 1024, lang).await?;
     let f = own_fund(&state, &staff, &code, lang).await?;
     let statement = sent
         .files
@@ -961,12 +941,7 @@ async fn staff_add_document(
     Path(reference): Path<String>,
     form: Multipart,
 ) -> Result<Response, PageError> {
-    let sent = read_form(form, state.config.max_photo_bytes, lang)
-        .await
-        .or_page(lang)?;
-    if !csrf.verify(sent.fields.get("csrf").map(String::as_str)) {
-        return Err(PageError::form_expired(lang));
-    }
+    let sent = super::read_checked(&csrf, form, state.config.max_photo_bytes, lang).await?;
     let kind = sent.fields.get("kind").cloned().unwrap_or_default();
     let bytes = sent
         .files

@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use super::me::SignedInPage;
 use super::staff::{staff_page, StaffPage};
-use super::{format, render, Csrf, FormPost, OrPage, Page, PageError};
+use super::{format, render, Csrf, FormPost, OrPage, Page, PageError, PublicWrite};
 use crate::campaigns::orgs::{self, Org, OrgIn};
 use crate::campaigns::pledges::{self, Pledge, PledgeIn};
 use crate::campaigns::projects::{self, Project, ProjectIn};
@@ -29,7 +29,6 @@ use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::ratelimit::PeerAddr;
 use crate::platform::state::AppState;
-use crate::reports::open311::read_fields;
 use crate::t;
 
 pub fn router() -> Router<AppState> {
@@ -303,21 +302,15 @@ async fn show(
     Ok(render(StatusCode::OK, &csrf, &pp))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn pledge(
     State(state): State<AppState>,
     SignedInPage(who): SignedInPage,
-    PeerAddr(peer): PeerAddr,
-    headers: HeaderMap,
+    _: PublicWrite,
     lang: Lang,
     OriginalUri(uri): OriginalUri,
     Path(id): Path<i64>,
     FormPost(csrf, f): FormPost<PledgeIn>,
 ) -> Result<Response, PageError> {
-    state
-        .limit_public_write(&headers, peer, lang)
-        .await
-        .or_page(lang)?;
     let page = Page::new(lang, lang.t("campaign-title"), &uri, &csrf);
     let result = pledges::pledge_to(&state, &who, id, &f, lang).await;
     let mut pp = project_page(&state, lang, page, id, Some(&who)).await?;
@@ -412,7 +405,6 @@ async fn org_form(
     Ok(render(StatusCode::OK, &csrf, &page))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn org_register(
     State(state): State<AppState>,
     SignedInPage(who): SignedInPage,
@@ -688,7 +680,6 @@ async fn new_project(
     Ok(render(StatusCode::OK, &csrf, &e))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn create_project(
     State(state): State<AppState>,
     SignedInPage(who): SignedInPage,
@@ -758,10 +749,7 @@ async fn add_photo(
     Path(id): Path<i64>,
     req: Request,
 ) -> Result<Response, PageError> {
-    let fields = read_fields(&state, req, lang).await.or_page(lang)?;
-    if !csrf.verify(fields.get("csrf")) {
-        return Err(PageError::form_expired(lang));
-    }
+    let fields = super::read_fields_checked(&state, &csrf, req, lang).await?;
     projects::owned(&state.db, &who, id, lang)
         .await
         .or_page(lang)?;

@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::Router;
 
 use super::staff::{staff_page, StaffPage};
-use super::{format, render, Csrf, FormPost, OrPage, Page, PageError};
+use super::{format, render, Csrf, FormPost, OrPage, Page, PageError, PublicWrite};
 use crate::cases::pendency;
 use crate::cases::run::{self, Attachment, Step};
 use crate::cases::workflow::{Datatype, Workflow};
@@ -441,12 +441,7 @@ async fn step(
     Path((code, reference)): Path<(String, String)>,
     form: Multipart,
 ) -> Result<Response, PageError> {
-    let sent = crate::benefits::api::read_form(form, state.config.max_photo_bytes, lang)
-        .await
-        .or_page(lang)?;
-    if !csrf.verify(sent.fields.get("csrf").map(String::as_str)) {
-        return Err(PageError::form_expired(lang));
-    }
+    let sent = super::read_checked(&csrf, form, state.config.max_photo_bytes, lang).await?;
     let get = |k: &str| {
         sent.fields
             .get(k)
@@ -656,21 +651,15 @@ async fn apply_form(
     apply_page(&state, lang, &csrf, &uri, &w, &HashMap::new(), None).await
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn apply(
     State(state): State<AppState>,
-    crate::platform::ratelimit::PeerAddr(peer): crate::platform::ratelimit::PeerAddr,
-    headers: HeaderMap,
+    _: PublicWrite,
     lang: Lang,
     OriginalUri(uri): OriginalUri,
     Path(code): Path<String>,
     FormPost(csrf, form): FormPost<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let w = citizen_workflow(&state, &code, lang).await?;
-    state
-        .limit_public_write(&headers, peer, lang)
-        .await
-        .or_page(lang)?;
     // Only the fields the citizen's form asks.
     let asked: Vec<String> = citizen_inputs(&w, lang, &HashMap::new())
         .into_iter()
@@ -742,20 +731,14 @@ async fn lookup_form(
     Ok(render(StatusCode::OK, &csrf, &page))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn lookup(
     State(state): State<AppState>,
-    crate::platform::ratelimit::PeerAddr(peer): crate::platform::ratelimit::PeerAddr,
-    headers: HeaderMap,
+    _: PublicWrite,
     lang: Lang,
     OriginalUri(uri): OriginalUri,
     Path(code): Path<String>,
     FormPost(csrf, form): FormPost<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    state
-        .limit_public_write(&headers, peer, lang)
-        .await
-        .or_page(lang)?;
     let w = run::workflow(&state.db, &code)
         .await
         .or_page(lang)?

@@ -21,7 +21,7 @@ use crate::platform::i18n::Lang;
 use crate::platform::ratelimit::PeerAddr;
 use crate::platform::state::AppState;
 use crate::reports::model::{Datatype, RichStatus, Service};
-use crate::reports::open311::{base_url, read_fields, submission};
+use crate::reports::open311::{base_url, submission};
 use crate::reports::store::{self, Filter};
 use crate::reports::{self, Origin};
 use crate::t;
@@ -304,10 +304,7 @@ async fn report_submit(
         .limit_public_write(req.headers(), peer, lang)
         .await
         .or_page(lang)?;
-    let fields = read_fields(&state, req, lang).await.or_page(lang)?;
-    if !csrf.verify(fields.get("csrf")) {
-        return Err(PageError::form_expired(lang));
-    }
+    let fields = super::read_fields_checked(&state, &csrf, req, lang).await?;
     let key = fields
         .get("idempotency_key")
         .filter(|k| k.len() <= 200)

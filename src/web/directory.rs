@@ -9,20 +9,18 @@ use axum::extract::{OriginalUri, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use chrono::Utc;
 use serde::Deserialize;
 
 use super::staff::StaffPage;
-use super::{render, Csrf, FormPost, OrPage, Page, PageError};
+use super::{render, Csrf, FormPost, OrPage, Page, PageError, PublicWrite};
 use crate::directory::model::{Hours, Kind, KindAttr};
 use crate::directory::{self, index, store};
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::personal::Phone;
-use crate::platform::ratelimit::PeerAddr;
 use crate::platform::state::AppState;
-use crate::reports::open311::read_fields;
 use crate::t;
 
 pub fn router() -> Router<AppState> {
@@ -541,20 +539,14 @@ struct CodeForm {
 }
 
 /// Step one: send a one-time code to the phone, then show the review form.
-#[allow(clippy::too_many_arguments)]
 async fn review_code(
     State(state): State<AppState>,
-    PeerAddr(peer): PeerAddr,
-    headers: axum::http::HeaderMap,
+    _: PublicWrite,
     lang: Lang,
     OriginalUri(uri): OriginalUri,
     Path(uuid): Path<String>,
     FormPost(csrf, f): FormPost<CodeForm>,
 ) -> Result<Response, PageError> {
-    state
-        .limit_public_write(&headers, peer, lang)
-        .await
-        .or_page(lang)?;
     let provider = f.subject.strip_prefix("provider:");
     let (subject, subject_name) = subject_of(&state, &uuid, provider, lang).await?;
     let mut page = ReviewPage {
@@ -605,10 +597,7 @@ async fn review(
     Path(uuid): Path<String>,
     req: Request,
 ) -> Result<Response, PageError> {
-    let fields = read_fields(&state, req, lang).await.or_page(lang)?;
-    if !csrf.verify(fields.get("csrf")) {
-        return Err(PageError::form_expired(lang));
-    }
+    let fields = super::read_fields_checked(&state, &csrf, req, lang).await?;
     let get = |k: &str| fields.get(k).unwrap_or("").to_owned();
     let provider = get("subject").strip_prefix("provider:").map(str::to_owned);
     let (subject, subject_name) = subject_of(&state, &uuid, provider.as_deref(), lang).await?;
@@ -738,21 +727,12 @@ async fn suggest_form(
 
 async fn suggest(
     State(state): State<AppState>,
-    PeerAddr(peer): PeerAddr,
-    headers: axum::http::HeaderMap,
+    _: PublicWrite,
     lang: Lang,
-    csrf: Csrf,
     OriginalUri(uri): OriginalUri,
-    Form(f): Form<Vec<(String, String)>>,
+    FormPost(csrf, f): FormPost<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let v: HashMap<String, String> = f.iter().cloned().collect();
-    if !csrf.verify(v.get("csrf").map(String::as_str)) {
-        return Err(PageError::form_expired(lang));
-    }
-    state
-        .limit_public_write(&headers, peer, lang)
-        .await
-        .or_page(lang)?;
     let get = |k: &str| v.get(k).cloned().unwrap_or_default();
     let point = directory::parse_point(Some(&get("lat")), Some(&get("long")));
     let result = match point {

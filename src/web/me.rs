@@ -11,12 +11,11 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
-use super::{format, local_path, render, Csrf, FormPost, OrPage, Page, PageError};
+use super::{format, local_path, render, Csrf, FormPost, OrPage, Page, PageError, PublicWrite};
 use crate::platform::citizen::{self, MaybeCitizen, SignedIn};
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::personal::Phone;
-use crate::platform::ratelimit::PeerAddr;
 use crate::platform::state::AppState;
 use crate::theory::{self, Kind};
 
@@ -157,16 +156,11 @@ struct CodeForm {
 
 async fn send_code(
     State(state): State<AppState>,
-    PeerAddr(peer): PeerAddr,
-    headers: HeaderMap,
+    _: PublicWrite,
     lang: Lang,
     OriginalUri(uri): OriginalUri,
     FormPost(csrf, f): FormPost<CodeForm>,
 ) -> Result<Response, PageError> {
-    state
-        .limit_public_write(&headers, peer, lang)
-        .await
-        .or_page(lang)?;
     let next = local_path(f.next.as_deref());
     let mut page = MePage::new(
         Page::new(lang, lang.t("me-title"), &uri, &csrf),
@@ -198,16 +192,11 @@ async fn send_code(
 
 async fn sign_in(
     State(state): State<AppState>,
-    PeerAddr(peer): PeerAddr,
-    headers: HeaderMap,
+    _: PublicWrite,
     lang: Lang,
     OriginalUri(uri): OriginalUri,
     FormPost(csrf, f): FormPost<CodeForm>,
 ) -> Result<Response, PageError> {
-    state
-        .limit_public_write(&headers, peer, lang)
-        .await
-        .or_page(lang)?;
     let next = local_path(f.next.as_deref());
     let mut page = MePage::new(
         Page::new(lang, lang.t("me-title"), &uri, &csrf),

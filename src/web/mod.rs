@@ -275,6 +275,86 @@ async fn switch_language(Path(code): Path<String>, Query(q): Query<NextQuery>) -
 
 pub use crate::platform::csrf::{Csrf, CSRF_COOKIE};
 
+/// Read a page's multipart form (files at most `max_file` bytes) and check its form token: the
+/// one way pages read multipart, so none forgets the check.
+pub async fn read_checked(
+    csrf: &Csrf,
+    form: axum::extract::Multipart,
+    max_file: usize,
+    lang: Lang,
+) -> Result<crate::platform::form::SentForm, PageError> {
+    let sent = crate::platform::form::read_form(form, max_file, lang)
+        .await
+        .or_page(lang)?;
+    checked(csrf, sent.fields.get("csrf").map(String::as_str), lang)?;
+    Ok(sent)
+}
+
+/// Read a page's streamed upload (a dataset's file, kept in a temporary file as it arrives)
+/// and check its form token.
+pub async fn read_upload_checked(
+    csrf: &Csrf,
+    form: axum::extract::Multipart,
+    file_field: &str,
+    lang: Lang,
+) -> Result<crate::opendata::upload::Uploaded, PageError> {
+    let sent = crate::opendata::upload::read(form, file_field)
+        .await
+        .or_page(lang)?;
+    checked(csrf, sent.fields.get("csrf").map(String::as_str), lang)?;
+    Ok(sent)
+}
+
+/// The one place a page's form token is compared: every reader above, and [`FormPost`], ask
+/// here.
+fn checked(csrf: &Csrf, sent: Option<&str>, lang: Lang) -> Result<(), PageError> {
+    if csrf.verify(sent) {
+        Ok(())
+    } else {
+        Err(PageError::form_expired(lang))
+    }
+}
+
+/// Read a page's form — urlencoded, or multipart with a photo (the reader Open311 uses) — and
+/// check its form token.
+pub(crate) async fn read_fields_checked(
+    state: &AppState,
+    csrf: &Csrf,
+    req: axum::extract::Request,
+    lang: Lang,
+) -> Result<crate::reports::open311::Fields, PageError> {
+    let fields = crate::reports::open311::read_fields(state, req, lang)
+        .await
+        .or_page(lang)?;
+    checked(csrf, fields.get("csrf"), lang)?;
+    Ok(fields)
+}
+
+/// A public write (a report, an application, a pledge…): taking this extractor counts the
+/// request against the client's per-minute limit, and past it the handler never runs (429,
+/// saying when to try again). A handler cannot forget the limit.
+pub struct PublicWrite;
+
+impl axum::extract::FromRequestParts<AppState> for PublicWrite {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, PageError> {
+        let lang = Lang::from_request_parts(parts, state)
+            .await
+            .unwrap_or_default();
+        let Ok(crate::platform::ratelimit::PeerAddr(peer)) =
+            crate::platform::ratelimit::PeerAddr::from_request_parts(parts, state).await;
+        state
+            .limit_public_write(&parts.headers, peer, lang)
+            .await
+            .map_err(|error| PageError { error, lang })?;
+        Ok(PublicWrite)
+    }
+}
+
 /// A page's form post, its token already checked: the browser's [`Csrf`] (for the page that
 /// answers) and the fields bound to `T`. A post without this browser's token is answered "form
 /// expired" before the handler runs, so no handler can forget the check.
@@ -318,9 +398,10 @@ where
             .iter()
             .find(|(k, _)| k == "csrf")
             .map(|(_, v)| v.as_str());
-        if !form_type || !csrf.verify(sent) {
+        if !form_type {
             return Err(PageError::form_expired(lang));
         }
+        checked(&csrf, sent, lang)?;
         let form = serde_urlencoded::from_bytes(&bytes).map_err(|e| PageError {
             error: Error::Unprocessable(e.to_string()),
             lang,

@@ -555,18 +555,13 @@ async fn publish(
     OriginalUri(uri): OriginalUri,
     form: Multipart,
 ) -> Result<Response, PageError> {
-    let sent = crate::opendata::upload::read(form, "file")
-        .await
-        .or_page(lang)?;
+    let sent = super::read_upload_checked(&csrf, form, "file", lang).await?;
     let field = |k: &str| {
         sent.fields
             .get(k)
             .map(|v| v.trim().to_owned())
             .unwrap_or_default()
     };
-    if !csrf.verify(sent.fields.get("csrf").map(String::as_str)) {
-        return Err(PageError::form_expired(lang));
-    }
     let (name, title, department) = (field("name"), field("title"), field("department"));
     let again = |error: String| {
         let (state, staff, csrf, uri) = (&state, &staff, &csrf, &uri);

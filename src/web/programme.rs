@@ -8,20 +8,18 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{DefaultBodyLimit, Multipart, OriginalUri, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 
 use super::staff::{staff_page, StaffPage};
-use super::{format, render, Csrf, OrPage, Page, PageError};
-use crate::benefits::api::read_form;
+use super::{format, render, Csrf, FormPost, OrPage, Page, PageError, PublicWrite};
 use crate::platform::db::query;
 use crate::platform::error::Error;
 use crate::platform::files;
 use crate::platform::i18n::Lang;
 use crate::platform::identity::Staff;
-use crate::platform::ratelimit::PeerAddr;
 use crate::platform::state::AppState;
 use crate::programme::cycles::{self, Applicant, Cycle, NewApplication, NewCycle};
 use crate::programme::partners::{self, MouForm, TrainingForm};
@@ -99,17 +97,8 @@ fn all(f: &Fields, name: &str) -> Vec<String> {
         .collect()
 }
 
-/// A staff form's two checks: the browser's form token, then programme access.
-async fn guard(
-    state: &AppState,
-    staff: &Staff,
-    csrf: &Csrf,
-    f: &Fields,
-    lang: Lang,
-) -> Result<Access, PageError> {
-    if !csrf.verify(Some(field(f, "csrf").as_str())) {
-        return Err(PageError::form_expired(lang));
-    }
+/// Programme access, for a staff form (its token was checked by `FormPost`).
+async fn guard(state: &AppState, staff: &Staff, lang: Lang) -> Result<Access, PageError> {
     gate(state, staff, lang).await
 }
 
@@ -237,11 +226,9 @@ async fn applied(
     Ok(render(StatusCode::OK, &csrf, &page))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn apply(
     State(state): State<AppState>,
-    PeerAddr(peer): PeerAddr,
-    headers: HeaderMap,
+    _: PublicWrite,
     lang: Lang,
     csrf: Csrf,
     OriginalUri(uri): OriginalUri,
@@ -249,14 +236,7 @@ async fn apply(
     form: Multipart,
 ) -> Result<Response, PageError> {
     let c = cycle_or_404(&state, &code, lang).await?;
-    state
-        .limit_public_write(&headers, peer, lang)
-        .await
-        .or_page(lang)?;
-    let sent = read_form(form, UPLOAD_LIMIT, lang).await.or_page(lang)?;
-    if !csrf.verify(sent.fields.get("csrf").map(String::as_str)) {
-        return Err(PageError::form_expired(lang));
-    }
+    let sent = super::read_checked(&csrf, form, UPLOAD_LIMIT, lang).await?;
     let values: BTreeMap<String, String> = sent
         .fields
         .iter()
@@ -377,10 +357,9 @@ async fn create_cycle(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
-    Form(f): Form<Fields>,
+    FormPost(_, f): FormPost<Fields>,
 ) -> Result<Response, PageError> {
-    guard(&state, &staff, &csrf, &f, lang).await?;
+    guard(&state, &staff, lang).await?;
     let n = NewCycle {
         code: field(&f, "code"),
         title: field(&f, "title"),
@@ -456,11 +435,10 @@ async fn score(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path((code, id)): Path<(String, i64)>,
-    Form(f): Form<Fields>,
+    FormPost(_, f): FormPost<Fields>,
 ) -> Result<Response, PageError> {
-    guard(&state, &staff, &csrf, &f, lang).await?;
+    guard(&state, &staff, lang).await?;
     let scores: BTreeMap<String, String> = f
         .iter()
         .filter_map(|(k, v)| {
@@ -479,11 +457,10 @@ async fn select(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(code): Path<String>,
-    Form(f): Form<Fields>,
+    FormPost(_, f): FormPost<Fields>,
 ) -> Result<Response, PageError> {
-    guard(&state, &staff, &csrf, &f, lang).await?;
+    guard(&state, &staff, lang).await?;
     let c = cycle_or_404(&state, &code, lang).await?;
     let ids: Vec<i64> = all(&f, "selected")
         .iter()
@@ -499,11 +476,10 @@ async fn finalise(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(code): Path<String>,
-    Form(f): Form<Fields>,
+    FormPost(_, f): FormPost<Fields>,
 ) -> Result<Response, PageError> {
-    guard(&state, &staff, &csrf, &f, lang).await?;
+    guard(&state, &staff, lang).await?;
     let c = cycle_or_404(&state, &code, lang).await?;
     cycles::finalise(&state, &staff, c.id, &field(&f, "reason"))
         .await
@@ -515,11 +491,10 @@ async fn create_team(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(code): Path<String>,
-    Form(f): Form<Fields>,
+    FormPost(_, f): FormPost<Fields>,
 ) -> Result<Response, PageError> {
-    guard(&state, &staff, &csrf, &f, lang).await?;
+    guard(&state, &staff, lang).await?;
     let c = cycle_or_404(&state, &code, lang).await?;
     cycles::create_team(&state, &staff, c.id, &field(&f, "name"))
         .await
@@ -531,11 +506,10 @@ async fn assign(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path((code, id)): Path<(String, i64)>,
-    Form(f): Form<Fields>,
+    FormPost(_, f): FormPost<Fields>,
 ) -> Result<Response, PageError> {
-    guard(&state, &staff, &csrf, &f, lang).await?;
+    guard(&state, &staff, lang).await?;
     let team = field(&f, "team_id").trim().parse::<i64>().ok();
     cycles::assign(&state, &staff, id, team)
         .await
@@ -547,11 +521,10 @@ async fn availability(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(id): Path<i64>,
-    Form(f): Form<Fields>,
+    FormPost(_, f): FormPost<Fields>,
 ) -> Result<Response, PageError> {
-    guard(&state, &staff, &csrf, &f, lang).await?;
+    guard(&state, &staff, lang).await?;
     cycles::set_availability(
         &state,
         &staff,
@@ -715,11 +688,10 @@ async fn people(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(slug): Path<String>,
-    Form(f): Form<Fields>,
+    FormPost(_, f): FormPost<Fields>,
 ) -> Result<Response, PageError> {
-    guard(&state, &staff, &csrf, &f, lang).await?;
+    guard(&state, &staff, lang).await?;
     let p = partner_or_404(&state, &slug, lang).await?;
     partners::set_people(
         &state,
@@ -741,10 +713,7 @@ async fn save_mou(
     Path(slug): Path<String>,
     form: Multipart,
 ) -> Result<Response, PageError> {
-    let sent = read_form(form, UPLOAD_LIMIT, lang).await.or_page(lang)?;
-    if !csrf.verify(sent.fields.get("csrf").map(String::as_str)) {
-        return Err(PageError::form_expired(lang));
-    }
+    let sent = super::read_checked(&csrf, form, UPLOAD_LIMIT, lang).await?;
     gate(&state, &staff, lang).await?;
     let p = partner_or_404(&state, &slug, lang).await?;
     let get = |k: &str| sent.fields.get(k).cloned().unwrap_or_default();
@@ -776,11 +745,10 @@ async fn add_problem(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(slug): Path<String>,
-    Form(f): Form<Fields>,
+    FormPost(_, f): FormPost<Fields>,
 ) -> Result<Response, PageError> {
-    guard(&state, &staff, &csrf, &f, lang).await?;
+    guard(&state, &staff, lang).await?;
     let p = partner_or_404(&state, &slug, lang).await?;
     let mut data: Vec<String> = all(&f, "committed");
     data.extend(field(&f, "data_needed").lines().map(str::to_owned));
@@ -808,11 +776,10 @@ async fn add_training(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(slug): Path<String>,
-    Form(f): Form<Fields>,
+    FormPost(_, f): FormPost<Fields>,
 ) -> Result<Response, PageError> {
-    guard(&state, &staff, &csrf, &f, lang).await?;
+    guard(&state, &staff, lang).await?;
     let p = partner_or_404(&state, &slug, lang).await?;
     let form = TrainingForm {
         name: field(&f, "name"),
@@ -833,10 +800,9 @@ async fn create_project(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
-    Form(f): Form<Fields>,
+    FormPost(_, f): FormPost<Fields>,
 ) -> Result<Response, PageError> {
-    guard(&state, &staff, &csrf, &f, lang).await?;
+    guard(&state, &staff, lang).await?;
     let form = ProjectForm {
         code: field(&f, "code"),
         title: field(&f, "title"),
@@ -941,11 +907,10 @@ async fn advance(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(code): Path<String>,
-    Form(f): Form<Fields>,
+    FormPost(_, f): FormPost<Fields>,
 ) -> Result<Response, PageError> {
-    guard(&state, &staff, &csrf, &f, lang).await?;
+    guard(&state, &staff, lang).await?;
     projects::advance(&state, &staff, &code, &field(&f, "to"), &field(&f, "note"))
         .await
         .or_page(lang)?;
@@ -956,11 +921,10 @@ async fn checklist(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(code): Path<String>,
-    Form(f): Form<Fields>,
+    FormPost(_, f): FormPost<Fields>,
 ) -> Result<Response, PageError> {
-    guard(&state, &staff, &csrf, &f, lang).await?;
+    guard(&state, &staff, lang).await?;
     let ticked = |k: &str| (!field(&f, k).is_empty()).then(|| "on".to_owned());
     let form = ChecklistForm {
         maintainer: field(&f, "maintainer"),
@@ -977,11 +941,10 @@ async fn add_milestone(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path(code): Path<String>,
-    Form(f): Form<Fields>,
+    FormPost(_, f): FormPost<Fields>,
 ) -> Result<Response, PageError> {
-    guard(&state, &staff, &csrf, &f, lang).await?;
+    guard(&state, &staff, lang).await?;
     projects::add_milestone(
         &state,
         &staff,
@@ -1000,11 +963,10 @@ async fn milestone_done(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    csrf: Csrf,
     Path((code, id)): Path<(String, i64)>,
-    Form(f): Form<Fields>,
+    FormPost(_, _): FormPost<Fields>,
 ) -> Result<Response, PageError> {
-    guard(&state, &staff, &csrf, &f, lang).await?;
+    guard(&state, &staff, lang).await?;
     projects::milestone_done(&state, &staff, &code, id)
         .await
         .or_page(lang)?;

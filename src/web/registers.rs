@@ -9,10 +9,10 @@ use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-use axum::{Form, Router};
+use axum::Router;
 use serde::Deserialize;
 
-use super::{render, Csrf, OrPage, Page, PageError};
+use super::{render, Csrf, FormPost, OrPage, Page, PageError};
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::ratelimit::PeerAddr;
@@ -184,20 +184,15 @@ async fn answer_page(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn look_up(
     State(state): State<AppState>,
     PeerAddr(peer): PeerAddr,
     headers: HeaderMap,
     lang: Lang,
-    csrf: Csrf,
     OriginalUri(uri): OriginalUri,
     Path(code): Path<String>,
-    Form(f): Form<HashMap<String, String>>,
+    FormPost(csrf, f): FormPost<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(f.get("csrf").map(String::as_str)) {
-        return Err(PageError::form_expired(lang));
-    }
     let reg = register_or_page(&state, &code, lang).await?;
     let key = f.get("key").cloned().unwrap_or_default();
     answer_page(&state, &headers, peer, lang, &csrf, &uri, &reg, &key, false).await

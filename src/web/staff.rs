@@ -15,11 +15,12 @@ use axum::Router;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use serde::Deserialize;
 
-use super::{charts, format, local_path, render, Csrf, FormPost, OrPage, Page, PageError};
+use super::{
+    charts, format, local_path, render, Csrf, FormPost, OrPage, Page, PageError, PublicWrite,
+};
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::identity::{self, Staff, StaffKind};
-use crate::platform::ratelimit::PeerAddr;
 use crate::platform::state::AppState;
 use crate::reports::model::{RichStatus, ALL_STATUSES};
 use crate::reports::open311::{answers_of, base_url};
@@ -141,16 +142,11 @@ struct LoginForm {
 
 async fn login(
     State(state): State<AppState>,
-    PeerAddr(peer): PeerAddr,
-    headers: HeaderMap,
+    _: PublicWrite,
     lang: Lang,
     OriginalUri(uri): OriginalUri,
     FormPost(csrf, f): FormPost<LoginForm>,
 ) -> Result<Response, PageError> {
-    state
-        .limit_public_write(&headers, peer, lang)
-        .await
-        .or_page(lang)?;
     let hours = state.config.session_hours;
     match identity::login(&state.db, &f.email, &f.password, hours).await {
         Ok((token, _)) => {
@@ -826,7 +822,6 @@ struct StatusForm {
     note: String,
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn change_status(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
@@ -876,7 +871,6 @@ async fn change_status(
 }
 
 /// "Show number": the full phone number, once, recorded in the audit log.
-#[allow(clippy::too_many_arguments)]
 async fn reveal_contact(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,

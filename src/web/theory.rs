@@ -7,19 +7,18 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{OriginalUri, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use chrono::Utc;
 use serde::Deserialize;
 
 use super::staff::{staff_page, StaffPage};
-use super::{render, Csrf, OrPage, Page, PageError};
+use super::{render, Csrf, FormPost, OrPage, Page, PageError, PublicWrite};
 use crate::content::signs;
 use crate::platform::citizen::MaybeCitizen;
 use crate::platform::i18n::Lang;
-use crate::platform::ratelimit::PeerAddr;
 use crate::platform::state::AppState;
 use crate::theory::{self, BankSpec, Kind, Question};
 
@@ -108,24 +107,14 @@ async fn bank_page(
     Ok(render(StatusCode::OK, &csrf, &page))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn start(
     State(state): State<AppState>,
     MaybeCitizen(who): MaybeCitizen,
-    PeerAddr(peer): PeerAddr,
-    headers: HeaderMap,
+    _: PublicWrite,
     lang: Lang,
-    csrf: Csrf,
     Path(code): Path<String>,
-    Form(f): Form<HashMap<String, String>>,
+    FormPost(_, f): FormPost<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    if !csrf.verify(f.get("csrf").map(String::as_str)) {
-        return Err(PageError::form_expired(lang));
-    }
-    state
-        .limit_public_write(&headers, peer, lang)
-        .await
-        .or_page(lang)?;
     let (b, _) = bank_or_404(&state, &code, lang).await?;
     let kind = if f.get("kind").map(String::as_str) == Some("mock") {
         Kind::Mock
@@ -293,14 +282,9 @@ async fn session_page(
 async fn answer(
     State(state): State<AppState>,
     lang: Lang,
-    csrf: Csrf,
     Path(token): Path<String>,
-    Form(f): Form<Vec<(String, String)>>,
+    FormPost(_, f): FormPost<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let field = |k: &str| f.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    if !csrf.verify(field("csrf").as_deref()) {
-        return Err(PageError::form_expired(lang));
-    }
     let s = theory::session(&state.db, &token)
         .await
         .or_page(lang)?
