@@ -189,13 +189,7 @@ pub async fn job(db: Db) -> anyhow::Result<()> {
 
 /// Book the next daily run (06:00 Pakistan time), unless one is booked.
 pub async fn schedule(db: &Db) -> anyhow::Result<()> {
-    let local = Utc::now()
-        .with_timezone(&crate::platform::clock::pkt())
-        .date_naive()
-        + Duration::days(1);
-    let at = crate::platform::clock::day_start(&local.format("%Y-%m-%d").to_string())
-        .expect("a valid day")
-        + Duration::hours(6);
+    let at = crate::platform::clock::next_at(Utc::now(), None, 6);
     crate::platform::jobs::schedule_once(db, JOB_KIND, at).await?;
     Ok(())
 }

@@ -400,13 +400,7 @@ pub async fn run(db: &Db) -> Result<Vec<(String, u64)>> {
 
 /// The next Monday, 03:00 Pakistan time.
 pub fn next_run(now: DateTime<Utc>) -> DateTime<Utc> {
-    let local = now
-        .with_timezone(&crate::platform::clock::pkt())
-        .date_naive();
-    let days = 7 - local.weekday().num_days_from_monday() as i64;
-    let monday = local + Duration::days(days);
-    crate::platform::clock::day_start(&monday.format("%Y-%m-%d").to_string()).expect("a valid day")
-        + Duration::hours(3)
+    crate::platform::clock::next_at(now, Some(chrono::Weekday::Mon), 3)
 }
 
 /// The scheduled job: publish, then book the next run.

@@ -2,7 +2,7 @@
 //! a day there, and today's date there. Every service and page asks here, so "today" is one
 //! thing everywhere (deadlines, ballots, weeks of the impact figures, the weekly publication).
 
-use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, TimeZone, Utc, Weekday};
 
 /// Pakistan Standard Time.
 pub fn pkt() -> FixedOffset {
@@ -23,6 +23,24 @@ pub fn today() -> NaiveDate {
     Utc::now().with_timezone(&pkt()).date_naive()
 }
 
+/// The next moment after `now` that is `hour`:00 in Pakistan — on `weekday` if one is given,
+/// else on any day. The one calculation behind every recurring job (the weekly open-data
+/// publication on Mondays at 03:00, the daily deadline check at 06:00).
+pub fn next_at(now: DateTime<Utc>, weekday: Option<Weekday>, hour: u32) -> DateTime<Utc> {
+    let mut day = now.with_timezone(&pkt()).date_naive();
+    loop {
+        let at = pkt()
+            .from_local_datetime(&day.and_hms_opt(hour, 0, 0).expect("an hour of the day"))
+            .single()
+            .expect("Pakistan time has no gaps")
+            .with_timezone(&Utc);
+        if at > now && weekday.is_none_or(|w| day.weekday() == w) {
+            return at;
+        }
+        day += Duration::days(1);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -34,5 +52,19 @@ mod tests {
             "2026-12-04T19:00:00+00:00"
         );
         assert!(day_start("5/12/2026").is_none());
+    }
+
+    #[test]
+    fn the_next_run_is_the_next_such_hour_in_pakistan() {
+        let utc = |d, h| Utc.with_ymd_and_hms(2026, 11, d, h, 0, 0).unwrap();
+        // Thursday 26 November, 12:00 UTC: Monday 03:00 in Pakistan is Sunday 22:00 UTC.
+        assert_eq!(next_at(utc(26, 12), Some(Weekday::Mon), 3), utc(29, 22));
+        // Monday 02:00 in Pakistan (Sunday 21:00 UTC): an hour later, the same day.
+        assert_eq!(next_at(utc(29, 21), Some(Weekday::Mon), 3), utc(29, 22));
+        // At the moment itself: the next one, a week on.
+        assert_eq!(next_at(utc(29, 22), Some(Weekday::Mon), 3).day(), 6);
+        // Daily at 06:00 (01:00 UTC): after 01:00 UTC, tomorrow's.
+        assert_eq!(next_at(utc(26, 2), None, 6), utc(27, 1));
+        assert_eq!(next_at(utc(26, 0), None, 6), utc(26, 1));
     }
 }
