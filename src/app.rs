@@ -316,11 +316,11 @@ pub fn job_registry(wake: Arc<tokio::sync::Notify>, config: Arc<Config>) -> jobs
     let mut registry = jobs::Registry::new(wake);
     let mail_config = config.clone();
     let backup_config = config.clone();
-    registry.register(crate::platform::sms::JOB_KIND, move |db, payload| {
-        crate::platform::sms::send_job(db, config.clone(), payload)
+    registry.register_job(move |db, job: crate::platform::sms::Send| {
+        crate::platform::sms::send_job(db, config.clone(), job)
     });
-    registry.register(crate::platform::mail::JOB_KIND, move |db, payload| {
-        crate::platform::mail::send_job(db, mail_config.clone(), payload)
+    registry.register_job(move |db, job: crate::platform::mail::Send| {
+        crate::platform::mail::send_job(db, mail_config.clone(), job)
     });
     let backup_now_config = backup_config.clone();
     registry.register(crate::platform::backup::JOB_KIND, move |db, _| {

@@ -50,6 +50,39 @@ impl Registry {
     }
 }
 
+/// A kind of job and its payload, typed: the payload is (de)serialised here, once, so a
+/// worker gets the struct the enqueuer wrote, or the job fails saying what was wrong.
+pub trait Job: serde::Serialize + serde::de::DeserializeOwned + Send + 'static {
+    /// The name stored in `jobs.kind`. Never rename one: queued jobs carry it.
+    const KIND: &'static str;
+}
+
+impl Registry {
+    /// Run `f` for every job of kind `J::KIND`, given its payload as a `J`.
+    pub fn register_job<J, F, Fut>(&mut self, f: F)
+    where
+        J: Job,
+        F: Fn(Db, J) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let f = Arc::new(f);
+        self.register(J::KIND, move |db, payload| {
+            let f = f.clone();
+            async move {
+                let job: J = serde_json::from_value(payload)
+                    .map_err(|e| anyhow::anyhow!("a {} job with a bad payload: {e}", J::KIND))?;
+                f(db, job).await
+            }
+        });
+    }
+}
+
+/// Queue a typed job inside the caller's transaction.
+pub async fn enqueue_job<J: Job>(tx: &mut Tx, job: &J) -> Result<i64, sqlx::Error> {
+    let payload = serde_json::to_value(job).expect("a job's payload serialises");
+    enqueue(tx, J::KIND, &payload).await
+}
+
 /// Add a job to the queue, inside the caller's transaction.
 pub async fn enqueue(
     tx: &mut Tx,
@@ -109,7 +142,7 @@ pub async fn pending(db: &Db, kind: &str) -> Result<bool, sqlx::Error> {
 }
 
 #[derive(Debug, sqlx::FromRow)]
-pub struct Job {
+pub struct Claimed {
     pub id: i64,
     pub kind: String,
     pub payload: String,
@@ -118,7 +151,7 @@ pub struct Job {
 }
 
 /// Take the oldest runnable job (queued and due, or running with an expired lease).
-pub async fn claim(db: &Db) -> Result<Option<Job>, sqlx::Error> {
+pub async fn claim(db: &Db) -> Result<Option<Claimed>, sqlx::Error> {
     let now = Utc::now();
     let pick = match db.backend() {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
@@ -134,7 +167,7 @@ pub async fn claim(db: &Db) -> Result<Option<Job>, sqlx::Error> {
         .await
 }
 
-async fn finish(db: &Db, job: &Job, outcome: Result<(), String>) -> Result<(), sqlx::Error> {
+async fn finish(db: &Db, job: &Claimed, outcome: Result<(), String>) -> Result<(), sqlx::Error> {
     let now = Utc::now();
     let q = match outcome {
         Ok(()) => query("UPDATE jobs SET status = 'done', locked_until = NULL, updated_at = $1 WHERE id = $2")

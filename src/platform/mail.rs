@@ -9,7 +9,6 @@ use std::process::Stdio;
 
 use base64::Engine;
 use chrono::Utc;
-use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
 use super::config::Config;
@@ -17,6 +16,17 @@ use super::db::{query, Db, Tx};
 use super::jobs;
 
 pub const JOB_KIND: &str = "mail.send";
+
+/// The `mail.send` job: one attempt at one message of the outbox.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Send {
+    /// The outbox row.
+    pub id: i64,
+}
+
+impl jobs::Job for Send {
+    const KIND: &'static str = JOB_KIND;
+}
 /// As many attempts as the job queue makes.
 const ATTEMPTS: i64 = 5;
 
@@ -68,7 +78,7 @@ async fn enqueue(
             .bind(sensitive),
         )
         .await?;
-    jobs::enqueue(tx, JOB_KIND, &json!({ "id": id })).await?;
+    jobs::enqueue_job(tx, &Send { id }).await?;
     metrics::counter!("khidmat_mail_queued_total", "gateway" => config.mail_gateway.clone())
         .increment(1);
     Ok(id)
@@ -78,11 +88,8 @@ async fn enqueue(
 pub async fn send_job(
     db: Db,
     config: std::sync::Arc<Config>,
-    payload: serde_json::Value,
+    Send { id }: Send,
 ) -> anyhow::Result<()> {
-    let id = payload["id"]
-        .as_i64()
-        .ok_or_else(|| anyhow::anyhow!("payload without id"))?;
     type Row = (String, String, String, String, String, i64);
     let row: Option<Row> = db
         .fetch_optional(

@@ -27,6 +27,17 @@ pub const STATUS_KEYWORDS: [&str; 6] = ["status", "stat", "صورتحال", "ا�
 pub const GRANT_KEYWORDS: [&str; 3] = ["grant", "امداد", "مرسته"];
 
 pub const JOB_KIND: &str = "sms.send";
+
+/// The `sms.send` job: one attempt at one message of the outbox.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Send {
+    /// The outbox row.
+    pub id: i64,
+}
+
+impl jobs::Job for Send {
+    const KIND: &'static str = JOB_KIND;
+}
 /// As many attempts as the job queue makes.
 const ATTEMPTS: i64 = 5;
 
@@ -129,7 +140,7 @@ async fn enqueue(
     )
     .await?;
     if gateway != "smssync" {
-        jobs::enqueue(tx, JOB_KIND, &json!({"id": id})).await?;
+        jobs::enqueue_job(tx, &Send { id }).await?;
     }
     metrics::counter!("khidmat_sms_queued_total", "gateway" => gateway).increment(1);
     Ok(id)
@@ -154,7 +165,7 @@ pub async fn retry(db: &Db, actor: &str, id: i64) -> Result<bool, sqlx::Error> {
             )
             .await?;
         if gateway != "smssync" {
-            jobs::enqueue(&mut tx, JOB_KIND, &json!({"id": id})).await?;
+            jobs::enqueue_job(&mut tx, &Send { id }).await?;
         }
         crate::platform::audit::record(
             &mut tx,
@@ -174,11 +185,8 @@ pub async fn retry(db: &Db, actor: &str, id: i64) -> Result<bool, sqlx::Error> {
 pub async fn send_job(
     db: Db,
     config: std::sync::Arc<Config>,
-    payload: serde_json::Value,
+    Send { id }: Send,
 ) -> anyhow::Result<()> {
-    let id = payload["id"]
-        .as_i64()
-        .ok_or_else(|| anyhow::anyhow!("payload without id"))?;
     let Some(msg) = outgoing(&db, id).await? else {
         return Ok(());
     };
