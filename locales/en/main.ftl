@@ -203,6 +203,7 @@ dash-table = The numbers
 
 ## SMS and USSD (keep SMS within 160 Latin or 70 Urdu/Pashto characters where possible)
 sms-help = Khidmat: to report, send { $keyword } and the place. To follow a report, send STATUS and its number to { $number }.
+sms-help-follow-only = Khidmat: to follow a report, send STATUS and its number to { $number }.
 sms-received = Report { $id } received ({ $service }). Send STATUS { $id } to follow it.
 sms-not-filed = Not sent:
 sms-need-place = Send { $keyword } followed by the place, e.g. { $keyword } near the main mosque.

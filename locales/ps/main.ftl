@@ -203,6 +203,7 @@ dash-table = شمېرې
 
 ## SMS and USSD (keep SMS within 160 Latin or 70 Urdu/Pashto characters where possible)
 sms-help = خدمت: د شکایت لپاره { $keyword } او ځای ولیکئ. د معلوماتو لپاره STATUS او شمېره { $number } ته ولېږئ.
+sms-help-follow-only = خدمت: د راپور د حال لپاره STATUS او د هغه شمېره { $number } ته ولېږئ.
 sms-received = شکایت { $id } ترلاسه شو ({ $service }). د معلوماتو لپاره STATUS { $id } ولېږئ.
 sms-not-filed = ونه لېږل شو:
 sms-need-place = له { $keyword } وروسته ځای ولیکئ، لکه { $keyword } د لوی جومات سره.

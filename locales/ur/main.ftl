@@ -203,6 +203,7 @@ dash-table = اعداد و شمار
 
 ## SMS and USSD (keep SMS within 160 Latin or 70 Urdu/Pashto characters where possible)
 sms-help = خدمت: شکایت کے لیے { $keyword } اور جگہ لکھ کر بھیجیں۔ معلومات کے لیے STATUS اور نمبر { $number } پر بھیجیں۔
+sms-help-follow-only = خدمت: رپورٹ کی صورتحال جاننے کے لیے STATUS اور اس کا نمبر { $number } پر بھیجیں۔
 sms-received = شکایت { $id } موصول ({ $service })۔ معلومات کے لیے STATUS { $id } بھیجیں۔
 sms-not-filed = نہیں بھیجی گئی:
 sms-need-place = { $keyword } کے بعد جگہ لکھیں، مثلاً { $keyword } بڑی مسجد کے پاس۔

@@ -386,17 +386,20 @@ async fn find_reply(
 /// The help answer: how to report (with a real keyword) and how to ask.
 async fn help(state: &AppState, lang: Lang) -> Result<String, sqlx::Error> {
     let services = services(state).await?;
-    let example = services
-        .iter()
-        .find_map(|s| s.sms_keywords.first(lang))
-        .unwrap_or("KUNDA")
-        .to_owned();
-    Ok(t!(
-        lang,
-        "sms-help",
-        keyword = example,
-        number = state.config.sms_number.clone()
-    ))
+    let number = state.config.sms_number.clone();
+    // A keyword this deployment really has; none (no service reports by SMS): say only how to
+    // follow a report, rather than name a keyword that would not work.
+    Ok(
+        match services.iter().find_map(|s| s.sms_keywords.first(lang)) {
+            Some(example) => t!(
+                lang,
+                "sms-help",
+                keyword = example.to_owned(),
+                number = number
+            ),
+            None => t!(lang, "sms-help-follow-only", number = number),
+        },
+    )
 }
 
 // ---------------------------------------------------------------------------------------------

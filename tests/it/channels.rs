@@ -631,3 +631,19 @@ on_both!(
         }
     }
 );
+
+on_both!(
+    help_names_no_keyword_a_deployment_does_not_have,
+    |backend| async move {
+        // No packs: no service reports by SMS.
+        let app = app_with(backend, |c| c.demo = false).await;
+        sms(&app, "help-1", PHONE, "hello?").await;
+        let sent = outbox(&app, PHONE).await;
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert!(
+            sent[0].0.starts_with("Khidmat: to follow a report, send STATUS"),
+            "{sent:?}"
+        );
+        assert!(!sent[0].0.contains("KUNDA"), "{sent:?}");
+    }
+);
