@@ -310,31 +310,15 @@ fn service_states() -> axum::http::Extensions {
     states
 }
 
-/// The job kinds this build runs. Services register theirs here; the workers run whatever is
+/// The job kinds this build runs: each module registers its own; the workers run whatever is
 /// registered.
 pub fn job_registry(wake: Arc<tokio::sync::Notify>, config: Arc<Config>) -> jobs::Registry {
     let mut registry = jobs::Registry::new(wake);
-    let mail_config = config.clone();
-    let backup_config = config.clone();
-    registry.register_job(move |db, job: crate::platform::sms::Send| {
-        crate::platform::sms::send_job(db, config.clone(), job)
-    });
-    registry.register_job(move |db, job: crate::platform::mail::Send| {
-        crate::platform::mail::send_job(db, mail_config.clone(), job)
-    });
-    let backup_now_config = backup_config.clone();
-    registry.register(crate::platform::backup::JOB_KIND, move |db, _| {
-        crate::platform::backup::job(db, backup_config.clone())
-    });
-    registry.register(crate::platform::backup::NOW_JOB_KIND, move |db, _| {
-        crate::platform::backup::now_job(db, backup_now_config.clone())
-    });
-    registry.register(crate::opendata::publish::JOB_KIND, |db, _| {
-        crate::opendata::publish::job(db)
-    });
-    registry.register(crate::cases::pendency::JOB_KIND, |db, _| {
-        crate::cases::pendency::job(db)
-    });
+    crate::platform::sms::register_jobs(&mut registry, &config);
+    crate::platform::mail::register_jobs(&mut registry, &config);
+    crate::platform::backup::register_jobs(&mut registry, &config);
+    crate::opendata::publish::register_jobs(&mut registry);
+    crate::cases::pendency::register_jobs(&mut registry);
     registry
 }
 

@@ -193,3 +193,8 @@ pub async fn schedule(db: &Db) -> anyhow::Result<()> {
     crate::platform::jobs::schedule_once(db, JOB_KIND, at).await?;
     Ok(())
 }
+
+/// Register the daily deadline check.
+pub fn register_jobs(registry: &mut crate::platform::jobs::Registry) {
+    registry.register(JOB_KIND, |db, _| job(db));
+}

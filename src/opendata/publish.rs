@@ -418,6 +418,11 @@ pub async fn schedule(db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Register the weekly publication.
+pub fn register_jobs(registry: &mut crate::platform::jobs::Registry) {
+    registry.register(JOB_KIND, |db, _| job(db));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -296,6 +296,13 @@ fn dump_version(sql: &str) -> Option<i64> {
         .max()
 }
 
+/// Register the scheduled backup and "back up now".
+pub fn register_jobs(registry: &mut super::jobs::Registry, config: &std::sync::Arc<Config>) {
+    let (scheduled, now) = (config.clone(), config.clone());
+    registry.register(JOB_KIND, move |db, _| job(db, scheduled.clone()));
+    registry.register(NOW_JOB_KIND, move |db, _| now_job(db, now.clone()));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -188,6 +188,12 @@ async fn sendmail(command: &str, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Register the outbox's send job.
+pub fn register_jobs(registry: &mut jobs::Registry, config: &std::sync::Arc<Config>) {
+    let config = config.clone();
+    registry.register_job(move |db, job: Send| send_job(db, config.clone(), job));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

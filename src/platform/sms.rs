@@ -398,6 +398,12 @@ pub async fn take_queued(db: &Db, gateway: &str, limit: i64) -> Result<Vec<Outgo
     Ok(rows)
 }
 
+/// Register the outbox's send job.
+pub fn register_jobs(registry: &mut jobs::Registry, config: &std::sync::Arc<Config>) {
+    let config = config.clone();
+    registry.register_job(move |db, job: Send| send_job(db, config.clone(), job));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -641,7 +641,9 @@ on_both!(
         let sent = outbox(&app, PHONE).await;
         assert_eq!(sent.len(), 1, "{sent:?}");
         assert!(
-            sent[0].0.starts_with("Khidmat: to follow a report, send STATUS"),
+            sent[0]
+                .0
+                .starts_with("Khidmat: to follow a report, send STATUS"),
             "{sent:?}"
         );
         assert!(!sent[0].0.contains("KUNDA"), "{sent:?}");
