@@ -15,7 +15,7 @@ use axum::Router;
 
 use super::citizen::{district_options, form_fields, DistrictOption, Field};
 use super::staff::{staff_page, StaffPage};
-use super::{format, render, Csrf, FormPost, OrPage, Page, PageError, PublicWrite};
+use super::{format, render, Csrf, FormPost, Here, OrPage, Page, PageError, PublicWrite};
 use crate::benefits::apply::{self, ApplicationIn, RELIGIONS};
 use crate::benefits::model::{rupees, Entitlement, Method};
 use crate::benefits::store::{self, Fund};
@@ -315,14 +315,11 @@ async fn fund_page(
 
 /// `POST /benefits/{code}/apply`: the form (multipart: fields and a photo per document). On
 /// success, the slip; on a problem, the form again, filled in, with the problem named.
-#[allow(clippy::too_many_arguments)]
 async fn apply_submit(
     State(state): State<AppState>,
     _: PublicWrite,
     headers: axum::http::HeaderMap,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(code): Path<String>,
     form: Multipart,
 ) -> Result<Response, PageError> {

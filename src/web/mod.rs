@@ -330,6 +330,31 @@ pub(crate) async fn read_fields_checked(
     Ok(fields)
 }
 
+/// Where a page is, for whom: the reader's language, this browser's form token, the address
+/// asked for. One extractor for the three every page handler needs.
+pub struct Here {
+    pub lang: Lang,
+    pub csrf: Csrf,
+    pub uri: axum::http::Uri,
+}
+
+impl axum::extract::FromRequestParts<AppState> for Here {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let lang = Lang::from_request_parts(parts, state)
+            .await
+            .unwrap_or_default();
+        let Ok(csrf) = Csrf::from_request_parts(parts, state).await;
+        let Ok(axum::extract::OriginalUri(uri)) =
+            axum::extract::OriginalUri::from_request_parts(parts, state).await;
+        Ok(Here { lang, csrf, uri })
+    }
+}
+
 /// A public write (a report, an application, a pledge…): taking this extractor counts the
 /// request against the client's per-minute limit, and past it the handler never runs (429,
 /// saying when to try again). A handler cannot forget the limit.

@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
-use super::{render, Csrf, FormPost, OrPage, Page, PageError};
+use super::{render, Csrf, FormPost, Here, OrPage, Page, PageError};
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::ratelimit::PeerAddr;
@@ -203,14 +203,11 @@ struct CheckQuery {
     key: Option<String>,
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn check(
     State(state): State<AppState>,
     PeerAddr(peer): PeerAddr,
     headers: HeaderMap,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(code): Path<String>,
     Query(q): Query<CheckQuery>,
 ) -> Result<Response, PageError> {

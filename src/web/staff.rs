@@ -16,7 +16,7 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use serde::Deserialize;
 
 use super::{
-    charts, format, local_path, render, Csrf, FormPost, OrPage, Page, PageError, PublicWrite,
+    charts, format, local_path, render, Csrf, FormPost, Here, OrPage, Page, PageError, PublicWrite,
 };
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
@@ -787,14 +787,11 @@ fn parse_id(raw: &str, lang: Lang) -> Result<i64, PageError> {
     raw.parse().map_err(|_| PageError::not_found(lang))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn report(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
     headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(id): Path<String>,
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, PageError> {
