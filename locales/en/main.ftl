@@ -199,6 +199,7 @@ dash-per-status = Reports by status
 dash-per-district = Reports by district
 dash-no-district = No district
 dash-none-resolved = none resolved yet
+dash-theory = Theory test: the questions people get wrong
 dash-table = The numbers
 
 ## SMS and USSD (keep SMS within 160 Latin or 70 Urdu/Pashto characters where possible)

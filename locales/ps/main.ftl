@@ -199,6 +199,7 @@ dash-per-status = د حالت له مخې شکایتونه
 dash-per-district = د ولسوالۍ له مخې شکایتونه
 dash-no-district = ولسوالي نامعلومه
 dash-none-resolved = تر اوسه هېڅ حل شوی نه دی
+dash-theory = د تیوري ازموینه: هغه پوښتنې چې خلک يې ډېر غلط ځوابوي
 dash-table = شمېرې
 
 ## SMS and USSD (keep SMS within 160 Latin or 70 Urdu/Pashto characters where possible)

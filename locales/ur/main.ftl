@@ -199,6 +199,7 @@ dash-per-status = صورتحال کے لحاظ سے شکایات
 dash-per-district = ضلع کے لحاظ سے شکایات
 dash-no-district = ضلع نامعلوم
 dash-none-resolved = ابھی کوئی حل نہیں ہوئی
+dash-theory = تھیوری ٹیسٹ: وہ سوال جن کے جواب اکثر غلط ہوتے ہیں
 dash-table = اعداد و شمار
 
 ## SMS and USSD (keep SMS within 160 Latin or 70 Urdu/Pashto characters where possible)

@@ -474,22 +474,34 @@ pub async fn answer(
 }
 
 /// Each question's answers and wrong answers, worst first: for the department's staff.
+/// The banks whose answers `staff` may read: their department's (every bank for an
+/// administrator). A district does not narrow them: a bank is the department's.
+pub async fn banks_for(db: &Db, staff: &Staff) -> Result<Vec<BankSpec>> {
+    Ok(banks(db)
+        .await?
+        .into_iter()
+        .filter(|(_, department_id)| match &staff.scope {
+            Scope::All => true,
+            Scope::Department {
+                department_id: d, ..
+            } => d == department_id,
+        })
+        .map(|(b, _)| b)
+        .collect())
+}
+
 pub async fn error_rates(
     db: &Db,
     staff: &Staff,
     code: &str,
 ) -> Result<Option<(BankSpec, Vec<(String, i64, i64)>)>> {
-    let Some((bank, department_id)) = bank(db, code).await? else {
+    let Some(bank) = banks_for(db, staff)
+        .await?
+        .into_iter()
+        .find(|b| b.code == code)
+    else {
         return Ok(None);
     };
-    if let Scope::Department {
-        department_id: d, ..
-    } = &staff.scope
-    {
-        if *d != department_id {
-            return Ok(None);
-        }
-    }
     let rows: Vec<(String, i64, i64)> = db
         .fetch_all(
             query(

@@ -26,6 +26,7 @@ use crate::reports::model::{RichStatus, ALL_STATUSES};
 use crate::reports::open311::{answers_of, base_url};
 use crate::reports::store::{self, Filter, GroupColumn, Order, ReportRow};
 use crate::t;
+use crate::theory;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -984,6 +985,8 @@ struct Dashboard {
     status_rows: Vec<(String, i64)>,
     by_district: String,
     district_rows: Vec<(String, i64)>,
+    /// The theory banks whose wrong answers the caller may read: (code, name).
+    theory: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -1096,6 +1099,12 @@ async fn dashboard(
     let median = median(durations)
         .map(|s| format::duration(lang, s))
         .unwrap_or_else(|| lang.t("dash-none-resolved"));
+    let theory = theory::banks_for(&state.db, &staff)
+        .await
+        .or_page(lang)?
+        .into_iter()
+        .map(|b| (b.code.clone(), b.name.get(lang).to_owned()))
+        .collect();
     let rtl = lang.is_rtl();
     let page = Dashboard {
         p: staff_page(lang, lang.t("dash-title"), &uri, &csrf, &staff),
@@ -1116,6 +1125,7 @@ async fn dashboard(
         status_rows,
         by_district: charts::bars(&district_rows, rtl, &lang.t("dash-per-district")),
         district_rows,
+        theory,
     };
     Ok(render(StatusCode::OK, &csrf, &page))
 }

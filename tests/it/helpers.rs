@@ -545,3 +545,68 @@ pub fn latest_migration() -> usize {
         .unwrap()
         .count()
 }
+
+/// Every route the code declares, as `(METHOD, path)`: read from the `.route(…)` calls in
+/// `src/`, so that a route added tomorrow is in the sweeps below without anyone listing it.
+pub fn declared_routes() -> Vec<(String, String)> {
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut sources = Vec::new();
+    files(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut sources,
+    );
+    let mut routes = Vec::new();
+    for file in sources {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut at = 0;
+        while let Some(found) = text[at..].find(".route(") {
+            let start = at + found + ".route(".len();
+            // The call's arguments: up to the parenthesis that closes it.
+            let (mut depth, mut end, mut in_str) = (1, start, false);
+            for (i, c) in text[start..].char_indices() {
+                match c {
+                    '"' => in_str = !in_str,
+                    '(' if !in_str => depth += 1,
+                    ')' if !in_str => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = start + i;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let args = &text[start..end];
+            at = end;
+            let Some(path) = args.split('"').nth(1) else {
+                continue;
+            };
+            let handlers = &args[args.find(',').unwrap_or(0)..];
+            for method in ["get", "post", "put", "patch", "delete"] {
+                let call = format!("{method}(");
+                let mut rest = handlers;
+                while let Some(i) = rest.find(&call) {
+                    let before = rest[..i].chars().last().unwrap_or(' ');
+                    if !before.is_alphanumeric() && before != '_' {
+                        routes.push((method.to_uppercase(), path.to_owned()));
+                        break;
+                    }
+                    rest = &rest[i + call.len()..];
+                }
+            }
+        }
+    }
+    routes.sort();
+    routes.dedup();
+    routes
+}

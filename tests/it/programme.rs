@@ -14,13 +14,13 @@ use serde_json::Value;
 use crate::both;
 use crate::helpers::*;
 
-const PDF: &[u8] = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+pub(crate) const PDF: &[u8] = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
 
 fn day(offset: i64) -> String {
     (khidmat::platform::clock::today() + Duration::days(offset)).to_string()
 }
 
-async fn apply(
+pub(crate) async fn apply(
     app: &TestApp,
     cycle: &str,
     fields: &[(&str, &str)],
@@ -56,7 +56,7 @@ async fn apply(
     (status, text)
 }
 
-fn applicant<'a>(
+pub(crate) fn applicant<'a>(
     name: &'a str,
     gender: &'a str,
     email: &'a str,
@@ -90,7 +90,7 @@ async fn application_id(app: &TestApp, email: &str) -> String {
     id.to_string()
 }
 
-async fn create_cycle(b: &reqwest::Client, csrf: &str, app: &TestApp, code: &str) {
+pub(crate) async fn create_cycle(b: &reqwest::Client, csrf: &str, app: &TestApp, code: &str) {
     let (opens, closes, starts, ends) = (day(-1), day(10), day(20), day(200));
     let (status, to) = submit(
         b,

@@ -199,6 +199,9 @@ both!(
         app.add_user("officer@pesco.gov.pk", Role::Officer, Some("pesco"), None)
             .await;
         let (t, _) = login(&app, "sp@traffic.kp.gov.pk").await;
+        // The department's dashboard leads to the bank's page; another department's does not.
+        let (_, dashboard) = page(&t, &app, "/staff/dashboard").await;
+        assert!(dashboard.contains(r#"href="/staff/theory/driving-theory""#));
         let (status, rates) = page(&t, &app, "/staff/theory/driving-theory").await;
         assert_eq!(status, 200);
         assert_eq!(
@@ -217,6 +220,8 @@ both!(
         );
         let (p, _) = login(&app, "officer@pesco.gov.pk").await;
         assert_eq!(page(&p, &app, "/staff/theory/driving-theory").await.0, 404);
+        let (_, dashboard) = page(&p, &app, "/staff/dashboard").await;
+        assert!(!dashboard.contains("/staff/theory/"));
     }
 );
 
