@@ -502,20 +502,28 @@ fn refused(status: u16, location: &str) -> bool {
     (400..500).contains(&status) || (status == 303 && location.starts_with("/staff/login"))
 }
 
+/// What `plant` made: the keys the staff API reaches them by.
+struct Planted {
+    report: String,
+    application: String,
+    case: String,
+}
+
 /// Plant one marked record of each kind that departments hold, all in Peshawar: a report
 /// (PESCO), a grant application (Minority Affairs), a vehicle seizure (Excise).
-async fn plant(app: &TestApp) {
-    app.report(&[
-        ("service_code", "kunda"),
-        ("lat", "34.0151"),
-        ("long", "71.5249"),
-        ("attribute[premises]", "shop"),
-        ("attribute[method]", "hook"),
-        ("description", &format!("{MARK}: hooks on the line")),
-        ("first_name", MARK),
-        ("phone", "03007654321"),
-    ])
-    .await;
+async fn plant(app: &TestApp) -> Planted {
+    let report = app
+        .report(&[
+            ("service_code", "kunda"),
+            ("lat", "34.0151"),
+            ("long", "71.5249"),
+            ("attribute[premises]", "shop"),
+            ("attribute[method]", "hook"),
+            ("description", &format!("{MARK}: hooks on the line")),
+            ("first_name", MARK),
+            ("phone", "03007654321"),
+        ])
+        .await;
 
     app.add_user(
         "desk@minorities.test",
@@ -549,10 +557,8 @@ async fn plant(app: &TestApp) {
     assert_eq!(status, 201, "{body}");
     // A document photographed at the desk.
     let (desk, _) = login(app, "desk@minorities.test").await;
-    let application = format!(
-        "/staff/benefits/applications/{}",
-        body["reference"].as_str().unwrap()
-    );
+    let reference = body["reference"].as_str().unwrap().to_owned();
+    let application = format!("/staff/benefits/applications/{reference}");
     let (status, _) = send_offered(&desk, app, &application, "/documents").await;
     assert_eq!(status, 303, "the document is added");
 
@@ -645,6 +651,11 @@ async fn plant(app: &TestApp) {
     )
     .await;
     assert_eq!(status, 303, "the application is taken");
+    Planted {
+        report,
+        application: reference,
+        case: case["reference"].as_str().unwrap().to_owned(),
+    }
 }
 
 on_both!(
@@ -652,11 +663,10 @@ on_both!(
     |backend| async move {
         let app = spawn(backend).await;
         let routes = declared_routes();
-        plant(&app).await;
+        let planted = plant(&app).await;
 
         app.add_user("root@kp.gov.pk", Role::Admin, None, None)
             .await;
-        // (who, may they see Peshawar's records of the planted departments?)
         // (who, do they work where the planted records are?)
         let mut callers: Vec<(String, bool)> = vec![("manager@home.test".into(), false)];
         app.add_user("manager@home.test", Role::Manager, Some("home"), None)
@@ -830,6 +840,66 @@ on_both!(
             last = now;
         }
 
+        // Every keyed read of the staff API (from the OpenAPI document), its parameters
+        // naming the planted records; the administrator reads them there.
+        let spec: serde_json::Value = app.get_json("/api/openapi.json").await;
+        let api_reads: Vec<String> = spec["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, item)| {
+                item["get"]["security"]
+                    .as_array()
+                    .is_some_and(|s| !s.is_empty())
+            })
+            .map(|(path, _)| {
+                let mut out = path.clone();
+                for (name, value) in [
+                    (
+                        "{id}",
+                        if path.starts_with("/api/v1/reports") {
+                            planted.report.as_str()
+                        } else {
+                            "1"
+                        },
+                    ),
+                    (
+                        "{reference}",
+                        if path.starts_with("/api/v1/cases") {
+                            planted.case.as_str()
+                        } else {
+                            planted.application.as_str()
+                        },
+                    ),
+                    ("{code}", "minority-education-2026"),
+                    ("{workflow}", "vehicle-seizure"),
+                    ("{number}", "1"),
+                ] {
+                    out = out.replace(name, value);
+                }
+                out
+            })
+            .collect();
+        let (_, _, root, _) = &walks[0];
+        let mut marked = 0;
+        for path in &api_reads {
+            let answer = root
+                .get(app.at(path))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if answer.contains(MARK) {
+                marked += 1;
+            }
+        }
+        assert!(
+            marked >= 3,
+            "the administrator reads the planted report, application and case through the API: {marked} of {api_reads:?}"
+        );
+
         let mut problems = Vec::new();
         let mut tried = 0;
         let mut pages_asked = 0;
@@ -871,6 +941,15 @@ on_both!(
                 }
             }
 
+            // The staff API: every keyed read, its parameters naming the planted records.
+            for path in &api_reads {
+                let r = b.get(app.at(path)).send().await.unwrap();
+                let answer = r.text().await.unwrap();
+                if !home && hidden_from_them.iter().any(|m| answer.contains(m)) {
+                    problems.push(format!("{email} reads a planted record at {path}"));
+                }
+            }
+
             // Forms: whatever the caller's own pages did not offer is refused, and changes
             // nothing.
             let before = fingerprint(&app).await;
@@ -909,6 +988,10 @@ on_both!(
                 accepted += 1;
             }
         }
+        println!(
+            "{backend:?}: {} keyed API reads by each, {marked} of them showing the administrator a planted record",
+            api_reads.len()
+        );
         println!(
             "{backend:?}: {} people walked {} staff pages and were offered {} forms; {pages_asked} page requests and {tried} form sends by those not offered them; sent by those offered them, accepted: {accepted} (not: {not_accepted:?})",
             walks.len(),
