@@ -30,92 +30,7 @@ use crate::{packs, reports};
             Every Open311 path also answers with `.xml` in place of `.json`.",
         license(name = "AGPL-3.0-or-later")
     ),
-    paths(
-        healthz,
-        reports::open311::discovery,
-        reports::open311::services,
-        reports::open311::service_definition,
-        reports::open311::list_requests,
-        reports::open311::post_request,
-        reports::open311::get_request,
-        reports::open311::get_token,
-        reports::open311::service_request_updates,
-        reports::api::login,
-        reports::api::logout,
-        reports::api::list,
-        reports::api::show,
-        reports::api::post_update,
-        reports::api::assign,
-        reports::api::reveal_contact,
-        crate::directory::hsds::root,
-        crate::directory::hsds::services,
-        crate::directory::hsds::service,
-        crate::directory::hsds::organizations,
-        crate::directory::hsds::organization,
-        crate::directory::hsds::service_at_locations,
-        crate::directory::hsds::service_at_location,
-        crate::directory::hsds::taxonomies,
-        crate::directory::hsds::taxonomy_terms,
-        crate::benefits::api::list_funds,
-        crate::benefits::api::show_fund,
-        crate::benefits::api::edit_fund,
-        crate::benefits::api::list_applications,
-        crate::benefits::api::walk_in,
-        crate::benefits::api::show_application,
-        crate::benefits::api::verify,
-        crate::benefits::api::show_draw,
-        crate::benefits::api::publish_draw,
-        crate::benefits::api::perform_draw,
-        crate::benefits::api::run_selection,
-        crate::benefits::api::list_batches,
-        crate::benefits::api::create_batch,
-        crate::benefits::api::show_batch,
-        crate::benefits::api::add_payment,
-        crate::benefits::api::submit_batch,
-        crate::benefits::api::approve_batch,
-        crate::benefits::api::reject_batch,
-        crate::benefits::api::advice,
-        crate::benefits::api::reconcile,
-        crate::benefits::api::show_ledger,
-        crate::benefits::api::show_report,
-        crate::benefits::api::status,
-        crate::cases::api::list,
-        crate::cases::api::pendency,
-        crate::cases::api::open,
-        crate::cases::api::show,
-        crate::cases::api::public,
-        crate::cases::api::cancel,
-        crate::programme::api::impact,
-        crate::registers::api::list,
-        crate::registers::api::look_up,
-        crate::registers::api::update,
-        crate::campaigns::api::list,
-    ),
-    components(schemas(
-        reports::open311::ServiceOut,
-        reports::open311::ServiceDefinitionOut,
-        reports::open311::AttributeOut,
-        reports::open311::ValueOut,
-        reports::open311::RequestOut,
-        reports::Receipt,
-        reports::open311::TokenOut,
-        reports::open311::UpdateOut,
-        reports::open311::Open311Error,
-        reports::api::StaffReport,
-        reports::api::StaffReportPage,
-        reports::api::StaffUpdate,
-        reports::api::UpdateIn,
-        reports::api::AssignIn,
-        reports::api::LoginIn,
-        reports::model::RichStatus,
-    )),
-    tags((name = "open311", description = "Open311 GeoReport v2"), (name = "staff", description = "Department staff"),
-        (name = "hsds", description = "The directory, as Open Referral HSDS 3.0"),
-        (name = "benefits", description = "Funds, applications, the ballot, disbursement and its ledger (amounts in paisa)"),
-        (name = "cases", description = "Workflows across departments: cases, their pendency, public lookup, documents"),
-        (name = "impact", description = "The programme's impact: queries handled, hours saved, citizens facilitated per week"),
-        (name = "registers", description = "Lookups in departments' registers (licences, e-challans), answered from public fields only"),
-        (name = "campaigns", description = "Verified organisations' projects seeking support, as the policy in force allows")),
+    paths(healthz),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -253,8 +168,29 @@ async fn photo(
     }
 }
 
+/// The whole OpenAPI document: the platform's part, and each service's own (declared beside
+/// its handlers).
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    api_parts()
+        .into_iter()
+        .fold(ApiDoc::openapi(), |whole, part| whole.merge_from(part))
+}
+
+/// Each service's part of the OpenAPI document.
+fn api_parts() -> Vec<utoipa::openapi::OpenApi> {
+    vec![
+        reports::ApiDoc::openapi(),
+        crate::directory::hsds::ApiDoc::openapi(),
+        crate::benefits::api::ApiDoc::openapi(),
+        crate::cases::api::ApiDoc::openapi(),
+        crate::programme::api::ApiDoc::openapi(),
+        crate::registers::api::ApiDoc::openapi(),
+        crate::campaigns::api::ApiDoc::openapi(),
+    ]
+}
+
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    Json(api_doc())
 }
 
 async fn not_found() -> crate::platform::error::Error {
@@ -441,4 +377,44 @@ async fn wait_for_signal() {
     }
     #[cfg(not(unix))]
     ctrl_c.await.ok();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Schema names are one namespace in the merged document: two services' `Receipt`s would
+    /// leave one of them documented with the other's fields.
+    #[test]
+    fn no_two_parts_of_the_api_document_define_one_schema_name_differently() {
+        let mut seen: std::collections::BTreeMap<String, serde_json::Value> = Default::default();
+        let mut clashes = Vec::new();
+        for part in std::iter::once(ApiDoc::openapi()).chain(api_parts()) {
+            for (name, schema) in part.components.map(|c| c.schemas).unwrap_or_default() {
+                let schema = serde_json::to_value(schema).unwrap();
+                match seen.get(&name) {
+                    Some(other) if *other != schema => clashes.push(name),
+                    _ => {
+                        seen.insert(name, schema);
+                    }
+                }
+            }
+        }
+        assert!(
+            clashes.is_empty(),
+            "defined twice, differently: {clashes:?}"
+        );
+        assert!(
+            seen.len() > 40,
+            "the parts carry their schemas: {}",
+            seen.len()
+        );
+        // Every path of every part is in the whole.
+        let whole = api_doc();
+        for part in api_parts() {
+            for path in part.paths.paths.keys() {
+                assert!(whole.paths.paths.contains_key(path), "{path}");
+            }
+        }
+    }
 }

@@ -445,7 +445,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
             let db = open(&config).await?;
-            let k = crate::directory::store::kinds(&db)
+            let k = crate::directory::kinds(&db)
                 .await?
                 .into_iter()
                 .find(|k| k.code == kind)

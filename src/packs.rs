@@ -33,7 +33,7 @@ use crate::platform::db::{query, Db};
 use crate::platform::i18n::Text3;
 use crate::platform::{audit, org};
 use crate::reports::model::{Attribute, RichStatus, ServiceCode};
-use crate::reports::store::{upsert_service, ServiceSpec};
+use crate::reports::{upsert_service, ServiceSpec};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -458,7 +458,7 @@ pub async fn load(db: &Db, text: &str, actor: &str) -> anyhow::Result<Loaded> {
             &format!("fund {}", f.code),
         )
         .await?;
-        crate::benefits::store::upsert_fund(&mut tx, f, id, actor).await?;
+        crate::benefits::upsert_fund(&mut tx, f, id, actor).await?;
     }
     for r in &pack.registers.register {
         let id = department_id(

@@ -107,7 +107,7 @@ async fn stored(state: &AppState, services: &[Service]) -> Result<Vec<Item>> {
             value: to_value(&service_spec(s))?,
         });
     }
-    for k in crate::directory::store::kinds(db).await? {
+    for k in crate::directory::kinds(db).await? {
         let department = k.department_id.and_then(|id| slugs.get(&id).cloned());
         let spec = KindSpec {
             code: k.code,
@@ -125,7 +125,7 @@ async fn stored(state: &AppState, services: &[Service]) -> Result<Vec<Item>> {
             value: to_value(&spec)?,
         });
     }
-    for f in crate::benefits::store::funds(db, None).await? {
+    for f in crate::benefits::funds(db, None).await? {
         let budget = crate::benefits::ledger::balances(db, f.id).await?.budget;
         let department = slugs.get(&f.department_id).cloned().unwrap_or_default();
         let spec = crate::benefits::model::FundSpec {
@@ -277,7 +277,7 @@ pub async fn export(state: &AppState, power: Power, d: &Department) -> Result<St
             name: d.name(),
         }])?,
     );
-    let services = crate::reports::store::all_services(&state.db).await?;
+    let services = crate::reports::all_services(&state.db).await?;
     for item in stored(state, &services).await? {
         if item.department.as_deref() != Some(d.slug.as_str()) {
             continue;
@@ -492,7 +492,7 @@ async fn dependents(
                     ));
                 }
             }
-            if let Some(f) = crate::benefits::store::fund(&state.db, code).await? {
+            if let Some(f) = crate::benefits::fund(&state.db, code).await? {
                 let b = crate::benefits::ledger::balances(&state.db, f.id).await?;
                 let budget = new.value.get("budget").and_then(Value::as_i64).unwrap_or(0);
                 if budget < b.committed() {
@@ -572,7 +572,7 @@ pub async fn preview(
         );
     }
     let mut foreign = pack.department.iter().any(|x| x.slug != d.slug);
-    let services = crate::reports::store::all_services(&state.db).await?;
+    let services = crate::reports::all_services(&state.db).await?;
     let stored = stored(state, &services).await?;
     for new in of_pack(&pack)? {
         if new.department.as_deref() != Some(d.slug.as_str()) {

@@ -14,7 +14,7 @@ use crate::platform::i18n::Text3;
 use crate::platform::identity::Staff;
 use crate::platform::state::AppState;
 use crate::reports::model::{Attribute, Datatype, ListValue, Service, SmsKeywords};
-use crate::reports::store::{upsert_service, ServiceSpec};
+use crate::reports::{upsert_service, ServiceSpec};
 
 /// Attribute rows the form offers (the existing ones, then empty rows to add).
 pub const FORM_ROWS: usize = 6;
@@ -145,7 +145,7 @@ impl Form<'_> {
 
 /// The department's services, retired ones included, by code.
 pub async fn of_department(db: &Db, department_id: i64) -> Result<Vec<Service>> {
-    Ok(crate::reports::store::all_services(db)
+    Ok(crate::reports::all_services(db)
         .await?
         .into_iter()
         .filter(|s| s.department_id == department_id)
@@ -202,7 +202,7 @@ pub async fn save(
     creating: bool,
 ) -> Result<()> {
     Power::of(staff)?.over(department_id)?;
-    let existing = crate::reports::store::all_services(&state.db)
+    let existing = crate::reports::all_services(&state.db)
         .await?
         .into_iter()
         .find(|s| s.code == spec.code.as_str());
@@ -268,7 +268,7 @@ pub async fn save(
 /// Retire a service (no new reports) or bring it back; its reports stay.
 pub async fn set_active(state: &AppState, staff: &Staff, code: &str, active: bool) -> Result<()> {
     let power = Power::of(staff)?;
-    let s = crate::reports::store::all_services(&state.db)
+    let s = crate::reports::all_services(&state.db)
         .await?
         .into_iter()
         .find(|s| s.code == code)

@@ -851,3 +851,35 @@ pub async fn status(
         .map(Json)
         .ok_or_else(|| Error::NotFound(t!(lang, "benefit-err-status-not-found")))
 }
+
+/// This service's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        list_funds,
+        show_fund,
+        edit_fund,
+        list_applications,
+        walk_in,
+        show_application,
+        verify,
+        show_draw,
+        publish_draw,
+        perform_draw,
+        run_selection,
+        list_batches,
+        create_batch,
+        show_batch,
+        add_payment,
+        submit_batch,
+        approve_batch,
+        reject_batch,
+        advice,
+        reconcile,
+        show_ledger,
+        show_report,
+        status,
+    ),
+    tags((name = "benefits", description = "Funds, applications, the ballot, disbursement and its ledger (amounts in paisa)"))
+)]
+pub struct ApiDoc;

@@ -65,6 +65,7 @@ pub struct ApplicationIn {
 
 /// What the applicant is told.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ApplicationReceipt)]
 pub struct Receipt {
     pub reference: String,
     /// The slip's address: `/benefits/slip/{token}`.

@@ -24,6 +24,10 @@ pub mod report;
 pub mod select;
 pub mod store;
 
+// What packs and the administration pages use of this one: the funds and their definitions.
+// They do not reach into `store`.
+pub use store::{fund, funds, upsert_fund};
+
 use crate::platform::error::{Error, Result};
 use crate::platform::i18n::Lang;
 use crate::platform::identity::{Role, Scope, Staff, StaffKind};

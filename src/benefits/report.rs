@@ -58,6 +58,7 @@ impl By {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = FundReportRow)]
 pub struct Row {
     pub key: String,
     pub applications: i64,

@@ -105,3 +105,11 @@ pub async fn list(
         hidden_by_policy: hidden,
     }))
 }
+
+/// This service's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(list),
+    tags((name = "campaigns", description = "Verified organisations' projects seeking support, as the policy in force allows"))
+)]
+pub struct ApiDoc;

@@ -244,3 +244,11 @@ pub async fn cancel(
     run::cancel_document(&state, &staff, &number, &c.reason).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// This service's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(list, pendency, open, show, public, cancel),
+    tags((name = "cases", description = "Workflows across departments: cases, their pendency, public lookup, documents"))
+)]
+pub struct ApiDoc;

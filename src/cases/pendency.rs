@@ -48,6 +48,7 @@ impl By {
 }
 
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+#[schema(as = PendencyRow)]
 pub struct Row {
     pub key: String,
     pub open: i64,

@@ -94,7 +94,7 @@ async fn gateway_limit(state: &AppState, gateway: &str) -> Result<(), Response> 
 
 /// Active services, for keywords and menus.
 async fn services(state: &AppState) -> Result<Vec<Arc<reports::model::Service>>, sqlx::Error> {
-    Ok(reports::store::services(&state.db)
+    Ok(reports::active_services(&state.db)
         .await?
         .into_iter()
         .map(Arc::new)
@@ -145,7 +145,7 @@ async fn inbound_sms(
         return Ok(());
     }
     let clean = sms::normalize(text);
-    let kinds: Vec<Arc<crate::directory::model::Kind>> = crate::directory::store::kinds(&state.db)
+    let kinds: Vec<Arc<crate::directory::model::Kind>> = crate::directory::kinds(&state.db)
         .await?
         .into_iter()
         .map(Arc::new)
@@ -175,7 +175,7 @@ async fn inbound_sms(
         }
         sms::Command::Status { reference } => {
             let found = match reference {
-                Some(id) => reports::store::get(&state.db, id).await?,
+                Some(id) => reports::report(&state.db, id).await?,
                 None => None,
             };
             // Anyone may ask after a public report; a report of a private service (a complaint

@@ -676,3 +676,21 @@ pub async fn export(db: &Db) -> Result<Value> {
         json!({"version": "3.0", "organizations": orgs.iter().map(organization_json).collect::<Vec<_>>(), "services": out}),
     )
 }
+
+/// This service's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        root,
+        services,
+        service,
+        organizations,
+        organization,
+        service_at_locations,
+        service_at_location,
+        taxonomies,
+        taxonomy_terms,
+    ),
+    tags((name = "hsds", description = "The directory, as Open Referral HSDS 3.0"))
+)]
+pub struct ApiDoc;

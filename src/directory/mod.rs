@@ -14,6 +14,10 @@ pub mod index;
 pub mod model;
 pub mod store;
 
+// What other services (the open-data publisher, packs) and the channels use of this one: the
+// kinds of place, a filtered page of places, and their ratings. They do not reach into `store`.
+pub use store::{kinds, places, ratings, PlaceFilter};
+
 use std::collections::BTreeMap;
 
 use chrono::{Duration, Utc};

@@ -139,7 +139,7 @@ pub async fn reports_weekly(db: &Db, weeks: i64) -> Result<Vec<Vec<String>>> {
 
 /// The verified directory as CSV rows: the places, their public details and their ratings.
 pub async fn directory_places(db: &Db) -> Result<Vec<Vec<String>>> {
-    let f = crate::directory::store::PlaceFilter {
+    let f = crate::directory::PlaceFilter {
         status: Some("verified"),
         ..Default::default()
     };
@@ -158,12 +158,12 @@ pub async fn directory_places(db: &Db) -> Result<Vec<Vec<String>>> {
     ]];
     let mut offset = 0;
     loop {
-        let (rows, _) = crate::directory::store::places(db, &f, 1000, offset).await?;
+        let (rows, _) = crate::directory::places(db, &f, 1000, offset).await?;
         if rows.is_empty() {
             break;
         }
         let subjects: Vec<String> = rows.iter().map(|p| format!("place:{}", p.id)).collect();
-        let ratings = crate::directory::store::ratings(db, &subjects).await?;
+        let ratings = crate::directory::ratings(db, &subjects).await?;
         for p in &rows {
             let (avg, n) = ratings
                 .get(&format!("place:{}", p.id))

@@ -146,3 +146,11 @@ pub async fn update(
     let created = put_row(&state, &staff, &code, &row.fields, lang).await?;
     Ok(Json(RowOut { created }))
 }
+
+/// This service's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(list, look_up, update),
+    tags((name = "registers", description = "Lookups in departments' registers (licences, e-challans), answered from public fields only"))
+)]
+pub struct ApiDoc;

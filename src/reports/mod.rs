@@ -13,6 +13,12 @@ pub mod model;
 pub mod open311;
 pub mod store;
 
+// What other services, the pack loader and the channels use of this one: its service
+// definitions and one report by id. They do not reach into `store`.
+pub use store::{
+    all_services, get as report, services as active_services, upsert_service, ServiceSpec,
+};
+
 use std::collections::BTreeMap;
 
 use axum::Router;
@@ -543,3 +549,48 @@ impl AppState {
             .await
     }
 }
+
+/// This service's part of the OpenAPI document: Open311 and the staff API, beside the handlers.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        open311::discovery,
+        open311::services,
+        open311::service_definition,
+        open311::list_requests,
+        open311::post_request,
+        open311::get_request,
+        open311::get_token,
+        open311::service_request_updates,
+        api::login,
+        api::logout,
+        api::list,
+        api::show,
+        api::post_update,
+        api::assign,
+        api::reveal_contact,
+    ),
+    components(schemas(
+        open311::ServiceOut,
+        open311::ServiceDefinitionOut,
+        open311::AttributeOut,
+        open311::ValueOut,
+        open311::RequestOut,
+        Receipt,
+        open311::TokenOut,
+        open311::UpdateOut,
+        open311::Open311Error,
+        api::StaffReport,
+        api::StaffReportPage,
+        api::StaffUpdate,
+        api::UpdateIn,
+        api::AssignIn,
+        api::LoginIn,
+        model::RichStatus,
+    )),
+    tags(
+        (name = "open311", description = "Open311 GeoReport v2"),
+        (name = "staff", description = "Department staff")
+    )
+)]
+pub struct ApiDoc;

@@ -159,3 +159,62 @@ fn no_module_imports_a_floor_above_its_own_and_no_import_closes_a_cycle() {
         }
     }
 }
+
+/// A service's `store` (its SQL) is its own: other services, the pack loader, the channels and
+/// the command line use the service's public surface (what its `mod.rs` exports). Only the web
+/// pages that present a service read its store directly.
+#[test]
+fn no_module_but_the_service_and_its_pages_uses_a_services_store() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let with_store: Vec<String> = std::fs::read_dir(&src)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("store.rs").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        with_store.len() >= 5,
+        "services with a store: {with_store:?}"
+    );
+    fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut all = Vec::new();
+    files(&src, &mut all);
+    let mut reaching = Vec::new();
+    for file in all {
+        let rel = file
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        if rel.starts_with("web/") {
+            continue;
+        }
+        let code = without_test_modules(&std::fs::read_to_string(&file).unwrap());
+        for service in &with_store {
+            if rel.starts_with(&format!("{service}/")) {
+                continue;
+            }
+            let direct = format!("{service}::store");
+            let group = format!("{service}::{{");
+            let in_group = code.match_indices(&group).any(|(i, _)| {
+                let inside = &code[i + group.len()..];
+                inside[..inside.find('}').unwrap_or(inside.len())]
+                    .split(',')
+                    .any(|n| n.trim() == "store" || n.trim().starts_with("store::"))
+            });
+            if code.contains(&direct) || in_group {
+                reaching.push(format!("{rel} uses {service}::store"));
+            }
+        }
+    }
+    assert!(reaching.is_empty(), "{reaching:#?}");
+}
