@@ -391,7 +391,7 @@ async fn send(b: &reqwest::Client, app: &TestApp, form: &Form, csrf: &str) -> (u
         for f in &form.files {
             m = m.part(
                 f.clone(),
-                reqwest::multipart::Part::bytes(photo())
+                reqwest::multipart::Part::bytes(png(40, 30))
                     .file_name("photo.png")
                     .mime_str("image/png")
                     .unwrap(),
@@ -408,15 +408,6 @@ async fn send(b: &reqwest::Client, app: &TestApp, form: &Form, csrf: &str) -> (u
         .map(|l| l.to_str().unwrap_or("").to_owned())
         .unwrap_or_default();
     (r.status().as_u16(), location)
-}
-
-fn photo() -> Vec<u8> {
-    let img = image::RgbImage::from_fn(40, 30, |x, y| image::Rgb([x as u8 * 5, y as u8 * 7, 90]));
-    let mut out = Vec::new();
-    image::DynamicImage::ImageRgb8(img)
-        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
-        .unwrap();
-    out
 }
 
 /// Send, as `b`, the form that `address` offers it and that goes to an action ending in
@@ -442,24 +433,8 @@ const COUNTERS: &[&str] = &["rate_buckets", "health_probe", "sessions", "login_f
 
 /// A digest of every table's content.
 async fn fingerprint(app: &TestApp) -> BTreeMap<String, u64> {
-    let tables: Vec<(String,)> = match app.backend {
-        Backend::Sqlite => app
-            .db
-            .fetch_all(query(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL%'",
-            ))
-            .await
-            .unwrap(),
-        Backend::Postgres => app
-            .db
-            .fetch_all(query(
-                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
-            ))
-            .await
-            .unwrap(),
-    };
     let mut out = BTreeMap::new();
-    for (t,) in tables {
+    for t in table_names(app).await {
         if COUNTERS.contains(&t.as_str()) || t.contains("_fts") {
             continue;
         }

@@ -1102,16 +1102,6 @@ on_both!(
     }
 );
 
-/// A small PNG, for a document photo.
-fn png() -> Vec<u8> {
-    let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8, y as u8, 90]));
-    let mut out = Vec::new();
-    image::DynamicImage::ImageRgb8(img)
-        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
-        .unwrap();
-    out
-}
-
 on_both!(staff_work_a_grant_in_the_browser, |backend| async move {
     let app = spawn(backend).await;
     khidmat::packs::load(&app.db, &pack("web-grant", "lowest_income"), "test")
@@ -1158,7 +1148,7 @@ on_both!(staff_work_a_grant_in_the_browser, |backend| async move {
             .text("attribute[institution]", "Islamia College")
             .part(
                 "document:enrolment",
-                reqwest::multipart::Part::bytes(png()).file_name("doc.png"),
+                reqwest::multipart::Part::bytes(png(64, 48)).file_name("doc.png"),
             )
     };
     let r = desk
@@ -1235,7 +1225,7 @@ on_both!(staff_work_a_grant_in_the_browser, |backend| async move {
         .text("kind", "enrolment")
         .part(
             "file",
-            reqwest::multipart::Part::bytes(png()).file_name("later.png"),
+            reqwest::multipart::Part::bytes(png(64, 48)).file_name("later.png"),
         );
     let r = desk
         .post(app.at(&format!(

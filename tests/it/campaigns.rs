@@ -224,15 +224,7 @@ both!(
         )
         .await;
         let help: i64 = to.rsplit('/').next().unwrap().parse().unwrap();
-        let png = {
-            let img =
-                image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 3, y as u8 * 5, 90]));
-            let mut out = Vec::new();
-            image::DynamicImage::ImageRgb8(img)
-                .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
-                .unwrap();
-            out
-        };
+        let png = png(64, 48);
         let form = reqwest::multipart::Form::new()
             .text("csrf", ocsrf.clone())
             .part(

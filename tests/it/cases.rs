@@ -207,15 +207,6 @@ fn pack_text(name: &str) -> String {
     std::fs::read_to_string(format!("{}/packs/{name}.toml", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
-fn png() -> Vec<u8> {
-    let img = image::RgbImage::from_fn(40, 30, |x, y| image::Rgb([x as u8 * 5, y as u8 * 7, 60]));
-    let mut out = Vec::new();
-    image::DynamicImage::ImageRgb8(img)
-        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
-        .unwrap();
-    out
-}
-
 /// A staff user of `department` (and `district`) holding `role` in `workflow`, logged in.
 async fn holder(
     app: &TestApp,
@@ -259,7 +250,7 @@ async fn step(
     for a in attachments {
         form = form.part(
             format!("attachment:{a}"),
-            reqwest::multipart::Part::bytes(png()).file_name("photo.png"),
+            reqwest::multipart::Part::bytes(png(40, 30)).file_name("photo.png"),
         );
     }
     let r = c
@@ -1056,7 +1047,7 @@ on_both!(staff_work_a_case_in_the_browser, |backend| async move {
         .text("long", "71.5785")
         .part(
             "attachment:vetting-report",
-            reqwest::multipart::Part::bytes(png()).file_name("report.png"),
+            reqwest::multipart::Part::bytes(png(40, 30)).file_name("report.png"),
         );
     assert_eq!(
         sb.post(app.at(&case_page))

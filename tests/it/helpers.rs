@@ -615,21 +615,7 @@ pub fn latest_migration() -> usize {
 /// Every route the code declares, as `(METHOD, path)`: read from the `.route(…)` calls in
 /// `src/`, so that a route added tomorrow is in the sweeps below without anyone listing it.
 pub fn declared_routes() -> Vec<(String, String)> {
-    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                files(&p, out);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                out.push(p);
-            }
-        }
-    }
-    let mut sources = Vec::new();
-    files(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-        &mut sources,
-    );
+    let sources = rust_files(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
     let mut routes = Vec::new();
     for file in sources {
         let text = std::fs::read_to_string(&file).unwrap();
@@ -675,4 +661,49 @@ pub fn declared_routes() -> Vec<(String, String)> {
     routes.sort();
     routes.dedup();
     routes
+}
+
+/// Every `.rs` file under `dir`.
+pub fn rust_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(rust_files(&p));
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The application's tables (not SQLite's own).
+pub async fn table_names(app: &TestApp) -> Vec<String> {
+    let rows: Vec<(String,)> = match app.backend {
+        Backend::Sqlite => app
+            .db
+            .fetch_all(query(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            ))
+            .await
+            .unwrap(),
+        Backend::Postgres => app
+            .db
+            .fetch_all(query(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+            ))
+            .await
+            .unwrap(),
+    };
+    rows.into_iter().map(|(t,)| t).collect()
+}
+
+/// A small PNG photo, `w` × `h`, a gradient.
+pub fn png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 5) as u8, (y * 7) as u8, 90]));
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
 }

@@ -63,18 +63,7 @@ fn imports() -> BTreeMap<String, BTreeSet<String>> {
         modules.contains("platform") && modules.len() > 10,
         "{modules:?}"
     );
-    fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                files(&p, out);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                out.push(p);
-            }
-        }
-    }
-    let mut all = Vec::new();
-    files(&src, &mut all);
+    let all = crate::helpers::rust_files(&src);
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for file in all {
         let rel = file.strip_prefix(&src).unwrap();
@@ -176,18 +165,7 @@ fn no_module_but_the_service_and_its_pages_uses_a_services_store() {
         with_store.len() >= 5,
         "services with a store: {with_store:?}"
     );
-    fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                files(&p, out);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                out.push(p);
-            }
-        }
-    }
-    let mut all = Vec::new();
-    files(&src, &mut all);
+    let all = crate::helpers::rust_files(&src);
     let mut reaching = Vec::new();
     for file in all {
         let rel = file

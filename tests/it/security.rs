@@ -1059,24 +1059,8 @@ fn filled(path: &str) -> String {
 /// How many rows every table holds (what a write would change), but for the tables that
 /// count requests themselves (rate limits, failed attempts, the health probe).
 async fn rows_everywhere(app: &TestApp) -> std::collections::BTreeMap<String, i64> {
-    let tables: Vec<(String,)> = match app.backend {
-        Backend::Sqlite => app
-            .db
-            .fetch_all(query(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-            ))
-            .await
-            .unwrap(),
-        Backend::Postgres => app
-            .db
-            .fetch_all(query(
-                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
-            ))
-            .await
-            .unwrap(),
-    };
     let mut out = std::collections::BTreeMap::new();
-    for (t,) in tables {
+    for t in table_names(app).await {
         if ["rate_buckets", "health_probe"].contains(&t.as_str()) {
             continue;
         }
