@@ -153,7 +153,9 @@ pub async fn cycle(db: &Db, id: i64) -> Result<Cycle> {
         .ok_or_else(|| Error::NotFound(format!("there is no cycle {id}")))
 }
 
+/// A new cycle as the staff form sends it (a field left out reads as empty).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
 pub struct NewCycle {
     pub code: String,
     pub title: String,

@@ -388,6 +388,7 @@ pub async fn training(db: &Db, department_id: Option<i64>) -> Result<Vec<Trainin
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
 pub struct TrainingForm {
     pub name: String,
     pub designation: String,

@@ -236,6 +236,7 @@ pub async fn milestones(db: &Db, project_id: i64) -> Result<Vec<Milestone>> {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
 pub struct ProjectForm {
     pub code: String,
     pub title: String,

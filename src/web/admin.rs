@@ -4,7 +4,7 @@
 //! where an invited or reset user sets their password.
 
 use askama::Template;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -12,7 +12,7 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::staff::{staff_page, StaffPage};
-use super::{format, render, Csrf, FormPost, OrPage, Page, PageError, PublicWrite};
+use super::{format, render, Csrf, FormPost, Here, OrPage, Page, PageError, PublicWrite};
 use crate::admin::services::{value_line, FORM_ROWS};
 use crate::admin::{self, health, pack, readiness, services, site, users, Power};
 use crate::platform::error::Error;
@@ -185,9 +185,7 @@ async fn admin_page(
 async fn overview(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Query(q): Query<DeptQuery>,
 ) -> Result<Response, PageError> {
     let (power, d) = context(&state, &staff, q.department.as_deref(), lang).await?;
@@ -310,8 +308,7 @@ async fn reset(
 async fn create_key(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, uri, .. }: Here,
     FormPost(csrf, f): FormPost<AdminForm>,
 ) -> Result<Response, PageError> {
     let (power, d) = guard(&state, &staff, &f, lang).await?;
@@ -466,9 +463,7 @@ fn rows_of(fields: &[(String, String)]) -> Vec<Row> {
 async fn new_service(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Query(q): Query<DeptQuery>,
 ) -> Result<Response, PageError> {
     let (_, d) = context(&state, &staff, q.department.as_deref(), lang).await?;
@@ -492,9 +487,7 @@ async fn new_service(
 async fn edit_service(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
     let power = Power::of(&staff).map_err(|_| PageError::not_found(lang))?;
@@ -523,8 +516,7 @@ async fn edit_service(
 async fn save_service(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, uri, .. }: Here,
     FormPost(csrf, f): FormPost<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let get = |k: &str| {
@@ -624,8 +616,7 @@ struct PackPage {
 async fn preview(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, uri, .. }: Here,
     FormPost(csrf, f): FormPost<AdminForm>,
 ) -> Result<Response, PageError> {
     let (power, d) = guard(&state, &staff, &f, lang).await?;
@@ -677,9 +668,7 @@ struct HealthPage {
 async fn health_page(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
 ) -> Result<Response, PageError> {
     if Power::of(&staff).ok() != Some(Power::Platform) {
         return Err(PageError::not_found(lang));
@@ -811,9 +800,7 @@ async fn site_view(
 async fn site_page(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Query(q): Query<SiteQuery>,
 ) -> Result<Response, PageError> {
     let page = site_view(&state, &staff, lang, &csrf, &uri, q.district.as_deref()).await?;
@@ -884,8 +871,7 @@ impl SiteForm {
 async fn save_site(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, uri, .. }: Here,
     FormPost(csrf, f): FormPost<SiteForm>,
 ) -> Result<Response, PageError> {
     let contact = crate::platform::i18n::Text3 {
@@ -900,9 +886,7 @@ async fn save_site(
 async fn save_logo(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     form: axum::extract::Multipart,
 ) -> Result<Response, PageError> {
     let sent = super::read_checked(&csrf, form, LOGO_UPLOAD_BYTES, lang).await?;
@@ -922,8 +906,7 @@ async fn save_logo(
 async fn save_gateway(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, uri, .. }: Here,
     FormPost(csrf, f): FormPost<SiteForm>,
 ) -> Result<Response, PageError> {
     let gateway = Some(f.gateway.as_str()).filter(|_| f.reset.is_none());
@@ -934,8 +917,7 @@ async fn save_gateway(
 async fn new_secret(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, uri, .. }: Here,
     FormPost(csrf, _): FormPost<SiteForm>,
 ) -> Result<Response, PageError> {
     let secret = site::new_gateway_secret(&state, &staff)
@@ -955,8 +937,7 @@ async fn new_secret(
 async fn save_district(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, uri, .. }: Here,
     FormPost(csrf, f): FormPost<SiteForm>,
 ) -> Result<Response, PageError> {
     let d = site::DistrictIn {
@@ -983,9 +964,7 @@ struct PasswordPage {
 
 async fn password_form(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(token): Path<String>,
 ) -> Result<Response, PageError> {
     let name = users::link_owner(&state.db, &token)
@@ -1009,8 +988,7 @@ struct PasswordForm {
 async fn set_password(
     State(state): State<AppState>,
     _: PublicWrite,
-    lang: Lang,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, uri, .. }: Here,
     Path(token): Path<String>,
     FormPost(csrf, f): FormPost<PasswordForm>,
 ) -> Result<Response, PageError> {

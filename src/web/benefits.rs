@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
-use axum::extract::{DefaultBodyLimit, Multipart, OriginalUri, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -176,9 +176,7 @@ struct FundsPage {
 
 async fn funds(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
 ) -> Result<Response, PageError> {
     let mut cards = Vec::new();
     for f in store::funds(&state.db, None).await.or_page(lang)? {
@@ -293,9 +291,7 @@ async fn fund_view(
 
 async fn fund_page(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
     let f = fund_or_page(&state, &code, lang).await?;
@@ -448,9 +444,7 @@ struct NewQuery {
 async fn slip(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(token): Path<String>,
     Query(q): Query<NewQuery>,
 ) -> Result<Response, PageError> {
@@ -508,12 +502,7 @@ struct ReferenceQuery {
     reference: Option<String>,
 }
 
-async fn status_form(
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
-    Query(q): Query<ReferenceQuery>,
-) -> Response {
+async fn status_form(Here { lang, csrf, uri }: Here, Query(q): Query<ReferenceQuery>) -> Response {
     let page = StatusPage {
         p: Page::new(lang, lang.t("benefits-status-title"), &uri, &csrf),
         reference: q.reference.unwrap_or_default(),
@@ -527,8 +516,7 @@ async fn status_form(
 async fn status_check(
     State(state): State<AppState>,
     _: PublicWrite,
-    lang: Lang,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, uri, .. }: Here,
     FormPost(csrf, form): FormPost<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let reference = form.get("reference").cloned().unwrap_or_default();
@@ -572,9 +560,7 @@ struct StaffFundsPage {
 async fn staff_funds(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
 ) -> Result<Response, PageError> {
     let mut cards = Vec::new();
     for f in store::funds(&state.db, department_of(&staff))
@@ -708,9 +694,7 @@ async fn staff_fund_view(
 async fn staff_fund(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(code): Path<String>,
     Query(q): Query<StatusFilter>,
 ) -> Result<Response, PageError> {
@@ -784,9 +768,7 @@ async fn staff_fund_action(
 async fn staff_reconcile(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(code): Path<String>,
     form: Multipart,
 ) -> Result<Response, PageError> {
@@ -844,9 +826,7 @@ struct StaffApplicationPage {
 async fn staff_application(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(reference): Path<String>,
 ) -> Result<Response, PageError> {
     let a = apply::visible(&state, &staff, &reference)
@@ -1002,9 +982,7 @@ impl StaffBatchPage {
 async fn staff_batch(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     let (b, f) = disburse::visible(&state, &staff, id)

@@ -10,7 +10,7 @@
 //!   and for administrators the policy per jurisdiction with its history).
 
 use askama::Template;
-use axum::extract::{OriginalUri, Path, Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use super::me::SignedInPage;
 use super::staff::{staff_page, StaffPage};
-use super::{format, render, Csrf, FormPost, OrPage, Page, PageError, PublicWrite};
+use super::{format, render, Csrf, FormPost, Here, OrPage, Page, PageError, PublicWrite};
 use crate::campaigns::orgs::{self, Org, OrgIn};
 use crate::campaigns::pledges::{self, Pledge, PledgeIn};
 use crate::campaigns::projects::{self, Project, ProjectIn};
@@ -151,9 +151,7 @@ struct ListQuery {
 
 async fn list(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
     let policies = campaigns::policies(&state.db).await.or_page(lang)?;
@@ -291,9 +289,7 @@ fn notice(policies: &Policies, p: &Project, lang: Lang, districts: &[(String, St
 async fn show(
     State(state): State<AppState>,
     MaybeCitizen(who): MaybeCitizen,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     let page = Page::new(lang, lang.t("campaign-title"), &uri, &csrf);
@@ -306,8 +302,7 @@ async fn pledge(
     State(state): State<AppState>,
     SignedInPage(who): SignedInPage,
     _: PublicWrite,
-    lang: Lang,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, uri, .. }: Here,
     Path(id): Path<i64>,
     FormPost(csrf, f): FormPost<PledgeIn>,
 ) -> Result<Response, PageError> {
@@ -350,9 +345,7 @@ struct TokenQuery {
 
 async fn verify_email(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, PageError> {
     let found = orgs::verify_email(&state.db, &q.token)
@@ -389,9 +382,7 @@ struct OrgPage {
 async fn org_form(
     State(state): State<AppState>,
     MaybeCitizen(who): MaybeCitizen,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
 ) -> Result<Response, PageError> {
     let page = OrgPage {
         p: Page::new(lang, lang.t("campaign-org-new"), &uri, &csrf),
@@ -410,8 +401,7 @@ async fn org_register(
     SignedInPage(who): SignedInPage,
     PeerAddr(peer): PeerAddr,
     headers: HeaderMap,
-    lang: Lang,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, uri, .. }: Here,
     FormPost(csrf, f): FormPost<OrgIn>,
 ) -> Result<Response, PageError> {
     state
@@ -532,9 +522,7 @@ fn pledge_what(lang: Lang, pl: &Pledge, p: Option<&Project>) -> String {
 async fn mine(
     State(state): State<AppState>,
     SignedInPage(who): SignedInPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
 ) -> Result<Response, PageError> {
     let mut views = Vec::new();
     for org in orgs::orgs_of(&state.db, &who.key).await.or_page(lang)? {
@@ -667,9 +655,7 @@ async fn edit_page(
 async fn new_project(
     State(state): State<AppState>,
     SignedInPage(who): SignedInPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Query(q): Query<OrgQuery>,
 ) -> Result<Response, PageError> {
     orgs::owned(&state.db, &who, q.org, lang)
@@ -683,8 +669,7 @@ async fn new_project(
 async fn create_project(
     State(state): State<AppState>,
     SignedInPage(who): SignedInPage,
-    lang: Lang,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, uri, .. }: Here,
     Query(q): Query<OrgQuery>,
     FormPost(csrf, f): FormPost<ProjectIn>,
 ) -> Result<Response, PageError> {
@@ -704,9 +689,7 @@ async fn create_project(
 async fn edit_project(
     State(state): State<AppState>,
     SignedInPage(who): SignedInPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     let (p, _) = projects::owned(&state.db, &who, id, lang)
@@ -720,8 +703,7 @@ async fn edit_project(
 async fn save_project(
     State(state): State<AppState>,
     SignedInPage(who): SignedInPage,
-    lang: Lang,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, uri, .. }: Here,
     Path(id): Path<i64>,
     FormPost(csrf, f): FormPost<ProjectIn>,
 ) -> Result<Response, PageError> {
@@ -843,9 +825,7 @@ struct StaffCampaigns {
 async fn staff(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
 ) -> Result<Response, PageError> {
     let access = campaigns::access(&state, &staff)
         .await

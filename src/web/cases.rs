@@ -5,14 +5,14 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{DefaultBodyLimit, Multipart, OriginalUri, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 
 use super::staff::{staff_page, StaffPage};
-use super::{format, render, Csrf, FormPost, OrPage, Page, PageError, PublicWrite};
+use super::{format, render, Csrf, FormPost, Here, OrPage, Page, PageError, PublicWrite};
 use crate::cases::pendency;
 use crate::cases::run::{self, Attachment, Step};
 use crate::cases::workflow::{Datatype, Workflow};
@@ -77,9 +77,7 @@ async fn department_slug(state: &AppState, staff: &Staff) -> Result<Option<Strin
 async fn workflows(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
 ) -> Result<Response, PageError> {
     let codes: Vec<(String,)> = state
         .db
@@ -187,9 +185,7 @@ struct StateFilter {
 async fn cases(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(code): Path<String>,
     Query(q): Query<StateFilter>,
 ) -> Result<Response, PageError> {
@@ -300,9 +296,7 @@ struct CasePage {
 async fn case(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path((code, reference)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
     let w = run::workflow_or_404(&state.db, &code).await.or_page(lang)?;
@@ -535,9 +529,7 @@ async fn document(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     headers: HeaderMap,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(number): Path<String>,
 ) -> Result<Response, PageError> {
     let row: Option<(String, String, String)> = state
@@ -642,9 +634,7 @@ async fn apply_page(
 
 async fn apply_form(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
     let w = citizen_workflow(&state, &code, lang).await?;
@@ -654,8 +644,7 @@ async fn apply_form(
 async fn apply(
     State(state): State<AppState>,
     _: PublicWrite,
-    lang: Lang,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, uri, .. }: Here,
     Path(code): Path<String>,
     FormPost(csrf, form): FormPost<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
@@ -709,9 +698,7 @@ struct LookupQuery {
 
 async fn lookup_form(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(code): Path<String>,
     Query(q): Query<LookupQuery>,
 ) -> Result<Response, PageError> {
@@ -734,8 +721,7 @@ async fn lookup_form(
 async fn lookup(
     State(state): State<AppState>,
     _: PublicWrite,
-    lang: Lang,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, uri, .. }: Here,
     Path(code): Path<String>,
     FormPost(csrf, form): FormPost<HashMap<String, String>>,
 ) -> Result<Response, PageError> {

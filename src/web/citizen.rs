@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::{OriginalUri, Path, Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::format;
 use super::map::{self, Bbox, View};
-use super::{render, Csrf, OrPage, Page, PageError};
+use super::{render, Csrf, Here, OrPage, Page, PageError};
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::ratelimit::PeerAddr;
@@ -59,9 +59,7 @@ struct Home {
 
 async fn home(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
 ) -> Result<Response, PageError> {
     let services = store::services(&state.db).await.or_page(lang)?;
     let mut groups: Vec<(String, Group)> = Vec::new();
@@ -255,9 +253,7 @@ async fn form_page(
 
 async fn report_form(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
     let service = load_service(&state, &code, lang).await?;
@@ -293,9 +289,7 @@ fn local_datetime(v: &str) -> Option<String> {
 async fn report_submit(
     State(state): State<AppState>,
     PeerAddr(peer): PeerAddr,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(code): Path<String>,
     req: Request,
 ) -> Result<Response, PageError> {
@@ -504,10 +498,8 @@ struct TrackQuery {
 
 async fn track(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
+    Here { lang, csrf, uri }: Here,
     headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
     Path(token): Path<String>,
     Query(q): Query<TrackQuery>,
 ) -> Result<Response, PageError> {
@@ -550,10 +542,8 @@ struct PublicReport {
 
 async fn public_report(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
+    Here { lang, csrf, uri }: Here,
     headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let not_found = || PageError::not_found(lang);
@@ -686,9 +676,7 @@ const PUBLIC_PAGE: i64 = 20;
 
 async fn public_list(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Query(q): Query<PublicQuery>,
 ) -> Result<Response, PageError> {
     let pf = public_filter(&q, PUBLIC_PAGE + 1);
@@ -790,9 +778,7 @@ const MAP_POINTS: i64 = 20_000;
 
 async fn public_map(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Query(q): Query<PublicQuery>,
 ) -> Result<Response, PageError> {
     let mut pf = public_filter(&q, MAP_POINTS);

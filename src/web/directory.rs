@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{OriginalUri, Path, Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -14,7 +14,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::staff::StaffPage;
-use super::{render, Csrf, FormPost, OrPage, Page, PageError, PublicWrite};
+use super::{render, Csrf, FormPost, Here, OrPage, Page, PageError, PublicWrite};
 use crate::directory::model::{Hours, Kind, KindAttr};
 use crate::directory::{self, index, store};
 use crate::platform::error::Error;
@@ -161,9 +161,7 @@ fn filter_views(kind: &Kind, given: &HashMap<String, String>, lang: Lang) -> Vec
 /// nearest matching places.
 async fn near(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let all = kinds(&state).await.or_page(lang)?;
@@ -387,10 +385,8 @@ struct PlaceQuery {
 
 async fn place(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
+    Here { lang, csrf, uri }: Here,
     headers: axum::http::HeaderMap,
-    OriginalUri(uri): OriginalUri,
     Path(uuid): Path<String>,
     Query(q): Query<PlaceQuery>,
 ) -> Result<Response, PageError> {
@@ -510,9 +506,7 @@ async fn subject_of(
 
 async fn review_form(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(uuid): Path<String>,
     Query(q): Query<ReviewQuery>,
 ) -> Result<Response, PageError> {
@@ -542,8 +536,7 @@ struct CodeForm {
 async fn review_code(
     State(state): State<AppState>,
     _: PublicWrite,
-    lang: Lang,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, uri, .. }: Here,
     Path(uuid): Path<String>,
     FormPost(csrf, f): FormPost<CodeForm>,
 ) -> Result<Response, PageError> {
@@ -591,9 +584,7 @@ async fn review_code(
 /// Step two: the code and the review.
 async fn review(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(uuid): Path<String>,
     req: Request,
 ) -> Result<Response, PageError> {
@@ -716,9 +707,7 @@ async fn suggest_page(
 
 async fn suggest_form(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let page = suggest_page(&state, lang, &csrf, &uri, q, None, None).await?;
@@ -728,8 +717,7 @@ async fn suggest_form(
 async fn suggest(
     State(state): State<AppState>,
     _: PublicWrite,
-    lang: Lang,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, uri, .. }: Here,
     FormPost(csrf, f): FormPost<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let v: HashMap<String, String> = f.iter().cloned().collect();
@@ -811,9 +799,7 @@ struct Queue {
 async fn queue(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
 ) -> Result<Response, PageError> {
     let kinds_of = directory::staff_kinds(&state, &staff).await.or_page(lang)?;
     let all: HashMap<String, Kind> = kinds(&state)

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{OriginalUri, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -14,7 +14,7 @@ use axum::Router;
 use chrono::Datelike;
 use serde::Deserialize;
 
-use super::{charts, render, Csrf, OrPage, Page, PageError};
+use super::{charts, render, Here, OrPage, Page, PageError};
 use crate::platform::i18n::Lang;
 use crate::platform::org;
 use crate::platform::state::AppState;
@@ -176,9 +176,7 @@ struct ImpactPage {
 
 async fn impact(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Query(q): Query<RangeQuery>,
 ) -> Result<Response, PageError> {
     let r = Range::parse(q.from.as_deref(), q.to.as_deref()).or_page(lang)?;
@@ -216,9 +214,7 @@ struct ReportPage {
 
 async fn report(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Query(q): Query<YearQuery>,
 ) -> Result<Response, PageError> {
     let bad = || PageError {

@@ -2,16 +2,15 @@
 //! three languages, with the matching rows) and `/info/{code}`.
 
 use askama::Template;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
-use super::{render, Csrf, OrPage, Page, PageError};
+use super::{render, Here, OrPage, Page, PageError};
 use crate::content::{self, signs, PageSpec};
-use crate::platform::i18n::Lang;
 use crate::platform::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -42,9 +41,7 @@ struct ListPage {
 
 async fn list(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Query(sq): Query<SearchQuery>,
 ) -> Result<Response, PageError> {
     let q =
@@ -114,9 +111,7 @@ fn blocks(body: &str) -> Vec<(bool, Vec<String>)> {
 
 async fn show(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
     let pages = content::pages(&state.db).await.or_page(lang)?;

@@ -3,7 +3,7 @@
 //! from the same phone.
 
 use askama::Template;
-use axum::extract::{FromRequestParts, OriginalUri, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
-use super::{format, local_path, render, Csrf, FormPost, OrPage, Page, PageError, PublicWrite};
+use super::{format, local_path, render, FormPost, Here, OrPage, Page, PageError, PublicWrite};
 use crate::platform::citizen::{self, MaybeCitizen, SignedIn};
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
@@ -94,9 +94,7 @@ struct NextQuery {
 async fn me(
     State(state): State<AppState>,
     MaybeCitizen(who): MaybeCitizen,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Query(q): Query<NextQuery>,
 ) -> Result<Response, PageError> {
     let p = Page::new(lang, lang.t("me-title"), &uri, &csrf);
@@ -157,8 +155,7 @@ struct CodeForm {
 async fn send_code(
     State(state): State<AppState>,
     _: PublicWrite,
-    lang: Lang,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, uri, .. }: Here,
     FormPost(csrf, f): FormPost<CodeForm>,
 ) -> Result<Response, PageError> {
     let next = local_path(f.next.as_deref());
@@ -193,8 +190,7 @@ async fn send_code(
 async fn sign_in(
     State(state): State<AppState>,
     _: PublicWrite,
-    lang: Lang,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, uri, .. }: Here,
     FormPost(csrf, f): FormPost<CodeForm>,
 ) -> Result<Response, PageError> {
     let next = local_path(f.next.as_deref());

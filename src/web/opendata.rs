@@ -5,14 +5,14 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{DefaultBodyLimit, Multipart, OriginalUri, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 
 use super::staff::{staff_page, StaffPage};
-use super::{format, render, Csrf, OrPage, Page, PageError};
+use super::{format, render, Csrf, Here, OrPage, Page, PageError};
 use crate::opendata::datastore::{self, Search};
 use crate::opendata::store::{self, DatasetFilter};
 use crate::platform::error::Error;
@@ -80,9 +80,7 @@ fn link(pairs: &[(&str, &str)]) -> String {
 
 async fn search(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let get = |k: &str| q.get(k).cloned().unwrap_or_default();
@@ -209,9 +207,7 @@ struct DatasetPage {
 
 async fn dataset(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
     let d = store::dataset(&state.db, &name)
@@ -289,9 +285,7 @@ const PREVIEW_ROWS: i64 = 25;
 
 async fn preview(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path((name, resource)): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
@@ -540,9 +534,7 @@ async fn publish_page(
 async fn publish_form(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
 ) -> Result<Response, PageError> {
     publish_page(&state, &staff, lang, &csrf, &uri, None, Default::default()).await
 }
@@ -550,9 +542,7 @@ async fn publish_form(
 async fn publish(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     form: Multipart,
 ) -> Result<Response, PageError> {
     let sent = super::read_upload_checked(&csrf, form, "file", lang).await?;

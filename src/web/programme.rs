@@ -7,14 +7,14 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::{DefaultBodyLimit, Multipart, OriginalUri, Path, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
 use super::staff::{staff_page, StaffPage};
-use super::{format, render, Csrf, FormPost, OrPage, Page, PageError, PublicWrite};
+use super::{format, render, Csrf, FormPost, Here, OrPage, Page, PageError, PublicWrite};
 use crate::platform::db::query;
 use crate::platform::error::Error;
 use crate::platform::files;
@@ -127,9 +127,7 @@ struct CallsPage {
 
 async fn calls(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
 ) -> Result<Response, PageError> {
     let today = crate::platform::clock::today();
     let calls = cycles::cycles(&state.db)
@@ -204,9 +202,7 @@ fn apply_page(
 
 async fn apply_form(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
     let c = cycle_or_404(&state, &code, lang).await?;
@@ -216,9 +212,7 @@ async fn apply_form(
 
 async fn applied(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
     let c = cycle_or_404(&state, &code, lang).await?;
@@ -229,9 +223,7 @@ async fn applied(
 async fn apply(
     State(state): State<AppState>,
     _: PublicWrite,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(code): Path<String>,
     form: Multipart,
 ) -> Result<Response, PageError> {
@@ -299,9 +291,7 @@ struct OverviewPage {
 async fn overview(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
 ) -> Result<Response, PageError> {
     // Everyone on the staff sees the menu entry: say whose it is, rather than "not found".
     let access = prog::access(&state, &staff).await.map_err(|e| PageError {
@@ -357,19 +347,9 @@ async fn create_cycle(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    FormPost(_, f): FormPost<Fields>,
+    FormPost(_, n): FormPost<NewCycle>,
 ) -> Result<Response, PageError> {
     guard(&state, &staff, lang).await?;
-    let n = NewCycle {
-        code: field(&f, "code"),
-        title: field(&f, "title"),
-        opens_on: field(&f, "opens_on"),
-        closes_on: field(&f, "closes_on"),
-        starts_on: field(&f, "starts_on"),
-        ends_on: field(&f, "ends_on"),
-        women_quota: field(&f, "women_quota"),
-        rubric: field(&f, "rubric"),
-    };
     cycles::create_cycle(&state, &staff, &n)
         .await
         .or_page(lang)?;
@@ -409,9 +389,7 @@ impl CyclePage {
 async fn cycle_page(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
     let access = gate(&state, &staff, lang).await?;
@@ -611,9 +589,7 @@ async fn partner_or_404(
 async fn partner_page(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(slug): Path<String>,
 ) -> Result<Response, PageError> {
     let access = gate(&state, &staff, lang).await?;
@@ -777,16 +753,10 @@ async fn add_training(
     StaffPage(staff): StaffPage,
     lang: Lang,
     Path(slug): Path<String>,
-    FormPost(_, f): FormPost<Fields>,
+    FormPost(_, form): FormPost<TrainingForm>,
 ) -> Result<Response, PageError> {
     guard(&state, &staff, lang).await?;
     let p = partner_or_404(&state, &slug, lang).await?;
-    let form = TrainingForm {
-        name: field(&f, "name"),
-        designation: field(&f, "designation"),
-        course: field(&f, "course"),
-        held_on: field(&f, "held_on"),
-    };
     partners::add_training(&state, &staff, p.department.id, &form)
         .await
         .or_page(lang)?;
@@ -800,17 +770,9 @@ async fn create_project(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
-    FormPost(_, f): FormPost<Fields>,
+    FormPost(_, form): FormPost<ProjectForm>,
 ) -> Result<Response, PageError> {
     guard(&state, &staff, lang).await?;
-    let form = ProjectForm {
-        code: field(&f, "code"),
-        title: field(&f, "title"),
-        department_id: field(&f, "department_id"),
-        team_id: field(&f, "team_id"),
-        problem_id: field(&f, "problem_id"),
-        services: field(&f, "services"),
-    };
     let code = projects::create(&state, &staff, &form)
         .await
         .or_page(lang)?;
@@ -839,9 +801,7 @@ struct ProjectPage {
 async fn project_page(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
     let access = gate(&state, &staff, lang).await?;

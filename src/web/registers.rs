@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
@@ -37,9 +37,7 @@ struct ListPage {
 
 async fn list(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
 ) -> Result<Response, PageError> {
     let registers = registers::registers(&state.db)
         .await
@@ -111,9 +109,7 @@ async fn register_or_page(state: &AppState, code: &str, lang: Lang) -> Result<Re
 
 async fn form(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
     let reg = register_or_page(&state, &code, lang).await?;
@@ -188,8 +184,7 @@ async fn look_up(
     State(state): State<AppState>,
     PeerAddr(peer): PeerAddr,
     headers: HeaderMap,
-    lang: Lang,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, uri, .. }: Here,
     Path(code): Path<String>,
     FormPost(csrf, f): FormPost<HashMap<String, String>>,
 ) -> Result<Response, PageError> {

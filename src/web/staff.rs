@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::{FromRequestParts, OriginalUri, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -111,12 +111,7 @@ struct NextQuery {
     next: Option<String>,
 }
 
-async fn login_form(
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
-    Query(q): Query<NextQuery>,
-) -> Response {
+async fn login_form(Here { lang, csrf, uri }: Here, Query(q): Query<NextQuery>) -> Response {
     let page = Login {
         p: Page::new(lang, lang.t("login-title"), &uri, &csrf),
         next: staff_next(q.next.as_deref()),
@@ -144,8 +139,7 @@ struct LoginForm {
 async fn login(
     State(state): State<AppState>,
     _: PublicWrite,
-    lang: Lang,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, uri, .. }: Here,
     FormPost(csrf, f): FormPost<LoginForm>,
 ) -> Result<Response, PageError> {
     let hours = state.config.session_hours;
@@ -337,9 +331,7 @@ async fn district_names(
 async fn inbox(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Query(q): Query<InboxQuery>,
 ) -> Result<Response, PageError> {
     let page_no = q
@@ -823,9 +815,8 @@ struct StatusForm {
 async fn change_status(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
+    Here { lang, uri, .. }: Here,
     headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
     FormPost(csrf, f): FormPost<StatusForm>,
 ) -> Result<Response, PageError> {
@@ -872,9 +863,8 @@ async fn change_status(
 async fn reveal_contact(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
+    Here { lang, uri, .. }: Here,
     headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
     Path(id): Path<String>,
     FormPost(csrf, _): FormPost<CsrfForm>,
 ) -> Result<Response, PageError> {
@@ -1019,9 +1009,7 @@ fn median(mut v: Vec<i64>) -> Option<i64> {
 async fn dashboard(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Query(q): Query<DashboardQuery>,
 ) -> Result<Response, PageError> {
     let weeks = match q.weeks.as_deref() {
@@ -1273,9 +1261,7 @@ async fn test_message(
 async fn messages(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Query(q): Query<MessagesQuery>,
 ) -> Result<Response, PageError> {
     messages_admin(&staff, lang)?;

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -15,7 +15,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::staff::{staff_page, StaffPage};
-use super::{render, Csrf, FormPost, OrPage, Page, PageError, PublicWrite};
+use super::{render, FormPost, Here, OrPage, Page, PageError, PublicWrite};
 use crate::content::signs;
 use crate::platform::citizen::MaybeCitizen;
 use crate::platform::i18n::Lang;
@@ -64,9 +64,7 @@ fn bank_rows(
 async fn banks(
     State(state): State<AppState>,
     MaybeCitizen(who): MaybeCitizen,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
 ) -> Result<Response, PageError> {
     let list = theory::banks(&state.db).await.or_page(lang)?;
     let page = BanksPage {
@@ -92,9 +90,7 @@ async fn bank_or_404(
 async fn bank_page(
     State(state): State<AppState>,
     MaybeCitizen(who): MaybeCitizen,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
     let b = bank_or_404(&state, &code, lang).await?;
@@ -202,9 +198,7 @@ struct AfterQuery {
 
 async fn session_page(
     State(state): State<AppState>,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(token): Path<String>,
     Query(q): Query<AfterQuery>,
 ) -> Result<Response, PageError> {
@@ -325,9 +319,7 @@ struct RatesPage {
 async fn error_rates(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
-    lang: Lang,
-    csrf: Csrf,
-    OriginalUri(uri): OriginalUri,
+    Here { lang, csrf, uri }: Here,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
     let (bank, rates) = theory::error_rates(&state.db, &staff, &code)
