@@ -357,20 +357,19 @@ fn verify_draw(
     }
 }
 
+/// A progress bar over the rows of a file.
+fn rows_bar(rows: u64) -> indicatif::ProgressBar {
+    indicatif::ProgressBar::new(rows).with_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows {eta}")
+            .expect("a valid template"),
+    )
+}
+
+/// One function per command; this only picks it.
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let mut config = config(&cli.global)?;
+    let config = config(&cli.global)?;
     match cli.command {
-        Command::Serve { listen, demo } => {
-            if let Some(l) = listen {
-                config.listen = l;
-            }
-            config.demo |= demo;
-            init_logging(&config.log_format);
-            let app = Application::build(config).await?;
-            tracing::info!(address = %app.local_addr(), database = app.state().db.backend().name(), "khidmat is serving");
-            eprintln!("Khidmat is serving on http://{}", app.local_addr());
-            app.run_until_stopped(true).await
-        }
+        Command::Serve { listen, demo } => serve(config, listen, demo).await,
         Command::User {
             command:
                 UserCommand::Add {
@@ -381,59 +380,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     district,
                     password_stdin: _,
                 },
-        } => {
-            let role = Role::parse(&role)
-                .ok_or_else(|| anyhow::anyhow!("--role {role:?}: use admin, manager or officer"))?;
-            let mut password = String::new();
-            std::io::stdin().read_to_string(&mut password)?;
-            let password = password.trim_end_matches(['\n', '\r']).to_string();
-            let db = open(&config).await?;
-            let id = identity::create_user(
-                &db,
-                CLI_ACTOR,
-                NewUser {
-                    email: &email,
-                    name: &name,
-                    role,
-                    department: department.as_deref(),
-                    district: district.as_deref(),
-                    password,
-                },
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("user {id} created: {email} ({})", role.as_str());
-            Ok(())
-        }
+        } => user_add(&config, email, name, role, department, district).await,
         Command::Apikey {
             command: ApikeyCommand::Create { name, department },
-        } => {
-            let db = open(&config).await?;
-            let key = identity::create_api_key(&db, CLI_ACTOR, &name, department.as_deref())
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            match &department {
-                Some(d) => println!("API key {} for department {d} (staff API and report submission); keep it secret:", key.id),
-                None => println!("API key {} for report submission (Open311 client); keep it secret:", key.id),
-            }
-            println!("{}", key.key);
-            Ok(())
-        }
+        } => apikey_create(&config, name, department).await,
         Command::Pack {
             command: PackCommand::Load { file },
-        } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            let db = open(&config).await?;
-            let loaded = crate::packs::load(&db, &text, CLI_ACTOR)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}: {e:#}", file.display()))?;
-            println!(
-                "pack {} loaded: {} departments, {} report services, {} districts",
-                loaded.name, loaded.departments, loaded.services, loaded.districts
-            );
-            Ok(())
-        }
+        } => pack_load(&config, file).await,
         Command::Directory {
             command:
                 DirectoryCommand::Import {
@@ -441,80 +394,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     kind,
                     organization,
                 },
-        } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            let db = open(&config).await?;
-            let k = crate::directory::kinds(&db)
-                .await?
-                .into_iter()
-                .find(|k| k.code == kind)
-                .ok_or_else(|| anyhow::anyhow!("there is no kind {kind:?}: load its pack first"))?;
-            let rows = text.lines().count().saturating_sub(1) as u64;
-            let bar = indicatif::ProgressBar::new(rows).with_style(
-                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows {eta}")
-                    .expect("a valid template"),
-            );
-            let outcome =
-                crate::directory::import::import(&db, &k, organization.as_deref(), &text, |n| {
-                    bar.set_position(n)
-                })
-                .await
-                .map_err(|e| anyhow::anyhow!("{}: {e:#}", file.display()))?;
-            bar.finish_and_clear();
-            println!(
-                "imported {} places; rejected {} rows",
-                outcome.imported,
-                outcome.rejected.len()
-            );
-            for (line, why) in &outcome.rejected {
-                println!("  line {line}: {why}");
-            }
-            Ok(())
-        }
+        } => directory_import(&config, file, kind, organization).await,
         Command::Register {
             command: RegisterCommand::Import { name, file },
-        } => {
-            let reader = std::fs::File::open(&file)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            let lines =
-                std::io::BufRead::lines(std::io::BufReader::new(std::fs::File::open(&file)?))
-                    .count()
-                    .saturating_sub(1) as u64;
-            let db = open(&config).await?;
-            let bar = indicatif::ProgressBar::new(lines).with_style(
-                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows {eta}")
-                    .expect("a valid template"),
-            );
-            let outcome = crate::registers::import_csv(&db, &name, reader, |n| bar.set_position(n))
-                .await
-                .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message()));
-            bar.finish_and_clear();
-            let outcome = outcome?;
-            println!(
-                "{name}: version {} in force, {} rows; rejected {} rows",
-                outcome.version,
-                outcome.rows,
-                outcome.rejected.len()
-            );
-            for (line, why) in &outcome.rejected {
-                println!("  line {line}: {why}");
-            }
-            Ok(())
-        }
+        } => register_import(&config, name, file).await,
         Command::Directory {
             command: DirectoryCommand::Export { file },
-        } => {
-            let db = open(&config).await?;
-            let doc = crate::directory::hsds::export(&db)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
-            let n = doc["services"].as_array().map(Vec::len).unwrap_or(0);
-            std::fs::write(&file, serde_json::to_vec_pretty(&doc)?)
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
-            println!("exported {n} services to {}", file.display());
-            Ok(())
-        }
+        } => directory_export(&config, file).await,
         Command::Data {
             command:
                 DataCommand::Import {
@@ -524,56 +410,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     department,
                     index,
                 },
-        } => {
-            let db = open(&config).await?;
-            let bar = indicatif::ProgressBar::new_spinner().with_style(
-                indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} rows ({per_sec})")
-                    .expect("a valid template"),
-            );
-            let done = crate::opendata::import_csv(
-                &db,
-                &file,
-                &dataset,
-                title.as_deref(),
-                department.as_deref(),
-                {
-                    let bar = bar.clone();
-                    move |stage, n| {
-                        bar.set_message(stage.to_owned());
-                        bar.set_position(n);
-                    }
-                },
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message()))?;
-            if !index.is_empty() {
-                bar.set_message("indexing");
-                crate::opendata::index_fields(&db, &done.resource_id, &index)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
-            }
-            bar.finish_and_clear();
-            println!(
-                "imported {} rows into dataset {} (resource {})",
-                done.rows, done.dataset, done.resource_id
-            );
-            for f in &done.fields {
-                println!("  {} ({:?})", f.id, f.kind);
-            }
-            Ok(())
-        }
+        } => data_import(&config, file, dataset, title, department, index).await,
         Command::Data {
             command: DataCommand::Publish,
-        } => {
-            let db = open(&config).await?;
-            for (name, rows) in crate::opendata::publish::run(&db)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.message()))?
-            {
-                println!("published {name}: {rows} rows");
-            }
-            Ok(())
-        }
+        } => data_publish(&config).await,
         Command::User {
             command:
                 UserCommand::Grant {
@@ -581,72 +421,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     workflow,
                     role,
                 },
-        } => {
-            let db = open(&config).await?;
-            let id: Option<(i64,)> = db
-                .fetch_optional(
-                    crate::platform::db::query("SELECT id FROM users WHERE email = $1")
-                        .bind(email.trim().to_lowercase()),
-                )
-                .await?;
-            let (id,) = id.ok_or_else(|| anyhow::anyhow!("there is no user {email}"))?;
-            crate::cases::run::grant_role(&db, CLI_ACTOR, id, &workflow, &role)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
-            println!("{email} now acts as {role} in {workflow}");
-            Ok(())
-        }
+        } => user_grant(&config, email, workflow, role).await,
         Command::Workflow {
             command: WorkflowCommand::Check { file, draw },
-        } => {
-            let text = read_text(&file)?;
-            let pack: crate::packs::Pack =
-                toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            anyhow::ensure!(
-                !pack.cases.workflow.is_empty(),
-                "{} declares no [[cases.workflow]]",
-                file.display()
-            );
-            let mut known: std::collections::HashSet<String> =
-                pack.department.iter().map(|d| d.slug.clone()).collect();
-            let db = open(&config).await?;
-            known.extend(
-                crate::platform::org::departments(&db)
-                    .await?
-                    .into_iter()
-                    .map(|d| d.slug),
-            );
-            if let Some(dir) = &draw {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| anyhow::anyhow!("cannot make {}: {e}", dir.display()))?;
-                for w in &pack.cases.workflow {
-                    for (ext, text) in [("svg", w.svg()), ("dot", w.dot())] {
-                        let path = dir.join(format!("{}.{ext}", w.code));
-                        std::fs::write(&path, text)
-                            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-                        println!("drew {}", path.display());
-                    }
-                }
-            }
-            let others = {
-                let mut tx = db.begin().await?;
-                crate::cases::stored(&mut tx).await?
-            };
-            let problems = crate::cases::check_all(&pack.cases.workflow, &known, &others);
-            for p in &problems {
-                println!("{p}");
-            }
-            if problems.is_empty() {
-                println!(
-                    "{}: {} workflows, no problems",
-                    file.display(),
-                    pack.cases.workflow.len()
-                );
-                Ok(())
-            } else {
-                anyhow::bail!("{} problems", problems.len())
-            }
-        }
+        } => workflow_check(&config, file, draw).await,
         Command::Benefits {
             command:
                 BenefitsCommand::VerifyDraw {
@@ -663,58 +441,347 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             sha256.as_deref(),
             result.as_deref(),
         ),
-        Command::Restore { file } => {
-            let r = crate::platform::backup::restore(&config, &file).await?;
-            let into = match config.database_url.as_deref() {
-                Some(u) if !u.starts_with("sqlite:") => "the PostgreSQL database".to_owned(),
-                _ => config.sqlite_path().display().to_string(),
-            };
-            println!(
-                "restored {} as {into}: schema {} (the backup's was {})",
-                file.display(),
-                r.to,
-                r.from
-            );
-            Ok(())
-        }
-        Command::Migrate => {
-            let db = Db::open(config.database_url.as_deref(), &config.sqlite_path()).await?;
-            let before = db.applied_migrations().await?;
-            db.migrate().await?;
-            let after = db.applied_migrations().await?;
-            let known = db.known_migrations();
-            let new: Vec<String> = after
-                .iter()
-                .filter(|v| !before.contains(v))
-                .map(|v| {
-                    let name = known
-                        .iter()
-                        .find(|k| k.0 == *v)
-                        .map(|k| k.1.as_str())
-                        .unwrap_or("");
-                    format!("{v:04} {name}")
-                })
-                .collect();
-            if new.is_empty() {
-                println!(
-                    "the schema is up to date ({})",
-                    after.last().copied().unwrap_or(0)
-                );
-            } else {
-                println!("applied {} migration(s):", new.len());
-                for n in new {
-                    println!("  {n}");
-                }
+        Command::Restore { file } => restore(&config, file).await,
+        Command::Migrate => migrate(&config).await,
+        Command::Backup { file } => backup(&config, file).await,
+    }
+}
+
+async fn serve(mut config: Config, listen: Option<String>, demo: bool) -> anyhow::Result<()> {
+    if let Some(l) = listen {
+        config.listen = l;
+    }
+    config.demo |= demo;
+    init_logging(&config.log_format);
+    let app = Application::build(config).await?;
+    tracing::info!(address = %app.local_addr(), database = app.state().db.backend().name(), "khidmat is serving");
+    eprintln!("Khidmat is serving on http://{}", app.local_addr());
+    app.run_until_stopped(true).await
+}
+
+async fn user_add(
+    config: &Config,
+    email: String,
+    name: String,
+    role: String,
+    department: Option<String>,
+    district: Option<String>,
+) -> anyhow::Result<()> {
+    let role = Role::parse(&role)
+        .ok_or_else(|| anyhow::anyhow!("--role {role:?}: use admin, manager or officer"))?;
+    let mut password = String::new();
+    std::io::stdin().read_to_string(&mut password)?;
+    let password = password.trim_end_matches(['\n', '\r']).to_string();
+    let db = open(config).await?;
+    let id = identity::create_user(
+        &db,
+        CLI_ACTOR,
+        NewUser {
+            email: &email,
+            name: &name,
+            role,
+            department: department.as_deref(),
+            district: district.as_deref(),
+            password,
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("user {id} created: {email} ({})", role.as_str());
+    Ok(())
+}
+
+async fn apikey_create(
+    config: &Config,
+    name: String,
+    department: Option<String>,
+) -> anyhow::Result<()> {
+    let db = open(config).await?;
+    let key = identity::create_api_key(&db, CLI_ACTOR, &name, department.as_deref())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    match &department {
+        Some(d) => println!(
+            "API key {} for department {d} (staff API and report submission); keep it secret:",
+            key.id
+        ),
+        None => println!(
+            "API key {} for report submission (Open311 client); keep it secret:",
+            key.id
+        ),
+    }
+    println!("{}", key.key);
+    Ok(())
+}
+
+async fn pack_load(config: &Config, file: PathBuf) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let db = open(config).await?;
+    let loaded = crate::packs::load(&db, &text, CLI_ACTOR)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e:#}", file.display()))?;
+    println!(
+        "pack {} loaded: {} departments, {} report services, {} districts",
+        loaded.name, loaded.departments, loaded.services, loaded.districts
+    );
+    Ok(())
+}
+
+async fn directory_import(
+    config: &Config,
+    file: PathBuf,
+    kind: String,
+    organization: Option<String>,
+) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let db = open(config).await?;
+    let k = crate::directory::kinds(&db)
+        .await?
+        .into_iter()
+        .find(|k| k.code == kind)
+        .ok_or_else(|| anyhow::anyhow!("there is no kind {kind:?}: load its pack first"))?;
+    let rows = text.lines().count().saturating_sub(1) as u64;
+    let bar = rows_bar(rows);
+    let outcome = crate::directory::import::import(&db, &k, organization.as_deref(), &text, |n| {
+        bar.set_position(n)
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("{}: {e:#}", file.display()))?;
+    bar.finish_and_clear();
+    println!(
+        "imported {} places; rejected {} rows",
+        outcome.imported,
+        outcome.rejected.len()
+    );
+    for (line, why) in &outcome.rejected {
+        println!("  line {line}: {why}");
+    }
+    Ok(())
+}
+
+async fn register_import(config: &Config, name: String, file: PathBuf) -> anyhow::Result<()> {
+    let reader = std::fs::File::open(&file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let lines = std::io::BufRead::lines(std::io::BufReader::new(std::fs::File::open(&file)?))
+        .count()
+        .saturating_sub(1) as u64;
+    let db = open(config).await?;
+    let bar = rows_bar(lines);
+    let outcome = crate::registers::import_csv(&db, &name, reader, |n| bar.set_position(n))
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message()));
+    bar.finish_and_clear();
+    let outcome = outcome?;
+    println!(
+        "{name}: version {} in force, {} rows; rejected {} rows",
+        outcome.version,
+        outcome.rows,
+        outcome.rejected.len()
+    );
+    for (line, why) in &outcome.rejected {
+        println!("  line {line}: {why}");
+    }
+    Ok(())
+}
+
+async fn directory_export(config: &Config, file: PathBuf) -> anyhow::Result<()> {
+    let db = open(config).await?;
+    let doc = crate::directory::hsds::export(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    let n = doc["services"].as_array().map(Vec::len).unwrap_or(0);
+    std::fs::write(&file, serde_json::to_vec_pretty(&doc)?)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
+    println!("exported {n} services to {}", file.display());
+    Ok(())
+}
+
+async fn data_import(
+    config: &Config,
+    file: PathBuf,
+    dataset: String,
+    title: Option<String>,
+    department: Option<String>,
+    index: Vec<String>,
+) -> anyhow::Result<()> {
+    let db = open(config).await?;
+    let bar = indicatif::ProgressBar::new_spinner().with_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} rows ({per_sec})")
+            .expect("a valid template"),
+    );
+    let done = crate::opendata::import_csv(
+        &db,
+        &file,
+        &dataset,
+        title.as_deref(),
+        department.as_deref(),
+        {
+            let bar = bar.clone();
+            move |stage, n| {
+                bar.set_message(stage.to_owned());
+                bar.set_position(n);
             }
-            db.close().await;
-            Ok(())
-        }
-        Command::Backup { file } => {
-            let db = open(&config).await?;
-            // Recorded, so the readiness and health pages know when the last one was made.
-            let size = crate::platform::backup::make(&db, &config, &file).await?;
-            println!("backup written to {} ({} bytes)", file.display(), size);
-            Ok(())
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message()))?;
+    if !index.is_empty() {
+        bar.set_message("indexing");
+        crate::opendata::index_fields(&db, &done.resource_id, &index)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    }
+    bar.finish_and_clear();
+    println!(
+        "imported {} rows into dataset {} (resource {})",
+        done.rows, done.dataset, done.resource_id
+    );
+    for f in &done.fields {
+        println!("  {} ({:?})", f.id, f.kind);
+    }
+    Ok(())
+}
+
+async fn data_publish(config: &Config) -> anyhow::Result<()> {
+    let db = open(config).await?;
+    for (name, rows) in crate::opendata::publish::run(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message()))?
+    {
+        println!("published {name}: {rows} rows");
+    }
+    Ok(())
+}
+
+async fn user_grant(
+    config: &Config,
+    email: String,
+    workflow: String,
+    role: String,
+) -> anyhow::Result<()> {
+    let db = open(config).await?;
+    let id: Option<(i64,)> = db
+        .fetch_optional(
+            crate::platform::db::query("SELECT id FROM users WHERE email = $1")
+                .bind(email.trim().to_lowercase()),
+        )
+        .await?;
+    let (id,) = id.ok_or_else(|| anyhow::anyhow!("there is no user {email}"))?;
+    crate::cases::run::grant_role(&db, CLI_ACTOR, id, &workflow, &role)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    println!("{email} now acts as {role} in {workflow}");
+    Ok(())
+}
+
+async fn workflow_check(
+    config: &Config,
+    file: PathBuf,
+    draw: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let text = read_text(&file)?;
+    let pack: crate::packs::Pack =
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    anyhow::ensure!(
+        !pack.cases.workflow.is_empty(),
+        "{} declares no [[cases.workflow]]",
+        file.display()
+    );
+    let mut known: std::collections::HashSet<String> =
+        pack.department.iter().map(|d| d.slug.clone()).collect();
+    let db = open(config).await?;
+    known.extend(
+        crate::platform::org::departments(&db)
+            .await?
+            .into_iter()
+            .map(|d| d.slug),
+    );
+    if let Some(dir) = &draw {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot make {}: {e}", dir.display()))?;
+        for w in &pack.cases.workflow {
+            for (ext, text) in [("svg", w.svg()), ("dot", w.dot())] {
+                let path = dir.join(format!("{}.{ext}", w.code));
+                std::fs::write(&path, text)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                println!("drew {}", path.display());
+            }
         }
     }
+    let others = {
+        let mut tx = db.begin().await?;
+        crate::cases::stored(&mut tx).await?
+    };
+    let problems = crate::cases::check_all(&pack.cases.workflow, &known, &others);
+    for p in &problems {
+        println!("{p}");
+    }
+    if problems.is_empty() {
+        println!(
+            "{}: {} workflows, no problems",
+            file.display(),
+            pack.cases.workflow.len()
+        );
+        Ok(())
+    } else {
+        anyhow::bail!("{} problems", problems.len())
+    }
+}
+
+async fn restore(config: &Config, file: PathBuf) -> anyhow::Result<()> {
+    let r = crate::platform::backup::restore(config, &file).await?;
+    let into = match config.database_url.as_deref() {
+        Some(u) if !u.starts_with("sqlite:") => "the PostgreSQL database".to_owned(),
+        _ => config.sqlite_path().display().to_string(),
+    };
+    println!(
+        "restored {} as {into}: schema {} (the backup's was {})",
+        file.display(),
+        r.to,
+        r.from
+    );
+    Ok(())
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let db = Db::open(config.database_url.as_deref(), &config.sqlite_path()).await?;
+    let before = db.applied_migrations().await?;
+    db.migrate().await?;
+    let after = db.applied_migrations().await?;
+    let known = db.known_migrations();
+    let new: Vec<String> = after
+        .iter()
+        .filter(|v| !before.contains(v))
+        .map(|v| {
+            let name = known
+                .iter()
+                .find(|k| k.0 == *v)
+                .map(|k| k.1.as_str())
+                .unwrap_or("");
+            format!("{v:04} {name}")
+        })
+        .collect();
+    if new.is_empty() {
+        println!(
+            "the schema is up to date ({})",
+            after.last().copied().unwrap_or(0)
+        );
+    } else {
+        println!("applied {} migration(s):", new.len());
+        for n in new {
+            println!("  {n}");
+        }
+    }
+    db.close().await;
+    Ok(())
+}
+
+async fn backup(config: &Config, file: PathBuf) -> anyhow::Result<()> {
+    let db = open(config).await?;
+    // Recorded, so the readiness and health pages know when the last one was made.
+    let size = crate::platform::backup::make(&db, config, &file).await?;
+    println!("backup written to {} ({} bytes)", file.display(), size);
+    Ok(())
 }
