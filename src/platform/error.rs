@@ -95,8 +95,20 @@ impl Fault {
                     // class 08 connection exceptions, 57P01-03 shutting down or starting, 25006
                     // a read-only standby (after a fail-over).
                     let code = d.code().unwrap_or_default();
+                    // A FATAL or PANIC error ends the server's session, whatever its code: on a
+                    // full disk a new connection can fail with `XX000 could not write init file`.
+                    let session_ended = d
+                        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                        .is_some_and(|p| {
+                            matches!(
+                                p.severity(),
+                                sqlx::postgres::PgSeverity::Fatal
+                                    | sqlx::postgres::PgSeverity::Panic
+                            )
+                        });
                     match &*code {
                         "53100" => Some(Fault::DiskFull),
+                        _ if session_ended => Some(Fault::Unreachable),
                         "57P01" | "57P02" | "57P03" | "25006" => Some(Fault::Unreachable),
                         c if c.starts_with("53") || c.starts_with("08") => Some(Fault::Unreachable),
                         _ => None,
