@@ -31,8 +31,9 @@ use sha2::{Digest, Sha256};
 
 use crate::platform::db::{query, Db};
 use crate::platform::i18n::Text3;
+use crate::platform::questions::Attribute;
 use crate::platform::{audit, org};
-use crate::reports::model::{Attribute, RichStatus, ServiceCode};
+use crate::reports::model::{RichStatus, ServiceCode};
 use crate::reports::{upsert_service, ServiceSpec};
 
 #[derive(Debug, Deserialize)]
@@ -150,7 +151,7 @@ pub struct ReportServiceSpec {
     pub icon: String,
     /// SMS keywords per language: `sms = { en = ["KUNDA"], ur = ["کنڈا"], ps = ["کونډه"] }`.
     #[serde(default)]
-    pub sms: crate::reports::model::SmsKeywords,
+    pub sms: crate::platform::questions::SmsKeywords,
     /// Government time one report saves (a visit or phone call avoided), for the impact figures.
     pub minutes_saved: i64,
     /// When the department promises a response.
@@ -196,7 +197,7 @@ pub struct KindSpec {
     #[serde(default)]
     pub provider_attribute: Vec<crate::directory::model::KindAttr>,
     #[serde(default)]
-    pub sms: crate::reports::model::SmsKeywords,
+    pub sms: crate::platform::questions::SmsKeywords,
 }
 
 #[derive(Debug, Deserialize)]

@@ -12,8 +12,9 @@ use crate::platform::db::{query, Db};
 use crate::platform::error::{Error, Result};
 use crate::platform::i18n::Text3;
 use crate::platform::identity::Staff;
+use crate::platform::questions::{Attribute, Datatype, ListValue, SmsKeywords};
 use crate::platform::state::AppState;
-use crate::reports::model::{Attribute, Datatype, ListValue, Service, SmsKeywords};
+use crate::reports::model::Service;
 use crate::reports::{upsert_service, ServiceSpec};
 
 /// Attribute rows the form offers (the existing ones, then empty rows to add).

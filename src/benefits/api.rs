@@ -476,7 +476,7 @@ pub async fn add_document(
         .ok_or_else(|| Error::BadRequest(t!(lang, "err-missing-param", name = "file")))?;
     let photo = crate::platform::files::encode(bytes, state.config.photo_max_side)
         .await
-        .map_err(|e| crate::reports::photo_error(e, lang, &state))?;
+        .map_err(|e| e.into_error(lang, state.config.max_photo_bytes))?;
     Ok(Json(
         apply::add_document(&state, &staff, &reference, kind.trim(), photo, lang).await?,
     ))

@@ -15,9 +15,9 @@ use crate::platform::files::{self, Encoded};
 use crate::platform::i18n::Lang;
 use crate::platform::identity::Staff;
 use crate::platform::personal::Phone;
+use crate::platform::questions::check_answers;
 use crate::platform::state::AppState;
 use crate::platform::{audit, impact};
-use crate::reports::model::check_answers;
 use crate::t;
 
 /// Religions the form offers (a fund's rules name some of them).
@@ -234,7 +234,7 @@ pub async fn apply(
             .files
             .put(crate::platform::files::Area::Documents, e)
             .await
-            .map_err(|e| crate::reports::photo_error(e, lang, state))?;
+            .map_err(|e| e.into_error(lang, state.config.max_photo_bytes))?;
     }
     // A reference is random: on the rare clash with an existing one, draw another.
     for _ in 0..5 {
@@ -489,7 +489,7 @@ pub async fn add_document(
         .files
         .put(crate::platform::files::Area::Documents, &photo)
         .await
-        .map_err(|e| crate::reports::photo_error(e, lang, state))?;
+        .map_err(|e| e.into_error(lang, state.config.max_photo_bytes))?;
     let mut kinds = document_kinds(&state.db, a.id).await?;
     kinds.push(kind.to_owned());
     let born = NaiveDate::parse_from_str(&a.birth_date, "%Y-%m-%d")

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::platform::i18n::{Lang, Text3};
 use crate::platform::personal::Cnic;
-use crate::reports::model::Attribute;
+use crate::platform::questions::Attribute;
 use crate::t;
 
 pub const GENDERS: [&str; 3] = ["female", "male", "transgender"];

@@ -7,7 +7,7 @@ use super::ledger::{self, Account};
 use super::model::{Document, Eligibility, Entitlement, FundSpec, Selection};
 use crate::platform::db::{query, Db, Tx};
 use crate::platform::i18n::Text3;
-use crate::reports::model::Attribute;
+use crate::platform::questions::Attribute;
 
 fn decode(e: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
     sqlx::Error::Decode(Box::new(e))

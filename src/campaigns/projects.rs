@@ -437,12 +437,12 @@ pub async fn add_photo(
     }
     let photo = files::encode(bytes, state.config.photo_max_side)
         .await
-        .map_err(|e| crate::reports::photo_error(e, lang, state))?;
+        .map_err(|e| e.into_error(lang, state.config.max_photo_bytes))?;
     state
         .files
         .put(crate::platform::files::Area::Photos, &photo)
         .await
-        .map_err(|e| crate::reports::photo_error(e, lang, state))?;
+        .map_err(|e| e.into_error(lang, state.config.max_photo_bytes))?;
     let mut tx = state.db.begin().await?;
     let stored = files::record(&mut tx, &photo).await?;
     let mut photos = p.photos.clone();

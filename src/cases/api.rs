@@ -177,7 +177,7 @@ pub async fn step(
         };
         let photo = crate::platform::files::encode(bytes, state.config.photo_max_side)
             .await
-            .map_err(|e| crate::reports::photo_error(e, lang, &state))?;
+            .map_err(|e| e.into_error(lang, state.config.max_photo_bytes))?;
         attachments.push(Attachment {
             kind: kind.to_owned(),
             photo,

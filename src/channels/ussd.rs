@@ -14,7 +14,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::platform::i18n::{Lang, Text3};
-use crate::reports::model::{Attribute, Datatype, Service};
+use crate::platform::questions::{Attribute, Datatype};
+use crate::reports::model::Service;
 use crate::t;
 use crate::theory::{BankSpec, Question};
 
@@ -602,7 +603,7 @@ pub fn advance(state: &mut State, input: &str, cat: &Catalog) -> Reply {
 mod tests {
     use super::*;
     use crate::platform::i18n::Text3;
-    use crate::reports::model::{ListValue, SmsKeywords};
+    use crate::platform::questions::{ListValue, SmsKeywords};
     use proptest::prelude::*;
 
     fn text(s: &str) -> Text3 {

@@ -315,7 +315,7 @@ fn service_value(p: &PlaceRow, cx: &Context) -> Value {
 /// `GET /hsds/`: what this API is.
 #[utoipa::path(get, path = "/hsds/", tag = "hsds", responses((status = 200, description = "version, profile, openapi_url, description, publisher")))]
 pub async fn root(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Json<Value> {
-    let base = crate::reports::open311::base_url(&state.config, &headers);
+    let base = state.config.base_url(&headers);
     Json(json!({
         "version": "3.0",
         "profile": "https://docs.openreferral.org/en/v3.0/",
@@ -409,11 +409,13 @@ pub async fn services(
         f.organization_id = Some(org.id);
     }
     if let Some(m) = q.modified_after.as_deref().filter(|s| !s.is_empty()) {
-        f.modified_after = Some(crate::reports::model::parse_datetime(m).ok_or_else(|| {
-            Error::BadRequest(
-                "modified_after must be a date and time such as 2026-11-26T09:30:00Z".into(),
-            )
-        })?);
+        f.modified_after = Some(crate::platform::questions::parse_datetime(m).ok_or_else(
+            || {
+                Error::BadRequest(
+                    "modified_after must be a date and time such as 2026-11-26T09:30:00Z".into(),
+                )
+            },
+        )?);
     }
     let (rows, total) = store::places(&state.db, &f, size, (page_no - 1) * size).await?;
     if minimal {

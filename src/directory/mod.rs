@@ -217,12 +217,12 @@ pub async fn review(state: &AppState, r: ReviewIn, lang: Lang) -> Result<i64> {
         Some(bytes) if !bytes.is_empty() => {
             let p = files::encode(bytes, state.config.photo_max_side)
                 .await
-                .map_err(|e| crate::reports::photo_error(e, lang, state))?;
+                .map_err(|e| e.into_error(lang, state.config.max_photo_bytes))?;
             state
                 .files
                 .put(crate::platform::files::Area::Photos, &p)
                 .await
-                .map_err(|e| crate::reports::photo_error(e, lang, state))?;
+                .map_err(|e| e.into_error(lang, state.config.max_photo_bytes))?;
             Some(p)
         }
         _ => None,

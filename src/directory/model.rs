@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::platform::i18n::{Lang, Text3};
-use crate::reports::model::{ListValue, SmsKeywords};
+use crate::platform::questions::{ListValue, SmsKeywords};
 
 /// The type of a place attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::model::{Hours, Kind, KindAttr, Place};
 use crate::platform::db::{query, Db, Query, Tx};
 use crate::platform::i18n::Text3;
-use crate::reports::model::SmsKeywords;
+use crate::platform::questions::SmsKeywords;
 
 fn decode(e: serde_json::Error) -> sqlx::Error {
     sqlx::Error::Decode(Box::new(e))

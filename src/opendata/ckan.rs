@@ -74,7 +74,7 @@ async fn action(
     headers: HeaderMap,
     req: axum::extract::Request,
 ) -> Response {
-    let base = crate::reports::open311::base_url(&state.config, &headers);
+    let base = state.config.base_url(&headers);
     let mut params: Params = uri
         .query()
         .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())

@@ -73,7 +73,7 @@ async fn catalog(
     headers: HeaderMap,
     Query(q): Query<PageQuery>,
 ) -> Result<Response> {
-    let base = crate::reports::open311::base_url(&state.config, &headers);
+    let base = state.config.base_url(&headers);
     let page: i64 = match q.page.as_deref() {
         None | Some("") => 1,
         Some(p) => p
@@ -136,7 +136,7 @@ async fn dataset(
     let name = file
         .strip_suffix(".jsonld")
         .ok_or_else(|| Error::NotFound(format!("no {file}: ask for /dataset/NAME.jsonld")))?;
-    let base = crate::reports::open311::base_url(&state.config, &headers);
+    let base = state.config.base_url(&headers);
     let d = store::dataset(&state.db, name)
         .await?
         .ok_or_else(|| Error::NotFound(format!("no dataset {name}")))?;

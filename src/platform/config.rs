@@ -219,6 +219,19 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The address clients reach us at: `public_url` if configured, else taken from the
+    /// request's `Host`.
+    pub fn base_url(&self, headers: &axum::http::HeaderMap) -> String {
+        if let Some(u) = &self.public_url {
+            return u.trim_end_matches('/').to_string();
+        }
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        format!("http://{host}")
+    }
+
     /// Defaults, overlaid by `file` (if given, it must exist) and by `KHIDMAT_*` variables of `env`.
     pub fn load(
         file: Option<&Path>,

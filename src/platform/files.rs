@@ -16,12 +16,33 @@ use image::{ImageReader, Limits};
 use sha2::{Digest, Sha256};
 
 use super::db::{query, Tx};
+use super::error::Error;
+use super::i18n::Lang;
+use crate::t;
 
 #[derive(Debug)]
 pub enum PhotoError {
     NotAnImage(String),
     TooLarge,
     Io(std::io::Error),
+}
+
+impl PhotoError {
+    /// What the sender is told: not a picture (400), too large (413, naming the limit of
+    /// `max_bytes`), or our own failure to store it (500).
+    pub fn into_error(self, lang: Lang, max_bytes: usize) -> Error {
+        match self {
+            PhotoError::NotAnImage(why) => {
+                Error::BadRequest(t!(lang, "err-photo-not-image", reason = why))
+            }
+            PhotoError::TooLarge => Error::TooLarge(t!(
+                lang,
+                "err-photo-too-large",
+                max = max_bytes / (1024 * 1024)
+            )),
+            PhotoError::Io(e) => Error::Internal(e.into()),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::platform::i18n::{Lang, Text3};
 use crate::platform::personal::Cnic;
-use crate::reports::model::SmsKeywords;
+use crate::platform::questions::SmsKeywords;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -14,11 +14,12 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::model::{wire_time, RichStatus};
+use super::model::RichStatus;
 use super::store::{self, Filter, ReportRow};
 use crate::platform::error::{Error, JsonBody, Result};
 use crate::platform::i18n::Lang;
 use crate::platform::identity::{self, Staff, StaffKind};
+use crate::platform::questions::wire_time;
 use crate::platform::ratelimit::PeerAddr;
 use crate::platform::state::AppState;
 
@@ -219,7 +220,7 @@ pub async fn list(
         ..Default::default()
     };
     let rows = store::list(&state.db, &filter).await?;
-    let base = super::open311::base_url(&state.config, &headers);
+    let base = state.config.base_url(&headers);
     Ok(Json(StaffReportPage {
         reports: rows.iter().map(|r| staff_report(r, lang, &base)).collect(),
         page,
@@ -264,7 +265,7 @@ pub async fn show(
             at: wire_time(u.at),
         })
         .collect();
-    let base = super::open311::base_url(&state.config, &headers);
+    let base = state.config.base_url(&headers);
     let mut v = serde_json::to_value(staff_report(&r, lang, &base))
         .map_err(|e| Error::Internal(e.into()))?;
     v["updates"] = serde_json::to_value(updates).map_err(|e| Error::Internal(e.into()))?;

@@ -31,10 +31,11 @@ use crate::platform::error::{Error, Result};
 use crate::platform::i18n::Lang;
 use crate::platform::identity::Staff;
 use crate::platform::personal::{valid_email, Phone};
+use crate::platform::questions::{check_answers, MAX_DESCRIPTION};
 use crate::platform::state::AppState;
 use crate::platform::{audit, files, geo, idempotency, impact, org};
 use crate::t;
-use model::{check_answers, RichStatus, MAX_DESCRIPTION};
+use model::RichStatus;
 
 pub fn router(config: &Config) -> Router<AppState> {
     open311::router(config).merge(api::router())
@@ -212,12 +213,12 @@ pub async fn submit(
         Some(bytes) if !bytes.is_empty() => {
             let encoded = files::encode(bytes, state.config.photo_max_side)
                 .await
-                .map_err(|e| photo_error(e, lang, state))?;
+                .map_err(|e| e.into_error(lang, state.config.max_photo_bytes))?;
             state
                 .files
                 .put(crate::platform::files::Area::Photos, &encoded)
                 .await
-                .map_err(|e| photo_error(e, lang, state))?;
+                .map_err(|e| e.into_error(lang, state.config.max_photo_bytes))?;
             Some(encoded)
         }
         _ => None,
@@ -324,21 +325,6 @@ pub async fn submit(
     }
     metrics::counter!("khidmat_reports_submitted_total", "service" => service.code.clone(), "channel" => origin.channel).increment(1);
     Ok(receipt)
-}
-
-/// A photo problem, told in the citizen's language.
-pub(crate) fn photo_error(e: files::PhotoError, lang: Lang, state: &AppState) -> Error {
-    match e {
-        files::PhotoError::NotAnImage(why) => {
-            Error::BadRequest(t!(lang, "err-photo-not-image", reason = why))
-        }
-        files::PhotoError::TooLarge => Error::TooLarge(t!(
-            lang,
-            "err-photo-too-large",
-            max = state.config.max_photo_bytes / (1024 * 1024)
-        )),
-        files::PhotoError::Io(e) => Error::Internal(e.into()),
-    }
 }
 
 /// A report's picture: its uploaded photo if it has one, else the `media_url` it was sent with.

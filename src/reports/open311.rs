@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::model::{parse_datetime, wire_time, Answer, Service};
+use super::model::Service;
 use super::store::{self, Filter, PublicRow, ReportRow};
 use super::{Origin, Receipt, Submission};
 use crate::platform::config::Config;
@@ -25,6 +25,7 @@ use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::idempotency::request_hash;
 use crate::platform::identity;
+use crate::platform::questions::{parse_datetime, wire_time, Answer};
 use crate::platform::ratelimit::PeerAddr;
 use crate::platform::state::AppState;
 use crate::platform::xml::to_xml;
@@ -161,18 +162,6 @@ fn ok<T: Serialize>(format: Format, xml_root: &str, body: &T) -> Reply {
     })
 }
 
-/// The address clients reach us at: configured, or taken from the request's `Host`.
-pub fn base_url(config: &Config, headers: &HeaderMap) -> String {
-    if let Some(u) = &config.public_url {
-        return u.trim_end_matches('/').to_string();
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    format!("http://{host}")
-}
-
 fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
     uri.query()
         .and_then(|q| serde_urlencoded::from_str(q).ok())
@@ -230,7 +219,7 @@ pub async fn discovery(
     lang: Lang,
 ) -> Reply {
     let format = suffix_format(&uri);
-    let base = base_url(&state.config, &headers);
+    let base = state.config.base_url(&headers);
     let changed = store::services_changed_at(&state.db)
         .await
         .map_err(|e| fail(format)(e.into()))?;
@@ -481,7 +470,7 @@ pub async fn list_requests(
     let rows = store::list_public(&state.db, &filter, lang)
         .await
         .map_err(|e| fail(format)(e.into()))?;
-    let base = base_url(&state.config, &headers);
+    let base = state.config.base_url(&headers);
     let out: Vec<RequestOut> = rows.into_iter().map(|r| request_out(r, &base)).collect();
     ok(format, "service_requests", &out)
 }
@@ -751,7 +740,7 @@ pub async fn get_request(
         .await
         .map_err(|e| fail(format)(e.into()))?
         .ok_or_else(not_found)?;
-    let base = base_url(&state.config, &headers);
+    let base = state.config.base_url(&headers);
     ok(format, "service_requests", &[request_out(row, &base)])
 }
 

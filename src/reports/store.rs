@@ -4,11 +4,12 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::model::{Answer, Attribute, RichStatus, Service};
+use super::model::{RichStatus, Service};
 use crate::platform::db::{query, Db, Query, Tx};
 use crate::platform::geo;
 use crate::platform::i18n::{Lang, Text3};
 use crate::platform::identity::Scope;
+use crate::platform::questions::{Answer, Attribute};
 
 #[derive(sqlx::FromRow)]
 struct ServiceRow {
@@ -138,7 +139,7 @@ pub struct ServiceSpec<'a> {
     pub description: &'a Text3,
     pub group: &'a Text3,
     pub keywords: String,
-    pub sms_keywords: &'a super::model::SmsKeywords,
+    pub sms_keywords: &'a crate::platform::questions::SmsKeywords,
     pub icon: &'a str,
     pub attributes: &'a [Attribute],
     pub status_notes: &'a BTreeMap<String, Text3>,

@@ -250,7 +250,7 @@ async fn invite(
     FormPost(_, f): FormPost<AdminForm>,
 ) -> Result<Response, PageError> {
     let (_, d) = guard(&state, &staff, &f, lang).await?;
-    let base = crate::reports::open311::base_url(&state.config, &headers);
+    let base = state.config.base_url(&headers);
     users::invite(
         &state,
         &staff,
@@ -298,7 +298,7 @@ async fn reset(
     FormPost(_, f): FormPost<AdminForm>,
 ) -> Result<Response, PageError> {
     let (_, d) = guard(&state, &staff, &f, lang).await?;
-    let base = crate::reports::open311::base_url(&state.config, &headers);
+    let base = state.config.base_url(&headers);
     users::reset(&state, &staff, id, &base)
         .await
         .or_page(lang)?;

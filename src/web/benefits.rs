@@ -382,7 +382,9 @@ async fn apply_submit(
         };
         match files::encode(bytes, state.config.photo_max_side).await {
             Ok(e) => documents.push((code.to_owned(), e)),
-            Err(e) => return again(crate::reports::photo_error(e, lang, &state).message()).await,
+            Err(e) => {
+                return again(e.into_error(lang, state.config.max_photo_bytes).message()).await
+            }
         }
     }
     // Staff entering a walk-in applicant's form at the desk use the same page, logged in.
@@ -457,7 +459,7 @@ async fn slip(
         .or_page(lang)?
         .ok_or_else(|| PageError::not_found(lang))?;
     let owed = ledger::owed(&state.db, a.id).await.or_page(lang)?;
-    let base = crate::reports::open311::base_url(&state.config, &headers);
+    let base = state.config.base_url(&headers);
     let link = format!("{base}/benefits/status?reference={}", a.reference);
     let page = SlipPage {
         p: Page::new(lang, lang.t("benefits-slip-title"), &uri, &csrf),
@@ -931,7 +933,7 @@ async fn staff_add_document(
         })?;
     let photo = files::encode(bytes, state.config.photo_max_side)
         .await
-        .map_err(|e| crate::reports::photo_error(e, lang, &state))
+        .map_err(|e| e.into_error(lang, state.config.max_photo_bytes))
         .or_page(lang)?;
     apply::add_document(&state, &staff, &reference, kind.trim(), photo, lang)
         .await

@@ -408,7 +408,7 @@ async fn org_register(
         .limit_public_write(&headers, peer, lang)
         .await
         .or_page(lang)?;
-    let base = crate::reports::open311::base_url(&state.config, &headers);
+    let base = state.config.base_url(&headers);
     match orgs::register(&state, &who, &f, &base, lang).await {
         Ok(_) => Ok(Redirect::to("/campaigns/mine").into_response()),
         Err(e @ (Error::BadRequest(_) | Error::Conflict(_))) => {

@@ -449,7 +449,7 @@ async fn step(
         };
         let photo = crate::platform::files::encode(bytes, state.config.photo_max_side)
             .await
-            .map_err(|e| crate::reports::photo_error(e, lang, &state))
+            .map_err(|e| e.into_error(lang, state.config.max_photo_bytes))
             .or_page(lang)?;
         attachments.push(Attachment {
             kind: kind.to_owned(),
@@ -551,7 +551,7 @@ async fn document(
         .await
         .or_page(lang)?
         .ok_or_else(|| PageError::not_found(lang))?;
-    let base = crate::reports::open311::base_url(&state.config, &headers);
+    let base = state.config.base_url(&headers);
     let link = format!("{base}/verify/{token}");
     let page = DocumentPage {
         p: staff_page(lang, title, &uri, &csrf, &staff),

@@ -18,10 +18,11 @@ use super::map::{self, Bbox, View};
 use super::{render, Csrf, Here, OrPage, Page, PageError};
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
+use crate::platform::questions::Datatype;
 use crate::platform::ratelimit::PeerAddr;
 use crate::platform::state::AppState;
-use crate::reports::model::{Datatype, RichStatus, Service};
-use crate::reports::open311::{base_url, submission};
+use crate::reports::model::{RichStatus, Service};
+use crate::reports::open311::submission;
 use crate::reports::store::{self, Filter};
 use crate::reports::{self, Origin};
 use crate::t;
@@ -144,7 +145,7 @@ impl ReportForm {
 
 /// The questions of a service (or a fund) as form fields, filled with what was answered.
 pub fn form_fields(
-    attributes: &[crate::reports::model::Attribute],
+    attributes: &[crate::platform::questions::Attribute],
     lang: Lang,
     answers: &BTreeMap<String, Vec<String>>,
 ) -> Vec<Field> {
@@ -512,7 +513,7 @@ async fn track(
         .await
         .or_page(lang)?
         .ok_or_else(not_found)?;
-    let base = base_url(&state.config, &headers);
+    let base = state.config.base_url(&headers);
     let r = report_view(&state, row, lang, &base).await.or_page(lang)?;
     let link = format!("{base}/track/{token}");
     let page = Track {
@@ -553,7 +554,7 @@ async fn public_report(
         .or_page(lang)?
         .filter(|r| r.service_public)
         .ok_or_else(not_found)?;
-    let base = base_url(&state.config, &headers);
+    let base = state.config.base_url(&headers);
     let r = report_view(&state, row, lang, &base).await.or_page(lang)?;
     let page = PublicReport {
         p: Page::new(lang, t!(lang, "track-title", id = r.id), &uri, &csrf),

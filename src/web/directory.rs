@@ -396,7 +396,7 @@ async fn place(
         .filter(|p| p.status == "verified")
         .ok_or_else(|| PageError::not_found(lang))?;
     let k = directory::kind(&state, &p.kind).await.or_page(lang)?;
-    let base = crate::reports::open311::base_url(&state.config, &headers);
+    let base = state.config.base_url(&headers);
     let providers = store::providers_of(&state.db, &[p.id])
         .await
         .or_page(lang)?;

@@ -144,7 +144,7 @@ async fn answer_page(
                 let q = serde_urlencoded::to_string([("key", key.trim())]).unwrap_or_default();
                 let url = format!(
                     "{}/registers/{}/check?{q}",
-                    crate::reports::open311::base_url(&state.config, headers),
+                    state.config.base_url(headers),
                     reg.spec.code
                 );
                 crate::web::qr::svg(&url, &lang.t("register-qr")).unwrap_or_default()

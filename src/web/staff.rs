@@ -23,7 +23,7 @@ use crate::platform::i18n::Lang;
 use crate::platform::identity::{self, Staff, StaffKind};
 use crate::platform::state::AppState;
 use crate::reports::model::{RichStatus, ALL_STATUSES};
-use crate::reports::open311::{answers_of, base_url};
+use crate::reports::open311::answers_of;
 use crate::reports::store::{self, Filter, GroupColumn, Order, ReportRow};
 use crate::t;
 use crate::theory;
@@ -461,7 +461,7 @@ async fn export(
 ) -> Result<Response, PageError> {
     let mut f = q.filter(&staff, lang)?;
     let names = district_names(&state, lang).await.or_page(lang)?;
-    let base = base_url(&state.config, &headers);
+    let base = state.config.base_url(&headers);
     let mut out = String::from("\u{feff}");
     let header = [
         "id",
@@ -708,7 +708,7 @@ async fn report_page(
         selected: Some(uid) == r.assigned_to,
     }));
     let districts = state.districts().await.or_page(lang)?;
-    let base = base_url(&state.config, headers);
+    let base = state.config.base_url(headers);
     Ok(ReportPage {
         p: staff_page(lang, t!(lang, "track-title", id = r.id), uri, csrf, staff),
         id: r.id,
