@@ -21,7 +21,7 @@ use super::{in_department, ledger, manager_of, select};
 use crate::platform::audit;
 use crate::platform::error::{Error, JsonBody, Result};
 use crate::platform::i18n::Lang;
-use crate::platform::identity::{self, Staff};
+use crate::platform::identity::{self, Scope, Staff};
 use crate::platform::personal::{Cnic, Phone};
 use crate::platform::ratelimit::PeerAddr;
 use crate::platform::state::AppState;
@@ -263,7 +263,6 @@ pub struct ApplicationOut {
     cnic: String,
     phone: Option<String>,
     gender: String,
-    religion: String,
     age: i64,
     district: Option<String>,
     monthly_income: i64,
@@ -312,7 +311,6 @@ async fn application_out(
             }
         }),
         gender: a.gender.clone(),
-        religion: a.religion.clone(),
         age: a.age,
         district: a.district.clone(),
         monthly_income: a.monthly_income,
@@ -797,10 +795,11 @@ pub struct ReportQuery {
     format: Option<String>,
 }
 
-/// Applications and money by `fund`, `district`, `religion`, `gender` or `month`, within the
+/// Applications and money by `fund`, `district`, `gender`, `month`, or the answer to a fund's
+/// single-choice question (its code: `religion` for the Minority Affairs funds), within the
 /// caller's scope; `format=csv` for a spreadsheet.
 #[utoipa::path(get, path = "/api/v1/benefits/report", tag = "benefits",
-    params(("by" = String, Query, description = "fund, district, religion, gender or month"),
+    params(("by" = String, Query, description = "fund, district, gender, month, or the code of a single-choice question of the funds"),
         ("fund" = Option<String>, Query, description = "one fund's code"),
         ("format" = Option<String>, Query, description = "json (default) or csv")),
     responses((status = 200, body = report::Report)),
@@ -811,16 +810,41 @@ pub async fn show_report(
     Query(q): Query<ReportQuery>,
     lang: Lang,
 ) -> Result<Response> {
-    let by = By::parse(q.by.as_deref().unwrap_or("fund"))
-        .ok_or_else(|| Error::BadRequest(t!(lang, "benefit-err-report-by")))?;
-    let fund_id = match q.fund.as_deref().filter(|f| !f.is_empty()) {
-        Some(code) => Some(own_fund(&state, &staff, code, lang).await?.id),
+    let fund = match q.fund.as_deref().filter(|f| !f.is_empty()) {
+        Some(code) => Some(own_fund(&state, &staff, code, lang).await?),
         None => None,
     };
-    let r = report::report(&state.db, &staff.scope, fund_id, by).await?;
+    let fund_id = fund.as_ref().map(|f| f.id);
+    // A question to report by: one the fund asks (or, across funds, one a fund in the caller's
+    // scope asks) with one answer from a list.
+    let questions: Vec<String> = match &fund {
+        Some(f) => report::dimensions(f),
+        None => {
+            let department = match &staff.scope {
+                Scope::All => None,
+                Scope::Department { department_id, .. } => Some(*department_id),
+            };
+            store::funds(&state.db, department)
+                .await?
+                .iter()
+                .flat_map(report::dimensions)
+                .collect()
+        }
+    };
+    let by = By::parse(q.by.as_deref().unwrap_or("fund"), &questions).ok_or_else(|| {
+        let mut all = questions.clone();
+        all.sort();
+        all.dedup();
+        Error::BadRequest(t!(
+            lang,
+            "benefit-err-report-by",
+            questions = all.join(", ")
+        ))
+    })?;
+    let r = report::report(&state.db, &staff.scope, fund_id, &by).await?;
     if q.format.as_deref() == Some("csv") {
         return Ok(csv_response(
-            &format!("benefits-by-{}.csv", by.as_str()),
+            &format!("benefits-by-{}.csv", by.name()),
             report::csv(&r),
         ));
     }

@@ -15,22 +15,10 @@ use crate::platform::files::{self, Encoded};
 use crate::platform::i18n::Lang;
 use crate::platform::identity::Staff;
 use crate::platform::personal::Phone;
-use crate::platform::questions::check_answers;
+use crate::platform::questions::{check_answers, Answer};
 use crate::platform::state::AppState;
 use crate::platform::{audit, impact};
 use crate::t;
-
-/// Religions the form offers (a fund's rules name some of them).
-pub const RELIGIONS: [&str; 8] = [
-    "muslim",
-    "christian",
-    "hindu",
-    "sikh",
-    "bahai",
-    "kalash",
-    "parsi",
-    "other",
-];
 
 /// An application as a channel received it. Amounts in paisa.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -43,8 +31,6 @@ pub struct ApplicationIn {
     pub gender: String,
     /// `YYYY-MM-DD`
     pub birth_date: String,
-    #[serde(default)]
-    pub religion: String,
     pub district: String,
     pub phone: Option<String>,
     #[serde(default)]
@@ -97,7 +83,6 @@ struct Checked {
     guardian_name: String,
     gender: String,
     birth_date: NaiveDate,
-    religion: String,
     district: String,
     phone: Option<Phone>,
     address: String,
@@ -105,7 +90,7 @@ struct Checked {
     dependants: i64,
     grade: String,
     bank_account: Option<String>,
-    answers: String,
+    answers: BTreeMap<String, Answer>,
 }
 
 async fn check(state: &AppState, fund: &Fund, a: &ApplicationIn, lang: Lang) -> Result<Checked> {
@@ -120,14 +105,6 @@ async fn check(state: &AppState, fund: &Fund, a: &ApplicationIn, lang: Lang) -> 
         .ok()
         .filter(|d| *d <= today() && model::age_on(*d, today()) <= 120)
         .ok_or_else(|| bad(t!(lang, "benefit-err-birth-date")))?;
-    let religion = a.religion.trim();
-    if !religion.is_empty() && !RELIGIONS.contains(&religion) {
-        return Err(bad(t!(
-            lang,
-            "benefit-err-religion",
-            allowed = RELIGIONS.join(", ")
-        )));
-    }
     let district = a.district.trim();
     if !state.districts().await?.iter().any(|d| d.slug == district) {
         return Err(bad(t!(lang, "err-unknown-district", district = district)));
@@ -160,7 +137,6 @@ async fn check(state: &AppState, fund: &Fund, a: &ApplicationIn, lang: Lang) -> 
         guardian_name: guardian_name.to_owned(),
         gender: gender.to_owned(),
         birth_date,
-        religion: religion.to_owned(),
         district: district.to_owned(),
         phone,
         address: address.to_owned(),
@@ -168,7 +144,7 @@ async fn check(state: &AppState, fund: &Fund, a: &ApplicationIn, lang: Lang) -> 
         dependants: a.dependants,
         grade: grade.to_owned(),
         bank_account,
-        answers: serde_json::to_string(&answers).expect("serialisable"),
+        answers,
     })
 }
 
@@ -217,10 +193,11 @@ pub async fn apply(
         &fund.eligibility,
         &fund.entitlement,
         &fund.documents,
+        &fund.questions,
         &Circumstances {
             district: Some(c.district.clone()),
             gender: c.gender.clone(),
-            religion: c.religion.clone(),
+            answers: model::given(&c.answers),
             birth_date: c.birth_date,
             monthly_income: c.monthly_income,
             dependants: c.dependants,
@@ -327,11 +304,11 @@ async fn insert(
         .scalar(
             query(
                 "INSERT INTO benefit_applicants (cnic, name, guardian_name, gender, birth_date, \
-                 religion, district, phone, address, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+                 district, phone, address, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
                  ON CONFLICT (cnic) DO UPDATE SET name = excluded.name, \
                  guardian_name = excluded.guardian_name, gender = excluded.gender, \
-                 birth_date = excluded.birth_date, religion = excluded.religion, \
+                 birth_date = excluded.birth_date, \
                  district = excluded.district, phone = COALESCE(excluded.phone, benefit_applicants.phone), \
                  address = excluded.address, updated_at = excluded.updated_at RETURNING id",
             )
@@ -340,7 +317,6 @@ async fn insert(
             .bind(&c.guardian_name)
             .bind(&c.gender)
             .bind(c.birth_date.to_string())
-            .bind(&c.religion)
             .bind(&c.district)
             .bind(c.phone.as_ref().map(|p| p.e164().to_owned()))
             .bind(&c.address)
@@ -351,9 +327,9 @@ async fn insert(
         .scalar(
             query(
                 "INSERT INTO benefit_applications (reference, token, fund_id, applicant_id, channel, \
-                 district, gender, religion, age, monthly_income, dependants, grade, bank_account, \
+                 district, gender, age, monthly_income, dependants, grade, bank_account, \
                  answers, status, reasons, submitted_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) \
                  RETURNING id",
             )
             .bind(reference)
@@ -363,13 +339,12 @@ async fn insert(
             .bind(channel)
             .bind(&c.district)
             .bind(&c.gender)
-            .bind(&c.religion)
             .bind(model::age_on(c.birth_date, today()))
             .bind(c.monthly_income)
             .bind(c.dependants)
             .bind(&c.grade)
             .bind(c.bank_account.as_deref())
-            .bind(&c.answers)
+            .bind(serde_json::to_string(&c.answers).expect("serialisable"))
             .bind(status_of(fails))
             .bind(serde_json::to_string(fails).expect("serialisable"))
             .bind(now),
@@ -498,10 +473,11 @@ pub async fn add_document(
         &fund.eligibility,
         &fund.entitlement,
         &fund.documents,
+        &fund.questions,
         &Circumstances {
             district: a.district.clone(),
             gender: a.gender.clone(),
-            religion: a.religion.clone(),
+            answers: model::given(&serde_json::from_str(&a.answers).unwrap_or_default()),
             birth_date: born,
             monthly_income: a.monthly_income,
             dependants: a.dependants,

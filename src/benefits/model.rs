@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::platform::i18n::{Lang, Text3};
 use crate::platform::personal::Cnic;
-use crate::platform::questions::Attribute;
+use crate::platform::questions::{Answer, Attribute};
 use crate::t;
 
 pub const GENDERS: [&str; 3] = ["female", "male", "transgender"];
@@ -19,9 +19,12 @@ pub struct Eligibility {
     /// District slugs; empty: any district.
     #[serde(default)]
     pub districts: Vec<String>,
-    /// e.g. `["christian", "hindu", "sikh", "bahai", "kalash", "parsi"]`; empty: any.
+    /// Answers that admit, by question: `{ religion = ["christian", "hindu"] }` admits those
+    /// whose answer to the fund's list question `religion` is one of these keys. Each question
+    /// named must be a list question of the fund; an applicant who gives no answer to it, or
+    /// another, is not eligible.
     #[serde(default)]
-    pub religions: Vec<String>,
+    pub answers: std::collections::BTreeMap<String, Vec<String>>,
     /// Of [`GENDERS`]; empty: any.
     #[serde(default)]
     pub genders: Vec<String>,
@@ -212,6 +215,30 @@ impl FundSpec {
         for q in &self.question {
             q.check().map_err(|m| format!("fund {}: {m}", self.code))?;
         }
+        for (code, admit) in &self.eligibility.answers {
+            let Some(q) = self
+                .question
+                .iter()
+                .find(|q| &q.code == code && q.variable && q.datatype.is_list())
+            else {
+                return fail(format!(
+                    "the eligibility rule on answers names {code:?}, which is not a list question of the fund"
+                ));
+            };
+            if admit.is_empty() {
+                return fail(format!(
+                    "the eligibility rule on {code:?} admits no answer: leave it out to admit all"
+                ));
+            }
+            if let Some(k) = admit
+                .iter()
+                .find(|k| !q.values.iter().any(|v| &v.key == *k))
+            {
+                return fail(format!(
+                    "the eligibility rule on {code:?} names {k:?}, which is not one of its answers"
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -221,7 +248,8 @@ impl FundSpec {
 pub struct Circumstances {
     pub district: Option<String>,
     pub gender: String,
-    pub religion: String,
+    /// The answers to the fund's list questions: code → keys given.
+    pub answers: std::collections::BTreeMap<String, Vec<String>>,
     pub birth_date: NaiveDate,
     pub monthly_income: i64,
     pub dependants: i64,
@@ -235,15 +263,39 @@ pub struct Circumstances {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum Failure {
-    District { district: Option<String> },
-    Religion { religion: String },
-    Gender { gender: String },
-    TooYoung { age: i64, min: i64 },
-    TooOld { age: i64, max: i64 },
-    Income { income: i64, max: i64 },
-    Dependants { dependants: i64, min: i64 },
-    Document { code: String },
-    Grade { grade: String },
+    District {
+        district: Option<String>,
+    },
+    /// The answer to a question the rules restrict (in the words the applicant saw), or none.
+    Answer {
+        question: Text3,
+        answer: Option<Text3>,
+    },
+    Gender {
+        gender: String,
+    },
+    TooYoung {
+        age: i64,
+        min: i64,
+    },
+    TooOld {
+        age: i64,
+        max: i64,
+    },
+    Income {
+        income: i64,
+        max: i64,
+    },
+    Dependants {
+        dependants: i64,
+        min: i64,
+    },
+    Document {
+        code: String,
+    },
+    Grade {
+        grade: String,
+    },
 }
 
 impl Failure {
@@ -254,7 +306,23 @@ impl Failure {
                 "benefit-fail-district",
                 district = district.clone().unwrap_or_default()
             ),
-            Failure::Religion { .. } => lang.t("benefit-fail-religion"),
+            Failure::Answer {
+                question,
+                answer: Some(answer),
+            } => t!(
+                lang,
+                "benefit-fail-answer",
+                question = question.get(lang),
+                answer = answer.get(lang)
+            ),
+            Failure::Answer {
+                question,
+                answer: None,
+            } => t!(
+                lang,
+                "benefit-fail-unanswered",
+                question = question.get(lang)
+            ),
             Failure::Gender { .. } => lang.t("benefit-fail-gender"),
             Failure::TooYoung { age, min } => {
                 t!(lang, "benefit-fail-young", age = *age, min = *min)
@@ -280,6 +348,22 @@ impl Failure {
     }
 }
 
+/// The keys an applicant gave, by question, as the rules read them.
+pub fn given(
+    answers: &std::collections::BTreeMap<String, Answer>,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    answers
+        .iter()
+        .map(|(code, a)| {
+            let keys = match a {
+                Answer::One(k) => vec![k.clone()],
+                Answer::Many(ks) => ks.clone(),
+            };
+            (code.clone(), keys)
+        })
+        .collect()
+}
+
 /// Whole years from `born` to `on`.
 pub fn age_on(born: NaiveDate, on: NaiveDate) -> i64 {
     let mut years = (on.year() - born.year()) as i64;
@@ -294,6 +378,7 @@ pub fn assess(
     rules: &Eligibility,
     entitlement: &Entitlement,
     documents: &[Document],
+    questions: &[Attribute],
     who: &Circumstances,
     on: NaiveDate,
 ) -> Vec<Failure> {
@@ -308,9 +393,26 @@ pub fn assess(
             district: who.district.clone(),
         });
     }
-    if !rules.religions.is_empty() && !rules.religions.contains(&who.religion) {
-        fails.push(Failure::Religion {
-            religion: who.religion.clone(),
+    for (code, admit) in &rules.answers {
+        let given = who.answers.get(code).map(Vec::as_slice).unwrap_or_default();
+        if given.iter().any(|k| admit.contains(k)) {
+            continue;
+        }
+        let q = questions.iter().find(|q| &q.code == code);
+        let name = |key: &str| {
+            q.and_then(|q| q.values.iter().find(|v| v.key == key))
+                .map(|v| v.name.clone())
+                .unwrap_or_else(|| Text3 {
+                    en: key.to_owned(),
+                    ..Default::default()
+                })
+        };
+        fails.push(Failure::Answer {
+            question: q.map(|q| q.description.clone()).unwrap_or_else(|| Text3 {
+                en: code.clone(),
+                ..Default::default()
+            }),
+            answer: given.first().map(|k| name(k)),
         });
     }
     if !rules.genders.is_empty() && !rules.genders.contains(&who.gender) {
@@ -420,7 +522,7 @@ mod tests {
         Circumstances {
             district: Some("peshawar".into()),
             gender: "female".into(),
-            religion: "christian".into(),
+            answers: [("religion".to_string(), vec!["christian".to_string()])].into(),
             birth_date: day("2000-06-15"),
             monthly_income: 2_000_000,
             dependants: 3,
@@ -433,7 +535,7 @@ mod tests {
     fn every_failed_rule_is_named() {
         let rules = Eligibility {
             districts: vec!["swat".into()],
-            religions: vec!["hindu".into()],
+            answers: [("religion".to_string(), vec!["hindu".to_string()])].into(),
             genders: vec!["male".into()],
             min_age: Some(30),
             max_age: None,
@@ -456,10 +558,15 @@ mod tests {
             &rules,
             &Entitlement::Fixed { amount: 1 },
             &docs,
+            &[],
             &who(),
             day("2026-11-27"),
         );
         assert_eq!(fails.len(), 7, "{fails:?}");
+        assert!(
+            fails[1].message(Lang::En).contains("christian"),
+            "{fails:?}"
+        );
         assert_eq!(fails[3], Failure::TooYoung { age: 26, min: 30 });
         assert_eq!(
             fails[6],
@@ -471,6 +578,7 @@ mod tests {
             &Eligibility::default(),
             &Entitlement::Fixed { amount: 1 },
             &docs[..1],
+            &[],
             &who(),
             day("2026-11-27")
         )
@@ -503,6 +611,7 @@ mod tests {
         let fails = assess(
             &Eligibility::default(),
             &t,
+            &[],
             &[],
             &Circumstances {
                 grade: "BPS-20".into(),
@@ -549,5 +658,71 @@ mod tests {
         for bad in ["", "-5", "1.234", "abc", "1e5", ".5", "99999999999999"] {
             assert_eq!(parse_rupees(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_rule_on_answers_names_a_list_question_and_its_answers() {
+        let spec = |rule: &str| -> FundSpec {
+            toml::from_str(&format!(
+                r#"
+code = "f"
+department = "d"
+name = {{ en = "F" }}
+category = "educational"
+financial_year = "2026-27"
+budget = 1
+opens_on = "2026-01-01"
+closes_on = "2026-12-31"
+entitlement = {{ rule = "fixed", amount = 1 }}
+selection = {{ method = "ballot" }}
+eligibility = {{ answers = {rule} }}
+[[question]]
+code = "religion"
+datatype = "singlevaluelist"
+description = {{ en = "Religion" }}
+values = [{{ key = "hindu", name = {{ en = "Hindu" }} }}, {{ key = "sikh", name = {{ en = "Sikh" }} }}]
+[[question]]
+code = "school"
+datatype = "string"
+description = {{ en = "School" }}
+"#
+            ))
+            .unwrap()
+        };
+        assert!(spec(r#"{ religion = ["hindu"] }"#).check().is_ok());
+        for (rule, says) in [
+            (r#"{ religion = ["jain"] }"#, "\"jain\""),
+            (r#"{ religion = [] }"#, "admits no answer"),
+            (r#"{ school = ["x"] }"#, "not a list question"),
+            (r#"{ caste = ["x"] }"#, "not a list question"),
+        ] {
+            let e = spec(rule).check().unwrap_err();
+            assert!(e.contains(says), "{rule}: {e}");
+        }
+        // Answered outside the rule, or not at all: the failure names the question and answer.
+        let f = spec(r#"{ religion = ["hindu"] }"#);
+        let assess_with = |answers: &[(&str, &str)]| {
+            assess(
+                &f.eligibility,
+                &f.entitlement,
+                &[],
+                &f.question,
+                &Circumstances {
+                    answers: answers
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), vec![v.to_string()]))
+                        .collect(),
+                    ..who()
+                },
+                day("2026-11-27"),
+            )
+        };
+        assert!(assess_with(&[("religion", "hindu")]).is_empty());
+        let fails = assess_with(&[("religion", "sikh")]);
+        assert_eq!(
+            fails[0].message(Lang::En),
+            "The fund is not for applicants who answered “Sikh” to “Religion”."
+        );
+        assert!(assess_with(&[])[0].message(Lang::En).contains("needs an answer"));
     }
 }

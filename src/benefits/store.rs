@@ -266,7 +266,6 @@ pub struct Application {
     pub channel: String,
     pub district: Option<String>,
     pub gender: String,
-    pub religion: String,
     pub age: i64,
     pub monthly_income: i64,
     pub dependants: i64,
@@ -295,7 +294,7 @@ pub struct Application {
 
 pub const APPLICATION_SELECT: &str =
     "SELECT a.id, a.reference, a.token, a.fund_id, f.code AS fund_code, \
-    f.department_id, a.channel, a.district, a.gender, a.religion, a.age, a.monthly_income, \
+    f.department_id, a.channel, a.district, a.gender, a.age, a.monthly_income, \
     a.dependants, a.grade, a.bank_account, a.answers, a.status, a.reasons, a.note, a.verified_by, \
     a.draw_rank, a.submitted_at, a.updated_at, a.version, a.applicant_id, p.cnic, p.name, \
     p.guardian_name, p.birth_date, p.phone, p.address \

@@ -4,8 +4,9 @@
 //! - `reports-weekly`: reports of public services by week (Monday, Pakistan time) × service ×
 //!   district: how many, and the median hours to the first closing status.
 //! - `directory-places`: the verified directory, with ratings, and nothing about reviewers.
-//! - `benefits-grants`: applications, selections and money by fund × district × religion ×
-//!   gender (money from the ledger). A cell of fewer than 5 applications is left out, so a
+//! - `benefits-grants`: applications, selections and money by fund × district × gender × the
+//!   answer to each question a fund's rules restrict (religion, for the Minority Affairs
+//!   funds; money from the ledger). A cell of fewer than 5 applications is left out, so a
 //!   small community in a district is not exposed; the funds' own totals are on their pages.
 //!
 //! - `impact-weekly`: the programme's impact figures by week × service × channel × department ×
@@ -193,68 +194,37 @@ pub async fn directory_places(db: &Db) -> Result<Vec<Vec<String>>> {
     Ok(out)
 }
 
-/// Applications and money by fund × district × religion × gender, as CSV rows (header first).
+/// Applications and money by fund × district × gender × the answer to each question the fund's
+/// rules restrict (religion, for the Minority Affairs funds), as CSV rows (header first).
 pub async fn benefits_grants(db: &Db) -> Result<Vec<Vec<String>>> {
-    // (fund, district, religion, gender)
-    type Key = (String, String, String, String);
-    let counts: Vec<(String, String, String, String, String, i64, i64)> = db
-        .fetch_all(query(
-            "SELECT f.code, f.financial_year, COALESCE(a.district, ''), a.religion, a.gender, COUNT(*), \
-             CAST(COALESCE(SUM(CASE WHEN a.status = 'selected' THEN 1 ELSE 0 END), 0) AS BIGINT) \
-             FROM benefit_applications a JOIN benefit_funds f ON f.id = a.fund_id \
-             GROUP BY f.code, f.financial_year, a.district, a.religion, a.gender",
-        ))
-        .await?;
-    let money: Vec<(String, String, String, String, i64, i64)> = db
-        .fetch_all(query(
-            "SELECT f.code, COALESCE(a.district, ''), a.religion, a.gender, \
-             CAST(COALESCE(SUM(CASE WHEN l.debit IN ('committed', 'disbursed') AND l.credit = 'available' THEN l.amount \
-               WHEN l.credit IN ('committed', 'disbursed') AND l.debit = 'available' THEN -l.amount ELSE 0 END), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN l.debit = 'disbursed' THEN l.amount WHEN l.credit = 'disbursed' THEN -l.amount ELSE 0 END), 0) AS BIGINT) \
-             FROM benefit_ledger l JOIN benefit_applications a ON a.id = l.application_id \
-             JOIN benefit_funds f ON f.id = l.fund_id \
-             GROUP BY f.code, a.district, a.religion, a.gender",
-        ))
-        .await?;
-    let money: BTreeMap<Key, (i64, i64)> = money
-        .into_iter()
-        .map(|(f, d, r, g, c, p)| ((f, d, r, g), (c, p)))
-        .collect();
     let mut out = vec![vec![
         "fund".to_string(),
         "financial_year".into(),
         "district".into(),
-        "religion".into(),
         "gender".into(),
+        "question".into(),
+        "answer".into(),
         "applications".into(),
         "selected".into(),
         "committed_rupees".into(),
         "disbursed_rupees".into(),
     ]];
-    let mut rows: Vec<_> = counts.into_iter().collect();
-    rows.sort();
-    for (fund, year, district, religion, gender, n, selected) in rows {
-        if !disclosure::shown(n) {
+    let rupees = |p: i64| crate::platform::money::rupees(p).replace(',', "");
+    for c in crate::benefits::report::open_figures(db).await? {
+        if !disclosure::shown(c.applications) {
             continue;
         }
-        let key = (
-            fund.clone(),
-            district.clone(),
-            religion.clone(),
-            gender.clone(),
-        );
-        let (committed, disbursed) = money.get(&key).copied().unwrap_or((0, 0));
-        let rupees = |p: i64| crate::benefits::model::rupees(p).replace(',', "");
         out.push(vec![
-            fund,
-            year,
-            district,
-            religion,
-            gender,
-            disclosure::count(n).to_string(),
-            disclosure::count(selected).to_string(),
-            rupees(disclosure::sum_with(committed, selected)),
-            rupees(disclosure::sum_with(disbursed, selected)),
+            c.fund,
+            c.financial_year,
+            c.district,
+            c.gender,
+            c.question,
+            c.answer,
+            disclosure::count(c.applications).to_string(),
+            disclosure::count(c.selected).to_string(),
+            rupees(disclosure::sum_with(c.committed, c.selected)),
+            rupees(disclosure::sum_with(c.disbursed, c.selected)),
         ]);
     }
     Ok(out)
@@ -369,7 +339,7 @@ pub async fn run(db: &Db) -> Result<Vec<(String, u64)>> {
     let c = publish_rows(
         db,
         "benefits-grants",
-        "Grant applications and payments by fund, district, religion and gender",
+        "Grant applications and payments by fund, district, gender and the answers a fund is restricted by",
         grants,
     )
     .await?;

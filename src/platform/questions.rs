@@ -282,6 +282,43 @@ pub fn wire_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// Stored answers (a JSON object: code → [`Answer`]) as a reader sees them: each question's
+/// text and the chosen values' names in `lang`, in the order the questions are asked; an answer
+/// to a question no longer asked keeps its code and raw value.
+pub fn labelled(questions: &[Attribute], stored: &str, lang: Lang) -> Vec<(String, String)> {
+    let mut answers: BTreeMap<String, Answer> = serde_json::from_str(stored).unwrap_or_default();
+    let mut out = Vec::new();
+    for q in questions {
+        let Some(a) = answers.remove(&q.code) else {
+            continue;
+        };
+        let name = |key: &String| {
+            q.values
+                .iter()
+                .find(|v| &v.key == key)
+                .map(|v| v.name.get(lang).to_owned())
+                .unwrap_or_else(|| key.clone())
+        };
+        let value = match &a {
+            Answer::One(v) => name(v),
+            Answer::Many(vs) => vs
+                .iter()
+                .map(name)
+                .collect::<Vec<_>>()
+                .join(if lang == Lang::En { ", " } else { "، " }),
+        };
+        out.push((q.description.get(lang).to_owned(), value));
+    }
+    for (code, a) in answers {
+        let value = match a {
+            Answer::One(v) => v,
+            Answer::Many(vs) => vs.join(", "),
+        };
+        out.push((code, value));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,5 +398,20 @@ mod tests {
         assert!(msg(submit(&[("premises", "house"), ("poles", "many")])).contains("poles"));
         assert!(msg(submit(&[("premises", "house"), ("colour", "red")])).contains("colour"));
         assert!(msg(submit(&[("premises", "house"), ("when", "yesterday")])).contains("when"));
+    }
+
+    #[test]
+    fn stored_answers_read_in_the_questions_words() {
+        let stored = r#"{"premises":"shop","seen":["night","day"],"gone":"x"}"#;
+        let l = labelled(&questions(), stored, Lang::Ur);
+        assert_eq!(
+            l,
+            vec![
+                ("premises".to_string(), "shop".to_string()),
+                ("seen".to_string(), "night، day".to_string()),
+                ("gone".to_string(), "x".to_string()),
+            ]
+        );
+        assert!(labelled(&questions(), "not json", Lang::En).is_empty());
     }
 }

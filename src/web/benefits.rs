@@ -16,7 +16,7 @@ use axum::Router;
 use super::citizen::{district_options, form_fields, DistrictOption, Field};
 use super::staff::{staff_page, StaffPage};
 use super::{format, render, Csrf, FormPost, Here, OrPage, Page, PageError, PublicWrite};
-use crate::benefits::apply::{self, ApplicationIn, RELIGIONS};
+use crate::benefits::apply::{self, ApplicationIn};
 use crate::benefits::model::{rupees, Entitlement, Method};
 use crate::benefits::store::{self, Fund};
 use crate::benefits::{disburse, ledger, select};
@@ -116,11 +116,20 @@ fn rules_text(lang: Lang, f: &Fund, districts: &[DistrictOption]) -> Vec<String>
             .collect::<Vec<_>>()
             .join("، ")
     };
-    if !r.religions.is_empty() {
+    for (code, admit) in &r.answers {
+        let Some(q) = f.questions.iter().find(|q| &q.code == code) else {
+            continue;
+        };
+        let list: Vec<&str> = admit
+            .iter()
+            .filter_map(|k| q.values.iter().find(|v| &v.key == k))
+            .map(|v| v.name.get(lang))
+            .collect();
         out.push(t!(
             lang,
-            "benefits-rule-religions",
-            list = names(&r.religions, "benefits-religion-")
+            "benefits-rule-answer",
+            question = q.description.get(lang),
+            list = list.join("، ")
         ));
     }
     if !r.genders.is_empty() {
@@ -213,7 +222,6 @@ struct FundPage {
     /// `(list SHA-256, seed, drawn)` once the ballot is published.
     draw: Option<(String, String, bool)>,
     genders: Vec<Choice>,
-    religions: Vec<Choice>,
     grades: Vec<String>,
     districts: Vec<DistrictOption>,
     fields: Vec<Field>,
@@ -272,13 +280,6 @@ async fn fund_view(
             .map(|g| Choice {
                 key: (*g).into(),
                 label: lang.t(&format!("benefits-gender-{g}")),
-            })
-            .collect(),
-        religions: RELIGIONS
-            .iter()
-            .map(|r| Choice {
-                key: (*r).into(),
-                label: lang.t(&format!("benefits-religion-{r}")),
             })
             .collect(),
         grades: f.entitlement.grades(),
@@ -365,7 +366,6 @@ async fn apply_submit(
         guardian_name: field("guardian_name"),
         gender: field("gender"),
         birth_date: field("birth_date"),
-        religion: field("religion"),
         district: field("district"),
         phone: Some(field("phone")),
         address: field("address"),
@@ -601,6 +601,8 @@ struct StaffFundPage {
     status: String,
     batches: Vec<disburse::Batch>,
     reconciliation: Option<disburse::Reconciliation>,
+    /// The fund's single-choice questions its figures can be broken down by: (code, link text).
+    dimensions: Vec<(String, String)>,
 }
 
 impl StaffFundPage {
@@ -690,6 +692,18 @@ async fn staff_fund_view(
         status,
         batches: disburse::batches(&state.db, f.id).await.or_page(lang)?,
         reconciliation,
+        dimensions: crate::benefits::report::dimensions(f)
+            .into_iter()
+            .filter_map(|code| {
+                let q = f.questions.iter().find(|q| q.code == code)?;
+                let label = t!(
+                    lang,
+                    "benefits-report-by-answer",
+                    question = q.description.get(lang)
+                );
+                Some((code, label))
+            })
+            .collect(),
     })
 }
 
@@ -812,7 +826,6 @@ struct StaffApplicationPage {
     phone: String,
     status: String,
     gender: String,
-    religion: String,
     income: String,
     reasons: Vec<String>,
     answers: Vec<(String, String)>,
@@ -835,8 +848,14 @@ async fn staff_application(
         .await
         .map_err(|_| PageError::not_found(lang))?;
     let owed = ledger::owed(&state.db, a.id).await.or_page(lang)?;
-    let answers: BTreeMap<String, serde_json::Value> =
-        serde_json::from_str(&a.answers).unwrap_or_default();
+    let fund = store::fund_by_id(&state.db, a.fund_id)
+        .await
+        .or_page(lang)?;
+    let questions = fund
+        .as_ref()
+        .map(|f| f.questions.as_slice())
+        .unwrap_or_default();
+    let answers = crate::platform::questions::labelled(questions, &a.answers, lang);
     let history = crate::platform::audit::history(&state.db, "benefit_application", &a.reference)
         .await
         .or_page(lang)?
@@ -857,28 +876,12 @@ async fn staff_application(
             .unwrap_or_default(),
         status: lang.t(&format!("benefit-status-{}", a.status)),
         gender: lang.t(&format!("benefits-gender-{}", a.gender)),
-        religion: if a.religion.is_empty() {
-            String::new()
-        } else {
-            lang.t(&format!("benefits-religion-{}", a.religion))
-        },
         income: rupees(a.monthly_income),
         reasons: apply::reasons(&a.reasons, lang),
-        answers: answers
-            .into_iter()
-            .map(|(k, v)| {
-                (
-                    k,
-                    v.as_str()
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| v.to_string()),
-                )
-            })
-            .collect(),
+        answers,
         documents: apply::documents(&state.db, a.id).await.or_page(lang)?,
-        kinds: store::fund_by_id(&state.db, a.fund_id)
-            .await
-            .or_page(lang)?
+        kinds: fund
+            .as_ref()
             .map(|f| {
                 f.documents
                     .iter()

@@ -629,33 +629,17 @@ async fn report_page(
         .map_err(|_| PageError::not_found(lang))?;
     let names = district_names(state, lang).await.or_page(lang)?;
     let service = state.service(&r.service_code).await.or_page(lang)?;
-    let mut answers = Vec::new();
-    for (code, value) in answers_of(&r) {
-        let attr = service
+    let answers = crate::platform::questions::labelled(
+        service
             .as_ref()
-            .and_then(|s| s.attributes.iter().find(|a| a.code == code));
-        let name_of = |key: &str| {
-            attr.and_then(|a| a.values.iter().find(|v| v.key == key))
-                .map(|v| v.name.get(lang).to_owned())
-                .unwrap_or_else(|| key.to_owned())
-        };
-        let value = match value {
-            serde_json::Value::Array(items) => items
-                .iter()
-                .filter_map(|v| v.as_str())
-                .map(name_of)
-                .collect::<Vec<_>>()
-                .join(", "),
-            serde_json::Value::String(s) => name_of(&s),
-            other => other.to_string(),
-        };
-        answers.push(Answered {
-            label: attr
-                .map(|a| a.description.get(lang).to_owned())
-                .unwrap_or(code),
-            value,
-        });
-    }
+            .map(|s| s.attributes.as_slice())
+            .unwrap_or_default(),
+        &r.attributes,
+        lang,
+    )
+    .into_iter()
+    .map(|(label, value)| Answered { label, value })
+    .collect();
     let users = identity::department_users(&state.db, r.department_id, r.district.as_deref())
         .await
         .or_page(lang)?;

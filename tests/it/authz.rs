@@ -516,13 +516,12 @@ async fn plant(app: &TestApp) -> Planted {
             "guardian_name": "Guardian",
             "gender": "female",
             "birth_date": "2005-03-01",
-            "religion": "christian",
             "district": "peshawar",
             "phone": "03001234567",
             "monthly_income": 2_000_000,
             "dependants": 2,
             "bank_account": null,
-            "answers": {"institution": [format!("{MARK} College")], "level": ["bachelor"]},
+            "answers": {"institution": [format!("{MARK} College")], "level": ["bachelor"], "religion": ["christian"]},
         }))
         .send()
         .await

@@ -104,7 +104,7 @@ opens_on = "2020-01-01"
 closes_on = "2099-12-31"
 entitlement = { rule = "fixed", amount = 2_500_000 }
 selection = { method = "ballot" }
-eligibility = { religions = ["christian", "hindu", "sikh"], max_monthly_income = 5_000_000 }
+eligibility = { answers = { religion = ["christian", "hindu", "sikh"] }, max_monthly_income = 5_000_000 }
 
 [[benefits.fund.document]]
 code = "enrolment"
@@ -116,6 +116,17 @@ code = "institution"
 datatype = "string"
 required = true
 description = { en = "School or college", ur = "اسکول یا کالج", ps = "ښوونځی یا کالج" }
+
+[[benefits.fund.question]]
+code = "religion"
+datatype = "singlevaluelist"
+description = { en = "Religion", ur = "مذہب", ps = "مذهب" }
+values = [
+  { key = "muslim", name = { en = "Muslim", ur = "مسلمان", ps = "مسلمان" } },
+  { key = "christian", name = { en = "Christian", ur = "مسیحی", ps = "مسیحي" } },
+  { key = "hindu", name = { en = "Hindu", ur = "ہندو", ps = "هندو" } },
+  { key = "sikh", name = { en = "Sikh", ur = "سکھ", ps = "سک" } },
+]
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

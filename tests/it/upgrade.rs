@@ -287,3 +287,222 @@ async fn scheduled_backups_keep_the_newest() {
     assert_eq!(files, 2, "the oldest is deleted");
     assert_eq!(app.count("backups").await, 3, "each was recorded");
 }
+
+on_both!(
+    religion_moves_from_its_own_columns_into_the_funds_answers,
+    |backend| async move {
+        // A database of the release before religion was a question of the pack (22 migrations):
+        // a fund restricted by religion, one that is not, and their applications.
+        let data = tempfile::tempdir().unwrap();
+        let file = data.path().join("khidmat.db");
+        let url = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(crate::pg::fresh_database().await),
+        };
+        let old = older_release(backend, 22);
+        let migrator = Migrator::new(old.path()).await.unwrap();
+        match &url {
+            None => {
+                let opts = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(&file)
+                    .create_if_missing(true);
+                let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
+                migrator.run(&pool).await.unwrap();
+                pool.close().await;
+            }
+            Some(u) => {
+                let pool = sqlx::PgPool::connect(u).await.unwrap();
+                migrator.run(&pool).await.unwrap();
+                pool.close().await;
+            }
+        }
+        let now = chrono::Utc::now();
+        let db = Db::open(url.as_deref(), &file).await.unwrap();
+        let department: i64 = db
+            .scalar(
+                query("INSERT INTO departments (slug, name_en, name_ur, name_ps, created_at, updated_at) \
+                       VALUES ('minority-affairs', 'Minority Affairs', 'اقلیتی امور', 'لږکي', $1, $1) RETURNING id")
+                .bind(now),
+            )
+            .await
+            .unwrap();
+        let mut funds = Vec::new();
+        for (code, eligibility) in [
+            (
+                "old-grant",
+                r#"{"religions":["christian","hindu"],"min_age":14}"#,
+            ),
+            ("old-scholarship", r#"{"min_age":14}"#),
+        ] {
+            let id: i64 = db
+                .scalar(
+                    query("INSERT INTO benefit_funds (code, department_id, name_en, name_ur, name_ps, category, \
+                           financial_year, opens_on, closes_on, eligibility, entitlement, selection, \
+                           questions, created_at, updated_at) \
+                           VALUES ($1, $2, $1, $1, $1, 'educational', '2026-27', '2020-01-01', '2099-12-31', $3, \
+                           '{\"rule\":\"fixed\",\"amount\":100}', '{\"method\":\"ballot\",\"places\":null}', \
+                           '[{\"code\":\"institution\",\"datatype\":\"string\",\"description\":{\"en\":\"School\"}}]', $4, $4) \
+                           RETURNING id")
+                    .bind(code)
+                    .bind(department)
+                    .bind(eligibility)
+                    .bind(now),
+                )
+                .await
+                .unwrap();
+            funds.push(id);
+        }
+        // (fund, CNIC, religion, status, stored reasons)
+        let applications = [
+            (funds[0], "1730111111112", "christian", "eligible", "[]"),
+            (funds[0], "1730122222222", "christian", "eligible", "[]"),
+            (
+                funds[0],
+                "1730133333332",
+                "muslim",
+                "ineligible",
+                r#"[{"rule":"religion","religion":"muslim"},{"rule":"too_young","age":12,"min":14}]"#,
+            ),
+            (
+                funds[0],
+                "1730144444442",
+                "",
+                "ineligible",
+                r#"[{"rule":"religion","religion":""}]"#,
+            ),
+            (funds[1], "1730155555552", "sikh", "eligible", "[]"),
+            (funds[1], "1730166666662", "", "eligible", "[]"),
+        ];
+        for (i, (fund, cnic, religion, status, reasons)) in applications.iter().enumerate() {
+            let applicant: i64 = db
+                .scalar(
+                    query("INSERT INTO benefit_applicants (cnic, name, gender, birth_date, religion, district, \
+                           created_at, updated_at) VALUES ($1, 'Applicant', 'female', '2005-01-01', $2, 'peshawar', $3, $3) \
+                           RETURNING id")
+                    .bind(*cnic)
+                    .bind(*religion)
+                    .bind(now),
+                )
+                .await
+                .unwrap();
+            db.execute(
+                query("INSERT INTO benefit_applications (reference, token, fund_id, applicant_id, channel, district, \
+                       gender, religion, age, monthly_income, dependants, answers, status, reasons, submitted_at, updated_at) \
+                       VALUES ($1, $1, $2, $3, 'web', 'peshawar', 'female', $4, 20, 100, 0, \
+                       '{\"institution\":\"Islamia College\"}', $5, $6, $7, $7)")
+                .bind(format!("B-TEST-000{i}"))
+                .bind(*fund)
+                .bind(applicant)
+                .bind(*religion)
+                .bind(*status)
+                .bind(*reasons)
+                .bind(now),
+            )
+            .await
+            .unwrap();
+        }
+        db.close().await;
+
+        let (ok, out, err) = khidmat(data.path(), url.as_deref(), &["migrate"], None);
+        assert!(
+            ok && out.contains("0023 religion is a question"),
+            "{out}{err}"
+        );
+
+        let db = Db::connect(url.as_deref(), &file).await.unwrap();
+        // The restricted fund asks the question, with the answers the old form offered, and its
+        // rule is a rule on those answers.
+        let grant = khidmat::benefits::fund(&db, "old-grant")
+            .await
+            .unwrap()
+            .unwrap();
+        let religion = grant
+            .questions
+            .iter()
+            .find(|q| q.code == "religion")
+            .expect("the restricted fund asks religion");
+        assert_eq!(religion.values.len(), 8);
+        assert_eq!(
+            religion.values[1]
+                .name
+                .get(khidmat::platform::i18n::Lang::Ur),
+            "مسیحی"
+        );
+        assert_eq!(
+            grant.eligibility.answers["religion"],
+            vec!["christian".to_string(), "hindu".to_string()]
+        );
+        assert_eq!(grant.eligibility.min_age, Some(14));
+        assert_eq!(
+            grant.questions[0].code, "institution",
+            "its own question kept"
+        );
+        // The other fund asks it too: its applicants had given one.
+        let scholarship = khidmat::benefits::fund(&db, "old-scholarship")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(scholarship.questions.iter().any(|q| q.code == "religion"));
+        assert!(scholarship.eligibility.answers.is_empty());
+
+        // The report by religion is what it was.
+        use khidmat::benefits::report::{self, By};
+        let by = By::parse("religion", &report::dimensions(&grant)).unwrap();
+        let r = report::report(
+            &db,
+            &khidmat::platform::identity::Scope::All,
+            Some(grant.id),
+            &by,
+        )
+        .await
+        .unwrap();
+        let counts: Vec<(&str, i64, i64)> = r
+            .rows
+            .iter()
+            .map(|r| (r.key.as_str(), r.applications, r.eligible))
+            .collect();
+        assert_eq!(
+            counts,
+            vec![("", 1, 0), ("christian", 2, 2), ("muslim", 1, 0)]
+        );
+
+        // Answers and stored reasons, in the reader's language.
+        let (answers, reasons): (String, String) = db
+            .fetch_one(query(
+                "SELECT answers, reasons FROM benefit_applications WHERE reference = 'B-TEST-0002'",
+            ))
+            .await
+            .unwrap();
+        let shown = khidmat::platform::questions::labelled(
+            &grant.questions,
+            &answers,
+            khidmat::platform::i18n::Lang::Ur,
+        );
+        assert!(
+            shown.contains(&("مذہب".to_string(), "مسلمان".to_string())),
+            "{shown:?}"
+        );
+        assert!(shown.contains(&("School".to_string(), "Islamia College".to_string())));
+        let ur = khidmat::benefits::apply::reasons(&reasons, khidmat::platform::i18n::Lang::Ur);
+        assert_eq!(ur.len(), 2, "{ur:?}");
+        assert!(ur[0].contains("مذہب") && ur[0].contains("مسلمان"), "{ur:?}");
+        let (reasons,): (String,) = db
+            .fetch_one(query(
+                "SELECT reasons FROM benefit_applications WHERE reference = 'B-TEST-0003'",
+            ))
+            .await
+            .unwrap();
+        let en = khidmat::benefits::apply::reasons(&reasons, khidmat::platform::i18n::Lang::En);
+        assert_eq!(
+            en,
+            vec!["The fund needs an answer to “Religion”.".to_string()]
+        );
+
+        // The columns are gone.
+        let gone = db
+            .fetch_all::<(String,)>(query("SELECT religion FROM benefit_applications"))
+            .await;
+        assert!(gone.is_err());
+        db.close().await;
+    }
+);
