@@ -564,11 +564,12 @@ pub async fn preview(
     if !pack.district.is_empty()
         || !pack.directory.organization.is_empty()
         || !pack.directory.place.is_empty()
+        || !pack.campaigns.category.is_empty()
         || !pack.campaigns.policy.is_empty()
         || !pack.campaigns.organisation.is_empty()
     {
         p.refused.push(
-            "districts, places, organisations and campaign policy are the deployment's: load them with khidmat pack load".into(),
+            "districts, places, organisations, campaign categories and campaign policy are the deployment's: load them with khidmat pack load".into(),
         );
     }
     let mut foreign = pack.department.iter().any(|x| x.slug != d.slug);

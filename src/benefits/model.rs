@@ -723,6 +723,8 @@ description = {{ en = "School" }}
             fails[0].message(Lang::En),
             "The fund is not for applicants who answered “Sikh” to “Religion”."
         );
-        assert!(assess_with(&[])[0].message(Lang::En).contains("needs an answer"));
+        assert!(assess_with(&[])[0]
+            .message(Lang::En)
+            .contains("needs an answer"));
     }
 }

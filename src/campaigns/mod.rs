@@ -29,22 +29,33 @@ use serde::Serialize;
 use crate::platform::audit;
 use crate::platform::db::{query, Db};
 use crate::platform::error::{Error, Result};
-use crate::platform::i18n::Lang;
+use crate::platform::i18n::{Lang, Text3};
 use crate::platform::identity::{self, Role, Staff};
 use crate::platform::state::AppState;
 use crate::t;
 
-/// The categories a project belongs to (each has a `campaign-cat-…` message).
-pub const CATEGORIES: [&str; 8] = [
-    "education",
-    "health",
-    "water-sanitation",
-    "environment",
-    "startups",
-    "community",
-    "relief",
-    "other",
-];
+/// A category a project is filed under, as the campaigns pack declares it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Category {
+    pub code: String,
+    pub name: Text3,
+}
+
+/// The categories, in the order their pack gives them.
+pub async fn categories(db: &Db) -> Result<Vec<Category>> {
+    let rows: Vec<(String, String, String, String)> = db
+        .fetch_all(query(
+            "SELECT code, name_en, name_ur, name_ps FROM campaign_categories ORDER BY position, code",
+        ))
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(code, en, ur, ps)| Category {
+            code,
+            name: Text3 { en, ur, ps },
+        })
+        .collect())
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -6,7 +6,7 @@
 use chrono::{Duration, Utc};
 use serde::Deserialize;
 
-use super::{GoalKind, Mode, CATEGORIES};
+use super::{GoalKind, Mode};
 use crate::platform::db::{query, Tx};
 use crate::platform::i18n::Text3;
 use crate::platform::personal::Phone;
@@ -15,10 +15,21 @@ use crate::platform::{audit, impact};
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Section {
+    /// The categories projects are filed under, in the order lists show them.
+    #[serde(default)]
+    pub category: Vec<CategorySpec>,
     #[serde(default)]
     pub policy: Vec<PolicySpec>,
     #[serde(default)]
     pub organisation: Vec<OrgSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategorySpec {
+    /// 1-40 of a-z, 0-9 and -: kept with each project and in the open data.
+    pub code: String,
+    pub name: Text3,
 }
 
 #[derive(Debug, Deserialize)]
@@ -72,6 +83,36 @@ pub struct ProjectSpec {
 }
 
 pub async fn load(tx: &mut Tx, s: &Section, actor: &str) -> anyhow::Result<()> {
+    for (position, c) in s.category.iter().enumerate() {
+        anyhow::ensure!(
+            !c.code.is_empty()
+                && c.code.len() <= 40
+                && c.code
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+            "campaign category {:?}: use 1-40 of a-z, 0-9 and -",
+            c.code
+        );
+        anyhow::ensure!(
+            !c.name.en.trim().is_empty(),
+            "campaign category {:?}: give its name in English at least",
+            c.code
+        );
+        tx.execute(
+            query(
+                "INSERT INTO campaign_categories (code, name_en, name_ur, name_ps, position) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code) DO UPDATE SET \
+                 name_en = excluded.name_en, name_ur = excluded.name_ur, \
+                 name_ps = excluded.name_ps, position = excluded.position",
+            )
+            .bind(&c.code)
+            .bind(&c.name.en)
+            .bind(&c.name.ur)
+            .bind(&c.name.ps)
+            .bind(position as i64),
+        )
+        .await?;
+    }
     for p in &s.policy {
         let mode = Mode::parse(&p.mode).ok_or_else(|| {
             anyhow::anyhow!("campaigns policy {}: no mode {:?}", p.jurisdiction, p.mode)
@@ -151,9 +192,14 @@ pub async fn load(tx: &mut Tx, s: &Section, actor: &str) -> anyhow::Result<()> {
             let goal_kind = GoalKind::parse(&p.goal_kind).ok_or_else(|| {
                 anyhow::anyhow!("project {:?}: no goal kind {:?}", p.title.en, p.goal_kind)
             })?;
+            let known: Option<(String,)> = tx
+                .fetch_optional(
+                    query("SELECT code FROM campaign_categories WHERE code = $1").bind(&p.category),
+                )
+                .await?;
             anyhow::ensure!(
-                CATEGORIES.contains(&p.category.as_str()),
-                "project {:?}: no category {:?}",
+                known.is_some(),
+                "project {:?}: no category {:?} (declare it as a [[campaigns.category]])",
                 p.title.en,
                 p.category
             );

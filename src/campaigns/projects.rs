@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::orgs::{self, Org};
-use super::{access, GoalKind, Policies, CATEGORIES};
+use super::{access, GoalKind, Policies};
 use crate::platform::citizen::SignedIn;
 use crate::platform::db::{query, Db};
 use crate::platform::error::{Error, Result};
@@ -71,6 +71,8 @@ pub struct Project {
     pub summary: Text3,
     pub story: Text3,
     pub category: String,
+    /// The category's name, as its pack gives it (its code if the pack no longer has it).
+    pub category_name: Text3,
     pub goal_kind: GoalKind,
     pub goal: i64,
     pub over_goal: bool,
@@ -125,6 +127,9 @@ struct Row {
     summary: String,
     story: String,
     category: String,
+    category_en: Option<String>,
+    category_ur: Option<String>,
+    category_ps: Option<String>,
     goal_kind: String,
     goal: i64,
     over_goal: bool,
@@ -141,11 +146,13 @@ struct Row {
 }
 
 const SELECT: &str = "SELECT p.id, p.org_id, o.name AS org_name, o.status AS org_status, p.title, p.summary, \
-     p.story, p.category, p.goal_kind, p.goal, p.over_goal, p.deadline, p.district, p.photos, p.video_url, \
+     p.story, p.category, c.name_en AS category_en, c.name_ur AS category_ur, \
+     c.name_ps AS category_ps, p.goal_kind, p.goal, p.over_goal, p.deadline, p.district, p.photos, p.video_url, \
      p.status, p.review_notes, p.featured, p.published_at, \
      CAST(COALESCE((SELECT SUM(amount) FROM campaign_pledges WHERE project_id = p.id AND status = 'accepted'), 0) AS BIGINT) AS pledged, \
      (SELECT COUNT(*) FROM campaign_pledges WHERE project_id = p.id AND status = 'accepted') AS backers \
-     FROM campaign_projects p JOIN campaign_orgs o ON o.id = p.org_id";
+     FROM campaign_projects p JOIN campaign_orgs o ON o.id = p.org_id \
+     LEFT JOIN campaign_categories c ON c.code = p.category";
 
 fn project(r: Row) -> Project {
     let text3 = |s: &str| serde_json::from_str::<Text3>(s).unwrap_or_default();
@@ -157,6 +164,11 @@ fn project(r: Row) -> Project {
         title: text3(&r.title),
         summary: text3(&r.summary),
         story: text3(&r.story),
+        category_name: Text3 {
+            en: r.category_en.unwrap_or_else(|| r.category.clone()),
+            ur: r.category_ur.unwrap_or_default(),
+            ps: r.category_ps.unwrap_or_default(),
+        },
         category: r.category,
         goal_kind: GoalKind::parse(&r.goal_kind).unwrap_or(GoalKind::Items),
         goal: r.goal,
@@ -275,7 +287,11 @@ async fn check(state: &AppState, p: &ProjectIn, lang: Lang) -> Result<Checked> {
         10_000,
     )?;
     let category = p.category.trim().to_owned();
-    if !CATEGORIES.contains(&category.as_str()) {
+    if !super::categories(&state.db)
+        .await?
+        .iter()
+        .any(|c| c.code == category)
+    {
         return Err(Error::BadRequest(f("campaign-err-category")));
     }
     let goal_kind = GoalKind::parse(p.goal_kind.trim())

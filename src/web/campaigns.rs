@@ -23,7 +23,7 @@ use super::{format, render, Csrf, FormPost, Here, OrPage, Page, PageError, Publi
 use crate::campaigns::orgs::{self, Org, OrgIn};
 use crate::campaigns::pledges::{self, Pledge, PledgeIn};
 use crate::campaigns::projects::{self, Project, ProjectIn};
-use crate::campaigns::{self, Access, GoalKind, PledgeKind, Policies, CATEGORIES};
+use crate::campaigns::{self, Access, GoalKind, PledgeKind, Policies};
 use crate::platform::citizen::{MaybeCitizen, SignedIn};
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
@@ -73,11 +73,14 @@ fn district_names(list: &[crate::platform::org::District], lang: Lang) -> Vec<(S
     v
 }
 
-fn categories(lang: Lang) -> Vec<(String, String)> {
-    CATEGORIES
-        .iter()
-        .map(|c| (c.to_string(), lang.t(&format!("campaign-cat-{c}"))))
-        .collect()
+/// The pack's categories as `(code, name)`, for a filter or a form's choice.
+async fn categories(state: &AppState, lang: Lang) -> Result<Vec<(String, String)>, PageError> {
+    Ok(campaigns::categories(&state.db)
+        .await
+        .or_page(lang)?
+        .into_iter()
+        .map(|c| (c.code, c.name.get(lang).to_owned()))
+        .collect())
 }
 
 /// A project as a card or a page shows it.
@@ -103,7 +106,7 @@ fn card(p: &Project, lang: Lang, districts: &[(String, String)]) -> Card {
         title: p.title.get(lang).to_owned(),
         summary: p.summary.get(lang).to_owned(),
         org: p.org_name.clone(),
-        category: lang.t(&format!("campaign-cat-{}", p.category)),
+        category: p.category_name.get(lang).to_owned(),
         district: districts
             .iter()
             .find(|d| d.0 == p.district)
@@ -185,7 +188,7 @@ async fn list(
             .province
             .as_ref()
             .map(|p| (mode_name(lang, p.mode), p.basis.clone())),
-        categories: categories(lang),
+        categories: categories(&state, lang).await?,
         districts,
         category: q.category,
         district: q.district,
@@ -462,7 +465,7 @@ fn project_row(p: &Project, lang: Lang, pledges: Vec<PledgeRow>) -> ProjectRow {
         meta: format!(
             "{} · {} · {} · {} · {}",
             p.org_name,
-            lang.t(&format!("campaign-cat-{}", p.category)),
+            p.category_name.get(lang),
             p.district,
             p.amount(p.goal),
             p.deadline
@@ -645,7 +648,7 @@ async fn edit_page(
                     .collect()
             })
             .unwrap_or_default(),
-        categories: categories(lang),
+        categories: categories(state, lang).await?,
         districts: district_names(&state.districts().await.or_page(lang)?, lang),
         error: None,
         p: page,

@@ -649,3 +649,77 @@ both!(
         assert!(!shown.to_string().contains("Zarmina"));
     }
 );
+
+both!(
+    a_deployment_declares_its_campaign_categories_in_its_pack,
+    |app| async move {
+        let pack = |category: &str| {
+            format!(
+                r#"
+[pack]
+name = "livelihoods"
+version = 1
+
+[[campaigns.category]]
+code = "livelihoods"
+name = {{ en = "Livelihoods", ur = "روزگار", ps = "روزي" }}
+
+[[campaigns.organisation]]
+name = "Chitral Weavers"
+registration_number = "KP-SW-CHT-2020-0007"
+contact_name = "Gul Bibi"
+email = "weavers@example.pk"
+phone = "0300 5550123"
+district = "upper-chitral"
+about = "Women who weave."
+
+[[campaigns.organisation.project]]
+title = {{ en = "Looms for Booni", ur = "بونی کے لیے کھڈیاں", ps = "د بوني لپاره کرګې" }}
+summary = {{ en = "Ten looms.", ur = "دس کھڈیاں۔", ps = "لس کرګې." }}
+story = {{ en = "Ten looms for ten weavers.", ur = "دس بنکروں کے لیے دس کھڈیاں۔", ps = "لسو اوبدونکو ته لس کرګې." }}
+category = "{category}"
+goal_kind = "items"
+goal = 10
+days_open = 30
+district = "upper-chitral"
+"#
+            )
+        };
+        // A project filed under a category no pack declared is refused, and nothing is kept.
+        let mut odd = pack("mining");
+        odd = odd.replace("code = \"livelihoods\"", "code = \"weaving\"");
+        let e = khidmat::packs::load(&app.db, &odd, "test")
+            .await
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("no category \"mining\""), "{e:#}");
+        assert_eq!(
+            app.db
+                .scalar::<i64>(query(
+                    "SELECT COUNT(*) FROM campaign_categories WHERE code = 'weaving'"
+                ))
+                .await
+                .unwrap(),
+            0
+        );
+
+        khidmat::packs::load(&app.db, &pack("livelihoods"), "test")
+            .await
+            .unwrap();
+        // The new category is offered and named in the reader's language; the demo's are kept.
+        let (status, html) = page(&app.client, &app, "/campaigns?locale=ur").await;
+        assert_eq!(status, 200);
+        assert!(
+            html.contains(r#"<option value="livelihoods">روزگار</option>"#),
+            "the filter offers it"
+        );
+        assert!(html.contains(r#"<option value="environment">ماحول</option>"#));
+        let (_, html) = page(
+            &app.client,
+            &app,
+            "/campaigns?locale=ur&category=livelihoods",
+        )
+        .await;
+        assert!(html.contains("بونی کے لیے کھڈیاں") && html.contains("روزگار"));
+        assert!(!html.contains("شاہی باغ کی صفائی"), "the filter filters");
+    }
+);
