@@ -15,7 +15,7 @@ use std::time::Duration;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use khidmat::platform::db::{query, Db};
-use khidmat::reports::model::Answer;
+use khidmat::platform::questions::Answer;
 use khidmat::reports::store;
 use khidmat::{Application, Config};
 use khidmat_bench::{print_table, record, rss_mb, run_phase, RssPeak};
