@@ -26,9 +26,9 @@ pub mod opendata;
 pub mod packs;
 pub mod platform;
 pub mod programme;
+pub mod quiz;
 pub mod registers;
 pub mod reports;
-pub mod theory;
 pub mod web;
 
 pub use app::{AppState, Application};

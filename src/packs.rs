@@ -67,7 +67,7 @@ pub struct Pack {
 #[serde(deny_unknown_fields)]
 pub struct TheorySection {
     #[serde(default)]
-    pub bank: Vec<crate::theory::BankSpec>,
+    pub bank: Vec<crate::quiz::BankSpec>,
 }
 
 /// `[content]`: department information pages.
@@ -489,7 +489,7 @@ pub async fn load(db: &Db, text: &str, actor: &str) -> anyhow::Result<Loaded> {
             &format!("bank {}", b.code),
         )
         .await?;
-        crate::theory::upsert(&mut tx, b, id).await?;
+        crate::quiz::upsert(&mut tx, b, id).await?;
     }
     crate::campaigns::pack::load(&mut tx, &pack.campaigns, actor).await?;
     let sha = hex::encode(Sha256::digest(text.as_bytes()));

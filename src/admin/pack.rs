@@ -173,7 +173,7 @@ async fn stored(state: &AppState, services: &[Service]) -> Result<Vec<Item>> {
             value: register_value(&r.spec)?,
         });
     }
-    for (b, _) in crate::theory::banks(db).await? {
+    for (b, _) in crate::quiz::banks(db).await? {
         out.push(Item {
             what: "bank",
             code: b.code.clone(),

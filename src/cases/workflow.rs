@@ -580,12 +580,7 @@ impl Workflow {
         const H: f64 = 44.0;
         const GAP_X: f64 = 60.0;
         const GAP_Y: f64 = 90.0;
-        let esc = |s: &str| {
-            s.replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;")
-                .replace('"', "&quot;")
-        };
+        let esc = crate::platform::xml::escape;
         let layers = self.layers();
         let widest = layers.values().map(Vec::len).max().unwrap_or(1) as f64;
         // Room on the right for steps that bend back, and their labels.

@@ -32,9 +32,9 @@ use crate::platform::impact;
 use crate::platform::personal::Phone;
 use crate::platform::ratelimit::take_db_token;
 use crate::platform::state::AppState;
+use crate::quiz;
 use crate::reports::{self, Origin, Submission};
 use crate::t;
-use crate::theory;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -156,168 +156,37 @@ async fn inbound_sms(
         .map(Arc::new)
         .collect();
     let (command, lang) = sms::parse(&clean, &services(state).await?, &kinds, &registers);
-    let mut report_id = None;
-    // `(service, what happened, code, department)` for the impact figures.
-    let mut event: Option<(&str, &str, Option<String>, Option<i64>)> = None;
-    let (reply, lang) = match command {
-        sms::Command::Help => {
-            event = Some(("reports", "sms_help", None, None));
-            (help(state, lang).await?, lang)
-        }
-        sms::Command::Find { kind, rest } => {
-            event = Some((
-                "directory",
-                "directory_search",
-                Some(kind.code.clone()),
-                kind.department_id,
-            ));
-            (find_reply(state, &kind, &rest, lang).await?, lang)
-        }
-        sms::Command::Status { reference } => {
-            let found = match reference {
-                Some(id) => reports::report(&state.db, id).await?,
-                None => None,
-            };
-            // Anyone may ask after a public report; a report of a private service (a complaint
-            // about a person) answers only the phone that made it.
-            let visible = found
-                .filter(|r| r.service_public || r.contact_phone.as_deref() == Some(phone.e164()));
-            match visible {
-                Some(r) => {
-                    // A Latin "STATUS" is answered in the report's own language.
-                    let lang = if lang == Lang::En {
-                        Lang::parse(&r.lang).unwrap_or(lang)
-                    } else {
-                        lang
-                    };
-                    event = Some((
-                        "reports",
-                        "status_checked",
-                        Some(r.service_code.clone()),
-                        Some(r.department_id),
-                    ));
-                    let head = t!(
-                        lang,
-                        "sms-status",
-                        id = r.id,
-                        status = r.rich_status().label(lang)
-                    );
-                    let note = r.status_notes.clone().unwrap_or_default();
-                    (crate::platform::sms::fit(&head, &note), lang)
-                }
-                None => {
-                    event = Some(("reports", "status_checked", None, None));
-                    let reply = match reference {
-                        Some(id) => t!(lang, "sms-status-unknown", id = id),
-                        None => t!(lang, "sms-status-how"),
-                    };
-                    (reply, lang)
-                }
-            }
-        }
-        // The lookup records its own impact event (with the register's minutes saved).
+    let SmsAnswer {
+        reply,
+        lang,
+        report_id,
+        event,
+    } = match command {
+        sms::Command::Help => sms_help(state, lang).await?,
+        sms::Command::Find { kind, rest } => sms_find(state, &kind, &rest, lang).await?,
+        sms::Command::Status { reference } => sms_status(state, phone, reference, lang).await?,
         sms::Command::Lookup { register, rest } => {
-            let keyword = register
-                .spec
-                .sms
-                .first(lang)
-                .unwrap_or(&register.spec.code)
-                .to_owned();
-            let citizen = Some(impact::Citizen::phone(phone));
-            let reply = if rest.trim().is_empty() {
-                t!(lang, "register-sms-how", keyword = keyword)
-            } else {
-                match crate::registers::lookup(state, &register, &rest, lang, "sms", citizen).await
-                {
-                    Ok(a) => a.answer,
-                    Err(e @ (Error::BadRequest(_) | Error::TooManyRequests(_))) => e.message(),
-                    Err(e) => return Err(e),
-                }
-            };
-            (reply, lang)
+            sms_lookup(state, phone, &register, &rest, lang).await?
         }
-        sms::Command::Grant { reference, cnic } => match (reference, cnic) {
-            (Some(reference), Some(cnic)) => {
-                match crate::benefits::apply::status(state, &reference, &cnic, lang).await? {
-                    Some(s) => {
-                        event = Some(("benefits", "status_checked", Some(s.fund.clone()), None));
-                        let head = format!("{}: {}", s.reference, s.status_text);
-                        (crate::platform::sms::fit(&head, &s.reasons.join(" ")), lang)
-                    }
-                    None => (
-                        t!(lang, "benefit-sms-not-found", reference = reference),
-                        lang,
-                    ),
-                }
-            }
-            _ => (lang.t("benefit-sms-how"), lang),
-        },
+        sms::Command::Grant { reference, cnic } => sms_grant(state, reference, cnic, lang).await?,
         sms::Command::Report { service, rest } => {
-            let keyword = service
-                .sms_keywords
-                .first(lang)
-                .unwrap_or(&service.code)
-                .to_owned();
-            if rest.is_empty() {
-                (t!(lang, "sms-need-place", keyword = keyword), lang)
-            } else {
-                let districts = state.districts().await?;
-                let sub = Submission {
-                    service_code: Some(service.code.clone()),
-                    district: district_in(&rest, &districts),
-                    address: Some(rest.chars().take(500).collect()),
-                    description: Some(rest.clone()),
-                    phone: Some(phone.e164().to_owned()),
-                    partial: true,
-                    ..Default::default()
-                };
-                let origin = Origin {
-                    channel: "sms",
-                    api_key_id: None,
-                    idempotency: Some((
-                        format!("sms:{gateway}"),
-                        external_id.to_owned(),
-                        crate::platform::idempotency::request_hash(&[
-                            phone.e164().as_bytes(),
-                            text.as_bytes(),
-                        ]),
-                    )),
-                };
-                match reports::submit(state, sub, origin, lang).await {
-                    Ok(receipt) => {
-                        report_id = receipt.service_request_id.parse().ok();
-                        (
-                            t!(
-                                lang,
-                                "sms-received",
-                                id = receipt.service_request_id.clone(),
-                                service = service.name.get(lang).to_owned()
-                            ),
-                            lang,
-                        )
-                    }
-                    Err(Error::Internal(e)) => return Err(Error::Internal(e)),
-                    Err(e) => (
-                        crate::platform::sms::fit(&t!(lang, "sms-not-filed"), &e.message()),
-                        lang,
-                    ),
-                }
-            }
+            let message = (gateway, external_id, text);
+            sms_report(state, phone, message, &service, &rest, lang).await?
         }
     };
     let mut tx = state.db.begin().await?;
     if store::complete_message(&mut tx, gateway, external_id, &reply).await? {
         crate::platform::sms::queue(&mut tx, &state.config, phone, &reply, lang, report_id).await?;
-        if let Some((service, kind, code, department_id)) = &event {
+        if let Some(e) = &event {
             impact::record(
                 &mut tx,
                 &impact::Event {
-                    service,
-                    kind,
-                    code: code.as_deref(),
+                    service: e.service,
+                    kind: e.kind,
+                    code: e.code.as_deref(),
                     channel: "sms",
                     district: None,
-                    department_id: *department_id,
+                    department_id: e.department_id,
                     minutes_saved: 0,
                     citizen: Some(impact::Citizen::phone(phone)),
                 },
@@ -328,6 +197,221 @@ async fn inbound_sms(
     tx.commit().await?;
     state.job_wake.notify_one();
     Ok(())
+}
+
+/// What one SMS intent answers: the reply and its language, the report it filed, and the impact
+/// event it counts as (an intent that records its own, such as a register lookup, has none).
+struct SmsAnswer {
+    reply: String,
+    lang: Lang,
+    report_id: Option<i64>,
+    event: Option<SmsEvent>,
+}
+
+struct SmsEvent {
+    service: &'static str,
+    kind: &'static str,
+    code: Option<String>,
+    department_id: Option<i64>,
+}
+
+impl SmsAnswer {
+    fn new(reply: String, lang: Lang) -> Self {
+        SmsAnswer {
+            reply,
+            lang,
+            report_id: None,
+            event: None,
+        }
+    }
+
+    fn counted(
+        mut self,
+        service: &'static str,
+        kind: &'static str,
+        code: Option<String>,
+        department_id: Option<i64>,
+    ) -> Self {
+        self.event = Some(SmsEvent {
+            service,
+            kind,
+            code,
+            department_id,
+        });
+        self
+    }
+}
+
+/// `HELP` (or anything we could not read): what can be sent, and to which keywords.
+async fn sms_help(state: &AppState, lang: Lang) -> Result<SmsAnswer, Error> {
+    Ok(SmsAnswer::new(help(state, lang).await?, lang).counted("reports", "sms_help", None, None))
+}
+
+/// `FIND <kind> <district>`: the nearest verified places.
+async fn sms_find(
+    state: &AppState,
+    kind: &crate::directory::model::Kind,
+    rest: &str,
+    lang: Lang,
+) -> Result<SmsAnswer, Error> {
+    let reply = find_reply(state, kind, rest, lang).await?;
+    Ok(SmsAnswer::new(reply, lang).counted(
+        "directory",
+        "directory_search",
+        Some(kind.code.clone()),
+        kind.department_id,
+    ))
+}
+
+/// `STATUS <number>`: where a report stands. Anyone may ask after a public report; a report of
+/// a private service (a complaint about a person) answers only the phone that made it.
+async fn sms_status(
+    state: &AppState,
+    phone: &Phone,
+    reference: Option<i64>,
+    lang: Lang,
+) -> Result<SmsAnswer, Error> {
+    let found = match reference {
+        Some(id) => reports::report(&state.db, id).await?,
+        None => None,
+    };
+    let visible =
+        found.filter(|r| r.service_public || r.contact_phone.as_deref() == Some(phone.e164()));
+    let Some(r) = visible else {
+        let reply = match reference {
+            Some(id) => t!(lang, "sms-status-unknown", id = id),
+            None => t!(lang, "sms-status-how"),
+        };
+        return Ok(SmsAnswer::new(reply, lang).counted("reports", "status_checked", None, None));
+    };
+    // A Latin "STATUS" is answered in the report's own language.
+    let lang = if lang == Lang::En {
+        Lang::parse(&r.lang).unwrap_or(lang)
+    } else {
+        lang
+    };
+    let head = t!(
+        lang,
+        "sms-status",
+        id = r.id,
+        status = r.rich_status().label(lang)
+    );
+    let note = r.status_notes.clone().unwrap_or_default();
+    Ok(
+        SmsAnswer::new(crate::platform::sms::fit(&head, &note), lang).counted(
+            "reports",
+            "status_checked",
+            Some(r.service_code.clone()),
+            Some(r.department_id),
+        ),
+    )
+}
+
+/// A register's keyword and a key: the register's answer. The lookup records its own impact
+/// event (with the register's minutes saved).
+async fn sms_lookup(
+    state: &AppState,
+    phone: &Phone,
+    register: &crate::registers::Register,
+    rest: &str,
+    lang: Lang,
+) -> Result<SmsAnswer, Error> {
+    if rest.trim().is_empty() {
+        let keyword = register.spec.sms.first(lang).unwrap_or(&register.spec.code);
+        return Ok(SmsAnswer::new(
+            t!(lang, "register-sms-how", keyword = keyword.to_owned()),
+            lang,
+        ));
+    }
+    let citizen = Some(impact::Citizen::phone(phone));
+    let reply = match crate::registers::lookup(state, register, rest, lang, "sms", citizen).await {
+        Ok(a) => a.answer,
+        Err(e @ (Error::BadRequest(_) | Error::TooManyRequests(_))) => e.message(),
+        Err(e) => return Err(e),
+    };
+    Ok(SmsAnswer::new(reply, lang))
+}
+
+/// `GRANT <reference> <CNIC>`: where an application for a grant stands.
+async fn sms_grant(
+    state: &AppState,
+    reference: Option<String>,
+    cnic: Option<String>,
+    lang: Lang,
+) -> Result<SmsAnswer, Error> {
+    let (Some(reference), Some(cnic)) = (reference, cnic) else {
+        return Ok(SmsAnswer::new(lang.t("benefit-sms-how"), lang));
+    };
+    Ok(
+        match crate::benefits::apply::status(state, &reference, &cnic, lang).await? {
+            Some(s) => {
+                let head = format!("{}: {}", s.reference, s.status_text);
+                SmsAnswer::new(crate::platform::sms::fit(&head, &s.reasons.join(" ")), lang)
+                    .counted("benefits", "status_checked", Some(s.fund.clone()), None)
+            }
+            None => SmsAnswer::new(
+                t!(lang, "benefit-sms-not-found", reference = reference),
+                lang,
+            ),
+        },
+    )
+}
+
+/// A service's keyword and the place: a report, filed once however often the gateway delivers
+/// the message (`message` is the gateway, its id for the message, and the text as sent).
+async fn sms_report(
+    state: &AppState,
+    phone: &Phone,
+    message: (&str, &str, &str),
+    service: &reports::model::Service,
+    rest: &str,
+    lang: Lang,
+) -> Result<SmsAnswer, Error> {
+    let (gateway, external_id, text) = message;
+    if rest.is_empty() {
+        let keyword = service.sms_keywords.first(lang).unwrap_or(&service.code);
+        return Ok(SmsAnswer::new(
+            t!(lang, "sms-need-place", keyword = keyword.to_owned()),
+            lang,
+        ));
+    }
+    let districts = state.districts().await?;
+    let sub = Submission {
+        service_code: Some(service.code.clone()),
+        district: district_in(rest, &districts),
+        address: Some(rest.chars().take(500).collect()),
+        description: Some(rest.to_owned()),
+        phone: Some(phone.e164().to_owned()),
+        partial: true,
+        ..Default::default()
+    };
+    let origin = Origin {
+        channel: "sms",
+        api_key_id: None,
+        idempotency: Some((
+            format!("sms:{gateway}"),
+            external_id.to_owned(),
+            crate::platform::idempotency::request_hash(&[phone.e164().as_bytes(), text.as_bytes()]),
+        )),
+    };
+    match reports::submit(state, sub, origin, lang).await {
+        Ok(receipt) => {
+            let reply = t!(
+                lang,
+                "sms-received",
+                id = receipt.service_request_id.clone(),
+                service = service.name.get(lang).to_owned()
+            );
+            let mut answer = SmsAnswer::new(reply, lang);
+            answer.report_id = receipt.service_request_id.parse().ok();
+            Ok(answer)
+        }
+        Err(Error::Internal(e)) => Err(Error::Internal(e)),
+        Err(e) => Ok(SmsAnswer::new(
+            crate::platform::sms::fit(&t!(lang, "sms-not-filed"), &e.message()),
+            lang,
+        )),
+    }
 }
 
 /// The three nearest verified places of `kind` to the district named in `rest`.
@@ -665,7 +749,7 @@ async fn ussd(
         })
         .collect();
     let registers = crate::registers::registers(&state.db).await?;
-    let banks = theory::banks(&state.db).await?;
+    let banks = quiz::banks(&state.db).await?;
     let catalog = ussd::Catalog::new(services, districts)
         .with_registers(
             registers
@@ -694,94 +778,39 @@ async fn ussd(
         return Ok((ended.clone(), true));
     }
     let fresh = seen == 0 && inputs.is_empty();
+    let call = UssdCall {
+        state,
+        id,
+        phone,
+        catalog: &catalog,
+        registers: &registers,
+        banks: &banks,
+    };
     let mut answer = (ussd::screen(&session.state, &catalog, None), false);
     for input in inputs.iter().skip(seen) {
-        match ussd::advance(&mut session.state, input, &catalog) {
-            ussd::Reply::Continue(s) => answer = (s, false),
-            ussd::Reply::End(s) => {
-                answer = (s, true);
-                break;
+        answer = match ussd::advance(&mut session.state, input, &catalog) {
+            ussd::Reply::Continue(s) => (s, false),
+            ussd::Reply::End(s) => (s, true),
+            ussd::Reply::Submit => (call.submit(&session.state).await?, true),
+            ussd::Reply::Lookup { register, key } => (
+                call.lookup(&register, &key, session.state.lang).await?,
+                true,
+            ),
+            ussd::Reply::QuizStart { bank, mock, pool } => {
+                call.quiz_start(&mut session.state, &bank, mock, &pool)
+                    .await?
             }
-            ussd::Reply::Submit => {
-                answer = (submit_ussd(state, id, phone, &session.state).await?, true);
-                break;
-            }
-            ussd::Reply::Lookup { register, key } => {
-                let lang = session.state.lang;
-                let text = match registers.iter().find(|r| r.spec.code == register) {
-                    Some(reg) => {
-                        let citizen = Some(impact::Citizen::phone(phone));
-                        match crate::registers::lookup(state, reg, &key, lang, "ussd", citizen)
-                            .await
-                        {
-                            Ok(a) => a.answer,
-                            Err(e @ (Error::BadRequest(_) | Error::TooManyRequests(_))) => {
-                                e.message()
-                            }
-                            Err(e) => return Err(e),
-                        }
-                    }
-                    None => lang.t("ussd-invalid"),
-                };
-                answer = (ussd::shorten(&text, ussd::LIMIT), true);
-                break;
-            }
-            ussd::Reply::TheoryStart { bank, mock, pool } => {
-                let Some((spec, _)) = banks.iter().find(|(b, _)| b.code == bank) else {
-                    answer = (session.state.lang.t("ussd-invalid"), true);
-                    break;
-                };
-                let quiz = start_theory(state, phone, spec, mock, &pool).await?;
-                ussd::begin_quiz(&mut session.state, quiz);
-                answer = (ussd::screen(&session.state, &catalog, None), false);
-            }
-            ussd::Reply::TheoryAnswer {
+            ussd::Reply::QuizAnswer {
                 token,
                 question,
                 chosen,
             } => {
-                let lang = session.state.lang;
-                let found = theory::session(&state.db, &token).await?;
-                let bank = found
-                    .as_ref()
-                    .and_then(|s| banks.iter().find(|(b, _)| b.code == s.bank));
-                let (Some(s), Some((spec, department_id))) = (found, bank) else {
-                    answer = (lang.t("ussd-expired"), true);
-                    break;
-                };
-                let given = [(question.clone(), chosen)];
-                match theory::answer(state, spec, *department_id, &s, &given, false, "ussd", lang)
-                    .await
-                {
-                    Ok(()) => {}
-                    Err(e @ (Error::BadRequest(_) | Error::Conflict(_))) => {
-                        answer = (ussd::shorten(&e.message(), ussd::LIMIT), true);
-                        break;
-                    }
-                    Err(e) => return Err(e),
-                }
-                let after = theory::session(&state.db, &token)
+                call.quiz_answer(&mut session.state, &token, &question, chosen)
                     .await?
-                    .ok_or_else(|| Error::Internal(anyhow::anyhow!("the test {token} vanished")))?;
-                let right = after.answers.iter().any(|a| a.0 == question && a.2);
-                if after.finished {
-                    let verdict = ussd::verdict(&session.state, &catalog, right);
-                    let result = theory_result(&after, spec, lang);
-                    let text = match verdict {
-                        Some(v) => format!("{v}\n{result}"),
-                        None => result,
-                    };
-                    answer = (ussd::shorten(&text, ussd::LIMIT), true);
-                    break;
-                }
-                match ussd::answered(&mut session.state, &catalog, right, after.answers.len()) {
-                    Some(next) => answer = (next, false),
-                    None => {
-                        answer = (theory_result(&after, spec, lang), true);
-                        break;
-                    }
-                }
             }
+        };
+        if answer.1 {
+            break;
         }
     }
     if answer.1 {
@@ -817,34 +846,140 @@ async fn ussd(
     Ok(answer)
 }
 
-/// Start a theory test for a USSD caller, filed under their phone's key; or resume the one the
+/// One USSD request's context, for the intents that leave the pure menus: filing a report, a
+/// register lookup, a test's start and each answer. Each returns the screen and whether it
+/// ends the session.
+struct UssdCall<'a> {
+    state: &'a AppState,
+    /// The gateway's session id: the report's idempotency key.
+    id: &'a str,
+    phone: &'a Phone,
+    catalog: &'a ussd::Catalog,
+    registers: &'a [crate::registers::Register],
+    banks: &'a [(quiz::BankSpec, i64)],
+}
+
+impl UssdCall<'_> {
+    /// A register's answer for `key`, the last screen.
+    async fn lookup(&self, register: &str, key: &str, lang: Lang) -> Result<String, Error> {
+        let Some(reg) = self.registers.iter().find(|r| r.spec.code == register) else {
+            return Ok(lang.t("ussd-invalid"));
+        };
+        let citizen = Some(impact::Citizen::phone(self.phone));
+        let text = match crate::registers::lookup(self.state, reg, key, lang, "ussd", citizen).await
+        {
+            Ok(a) => a.answer,
+            Err(e @ (Error::BadRequest(_) | Error::TooManyRequests(_))) => e.message(),
+            Err(e) => return Err(e),
+        };
+        Ok(ussd::shorten(&text, ussd::LIMIT))
+    }
+
+    /// Start (or resume) a test of `bank` drawn from `pool`: its first unanswered question.
+    async fn quiz_start(
+        &self,
+        s: &mut ussd::State,
+        bank: &str,
+        mock: bool,
+        pool: &[String],
+    ) -> Result<(String, bool), Error> {
+        let Some((spec, _)) = self.banks.iter().find(|(b, _)| b.code == bank) else {
+            return Ok((s.lang.t("ussd-invalid"), true));
+        };
+        let quiz = start_quiz(self.state, self.phone, spec, mock, pool).await?;
+        ussd::begin_quiz(s, quiz);
+        Ok((ussd::screen(s, self.catalog, None), false))
+    }
+
+    /// Record the answer to `question`, then the verdict and the next question, or the score.
+    async fn quiz_answer(
+        &self,
+        s: &mut ussd::State,
+        token: &str,
+        question: &str,
+        chosen: i64,
+    ) -> Result<(String, bool), Error> {
+        let lang = s.lang;
+        let found = quiz::session(&self.state.db, token).await?;
+        let bank = found
+            .as_ref()
+            .and_then(|q| self.banks.iter().find(|(b, _)| b.code == q.bank));
+        let (Some(q), Some((spec, department_id))) = (found, bank) else {
+            return Ok((lang.t("ussd-expired"), true));
+        };
+        let given = [(question.to_owned(), chosen)];
+        match quiz::answer(
+            self.state,
+            spec,
+            *department_id,
+            &q,
+            &given,
+            false,
+            "ussd",
+            lang,
+        )
+        .await
+        {
+            Ok(()) => {}
+            Err(e @ (Error::BadRequest(_) | Error::Conflict(_))) => {
+                return Ok((ussd::shorten(&e.message(), ussd::LIMIT), true));
+            }
+            Err(e) => return Err(e),
+        }
+        let after = quiz::session(&self.state.db, token)
+            .await?
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("the test {token} vanished")))?;
+        let right = after.answers.iter().any(|a| a.0 == question && a.2);
+        if after.finished {
+            let result = quiz_result(&after, spec, lang);
+            let text = match ussd::verdict(s, self.catalog, right) {
+                Some(v) => format!("{v}\n{result}"),
+                None => result,
+            };
+            return Ok((ussd::shorten(&text, ussd::LIMIT), true));
+        }
+        Ok(
+            match ussd::answered(s, self.catalog, right, after.answers.len()) {
+                Some(next) => (next, false),
+                None => (quiz_result(&after, spec, lang), true),
+            },
+        )
+    }
+
+    /// File the report the session has built.
+    async fn submit(&self, s: &ussd::State) -> Result<String, Error> {
+        submit_ussd(self.state, self.id, self.phone, s).await
+    }
+}
+
+/// Start a test for a USSD caller, filed under their phone's key; or resume the one the
 /// network cut off today, where it stopped.
-async fn start_theory(
+async fn start_quiz(
     state: &AppState,
     phone: &Phone,
-    bank: &theory::BankSpec,
+    bank: &quiz::BankSpec,
     mock: bool,
     pool: &[String],
 ) -> Result<ussd::Quiz, Error> {
     let key = impact::key(&impact::Citizen::phone(phone));
     let kind = if mock {
-        theory::Kind::Mock
+        quiz::Kind::Mock
     } else {
-        theory::Kind::Practice
+        quiz::Kind::Practice
     };
-    let token = match theory::unfinished(&state.db, &bank.code, &key, kind, "ussd").await? {
+    let token = match quiz::unfinished(&state.db, &bank.code, &key, kind, "ussd").await? {
         Some(t) => t,
         None => {
-            let how = theory::Start {
+            let how = quiz::Start {
                 kind,
                 citizen: Some(&key),
                 channel: "ussd",
                 pool: Some(pool),
             };
-            theory::start(state, bank, how).await?
+            quiz::start(state, bank, how).await?
         }
     };
-    let s = theory::session(&state.db, &token)
+    let s = quiz::session(&state.db, &token)
         .await?
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("the test {token} vanished")))?;
     Ok(ussd::Quiz {
@@ -856,13 +991,13 @@ async fn start_theory(
 }
 
 /// A finished test's score, as the last USSD screen.
-fn theory_result(s: &theory::Session, bank: &theory::BankSpec, lang: Lang) -> String {
+fn quiz_result(s: &quiz::Session, bank: &quiz::BankSpec, lang: Lang) -> String {
     let correct = s.correct.unwrap_or(0);
     let total = s.questions.len();
-    let text = if s.kind == theory::Kind::Mock {
+    let text = if s.kind == quiz::Kind::Mock {
         t!(
             lang,
-            "ussd-theory-done-mock",
+            "ussd-quiz-done-mock",
             correct = correct,
             total = total,
             passed = if s.passed == Some(true) { "yes" } else { "no" },
@@ -871,7 +1006,7 @@ fn theory_result(s: &theory::Session, bank: &theory::BankSpec, lang: Lang) -> St
     } else {
         t!(
             lang,
-            "ussd-theory-done-practice",
+            "ussd-quiz-done-practice",
             correct = correct,
             total = total
         )

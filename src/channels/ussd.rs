@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::platform::i18n::{Lang, Text3};
 use crate::platform::questions::{Attribute, Datatype};
+use crate::quiz::{BankSpec, Question};
 use crate::reports::model::Service;
 use crate::t;
-use crate::theory::{BankSpec, Question};
 
 pub const LIMIT: usize = 182;
 const LANDMARK_MAX: usize = 200;
@@ -154,13 +154,13 @@ pub enum Reply {
     /// Look `key` up in `register` and end with the answer.
     Lookup { register: String, key: String },
     /// Start (or resume) a theory test of `bank` drawn from `pool`, then [`begin_quiz`].
-    TheoryStart {
+    QuizStart {
         bank: String,
         mock: bool,
         pool: Vec<String>,
     },
     /// Record `chosen` (from 1) for `question` of the test `token`, then [`answered`].
-    TheoryAnswer {
+    QuizAnswer {
         token: String,
         question: String,
         chosen: i64,
@@ -182,7 +182,7 @@ pub fn pool(bank: &BankSpec, lang: Lang) -> Vec<String> {
     let total = bank.question.len().max(bank.mock_questions);
     bank.question
         .iter()
-        .filter(|q| q.sign.is_none())
+        .filter(|q| q.picture.is_none())
         .filter(|q| question_screen(q, total, total, lang).chars().count() + VERDICT_MAX < LIMIT)
         .map(|q| q.code.clone())
         .collect()
@@ -209,14 +209,14 @@ pub fn begin_quiz(state: &mut State, quiz: Quiz) {
 pub fn verdict(state: &State, cat: &Catalog, right: bool) -> Option<String> {
     let quiz = state.quiz.as_ref().filter(|z| !z.mock)?;
     if right {
-        return Some(t!(state.lang, "ussd-theory-right"));
+        return Some(t!(state.lang, "ussd-quiz-right"));
     }
     let answer = quiz
         .current()
         .zip(state.bank.as_deref().and_then(|b| cat.bank(b)))
         .and_then(|(c, b)| b.find(c))
         .map(|q| q.answer)?;
-    Some(t!(state.lang, "ussd-theory-wrong", answer = answer))
+    Some(t!(state.lang, "ussd-quiz-wrong", answer = answer))
 }
 
 /// The answer to the current question is recorded (`right` or not; `answered` the session's
@@ -306,19 +306,15 @@ fn items(state: &State, cat: &Catalog) -> Vec<String> {
                 cat.banks
                     .iter()
                     .filter(|b| !pool(b, lang).is_empty())
-                    .map(|b| t!(lang, "ussd-theory", name = b.name.get(lang).to_owned())),
+                    .map(|b| t!(lang, "ussd-quiz", name = b.name.get(lang).to_owned())),
             )
             .collect(),
         Step::TheoryKind => match state.bank.as_deref().and_then(|b| cat.bank(b)) {
             Some(b) => vec![
+                t!(lang, "ussd-quiz-practice", n = quiz_length(b, false, lang)),
                 t!(
                     lang,
-                    "ussd-theory-practice",
-                    n = quiz_length(b, false, lang)
-                ),
-                t!(
-                    lang,
-                    "ussd-theory-mock",
+                    "ussd-quiz-mock",
                     n = quiz_length(b, true, lang),
                     pass = b.pass_percent
                 ),
@@ -490,13 +486,11 @@ pub fn advance(state: &mut State, input: &str, cat: &Catalog) -> Reply {
             .zip(state.bank.as_deref().and_then(|b| cat.bank(b)))
             .and_then(|(c, b)| b.find(c));
         return match (quiz, q, input.parse::<usize>()) {
-            (Some(z), Some(q), Ok(k)) if (1..=q.options.len()).contains(&k) => {
-                Reply::TheoryAnswer {
-                    token: z.token.clone(),
-                    question: q.code.clone(),
-                    chosen: k as i64,
-                }
-            }
+            (Some(z), Some(q), Ok(k)) if (1..=q.options.len()).contains(&k) => Reply::QuizAnswer {
+                token: z.token.clone(),
+                question: q.code.clone(),
+                chosen: k as i64,
+            },
             _ => invalid(state),
         };
     }
@@ -555,7 +549,7 @@ pub fn advance(state: &mut State, input: &str, cat: &Catalog) -> Reply {
             let Some(b) = state.bank.as_deref().and_then(|b| cat.bank(b)) else {
                 return Reply::End(t!(lang, "ussd-invalid"));
             };
-            return Reply::TheoryStart {
+            return Reply::QuizStart {
                 bank: b.code.clone(),
                 mock: k == 2,
                 pool: pool(b, lang),
@@ -761,10 +755,10 @@ mod tests {
             );
             for code in &pool {
                 let q = bank.find(code).unwrap();
-                assert!(q.sign.is_none());
+                assert!(q.picture.is_none());
                 let worst = format!(
                     "{}\n{}",
-                    t!(lang, "ussd-theory-wrong", answer = 4usize),
+                    t!(lang, "ussd-quiz-wrong", answer = 4usize),
                     question_screen(q, 20, 20, lang)
                 );
                 assert!(worst.chars().count() <= LIMIT, "{worst}");
@@ -778,7 +772,7 @@ mod tests {
             panic!("practice or mock")
         };
         assert!(kinds.contains("1 Practice (10 questions)"), "{kinds}");
-        let Reply::TheoryStart {
+        let Reply::QuizStart {
             bank: b,
             mock,
             pool,
@@ -802,7 +796,7 @@ mod tests {
         assert!(
             matches!(advance(&mut s, "0", &cat), Reply::Continue(t) if t.starts_with("Not a choice"))
         );
-        let Reply::TheoryAnswer {
+        let Reply::QuizAnswer {
             question, chosen, ..
         } = advance(&mut s, "2", &cat)
         else {
@@ -831,7 +825,7 @@ mod tests {
             for input in &inputs {
                 match advance(&mut s, input, &cat) {
                     Reply::Continue(t) | Reply::End(t) => prop_assert!(t.chars().count() <= LIMIT),
-                    Reply::Submit | Reply::Lookup { .. } | Reply::TheoryStart { .. } | Reply::TheoryAnswer { .. } => break,
+                    Reply::Submit | Reply::Lookup { .. } | Reply::QuizStart { .. } | Reply::QuizAnswer { .. } => break,
                 }
             }
         }

@@ -6,15 +6,13 @@
 //! for each offence and vehicle class), optional items (a traffic sign: its picture, name and
 //! meaning) and an optional link to a directory kind (emergency contacts near you).
 
-pub mod signs;
-
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use crate::platform::db::{query, Db, Tx};
 use crate::platform::error::Result;
 use crate::platform::i18n::{Lang, Text3};
-use crate::platform::text;
+use crate::platform::{pictures, text};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,9 +52,10 @@ pub struct Item {
     pub title: Text3,
     #[serde(default)]
     pub text: Text3,
-    /// A built-in traffic sign (see `signs::KNOWN`), drawn as SVG.
-    #[serde(default)]
-    pub sign: Option<String>,
+    /// A picture shown with the item (`platform::pictures`: `stop`, `speed-limit-60`). Packs
+    /// written before it had a generic name say `sign`.
+    #[serde(default, alias = "sign")]
+    pub picture: Option<String>,
 }
 
 impl PageSpec {
@@ -87,13 +86,8 @@ impl PageSpec {
             }
         }
         for i in &self.item {
-            if let Some(s) = &i.sign {
-                if signs::svg(s, "").is_none() {
-                    return Err(format!(
-                        "page {c}: there is no sign {s:?}; known: {}",
-                        signs::KNOWN.join(", ")
-                    ));
-                }
+            if let Some(s) = &i.picture {
+                pictures::check(s).map_err(|e| format!("page {c}: {e}"))?;
             }
         }
         Ok(())

@@ -24,6 +24,7 @@ pub mod money;
 pub mod org;
 pub mod otp;
 pub mod personal;
+pub mod pictures;
 pub mod questions;
 pub mod ratelimit;
 pub mod s3;

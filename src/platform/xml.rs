@@ -43,6 +43,14 @@ fn element(out: &mut String, name: &str, value: &Value, item_name: &dyn Fn(&str)
     }
 }
 
+/// `s` as XML or HTML text or attribute value: the five markup characters escaped, characters
+/// XML cannot carry dropped. The one escaping function of the code that writes markup by hand.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    escape_into(&mut out, s);
+    out
+}
+
 fn escape_into(out: &mut String, s: &str) {
     for c in s.chars() {
         match c {

@@ -10,12 +10,7 @@
 
 use std::fmt::Write;
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use crate::platform::xml::escape as esc;
 
 /// At most this many characters of a bar's label are drawn.
 const LABEL_CHARS: usize = 26;

@@ -10,7 +10,8 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::{render, Here, OrPage, Page, PageError};
-use crate::content::{self, signs, PageSpec};
+use crate::content::{self, PageSpec};
+use crate::platform::pictures;
 use crate::platform::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -134,9 +135,9 @@ async fn show(
         .iter()
         .map(|i| ItemView {
             picture: i
-                .sign
+                .picture
                 .as_deref()
-                .and_then(|s| signs::svg(s, i.title.get(lang)))
+                .and_then(|s| pictures::svg(s, i.title.get(lang)))
                 .unwrap_or_default(),
             title: i.title.get(lang).to_owned(),
             text: i.text.get(lang).to_owned(),

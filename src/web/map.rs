@@ -6,6 +6,7 @@
 use std::fmt::Write;
 
 use crate::platform::org::District;
+use crate::platform::xml::escape as esc;
 
 const TILE: f64 = 256.0;
 /// Never zoom in past street level.
@@ -220,13 +221,6 @@ pub struct Marker {
     pub href: Option<String>,
     /// Said by screen readers and shown on hover.
     pub title: String,
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// The map as HTML: tiles (when configured) as plain images, and over them an SVG of the

@@ -17,7 +17,7 @@ use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::personal::Phone;
 use crate::platform::state::AppState;
-use crate::theory::{self, Kind};
+use crate::quiz::{self, Kind};
 
 /// A signed-in citizen; anyone else is sent to sign in, and back afterwards (to the page, or for
 /// a form sent, to the page the form was on).
@@ -106,8 +106,8 @@ async fn me(
             &MePage::new(p, "phone", &next),
         ));
     };
-    let banks = theory::banks(&state.db).await.or_page(lang)?;
-    let tests = theory::history(&state.db, &who.key)
+    let banks = quiz::banks(&state.db).await.or_page(lang)?;
+    let tests = quiz::history(&state.db, &who.key)
         .await
         .or_page(lang)?
         .into_iter()
@@ -118,8 +118,8 @@ async fn me(
                 .map(|(b, _)| b.name.get(lang).to_owned())
                 .unwrap_or(t.bank);
             let kind = match t.kind {
-                Kind::Mock => lang.t("theory-mock"),
-                Kind::Practice => lang.t("theory-practice"),
+                Kind::Mock => lang.t("quiz-mock"),
+                Kind::Practice => lang.t("quiz-practice"),
             };
             let via = if t.channel == "ussd" {
                 format!("{kind} (USSD)")

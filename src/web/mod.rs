@@ -23,9 +23,9 @@ pub mod me;
 pub mod opendata;
 pub mod programme;
 pub mod qr;
+pub mod quiz;
 pub mod registers;
 pub mod staff;
-pub mod theory;
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -159,7 +159,7 @@ pub fn router() -> Router<AppState> {
         .merge(programme::router())
         .merge(registers::router())
         .merge(info::router())
-        .merge(theory::router())
+        .merge(quiz::router())
         .merge(me::router())
         .merge(campaigns::router())
         .merge(admin::router())

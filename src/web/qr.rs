@@ -17,10 +17,7 @@ pub fn svg(text: &str, label: &str) -> Option<String> {
             let _ = write!(path, "M{} {}h1v1h-1z", i % width + quiet, i / width + quiet);
         }
     }
-    let label = label
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('"', "&quot;");
+    let label = crate::platform::xml::escape(label);
     Some(format!(
         r##"<svg class="qr" viewBox="0 0 {size} {size}" role="img" aria-label="{label}" xmlns="http://www.w3.org/2000/svg" shape-rendering="crispEdges"><rect width="{size}" height="{size}" fill="#fff"/><path d="{path}" fill="#000"/></svg>"##
     ))

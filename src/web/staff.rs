@@ -22,11 +22,11 @@ use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::identity::{self, Staff, StaffKind};
 use crate::platform::state::AppState;
+use crate::quiz;
 use crate::reports::model::{RichStatus, ALL_STATUSES};
 use crate::reports::open311::answers_of;
 use crate::reports::store::{self, Filter, GroupColumn, Order, ReportRow};
 use crate::t;
-use crate::theory;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -960,7 +960,7 @@ struct Dashboard {
     by_district: String,
     district_rows: Vec<(String, i64)>,
     /// The theory banks whose wrong answers the caller may read: (code, name).
-    theory: Vec<(String, String)>,
+    quiz: Vec<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -1071,7 +1071,7 @@ async fn dashboard(
     let median = median(durations)
         .map(|s| format::duration(lang, s))
         .unwrap_or_else(|| lang.t("dash-none-resolved"));
-    let theory = theory::banks_for(&state.db, &staff)
+    let quiz = quiz::banks_for(&state.db, &staff)
         .await
         .or_page(lang)?
         .into_iter()
@@ -1097,7 +1097,7 @@ async fn dashboard(
         status_rows,
         by_district: charts::bars(&district_rows, rtl, &lang.t("dash-per-district")),
         district_rows,
-        theory,
+        quiz,
     };
     Ok(render(StatusCode::OK, &csrf, &page))
 }

@@ -704,7 +704,7 @@ on_both!(
         )
         .await;
         assert_eq!(status, 303);
-        let bank = khidmat::theory::bank(&app.db, "driving-theory")
+        let bank = khidmat::quiz::bank(&app.db, "driving-theory")
             .await
             .unwrap()
             .unwrap()
@@ -779,7 +779,7 @@ on_both!(
         )
         .await;
         assert_eq!(status, 409);
-        let bank = khidmat::theory::bank(&app.db, "driving-theory")
+        let bank = khidmat::quiz::bank(&app.db, "driving-theory")
             .await
             .unwrap()
             .unwrap()

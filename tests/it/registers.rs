@@ -471,6 +471,9 @@ sign = "<script>"
         let err = khidmat::packs::load(&app.db, bad, "test")
             .await
             .unwrap_err();
-        assert!(format!("{err:#}").contains("there is no sign"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("there is no picture \"<script>\""),
+            "{err:#}"
+        );
     }
 );

@@ -1,4 +1,5 @@
-//! The driving theory test on the web: `/theory` (the banks), a bank's page (practice or a mock
+//! Question-bank tests on the web (the driving theory test is one): `/theory` (the banks; titled
+//! by the pack when it publishes one), a bank's page (practice or a mock
 //! test), a session (one question at a time with feedback in practice; every question on one
 //! timed page in a mock test; the result with each answer reviewed), and for staff each
 //! question's error rate.
@@ -16,11 +17,11 @@ use serde::Deserialize;
 
 use super::staff::{staff_page, StaffPage};
 use super::{render, FormPost, Here, OrPage, Page, PageError, PublicWrite};
-use crate::content::signs;
 use crate::platform::citizen::MaybeCitizen;
 use crate::platform::i18n::Lang;
+use crate::platform::pictures;
 use crate::platform::state::AppState;
-use crate::theory::{self, BankSpec, Kind, Question};
+use crate::quiz::{self, BankSpec, Kind, Question};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -32,7 +33,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Template)]
-#[template(path = "theory_banks.html")]
+#[template(path = "quiz_banks.html")]
 struct BanksPage {
     p: Page,
     /// (code, name, practice, mock questions, minutes, pass %)
@@ -66,9 +67,15 @@ async fn banks(
     MaybeCitizen(who): MaybeCitizen,
     Here { lang, csrf, uri }: Here,
 ) -> Result<Response, PageError> {
-    let list = theory::banks(&state.db).await.or_page(lang)?;
+    let list = quiz::banks(&state.db).await.or_page(lang)?;
+    // The title is the pack's: one bank published (the driving theory test) names the page;
+    // several share a generic one.
+    let title = match list.as_slice() {
+        [(only, _)] => only.name.get(lang).to_owned(),
+        _ => lang.t("quiz-title"),
+    };
     let page = BanksPage {
-        p: Page::new(lang, lang.t("theory-title"), &uri, &csrf),
+        p: Page::new(lang, title, &uri, &csrf),
         banks: bank_rows(&list, lang),
         one: false,
         signed_in: who.is_some(),
@@ -81,7 +88,7 @@ async fn bank_or_404(
     code: &str,
     lang: Lang,
 ) -> Result<(BankSpec, i64), PageError> {
-    theory::bank(&state.db, code)
+    quiz::bank(&state.db, code)
         .await
         .or_page(lang)?
         .ok_or_else(|| PageError::not_found(lang))
@@ -117,13 +124,13 @@ async fn start(
     } else {
         Kind::Practice
     };
-    let how = theory::Start {
+    let how = quiz::Start {
         kind,
         citizen: who.as_ref().map(|w| w.key.as_str()),
         channel: "web",
         pool: None,
     };
-    let token = theory::start(&state, &b, how).await.or_page(lang)?;
+    let token = quiz::start(&state, &b, how).await.or_page(lang)?;
     Ok(Redirect::to(&format!("/theory/s/{token}")).into_response())
 }
 
@@ -157,9 +164,9 @@ fn view(q: &Question, number: usize, lang: Lang, chosen: Option<i64>) -> Questio
         number,
         text: q.text.get(lang).to_owned(),
         picture: q
-            .sign
+            .picture
             .as_deref()
-            .and_then(|s| signs::svg(s, &lang.t("theory-sign")))
+            .and_then(|s| pictures::svg(s, &lang.t("quiz-picture")))
             .unwrap_or_default(),
         options: q.options.iter().map(|o| o.get(lang).to_owned()).collect(),
         answer: q.answer,
@@ -168,10 +175,11 @@ fn view(q: &Question, number: usize, lang: Lang, chosen: Option<i64>) -> Questio
 }
 
 #[derive(Template)]
-#[template(path = "theory_session.html")]
+#[template(path = "quiz_session.html")]
 struct SessionPage {
     p: Page,
     bank: String,
+    bank_name: String,
     token: String,
     mock: bool,
     finished: bool,
@@ -202,7 +210,7 @@ async fn session_page(
     Path(token): Path<String>,
     Query(q): Query<AfterQuery>,
 ) -> Result<Response, PageError> {
-    let s = theory::session(&state.db, &token)
+    let s = quiz::session(&state.db, &token)
         .await
         .or_page(lang)?
         .ok_or_else(|| PageError::not_found(lang))?;
@@ -241,9 +249,9 @@ async fn session_page(
     };
     let total = all.len();
     let title = if s.kind == Kind::Mock {
-        "theory-mock"
+        "quiz-mock"
     } else {
-        "theory-practice"
+        "quiz-practice"
     };
     let page = SessionPage {
         p: Page::new(
@@ -253,6 +261,7 @@ async fn session_page(
             &csrf,
         ),
         bank: b.code.clone(),
+        bank_name: b.name.get(lang).to_owned(),
         token: s.token.clone(),
         mock: s.kind == Kind::Mock,
         finished: s.finished,
@@ -279,7 +288,7 @@ async fn answer(
     Path(token): Path<String>,
     FormPost(_, f): FormPost<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let s = theory::session(&state.db, &token)
+    let s = quiz::session(&state.db, &token)
         .await
         .or_page(lang)?
         .ok_or_else(|| PageError::not_found(lang))?;
@@ -293,12 +302,12 @@ async fn answer(
         .collect();
     if s.kind == Kind::Practice && given.is_empty() {
         return Err(PageError {
-            error: crate::platform::error::Error::BadRequest(lang.t("theory-err-choose")),
+            error: crate::platform::error::Error::BadRequest(lang.t("quiz-err-choose")),
             lang,
         });
     }
     let last = s.kind == Kind::Mock;
-    theory::answer(&state, &b, department_id, &s, &given, last, "web", lang)
+    quiz::answer(&state, &b, department_id, &s, &given, last, "web", lang)
         .await
         .or_page(lang)?;
     let to = match (s.kind, given.first()) {
@@ -309,7 +318,7 @@ async fn answer(
 }
 
 #[derive(Template)]
-#[template(path = "staff_theory.html")]
+#[template(path = "staff_quiz.html")]
 struct RatesPage {
     p: Page,
     /// (code, question, answers, wrong, percent wrong)
@@ -322,7 +331,7 @@ async fn error_rates(
     Here { lang, csrf, uri }: Here,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
-    let (bank, rates) = theory::error_rates(&state.db, &staff, &code)
+    let (bank, rates) = quiz::error_rates(&state.db, &staff, &code)
         .await
         .or_page(lang)?
         .ok_or_else(|| PageError::not_found(lang))?;

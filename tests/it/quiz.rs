@@ -48,8 +48,8 @@ fn escaped(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-async fn bank(app: &TestApp) -> khidmat::theory::BankSpec {
-    khidmat::theory::bank(&app.db, "driving-theory")
+async fn bank(app: &TestApp) -> khidmat::quiz::BankSpec {
+    khidmat::quiz::bank(&app.db, "driving-theory")
         .await
         .unwrap()
         .unwrap()
@@ -290,7 +290,7 @@ async fn dial_test(app: &TestApp, id: &str, kind: &str) -> (Vec<String>, String)
 }
 
 /// The question on a USSD screen (after the verdict line, if any): its number and its code.
-fn on_screen(screen: &str, bank: &khidmat::theory::BankSpec) -> (usize, String) {
+fn on_screen(screen: &str, bank: &khidmat::quiz::BankSpec) -> (usize, String) {
     let line = screen
         .lines()
         .find(|l| l.split(' ').next().is_some_and(|n| n.contains('/')))
@@ -301,7 +301,7 @@ fn on_screen(screen: &str, bank: &khidmat::theory::BankSpec) -> (usize, String) 
         .iter()
         .find(|q| q.text.en == text)
         .unwrap_or_else(|| panic!("{text:?} is not a whole question of the bank"));
-    assert!(q.sign.is_none(), "USSD cannot show a sign");
+    assert!(q.picture.is_none(), "USSD cannot show a picture");
     (
         n.split('/').next().unwrap().parse().unwrap(),
         q.code.clone(),
@@ -537,7 +537,7 @@ both!(
             ))
             .await
             .unwrap();
-        khidmat::theory::upsert(&mut tx, &bank, department)
+        khidmat::quiz::upsert(&mut tx, &bank, department)
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -603,6 +603,75 @@ both!(
                 r#"data-correct="{left}" data-total="{left}" data-passed="true""#
             )),
             "{done}"
+        );
+    }
+);
+
+both!(
+    the_tests_page_is_titled_by_the_pack_and_a_question_shows_its_picture,
+    |app| async move {
+        let b = browser();
+        // One bank published: the page is the pack's, in the reader's language.
+        let (_, html) = page(&b, &app, "/theory").await;
+        assert!(
+            html.contains(r#"<h1 dir="auto">Driving theory test</h1>"#),
+            "{html}"
+        );
+        let (_, html) = page(&b, &app, "/theory?locale=ur").await;
+        assert!(html.contains(r#"<h1 dir="auto">ڈرائیونگ کا تحریری امتحان</h1>"#));
+
+        // A second department's bank, written with the generic field: the page lists both
+        // under a generic title, and the question carries its picture, labelled.
+        let pack = r#"
+[pack]
+name = "wssp-hygiene-quiz"
+version = 1
+[[theory.bank]]
+code = "hygiene"
+department = "wssp"
+name = { en = "Safe water quiz" }
+practice_questions = 1
+mock_questions = 1
+[[theory.bank.question]]
+code = "h1"
+picture = "no-entry"
+text = { en = "May you wash a car at the public tap?" }
+options = [{ en = "No" }, { en = "Yes" }, { en = "At night" }]
+answer = 1
+"#;
+        khidmat::packs::load(&app.db, pack, "test").await.unwrap();
+        let (_, html) = page(&b, &app, "/theory").await;
+        assert!(
+            html.contains(r#"<h1 dir="auto">Practice tests</h1>"#),
+            "{html}"
+        );
+        assert!(html.contains("Safe water quiz") && html.contains("Driving theory test"));
+        let (_, html) = page(&b, &app, "/theory/hygiene").await;
+        let csrf = hidden(&html, "csrf");
+        let r = b
+            .post(app.at("/theory/hygiene/start"))
+            .form(&[("csrf", csrf.as_str()), ("kind", "practice")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let path = r.headers()["location"].to_str().unwrap().to_owned();
+        let (_, html) = page(&b, &app, &path).await;
+        assert!(
+            html.contains(r#"<svg class="sign" width="96" height="96" role="img" aria-label="the picture" viewBox="0 0 100 100""#),
+            "{html}"
+        );
+        assert!(html.contains(r#"<a href="/theory/hygiene" dir="auto">Safe water quiz</a>"#));
+
+        // A picture that is not in static/pictures refuses the pack, naming what there is.
+        let bad = pack.replace(r#"picture = "no-entry""#, r#"picture = "../app""#);
+        let err = khidmat::packs::load(&app.db, &bad, "test")
+            .await
+            .unwrap_err();
+        let err = format!("{err:#}");
+        assert!(
+            err.contains(r#"there is no picture "../app""#) && err.contains("speed-limit-60"),
+            "{err}"
         );
     }
 );

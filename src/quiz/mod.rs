@@ -1,7 +1,10 @@
-//! The driving theory test (Raabta's e-test): a department's question bank (from a pack; text or
-//! road-sign questions, 3–4 options, one correct, three languages), practice sessions of a few
-//! random questions with immediate feedback, and a timed mock test with a pass mark. Every answer
-//! is kept, so staff see each question's error rate. A finished session is an impact event.
+//! Question banks and the tests drawn from them. A department's bank comes from a pack (its
+//! `[theory]` section, named after the first one: Raabta's driving theory e-test): questions in
+//! three languages, each with an optional picture (a road sign), 3–4 options, one correct.
+//! Practice sessions ask a few random questions with immediate feedback; a mock test is timed,
+//! with a pass mark. Every answer is kept, so staff see each question's error rate. A finished
+//! session is an impact event. The routes (`/theory`) and tables (`theory_*`) keep the first
+//! bank's name: renaming them would break links and databases for nothing.
 
 use chrono::{DateTime, Duration, Utc};
 use rand::seq::SliceRandom;
@@ -51,9 +54,10 @@ fn fifteen() -> i64 {
 pub struct Question {
     pub code: String,
     pub text: Text3,
-    /// A road sign shown with the question (`content::signs`).
-    #[serde(default)]
-    pub sign: Option<String>,
+    /// A picture shown with the question (`platform::pictures`), e.g. the road sign it asks
+    /// about. Packs written before it had a generic name say `sign`.
+    #[serde(default, alias = "sign")]
+    pub picture: Option<String>,
     pub options: Vec<Text3>,
     /// The correct option, counting from 1.
     pub answer: usize,
@@ -80,13 +84,9 @@ impl BankSpec {
                     q.options.len()
                 ));
             }
-            if let Some(s) = &q.sign {
-                if crate::content::signs::svg(s, "").is_none() {
-                    return Err(format!(
-                        "bank {c}: question {}: there is no sign {s:?}",
-                        q.code
-                    ));
-                }
+            if let Some(s) = &q.picture {
+                crate::platform::pictures::check(s)
+                    .map_err(|e| format!("bank {c}: question {}: {e}", q.code))?;
             }
         }
         if self.mock_questions == 0 || self.mock_questions > self.question.len() {
@@ -387,7 +387,7 @@ pub async fn answer(
     lang: Lang,
 ) -> Result<()> {
     if s.finished {
-        return Err(Error::Conflict(lang.t("theory-err-finished")));
+        return Err(Error::Conflict(lang.t("quiz-err-finished")));
     }
     let now = Utc::now();
     // A minute's grace for the page that was sent as the time ran out.
@@ -400,9 +400,9 @@ pub async fn answer(
             }
             let q = bank
                 .find(code)
-                .ok_or_else(|| Error::BadRequest(lang.t("theory-err-question")))?;
+                .ok_or_else(|| Error::BadRequest(lang.t("quiz-err-question")))?;
             if !(1..=q.options.len() as i64).contains(chosen) {
-                return Err(Error::BadRequest(lang.t("theory-err-choose")));
+                return Err(Error::BadRequest(lang.t("quiz-err-choose")));
             }
             tx.execute(
                 query(
