@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use super::citizen::{district_options, form_fields, DistrictOption, Field};
+use super::fields::{district_options, form_fields, DistrictOption, Field};
 use super::staff::{staff_page, StaffPage};
 use super::{format, render, Csrf, FormPost, Here, OrPage, Page, PageError, PublicWrite};
 use crate::benefits::apply::{self, ApplicationIn};

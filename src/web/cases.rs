@@ -173,7 +173,7 @@ struct CasesPage {
     chart: String,
     /// Fields of the form that opens a case, if the caller may open one.
     open_form: Option<Vec<Input>>,
-    districts: Vec<super::citizen::DistrictOption>,
+    districts: Vec<super::fields::DistrictOption>,
     fixed_district: bool,
 }
 
@@ -227,7 +227,7 @@ async fn cases(
             })
             .collect(),
         open_form,
-        districts: super::citizen::district_options(&state, lang, a.district.as_deref())
+        districts: super::fields::district_options(&state, lang, a.district.as_deref())
             .await
             .or_page(lang)?,
         fixed_district: a.district.is_some(),
@@ -590,7 +590,7 @@ struct ApplyPage {
     p: Page,
     code: String,
     inputs: Vec<Input>,
-    districts: Vec<super::citizen::DistrictOption>,
+    districts: Vec<super::fields::DistrictOption>,
     error: Option<String>,
 }
 
@@ -615,7 +615,7 @@ async fn apply_page(
         p: Page::new(lang, w.name.get(lang).to_owned(), uri, csrf),
         code: w.code.clone(),
         inputs: citizen_inputs(w, lang, given),
-        districts: super::citizen::district_options(
+        districts: super::fields::district_options(
             state,
             lang,
             given.get("district").map(String::as_str),

@@ -448,8 +448,8 @@ async fn place(
             &base,
         ),
         providers: provider_views,
-        map: super::citizen::small_map(&state, p.lat, p.long, &districts, lang),
-        attribution: super::citizen::attribution(&state),
+        map: super::map::small_map(&state.config, p.lat, p.long, &districts, lang),
+        attribution: super::map::attribution(&state.config),
         notice: q.reviewed.map(|_| lang.t("dir-review-thanks")),
     };
     Ok(render(StatusCode::OK, &csrf, &page))

@@ -5,6 +5,8 @@
 
 use std::fmt::Write;
 
+use crate::platform::config::Config;
+use crate::platform::i18n::Lang;
 use crate::platform::org::District;
 use crate::platform::xml::escape as esc;
 
@@ -323,14 +325,44 @@ pub fn html(
 }
 
 /// The districts' headquarters, for orientation on a map.
-pub fn district_labels(
-    districts: &[District],
-    lang: crate::platform::i18n::Lang,
-) -> Vec<(String, f64, f64)> {
+pub fn district_labels(districts: &[District], lang: Lang) -> Vec<(String, f64, f64)> {
     districts
         .iter()
         .map(|d| (d.name(lang).to_owned(), d.hq_lat, d.hq_long))
         .collect()
+}
+
+/// The tiles' credit line, when the maps use tiles.
+pub fn attribution(config: &Config) -> String {
+    if config.map_tile_url.is_empty() {
+        String::new()
+    } else {
+        config.map_attribution.clone()
+    }
+}
+
+/// A small map centred on one report.
+pub fn small_map(
+    config: &Config,
+    lat: f64,
+    long: f64,
+    districts: &[crate::platform::org::District],
+    lang: Lang,
+) -> String {
+    let view = View::centred(lat, long, 15, 480.0, 240.0);
+    html(
+        &view,
+        &[Marker {
+            lat,
+            long,
+            count: 1,
+            href: None,
+            title: lang.t("map-report-here"),
+        }],
+        &district_labels(districts, lang),
+        &config.map_tile_url,
+        &lang.t("map-report-here"),
+    )
 }
 
 #[cfg(test)]

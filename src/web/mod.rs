@@ -13,11 +13,11 @@ pub mod benefits;
 pub mod campaigns;
 pub mod cases;
 pub mod charts;
-pub mod citizen;
+pub mod content;
 pub mod directory;
+pub mod fields;
 pub mod format;
 pub mod impact;
-pub mod info;
 pub mod map;
 pub mod me;
 pub mod opendata;
@@ -25,6 +25,7 @@ pub mod programme;
 pub mod qr;
 pub mod quiz;
 pub mod registers;
+pub mod reports;
 pub mod staff;
 
 use std::collections::HashMap;
@@ -149,7 +150,7 @@ pub fn router() -> Router<AppState> {
         .route("/static/{file}", get(asset))
         .route("/lang/{code}", get(switch_language))
         .route("/site/logo.png", get(logo))
-        .merge(citizen::router())
+        .merge(reports::router())
         .merge(staff::router())
         .merge(directory::router())
         .merge(opendata::router())
@@ -158,7 +159,7 @@ pub fn router() -> Router<AppState> {
         .merge(impact::router())
         .merge(programme::router())
         .merge(registers::router())
-        .merge(info::router())
+        .merge(content::router())
         .merge(quiz::router())
         .merge(me::router())
         .merge(campaigns::router())

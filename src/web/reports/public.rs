@@ -13,9 +13,6 @@ use axum::Router;
 use chrono::{Duration, NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
 
-use super::format;
-use super::map::{self, Bbox, View};
-use super::{render, Csrf, Here, OrPage, Page, PageError};
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::questions::Datatype;
@@ -26,6 +23,10 @@ use crate::reports::open311::submission;
 use crate::reports::store::{self, Filter};
 use crate::reports::{self, Origin};
 use crate::t;
+use crate::web::fields::{district_options, form_fields, DistrictOption, Field};
+use crate::web::format;
+use crate::web::map::{self, Bbox, View};
+use crate::web::{render, Csrf, Here, OrPage, Page, PageError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -96,30 +97,6 @@ async fn home(
 // ---------------------------------------------------------------------------------------------
 // The report form
 
-pub struct Choice {
-    pub key: String,
-    pub label: String,
-    pub checked: bool,
-}
-
-/// One question of the form, ready to draw.
-pub struct Field {
-    pub code: String,
-    /// `string`, `number`, `datetime`, `text`, `single`, `multi`, or `info` (no answer).
-    pub kind: &'static str,
-    pub label: String,
-    pub hint: String,
-    pub required: bool,
-    pub value: String,
-    pub choices: Vec<Choice>,
-}
-
-pub struct DistrictOption {
-    pub slug: String,
-    pub name: String,
-    pub selected: bool,
-}
-
 #[derive(Template)]
 #[template(path = "report_form.html")]
 struct ReportForm {
@@ -141,74 +118,6 @@ impl ReportForm {
     fn val(&self, name: &str) -> &str {
         self.v.get(name).map(String::as_str).unwrap_or("")
     }
-}
-
-/// The questions of a service (or a fund) as form fields, filled with what was answered.
-pub fn form_fields(
-    attributes: &[crate::platform::questions::Attribute],
-    lang: Lang,
-    answers: &BTreeMap<String, Vec<String>>,
-) -> Vec<Field> {
-    let mut attrs: Vec<_> = attributes.iter().collect();
-    attrs.sort_by_key(|a| a.order.unwrap_or(i64::MAX));
-    attrs
-        .into_iter()
-        .map(|a| {
-            let given = answers.get(&a.code).cloned().unwrap_or_default();
-            let kind = if !a.variable {
-                "info"
-            } else {
-                match a.datatype {
-                    Datatype::String => "string",
-                    Datatype::Number => "number",
-                    Datatype::Datetime => "datetime",
-                    Datatype::Text => "text",
-                    Datatype::Singlevaluelist => "single",
-                    Datatype::Multivaluelist => "multi",
-                }
-            };
-            Field {
-                code: a.code.clone(),
-                kind,
-                label: a.description.get(lang).to_owned(),
-                hint: a
-                    .datatype_description
-                    .as_ref()
-                    .map(|d| d.get(lang).to_owned())
-                    .unwrap_or_default(),
-                required: a.required,
-                value: given.first().cloned().unwrap_or_default(),
-                choices: a
-                    .values
-                    .iter()
-                    .map(|v| Choice {
-                        key: v.key.clone(),
-                        label: v.name.get(lang).to_owned(),
-                        checked: given.contains(&v.key),
-                    })
-                    .collect(),
-            }
-        })
-        .collect()
-}
-
-pub async fn district_options(
-    state: &AppState,
-    lang: Lang,
-    selected: Option<&str>,
-) -> Result<Vec<DistrictOption>, sqlx::Error> {
-    let mut out: Vec<DistrictOption> = state
-        .districts()
-        .await?
-        .iter()
-        .map(|d| DistrictOption {
-            slug: d.slug.clone(),
-            name: d.name(lang).to_owned(),
-            selected: Some(d.slug.as_str()) == selected,
-        })
-        .collect();
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
 }
 
 async fn load_service(
@@ -299,7 +208,7 @@ async fn report_submit(
         .limit_public_write(req.headers(), peer, lang)
         .await
         .or_page(lang)?;
-    let fields = super::read_fields_checked(&state, &csrf, req, lang).await?;
+    let fields = crate::web::read_fields_checked(&state, &csrf, req, lang).await?;
     let key = fields
         .get("idempotency_key")
         .filter(|k| k.len() <= 200)
@@ -417,7 +326,7 @@ async fn report_view(
     }
     let districts = state.districts().await?;
     let map = match (row.lat, row.long) {
-        (Some(la), Some(lo)) => Some(small_map(state, la, lo, &districts, lang)),
+        (Some(la), Some(lo)) => Some(map::small_map(&state.config, la, lo, &districts, lang)),
         _ => None,
     };
     let mut place = Vec::new();
@@ -445,39 +354,6 @@ async fn report_view(
         history,
         map,
     })
-}
-
-/// The tiles' credit line, when the maps use tiles.
-pub fn attribution(state: &AppState) -> String {
-    if state.config.map_tile_url.is_empty() {
-        String::new()
-    } else {
-        state.config.map_attribution.clone()
-    }
-}
-
-/// A small map centred on one report.
-pub fn small_map(
-    state: &AppState,
-    lat: f64,
-    long: f64,
-    districts: &[crate::platform::org::District],
-    lang: Lang,
-) -> String {
-    let view = View::centred(lat, long, 15, 480.0, 240.0);
-    map::html(
-        &view,
-        &[map::Marker {
-            lat,
-            long,
-            count: 1,
-            href: None,
-            title: lang.t("map-report-here"),
-        }],
-        &map::district_labels(districts, lang),
-        &state.config.map_tile_url,
-        &lang.t("map-report-here"),
-    )
 }
 
 #[derive(Template)]
@@ -518,7 +394,7 @@ async fn track(
     let link = format!("{base}/track/{token}");
     let page = Track {
         p: Page::new(lang, t!(lang, "track-title", id = r.id), &uri, &csrf),
-        qr: super::qr::svg(&link, &lang.t("track-qr")).unwrap_or_default(),
+        qr: crate::web::qr::svg(&link, &lang.t("track-qr")).unwrap_or_default(),
         sms: t!(
             lang,
             "track-sms",
@@ -528,7 +404,7 @@ async fn track(
         r,
         fresh: q.new.is_some(),
         link,
-        attribution: attribution(&state),
+        attribution: map::attribution(&state.config),
     };
     Ok(render(StatusCode::OK, &csrf, &page))
 }
@@ -559,7 +435,7 @@ async fn public_report(
     let page = PublicReport {
         p: Page::new(lang, t!(lang, "track-title", id = r.id), &uri, &csrf),
         r,
-        attribution: attribution(&state),
+        attribution: map::attribution(&state.config),
     };
     Ok(render(StatusCode::OK, &csrf, &page))
 }
@@ -851,7 +727,7 @@ async fn public_map(
         status: pf.status.clone(),
         list_link: format!("/reports?{base_query}"),
         whole_link: format!("/reports/map?{base_query}"),
-        attribution: attribution(&state),
+        attribution: map::attribution(&state.config),
     };
     Ok(render(StatusCode::OK, &csrf, &page))
 }

@@ -1,0 +1,972 @@
+//! The reports service's staff pages: the department's inbox (filters, sorting, pages, CSV
+//! export), a report's page (photo, map, history, possible duplicate, status with a note,
+//! assignment), and the department's dashboard. Every page is scoped like the staff API: a
+//! report outside the caller's department (and district) is "not found", whoever asks and
+//! however.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{DateTime, Datelike, Duration, Utc};
+use serde::Deserialize;
+
+use crate::platform::error::Error;
+use crate::platform::i18n::Lang;
+use crate::platform::identity::{self, Staff};
+use crate::platform::state::AppState;
+use crate::quiz;
+use crate::reports::model::{RichStatus, ALL_STATUSES};
+use crate::reports::open311::answers_of;
+use crate::reports::store::{self, Filter, GroupColumn, Order, ReportRow};
+use crate::t;
+use crate::web::fields::{options, Opt};
+use crate::web::staff::{staff_page, CsrfForm, StaffPage};
+use crate::web::{charts, format, map, render, Csrf, FormPost, Here, OrPage, Page, PageError};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/staff", get(inbox))
+        .route("/staff/export.csv", get(export))
+        .route("/staff/dashboard", get(dashboard))
+        .route("/staff/reports/{id}", get(report))
+        .route("/staff/reports/{id}/status", post(change_status))
+        .route("/staff/reports/{id}/assign", post(assign))
+        .route("/staff/reports/{id}/duplicate", post(duplicate))
+        .route("/staff/reports/{id}/contact", post(reveal_contact))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inbox and export
+
+#[derive(Deserialize, Default, Clone)]
+struct InboxQuery {
+    service: Option<String>,
+    status: Option<String>,
+    district: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    sort: Option<String>,
+    page: Option<String>,
+}
+
+impl InboxQuery {
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut v = Vec::new();
+        for (k, val) in [
+            ("service", &self.service),
+            ("status", &self.status),
+            ("district", &self.district),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("sort", &self.sort),
+        ] {
+            if let Some(x) = val.as_deref().filter(|x| !x.is_empty()) {
+                v.push((k, x.to_owned()));
+            }
+        }
+        v
+    }
+
+    fn link(&self, base: &str, page: Option<i64>) -> String {
+        let mut pairs = self.pairs();
+        if let Some(p) = page {
+            pairs.push(("page", p.to_string()));
+        }
+        let q = serde_urlencoded::to_string(pairs).unwrap_or_default();
+        if q.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{base}?{q}")
+        }
+    }
+
+    /// The filter these parameters ask for, within `staff`'s scope. Values that mean nothing
+    /// are refused with a message, so a mistyped filter never silently shows everything.
+    fn filter(&self, staff: &Staff, lang: Lang) -> Result<Filter, PageError> {
+        let bad = |what: &str| PageError {
+            error: Error::BadRequest(t!(lang, "inbox-bad-filter", name = what)),
+            lang,
+        };
+        let some = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        let mut f = Filter {
+            scope: Some(staff.scope.clone()),
+            service_codes: some(&self.service).map(|c| vec![c]),
+            district: some(&self.district),
+            ..Default::default()
+        };
+        match some(&self.status).as_deref() {
+            None => {}
+            Some("open") => f.statuses = Some(vec!["open"]),
+            Some("closed") => f.statuses = Some(vec!["closed"]),
+            Some(s) => f.rich_status = Some(RichStatus::parse(s).ok_or_else(|| bad("status"))?),
+        }
+        if let Some(d) = some(&self.from) {
+            f.start = Some(crate::platform::clock::day_start(&d).ok_or_else(|| bad("from"))?);
+        }
+        if let Some(d) = some(&self.to) {
+            f.end = Some(
+                crate::platform::clock::day_start(&d).ok_or_else(|| bad("to"))? + Duration::days(1)
+                    - Duration::microseconds(1),
+            );
+        }
+        if let Some(s) = some(&self.sort) {
+            f.order = Order::parse(&s).ok_or_else(|| bad("sort"))?;
+        }
+        Ok(f)
+    }
+}
+
+pub struct Row {
+    pub id: i64,
+    pub submitted: String,
+    pub service: String,
+    pub district: String,
+    pub status: String,
+    pub status_class: &'static str,
+    pub assigned: bool,
+    pub duplicate: bool,
+    pub summary: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff_inbox.html")]
+struct Inbox {
+    p: Page,
+    rows: Vec<Row>,
+    services: Vec<Opt>,
+    statuses: Vec<Opt>,
+    districts: Vec<Opt>,
+    sorts: Vec<Opt>,
+    from: String,
+    to: String,
+    shown: String,
+    prev: Option<String>,
+    next: Option<String>,
+    export: String,
+}
+
+const INBOX_PAGE: i64 = 50;
+
+async fn district_names(
+    state: &AppState,
+    lang: Lang,
+) -> Result<BTreeMap<String, String>, sqlx::Error> {
+    Ok(state
+        .districts()
+        .await?
+        .iter()
+        .map(|d| (d.slug.clone(), d.name(lang).to_owned()))
+        .collect())
+}
+
+async fn inbox(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    Here { lang, csrf, uri }: Here,
+    Query(q): Query<InboxQuery>,
+) -> Result<Response, PageError> {
+    let page_no = q
+        .page
+        .as_deref()
+        .and_then(|p| p.parse::<i64>().ok())
+        .filter(|p| (1..=100_000).contains(p))
+        .unwrap_or(1);
+    let mut f = q.filter(&staff, lang)?;
+    let total = store::count(&state.db, &f).await.or_page(lang)?;
+    f.limit = INBOX_PAGE;
+    f.offset = (page_no - 1) * INBOX_PAGE;
+    let rows = store::list(&state.db, &f).await.or_page(lang)?;
+    let names = district_names(&state, lang).await.or_page(lang)?;
+    let services: Vec<(String, String)> = store::services(&state.db)
+        .await
+        .or_page(lang)?
+        .into_iter()
+        .filter(|s| match &staff.scope {
+            identity::Scope::All => true,
+            identity::Scope::Department { department_id, .. } => *department_id == s.department_id,
+        })
+        .map(|s| (s.code.clone(), s.name.get(lang).to_owned()))
+        .collect();
+    let mut statuses = vec![
+        ("open".to_string(), lang.t("inbox-all-open")),
+        ("closed".to_string(), lang.t("inbox-all-closed")),
+    ];
+    statuses.extend(
+        ALL_STATUSES
+            .iter()
+            .map(|s| (s.as_str().to_string(), s.label(lang))),
+    );
+    let districts: Vec<(String, String)> = match &staff.scope {
+        identity::Scope::Department {
+            district: Some(d), ..
+        } => vec![(d.clone(), names.get(d).cloned().unwrap_or_default())],
+        _ => {
+            let mut v: Vec<(String, String)> =
+                names.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            v.sort_by(|a, b| a.1.cmp(&b.1));
+            v
+        }
+    };
+    let sorts = vec![
+        ("newest".to_string(), lang.t("sort-newest")),
+        ("oldest".to_string(), lang.t("sort-oldest")),
+        ("updated".to_string(), lang.t("sort-updated")),
+    ];
+    let first = if total == 0 { 0 } else { f.offset + 1 };
+    let last = f.offset + rows.len() as i64;
+    let page = Inbox {
+        p: staff_page(lang, lang.t("inbox-title"), &uri, &csrf, &staff),
+        rows: rows.iter().map(|r| row(r, lang, &names)).collect(),
+        services: options(services, q.service.as_deref()),
+        statuses: options(statuses, q.status.as_deref()),
+        districts: options(districts, q.district.as_deref()),
+        sorts: options(sorts, Some(f.order.as_str())),
+        from: q.from.clone().unwrap_or_default(),
+        to: q.to.clone().unwrap_or_default(),
+        shown: t!(
+            lang,
+            "inbox-shown",
+            first = first,
+            last = last,
+            total = total
+        ),
+        prev: (page_no > 1).then(|| q.link("/staff", Some(page_no - 1))),
+        next: (last < total).then(|| q.link("/staff", Some(page_no + 1))),
+        export: q.link("/staff/export.csv", None),
+    };
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+fn row(r: &ReportRow, lang: Lang, names: &BTreeMap<String, String>) -> Row {
+    let rich = r.rich_status();
+    let summary = r
+        .description
+        .clone()
+        .or_else(|| r.address.clone())
+        .unwrap_or_default();
+    Row {
+        id: r.id,
+        submitted: format::datetime(lang, r.requested_at),
+        service: r.service_name().get(lang).to_owned(),
+        district: r
+            .district
+            .as_ref()
+            .map(|d| names.get(d).cloned().unwrap_or_else(|| d.clone()))
+            .unwrap_or_default(),
+        status: rich.label(lang),
+        status_class: if rich.is_open() { "open" } else { "closed" },
+        assigned: r.assigned_to.is_some(),
+        duplicate: r.possible_duplicate_of.is_some() && rich.is_open(),
+        summary: if summary.chars().count() > 90 {
+            summary.chars().take(87).collect::<String>() + "…"
+        } else {
+            summary
+        },
+    }
+}
+
+/// A CSV cell: quoted when it must be, and never a formula (a cell starting with `=`, `+`, `-`
+/// or `@` would run in a spreadsheet).
+fn csv_cell(out: &mut String, s: &str) {
+    let s = format::spreadsheet_safe(s);
+    if s.contains([',', '"', '\n', '\r']) {
+        out.push('"');
+        out.push_str(&s.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(&s);
+    }
+}
+
+/// The most rows one export holds.
+const EXPORT_MAX: i64 = 100_000;
+
+/// `GET /staff/export.csv`: the inbox's filtered list, all pages, as UTF-8 CSV with a byte
+/// order mark (without it, Excel reads Urdu as Latin-1 gibberish).
+async fn export(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    headers: HeaderMap,
+    lang: Lang,
+    Query(q): Query<InboxQuery>,
+) -> Result<Response, PageError> {
+    let mut f = q.filter(&staff, lang)?;
+    let names = district_names(&state, lang).await.or_page(lang)?;
+    let base = state.config.base_url(&headers);
+    let mut out = String::from("\u{feff}");
+    let header = [
+        "id",
+        "submitted",
+        "service",
+        "department",
+        "district",
+        "status",
+        "description",
+        "address",
+        "lat",
+        "long",
+        "attributes",
+        "photo",
+        "contact_name",
+        "contact_phone",
+        "contact_email",
+        "channel",
+        "assigned_to",
+        "possible_duplicate_of",
+        "updated",
+    ];
+    out.push_str(&header.join(","));
+    out.push_str("\r\n");
+    f.limit = 1000;
+    let mut written = 0;
+    loop {
+        let rows = store::list(&state.db, &f).await.or_page(lang)?;
+        for r in &rows {
+            let cells = [
+                r.id.to_string(),
+                r.requested_at.to_rfc3339(),
+                r.service_name().get(lang).to_owned(),
+                r.department_name().get(lang).to_owned(),
+                r.district
+                    .as_ref()
+                    .map(|d| names.get(d).cloned().unwrap_or_else(|| d.clone()))
+                    .unwrap_or_default(),
+                r.rich_status().label(lang),
+                r.description.clone().unwrap_or_default(),
+                r.address.clone().unwrap_or_default(),
+                r.lat.map(|v| v.to_string()).unwrap_or_default(),
+                r.long.map(|v| v.to_string()).unwrap_or_default(),
+                serde_json::Value::Object(answers_of(r)).to_string(),
+                crate::reports::media_url(&base, r.photo_sha256.as_deref(), r.media_url.clone())
+                    .unwrap_or_default(),
+                r.contact_name.clone().unwrap_or_default(),
+                crate::reports::masked_phone(r.contact_phone.as_deref()).unwrap_or_default(),
+                r.contact_email.clone().unwrap_or_default(),
+                r.channel.clone(),
+                r.assigned_to.map(|v| v.to_string()).unwrap_or_default(),
+                r.possible_duplicate_of
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+                r.updated_at.to_rfc3339(),
+            ];
+            for (i, c) in cells.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                csv_cell(&mut out, c);
+            }
+            out.push_str("\r\n");
+        }
+        written += rows.len() as i64;
+        if (rows.len() as i64) < f.limit || written >= EXPORT_MAX {
+            break;
+        }
+        f.offset += f.limit;
+    }
+    let name = format!("reports-{}.csv", Utc::now().format("%Y-%m-%d"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// One report
+
+pub struct Answered {
+    pub label: String,
+    pub value: String,
+}
+
+pub struct Entry {
+    pub status: String,
+    pub note: String,
+    pub author: String,
+    pub at: String,
+}
+
+pub struct Duplicate {
+    pub id: i64,
+    pub distance: String,
+    pub service: String,
+    pub submitted: String,
+    pub description: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff_report.html")]
+struct ReportPage {
+    p: Page,
+    id: i64,
+    service: String,
+    department: String,
+    district: String,
+    status: String,
+    status_class: &'static str,
+    submitted: String,
+    expected: String,
+    channel: String,
+    description: String,
+    address: String,
+    position: String,
+    osm_link: String,
+    map: Option<String>,
+    attribution: String,
+    photo: Option<String>,
+    answers: Vec<Answered>,
+    contact_name: String,
+    contact_phone: String,
+    /// The full number is shown (after "show number", audited).
+    revealed: bool,
+    contact_email: String,
+    history: Vec<Entry>,
+    duplicate: Option<Duplicate>,
+    statuses: Vec<Opt>,
+    users: Vec<Opt>,
+    error: Option<String>,
+    note: String,
+    done: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn report_page(
+    state: &AppState,
+    staff: &Staff,
+    lang: Lang,
+    csrf: &Csrf,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    id: i64,
+    error: Option<String>,
+    note: String,
+    done: Option<String>,
+    reveal: bool,
+) -> Result<ReportPage, PageError> {
+    let r = crate::reports::report_for_staff(&state.db, staff, id)
+        .await
+        .map_err(|_| PageError::not_found(lang))?;
+    let names = district_names(state, lang).await.or_page(lang)?;
+    let service = state.service(&r.service_code).await.or_page(lang)?;
+    let answers = crate::platform::questions::labelled(
+        service
+            .as_ref()
+            .map(|s| s.attributes.as_slice())
+            .unwrap_or_default(),
+        &r.attributes,
+        lang,
+    )
+    .into_iter()
+    .map(|(label, value)| Answered { label, value })
+    .collect();
+    let users = identity::department_users(&state.db, r.department_id, r.district.as_deref())
+        .await
+        .or_page(lang)?;
+    // Authors are recorded as `user:ID` (or `key:ID`); staff read names.
+    let author = |a: String| {
+        users
+            .iter()
+            .find(|(uid, _)| a == format!("user:{uid}"))
+            .map(|(_, name)| name.clone())
+            .unwrap_or(a)
+    };
+    let history = store::updates_of(&state.db, id)
+        .await
+        .or_page(lang)?
+        .into_iter()
+        .map(|u| Entry {
+            status: RichStatus::parse(&u.status)
+                .map(|s| s.label(lang))
+                .unwrap_or(u.status),
+            note: u.note,
+            author: author(u.author),
+            at: format::datetime(lang, u.at),
+        })
+        .collect();
+    let rich = r.rich_status();
+    let duplicate = match r.possible_duplicate_of.filter(|_| rich.is_open()) {
+        Some(other) => store::get(&state.db, other)
+            .await
+            .or_page(lang)?
+            .map(|o| Duplicate {
+                id: o.id,
+                distance: r
+                    .duplicate_distance_m
+                    .map(|m| t!(lang, "dup-distance", metres = format!("{m:.0}")))
+                    .unwrap_or_default(),
+                service: o.service_name().get(lang).to_owned(),
+                submitted: format::datetime(lang, o.requested_at),
+                description: o.description.unwrap_or_default(),
+            }),
+        None => None,
+    };
+    let mut user_opts = vec![Opt {
+        value: String::new(),
+        label: lang.t("assign-nobody"),
+        selected: r.assigned_to.is_none(),
+    }];
+    user_opts.extend(users.into_iter().map(|(uid, name)| Opt {
+        value: uid.to_string(),
+        label: name,
+        selected: Some(uid) == r.assigned_to,
+    }));
+    let districts = state.districts().await.or_page(lang)?;
+    let base = state.config.base_url(headers);
+    Ok(ReportPage {
+        p: staff_page(lang, t!(lang, "track-title", id = r.id), uri, csrf, staff),
+        id: r.id,
+        service: r.service_name().get(lang).to_owned(),
+        department: r.department_name().get(lang).to_owned(),
+        district: r
+            .district
+            .as_ref()
+            .map(|d| names.get(d).cloned().unwrap_or_else(|| d.clone()))
+            .unwrap_or_default(),
+        status: rich.label(lang),
+        status_class: if rich.is_open() { "open" } else { "closed" },
+        submitted: format::datetime(lang, r.requested_at),
+        expected: r
+            .expected_at
+            .map(|t| format::datetime(lang, t))
+            .unwrap_or_default(),
+        channel: r.channel.clone(),
+        description: r.description.clone().unwrap_or_default(),
+        address: r.address.clone().unwrap_or_default(),
+        position: r
+            .lat
+            .zip(r.long)
+            .map(|(la, lo)| format!("{la:.5}, {lo:.5}"))
+            .unwrap_or_default(),
+        osm_link: r
+            .lat
+            .zip(r.long)
+            .map(|(la, lo)| {
+                format!("https://www.openstreetmap.org/?mlat={la:.6}&mlon={lo:.6}#map=17/{la:.6}/{lo:.6}")
+            })
+            .unwrap_or_default(),
+        map: r
+            .lat
+            .zip(r.long)
+            .map(|(la, lo)| map::small_map(&state.config, la, lo, &districts, lang)),
+        attribution: map::attribution(&state.config),
+        photo: crate::reports::media_url(&base, r.photo_sha256.as_deref(), r.media_url.clone()),
+        answers,
+        contact_name: r.contact_name.clone().unwrap_or_default(),
+        contact_phone: if reveal {
+            r.contact_phone.clone().unwrap_or_default()
+        } else {
+            crate::reports::masked_phone(r.contact_phone.as_deref()).unwrap_or_default()
+        },
+        revealed: reveal,
+        contact_email: r.contact_email.clone().unwrap_or_default(),
+        history,
+        duplicate,
+        statuses: options(
+            ALL_STATUSES
+                .iter()
+                .map(|s| (s.as_str().to_string(), s.label(lang)))
+                .collect(),
+            Some(rich.as_str()),
+        ),
+        users: user_opts,
+        error,
+        note,
+        done: done.map(|d| match d.as_str() {
+            "assign" => lang.t("done-assign"),
+            "dismiss" => lang.t("done-dismiss"),
+            _ => lang.t("done-status"),
+        }),
+    })
+}
+
+fn parse_id(raw: &str, lang: Lang) -> Result<i64, PageError> {
+    raw.parse().map_err(|_| PageError::not_found(lang))
+}
+
+async fn report(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    headers: HeaderMap,
+    Here { lang, csrf, uri }: Here,
+    Path(id): Path<String>,
+    Query(q): Query<DoneQuery>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id, lang)?;
+    let page = report_page(
+        &state,
+        &staff,
+        lang,
+        &csrf,
+        &uri,
+        &headers,
+        id,
+        None,
+        String::new(),
+        q.done,
+        false,
+    )
+    .await?;
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+#[derive(Deserialize)]
+struct StatusForm {
+    status: String,
+    note: String,
+}
+
+async fn change_status(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    Here { lang, uri, .. }: Here,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    FormPost(csrf, f): FormPost<StatusForm>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id, lang)?;
+    let result = match RichStatus::parse(&f.status) {
+        None => Err(Error::BadRequest(t!(
+            lang,
+            "inbox-bad-filter",
+            name = "status"
+        ))),
+        Some(status) => {
+            if f.note.trim().is_empty() {
+                Err(Error::BadRequest(lang.t("status-note-required")))
+            } else {
+                crate::reports::post_update(&state, &staff, id, status, &f.note, None).await
+            }
+        }
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/staff/reports/{id}?done=status")).into_response()),
+        Err(Error::NotFound(_)) => Err(PageError::not_found(lang)),
+        Err(e @ Error::BadRequest(_)) => {
+            let page = report_page(
+                &state,
+                &staff,
+                lang,
+                &csrf,
+                &uri,
+                &headers,
+                id,
+                Some(e.message()),
+                f.note,
+                None,
+                false,
+            )
+            .await?;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &csrf, &page))
+        }
+        Err(e) => Err(PageError { error: e, lang }),
+    }
+}
+
+/// "Show number": the full phone number, once, recorded in the audit log.
+async fn reveal_contact(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    Here { lang, uri, .. }: Here,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    FormPost(csrf, _): FormPost<CsrfForm>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id, lang)?;
+    crate::reports::reveal_phone(&state.db, &staff, id)
+        .await
+        .map_err(|_| PageError::not_found(lang))?;
+    let page = report_page(
+        &state,
+        &staff,
+        lang,
+        &csrf,
+        &uri,
+        &headers,
+        id,
+        None,
+        String::new(),
+        None,
+        true,
+    )
+    .await?;
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+#[derive(Deserialize)]
+struct AssignForm {
+    user_id: String,
+}
+
+async fn assign(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    Path(id): Path<String>,
+    FormPost(_, f): FormPost<AssignForm>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id, lang)?;
+    let user = match f.user_id.trim() {
+        "" => None,
+        s => Some(s.parse::<i64>().map_err(|_| PageError::not_found(lang))?),
+    };
+    match crate::reports::assign(&state.db, &staff, id, user).await {
+        Ok(()) => Ok(Redirect::to(&format!("/staff/reports/{id}?done=assign")).into_response()),
+        Err(Error::NotFound(_)) => Err(PageError::not_found(lang)),
+        Err(e) => Err(PageError { error: e, lang }),
+    }
+}
+
+#[derive(Deserialize)]
+struct DuplicateForm {
+    action: String,
+}
+
+/// Confirm the linked report as the original (this one closes as its duplicate), or dismiss
+/// the link.
+async fn duplicate(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    Path(id): Path<String>,
+    FormPost(_, f): FormPost<DuplicateForm>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id, lang)?;
+    let r = crate::reports::report_for_staff(&state.db, &staff, id)
+        .await
+        .map_err(|_| PageError::not_found(lang))?;
+    let done = match (f.action.as_str(), r.possible_duplicate_of) {
+        ("confirm", Some(original)) => {
+            let note = t!(lang, "dup-note", id = original);
+            crate::reports::post_update(
+                &state,
+                &staff,
+                id,
+                RichStatus::Duplicate,
+                &note,
+                Some(original),
+            )
+            .await
+            .or_page(lang)?;
+            "status"
+        }
+        ("dismiss", _) => {
+            crate::reports::dismiss_duplicate(&state.db, &staff, id)
+                .await
+                .or_page(lang)?;
+            "dismiss"
+        }
+        _ => return Ok(Redirect::to(&format!("/staff/reports/{id}")).into_response()),
+    };
+    Ok(Redirect::to(&format!("/staff/reports/{id}?done={done}")).into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dashboard
+
+#[derive(Template)]
+#[template(path = "staff_dashboard.html")]
+struct Dashboard {
+    p: Page,
+    week_options: Vec<Opt>,
+    total: i64,
+    open: i64,
+    median: String,
+    resolved: usize,
+    weekly: String,
+    weekly_rows: Vec<(String, i64)>,
+    by_status: String,
+    status_rows: Vec<(String, i64)>,
+    by_district: String,
+    district_rows: Vec<(String, i64)>,
+    /// The theory banks whose wrong answers the caller may read: (code, name).
+    quiz: Vec<(String, String)>,
+}
+
+#[derive(Deserialize)]
+struct DashboardQuery {
+    weeks: Option<String>,
+}
+
+/// Monday 00:00 (Pakistan time) of the week holding `at`, in UTC.
+fn week_start(at: DateTime<Utc>) -> DateTime<Utc> {
+    let local = at
+        .with_timezone(&crate::platform::clock::pkt())
+        .date_naive();
+    let monday = local - Duration::days(local.weekday().num_days_from_monday() as i64);
+    crate::platform::clock::day_start(&monday.format("%Y-%m-%d").to_string()).expect("a valid day")
+}
+
+fn median(mut v: Vec<i64>) -> Option<i64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2
+    })
+}
+
+async fn dashboard(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    Here { lang, csrf, uri }: Here,
+    Query(q): Query<DashboardQuery>,
+) -> Result<Response, PageError> {
+    let weeks = match q.weeks.as_deref() {
+        Some("4") => 4,
+        Some("52") => 52,
+        _ => 12,
+    };
+    let now = Utc::now();
+    let first = week_start(now) - Duration::weeks(weeks - 1);
+    let scoped = Filter {
+        scope: Some(staff.scope.clone()),
+        start: Some(first),
+        ..Default::default()
+    };
+    // Reports per week: one indexed count per week.
+    let mut weekly_rows = Vec::new();
+    for i in 0..weeks {
+        let start = first + Duration::weeks(i);
+        let f = Filter {
+            start: Some(start),
+            end: Some(start + Duration::weeks(1) - Duration::microseconds(1)),
+            ..scoped.clone()
+        };
+        let n = store::count(&state.db, &f).await.or_page(lang)?;
+        let local = start.with_timezone(&crate::platform::clock::pkt());
+        weekly_rows.push((format!("{}/{}", local.day(), local.month()), n));
+    }
+    let by_status_raw = store::count_by(&state.db, &scoped, GroupColumn::RichStatus)
+        .await
+        .or_page(lang)?;
+    let total: i64 = by_status_raw.iter().map(|r| r.1).sum();
+    let open: i64 = by_status_raw
+        .iter()
+        .filter(|(s, _)| {
+            s.as_deref()
+                .and_then(RichStatus::parse)
+                .is_some_and(|s| s.is_open())
+        })
+        .map(|r| r.1)
+        .sum();
+    let status_rows: Vec<(String, i64)> = by_status_raw
+        .into_iter()
+        .map(|(s, n)| {
+            (
+                s.as_deref()
+                    .and_then(RichStatus::parse)
+                    .map(|s| s.label(lang))
+                    .unwrap_or_default(),
+                n,
+            )
+        })
+        .collect();
+    let names = district_names(&state, lang).await.or_page(lang)?;
+    let district_rows: Vec<(String, i64)> =
+        store::count_by(&state.db, &scoped, GroupColumn::District)
+            .await
+            .or_page(lang)?
+            .into_iter()
+            .take(15)
+            .map(|(d, n)| {
+                (
+                    d.map(|d| names.get(&d).cloned().unwrap_or(d))
+                        .unwrap_or_else(|| lang.t("dash-no-district")),
+                    n,
+                )
+            })
+            .collect();
+    let durations: Vec<i64> = store::resolutions(&state.db, &scoped)
+        .await
+        .or_page(lang)?
+        .into_iter()
+        .map(|(a, b)| (b - a).num_seconds().max(0))
+        .collect();
+    let resolved = durations.len();
+    let median = median(durations)
+        .map(|s| format::duration(lang, s))
+        .unwrap_or_else(|| lang.t("dash-none-resolved"));
+    let quiz = quiz::banks_for(&state.db, &staff)
+        .await
+        .or_page(lang)?
+        .into_iter()
+        .map(|b| (b.code.clone(), b.name.get(lang).to_owned()))
+        .collect();
+    let rtl = lang.is_rtl();
+    let page = Dashboard {
+        p: staff_page(lang, lang.t("dash-title"), &uri, &csrf, &staff),
+        week_options: options(
+            [4, 12, 52]
+                .iter()
+                .map(|w| (w.to_string(), t!(lang, "dash-weeks", weeks = *w as i64)))
+                .collect(),
+            Some(&weeks.to_string()),
+        ),
+        total,
+        open,
+        median,
+        resolved,
+        weekly: charts::columns(&weekly_rows, rtl, &lang.t("dash-per-week")),
+        weekly_rows,
+        by_status: charts::bars(&status_rows, rtl, &lang.t("dash-per-status")),
+        status_rows,
+        by_district: charts::bars(&district_rows, rtl, &lang.t("dash-per-district")),
+        district_rows,
+        quiz,
+    };
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_never_formulas() {
+        let mut s = String::new();
+        csv_cell(&mut s, "=HYPERLINK(\"x\")");
+        assert_eq!(s, "\"'=HYPERLINK(\"\"x\"\")\"");
+        let mut s = String::new();
+        csv_cell(&mut s, "بجلی چوری, پشاور");
+        assert_eq!(s, "\"بجلی چوری, پشاور\"");
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(vec![]), None);
+        assert_eq!(median(vec![5, 1, 3]), Some(3));
+        assert_eq!(median(vec![4, 1, 3, 2]), Some(2));
+    }
+
+    #[test]
+    fn weeks_start_on_monday_in_pakistan() {
+        use chrono::TimeZone;
+        // Sunday 2026-11-29 20:00 UTC is Monday 01:00 in Pakistan.
+        let at = Utc.with_ymd_and_hms(2026, 11, 29, 20, 0, 0).unwrap();
+        assert_eq!(
+            week_start(at),
+            Utc.with_ymd_and_hms(2026, 11, 29, 19, 0, 0).unwrap()
+        );
+    }
+}
