@@ -14,6 +14,7 @@ use tokio::io::AsyncWriteExt;
 use super::config::Config;
 use super::db::{query, Db, Tx};
 use super::jobs;
+use super::outbox::{self, Outbox};
 
 pub const JOB_KIND: &str = "mail.send";
 
@@ -27,8 +28,6 @@ pub struct Send {
 impl jobs::Job for Send {
     const KIND: &'static str = JOB_KIND;
 }
-/// As many attempts as the job queue makes.
-const ATTEMPTS: i64 = 5;
 
 /// Queue a message to `to` in the caller's transaction.
 pub async fn queue(
@@ -52,9 +51,6 @@ pub async fn queue_secret(
 ) -> Result<i64, sqlx::Error> {
     enqueue(tx, config, to, subject, body, true).await
 }
-
-/// What a message that carried a secret reads once it has left.
-pub const REDACTED: &str = "[removed after sending: it held a one-time link]";
 
 async fn enqueue(
     tx: &mut Tx,
@@ -115,24 +111,7 @@ pub async fn send_job(
         }
         other => Err(anyhow::anyhow!("unknown mail gateway {other:?}")),
     };
-    let (status, error) = match &result {
-        Ok(()) => ("sent", None),
-        Err(e) if attempts + 1 >= ATTEMPTS => ("dead", Some(format!("{e:#}"))),
-        Err(e) => ("queued", Some(format!("{e:#}"))),
-    };
-    db.execute(
-        query(
-            "UPDATE mail_outbox SET status = $1, attempts = attempts + 1, last_error = $2, \
-             sent_at = CASE WHEN $1 = 'sent' THEN $3 ELSE sent_at END, \
-             body = CASE WHEN sensitive AND $1 <> 'queued' THEN $5 ELSE body END WHERE id = $4",
-        )
-        .bind(status)
-        .bind(error)
-        .bind(Utc::now())
-        .bind(id)
-        .bind(REDACTED),
-    )
-    .await?;
+    outbox::settle(&db, Outbox::Mail, id, attempts, &result).await?;
     result
 }
 

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod money;
 pub mod org;
 pub mod otp;
+pub mod outbox;
 pub mod personal;
 pub mod pictures;
 pub mod questions;

@@ -17,6 +17,7 @@ use crate::platform::config::Config;
 use crate::platform::db::{query, Db, Tx};
 use crate::platform::i18n::Lang;
 use crate::platform::jobs;
+use crate::platform::outbox::{self, Outbox};
 use crate::platform::personal::Phone;
 
 /// The words that ask for a report's status, in any of the languages. These and
@@ -38,8 +39,6 @@ pub struct Send {
 impl jobs::Job for Send {
     const KIND: &'static str = JOB_KIND;
 }
-/// As many attempts as the job queue makes.
-const ATTEMPTS: i64 = 5;
 
 /// GSM 03.38: the characters a 160-character SMS can carry (the extension table's count twice).
 const GSM_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
@@ -128,17 +127,22 @@ async fn enqueue(
     sensitive: bool,
 ) -> Result<i64, sqlx::Error> {
     let gateway = crate::platform::settings::sms_gateway(tx, config).await?;
-    let id = insert_outgoing(
-        tx,
-        phone.e164(),
-        text,
-        lang.code(),
-        segments(text),
-        &gateway,
-        report_id,
-        sensitive,
-    )
-    .await?;
+    let id: i64 = tx
+        .scalar(
+            query(
+                "INSERT INTO sms_outbox (phone, body, lang, segments, gateway, status, attempts, report_id, created_at, sensitive) \
+                 VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8) RETURNING id",
+            )
+            .bind(phone.e164())
+            .bind(text)
+            .bind(lang.code())
+            .bind(segments(text))
+            .bind(&gateway)
+            .bind(report_id)
+            .bind(Utc::now())
+            .bind(sensitive),
+        )
+        .await?;
     if gateway != "smssync" {
         jobs::enqueue_job(tx, &Send { id }).await?;
     }
@@ -198,7 +202,14 @@ pub async fn send_job(
     if !crate::platform::ratelimit::take_db_token(&db, &key, config.sms_per_number_per_minute)
         .await?
     {
-        mark_outgoing(&db, id, "suppressed", Some("rate limit for this number")).await?;
+        outbox::mark(
+            &db,
+            Outbox::Sms,
+            id,
+            "suppressed",
+            Some("rate limit for this number"),
+        )
+        .await?;
         return Ok(());
     }
     let masked = Phone::parse(&msg.phone)
@@ -216,23 +227,13 @@ pub async fn send_job(
         }
         other => Err(anyhow::anyhow!("gateway {other:?} does not send by itself")),
     };
-    match result {
-        Ok(()) => {
-            mark_outgoing(&db, id, "sent", None).await?;
-            metrics::counter!("khidmat_sms_sent_total", "gateway" => msg.gateway.clone())
-                .increment(1);
-            Ok(())
-        }
-        Err(e) => {
-            let last = msg.attempts + 1 >= ATTEMPTS;
-            let status = if last { "dead" } else { "queued" };
-            mark_outgoing(&db, id, status, Some(&format!("{e:#}"))).await?;
-            if last {
-                metrics::counter!("khidmat_sms_dead_total").increment(1);
-            }
-            Err(e)
-        }
+    match outbox::settle(&db, Outbox::Sms, id, msg.attempts, &result).await? {
+        "sent" => metrics::counter!("khidmat_sms_sent_total", "gateway" => msg.gateway.clone())
+            .increment(1),
+        "dead" => metrics::counter!("khidmat_sms_dead_total").increment(1),
+        _ => {}
     }
+    result
 }
 
 fn encode(s: &str) -> String {
@@ -284,37 +285,6 @@ pub struct Outgoing {
 const OUT_COLUMNS: &str =
     "id, phone, body, lang, segments, gateway, status, attempts, last_error, report_id, created_at, sent_at";
 
-#[allow(clippy::too_many_arguments)]
-pub async fn insert_outgoing(
-    tx: &mut Tx,
-    phone: &str,
-    body: &str,
-    lang: &str,
-    segments: i64,
-    gateway: &str,
-    report_id: Option<i64>,
-    sensitive: bool,
-) -> Result<i64, sqlx::Error> {
-    tx.scalar(
-        query(
-            "INSERT INTO sms_outbox (phone, body, lang, segments, gateway, status, attempts, report_id, created_at, sensitive) \
-             VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8) RETURNING id",
-        )
-        .bind(phone)
-        .bind(body)
-        .bind(lang)
-        .bind(segments)
-        .bind(gateway)
-        .bind(report_id)
-        .bind(Utc::now())
-        .bind(sensitive),
-    )
-    .await
-}
-
-/// What a message that carried a secret reads once it has left.
-pub const REDACTED: &str = "[removed after sending: it held a one-time code]";
-
 pub async fn outgoing(db: &Db, id: i64) -> Result<Option<Outgoing>, sqlx::Error> {
     db.fetch_optional(
         query(format!(
@@ -345,30 +315,6 @@ pub async fn outgoing_list(
     db.fetch_all(q).await
 }
 
-/// Record one attempt's outcome. `dead` after the last attempt.
-pub async fn mark_outgoing(
-    db: &Db,
-    id: i64,
-    status: &str,
-    error: Option<&str>,
-) -> Result<(), sqlx::Error> {
-    let now = Utc::now();
-    db.execute(
-        query(
-            "UPDATE sms_outbox SET status = $1, attempts = attempts + 1, last_error = $2, \
-             sent_at = CASE WHEN $1 = 'sent' THEN $3 ELSE sent_at END, \
-             body = CASE WHEN sensitive AND $1 <> 'queued' THEN $5 ELSE body END WHERE id = $4",
-        )
-        .bind(status)
-        .bind(error)
-        .bind(now)
-        .bind(id)
-        .bind(REDACTED),
-    )
-    .await?;
-    Ok(())
-}
-
 /// Hand the queued messages of a pull gateway (SMSSync) over: they count as sent.
 pub async fn take_queued(db: &Db, gateway: &str, limit: i64) -> Result<Vec<Outgoing>, sqlx::Error> {
     let mut tx = db.begin().await?;
@@ -390,7 +336,7 @@ pub async fn take_queued(db: &Db, gateway: &str, limit: i64) -> Result<Vec<Outgo
             )
             .bind(now)
             .bind(r.id)
-            .bind(REDACTED),
+            .bind(Outbox::Sms.redacted()),
         )
         .await?;
     }
