@@ -15,7 +15,7 @@ use axum::Router;
 
 use super::fields::{district_options, form_fields, DistrictOption, Field};
 use super::staff::{staff_page, StaffPage};
-use super::{format, render, Csrf, FormPost, Here, OrPage, Page, PageError, PublicWrite};
+use super::{format, render, Csrf, FormPost, Frame, Here, OrPage, Page, PageError, PublicWrite};
 use crate::benefits::apply::{self, ApplicationIn};
 use crate::benefits::model::{rupees, Entitlement, Method};
 use crate::benefits::store::{self, Fund};
@@ -243,17 +243,15 @@ async fn fund_or_page(state: &AppState, code: &str, lang: Lang) -> Result<Fund, 
         .ok_or_else(|| PageError::not_found(lang))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn fund_view(
     state: &AppState,
-    lang: Lang,
-    csrf: &Csrf,
-    uri: &axum::http::Uri,
+    frame: Frame<'_>,
     f: &Fund,
     v: BTreeMap<String, String>,
     answers: &BTreeMap<String, Vec<String>>,
     error: Option<String>,
 ) -> Result<FundPage, PageError> {
+    let Frame { lang, csrf, uri } = frame;
     let districts = district_options(state, lang, v.get("district").map(String::as_str))
         .await
         .or_page(lang)?;
@@ -298,9 +296,11 @@ async fn fund_page(
     let f = fund_or_page(&state, &code, lang).await?;
     let page = fund_view(
         &state,
-        lang,
-        &csrf,
-        &uri,
+        Frame {
+            lang,
+            csrf: &csrf,
+            uri: &uri,
+        },
         &f,
         BTreeMap::new(),
         &BTreeMap::new(),
@@ -347,7 +347,15 @@ async fn apply_submit(
         let (state, csrf, uri, f, answers) = (&state, &csrf, &uri, &f, &answers);
         let typed = typed.clone();
         async move {
-            let page = fund_view(state, lang, csrf, uri, f, typed, answers, Some(error)).await?;
+            let page = fund_view(
+                state,
+                Frame { lang, csrf, uri },
+                f,
+                typed,
+                answers,
+                Some(error),
+            )
+            .await?;
             Ok::<Response, PageError>(render(StatusCode::UNPROCESSABLE_ENTITY, csrf, &page))
         }
     };
@@ -629,17 +637,15 @@ async fn own_fund(
         .ok_or_else(|| PageError::not_found(lang))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn staff_fund_view(
     state: &AppState,
     staff: &Staff,
-    lang: Lang,
-    csrf: &Csrf,
-    uri: &axum::http::Uri,
+    frame: Frame<'_>,
     f: &Fund,
     status: String,
     reconciliation: Option<disburse::Reconciliation>,
 ) -> Result<StaffFundPage, PageError> {
+    let Frame { lang, csrf, uri } = frame;
     let district = match &staff.scope {
         Scope::Department {
             district: Some(d), ..
@@ -718,9 +724,11 @@ async fn staff_fund(
     let page = staff_fund_view(
         &state,
         &staff,
-        lang,
-        &csrf,
-        &uri,
+        Frame {
+            lang,
+            csrf: &csrf,
+            uri: &uri,
+        },
         &f,
         q.status.unwrap_or_default(),
         None,
@@ -805,9 +813,11 @@ async fn staff_reconcile(
     let page = staff_fund_view(
         &state,
         &staff,
-        lang,
-        &csrf,
-        &uri,
+        Frame {
+            lang,
+            csrf: &csrf,
+            uri: &uri,
+        },
         &f,
         String::new(),
         Some(report),

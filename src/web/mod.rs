@@ -448,6 +448,15 @@ pub struct LangLink {
 
 /// What the layout (`templates/base.html`) needs: language, title, where we are, who is
 /// logged in, the form token.
+/// What a page's frame needs from the request: the reader's language, the form token and the
+/// address. A helper that draws one page for several handlers takes it whole.
+#[derive(Clone, Copy)]
+pub struct Frame<'a> {
+    pub lang: Lang,
+    pub csrf: &'a Csrf,
+    pub uri: &'a axum::http::Uri,
+}
+
 pub struct Page {
     pub lang: Lang,
     pub title: String,

@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
-use super::{render, Csrf, FormPost, Here, OrPage, Page, PageError};
+use super::{render, Csrf, FormPost, Frame, Here, OrPage, Page, PageError};
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::ratelimit::PeerAddr;
@@ -118,18 +118,16 @@ async fn form(
 }
 
 /// Run a lookup and draw the page: the answer, the declared "not found", or what is wrong.
-#[allow(clippy::too_many_arguments)]
 async fn answer_page(
     state: &AppState,
     headers: &HeaderMap,
     peer: Option<std::net::IpAddr>,
-    lang: Lang,
-    csrf: &Csrf,
-    uri: &axum::http::Uri,
+    frame: Frame<'_>,
     reg: &Register,
     key: &str,
     link: bool,
 ) -> Result<Response, PageError> {
+    let Frame { lang, csrf, uri } = frame;
     state
         .limit_public_write(headers, peer, lang)
         .await
@@ -190,7 +188,12 @@ async fn look_up(
 ) -> Result<Response, PageError> {
     let reg = register_or_page(&state, &code, lang).await?;
     let key = f.get("key").cloned().unwrap_or_default();
-    answer_page(&state, &headers, peer, lang, &csrf, &uri, &reg, &key, false).await
+    let frame = Frame {
+        lang,
+        csrf: &csrf,
+        uri: &uri,
+    };
+    answer_page(&state, &headers, peer, frame, &reg, &key, false).await
 }
 
 #[derive(Deserialize)]
@@ -220,5 +223,10 @@ async fn check(
             return Ok(render(StatusCode::BAD_REQUEST, &csrf, &page));
         }
     }
-    answer_page(&state, &headers, peer, lang, &csrf, &uri, &reg, &key, true).await
+    let frame = Frame {
+        lang,
+        csrf: &csrf,
+        uri: &uri,
+    };
+    answer_page(&state, &headers, peer, frame, &reg, &key, true).await
 }

@@ -26,7 +26,7 @@ use crate::t;
 use crate::web::fields::{district_options, form_fields, DistrictOption, Field};
 use crate::web::format;
 use crate::web::map::{self, Bbox, View};
-use crate::web::{render, Csrf, Here, OrPage, Page, PageError};
+use crate::web::{render, Frame, Here, OrPage, Page, PageError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -132,18 +132,16 @@ async fn load_service(
         .ok_or_else(|| PageError::not_found(lang))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn form_page(
     state: &AppState,
-    lang: Lang,
-    csrf: &Csrf,
-    uri: &axum::http::Uri,
+    frame: Frame<'_>,
     service: &Service,
     v: BTreeMap<String, String>,
     answers: &BTreeMap<String, Vec<String>>,
     error: Option<String>,
     idempotency_key: String,
 ) -> Result<ReportForm, PageError> {
+    let Frame { lang, csrf, uri } = frame;
     let districts = district_options(state, lang, v.get("district").map(String::as_str))
         .await
         .or_page(lang)?;
@@ -170,9 +168,11 @@ async fn report_form(
     let key = uuid::Uuid::new_v4().to_string();
     let page = form_page(
         &state,
-        lang,
-        &csrf,
-        &uri,
+        Frame {
+            lang,
+            csrf: &csrf,
+            uri: &uri,
+        },
         &service,
         BTreeMap::new(),
         &BTreeMap::new(),
@@ -258,9 +258,11 @@ async fn report_submit(
             };
             let page = form_page(
                 &state,
-                lang,
-                &csrf,
-                &uri,
+                Frame {
+                    lang,
+                    csrf: &csrf,
+                    uri: &uri,
+                },
                 &service,
                 typed,
                 &answers,

@@ -26,7 +26,7 @@ use crate::reports::store::{self, Filter, GroupColumn, Order, ReportRow};
 use crate::t;
 use crate::web::fields::{options, Opt};
 use crate::web::staff::{staff_page, CsrfForm, StaffPage};
-use crate::web::{charts, format, map, render, Csrf, FormPost, Here, OrPage, Page, PageError};
+use crate::web::{charts, format, map, render, FormPost, Frame, Here, OrPage, Page, PageError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -446,20 +446,31 @@ struct DoneQuery {
     done: Option<String>,
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn report_page(
-    state: &AppState,
-    staff: &Staff,
-    lang: Lang,
-    csrf: &Csrf,
-    uri: &axum::http::Uri,
-    headers: &HeaderMap,
-    id: i64,
+/// What a report's page shows besides the report: a problem with the status form (and the note
+/// typed, given back), what was just done, and whether the reporter's number is revealed.
+#[derive(Default)]
+struct Shown {
     error: Option<String>,
     note: String,
     done: Option<String>,
     reveal: bool,
+}
+
+async fn report_page(
+    state: &AppState,
+    staff: &Staff,
+    frame: Frame<'_>,
+    headers: &HeaderMap,
+    id: i64,
+    shown: Shown,
 ) -> Result<ReportPage, PageError> {
+    let Frame { lang, csrf, uri } = frame;
+    let Shown {
+        error,
+        note,
+        done,
+        reveal,
+    } = shown;
     let r = crate::reports::report_for_staff(&state.db, staff, id)
         .await
         .map_err(|_| PageError::not_found(lang))?;
@@ -612,15 +623,17 @@ async fn report(
     let page = report_page(
         &state,
         &staff,
-        lang,
-        &csrf,
-        &uri,
+        Frame {
+            lang,
+            csrf: &csrf,
+            uri: &uri,
+        },
         &headers,
         id,
-        None,
-        String::new(),
-        q.done,
-        false,
+        Shown {
+            done: q.done,
+            ..Shown::default()
+        },
     )
     .await?;
     Ok(render(StatusCode::OK, &csrf, &page))
@@ -662,15 +675,18 @@ async fn change_status(
             let page = report_page(
                 &state,
                 &staff,
-                lang,
-                &csrf,
-                &uri,
+                Frame {
+                    lang,
+                    csrf: &csrf,
+                    uri: &uri,
+                },
                 &headers,
                 id,
-                Some(e.message()),
-                f.note,
-                None,
-                false,
+                Shown {
+                    error: Some(e.message()),
+                    note: f.note,
+                    ..Shown::default()
+                },
             )
             .await?;
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &csrf, &page))
@@ -695,15 +711,17 @@ async fn reveal_contact(
     let page = report_page(
         &state,
         &staff,
-        lang,
-        &csrf,
-        &uri,
+        Frame {
+            lang,
+            csrf: &csrf,
+            uri: &uri,
+        },
         &headers,
         id,
-        None,
-        String::new(),
-        None,
-        true,
+        Shown {
+            reveal: true,
+            ..Shown::default()
+        },
     )
     .await?;
     Ok(render(StatusCode::OK, &csrf, &page))
