@@ -179,13 +179,13 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
 /// Each service's part of the OpenAPI document.
 fn api_parts() -> Vec<utoipa::openapi::OpenApi> {
     vec![
-        reports::ApiDoc::openapi(),
-        crate::directory::hsds::ApiDoc::openapi(),
-        crate::benefits::api::ApiDoc::openapi(),
-        crate::cases::api::ApiDoc::openapi(),
-        crate::programme::api::ApiDoc::openapi(),
-        crate::registers::api::ApiDoc::openapi(),
-        crate::campaigns::api::ApiDoc::openapi(),
+        reports::openapi(),
+        crate::directory::openapi(),
+        crate::benefits::openapi(),
+        crate::cases::openapi(),
+        crate::programme::openapi(),
+        crate::registers::openapi(),
+        crate::campaigns::openapi(),
     ]
 }
 
@@ -212,9 +212,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::benefits::router())
         .merge(crate::cases::router())
         .merge(crate::opendata::router())
-        .merge(crate::programme::api::router())
-        .merge(crate::registers::api::router())
-        .merge(crate::campaigns::api::router())
+        .merge(crate::programme::router())
+        .merge(crate::registers::router())
+        .merge(crate::campaigns::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

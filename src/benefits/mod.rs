@@ -84,3 +84,9 @@ pub fn manager_of(staff: &Staff, fund: &store::Fund, lang: Lang) -> Result<()> {
 pub fn router() -> axum::Router<crate::platform::state::AppState> {
     api::router()
 }
+
+/// This service's part of the OpenAPI document, declared beside its handlers (api).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    api::ApiDoc::openapi()
+}

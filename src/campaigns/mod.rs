@@ -21,6 +21,17 @@ pub mod pack;
 pub mod pledges;
 pub mod projects;
 
+/// This service's routes (its API; its pages are `web::campaigns`).
+pub fn router() -> axum::Router<crate::platform::state::AppState> {
+    api::router()
+}
+
+/// This service's part of the OpenAPI document, declared beside its handlers (api).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    api::ApiDoc::openapi()
+}
+
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};

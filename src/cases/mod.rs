@@ -106,3 +106,9 @@ pub async fn stored(tx: &mut Tx) -> Result<Vec<workflow::Workflow>, sqlx::Error>
 pub fn router() -> axum::Router<crate::platform::state::AppState> {
     api::router()
 }
+
+/// This service's part of the OpenAPI document, declared beside its handlers (api).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    api::ApiDoc::openapi()
+}

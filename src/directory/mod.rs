@@ -36,6 +36,12 @@ pub fn router() -> axum::Router<AppState> {
     hsds::router()
 }
 
+/// This service's part of the OpenAPI document, declared beside its handlers (hsds).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    hsds::ApiDoc::openapi()
+}
+
 /// The widest search: beyond this, "near" means nothing.
 pub const MAX_RADIUS_M: f64 = 200_000.0;
 /// A suggestion this close to a place of the same kind is probably that place.

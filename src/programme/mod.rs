@@ -19,6 +19,17 @@ pub mod partners;
 pub mod problems;
 pub mod projects;
 
+/// This service's routes (its API; its pages are `web::programme`).
+pub fn router() -> axum::Router<crate::platform::state::AppState> {
+    api::router()
+}
+
+/// This service's part of the OpenAPI document, declared beside its handlers (api).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    api::ApiDoc::openapi()
+}
+
 use chrono::NaiveDate;
 
 use crate::platform::error::{Error, Result};

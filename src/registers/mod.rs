@@ -12,6 +12,17 @@
 pub mod api;
 pub mod model;
 
+/// This service's routes (its API; its pages are `web::registers`).
+pub fn router() -> axum::Router<crate::platform::state::AppState> {
+    api::router()
+}
+
+/// This service's part of the OpenAPI document, declared beside its handlers (api).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    api::ApiDoc::openapi()
+}
+
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};

@@ -41,6 +41,13 @@ pub fn router(config: &Config) -> Router<AppState> {
     open311::router(config).merge(api::router())
 }
 
+/// This service's part of the OpenAPI document (Open311 and its staff API), declared beside
+/// its handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    ApiDoc::openapi()
+}
+
 /// A report as a channel received it, before any checking.
 #[derive(Debug, Default, Clone)]
 pub struct Submission {

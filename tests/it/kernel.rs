@@ -141,3 +141,58 @@ both!(health_metrics_and_the_openapi_document, |app| async move {
         .unwrap()
         .contains("openapi"));
 });
+
+// Each service declares its OpenAPI paths beside its handlers and its routes in its router; this
+// holds the two together: every operation the document promises reaches a handler (not the
+// fallback's "no such page", not 405), whatever the handler then says about the dummy values.
+both!(
+    every_operation_in_the_openapi_document_is_served,
+    |app| async move {
+        let doc: Value = app.get_json("/api/openapi.json").await;
+        let paths = doc["paths"].as_object().unwrap();
+        assert!(paths.len() > 40, "{} paths", paths.len());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let mut checked = 0;
+        for (path, item) in paths {
+            let concrete: String = {
+                let mut out = String::new();
+                let mut rest = path.as_str();
+                while let Some(i) = rest.find('{') {
+                    out.push_str(&rest[..i]);
+                    let j = rest[i..].find('}').unwrap() + i;
+                    out.push('1');
+                    rest = &rest[j + 1..];
+                }
+                out.push_str(rest);
+                out
+            };
+            for method in ["get", "post", "put", "patch", "delete"] {
+                if item.get(method).is_none() {
+                    continue;
+                }
+                let r = client
+                    .request(method.to_uppercase().parse().unwrap(), app.at(&concrete))
+                    .header("content-type", "application/json")
+                    .body("{}")
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status().as_u16();
+                let body = r.text().await.unwrap_or_default();
+                assert_ne!(
+                    status, 405,
+                    "{method} {path}: the router has no such method"
+                );
+                assert!(
+                    !(status == 404 && body.contains("no such page")),
+                    "{method} {path} ({concrete}) is in the document but not routed"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= paths.len());
+    }
+);
