@@ -536,60 +536,44 @@ pub async fn advice_csv(
         return Err(Error::Conflict(t!(lang, "benefit-err-batch-not-approved")));
     }
     let lines = payments(&state.db, b.id).await?;
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let write = |w: &mut csv::Writer<Vec<u8>>, r: &[&str]| {
-        w.write_record(
-            r.iter()
-                .map(|c| crate::platform::text::spreadsheet_safe(c).into_owned()),
-        )
-        .map_err(|e| Error::Internal(e.into()))
-    };
-    write(
-        &mut w,
-        &[
-            "batch",
-            "fund",
-            "payment_reference",
-            "instrument",
-            "beneficiary",
-            "cnic",
-            "iban",
-            "amount",
-        ],
-    )?;
+    let mut sheet = crate::platform::sheet::Sheet::new();
+    sheet.row([
+        "batch",
+        "fund",
+        "payment_reference",
+        "instrument",
+        "beneficiary",
+        "cnic",
+        "iban",
+        "amount",
+    ]);
     let mut total = 0;
     for p in &lines {
         total += p.amount;
         let cnic = crate::platform::personal::Cnic::parse(&p.cnic)
             .map(|c| c.formatted())
             .unwrap_or_default();
-        write(
-            &mut w,
-            &[
-                &b.reference,
-                &fund.code,
-                &p.reference,
-                &p.instrument,
-                &p.name,
-                &cnic,
-                p.bank_account.as_deref().unwrap_or(""),
-                &rupees(p.amount).replace(',', ""),
-            ],
-        )?;
-    }
-    write(
-        &mut w,
-        &[
-            &b.reference,
+        sheet.row([
+            b.reference.as_str(),
             &fund.code,
-            "TOTAL",
-            "",
-            &format!("{} payments", lines.len()),
-            "",
-            "",
-            &rupees(total).replace(',', ""),
-        ],
-    )?;
+            &p.reference,
+            &p.instrument,
+            &p.name,
+            &cnic,
+            p.bank_account.as_deref().unwrap_or(""),
+            &rupees(p.amount).replace(',', ""),
+        ]);
+    }
+    sheet.row([
+        b.reference.as_str(),
+        &fund.code,
+        "TOTAL",
+        "",
+        &format!("{} payments", lines.len()),
+        "",
+        "",
+        &rupees(total).replace(',', ""),
+    ]);
     let mut tx = state.db.begin().await?;
     audit::record(
         &mut tx,
@@ -601,8 +585,7 @@ pub async fn advice_csv(
     )
     .await?;
     tx.commit().await?;
-    String::from_utf8(w.into_inner().map_err(|e| Error::Internal(e.into()))?)
-        .map_err(|e| Error::Internal(e.into()))
+    Ok(sheet.finish())
 }
 
 /// A line of the bank's statement.

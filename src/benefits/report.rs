@@ -287,8 +287,8 @@ pub async fn open_figures(db: &Db) -> Result<Vec<OpenCell>, sqlx::Error> {
 
 /// The report as CSV, amounts in rupees; the last line is the total.
 pub fn csv(r: &Report) -> String {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let _ = w.write_record([
+    let mut sheet = crate::platform::sheet::Sheet::new();
+    sheet.row([
         r.by.as_str(),
         "applications",
         "eligible",
@@ -297,8 +297,8 @@ pub fn csv(r: &Report) -> String {
         "disbursed",
     ]);
     for row in r.rows.iter().chain(std::iter::once(&r.total)) {
-        let _ = w.write_record([
-            crate::platform::text::spreadsheet_safe(&row.key).into_owned(),
+        sheet.row([
+            row.key.clone(),
             row.applications.to_string(),
             row.eligible.to_string(),
             row.selected.to_string(),
@@ -306,5 +306,5 @@ pub fn csv(r: &Report) -> String {
             super::model::rupees(row.disbursed).replace(',', ""),
         ]);
     }
-    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    sheet.finish()
 }

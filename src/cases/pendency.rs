@@ -103,17 +103,12 @@ pub async fn report(db: &Db, w: &Workflow, by: By, district: Option<&str>) -> Re
 
 /// The report as CSV.
 pub fn csv(by: &str, rows: &[Row]) -> String {
-    let mut out = format!("{by},open,overdue\n");
+    let mut sheet = crate::platform::sheet::Sheet::new();
+    sheet.row([by, "open", "overdue"]);
     for r in rows {
-        let key = crate::platform::text::spreadsheet_safe(&r.key);
-        let key = if key.contains([',', '"', '\n']) {
-            format!("\"{}\"", key.replace('"', "\"\""))
-        } else {
-            key.into_owned()
-        };
-        out.push_str(&format!("{key},{},{}\n", r.open, r.overdue));
+        sheet.row([r.key.clone(), r.open.to_string(), r.overdue.to_string()]);
     }
-    out
+    sheet.finish()
 }
 
 /// Notify each responsible office of each overdue case (once per case, office and state).

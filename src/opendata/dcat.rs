@@ -202,10 +202,10 @@ async fn download(
             let finished = rows.len() < 5000;
             let mut out = String::new();
             if csv {
-                let mut w = csv::Writer::from_writer(Vec::new());
+                let mut sheet = crate::platform::sheet::Sheet::new();
                 if first {
                     out.push('\u{feff}');
-                    let _ = w.write_record(&names);
+                    sheet.row(&names);
                 }
                 for row in &rows {
                     let cells: Vec<String> = row
@@ -214,20 +214,16 @@ async fn download(
                             a[1..]
                                 .iter()
                                 .map(|v| match v {
-                                    Value::String(s) => {
-                                        crate::platform::text::spreadsheet_safe(s).into_owned()
-                                    }
+                                    Value::String(s) => s.clone(),
                                     Value::Null => String::new(),
                                     o => o.to_string(),
                                 })
                                 .collect()
                         })
                         .unwrap_or_default();
-                    let _ = w.write_record(&cells);
+                    sheet.row(&cells);
                 }
-                out.push_str(
-                    &String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default(),
-                );
+                out.push_str(&sheet.finish());
             } else {
                 if first {
                     out.push('[');

@@ -32,6 +32,7 @@ pub mod s3;
 pub mod secrets;
 pub mod serve;
 pub mod settings;
+pub mod sheet;
 pub mod shutdown;
 pub mod sms;
 pub mod state;

@@ -113,8 +113,8 @@ pub fn tsquery(words: &[String]) -> String {
 /// A CSV cell's text that a spreadsheet will not run as a formula: a cell starting with `=`,
 /// `+`, `-`, `@`, a tab or a carriage return gets a leading `'` — unless it is a plain signed
 /// number (`-12.5`, `+923001234567`), which a spreadsheet reads as a number and which data
-/// users need unchanged. Every CSV the server writes (staff exports and open-data downloads)
-/// goes through this.
+/// users need unchanged. Every CSV the server writes for people (staff exports and open-data
+/// downloads) goes through this, by way of [`super::sheet::Sheet`].
 pub fn spreadsheet_safe(s: &str) -> std::borrow::Cow<'_, str> {
     let plain_number = |t: &str| {
         let digits = t.strip_prefix(['+', '-']).unwrap_or(t);

@@ -25,10 +25,10 @@ pub struct ImpactQuery {
 
 /// The detailed table as CSV text: week × service × channel × department × district.
 pub fn cells_csv(cells: &[figures::Cell]) -> String {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let _ = w.write_record(figures::CELL_HEADER);
+    let mut sheet = crate::platform::sheet::Sheet::new();
+    sheet.row(figures::CELL_HEADER);
     for c in cells {
-        let _ = w.write_record([
+        sheet.row([
             c.0.as_str(),
             &c.1,
             &c.2,
@@ -39,7 +39,7 @@ pub fn cells_csv(cells: &[figures::Cell]) -> String {
             &c.7.to_string(),
         ]);
     }
-    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    sheet.finish()
 }
 
 /// The CSV download of a range's detailed table.

@@ -45,8 +45,6 @@ pub fn duration(lang: Lang, seconds: i64) -> String {
     }
 }
 
-pub use crate::platform::text::spreadsheet_safe;
-
 #[cfg(test)]
 mod tests {
     use super::*;

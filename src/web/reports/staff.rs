@@ -18,6 +18,7 @@ use serde::Deserialize;
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::identity::{self, Staff};
+use crate::platform::sheet::Sheet;
 use crate::platform::state::AppState;
 use crate::quiz;
 use crate::reports::model::{RichStatus, ALL_STATUSES};
@@ -270,19 +271,6 @@ fn row(r: &ReportRow, lang: Lang, names: &BTreeMap<String, String>) -> Row {
     }
 }
 
-/// A CSV cell: quoted when it must be, and never a formula (a cell starting with `=`, `+`, `-`
-/// or `@` would run in a spreadsheet).
-fn csv_cell(out: &mut String, s: &str) {
-    let s = format::spreadsheet_safe(s);
-    if s.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        out.push_str(&s.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(&s);
-    }
-}
-
 /// The most rows one export holds.
 const EXPORT_MAX: i64 = 100_000;
 
@@ -298,7 +286,7 @@ async fn export(
     let mut f = q.filter(&staff, lang)?;
     let names = district_names(&state, lang).await.or_page(lang)?;
     let base = state.config.base_url(&headers);
-    let mut out = String::from("\u{feff}");
+    let mut sheet = Sheet::new();
     let header = [
         "id",
         "submitted",
@@ -320,8 +308,7 @@ async fn export(
         "possible_duplicate_of",
         "updated",
     ];
-    out.push_str(&header.join(","));
-    out.push_str("\r\n");
+    sheet.row(header);
     f.limit = 1000;
     let mut written = 0;
     loop {
@@ -354,13 +341,7 @@ async fn export(
                     .unwrap_or_default(),
                 r.updated_at.to_rfc3339(),
             ];
-            for (i, c) in cells.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                csv_cell(&mut out, c);
-            }
-            out.push_str("\r\n");
+            sheet.row(&cells);
         }
         written += rows.len() as i64;
         if (rows.len() as i64) < f.limit || written >= EXPORT_MAX {
@@ -378,7 +359,7 @@ async fn export(
             ),
             (header::CACHE_CONTROL, "private, no-store".to_string()),
         ],
-        out,
+        format!("\u{feff}{}", sheet.finish()),
     )
         .into_response())
 }
@@ -959,16 +940,6 @@ async fn dashboard(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_cells_are_quoted_and_never_formulas() {
-        let mut s = String::new();
-        csv_cell(&mut s, "=HYPERLINK(\"x\")");
-        assert_eq!(s, "\"'=HYPERLINK(\"\"x\"\")\"");
-        let mut s = String::new();
-        csv_cell(&mut s, "بجلی چوری, پشاور");
-        assert_eq!(s, "\"بجلی چوری, پشاور\"");
-    }
 
     #[test]
     fn medians() {
