@@ -12,10 +12,11 @@ use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use chrono::{DateTime, Duration, Utc};
 
+use super::cookies::{self, SameSite};
 use super::db::{query, Db};
 use super::error::{Error, Result};
 use super::i18n::Lang;
-use super::identity::{cookie_value, digest, random_token};
+use super::identity::{digest, random_token};
 use super::impact;
 use super::personal::Phone;
 use crate::platform::config::Config;
@@ -100,19 +101,21 @@ pub async fn sign_out(db: &Db, token: &str) -> Result<()> {
 /// The `Set-Cookie` value for a new session. `Lax`, unlike the staff cookie: a citizen opening
 /// a link from an SMS stays signed in; every form still carries its CSRF token.
 pub fn set_cookie(token: &str, days: i64, public_url: Option<&str>) -> String {
-    let secure = super::identity::secure_attribute(public_url);
-    format!(
-        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-        days * 86400
+    cookies::secret(
+        COOKIE,
+        token,
+        SameSite::Lax,
+        days * 86400,
+        cookies::https(public_url),
     )
 }
 
 pub fn clear_cookie() -> String {
-    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+    cookies::clear(COOKIE, SameSite::Lax)
 }
 
 pub fn token(headers: &HeaderMap) -> Option<&str> {
-    cookie_value(headers, COOKIE)
+    cookies::read(headers, COOKIE)
 }
 
 /// The citizen signed in on this request, if any (never a rejection: every page that uses it

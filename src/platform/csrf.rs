@@ -27,7 +27,7 @@ pub struct Csrf {
 
 impl Csrf {
     pub(crate) fn new(cookie: String, fresh: bool, headers: &HeaderMap, secure: bool) -> Csrf {
-        use crate::platform::identity::cookie_value;
+        use crate::platform::cookies::read as cookie_value;
         let sessions = [
             cookie_value(headers, crate::platform::identity::SESSION_COOKIE).unwrap_or(""),
             cookie_value(headers, crate::platform::citizen::COOKIE).unwrap_or(""),
@@ -60,10 +60,12 @@ impl Csrf {
     pub(crate) fn set_cookie(&self) -> Option<String> {
         // A long life: a report kept in the phone's outbox is sent with this token days later.
         self.fresh.then(|| {
-            format!(
-                "{CSRF_COOKIE}={}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Strict{}",
-                self.cookie,
-                if self.secure { "; Secure" } else { "" }
+            crate::platform::cookies::secret(
+                CSRF_COOKIE,
+                &self.cookie,
+                crate::platform::cookies::SameSite::Strict,
+                365 * 86400,
+                self.secure,
             )
         })
     }
@@ -86,10 +88,8 @@ impl FromRequestParts<AppState> for Csrf {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let secure =
-            !crate::platform::identity::secure_attribute(state.config.public_url.as_deref())
-                .is_empty();
-        if let Some(t) = crate::platform::identity::cookie_value(&parts.headers, CSRF_COOKIE) {
+        let secure = crate::platform::cookies::https(state.config.public_url.as_deref());
+        if let Some(t) = crate::platform::cookies::read(&parts.headers, CSRF_COOKIE) {
             if t.len() == 43
                 && t.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
@@ -136,8 +136,9 @@ mod tests {
         assert!(!citizen.verify(Some(&staff.token)));
         assert!(staff.verify(Some(&staff.token.clone())));
         assert!(Csrf::none().token.is_empty() && !Csrf::none().verify(Some("")));
-        assert!(fresh.set_cookie().unwrap().ends_with("SameSite=Strict"));
+        assert!(fresh.set_cookie().unwrap().contains("; SameSite=Strict"));
+        assert!(!fresh.set_cookie().unwrap().contains("Secure"));
         let secure = Csrf::new(cookie, true, &HeaderMap::new(), true);
-        assert!(secure.set_cookie().unwrap().ends_with("; Secure"));
+        assert!(secure.set_cookie().unwrap().contains("; Secure"));
     }
 }

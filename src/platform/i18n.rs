@@ -190,18 +190,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
                 }
             }
         }
-        if let Some(cookie) = parts
-            .headers
-            .get(axum::http::header::COOKIE)
-            .and_then(|v| v.to_str().ok())
-        {
-            for pair in cookie.split(';') {
-                if let Some(v) = pair.trim().strip_prefix("lang=") {
-                    if let Some(l) = Lang::parse(v) {
-                        return Ok(l);
-                    }
-                }
-            }
+        if let Some(l) = super::cookies::read(&parts.headers, "lang").and_then(Lang::parse) {
+            return Ok(l);
         }
         Ok(parts
             .headers

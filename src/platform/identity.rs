@@ -19,6 +19,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use super::audit;
+use super::cookies::{self, SameSite};
 use super::db::{is_unique_violation, query, Db};
 use super::error::{Error, Result};
 use super::personal::valid_email;
@@ -530,26 +531,18 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// The `Set-Cookie` value that holds a new session: script cannot read it, and no other site
 /// can make the browser send it. `Secure` when the server is reached over HTTPS.
 pub fn session_set_cookie(token: &str, hours: i64, public_url: Option<&str>) -> String {
-    let secure = secure_attribute(public_url);
-    format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-        hours * 3600
+    cookies::secret(
+        SESSION_COOKIE,
+        token,
+        SameSite::Strict,
+        hours * 3600,
+        cookies::https(public_url),
     )
-}
-
-/// `; Secure` for a cookie of a server reached over HTTPS (its `public_url` says so): the
-/// browser then never sends it over plain HTTP, where anyone on the way could read it.
-pub fn secure_attribute(public_url: Option<&str>) -> &'static str {
-    if public_url.is_some_and(|u| u.starts_with("https://")) {
-        "; Secure"
-    } else {
-        ""
-    }
 }
 
 /// The `Set-Cookie` value that ends a session in the browser.
 pub fn session_clear_cookie() -> String {
-    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+    cookies::clear(SESSION_COOKIE, SameSite::Strict)
 }
 
 /// Did this request come from one of this site's own pages? Browsers say so: `Sec-Fetch-Site`
@@ -570,17 +563,7 @@ pub fn from_own_pages(headers: &HeaderMap) -> bool {
 }
 
 pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
-    cookie_value(headers, SESSION_COOKIE)
-}
-
-/// The value of the cookie `name`, if the request carries it.
-pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('='))
+    cookies::read(headers, SESSION_COOKIE)
 }
 
 /// Authenticate a staff request: `Authorization: Bearer KEY` (a department key) or the session

@@ -6,6 +6,7 @@ pub mod cache;
 pub mod citizen;
 pub mod clock;
 pub mod config;
+pub mod cookies;
 pub mod csrf;
 pub mod db;
 pub mod disclosure;

@@ -267,10 +267,7 @@ async fn switch_language(Path(code): Path<String>, Query(q): Query<NextQuery>) -
     let Some(lang) = Lang::parse(&code) else {
         return Redirect::to(&next).into_response();
     };
-    let cookie = format!(
-        "lang={}; Path=/; Max-Age=31536000; SameSite=Lax",
-        lang.code()
-    );
+    let cookie = crate::platform::cookies::preference("lang", lang.code());
     ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response()
 }
 
