@@ -10,7 +10,8 @@ pub mod workflow;
 
 use std::collections::HashSet;
 
-use crate::platform::db::{query, Tx};
+use crate::platform::db::Tx;
+use crate::platform::definitions::Definitions;
 
 /// The case fields a form sends as `field[CODE]`, by code.
 pub fn form_fields<'a>(
@@ -28,19 +29,23 @@ pub fn form_fields<'a>(
 
 /// Store (or replace) a checked workflow definition.
 pub async fn upsert_workflow(tx: &mut Tx, w: &workflow::Workflow) -> Result<(), sqlx::Error> {
-    tx.execute(
-        query(
-            "INSERT INTO case_workflows (code, definition, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (code) DO UPDATE SET definition = excluded.definition, \
-             updated_at = excluded.updated_at",
-        )
-        .bind(&w.code)
-        .bind(serde_json::to_string(w).expect("serialisable"))
-        .bind(chrono::Utc::now()),
-    )
-    .await?;
-    Ok(())
+    WORKFLOWS.upsert(tx, &w.code, None, w).await
 }
+
+/// Every workflow stored, by code.
+pub async fn workflows(
+    db: &crate::platform::db::Db,
+) -> Result<Vec<workflow::Workflow>, sqlx::Error> {
+    Ok(WORKFLOWS
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|(w, _)| w)
+        .collect())
+}
+
+/// Workflows span departments: their table has no department column.
+pub(crate) const WORKFLOWS: Definitions = Definitions::shared("case_workflows");
 
 /// Every problem of every workflow in a pack, given the departments that exist.
 /// `others`: the workflows already stored that the pack does not replace; document numbers
@@ -94,12 +99,11 @@ pub fn check_all(
 
 /// The workflows stored now.
 pub async fn stored(tx: &mut Tx) -> Result<Vec<workflow::Workflow>, sqlx::Error> {
-    let rows: Vec<(String,)> = tx
-        .fetch_all(query("SELECT definition FROM case_workflows"))
-        .await?;
-    Ok(rows
+    Ok(WORKFLOWS
+        .all_in(tx)
+        .await?
         .into_iter()
-        .filter_map(|(d,)| serde_json::from_str(&d).ok())
+        .map(|(w, _)| w)
         .collect())
 }
 

@@ -114,15 +114,10 @@ pub fn csv(by: &str, rows: &[Row]) -> String {
 /// Notify each responsible office of each overdue case (once per case, office and state).
 /// Returns how many notices were new.
 pub async fn notify_overdue(db: &Db) -> Result<u64> {
-    let workflows: Vec<(String,)> = db
-        .fetch_all(query("SELECT definition FROM case_workflows"))
-        .await?;
+    let workflows: Vec<(Workflow, _)> = super::WORKFLOWS.all(db).await?;
     let now = Utc::now();
     let mut added = 0;
-    for (definition,) in workflows {
-        let Ok(w) = serde_json::from_str::<Workflow>(&definition) else {
-            continue;
-        };
+    for (w, _) in workflows {
         let cases: Vec<(i64, String, DateTime<Utc>)> = db
             .fetch_all(
                 query("SELECT id, state, state_since FROM cases WHERE workflow = $1").bind(&w.code),

@@ -17,11 +17,7 @@ use crate::platform::state::AppState;
 use crate::platform::{audit, impact};
 
 pub async fn workflow(db: &Db, code: &str) -> Result<Option<Workflow>> {
-    let row: Option<(String,)> = db
-        .fetch_optional(query("SELECT definition FROM case_workflows WHERE code = $1").bind(code))
-        .await?;
-    row.map(|(d,)| serde_json::from_str(&d).map_err(|e| Error::Internal(e.into())))
-        .transpose()
+    Ok(super::WORKFLOWS.one(db, code).await?)
 }
 
 pub async fn workflow_or_404(db: &Db, code: &str) -> Result<Workflow> {

@@ -6,10 +6,10 @@
 //! for each offence and vehicle class), optional items (a traffic sign: its picture, name and
 //! meaning) and an optional link to a directory kind (emergency contacts near you).
 
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use crate::platform::db::{query, Db, Tx};
+use crate::platform::db::{Db, Tx};
+use crate::platform::definitions::Definitions;
 use crate::platform::error::Result;
 use crate::platform::i18n::{Lang, Text3};
 use crate::platform::{pictures, text};
@@ -158,30 +158,14 @@ impl PageSpec {
     }
 }
 
-pub async fn upsert(tx: &mut Tx, p: &PageSpec, department_id: i64) -> anyhow::Result<()> {
-    tx.execute(
-        query(
-            "INSERT INTO content_pages (code, department_id, definition, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (code) DO UPDATE SET department_id = excluded.department_id, \
-             definition = excluded.definition, updated_at = excluded.updated_at",
-        )
-        .bind(&p.code)
-        .bind(department_id)
-        .bind(serde_json::to_string(p)?)
-        .bind(Utc::now()),
-    )
-    .await?;
-    Ok(())
+const PAGES: Definitions = Definitions::of_departments("content_pages");
+
+pub async fn upsert(tx: &mut Tx, p: &PageSpec, department_id: i64) -> Result<()> {
+    Ok(PAGES.upsert(tx, &p.code, Some(department_id), p).await?)
 }
 
 pub async fn pages(db: &Db) -> Result<Vec<PageSpec>> {
-    let rows: Vec<(String,)> = db
-        .fetch_all(query("SELECT definition FROM content_pages ORDER BY code"))
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(d,)| serde_json::from_str(&d).ok())
-        .collect())
+    Ok(PAGES.all(db).await?.into_iter().map(|(p, _)| p).collect())
 }
 
 /// Pages with every word of `q` somewhere in any language, most matching lines first.

@@ -9,6 +9,7 @@ pub mod config;
 pub mod cookies;
 pub mod csrf;
 pub mod db;
+pub mod definitions;
 pub mod disclosure;
 pub mod error;
 pub mod files;

@@ -11,6 +11,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::platform::db::{query, Db, Tx};
+use crate::platform::definitions::Definitions;
 use crate::platform::error::{Error, Result};
 use crate::platform::i18n::{Lang, Text3};
 use crate::platform::identity::{Scope, Staff};
@@ -119,31 +120,19 @@ impl BankSpec {
     }
 }
 
-pub async fn upsert(tx: &mut Tx, b: &BankSpec, department_id: i64) -> anyhow::Result<()> {
-    tx.execute(
-        query(
-            "INSERT INTO theory_banks (code, department_id, definition, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (code) DO UPDATE SET department_id = excluded.department_id, \
-             definition = excluded.definition, updated_at = excluded.updated_at",
-        )
-        .bind(&b.code)
-        .bind(department_id)
-        .bind(serde_json::to_string(b)?)
-        .bind(Utc::now()),
-    )
-    .await?;
-    Ok(())
+const BANKS: Definitions = Definitions::of_departments("theory_banks");
+
+pub async fn upsert(tx: &mut Tx, b: &BankSpec, department_id: i64) -> Result<()> {
+    Ok(BANKS.upsert(tx, &b.code, Some(department_id), b).await?)
 }
 
+/// Every bank with its department.
 pub async fn banks(db: &Db) -> Result<Vec<(BankSpec, i64)>> {
-    let rows: Vec<(String, i64)> = db
-        .fetch_all(query(
-            "SELECT definition, department_id FROM theory_banks ORDER BY code",
-        ))
-        .await?;
-    Ok(rows
+    Ok(BANKS
+        .all(db)
+        .await?
         .into_iter()
-        .filter_map(|(d, id)| Some((serde_json::from_str(&d).ok()?, id)))
+        .filter_map(|(b, department)| Some((b, department?)))
         .collect())
 }
 

@@ -79,15 +79,11 @@ async fn workflows(
     StaffPage(staff): StaffPage,
     Here { lang, csrf, uri }: Here,
 ) -> Result<Response, PageError> {
-    let codes: Vec<(String,)> = state
-        .db
-        .fetch_all(query("SELECT code FROM case_workflows ORDER BY code"))
-        .await
-        .or_page(lang)?;
+    let workflows = crate::cases::workflows(&state.db).await.or_page(lang)?;
     let mut cards = Vec::new();
     let mut names = HashMap::new();
-    for (code,) in codes {
-        let w = run::workflow_or_404(&state.db, &code).await.or_page(lang)?;
+    for w in workflows {
+        let code = w.code.clone();
         names.insert(code.clone(), w.clone());
         let a = run::actor_in(&state.db, &staff, &w).await.or_page(lang)?;
         if !a.everywhere && a.roles.is_empty() {

@@ -196,3 +196,60 @@ both!(
         assert!(checked >= paths.len());
     }
 );
+
+// A pack section kept whole: written and read one way on both stores; a row that no longer
+// reads is left out (and logged), not an error that would take every page of the kind down.
+both!(
+    definitions_round_trip_and_an_unreadable_one_is_left_out,
+    |app| async move {
+        use khidmat::platform::definitions::Definitions;
+        const TABLE: Definitions = Definitions::shared("case_workflows");
+        #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+        struct Item {
+            code: String,
+            steps: Vec<String>,
+        }
+        let item = |code: &str| Item {
+            code: code.into(),
+            steps: vec!["نیا".into(), "closed".into()],
+        };
+        let mut tx = app.db.begin().await.unwrap();
+        TABLE
+            .upsert(&mut tx, "aa-test", None, &item("aa-test"))
+            .await
+            .unwrap();
+        TABLE
+            .upsert(&mut tx, "ab-test", None, &item("ab-test"))
+            .await
+            .unwrap();
+        // Replaced, not doubled.
+        TABLE
+            .upsert(&mut tx, "ab-test", None, &item("ab-test"))
+            .await
+            .unwrap();
+        tx.execute(
+        query("INSERT INTO case_workflows (code, definition, updated_at) VALUES ('ac-test', '{broken', $1)")
+            .bind(chrono::Utc::now()),
+    )
+    .await
+    .unwrap();
+        let inside: Vec<(Item, Option<i64>)> = TABLE.all_in(&mut tx).await.unwrap();
+        tx.commit().await.unwrap();
+        let all: Vec<(Item, Option<i64>)> = TABLE.all(&app.db).await.unwrap();
+        for list in [&inside, &all] {
+            let codes: Vec<&str> = list
+                .iter()
+                .map(|(i, _)| i.code.as_str())
+                .filter(|c| c.ends_with("-test"))
+                .collect();
+            assert_eq!(codes, ["aa-test", "ab-test"]);
+            assert!(list.iter().all(|(_, d)| d.is_none()));
+        }
+        assert_eq!(
+            TABLE.one::<Item>(&app.db, "aa-test").await.unwrap(),
+            Some(item("aa-test"))
+        );
+        assert_eq!(TABLE.one::<Item>(&app.db, "ac-test").await.unwrap(), None);
+        assert_eq!(TABLE.one::<Item>(&app.db, "zz").await.unwrap(), None);
+    }
+);
