@@ -407,10 +407,11 @@ pub async fn assert_open311_error(resp: reqwest::Response, status: u16, mentions
     );
 }
 
-/// A JSON Schema from `shared/standards/{standard}/`, with `$ref`s to sibling files inlined.
+/// A JSON Schema from `tests/standards/{standard}/` (copied into the repository: see its README),
+/// with `$ref`s to sibling files inlined.
 pub fn standard_schema(standard: &str, file: &str) -> jsonschema::Validator {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/standards")
+        .join("tests/standards")
         .join(standard);
     fn inline(v: &mut Value, dir: &std::path::Path) {
         match v {
