@@ -7,6 +7,7 @@ err-unknown-request = There is no service request { $id }.
 err-unknown-token = There is no submission with this token.
 err-unknown-jurisdiction = This server serves jurisdiction { $ours }, not { $jurisdiction }.
 err-format = Add .json or .xml to the address to choose the format.
+err-open311-unknown = No such Open311 address. There are discovery, services, requests, tokens and servicerequestupdates, each ending in .json or .xml.
 err-location-required = Say where: send lat and long, or address_string, or district.
 err-lat-range = lat must be a number from -90 to 90.
 err-long-range = long must be a number from -180 to 180.

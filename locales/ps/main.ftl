@@ -7,6 +7,7 @@ err-unknown-request = د { $id } شمېرې غوښتنه نشته.
 err-unknown-token = د دې ټوکن کومه غوښتنه نشته.
 err-unknown-jurisdiction = دا سرور د { $ours } لپاره دی، د { $jurisdiction } لپاره نه.
 err-format = د بڼې ټاکلو لپاره د پتې په پای کې ‎.json یا ‎.xml ورزیات کړئ.
+err-open311-unknown = د Open311 داسې پته نشته. discovery، services، requests، tokens او servicerequestupdates شته، هر یو په ‎.json یا ‎.xml پای ته رسېږي.
 err-location-required = ځای وښیئ: lat او long، یا address_string، یا ولسوالي ولېږئ.
 err-lat-range = lat باید له ‎-90 څخه تر 90 پورې شمېره وي.
 err-long-range = long باید له ‎-180 څخه تر 180 پورې شمېره وي.

@@ -7,6 +7,7 @@ err-unknown-request = درخواست نمبر { $id } موجود نہیں۔
 err-unknown-token = اس ٹوکن کی کوئی درخواست موجود نہیں۔
 err-unknown-jurisdiction = یہ سرور { $ours } کے لیے ہے، { $jurisdiction } کے لیے نہیں۔
 err-format = فارمیٹ چننے کے لیے پتے کے آخر میں ‎.json یا ‎.xml لگائیں۔
+err-open311-unknown = Open311 کا ایسا کوئی پتہ نہیں۔ discovery، services، requests، tokens اور servicerequestupdates موجود ہیں، ہر ایک کے آخر میں ‎.json یا ‎.xml۔
 err-location-required = جگہ بتائیں: lat اور long، یا address_string، یا ضلع بھیجیں۔
 err-lat-range = lat کی قدر ‎-90 سے 90 کے درمیان ہونی چاہیے۔
 err-long-range = long کی قدر ‎-180 سے 180 کے درمیان ہونی چاہیے۔

@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::Router;
 use chrono::{Duration, Utc};
 use serde::Serialize;
@@ -66,6 +66,10 @@ pub fn router(config: &Config) -> Router<AppState> {
     r.route("/open311/v2/services/{file}", get(service_definition))
         .route("/open311/v2/requests/{file}", get(get_request))
         .route("/open311/v2/tokens/{file}", get(get_token))
+        // Anything else under the API (`requests.csv`, `nonsense.json`) is answered by the API,
+        // in its own error shape, not by the site's page-not-found.
+        .route("/open311/v2/{file}", any(unknown))
+        .route("/open311/v2/{file}/{*rest}", any(unknown))
         // Room for the photo and the other fields; the photo's own limit is checked as it streams.
         .layer(DefaultBodyLimit::max(config.max_photo_bytes + 256 * 1024))
 }
@@ -93,6 +97,12 @@ type Reply = Result<Response, Open311Error>;
 
 fn fail(format: Format) -> impl Fn(Error) -> Open311Error {
     move |error| Open311Error { format, error }
+}
+
+/// An address under `/open311/v2/` that the API does not have: a 404 in Open311's shape (XML when
+/// the address asks for XML), naming what there is.
+async fn unknown(uri: Uri, lang: Lang) -> Open311Error {
+    fail(suffix_format(&uri))(Error::NotFound(t!(lang, "err-open311-unknown")))
 }
 
 /// `kunda.xml` -> (`kunda`, Xml); without a known suffix, a 404 that says how to ask.

@@ -582,8 +582,11 @@ fn public_select(lang: Lang) -> String {
 
 /// Reports of public services matching `f`, newest first, as the public sees them.
 pub async fn list_public(db: &Db, f: &Filter, lang: Lang) -> Result<Vec<PublicRow>, sqlx::Error> {
+    // A listing leaves the reports of confidential services out. A lookup by id answers each
+    // report asked for as its own page (`get_public`) does: the caller's `PublicRow` shows a
+    // confidential one's status only, whichever way it is asked.
     let f = Filter {
-        public_only: true,
+        public_only: f.ids.is_none(),
         ..f.clone()
     };
     db.fetch_all(filtered(public_select(lang), &f)).await

@@ -638,6 +638,36 @@ both!(
         assert_valid("requests.json", &s);
         assert!(s[0]["description"].is_null() && s[0]["address"].is_null());
         assert!(!s.to_string().contains("brick kiln"));
+        // Asked for by id in a batch, the same: there, with its status, and nothing more.
+        let batch = app
+            .get_json(&format!(
+                "/open311/v2/requests.json?service_request_id={secret},{a}"
+            ))
+            .await;
+        assert_valid("requests.json", &batch);
+        let mine = batch
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["service_request_id"] == secret.as_str())
+            .expect("the confidential report answers a lookup by id");
+        assert_eq!(mine, &s[0]);
+        assert!(!batch.to_string().contains("brick kiln"));
+        let xml = app
+            .get(&format!(
+                "/open311/v2/requests.xml?service_request_id={secret}"
+            ))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(xml.contains(&format!(
+            "<service_request_id>{secret}</service_request_id>"
+        )));
+        assert!(
+            !xml.contains("brick kiln") && !xml.contains("Ring Road"),
+            "{xml}"
+        );
 
         assert_open311_error(
             app.get("/open311/v2/requests.json?status=pending").await,
@@ -658,6 +688,35 @@ both!(
             "page_size",
         )
         .await;
+        // A format or an address the API does not have: the API's own error document.
+        for path in [
+            "/open311/v2/requests.csv",
+            "/open311/v2/services.yaml",
+            "/open311/v2/nonsense.json",
+            "/open311/v2/requests/1/photos.json",
+            "/open311/v2/services/kunda.csv",
+        ] {
+            let r = app.get(path).await;
+            assert_eq!(r.status(), 404, "{path}");
+            let body: serde_json::Value = r.json().await.expect(path);
+            assert_eq!(body[0]["code"], 404, "{path}: {body}");
+            assert!(
+                body[0]["description"].as_str().unwrap().contains(".json"),
+                "{path}: {body}"
+            );
+        }
+        let xml = app.get("/open311/v2/nonsense.xml").await;
+        assert_eq!(xml.status(), 404);
+        let xml = xml.text().await.unwrap();
+        assert!(xml.contains("<errors><error><code>404</code>"), "{xml}");
+        // Posting to an address that is not there is refused the same way.
+        let r = reqwest::Client::new()
+            .post(app.at("/open311/v2/requests.csv"))
+            .form(&[("service_code", "kunda")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
         assert_open311_error(
             app.get("/open311/v2/requests.json?page=0").await,
             400,
