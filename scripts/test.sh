@@ -43,10 +43,12 @@ cargo test --workspace --locked --no-run
 # a 5xx) and ckanapi (the CKAN client; tests/it/opendata.rs runs it against the server); and moto's
 # S3-compatible server, which tests/it/nodes.rs keeps photos in.
 venv=target/test-venv
-if [ ! -x "$venv/bin/st" ] || [ ! -x "$venv/bin/ckanapi" ] || [ ! -x "$venv/bin/moto_server" ]; then
-  echo "== Python tools for the tests (schemathesis, ckanapi, moto)"
+if [ ! -x "$venv/bin/st" ] || [ ! -x "$venv/bin/ckanapi" ] || [ ! -x "$venv/bin/moto_server" ] \
+   || [ ! -x "$venv/bin/openapi-spec-validator" ]; then
+  echo "== Python tools for the tests (schemathesis, ckanapi, moto, openapi-spec-validator)"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q "schemathesis==4.32.5" "ckanapi==4.11" "moto[s3,server]==5.2.5"
+  "$venv/bin/pip" install -q "schemathesis==4.32.5" "ckanapi==4.11" "moto[s3,server]==5.2.5" \
+    "openapi-spec-validator==0.7.1"
 fi
 echo "== schemathesis against /api/openapi.json"
 data=$(mktemp -d)
@@ -65,6 +67,10 @@ for _ in range(200):
 else:
     sys.exit("the server did not come up")
 PY
+echo "== openapi-spec-validator on /api/openapi.json"
+python3 -c 'import sys, urllib.request; sys.stdout.buffer.write(urllib.request.urlopen(sys.argv[1]).read())' \
+  "http://127.0.0.1:$port/api/openapi.json" >"$data/openapi.json"
+"$venv/bin/openapi-spec-validator" "$data/openapi.json"
 key=$(target/debug/khidmat --data-dir "$data" apikey create --name schemathesis --department pesco | tail -n1)
 "$venv/bin/st" run "http://127.0.0.1:$port/api/openapi.json" --checks not_a_server_error \
   --max-examples 25 --seed 1 -H "Authorization: Bearer $key" --no-color

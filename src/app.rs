@@ -417,4 +417,23 @@ mod tests {
             }
         }
     }
+
+    /// OpenAPI requires each operation id once in the document; utoipa takes the function's
+    /// name, and several services name a handler `list`. (openapi-spec-validator, run by
+    /// scripts/test.sh, checks the whole document; this says which part clashed.)
+    #[test]
+    fn operation_ids_are_unique() {
+        let doc = serde_json::to_value(api_doc()).unwrap();
+        let mut seen: std::collections::HashMap<String, String> = Default::default();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if let Some(id) = op.get("operationId").and_then(|v| v.as_str()) {
+                    if let Some(before) = seen.insert(id.to_owned(), format!("{method} {path}")) {
+                        panic!("operationId {id:?} twice: {before} and {method} {path}");
+                    }
+                }
+            }
+        }
+        assert!(seen.len() > 50, "{}", seen.len());
+    }
 }

@@ -59,7 +59,7 @@ pub struct ProjectList {
 }
 
 /// Published campaign projects that the policy allows, featured first.
-#[utoipa::path(get, path = "/api/v1/campaigns/projects", tag = "campaigns", params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/campaigns/projects", operation_id = "list_projects", tag = "campaigns", params(ListQuery),
     responses((status = 200, description = "Projects", body = ProjectList)))]
 pub async fn list(
     State(state): State<AppState>,

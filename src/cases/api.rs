@@ -35,7 +35,7 @@ pub struct ListQuery {
     state: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/cases/{workflow}", tag = "cases", params(("workflow" = String, Path), ("state" = Option<String>, Query)),
+#[utoipa::path(get, path = "/api/v1/cases/{workflow}", operation_id = "list_cases", tag = "cases", params(("workflow" = String, Path), ("state" = Option<String>, Query)),
     responses((status = 200, body = [run::Case]), (status = 403, description = "no role in this workflow")),
     security(("bearer" = [])))]
 pub async fn list(
@@ -122,7 +122,7 @@ pub async fn open(
     Ok((StatusCode::CREATED, Json(c)).into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/cases/{workflow}/{reference}", tag = "cases", params(("workflow" = String, Path), ("reference" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/cases/{workflow}/{reference}", operation_id = "show_case", tag = "cases", params(("workflow" = String, Path), ("reference" = String, Path)),
     responses((status = 200, description = "the case, its timeline and documents"), (status = 404, description = "no such case in the caller's scope")),
     security(("bearer" = [])))]
 pub async fn show(

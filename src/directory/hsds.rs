@@ -360,7 +360,7 @@ fn flat(v: Value) -> Value {
     }
 }
 
-#[utoipa::path(get, path = "/hsds/services", tag = "hsds", params(("search" = Option<String>, Query), ("taxonomy_term_id" = Option<String>, Query), ("taxonomy_id" = Option<String>, Query), ("organization_id" = Option<String>, Query), ("modified_after" = Option<String>, Query),
+#[utoipa::path(get, path = "/hsds/services", operation_id = "hsds_services", tag = "hsds", params(("search" = Option<String>, Query), ("taxonomy_term_id" = Option<String>, Query), ("taxonomy_id" = Option<String>, Query), ("organization_id" = Option<String>, Query), ("modified_after" = Option<String>, Query),
         ("minimal" = Option<bool>, Query, description = "true: only id and last_modified"), ("full" = Option<bool>, Query, description = "false: without nested objects"), ("format" = Option<String>, Query, description = "json (the only format)"),
         ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "a page of services (HSDS page envelope)"), (status = 400, description = "bad parameter"), (status = 404, description = "unknown taxonomy, term or organization")))]
 pub async fn services(

@@ -43,7 +43,7 @@ pub struct RegisterOut {
 }
 
 /// The registers anyone may look up, and the keys each takes.
-#[utoipa::path(get, path = "/api/v1/registers", tag = "registers",
+#[utoipa::path(get, path = "/api/v1/registers", operation_id = "list_registers", tag = "registers",
     responses((status = 200, body = [RegisterOut])))]
 pub async fn list(State(state): State<AppState>, lang: Lang) -> Result<Json<Vec<RegisterOut>>> {
     Ok(Json(

@@ -172,7 +172,7 @@ pub struct StaffReportPage {
 }
 
 /// The reports of the caller's department (and district), newest first.
-#[utoipa::path(get, path = "/api/v1/reports", tag = "staff", params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/reports", operation_id = "list_service_requests", tag = "staff", params(ListQuery),
     responses((status = 200, body = StaffReportPage), (status = 401, description = "not logged in")),
     security(("bearer" = [])))]
 pub async fn list(
@@ -243,7 +243,7 @@ fn report_id(raw: &str) -> Result<i64> {
 }
 
 /// One report with its updates.
-#[utoipa::path(get, path = "/api/v1/reports/{id}", tag = "staff", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/reports/{id}", operation_id = "show_service_request", tag = "staff", params(("id" = String, Path)),
     responses((status = 200, body = StaffReport), (status = 404, description = "no such report in your department")),
     security(("bearer" = [])))]
 pub async fn show(

@@ -278,7 +278,7 @@ fn service_out(s: &Service, lang: Lang) -> ServiceOut {
 }
 
 /// The services citizens can report to, in the language asked for (`locale` or `Accept-Language`).
-#[utoipa::path(get, path = "/open311/v2/services.json", tag = "open311",
+#[utoipa::path(get, path = "/open311/v2/services.json", operation_id = "open311_services", tag = "open311",
     params(("locale" = Option<String>, Query, description = "en, ur or ps")),
     responses((status = 200, body = [ServiceOut])))]
 pub async fn services(State(state): State<AppState>, uri: Uri, lang: Lang) -> Reply {
