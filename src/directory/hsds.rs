@@ -70,15 +70,17 @@ fn kind_term(k: &Kind) -> Value {
     })
 }
 
-/// HSDS's page envelope.
-fn page(contents: Vec<Value>, total: i64, page_number: i64, size: i64) -> Value {
+/// HSDS's page envelope. `size` is what the standard says, "the number of entities in the current
+/// page" (fewer than `per_page` on the last one), not the page's capacity.
+fn page(contents: Vec<Value>, total: i64, page_number: i64, per_page: i64) -> Value {
     let total_pages = if total == 0 {
         0
     } else {
-        (total + size - 1) / size
+        (total + per_page - 1) / per_page
     };
     json!({
-        "total_items": total, "total_pages": total_pages, "page_number": page_number, "size": size,
+        "total_items": total, "total_pages": total_pages, "page_number": page_number,
+        "size": contents.len(),
         "first_page": page_number <= 1, "last_page": page_number >= total_pages,
         "empty": contents.is_empty(), "contents": contents,
     })

@@ -49,7 +49,26 @@ on_both!(hsds_answers_follow_the_standard, |backend| async move {
         assert!(list.get(k).is_some(), "envelope field {k}");
     }
     assert_eq!(list["size"], 5);
-    assert!(list["total_items"].as_i64().unwrap() >= 16);
+    let total = list["total_items"].as_i64().unwrap();
+    assert!(total >= 16);
+    // The last page: `size` counts what is on it (HSDS: "the number of entities in the current
+    // page"), not the page's capacity.
+    let last_no = list["total_pages"].as_i64().unwrap();
+    assert_eq!(last_no, (total + 4) / 5);
+    let (_, last) = json(&app, &format!("/hsds/services?per_page=5&page={last_no}")).await;
+    let on_last = last["contents"].as_array().unwrap().len() as i64;
+    assert_eq!(on_last, total - (last_no - 1) * 5);
+    assert_eq!(last["size"], on_last);
+    assert_eq!(last["last_page"], true);
+    let (_, beyond) = json(
+        &app,
+        &format!("/hsds/services?per_page=5&page={}", last_no + 1),
+    )
+    .await;
+    assert_eq!(
+        (beyond["size"].as_i64(), beyond["empty"].as_bool()),
+        (Some(0), Some(true))
+    );
     for c in list["contents"].as_array().unwrap() {
         assert_valid_in("hsds", "compiled/service_list.json", c);
     }
