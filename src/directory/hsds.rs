@@ -34,7 +34,9 @@ pub fn router() -> Router<AppState> {
         .route("/hsds/service_at_locations", get(service_at_locations))
         .route("/hsds/service_at_locations/{id}", get(service_at_location))
         .route("/hsds/taxonomies", get(taxonomies))
+        .route("/hsds/taxonomies/{id}", get(taxonomy))
         .route("/hsds/taxonomy_terms", get(taxonomy_terms))
+        .route("/hsds/taxonomy_terms/{id}", get(taxonomy_term))
 }
 
 fn v5(name: &str) -> String {
@@ -327,13 +329,65 @@ pub async fn root(State(state): State<AppState>, headers: axum::http::HeaderMap)
     }))
 }
 
+/// The filters HSDS's lists of services share. Each narrows the list and they combine (the
+/// standard: "filters are cumulative"); one that cannot be applied is refused, never ignored.
 #[derive(Deserialize, Default)]
-pub struct ServicesQuery {
+pub struct Filters {
     search: Option<String>,
     taxonomy_term_id: Option<String>,
     taxonomy_id: Option<String>,
     organization_id: Option<String>,
     modified_after: Option<String>,
+}
+
+/// The places `q` asks for, as a store filter (verified places only).
+async fn place_filter(db: &Db, q: &Filters) -> Result<PlaceFilter> {
+    let mut f = PlaceFilter {
+        status: Some("verified"),
+        search: q.search.clone().filter(|s| !s.trim().is_empty()),
+        ..Default::default()
+    };
+    if let Some(t) = q.taxonomy_id.as_deref().filter(|s| !s.is_empty()) {
+        if t != kinds_taxonomy_id() && t != attributes_taxonomy_id() {
+            return Err(Error::NotFound(format!(
+                "there is no taxonomy {t}: see /hsds/taxonomies"
+            )));
+        }
+    }
+    if let Some(term) = q.taxonomy_term_id.as_deref().filter(|s| !s.is_empty()) {
+        let kinds = store::kinds(db).await?;
+        let k = kinds
+            .iter()
+            .find(|k| kind_term_id(&k.code) == term)
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "there is no taxonomy term {term}: see /hsds/taxonomy_terms"
+                ))
+            })?;
+        f.kind = Some(k.code.clone());
+    }
+    if let Some(o) = q.organization_id.as_deref().filter(|s| !s.is_empty()) {
+        let org = store::org_by_uuid(db, o)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("there is no organization {o}")))?;
+        f.organization_id = Some(org.id);
+    }
+    if let Some(m) = q.modified_after.as_deref().filter(|s| !s.is_empty()) {
+        f.modified_after = Some(crate::platform::questions::parse_datetime(m).ok_or_else(
+            || {
+                Error::BadRequest(
+                    "modified_after must be a date and time such as 2026-11-26T09:30:00Z".into(),
+                )
+            },
+        )?);
+    }
+    Ok(f)
+}
+
+#[derive(Deserialize, Default)]
+pub struct ServicesQuery {
+    #[serde(flatten)]
+    filters: Filters,
     minimal: Option<String>,
     full: Option<String>,
     format: Option<String>,
@@ -380,45 +434,7 @@ pub async fn services(
             "format: this API answers json only".into(),
         ));
     }
-    let mut f = PlaceFilter {
-        status: Some("verified"),
-        search: q.search.filter(|s| !s.trim().is_empty()),
-        ..Default::default()
-    };
-    if let Some(t) = q.taxonomy_id.as_deref().filter(|s| !s.is_empty()) {
-        if t != kinds_taxonomy_id() && t != attributes_taxonomy_id() {
-            return Err(Error::NotFound(format!(
-                "there is no taxonomy {t}: see /hsds/taxonomies"
-            )));
-        }
-    }
-    if let Some(term) = q.taxonomy_term_id.as_deref().filter(|s| !s.is_empty()) {
-        let kinds = store::kinds(&state.db).await?;
-        let k = kinds
-            .iter()
-            .find(|k| kind_term_id(&k.code) == term)
-            .ok_or_else(|| {
-                Error::NotFound(format!(
-                    "there is no taxonomy term {term}: see /hsds/taxonomy_terms"
-                ))
-            })?;
-        f.kind = Some(k.code.clone());
-    }
-    if let Some(o) = q.organization_id.as_deref().filter(|s| !s.is_empty()) {
-        let org = store::org_by_uuid(&state.db, o)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("there is no organization {o}")))?;
-        f.organization_id = Some(org.id);
-    }
-    if let Some(m) = q.modified_after.as_deref().filter(|s| !s.is_empty()) {
-        f.modified_after = Some(crate::platform::questions::parse_datetime(m).ok_or_else(
-            || {
-                Error::BadRequest(
-                    "modified_after must be a date and time such as 2026-11-26T09:30:00Z".into(),
-                )
-            },
-        )?);
-    }
+    let f = place_filter(&state.db, &q.filters).await?;
     let (rows, total) = store::places(&state.db, &f, size, (page_no - 1) * size).await?;
     if minimal {
         let items = rows
@@ -449,13 +465,21 @@ pub async fn service(State(state): State<AppState>, Path(id): Path<String>) -> R
         .ok_or_else(|| Error::NotFound(format!("there is no service {id}")))
 }
 
-#[utoipa::path(get, path = "/hsds/organizations", tag = "hsds", params(("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "a page of organizations"), (status = 400, description = "bad parameter")))]
+#[derive(Deserialize, Default)]
+pub struct OrgsQuery {
+    search: Option<String>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+#[utoipa::path(get, path = "/hsds/organizations", tag = "hsds", params(("search" = Option<String>, Query, description = "in the name or description"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "a page of organizations"), (status = 400, description = "bad parameter")))]
 pub async fn organizations(
     State(state): State<AppState>,
-    Query(p): Query<Paging>,
+    Query(q): Query<OrgsQuery>,
 ) -> Result<Json<Value>> {
-    let (page_no, size) = paging(&p)?;
-    let (rows, total) = store::orgs(&state.db, size, (page_no - 1) * size).await?;
+    let (page_no, size) = paging(&q.paging)?;
+    let search = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let (rows, total) = store::orgs(&state.db, search, size, (page_no - 1) * size).await?;
     Ok(Json(page(
         rows.iter().map(organization_json).collect(),
         total,
@@ -480,10 +504,15 @@ pub struct SalQuery {
     lat: Option<String>,
     long: Option<String>,
     proximity: Option<String>,
-    taxonomy_term_id: Option<String>,
+    postcode: Option<String>,
+    #[serde(flatten)]
+    filters: Filters,
     #[serde(flatten)]
     paging: Paging,
 }
+
+/// The most places a search near a point considers (within its radius, nearest first).
+const NEAR_MAX: usize = 10_000;
 
 /// A service_at_location, with its service and location nested.
 fn sal_json(p: &PlaceRow, cx: &Context, distance: Option<f64>) -> Value {
@@ -497,31 +526,22 @@ fn sal_json(p: &PlaceRow, cx: &Context, distance: Option<f64>) -> Value {
 }
 
 /// `GET /hsds/service_at_locations?lat&long&proximity`: nearest first (from the search index),
-/// or all by name without a point.
-#[utoipa::path(get, path = "/hsds/service_at_locations", tag = "hsds", params(("lat" = Option<f64>, Query), ("long" = Option<f64>, Query), ("proximity" = Option<f64>, Query, description = "metres, more than 0, at most 200000"), ("taxonomy_term_id" = Option<String>, Query), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "nearest first when lat and long are given"), (status = 400, description = "bad parameter")))]
+/// or all by name without a point; narrowed by the same filters as `/services`, combined.
+#[utoipa::path(get, path = "/hsds/service_at_locations", tag = "hsds", params(("lat" = Option<f64>, Query), ("long" = Option<f64>, Query), ("proximity" = Option<f64>, Query, description = "metres, more than 0, at most 200000"), ("search" = Option<String>, Query), ("taxonomy_term_id" = Option<String>, Query), ("taxonomy_id" = Option<String>, Query), ("organization_id" = Option<String>, Query), ("modified_after" = Option<String>, Query), ("postcode" = Option<String>, Query, description = "refused: the directory holds no postcode areas"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "nearest first when lat and long are given; every filter combines"), (status = 400, description = "bad parameter"), (status = 404, description = "unknown taxonomy, term or organization")))]
 pub async fn service_at_locations(
     State(state): State<AppState>,
     Query(q): Query<SalQuery>,
 ) -> Result<Json<Value>> {
     let (page_no, size) = paging(&q.paging)?;
-    let kind = match q.taxonomy_term_id.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(term) => Some(
-            store::kinds(&state.db)
-                .await?
-                .into_iter()
-                .find(|k| kind_term_id(&k.code) == term)
-                .ok_or_else(|| Error::NotFound(format!("there is no taxonomy term {term}")))?
-                .code,
-        ),
-    };
+    if q.postcode.as_deref().is_some_and(|p| !p.trim().is_empty()) {
+        return Err(Error::BadRequest(
+            "postcode: this directory holds no postcode areas; give lat and long (and proximity) instead"
+                .into(),
+        ));
+    }
+    let mut f = place_filter(&state.db, &q.filters).await?;
     let point = super::parse_point(q.lat.as_deref(), q.long.as_deref())?;
     let Some((lat, long)) = point else {
-        let f = PlaceFilter {
-            status: Some("verified"),
-            kind,
-            ..Default::default()
-        };
         let (rows, total) = store::places(&state.db, &f, size, (page_no - 1) * size).await?;
         let cx = context(&state.db, &rows).await?;
         return Ok(Json(page(
@@ -532,15 +552,16 @@ pub async fn service_at_locations(
         )));
     };
     let radius = super::parse_radius(q.proximity.as_deref())?;
-    let kinds: Vec<String> = match kind {
-        Some(k) => vec![k],
+    let kinds: Vec<String> = match &f.kind {
+        Some(k) => vec![k.clone()],
         None => store::kinds(&state.db)
             .await?
             .into_iter()
             .map(|k| k.code)
             .collect(),
     };
-    let want = (page_no * size) as usize;
+    // Everything within the radius, nearest first (the search index); then the other filters,
+    // by the same store query as without a point; then the page.
     let mut found = Vec::new();
     for k in kinds {
         let query = super::index::Query {
@@ -550,11 +571,17 @@ pub async fn service_at_locations(
             radius_m: radius,
             filters: vec![],
             open_at: None,
-            limit: want,
+            limit: NEAR_MAX,
         };
         found.extend(state.directory().nearest(&state.db, &query).await?);
     }
     found.sort_by(|a, b| a.1.total_cmp(&b.1));
+    if f.search.is_some() || f.organization_id.is_some() || f.modified_after.is_some() {
+        f.ids = Some(found.iter().map(|(p, _)| p.id).collect());
+        let (kept, _) = store::places(&state.db, &f, found.len() as i64, 0).await?;
+        let kept: std::collections::HashSet<i64> = kept.iter().map(|p| p.id).collect();
+        found.retain(|(p, _)| kept.contains(&p.id));
+    }
     let total = found.len() as i64;
     let slice: Vec<_> = found
         .into_iter()
@@ -596,40 +623,80 @@ pub async fn service_at_location(
         .ok_or_else(|| Error::NotFound(format!("there is no service_at_location {id}")))
 }
 
-#[utoipa::path(get, path = "/hsds/taxonomies", tag = "hsds", params(("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "the taxonomies")))]
-pub async fn taxonomies(Query(p): Query<Paging>) -> Result<Json<Value>> {
-    let (page_no, size) = paging(&p)?;
-    let all = vec![
+fn all_taxonomies() -> Vec<Value> {
+    vec![
         json!({"id": kinds_taxonomy_id(), "name": "khidmat-kinds", "description": "The kinds of places in the Khidmat directory", "version": "1", "metadata": []}),
         json!({"id": attributes_taxonomy_id(), "name": "khidmat-attributes", "description": "The typed attributes of places of each kind", "version": "1", "metadata": []}),
-    ];
-    Ok(Json(page(
-        all.into_iter()
-            .skip(((page_no - 1) * size) as usize)
-            .take(size as usize)
-            .collect(),
-        2,
-        page_no,
-        size,
-    )))
+    ]
+}
+
+/// Whether every word of `search` is in one of the item's `fields` (Urdu and Pashto spellings
+/// folded, as in every other search).
+fn mentions(item: &Value, fields: &[&str], search: Option<&str>) -> bool {
+    let Some(search) = search else {
+        return true;
+    };
+    let hay: String = fields
+        .iter()
+        .filter_map(|f| item[*f].as_str())
+        .map(crate::platform::text::fold)
+        .collect::<Vec<_>>()
+        .join(" ");
+    crate::platform::text::words(search)
+        .iter()
+        .all(|w| hay.contains(w.as_str()))
+}
+
+/// One page of `items`.
+fn page_of(items: Vec<Value>, page_no: i64, size: i64) -> Value {
+    let total = items.len() as i64;
+    let on_page = items
+        .into_iter()
+        .skip(((page_no - 1) * size) as usize)
+        .take(size as usize)
+        .collect();
+    page(on_page, total, page_no, size)
+}
+
+#[derive(Deserialize, Default)]
+pub struct SearchQuery {
+    search: Option<String>,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
+#[utoipa::path(get, path = "/hsds/taxonomies", tag = "hsds", params(("search" = Option<String>, Query, description = "in the name or description"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "the taxonomies")))]
+pub async fn taxonomies(Query(q): Query<SearchQuery>) -> Result<Json<Value>> {
+    let (page_no, size) = paging(&q.paging)?;
+    let search = q.search.as_deref().filter(|s| !s.trim().is_empty());
+    let all = all_taxonomies()
+        .into_iter()
+        .filter(|t| mentions(t, &["name", "description"], search))
+        .collect();
+    Ok(Json(page_of(all, page_no, size)))
+}
+
+#[utoipa::path(get, path = "/hsds/taxonomies/{id}", tag = "hsds", params(("id" = String, Path)), responses((status = 200, description = "the taxonomy"), (status = 404, description = "no such taxonomy")))]
+pub async fn taxonomy(Path(id): Path<String>) -> Result<Json<Value>> {
+    all_taxonomies()
+        .into_iter()
+        .find(|t| t["id"] == id.as_str())
+        .map(Json)
+        .ok_or_else(|| Error::NotFound(format!("there is no taxonomy {id}: see /hsds/taxonomies")))
 }
 
 #[derive(Deserialize, Default)]
 pub struct TermsQuery {
     taxonomy_id: Option<String>,
+    search: Option<String>,
     #[serde(flatten)]
     paging: Paging,
 }
 
-#[utoipa::path(get, path = "/hsds/taxonomy_terms", tag = "hsds", params(("taxonomy_id" = Option<String>, Query), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "the terms")))]
-pub async fn taxonomy_terms(
-    State(state): State<AppState>,
-    Query(q): Query<TermsQuery>,
-) -> Result<Json<Value>> {
-    let (page_no, size) = paging(&q.paging)?;
-    let kinds = store::kinds(&state.db).await?;
+/// Every term of the taxonomy `want` (all taxonomies without it).
+async fn all_terms(db: &Db, want: Option<&str>) -> Result<Vec<Value>> {
+    let kinds = store::kinds(db).await?;
     let mut terms: Vec<Value> = Vec::new();
-    let want = q.taxonomy_id.as_deref().filter(|s| !s.is_empty());
     if want.is_none_or(|t| t == kinds_taxonomy_id()) {
         terms.extend(kinds.iter().map(kind_term));
     }
@@ -645,17 +712,40 @@ pub async fn taxonomy_terms(
             }
         }
     }
-    let total = terms.len() as i64;
-    Ok(Json(page(
-        terms
-            .into_iter()
-            .skip(((page_no - 1) * size) as usize)
-            .take(size as usize)
-            .collect(),
-        total,
-        page_no,
-        size,
-    )))
+    Ok(terms)
+}
+
+#[utoipa::path(get, path = "/hsds/taxonomy_terms/{id}", tag = "hsds", params(("id" = String, Path)), responses((status = 200, description = "the term"), (status = 404, description = "no such term")))]
+pub async fn taxonomy_term(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    all_terms(&state.db, None)
+        .await?
+        .into_iter()
+        .find(|t| t["id"] == id.as_str())
+        .map(Json)
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "there is no taxonomy term {id}: see /hsds/taxonomy_terms"
+            ))
+        })
+}
+
+#[utoipa::path(get, path = "/hsds/taxonomy_terms", tag = "hsds", params(("taxonomy_id" = Option<String>, Query), ("search" = Option<String>, Query, description = "in the code, name or description"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "the terms")))]
+pub async fn taxonomy_terms(
+    State(state): State<AppState>,
+    Query(q): Query<TermsQuery>,
+) -> Result<Json<Value>> {
+    let (page_no, size) = paging(&q.paging)?;
+    let want = q.taxonomy_id.as_deref().filter(|s| !s.is_empty());
+    let search = q.search.as_deref().filter(|s| !s.trim().is_empty());
+    let terms = all_terms(&state.db, want)
+        .await?
+        .into_iter()
+        .filter(|t| mentions(t, &["code", "name", "description"], search))
+        .collect();
+    Ok(Json(page_of(terms, page_no, size)))
 }
 
 /// The whole directory as HSDS JSON (every verified service, fully nested), for export.
@@ -675,7 +765,7 @@ pub async fn export(db: &Db) -> Result<Value> {
         out.extend(rows.iter().map(|p| service_json(p, &cx)));
         offset += 500;
     }
-    let (orgs, _) = store::orgs(db, 100_000, 0).await?;
+    let (orgs, _) = store::orgs(db, None, 100_000, 0).await?;
     Ok(
         json!({"version": "3.0", "organizations": orgs.iter().map(organization_json).collect::<Vec<_>>(), "services": out}),
     )
@@ -693,7 +783,9 @@ pub async fn export(db: &Db) -> Result<Value> {
         service_at_locations,
         service_at_location,
         taxonomies,
+        taxonomy,
         taxonomy_terms,
+        taxonomy_term,
     ),
     tags((name = "hsds", description = "The directory, as Open Referral HSDS 3.0"))
 )]

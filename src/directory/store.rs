@@ -155,17 +155,35 @@ pub async fn org_id_by_slug(tx: &mut Tx, slug: &str) -> Result<Option<i64>, sqlx
     .map(|r| r.map(|(i,)| i))
 }
 
-pub async fn orgs(db: &Db, limit: i64, offset: i64) -> Result<(Vec<OrgRow>, i64), sqlx::Error> {
-    let total = db
-        .scalar(query("SELECT COUNT(*) FROM dir_organizations"))
-        .await?;
+/// Organizations by name, those whose name or description contains `search` when it is given.
+pub async fn orgs(
+    db: &Db,
+    search: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<OrgRow>, i64), sqlx::Error> {
+    let filtered = |select: &str| {
+        let q = query(format!("{select} FROM dir_organizations o WHERE 1 = 1"));
+        match search {
+            Some(s) => {
+                let like = format!("%{}%", s.to_lowercase().replace(['%', '_'], ""));
+                q.push(" AND (LOWER(o.name) LIKE ")
+                    .push_bind(like.clone())
+                    .push(" OR LOWER(o.description) LIKE ")
+                    .push_bind(like)
+                    .push(")")
+            }
+            None => q,
+        }
+    };
+    let total = db.scalar(filtered("SELECT COUNT(*)")).await?;
     let rows = db
         .fetch_all(
-            query(format!(
-                "SELECT {ORG_COLUMNS} FROM dir_organizations ORDER BY name, id LIMIT $1 OFFSET $2"
-            ))
-            .bind(limit)
-            .bind(offset),
+            filtered(&format!("SELECT {ORG_COLUMNS}"))
+                .push(" ORDER BY o.name, o.id LIMIT ")
+                .push_bind(limit)
+                .push(" OFFSET ")
+                .push_bind(offset),
         )
         .await?;
     Ok((rows, total))
@@ -380,6 +398,8 @@ pub struct PlaceFilter {
     pub organization_id: Option<i64>,
     pub modified_after: Option<DateTime<Utc>>,
     pub status: Option<&'static str>,
+    /// Only these places (those near a point, from the search index).
+    pub ids: Option<Vec<i64>>,
 }
 
 fn place_where(select: &str, f: &PlaceFilter) -> Query {
@@ -395,6 +415,13 @@ fn place_where(select: &str, f: &PlaceFilter) -> Query {
     }
     if let Some(t) = f.modified_after {
         q = q.push(" AND p.updated_at > ").push_bind(t);
+    }
+    if let Some(ids) = &f.ids {
+        q = q.push(" AND p.id IN (-1");
+        for id in ids {
+            q = q.push(", ").push_bind(*id);
+        }
+        q = q.push(")");
     }
     if let Some(s) = &f.search {
         let like = format!("%{}%", s.to_lowercase().replace(['%', '_'], ""));

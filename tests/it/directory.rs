@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::helpers::{
     assert_valid_in, browser, eventually, hidden, login, page as get_page, spawn_with, TestApp,
 };
-use crate::on_both;
+use crate::{both, on_both};
 
 const PHONE: &str = "+923001234567";
 
@@ -676,5 +676,116 @@ on_both!(
             .await
             .unwrap();
         assert!(reply.contains("your area"), "{reply}");
+    }
+);
+
+// HSDS says filters are cumulative: each one given must narrow the answer, with a point or
+// without, and together they combine. Each assertion below fails if its filter is ignored.
+both!(
+    hsds_filters_narrow_every_list_and_combine,
+    |app| async move {
+        let total = |v: &serde_json::Value| v["total_items"].as_i64().unwrap();
+        let names = |v: &serde_json::Value| -> Vec<String> {
+            v["contents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["service"]["name"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        };
+        let sal = "/hsds/service_at_locations?per_page=500";
+        let point = "lat=34.0046&long=71.5589&proximity=20000";
+        let (_, all) = json(&app, sal).await;
+        let (_, near) = json(&app, &format!("{sal}&{point}")).await;
+        assert!(
+            total(&all) >= 16 && total(&near) >= 8,
+            "{} {}",
+            total(&all),
+            total(&near)
+        );
+
+        let (_, orgs) = json(&app, "/hsds/organizations?per_page=100").await;
+        let wssp = orgs["contents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == "Water and Sanitation Services Peshawar")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for base in [sal.to_owned(), format!("{sal}&{point}")] {
+            let (_, everything) = json(&app, &base).await;
+            // search
+            let (_, s) = json(&app, &format!("{base}&search=chowk")).await;
+            assert!(
+                total(&s) >= 1 && total(&s) < total(&everything),
+                "search: {base}"
+            );
+            assert!(names(&s).iter().all(|n| n.to_lowercase().contains("chowk")
+                || s.to_string().to_lowercase().contains("chowk")));
+            // organization_id
+            let (_, o) = json(&app, &format!("{base}&organization_id={wssp}")).await;
+            assert!(
+                total(&o) >= 1 && total(&o) < total(&everything),
+                "organization_id: {base}"
+            );
+            assert!(o["contents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["service"]["organization"]["id"] == wssp.as_str()
+                    || c["service"]["organization_id"] == wssp.as_str()));
+            // modified_after: nothing changed after tomorrow
+            let (_, m) = json(&app, &format!("{base}&modified_after=2099-01-01T00:00:00Z")).await;
+            assert_eq!(total(&m), 0, "modified_after: {base}");
+            let (_, m) = json(&app, &format!("{base}&modified_after=2000-01-01T00:00:00Z")).await;
+            assert_eq!(
+                total(&m),
+                total(&everything),
+                "modified_after in the past: {base}"
+            );
+            // combined: search and organization together, no more than either
+            let (_, both) =
+                json(&app, &format!("{base}&search=chowk&organization_id={wssp}")).await;
+            assert!(total(&both) <= total(&s).min(total(&o)), "combined: {base}");
+            // postcode cannot be applied: refused, never ignored
+            let (status, _) = json(&app, &format!("{base}&postcode=25000")).await;
+            assert_eq!(status, 400, "postcode: {base}");
+            for c in s["contents"].as_array().unwrap() {
+                assert_valid_in("hsds", "compiled/service_at_location.json", c);
+            }
+        }
+
+        // Organizations, taxonomies and terms are searched too.
+        let (_, o) = json(&app, "/hsds/organizations?search=sanitation").await;
+        assert!(total(&o) >= 1 && total(&o) < total(&orgs), "{o}");
+        assert!(o["contents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == wssp.as_str()));
+        let (_, t) = json(&app, "/hsds/taxonomies?search=attributes").await;
+        assert_eq!(total(&t), 1);
+        let (_, terms) = json(&app, "/hsds/taxonomy_terms?per_page=500").await;
+        let (_, toilet) = json(&app, "/hsds/taxonomy_terms?per_page=500&search=toilet").await;
+        assert!(total(&toilet) >= 1 && total(&toilet) < total(&terms));
+        // The optional single-item endpoints.
+        let term = &toilet["contents"][0];
+        let (s, one) = json(
+            &app,
+            &format!("/hsds/taxonomy_terms/{}", term["id"].as_str().unwrap()),
+        )
+        .await;
+        assert_eq!((s, &one), (200, term));
+        let tax = &t["contents"][0];
+        let (s, one) = json(
+            &app,
+            &format!("/hsds/taxonomies/{}", tax["id"].as_str().unwrap()),
+        )
+        .await;
+        assert_eq!((s, &one), (200, tax));
+        assert_eq!(json(&app, "/hsds/taxonomies/nope").await.0, 404);
+        assert_eq!(json(&app, "/hsds/taxonomy_terms/nope").await.0, 404);
     }
 );
