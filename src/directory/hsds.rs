@@ -92,9 +92,19 @@ fn page(contents: Vec<Value>, total: i64, page_number: i64, per_page: i64) -> Va
 pub struct Paging {
     page: Option<String>,
     per_page: Option<String>,
+    /// Every list takes `format`; this API answers JSON only.
+    format: Option<String>,
 }
 
 fn paging(p: &Paging) -> Result<(i64, i64)> {
+    if p.format
+        .as_deref()
+        .is_some_and(|f| !f.is_empty() && f != "json")
+    {
+        return Err(Error::BadRequest(
+            "format: this API answers json only".into(),
+        ));
+    }
     let num = |v: &Option<String>, name: &str, default: i64, max: i64| -> Result<i64> {
         match v.as_deref() {
             None | Some("") => Ok(default),
@@ -390,7 +400,6 @@ pub struct ServicesQuery {
     filters: Filters,
     minimal: Option<String>,
     full: Option<String>,
-    format: Option<String>,
     #[serde(flatten)]
     paging: Paging,
 }
@@ -426,14 +435,6 @@ pub async fn services(
     let (page_no, size) = paging(&q.paging)?;
     let minimal = flag(q.minimal.as_deref(), "minimal", false)?;
     let full = flag(q.full.as_deref(), "full", true)?;
-    if q.format
-        .as_deref()
-        .is_some_and(|f| !f.is_empty() && f != "json")
-    {
-        return Err(Error::BadRequest(
-            "format: this API answers json only".into(),
-        ));
-    }
     let f = place_filter(&state.db, &q.filters).await?;
     let (rows, total) = store::places(&state.db, &f, size, (page_no - 1) * size).await?;
     if minimal {
@@ -468,35 +469,62 @@ pub async fn service(State(state): State<AppState>, Path(id): Path<String>) -> R
 #[derive(Deserialize, Default)]
 pub struct OrgsQuery {
     search: Option<String>,
+    full_service: Option<String>,
+    full: Option<String>,
     #[serde(flatten)]
     paging: Paging,
 }
 
-#[utoipa::path(get, path = "/hsds/organizations", tag = "hsds", params(("search" = Option<String>, Query, description = "in the name or description"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "a page of organizations"), (status = 400, description = "bad parameter")))]
+/// An organization; with `full_service`, its verified services nested, each in full.
+async fn organization_out(db: &Db, o: &OrgRow, full_service: bool) -> Result<Value> {
+    let mut v = organization_json(o);
+    if full_service {
+        let f = PlaceFilter {
+            status: Some("verified"),
+            organization_id: Some(o.id),
+            ..Default::default()
+        };
+        let (rows, _) = store::places(db, &f, NEAR_MAX as i64, 0).await?;
+        let cx = context(db, &rows).await?;
+        v["services"] = Value::Array(rows.iter().map(|p| service_json(p, &cx)).collect());
+    }
+    Ok(v)
+}
+
+#[utoipa::path(get, path = "/hsds/organizations", tag = "hsds", params(("search" = Option<String>, Query, description = "in the name or description"), ("full_service" = Option<bool>, Query, description = "true: each organization's services nested in full"), ("full" = Option<bool>, Query, description = "false: without nested objects"), ("format" = Option<String>, Query, description = "json (the only format)"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "a page of organizations"), (status = 400, description = "bad parameter")))]
 pub async fn organizations(
     State(state): State<AppState>,
     Query(q): Query<OrgsQuery>,
 ) -> Result<Json<Value>> {
     let (page_no, size) = paging(&q.paging)?;
     let search = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let full_service = flag(q.full_service.as_deref(), "full_service", false)?;
+    let full = flag(q.full.as_deref(), "full", true)?;
     let (rows, total) = store::orgs(&state.db, search, size, (page_no - 1) * size).await?;
-    Ok(Json(page(
-        rows.iter().map(organization_json).collect(),
-        total,
-        page_no,
-        size,
-    )))
+    let mut items = Vec::new();
+    for o in &rows {
+        let v = organization_out(&state.db, o, full_service).await?;
+        items.push(if full { v } else { flat(v) });
+    }
+    Ok(Json(page(items, total, page_no, size)))
 }
 
-#[utoipa::path(get, path = "/hsds/organizations/{id}", tag = "hsds", params(("id" = String, Path)), responses((status = 200, description = "the organization"), (status = 404, description = "no such organization")))]
+#[derive(Deserialize, Default)]
+pub struct OrgQuery {
+    full_service: Option<String>,
+}
+
+#[utoipa::path(get, path = "/hsds/organizations/{id}", tag = "hsds", params(("id" = String, Path), ("full_service" = Option<bool>, Query, description = "true: its services nested in full")), responses((status = 200, description = "the organization"), (status = 404, description = "no such organization")))]
 pub async fn organization(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(q): Query<OrgQuery>,
 ) -> Result<Json<Value>> {
+    let full_service = flag(q.full_service.as_deref(), "full_service", false)?;
     let org = store::org_by_uuid(&state.db, &id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("there is no organization {id}")))?;
-    Ok(Json(organization_json(&org)))
+    Ok(Json(organization_out(&state.db, &org, full_service).await?))
 }
 
 #[derive(Deserialize, Default)]
@@ -505,6 +533,7 @@ pub struct SalQuery {
     long: Option<String>,
     proximity: Option<String>,
     postcode: Option<String>,
+    full: Option<String>,
     #[serde(flatten)]
     filters: Filters,
     #[serde(flatten)]
@@ -527,7 +556,7 @@ fn sal_json(p: &PlaceRow, cx: &Context, distance: Option<f64>) -> Value {
 
 /// `GET /hsds/service_at_locations?lat&long&proximity`: nearest first (from the search index),
 /// or all by name without a point; narrowed by the same filters as `/services`, combined.
-#[utoipa::path(get, path = "/hsds/service_at_locations", tag = "hsds", params(("lat" = Option<f64>, Query), ("long" = Option<f64>, Query), ("proximity" = Option<f64>, Query, description = "metres, more than 0, at most 200000"), ("search" = Option<String>, Query), ("taxonomy_term_id" = Option<String>, Query), ("taxonomy_id" = Option<String>, Query), ("organization_id" = Option<String>, Query), ("modified_after" = Option<String>, Query), ("postcode" = Option<String>, Query, description = "refused: the directory holds no postcode areas"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "nearest first when lat and long are given; every filter combines"), (status = 400, description = "bad parameter"), (status = 404, description = "unknown taxonomy, term or organization")))]
+#[utoipa::path(get, path = "/hsds/service_at_locations", tag = "hsds", params(("lat" = Option<f64>, Query), ("long" = Option<f64>, Query), ("proximity" = Option<f64>, Query, description = "metres, more than 0, at most 200000"), ("search" = Option<String>, Query), ("taxonomy_term_id" = Option<String>, Query), ("taxonomy_id" = Option<String>, Query), ("organization_id" = Option<String>, Query), ("modified_after" = Option<String>, Query), ("postcode" = Option<String>, Query, description = "refused: the directory holds no postcode areas"), ("full" = Option<bool>, Query, description = "false: without nested objects"), ("format" = Option<String>, Query, description = "json (the only format)"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "nearest first when lat and long are given; every filter combines"), (status = 400, description = "bad parameter"), (status = 404, description = "unknown taxonomy, term or organization")))]
 pub async fn service_at_locations(
     State(state): State<AppState>,
     Query(q): Query<SalQuery>,
@@ -539,13 +568,15 @@ pub async fn service_at_locations(
                 .into(),
         ));
     }
+    let full = flag(q.full.as_deref(), "full", true)?;
+    let shape = |v: Value| if full { v } else { flat(v) };
     let mut f = place_filter(&state.db, &q.filters).await?;
     let point = super::parse_point(q.lat.as_deref(), q.long.as_deref())?;
     let Some((lat, long)) = point else {
         let (rows, total) = store::places(&state.db, &f, size, (page_no - 1) * size).await?;
         let cx = context(&state.db, &rows).await?;
         return Ok(Json(page(
-            rows.iter().map(|p| sal_json(p, &cx, None)).collect(),
+            rows.iter().map(|p| shape(sal_json(p, &cx, None))).collect(),
             total,
             page_no,
             size,
@@ -598,7 +629,7 @@ pub async fn service_at_locations(
     let cx = context(&state.db, &plain).await?;
     Ok(Json(page(
         rows.iter()
-            .map(|(p, d)| sal_json(p, &cx, Some(*d)))
+            .map(|(p, d)| shape(sal_json(p, &cx, Some(*d))))
             .collect(),
         total,
         page_no,
@@ -689,6 +720,8 @@ pub async fn taxonomy(Path(id): Path<String>) -> Result<Json<Value>> {
 pub struct TermsQuery {
     taxonomy_id: Option<String>,
     search: Option<String>,
+    top_only: Option<String>,
+    parent_id: Option<String>,
     #[serde(flatten)]
     paging: Paging,
 }
@@ -732,7 +765,7 @@ pub async fn taxonomy_term(
         })
 }
 
-#[utoipa::path(get, path = "/hsds/taxonomy_terms", tag = "hsds", params(("taxonomy_id" = Option<String>, Query), ("search" = Option<String>, Query, description = "in the code, name or description"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "the terms")))]
+#[utoipa::path(get, path = "/hsds/taxonomy_terms", tag = "hsds", params(("taxonomy_id" = Option<String>, Query), ("search" = Option<String>, Query, description = "in the code, name or description"), ("top_only" = Option<bool>, Query, description = "true: terms without a parent"), ("parent_id" = Option<String>, Query, description = "the terms under this one"), ("format" = Option<String>, Query, description = "json (the only format)"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "the terms")))]
 pub async fn taxonomy_terms(
     State(state): State<AppState>,
     Query(q): Query<TermsQuery>,
@@ -740,10 +773,14 @@ pub async fn taxonomy_terms(
     let (page_no, size) = paging(&q.paging)?;
     let want = q.taxonomy_id.as_deref().filter(|s| !s.is_empty());
     let search = q.search.as_deref().filter(|s| !s.trim().is_empty());
+    let top_only = flag(q.top_only.as_deref(), "top_only", false)?;
+    let parent = q.parent_id.as_deref().filter(|s| !s.is_empty());
     let terms = all_terms(&state.db, want)
         .await?
         .into_iter()
         .filter(|t| mentions(t, &["code", "name", "description"], search))
+        .filter(|t| !top_only || t.get("parent_id").is_none_or(Value::is_null))
+        .filter(|t| parent.is_none_or(|p| t["parent_id"] == p))
         .collect();
     Ok(Json(page_of(terms, page_no, size)))
 }

@@ -787,5 +787,83 @@ both!(
         assert_eq!((s, &one), (200, tax));
         assert_eq!(json(&app, "/hsds/taxonomies/nope").await.0, 404);
         assert_eq!(json(&app, "/hsds/taxonomy_terms/nope").await.0, 404);
+
+        // top_only and parent_id on terms.
+        let (_, top) = json(&app, "/hsds/taxonomy_terms?per_page=500&top_only=true").await;
+        assert!(total(&top) >= 3 && total(&top) < total(&terms));
+        assert!(top["contents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["parent_id"].is_null()));
+        let toilet_kind = top["contents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["code"] == "public-toilet")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (_, under) = json(
+            &app,
+            &format!("/hsds/taxonomy_terms?per_page=500&parent_id={toilet_kind}"),
+        )
+        .await;
+        assert!(total(&under) >= 1);
+        assert!(under["contents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["parent_id"] == toilet_kind.as_str()));
+
+        // full_service nests an organization's services; full=false leaves nested objects out.
+        let (s, org) = json(
+            &app,
+            &format!("/hsds/organizations/{wssp}?full_service=true"),
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert_valid_in("hsds", "compiled/organization.json", &org);
+        assert_eq!(
+            org["services"].as_array().map(Vec::len),
+            Some(7),
+            "WSSP's seven toilets"
+        );
+        let (_, plain) = json(&app, &format!("/hsds/organizations/{wssp}")).await;
+        assert!(plain.get("services").is_none());
+        let (_, listed) = json(
+            &app,
+            "/hsds/organizations?full_service=true&search=sanitation",
+        )
+        .await;
+        assert!(listed["contents"][0]["services"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty()));
+        let (_, bare) = json(&app, &format!("{sal}&full=false")).await;
+        assert!(bare["contents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c.get("service").is_none() && c.get("id").is_some()));
+        // format: JSON only, said rather than ignored, on every list.
+        for list in [
+            "services",
+            "organizations",
+            "service_at_locations",
+            "taxonomies",
+            "taxonomy_terms",
+        ] {
+            assert_eq!(
+                json(&app, &format!("/hsds/{list}?format=xml")).await.0,
+                400,
+                "{list}"
+            );
+            assert_eq!(
+                json(&app, &format!("/hsds/{list}?format=json")).await.0,
+                200,
+                "{list}"
+            );
+        }
     }
 );
