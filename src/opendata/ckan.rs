@@ -526,10 +526,20 @@ fn organization_dict(d: &Department, count: Option<i64>) -> Value {
     v
 }
 
+/// A resource as CKAN describes it. Its `url` downloads the file (the rows as CSV), as a client
+/// that fetches a resource expects (frictionless's CKAN adapter does); `datastore_active` tells it
+/// the rows can also be queried with `datastore_search`.
 fn resource_dict(r: &ResourceRow, dataset: &DatasetRow, base: &str) -> Value {
+    let (url, mimetype) = match r.datastore_table {
+        Some(_) => (
+            format!("{base}/dataset/{}/resource/{}.csv", dataset.name, r.uuid),
+            Some("text/csv"),
+        ),
+        None => (format!("{base}/dataset/{}", dataset.name), None),
+    };
     json!({
         "id": r.uuid, "package_id": dataset.uuid, "name": r.name, "description": r.description,
-        "format": r.format, "url": format!("{base}/api/3/action/datastore_search?resource_id={}", r.uuid),
+        "format": r.format, "url": url, "mimetype": mimetype,
         "datastore_active": r.datastore_table.is_some(), "state": "active",
         "created": r.created_at.to_rfc3339(), "last_modified": r.modified_at.to_rfc3339(),
         "position": 0,

@@ -52,6 +52,26 @@ on_both!(
         assert_eq!(s, 200);
         assert_eq!(show["success"], true);
         assert_eq!(show["result"]["datastore_active"], true);
+        // The resource's url downloads the file, as a client that fetches a resource expects:
+        // the rows as CSV, not the datastore_search JSON.
+        let url = show["result"]["url"].as_str().unwrap();
+        assert_eq!(
+            url,
+            app.at(&format!("/dataset/weekly-reports/resource/{resource}.csv"))
+        );
+        let got = app.client.get(url).send().await.unwrap();
+        assert_eq!(got.status(), 200);
+        assert!(got.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv"));
+        let text = got.text().await.unwrap();
+        let lines: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();
+        assert_eq!(lines[0], "District,Week,Reports,Median hours,Opened,Note");
+        assert_eq!(lines.len(), 5, "{text}");
+        assert!(
+            lines[3].starts_with("peshawar,2026-11-09,131,") && lines[3].ends_with("بجلی چوری")
+        );
 
         let (_, r) = action(&app, "datastore_search", json!({"resource_id": resource})).await;
         let types: Vec<(String, String)> = r["result"]["fields"]
