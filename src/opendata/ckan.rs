@@ -597,8 +597,54 @@ async fn packages(
         .collect())
 }
 
+/// Every action this API answers, with what `help_show` says of it (CKAN returns the action's
+/// documentation there, and links it from every response's `help`).
+const ACTIONS: &[(&str, &str)] = &[
+    ("site_read", "Whether the site can be read: always true."),
+    ("status_show", "The site's title, address, CKAN version it speaks and extensions."),
+    ("help_show", "The documentation of an action.\n\n:param name: the action's name"),
+    ("package_list", "The names of every dataset.\n\n:param limit, offset: a page of them"),
+    ("package_show", "One dataset with its resources.\n\n:param id: the dataset's id or name"),
+    ("package_search", "Datasets matching a query, with facets.\n\n:param q: words, in any of English, Urdu and Pashto\n:param fq: organization:, tags:, groups:, res_format:, name:\n:param facet.field: organization, tags, groups\n:param sort, rows, start"),
+    ("organization_list", "The departments that publish.\n\n:param all_fields: with their counts"),
+    ("organization_show", "One department.\n\n:param id: its name"),
+    ("group_list", "The themes datasets are grouped in."),
+    ("group_show", "One theme.\n\n:param id: its name"),
+    ("license_list", "The licences a dataset may carry."),
+    ("tag_list", "Every tag in use."),
+    ("resource_show", "One resource: its url downloads the rows as CSV.\n\n:param id: the resource's id"),
+    ("datastore_search", "Rows of a DataStore resource.\n\n:param resource_id\n:param q, filters, fields, sort, limit, offset, records_format"),
+    ("datastore_search_sql", "A read-only SQL SELECT over DataStore resources (tables named by resource id).\n\n:param sql"),
+    ("package_create", "Create a dataset (a department's API key).\n\n:param name, title, notes, owner_org, license_id, tags, groups"),
+    ("package_update", "Change a dataset (a department's API key).\n\n:param id"),
+    ("package_delete", "Delete a dataset and its rows (a department's API key).\n\n:param id"),
+    ("resource_create", "Upload a CSV as a new resource of a dataset (a department's API key).\n\n:param package_id, name, upload"),
+    ("datastore_create", "Create a DataStore resource from fields and records (a department's API key).\n\n:param resource or resource_id, fields, records"),
+    ("datastore_upsert", "Insert, update or upsert records (a department's API key).\n\n:param resource_id, records, method"),
+];
+
 async fn run(state: &AppState, name: &str, p: &Params, base: &str) -> Result<Value, CkanError> {
     match name {
+        "help_show" => {
+            let want = text(p, "name").ok_or_else(|| {
+                CkanError(
+                    StatusCode::CONFLICT,
+                    "Validation Error",
+                    "name: Missing value".into(),
+                )
+            })?;
+            ACTIONS
+                .iter()
+                .find(|(n, _)| *n == want)
+                .map(|(_, doc)| json!(doc))
+                .ok_or_else(|| {
+                    CkanError(
+                        StatusCode::NOT_FOUND,
+                        "Not Found Error",
+                        format!("Action name not known: {want}"),
+                    )
+                })
+        }
         "site_read" => Ok(json!(true)),
         "status_show" => Ok(json!({
             "site_title": "Khidmat open data", "site_url": base, "ckan_version": "2.10.4",

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn, Backend, TestApp};
-use crate::on_both;
+use crate::{both, on_both};
 
 const CSV: &str = "\u{feff}District,Week,Reports,Median hours,Opened,Note\n\
 peshawar,2026-11-02,120,36.5,2026-11-02T09:00:00Z,پشاور میں زیادہ\n\
@@ -1242,3 +1242,77 @@ on_both!(
         assert_eq!(list["result"], json!(["sanitation"]));
     }
 );
+
+// Every CKAN answer links its action's documentation in `help`; the link answers.
+both!(the_help_every_answer_links_to_exists, |app| async move {
+    let actions = [
+        "site_read",
+        "status_show",
+        "package_list",
+        "package_search",
+        "organization_list",
+        "group_list",
+        "license_list",
+        "tag_list",
+    ];
+    for name in actions {
+        let r: Value = app
+            .client
+            .get(app.at(&format!("/api/3/action/{name}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let help = r["help"].as_str().unwrap();
+        assert!(
+            help.ends_with(&format!("/api/3/action/help_show?name={name}")),
+            "{help}"
+        );
+        let doc: Value = app
+            .client
+            .get(help)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(doc["success"], true, "{name}: {doc}");
+        assert!(
+            doc["result"].as_str().is_some_and(|d| d.len() > 10),
+            "{name}: {doc}"
+        );
+    }
+    // The documentation of each write action exists too, and an unknown one is CKAN's not-found.
+    for name in [
+        "package_create",
+        "resource_create",
+        "datastore_create",
+        "datastore_upsert",
+        "datastore_search",
+        "datastore_search_sql",
+        "help_show",
+    ] {
+        let doc: Value = app
+            .client
+            .get(app.at(&format!("/api/3/action/help_show?name={name}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(doc["success"], true, "{name}");
+    }
+    let r = app
+        .client
+        .get(app.at("/api/3/action/help_show?name=no_such_action"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["__type"], "Not Found Error");
+});
