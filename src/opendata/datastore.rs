@@ -522,13 +522,20 @@ pub struct Search {
     pub include_total: bool,
 }
 
-fn field<'a>(fields: &'a [Field], id: &str) -> Result<&'a Field> {
+/// The field `id` asks for: one of the table's, or `_id`, the row's number, which every table has
+/// and which may be sorted and filtered on like any integer field.
+fn field(fields: &[Field], id: &str) -> Result<Field> {
     if id == "_id" {
-        return Err(Error::BadRequest("_id cannot be used here".into()));
+        return Ok(Field {
+            id: "_id".into(),
+            column: "_id".into(),
+            kind: FieldType::Integer,
+        });
     }
     fields
         .iter()
         .find(|f| f.id == id)
+        .cloned()
         .ok_or_else(|| Error::Conflict(format!("there is no field {id:?}")))
 }
 
@@ -545,9 +552,11 @@ pub async fn search(
     let ds = schema(db.backend());
     let shown: Vec<Field> = match &s.fields {
         None => all.to_vec(),
+        // `_id` comes first in every row whatever is asked; naming it is not an error.
         Some(ids) => ids
             .iter()
-            .map(|id| field(all, id).cloned())
+            .filter(|id| *id != "_id")
+            .map(|id| field(all, id))
             .collect::<Result<_>>()?,
     };
     let backend = db.backend();

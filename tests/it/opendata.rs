@@ -1316,3 +1316,40 @@ both!(the_help_every_answer_links_to_exists, |app| async move {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["__type"], "Not Found Error");
 });
+
+// `_id`, the row's number, is a field like the others for sort, fields and filters (as in CKAN).
+both!(the_row_number_sorts_selects_and_filters, |app| async move {
+    let resource = imported(&app).await;
+    let (s, r) = action(
+        &app,
+        "datastore_search",
+        json!({"resource_id": resource, "sort": "_id desc", "fields": ["_id", "District"]}),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    let ids: Vec<i64> = r["result"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [4, 3, 2, 1]);
+    assert_eq!(r["result"]["records"][0]["District"], "mardan");
+    assert!(r["result"]["records"][0].get("Week").is_none());
+    let (s, r) = action(
+        &app,
+        "datastore_search",
+        json!({"resource_id": resource, "filters": {"_id": 2}}),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["result"]["total"], 1);
+    assert_eq!(r["result"]["records"][0]["District"], "swat");
+    let (s, _) = action(
+        &app,
+        "datastore_search",
+        json!({"resource_id": resource, "filters": {"_id": "two"}}),
+    )
+    .await;
+    assert_eq!(s, 409, "a row number is a number");
+});
