@@ -605,7 +605,7 @@ const ACTIONS: &[(&str, &str)] = &[
     ("help_show", "The documentation of an action.\n\n:param name: the action's name"),
     ("package_list", "The names of every dataset.\n\n:param limit, offset: a page of them"),
     ("package_show", "One dataset with its resources.\n\n:param id: the dataset's id or name"),
-    ("package_search", "Datasets matching a query, with facets.\n\n:param q: words, in any of English, Urdu and Pashto\n:param fq: organization:, tags:, groups:, res_format:, name:\n:param facet.field: organization, tags, groups\n:param sort, rows, start"),
+    ("package_search", "Datasets matching a query, with facets.\n\n:param q: words, in any of English, Urdu and Pashto\n:param fq: organization:, tags:, groups:, res_format:, name:\n:param facet.field: organization, tags, groups, license_id, res_format\n:param sort, rows, start"),
     ("organization_list", "The departments that publish.\n\n:param all_fields: with their counts"),
     ("organization_show", "One department.\n\n:param id: its name"),
     ("group_list", "The themes datasets are grouped in."),
@@ -835,11 +835,13 @@ async fn package_search(state: &AppState, p: &Params, base: &str) -> Result<Valu
             "organization" => store::department_facet(&state.db, &f).await?,
             "tags" => store::label_counts(&state.db, &f, store::Labels::Tags).await?,
             "groups" => store::label_counts(&state.db, &f, store::Labels::Groups).await?,
+            "license_id" => store::license_facet(&state.db, &f).await?,
+            "res_format" => store::format_facet(&state.db, &f).await?,
             other => {
                 return Err(CkanError(
                     StatusCode::CONFLICT,
                     "Validation Error",
-                    format!("facet.field: {other:?} is not supported (organization, tags, groups)"),
+                    format!("facet.field: {other:?} is not supported (organization, tags, groups, license_id, res_format)"),
                 ))
             }
         };

@@ -325,8 +325,13 @@ pub enum DatasetOrder {
 }
 
 fn narrowed(backend: Backend, select: &str, f: &DatasetFilter) -> Query {
+    narrowed_joined(backend, select, "", f)
+}
+
+/// [`narrowed`], with more tables joined (`join`: a constant of this module).
+fn narrowed_joined(backend: Backend, select: &str, join: &str, f: &DatasetFilter) -> Query {
     let mut q = query(format!(
-        "{select} FROM od_datasets d LEFT JOIN departments o ON o.id = d.department_id WHERE d.state = 'active'"
+        "{select} FROM od_datasets d LEFT JOIN departments o ON o.id = d.department_id{join} WHERE d.state = 'active'"
     ));
     if !f.words.is_empty() {
         q = match backend {
@@ -425,6 +430,29 @@ pub async fn department_facet(
     db.fetch_all(
         narrowed(db.backend(), "SELECT o.slug, COUNT(*)", f)
             .push(" AND o.slug IS NOT NULL GROUP BY o.slug ORDER BY COUNT(*) DESC"),
+    )
+    .await
+}
+
+/// How many of the datasets matching `f` carry each licence.
+pub async fn license_facet(db: &Db, f: &DatasetFilter) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    db.fetch_all(
+        narrowed(db.backend(), "SELECT d.license_id, COUNT(*)", f)
+            .push(" GROUP BY d.license_id ORDER BY COUNT(*) DESC, d.license_id"),
+    )
+    .await
+}
+
+/// How many of the datasets matching `f` have a resource of each format (CSV, JSON, …).
+pub async fn format_facet(db: &Db, f: &DatasetFilter) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    db.fetch_all(
+        narrowed_joined(
+            db.backend(),
+            "SELECT UPPER(r.format), COUNT(DISTINCT d.id)",
+            " JOIN od_resources r ON r.dataset_id = d.id",
+            f,
+        )
+        .push(" GROUP BY UPPER(r.format) ORDER BY COUNT(DISTINCT d.id) DESC, UPPER(r.format)"),
     )
     .await
 }

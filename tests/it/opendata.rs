@@ -1353,3 +1353,44 @@ both!(the_row_number_sorts_selects_and_filters, |app| async move {
     .await;
     assert_eq!(s, 409, "a row number is a number");
 });
+
+// Facets on the resources' format and the datasets' licence, as CKAN portals show them.
+both!(
+    datasets_are_counted_by_format_and_licence,
+    |app| async move {
+        imported(&app).await;
+        let (s, r) = action(
+            &app,
+            "package_search",
+            json!({"facet.field": ["res_format", "license_id"]}),
+        )
+        .await;
+        assert_eq!(s, 200, "{r}");
+        let facets = &r["result"]["search_facets"];
+        let formats = facets["res_format"]["items"].as_array().unwrap();
+        let csv = formats.iter().find(|i| i["name"] == "CSV").expect("CSV");
+        assert!(csv["count"].as_i64().unwrap() >= 1);
+        let licences = facets["license_id"]["items"].as_array().unwrap();
+        let total: i64 = licences.iter().map(|i| i["count"].as_i64().unwrap()).sum();
+        assert_eq!(
+            total,
+            r["result"]["count"].as_i64().unwrap(),
+            "every dataset has one licence"
+        );
+        // The facets follow the query: a search that finds nothing counts nothing.
+        let (_, none) = action(
+            &app,
+            "package_search",
+            json!({"q": "zzzznothing", "facet.field": ["res_format", "license_id"]}),
+        )
+        .await;
+        assert_eq!(
+            none["result"]["search_facets"]["res_format"]["items"],
+            json!([])
+        );
+        assert_eq!(
+            none["result"]["search_facets"]["license_id"]["items"],
+            json!([])
+        );
+    }
+);
