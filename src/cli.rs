@@ -453,7 +453,18 @@ async fn serve(mut config: Config, listen: Option<String>, demo: bool) -> anyhow
     }
     config.demo |= demo;
     init_logging(&config.log_format);
+    let demo = config.demo;
     let app = Application::build(config).await?;
+    if demo {
+        // The demo's open-data portal shows the platform's own figures from the first start.
+        match crate::opendata::publish::first(&app.state().db).await {
+            Ok(true) => tracing::info!("the platform's own open data is published"),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e.message(), "could not publish the platform's open data")
+            }
+        }
+    }
     tracing::info!(address = %app.local_addr(), database = app.state().db.backend().name(), "khidmat is serving");
     eprintln!("Khidmat is serving on http://{}", app.local_addr());
     app.run_until_stopped(true).await

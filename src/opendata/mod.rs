@@ -44,7 +44,26 @@ pub async fn import_csv(
     department: Option<&str>,
     progress: impl FnMut(&str, u64) + Send + 'static,
 ) -> Result<Imported> {
-    import_into(db, path, name, title, department, false, progress).await
+    let about = About {
+        title,
+        department,
+        ..About::default()
+    };
+    import_into(db, path, name, &about, false, progress).await
+}
+
+/// What an import says of its dataset and resource.
+#[derive(Default)]
+pub struct About<'a> {
+    /// The dataset's title when it is made (its name without one).
+    pub title: Option<&'a str>,
+    /// What the dataset is, how often it changes, how it is computed, what was left out. When
+    /// given, it (and the title) replace what the dataset said.
+    pub notes: Option<&'a str>,
+    /// The department that publishes it, when it is made.
+    pub department: Option<&'a str>,
+    /// The resource's name (the file's name without one).
+    pub resource_name: Option<&'a str>,
 }
 
 /// As [`import_csv`]; with `replace`, the dataset's earlier resources (and their tables) go in
@@ -53,11 +72,11 @@ pub async fn import_into(
     db: &Db,
     path: &Path,
     name: &str,
-    title: Option<&str>,
-    department: Option<&str>,
+    about: &About<'_>,
     replace: bool,
     mut progress: impl FnMut(&str, u64) + Send + 'static,
 ) -> Result<Imported> {
+    let (title, department) = (about.title, about.department);
     let valid_name = !name.is_empty()
         && name.len() <= 100
         && name
@@ -100,13 +119,19 @@ pub async fn import_into(
         )));
     }
     let resource_id = uuid::Uuid::new_v4().to_string();
-    let file_name = path
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_else(|| name.to_owned());
+    let file_name = match about.resource_name {
+        Some(n) => n.to_owned(),
+        None => path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| name.to_owned()),
+    };
     let mut tx = db.begin().await?;
     let dataset_id =
         store::ensure_dataset(&mut tx, name, title.unwrap_or(name), "", department_id, &[]).await?;
+    if let Some(notes) = about.notes {
+        store::describe_dataset(&mut tx, dataset_id, name, title.unwrap_or(name), notes).await?;
+    }
     if replace {
         store::drop_resources(&mut tx, dataset_id).await?;
     }
@@ -144,7 +169,12 @@ pub async fn import_upload(
     title: Option<&str>,
     department: Option<&str>,
 ) -> Result<Imported> {
-    let done = import_into(db, path, dataset, title, department, false, |_, _| {}).await?;
+    let about = About {
+        title,
+        department,
+        ..About::default()
+    };
+    let done = import_into(db, path, dataset, &about, false, |_, _| {}).await?;
     let mut tx = db.begin().await?;
     crate::platform::audit::record(
         &mut tx,

@@ -230,8 +230,60 @@ pub async fn benefits_grants(db: &Db) -> Result<Vec<Vec<String>>> {
     Ok(out)
 }
 
-async fn publish_rows(db: &Db, name: &str, title: &str, rows: Vec<Vec<String>>) -> Result<u64> {
-    let path = temp_csv(name);
+/// One of the datasets the platform publishes about itself: its name, its title, what it says of
+/// itself (what it holds, how often and how it is made, what is left out to protect people) and
+/// its resource's name.
+struct Publication {
+    name: &'static str,
+    title: &'static str,
+    notes: &'static str,
+    resource: &'static str,
+    /// A table of counts about people, under `platform::disclosure`'s rule (said in its notes).
+    counts: bool,
+}
+
+/// What every publication says of how often it changes and what it leaves out.
+const EVERY_WEEK: &str = "Published by Khidmat itself every Monday at 03:00 Pakistan time (and whenever an administrator runs `khidmat data publish`); each publication replaces the last.";
+const DISCLOSURE: &str = "To protect people, a row counting fewer than 5 is left out, every count is rounded to a multiple of 5, and money and minutes are scaled to the rounded counts, so that no table can be set against another to find a person. Nothing that names or reaches a citizen (names, phone numbers, e-mail addresses, CNICs, descriptions) is published.";
+
+const REPORTS_WEEKLY: Publication = Publication {
+    name: "reports-weekly",
+    title: "Reports per week, service and district",
+    notes: "Citizens' reports to the public services (electricity theft, traffic, water and sanitation, …) by week (from Monday, Pakistan time), service and district, over the last 52 weeks: how many were made, how many were resolved, and the median hours until a report was first closed. Reports to confidential services (complaints about people) are not counted.",
+    resource: "Reports per week (CSV)",
+    counts: true,
+};
+const DIRECTORY_PLACES: Publication = Publication {
+    name: "directory-places",
+    title: "Directory of public places",
+    notes: "The verified places of the directory (public toilets, health facilities, emergency contacts, driving schools, …): kind, name, position, address, district, the place's public phone, its attributes, and the average rating with its number of reviews. Nothing about reviewers or about the citizens who suggested places is published; places awaiting verification are not included.",
+    resource: "Directory of public places (CSV)",
+    counts: false,
+};
+const BENEFITS_GRANTS: Publication = Publication {
+    name: "benefits-grants",
+    title: "Grant applications and payments by fund, district, gender and the answers a fund is restricted by",
+    notes: "Applications to each fund by financial year, district, gender and the answer to each question the fund's rules restrict (religion, for the Minority Affairs funds): how many applied and were selected, and the rupees committed and paid (from the payment ledger). A fund's own totals are on its page.",
+    resource: "Grants by fund, district and gender (CSV)",
+    counts: true,
+};
+const IMPACT_WEEKLY: Publication = Publication {
+    name: "impact-weekly",
+    title: "Impact: queries handled, minutes saved and citizens facilitated per week, service, channel, department and district",
+    notes: "The programme's impact figures, the same table as /impact.csv: per week, service, channel (web, SMS, USSD, …), department and district, the queries handled, the minutes they saved citizens and the distinct citizens facilitated (counted by a keyed hash of their contact, never the contact).",
+    resource: "Impact per week (CSV)",
+    counts: true,
+};
+const CAMPAIGN_PLEDGES: Publication = Publication {
+    name: "campaign-pledges",
+    title: "Campaign pledges by category, district and kind",
+    notes: "Pledges of support to campaign projects by the project's category, district and the kind of support pledged: how many were made, how many were accepted, and the accepted total in its unit. Who pledged is not published.",
+    resource: "Campaign pledges (CSV)",
+    counts: true,
+};
+
+async fn publish_rows(db: &Db, p: &Publication, rows: Vec<Vec<String>>) -> Result<u64> {
+    let path = temp_csv(p.name);
     {
         let mut w = csv::Writer::from_writer(
             std::fs::File::create(&path).map_err(|e| Error::Internal(e.into()))?,
@@ -241,7 +293,18 @@ async fn publish_rows(db: &Db, name: &str, title: &str, rows: Vec<Vec<String>>) 
         }
         w.flush().map_err(|e| Error::Internal(e.into()))?;
     }
-    let done = super::import_into(db, &path, name, Some(title), None, true, |_, _| {}).await;
+    let notes = if p.counts {
+        format!("{}\n\n{EVERY_WEEK} {DISCLOSURE}", p.notes)
+    } else {
+        format!("{}\n\n{EVERY_WEEK}", p.notes)
+    };
+    let about = super::About {
+        title: Some(p.title),
+        notes: Some(&notes),
+        department: None,
+        resource_name: Some(p.resource),
+    };
+    let done = super::import_into(db, &path, p.name, &about, true, |_, _| {}).await;
     let _ = std::fs::remove_file(&path);
     Ok(done?.rows)
 }
@@ -325,47 +388,49 @@ pub async fn campaign_pledges(db: &Db) -> Result<Vec<Vec<String>>> {
 
 /// Publish every aggregate now. Returns `(dataset, rows)`.
 pub async fn run(db: &Db) -> Result<Vec<(String, u64)>> {
+    let mut done = Vec::new();
     let weekly = reports_weekly(db, 52).await?;
+    done.push((
+        REPORTS_WEEKLY,
+        publish_rows(db, &REPORTS_WEEKLY, weekly).await?,
+    ));
     let places = directory_places(db).await?;
-    let a = publish_rows(
-        db,
-        "reports-weekly",
-        "Reports per week, service and district",
-        weekly,
-    )
-    .await?;
-    let b = publish_rows(db, "directory-places", "Directory of public places", places).await?;
+    done.push((
+        DIRECTORY_PLACES,
+        publish_rows(db, &DIRECTORY_PLACES, places).await?,
+    ));
     let grants = benefits_grants(db).await?;
-    let c = publish_rows(
-        db,
-        "benefits-grants",
-        "Grant applications and payments by fund, district, gender and the answers a fund is restricted by",
-        grants,
-    )
-    .await?;
+    done.push((
+        BENEFITS_GRANTS,
+        publish_rows(db, &BENEFITS_GRANTS, grants).await?,
+    ));
     let impact = impact_weekly(db).await?;
-    let d = publish_rows(
-        db,
-        "impact-weekly",
-        "Impact: queries handled, minutes saved and citizens facilitated per week, service, channel, department and district",
-        impact,
-    )
-    .await?;
+    done.push((
+        IMPACT_WEEKLY,
+        publish_rows(db, &IMPACT_WEEKLY, impact).await?,
+    ));
     let pledges = campaign_pledges(db).await?;
-    let e = publish_rows(
-        db,
-        "campaign-pledges",
-        "Campaign pledges by category, district and kind",
-        pledges,
-    )
-    .await?;
-    Ok(vec![
-        ("reports-weekly".into(), a),
-        ("directory-places".into(), b),
-        ("benefits-grants".into(), c),
-        ("impact-weekly".into(), d),
-        ("campaign-pledges".into(), e),
-    ])
+    done.push((
+        CAMPAIGN_PLEDGES,
+        publish_rows(db, &CAMPAIGN_PLEDGES, pledges).await?,
+    ));
+    Ok(done
+        .into_iter()
+        .map(|(p, rows)| (p.name.to_owned(), rows))
+        .collect())
+}
+
+/// Publish now if the platform has never published (a demo's first start shows a portal with
+/// its own figures rather than an empty one until Monday). `true` when it published.
+pub async fn first(db: &Db) -> Result<bool> {
+    if super::store::dataset(db, REPORTS_WEEKLY.name)
+        .await?
+        .is_some()
+    {
+        return Ok(false);
+    }
+    run(db).await?;
+    Ok(true)
 }
 
 /// The next Monday, 03:00 Pakistan time.

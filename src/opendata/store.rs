@@ -164,6 +164,27 @@ pub async fn update_dataset(tx: &mut Tx, id: i64, d: &DatasetSpec<'_>) -> Result
     Ok(())
 }
 
+/// Set what a dataset says of itself (the datasets the platform publishes about itself: their
+/// title and notes are the code's, renewed at every publication).
+pub async fn describe_dataset(
+    tx: &mut Tx,
+    id: i64,
+    name: &str,
+    title: &str,
+    notes: &str,
+) -> Result<(), sqlx::Error> {
+    let tags: Vec<String> = vec![];
+    tx.execute(
+        query("UPDATE od_datasets SET title = $1, notes = $2, search = $3 WHERE id = $4")
+            .bind(title)
+            .bind(notes)
+            .bind(search_text(name, title, notes, &tags))
+            .bind(id),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Delete a dataset: it leaves every listing, and its DataStore tables are dropped, so data
 /// published by mistake is withdrawn from every read (`datastore_search`, `_sql`, downloads).
 /// The resources' descriptions stay, without rows.

@@ -233,6 +233,29 @@ on_both!(serve_with_demo_loads_the_packs_once, |backend| async move {
         })
         .await;
         assert!(services.as_array().unwrap().len() >= 10, "round {round}");
+        // The portal shows the platform's own datasets from the first start, described.
+        let weekly: Value = client
+            .get(format!(
+                "http://{listen}/api/3/action/package_show?id=directory-places"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(weekly["success"], true, "round {round}: {weekly}");
+        assert!(
+            weekly["result"]["notes"]
+                .as_str()
+                .unwrap()
+                .contains("Monday"),
+            "{weekly}"
+        );
+        assert_eq!(
+            weekly["result"]["resources"][0]["name"],
+            "Directory of public places (CSV)"
+        );
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
         let status = child.wait().unwrap();
         assert!(status.success(), "round {round}: graceful stop");

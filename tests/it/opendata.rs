@@ -607,6 +607,27 @@ on_both!(
             "the Swat cell of one is left out"
         );
         assert!(published[1].1 >= 16, "the verified directory");
+        // Each says what it is, how it is made and what it leaves out; its file is named.
+        for (name, resource) in [
+            ("reports-weekly", "Reports per week (CSV)"),
+            ("directory-places", "Directory of public places (CSV)"),
+            (
+                "benefits-grants",
+                "Grants by fund, district and gender (CSV)",
+            ),
+            ("impact-weekly", "Impact per week (CSV)"),
+            ("campaign-pledges", "Campaign pledges (CSV)"),
+        ] {
+            let (_, p) = action(&app, "package_show", json!({"id": name})).await;
+            let notes = p["result"]["notes"].as_str().unwrap();
+            assert!(notes.contains("every Monday"), "{name}: {notes}");
+            assert_eq!(
+                notes.contains("fewer than 5"),
+                name != "directory-places",
+                "{name}: the disclosure rule is said where it applies"
+            );
+            assert_eq!(p["result"]["resources"][0]["name"], resource, "{name}");
+        }
         // Publishing again replaces, not adds.
         khidmat::opendata::publish::run(&app.db).await.unwrap();
         assert_eq!(
