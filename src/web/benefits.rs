@@ -296,11 +296,7 @@ async fn fund_page(
     let f = fund_or_page(&state, &code, lang).await?;
     let page = fund_view(
         &state,
-        Frame {
-            lang,
-            csrf: &csrf,
-            uri: &uri,
-        },
+        Frame::new(lang, &csrf, &uri),
         &f,
         BTreeMap::new(),
         &BTreeMap::new(),
@@ -724,11 +720,7 @@ async fn staff_fund(
     let page = staff_fund_view(
         &state,
         &staff,
-        Frame {
-            lang,
-            csrf: &csrf,
-            uri: &uri,
-        },
+        Frame::new(lang, &csrf, &uri),
         &f,
         q.status.unwrap_or_default(),
         None,
@@ -813,11 +805,7 @@ async fn staff_reconcile(
     let page = staff_fund_view(
         &state,
         &staff,
-        Frame {
-            lang,
-            csrf: &csrf,
-            uri: &uri,
-        },
+        Frame::new(lang, &csrf, &uri),
         &f,
         String::new(),
         Some(report),

@@ -454,6 +454,12 @@ pub struct Frame<'a> {
     pub uri: &'a axum::http::Uri,
 }
 
+impl<'a> Frame<'a> {
+    pub fn new(lang: Lang, csrf: &'a Csrf, uri: &'a axum::http::Uri) -> Self {
+        Frame { lang, csrf, uri }
+    }
+}
+
 pub struct Page {
     pub lang: Lang,
     pub title: String,

@@ -188,12 +188,16 @@ async fn look_up(
 ) -> Result<Response, PageError> {
     let reg = register_or_page(&state, &code, lang).await?;
     let key = f.get("key").cloned().unwrap_or_default();
-    let frame = Frame {
-        lang,
-        csrf: &csrf,
-        uri: &uri,
-    };
-    answer_page(&state, &headers, peer, frame, &reg, &key, false).await
+    answer_page(
+        &state,
+        &headers,
+        peer,
+        Frame::new(lang, &csrf, &uri),
+        &reg,
+        &key,
+        false,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -223,10 +227,14 @@ async fn check(
             return Ok(render(StatusCode::BAD_REQUEST, &csrf, &page));
         }
     }
-    let frame = Frame {
-        lang,
-        csrf: &csrf,
-        uri: &uri,
-    };
-    answer_page(&state, &headers, peer, frame, &reg, &key, true).await
+    answer_page(
+        &state,
+        &headers,
+        peer,
+        Frame::new(lang, &csrf, &uri),
+        &reg,
+        &key,
+        true,
+    )
+    .await
 }

@@ -168,11 +168,7 @@ async fn report_form(
     let key = uuid::Uuid::new_v4().to_string();
     let page = form_page(
         &state,
-        Frame {
-            lang,
-            csrf: &csrf,
-            uri: &uri,
-        },
+        Frame::new(lang, &csrf, &uri),
         &service,
         BTreeMap::new(),
         &BTreeMap::new(),
@@ -258,11 +254,7 @@ async fn report_submit(
             };
             let page = form_page(
                 &state,
-                Frame {
-                    lang,
-                    csrf: &csrf,
-                    uri: &uri,
-                },
+                Frame::new(lang, &csrf, &uri),
                 &service,
                 typed,
                 &answers,

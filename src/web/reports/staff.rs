@@ -604,11 +604,7 @@ async fn report(
     let page = report_page(
         &state,
         &staff,
-        Frame {
-            lang,
-            csrf: &csrf,
-            uri: &uri,
-        },
+        Frame::new(lang, &csrf, &uri),
         &headers,
         id,
         Shown {
@@ -656,11 +652,7 @@ async fn change_status(
             let page = report_page(
                 &state,
                 &staff,
-                Frame {
-                    lang,
-                    csrf: &csrf,
-                    uri: &uri,
-                },
+                Frame::new(lang, &csrf, &uri),
                 &headers,
                 id,
                 Shown {
@@ -692,11 +684,7 @@ async fn reveal_contact(
     let page = report_page(
         &state,
         &staff,
-        Frame {
-            lang,
-            csrf: &csrf,
-            uri: &uri,
-        },
+        Frame::new(lang, &csrf, &uri),
         &headers,
         id,
         Shown {
