@@ -609,8 +609,8 @@ pub async fn service_at_locations(
     found.sort_by(|a, b| a.1.total_cmp(&b.1));
     if f.search.is_some() || f.organization_id.is_some() || f.modified_after.is_some() {
         f.ids = Some(found.iter().map(|(p, _)| p.id).collect());
-        let (kept, _) = store::places(&state.db, &f, found.len() as i64, 0).await?;
-        let kept: std::collections::HashSet<i64> = kept.iter().map(|p| p.id).collect();
+        let kept: std::collections::HashSet<i64> =
+            store::place_ids(&state.db, &f).await?.into_iter().collect();
         found.retain(|(p, _)| kept.contains(&p.id));
     }
     let total = found.len() as i64;

@@ -456,6 +456,12 @@ pub async fn places(
     Ok((rows, total))
 }
 
+/// The ids of every place `f` lets through (to narrow what the search index found near a point).
+pub async fn place_ids(db: &Db, f: &PlaceFilter) -> Result<Vec<i64>, sqlx::Error> {
+    let rows: Vec<(i64,)> = db.fetch_all(place_where("SELECT p.id", f)).await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
 /// Places of `kind` (any status but rejected) within `radius_m`: `(id, metres)`, nearest first.
 pub async fn places_near(
     db: &Db,
