@@ -70,14 +70,15 @@ impl Definitions {
         Ok(())
     }
 
-    fn select(&self) -> Query {
+    /// `SELECT code, definition, department` from the table (NULL where it has no department).
+    fn select(&self, rest: &str) -> Query {
         let department = if self.by_department {
             "department_id"
         } else {
             "CAST(NULL AS BIGINT)"
         };
         query(format!(
-            "SELECT code, definition, {department} FROM {} ORDER BY code",
+            "SELECT code, definition, {department} FROM {} {rest}",
             self.table
         ))
     }
@@ -102,7 +103,7 @@ impl Definitions {
         &self,
         db: &Db,
     ) -> Result<Vec<(T, Option<i64>)>, sqlx::Error> {
-        Ok(self.read(db.fetch_all(self.select()).await?))
+        Ok(self.read(db.fetch_all(self.select("ORDER BY code")).await?))
     }
 
     /// The definition of `code`, if stored (and readable).
@@ -111,19 +112,8 @@ impl Definitions {
         db: &Db,
         code: &str,
     ) -> Result<Option<T>, sqlx::Error> {
-        let department = if self.by_department {
-            "department_id"
-        } else {
-            "CAST(NULL AS BIGINT)"
-        };
         let row: Option<(String, String, Option<i64>)> = db
-            .fetch_optional(
-                query(format!(
-                    "SELECT code, definition, {department} FROM {} WHERE code = $1",
-                    self.table
-                ))
-                .bind(code),
-            )
+            .fetch_optional(self.select("WHERE code = $1").bind(code))
             .await?;
         Ok(self.read(row.into_iter().collect()).pop().map(|(d, _)| d))
     }
@@ -133,6 +123,6 @@ impl Definitions {
         &self,
         tx: &mut Tx,
     ) -> Result<Vec<(T, Option<i64>)>, sqlx::Error> {
-        Ok(self.read(tx.fetch_all(self.select()).await?))
+        Ok(self.read(tx.fetch_all(self.select("ORDER BY code")).await?))
     }
 }
