@@ -946,9 +946,38 @@ impl UssdCall<'_> {
         )
     }
 
-    /// File the report the session has built.
+    /// File the report the session has built; the session id is its idempotency key.
     async fn submit(&self, s: &ussd::State) -> Result<String, Error> {
-        submit_ussd(self.state, self.id, self.phone, s).await
+        let (state, id, phone) = (self.state, self.id, self.phone);
+        let lang = s.lang;
+        let sub = Submission {
+            service_code: s.service.clone(),
+            district: s.district.clone(),
+            address: s.landmark.clone(),
+            attributes: s.answers.clone(),
+            phone: Some(phone.e164().to_owned()),
+            partial: true,
+            ..Default::default()
+        };
+        let origin = Origin {
+            channel: "ussd",
+            api_key_id: None,
+            idempotency: Some((
+                "ussd".into(),
+                id.to_owned(),
+                crate::platform::idempotency::request_hash(&[id.as_bytes()]),
+            )),
+        };
+        match reports::submit(state, sub, origin, lang).await {
+            Ok(r) => Ok(t!(
+                lang,
+                "ussd-done",
+                id = r.service_request_id,
+                number = state.config.sms_number.clone()
+            )),
+            Err(Error::Internal(e)) => Err(Error::Internal(e)),
+            Err(e) => Ok(ussd::shorten(&e.message(), ussd::LIMIT)),
+        }
     }
 }
 
@@ -1012,44 +1041,6 @@ fn quiz_result(s: &quiz::Session, bank: &quiz::BankSpec, lang: Lang) -> String {
         )
     };
     ussd::shorten(&text, ussd::LIMIT)
-}
-
-/// File the report a USSD session has built; the session id is its idempotency key.
-async fn submit_ussd(
-    state: &AppState,
-    id: &str,
-    phone: &Phone,
-    s: &ussd::State,
-) -> Result<String, Error> {
-    let lang = s.lang;
-    let sub = Submission {
-        service_code: s.service.clone(),
-        district: s.district.clone(),
-        address: s.landmark.clone(),
-        attributes: s.answers.clone(),
-        phone: Some(phone.e164().to_owned()),
-        partial: true,
-        ..Default::default()
-    };
-    let origin = Origin {
-        channel: "ussd",
-        api_key_id: None,
-        idempotency: Some((
-            "ussd".into(),
-            id.to_owned(),
-            crate::platform::idempotency::request_hash(&[id.as_bytes()]),
-        )),
-    };
-    match reports::submit(state, sub, origin, lang).await {
-        Ok(r) => Ok(t!(
-            lang,
-            "ussd-done",
-            id = r.service_request_id,
-            number = state.config.sms_number.clone()
-        )),
-        Err(Error::Internal(e)) => Err(Error::Internal(e)),
-        Err(e) => Ok(ussd::shorten(&e.message(), ussd::LIMIT)),
-    }
 }
 
 #[cfg(test)]
