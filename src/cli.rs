@@ -183,8 +183,9 @@ enum DataCommand {
     /// Publish the services' aggregate datasets now (the server also does it every Monday).
     Publish,
     /// Import a CSV file as a DataStore table of a dataset (made if missing). Column types are
-    /// inferred; a bad row stops the import before anything is written, and every bad row is
-    /// listed.
+    /// inferred, and only where no value would change (`0300…`, `+92…` and `1.50` stay text);
+    /// --type gives a column's type instead. A bad row stops the import before anything is
+    /// written, and every bad row is listed.
     Import {
         file: PathBuf,
         /// The dataset's name (a-z, 0-9, - and _).
@@ -199,6 +200,10 @@ enum DataCommand {
         /// Index these columns (repeat the flag), for fast filters and sorts on them.
         #[arg(long = "index")]
         index: Vec<String>,
+        /// A column's type, not inferred: COLUMN=TYPE, TYPE one of text, int, numeric, date,
+        /// timestamp (repeat the flag).
+        #[arg(long = "type", value_name = "COLUMN=TYPE", value_parser = column_type)]
+        types: Vec<(String, crate::opendata::datastore::FieldType)>,
     },
 }
 
@@ -409,8 +414,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     title,
                     department,
                     index,
+                    types,
                 },
-        } => data_import(&config, file, dataset, title, department, index).await,
+        } => data_import(&config, file, dataset, title, department, index, types).await,
         Command::Data {
             command: DataCommand::Publish,
         } => data_publish(&config).await,
@@ -609,6 +615,17 @@ async fn directory_export(config: &Config, file: PathBuf) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// `--type COLUMN=TYPE`.
+fn column_type(s: &str) -> Result<(String, crate::opendata::datastore::FieldType), String> {
+    let (column, kind) = s
+        .rsplit_once('=')
+        .ok_or_else(|| format!("{s:?}: write COLUMN=TYPE"))?;
+    let kind = crate::opendata::datastore::FieldType::parse(kind.trim()).ok_or_else(|| {
+        format!("{kind:?} is not a type: use text, int, numeric, date or timestamp")
+    })?;
+    Ok((column.trim().to_owned(), kind))
+}
+
 async fn data_import(
     config: &Config,
     file: PathBuf,
@@ -616,18 +633,25 @@ async fn data_import(
     title: Option<String>,
     department: Option<String>,
     index: Vec<String>,
+    types: Vec<(String, crate::opendata::datastore::FieldType)>,
 ) -> anyhow::Result<()> {
     let db = open(config).await?;
     let bar = indicatif::ProgressBar::new_spinner().with_style(
         indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} rows ({per_sec})")
             .expect("a valid template"),
     );
-    let done = crate::opendata::import_csv(
+    let about = crate::opendata::About {
+        title: title.as_deref(),
+        department: department.as_deref(),
+        types: &types,
+        ..Default::default()
+    };
+    let done = crate::opendata::import_into(
         &db,
         &file,
         &dataset,
-        title.as_deref(),
-        department.as_deref(),
+        &about,
+        false,
         {
             let bar = bar.clone();
             move |stage, n| {

@@ -613,7 +613,7 @@ const ACTIONS: &[(&str, &str)] = &[
     ("license_list", "The licences a dataset may carry."),
     ("tag_list", "Every tag in use."),
     ("resource_show", "One resource: its url downloads the rows as CSV.\n\n:param id: the resource's id"),
-    ("datastore_search", "Rows of a DataStore resource.\n\n:param resource_id\n:param q, filters, fields, sort, limit, offset, records_format"),
+    ("datastore_search", "Rows of a DataStore resource.\n\n:param resource_id\n:param q, filters, fields, sort, limit, offset, distinct, include_total, records_format"),
     ("datastore_search_sql", "A read-only SQL SELECT over DataStore resources (tables named by resource id).\n\n:param sql"),
     ("package_create", "Create a dataset (a department's API key).\n\n:param name, title, notes, owner_org, license_id, tags, groups"),
     ("package_update", "Change a dataset (a department's API key).\n\n:param id"),
@@ -949,20 +949,16 @@ async fn datastore_search(state: &AppState, p: &Params) -> Result<Value, CkanErr
         limit: number(p, "limit", 100, 32_000)?,
         offset: number(p, "offset", 0, i64::MAX / 2)?,
         include_total: flag(p, "include_total", true),
+        distinct: flag(p, "distinct", false),
     };
     let format = text(p, "records_format").unwrap_or_else(|| "objects".into());
     let (shown, rows, total) =
         datastore::search(&state.db, &table, &all, r.full_text, &search).await?;
-    let mut field_list = vec![json!({"id": "_id", "type": "int"})];
-    field_list.extend(shown.iter().map(|f| {
-        json!({"id": f.id, "type": match f.kind {
-            FieldType::Integer => "int", FieldType::Numeric => "numeric", FieldType::Date => "date",
-            FieldType::Timestamp => "timestamp", FieldType::Text => "text",
-        }})
-    }));
-    let names: Vec<String> = std::iter::once("_id".to_string())
-        .chain(shown.iter().map(|f| f.id.clone()))
+    let field_list: Vec<Value> = shown
+        .iter()
+        .map(|f| json!({"id": f.id, "type": f.kind.name()}))
         .collect();
+    let names: Vec<String> = shown.iter().map(|f| f.id.clone()).collect();
     let records = match format.as_str() {
         "objects" => json!(rows
             .iter()
@@ -979,12 +975,8 @@ async fn datastore_search(state: &AppState, p: &Params) -> Result<Value, CkanErr
                     .as_array()
                     .cloned()
                     .unwrap_or_default()
-                    .into_iter()
-                    .map(|v| match v {
-                        Value::String(s) => s,
-                        Value::Null => String::new(),
-                        o => o.to_string(),
-                    })
+                    .iter()
+                    .map(datastore::cell_text)
                     .collect();
                 w.write_record(&cells)
                     .map_err(|e| Error::Internal(e.into()))?;
@@ -1158,16 +1150,6 @@ async fn own_dataset(
     Ok(d)
 }
 
-fn field_type(t: &str) -> Option<FieldType> {
-    match t.to_lowercase().as_str() {
-        "int" | "int4" | "int8" | "integer" | "bigint" => Some(FieldType::Integer),
-        "numeric" | "float" | "float8" | "double precision" | "number" => Some(FieldType::Numeric),
-        "date" => Some(FieldType::Date),
-        "timestamp" => Some(FieldType::Timestamp),
-        "text" | "string" => Some(FieldType::Text),
-        _ => None,
-    }
-}
 
 /// The `records` of a write: each field's value, `None` where a record does not give it.
 fn records(p: &Params, fields: &[datastore::Field]) -> Result<Vec<Vec<Option<String>>>, CkanError> {
@@ -1304,7 +1286,7 @@ async fn datastore_write(
                 }
                 let kind = match f.get("type").and_then(Value::as_str) {
                     None => FieldType::Text,
-                    Some(t) => field_type(t).ok_or_else(|| {
+                    Some(t) => FieldType::parse(t).ok_or_else(|| {
                         invalid(format!(
                             "fields: type {t:?} is not int, numeric, date, timestamp or text"
                         ))

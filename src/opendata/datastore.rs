@@ -39,7 +39,32 @@ impl FieldType {
         }
     }
 
-    /// Does `v` (not empty) fit this type?
+    /// The type a CKAN client or the command line names (`int`, `numeric`, `text`, …).
+    pub fn parse(name: &str) -> Option<FieldType> {
+        match name.to_lowercase().as_str() {
+            "int" | "int4" | "int8" | "integer" | "bigint" => Some(FieldType::Integer),
+            "numeric" | "float" | "float8" | "double precision" | "number" => {
+                Some(FieldType::Numeric)
+            }
+            "date" => Some(FieldType::Date),
+            "timestamp" => Some(FieldType::Timestamp),
+            "text" | "string" => Some(FieldType::Text),
+            _ => None,
+        }
+    }
+
+    /// The name a client uses for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldType::Integer => "int",
+            FieldType::Numeric => "numeric",
+            FieldType::Date => "date",
+            FieldType::Timestamp => "timestamp",
+            FieldType::Text => "text",
+        }
+    }
+
+    /// Does `v` (not empty) fit this type when a client or an import option asks for it?
     fn fits(self, v: &str) -> bool {
         match self {
             FieldType::Integer => v.parse::<i64>().is_ok(),
@@ -50,8 +75,35 @@ impl FieldType {
         }
     }
 
-    /// The value to store (`v` fits).
+    /// May inference choose this type for `v` (not empty)? Only when the stored value reads
+    /// back as `v`, character for character: `03001234567`, `+92919211430`, `1.50`, ` 5` and
+    /// `2024-1-5` stay text. Inference never changes a value; a client that wants `007` read
+    /// as 7 asks for the type.
+    fn keeps(self, v: &str) -> bool {
+        match self {
+            FieldType::Integer => v.parse::<i64>().is_ok_and(|n| n.to_string() == v),
+            // At most 15 significant digits: what a double holds exactly and what SQLite's
+            // JSON writes back (`0.30000000000000004` would come back as `0.3`).
+            FieldType::Numeric => {
+                let digits = v.trim_start_matches(['-', '0', '.']).bytes();
+                digits.filter(u8::is_ascii_digit).count() <= 15
+                    && v.parse::<f64>()
+                        .is_ok_and(|x| x.is_finite() && number_text(x) == v)
+            }
+            FieldType::Date => NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .is_ok_and(|d| d.format("%Y-%m-%d").to_string() == v),
+            FieldType::Timestamp => parse_timestamp(v)
+                .is_some_and(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true) == v),
+            FieldType::Text => true,
+        }
+    }
+
+    /// The value to store (`v` fits). Text is stored as it came; a typed value may have
+    /// spaces around it.
     pub fn value(self, v: &str) -> Value {
+        if self == FieldType::Text {
+            return Value::Text((!v.is_empty()).then(|| v.to_owned()));
+        }
         let v = v.trim();
         if v.is_empty() {
             return match self {
@@ -68,6 +120,27 @@ impl FieldType {
             ),
             _ => Value::from(v),
         }
+    }
+}
+
+/// A numeric value as the DataStore writes it out (CSV, search results): the shortest text
+/// that reads back as the same number (`3`, `1.5`, `0.30000000000000004`), on both databases.
+pub fn number_text(x: f64) -> String {
+    format!("{x}")
+}
+
+/// A stored value (as the database's JSON gives it) as a CSV cell: numbers as
+/// [`number_text`] writes them, so `3` is `3` whichever database held it.
+pub fn cell_text(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        Json::Null => String::new(),
+        Json::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => i.to_string(),
+            (None, Some(x)) => number_text(x),
+            _ => n.to_string(),
+        },
+        o => o.to_string(),
     }
 }
 
@@ -109,8 +182,13 @@ fn reader<R: Read>(r: R) -> csv::Reader<R> {
     csv::ReaderBuilder::new().flexible(true).from_reader(r)
 }
 
-/// Pass one: check every row and infer the columns' types.
-pub fn survey(path: &Path, mut progress: impl FnMut(u64)) -> Result<Survey> {
+/// Pass one: check every row and infer the columns' types, except those `forced` (column name,
+/// type): their values must fit the type, and a value that does not is a bad row.
+pub fn survey(
+    path: &Path,
+    forced: &[(String, FieldType)],
+    mut progress: impl FnMut(u64),
+) -> Result<Survey> {
     let file = std::fs::File::open(path)
         .map_err(|e| Error::BadRequest(format!("cannot read {}: {e}", path.display())))?;
     let mut r = reader(std::io::BufReader::new(file));
@@ -150,6 +228,16 @@ pub fn survey(path: &Path, mut progress: impl FnMut(u64)) -> Result<Survey> {
             return Err(Error::BadRequest(format!("the column {n:?} appears twice")));
         }
     }
+    let mut fixed: Vec<Option<FieldType>> = vec![None; names.len()];
+    for (column, kind) in forced {
+        let i = names.iter().position(|n| n == column).ok_or_else(|| {
+            Error::BadRequest(format!(
+                "there is no column {column:?} to give a type (the columns: {})",
+                names.join(", ")
+            ))
+        })?;
+        fixed[i] = Some(*kind);
+    }
     let order = [
         FieldType::Integer,
         FieldType::Numeric,
@@ -157,7 +245,7 @@ pub fn survey(path: &Path, mut progress: impl FnMut(u64)) -> Result<Survey> {
         FieldType::Timestamp,
         FieldType::Text,
     ];
-    // For each column, the most specific type every value so far fits (index into `order`).
+    // For each column, the most specific type every value so far keeps (index into `order`).
     let mut best = vec![0usize; names.len()];
     let mut rows = 0u64;
     let mut bad = Vec::new();
@@ -180,12 +268,28 @@ pub fn survey(path: &Path, mut progress: impl FnMut(u64)) -> Result<Survey> {
                     continue;
                 }
                 for (i, v) in record.iter().enumerate() {
-                    let v = v.trim();
                     if v.is_empty() {
                         continue;
                     }
-                    while !order[best[i]].fits(v) {
-                        best[i] += 1;
+                    match fixed[i] {
+                        Some(kind) => {
+                            let t = v.trim();
+                            if !t.is_empty() && !kind.fits(t) && bad.len() <= 1000 {
+                                bad.push((
+                                    line,
+                                    format!(
+                                        "{v:?} in the column {:?} is not {}",
+                                        names[i],
+                                        kind.name()
+                                    ),
+                                ));
+                            }
+                        }
+                        None => {
+                            while !order[best[i]].keeps(v) {
+                                best[i] += 1;
+                            }
+                        }
                     }
                 }
             }
@@ -208,7 +312,7 @@ pub fn survey(path: &Path, mut progress: impl FnMut(u64)) -> Result<Survey> {
         .map(|(i, id)| Field {
             id,
             column: format!("c{}", i + 1),
-            kind: order[best[i]],
+            kind: fixed[i].unwrap_or(order[best[i]]),
         })
         .collect();
     Ok(Survey { fields, rows, bad })
@@ -520,6 +624,8 @@ pub struct Search {
     pub limit: i64,
     pub offset: i64,
     pub include_total: bool,
+    /// Only distinct rows (of the fields shown; `_id` is then shown only when asked for).
+    pub distinct: bool,
 }
 
 /// The field `id` asks for: one of the table's, or `_id`, the row's number, which every table has
@@ -539,9 +645,9 @@ fn field(fields: &[Field], id: &str) -> Result<Field> {
         .ok_or_else(|| Error::Conflict(format!("there is no field {id:?}")))
 }
 
-/// Rows of a DataStore table: the fields shown, the rows (each a JSON array, `_id` first), and
-/// the total when asked. `full_text`: the table has its full-text index (see
-/// [`create_search_index`]).
+/// Rows of a DataStore table: the fields shown, the rows (each a JSON array of the shown
+/// fields' values, in order), and the total when asked. Without `fields`, `_id` and then every
+/// field are shown. `full_text`: the table has its full-text index (see [`create_search_index`]).
 pub async fn search(
     db: &Db,
     table: &str,
@@ -551,14 +657,15 @@ pub async fn search(
 ) -> Result<(Vec<Field>, Vec<Json>, Option<i64>)> {
     let ds = schema(db.backend());
     let shown: Vec<Field> = match &s.fields {
-        None => all.to_vec(),
-        // `_id` comes first in every row whatever is asked; naming it is not an error.
-        Some(ids) => ids
-            .iter()
-            .filter(|id| *id != "_id")
-            .map(|id| field(all, id))
+        None if s.distinct => all.to_vec(),
+        None => std::iter::once(field(all, "_id"))
+            .chain(all.iter().cloned().map(Ok))
             .collect::<Result<_>>()?,
+        Some(ids) => ids.iter().map(|id| field(all, id)).collect::<Result<_>>()?,
     };
+    if shown.is_empty() {
+        return Err(Error::Conflict("fields: name at least one field".into()));
+    }
     let backend = db.backend();
     let narrow = |mut q: Query| -> Result<Query> {
         let mut first = true;
@@ -604,23 +711,39 @@ pub async fn search(
         }
         Ok(q)
     };
-    let cols: Vec<&str> = std::iter::once("_id")
-        .chain(shown.iter().map(|f| f.column.as_str()))
-        .collect();
-    let mut q = narrow(query(format!(
-        "SELECT {} FROM {ds}.{table}",
-        json_row(backend, &cols)
-    )))?;
+    let cols: Vec<&str> = shown.iter().map(|f| f.column.as_str()).collect();
     let mut order: Vec<String> = Vec::new();
     for (id, desc) in &s.sort {
         let f = field(all, id)?;
+        if s.distinct && !cols.contains(&f.column.as_str()) {
+            return Err(Error::Conflict(format!(
+                "sort: with distinct, sort by the fields returned ({id:?} is not one)"
+            )));
+        }
         order.push(format!(
             "{} {}",
             f.column,
             if *desc { "DESC" } else { "ASC" }
         ));
     }
-    order.push("_id".into());
+    // Pages never overlap: the order ends on what makes a row unique.
+    if s.distinct {
+        order.extend(cols.iter().map(|c| c.to_string()));
+    } else {
+        order.push("_id".into());
+    }
+    // Distinct rows are chosen first, then ordered and cut to a page (PostgreSQL orders a
+    // DISTINCT only by what it selects).
+    let json = json_row(backend, &cols);
+    let mut q = if s.distinct {
+        narrow(query(format!(
+            "SELECT {json} FROM (SELECT DISTINCT {} FROM {ds}.{table}",
+            cols.join(", ")
+        )))?
+        .push(") AS d")
+    } else {
+        narrow(query(format!("SELECT {json} FROM {ds}.{table}")))?
+    };
     q = q
         .push(&format!(" ORDER BY {} LIMIT ", order.join(", ")))
         .push_bind(s.limit)
@@ -634,7 +757,13 @@ pub async fn search(
     let words = s.q.as_deref().map(text::words).unwrap_or_default();
     let total = if s.include_total {
         // A search by words alone is counted by the full-text index, not row by row.
-        let count = if backend == Backend::Sqlite
+        let count = if s.distinct {
+            narrow(query(format!(
+                "SELECT COUNT(*) FROM (SELECT DISTINCT {} FROM {ds}.{table}",
+                cols.join(", ")
+            )))?
+            .push(") AS d")
+        } else if backend == Backend::Sqlite
             && s.filters.is_empty()
             && !words.is_empty()
             && has_text(all)

@@ -211,14 +211,7 @@ async fn download(
                     let cells: Vec<String> = row
                         .as_array()
                         .map(|a| {
-                            a[1..]
-                                .iter()
-                                .map(|v| match v {
-                                    Value::String(s) => s.clone(),
-                                    Value::Null => String::new(),
-                                    o => o.to_string(),
-                                })
-                                .collect()
+                            a[1..].iter().map(super::datastore::cell_text).collect()
                         })
                         .unwrap_or_default();
                     sheet.row(&cells);
@@ -259,7 +252,9 @@ async fn download(
                 format!("attachment; filename=\"{name}.{ext}\""),
             ),
         ],
-        Body::from_stream(stream),
+        // Fused: the compression layer polls once more after the end, which a bare `unfold`
+        // answers with a panic (and the client with a cut-off download).
+        Body::from_stream(futures_util::StreamExt::fuse(stream)),
     )
         .into_response())
 }

@@ -64,6 +64,8 @@ pub struct About<'a> {
     pub department: Option<&'a str>,
     /// The resource's name (the file's name without one).
     pub resource_name: Option<&'a str>,
+    /// Columns whose type is given, not inferred (`phone` as text, `amount` as numeric).
+    pub types: &'a [(String, datastore::FieldType)],
 }
 
 /// As [`import_csv`]; with `replace`, the dataset's earlier resources (and their tables) go in
@@ -98,8 +100,9 @@ pub async fn import_into(
     };
     // The first pass reads the whole file: on a blocking thread, not the server's workers.
     let owned = path.to_owned();
+    let types = about.types.to_vec();
     let (survey, mut progress) = tokio::task::spawn_blocking(move || {
-        let survey = datastore::survey(&owned, |n| progress("checked", n));
+        let survey = datastore::survey(&owned, &types, |n| progress("checked", n));
         (survey, progress)
     })
     .await

@@ -303,6 +303,7 @@ async fn publish_rows(db: &Db, p: &Publication, rows: Vec<Vec<String>>) -> Resul
         notes: Some(&notes),
         department: None,
         resource_name: Some(p.resource),
+        ..Default::default()
     };
     let done = super::import_into(db, &path, p.name, &about, true, |_, _| {}).await;
     let _ = std::fs::remove_file(&path);

@@ -336,6 +336,7 @@ async fn preview(
         limit: PREVIEW_ROWS,
         offset: (page_no - 1) * PREVIEW_ROWS,
         include_total: true,
+        distinct: false,
     };
     let (rows, total, error) =
         match datastore::search(&state.db, &table, &fields, r.full_text, &search).await {

@@ -8,7 +8,7 @@ use crate::{both, on_both};
 
 const CSV: &str = "\u{feff}District,Week,Reports,Median hours,Opened,Note\n\
 peshawar,2026-11-02,120,36.5,2026-11-02T09:00:00Z,پشاور میں زیادہ\n\
-swat,2026-11-02,45,48,2026-11-02 10:30:00,\n\
+swat,2026-11-02,45,48,2026-11-02T10:30:00Z,\n\
 peshawar,2026-11-09,131,30.25,2026-11-09T09:00:00Z,بجلی چوری\n\
 mardan,2026-11-09,17,,2026-11-09T11:00:00Z,Few reports\n";
 
@@ -113,6 +113,24 @@ on_both!(
             .collect();
         assert_eq!(rows, vec![131, 120]);
         assert_eq!(f["result"]["total"], 2);
+        assert_eq!(
+            f["result"]["records"][0].as_object().unwrap().len(),
+            2,
+            "only the fields asked for: {f}"
+        );
+        // Distinct rows of the fields asked for, counted as such; `_id` where it is asked.
+        let (_, d) = action(&app, "datastore_search", json!({"resource_id": resource, "fields": "District", "distinct": true, "sort": "District"})).await;
+        assert_eq!(d["result"]["total"], 3, "{d}");
+        assert_eq!(
+            d["result"]["records"],
+            json!([{"District": "mardan"}, {"District": "peshawar"}, {"District": "swat"}])
+        );
+        assert_eq!(d["result"]["fields"], json!([{"id": "District", "type": "text"}]));
+        let (s, bad) = action(&app, "datastore_search", json!({"resource_id": resource, "fields": "District", "distinct": true, "sort": "Reports"})).await;
+        assert_eq!(s, 409, "{bad}");
+        let (_, n) = action(&app, "datastore_search", json!({"resource_id": resource, "fields": ["Reports", "_id"], "sort": "_id desc", "limit": 1})).await;
+        assert_eq!(n["result"]["records"], json!([{"Reports": 17, "_id": 4}]));
+        assert_eq!(n["result"]["fields"][1], json!({"id": "_id", "type": "int"}));
         let (_, q) = action(
             &app,
             "datastore_search",
@@ -1415,3 +1433,189 @@ both!(
         );
     }
 );
+
+/// Values a spreadsheet or a careless importer damages: phone numbers with a leading zero or a
+/// `+`, codes with leading zeros, an amount written `1.50`, dates and times not in the one
+/// form that reads back the same. Beside them, columns that are plainly numbers and dates.
+const FRAGILE: &str = "name,phone,code,amount,when,seen,count,price,day\n\
+Ali,03001234567,007,1.50,2024-1-5,2024-01-05 10:00:00,5,36.5,2024-01-05\n\
+Sana,+92919211430,12,2,2024-01-05,2024-01-05T10:00:00Z,500,48,2024-02-29\n\
+\"Zar, Khan\",0919211430,1234,3.25,,,-7,0.000125,\n\
+\x20Gul ,  ,0,0.5,2024-03-01,,0,-0.5,2024-03-01\n";
+
+on_both!(
+    inference_never_changes_a_value_and_a_type_can_be_given,
+    |backend| async move {
+        let app = spawn(backend).await;
+        let file = app.data_dir.join("fragile.csv");
+        std::fs::write(&file, FRAGILE).unwrap();
+        let done = khidmat::opendata::import_csv(&app.db, &file, "fragile", None, None, |_, _| {})
+            .await
+            .unwrap();
+        let kinds: Vec<(&str, &str)> = done
+            .fields
+            .iter()
+            .map(|f| (f.id.as_str(), f.kind.name()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("name", "text"),
+                ("phone", "text"),
+                ("code", "text"),
+                ("amount", "text"),
+                ("when", "text"),
+                ("seen", "text"),
+                ("count", "int"),
+                ("price", "numeric"),
+                ("day", "date"),
+            ]
+        );
+        // The download is the upload, byte for byte (after the BOM that Excel needs).
+        let url = app.at(&format!("/dataset/fragile/resource/{}.csv", done.resource_id));
+        let got = app.client.get(&url).send().await.unwrap().text().await.unwrap();
+        assert_eq!(got, format!("\u{feff}{FRAGILE}"));
+        // And so are the DataStore's records: text stays text, spaces and all.
+        let (_, r) = action(
+            &app,
+            "datastore_search",
+            json!({"resource_id": done.resource_id, "sort": "_id"}),
+        )
+        .await;
+        let rec = &r["result"]["records"];
+        assert_eq!(rec[0]["phone"], "03001234567");
+        assert_eq!(rec[1]["phone"], "+92919211430");
+        assert_eq!(rec[0]["code"], "007");
+        assert_eq!(rec[3]["name"], " Gul ");
+        assert_eq!(rec[1]["count"], 500);
+        assert_eq!(rec[2]["price"], 0.000125);
+        let (_, csv) = action(
+            &app,
+            "datastore_search",
+            json!({"resource_id": done.resource_id, "sort": "_id", "records_format": "csv", "fields": ["phone", "price"]}),
+        )
+        .await;
+        assert_eq!(
+            csv["result"]["records"],
+            "03001234567,36.5\n+92919211430,48\n0919211430,0.000125\n  ,-0.5\n"
+        );
+
+        // Asked for, a type is kept even where a value reads differently: `007` is 7.
+        let types = [
+            ("code".to_owned(), khidmat::opendata::datastore::FieldType::Integer),
+            ("amount".to_owned(), khidmat::opendata::datastore::FieldType::Numeric),
+        ];
+        let about = khidmat::opendata::About {
+            types: &types,
+            ..Default::default()
+        };
+        let typed = khidmat::opendata::import_into(&app.db, &file, "typed", &about, false, |_, _| {})
+            .await
+            .unwrap();
+        let (_, r) = action(
+            &app,
+            "datastore_search",
+            json!({"resource_id": typed.resource_id, "sort": "code"}),
+        )
+        .await;
+        let codes: Vec<i64> = r["result"]["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["code"].as_i64().unwrap())
+            .collect();
+        assert_eq!(codes, [0, 7, 12, 1234], "sorted as numbers");
+        assert_eq!(r["result"]["records"][1]["amount"], 1.5);
+
+        // A value that does not fit the type asked for stops the import, naming line and
+        // column; a column that is not there is named too.
+        let misfit = [("name".to_owned(), khidmat::opendata::datastore::FieldType::Integer)];
+        let err = khidmat::opendata::import_into(
+            &app.db,
+            &file,
+            "misfit",
+            &khidmat::opendata::About { types: &misfit, ..Default::default() },
+            false,
+            |_, _| {},
+        )
+        .await
+        .unwrap_err()
+        .message();
+        assert!(err.contains("4 bad rows, nothing imported"), "{err}");
+        assert!(err.contains("line 2: \"Ali\" in the column \"name\" is not int"), "{err}");
+        let missing = [("mobile".to_owned(), khidmat::opendata::datastore::FieldType::Text)];
+        let err = khidmat::opendata::import_into(
+            &app.db,
+            &file,
+            "missing",
+            &khidmat::opendata::About { types: &missing, ..Default::default() },
+            false,
+            |_, _| {},
+        )
+        .await
+        .unwrap_err()
+        .message();
+        assert!(err.contains("no column \"mobile\""), "{err}");
+        let (_, shown) = action(&app, "package_show", json!({"id": "misfit"})).await;
+        assert_eq!(shown["success"], false, "nothing was made");
+    }
+);
+
+/// frictionless, reading through its CKAN adapter as any client of a CKAN portal does
+/// (`package_show`, then each resource's `url`), gets back the rows that were uploaded by
+/// `ckanapi` and by `data import` alike, byte for byte: leading zeros and `+` kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frictionless_reads_through_the_ckan_adapter_what_was_uploaded() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join("target/test-venv/bin/python");
+    let ckanapi = root.join("target/test-venv/bin/ckanapi");
+    assert!(python.exists() && ckanapi.exists(), "run ./scripts/test.sh: it installs frictionless and ckanapi");
+    let app = spawn(Backend::Sqlite).await;
+    let read = |dataset: &'static str| {
+        let python = python.clone();
+        let script = root.join("tests/clients/read_through_ckan.py");
+        let url = app.url.clone();
+        async move {
+            let out = tokio::task::spawn_blocking(move || {
+                std::process::Command::new(python).arg(script).arg(url).arg(dataset).output().unwrap()
+            })
+            .await
+            .unwrap();
+            assert!(out.status.success(), "frictionless: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap()
+        }
+    };
+
+    // Through the command line's import.
+    let file = app.data_dir.join("fragile.csv");
+    std::fs::write(&file, FRAGILE).unwrap();
+    khidmat::opendata::import_csv(&app.db, &file, "imported", None, Some("pesco"), |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(read("imported").await, FRAGILE);
+
+    // Through ckanapi: a dataset made and a CSV uploaded with a department's key.
+    let key = app.department_key("pesco").await;
+    let (url, upload) = (app.url.clone(), format!("upload@{}", file.display()));
+    let out = tokio::task::spawn_blocking(move || {
+        for args in [
+            vec!["package_create", "name=uploaded"],
+            vec!["resource_create", "package_id=uploaded", "name=Phones", &upload],
+        ] {
+            let out = std::process::Command::new(&ckanapi)
+                .arg("action")
+                .args(args)
+                .args(["-r", &url, "-a", &key])
+                .output()
+                .unwrap();
+            if !out.status.success() {
+                return out;
+            }
+        }
+        std::process::Command::new("true").output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "ckanapi: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(read("uploaded").await, FRAGILE);
+}
