@@ -40,15 +40,17 @@ echo "== build (once: the tests' build also makes the server binary schemathesis
 cargo test --workspace --locked --no-run
 
 # Real Python clients: schemathesis (requests generated from our OpenAPI document; no answer may be
-# a 5xx) and ckanapi (the CKAN client; tests/it/opendata.rs runs it against the server); and moto's
-# S3-compatible server, which tests/it/nodes.rs keeps photos in.
+# a 5xx), ckanapi and frictionless (CKAN clients; tests/it/opendata.rs runs them against the
+# server), pyshacl (the DCAT-AP shapes, tests/it/dcat.rs); and moto's S3-compatible server, which
+# tests/it/nodes.rs keeps photos in.
 venv=target/test-venv
 if [ ! -x "$venv/bin/st" ] || [ ! -x "$venv/bin/ckanapi" ] || [ ! -x "$venv/bin/moto_server" ] \
-   || [ ! -x "$venv/bin/openapi-spec-validator" ]; then
-  echo "== Python tools for the tests (schemathesis, ckanapi, moto, openapi-spec-validator)"
+   || [ ! -x "$venv/bin/openapi-spec-validator" ] || [ ! -x "$venv/bin/frictionless" ] \
+   || [ ! -x "$venv/bin/pyshacl" ]; then
+  echo "== Python tools for the tests (schemathesis, ckanapi, moto, openapi-spec-validator, frictionless, pyshacl)"
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q "schemathesis==4.32.5" "ckanapi==4.11" "moto[s3,server]==5.2.5" \
-    "openapi-spec-validator==0.7.1"
+    "openapi-spec-validator==0.7.1" "frictionless[ckan]==5.18.1" "pyshacl==0.30.1"
 fi
 echo "== schemathesis against /api/openapi.json"
 data=$(mktemp -d)

@@ -253,7 +253,7 @@ pub fn job_registry(wake: Arc<tokio::sync::Notify>, config: Arc<Config>) -> jobs
     crate::platform::sms::register_jobs(&mut registry, &config);
     crate::platform::mail::register_jobs(&mut registry, &config);
     crate::platform::backup::register_jobs(&mut registry, &config);
-    crate::opendata::publish::register_jobs(&mut registry);
+    crate::opendata::publish::register_jobs(&mut registry, &config);
     crate::cases::pendency::register_jobs(&mut registry);
     registry
 }

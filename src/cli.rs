@@ -463,7 +463,8 @@ async fn serve(mut config: Config, listen: Option<String>, demo: bool) -> anyhow
     let app = Application::build(config).await?;
     if demo {
         // The demo's open-data portal shows the platform's own figures from the first start.
-        match crate::opendata::publish::first(&app.state().db).await {
+        let state = app.state();
+        match crate::opendata::publish::first(&state.db, &state.config.opendata_publisher).await {
             Ok(true) => tracing::info!("the platform's own open data is published"),
             Ok(false) => {}
             Err(e) => {
@@ -646,20 +647,13 @@ async fn data_import(
         types: &types,
         ..Default::default()
     };
-    let done = crate::opendata::import_into(
-        &db,
-        &file,
-        &dataset,
-        &about,
-        false,
-        {
-            let bar = bar.clone();
-            move |stage, n| {
-                bar.set_message(stage.to_owned());
-                bar.set_position(n);
-            }
-        },
-    )
+    let done = crate::opendata::import_into(&db, &file, &dataset, &about, false, {
+        let bar = bar.clone();
+        move |stage, n| {
+            bar.set_message(stage.to_owned());
+            bar.set_position(n);
+        }
+    })
     .await
     .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.message()))?;
     if !index.is_empty() {
@@ -681,7 +675,7 @@ async fn data_import(
 
 async fn data_publish(config: &Config) -> anyhow::Result<()> {
     let db = open(config).await?;
-    for (name, rows) in crate::opendata::publish::run(&db)
+    for (name, rows) in crate::opendata::publish::run(&db, &config.opendata_publisher)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.message()))?
     {

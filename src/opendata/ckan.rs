@@ -344,11 +344,7 @@ async fn write(
     match name {
         "package_create" => {
             let dataset = required(p, "name")?;
-            let valid = (2..=100).contains(&dataset.len())
-                && dataset.bytes().all(|b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
-                });
-            if !valid {
+            if dataset.len() < 2 || !store::valid_name(&dataset) {
                 return Err(invalid("name: 2-100 of a-z, 0-9, - and _".into()));
             }
             if let Some(org) = text(p, "owner_org") {
@@ -1149,7 +1145,6 @@ async fn own_dataset(
     }
     Ok(d)
 }
-
 
 /// The `records` of a write: each field's value, `None` where a record does not give it.
 fn records(p: &Params, fields: &[datastore::Field]) -> Result<Vec<Vec<Option<String>>>, CkanError> {

@@ -53,6 +53,15 @@ impl FieldType {
         }
     }
 
+    /// The day a date or timestamp value names (a timestamp's in UTC).
+    fn day(self, v: &str) -> Option<NaiveDate> {
+        match self {
+            FieldType::Date => NaiveDate::parse_from_str(v, "%Y-%m-%d").ok(),
+            FieldType::Timestamp => parse_timestamp(v).map(|t| t.date_naive()),
+            _ => None,
+        }
+    }
+
     /// The name a client uses for it.
     pub fn name(self) -> &'static str {
         match self {
@@ -176,6 +185,9 @@ pub struct Survey {
     pub rows: u64,
     /// `(line, why)`: any of these stops the import.
     pub bad: Vec<(u64, String)>,
+    /// The first and last day named by the date and timestamp fields (ISO dates): the days
+    /// the data covers, as the DCAT catalogue says.
+    pub period: Option<(String, String)>,
 }
 
 fn reader<R: Read>(r: R) -> csv::Reader<R> {
@@ -247,6 +259,9 @@ pub fn survey(
     ];
     // For each column, the most specific type every value so far keeps (index into `order`).
     let mut best = vec![0usize; names.len()];
+    // For each column, the first and last day its values name, while they are dates.
+    let mut days: Vec<Option<(NaiveDate, NaiveDate)>> = vec![None; names.len()];
+    let mut seen = vec![false; names.len()];
     let mut rows = 0u64;
     let mut bad = Vec::new();
     let mut record = csv::StringRecord::new();
@@ -271,6 +286,7 @@ pub fn survey(
                     if v.is_empty() {
                         continue;
                     }
+                    seen[i] = true;
                     match fixed[i] {
                         Some(kind) => {
                             let t = v.trim();
@@ -291,6 +307,13 @@ pub fn survey(
                             }
                         }
                     }
+                    let kind = fixed[i].unwrap_or(order[best[i]]);
+                    if let Some(day) = kind.day(v.trim()) {
+                        days[i] = Some(match days[i] {
+                            None => (day, day),
+                            Some((a, b)) => (a.min(day), b.max(day)),
+                        });
+                    }
                 }
             }
             Err(e) => {
@@ -306,16 +329,33 @@ pub fn survey(
             progress(rows);
         }
     }
-    let fields = names
+    let fields: Vec<Field> = names
         .into_iter()
         .enumerate()
         .map(|(i, id)| Field {
             id,
             column: format!("c{}", i + 1),
-            kind: fixed[i].unwrap_or(order[best[i]]),
+            // A column with no value at all is text: nothing says it is more.
+            kind: fixed[i].unwrap_or(if seen[i] {
+                order[best[i]]
+            } else {
+                FieldType::Text
+            }),
         })
         .collect();
-    Ok(Survey { fields, rows, bad })
+    let period = fields
+        .iter()
+        .zip(&days)
+        .filter(|(f, _)| matches!(f.kind, FieldType::Date | FieldType::Timestamp))
+        .filter_map(|(_, d)| *d)
+        .reduce(|(a, b), (c, d)| (a.min(c), b.max(d)))
+        .map(|(a, b)| (a.to_string(), b.to_string()));
+    Ok(Survey {
+        fields,
+        rows,
+        bad,
+        period,
+    })
 }
 
 /// Where DataStore tables live. PostgreSQL: their own schema, which the role that runs

@@ -12,6 +12,7 @@ pub mod datastore;
 pub mod dcat;
 pub mod license;
 pub mod publish;
+pub mod rdf;
 pub mod sql;
 pub mod store;
 pub mod upload;
@@ -58,8 +59,10 @@ pub struct About<'a> {
     /// The dataset's title when it is made (its name without one).
     pub title: Option<&'a str>,
     /// What the dataset is, how often it changes, how it is computed, what was left out. When
-    /// given, it (and the title) replace what the dataset said.
+    /// given, it, the title, the tags and the department replace what the dataset said.
     pub notes: Option<&'a str>,
+    /// The dataset's keywords (with `notes`).
+    pub tags: &'a [String],
     /// The department that publishes it, when it is made.
     pub department: Option<&'a str>,
     /// The resource's name (the file's name without one).
@@ -79,12 +82,7 @@ pub async fn import_into(
     mut progress: impl FnMut(&str, u64) + Send + 'static,
 ) -> Result<Imported> {
     let (title, department) = (about.title, about.department);
-    let valid_name = !name.is_empty()
-        && name.len() <= 100
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if !valid_name {
+    if !store::valid_name(name) {
         return Err(Error::BadRequest(format!(
             "dataset name {name:?}: use 1-100 of a-z, 0-9, - and _"
         )));
@@ -133,7 +131,16 @@ pub async fn import_into(
     let dataset_id =
         store::ensure_dataset(&mut tx, name, title.unwrap_or(name), "", department_id, &[]).await?;
     if let Some(notes) = about.notes {
-        store::describe_dataset(&mut tx, dataset_id, name, title.unwrap_or(name), notes).await?;
+        store::describe_dataset(
+            &mut tx,
+            dataset_id,
+            name,
+            title.unwrap_or(name),
+            notes,
+            about.tags,
+            department_id,
+        )
+        .await?;
     }
     if replace {
         store::drop_resources(&mut tx, dataset_id).await?;
@@ -153,6 +160,7 @@ pub async fn import_into(
         rows as i64,
     )
     .await?;
+    store::set_period(&mut tx, &resource_id, survey.period.as_ref()).await?;
     tx.commit().await?;
     Ok(Imported {
         dataset: name.to_owned(),

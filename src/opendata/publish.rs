@@ -238,6 +238,8 @@ struct Publication {
     title: &'static str,
     notes: &'static str,
     resource: &'static str,
+    /// Its keywords (CKAN's tags, DCAT's `dcat:keyword`).
+    keywords: &'static [&'static str],
     /// A table of counts about people, under `platform::disclosure`'s rule (said in its notes).
     counts: bool,
 }
@@ -251,6 +253,7 @@ const REPORTS_WEEKLY: Publication = Publication {
     title: "Reports per week, service and district",
     notes: "Citizens' reports to the public services (electricity theft, traffic, water and sanitation, …) by week (from Monday, Pakistan time), service and district, over the last 52 weeks: how many were made, how many were resolved, and the median hours until a report was first closed. Reports to confidential services (complaints about people) are not counted.",
     resource: "Reports per week (CSV)",
+    keywords: &["reports", "complaints", "service delivery", "Open311"],
     counts: true,
 };
 const DIRECTORY_PLACES: Publication = Publication {
@@ -258,6 +261,7 @@ const DIRECTORY_PLACES: Publication = Publication {
     title: "Directory of public places",
     notes: "The verified places of the directory (public toilets, health facilities, emergency contacts, driving schools, …): kind, name, position, address, district, the place's public phone, its attributes, and the average rating with its number of reviews. Nothing about reviewers or about the citizens who suggested places is published; places awaiting verification are not included.",
     resource: "Directory of public places (CSV)",
+    keywords: &["directory", "public places", "public toilets", "health facilities"],
     counts: false,
 };
 const BENEFITS_GRANTS: Publication = Publication {
@@ -265,6 +269,7 @@ const BENEFITS_GRANTS: Publication = Publication {
     title: "Grant applications and payments by fund, district, gender and the answers a fund is restricted by",
     notes: "Applications to each fund by financial year, district, gender and the answer to each question the fund's rules restrict (religion, for the Minority Affairs funds): how many applied and were selected, and the rupees committed and paid (from the payment ledger). A fund's own totals are on its page.",
     resource: "Grants by fund, district and gender (CSV)",
+    keywords: &["grants", "welfare", "minorities", "disbursement"],
     counts: true,
 };
 const IMPACT_WEEKLY: Publication = Publication {
@@ -272,6 +277,7 @@ const IMPACT_WEEKLY: Publication = Publication {
     title: "Impact: queries handled, minutes saved and citizens facilitated per week, service, channel, department and district",
     notes: "The programme's impact figures, the same table as /impact.csv: per week, service, channel (web, SMS, USSD, …), department and district, the queries handled, the minutes they saved citizens and the distinct citizens facilitated (counted by a keyed hash of their contact, never the contact).",
     resource: "Impact per week (CSV)",
+    keywords: &["impact", "citizens facilitated", "time saved"],
     counts: true,
 };
 const CAMPAIGN_PLEDGES: Publication = Publication {
@@ -279,10 +285,16 @@ const CAMPAIGN_PLEDGES: Publication = Publication {
     title: "Campaign pledges by category, district and kind",
     notes: "Pledges of support to campaign projects by the project's category, district and the kind of support pledged: how many were made, how many were accepted, and the accepted total in its unit. Who pledged is not published.",
     resource: "Campaign pledges (CSV)",
+    keywords: &["campaigns", "pledges", "crowdfunding", "volunteering"],
     counts: true,
 };
 
-async fn publish_rows(db: &Db, p: &Publication, rows: Vec<Vec<String>>) -> Result<u64> {
+async fn publish_rows(
+    db: &Db,
+    p: &Publication,
+    rows: Vec<Vec<String>>,
+    publisher: Option<&str>,
+) -> Result<u64> {
     let path = temp_csv(p.name);
     {
         let mut w = csv::Writer::from_writer(
@@ -298,10 +310,12 @@ async fn publish_rows(db: &Db, p: &Publication, rows: Vec<Vec<String>>) -> Resul
     } else {
         format!("{}\n\n{EVERY_WEEK}", p.notes)
     };
+    let tags: Vec<String> = p.keywords.iter().map(|k| (*k).to_owned()).collect();
     let about = super::About {
         title: Some(p.title),
         notes: Some(&notes),
-        department: None,
+        tags: &tags,
+        department: publisher,
         resource_name: Some(p.resource),
         ..Default::default()
     };
@@ -388,32 +402,44 @@ pub async fn campaign_pledges(db: &Db) -> Result<Vec<Vec<String>>> {
 }
 
 /// Publish every aggregate now. Returns `(dataset, rows)`.
-pub async fn run(db: &Db) -> Result<Vec<(String, u64)>> {
+///
+/// `publisher`: the department (slug) that publishes them, when it exists.
+pub async fn run(db: &Db, publisher: &str) -> Result<Vec<(String, u64)>> {
+    let publisher = match crate::platform::org::department_by_slug(db, publisher).await? {
+        Some(_) => Some(publisher),
+        None => {
+            tracing::warn!(
+                publisher,
+                "the open-data publisher (opendata_publisher) is no department: the platform's datasets have no organization"
+            );
+            None
+        }
+    };
     let mut done = Vec::new();
     let weekly = reports_weekly(db, 52).await?;
     done.push((
         REPORTS_WEEKLY,
-        publish_rows(db, &REPORTS_WEEKLY, weekly).await?,
+        publish_rows(db, &REPORTS_WEEKLY, weekly, publisher).await?,
     ));
     let places = directory_places(db).await?;
     done.push((
         DIRECTORY_PLACES,
-        publish_rows(db, &DIRECTORY_PLACES, places).await?,
+        publish_rows(db, &DIRECTORY_PLACES, places, publisher).await?,
     ));
     let grants = benefits_grants(db).await?;
     done.push((
         BENEFITS_GRANTS,
-        publish_rows(db, &BENEFITS_GRANTS, grants).await?,
+        publish_rows(db, &BENEFITS_GRANTS, grants, publisher).await?,
     ));
     let impact = impact_weekly(db).await?;
     done.push((
         IMPACT_WEEKLY,
-        publish_rows(db, &IMPACT_WEEKLY, impact).await?,
+        publish_rows(db, &IMPACT_WEEKLY, impact, publisher).await?,
     ));
     let pledges = campaign_pledges(db).await?;
     done.push((
         CAMPAIGN_PLEDGES,
-        publish_rows(db, &CAMPAIGN_PLEDGES, pledges).await?,
+        publish_rows(db, &CAMPAIGN_PLEDGES, pledges, publisher).await?,
     ));
     Ok(done
         .into_iter()
@@ -423,14 +449,14 @@ pub async fn run(db: &Db) -> Result<Vec<(String, u64)>> {
 
 /// Publish now if the platform has never published (a demo's first start shows a portal with
 /// its own figures rather than an empty one until Monday). `true` when it published.
-pub async fn first(db: &Db) -> Result<bool> {
+pub async fn first(db: &Db, publisher: &str) -> Result<bool> {
     if super::store::dataset(db, REPORTS_WEEKLY.name)
         .await?
         .is_some()
     {
         return Ok(false);
     }
-    run(db).await?;
+    run(db, publisher).await?;
     Ok(true)
 }
 
@@ -440,8 +466,8 @@ pub fn next_run(now: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// The scheduled job: publish, then book the next run.
-pub async fn job(db: Db) -> anyhow::Result<()> {
-    run(&db)
+pub async fn job(db: Db, publisher: &str) -> anyhow::Result<()> {
+    run(&db, publisher)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
     schedule(&db).await?;
@@ -455,8 +481,15 @@ pub async fn schedule(db: &Db) -> anyhow::Result<()> {
 }
 
 /// Register the weekly publication.
-pub fn register_jobs(registry: &mut crate::platform::jobs::Registry) {
-    registry.register(JOB_KIND, |db, _| job(db));
+pub fn register_jobs(
+    registry: &mut crate::platform::jobs::Registry,
+    config: &crate::platform::config::Config,
+) {
+    let publisher = config.opendata_publisher.clone();
+    registry.register(JOB_KIND, move |db, _| {
+        let publisher = publisher.clone();
+        async move { job(db, &publisher).await }
+    });
 }
 
 #[cfg(test)]

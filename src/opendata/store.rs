@@ -50,11 +50,19 @@ pub struct ResourceRow {
     pub full_text: bool,
     /// JSON list of the field ids that key a record (`datastore_create`'s `primary_key`).
     pub primary_key: String,
+    /// The first and last day its date and timestamp fields name (imports only).
+    pub period_start: Option<String>,
+    pub period_end: Option<String>,
     pub created_at: DateTime<Utc>,
     pub modified_at: DateTime<Utc>,
 }
 
 impl ResourceRow {
+    /// The days its data covers: `(first, last)`, ISO dates.
+    pub fn period(&self) -> Option<(String, String)> {
+        Some((self.period_start.clone()?, self.period_end.clone()?))
+    }
+
     pub fn fields(&self) -> Vec<Field> {
         serde_json::from_str(&self.fields).unwrap_or_default()
     }
@@ -64,7 +72,16 @@ impl ResourceRow {
     }
 }
 
-const RESOURCE_COLUMNS: &str = "id, uuid, dataset_id, name, description, format, datastore_table, fields, row_count, full_text, primary_key, created_at, modified_at";
+const RESOURCE_COLUMNS: &str = "id, uuid, dataset_id, name, description, format, datastore_table, fields, row_count, full_text, primary_key, period_start, period_end, created_at, modified_at";
+
+/// A dataset's name: 1-100 of a-z, 0-9, - and _.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
 
 /// What the catalogue's full-text index holds for a dataset: its words, folded.
 fn search_text(name: &str, title: &str, notes: &str, tags: &[String]) -> String {
@@ -172,14 +189,20 @@ pub async fn describe_dataset(
     name: &str,
     title: &str,
     notes: &str,
+    tags: &[String],
+    department_id: Option<i64>,
 ) -> Result<(), sqlx::Error> {
-    let tags: Vec<String> = vec![];
     tx.execute(
-        query("UPDATE od_datasets SET title = $1, notes = $2, search = $3 WHERE id = $4")
-            .bind(title)
-            .bind(notes)
-            .bind(search_text(name, title, notes, &tags))
-            .bind(id),
+        query(
+            "UPDATE od_datasets SET title = $1, notes = $2, tags = $3, search = $4, \
+             department_id = COALESCE($5, department_id) WHERE id = $6",
+        )
+        .bind(title)
+        .bind(notes)
+        .bind(serde_json::to_string(tags).expect("serialise"))
+        .bind(search_text(name, title, notes, tags))
+        .bind(department_id)
+        .bind(id),
     )
     .await?;
     Ok(())
@@ -211,6 +234,22 @@ pub async fn delete_dataset(tx: &mut Tx, id: i64) -> Result<(), sqlx::Error> {
         query("UPDATE od_datasets SET state = 'deleted', modified_at = $1 WHERE id = $2")
             .bind(Utc::now())
             .bind(id),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Record the days a resource's data covers (see [`ResourceRow::period`]).
+pub async fn set_period(
+    tx: &mut Tx,
+    uuid: &str,
+    period: Option<&(String, String)>,
+) -> Result<(), sqlx::Error> {
+    tx.execute(
+        query("UPDATE od_resources SET period_start = $1, period_end = $2 WHERE uuid = $3")
+            .bind(period.map(|p| p.0.as_str()))
+            .bind(period.map(|p| p.1.as_str()))
+            .bind(uuid),
     )
     .await?;
     Ok(())

@@ -143,6 +143,9 @@ pub struct Config {
     /// The department (slug) that verifies campaign organisations and reviews their projects
     /// (its managers and officers); administrators may too, and only they set the policy.
     pub campaigns_department: String,
+    /// The department (slug) that publishes the platform's own open data (`reports-weekly`,
+    /// `impact-weekly`, …) and that the DCAT catalogue names as its publisher.
+    pub opendata_publisher: String,
     /// How e-mail goes out: `log` (development: written to the log) or `sendmail` (handed to
     /// the machine's mail transfer agent, which relays it as its own configuration says).
     pub mail_gateway: String,
@@ -210,6 +213,7 @@ impl Default for Config {
             sql_time_limit_seconds: 5,
             programme_department: "kp-itb".into(),
             campaigns_department: "kp-itb".into(),
+            opendata_publisher: "kp-itb".into(),
             mail_gateway: "log".into(),
             mail_from: "Khidmat <no-reply@localhost>".into(),
             mail_sendmail_command: "/usr/sbin/sendmail".into(),

@@ -876,7 +876,9 @@ on_both!(grant_end_to_end, |backend| async move {
     );
 
     // The open data aggregate: no person in it, no cell under five applications.
-    khidmat::opendata::publish::run(&app.db).await.unwrap();
+    khidmat::opendata::publish::run(&app.db, "kp-itb")
+        .await
+        .unwrap();
     let res: Value = app
         .get_json("/api/3/action/package_show?id=benefits-grants")
         .await;

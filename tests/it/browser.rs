@@ -164,7 +164,9 @@ async fn pages_work_in_a_real_browser() {
         .await
         .unwrap();
     // Open data to look at: the platform's own published figures.
-    khidmat::opendata::publish::run(&app.db).await.unwrap();
+    khidmat::opendata::publish::run(&app.db, "kp-itb")
+        .await
+        .unwrap();
     let jpeg = app.data_dir.join("camera.jpg");
     photo(&jpeg);
     node(

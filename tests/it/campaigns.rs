@@ -641,7 +641,9 @@ both!(
         );
 
         // The open dataset: pledges by category and district, small cells left out.
-        khidmat::opendata::publish::run(&app.db).await.unwrap();
+        khidmat::opendata::publish::run(&app.db, "kp-itb")
+            .await
+            .unwrap();
         let shown = app
             .get_json("/api/3/action/package_show?id=campaign-pledges")
             .await;

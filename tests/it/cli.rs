@@ -256,6 +256,7 @@ on_both!(serve_with_demo_loads_the_packs_once, |backend| async move {
             weekly["result"]["resources"][0]["name"],
             "Directory of public places (CSV)"
         );
+        assert_eq!(weekly["result"]["organization"]["name"], "kp-itb");
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
         let status = child.wait().unwrap();
         assert!(status.success(), "round {round}: graceful stop");

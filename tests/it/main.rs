@@ -13,6 +13,7 @@ mod cases;
 mod channels;
 mod cli;
 mod crash;
+mod dcat;
 mod directory;
 mod faults;
 mod fuzz;

@@ -125,12 +125,18 @@ on_both!(
             d["result"]["records"],
             json!([{"District": "mardan"}, {"District": "peshawar"}, {"District": "swat"}])
         );
-        assert_eq!(d["result"]["fields"], json!([{"id": "District", "type": "text"}]));
+        assert_eq!(
+            d["result"]["fields"],
+            json!([{"id": "District", "type": "text"}])
+        );
         let (s, bad) = action(&app, "datastore_search", json!({"resource_id": resource, "fields": "District", "distinct": true, "sort": "Reports"})).await;
         assert_eq!(s, 409, "{bad}");
         let (_, n) = action(&app, "datastore_search", json!({"resource_id": resource, "fields": ["Reports", "_id"], "sort": "_id desc", "limit": 1})).await;
         assert_eq!(n["result"]["records"], json!([{"Reports": 17, "_id": 4}]));
-        assert_eq!(n["result"]["fields"][1], json!({"id": "_id", "type": "int"}));
+        assert_eq!(
+            n["result"]["fields"][1],
+            json!({"id": "_id", "type": "int"})
+        );
         let (_, q) = action(
             &app,
             "datastore_search",
@@ -618,7 +624,9 @@ on_both!(
                 .await,
             1
         );
-        let published = khidmat::opendata::publish::run(&app.db).await.unwrap();
+        let published = khidmat::opendata::publish::run(&app.db, "kp-itb")
+            .await
+            .unwrap();
         assert_eq!(
             published[0],
             ("reports-weekly".to_string(), 1),
@@ -645,9 +653,19 @@ on_both!(
                 "{name}: the disclosure rule is said where it applies"
             );
             assert_eq!(p["result"]["resources"][0]["name"], resource, "{name}");
+            assert_eq!(
+                p["result"]["organization"]["name"], "kp-itb",
+                "{name}: the publisher (opendata_publisher) is its organization"
+            );
+            assert!(
+                !p["result"]["tags"].as_array().unwrap().is_empty(),
+                "{name}"
+            );
         }
         // Publishing again replaces, not adds.
-        khidmat::opendata::publish::run(&app.db).await.unwrap();
+        khidmat::opendata::publish::run(&app.db, "kp-itb")
+            .await
+            .unwrap();
         assert_eq!(
             app.count("od_resources").await,
             5,
@@ -712,12 +730,17 @@ on_both!(
         let r = app.get("/catalog.jsonld").await;
         assert_eq!(r.headers()["content-type"], "application/ld+json");
         let cat: Value = r.json().await.unwrap();
-        assert_eq!(cat["@type"], "dcat:Catalog");
+        assert_eq!(cat["@type"][0], "dcat:Catalog");
+        assert_eq!(cat["hydra:totalItems"], 1);
         assert_eq!(cat["hydra:view"]["hydra:totalItems"], 1);
+        assert_eq!(
+            cat["hydra:view"]["hydra:lastPage"],
+            cat["hydra:view"]["hydra:last"]
+        );
         let ds = &cat["dcat:dataset"][0];
         assert_eq!(ds["dct:title"], "Reports per week");
         assert_eq!(
-            ds["dct:publisher"]["foaf:name"],
+            ds["dct:publisher"]["foaf:name"][0]["@value"],
             "Peshawar Electric Supply Company (PESCO)"
         );
         let csv_url = ds["dcat:distribution"][0]["dcat:downloadURL"]
@@ -1472,8 +1495,19 @@ on_both!(
             ]
         );
         // The download is the upload, byte for byte (after the BOM that Excel needs).
-        let url = app.at(&format!("/dataset/fragile/resource/{}.csv", done.resource_id));
-        let got = app.client.get(&url).send().await.unwrap().text().await.unwrap();
+        let url = app.at(&format!(
+            "/dataset/fragile/resource/{}.csv",
+            done.resource_id
+        ));
+        let got = app
+            .client
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert_eq!(got, format!("\u{feff}{FRAGILE}"));
         // And so are the DataStore's records: text stays text, spaces and all.
         let (_, r) = action(
@@ -1502,16 +1536,23 @@ on_both!(
 
         // Asked for, a type is kept even where a value reads differently: `007` is 7.
         let types = [
-            ("code".to_owned(), khidmat::opendata::datastore::FieldType::Integer),
-            ("amount".to_owned(), khidmat::opendata::datastore::FieldType::Numeric),
+            (
+                "code".to_owned(),
+                khidmat::opendata::datastore::FieldType::Integer,
+            ),
+            (
+                "amount".to_owned(),
+                khidmat::opendata::datastore::FieldType::Numeric,
+            ),
         ];
         let about = khidmat::opendata::About {
             types: &types,
             ..Default::default()
         };
-        let typed = khidmat::opendata::import_into(&app.db, &file, "typed", &about, false, |_, _| {})
-            .await
-            .unwrap();
+        let typed =
+            khidmat::opendata::import_into(&app.db, &file, "typed", &about, false, |_, _| {})
+                .await
+                .unwrap();
         let (_, r) = action(
             &app,
             "datastore_search",
@@ -1529,12 +1570,18 @@ on_both!(
 
         // A value that does not fit the type asked for stops the import, naming line and
         // column; a column that is not there is named too.
-        let misfit = [("name".to_owned(), khidmat::opendata::datastore::FieldType::Integer)];
+        let misfit = [(
+            "name".to_owned(),
+            khidmat::opendata::datastore::FieldType::Integer,
+        )];
         let err = khidmat::opendata::import_into(
             &app.db,
             &file,
             "misfit",
-            &khidmat::opendata::About { types: &misfit, ..Default::default() },
+            &khidmat::opendata::About {
+                types: &misfit,
+                ..Default::default()
+            },
             false,
             |_, _| {},
         )
@@ -1542,13 +1589,22 @@ on_both!(
         .unwrap_err()
         .message();
         assert!(err.contains("4 bad rows, nothing imported"), "{err}");
-        assert!(err.contains("line 2: \"Ali\" in the column \"name\" is not int"), "{err}");
-        let missing = [("mobile".to_owned(), khidmat::opendata::datastore::FieldType::Text)];
+        assert!(
+            err.contains("line 2: \"Ali\" in the column \"name\" is not int"),
+            "{err}"
+        );
+        let missing = [(
+            "mobile".to_owned(),
+            khidmat::opendata::datastore::FieldType::Text,
+        )];
         let err = khidmat::opendata::import_into(
             &app.db,
             &file,
             "missing",
-            &khidmat::opendata::About { types: &missing, ..Default::default() },
+            &khidmat::opendata::About {
+                types: &missing,
+                ..Default::default()
+            },
             false,
             |_, _| {},
         )
@@ -1569,7 +1625,10 @@ async fn frictionless_reads_through_the_ckan_adapter_what_was_uploaded() {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let python = root.join("target/test-venv/bin/python");
     let ckanapi = root.join("target/test-venv/bin/ckanapi");
-    assert!(python.exists() && ckanapi.exists(), "run ./scripts/test.sh: it installs frictionless and ckanapi");
+    assert!(
+        python.exists() && ckanapi.exists(),
+        "run ./scripts/test.sh: it installs frictionless and ckanapi"
+    );
     let app = spawn(Backend::Sqlite).await;
     let read = |dataset: &'static str| {
         let python = python.clone();
@@ -1577,11 +1636,20 @@ async fn frictionless_reads_through_the_ckan_adapter_what_was_uploaded() {
         let url = app.url.clone();
         async move {
             let out = tokio::task::spawn_blocking(move || {
-                std::process::Command::new(python).arg(script).arg(url).arg(dataset).output().unwrap()
+                std::process::Command::new(python)
+                    .arg(script)
+                    .arg(url)
+                    .arg(dataset)
+                    .output()
+                    .unwrap()
             })
             .await
             .unwrap();
-            assert!(out.status.success(), "frictionless: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "frictionless: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             String::from_utf8(out.stdout).unwrap()
         }
     };
@@ -1600,7 +1668,12 @@ async fn frictionless_reads_through_the_ckan_adapter_what_was_uploaded() {
     let out = tokio::task::spawn_blocking(move || {
         for args in [
             vec!["package_create", "name=uploaded"],
-            vec!["resource_create", "package_id=uploaded", "name=Phones", &upload],
+            vec![
+                "resource_create",
+                "package_id=uploaded",
+                "name=Phones",
+                &upload,
+            ],
         ] {
             let out = std::process::Command::new(&ckanapi)
                 .arg("action")
@@ -1616,6 +1689,10 @@ async fn frictionless_reads_through_the_ckan_adapter_what_was_uploaded() {
     })
     .await
     .unwrap();
-    assert!(out.status.success(), "ckanapi: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ckanapi: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(read("uploaded").await, FRAGILE);
 }

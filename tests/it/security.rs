@@ -843,7 +843,9 @@ on_both!(
         )
         .await;
         assert_eq!(st, 303);
-        khidmat::opendata::publish::run(&app.db).await.unwrap();
+        khidmat::opendata::publish::run(&app.db, "kp-itb")
+            .await
+            .unwrap();
 
         // Everything a stranger can fetch: every page linked from the home page (and from
         // those), every API answer the OpenAPI document lists without parameters or a key,
