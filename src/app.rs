@@ -171,9 +171,97 @@ async fn photo(
 /// The whole OpenAPI document: the platform's part, and each service's own (declared beside
 /// its handlers).
 pub fn api_doc() -> utoipa::openapi::OpenApi {
-    api_parts()
+    let whole = api_parts()
         .into_iter()
-        .fold(ApiDoc::openapi(), |whole, part| whole.merge_from(part))
+        .fold(ApiDoc::openapi(), |whole, part| whole.merge_from(part));
+    with_error_answers(whole)
+}
+
+/// Every operation lists the errors the platform answers for it by construction, each with the
+/// one error body (`{"error": {"status", "message"}}`), beside those its handler declares:
+/// 400 for a bad parameter or body, 413 and 415 for a body too large or not JSON, 404 for a
+/// path naming nothing, 401 and 403 where a key or a login is needed, 429 for a write over the
+/// rate limit, 503 when the database cannot be reached and 507 for a write on a full disk.
+fn with_error_answers(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use serde_json::{json, Value};
+    let mut v = serde_json::to_value(&doc).expect("the OpenAPI document is JSON");
+    // Open311's own error document: a list of {code, description}.
+    v["components"]["schemas"]["Open311Errors"] = json!({
+        "type": "array", "items": {"type": "object", "required": ["code", "description"],
+            "properties": {"code": {"type": "integer"}, "description": {"type": "string"}}},
+    });
+    v["components"]["schemas"]["Error"] = json!({
+        "type": "object", "required": ["error"],
+        "properties": {"error": {"type": "object", "required": ["status", "message"],
+            "properties": {"status": {"type": "integer"}, "message": {"type": "string"}}}},
+    });
+    let answers = [
+        (
+            "400",
+            "a parameter or the body is not what this operation takes",
+        ),
+        ("401", "no valid API key or login"),
+        ("403", "the key or login may not do this"),
+        ("404", "nothing has this address"),
+        ("413", "the body is too large"),
+        ("415", "the body is not JSON"),
+        ("429", "too many requests: wait and try again"),
+        (
+            "503",
+            "the database cannot be reached: try again later (Retry-After)",
+        ),
+        ("507", "the disk is full: nothing was written (Retry-After)"),
+    ];
+    if let Some(paths) = v["paths"].as_object_mut() {
+        for (path, item) in paths.iter_mut() {
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
+            for (method, op) in item.iter_mut() {
+                let Some(op) = op.as_object_mut() else {
+                    continue;
+                };
+                let writes = matches!(method.as_str(), "post" | "put" | "patch" | "delete");
+                let has_body = op.contains_key("requestBody");
+                let has_params = op
+                    .get("parameters")
+                    .and_then(Value::as_array)
+                    .is_some_and(|p| !p.is_empty());
+                let secured = op
+                    .get("security")
+                    .and_then(Value::as_array)
+                    .is_some_and(|s| !s.is_empty());
+                let applies = |code: &str| match code {
+                    "400" => has_params || has_body,
+                    "401" | "403" => secured,
+                    "404" => path.contains('{'),
+                    "413" | "415" => has_body,
+                    "429" | "507" => writes,
+                    _ => true,
+                };
+                let responses = op
+                    .entry("responses")
+                    .or_insert_with(|| json!({}))
+                    .as_object_mut()
+                    .expect("responses is an object");
+                let schema = if path.starts_with("/open311/") {
+                    "#/components/schemas/Open311Errors"
+                } else {
+                    "#/components/schemas/Error"
+                };
+                for (code, why) in answers {
+                    if applies(code) && !responses.contains_key(code) {
+                        responses.insert(
+                            code.into(),
+                            json!({"description": why, "content": {"application/json":
+                                {"schema": {"$ref": schema}}}}),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    serde_json::from_value(v).expect("the completed document reads back")
 }
 
 /// Each service's part of the OpenAPI document.
@@ -225,6 +313,9 @@ pub fn router(state: AppState) -> Router {
             crate::web::security_headers,
         ))
         .layer(axum::middleware::from_fn(crate::platform::error::retry_after))
+        .layer(axum::middleware::from_fn(
+            crate::platform::error::json_rejections,
+        ))
         .layer(axum::middleware::from_fn(crate::platform::metrics::track))
         // Pages, scripts and JSON shrink to a quarter over slow mobile links. Photos are JPEG
         // already; the default predicate leaves images alone.

@@ -126,7 +126,8 @@ pub struct FundOut {
     entitlement: serde_json::Value,
     #[schema(value_type = Object)]
     selection: serde_json::Value,
-    #[schema(value_type = Object)]
+    /// The documents an applicant brings: `{code, name: {en, ur, ps}, required}`.
+    #[schema(value_type = Vec<Object>)]
     documents: serde_json::Value,
     /// From the ledger, in paisa.
     budget: i64,
@@ -799,10 +800,11 @@ pub struct ReportQuery {
 /// single-choice question (its code: `religion` for the Minority Affairs funds), within the
 /// caller's scope; `format=csv` for a spreadsheet.
 #[utoipa::path(get, path = "/api/v1/benefits/report", tag = "benefits",
-    params(("by" = String, Query, description = "fund, district, gender, month, or the code of a single-choice question of the funds"),
+    params(("by" = Option<String>, Query, pattern = "^(fund|district|gender|month)$", description = "fund (the default), district, gender or month; the code of a single-choice question the funds ask (`religion`) is taken too"),
         ("fund" = Option<String>, Query, description = "one fund's code"),
-        ("format" = Option<String>, Query, description = "json (default) or csv")),
-    responses((status = 200, body = report::Report)),
+        ("format" = Option<String>, Query, pattern = "^(json|csv)$", description = "json (default) or csv")),
+    responses((status = 200, description = "the report, as JSON or (format=csv) a spreadsheet", content((report::Report = "application/json"), (String = "text/csv"))),
+        (status = 404, description = "no such fund in your scope")),
     security(("bearer" = [])))]
 pub async fn show_report(
     State(state): State<AppState>,
@@ -841,8 +843,9 @@ pub async fn show_report(
             questions = all.join(", ")
         ))
     })?;
+    let csv = crate::platform::sheet::wants_csv(q.format.as_deref())?;
     let r = report::report(&state.db, &staff.scope, fund_id, &by).await?;
-    if q.format.as_deref() == Some("csv") {
+    if csv {
         return Ok(csv_response(
             &format!("benefits-by-{}.csv", by.name()),
             report::csv(&r),

@@ -173,6 +173,7 @@ pub struct PaymentIn {
     /// The application's reference.
     pub application: String,
     /// Paisa.
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_000i64)]
     pub amount: i64,
     /// `transfer` (to the applicant's IBAN) or `cheque`.
     pub instrument: String,

@@ -97,17 +97,14 @@ pub struct Paging {
 }
 
 fn paging(p: &Paging) -> Result<(i64, i64)> {
-    if p.format
-        .as_deref()
-        .is_some_and(|f| !f.is_empty() && f != "json")
-    {
+    if p.format.as_deref().is_some_and(|f| f != "json") {
         return Err(Error::BadRequest(
             "format: this API answers json only".into(),
         ));
     }
     let num = |v: &Option<String>, name: &str, default: i64, max: i64| -> Result<i64> {
         match v.as_deref() {
-            None | Some("") => Ok(default),
+            None => Ok(default),
             Some(s) => s
                 .parse::<i64>()
                 .ok()
@@ -382,7 +379,7 @@ async fn place_filter(db: &Db, q: &Filters) -> Result<PlaceFilter> {
             .ok_or_else(|| Error::NotFound(format!("there is no organization {o}")))?;
         f.organization_id = Some(org.id);
     }
-    if let Some(m) = q.modified_after.as_deref().filter(|s| !s.is_empty()) {
+    if let Some(m) = q.modified_after.as_deref() {
         f.modified_after = Some(crate::platform::questions::parse_datetime(m).ok_or_else(
             || {
                 Error::BadRequest(
@@ -406,7 +403,7 @@ pub struct ServicesQuery {
 
 fn flag(v: Option<&str>, name: &str, default: bool) -> Result<bool> {
     match v.map(str::trim) {
-        None | Some("") => Ok(default),
+        None => Ok(default),
         Some("true") => Ok(true),
         Some("false") => Ok(false),
         Some(_) => Err(Error::BadRequest(format!("{name} must be true or false"))),
@@ -425,9 +422,9 @@ fn flat(v: Value) -> Value {
     }
 }
 
-#[utoipa::path(get, path = "/hsds/services", operation_id = "hsds_services", tag = "hsds", params(("search" = Option<String>, Query), ("taxonomy_term_id" = Option<String>, Query), ("taxonomy_id" = Option<String>, Query), ("organization_id" = Option<String>, Query), ("modified_after" = Option<String>, Query),
-        ("minimal" = Option<bool>, Query, description = "true: only id and last_modified"), ("full" = Option<bool>, Query, description = "false: without nested objects"), ("format" = Option<String>, Query, description = "json (the only format)"),
-        ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "a page of services (HSDS page envelope)"), (status = 400, description = "bad parameter"), (status = 404, description = "unknown taxonomy, term or organization")))]
+#[utoipa::path(get, path = "/hsds/services", operation_id = "hsds_services", tag = "hsds", params(("search" = Option<String>, Query), ("taxonomy_term_id" = Option<String>, Query), ("taxonomy_id" = Option<String>, Query), ("organization_id" = Option<String>, Query), ("modified_after" = Option<chrono::DateTime<chrono::Utc>>, Query),
+        ("minimal" = Option<bool>, Query, description = "true: only id and last_modified"), ("full" = Option<bool>, Query, description = "false: without nested objects"), ("format" = Option<String>, Query, pattern = "^json$", description = "json (the only format)"),
+        ("page" = Option<i64>, Query, minimum = 1, maximum = 1000000), ("per_page" = Option<i64>, Query, minimum = 1, maximum = 500)), responses((status = 200, description = "a page of services (HSDS page envelope)"), (status = 400, description = "bad parameter"), (status = 404, description = "unknown taxonomy, term or organization")))]
 pub async fn services(
     State(state): State<AppState>,
     Query(q): Query<ServicesQuery>,
@@ -491,7 +488,7 @@ async fn organization_out(db: &Db, o: &OrgRow, full_service: bool) -> Result<Val
     Ok(v)
 }
 
-#[utoipa::path(get, path = "/hsds/organizations", tag = "hsds", params(("search" = Option<String>, Query, description = "in the name or description"), ("full_service" = Option<bool>, Query, description = "true: each organization's services nested in full"), ("full" = Option<bool>, Query, description = "false: without nested objects"), ("format" = Option<String>, Query, description = "json (the only format)"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "a page of organizations"), (status = 400, description = "bad parameter")))]
+#[utoipa::path(get, path = "/hsds/organizations", tag = "hsds", params(("search" = Option<String>, Query, description = "in the name or description"), ("full_service" = Option<bool>, Query, description = "true: each organization's services nested in full"), ("full" = Option<bool>, Query, description = "false: without nested objects"), ("format" = Option<String>, Query, pattern = "^json$", description = "json (the only format)"), ("page" = Option<i64>, Query, minimum = 1, maximum = 1000000), ("per_page" = Option<i64>, Query, minimum = 1, maximum = 500)), responses((status = 200, description = "a page of organizations"), (status = 400, description = "bad parameter")))]
 pub async fn organizations(
     State(state): State<AppState>,
     Query(q): Query<OrgsQuery>,
@@ -556,7 +553,8 @@ fn sal_json(p: &PlaceRow, cx: &Context, distance: Option<f64>) -> Value {
 
 /// `GET /hsds/service_at_locations?lat&long&proximity`: nearest first (from the search index),
 /// or all by name without a point; narrowed by the same filters as `/services`, combined.
-#[utoipa::path(get, path = "/hsds/service_at_locations", tag = "hsds", params(("lat" = Option<f64>, Query), ("long" = Option<f64>, Query), ("proximity" = Option<f64>, Query, description = "metres, more than 0, at most 200000"), ("search" = Option<String>, Query), ("taxonomy_term_id" = Option<String>, Query), ("taxonomy_id" = Option<String>, Query), ("organization_id" = Option<String>, Query), ("modified_after" = Option<String>, Query), ("postcode" = Option<String>, Query, description = "refused: the directory holds no postcode areas"), ("full" = Option<bool>, Query, description = "false: without nested objects"), ("format" = Option<String>, Query, description = "json (the only format)"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "nearest first when lat and long are given; every filter combines"), (status = 400, description = "bad parameter"), (status = 404, description = "unknown taxonomy, term or organization")))]
+/// `lat` and `long` come together, and `proximity` only with them (otherwise 400).
+#[utoipa::path(get, path = "/hsds/service_at_locations", tag = "hsds", params(("lat" = Option<f64>, Query, minimum = -90, maximum = 90), ("long" = Option<f64>, Query, minimum = -180, maximum = 180), ("proximity" = Option<f64>, Query, exclusive_minimum = 0, maximum = 200000, description = "metres, more than 0, at most 200000"), ("search" = Option<String>, Query), ("taxonomy_term_id" = Option<String>, Query), ("taxonomy_id" = Option<String>, Query), ("organization_id" = Option<String>, Query), ("modified_after" = Option<chrono::DateTime<chrono::Utc>>, Query), ("full" = Option<bool>, Query, description = "false: without nested objects"), ("format" = Option<String>, Query, pattern = "^json$", description = "json (the only format)"), ("page" = Option<i64>, Query, minimum = 1, maximum = 1000000), ("per_page" = Option<i64>, Query, minimum = 1, maximum = 500)), responses((status = 200, description = "nearest first when lat and long are given; every filter combines"), (status = 400, description = "bad parameter, lat without long (or the reverse), or proximity without them"), (status = 404, description = "unknown taxonomy, term or organization")))]
 pub async fn service_at_locations(
     State(state): State<AppState>,
     Query(q): Query<SalQuery>,
@@ -572,6 +570,12 @@ pub async fn service_at_locations(
     let shape = |v: Value| if full { v } else { flat(v) };
     let mut f = place_filter(&state.db, &q.filters).await?;
     let point = super::parse_point(q.lat.as_deref(), q.long.as_deref())?;
+    // A radius is around a point: without one it would be dropped, and the answer wrong.
+    if point.is_none() && q.proximity.is_some() {
+        return Err(Error::BadRequest(
+            "proximity is a distance from lat and long: send them too".into(),
+        ));
+    }
     let Some((lat, long)) = point else {
         let (rows, total) = store::places(&state.db, &f, size, (page_no - 1) * size).await?;
         let cx = context(&state.db, &rows).await?;
@@ -696,7 +700,7 @@ pub struct SearchQuery {
     paging: Paging,
 }
 
-#[utoipa::path(get, path = "/hsds/taxonomies", tag = "hsds", params(("search" = Option<String>, Query, description = "in the name or description"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "the taxonomies")))]
+#[utoipa::path(get, path = "/hsds/taxonomies", tag = "hsds", params(("search" = Option<String>, Query, description = "in the name or description"), ("page" = Option<i64>, Query, minimum = 1, maximum = 1000000), ("per_page" = Option<i64>, Query, minimum = 1, maximum = 500)), responses((status = 200, description = "the taxonomies")))]
 pub async fn taxonomies(Query(q): Query<SearchQuery>) -> Result<Json<Value>> {
     let (page_no, size) = paging(&q.paging)?;
     let search = q.search.as_deref().filter(|s| !s.trim().is_empty());
@@ -765,7 +769,7 @@ pub async fn taxonomy_term(
         })
 }
 
-#[utoipa::path(get, path = "/hsds/taxonomy_terms", tag = "hsds", params(("taxonomy_id" = Option<String>, Query), ("search" = Option<String>, Query, description = "in the code, name or description"), ("top_only" = Option<bool>, Query, description = "true: terms without a parent"), ("parent_id" = Option<String>, Query, description = "the terms under this one"), ("format" = Option<String>, Query, description = "json (the only format)"), ("page" = Option<i64>, Query), ("per_page" = Option<i64>, Query)), responses((status = 200, description = "the terms")))]
+#[utoipa::path(get, path = "/hsds/taxonomy_terms", tag = "hsds", params(("taxonomy_id" = Option<String>, Query), ("search" = Option<String>, Query, description = "in the code, name or description"), ("top_only" = Option<bool>, Query, description = "true: terms without a parent"), ("parent_id" = Option<String>, Query, description = "the terms under this one"), ("format" = Option<String>, Query, pattern = "^json$", description = "json (the only format)"), ("page" = Option<i64>, Query, minimum = 1, maximum = 1000000), ("per_page" = Option<i64>, Query, minimum = 1, maximum = 500)), responses((status = 200, description = "the terms")))]
 pub async fn taxonomy_terms(
     State(state): State<AppState>,
     Query(q): Query<TermsQuery>,

@@ -212,6 +212,55 @@ impl IntoResponse for Error {
     }
 }
 
+/// Numbers with nothing after the point (`458.0`) become whole numbers, everywhere in `v`.
+fn whole_numbers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(x) = n.as_f64() {
+                if x.fract() == 0.0 && x.abs() < 9.0e15 {
+                    *v = Value::from(x as i64);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(whole_numbers),
+        Value::Object(o) => o.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
+}
+
+/// The extractors' own rejections (a path segment that is not a number, a query string that
+/// does not read) are plain text: they are sent as this crate's JSON error, with the same
+/// message, as every other error is (Open311's addresses in Open311's error shape).
+pub async fn json_rejections(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let open311 = req.uri().path().starts_with("/open311/");
+    let res = next.run(req).await;
+    let plain = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !plain || !matches!(res.status().as_u16(), 400 | 422) {
+        return res;
+    }
+    let bytes = axum::body::to_bytes(res.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let message = String::from_utf8_lossy(&bytes).into_owned();
+    if open311 {
+        (
+            StatusCode::BAD_REQUEST,
+            Json(json!([{"code": 400, "description": message}])),
+        )
+            .into_response()
+    } else {
+        Error::BadRequest(message).into_response()
+    }
+}
+
 /// Every 503 and 507, whichever surface rendered it, tells the client when to come back.
 pub async fn retry_after(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let mut res = next.run(req).await;
@@ -238,8 +287,17 @@ where
     type Rejection = Error;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Error> {
-        match <Json<T> as axum::extract::FromRequest<S>>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(JsonBody(v)),
+        match <Json<serde_json::Value> as axum::extract::FromRequest<S>>::from_request(req, state)
+            .await
+        {
+            // JSON has one kind of number: `458.0` is the whole number 458, as JSON Schema's
+            // `integer` says, and is read as such.
+            Ok(Json(mut v)) => {
+                whole_numbers(&mut v);
+                serde_path_to_error::deserialize(v)
+                    .map(JsonBody)
+                    .map_err(|e| Error::BadRequest(format!("the body: {e}")))
+            }
             Err(rejection) => Err(match rejection.status() {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::Unsupported(
                     "send the body as JSON with Content-Type: application/json".into(),

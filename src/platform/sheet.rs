@@ -5,6 +5,18 @@
 
 use super::text::spreadsheet_safe;
 
+/// `format` of a table that is JSON unless `csv` is asked for: is CSV asked? Anything else is
+/// an error, not JSON.
+pub fn wants_csv(format: Option<&str>) -> crate::platform::error::Result<bool> {
+    match format {
+        None | Some("json") => Ok(false),
+        Some("csv") => Ok(true),
+        Some(other) => Err(crate::platform::error::Error::BadRequest(format!(
+            "format {other:?}: json or csv"
+        ))),
+    }
+}
+
 pub struct Sheet {
     w: csv::Writer<Vec<u8>>,
 }

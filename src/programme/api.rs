@@ -67,16 +67,25 @@ pub async fn csv_download(state: &AppState, r: &Range) -> Result<Response> {
 /// handed over. `format=csv` gives the detailed table behind them. Counts of citizens' use are
 /// rounded to multiples of 5, and rows of fewer than 5 left out (`platform::disclosure`).
 #[utoipa::path(get, path = "/api/v1/impact", tag = "impact",
-    params(("from" = Option<String>, Query, description = "first day, YYYY-MM-DD"),
-        ("to" = Option<String>, Query, description = "last day, YYYY-MM-DD (default today)"),
-        ("format" = Option<String>, Query, description = "json (default) or csv")),
-    responses((status = 200, body = figures::Figures), (status = 400, description = "a date is not YYYY-MM-DD, or from is after to")))]
+    params(("from" = Option<chrono::NaiveDate>, Query, description = "first day, YYYY-MM-DD"),
+        ("to" = Option<chrono::NaiveDate>, Query, description = "last day, YYYY-MM-DD (default today)"),
+        ("format" = Option<String>, Query, pattern = "^(json|csv)$", description = "json (default) or csv")),
+    responses((status = 200, description = "the figures, as JSON or (format=csv) the detailed table", content((figures::Figures = "application/json"), (String = "text/csv"))), (status = 400, description = "a date is not YYYY-MM-DD, from is after to, or they are more than ten years apart")))]
 pub async fn impact(
     State(state): State<AppState>,
     Query(q): Query<ImpactQuery>,
 ) -> Result<Response> {
+    let csv = crate::platform::sheet::wants_csv(q.format.as_deref())?;
+    // The page's form may send an empty date for "the default"; an API client names a day.
+    for (name, day) in [("from", &q.from), ("to", &q.to)] {
+        if day.as_deref().is_some_and(|d| d.trim().is_empty()) {
+            return Err(crate::platform::error::Error::BadRequest(format!(
+                "{name}: give a date as YYYY-MM-DD, or leave {name} out"
+            )));
+        }
+    }
     let r = Range::parse(q.from.as_deref(), q.to.as_deref())?;
-    if q.format.as_deref() == Some("csv") {
+    if csv {
         return csv_download(&state, &r).await;
     }
     let f = figures::figures(&state.db, &r).await?.published();

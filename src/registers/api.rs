@@ -80,12 +80,12 @@ pub struct LookupQuery {
 }
 
 /// Look a key up (a CNIC, a licence or challan number): the public fields and the declared
-/// answer. An unknown key is a 404 with the declared "not found" answer; a malformed one a 400
-/// with the expected formats; too many lookups a 429.
+/// answer. An unknown key is a 404 with the declared "not found" answer; a key in none of the
+/// register's formats a 404 whose answer says the formats; too many lookups a 429.
 #[utoipa::path(get, path = "/api/v1/registers/{code}/lookup", tag = "registers",
     params(("code" = String, Path), ("key" = String, Query, description = "the value to look up")),
-    responses((status = 200, body = Answer), (status = 404, body = Answer, description = "not in the register"),
-        (status = 400, description = "not a key of this register"), (status = 429, description = "too many lookups")))]
+    responses((status = 200, body = Answer), (status = 404, body = Answer, description = "not in the register (or not in any of its key formats: the answer says them)"),
+        (status = 429, description = "too many lookups")))]
 pub async fn look_up(
     State(state): State<AppState>,
     PeerAddr(peer): PeerAddr,
@@ -95,9 +95,21 @@ pub async fn look_up(
     lang: Lang,
 ) -> Result<axum::response::Response> {
     use axum::response::IntoResponse;
-    let reg = register_or_404(&state.db, &code, lang).await?;
+    // No such register: the 404 says so in the lookup's own shape.
+    let reg = match register_or_404(&state.db, &code, lang).await {
+        Err(Error::NotFound(why)) => {
+            let a = Answer {
+                register: code,
+                found: false,
+                answer: why,
+                fields: vec![],
+            };
+            return Ok((axum::http::StatusCode::NOT_FOUND, Json(a)).into_response());
+        }
+        other => other?,
+    };
     state.limit_public_write(&headers, peer, lang).await?;
-    let a = lookup(
+    let a = match lookup(
         &state,
         &reg,
         q.key.as_deref().unwrap_or(""),
@@ -105,7 +117,17 @@ pub async fn look_up(
         "api",
         None,
     )
-    .await?;
+    .await
+    {
+        // A key in none of the register's formats names no row: not found, saying the formats.
+        Err(Error::BadRequest(formats)) => Answer {
+            register: reg.spec.code.clone(),
+            found: false,
+            answer: formats,
+            fields: vec![],
+        },
+        other => other?,
+    };
     let status = if a.found {
         axum::http::StatusCode::OK
     } else {
@@ -129,7 +151,7 @@ pub struct RowOut {
 
 /// Change one row (a challan paid), or add one. Staff of the register's department.
 #[utoipa::path(put, path = "/api/v1/registers/{code}/rows", tag = "registers", params(("code" = String, Path)),
-    request_body = RowIn, responses((status = 200, body = RowOut), (status = 400, description = "a value is not valid")),
+    request_body = RowIn, responses((status = 200, body = RowOut), (status = 409, description = "not a row of this register: no key, an unknown column, a value outside a column's list, or a new row without every column")),
     security(("bearer" = [])))]
 pub async fn update(
     State(state): State<AppState>,
@@ -138,12 +160,20 @@ pub async fn update(
     lang: Lang,
     JsonBody(row): JsonBody<RowIn>,
 ) -> Result<Json<RowOut>> {
+    // Well-formed, but not a row this register's columns take (no key, an unknown column, a
+    // value outside a column's list, a new row missing a column): a conflict with the register
+    // as its pack declares it, as CKAN answers a validation error.
     if row.fields.is_empty() {
-        return Err(Error::BadRequest(
+        return Err(Error::Conflict(
             "fields: give the row's key and what changes".into(),
         ));
     }
-    let created = put_row(&state, &staff, &code, &row.fields, lang).await?;
+    let created = put_row(&state, &staff, &code, &row.fields, lang)
+        .await
+        .map_err(|e| match e {
+            Error::BadRequest(m) => Error::Conflict(m),
+            other => other,
+        })?;
     Ok(Json(RowOut { created }))
 }
 

@@ -152,15 +152,21 @@ fn staff_report(r: &ReportRow, lang: Lang, base: &str) -> StaffReport {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     service_code: Option<String>,
     /// `open` or `closed`
+    #[param(pattern = "^(open|closed)$")]
     status: Option<String>,
     /// one of the detailed statuses
+    #[param(schema_with = status_schema)]
     rich_status: Option<String>,
     district: Option<String>,
     assigned_to: Option<i64>,
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    /// At most `max_page_size` (1000 unless the deployment says otherwise).
+    #[param(minimum = 1, maximum = 1000)]
     page_size: Option<i64>,
 }
 
@@ -275,10 +281,20 @@ pub async fn show(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateIn {
+    #[schema(schema_with = status_schema)]
     status: String,
     note: String,
     /// With status `duplicate`: the id of the original report.
+    #[schema(pattern = "^[0-9]+$")]
     duplicate_of: Option<String>,
+}
+
+/// The statuses an update may set, as an enumeration.
+fn status_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(super::model::ALL_STATUSES.iter().map(|s| s.as_str())))
+        .build()
 }
 
 /// Post a status update with a note; citizens see it in `servicerequestupdates` and the report.

@@ -179,11 +179,13 @@ fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
 }
 
 fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim())
-        .filter(|v| !v.is_empty())
+    given(pairs, name).filter(|v| !v.is_empty())
+}
+
+/// A parameter as given, even empty: a number or a date that is empty is a mistake to report,
+/// where an empty jurisdiction or code is only absent.
+fn given<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim())
 }
 
 fn check_jurisdiction(pairs: &[(String, String)], lang: Lang) -> Result<(), Error> {
@@ -426,7 +428,7 @@ fn page_params(
     lang: Lang,
 ) -> Result<(i64, i64), Error> {
     let number = |name: &str, default: i64, max: i64| -> Result<i64, Error> {
-        match param(pairs, name) {
+        match given(pairs, name) {
             None => Ok(default),
             Some(v) => match v.parse::<i64>() {
                 Ok(n) if (1..=max).contains(&n) => Ok(n),
@@ -449,7 +451,7 @@ fn date_param(
     name: &str,
     lang: Lang,
 ) -> Result<Option<chrono::DateTime<Utc>>, Error> {
-    match param(pairs, name) {
+    match given(pairs, name) {
         None => Ok(None),
         Some(v) => parse_datetime(v)
             .map(Some)
@@ -461,12 +463,12 @@ fn date_param(
 /// overrides every other filter.
 #[utoipa::path(get, path = "/open311/v2/requests.json", tag = "open311",
     params(
-        ("service_request_id" = Option<String>, Query, description = "comma-separated ids; overrides the other filters"),
+        ("service_request_id" = Option<String>, Query, pattern = "^( *[0-9]{1,18} *(, *[0-9]{1,18} *){0,999})?$", description = "comma-separated ids (at most 1000); overrides the other filters; empty is absent"),
         ("service_code" = Option<String>, Query, description = "one or more codes, comma-separated"),
-        ("start_date" = Option<String>, Query, description = "RFC 3339"),
-        ("end_date" = Option<String>, Query, description = "RFC 3339"),
-        ("status" = Option<String>, Query, description = "open, closed, or open,closed"),
-        ("page" = Option<i64>, Query), ("page_size" = Option<i64>, Query)),
+        ("start_date" = Option<chrono::DateTime<Utc>>, Query, description = "RFC 3339"),
+        ("end_date" = Option<chrono::DateTime<Utc>>, Query, description = "RFC 3339"),
+        ("status" = Option<String>, Query, pattern = "^ *((open|closed) *(, *(open|closed) *)*)?$", description = "open, closed, or open,closed; empty is absent"),
+        ("page" = Option<i64>, Query, minimum = 1, maximum = 1000000), ("page_size" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "at most max_page_size (1000 unless the deployment says otherwise)")),
     responses((status = 200, body = [RequestOut]), (status = 400, body = [Open311Error])))]
 pub async fn list_requests(
     State(state): State<AppState>,
@@ -494,12 +496,15 @@ fn list_filter(pairs: &[(String, String)], config: &Config, lang: Lang) -> Resul
         offset,
         ..Default::default()
     };
-    if let Some(ids) = param(pairs, "service_request_id") {
-        let parsed: Option<Vec<i64>> = ids.split(',').map(|s| s.trim().parse().ok()).collect();
-        let ids = parsed.filter(|v: &Vec<i64>| !v.is_empty() && v.len() <= 1000);
-        f.ids = Some(ids.ok_or_else(|| Error::BadRequest(t!(lang, "err-bad-ids")))?);
-        return Ok(f);
-    }
+    // Every parameter is read (a bad one is an error even beside ids), then ids override.
+    let ids = match param(pairs, "service_request_id") {
+        None => None,
+        Some(ids) => {
+            let parsed: Option<Vec<i64>> = ids.split(',').map(|s| s.trim().parse().ok()).collect();
+            let ids = parsed.filter(|v: &Vec<i64>| !v.is_empty() && v.len() <= 1000);
+            Some(ids.ok_or_else(|| Error::BadRequest(t!(lang, "err-bad-ids")))?)
+        }
+    };
     if let Some(codes) = param(pairs, "service_code") {
         f.service_codes = Some(
             codes
@@ -525,6 +530,15 @@ fn list_filter(pairs: &[(String, String)], config: &Config, lang: Lang) -> Resul
             }
         }
         f.statuses = Some(statuses);
+    }
+    if let Some(ids) = ids {
+        return Ok(Filter {
+            public_only: true,
+            limit,
+            offset,
+            ids: Some(ids),
+            ..Default::default()
+        });
     }
     Ok(f)
 }
@@ -798,7 +812,7 @@ pub struct UpdateOut {
 /// Status updates posted by staff (FixMyStreet's extension), oldest first. Without dates: the
 /// last 24 hours.
 #[utoipa::path(get, path = "/open311/v2/servicerequestupdates.json", tag = "open311",
-    params(("start_date" = Option<String>, Query), ("end_date" = Option<String>, Query), ("page" = Option<i64>, Query), ("page_size" = Option<i64>, Query)),
+    params(("start_date" = Option<chrono::DateTime<Utc>>, Query), ("end_date" = Option<chrono::DateTime<Utc>>, Query), ("page" = Option<i64>, Query, minimum = 1, maximum = 1000000), ("page_size" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "at most max_page_size (1000 unless the deployment says otherwise)")),
     responses((status = 200, body = [UpdateOut]), (status = 400, body = [Open311Error])))]
 pub async fn service_request_updates(State(state): State<AppState>, uri: Uri, lang: Lang) -> Reply {
     let format = suffix_format(&uri);

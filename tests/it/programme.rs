@@ -1197,6 +1197,16 @@ both!(
                 .status(),
             400
         );
+        let resp = app
+            .get("/api/v1/impact?from=2000-01-01&to=2026-11-01")
+            .await;
+        assert_eq!(resp.status(), 400);
+        assert!(resp.text().await.unwrap().contains("ten years"));
+        assert_eq!(
+            app.get("/api/v1/impact?format=xml").await.status(),
+            400,
+            "json or csv, nothing else"
+        );
         // The printable annual report and its language.
         let (status, html) = page(&browser(), &app, "/impact/report?locale=ur").await;
         assert_eq!(status, 200);

@@ -116,12 +116,14 @@ on_both!(
             .as_str()
             .unwrap()
             .contains("کوئی ڈرائیونگ لائسنس نہیں ملا"));
-        let resp = app.get("/api/v1/registers/licence/lookup?key=12%2B").await;
-        assert_eq!(resp.status(), 400);
-        let body = resp.text().await.unwrap();
+        // A key in none of the register's formats names nothing: 404, the answer saying them.
+        let (status, m) = api(&app, "licence", "12+", "en").await;
+        assert_eq!(status, 404);
+        assert_eq!(m["found"], false);
+        let formats = m["answer"].as_str().unwrap();
         assert!(
-            body.contains("17301-1234567-1") && body.contains("PSH-123456"),
-            "{body}"
+            formats.contains("17301-1234567-1") && formats.contains("PSH-123456"),
+            "{m}"
         );
         assert_eq!(
             app.get("/api/v1/registers/nothing/lookup?key=1")
@@ -383,7 +385,11 @@ both!(staff_record_a_payment_on_one_row, |app| async move {
     )
     .await
     .unwrap();
-    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.status(),
+        409,
+        "well-formed, but not a value the column takes"
+    );
     assert!(r.text().await.unwrap().contains("one of paid, unpaid"));
     let r = put(&traffic, &body).await.unwrap();
     assert_eq!(r.status(), 200);
@@ -400,7 +406,7 @@ both!(staff_record_a_payment_on_one_row, |app| async move {
     )
     .await
     .unwrap();
-    assert_eq!(r.status(), 400);
+    assert_eq!(r.status(), 409);
     let r = put(&traffic, &json!({"fields": {"challan_no": "444444444", "challan_date": "2026-11-20", "district": "peshawar",
         "offence": "Wrong parking", "amount": "300", "status": "unpaid", "vehicle_no": "PSH-9"}})).await.unwrap();
     assert_eq!(r.json::<Value>().await.unwrap()["created"], true);
