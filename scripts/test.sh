@@ -77,6 +77,20 @@ key=$(target/debug/khidmat --data-dir "$data" apikey create --name schemathesis 
 # Every check (schemathesis.toml turns them all on, and says the one it leaves out where).
 "$venv/bin/st" --config-file schemathesis.toml run "http://127.0.0.1:$port/api/openapi.json" \
   --max-examples 25 --seed 1 -H "Authorization: Bearer $key" --no-color
+echo "== schemathesis: /hsds against Open Referral's own HSDS 3.0 openapi.json"
+# The official description, its schema links pointed at the copies in tests/standards/hsds (so no
+# network is needed): every answer to a request it allows must match its schemas.
+python3 - "$PWD/tests/standards/hsds" "$data/hsds-openapi.json" <<'PY'
+import sys
+root, out = sys.argv[1], sys.argv[2]
+text = open(f"{root}/openapi.json").read()
+text = text.replace("https://raw.githubusercontent.com/openreferral/specification/3.0/schema/", f"file://{root}/")
+open(out, "w").write(text)
+PY
+: >"$data/empty.toml"
+"$venv/bin/st" --config-file "$data/empty.toml" run "$data/hsds-openapi.json" --url "http://127.0.0.1:$port/hsds" \
+  --checks not_a_server_error,response_schema_conformance,content_type_conformance --mode positive \
+  --max-examples 25 --seed 1 --no-color
 kill $server; wait $server 2>/dev/null || true
 
 echo "== cargo test"

@@ -423,7 +423,7 @@ fn flat(v: Value) -> Value {
 }
 
 #[utoipa::path(get, path = "/hsds/services", operation_id = "hsds_services", tag = "hsds", params(("search" = Option<String>, Query), ("taxonomy_term_id" = Option<String>, Query), ("taxonomy_id" = Option<String>, Query), ("organization_id" = Option<String>, Query), ("modified_after" = Option<chrono::DateTime<chrono::Utc>>, Query),
-        ("minimal" = Option<bool>, Query, description = "true: only id and last_modified"), ("full" = Option<bool>, Query, description = "false: without nested objects"), ("format" = Option<String>, Query, pattern = "^json$", description = "json (the only format)"),
+        ("minimal" = Option<bool>, Query, description = "true: only id, name, status and last_modified"), ("full" = Option<bool>, Query, description = "false: without nested objects"), ("format" = Option<String>, Query, pattern = "^json$", description = "json (the only format)"),
         ("page" = Option<i64>, Query, minimum = 1, maximum = 1000000), ("per_page" = Option<i64>, Query, minimum = 1, maximum = 500)), responses((status = 200, description = "a page of services (HSDS page envelope)"), (status = 400, description = "bad parameter"), (status = 404, description = "unknown taxonomy, term or organization")))]
 pub async fn services(
     State(state): State<AppState>,
@@ -437,7 +437,13 @@ pub async fn services(
     if minimal {
         let items = rows
             .iter()
-            .map(|p| json!({"id": p.service_uuid, "last_modified": time(p.updated_at)}))
+            // HSDS says "just id and modified date", and its own service_list schema requires
+            // name and status: both are given, so a minimal page still validates.
+            .map(|p| {
+                json!({"id": p.service_uuid, "name": p.name,
+                    "status": if p.status == "verified" { "active" } else { "inactive" },
+                    "last_modified": time(p.updated_at)})
+            })
             .collect();
         return Ok(Json(page(items, total, page_no, size)));
     }

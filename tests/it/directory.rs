@@ -173,8 +173,10 @@ on_both!(hsds_answers_follow_the_standard, |backend| async move {
     let first = minimal["contents"][0].as_object().unwrap();
     assert_eq!(
         first.keys().collect::<Vec<_>>(),
-        vec!["id", "last_modified"]
+        vec!["id", "name", "status", "last_modified"],
+        "HSDS's 'just id and modified date', and what its service_list schema requires"
     );
+    assert_valid_in("hsds", "compiled/service_list.json", &minimal["contents"][0]);
     let (_, flat) = json(&app, "/hsds/services?full=false&per_page=3").await;
     for c in flat["contents"].as_array().unwrap() {
         assert_valid_in("hsds", "compiled/service_list.json", c);
