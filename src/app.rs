@@ -30,7 +30,7 @@ use crate::{packs, reports};
             Every Open311 path also answers with `.xml` in place of `.json`.",
         license(name = "AGPL-3.0-or-later")
     ),
-    paths(healthz),
+    paths(healthz, readyz),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -102,6 +102,23 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
             (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
         }
     }
+}
+
+/// `/readyz`: may a load balancer send traffic here? The database answers, its schema is this
+/// release's, the disk has room, the job workers run. 503 with the checks (and what to do) when not.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready: the checks"), (status = 503, description = "not ready: the checks say why")))]
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    use crate::platform::ready::{readiness, Status};
+    let checks = readiness(&state.node(), true).await;
+    let ready = !checks.iter().any(|c| c.status == Status::Problem);
+    let body =
+        serde_json::json!({"status": if ready { "ready" } else { "not ready" }, "checks": checks});
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
 }
 
 /// `/metrics`: for the monitoring system only (`metrics_addresses`, `metrics_token`); to anyone
@@ -290,6 +307,7 @@ async fn not_found() -> crate::platform::error::Error {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/openapi.json", get(openapi))
         .route("/photos/{file}", get(photo))

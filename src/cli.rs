@@ -98,11 +98,25 @@ enum Command {
         file: PathBuf,
     },
     /// Back up the database while the server runs: a consistent SQLite copy, or for PostgreSQL a
-    /// pg_dump in its custom format.
+    /// pg_dump in its custom format. `backup verify FILE` checks a backup instead.
+    #[command(args_conflicts_with_subcommands = true)]
     Backup {
         /// The new file to write.
-        file: PathBuf,
+        file: Option<PathBuf>,
+        #[command(subcommand)]
+        command: Option<BackupCommand>,
     },
+    /// Check this deployment as an operator would: the database, its schema, the disk, whether
+    /// the server answers and is ready, the public address, the gateways, the backups. Each
+    /// finding says what to do. Exits 0 when nothing is a problem.
+    Doctor,
+}
+
+#[derive(Subcommand)]
+enum BackupCommand {
+    /// Check that a backup restores: it opens, it is whole, it is a Khidmat database of a schema
+    /// this release knows; print its tables and rows. Exits non-zero otherwise.
+    Verify { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -252,6 +266,15 @@ enum PackCommand {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve { .. }) {
+        // A command's output piped into `head` ends quietly when `head` has read enough, as
+        // other command-line tools do. (The server keeps Rust's default: a write to a closed
+        // connection is an error it handles, not the end of the process.)
+        // SAFETY: setting a signal's disposition to its default, before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -449,8 +472,74 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         ),
         Command::Restore { file } => restore(&config, file).await,
         Command::Migrate => migrate(&config).await,
-        Command::Backup { file } => backup(&config, file).await,
+        Command::Backup {
+            command: Some(BackupCommand::Verify { file }),
+            ..
+        } => backup_verify(&config, file).await,
+        Command::Backup {
+            file: Some(file), ..
+        } => backup(&config, file).await,
+        Command::Backup { .. } => {
+            anyhow::bail!("give the backup's new file name (khidmat backup FILE), or: khidmat backup verify FILE")
+        }
+        Command::Doctor => doctor(&config).await,
     }
+}
+
+async fn backup_verify(config: &Config, file: PathBuf) -> anyhow::Result<()> {
+    let v = crate::platform::backup::verify(config, &file).await?;
+    println!(
+        "{} is a usable backup: schema {}, {} tables",
+        file.display(),
+        v.version,
+        v.tables.len()
+    );
+    for (table, rows) in &v.tables {
+        match rows {
+            Some(n) => println!("  {table}: {n} rows"),
+            None => println!("  {table}"),
+        }
+    }
+    Ok(())
+}
+
+async fn doctor(config: &Config) -> anyhow::Result<()> {
+    use crate::platform::ready::Status;
+    let files = crate::platform::files::Store::from_config(config)?;
+    let checks = match Db::open(config.database_url.as_deref(), &config.sqlite_path()).await {
+        Ok(db) => {
+            let node = crate::platform::ready::Node {
+                db: &db,
+                config,
+                files: &files,
+            };
+            crate::platform::ready::doctor(&node).await
+        }
+        Err(e) => vec![crate::platform::ready::Check {
+            name: "database",
+            status: Status::Problem,
+            detail: format!(
+                "cannot open it ({e}): is it running, and are data_dir and database_url right?"
+            ),
+        }],
+    };
+    for c in &checks {
+        let mark = match c.status {
+            Status::Ok => "ok     ",
+            Status::Warning => "warning",
+            Status::Problem => "PROBLEM",
+        };
+        println!("{mark}  {:<11} {}", c.name, c.detail);
+    }
+    let problems = checks
+        .iter()
+        .filter(|c| c.status == Status::Problem)
+        .count();
+    if problems > 0 {
+        anyhow::bail!("{problems} problem(s) to fix");
+    }
+    println!("no problems");
+    Ok(())
 }
 
 async fn serve(mut config: Config, listen: Option<String>, demo: bool) -> anyhow::Result<()> {

@@ -126,8 +126,14 @@ pub async fn scheduled(db: &Db, config: &Config) -> anyhow::Result<PathBuf> {
         Utc::now().format("%Y%m%d-%H%M%S-%3f")
     ));
     let size = make(db, config, &file).await?;
+    // A backup is only kept as one once it is known to restore; a bad one fails the job (and
+    // the older backups stay).
+    let checked = verify(config, &file)
+        .await
+        .map_err(|e| anyhow::anyhow!("the backup just written does not verify: {e}"))?;
+    let rows: i64 = checked.tables.iter().filter_map(|t| t.1).sum();
     let gone = prune(&dir, config.backup_keep.max(1))?;
-    tracing::info!(file = %file.display(), bytes = size, deleted = gone.len(), "scheduled backup");
+    tracing::info!(file = %file.display(), bytes = size, schema = checked.version, tables = checked.tables.len(), rows, deleted = gone.len(), "scheduled backup, verified");
     Ok(file)
 }
 
@@ -282,6 +288,109 @@ async fn restore_postgres(config: &Config, url: &str, file: &Path) -> anyhow::Re
     let to = db.applied_migrations().await?.last().copied().unwrap_or(0);
     db.close().await;
     Ok(Restored { from, to })
+}
+
+/// What a backup holds, once checked.
+#[derive(Debug)]
+pub struct Verified {
+    /// The schema version it was made at.
+    pub version: i64,
+    /// Its tables and their rows (an SQLite backup), or its tables with no count (a PostgreSQL
+    /// dump: counting would mean restoring it).
+    pub tables: Vec<(String, Option<i64>)>,
+}
+
+/// Check that `file` is a backup this release can restore: it opens, it is whole (SQLite's
+/// integrity check; `pg_restore` reads a dump's table of contents), it is a Khidmat database at
+/// a schema this release knows; its tables and rows are counted.
+pub async fn verify(config: &Config, file: &Path) -> anyhow::Result<Verified> {
+    anyhow::ensure!(file.is_file(), "{} is not a file", file.display());
+    let newest = |backend: Backend| -> i64 {
+        let m = match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        m.iter().map(|x| x.version).max().unwrap_or(0)
+    };
+    let mut head = [0u8; 16];
+    {
+        use std::io::Read;
+        let _ = File::open(file)?.read(&mut head)?;
+    }
+    let (backend, version, tables) = if head.starts_with(b"SQLite format 3\0") {
+        let mut conn = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(file)
+            .read_only(true)
+            .connect()
+            .await
+            .map_err(|e| anyhow::anyhow!("{} does not open: {e}", file.display()))?;
+        let (check,): (String,) = sqlx::query_as("PRAGMA integrity_check")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(|e| anyhow::anyhow!("{} cannot be checked: {e}", file.display()))?;
+        anyhow::ensure!(check == "ok", "{} is damaged: {check}", file.display());
+        let v: Result<(Option<i64>,), _> =
+            sqlx::query_as("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_one(&mut conn)
+                .await;
+        let Ok((Some(version),)) = v else {
+            anyhow::bail!("{} is not a Khidmat database", file.display());
+        };
+        let names: Vec<(String,)> = sqlx::query_as(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .fetch_all(&mut conn)
+        .await?;
+        let mut tables = Vec::new();
+        for (name,) in names {
+            let (n,): (i64,) = sqlx::query_as(&format!(
+                "SELECT COUNT(*) FROM \"{}\"",
+                name.replace('"', "\"\"")
+            ))
+            .fetch_one(&mut conn)
+            .await?;
+            tables.push((name, Some(n)));
+        }
+        (Backend::Sqlite, version, tables)
+    } else if head.starts_with(b"PGDMP") {
+        let path = file.display().to_string();
+        let list = pg_tool(config, "pg_restore", &["--list", &path])
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("{} is not a readable PostgreSQL dump: {e}", file.display())
+            })?;
+        let migrations = pg_tool(
+            config,
+            "pg_restore",
+            &["--data-only", "--table=_sqlx_migrations", "--file=-", &path],
+        )
+        .await?;
+        let version = dump_version(&migrations)
+            .ok_or_else(|| anyhow::anyhow!("{} is not a Khidmat database dump", file.display()))?;
+        let tables = list
+            .lines()
+            .filter(|l| l.contains(" TABLE DATA "))
+            .filter_map(|l| {
+                l.split_whitespace()
+                    .rev()
+                    .nth(1)
+                    .map(|t| (t.to_owned(), None))
+            })
+            .collect();
+        (Backend::Postgres, version, tables)
+    } else {
+        anyhow::bail!(
+            "{} is neither an SQLite database nor a PostgreSQL dump",
+            file.display()
+        );
+    };
+    let known = newest(backend);
+    anyhow::ensure!(
+        version <= known,
+        "{} was made by a newer Khidmat (schema {version}; this release knows up to {known}): verify and restore it with that release",
+        file.display()
+    );
+    Ok(Verified { version, tables })
 }
 
 /// The newest migration in `pg_restore`'s SQL for the `_sqlx_migrations` table's rows.

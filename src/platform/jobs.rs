@@ -223,9 +223,34 @@ pub async fn run_one(db: &Db, registry: &Registry) -> Result<bool, sqlx::Error> 
     Ok(true)
 }
 
+/// Workers of this process that are running: one that panicked or stopped is not counted.
+static LIVE_WORKERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Counts a worker while it lives, however it ends (a return or a panic's unwinding).
+struct Alive;
+
+impl Alive {
+    fn new() -> Alive {
+        LIVE_WORKERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Alive
+    }
+}
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        LIVE_WORKERS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// How many job workers of this process are running (a long job is running, not stuck).
+pub fn live_workers() -> usize {
+    LIVE_WORKERS.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// A worker: runs jobs while there are any, then sleeps until woken or a second has passed.
 pub fn spawn_worker(db: Db, registry: Registry, shutdown: super::shutdown::Token) {
     tokio::spawn(async move {
+        let _alive = Alive::new();
         loop {
             if shutdown.is_cancelled() {
                 break;

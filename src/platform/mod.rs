@@ -30,6 +30,7 @@ pub mod personal;
 pub mod pictures;
 pub mod questions;
 pub mod ratelimit;
+pub mod ready;
 pub mod s3;
 pub mod secrets;
 pub mod serve;

@@ -73,15 +73,20 @@ impl AppState {
 
     /// Is there under 1 MiB free where the database (embedded SQLite) or the files are kept?
     pub fn disk_nearly_full(&self) -> bool {
-        let mut dirs = vec![];
-        if self.db.backend() == super::db::Backend::Sqlite {
-            dirs.push(self.config.data_dir.clone());
+        super::ready::nearly_full(&super::ready::written_dirs(
+            &self.db,
+            &self.config,
+            &self.files,
+        ))
+    }
+
+    /// What the readiness checks look at.
+    pub fn node(&self) -> super::ready::Node<'_> {
+        super::ready::Node {
+            db: &self.db,
+            config: &self.config,
+            files: &self.files,
         }
-        if let Some(d) = self.files.dir() {
-            dirs.push(d.to_path_buf());
-        }
-        dirs.iter()
-            .any(|d| super::files::disk(d).is_some_and(|(free, _)| free < 1024 * 1024))
     }
 
     /// Count a public write (a report, a login, a review code, a suggestion) against the

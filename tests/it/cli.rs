@@ -368,3 +368,72 @@ on_both!(
         assert!(!ok && err.contains("no field \"Nope\""), "{err}");
     }
 );
+
+on_both!(
+    readyz_and_doctor_say_what_is_wrong_and_what_to_do,
+    |backend| async move {
+        let app = spawn(backend).await;
+        // The load balancer's question: ready, and why.
+        let r = app.get("/readyz").await;
+        assert_eq!(r.status(), 200);
+        let ready: Value = r.json().await.unwrap();
+        assert_eq!(ready["status"], "ready", "{ready}");
+        let names: Vec<&str> = ready["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["database", "migrations", "disk", "jobs"]);
+        assert!(ready["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] == "ok"));
+
+        // The operator's: `khidmat doctor` beside the running server finds no problem...
+        let listen = app.url.trim_start_matches("http://").to_owned();
+        let (data_dir, database_url) = (app.data_dir.clone(), app.database_url.clone());
+        let doctor = move |listen: &str| {
+            let mut cmd = Command::new(khidmat_bin());
+            cmd.arg("--data-dir").arg(&data_dir);
+            if let Some(u) = &database_url {
+                cmd.args(["--database-url", u]);
+            }
+            cmd.env("KHIDMAT_LISTEN", listen)
+                .env("KHIDMAT_PUBLIC_URL", "http://khidmat.example.gov.pk")
+                .arg("doctor")
+                .output()
+                .unwrap()
+        };
+        let out = tokio::task::spawn_blocking({
+            let (listen, doctor) = (listen.clone(), doctor.clone());
+            move || doctor(&listen)
+        });
+        let out = out.await.unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        // ...but one: the public address is not https, and it says what to do.
+        assert!(!out.status.success(), "{text}");
+        assert!(text.contains("ok       server"), "{text}");
+        assert!(
+            text.contains("PROBLEM  public_url")
+                && text.contains("put TLS in front and set an https address"),
+            "{text}"
+        );
+        // With nothing listening, the doctor says the service is not running.
+        let nobody = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .to_string();
+        let out = tokio::task::spawn_blocking(move || doctor(&nobody))
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(!out.status.success());
+        assert!(
+            text.contains("PROBLEM  server") && text.contains("is the service running"),
+            "{text}"
+        );
+    }
+);

@@ -176,7 +176,11 @@ on_both!(hsds_answers_follow_the_standard, |backend| async move {
         vec!["id", "name", "status", "last_modified"],
         "HSDS's 'just id and modified date', and what its service_list schema requires"
     );
-    assert_valid_in("hsds", "compiled/service_list.json", &minimal["contents"][0]);
+    assert_valid_in(
+        "hsds",
+        "compiled/service_list.json",
+        &minimal["contents"][0],
+    );
     let (_, flat) = json(&app, "/hsds/services?full=false&per_page=3").await;
     for c in flat["contents"].as_array().unwrap() {
         assert_valid_in("hsds", "compiled/service_list.json", c);

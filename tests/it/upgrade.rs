@@ -135,9 +135,25 @@ on_both!(
         let (ok, _, err) = run(&["restore", junk.to_str().unwrap()], None);
         assert!(!ok && err.contains("not"), "{err}");
 
+        // The backup verifies; a file that is not one, or only part of one, does not.
+        let v = latest_migration();
+        let (ok, out, err) = run(&["backup", "verify", backup.to_str().unwrap()], None);
+        assert!(ok, "{out}{err}");
+        assert!(
+            out.contains(&format!("usable backup: schema {v}")) && out.contains("  users"),
+            "{out}"
+        );
+        let (ok, _, err) = run(&["backup", "verify", junk.to_str().unwrap()], None);
+        assert!(!ok && err.contains("neither"), "{err}");
+        let cut = dir.path().join("cut.backup");
+        let whole = std::fs::read(&backup).unwrap();
+        std::fs::write(&cut, &whole[..whole.len().min(4096)]).unwrap();
+        let (ok, out, err) = run(&["backup", "verify", cut.to_str().unwrap()], None);
+        assert!(!ok, "a cut backup is not usable: {out}");
+        assert!(err.contains("cut.backup"), "{err}");
+
         let (ok, out, err) = run(&["restore", backup.to_str().unwrap()], None);
         assert!(ok, "{out}{err}");
-        let v = latest_migration();
         assert!(
             out.contains(&format!("schema {v} (the backup's was {v})")),
             "{out}"
