@@ -17,6 +17,9 @@ missing=()
 have_postgres || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -e /usr/share/fonts/truetype/noto/NotoNastaliqUrdu-Regular.ttf ] || missing+=(fonts-noto-core)
+# The package test (scripts/test-package.sh): the unit's checker, and curl.
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "== installing ${missing[*]}"
@@ -92,6 +95,14 @@ PY
   --checks not_a_server_error,response_schema_conformance,content_type_conformance --mode positive \
   --max-examples 25 --seed 1 --no-color
 kill $server; wait $server 2>/dev/null || true
+
+echo "== the Debian package: install, serve, upgrade with data, remove, purge"
+if [ "$(id -u)" = 0 ]; then
+  scripts/test-package.sh target/debug/khidmat
+else
+  echo "the package test installs a package on this machine: it runs as root (CI does)" >&2
+  exit 1
+fi
 
 echo "== cargo test"
 cargo test --workspace --locked "$@"

@@ -36,7 +36,7 @@ impl Delivered {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address to listen on. Port 0 picks a free port (tests).
@@ -356,5 +356,45 @@ mod tests {
         assert!(err.contains("no_such_thing"), "{err}");
         let env = vec![("KHIDMAT_PAGE_SIZE".to_string(), "0".to_string())];
         assert!(Config::load(None, env).is_err());
+    }
+}
+
+#[cfg(test)]
+mod deployed_file {
+    use super::Config;
+
+    /// deploy/khidmat.toml (the package's /etc/khidmat/khidmat.toml) names every key, each
+    /// default is the code's, and with every line uncommented it is a valid configuration.
+    #[test]
+    fn the_packaged_configuration_names_every_key_with_its_default() {
+        let text = include_str!("../../deploy/khidmat.toml");
+        let keys = serde_json::to_value(Config::default()).unwrap();
+        let keys = keys.as_object().unwrap();
+        let mut uncommented = String::new();
+        let mut seen = Vec::new();
+        for line in text.lines() {
+            let line = line.strip_prefix("# ").unwrap_or(line);
+            if let Some((k, _)) = line.split_once(" = ") {
+                if k.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+                    seen.push(k.to_owned());
+                    uncommented.push_str(line);
+                    uncommented.push('\n');
+                }
+            }
+        }
+        for k in keys.keys() {
+            assert!(seen.contains(k), "deploy/khidmat.toml does not name {k}");
+        }
+        let all: toml::Table = uncommented.parse().expect("every line reads as TOML");
+        let defaults = toml::Table::try_from(Config::default()).unwrap();
+        for (k, v) in &all {
+            if matches!(k.as_str(), "data_dir" | "listen") || !defaults.contains_key(k) {
+                continue; // the package's own choices, and keys whose default is "none"
+            }
+            assert_eq!(Some(v), defaults.get(k), "{k}: the file's default is not the code's");
+        }
+        let _: Config = toml::Value::Table(all)
+            .try_into()
+            .expect("the file, all uncommented, is a configuration");
     }
 }
