@@ -20,6 +20,10 @@ have_postgres || missing+=(postgresql)
 # The package test (scripts/test-package.sh): the unit's checker, and curl.
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+# TLS in front (scripts/test-nginx.sh runs deploy/nginx; caddy checks deploy/caddy).
+command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+command -v caddy >/dev/null 2>&1 || missing+=(caddy)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "== installing ${missing[*]}"
@@ -103,6 +107,11 @@ else
   echo "the package test installs a package on this machine: it runs as root (CI does)" >&2
   exit 1
 fi
+
+echo "== TLS in front: nginx (deploy/nginx/khidmat.conf) before the real server; Caddy's file"
+scripts/test-nginx.sh target/debug/khidmat
+caddy validate --adapter caddyfile --config deploy/caddy/Caddyfile >/dev/null 2>&1 \
+  || { caddy validate --adapter caddyfile --config deploy/caddy/Caddyfile; exit 1; }
 
 echo "== cargo test"
 cargo test --workspace --locked "$@"
