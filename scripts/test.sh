@@ -24,6 +24,8 @@ command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 command -v caddy >/dev/null 2>&1 || missing+=(caddy)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# The alerting rules (promtool check rules, promtool test rules).
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "== installing ${missing[*]}"
@@ -112,6 +114,10 @@ echo "== TLS in front: nginx (deploy/nginx/khidmat.conf) before the real server;
 scripts/test-nginx.sh target/debug/khidmat
 caddy validate --adapter caddyfile --config deploy/caddy/Caddyfile >/dev/null 2>&1 \
   || { caddy validate --adapter caddyfile --config deploy/caddy/Caddyfile; exit 1; }
+
+echo "== alerting rules: promtool check rules, promtool test rules"
+promtool check rules deploy/prometheus/khidmat-alerts.yml
+(cd deploy/prometheus && promtool test rules khidmat-alerts.test.yml)
 
 echo "== cargo test"
 cargo test --workspace --locked "$@"

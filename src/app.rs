@@ -142,6 +142,7 @@ async fn metrics(
     if !(by_address || by_token) {
         return not_found().await.into_response();
     }
+    crate::platform::metrics::sample(&state).await;
     (
         [(
             header::CONTENT_TYPE,

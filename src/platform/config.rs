@@ -375,7 +375,9 @@ mod deployed_file {
         for line in text.lines() {
             let line = line.strip_prefix("# ").unwrap_or(line);
             if let Some((k, _)) = line.split_once(" = ") {
-                if k.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+                if k.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                {
                     seen.push(k.to_owned());
                     uncommented.push_str(line);
                     uncommented.push('\n');
@@ -391,7 +393,11 @@ mod deployed_file {
             if matches!(k.as_str(), "data_dir" | "listen") || !defaults.contains_key(k) {
                 continue; // the package's own choices, and keys whose default is "none"
             }
-            assert_eq!(Some(v), defaults.get(k), "{k}: the file's default is not the code's");
+            assert_eq!(
+                Some(v),
+                defaults.get(k),
+                "{k}: the file's default is not the code's"
+            );
         }
         let _: Config = toml::Value::Table(all)
             .try_into()

@@ -228,6 +228,28 @@ pub enum Db {
     },
 }
 
+impl Db {
+    /// Each connection pool: `(name, connections in use, the most it opens)`, for `/metrics`.
+    pub fn pool_usage(&self) -> Vec<(&'static str, u32, u32)> {
+        fn use_of<D: sqlx::Database>(
+            name: &'static str,
+            p: &sqlx::Pool<D>,
+        ) -> (&'static str, u32, u32) {
+            let open = p.size();
+            let idle = u32::try_from(p.num_idle()).unwrap_or(open);
+            (
+                name,
+                open.saturating_sub(idle),
+                p.options().get_max_connections(),
+            )
+        }
+        match self {
+            Db::Sqlite { write, read, .. } => vec![use_of("write", write), use_of("read", read)],
+            Db::Postgres { pool, .. } => vec![use_of("main", pool)],
+        }
+    }
+}
+
 /// An open transaction. Dropped without [`Tx::commit`], it rolls back: nothing half-written.
 pub enum Tx {
     Sqlite(SqliteTx),

@@ -44,3 +44,80 @@ pub async fn track(req: Request, next: Next) -> Response {
         .record(start.elapsed().as_secs_f64());
     response
 }
+
+/// Gauges read when `/metrics` is scraped: the state an alert is about, not a count of events.
+/// - `khidmat_ready` (1 or 0) and `khidmat_build_info{version}`;
+/// - `khidmat_db_connections{pool}`, `khidmat_db_connections_max{pool}`;
+/// - `khidmat_jobs{status}` (queued, running, failed), `khidmat_jobs_oldest_due_seconds`;
+/// - `khidmat_outbox_messages{outbox, status}` (sms or mail; queued or dead);
+/// - `khidmat_backup_last_timestamp_seconds` (0: never), `khidmat_backup_interval_seconds`;
+/// - `khidmat_disk_free_bytes{path}`, `khidmat_disk_size_bytes{path}`.
+pub async fn sample(state: &super::state::AppState) {
+    use super::db::query;
+    use chrono::{DateTime, Utc};
+    let ready = super::ready::readiness(&state.node(), true)
+        .await
+        .iter()
+        .all(|c| c.status != super::ready::Status::Problem);
+    metrics::gauge!("khidmat_ready").set(if ready { 1.0 } else { 0.0 });
+    metrics::gauge!("khidmat_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    for (pool, used, max) in state.db.pool_usage() {
+        metrics::gauge!("khidmat_db_connections", "pool" => pool).set(f64::from(used));
+        metrics::gauge!("khidmat_db_connections_max", "pool" => pool).set(f64::from(max));
+    }
+    if !ready {
+        // The database may not answer: the counts below would only time out.
+        return;
+    }
+    let db = &state.db;
+    for status in ["queued", "running", "failed"] {
+        if let Ok(n) = db
+            .scalar::<i64>(query("SELECT COUNT(*) FROM jobs WHERE status = $1").bind(status))
+            .await
+        {
+            metrics::gauge!("khidmat_jobs", "status" => status).set(n as f64);
+        }
+    }
+    let now = Utc::now();
+    if let Ok((oldest,)) = db
+        .fetch_one::<(Option<DateTime<Utc>>,)>(
+            query("SELECT MIN(run_at) FROM jobs WHERE status = 'queued' AND run_at <= $1")
+                .bind(now),
+        )
+        .await
+    {
+        let late = oldest.map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
+        metrics::gauge!("khidmat_jobs_oldest_due_seconds").set(late);
+    }
+    for (outbox, table) in [("sms", "sms_outbox"), ("mail", "mail_outbox")] {
+        for status in ["queued", "dead"] {
+            if let Ok(n) = db
+                .scalar::<i64>(
+                    query(format!("SELECT COUNT(*) FROM {table} WHERE status = $1")).bind(status),
+                )
+                .await
+            {
+                metrics::gauge!("khidmat_outbox_messages", "outbox" => outbox, "status" => status)
+                    .set(n as f64);
+            }
+        }
+    }
+    if let Ok(last) = db
+        .fetch_optional::<(DateTime<Utc>,)>(query(
+            "SELECT made_at FROM backups ORDER BY made_at DESC LIMIT 1",
+        ))
+        .await
+    {
+        metrics::gauge!("khidmat_backup_last_timestamp_seconds")
+            .set(last.map_or(0.0, |(t,)| t.timestamp() as f64));
+    }
+    metrics::gauge!("khidmat_backup_interval_seconds")
+        .set((state.config.backup_every_hours.max(0) * 3600) as f64);
+    for dir in super::ready::written_dirs(&state.db, &state.config, &state.files) {
+        if let Some((free, total)) = super::files::disk(&dir) {
+            let path = dir.display().to_string();
+            metrics::gauge!("khidmat_disk_free_bytes", "path" => path.clone()).set(free as f64);
+            metrics::gauge!("khidmat_disk_size_bytes", "path" => path).set(total as f64);
+        }
+    }
+}

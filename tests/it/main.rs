@@ -19,6 +19,7 @@ mod faults;
 mod fuzz;
 mod kernel;
 mod layers;
+mod monitoring;
 mod nodes;
 mod open311;
 mod opendata;
