@@ -109,7 +109,7 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
 #[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready: the checks"), (status = 503, description = "not ready: the checks say why")))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     use crate::platform::ready::{readiness, Status};
-    let checks = readiness(&state.node(), true).await;
+    let checks = readiness(&state.node()).await;
     let ready = !checks.iter().any(|c| c.status == Status::Problem);
     let body =
         serde_json::json!({"status": if ready { "ready" } else { "not ready" }, "checks": checks});
@@ -405,6 +405,7 @@ impl Application {
             config: Arc::new(config),
             caches: Arc::new(Caches::default()),
             job_wake: Arc::new(tokio::sync::Notify::new()),
+            jobs: Arc::default(),
             metrics: crate::platform::metrics::handle(),
             sql_slots: Arc::new(tokio::sync::Semaphore::new(
                 crate::platform::db::untrusted_slots(),
@@ -434,7 +435,9 @@ impl Application {
 
     /// Serve until the shutdown token is cancelled (or Ctrl-C / SIGTERM when `signals`).
     pub async fn run_until_stopped(self, signals: bool) -> anyhow::Result<()> {
-        let registry = job_registry(self.state.job_wake.clone(), self.state.config.clone());
+        let mut registry = job_registry(self.state.job_wake.clone(), self.state.config.clone());
+        registry.activity = self.state.jobs.clone();
+        let activity = self.state.jobs.clone();
         if self.state.config.job_workers > 0 {
             // The weekly open-data publication books itself; the first start books it.
             if let Err(e) = crate::opendata::publish::schedule(&self.state.db).await {
@@ -467,8 +470,19 @@ impl Application {
         }
         let db = self.state.db.clone();
         crate::platform::serve::serve(self.listener, router(self.state), token).await;
-        // Let workers notice the token, then close the pools (a clean WAL checkpoint).
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Workers stop between jobs: give a running job time to finish (within systemd's 30 s
+        // to stop), then hand any still held back to the queue for another node or the next
+        // start, rather than leave it until its lease runs out.
+        if !activity.wait_stopped(Duration::from_secs(20)).await {
+            match activity.release(&db).await {
+                Ok(n) => {
+                    tracing::info!(jobs = n, "stopping: running jobs handed back to the queue")
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "stopping: could not hand the running jobs back")
+                }
+            }
+        }
         db.close().await;
         Ok(())
     }

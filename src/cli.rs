@@ -512,6 +512,7 @@ async fn doctor(config: &Config) -> anyhow::Result<()> {
                 db: &db,
                 config,
                 files: &files,
+                workers: None,
             };
             crate::platform::ready::doctor(&node).await
         }

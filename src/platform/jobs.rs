@@ -25,11 +25,62 @@ pub type Handler = Arc<
         + Sync,
 >;
 
-/// The job kinds this process knows how to run, and a bell that rings when a job is enqueued.
+/// The job kinds this process knows how to run, a bell that rings when a job is enqueued, and
+/// what its workers are doing.
 #[derive(Clone, Default)]
 pub struct Registry {
     handlers: HashMap<&'static str, Handler>,
     pub wake: Arc<Notify>,
+    pub activity: Arc<Activity>,
+}
+
+/// One server's job workers: how many run, and the jobs they hold. A worker that panicked or
+/// stopped is not counted; a long job is running, not stuck.
+#[derive(Debug, Default)]
+pub struct Activity {
+    live: std::sync::atomic::AtomicUsize,
+    in_flight: std::sync::Mutex<std::collections::BTreeSet<i64>>,
+}
+
+impl Activity {
+    pub fn live_workers(&self) -> usize {
+        self.live.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn holding(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<i64>> {
+        self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wait until no worker runs (they stop between jobs once the server is stopping), at
+    /// most `max`. True when they all stopped.
+    pub async fn wait_stopped(&self, max: StdDuration) -> bool {
+        let deadline = std::time::Instant::now() + max;
+        while self.live_workers() > 0 {
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(StdDuration::from_millis(50)).await;
+        }
+        true
+    }
+
+    /// Hand the jobs still held back to the queue at once (a stopping server's), rather than
+    /// leave them until their lease runs out. Returns how many.
+    pub async fn release(&self, db: &Db) -> Result<usize, sqlx::Error> {
+        let ids: Vec<i64> = std::mem::take(&mut *self.holding()).into_iter().collect();
+        for id in &ids {
+            db.execute(
+                query(
+                    "UPDATE jobs SET status = 'queued', locked_until = NULL, run_at = $1, updated_at = $1 \
+                     WHERE id = $2 AND status = 'running'",
+                )
+                .bind(Utc::now())
+                .bind(*id),
+            )
+            .await?;
+        }
+        Ok(ids.len())
+    }
 }
 
 impl Registry {
@@ -37,6 +88,7 @@ impl Registry {
         Registry {
             handlers: HashMap::new(),
             wake,
+            activity: Arc::default(),
         }
     }
 
@@ -200,6 +252,7 @@ pub async fn run_one(db: &Db, registry: &Registry) -> Result<bool, sqlx::Error> 
     let Some(job) = claim(db).await? else {
         return Ok(false);
     };
+    registry.activity.holding().insert(job.id);
     let outcome = match registry.handlers.get(job.kind.as_str()) {
         None => Err(format!("no handler for job kind {:?}", job.kind)),
         Some(handler) => match serde_json::from_str(&job.payload) {
@@ -219,38 +272,36 @@ pub async fn run_one(db: &Db, registry: &Registry) -> Result<bool, sqlx::Error> 
             metrics::counter!("khidmat_jobs_total", "kind" => job.kind.clone(), "outcome" => "error").increment(1);
         }
     }
-    finish(db, &job, outcome).await?;
+    let finished = finish(db, &job, outcome).await;
+    registry.activity.holding().remove(&job.id);
+    finished?;
     Ok(true)
 }
 
-/// Workers of this process that are running: one that panicked or stopped is not counted.
-static LIVE_WORKERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
 /// Counts a worker while it lives, however it ends (a return or a panic's unwinding).
-struct Alive;
+struct Alive(Arc<Activity>);
 
 impl Alive {
-    fn new() -> Alive {
-        LIVE_WORKERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Alive
+    fn new(activity: Arc<Activity>) -> Alive {
+        activity
+            .live
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Alive(activity)
     }
 }
 
 impl Drop for Alive {
     fn drop(&mut self) {
-        LIVE_WORKERS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.0
+            .live
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
-}
-
-/// How many job workers of this process are running (a long job is running, not stuck).
-pub fn live_workers() -> usize {
-    LIVE_WORKERS.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 /// A worker: runs jobs while there are any, then sleeps until woken or a second has passed.
 pub fn spawn_worker(db: Db, registry: Registry, shutdown: super::shutdown::Token) {
     tokio::spawn(async move {
-        let _alive = Alive::new();
+        let _alive = Alive::new(registry.activity.clone());
         loop {
             if shutdown.is_cancelled() {
                 break;

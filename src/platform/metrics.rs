@@ -55,7 +55,7 @@ pub async fn track(req: Request, next: Next) -> Response {
 pub async fn sample(state: &super::state::AppState) {
     use super::db::query;
     use chrono::{DateTime, Utc};
-    let ready = super::ready::readiness(&state.node(), true)
+    let ready = super::ready::readiness(&state.node())
         .await
         .iter()
         .all(|c| c.status != super::ready::Status::Problem);

@@ -19,6 +19,8 @@ pub struct Node<'a> {
     pub db: &'a Db,
     pub config: &'a Config,
     pub files: &'a Store,
+    /// The server's job workers (none: the command line, which runs none).
+    pub workers: Option<&'a super::jobs::Activity>,
 }
 
 /// What one check found.
@@ -48,8 +50,7 @@ fn check(name: &'static str, status: Status, detail: impl Into<String>) -> Check
 }
 
 /// The checks a load balancer asks for: a `problem` in any means "send no traffic here".
-/// `workers`: this process runs the job workers to count (the server; not the command line).
-pub async fn readiness(node: &Node<'_>, workers: bool) -> Vec<Check> {
+pub async fn readiness(node: &Node<'_>) -> Vec<Check> {
     let mut out = Vec::new();
     let db = node.db;
     let reachable = tokio::time::timeout(
@@ -88,8 +89,8 @@ pub async fn readiness(node: &Node<'_>, workers: bool) -> Vec<Check> {
     }
     out.push(migrations(db).await);
     out.push(disk(node));
-    if workers {
-        out.push(jobs(node.config));
+    if let Some(workers) = node.workers {
+        out.push(jobs(node.config, workers));
     }
     out
 }
@@ -188,7 +189,7 @@ fn disk(node: &Node<'_>) -> Check {
     }
 }
 
-fn jobs(config: &Config) -> Check {
+fn jobs(config: &Config, workers: &super::jobs::Activity) -> Check {
     if config.job_workers == 0 {
         return check(
             "jobs",
@@ -196,7 +197,7 @@ fn jobs(config: &Config) -> Check {
             "this node runs no jobs (job_workers = 0)",
         );
     }
-    match super::jobs::live_workers() {
+    match workers.live_workers() {
         0 => check(
             "jobs",
             Status::Problem,
@@ -209,7 +210,7 @@ fn jobs(config: &Config) -> Check {
 /// Readiness, whether the server answers, and what an operator should look at once: for
 /// `khidmat doctor`, run beside the server.
 pub async fn doctor(node: &Node<'_>) -> Vec<Check> {
-    let mut out = readiness(node, false).await;
+    let mut out = readiness(node).await;
     if out
         .iter()
         .any(|c| c.name == "database" && c.status == Status::Problem)

@@ -27,6 +27,8 @@ pub struct AppState {
     pub caches: Arc<Caches>,
     /// Rung after a job is enqueued, so a worker picks it up at once.
     pub job_wake: Arc<tokio::sync::Notify>,
+    /// This server's job workers: how many run, the jobs they hold.
+    pub jobs: Arc<super::jobs::Activity>,
     pub metrics: PrometheusHandle,
     /// SQL that strangers write (`datastore_search_sql`) runs at most one query per core at a
     /// time: a burst waits its turn instead of every query sharing the cores, running past
@@ -86,6 +88,7 @@ impl AppState {
             db: &self.db,
             config: &self.config,
             files: &self.files,
+            workers: Some(&self.jobs),
         }
     }
 

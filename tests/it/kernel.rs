@@ -36,6 +36,56 @@ both!(the_audit_log_is_append_only, |app| async move {
 });
 
 on_both!(
+    a_stopping_server_hands_its_running_jobs_back,
+    |backend| async move {
+        let app = spawn_with(backend, |c| c.job_workers = 0).await;
+        let mut registry = jobs::Registry::new(Default::default());
+        let started = std::sync::Arc::new(tokio::sync::Notify::new());
+        let s = started.clone();
+        registry.register("test.long", move |_db, _| {
+            let s = s.clone();
+            async move {
+                s.notify_one();
+                // Longer than any stop waits.
+                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                Ok(())
+            }
+        });
+        let mut tx = app.db.begin().await.unwrap();
+        let id = jobs::enqueue(&mut tx, "test.long", &serde_json::json!({}))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let (db, r) = (app.db.clone(), registry.clone());
+        let worker = tokio::spawn(async move { jobs::run_one(&db, &r).await });
+        started.notified().await;
+        let status = |app: &crate::helpers::TestApp| {
+            let db = app.db.clone();
+            async move {
+                db.fetch_one::<(String, Option<chrono::DateTime<chrono::Utc>>)>(
+                    query("SELECT status, locked_until FROM jobs WHERE id = $1").bind(id),
+                )
+                .await
+                .unwrap()
+            }
+        };
+        let (running, lease) = status(&app).await;
+        assert_eq!(running, "running");
+        assert!(lease.is_some(), "held under a lease");
+        // The stop: the job goes back to the queue now, not when its lease runs out.
+        assert_eq!(registry.activity.release(&app.db).await.unwrap(), 1);
+        worker.abort();
+        let (queued, lease) = status(&app).await;
+        assert_eq!((queued.as_str(), lease), ("queued", None));
+        // And another worker takes it at once.
+        let mut again = jobs::Registry::new(Default::default());
+        again.register("test.long", |_db, _| async { Ok(()) });
+        assert!(jobs::run_one(&app.db, &again).await.unwrap());
+        assert_eq!(status(&app).await.0, "done");
+    }
+);
+
+on_both!(
     jobs_retry_then_fail_keeping_the_error,
     |backend| async move {
         // No workers of the app's own: this test is the only one taking jobs.
