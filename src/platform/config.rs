@@ -52,8 +52,9 @@ pub struct Config {
     /// For `file_store = "dir"`: the directory (default: `data_dir`). Nodes that share a
     /// database must share this too: a network mount, or use `s3`.
     pub files_dir: Option<PathBuf>,
-    /// For `file_store = "s3"`: the endpoint (`http://minio:9000`), bucket, region and keys
-    /// (`KHIDMAT_S3_SECRET_KEY` keeps the secret out of the file).
+    /// For `file_store = "s3"`: the endpoint (`https://s3.example.gov.pk`, or `http://minio:9000`
+    /// on a private network), bucket, region and keys (`KHIDMAT_S3_SECRET_KEY` keeps the secret
+    /// out of the file).
     pub s3_endpoint: String,
     pub s3_bucket: String,
     pub s3_region: String,
@@ -161,6 +162,9 @@ pub struct Config {
     /// Lookups of one register key (a CNIC, a challan number) per minute, from anyone, on every
     /// node together; 0: no limit.
     pub register_lookups_per_key_per_minute: u32,
+    /// Certificate authorities (a PEM file) trusted for outbound https — the bucket, the SMS
+    /// gateway — beside the machine's own (Debian's ca-certificates): a government's own CA.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -218,6 +222,7 @@ impl Default for Config {
             mail_from: "Khidmat <no-reply@localhost>".into(),
             mail_sendmail_command: "/usr/sbin/sendmail".into(),
             register_lookups_per_key_per_minute: 5,
+            tls_ca_file: None,
         }
     }
 }
@@ -285,7 +290,7 @@ impl Config {
         );
         anyhow::ensure!(
             self.sms_gateway != "http" || http_gateway_url_ok(&self.sms_http_url),
-            "sms_http_url must be an http:// address with {{to}} and {{text}} in it"
+            "sms_http_url must be an https:// (or http://) address with {{to}} and {{text}} in it"
         );
         anyhow::ensure!(
             matches!(self.file_store.as_str(), "dir" | "s3"),
@@ -293,11 +298,12 @@ impl Config {
         );
         anyhow::ensure!(
             self.file_store != "s3"
-                || (self.s3_endpoint.starts_with("http://")
+                || ((self.s3_endpoint.starts_with("https://")
+                    || self.s3_endpoint.starts_with("http://"))
                     && !self.s3_bucket.is_empty()
                     && !self.s3_access_key.is_empty()
                     && self.s3_secret_key.as_deref().is_some_and(|s| !s.is_empty())),
-            "file_store = \"s3\" needs s3_endpoint (http://…), s3_bucket, s3_access_key and s3_secret_key"
+            "file_store = \"s3\" needs s3_endpoint (https://…), s3_bucket, s3_access_key and s3_secret_key"
         );
         anyhow::ensure!(
             self.photo_max_side >= 64,
@@ -326,7 +332,9 @@ impl Config {
 
 /// An HTTP SMS gateway's address: `http://`, with `{to}` and `{text}` to fill in.
 pub fn http_gateway_url_ok(url: &str) -> bool {
-    url.starts_with("http://") && url.contains("{to}") && url.contains("{text}")
+    (url.starts_with("https://") || url.starts_with("http://"))
+        && url.contains("{to}")
+        && url.contains("{text}")
 }
 
 #[cfg(test)]

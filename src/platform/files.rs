@@ -214,6 +214,7 @@ impl Store {
                     secret_key: config.s3_secret_key.clone().unwrap_or_default(),
                     region: config.s3_region.clone(),
                 },
+                config.tls_ca_file.as_deref(),
             )?)),
             _ => Store::Dir(config.files_dir()),
         })

@@ -15,6 +15,7 @@ pub mod error;
 pub mod files;
 pub mod form;
 pub mod geo;
+pub mod http;
 pub mod i18n;
 pub mod idempotency;
 pub mod identity;

@@ -282,9 +282,16 @@ async fn server(config: &Config) -> Check {
             format!("listen = {:?} is not an address", config.listen),
         );
     };
-    let client: hyper_util::client::legacy::Client<_, http_body_util::Empty<axum::body::Bytes>> =
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build_http();
+    let client = match super::http::client::<http_body_util::Empty<axum::body::Bytes>>(None) {
+        Ok(c) => c,
+        Err(e) => {
+            return check(
+                "server",
+                Status::Problem,
+                format!("cannot make a client: {e}"),
+            )
+        }
+    };
     let answer = tokio::time::timeout(Duration::from_secs(5), async {
         let resp = client.get(uri).await?;
         let status = resp.status();

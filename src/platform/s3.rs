@@ -12,9 +12,7 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use sha2::{Digest, Sha256};
 
 /// How long one request may take before it counts as failed.
@@ -33,7 +31,7 @@ pub struct Bucket {
     host: String,
     bucket: String,
     credentials: Credentials,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<super::http::Connector, Full<Bytes>>,
 }
 
 impl std::fmt::Debug for Bucket {
@@ -107,12 +105,19 @@ pub fn authorization(
 }
 
 impl Bucket {
-    pub fn new(endpoint: &str, bucket: &str, credentials: Credentials) -> anyhow::Result<Bucket> {
+    /// A bucket at `endpoint` (`https://…`, or `http://` on a private network); `ca_file`:
+    /// certificate authorities trusted beside the machine's (see `tls_ca_file`).
+    pub fn new(
+        endpoint: &str,
+        bucket: &str,
+        credentials: Credentials,
+        ca_file: Option<&std::path::Path>,
+    ) -> anyhow::Result<Bucket> {
         let endpoint = endpoint.trim_end_matches('/').to_owned();
         let uri: hyper::Uri = endpoint.parse()?;
         anyhow::ensure!(
-            uri.scheme_str() == Some("http"),
-            "the S3 endpoint must be http:// (put a TLS proxy in front of an https one)"
+            matches!(uri.scheme_str(), Some("https" | "http")),
+            "the S3 endpoint must be an https:// (or http://) address"
         );
         let host = uri
             .authority()
@@ -124,7 +129,7 @@ impl Bucket {
             host,
             bucket: bucket.to_owned(),
             credentials,
-            client: Client::builder(TokioExecutor::new()).build_http(),
+            client: super::http::client(ca_file)?,
         })
     }
 
@@ -259,9 +264,10 @@ mod tests {
             secret_key: "s3cr3t-value".into(),
             region: "us-east-1".into(),
         };
-        assert!(Bucket::new("https://s3.amazonaws.com", "b", c.clone()).is_err());
-        assert!(Bucket::new("http://minio:9000/", "", c.clone()).is_err());
-        let b = Bucket::new("http://minio:9000/", "photos", c).unwrap();
+        assert!(Bucket::new("ftp://s3.amazonaws.com", "b", c.clone(), None).is_err());
+        assert!(Bucket::new("http://minio:9000/", "", c.clone(), None).is_err());
+        assert!(Bucket::new("https://s3.amazonaws.com", "b", c.clone(), None).is_ok());
+        let b = Bucket::new("http://minio:9000/", "photos", c, None).unwrap();
         assert_eq!(b.host, "minio:9000");
         assert!(!format!("{b:?}").contains("s3cr3t"), "no secret in logs");
     }

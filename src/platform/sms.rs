@@ -9,8 +9,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use http_body_util::BodyExt;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use serde_json::json;
 
 use crate::platform::config::Config;
@@ -223,7 +221,7 @@ pub async fn send_job(
         }
         "http" => {
             let url = crate::platform::settings::sms_http_url(&db, &config).await?;
-            http_send(&url, &msg.phone, &msg.body).await
+            http_send(&url, &msg.phone, &msg.body, config.tls_ca_file.as_deref()).await
         }
         other => Err(anyhow::anyhow!("gateway {other:?} does not send by itself")),
     };
@@ -243,13 +241,18 @@ fn encode(s: &str) -> String {
 }
 
 /// One GET to the gateway's address; 2xx is success.
-async fn http_send(template: &str, to: &str, text: &str) -> anyhow::Result<()> {
+async fn http_send(
+    template: &str,
+    to: &str,
+    text: &str,
+    ca_file: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     let url = template
         .replace("{to}", &encode(to))
         .replace("{text}", &encode(text));
     let uri: hyper::Uri = url.parse()?;
-    let client: Client<_, http_body_util::Empty<axum::body::Bytes>> =
-        Client::builder(TokioExecutor::new()).build_http();
+    let client =
+        crate::platform::http::client::<http_body_util::Empty<axum::body::Bytes>>(ca_file)?;
     let resp = tokio::time::timeout(Duration::from_secs(15), client.get(uri))
         .await
         .map_err(|_| anyhow::anyhow!("the gateway did not answer within 15 s"))??;

@@ -222,6 +222,7 @@ on_both!(
                 secret_key: "a test secret".into(),
                 region: "us-east-1".into(),
             },
+            None,
         )
         .unwrap();
         let stored = reader
@@ -280,3 +281,143 @@ on_both!(
         );
     }
 );
+
+/// The bucket over https: the client checks the server's certificate against the machine's
+/// authorities and `tls_ca_file`'s, and refuses one it cannot trust.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bucket_over_https_trusts_the_configured_authority_and_no_other() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let exe = root.join("target/test-venv/bin/moto_server");
+    assert!(exe.exists(), "run ./scripts/test.sh (it installs moto)");
+    let dir = tempfile::tempdir().unwrap();
+    let path = |n: &str| dir.path().join(n).display().to_string();
+    // A department's own authority, and the server's certificate it signs.
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=KP test authority",
+        "-keyout",
+        &path("ca.key"),
+        "-out",
+        &path("ca.pem"),
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        &path("s3.key"),
+        "-out",
+        &path("s3.csr"),
+    ]);
+    std::fs::write(
+        dir.path().join("san.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &path("s3.csr"),
+        "-CA",
+        &path("ca.pem"),
+        "-CAkey",
+        &path("ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        &path("san.ext"),
+        "-out",
+        &path("s3.pem"),
+    ]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _server = tokio::process::Command::new(exe)
+        .args([
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-c",
+            &path("s3.pem"),
+            "-k",
+            &path("s3.key"),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let endpoint = format!("https://127.0.0.1:{port}");
+    // The bucket is made as an operator would (moto takes unsigned requests).
+    let ca = path("ca.pem");
+    eventually(|| {
+        let (url, ca) = (format!("{endpoint}/backups"), ca.clone());
+        async move {
+            let out = tokio::process::Command::new("curl")
+                .args(["-sf", "--cacert", &ca, "-X", "PUT", &url])
+                .output()
+                .await
+                .ok()?;
+            out.status.success().then_some(())
+        }
+    })
+    .await;
+    let credentials = khidmat::platform::s3::Credentials {
+        access_key: "khidmat".into(),
+        secret_key: "a test secret".into(),
+        region: "us-east-1".into(),
+    };
+    let trusted = khidmat::platform::s3::Bucket::new(
+        &endpoint,
+        "backups",
+        credentials.clone(),
+        Some(dir.path().join("ca.pem").as_path()),
+    )
+    .unwrap();
+    trusted
+        .put("hello.txt", b"over https".to_vec(), "text/plain")
+        .await
+        .unwrap();
+    assert_eq!(
+        trusted.get("hello.txt").await.unwrap().as_deref(),
+        Some(&b"over https"[..])
+    );
+    // Without the authority, the certificate is refused: nothing is sent in clear or to an
+    // impostor.
+    let untrusting =
+        khidmat::platform::s3::Bucket::new(&endpoint, "backups", credentials, None).unwrap();
+    let err = untrusting
+        .put("hello.txt", b"x".to_vec(), "text/plain")
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").to_lowercase().contains("certificate"),
+        "{err:#}"
+    );
+}
