@@ -133,8 +133,42 @@ pub async fn scheduled(db: &Db, config: &Config) -> anyhow::Result<PathBuf> {
         .map_err(|e| anyhow::anyhow!("the backup just written does not verify: {e}"))?;
     let rows: i64 = checked.tables.iter().filter_map(|t| t.1).sum();
     let gone = prune(&dir, config.backup_keep.max(1))?;
+    if !config.backup_bucket.is_empty() {
+        copy_off(config, &file, &gone).await.map_err(|e| {
+            anyhow::anyhow!(
+                "the backup {} is kept here, but its copy to the bucket failed: {e:#}",
+                file.display()
+            )
+        })?;
+    }
     tracing::info!(file = %file.display(), bytes = size, schema = checked.version, tables = checked.tables.len(), rows, deleted = gone.len(), "scheduled backup, verified");
     Ok(file)
+}
+
+/// Copy a verified backup to `backup_bucket` (streamed), and remove there the ones pruned here.
+async fn copy_off(config: &Config, file: &Path, pruned: &[PathBuf]) -> anyhow::Result<()> {
+    let bucket = super::s3::Bucket::new(
+        &config.s3_endpoint,
+        &config.backup_bucket,
+        super::s3::Credentials {
+            access_key: config.s3_access_key.clone(),
+            secret_key: config.s3_secret_key.clone().unwrap_or_default(),
+            region: config.s3_region.clone(),
+        },
+        config.tls_ca_file.as_deref(),
+    )?;
+    let name = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    bucket
+        .put_file(&name(file), file, "application/octet-stream")
+        .await?;
+    for old in pruned {
+        bucket.delete(&name(old)).await?;
+    }
+    Ok(())
 }
 
 /// The job: back up, then book the next one.

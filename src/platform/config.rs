@@ -92,6 +92,9 @@ pub struct Config {
     pub backup_every_hours: i64,
     /// Scheduled backups kept; older ones are deleted.
     pub backup_keep: usize,
+    /// A bucket (at `s3_endpoint`, with the `s3_` keys) that every scheduled backup is copied to
+    /// once verified, with the same retention; empty: the backups stay on this machine only.
+    pub backup_bucket: String,
     /// How long a staff login lasts.
     pub session_hours: i64,
     /// How long a citizen stays signed in (by a code sent to their phone).
@@ -194,6 +197,7 @@ impl Default for Config {
             trust_forwarded_for: false,
             backup_every_hours: 24,
             backup_keep: 14,
+            backup_bucket: String::new(),
             session_hours: 12,
             citizen_session_days: 30,
             duplicate_radius_m: 50.0,
@@ -304,6 +308,14 @@ impl Config {
                     && !self.s3_access_key.is_empty()
                     && self.s3_secret_key.as_deref().is_some_and(|s| !s.is_empty())),
             "file_store = \"s3\" needs s3_endpoint (https://…), s3_bucket, s3_access_key and s3_secret_key"
+        );
+        anyhow::ensure!(
+            self.backup_bucket.is_empty()
+                || ((self.s3_endpoint.starts_with("https://")
+                    || self.s3_endpoint.starts_with("http://"))
+                    && !self.s3_access_key.is_empty()
+                    && self.s3_secret_key.as_deref().is_some_and(|s| !s.is_empty())),
+            "backup_bucket needs s3_endpoint (https://…), s3_access_key and s3_secret_key"
         );
         anyhow::ensure!(
             self.photo_max_side >= 64,

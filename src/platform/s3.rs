@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use http_body_util::{BodyExt, Full};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use sha2::{Digest, Sha256};
@@ -31,7 +32,7 @@ pub struct Bucket {
     host: String,
     bucket: String,
     credentials: Credentials,
-    client: Client<super::http::Connector, Full<Bytes>>,
+    client: Client<super::http::Connector, BoxBody<Bytes, std::io::Error>>,
 }
 
 impl std::fmt::Debug for Bucket {
@@ -140,13 +141,32 @@ impl Bucket {
         body: Vec<u8>,
         content_type: Option<&str>,
     ) -> anyhow::Result<(hyper::StatusCode, Bytes)> {
-        let path = encode_path(&format!("/{}/{key}", self.bucket));
         let payload = hex_sha256(&body);
+        let length = body.len() as u64;
+        let body = Full::new(Bytes::from(body))
+            .map_err(|never| match never {})
+            .boxed();
+        self.send_body(method, key, body, &payload, length, content_type)
+            .await
+    }
+
+    /// One signed request; `payload` is the body's SHA-256 in hex, or `UNSIGNED-PAYLOAD` for a
+    /// body streamed from a file.
+    async fn send_body(
+        &self,
+        method: hyper::Method,
+        key: &str,
+        body: BoxBody<Bytes, std::io::Error>,
+        payload: &str,
+        length: u64,
+        content_type: Option<&str>,
+    ) -> anyhow::Result<(hyper::StatusCode, Bytes)> {
+        let path = encode_path(&format!("/{}/{key}", self.bucket));
         let now = Utc::now();
         let date = now.format("%Y%m%dT%H%M%SZ").to_string();
         let mut signed = vec![
             ("host", self.host.as_str()),
-            ("x-amz-content-sha256", payload.as_str()),
+            ("x-amz-content-sha256", payload),
             ("x-amz-date", date.as_str()),
         ];
         if let Some(t) = content_type {
@@ -157,25 +177,78 @@ impl Bucket {
             method.as_str(),
             &path,
             &signed,
-            &payload,
+            payload,
             now,
         );
         let mut req = hyper::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.endpoint))
-            .header("authorization", auth);
+            .header("authorization", auth)
+            .header("content-length", length);
         for (k, v) in &signed {
             if *k != "host" {
                 req = req.header(*k, *v);
             }
         }
-        let req = req.body(Full::new(Bytes::from(body)))?;
+        let req = req.body(body)?;
         let resp = tokio::time::timeout(TIMEOUT, self.client.request(req))
             .await
             .map_err(|_| anyhow::anyhow!("the S3 endpoint did not answer within 30 s"))??;
         let status = resp.status();
         let body = resp.into_body().collect().await?.to_bytes();
         Ok((status, body))
+    }
+
+    /// Store the file at `path` under `key`, read as it is sent (a backup of gigabytes never
+    /// sits in memory).
+    pub async fn put_file(
+        &self,
+        key: &str,
+        path: &std::path::Path,
+        content_type: &str,
+    ) -> anyhow::Result<()> {
+        use tokio::io::AsyncReadExt;
+        let file = tokio::fs::File::open(path).await?;
+        let length = file.metadata().await?.len();
+        let chunks = futures_util::stream::unfold(file, |mut file| async move {
+            let mut buf = vec![0u8; 256 * 1024];
+            match file.read(&mut buf).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    buf.truncate(n);
+                    Some((Ok(hyper::body::Frame::data(Bytes::from(buf))), file))
+                }
+                Err(e) => Some((Err(e), file)),
+            }
+        });
+        let body = StreamBody::new(chunks).boxed();
+        let (status, answer) = self
+            .send_body(
+                hyper::Method::PUT,
+                key,
+                body,
+                "UNSIGNED-PAYLOAD",
+                length,
+                Some(content_type),
+            )
+            .await?;
+        anyhow::ensure!(
+            status.is_success(),
+            "S3 PUT {key}: {status}: {}",
+            String::from_utf8_lossy(&answer[..answer.len().min(300)])
+        );
+        Ok(())
+    }
+
+    /// Remove the object under `key` (nothing to remove is not an error).
+    pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
+        let (status, body) = self.send(hyper::Method::DELETE, key, vec![], None).await?;
+        anyhow::ensure!(
+            status.is_success() || status == hyper::StatusCode::NOT_FOUND,
+            "S3 DELETE {key}: {status}: {}",
+            String::from_utf8_lossy(&body[..body.len().min(300)])
+        );
+        Ok(())
     }
 
     /// Store `bytes` under `key` (replacing what was there).

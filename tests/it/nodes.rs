@@ -421,3 +421,54 @@ async fn the_bucket_over_https_trusts_the_configured_authority_and_no_other() {
         "{err:#}"
     );
 }
+
+on_both!(
+    scheduled_backups_are_copied_to_the_backup_bucket_with_the_same_retention,
+    |backend| async move {
+        let bucket = s3_bucket("khidmat-backups").await;
+        let app = spawn(backend).await;
+        let mut config = test_config(&app.data_dir, app.database_url.clone());
+        config.backup_bucket = "khidmat-backups".into();
+        config.s3_endpoint = bucket.endpoint.clone();
+        config.s3_access_key = "khidmat".into();
+        config.s3_secret_key = Some("a test secret".into());
+        config.backup_keep = 2;
+        let mut made = Vec::new();
+        for _ in 0..3 {
+            made.push(
+                khidmat::platform::backup::scheduled(&app.db, &config)
+                    .await
+                    .unwrap(),
+            );
+        }
+        let name = |p: &std::path::Path| p.file_name().unwrap().to_string_lossy().into_owned();
+        let reader = khidmat::platform::s3::Bucket::new(
+            &bucket.endpoint,
+            "khidmat-backups",
+            khidmat::platform::s3::Credentials {
+                access_key: "khidmat".into(),
+                secret_key: "a test secret".into(),
+                region: "us-east-1".into(),
+            },
+            None,
+        )
+        .unwrap();
+        // The two kept here are in the bucket, byte for byte; the one pruned here is gone there.
+        for kept in &made[1..] {
+            let there = reader.get(&name(kept)).await.unwrap().expect("copied");
+            assert_eq!(there, std::fs::read(kept).unwrap(), "{}", name(kept));
+        }
+        assert!(!made[0].exists());
+        assert_eq!(reader.get(&name(&made[0])).await.unwrap(), None);
+
+        // A bucket that cannot be reached fails the job, saying the local backup is kept.
+        config.s3_endpoint = "http://127.0.0.1:9".into();
+        let err = khidmat::platform::backup::scheduled(&app.db, &config)
+            .await
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("is kept here, but its copy to the bucket failed"),
+            "{err:#}"
+        );
+    }
+);
