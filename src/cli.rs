@@ -106,6 +106,14 @@ enum Command {
         #[command(subcommand)]
         command: Option<BackupCommand>,
     },
+    /// Copy this deployment's SQLite database (the server stopped) into a new, empty PostgreSQL
+    /// database: every table, the ids' sequences, and the open-data tables with their search
+    /// index, in one transaction. Then set database_url to it and start the server.
+    MoveToPostgres {
+        /// postgres://user:password@host/database (empty; made at this release's schema).
+        #[arg(long = "to")]
+        to: String,
+    },
     /// Check this deployment as an operator would: the database, its schema, the disk, whether
     /// the server answers and is ready, the public address, the gateways, the backups. Each
     /// finding says what to do. Exits 0 when nothing is a problem.
@@ -483,7 +491,48 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             anyhow::bail!("give the backup's new file name (khidmat backup FILE), or: khidmat backup verify FILE")
         }
         Command::Doctor => doctor(&config).await,
+        Command::MoveToPostgres { to } => move_to_postgres(&config, &to).await,
     }
+}
+
+async fn move_to_postgres(config: &Config, to: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        config.database_url.is_none(),
+        "database_url is set: this deployment is on PostgreSQL already"
+    );
+    anyhow::ensure!(
+        to.starts_with("postgres://") || to.starts_with("postgresql://"),
+        "--to must be a postgres:// address"
+    );
+    // No server may write while the copy is made.
+    let _lock = crate::platform::backup::lock(&config.data_dir)?;
+    let from = Db::connect(None, &config.sqlite_path()).await?;
+    let target = Db::connect(Some(to), &config.sqlite_path()).await?;
+    let bar = indicatif::ProgressBar::new_spinner().with_style(
+        indicatif::ProgressStyle::with_template("{spinner} copying {msg}")
+            .expect("a valid template"),
+    );
+    let moved = crate::admin::moving::to_postgres(&from, &target, {
+        let bar = bar.clone();
+        move |table, rows| {
+            bar.set_message(format!("{table} ({rows} rows)"));
+            bar.tick();
+        }
+    })
+    .await?;
+    bar.finish_and_clear();
+    let rows: i64 = moved.tables.iter().map(|t| t.1).sum();
+    println!(
+        "copied {} tables ({rows} rows) and {} open-data tables to PostgreSQL",
+        moved.tables.len(),
+        moved.datastore_tables
+    );
+    println!("next: set database_url to that address (KHIDMAT_DATABASE_URL in khidmat.env), keep");
+    println!("secret.key and the files directory with the server, and start it; the SQLite file");
+    println!("is left as it was.");
+    from.close().await;
+    target.close().await;
+    Ok(())
 }
 
 async fn backup_verify(config: &Config, file: PathBuf) -> anyhow::Result<()> {

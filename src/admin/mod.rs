@@ -14,6 +14,7 @@
 //! administrators. Officers and API keys administer nothing.
 
 pub mod health;
+pub mod moving;
 pub mod pack;
 pub mod readiness;
 pub mod services;

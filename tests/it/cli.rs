@@ -437,3 +437,144 @@ on_both!(
         );
     }
 );
+
+/// A province outgrows one machine: its SQLite deployment moves to PostgreSQL with every row,
+/// its ids continue, its open data is searchable there, and a server started on it serves it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_deployment_moves_to_postgres_with_its_data() {
+    let app = spawn(Backend::Sqlite).await;
+    let id = app
+        .report(&[
+            ("service_code", "kunda"),
+            ("district", "swat"),
+            ("attribute[premises]", "shop"),
+            ("attribute[method]", "hook"),
+            ("description", "Hook on the line, تار پر کنڈا"),
+        ])
+        .await;
+    let csv = app.data_dir.join("moved.csv");
+    std::fs::write(
+        &csv,
+        "district,phone,reports\npeshawar,03001234567,12\nswat,+92919211430,4\n",
+    )
+    .unwrap();
+    let imported =
+        khidmat::opendata::import_csv(&app.db, &csv, "moved", None, Some("pesco"), |_, _| {})
+            .await
+            .unwrap();
+    // The stopped deployment: a copy of its database and key in a directory of its own.
+    let work = tempfile::tempdir().unwrap();
+    let backup = work.path().join("b.db");
+    let (ok, _, err) = khidmat(
+        &app.data_dir,
+        None,
+        &["backup", backup.to_str().unwrap()],
+        None,
+    );
+    assert!(ok, "{err}");
+    let dir = work.path().join("deployment");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(app.data_dir.join("secret.key"), dir.join("secret.key")).unwrap();
+    let (ok, _, err) = khidmat(&dir, None, &["restore", backup.to_str().unwrap()], None);
+    assert!(ok, "{err}");
+
+    let url = crate::pg::fresh_database().await;
+    let (ok, out, err) = khidmat(&dir, None, &["move-to-postgres", "--to", &url], None);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("1 open-data tables"), "{out}");
+
+    // Every table has the same rows on both.
+    let sqlite = khidmat::platform::db::Db::open(None, &dir.join("khidmat.db"))
+        .await
+        .unwrap();
+    let pg = khidmat::platform::db::Db::open(Some(&url), &dir.join("khidmat.db"))
+        .await
+        .unwrap();
+    let tables: Vec<(String,)> = pg
+        .fetch_all(query(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() \
+             AND table_type = 'BASE TABLE' ORDER BY table_name",
+        ))
+        .await
+        .unwrap();
+    assert!(tables.len() > 50);
+    for (t,) in &tables {
+        let q = format!("SELECT COUNT(*) FROM \"{t}\"");
+        let (a, b): (i64, i64) = (
+            sqlite.scalar(query(q.clone())).await.unwrap(),
+            pg.scalar(query(q)).await.unwrap(),
+        );
+        assert_eq!(a, b, "{t}");
+    }
+    sqlite.close().await;
+    pg.close().await;
+
+    // Moving into a database that has data is refused.
+    let (ok, _, err) = khidmat(&dir, None, &["move-to-postgres", "--to", &url], None);
+    assert!(!ok && err.contains("not empty"), "{err}");
+
+    // A server on PostgreSQL serves the moved deployment.
+    let pg_url = url.clone();
+    let mut config = test_config(&dir, Some(url));
+    config.demo = false;
+    let server = khidmat::Application::build(config).await.unwrap();
+    let base = format!("http://{}", server.local_addr());
+    let stop = server.shutdown_token();
+    tokio::spawn(server.run_until_stopped(false));
+    let client = reqwest::Client::new();
+    let r: Value = client
+        .get(format!("{base}/open311/v2/requests/{id}.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r[0]["service_request_id"], id.as_str());
+    assert!(r[0]["description"]
+        .as_str()
+        .unwrap()
+        .contains("تار پر کنڈا"));
+    let d: Value = client
+        .post(format!("{base}/api/3/action/datastore_search"))
+        .json(&serde_json::json!({"resource_id": imported.resource_id, "q": "swat"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(d["result"]["total"], 1, "{d}");
+    assert_eq!(d["result"]["records"][0]["phone"], "+92919211430");
+    // New rows take the next ids: the sequences continue after the copied ones.
+    let (ok, out, err) = khidmat(
+        &dir,
+        Some(&pg_url),
+        &["apikey", "create", "--name", "after the move"],
+        None,
+    );
+    assert!(ok, "{err}");
+    let key = out.lines().last().unwrap().trim().to_owned();
+    let answer: Value = client
+        .post(format!("{base}/open311/v2/requests.json"))
+        .form(&[
+            ("api_key", key.as_str()),
+            ("service_code", "kunda"),
+            ("district", "peshawar"),
+            ("attribute[premises]", "house"),
+            ("attribute[method]", "hook"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let next: i64 = answer[0]["service_request_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(next > id.parse::<i64>().unwrap(), "{answer}");
+    stop.cancel();
+}
