@@ -113,6 +113,23 @@ struct Bucket {
     _server: tokio::process::Child,
 }
 
+/// The keys every test bucket is used with (moto takes any).
+fn test_keys() -> khidmat::platform::s3::Credentials {
+    khidmat::platform::s3::Credentials {
+        access_key: "khidmat".into(),
+        secret_key: "a test secret".into(),
+        region: "us-east-1".into(),
+    }
+}
+
+impl Bucket {
+    /// The bucket `name` on this server, read with the test keys (moto, like S3, keeps an
+    /// object private to its owner).
+    fn reader(&self, name: &str) -> khidmat::platform::s3::Bucket {
+        khidmat::platform::s3::Bucket::new(&self.endpoint, name, test_keys(), None).unwrap()
+    }
+}
+
 async fn s3_bucket(name: &str) -> Bucket {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let exe = root.join("target/test-venv/bin/moto_server");
@@ -214,17 +231,7 @@ on_both!(
 
         // In the bucket, not on either node's disk; served by the other node.
         // (Read with the keys: moto, like S3, keeps an object private to its owner.)
-        let reader = khidmat::platform::s3::Bucket::new(
-            &bucket.endpoint,
-            "khidmat-files",
-            khidmat::platform::s3::Credentials {
-                access_key: "khidmat".into(),
-                secret_key: "a test secret".into(),
-                region: "us-east-1".into(),
-            },
-            None,
-        )
-        .unwrap();
+        let reader = bucket.reader("khidmat-files");
         let stored = reader
             .get(&format!("photos/{}/{file}", &sha[..2]))
             .await
@@ -388,11 +395,7 @@ async fn the_bucket_over_https_trusts_the_configured_authority_and_no_other() {
         }
     })
     .await;
-    let credentials = khidmat::platform::s3::Credentials {
-        access_key: "khidmat".into(),
-        secret_key: "a test secret".into(),
-        region: "us-east-1".into(),
-    };
+    let credentials = test_keys();
     let trusted = khidmat::platform::s3::Bucket::new(
         &endpoint,
         "backups",
@@ -442,17 +445,7 @@ on_both!(
             );
         }
         let name = |p: &std::path::Path| p.file_name().unwrap().to_string_lossy().into_owned();
-        let reader = khidmat::platform::s3::Bucket::new(
-            &bucket.endpoint,
-            "khidmat-backups",
-            khidmat::platform::s3::Credentials {
-                access_key: "khidmat".into(),
-                secret_key: "a test secret".into(),
-                region: "us-east-1".into(),
-            },
-            None,
-        )
-        .unwrap();
+        let reader = bucket.reader("khidmat-backups");
         // The two kept here are in the bucket, byte for byte; the one pruned here is gone there.
         for kept in &made[1..] {
             let there = reader.get(&name(kept)).await.unwrap().expect("copied");

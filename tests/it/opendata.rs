@@ -1570,47 +1570,28 @@ on_both!(
 
         // A value that does not fit the type asked for stops the import, naming line and
         // column; a column that is not there is named too.
-        let misfit = [(
-            "name".to_owned(),
-            khidmat::opendata::datastore::FieldType::Integer,
-        )];
-        let err = khidmat::opendata::import_into(
-            &app.db,
-            &file,
-            "misfit",
-            &khidmat::opendata::About {
-                types: &misfit,
-                ..Default::default()
-            },
-            false,
-            |_, _| {},
-        )
-        .await
-        .unwrap_err()
-        .message();
+        use khidmat::opendata::datastore::FieldType;
+        let refused = |dataset: &'static str, column: &'static str, kind: FieldType| {
+            let (db, file) = (app.db.clone(), file.clone());
+            async move {
+                let types = [(column.to_owned(), kind)];
+                let about = khidmat::opendata::About {
+                    types: &types,
+                    ..Default::default()
+                };
+                khidmat::opendata::import_into(&db, &file, dataset, &about, false, |_, _| {})
+                    .await
+                    .unwrap_err()
+                    .message()
+            }
+        };
+        let err = refused("misfit", "name", FieldType::Integer).await;
         assert!(err.contains("4 bad rows, nothing imported"), "{err}");
         assert!(
             err.contains("line 2: \"Ali\" in the column \"name\" is not int"),
             "{err}"
         );
-        let missing = [(
-            "mobile".to_owned(),
-            khidmat::opendata::datastore::FieldType::Text,
-        )];
-        let err = khidmat::opendata::import_into(
-            &app.db,
-            &file,
-            "missing",
-            &khidmat::opendata::About {
-                types: &missing,
-                ..Default::default()
-            },
-            false,
-            |_, _| {},
-        )
-        .await
-        .unwrap_err()
-        .message();
+        let err = refused("missing", "mobile", FieldType::Text).await;
         assert!(err.contains("no column \"mobile\""), "{err}");
         let (_, shown) = action(&app, "package_show", json!({"id": "misfit"})).await;
         assert_eq!(shown["success"], false, "nothing was made");
