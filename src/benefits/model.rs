@@ -635,6 +635,8 @@ mod tests {
         assert!(check_cnic(Lang::En, "17301-1234567-1", Some("transgender")).is_ok());
         assert!(check_cnic(Lang::En, "87301-1234567-1", None).is_err());
         assert!(check_cnic(Lang::En, "1730-1234567-1", None).is_err());
+        // As typed on an Urdu keyboard.
+        assert!(check_cnic(Lang::Ur, "۱۷۳۰۱-۱۲۳۴۵۶۷-۲", Some("female")).is_ok());
     }
 
     #[test]

@@ -266,13 +266,9 @@ fn new_check_code() -> String {
 
 /// A check code as a person types it: Urdu or Arabic digits, spaces and dashes allowed.
 fn typed_code(s: &str) -> String {
-    s.chars()
-        .filter_map(|c| match c {
-            '0'..='9' => Some(c),
-            '\u{06F0}'..='\u{06F9}' => char::from_digit(c as u32 - 0x06F0, 10),
-            '\u{0660}'..='\u{0669}' => char::from_digit(c as u32 - 0x0660, 10),
-            _ => None,
-        })
+    crate::platform::text::typed_number(s)
+        .chars()
+        .filter(char::is_ascii_digit)
         .collect()
 }
 

@@ -22,11 +22,7 @@ pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(MAX_CHARS * 4));
     let mut space = false;
     for c in text.chars().take(MAX_CHARS) {
-        let c = match c {
-            '\u{0660}'..='\u{0669}' => char::from(b'0' + (c as u32 - 0x0660) as u8),
-            '\u{06F0}'..='\u{06F9}' => char::from(b'0' + (c as u32 - 0x06F0) as u8),
-            c => c,
-        };
+        let c = crate::platform::text::latin_digit(c);
         let invisible = matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
             || (c.is_control() && !c.is_whitespace());
         if invisible {

@@ -11,7 +11,7 @@ impl Phone {
     /// Accepts `03001234567`, `+923001234567`, `923001234567`, `0092 300 1234567`, with spaces
     /// or dashes.
     pub fn parse(raw: &str) -> Option<Phone> {
-        let digits: String = raw
+        let digits: String = super::text::typed_number(raw)
             .chars()
             .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
             .collect();
@@ -52,7 +52,10 @@ pub struct Cnic(String);
 
 impl Cnic {
     pub fn parse(raw: &str) -> Option<Cnic> {
-        let digits: String = raw.chars().filter(|c| *c != '-' && *c != ' ').collect();
+        let digits: String = super::text::typed_number(raw)
+            .chars()
+            .filter(|c| *c != '-' && *c != ' ')
+            .collect();
         (digits.len() == 13 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(Cnic(digits))
     }
 
@@ -108,9 +111,7 @@ pub fn mask_email(raw: &str) -> String {
 /// its first letter and domain. Staff see the original.
 pub fn redact_text(text: &str) -> std::borrow::Cow<'_, str> {
     fn digit(c: char) -> bool {
-        c.is_ascii_digit()
-            || ('\u{06F0}'..='\u{06F9}').contains(&c)
-            || ('\u{0660}'..='\u{0669}').contains(&c)
+        super::text::latin_digit(c).is_ascii_digit()
     }
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
@@ -230,6 +231,24 @@ mod tests {
         ] {
             assert!(Phone::parse(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn numbers_typed_on_an_urdu_or_arabic_keyboard_are_read() {
+        // Urdu digits, with the direction marks a phone puts around a pasted number.
+        let phone = Phone::parse("\u{200E}۰۳۰۰-۱۲۳۴۵۶۷\u{200F}").unwrap();
+        assert_eq!(phone.e164(), "+923001234567");
+        assert_eq!(
+            Phone::parse("+٩٢ ٣٠٠ ١٢٣٤٥٦٧").unwrap().e164(),
+            "+923001234567"
+        );
+        let cnic = Cnic::parse("۱۷۳۰۱-۱۲۳۴۵۶۷-۱").unwrap();
+        assert_eq!(cnic.digits(), "1730112345671");
+        assert!(Cnic::parse("۱۷۳۰۱-۱۲۳۴۵۶۷").is_none(), "still 13 digits");
+        assert_eq!(
+            crate::platform::text::typed_number("PSH-۱۲۳ \u{2067}٤٥٦\u{2069}"),
+            "PSH-123 456"
+        );
     }
 
     #[test]

@@ -65,6 +65,26 @@ const FOLDS: &[(char, &str)] = &[
     ('\u{06F9}', "9"),
 ];
 
+/// A digit as 0-9: Urdu and Persian (۰-۹) and Arabic (٠-٩) digits become Latin ones; any
+/// other character is itself.
+pub fn latin_digit(c: char) -> char {
+    match c {
+        '\u{06F0}'..='\u{06F9}' => char::from(b'0' + (c as u32 - 0x06F0) as u8),
+        '\u{0660}'..='\u{0669}' => char::from(b'0' + (c as u32 - 0x0660) as u8),
+        c => c,
+    }
+}
+
+/// A number, code or date as a person typed it on any keyboard: its digits as 0-9, without the
+/// invisible direction marks phones and copied text put around numbers. `۰۳۰۰ ۱۲۳۴۵۶۷` reads as
+/// `0300 1234567`.
+pub fn typed_number(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| !matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'))
+        .map(latin_digit)
+        .collect()
+}
+
 fn folded(c: char) -> Option<&'static str> {
     FOLDS.iter().find(|(from, _)| *from == c).map(|(_, to)| *to)
 }

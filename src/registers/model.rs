@@ -124,7 +124,12 @@ impl FieldSpec {
 
     /// The normalised value, or what is wrong with it.
     pub fn normalise(&self, raw: &str) -> Result<String, String> {
-        let t = raw.trim();
+        // Numbers, dates and codes as typed on an Urdu keyboard; free text as it is.
+        let typed = crate::platform::text::typed_number(raw);
+        let t = match (self.datatype, self.charset.as_deref()) {
+            (Datatype::String, None) => raw.trim(),
+            _ => typed.trim(),
+        };
         match self.datatype {
             Datatype::Cnic => Cnic::parse(t)
                 .map(|c| c.digits().to_owned())

@@ -108,6 +108,19 @@ on_both!(
         let (status, b) = api(&app, "licence", "kht 345354", "en").await;
         assert_eq!((status, &b["answer"]), (200, &a["answer"]));
         answers.push_str(&b.to_string());
+        // Typed on an Urdu keyboard (and pasted with direction marks): the same answer.
+        let urdu = |s: &str| -> String {
+            s.chars()
+                .map(|c| match c.to_digit(10) {
+                    Some(d) => char::from_u32(0x06F0 + d).unwrap(),
+                    None => c,
+                })
+                .collect()
+        };
+        for typed in [urdu(CNIC), format!("\u{200E}{}\u{200F}", urdu(LICENCE))] {
+            let (status, u) = api(&app, "licence", &typed, "en").await;
+            assert_eq!((status, &u["answer"]), (200, &a["answer"]), "{typed}");
+        }
         // Unknown: the declared answer, in the caller's language. Malformed: the formats.
         let (status, n) = api(&app, "licence", "17301-1234567-1", "ur").await;
         assert_eq!(status, 404);
@@ -254,8 +267,8 @@ on_both!(
         // count their caller.
         let lookups = app.count("impact_events WHERE service = 'registers'").await;
         assert_eq!(
-            lookups, 10,
-            "malformed keys and refused links are not lookups"
+            lookups, 12,
+            "malformed keys and refused links are not lookups (the two typed in Urdu digits are)"
         );
         assert_eq!(
             app.count("impact_events WHERE service = 'registers' AND citizen IS NOT NULL")
@@ -264,7 +277,7 @@ on_both!(
         );
         assert_eq!(
         app.count("impact_events WHERE service = 'registers' AND code = 'licence' AND minutes_saved = 90").await,
-        8
+        10
     );
     }
 );
