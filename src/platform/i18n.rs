@@ -204,6 +204,63 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
 
 #[cfg(test)]
 mod tests {
+
+    /// In right-to-left text a number with separators (a date, a CNIC, `0300 1234567`), a
+    /// command with its argument (`STATUS 123`) or a placeable followed by a number comes out
+    /// reversed — `17301-1234567-1` as `1-1234567-17301` — and a citizen copying it types it
+    /// wrong. Each is held left to right between two left-to-right marks (U+200E, which feature
+    /// phones show correctly too).
+    #[test]
+    fn numbers_and_commands_keep_their_order_in_urdu_and_pashto() {
+        const LRM: char = '\u{200E}';
+        let ltr = |c: char| c.is_ascii_alphanumeric() || " :.+-{}$_".contains(c);
+        let mut wrong = Vec::new();
+        for (lang, text) in [
+            ("ur", include_str!("../../locales/ur/main.ftl")),
+            ("ps", include_str!("../../locales/ps/main.ftl")),
+        ] {
+            for line in text.lines() {
+                let Some((key, value)) = line.split_once(" = ") else {
+                    continue;
+                };
+                if key.starts_with('#') {
+                    continue;
+                }
+                let c: Vec<char> = value.chars().collect();
+                for i in 0..c.len() {
+                    let at = |k: usize| c.get(k).copied().unwrap_or('\0');
+                    let hit = (c[i].is_ascii_digit()
+                        && matches!(at(i + 1), '-' | ':')
+                        && at(i + 2).is_ascii_alphanumeric())
+                        || (c[i].is_ascii_digit()
+                            && at(i + 1) == ' '
+                            && at(i + 2).is_ascii_digit())
+                        || (c[i] == ' '
+                            && i >= 3
+                            && c[i - 3..i].iter().all(|x| x.is_ascii_uppercase())
+                            && (at(i + 1) == '{' || at(i + 1).is_ascii_digit()))
+                        || (c[i] == '}' && at(i + 1) == ' ' && at(i + 2).is_ascii_digit());
+                    if !hit {
+                        continue;
+                    }
+                    let mut start = i;
+                    while start > 0 && ltr(c[start - 1]) {
+                        start -= 1;
+                    }
+                    let mut end = i;
+                    while end < c.len() && ltr(c[end]) {
+                        end += 1;
+                    }
+                    if start == 0 || c[start - 1] != LRM || at(end) != LRM {
+                        wrong.push(format!("{lang} {key}"));
+                        break;
+                    }
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "not held left to right: {wrong:?}");
+    }
+
     use super::*;
 
     #[test]
