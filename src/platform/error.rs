@@ -229,15 +229,21 @@ fn whole_numbers(v: &mut serde_json::Value) {
     }
 }
 
-/// The extractors' own rejections (a path segment that is not a number, a query string that
-/// does not read) are plain text: they are sent as this crate's JSON error, with the same
-/// message, as every other error is (Open311's addresses in Open311's error shape).
+/// On the JSON APIs (`/api/`, `/hsds/`, `/open311/`), the extractors' own rejections (a path
+/// segment that is not a number, a query string that does not read) are plain text: they are
+/// sent as this crate's JSON error, with the same message, as every other error there is
+/// (Open311's addresses in Open311's error shape). Pages and gateways' callbacks keep theirs.
 pub async fn json_rejections(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let open311 = req.uri().path().starts_with("/open311/");
+    let path = req.uri().path();
+    let open311 = path.starts_with("/open311/");
+    let api = open311 || path.starts_with("/api/") || path.starts_with("/hsds/");
     let res = next.run(req).await;
+    if !api {
+        return res;
+    }
     let plain = res
         .headers()
         .get(axum::http::header::CONTENT_TYPE)

@@ -532,6 +532,13 @@ on_both!(
         )
         .await;
         assert_eq!(bad_phone.status(), 400);
+        assert!(
+            bad_phone.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain"),
+            "a gateway's answer stays plain text (only the JSON APIs answer in JSON)"
+        );
         assert!(bad_phone.text().await.unwrap().contains("phoneNumber"));
 
         // SMSSync: the reply comes back in the answer, for the phone to send.

@@ -35,6 +35,43 @@ both!(the_audit_log_is_append_only, |app| async move {
     assert_eq!(app.count("audit_log").await, n);
 });
 
+both!(
+    the_json_apis_answer_a_bad_path_or_query_in_json,
+    |app| async move {
+        // An id that is not a number, a query that does not read: the extractors' own refusals,
+        // in the APIs' error shape (Open311's in its own).
+        let key = app.department_key("pesco").await;
+        for (path, open311) in [
+            ("/api/v1/benefits/batches/not-a-number", false),
+            ("/api/v1/benefits/status?reference=x", false),
+            ("/hsds/organizations?per_page=abc", false),
+            ("/open311/v2/requests.json?page=abc", true),
+        ] {
+            let r = app
+                .client
+                .get(app.at(path))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 400, "{path}");
+            assert!(
+                r.headers()["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("application/json"),
+                "{path}"
+            );
+            let body: serde_json::Value = r.json().await.unwrap();
+            if open311 {
+                assert_eq!(body[0]["code"], 400, "{path}: {body}");
+            } else {
+                assert_eq!(body["error"]["status"], 400, "{path}: {body}");
+            }
+        }
+    }
+);
+
 on_both!(
     a_stopping_server_hands_its_running_jobs_back,
     |backend| async move {
