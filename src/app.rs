@@ -108,9 +108,9 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
 /// release's, the disk has room, the job workers run. 503 with the checks (and what to do) when not.
 #[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready: the checks"), (status = 503, description = "not ready: the checks say why")))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    use crate::platform::ready::{readiness, Status};
+    use crate::platform::ready::readiness;
     let checks = readiness(&state.node()).await;
-    let ready = !checks.iter().any(|c| c.status == Status::Problem);
+    let ready = crate::platform::ready::all_ready(&checks);
     let body =
         serde_json::json!({"status": if ready { "ready" } else { "not ready" }, "checks": checks});
     let status = if ready {
@@ -295,8 +295,22 @@ fn api_parts() -> Vec<utoipa::openapi::OpenApi> {
     ]
 }
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(api_doc())
+/// The document is the same for the life of the process: made once, on first asking.
+async fn openapi() -> Response {
+    static DOC: std::sync::OnceLock<axum::body::Bytes> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| {
+        serde_json::to_vec(&api_doc())
+            .expect("the OpenAPI document is JSON")
+            .into()
+    });
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        doc.clone(),
+    )
+        .into_response()
 }
 
 async fn not_found() -> crate::platform::error::Error {

@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 
 use crate::platform::db::query;
 use crate::platform::error::Result;
+use crate::platform::outbox::{self, Outbox};
 use crate::platform::state::AppState;
+use crate::platform::{backup, jobs};
 
 pub struct Health {
     pub version: &'static str,
@@ -20,10 +22,6 @@ pub struct Health {
     /// Free and total bytes where photos are kept.
     pub disk: Option<(u64, u64)>,
     pub last_backup: Option<DateTime<Utc>>,
-}
-
-async fn count(state: &AppState, sql: &str) -> Result<i64> {
-    Ok(state.db.scalar(query(sql.to_owned())).await?)
 }
 
 pub use crate::platform::files::disk;
@@ -43,12 +41,7 @@ pub async fn health(state: &AppState) -> Result<Health> {
         .unwrap_or(&state.config.data_dir)
         .to_path_buf();
     let _ = std::fs::create_dir_all(&dir);
-    let last_backup: Option<(DateTime<Utc>,)> = state
-        .db
-        .fetch_optional(query(
-            "SELECT made_at FROM backups ORDER BY made_at DESC LIMIT 1",
-        ))
-        .await?;
+    let db = &state.db;
     Ok(Health {
         version: env!("CARGO_PKG_VERSION"),
         database: if state.config.database_url.is_some() {
@@ -58,29 +51,13 @@ pub async fn health(state: &AppState) -> Result<Health> {
         },
         migrations,
         last_migration: last.unwrap_or_default(),
-        jobs_queued: count(state, "SELECT COUNT(*) FROM jobs WHERE status = 'queued'").await?,
-        jobs_failed: count(state, "SELECT COUNT(*) FROM jobs WHERE status = 'failed'").await?,
-        sms_queued: count(
-            state,
-            "SELECT COUNT(*) FROM sms_outbox WHERE status = 'queued'",
-        )
-        .await?,
-        sms_dead: count(
-            state,
-            "SELECT COUNT(*) FROM sms_outbox WHERE status = 'dead'",
-        )
-        .await?,
-        mail_queued: count(
-            state,
-            "SELECT COUNT(*) FROM mail_outbox WHERE status = 'queued'",
-        )
-        .await?,
-        mail_dead: count(
-            state,
-            "SELECT COUNT(*) FROM mail_outbox WHERE status = 'dead'",
-        )
-        .await?,
+        jobs_queued: jobs::count(db, "queued").await?,
+        jobs_failed: jobs::count(db, "failed").await?,
+        sms_queued: outbox::count(db, Outbox::Sms, "queued").await?,
+        sms_dead: outbox::count(db, Outbox::Sms, "dead").await?,
+        mail_queued: outbox::count(db, Outbox::Mail, "queued").await?,
+        mail_dead: outbox::count(db, Outbox::Mail, "dead").await?,
         disk: disk(&dir),
-        last_backup: last_backup.map(|r| r.0),
+        last_backup: backup::last_made(db).await?,
     })
 }

@@ -52,16 +52,12 @@ pub async fn checks(state: &AppState, d: &Department) -> Result<Vec<Check>> {
         fix: "Invite a second manager, so the department is not locked out when one leaves.",
     });
 
-    let last: Option<(chrono::DateTime<Utc>,)> = db
-        .fetch_optional(query(
-            "SELECT made_at FROM backups ORDER BY made_at DESC LIMIT 1",
-        ))
-        .await?;
+    let last = crate::platform::backup::last_made(db).await?;
     out.push(Check {
         code: "backup",
-        ok: last.is_some_and(|(at,)| at > now - Duration::days(BACKUP_DAYS)),
+        ok: last.is_some_and(|at| at > now - Duration::days(BACKUP_DAYS)),
         found: match last {
-            Some((at,)) => format!("last backup {}", at.format("%Y-%m-%d %H:%M UTC")),
+            Some(at) => format!("last backup {}", at.format("%Y-%m-%d %H:%M UTC")),
             None => "no backup recorded".into(),
         },
         fix: "Run `khidmat backup FILE` every night (cron or a systemd timer) and keep copies on another machine.",

@@ -62,6 +62,15 @@ impl Syntax {
         }
     }
 
+    /// The file extension that names it.
+    fn ext(self) -> &'static str {
+        match self {
+            Syntax::JsonLd => "jsonld",
+            Syntax::Turtle => "ttl",
+            Syntax::RdfXml => "rdf",
+        }
+    }
+
     /// The syntax an `Accept` header prefers (by q-value, then order), if it names one.
     fn negotiate(headers: &HeaderMap) -> Option<Syntax> {
         let accept = headers.get(header::ACCEPT)?.to_str().ok()?;
@@ -318,12 +327,7 @@ async fn catalog_in(
         .iter()
         .find(|x| x.slug == state.config.opendata_publisher);
     let last = ((total + PAGE - 1) / PAGE).max(1);
-    let ext = match syntax {
-        Syntax::JsonLd => "jsonld",
-        Syntax::Turtle => "ttl",
-        Syntax::RdfXml => "rdf",
-    };
-    let at = |p: i64| format!("{base}/catalog.{ext}?page={p}");
+    let at = |p: i64| format!("{base}/catalog.{}?page={p}", syntax.ext());
     // The page, in Hydra's words and in the older ones CKAN's DCAT harvester reads
     // (`PagedCollection`, `nextPage`, …): a harvester of either kind finds the next page.
     let mut view = json!({"@id": at(page),

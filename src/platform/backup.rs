@@ -93,6 +93,16 @@ pub async fn make(db: &Db, config: &Config, file: &Path) -> anyhow::Result<u64> 
     Ok(size)
 }
 
+/// When the newest recorded backup was made (none: never).
+pub async fn last_made(db: &Db) -> Result<Option<chrono::DateTime<Utc>>, sqlx::Error> {
+    let last: Option<(chrono::DateTime<Utc>,)> = db
+        .fetch_optional(query(
+            "SELECT made_at FROM backups ORDER BY made_at DESC LIMIT 1",
+        ))
+        .await?;
+    Ok(last.map(|(at,)| at))
+}
+
 /// Delete all but the newest `keep` scheduled backups in `dir`. Returns what was deleted.
 pub fn prune(dir: &Path, keep: usize) -> anyhow::Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
@@ -297,9 +307,9 @@ async fn restore_postgres(config: &Config, url: &str, file: &Path) -> anyhow::Re
     .map_err(|_| anyhow::anyhow!("{} is not a PostgreSQL dump", file.display()))?;
     let from = dump_version(&migrations)
         .ok_or_else(|| anyhow::anyhow!("{} is not a Khidmat database dump", file.display()))?;
-    let db = Db::open(Some(url), &config.sqlite_path()).await?;
-    let newest = db.known_migrations().last().map_or(0, |m| m.0);
-    db.close().await;
+    let newest = Db::migrations_of(Backend::Postgres)
+        .last()
+        .map_or(0, |m| m.0);
     anyhow::ensure!(
         from <= newest,
         "{} was made by a newer Khidmat (schema {from}; this release knows up to {newest}): restore it with that release",
@@ -339,13 +349,7 @@ pub struct Verified {
 /// a schema this release knows; its tables and rows are counted.
 pub async fn verify(config: &Config, file: &Path) -> anyhow::Result<Verified> {
     anyhow::ensure!(file.is_file(), "{} is not a file", file.display());
-    let newest = |backend: Backend| -> i64 {
-        let m = match backend {
-            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
-            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
-        };
-        m.iter().map(|x| x.version).max().unwrap_or(0)
-    };
+    let newest = |backend: Backend| Db::migrations_of(backend).last().map_or(0, |m| m.0);
     let mut head = [0u8; 16];
     {
         use std::io::Read;

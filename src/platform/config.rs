@@ -300,21 +300,17 @@ impl Config {
             matches!(self.file_store.as_str(), "dir" | "s3"),
             "file_store must be \"dir\" or \"s3\""
         );
+        // A bucket is reached at an http(s) endpoint, with both keys.
+        let s3_reachable = (self.s3_endpoint.starts_with("https://")
+            || self.s3_endpoint.starts_with("http://"))
+            && !self.s3_access_key.is_empty()
+            && self.s3_secret_key.as_deref().is_some_and(|s| !s.is_empty());
         anyhow::ensure!(
-            self.file_store != "s3"
-                || ((self.s3_endpoint.starts_with("https://")
-                    || self.s3_endpoint.starts_with("http://"))
-                    && !self.s3_bucket.is_empty()
-                    && !self.s3_access_key.is_empty()
-                    && self.s3_secret_key.as_deref().is_some_and(|s| !s.is_empty())),
+            self.file_store != "s3" || (s3_reachable && !self.s3_bucket.is_empty()),
             "file_store = \"s3\" needs s3_endpoint (https://…), s3_bucket, s3_access_key and s3_secret_key"
         );
         anyhow::ensure!(
-            self.backup_bucket.is_empty()
-                || ((self.s3_endpoint.starts_with("https://")
-                    || self.s3_endpoint.starts_with("http://"))
-                    && !self.s3_access_key.is_empty()
-                    && self.s3_secret_key.as_deref().is_some_and(|s| !s.is_empty())),
+            self.backup_bucket.is_empty() || s3_reachable,
             "backup_bucket needs s3_endpoint (https://…), s3_access_key and s3_secret_key"
         );
         anyhow::ensure!(

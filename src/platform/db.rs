@@ -614,9 +614,14 @@ impl Db {
 
     /// The migrations this release knows, for this backend: `(version, description)`.
     pub fn known_migrations(&self) -> Vec<(i64, String)> {
-        let m = match self {
-            Db::Sqlite { .. } => sqlx::migrate!("./migrations/sqlite"),
-            Db::Postgres { .. } => sqlx::migrate!("./migrations/postgres"),
+        Db::migrations_of(self.backend())
+    }
+
+    /// The migrations this release brings for a backend: `(version, description)`, oldest first.
+    pub fn migrations_of(backend: Backend) -> Vec<(i64, String)> {
+        let m = match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
         };
         m.iter()
             .map(|x| (x.version, x.description.to_string()))

@@ -278,6 +278,12 @@ pub async fn run_one(db: &Db, registry: &Registry) -> Result<bool, sqlx::Error> 
     Ok(true)
 }
 
+/// How many jobs have this status (`queued`, `running`, `done`, `failed`).
+pub async fn count(db: &Db, status: &str) -> Result<i64, sqlx::Error> {
+    db.scalar(query("SELECT COUNT(*) FROM jobs WHERE status = $1").bind(status.to_owned()))
+        .await
+}
+
 /// Counts a worker while it lives, however it ends (a return or a panic's unwinding).
 struct Alive(Arc<Activity>);
 

@@ -55,10 +55,7 @@ pub async fn track(req: Request, next: Next) -> Response {
 pub async fn sample(state: &super::state::AppState) {
     use super::db::query;
     use chrono::{DateTime, Utc};
-    let ready = super::ready::readiness(&state.node())
-        .await
-        .iter()
-        .all(|c| c.status != super::ready::Status::Problem);
+    let ready = super::ready::all_ready(&super::ready::readiness(&state.node()).await);
     metrics::gauge!("khidmat_ready").set(if ready { 1.0 } else { 0.0 });
     metrics::gauge!("khidmat_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
     for (pool, used, max) in state.db.pool_usage() {
@@ -71,10 +68,7 @@ pub async fn sample(state: &super::state::AppState) {
     }
     let db = &state.db;
     for status in ["queued", "running", "failed"] {
-        if let Ok(n) = db
-            .scalar::<i64>(query("SELECT COUNT(*) FROM jobs WHERE status = $1").bind(status))
-            .await
-        {
+        if let Ok(n) = super::jobs::count(db, status).await {
             metrics::gauge!("khidmat_jobs", "status" => status).set(n as f64);
         }
     }
@@ -89,27 +83,18 @@ pub async fn sample(state: &super::state::AppState) {
         let late = oldest.map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
         metrics::gauge!("khidmat_jobs_oldest_due_seconds").set(late);
     }
-    for (outbox, table) in [("sms", "sms_outbox"), ("mail", "mail_outbox")] {
+    use super::outbox::{self, Outbox};
+    for (name, which) in [("sms", Outbox::Sms), ("mail", Outbox::Mail)] {
         for status in ["queued", "dead"] {
-            if let Ok(n) = db
-                .scalar::<i64>(
-                    query(format!("SELECT COUNT(*) FROM {table} WHERE status = $1")).bind(status),
-                )
-                .await
-            {
-                metrics::gauge!("khidmat_outbox_messages", "outbox" => outbox, "status" => status)
+            if let Ok(n) = outbox::count(db, which, status).await {
+                metrics::gauge!("khidmat_outbox_messages", "outbox" => name, "status" => status)
                     .set(n as f64);
             }
         }
     }
-    if let Ok(last) = db
-        .fetch_optional::<(DateTime<Utc>,)>(query(
-            "SELECT made_at FROM backups ORDER BY made_at DESC LIMIT 1",
-        ))
-        .await
-    {
+    if let Ok(last) = super::backup::last_made(db).await {
         metrics::gauge!("khidmat_backup_last_timestamp_seconds")
-            .set(last.map_or(0.0, |(t,)| t.timestamp() as f64));
+            .set(last.map_or(0.0, |t| t.timestamp() as f64));
     }
     metrics::gauge!("khidmat_backup_interval_seconds")
         .set((state.config.backup_every_hours.max(0) * 3600) as f64);

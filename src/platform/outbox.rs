@@ -36,6 +36,18 @@ impl Outbox {
     }
 }
 
+/// How many messages of this outbox have this status (`queued`, `sent`, `dead`).
+pub async fn count(db: &Db, outbox: Outbox, status: &str) -> Result<i64, sqlx::Error> {
+    db.scalar(
+        query(format!(
+            "SELECT COUNT(*) FROM {} WHERE status = $1",
+            outbox.table()
+        ))
+        .bind(status.to_owned()),
+    )
+    .await
+}
+
 /// The status a message takes after an attempt, `attempts` having been made before it.
 pub fn status_after(attempts: i64, delivered: bool) -> &'static str {
     if delivered {

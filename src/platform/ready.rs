@@ -41,6 +41,11 @@ pub enum Status {
     Problem,
 }
 
+/// Ready: no check found a problem.
+pub fn all_ready(checks: &[Check]) -> bool {
+    checks.iter().all(|c| c.status != Status::Problem)
+}
+
 fn check(name: &'static str, status: Status, detail: impl Into<String>) -> Check {
     Check {
         name,
@@ -333,12 +338,7 @@ async fn server(config: &Config) -> Check {
 }
 
 async fn backups(node: &Node<'_>) -> Check {
-    let last: Result<Option<(chrono::DateTime<Utc>,)>, _> = node
-        .db
-        .fetch_optional(query(
-            "SELECT made_at FROM backups ORDER BY made_at DESC LIMIT 1",
-        ))
-        .await;
+    let last = super::backup::last_made(node.db).await;
     let every = node.config.backup_every_hours;
     match last {
         Err(e) => check("backups", Status::Problem, format!("cannot read the backup record: {e}")),
@@ -352,7 +352,7 @@ async fn backups(node: &Node<'_>) -> Check {
             Status::Warning,
             format!("no backup yet: the first is due within {every} hours of the first start"),
         ),
-        Ok(Some((at,))) => {
+        Ok(Some(at)) => {
             let age = Utc::now() - at;
             let said = format!("last backup {} ({} hours ago)", at.format("%Y-%m-%d %H:%M UTC"), age.num_hours());
             if every > 0 && age.num_hours() > 2 * every {

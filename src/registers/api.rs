@@ -98,12 +98,7 @@ pub async fn look_up(
     // No such register: the 404 says so in the lookup's own shape.
     let reg = match register_or_404(&state.db, &code, lang).await {
         Err(Error::NotFound(why)) => {
-            let a = Answer {
-                register: code,
-                found: false,
-                answer: why,
-                fields: vec![],
-            };
+            let a = Answer::not_found(&code, why);
             return Ok((axum::http::StatusCode::NOT_FOUND, Json(a)).into_response());
         }
         other => other?,
@@ -120,12 +115,7 @@ pub async fn look_up(
     .await
     {
         // A key in none of the register's formats names no row: not found, saying the formats.
-        Err(Error::BadRequest(formats)) => Answer {
-            register: reg.spec.code.clone(),
-            found: false,
-            answer: formats,
-            fields: vec![],
-        },
+        Err(Error::BadRequest(formats)) => Answer::not_found(&reg.spec.code, formats),
         other => other?,
     };
     let status = if a.found {

@@ -483,6 +483,18 @@ pub struct Answer {
     pub fields: Vec<AnswerField>,
 }
 
+impl Answer {
+    /// Nothing found in `register`, with the words that say so (or why nothing could be).
+    pub fn not_found(register: &str, answer: String) -> Answer {
+        Answer {
+            register: register.to_owned(),
+            found: false,
+            answer,
+            fields: vec![],
+        }
+    }
+}
+
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct AnswerField {
     pub code: String,
@@ -562,12 +574,7 @@ pub async fn lookup(
                     .collect(),
             }
         }
-        None => Answer {
-            register: reg.spec.code.clone(),
-            found: false,
-            answer: reg.spec.not_found.get(lang).to_owned(),
-            fields: vec![],
-        },
+        None => Answer::not_found(&reg.spec.code, reg.spec.not_found.get(lang).to_owned()),
     };
     let mut tx = state.db.begin().await?;
     impact::record(
