@@ -234,16 +234,10 @@ on_both!(serve_with_demo_loads_the_packs_once, |backend| async move {
         .await;
         assert!(services.as_array().unwrap().len() >= 10, "round {round}");
         // The portal shows the platform's own datasets from the first start, described.
-        let weekly: Value = client
-            .get(format!(
-                "http://{listen}/api/3/action/package_show?id=directory-places"
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let weekly = fetch_json(client.get(format!(
+            "http://{listen}/api/3/action/package_show?id=directory-places"
+        )))
+        .await;
         assert_eq!(weekly["success"], true, "round {round}: {weekly}");
         assert!(
             weekly["result"]["notes"]
@@ -522,28 +516,18 @@ async fn a_sqlite_deployment_moves_to_postgres_with_its_data() {
     let stop = server.shutdown_token();
     tokio::spawn(server.run_until_stopped(false));
     let client = reqwest::Client::new();
-    let r: Value = client
-        .get(format!("{base}/open311/v2/requests/{id}.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = fetch_json(client.get(format!("{base}/open311/v2/requests/{id}.json"))).await;
     assert_eq!(r[0]["service_request_id"], id.as_str());
     assert!(r[0]["description"]
         .as_str()
         .unwrap()
         .contains("تار پر کنڈا"));
-    let d: Value = client
-        .post(format!("{base}/api/3/action/datastore_search"))
-        .json(&serde_json::json!({"resource_id": imported.resource_id, "q": "swat"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let d = fetch_json(
+        client
+            .post(format!("{base}/api/3/action/datastore_search"))
+            .json(&serde_json::json!({"resource_id": imported.resource_id, "q": "swat"})),
+    )
+    .await;
     assert_eq!(d["result"]["total"], 1, "{d}");
     assert_eq!(d["result"]["records"][0]["phone"], "+92919211430");
     // New rows take the next ids: the sequences continue after the copied ones.
@@ -555,21 +539,18 @@ async fn a_sqlite_deployment_moves_to_postgres_with_its_data() {
     );
     assert!(ok, "{err}");
     let key = out.lines().last().unwrap().trim().to_owned();
-    let answer: Value = client
-        .post(format!("{base}/open311/v2/requests.json"))
-        .form(&[
-            ("api_key", key.as_str()),
-            ("service_code", "kunda"),
-            ("district", "peshawar"),
-            ("attribute[premises]", "house"),
-            ("attribute[method]", "hook"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = fetch_json(
+        client
+            .post(format!("{base}/open311/v2/requests.json"))
+            .form(&[
+                ("api_key", key.as_str()),
+                ("service_code", "kunda"),
+                ("district", "peshawar"),
+                ("attribute[premises]", "house"),
+                ("attribute[method]", "hook"),
+            ]),
+    )
+    .await;
     let next: i64 = answer[0]["service_request_id"]
         .as_str()
         .unwrap()

@@ -458,6 +458,11 @@ pub fn assert_valid_in(standard: &str, schema: &str, instance: &Value) {
 }
 
 /// Poll until `f` returns Some, for work done by background jobs.
+/// Send a request and read its answer as JSON (whatever the status: the caller asserts it).
+pub async fn fetch_json(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 pub async fn eventually<T, F, Fut>(mut f: F) -> T
 where
     F: FnMut() -> Fut,
@@ -475,6 +480,31 @@ where
 /// The program, for tests that run it as a process. Every such process uses the tests' keys
 /// (`KHIDMAT_SECRET_KEY_FILE`), as the apps of this process do, so what one makes (an API key
 /// made here for a server run there) the other accepts.
+/// Run a real client that scripts/test.sh installs in target/test-venv (ckanapi, python with
+/// frictionless and pyshacl), off the async workers. Its standard output, once it succeeded.
+pub async fn run_client(program: &str, args: &[&str]) -> Vec<u8> {
+    let exe = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/test-venv/bin")
+        .join(program);
+    assert!(exe.exists(), "run ./scripts/test.sh: it installs {program}");
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let shown = format!("{program} {}", args.join(" "));
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(exe)
+            .args(&args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{shown}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 pub fn khidmat_bin() -> PathBuf {
     static KEYS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     KEYS.get_or_init(|| {

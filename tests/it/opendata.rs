@@ -264,41 +264,23 @@ on_both!(
     }
 );
 
+/// `ckanapi action ARGS -r SERVER [-a KEY]`: what it printed, as JSON.
+async fn ckanapi(app: &TestApp, mut args: Vec<String>, key: Option<&str>) -> Value {
+    args.insert(0, "action".into());
+    args.extend(["-r".into(), app.url.clone()]);
+    if let Some(k) = key {
+        args.extend(["-a".into(), k.to_owned()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    serde_json::from_slice(&crate::helpers::run_client("ckanapi", &args).await).unwrap()
+}
+
 /// The real `ckanapi` client (installed by scripts/test.sh into target/test-venv).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ckanapi_client_reads_the_catalogue_and_the_datastore() {
-    let ckanapi =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/ckanapi");
-    assert!(
-        ckanapi.exists(),
-        "run ./scripts/test.sh: it installs ckanapi"
-    );
     let app = spawn(Backend::Sqlite).await;
     let resource = imported(&app).await;
-    let run = |args: Vec<String>| {
-        let ckanapi = ckanapi.clone();
-        let url = app.url.clone();
-        async move {
-            let shown = args.join(" ");
-            let out = tokio::task::spawn_blocking(move || {
-                std::process::Command::new(ckanapi)
-                    .arg("action")
-                    .args(&args)
-                    .arg("-r")
-                    .arg(url)
-                    .output()
-                    .unwrap()
-            })
-            .await
-            .unwrap();
-            assert!(
-                out.status.success(),
-                "ckanapi {shown}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            serde_json::from_slice::<Value>(&out.stdout).unwrap()
-        }
-    };
+    let run = |args: Vec<String>| ckanapi(&app, args, None);
     let s = run(vec![
         "package_search".into(),
         "q=reports".into(),
@@ -332,30 +314,16 @@ async fn the_ckanapi_client_reads_the_catalogue_and_the_datastore() {
 
     // Publishing through ckanapi with a department key: the new dataset is found at once.
     let key = app.department_key("wssp").await;
-    let ckanapi2 = ckanapi.clone();
-    let url = app.url.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(ckanapi2)
-            .args([
-                "action",
-                "package_create",
-                "name=public-toilets",
-                "title=Public toilets of Peshawar",
-                "-r",
-                &url,
-                "-a",
-                &key,
-            ])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ckanapi(
+        &app,
+        vec![
+            "package_create".into(),
+            "name=public-toilets".into(),
+            "title=Public toilets of Peshawar".into(),
+        ],
+        Some(&key),
+    )
+    .await;
     let s = run(vec!["package_search".into(), "q=toilets".into()]).await;
     assert_eq!(s["count"], 1);
     assert_eq!(s["results"][0]["organization"]["name"], "wssp");
@@ -364,33 +332,17 @@ async fn the_ckanapi_client_reads_the_catalogue_and_the_datastore() {
     let csv = app.data_dir.join("toilets.csv");
     std::fs::write(&csv, "name,women\nFirdous Chowk,yes\nSaddar,yes\n").unwrap();
     let key = app.department_key("wssp").await;
-    let ckanapi3 = ckanapi.clone();
-    let url = app.url.clone();
-    let upload = format!("upload@{}", csv.display());
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(ckanapi3)
-            .args([
-                "action",
-                "resource_create",
-                "package_id=public-toilets",
-                "name=toilets.csv",
-                &upload,
-                "-r",
-                &url,
-                "-a",
-                &key,
-            ])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let made: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let made = ckanapi(
+        &app,
+        vec![
+            "resource_create".into(),
+            "package_id=public-toilets".into(),
+            "name=toilets.csv".into(),
+            format!("upload@{}", csv.display()),
+        ],
+        Some(&key),
+    )
+    .await;
     assert_eq!(made["datastore_active"], true);
     let d = run(vec![
         "datastore_search".into(),
@@ -1318,29 +1270,13 @@ both!(the_help_every_answer_links_to_exists, |app| async move {
         "tag_list",
     ];
     for name in actions {
-        let r: Value = app
-            .client
-            .get(app.at(&format!("/api/3/action/{name}")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let r = app.get_json(&format!("/api/3/action/{name}")).await;
         let help = r["help"].as_str().unwrap();
         assert!(
             help.ends_with(&format!("/api/3/action/help_show?name={name}")),
             "{help}"
         );
-        let doc: Value = app
-            .client
-            .get(help)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let doc = app.get_json(help.strip_prefix(&app.url).unwrap()).await;
         assert_eq!(doc["success"], true, "{name}: {doc}");
         assert!(
             doc["result"].as_str().is_some_and(|d| d.len() > 10),
@@ -1357,15 +1293,9 @@ both!(the_help_every_answer_links_to_exists, |app| async move {
         "datastore_search_sql",
         "help_show",
     ] {
-        let doc: Value = app
-            .client
-            .get(app.at(&format!("/api/3/action/help_show?name={name}")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let doc = app
+            .get_json(&format!("/api/3/action/help_show?name={name}"))
+            .await;
         assert_eq!(doc["success"], true, "{name}");
     }
     let r = app
@@ -1604,34 +1534,13 @@ on_both!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frictionless_reads_through_the_ckan_adapter_what_was_uploaded() {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let python = root.join("target/test-venv/bin/python");
-    let ckanapi = root.join("target/test-venv/bin/ckanapi");
-    assert!(
-        python.exists() && ckanapi.exists(),
-        "run ./scripts/test.sh: it installs frictionless and ckanapi"
-    );
+    let script = root.join("tests/clients/read_through_ckan.py");
     let app = spawn(Backend::Sqlite).await;
     let read = |dataset: &'static str| {
-        let python = python.clone();
-        let script = root.join("tests/clients/read_through_ckan.py");
-        let url = app.url.clone();
+        let (script, url) = (script.display().to_string(), app.url.clone());
         async move {
-            let out = tokio::task::spawn_blocking(move || {
-                std::process::Command::new(python)
-                    .arg(script)
-                    .arg(url)
-                    .arg(dataset)
-                    .output()
-                    .unwrap()
-            })
-            .await
-            .unwrap();
-            assert!(
-                out.status.success(),
-                "frictionless: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            String::from_utf8(out.stdout).unwrap()
+            let out = crate::helpers::run_client("python", &[&script, &url, dataset]).await;
+            String::from_utf8(out).unwrap()
         }
     };
 
@@ -1645,35 +1554,22 @@ async fn frictionless_reads_through_the_ckan_adapter_what_was_uploaded() {
 
     // Through ckanapi: a dataset made and a CSV uploaded with a department's key.
     let key = app.department_key("pesco").await;
-    let (url, upload) = (app.url.clone(), format!("upload@{}", file.display()));
-    let out = tokio::task::spawn_blocking(move || {
-        for args in [
-            vec!["package_create", "name=uploaded"],
-            vec![
-                "resource_create",
-                "package_id=uploaded",
-                "name=Phones",
-                &upload,
-            ],
-        ] {
-            let out = std::process::Command::new(&ckanapi)
-                .arg("action")
-                .args(args)
-                .args(["-r", &url, "-a", &key])
-                .output()
-                .unwrap();
-            if !out.status.success() {
-                return out;
-            }
-        }
-        std::process::Command::new("true").output().unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "ckanapi: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ckanapi(
+        &app,
+        vec!["package_create".into(), "name=uploaded".into()],
+        Some(&key),
+    )
+    .await;
+    ckanapi(
+        &app,
+        vec![
+            "resource_create".into(),
+            "package_id=uploaded".into(),
+            "name=Phones".into(),
+            format!("upload@{}", file.display()),
+        ],
+        Some(&key),
+    )
+    .await;
     assert_eq!(read("uploaded").await, FRAGILE);
 }
