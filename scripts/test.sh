@@ -19,6 +19,7 @@ have_postgres || missing+=(postgresql)
 [ -e /usr/share/fonts/truetype/noto/NotoNastaliqUrdu-Regular.ttf ] || missing+=(fonts-noto-core)
 # The package test (scripts/test-package.sh): the unit's checker, and curl.
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v pgrep >/dev/null 2>&1 || missing+=(procps)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 # TLS in front (scripts/test-nginx.sh runs deploy/nginx; caddy checks deploy/caddy).
 command -v nginx >/dev/null 2>&1 || missing+=(nginx)
@@ -102,7 +103,7 @@ PY
   --max-examples 25 --seed 1 --no-color
 kill $server; wait $server 2>/dev/null || true
 
-echo "== the Debian package: install, serve, upgrade with data, remove, purge"
+echo "== the Debian package under systemd: install, start, crash, stop, upgrade with data, reboot, remove, purge"
 if [ "$(id -u)" = 0 ]; then
   scripts/test-package.sh target/debug/khidmat
 else
