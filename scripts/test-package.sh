@@ -2,7 +2,7 @@
 # The Debian package, installed for real on this machine (root only; scripts/test.sh runs it).
 #
 # Under systemd: a real systemd boots as process 1 of its own PID, mount and network namespaces
-# (this machine has no systemd of its own), and `dpkg -i` runs inside it, so the package's scripts
+# (this machine has no systemd of its own), and apt and dpkg run inside it, so the package's scripts
 # meet a running systemd as on a server. The test installs, edits the one file, `systemctl start`s
 # the sandboxed unit, files a report, kills the server (systemd restarts it), stops it (a clean
 # exit), upgrades over an older version with data in it (a backup is taken first, the server is
@@ -129,7 +129,8 @@ old=$PWD/$(scripts/package-deb.sh --fast --binary "$binary" --version 0.0.9)
 new=$PWD/$(scripts/package-deb.sh --fast --binary "$binary")
 
 echo "== install $old"
-inside dpkg -i "$old" >/dev/null
+# As the runbook says: apt installs the file and whatever it depends on.
+inside env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$old" >/dev/null
 getent passwd khidmat >/dev/null || fail "no khidmat user"
 [ "$(stat -c %U:%a /var/lib/khidmat)" = khidmat:750 ] || fail "the data directory is not the service's alone"
 [ "$(stat -c %U:%G:%a $conf)" = root:khidmat:640 ] || fail "the configuration is readable by others"
