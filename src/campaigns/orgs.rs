@@ -232,7 +232,7 @@ pub async fn review(
     verify: bool,
     notes: &str,
 ) -> Result<()> {
-    access(state, staff).await?;
+    access(state, staff)?;
     let o = org(&state.db, id)
         .await?
         .ok_or_else(|| Error::NotFound("no such organisation".into()))?;

@@ -535,7 +535,7 @@ pub async fn review(
     publish: bool,
     notes: &str,
 ) -> Result<()> {
-    access(state, staff).await?;
+    access(state, staff)?;
     let p = project_by_id(&state.db, id)
         .await?
         .ok_or_else(|| Error::NotFound("no such project".into()))?;
@@ -562,7 +562,7 @@ pub async fn review(
 
 /// Staff feature a published project (shown first), or stop featuring it.
 pub async fn feature(state: &AppState, staff: &Staff, id: i64, featured: bool) -> Result<()> {
-    access(state, staff).await?;
+    access(state, staff)?;
     let p = project_by_id(&state.db, id)
         .await?
         .ok_or_else(|| Error::NotFound("no such project".into()))?;

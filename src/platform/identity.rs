@@ -88,6 +88,9 @@ impl Scope {
 pub struct Staff {
     pub kind: StaffKind,
     pub scope: Scope,
+    /// The slug of the department a user belongs to (none for an administrator or a key): what
+    /// [`Staff::role_in`] asks, and the staff navigation with it.
+    pub department: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -97,6 +100,18 @@ pub enum StaffKind {
 }
 
 impl Staff {
+    /// The caller's role in the department `slug`: an administrator's anywhere, a user's in their
+    /// own department; none for a key (machines do not run a department's desk work).
+    pub fn role_in(&self, slug: &str) -> Option<Role> {
+        match &self.kind {
+            StaffKind::User {
+                role: Role::Admin, ..
+            } => Some(Role::Admin),
+            StaffKind::User { role, .. } if self.department.as_deref() == Some(slug) => Some(*role),
+            _ => None,
+        }
+    }
+
     /// How this caller appears in the audit log and in update authorship: `user:3`, `key:7`.
     pub fn actor(&self) -> String {
         match &self.kind {
@@ -342,6 +357,7 @@ struct UserRow {
     password_hash: String,
     role: String,
     department_id: Option<i64>,
+    department_slug: Option<String>,
     district: Option<String>,
     active: bool,
 }
@@ -368,6 +384,7 @@ impl UserRow {
                 name: self.name,
             },
             scope,
+            department: self.department_slug,
         })
     }
 }
@@ -377,7 +394,8 @@ impl UserRow {
 const UNKNOWN_USER_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Nwq8aH6ASaKgeiW7nzUUQ0lOEbfVWu1zUbHNEJzwmH8";
 
-const USER_COLUMNS: &str = "id, name, password_hash, role, department_id, district, active";
+const USER_COLUMNS: &str = "u.id, u.name, u.password_hash, u.role, u.department_id, \
+     (SELECT d.slug FROM departments d WHERE d.id = u.department_id) AS department_slug, u.district, u.active";
 
 /// Check an e-mail and password; on success open a session and return its secret token.
 ///
@@ -394,8 +412,10 @@ pub async fn login(db: &Db, email: &str, password: &str, hours: i64) -> Result<(
     }
     let row: Option<UserRow> = db
         .fetch_optional(
-            query(format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
-                .bind(email.trim().to_lowercase()),
+            query(format!(
+                "SELECT {USER_COLUMNS} FROM users u WHERE u.email = $1"
+            ))
+            .bind(email.trim().to_lowercase()),
         )
         .await?;
     // Verify against a throwaway hash when the user is unknown, so timing does not tell.
@@ -476,22 +496,6 @@ pub async fn department_users(
 /// The role a staff user holds in the department `slug`, for services that one department runs
 /// for the whole platform (the programme, campaigns): administrators hold theirs everywhere, the
 /// department's own users theirs; anyone else, and API keys, none.
-pub async fn role_in(db: &Db, staff: &Staff, slug: &str) -> Result<Option<Role>> {
-    let StaffKind::User { role, .. } = &staff.kind else {
-        return Ok(None);
-    };
-    if *role == Role::Admin {
-        return Ok(Some(Role::Admin));
-    }
-    let Scope::Department { department_id, .. } = &staff.scope else {
-        return Ok(None);
-    };
-    let found: Option<(String,)> = db
-        .fetch_optional(query("SELECT slug FROM departments WHERE id = $1").bind(*department_id))
-        .await?;
-    Ok(found.filter(|(s,)| s == slug).map(|_| *role))
-}
-
 pub async fn logout(db: &Db, token: &str) -> Result<()> {
     db.execute(query("DELETE FROM sessions WHERE token_hash = $1").bind(digest(token)))
         .await?;
@@ -507,10 +511,10 @@ pub async fn session_staff(db: &Db, token: &str) -> Result<Option<Staff>> {
     }
     let row: Option<S> = db
         .fetch_optional(
-            query(
-                "SELECT s.expires_at, u.id, u.name, u.password_hash, u.role, u.department_id, u.district, u.active \
-                 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
-            )
+            query(format!(
+                "SELECT s.expires_at, {USER_COLUMNS} \
+                 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1"
+            ))
             .bind(digest(token)),
         )
         .await?;
@@ -595,6 +599,7 @@ where
                     department_id,
                     district: None,
                 },
+                department: None,
             });
         }
         if let Some(token) = session_cookie(&parts.headers) {

@@ -35,7 +35,7 @@ use chrono::NaiveDate;
 use crate::platform::error::{Error, Result};
 use crate::platform::form;
 use crate::platform::i18n::Lang;
-use crate::platform::identity::{self, Role, Staff};
+use crate::platform::identity::{Role, Staff};
 use crate::platform::state::AppState;
 
 /// What a staff member may do in the programme, weakest first.
@@ -50,8 +50,8 @@ pub enum Access {
 }
 
 /// The caller's access, or Forbidden for anyone outside the programme.
-pub async fn access(state: &AppState, staff: &Staff) -> Result<Access> {
-    match identity::role_in(&state.db, staff, &state.config.programme_department).await? {
+pub fn access(state: &AppState, staff: &Staff) -> Result<Access> {
+    match staff.role_in(&state.config.programme_department) {
         Some(Role::Admin) => Ok(Access::Admin),
         Some(Role::Manager) => Ok(Access::Manager),
         Some(Role::Officer) => Ok(Access::Reviewer),
@@ -63,7 +63,7 @@ pub async fn access(state: &AppState, staff: &Staff) -> Result<Access> {
 
 /// Refuse unless the caller has at least `want`.
 pub async fn require(state: &AppState, staff: &Staff, want: Access) -> Result<Access> {
-    let have = access(state, staff).await?;
+    let have = access(state, staff)?;
     if have < want {
         return Err(Error::Forbidden(match want {
             Access::Manager => "only the programme's managers may do this".into(),

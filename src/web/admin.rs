@@ -147,6 +147,7 @@ async fn admin_page(
     districts.sort_by(|a, b| a.1.cmp(&b.1));
     Ok(AdminPage {
         p: staff_page(
+            state,
             lang,
             format!("{} · {}", lang.t("admin-title"), d.name().get(lang)),
             uri,
@@ -473,7 +474,14 @@ async fn new_service(
         ("response_hours".into(), "72".into()),
     ];
     let page = ServicePage {
-        p: staff_page(lang, lang.t("admin-service-new"), &uri, &csrf, &staff),
+        p: staff_page(
+            &state,
+            lang,
+            lang.t("admin-service-new"),
+            &uri,
+            &csrf,
+            &staff,
+        ),
         department: d.slug.clone(),
         creating: true,
         rows: rows_of(&fields),
@@ -502,7 +510,14 @@ async fn edit_service(
         .map_err(|_| PageError::not_found(lang))?;
     let fields = fields_of(&s);
     let page = ServicePage {
-        p: staff_page(lang, s.name.get(lang).to_owned(), &uri, &csrf, &staff),
+        p: staff_page(
+            &state,
+            lang,
+            s.name.get(lang).to_owned(),
+            &uri,
+            &csrf,
+            &staff,
+        ),
         department: s.department_slug.clone(),
         creating: false,
         rows: rows_of(&fields),
@@ -548,7 +563,14 @@ async fn save_service(
             let fields: Vec<(String, String)> =
                 f.iter().filter(|(k, _)| k != "csrf").cloned().collect();
             let page = ServicePage {
-                p: staff_page(lang, lang.t("admin-service-new"), &uri, &csrf, &staff),
+                p: staff_page(
+                    &state,
+                    lang,
+                    lang.t("admin-service-new"),
+                    &uri,
+                    &csrf,
+                    &staff,
+                ),
                 department: d.slug.clone(),
                 creating,
                 rows: rows_of(&fields),
@@ -631,7 +653,14 @@ async fn preview(
         StatusCode::OK
     };
     let page = PackPage {
-        p: staff_page(lang, lang.t("admin-pack-preview"), &uri, &csrf, &staff),
+        p: staff_page(
+            &state,
+            lang,
+            lang.t("admin-pack-preview"),
+            &uri,
+            &csrf,
+            &staff,
+        ),
         department: d.slug.clone(),
         text: f.text,
         preview,
@@ -676,7 +705,7 @@ async fn health_page(
     let h = health::health(&state).await.or_page(lang)?;
     let gb = |b: u64| format!("{:.1} GB", b as f64 / 1e9);
     let page = HealthPage {
-        p: staff_page(lang, lang.t("admin-health"), &uri, &csrf, &staff),
+        p: staff_page(&state, lang, lang.t("admin-health"), &uri, &csrf, &staff),
         disk: h
             .disk
             .map(|(free, total)| format!("{} / {}", gb(free), gb(total)))
@@ -781,7 +810,7 @@ async fn site_view(
             hq_long: 0.0,
         });
     Ok(SitePage {
-        p: staff_page(lang, lang.t("admin-site"), uri, csrf, staff),
+        p: staff_page(&state, lang, lang.t("admin-site"), uri, csrf, staff),
         name: three(&s.site_name),
         contact: three(&s.contact),
         logo: s.logo_version().map(str::to_owned),

@@ -576,7 +576,14 @@ async fn staff_funds(
         cards.push(card(&state, &f, lang).await.or_page(lang)?);
     }
     let page = StaffFundsPage {
-        p: staff_page(lang, lang.t("benefits-staff-title"), &uri, &csrf, &staff),
+        p: staff_page(
+            &state,
+            lang,
+            lang.t("benefits-staff-title"),
+            &uri,
+            &csrf,
+            &staff,
+        ),
         funds: cards,
     };
     Ok(render(StatusCode::OK, &csrf, &page))
@@ -669,7 +676,7 @@ async fn staff_fund_view(
         .collect();
     apps.sort_by_key(|a| (a.draw_rank.unwrap_or(i64::MAX), a.submitted_at));
     Ok(StaffFundPage {
-        p: staff_page(lang, f.name.get(lang).to_owned(), uri, csrf, staff),
+        p: staff_page(&state, lang, f.name.get(lang).to_owned(), uri, csrf, staff),
         fund: card(state, f, lang).await.or_page(lang)?,
         ballot: f.selection.method == Method::Ballot,
         draw: select::published(&state.db, f.id).await.or_page(lang)?,
@@ -861,7 +868,7 @@ async fn staff_application(
         .map(|e| (format::datetime(lang, e.at), e.action, e.actor))
         .collect();
     let page = StaffApplicationPage {
-        p: staff_page(lang, a.reference.clone(), &uri, &csrf, &staff),
+        p: staff_page(&state, lang, a.reference.clone(), &uri, &csrf, &staff),
         fund_code: a.fund_code.clone(),
         cnic: crate::platform::personal::Cnic::parse(&a.cnic)
             .map(|c| c.formatted())
@@ -1011,7 +1018,7 @@ async fn staff_batch(
         .map(|a| (a.reference, a.name))
         .collect();
     let page = StaffBatchPage {
-        p: staff_page(lang, b.reference.clone(), &uri, &csrf, &staff),
+        p: staff_page(&state, lang, b.reference.clone(), &uri, &csrf, &staff),
         fund_code: f.code,
         status: lang.t(&format!("benefits-batch-{}", b.status)),
         b,

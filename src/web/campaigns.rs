@@ -830,9 +830,7 @@ async fn staff(
     StaffPage(staff): StaffPage,
     Here { lang, csrf, uri }: Here,
 ) -> Result<Response, PageError> {
-    let access = campaigns::access(&state, &staff)
-        .await
-        .map_err(|_| PageError::not_found(lang))?;
+    let access = campaigns::access(&state, &staff).map_err(|_| PageError::not_found(lang))?;
     let all_published = projects::published_all(&state.db).await.or_page(lang)?;
     let districts = district_names(&state.districts().await.or_page(lang)?, lang);
     let history = campaigns::policy_history(&state.db)
@@ -850,7 +848,7 @@ async fn staff(
         })
         .collect();
     let page = StaffCampaigns {
-        p: staff_page(lang, lang.t("campaign-staff"), &uri, &csrf, &staff),
+        p: staff_page(&state, lang, lang.t("campaign-staff"), &uri, &csrf, &staff),
         admin: access == Access::Admin,
         orgs: orgs::pending(&state.db).await.or_page(lang)?,
         review: projects::in_review(&state.db)

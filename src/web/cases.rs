@@ -114,7 +114,7 @@ async fn workflows(
         }
     }
     let page = WorkflowsPage {
-        p: staff_page(lang, lang.t("cases-title"), &uri, &csrf, &staff),
+        p: staff_page(&state, lang, lang.t("cases-title"), &uri, &csrf, &staff),
         workflows: cards,
         notices,
     };
@@ -209,7 +209,14 @@ async fn cases(
             .collect()
     });
     let page = CasesPage {
-        p: staff_page(lang, w.name.get(lang).to_owned(), &uri, &csrf, &staff),
+        p: staff_page(
+            &state,
+            lang,
+            w.name.get(lang).to_owned(),
+            &uri,
+            &csrf,
+            &staff,
+        ),
         chart: super::charts::bars(&bars, lang.is_rtl(), &lang.t("cases-pending-by-state")),
         cases: list
             .into_iter()
@@ -403,7 +410,7 @@ async fn case(
         })
         .collect();
     let page = CasePage {
-        p: staff_page(lang, c.reference.clone(), &uri, &csrf, &staff),
+        p: staff_page(&state, lang, c.reference.clone(), &uri, &csrf, &staff),
         code,
         state: label(&w, lang, &c.state),
         overdue: c.overdue,
@@ -550,7 +557,7 @@ async fn document(
     let base = state.config.base_url(&headers);
     let link = format!("{base}/verify/{token}");
     let page = DocumentPage {
-        p: staff_page(lang, title, &uri, &csrf, &staff),
+        p: staff_page(&state, lang, title, &uri, &csrf, &staff),
         qr: super::qr::svg(&link, &lang.t("verify-title")).unwrap_or_default(),
         link,
         number: d.number,

@@ -852,7 +852,7 @@ async fn queue(
             when: super::format::datetime(lang, r.created_at),
         });
     }
-    let p = super::staff::staff_page(lang, lang.t("dir-queue-title"), &uri, &csrf, &staff);
+    let p = super::staff::staff_page(&state, lang, lang.t("dir-queue-title"), &uri, &csrf, &staff);
     let page = Queue {
         p,
         pending,

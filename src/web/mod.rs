@@ -468,8 +468,8 @@ pub struct Page {
     pub csrf: String,
     /// The logged-in staff member's name, on staff pages.
     pub staff_name: Option<String>,
-    /// The logged-in staff member is an administrator (sees the SMS log).
-    pub admin: bool,
+    /// The staff sections the logged-in member may open.
+    pub nav: staff::StaffNav,
     /// The site's name, logo and contact text.
     pub site: std::sync::Arc<Settings>,
 }
@@ -502,7 +502,7 @@ impl Page {
             here,
             csrf: csrf.token.clone(),
             staff_name: None,
-            admin: false,
+            nav: Default::default(),
             site: SETTINGS.try_with(std::sync::Arc::clone).unwrap_or_default(),
         }
     }
@@ -655,7 +655,7 @@ impl IntoResponse for PageError {
                 here: "/".into(),
                 csrf: String::new(),
                 staff_name: None,
-                admin: false,
+                nav: Default::default(),
                 site: SETTINGS.try_with(std::sync::Arc::clone).unwrap_or_default(),
             },
             message,

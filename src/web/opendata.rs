@@ -448,28 +448,29 @@ async fn preview(
 // ---------------------------------------------------------------------------------------------
 // Staff: publishing a CSV
 
+/// Whether `staff` publishes open data at all: not an officer (officers work records).
+pub(super) fn may_publish(staff: &Staff) -> bool {
+    !matches!(
+        staff.kind,
+        StaffKind::User {
+            role: Role::Officer,
+            ..
+        }
+    )
+}
+
 /// The departments `staff` publishes for: every one for an administrator, their own for a
 /// department's manager (or key), none for an officer.
 async fn publishes_for(state: &AppState, staff: &Staff) -> Result<Vec<org::Department>, Error> {
+    if !may_publish(staff) {
+        return Ok(vec![]);
+    }
     let all = org::departments(&state.db).await?;
-    Ok(match (&staff.kind, &staff.scope) {
-        (
-            StaffKind::User {
-                role: Role::Admin, ..
-            },
-            _,
-        ) => all,
-        (
-            StaffKind::User {
-                role: Role::Officer,
-                ..
-            },
-            _,
-        ) => vec![],
-        (_, Scope::Department { department_id, .. }) => {
+    Ok(match &staff.scope {
+        Scope::Department { department_id, .. } => {
             all.into_iter().filter(|d| d.id == *department_id).collect()
         }
-        (_, Scope::All) => all,
+        Scope::All => all,
     })
 }
 
@@ -514,7 +515,7 @@ async fn publish_page(
         }
     }
     let page = PublishPage {
-        p: staff_page(lang, lang.t("data-publish-title"), uri, csrf, staff),
+        p: staff_page(&state, lang, lang.t("data-publish-title"), uri, csrf, staff),
         departments: departments
             .iter()
             .map(|d| (d.slug.clone(), d.name().get(lang).to_owned()))

@@ -104,7 +104,7 @@ async fn guard(state: &AppState, staff: &Staff, lang: Lang) -> Result<Access, Pa
 
 /// The caller's programme access; anyone outside the programme finds nothing here.
 async fn gate(state: &AppState, staff: &Staff, lang: Lang) -> Result<Access, PageError> {
-    prog::access(state, staff).await.map_err(|e| match e {
+    prog::access(state, staff).map_err(|e| match e {
         Error::Forbidden(_) => PageError::not_found(lang),
         e => PageError { error: e, lang },
     })
@@ -294,7 +294,7 @@ async fn overview(
     Here { lang, csrf, uri }: Here,
 ) -> Result<Response, PageError> {
     // Everyone on the staff sees the menu entry: say whose it is, rather than "not found".
-    let access = prog::access(&state, &staff).await.map_err(|e| PageError {
+    let access = prog::access(&state, &staff).map_err(|e| PageError {
         error: match e {
             Error::Forbidden(_) => Error::Forbidden(crate::t!(
                 lang,
@@ -330,7 +330,7 @@ async fn overview(
     let mut training = partners::training(&state.db, None).await.or_page(lang)?;
     training.truncate(20);
     let page = OverviewPage {
-        p: staff_page(lang, lang.t("prog-title"), &uri, &csrf, &staff),
+        p: staff_page(&state, lang, lang.t("prog-title"), &uri, &csrf, &staff),
         manager: access >= Access::Manager,
         cycles: cards,
         partners: partners::partners(&state.db).await.or_page(lang)?,
@@ -396,7 +396,7 @@ async fn cycle_page(
     let c = cycle_or_404(&state, &code, lang).await?;
     let share = cycles::share(&state.db, &c).await.or_page(lang)?;
     let page = CyclePage {
-        p: staff_page(lang, c.title.clone(), &uri, &csrf, &staff),
+        p: staff_page(&state, lang, c.title.clone(), &uri, &csrf, &staff),
         access,
         applicants: cycles::applicants(&state.db, c.id, staff.user_id())
             .await
@@ -636,6 +636,7 @@ async fn partner_page(
     }
     let page = PartnerPage {
         p: staff_page(
+            &state,
             lang,
             partner.department.name().get(lang).to_owned(),
             &uri,
@@ -841,7 +842,7 @@ async fn project_page(
         None => Vec::new(),
     };
     let page = ProjectPage {
-        p: staff_page(lang, p.title.clone(), &uri, &csrf, &staff),
+        p: staff_page(&state, lang, p.title.clone(), &uri, &csrf, &staff),
         manager: access >= Access::Manager,
         state_name: state_name(&p.state),
         missing: checklist

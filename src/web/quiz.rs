@@ -351,7 +351,14 @@ async fn error_rates(
         })
         .collect();
     let page = RatesPage {
-        p: staff_page(lang, bank.name.get(lang).to_owned(), &uri, &csrf, &staff),
+        p: staff_page(
+            &state,
+            lang,
+            bank.name.get(lang).to_owned(),
+            &uri,
+            &csrf,
+            &staff,
+        ),
         rows,
     };
     Ok(render(StatusCode::OK, &csrf, &page))

@@ -60,6 +60,7 @@ impl FromRequestParts<AppState> for StaffPage {
 }
 
 pub(super) fn staff_page(
+    state: &AppState,
     lang: Lang,
     title: String,
     uri: &axum::http::Uri,
@@ -70,14 +71,41 @@ pub(super) fn staff_page(
     p.staff_name = Some(match &staff.kind {
         StaffKind::User { name, .. } | StaffKind::Key { name, .. } => name.clone(),
     });
-    p.admin = matches!(
-        staff.kind,
-        StaffKind::User {
-            role: identity::Role::Admin,
-            ..
-        }
-    );
+    p.nav = StaffNav::of(state, staff);
     p
+}
+
+/// The staff sections this member may open, for the navigation: each asks the rule that
+/// section's own pages enforce, so no link leads to "forbidden" or "not found". Reports,
+/// the dashboard, the directory's queue, benefits and cases are every member's (each lists what
+/// lies in the member's scope).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct StaffNav {
+    pub programme: bool,
+    pub campaigns: bool,
+    pub admin: bool,
+    pub data: bool,
+    /// A platform administrator: the outbound messages, and the server's own commands.
+    pub platform: bool,
+}
+
+impl StaffNav {
+    pub fn of(state: &AppState, staff: &Staff) -> StaffNav {
+        let platform_admin = matches!(
+            staff.kind,
+            StaffKind::User {
+                role: identity::Role::Admin,
+                ..
+            }
+        );
+        StaffNav {
+            programme: crate::programme::access(state, staff).is_ok(),
+            campaigns: crate::campaigns::access(state, staff).is_ok(),
+            admin: crate::admin::Power::of(staff).is_ok(),
+            data: super::opendata::may_publish(staff),
+            platform: platform_admin,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -318,7 +346,7 @@ async fn messages(
         status.as_deref(),
     );
     let page = Messages {
-        p: staff_page(lang, lang.t("messages-title"), &uri, &csrf, &staff),
+        p: staff_page(&state, lang, lang.t("messages-title"), &uri, &csrf, &staff),
         rows,
         statuses,
     };

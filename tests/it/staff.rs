@@ -434,3 +434,89 @@ both!(
         );
     }
 );
+
+both!(
+    the_staff_navigation_offers_only_what_the_member_may_open,
+    |app| async move {
+        app.add_user("admin@kp.gov.pk", Role::Admin, None, None)
+            .await;
+        app.add_user("manager@pesco.gov.pk", Role::Manager, Some("pesco"), None)
+            .await;
+        app.add_user(
+            "officer@pesco.gov.pk",
+            Role::Officer,
+            Some("pesco"),
+            Some("peshawar"),
+        )
+        .await;
+        // The programme and campaigns are run by kp-itb (the configuration's default).
+        app.add_user("officer@kpitb.gov.pk", Role::Officer, Some("kp-itb"), None)
+            .await;
+        let nav_links = |html: &str| -> Vec<String> {
+            let start = html
+                .find("<nav class=\"staffnav\"")
+                .expect("a staff navigation");
+            let nav = &html[start..start + html[start..].find("</nav>").unwrap()];
+            nav.split("href=\"")
+                .skip(1)
+                .map(|s| s[..s.find('"').unwrap()].to_owned())
+                .collect()
+        };
+        let every = [
+            "/staff",
+            "/staff/dashboard",
+            "/staff/directory",
+            "/staff/benefits",
+            "/staff/cases",
+        ];
+        for (email, more) in [
+            (
+                "admin@kp.gov.pk",
+                &[
+                    "/staff/programme",
+                    "/staff/campaigns",
+                    "/staff/admin",
+                    "/staff/data",
+                    "/staff/messages",
+                ][..],
+            ),
+            ("manager@pesco.gov.pk", &["/staff/admin", "/staff/data"][..]),
+            ("officer@pesco.gov.pk", &[][..]),
+            (
+                "officer@kpitb.gov.pk",
+                &["/staff/programme", "/staff/campaigns"][..],
+            ),
+        ] {
+            let (b, _) = login(&app, email).await;
+            let (_, html) = page(&b, &app, "/staff").await;
+            let links = nav_links(&html);
+            let want: Vec<String> = every.iter().chain(more).map(|s| s.to_string()).collect();
+            assert_eq!(links, want, "{email}");
+            // Every link the member is offered opens.
+            for link in &links {
+                let (status, body) = page(&b, &app, link).await;
+                assert_eq!(status, 200, "{email} {link}: {body}");
+            }
+            // And a section not offered is indeed closed to them: the link was not hiding a page.
+            for closed in [
+                "/staff/programme",
+                "/staff/admin",
+                "/staff/data",
+                "/staff/messages",
+            ] {
+                if !links.iter().any(|l| l == closed) {
+                    let (status, _) = page(&b, &app, closed).await;
+                    assert!(
+                        matches!(status, 403 | 404),
+                        "{email} {closed} answers {status}"
+                    );
+                }
+            }
+            // An officer is not told to run a server command.
+            if email.starts_with("officer@pesco") {
+                let (_, cases) = page(&b, &app, "/staff/cases").await;
+                assert!(!cases.contains("khidmat user grant"), "{cases}");
+            }
+        }
+    }
+);

@@ -221,7 +221,7 @@ async fn inbox(
     let first = if total == 0 { 0 } else { f.offset + 1 };
     let last = f.offset + rows.len() as i64;
     let page = Inbox {
-        p: staff_page(lang, lang.t("inbox-title"), &uri, &csrf, &staff),
+        p: staff_page(&state, lang, lang.t("inbox-title"), &uri, &csrf, &staff),
         rows: rows.iter().map(|r| row(r, lang, &names)).collect(),
         services: options(services, q.service.as_deref()),
         statuses: options(statuses, q.status.as_deref()),
@@ -522,7 +522,7 @@ async fn report_page(
     let districts = state.districts().await.or_page(lang)?;
     let base = state.config.base_url(headers);
     Ok(ReportPage {
-        p: staff_page(lang, t!(lang, "track-title", id = r.id), uri, csrf, staff),
+        p: staff_page(&state, lang, t!(lang, "track-title", id = r.id), uri, csrf, staff),
         id: r.id,
         service: r.service_name().get(lang).to_owned(),
         department: r.department_name().get(lang).to_owned(),
@@ -902,7 +902,7 @@ async fn dashboard(
         .collect();
     let rtl = lang.is_rtl();
     let page = Dashboard {
-        p: staff_page(lang, lang.t("dash-title"), &uri, &csrf, &staff),
+        p: staff_page(&state, lang, lang.t("dash-title"), &uri, &csrf, &staff),
         week_options: options(
             [4, 12, 52]
                 .iter()
