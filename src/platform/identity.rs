@@ -493,9 +493,22 @@ pub async fn department_users(
         .await?)
 }
 
-/// The role a staff user holds in the department `slug`, for services that one department runs
-/// for the whole platform (the programme, campaigns): administrators hold theirs everywhere, the
-/// department's own users theirs; anyone else, and API keys, none.
+/// The names of the users `ids` (those that exist).
+pub async fn user_names(db: &Db, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let mut q = query("SELECT id, name FROM users WHERE id IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            q = q.push(", ");
+        }
+        q = q.push_bind(*id);
+    }
+    let rows: Vec<(i64, String)> = db.fetch_all(q.push(")")).await?;
+    Ok(rows.into_iter().collect())
+}
+
 pub async fn logout(db: &Db, token: &str) -> Result<()> {
     db.execute(query("DELETE FROM sessions WHERE token_hash = $1").bind(digest(token)))
         .await?;

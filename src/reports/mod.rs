@@ -442,6 +442,23 @@ pub async fn reveal_phone(db: &Db, staff: &Staff, id: i64) -> Result<Option<Stri
     Ok(Some(phone))
 }
 
+/// A staff member looked for a reporter's phone number in the inbox: like a reveal, it is in the
+/// audit log (who, which number, how many reports it found).
+pub async fn record_phone_search(db: &Db, staff: &Staff, e164: &str, found: i64) -> Result<()> {
+    let mut tx = db.begin().await?;
+    audit::record(
+        &mut tx,
+        &staff.actor(),
+        "reports.searched_by_phone",
+        "phone",
+        e164,
+        serde_json::json!({ "found": found }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// A stored phone number as every list and page shows it: `+92 3** *** **67`.
 pub fn masked_phone(stored: Option<&str>) -> Option<String> {
     stored.map(|p| {

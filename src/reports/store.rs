@@ -355,9 +355,44 @@ pub struct Filter {
     pub assigned_to: Option<i64>,
     /// Only reports with a point (for maps).
     pub located_only: bool,
+    /// Only open reports whose expected response date is before this moment.
+    pub overdue_at: Option<DateTime<Utc>>,
+    /// What a staff member typed in the inbox's search box.
+    pub search: Option<Search>,
     pub order: Order,
     pub limit: i64,
     pub offset: i64,
+}
+
+/// What a staff member looks for, read from one search box: a report's reference (`1234` or
+/// `#1234`), the reporter's phone number (any way it is written, Urdu digits too), or words in
+/// the description or address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Search {
+    Reference(i64),
+    Phone(String),
+    Text(String),
+}
+
+impl Search {
+    pub fn parse(raw: &str) -> Option<Search> {
+        let typed = crate::platform::text::typed_number(raw);
+        let t = typed.trim();
+        if t.is_empty() {
+            return None;
+        }
+        let digits = t.strip_prefix('#').unwrap_or(t);
+        // A reference is short; a phone number has at least ten digits.
+        if !digits.is_empty() && digits.len() <= 9 && digits.bytes().all(|b| b.is_ascii_digit()) {
+            if let Ok(id) = digits.parse() {
+                return Some(Search::Reference(id));
+            }
+        }
+        if let Some(phone) = crate::platform::personal::Phone::parse(t) {
+            return Some(Search::Phone(phone.e164().to_owned()));
+        }
+        Some(Search::Text(t.chars().take(100).collect()))
+    }
 }
 
 /// The order of a list of reports.
@@ -368,6 +403,8 @@ pub enum Order {
     Oldest,
     /// Most recently updated first.
     Updated,
+    /// The earliest expected response first (the most overdue at the top); none last.
+    Due,
 }
 
 impl Order {
@@ -376,6 +413,7 @@ impl Order {
             "newest" => Some(Order::Newest),
             "oldest" => Some(Order::Oldest),
             "updated" => Some(Order::Updated),
+            "due" => Some(Order::Due),
             _ => None,
         }
     }
@@ -385,6 +423,7 @@ impl Order {
             Order::Newest => "newest",
             Order::Oldest => "oldest",
             Order::Updated => "updated",
+            Order::Due => "due",
         }
     }
 }
@@ -410,6 +449,7 @@ fn filtered(select: String, f: &Filter) -> Query {
         Order::Newest => " ORDER BY r.requested_at DESC, r.id DESC LIMIT ",
         Order::Oldest => " ORDER BY r.requested_at, r.id LIMIT ",
         Order::Updated => " ORDER BY r.updated_at DESC, r.id DESC LIMIT ",
+        Order::Due => " ORDER BY r.expected_at IS NULL, r.expected_at, r.id LIMIT ",
     };
     narrowed(select, f)
         .push(order)
@@ -463,6 +503,35 @@ fn narrowed(select: String, f: &Filter) -> Query {
     if f.located_only {
         q = q.push(" AND r.lat IS NOT NULL");
     }
+    if let Some(at) = f.overdue_at {
+        q = q
+            .push(" AND r.status = 'open' AND r.expected_at < ")
+            .push_bind(at);
+    }
+    match &f.search {
+        None => {}
+        Some(Search::Reference(id)) => q = q.push(" AND r.id = ").push_bind(*id),
+        Some(Search::Phone(e164)) => q = q.push(" AND r.contact_phone = ").push_bind(e164.as_str()),
+        Some(Search::Text(words)) => {
+            // Every word, anywhere in the description or the address; LIKE's wildcards in
+            // what was typed are taken literally.
+            for word in words.split_whitespace() {
+                let pattern = format!(
+                    "%{}%",
+                    word.to_lowercase()
+                        .replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_")
+                );
+                q = q
+                    .push(" AND (LOWER(COALESCE(r.description, '')) LIKE ")
+                    .push_bind(pattern.clone())
+                    .push(" ESCAPE '\\' OR LOWER(COALESCE(r.address, '')) LIKE ")
+                    .push_bind(pattern)
+                    .push(" ESCAPE '\\')");
+            }
+        }
+    }
     q
 }
 
@@ -485,6 +554,7 @@ pub async fn count_by(
         GroupColumn::RichStatus => "r.rich_status",
         GroupColumn::District => "r.district",
         GroupColumn::Service => "r.service_code",
+        GroupColumn::Officer => "CAST(r.assigned_to AS TEXT)",
     };
     db.fetch_all(
         narrowed(
@@ -503,6 +573,8 @@ pub enum GroupColumn {
     RichStatus,
     District,
     Service,
+    /// The staff user a report is assigned to (none: unassigned).
+    Officer,
 }
 
 /// For reports matching `f` that have been closed: when each was submitted, and when it was

@@ -520,3 +520,166 @@ both!(
         }
     }
 );
+
+both!(
+    an_officer_finds_a_report_by_reference_phone_or_words_and_sees_what_is_overdue,
+    |app| async move {
+        use khidmat::platform::db::query;
+        app.add_user("officer@pesco.gov.pk", Role::Officer, Some("pesco"), None)
+            .await;
+        let mut ids = Vec::new();
+        for (description, phone) in [
+            ("Hooks on the line behind the market", "0300 1234567"),
+            ("Meter bypassed at the 100% cotton mill", "0311 7654321"),
+            ("Wires touching the roof of the school", "0345 1112223"),
+        ] {
+            ids.push(
+                app.report(&[
+                    ("service_code", "kunda"),
+                    ("lat", "34.0151"),
+                    ("long", "71.5249"),
+                    ("attribute[premises]", "shop"),
+                    ("attribute[method]", "hook"),
+                    ("description", description),
+                    ("phone", phone),
+                ])
+                .await,
+            );
+        }
+        // Another department's report, with the same words and number: never found.
+        let traffic = app
+            .report(&[
+                ("service_code", "traffic-jam"),
+                ("lat", "34.02"),
+                ("long", "71.56"),
+                ("attribute[severity]", "busy"),
+                ("description", "Jam behind the market"),
+                ("phone", "0300 1234567"),
+            ])
+            .await;
+        let (b, _) = login(&app, "officer@pesco.gov.pk").await;
+        let found = |html: &str| -> Vec<String> {
+            html.split("<a href=\"/staff/reports/")
+                .skip(1)
+                .map(|s| s[..s.find('"').unwrap()].to_owned())
+                .collect()
+        };
+        let search = |q: &str| {
+            format!(
+                "/staff?{}",
+                serde_urlencoded::to_string([("q", q)]).unwrap()
+            )
+        };
+        for (q, want) in [
+            (ids[1].clone(), vec![ids[1].clone()]),
+            (format!("#{}", ids[2]), vec![ids[2].clone()]),
+            // The phone number as people write it, and on an Urdu keyboard.
+            ("+92 300 1234567".into(), vec![ids[0].clone()]),
+            ("۰۳۰۰۱۲۳۴۵۶۷".into(), vec![ids[0].clone()]),
+            // Words, in any case and order, within the department.
+            ("MARKET hooks".into(), vec![ids[0].clone()]),
+            // A wildcard typed is a character, not "anything".
+            ("100%".into(), vec![ids[1].clone()]),
+            ("%".into(), vec![ids[1].clone()]),
+            ("_".into(), vec![]),
+            (traffic.clone(), vec![]),
+        ] {
+            let (status, html) = page(&b, &app, &search(&q)).await;
+            assert_eq!(status, 200, "{q}: {html}");
+            assert_eq!(found(&html), want, "{q}");
+            assert!(html.contains("role=\"search\""));
+        }
+        // A search by phone number is recorded, like a reveal.
+        assert_eq!(
+            app.count("audit_log WHERE action = 'reports.searched_by_phone'")
+                .await,
+            2
+        );
+
+        // Two reports are past their expected response date; one of them is closed.
+        for id in [&ids[0], &ids[2]] {
+            app.db
+                .execute(
+                    query("UPDATE reports SET expected_at = $1 WHERE id = $2")
+                        .bind(
+                            chrono::Utc::now()
+                                - chrono::Duration::hours(if *id == ids[0] { 5 } else { 50 }),
+                        )
+                        .bind(id.parse::<i64>().unwrap()),
+                )
+                .await
+                .unwrap();
+        }
+        let key = app.department_key("pesco").await;
+        let officer_id: i64 = app
+            .db
+            .scalar(query(
+                "SELECT id FROM users WHERE email = 'officer@pesco.gov.pk'",
+            ))
+            .await
+            .unwrap();
+        let resp = app
+            .staff_post(
+                &format!("/api/v1/reports/{}/assignment", ids[2]),
+                &key,
+                &json!({"user_id": officer_id}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+        let (_, inbox) = page(&b, &app, "/staff").await;
+        assert!(inbox.contains("2 overdue"), "{inbox}");
+        assert_eq!(
+            inbox.matches("class=\"badge overdue\"").count(),
+            2,
+            "each overdue row is marked"
+        );
+        // Only the overdue ones, most overdue first.
+        let (_, late) = page(&b, &app, "/staff?overdue=1&sort=due").await;
+        assert_eq!(found(&late), vec![ids[2].clone(), ids[0].clone()]);
+        let (status, _) = page(&b, &app, "/staff?overdue=yes").await;
+        assert_eq!(status, 400);
+        // Closed: no longer overdue.
+        let resp = app
+            .staff_post(
+                &format!("/api/v1/reports/{}/updates", ids[0]),
+                &key,
+                &json!({"status": "fixed", "note": "removed"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        let (_, late) = page(&b, &app, "/staff?overdue=1").await;
+        assert_eq!(found(&late), vec![ids[2].clone()]);
+
+        // The dashboard counts them per service and per officer.
+        let (_, dash) = page(&b, &app, "/staff/dashboard").await;
+        let section = &dash[dash.find("Overdue now</h2>").expect("an overdue section")..];
+        assert!(
+            section.contains("Electricity theft (kunda)</a></th><td><bdi>1</bdi>"),
+            "{section}"
+        );
+        assert!(
+            section.contains("Test Officer</th><td><bdi>1</bdi>"),
+            "{section}"
+        );
+
+        // The export writes Pakistan time to the second.
+        let csv = b
+            .get(app.at("/staff/export.csv"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let second_line = csv.lines().nth(1).unwrap();
+        let submitted = second_line.split(',').nth(1).unwrap();
+        assert!(
+            submitted.len() == 25 && submitted.ends_with("+05:00"),
+            "{submitted}"
+        );
+    }
+);

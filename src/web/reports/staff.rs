@@ -23,7 +23,7 @@ use crate::platform::state::AppState;
 use crate::quiz;
 use crate::reports::model::{RichStatus, ALL_STATUSES};
 use crate::reports::open311::answers_of;
-use crate::reports::store::{self, Filter, GroupColumn, Order, ReportRow};
+use crate::reports::store::{self, Filter, GroupColumn, Order, ReportRow, Search};
 use crate::t;
 use crate::web::fields::{options, Opt};
 use crate::web::staff::{staff_page, CsrfForm, StaffPage};
@@ -46,6 +46,10 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Deserialize, Default, Clone)]
 struct InboxQuery {
+    /// A reference, the reporter's phone number, or words.
+    q: Option<String>,
+    /// `1`: only open reports past their expected response date.
+    overdue: Option<String>,
     service: Option<String>,
     status: Option<String>,
     district: Option<String>,
@@ -59,6 +63,8 @@ impl InboxQuery {
     fn pairs(&self) -> Vec<(&'static str, String)> {
         let mut v = Vec::new();
         for (k, val) in [
+            ("q", &self.q),
+            ("overdue", &self.overdue),
             ("service", &self.service),
             ("status", &self.status),
             ("district", &self.district),
@@ -118,6 +124,12 @@ impl InboxQuery {
         if let Some(s) = some(&self.sort) {
             f.order = Order::parse(&s).ok_or_else(|| bad("sort"))?;
         }
+        f.search = some(&self.q).and_then(|q| Search::parse(&q));
+        match some(&self.overdue).as_deref() {
+            None => {}
+            Some("1") => f.overdue_at = Some(Utc::now()),
+            Some(_) => return Err(bad("overdue")),
+        }
         Ok(f)
     }
 }
@@ -132,6 +144,9 @@ pub struct Row {
     pub assigned: bool,
     pub duplicate: bool,
     pub summary: String,
+    /// The expected response date, for an open report.
+    pub due: String,
+    pub overdue: bool,
 }
 
 #[derive(Template)]
@@ -149,6 +164,13 @@ struct Inbox {
     prev: Option<String>,
     next: Option<String>,
     export: String,
+    search: String,
+    overdue_only: bool,
+    /// How many of the listed reports (every filter but "overdue") are overdue, and the link
+    /// that lists them.
+    overdue: i64,
+    overdue_text: String,
+    overdue_link: String,
 }
 
 const INBOX_PAGE: i64 = 50;
@@ -179,6 +201,27 @@ async fn inbox(
         .unwrap_or(1);
     let mut f = q.filter(&staff, lang)?;
     let total = store::count(&state.db, &f).await.or_page(lang)?;
+    if let Some(Search::Phone(e164)) = &f.search {
+        crate::reports::record_phone_search(&state.db, &staff, e164, total)
+            .await
+            .or_page(lang)?;
+    }
+    let now = Utc::now();
+    let overdue = store::count(
+        &state.db,
+        &Filter {
+            overdue_at: Some(now),
+            ..f.clone()
+        },
+    )
+    .await
+    .or_page(lang)?;
+    let overdue_link = InboxQuery {
+        overdue: Some("1".into()),
+        sort: Some("due".into()),
+        ..q.clone()
+    }
+    .link("/staff", None);
     f.limit = INBOX_PAGE;
     f.offset = (page_no - 1) * INBOX_PAGE;
     let rows = store::list(&state.db, &f).await.or_page(lang)?;
@@ -217,12 +260,13 @@ async fn inbox(
         ("newest".to_string(), lang.t("sort-newest")),
         ("oldest".to_string(), lang.t("sort-oldest")),
         ("updated".to_string(), lang.t("sort-updated")),
+        ("due".to_string(), lang.t("sort-due")),
     ];
     let first = if total == 0 { 0 } else { f.offset + 1 };
     let last = f.offset + rows.len() as i64;
     let page = Inbox {
         p: staff_page(&state, lang, lang.t("inbox-title"), &uri, &csrf, &staff),
-        rows: rows.iter().map(|r| row(r, lang, &names)).collect(),
+        rows: rows.iter().map(|r| row(r, lang, &names, now)).collect(),
         services: options(services, q.service.as_deref()),
         statuses: options(statuses, q.status.as_deref()),
         districts: options(districts, q.district.as_deref()),
@@ -239,12 +283,18 @@ async fn inbox(
         prev: (page_no > 1).then(|| q.link("/staff", Some(page_no - 1))),
         next: (last < total).then(|| q.link("/staff", Some(page_no + 1))),
         export: q.link("/staff/export.csv", None),
+        search: q.q.clone().unwrap_or_default(),
+        overdue_only: f.overdue_at.is_some(),
+        overdue,
+        overdue_text: t!(lang, "inbox-overdue-count", count = overdue),
+        overdue_link,
     };
     Ok(render(StatusCode::OK, &csrf, &page))
 }
 
-fn row(r: &ReportRow, lang: Lang, names: &BTreeMap<String, String>) -> Row {
+fn row(r: &ReportRow, lang: Lang, names: &BTreeMap<String, String>, now: DateTime<Utc>) -> Row {
     let rich = r.rich_status();
+    let due = r.expected_at.filter(|_| rich.is_open());
     let summary = r
         .description
         .clone()
@@ -268,7 +318,17 @@ fn row(r: &ReportRow, lang: Lang, names: &BTreeMap<String, String>) -> Row {
         } else {
             summary
         },
+        due: due.map(|d| format::date(lang, d)).unwrap_or_default(),
+        overdue: due.is_some_and(|d| d < now),
     }
+}
+
+/// A moment as the export writes it: Pakistan time to the second, with its offset
+/// (`2026-12-06T10:27:13+05:00`), which a spreadsheet and a program both read.
+fn pakistan_time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&crate::platform::clock::pkt())
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
 }
 
 /// The most rows one export holds.
@@ -316,7 +376,7 @@ async fn export(
         for r in &rows {
             let cells = [
                 r.id.to_string(),
-                r.requested_at.to_rfc3339(),
+                pakistan_time(r.requested_at),
                 r.service_name().get(lang).to_owned(),
                 r.department_name().get(lang).to_owned(),
                 r.district
@@ -339,7 +399,7 @@ async fn export(
                 r.possible_duplicate_of
                     .map(|v| v.to_string())
                     .unwrap_or_default(),
-                r.updated_at.to_rfc3339(),
+                pakistan_time(r.updated_at),
             ];
             sheet.row(&cells);
         }
@@ -784,6 +844,11 @@ struct Dashboard {
     district_rows: Vec<(String, i64)>,
     /// The theory banks whose wrong answers the caller may read: (code, name).
     quiz: Vec<(String, String)>,
+    /// Open reports past their expected response date, now: in all, per service (name, count,
+    /// the inbox listing them) and per officer assigned (name, count).
+    overdue: i64,
+    overdue_by_service: Vec<(String, i64, String)>,
+    overdue_by_officer: Vec<(String, i64)>,
 }
 
 #[derive(Deserialize)]
@@ -900,6 +965,64 @@ async fn dashboard(
         .into_iter()
         .map(|b| (b.code.clone(), b.name.get(lang).to_owned()))
         .collect();
+    // What is overdue now, whenever it came in.
+    let late = Filter {
+        scope: Some(staff.scope.clone()),
+        overdue_at: Some(now),
+        ..Default::default()
+    };
+    let late_link = |pairs: &[(&str, &str)]| {
+        let mut all = vec![("overdue", "1"), ("sort", "due")];
+        all.extend_from_slice(pairs);
+        format!(
+            "/staff?{}",
+            serde_urlencoded::to_string(all).unwrap_or_default()
+        )
+    };
+    let service_names: BTreeMap<String, String> = store::services(&state.db)
+        .await
+        .or_page(lang)?
+        .into_iter()
+        .map(|s| (s.code.clone(), s.name.get(lang).to_owned()))
+        .collect();
+    let overdue_by_service: Vec<(String, i64, String)> =
+        store::count_by(&state.db, &late, GroupColumn::Service)
+            .await
+            .or_page(lang)?
+            .into_iter()
+            .filter_map(|(code, n)| {
+                let code = code?;
+                Some((
+                    service_names
+                        .get(&code)
+                        .cloned()
+                        .unwrap_or_else(|| code.clone()),
+                    n,
+                    late_link(&[("service", code.as_str())]),
+                ))
+            })
+            .collect();
+    let by_officer = store::count_by(&state.db, &late, GroupColumn::Officer)
+        .await
+        .or_page(lang)?;
+    let officer_ids: Vec<i64> = by_officer
+        .iter()
+        .filter_map(|(id, _)| id.as_deref()?.parse().ok())
+        .collect();
+    let officers = identity::user_names(&state.db, &officer_ids)
+        .await
+        .or_page(lang)?;
+    let overdue_by_officer: Vec<(String, i64)> = by_officer
+        .into_iter()
+        .map(|(id, n)| {
+            let name = id
+                .as_deref()
+                .and_then(|i| i.parse::<i64>().ok())
+                .and_then(|i| officers.get(&i).cloned())
+                .unwrap_or_else(|| lang.t("dash-unassigned"));
+            (name, n)
+        })
+        .collect();
     let rtl = lang.is_rtl();
     let page = Dashboard {
         p: staff_page(&state, lang, lang.t("dash-title"), &uri, &csrf, &staff),
@@ -921,6 +1044,9 @@ async fn dashboard(
         by_district: charts::bars(&district_rows, rtl, &lang.t("dash-per-district")),
         district_rows,
         quiz,
+        overdue: overdue_by_service.iter().map(|r| r.1).sum(),
+        overdue_by_service,
+        overdue_by_officer,
     };
     Ok(render(StatusCode::OK, &csrf, &page))
 }
