@@ -1,24 +1,64 @@
 // Khidmat: a little script on top of pages that work without it.
 // - "use my location" fills the report form's lat/long;
 // - a photo is scaled down in the browser before upload (a 4 MB camera photo becomes ~150 KB);
-// - a report sent while the connection is down is kept on the phone (localStorage) and sent
-//   when the connection returns, with the same idempotency key, so it is never lost and never
-//   filed twice;
+// - a report sent while the connection is down waits in the outbox on the phone (IndexedDB,
+//   shared with the service worker, /sw.js) and is sent when the connection returns, by
+//   Background Sync even if the page was closed (else when a Khidmat page is next open), with
+//   the same idempotency key, so it is never lost and never filed twice;
+// - the service worker keeps the pages opened, for use without a connection;
 // - a form marked data-steps (an application) shows one step at a time on a small screen,
 //   checking each step's answers before the next;
 // - a print button where a page has one.
 (function () {
   "use strict";
-  var KEY = "khidmat-outbox";
+  var OLD_KEY = "khidmat-outbox";
   var photo = null;
   var busy = false;
 
-  function load() {
-    try { return JSON.parse(localStorage.getItem(KEY) || "[]"); } catch (e) { return []; }
+  // --- the outbox: IndexedDB "khidmat" (stores "outbox" and "sent"), as sw.js opens it ------
+  function db() {
+    return new Promise(function (ok, fail) {
+      if (!window.indexedDB) return fail(new Error("no IndexedDB"));
+      var open = indexedDB.open("khidmat", 1);
+      open.onupgradeneeded = function () {
+        open.result.createObjectStore("outbox", { keyPath: "key" });
+        open.result.createObjectStore("sent", { keyPath: "key" });
+      };
+      open.onsuccess = function () { ok(open.result); };
+      open.onerror = function () { fail(open.error); };
+    });
   }
-  function store(list) {
-    try { localStorage.setItem(KEY, JSON.stringify(list)); return true; } catch (e) { return false; }
+  function run(store, mode, work) {
+    return db().then(function (d) {
+      return new Promise(function (ok, fail) {
+        var tx = d.transaction(store, mode);
+        var r = work(tx.objectStore(store));
+        tx.oncomplete = function () { ok(r && r.result); };
+        tx.onerror = function () { fail(tx.error); };
+      });
+    });
   }
+  function load() { return run("outbox", "readonly", function (s) { return s.getAll(); }); }
+  function keep(entry) { return run("outbox", "readwrite", function (s) { return s.put(entry); }); }
+  function drop(key) { return run("outbox", "readwrite", function (s) { return s.delete(key); }); }
+  function sentList() { return run("sent", "readonly", function (s) { return s.getAll(); }); }
+  function forget(key) { return run("sent", "readwrite", function (s) { return s.delete(key); }); }
+
+  // Reports kept by an earlier version of this script (localStorage, photos as data: URLs).
+  function migrate() {
+    var old;
+    try { old = JSON.parse(localStorage.getItem(OLD_KEY) || "[]"); } catch (e) { old = []; }
+    if (!old.length) return Promise.resolve();
+    return Promise.all(old.map(function (e) {
+      return keep({ action: e.action, key: e.key, fields: e.fields, files: e.photo ? [["media", fromData(e.photo), "photo.jpg"]] : [] });
+    })).then(function () { localStorage.removeItem(OLD_KEY); });
+  }
+  function fromData(url) {
+    var parts = url.split(","), bytes = atob(parts[1]), buf = new Uint8Array(bytes.length);
+    for (var i = 0; i < bytes.length; i++) buf[i] = bytes.charCodeAt(i);
+    return new Blob([buf], { type: "image/jpeg" });
+  }
+
   function box() { return document.getElementById("outbox"); }
   function say(text, href, linkText) {
     var b = box();
@@ -31,20 +71,7 @@
       b.appendChild(a);
     }
     b.hidden = false;
-  }
-
-  function toData(blob) {
-    return new Promise(function (ok) {
-      var r = new FileReader();
-      r.onload = function () { ok(r.result); };
-      r.onerror = function () { ok(null); };
-      r.readAsDataURL(blob);
-    });
-  }
-  function fromData(url) {
-    var parts = url.split(","), bytes = atob(parts[1]), buf = new Uint8Array(bytes.length);
-    for (var i = 0; i < bytes.length; i++) buf[i] = bytes.charCodeAt(i);
-    return new Blob([buf], { type: "image/jpeg" });
+    b.scrollIntoView({ block: "nearest" });
   }
 
   // The form token is this page's: the one kept with the report was bound to the sessions of
@@ -55,30 +82,63 @@
     entry.fields.forEach(function (kv) {
       fd.append(kv[0], kv[0] === "csrf" && meta ? meta.content : kv[1]);
     });
-    if (entry.photo) fd.append("media", fromData(entry.photo), "photo.jpg");
+    (entry.files || []).forEach(function (f) { fd.append(f[0], f[1], f[2]); });
     return fetch(entry.action, { method: "POST", body: fd, credentials: "same-origin" });
+  }
+
+  // What the service worker sent while no page watched: said once, with where to look.
+  function tellSent() {
+    return sentList().then(function (list) {
+      var b = box();
+      list.forEach(function (s) {
+        say(s.ok ? b.dataset.sent : b.dataset.refused, s.url, b.dataset.open);
+        forget(s.key);
+      });
+    }, function () {});
+  }
+
+  // Ask the browser to send the outbox when it is online, even after this page is closed.
+  function wantSync() {
+    if (!("serviceWorker" in navigator)) return Promise.resolve(false);
+    return navigator.serviceWorker.ready.then(function (reg) {
+      if (!reg.sync) return false;
+      return reg.sync.register("outbox").then(function () { return true; }, function () { return false; });
+    });
   }
 
   // Send what is waiting in the outbox. A network failure leaves it there for the next try.
   function flush() {
-    var list = load();
-    if (busy || !list.length || navigator.onLine === false) return;
+    if (busy || navigator.onLine === false) return;
     busy = true;
-    var b = box();
-    var entry = list[0];
-    post(entry).then(function (res) {
-      store(load().filter(function (e) { return e.key !== entry.key; }));
-      if (res.ok && res.url.indexOf("/track/") >= 0) {
-        say(b.dataset.sent, res.url, b.dataset.open);
-      } else {
-        say(b.dataset.refused, entry.action, b.dataset.open);
-      }
-      busy = false;
-      flush();
-    }, function () {
-      busy = false;
-      say(b.dataset.pending);
-    });
+    load().then(function (list) {
+      if (!list.length) { busy = false; return; }
+      var b = box();
+      var entry = list[0];
+      return post(entry).then(function (res) {
+        return drop(entry.key).then(function () {
+          if (res.ok && res.url.indexOf("/track/") >= 0) {
+            say(b.dataset.sent, res.url, b.dataset.open);
+          } else {
+            say(b.dataset.refused, entry.action, b.dataset.open);
+          }
+          busy = false;
+          flush();
+        });
+      }, function () {
+        busy = false;
+        say(b.dataset.pending);
+      });
+    }, function () { busy = false; });
+  }
+
+  // A fresh idempotency key each time a form is shown: a page kept for offline use would
+  // otherwise give two reports one key (and the second would be taken for a retry of the first).
+  function freshKey(form) {
+    var k = form.elements.idempotency_key;
+    if (!k || !window.crypto || !crypto.getRandomValues) return;
+    var b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    k.value = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
   }
 
   function downscale(file, max) {
@@ -137,28 +197,42 @@
         if (typeof v === "string") fields.push([k, v]);
       });
       var chosen = photo || (input && input.files && input.files[0]) || null;
-      var entry = { action: form.action, key: form.elements.idempotency_key.value, fields: fields, photo: null };
-      (chosen ? toData(chosen) : Promise.resolve(null)).then(function (data) {
-        entry.photo = data;
-        // Kept before sending: if the page dies mid-send, the report is still on the phone.
-        var list = load().filter(function (e) { return e.key !== entry.key; });
-        list.push(entry);
-        store(list);
-        return post(entry);
-      }).then(function (res) {
-        store(load().filter(function (e) { return e.key !== entry.key; }));
+      var entry = {
+        action: form.action, key: form.elements.idempotency_key.value, fields: fields,
+        files: chosen ? [["media", chosen, "photo.jpg"]] : [], at: Date.now(),
+      };
+      // Kept before sending: if the page dies mid-send, the report is still on the phone.
+      var kept = keep(entry).then(function () { return true; }, function () { return false; });
+      kept.then(function () { return post(entry); }).then(function (res) {
+        drop(entry.key);
         if (res.redirected || res.url.indexOf("/track/") >= 0) {
           location.href = res.url;
           return;
         }
+        // Refused (a problem in what was typed): the page with the problem, announced and
+        // focused where the citizen is looking.
         return res.text().then(function (html) {
           document.open();
           document.write(html);
           document.close();
+          window.scrollTo(0, 0);
         });
       }, function () {
-        note.textContent = note.dataset.offline;
-        button.disabled = false;
+        kept.then(function (ok) {
+          if (!ok) {
+            note.textContent = note.dataset.failed || note.dataset.offline;
+            button.disabled = false;
+            return;
+          }
+          // Waiting on the phone: the form is emptied for the next report, with a new key.
+          wantSync();
+          form.reset();
+          photo = null;
+          freshKey(form);
+          button.disabled = false;
+          note.textContent = note.dataset.offline;
+          note.scrollIntoView({ block: "nearest" });
+        });
       });
     });
   }
@@ -224,12 +298,36 @@
       b.addEventListener("click", function () { window.print(); });
     });
     var form = document.querySelector("form[data-outbox]");
-    if (form) setupForm(form);
-    if (load().length) {
-      say(box().dataset.pending);
-      flush();
-    }
+    if (form) { freshKey(form); setupForm(form); }
+    migrate().then(tellSent).then(function () {
+      return load().then(function (list) {
+        if (list.length) { say(box().dataset.pending); flush(); }
+      });
+    }, function () {});
     window.addEventListener("online", flush);
     setInterval(flush, 30000);
+    if ("serviceWorker" in navigator) {
+      navigator.serviceWorker.addEventListener("message", function (ev) {
+        if (ev.data && ev.data.outbox === "flushed") tellSent();
+      });
+      // After the page has loaded, so the first visit on 2G is not slowed by it.
+      window.addEventListener("load", function () {
+        navigator.serviceWorker.register("/sw.js").catch(function () {});
+        // The language of the offline page, and the report forms kept for offline use.
+        if (window.caches) {
+          caches.open("khidmat-meta").then(function (c) {
+            return c.put("/__lang", new Response(document.documentElement.lang));
+          }).catch(function () {});
+        }
+        var save = navigator.connection && navigator.connection.saveData;
+        var forms = document.querySelectorAll('a[href^="/report/"]');
+        if (forms.length && window.caches && !save) {
+          setTimeout(function () {
+            var urls = Array.prototype.map.call(forms, function (a) { return a.getAttribute("href"); });
+            caches.open("khidmat-pages").then(function (c) { return c.addAll(urls); }).catch(function () {});
+          }, 4000);
+        }
+      });
+    }
   });
 })();

@@ -9,6 +9,7 @@
 //! tell its planter the token.
 
 pub mod admin;
+pub mod app;
 pub mod benefits;
 pub mod campaigns;
 pub mod cases;
@@ -150,6 +151,7 @@ pub fn router() -> Router<AppState> {
         .route("/static/{file}", get(asset))
         .route("/lang/{code}", get(switch_language))
         .route("/site/logo.png", get(logo))
+        .merge(app::router())
         .merge(reports::router())
         .merge(staff::router())
         .merge(directory::router())

@@ -7,7 +7,7 @@
 //   OUT             where screenshots, the CSV and the budget figures go
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 
@@ -26,14 +26,15 @@ const LOCALES = { en: "en-GB", ur: "ur-PK", ps: "ps-AF" };
 
 let browser;
 const shared = {};
+const BROWSER_ARGS = [
+  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+];
 
 before(async () => {
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
+    args: BROWSER_ARGS,
   });
 });
 after(async () => browser && browser.close());
@@ -209,6 +210,93 @@ test("a report sent while the network is cut is kept and sent once when it retur
   assert.equal(kept.length, 1, "exactly one report");
   assert.ok(kept[0].media_url, "with its photo");
   await ctx.close();
+});
+
+test("the app installs, opens without a connection, and a report queued offline is sent by Background Sync after the tab is closed", async () => {
+  // An ordinary (not incognito) profile: a browser offers to install only there.
+  const profile = mkdtempSync(`${OUT}/profile-`);
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: BROWSER_ARGS, locale: LOCALES.ur, viewport: { width: 412, height: 860 },
+  });
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/`);
+  // Installable: the browser finds a manifest, icons and a worker that controls the page.
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 15000 });
+  const cdp = await ctx.newCDPSession(page);
+  const { installabilityErrors } = await cdp.send("Page.getInstallabilityErrors");
+  assert.deepEqual(installabilityErrors, [], "no installability errors");
+  const manifest = await cdp.send("Page.getAppManifest");
+  assert.deepEqual(manifest.errors, [], "the manifest parses");
+  const m = JSON.parse(manifest.data);
+  assert.equal(m.lang, "ur");
+  assert.equal(m.dir, "rtl");
+  assert.equal(m.display, "standalone");
+  assert.ok(m.icons.some((i) => i.purpose === "maskable"), "a maskable icon");
+  assert.equal((await fetch(`${BASE}/favicon.ico`)).status, 200);
+
+  // The report form, opened once, is kept.
+  await page.goto(`${BASE}/report/kunda`);
+  const title = await page.textContent("h1");
+  await ctx.setOffline(true);
+  // A page visited before opens without a connection; one never visited says so, in Urdu.
+  await page.goto(`${BASE}/report/kunda`);
+  assert.equal(await page.textContent("h1"), title, "the kept form");
+  const never = await ctx.newPage();
+  await never.goto(`${BASE}/places?never=${RUN}`);
+  assert.equal(await never.getAttribute("html", "lang"), "ur");
+  assert.equal((await never.textContent("h1")).trim(), "انٹرنیٹ کنکشن نہیں");
+  await shot(never, "ur-offline-page");
+  await never.close();
+
+  // A report sent with no connection waits on the phone; the form is emptied for the next.
+  const queued = `Queued offline ${RUN}`;
+  await fillKunda(page, queued);
+  await page.setInputFiles("#media", process.env.PHOTO);
+  await page.locator("form.report button[type=submit]").click();
+  await page.waitForFunction(() => {
+    const s = document.querySelector(".sending");
+    return s && s.textContent === s.dataset.offline;
+  });
+  assert.equal(await page.inputValue("#description"), "", "the form is emptied");
+  assert.equal(await page.evaluate(() => new Promise((ok) => {
+    const r = indexedDB.open("khidmat", 1);
+    r.onsuccess = () => { const q = r.result.transaction("outbox").objectStore("outbox").count(); q.onsuccess = () => ok(q.result); };
+  })), 1, "one report in the outbox");
+  await page.close();
+
+  // The tab is closed; the connection returns; the browser fires the sync with no Khidmat page
+  // open (dispatched here through DevTools, as Chromium does on reconnecting).
+  await ctx.setOffline(false);
+  const blank = await ctx.newPage();
+  const sw = await ctx.newCDPSession(blank);
+  const registration = new Promise((ok) => sw.on("ServiceWorker.workerRegistrationUpdated", (e) => {
+    const r = e.registrations.find((x) => x.scopeURL.startsWith(BASE));
+    if (r) ok(r.registrationId);
+  }));
+  await sw.send("ServiceWorker.enable");
+  const registrationId = await registration;
+  let sent = [];
+  for (let i = 0; i < 30 && sent.length === 0; i++) {
+    if (i % 10 === 0) {
+      await sw.send("ServiceWorker.dispatchSyncEvent", { origin: new URL(BASE).origin, registrationId, tag: "outbox", lastChance: false });
+    }
+    await new Promise((ok) => setTimeout(ok, 500));
+    sent = await reportsWith(queued);
+  }
+  assert.equal(sent.length, 1, "sent by the worker, once");
+  assert.ok(sent[0].media_url, "with its photo");
+  await blank.close();
+
+  // The next time the citizen opens Khidmat, they are told it went, and where to follow it.
+  const back = await ctx.newPage();
+  await back.goto(`${BASE}/`);
+  await back.waitForSelector("#outbox a", { timeout: 15000 });
+  assert.match(await back.getAttribute("#outbox a", "href"), /\/track\/[0-9a-f]+/);
+  assert.equal((await reportsWith(queued)).length, 1, "still once");
+  await ctx.close();
+  rmSync(profile, { recursive: true, force: true });
 });
 
 test("another department's staff can neither see nor change the report", async () => {
