@@ -376,6 +376,7 @@ pub fn job_registry(wake: Arc<tokio::sync::Notify>, config: Arc<Config>) -> jobs
     let mut registry = jobs::Registry::new(wake);
     crate::platform::sms::register_jobs(&mut registry, &config);
     crate::platform::mail::register_jobs(&mut registry, &config);
+    crate::platform::push::register_jobs(&mut registry, &config);
     crate::platform::backup::register_jobs(&mut registry, &config);
     crate::opendata::publish::register_jobs(&mut registry, &config);
     crate::cases::pendency::register_jobs(&mut registry);

@@ -237,6 +237,64 @@
     });
   }
 
+  // "Tell me on this phone": a Web Push subscription for this report, or its end.
+  function setupFollow(form) {
+    if (!("serviceWorker" in navigator) || !window.PushManager || !window.Notification) return;
+    var button = form.querySelector("[data-follow]");
+    var label = button.querySelector("span");
+    var status = form.querySelector(".follow-status");
+    var on = false;
+    function show(subscribed, message) {
+      on = subscribed;
+      label.textContent = subscribed ? form.dataset.stopLabel : form.dataset.startLabel;
+      if (message) status.textContent = message;
+    }
+    function key() {
+      var s = form.dataset.key.replace(/-/g, "+").replace(/_/g, "/");
+      var raw = atob(s + "===".slice((s.length + 3) % 4));
+      var out = new Uint8Array(raw.length);
+      for (var i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+      return out;
+    }
+    function send(action, sub) {
+      var j = sub.toJSON();
+      var fd = new URLSearchParams();
+      fd.append("csrf", form.elements.csrf.value);
+      fd.append("endpoint", j.endpoint);
+      fd.append("p256dh", (j.keys && j.keys.p256dh) || "");
+      fd.append("auth", (j.keys && j.keys.auth) || "");
+      return fetch(action, { method: "POST", body: fd, credentials: "same-origin" }).then(function (r) {
+        if (!r.ok) throw new Error(r.status);
+      });
+    }
+    navigator.serviceWorker.ready.then(function (reg) {
+      form.hidden = false;
+      reg.pushManager.getSubscription().then(function (sub) { show(!!sub && localStorage.getItem("follow:" + form.action) === "1"); });
+      button.addEventListener("click", function () {
+        button.disabled = true;
+        var done = function () { button.disabled = false; };
+        if (on) {
+          reg.pushManager.getSubscription().then(function (sub) {
+            return sub ? send(form.dataset.stop, sub) : null;
+          }).then(function () {
+            localStorage.removeItem("follow:" + form.action);
+            show(false, form.dataset.off);
+          }, function () { status.textContent = form.dataset.failed; }).then(done);
+          return;
+        }
+        Notification.requestPermission().then(function (p) {
+          if (p !== "granted") { status.textContent = form.dataset.denied; return; }
+          return reg.pushManager.getSubscription().then(function (sub) {
+            return sub || reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key() });
+          }).then(function (sub) { return send(form.action, sub); }).then(function () {
+            localStorage.setItem("follow:" + form.action, "1");
+            show(true, form.dataset.on);
+          });
+        }).catch(function () { status.textContent = form.dataset.failed; }).then(done);
+      });
+    });
+  }
+
   // One fieldset.step at a time, with Back and Next; without this script, all steps show.
   function setupSteps(form) {
     var steps = form.querySelectorAll("fieldset.step");
@@ -299,6 +357,7 @@
     });
     var form = document.querySelector("form[data-outbox]");
     if (form) { freshKey(form); setupForm(form); }
+    Array.prototype.forEach.call(document.querySelectorAll("form.follow"), setupFollow);
     migrate().then(tellSent).then(function () {
       return load().then(function (list) {
         if (list.length) { say(box().dataset.pending); flush(); }

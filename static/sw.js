@@ -145,3 +145,24 @@ self.addEventListener("sync", function (ev) {
 self.addEventListener("message", function (ev) {
   if (ev.data && ev.data.outbox === "flush") ev.waitUntil(flush().catch(function () {}));
 });
+
+// --- Web Push: a report the citizen follows has changed --------------------------------------
+self.addEventListener("push", function (ev) {
+  var m = {};
+  try { m = ev.data ? ev.data.json() : {}; } catch (e) { m = { body: ev.data && ev.data.text() }; }
+  ev.waitUntil(self.registration.showNotification(m.title || "Khidmat", {
+    body: m.body || "", icon: "/icons/192.png", badge: "/icons/192.png", tag: m.url || "khidmat",
+    data: { url: m.url || "/" },
+  }));
+});
+self.addEventListener("notificationclick", function (ev) {
+  ev.notification.close();
+  var url = (ev.notification.data && ev.notification.data.url) || "/";
+  if (url.charAt(0) !== "/" || url.charAt(1) === "/") url = "/";
+  ev.waitUntil(self.clients.matchAll({ type: "window" }).then(function (cs) {
+    for (var i = 0; i < cs.length; i++) {
+      if (new URL(cs[i].url).pathname === url) return cs[i].focus();
+    }
+    return self.clients.openWindow(url);
+  }));
+});

@@ -168,6 +168,13 @@ pub struct Config {
     /// Certificate authorities (a PEM file) trusted for outbound https — the bucket, the SMS
     /// gateway — beside the machine's own (Debian's ca-certificates): a government's own CA.
     pub tls_ca_file: Option<PathBuf>,
+    /// The push services Web Push messages may be posted to (a host; `.example.com` for any
+    /// host under it): the browsers' own. An endpoint elsewhere is refused when a browser
+    /// subscribes, so nobody can make the server post to an address of their choosing.
+    pub push_hosts: Vec<String>,
+    /// Who push services may contact about this deployment's messages (`mailto:` or `https:`);
+    /// unset: the public address, else the sender of e-mail.
+    pub push_contact: Option<String>,
 }
 
 impl Default for Config {
@@ -226,12 +233,42 @@ impl Default for Config {
             mail_from: "Khidmat <no-reply@localhost>".into(),
             mail_sendmail_command: "/usr/sbin/sendmail".into(),
             register_lookups_per_key_per_minute: 5,
+            push_hosts: [
+                "fcm.googleapis.com",
+                "updates.push.services.mozilla.com",
+                ".notify.windows.com",
+                ".push.apple.com",
+            ]
+            .iter()
+            .map(|h| h.to_string())
+            .collect(),
+            push_contact: None,
             tls_ca_file: None,
         }
     }
 }
 
 impl Config {
+    /// The contact in Web Push's VAPID tokens: `push_contact`, the public address, or the
+    /// e-mail sender.
+    pub fn push_subject(&self) -> String {
+        if let Some(c) = &self.push_contact {
+            return c.clone();
+        }
+        if let Some(u) = self
+            .public_url
+            .as_deref()
+            .filter(|u| u.starts_with("https://"))
+        {
+            return u.trim_end_matches('/').to_string();
+        }
+        let address = self
+            .mail_from
+            .rsplit_once('<')
+            .map_or(self.mail_from.as_str(), |(_, a)| a.trim_end_matches('>'));
+        format!("mailto:{}", address.trim())
+    }
+
     /// The address clients reach us at: `public_url` if configured, else taken from the
     /// request's `Host`.
     pub fn base_url(&self, headers: &axum::http::HeaderMap) -> String {

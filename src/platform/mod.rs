@@ -29,6 +29,7 @@ pub mod otp;
 pub mod outbox;
 pub mod personal;
 pub mod pictures;
+pub mod push;
 pub mod questions;
 pub mod ratelimit;
 pub mod ready;

@@ -416,6 +416,19 @@ pub async fn post_update(
         let text = crate::platform::sms::fit(&head, note);
         crate::platform::sms::queue(&mut tx, &state.config, &phone, &text, lang, Some(id)).await?;
     }
+    // Browsers that follow the report (from its tracking page) are told by Web Push.
+    let tracking = format!("/track/{}", report.token);
+    crate::platform::push::notify(&mut tx, "report", id, |lang| {
+        crate::platform::push::Message {
+            title: t!(lang, "push-status-title", id = id),
+            body: match note.trim() {
+                "" => status.label(lang),
+                n => format!("{}: {n}", status.label(lang)),
+            },
+            url: tracking.clone(),
+        }
+    })
+    .await?;
     tx.commit().await?;
     metrics::counter!("khidmat_report_updates_total", "status" => status.as_str()).increment(1);
     Ok(update_id)

@@ -810,7 +810,7 @@ async fn site_view(
             hq_long: 0.0,
         });
     Ok(SitePage {
-        p: staff_page(&state, lang, lang.t("admin-site"), uri, csrf, staff),
+        p: staff_page(state, lang, lang.t("admin-site"), uri, csrf, staff),
         name: three(&s.site_name),
         contact: three(&s.contact),
         logo: s.logo_version().map(str::to_owned),

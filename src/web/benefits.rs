@@ -676,7 +676,7 @@ async fn staff_fund_view(
         .collect();
     apps.sort_by_key(|a| (a.draw_rank.unwrap_or(i64::MAX), a.submitted_at));
     Ok(StaffFundPage {
-        p: staff_page(&state, lang, f.name.get(lang).to_owned(), uri, csrf, staff),
+        p: staff_page(state, lang, f.name.get(lang).to_owned(), uri, csrf, staff),
         fund: card(state, f, lang).await.or_page(lang)?,
         ballot: f.selection.method == Method::Ballot,
         draw: select::published(&state.db, f.id).await.or_page(lang)?,

@@ -515,7 +515,7 @@ async fn publish_page(
         }
     }
     let page = PublishPage {
-        p: staff_page(&state, lang, lang.t("data-publish-title"), uri, csrf, staff),
+        p: staff_page(state, lang, lang.t("data-publish-title"), uri, csrf, staff),
         departments: departments
             .iter()
             .map(|d| (d.slug.clone(), d.name().get(lang).to_owned()))

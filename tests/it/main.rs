@@ -24,6 +24,7 @@ mod nodes;
 mod open311;
 mod opendata;
 mod programme;
+mod push;
 mod quiz;
 mod registers;
 mod security;

@@ -8,13 +8,14 @@ use askama::Template;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use chrono::{Duration, NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
 
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
+use crate::platform::push;
 use crate::platform::questions::Datatype;
 use crate::platform::ratelimit::PeerAddr;
 use crate::platform::state::AppState;
@@ -26,13 +27,15 @@ use crate::t;
 use crate::web::fields::{district_options, form_fields, DistrictOption, Field};
 use crate::web::format;
 use crate::web::map::{self, Bbox, View};
-use crate::web::{render, Frame, Here, OrPage, Page, PageError};
+use crate::web::{render, FormPost, Frame, Here, OrPage, Page, PageError, PublicWrite};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/report/{code}", get(report_form).post(report_submit))
         .route("/track/{token}", get(track))
+        .route("/track/{token}/follow", post(follow))
+        .route("/track/{token}/unfollow", post(unfollow))
         .route("/reports", get(public_list))
         .route("/reports/map", get(public_map))
         .route("/reports/{id}", get(public_report))
@@ -360,6 +363,9 @@ struct Track {
     link: String,
     sms: String,
     attribution: String,
+    /// This deployment's Web Push key, for "tell me on this phone".
+    push_key: String,
+    token: String,
 }
 
 #[derive(Deserialize)]
@@ -399,8 +405,63 @@ async fn track(
         fresh: q.new.is_some(),
         link,
         attribution: map::attribution(&state.config),
+        push_key: push::Vapid::load(&state.db)
+            .await
+            .or_page(lang)?
+            .public_key(),
+        token,
     };
     Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+#[derive(Deserialize)]
+struct FollowForm {
+    endpoint: String,
+    #[serde(default)]
+    p256dh: String,
+    #[serde(default)]
+    auth: String,
+}
+
+/// `POST /track/{token}/follow`: this browser is told by Web Push when the report changes (the
+/// page's script sends the subscription its push service gave it). 204, or the problem.
+async fn follow(
+    State(state): State<AppState>,
+    _: PublicWrite,
+    Here { lang, .. }: Here,
+    Path(token): Path<String>,
+    FormPost(_, f): FormPost<FollowForm>,
+) -> Result<Response, PageError> {
+    let id = store::id_by_token(&state.db, &token)
+        .await
+        .or_page(lang)?
+        .ok_or_else(|| PageError::not_found(lang))?;
+    let sub = push::Subscription {
+        endpoint: f.endpoint,
+        p256dh: f.p256dh,
+        auth: f.auth,
+    };
+    push::subscribe(&state.db, &state.config, "report", id, &sub, lang)
+        .await
+        .map_err(|error| PageError { error, lang })?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /track/{token}/unfollow`: this browser (its endpoint) is told no more.
+async fn unfollow(
+    State(state): State<AppState>,
+    Here { lang, .. }: Here,
+    Path(token): Path<String>,
+    FormPost(_, f): FormPost<FollowForm>,
+) -> Result<Response, PageError> {
+    let id = store::id_by_token(&state.db, &token)
+        .await
+        .or_page(lang)?
+        .ok_or_else(|| PageError::not_found(lang))?;
+    push::unsubscribe(&state.db, "report", id, &f.endpoint)
+        .await
+        .map_err(|error| PageError { error, lang })?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[derive(Template)]

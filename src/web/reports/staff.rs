@@ -582,7 +582,7 @@ async fn report_page(
     let districts = state.districts().await.or_page(lang)?;
     let base = state.config.base_url(headers);
     Ok(ReportPage {
-        p: staff_page(&state, lang, t!(lang, "track-title", id = r.id), uri, csrf, staff),
+        p: staff_page(state, lang, t!(lang, "track-title", id = r.id), uri, csrf, staff),
         id: r.id,
         service: r.service_name().get(lang).to_owned(),
         department: r.department_name().get(lang).to_owned(),
