@@ -345,6 +345,13 @@
   function dropTile(img) { if (img.parentNode) img.parentNode.removeChild(img); }
 
   document.addEventListener("DOMContentLoaded", function () {
+    // A problem the server found with a form: taken to it and read out, not left off-screen.
+    var problem = document.querySelector("form p.error[role=alert], p.error[role=alert]#form-error");
+    if (problem) {
+      problem.tabIndex = -1;
+      problem.scrollIntoView({ block: "center" });
+      problem.focus();
+    }
     Array.prototype.forEach.call(document.querySelectorAll(".map img.tile"), function (img) {
       if (img.complete && !img.naturalWidth) dropTile(img);
       else img.addEventListener("error", function () { dropTile(img); });

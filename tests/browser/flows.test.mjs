@@ -299,6 +299,48 @@ test("the app installs, opens without a connection, and a report queued offline 
   rmSync(profile, { recursive: true, force: true });
 });
 
+/** The left edges of each character of `run` where it is rendered inside `selector`. */
+async function glyphLefts(page, selector, run) {
+  return page.evaluate(([sel, run]) => {
+    const el = document.querySelector(sel);
+    if (!el) return null;
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const at = node.data.indexOf(run);
+      if (at < 0) continue;
+      return [...run].map((_, i) => {
+        const r = document.createRange();
+        r.setStart(node, at + i);
+        r.setEnd(node, at + i + 1);
+        return r.getBoundingClientRect().left;
+      });
+    }
+    return null;
+  }, [selector, run]);
+}
+
+test("numbers and commands read in the right order on Urdu and Pashto pages, from where their glyphs are drawn", async () => {
+  for (const lang of ["ur", "ps"]) {
+    const ctx = await context(lang);
+    const page = await ctx.newPage();
+    // A CNIC as the example shows it: its first digit drawn left of its last.
+    await page.goto(`${BASE}/benefits/browser-grant`);
+    assert.equal(await page.getAttribute("html", "dir"), "rtl");
+    const cnic = await glyphLefts(page, "#h-cnic", "12345-1234567-1");
+    assert.ok(cnic, `${lang}: the CNIC example is on the page`);
+    for (let i = 1; i < cnic.length; i++) assert.ok(cnic[i] > cnic[i - 1], `${lang}: CNIC glyph ${i} in order: ${cnic}`);
+    // The SMS command: STATUS before the reference, left to right, as it must be typed.
+    await page.goto(shared.trackUrl);
+    const word = await glyphLefts(page, ".sms", "STATUS");
+    const number = await glyphLefts(page, ".sms", shared.id);
+    assert.ok(word && number, `${lang}: the SMS instruction names the command and the reference`);
+    assert.ok(word[0] < word[5] && word[5] < number[0], `${lang}: STATUS then ${shared.id}: ${word} / ${number}`);
+    // Following the report by push is offered where the browser can do it.
+    await page.waitForSelector("form.follow:not([hidden])");
+    await ctx.close();
+  }
+});
+
 test("another department's staff can neither see nor change the report", async () => {
   const ctx = await context("en");
   const page = await ctx.newPage();
