@@ -380,15 +380,11 @@ async fn track(
     Path(token): Path<String>,
     Query(q): Query<TrackQuery>,
 ) -> Result<Response, PageError> {
-    let not_found = || PageError::not_found(lang);
-    let id = store::id_by_token(&state.db, &token)
-        .await
-        .or_page(lang)?
-        .ok_or_else(not_found)?;
+    let id = tracked(&state, &token, lang).await?;
     let row = store::get_public(&state.db, id, lang)
         .await
         .or_page(lang)?
-        .ok_or_else(not_found)?;
+        .ok_or_else(|| PageError::not_found(lang))?;
     let base = state.config.base_url(&headers);
     let r = report_view(&state, row, lang, &base).await.or_page(lang)?;
     let link = format!("{base}/track/{token}");
@@ -414,6 +410,14 @@ async fn track(
     Ok(render(StatusCode::OK, &csrf, &page))
 }
 
+/// The report a tracking link names, or "not found".
+async fn tracked(state: &AppState, token: &str, lang: Lang) -> Result<i64, PageError> {
+    store::id_by_token(&state.db, token)
+        .await
+        .or_page(lang)?
+        .ok_or_else(|| PageError::not_found(lang))
+}
+
 #[derive(Deserialize)]
 struct FollowForm {
     endpoint: String,
@@ -432,10 +436,7 @@ async fn follow(
     Path(token): Path<String>,
     FormPost(_, f): FormPost<FollowForm>,
 ) -> Result<Response, PageError> {
-    let id = store::id_by_token(&state.db, &token)
-        .await
-        .or_page(lang)?
-        .ok_or_else(|| PageError::not_found(lang))?;
+    let id = tracked(&state, &token, lang).await?;
     let sub = push::Subscription {
         endpoint: f.endpoint,
         p256dh: f.p256dh,
@@ -454,10 +455,7 @@ async fn unfollow(
     Path(token): Path<String>,
     FormPost(_, f): FormPost<FollowForm>,
 ) -> Result<Response, PageError> {
-    let id = store::id_by_token(&state.db, &token)
-        .await
-        .or_page(lang)?
-        .ok_or_else(|| PageError::not_found(lang))?;
+    let id = tracked(&state, &token, lang).await?;
     push::unsubscribe(&state.db, "report", id, &f.endpoint)
         .await
         .map_err(|error| PageError { error, lang })?;
