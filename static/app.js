@@ -155,6 +155,21 @@
     });
   }
 
+  // A document photo sent with a form as it is (no outbox): replaced in its input by a smaller
+  // copy, still readable (1800 px on its longer side), so it crosses 2G in seconds.
+  function shrinkInPlace(input) {
+    input.addEventListener("change", function () {
+      var f = input.files && input.files[0];
+      if (!f || !window.DataTransfer || !/^image\/(jpeg|png|webp)$/.test(f.type)) return;
+      downscale(f, +input.dataset.shrink).then(function (b) {
+        if (!b || b === f || b.size >= f.size || input.files[0] !== f) return;
+        var dt = new DataTransfer();
+        dt.items.add(new File([b], f.name.replace(/\.[^.]*$/, "") + ".jpg", { type: "image/jpeg" }));
+        input.files = dt.files;
+      });
+    });
+  }
+
   // "Use my location": fill the form's lat and long (and send it, on the "near me" search).
   function setupGeo(form) {
     var geo = form.querySelector(".geo");
@@ -365,6 +380,7 @@
     var form = document.querySelector("form[data-outbox]");
     if (form) { freshKey(form); setupForm(form); }
     Array.prototype.forEach.call(document.querySelectorAll("form.follow"), setupFollow);
+    Array.prototype.forEach.call(document.querySelectorAll("input[data-shrink]"), shrinkInPlace);
     migrate().then(tellSent).then(function () {
       return load().then(function (list) {
         if (list.length) { say(box().dataset.pending); flush(); }

@@ -415,6 +415,14 @@ test("a citizen in Urdu applies for a grant step by step on a phone, with a phot
   await religion.check();
   await next(1).click();
   await page.setInputFiles("#doc-enrolment", process.env.PHOTO);
+  // The document photo is made smaller in the browser before it is sent (2G), yet readable.
+  const original = readFileSync(process.env.PHOTO).length;
+  await page.waitForFunction((max) => {
+    const f = document.querySelector("#doc-enrolment").files[0];
+    return f && f.type === "image/jpeg" && f.size < max;
+  }, original);
+  const side = await page.evaluate(() => createImageBitmap(document.querySelector("#doc-enrolment").files[0]).then((b) => Math.max(b.width, b.height)));
+  assert.ok(side <= 1800 && side >= 1000, `a readable size: ${side} px`);
   await shot(page, "ur-benefit-apply-step3");
   await Promise.all([page.waitForURL(/\/benefits\/slip\//), steps.nth(2).locator("button[type=submit]").click()]);
   const slip = await page.textContent("main");
