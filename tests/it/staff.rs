@@ -666,6 +666,17 @@ both!(
             "{section}"
         );
 
+        // Where the note is written, the officer sees which language the citizen reads.
+        app.db
+            .execute(
+                query("UPDATE reports SET lang = 'ur' WHERE id = $1")
+                    .bind(ids[2].parse::<i64>().unwrap()),
+            )
+            .await
+            .unwrap();
+        let (_, report) = page(&b, &app, &format!("/staff/reports/{}", ids[2])).await;
+        assert!(report.contains("The citizen reported in Urdu"), "{report}");
+
         // The export writes Pakistan time to the second.
         let csv = b
             .get(app.at("/staff/export.csv"))

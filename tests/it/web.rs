@@ -525,49 +525,52 @@ both!(
     }
 );
 
-both!(every_citizen_service_is_reachable_from_the_home_page, |app| async move {
-    let b = browser();
-    for lang in ["en", "ur", "ps"] {
-        let (status, home) = page(&b, &app, &format!("/?locale={lang}")).await;
-        assert_eq!(status, 200);
-        for path in [
-            "/report/kunda",
-            "/places",
-            "/benefits",
-            "/registers",
-            "/theory",
-            "/campaigns",
-            "/reports",
-            "/reports/map",
-            "/impact",
-            "/data",
-        ] {
-            assert!(
-                home.contains(&format!("href=\"{path}\"")),
-                "{lang}: no link to {path}"
-            );
-            let (status, _) = page(&b, &app, path).await;
-            assert_eq!(status, 200, "{path}");
+both!(
+    every_citizen_service_is_reachable_from_the_home_page,
+    |app| async move {
+        let b = browser();
+        for lang in ["en", "ur", "ps"] {
+            let (status, home) = page(&b, &app, &format!("/?locale={lang}")).await;
+            assert_eq!(status, 200);
+            for path in [
+                "/report/kunda",
+                "/places",
+                "/benefits",
+                "/registers",
+                "/theory",
+                "/campaigns",
+                "/reports",
+                "/reports/map",
+                "/impact",
+                "/data",
+            ] {
+                assert!(
+                    home.contains(&format!("href=\"{path}\"")),
+                    "{lang}: no link to {path}"
+                );
+                let (status, _) = page(&b, &app, path).await;
+                assert_eq!(status, 200, "{path}");
+            }
         }
-    }
-    // The app's files: the manifest in each language, the icons, the favicon, the worker and
-    // the offline page.
-    for lang in ["en", "ur", "ps"] {
-        let m = app.get_json(&format!("/manifest/{lang}.webmanifest")).await;
-        assert_eq!(m["lang"], lang);
-        assert_eq!(m["start_url"], format!("/?locale={lang}"));
-        for icon in m["icons"].as_array().unwrap() {
-            let r = app.get(icon["src"].as_str().unwrap()).await;
-            assert_eq!(r.status(), 200);
-            assert_eq!(r.headers()["content-type"], "image/png");
+        // The app's files: the manifest in each language, the icons, the favicon, the worker and
+        // the offline page.
+        for lang in ["en", "ur", "ps"] {
+            let m = app.get_json(&format!("/manifest/{lang}.webmanifest")).await;
+            assert_eq!(m["lang"], lang);
+            assert_eq!(m["start_url"], format!("/?locale={lang}"));
+            for icon in m["icons"].as_array().unwrap() {
+                let r = app.get(icon["src"].as_str().unwrap()).await;
+                assert_eq!(r.status(), 200);
+                assert_eq!(r.headers()["content-type"], "image/png");
+            }
+            let (status, offline) = page(&b, &app, &format!("/offline?locale={lang}")).await;
+            assert_eq!(status, 200);
+            assert!(offline.contains(&format!("lang=\"{lang}\"")));
         }
-        let (status, offline) = page(&b, &app, &format!("/offline?locale={lang}")).await;
-        assert_eq!(status, 200);
-        assert!(offline.contains(&format!("lang=\"{lang}\"")));
+        assert_eq!(app.get("/manifest/fr.webmanifest").await.status(), 404);
+        assert_eq!(app.get("/favicon.ico").await.status(), 200);
+        let sw = app.get("/sw.js").await;
+        assert_eq!(sw.headers()["cache-control"], "no-cache");
+        assert!(sw.text().await.unwrap().contains("/offline?locale=ur"));
     }
-    assert_eq!(app.get("/manifest/fr.webmanifest").await.status(), 404);
-    assert_eq!(app.get("/favicon.ico").await.status(), 200);
-    let sw = app.get("/sw.js").await;
-    assert_eq!(sw.headers()["cache-control"], "no-cache");
-    assert!(sw.text().await.unwrap().contains("/offline?locale=ur"));
-});
+);

@@ -480,6 +480,8 @@ struct ReportPage {
     error: Option<String>,
     note: String,
     done: Option<String>,
+    /// The language the citizen reported in (and reads the note in), named in the page's.
+    reporter_reads: String,
 }
 
 #[derive(Deserialize)]
@@ -640,6 +642,11 @@ async fn report_page(
         users: user_opts,
         error,
         note,
+        reporter_reads: t!(
+            lang,
+            "status-note-reader",
+            language = lang.t(&format!("language-{}", Lang::parse(&r.lang).unwrap_or_default().code()))
+        ),
         done: done.map(|d| match d.as_str() {
             "assign" => lang.t("done-assign"),
             "dismiss" => lang.t("done-dismiss"),
