@@ -156,6 +156,13 @@ impl QuestionView {
             .map(String::as_str)
             .unwrap_or("")
     }
+    /// The option the citizen chose ("" if none).
+    pub fn chosen_option(&self) -> &str {
+        self.chosen
+            .and_then(|c| self.options.get((c as usize).saturating_sub(1)))
+            .map(String::as_str)
+            .unwrap_or("")
+    }
 }
 
 fn view(q: &Question, number: usize, lang: Lang, chosen: Option<i64>) -> QuestionView {

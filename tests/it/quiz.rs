@@ -95,6 +95,7 @@ both!(
         let path = start(&b, &app, "practice").await;
         let (_, html) = page(&b, &app, &path).await;
         let csrf = hidden(&html, "csrf");
+        let mut first_wrong = None;
         for i in 0..10 {
             let (_, html) = page(&b, &app, &path).await;
             let q = asked(&html);
@@ -116,6 +117,7 @@ both!(
             assert_eq!(status, 303);
             assert!(to.ends_with(&format!("?after={code}")));
             if i == 0 {
+                first_wrong = Some((code.clone(), choice));
                 let (_, fb) = page(&b, &app, &to).await;
                 let q = bank.question.iter().find(|q| q.code == code).unwrap();
                 assert!(
@@ -129,6 +131,19 @@ both!(
             done.contains(r#"data-correct="9" data-total="10""#),
             "{done}"
         );
+        // The review says which answer was the citizen's and which is right, each named.
+        let (code, choice) = first_wrong.unwrap();
+        let q = bank.question.iter().find(|q| q.code == code).unwrap();
+        let wrong = format!(
+            "Your answer: <span dir=\"auto\">{}</span>",
+            escaped(&q.options[choice - 1].en)
+        );
+        let right_one = format!(
+            "The right answer: <strong dir=\"auto\">{}</strong>",
+            escaped(&q.options[q.answer - 1].en)
+        );
+        assert!(done.contains(&wrong) && done.contains(&right_one), "{done}");
+        assert_eq!(done.matches("Your answer, right:").count(), 9);
         let (status, _) = send(&b, &app, &path, &csrf, &[("a[q01]".into(), "1".into())]).await;
         assert_eq!(status, 409, "a finished session takes no more answers");
 
