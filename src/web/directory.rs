@@ -98,6 +98,8 @@ pub struct Filter {
 
 pub struct Hit {
     pub uuid: String,
+    /// The place's page, carrying the point searched from (for its distance there).
+    pub href: String,
     pub name: String,
     pub distance: String,
     pub rating: String,
@@ -252,6 +254,7 @@ async fn near(
                             .copied()
                             .unwrap_or((0.0, 0));
                         Hit {
+                            href: format!("/places/{}?from={lat:.5},{long:.5}", p.uuid),
                             uuid: p.uuid.clone(),
                             name: p.name.clone(),
                             distance: distance(*d, lang),
@@ -342,6 +345,11 @@ struct PlacePage {
     map: String,
     attribution: String,
     notice: Option<String>,
+    /// `geo:` for the phone's maps app, and a route on OpenStreetMap.
+    geo: String,
+    directions: String,
+    /// How far it is from where the citizen searched, if they did.
+    distance: Option<String>,
 }
 
 fn facts(
@@ -381,6 +389,15 @@ fn review_views(rows: Vec<store::ReviewRow>, lang: Lang, base: &str) -> Vec<Revi
 #[derive(Deserialize)]
 struct PlaceQuery {
     reviewed: Option<String>,
+    /// `lat,long`: where the citizen searched from, for the distance.
+    from: Option<String>,
+}
+
+/// A `lat,long` pair on Earth.
+fn point_of(s: &str) -> Option<(f64, f64)> {
+    let (a, b) = s.split_once(',')?;
+    let (lat, long): (f64, f64) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&long)).then_some((lat, long))
 }
 
 async fn place(
@@ -451,6 +468,26 @@ async fn place(
         map: super::map::small_map(&state.config, p.lat, p.long, &districts, lang),
         attribution: super::map::attribution(&state.config),
         notice: q.reviewed.map(|_| lang.t("dir-review-thanks")),
+        geo: format!(
+            "geo:{:.6},{:.6}?q={:.6},{:.6}",
+            p.lat, p.long, p.lat, p.long
+        ),
+        directions: match q.from.as_deref().and_then(point_of) {
+            Some((la, lo)) => format!(
+                "https://www.openstreetmap.org/directions?route={la:.5}%2C{lo:.5}%3B{:.6}%2C{:.6}",
+                p.lat, p.long
+            ),
+            None => format!(
+                "https://www.openstreetmap.org/?mlat={:.6}&mlon={:.6}#map=17/{:.6}/{:.6}",
+                p.lat, p.long, p.lat, p.long
+            ),
+        },
+        distance: q.from.as_deref().and_then(point_of).map(|(la, lo)| {
+            distance(
+                crate::platform::geo::haversine_m(la, lo, p.lat, p.long),
+                lang,
+            )
+        }),
     };
     Ok(render(StatusCode::OK, &csrf, &page))
 }

@@ -211,6 +211,23 @@ on_both!(
         .1;
         assert!(page.contains("toilet, Saddar Road"), "{page}");
         assert!(!page.contains("Qissa Khwani"));
+        // A place found near a point tells how far it is from there, and how to get there.
+        let at = page.find("href=\"/places/").expect("a place") + 6;
+        let link = page[at..at + page[at..].find('"').unwrap()].replace("&amp;", "&");
+        assert!(link.contains("?from=34.00110,71.54440"), "{link}");
+        let place = get_page(&b, &app, &link).await.1;
+        assert!(place.contains("From where you searched:"), "{place}");
+        assert!(
+            place.contains(" m</bdi>") || place.contains(" km</bdi>"),
+            "{place}"
+        );
+        assert!(place.contains("href=\"geo:34."), "{place}");
+        assert!(place.contains("openstreetmap.org/directions?route=34.00110%2C71.54440%3B"));
+        // A point that is not one is ignored, not an error.
+        let bare = link.split('?').next().unwrap().to_owned();
+        let (status, place) = get_page(&b, &app, &format!("{bare}?from=999,abc")).await;
+        assert_eq!(status, 200);
+        assert!(!place.contains("From where you searched"));
         // A district stands in for a location.
         let page = get_page(&b, &app, "/places?kind=health-facility&district=peshawar")
             .await
