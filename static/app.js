@@ -381,6 +381,16 @@
     if (form) { freshKey(form); setupForm(form); }
     Array.prototype.forEach.call(document.querySelectorAll("form.follow"), setupFollow);
     Array.prototype.forEach.call(document.querySelectorAll("input[data-shrink]"), shrinkInPlace);
+    // A ready reply goes into the note, to be edited before it is sent.
+    Array.prototype.forEach.call(document.querySelectorAll("[data-reply]"), function (b) {
+      b.hidden = false;
+      b.addEventListener("click", function () {
+        var note = b.form && b.form.elements.note;
+        if (!note) return;
+        note.value = b.dataset.reply;
+        note.focus();
+      });
+    });
     migrate().then(tellSent).then(function () {
       return load().then(function (list) {
         if (list.length) { say(box().dataset.pending); flush(); }

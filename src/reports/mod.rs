@@ -350,6 +350,30 @@ pub async fn report_for_staff(db: &Db, staff: &Staff, id: i64) -> Result<store::
         .ok_or_else(|| Error::NotFound(format!("no report {id} in your department")))
 }
 
+/// Add an internal note to a report of the caller's: for colleagues only, never public; audited.
+pub async fn add_note(db: &Db, staff: &Staff, id: i64, note: &str) -> Result<i64> {
+    let note = note.trim();
+    if note.is_empty() || note.chars().count() > 4000 {
+        return Err(Error::BadRequest(
+            "write a note of up to 4000 characters".into(),
+        ));
+    }
+    report_for_staff(db, staff, id).await?;
+    let mut tx = db.begin().await?;
+    let note_id = store::add_note(&mut tx, id, &staff.actor(), note).await?;
+    audit::record(
+        &mut tx,
+        &staff.actor(),
+        "report.note_added",
+        "report",
+        &id.to_string(),
+        serde_json::json!({ "note_id": note_id }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(note_id)
+}
+
 /// Post a status update with a note. `duplicate_of` names the original when marking a duplicate.
 pub async fn post_update(
     state: &AppState,

@@ -716,6 +716,39 @@ pub async fn add_update(
     .await
 }
 
+/// A staff member's internal note on a report (never public).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NoteRow {
+    pub author: String,
+    pub note: String,
+    pub at: DateTime<Utc>,
+}
+
+pub async fn add_note(
+    tx: &mut Tx,
+    report_id: i64,
+    author: &str,
+    note: &str,
+) -> Result<i64, sqlx::Error> {
+    tx.scalar(
+        query("INSERT INTO report_notes (report_id, author, note, at) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(report_id)
+            .bind(author)
+            .bind(note)
+            .bind(Utc::now()),
+    )
+    .await
+}
+
+/// A report's internal notes, oldest first.
+pub async fn notes_of(db: &Db, report_id: i64) -> Result<Vec<NoteRow>, sqlx::Error> {
+    db.fetch_all(
+        query("SELECT author, note, at FROM report_notes WHERE report_id = $1 ORDER BY id")
+            .bind(report_id),
+    )
+    .await
+}
+
 pub async fn updates_of(db: &Db, report_id: i64) -> Result<Vec<UpdateRow>, sqlx::Error> {
     db.fetch_all(
         query("SELECT id, report_id, status, note, author, media_url, at FROM report_updates WHERE report_id = $1 ORDER BY id")

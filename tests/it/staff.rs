@@ -694,3 +694,89 @@ both!(
         );
     }
 );
+
+both!(
+    internal_notes_stay_with_staff_and_ready_replies_speak_the_citizens_language,
+    |app| async move {
+        use khidmat::platform::db::query;
+        app.add_user("officer@pesco.gov.pk", Role::Officer, Some("pesco"), None)
+            .await;
+        app.add_user(
+            "officer@traffic.gov.pk",
+            Role::Officer,
+            Some("kp-traffic-police"),
+            None,
+        )
+        .await;
+        let id = app.kunda_at("34.0151", "71.5249").await;
+        app.db
+            .execute(
+                query("UPDATE reports SET lang = 'ur' WHERE id = $1")
+                    .bind(id.parse::<i64>().unwrap()),
+            )
+            .await
+            .unwrap();
+        let (b, csrf) = login(&app, "officer@pesco.gov.pk").await;
+        let secret = "Line team says the shop owner is the councillor brother";
+        let note = |b: reqwest::Client, csrf: String, text: &'static str| {
+            let url = app.at(&format!("/staff/reports/{id}/notes"));
+            async move {
+                b.post(url)
+                    .form(&[("csrf", csrf.as_str()), ("note", text)])
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let r = note(b.clone(), csrf.clone(), secret).await;
+        assert_eq!(r.status(), 303);
+        assert_eq!(note(b.clone(), csrf.clone(), "   ").await.status(), 400);
+        let (_, staff_page) = page(&b, &app, &format!("/staff/reports/{id}")).await;
+        assert!(staff_page.contains(secret), "{staff_page}");
+        assert!(staff_page.contains("Test Officer"), "the author by name");
+        assert_eq!(
+            app.count("audit_log WHERE action = 'report.note_added'")
+                .await,
+            1
+        );
+        // Ready replies: the pack's notes for each status, in Urdu for this citizen.
+        assert!(
+            staff_page.contains("غیر قانونی کنکشن ہٹا دیا گیا۔"),
+            "{staff_page}"
+        );
+        assert!(staff_page.contains("data-reply="));
+
+        // Nowhere public: the report's page, the tracking page, Open311, the staff API's
+        // updates, the export.
+        let token: String = app
+            .db
+            .scalar(
+                query("SELECT token FROM reports WHERE id = $1").bind(id.parse::<i64>().unwrap()),
+            )
+            .await
+            .unwrap();
+        for path in [
+            format!("/reports/{id}"),
+            format!("/track/{token}"),
+            format!("/open311/v2/requests/{id}.json"),
+            "/open311/v2/requests.json".to_string(),
+        ] {
+            let body = app.get(&path).await.text().await.unwrap();
+            assert!(!body.contains("councillor"), "{path}");
+        }
+        let csv = b
+            .get(app.at("/staff/export.csv"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!csv.contains("councillor"));
+
+        // Another department's officer: "not found", and nothing added.
+        let (t, t_csrf) = login(&app, "officer@traffic.gov.pk").await;
+        assert_eq!(note(t, t_csrf, "planted").await.status(), 404);
+        assert_eq!(app.count("report_notes").await, 1);
+    }
+);

@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/staff/reports/{id}", get(report))
         .route("/staff/reports/{id}/status", post(change_status))
         .route("/staff/reports/{id}/assign", post(assign))
+        .route("/staff/reports/{id}/notes", post(add_note))
         .route("/staff/reports/{id}/duplicate", post(duplicate))
         .route("/staff/reports/{id}/contact", post(reveal_contact))
 }
@@ -482,6 +483,10 @@ struct ReportPage {
     done: Option<String>,
     /// The language the citizen reported in (and reads the note in), named in the page's.
     reporter_reads: String,
+    /// Replies ready to use: the service's note for each status, in the citizen's language.
+    replies: Vec<(String, String)>,
+    /// Staff's internal notes (never shown to the citizen).
+    notes: Vec<Entry>,
 }
 
 #[derive(Deserialize)]
@@ -554,6 +559,7 @@ async fn report_page(
             at: format::datetime(lang, u.at),
         })
         .collect();
+    let reader = Lang::parse(&r.lang).unwrap_or_default();
     let rich = r.rich_status();
     let duplicate = match r.possible_duplicate_of.filter(|_| rich.is_open()) {
         Some(other) => store::get(&state.db, other)
@@ -576,10 +582,10 @@ async fn report_page(
         label: lang.t("assign-nobody"),
         selected: r.assigned_to.is_none(),
     }];
-    user_opts.extend(users.into_iter().map(|(uid, name)| Opt {
+    user_opts.extend(users.iter().map(|(uid, name)| Opt {
         value: uid.to_string(),
-        label: name,
-        selected: Some(uid) == r.assigned_to,
+        label: name.clone(),
+        selected: Some(*uid) == r.assigned_to,
     }));
     let districts = state.districts().await.or_page(lang)?;
     let base = state.config.base_url(headers);
@@ -645,10 +651,34 @@ async fn report_page(
         reporter_reads: t!(
             lang,
             "status-note-reader",
-            language = lang.t(&format!("language-{}", Lang::parse(&r.lang).unwrap_or_default().code()))
+            language = lang.t(&format!("language-{}", reader.code()))
         ),
+        replies: service
+            .as_ref()
+            .map(|s| {
+                ALL_STATUSES
+                    .iter()
+                    .filter_map(|st| {
+                        let text = s.status_notes.get(st.as_str())?.get(reader);
+                        (!text.is_empty()).then(|| (st.label(lang), text.to_owned()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        notes: crate::reports::store::notes_of(&state.db, id)
+            .await
+            .or_page(lang)?
+            .into_iter()
+            .map(|n| Entry {
+                status: String::new(),
+                author: author(n.author),
+                note: n.note,
+                at: format::datetime(lang, n.at),
+            })
+            .collect(),
         done: done.map(|d| match d.as_str() {
             "assign" => lang.t("done-assign"),
+            "note" => lang.t("done-note"),
             "dismiss" => lang.t("done-dismiss"),
             _ => lang.t("done-status"),
         }),
@@ -782,6 +812,27 @@ async fn assign(
     };
     match crate::reports::assign(&state.db, &staff, id, user).await {
         Ok(()) => Ok(Redirect::to(&format!("/staff/reports/{id}?done=assign")).into_response()),
+        Err(Error::NotFound(_)) => Err(PageError::not_found(lang)),
+        Err(e) => Err(PageError { error: e, lang }),
+    }
+}
+
+#[derive(Deserialize)]
+struct NoteForm {
+    note: String,
+}
+
+/// `POST /staff/reports/{id}/notes`: an internal note for colleagues.
+async fn add_note(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    Path(id): Path<String>,
+    FormPost(_, f): FormPost<NoteForm>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id, lang)?;
+    match crate::reports::add_note(&state.db, &staff, id, &f.note).await {
+        Ok(_) => Ok(Redirect::to(&format!("/staff/reports/{id}?done=note#notes")).into_response()),
         Err(Error::NotFound(_)) => Err(PageError::not_found(lang)),
         Err(e) => Err(PageError { error: e, lang }),
     }
