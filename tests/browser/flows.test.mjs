@@ -78,7 +78,7 @@ async function staffSetStatus(page, id, status, note) {
   await page.goto(`${BASE}/staff/reports/${id}`);
   await page.selectOption("#status", status);
   await page.fill("#note", note);
-  await Promise.all([page.waitForURL(/done=status/), page.locator('form[action$="/status"] button').click()]);
+  await Promise.all([page.waitForURL(/done=status/), page.locator('form[action$="/status"] > button').click()]);
 }
 
 test("a citizen in Urdu reports with a photo and tracks it; staff update it; the citizen sees the update in Urdu", async () => {
@@ -212,7 +212,7 @@ test("a report sent while the network is cut is kept and sent once when it retur
   await ctx.close();
 });
 
-test("the app installs, opens without a connection, and a report queued offline is sent by Background Sync after the tab is closed", async () => {
+test("the app installs, opens without a connection, and a report queued offline is sent by Background Sync after the tab is closed", { timeout: 120000 }, async () => {
   // An ordinary (not incognito) profile: a browser offers to install only there.
   const profile = mkdtempSync(`${OUT}/profile-`);
   const ctx = await chromium.launchPersistentContext(profile, {
@@ -295,6 +295,28 @@ test("the app installs, opens without a connection, and a report queued offline 
   await back.waitForSelector("#outbox a", { timeout: 15000 });
   assert.match(await back.getAttribute("#outbox a", "href"), /\/track\/[0-9a-f]+/);
   assert.equal((await reportsWith(queued)).length, 1, "still once");
+
+  // A push message arrives (as tests/it/push.rs shows the server sends it, encrypted; handed
+  // to the worker here through DevTools, as the browser does once it has decrypted one): the
+  // citizen sees a notification in Urdu that opens the report.
+  const track = new URL(await back.getAttribute("#outbox a", "href"), BASE).pathname;
+  await ctx.grantPermissions(["notifications"], { origin: new URL(BASE).origin });
+  const push = await ctx.newCDPSession(back);
+  await push.send("ServiceWorker.enable");
+  const message = { title: `رپورٹ ${sent[0].service_request_id}`, body: "کام جاری ہے: لائن ٹیم بھیج دی گئی", url: track };
+  await Promise.race([
+    push.send("ServiceWorker.deliverPushMessage", {
+      origin: new URL(BASE).origin, registrationId, data: JSON.stringify(message),
+    }),
+    new Promise((_, no) => setTimeout(() => no(new Error("the browser did not take the push message")), 15000)),
+  ]);
+  let shown = null;
+  for (let i = 0; i < 40 && !shown; i++) {
+    shown = await back.evaluate(() => navigator.serviceWorker.ready.then((reg) => reg.getNotifications()).then((n) =>
+      n.length ? { title: n[0].title, body: n[0].body, url: n[0].data.url } : null));
+    if (!shown) await new Promise((ok) => setTimeout(ok, 250));
+  }
+  assert.deepEqual(shown, message, "the notification shows the message and opens the report");
   await ctx.close();
   rmSync(profile, { recursive: true, force: true });
 });
