@@ -117,6 +117,16 @@ test("a citizen in Urdu reports with a photo and tracks it; staff update it; the
   const staff = await (await context("en")).newPage();
   await login(staff, process.env.PESCO_EMAIL);
   assert.ok(await staff.locator(`a[href="/staff/reports/${id}"]`).count(), "the report is in PESCO's inbox");
+  // The officer finds it by its reference, typed on an Urdu keyboard, with the search box.
+  const urduDigits = [...id].map((d) => String.fromCharCode(0x06f0 + Number(d))).join("");
+  await staff.fill("#f-q", urduDigits);
+  await Promise.all([staff.waitForURL(/[?&]q=/), staff.locator("form.filters button").click()]);
+  assert.deepEqual(
+    await staff.$$eval("table.inbox a[href^='/staff/reports/']", (as) => as.map((a) => a.getAttribute("href"))),
+    [`/staff/reports/${id}`],
+    "exactly that report",
+  );
+  assert.ok(await staff.locator(".summary").textContent(), "a count of what is shown");
   await staffSetStatus(staff, id, "in_progress", UR_NOTE);
   await staff.close();
 
