@@ -298,7 +298,7 @@ async fn sms_status(
     );
     let note = r.status_notes.clone().unwrap_or_default();
     Ok(
-        SmsAnswer::new(crate::platform::sms::fit(&head, &note), lang).counted(
+        SmsAnswer::new(crate::platform::sms::fit(&head, &note, 2), lang).counted(
             "reports",
             "status_checked",
             Some(r.service_code.clone()),
@@ -346,8 +346,11 @@ async fn sms_grant(
         match crate::benefits::apply::status(state, &reference, &cnic, lang).await? {
             Some(s) => {
                 let head = format!("{}: {}", s.reference, s.status_text);
-                SmsAnswer::new(crate::platform::sms::fit(&head, &s.reasons.join(" ")), lang)
-                    .counted("benefits", "status_checked", Some(s.fund.clone()), None)
+                SmsAnswer::new(
+                    crate::platform::sms::fit(&head, &s.reasons.join(" "), 1),
+                    lang,
+                )
+                .counted("benefits", "status_checked", Some(s.fund.clone()), None)
             }
             None => SmsAnswer::new(
                 t!(lang, "benefit-sms-not-found", reference = reference),
@@ -408,7 +411,7 @@ async fn sms_report(
         }
         Err(Error::Internal(e)) => Err(Error::Internal(e)),
         Err(e) => Ok(SmsAnswer::new(
-            crate::platform::sms::fit(&t!(lang, "sms-not-filed"), &e.message()),
+            crate::platform::sms::fit(&t!(lang, "sms-not-filed"), &e.message(), 1),
             lang,
         )),
     }

@@ -70,19 +70,27 @@ pub fn segments(text: &str) -> i64 {
     }
 }
 
-/// `head` and `tail` joined, with `tail` shortened (ending "…") so the whole fits in one
-/// segment where that is possible.
-pub fn fit(head: &str, tail: &str) -> String {
+/// `head` and `tail` joined, with `tail` shortened (ending "…") so the whole fits in `max`
+/// segments where that is possible. The head (which holds the reference) is never cut; the
+/// tail is cut after a whole word, so no word reaches the phone half-written.
+pub fn fit(head: &str, tail: &str, max: i64) -> String {
     let whole = format!("{head} {tail}");
-    if segments(&whole) <= 1 || tail.is_empty() {
+    if segments(&whole) <= max || tail.is_empty() {
         return whole.trim_end().to_owned();
     }
+    let words: Vec<&str> = tail.split_whitespace().collect();
+    for n in (1..words.len()).rev() {
+        let candidate = format!("{head} {}…", words[..n].join(" "));
+        if segments(&candidate) <= max {
+            return candidate;
+        }
+    }
+    // Not even the first word fits (one long word): cut it where it must be.
     let mut cut: Vec<char> = tail.chars().collect();
     while !cut.is_empty() {
         cut.pop();
-        let s: String = cut.iter().collect();
-        let candidate = format!("{head} {}…", s.trim_end());
-        if segments(&candidate) <= 1 {
+        let candidate = format!("{head} {}…", cut.iter().collect::<String>().trim_end());
+        if segments(&candidate) <= max {
             return candidate;
         }
     }
@@ -375,13 +383,30 @@ mod tests {
     }
 
     #[test]
-    fn fitting_shortens_the_tail_to_one_segment() {
-        let s = fit(
-            "شکایت 12: کام جاری۔",
-            &"ٹیم موقع پر روانہ ہو گئی ہے ".repeat(5),
+    fn fitting_shortens_the_tail_at_a_word_to_the_segments_allowed() {
+        let head = "شکایت 12: کام جاری۔";
+        let tail = "ٹیم موقع پر روانہ ہو گئی ہے ".repeat(8);
+        for max in [1, 2] {
+            let s = fit(head, &tail, max);
+            assert_eq!(segments(&s), max, "{s}");
+            assert!(s.starts_with(head) && s.ends_with('…'), "{s}");
+            // Cut after a whole word of the note.
+            let kept = s[head.len()..].trim_start().trim_end_matches('…');
+            assert!(
+                tail.starts_with(kept) && tail[kept.len()..].starts_with(' '),
+                "{s}"
+            );
+        }
+        assert!(fit(head, &tail, 2).len() > fit(head, &tail, 1).len());
+        assert_eq!(
+            fit("Report 12: Fixed.", "Done", 1),
+            "Report 12: Fixed. Done"
         );
-        assert_eq!(segments(&s), 1, "{s}");
-        assert!(s.ends_with('…'));
-        assert_eq!(fit("Report 12: Fixed.", "Done"), "Report 12: Fixed. Done");
+        // One word longer than a message: cut inside it, the head kept.
+        let s = fit("Report 12: Fixed.", &"x".repeat(400), 1);
+        assert!(
+            s.starts_with("Report 12: Fixed. x") && segments(&s) == 1,
+            "{s}"
+        );
     }
 }

@@ -437,7 +437,8 @@ pub async fn post_update(
     {
         let lang = Lang::parse(&report.lang).unwrap_or_default();
         let head = t!(lang, "sms-status", id = id, status = status.label(lang));
-        let text = crate::platform::sms::fit(&head, note);
+        // Up to two segments: the note read whole in most cases, cut at a word when long.
+        let text = crate::platform::sms::fit(&head, note, 2);
         crate::platform::sms::queue(&mut tx, &state.config, &phone, &text, lang, Some(id)).await?;
     }
     // Browsers that follow the report (from its tracking page) are told by Web Push.

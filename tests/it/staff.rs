@@ -653,6 +653,33 @@ both!(
         assert_eq!(resp.status(), 201);
         let (_, late) = page(&b, &app, "/staff?overdue=1").await;
         assert_eq!(found(&late), vec![ids[2].clone()]);
+        // A long note reaches the reporter's phone in two segments, cut after a word, with
+        // the reference at the head.
+        let long = "The line team will visit the market on Monday morning. ".repeat(8);
+        let resp = app
+            .staff_post(
+                &format!("/api/v1/reports/{}/updates", ids[1]),
+                &key,
+                &json!({"status": "investigating", "note": long}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        let (body, segments): (String, i64) = app
+            .db
+            .fetch_one(query(
+                "SELECT body, segments FROM sms_outbox WHERE phone = '+923117654321' ORDER BY id DESC LIMIT 1",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(segments, 2, "{body}");
+        assert!(body.contains(&ids[1]) && body.ends_with('…'), "{body}");
+        let kept = body.trim_end_matches('…');
+        assert!(
+            long.contains(&format!("{} ", kept.rsplit(' ').next().unwrap())),
+            "{body}"
+        );
 
         // The dashboard counts them per service and per officer.
         let (_, dash) = page(&b, &app, "/staff/dashboard").await;
