@@ -156,6 +156,13 @@ pub struct ReportServiceSpec {
     pub minutes_saved: i64,
     /// When the department promises a response.
     pub response_hours: i64,
+    /// Photos a report may carry, the reporter's later ones included (1 to 10).
+    #[serde(default = "three")]
+    pub max_photos: i64,
+    /// How long after "fixed" the reporter is asked whether it is (0 to 8760; four weeks unless
+    /// said, as FixMyStreet does).
+    #[serde(default = "four_weeks")]
+    pub ask_fixed_after_hours: i64,
     /// `false`: reports are not listed publicly (complaints about people, rights violations).
     #[serde(default = "yes")]
     pub public: bool,
@@ -170,6 +177,14 @@ pub struct ReportServiceSpec {
 
 fn yes() -> bool {
     true
+}
+
+fn three() -> i64 {
+    3
+}
+
+fn four_weeks() -> i64 {
+    24 * 28
 }
 
 /// `[directory]`: kinds of places, organizations, and places (with providers).
@@ -268,9 +283,8 @@ impl Pack {
                     "service {code}: SMS keyword {kw:?} must be one word"
                 );
                 anyhow::ensure!(
-                    !crate::platform::sms::STATUS_KEYWORDS.contains(&key.as_str())
-                        && !crate::platform::sms::GRANT_KEYWORDS.contains(&key.as_str()),
-                    "service {code}: SMS keyword {kw:?} is a status keyword"
+                    !crate::platform::sms::keyword_is_reserved(&key),
+                    "service {code}: SMS keyword {kw:?} is kept by the SMS channel (STATUS, GRANT, FOLLOW, STOP, a digit)"
                 );
                 if let Some(other) = keywords.insert(key, code) {
                     anyhow::ensure!(
@@ -287,6 +301,14 @@ impl Pack {
             anyhow::ensure!(
                 (1..=24 * 365).contains(&s.response_hours),
                 "service {code}: response_hours must be 1 to 8760"
+            );
+            anyhow::ensure!(
+                (1..=10).contains(&s.max_photos),
+                "service {code}: max_photos must be 1 to 10"
+            );
+            anyhow::ensure!(
+                (0..=24 * 365).contains(&s.ask_fixed_after_hours),
+                "service {code}: ask_fixed_after_hours must be 0 to 8760"
             );
             let mut attr_codes = std::collections::HashSet::new();
             for a in &s.attribute {
@@ -425,6 +447,8 @@ pub async fn load(db: &Db, text: &str, actor: &str) -> anyhow::Result<Loaded> {
                 status_notes: &s.status_notes,
                 minutes_saved: s.minutes_saved,
                 response_hours: s.response_hours,
+                max_photos: s.max_photos,
+                ask_fixed_after_hours: s.ask_fixed_after_hours,
                 public: s.public,
                 active: s.active,
             },

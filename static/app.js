@@ -12,7 +12,6 @@
 (function () {
   "use strict";
   var OLD_KEY = "khidmat-outbox";
-  var photo = null;
   var busy = false;
 
   // --- the outbox: IndexedDB "khidmat" (stores "outbox" and "sent"), as sw.js opens it ------
@@ -75,15 +74,47 @@
   }
 
   // The form token is this page's: the one kept with the report was bound to the sessions of
-  // its day, and the citizen may have signed in or out since.
-  function post(entry) {
+  // its day, and the citizen may have signed in or out since. Sent with XMLHttpRequest, which
+  // (unlike fetch) tells how much of the body has gone: `progress(sent, total)` hears of it.
+  // Resolves like fetch does: { ok, status, url, redirected, text() }.
+  function post(entry, progress) {
     var fd = new FormData();
     var meta = document.querySelector('meta[name="csrf"]');
     entry.fields.forEach(function (kv) {
       fd.append(kv[0], kv[0] === "csrf" && meta ? meta.content : kv[1]);
     });
     (entry.files || []).forEach(function (f) { fd.append(f[0], f[1], f[2]); });
-    return fetch(entry.action, { method: "POST", body: fd, credentials: "same-origin" });
+    return new Promise(function (ok, fail) {
+      var x = new XMLHttpRequest();
+      x.open("POST", entry.action);
+      x.withCredentials = true;
+      if (progress && x.upload) {
+        x.upload.onprogress = function (e) { if (e.lengthComputable) progress(e.loaded, e.total); };
+      }
+      x.onload = function () {
+        var url = x.responseURL || entry.action;
+        ok({
+          ok: x.status >= 200 && x.status < 300, status: x.status, url: url,
+          redirected: url !== entry.action,
+          text: function () { return Promise.resolve(x.responseText); },
+        });
+      };
+      x.onerror = x.ontimeout = x.onabort = function () { fail(new Error("network")); };
+      x.send(fd);
+    });
+  }
+
+  // "Sent 120 of 450 KB" under a form while its photos go, and the bar beside it.
+  function showProgress(form) {
+    var note = form.querySelector(".sending");
+    var bar = form.querySelector("progress.upload");
+    return function (sent, total) {
+      if (bar) { bar.hidden = false; bar.max = total; bar.value = sent; }
+      if (note && note.dataset.progress) {
+        note.textContent = note.dataset.progress
+          .replace("[sent]", Math.round(sent / 1024)).replace("[total]", Math.round(total / 1024));
+      }
+    };
   }
 
   // What the service worker sent while no page watched: said once, with where to look.
@@ -189,17 +220,67 @@
     });
   }
 
-  function setupForm(form) {
+  // The photos a form sends: each downscaled in the browser before it goes (a phone's 4 MB
+  // photo leaves as about 150 KB), at most the service's number of them.
+  function photoPicker(form) {
     var input = form.querySelector("input[data-downscale]");
+    var photos = [];
+    var ready = Promise.resolve();
     if (input) {
       input.addEventListener("change", function () {
-        photo = null;
-        if (input.files && input.files[0]) {
-          downscale(input.files[0], +input.dataset.downscale).then(function (b) { photo = b; });
+        var files = Array.prototype.slice.call(input.files || []);
+        var max = +(input.dataset.max || 1);
+        var note = form.querySelector(".sending");
+        if (files.length > max) {
+          files = files.slice(0, max);
+          if (note && input.dataset.tooMany) { note.textContent = input.dataset.tooMany; note.hidden = false; }
         }
+        photos = [];
+        ready = Promise.all(files.map(function (f) { return downscale(f, +input.dataset.downscale); }))
+          .then(function (blobs) { photos = blobs; });
       });
     }
-    if (!window.fetch || !window.FormData) return;
+    return {
+      files: function () {
+        return ready.then(function () {
+          return photos.map(function (b, i) { return ["media", b, "photo" + (i + 1) + ".jpg"]; });
+        });
+      },
+      clear: function () { photos = []; ready = Promise.resolve(); },
+    };
+  }
+
+  // A form with photos that is not kept in the outbox (an update to a report): sent with the
+  // photos downscaled and its progress shown; a refusal shows the page that says why.
+  function setupUpload(form) {
+    var picker = photoPicker(form);
+    if (!window.FormData || !window.XMLHttpRequest) return;
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var note = form.querySelector(".sending");
+      var button = form.querySelector("button[type=submit]");
+      note.textContent = note.dataset.sending;
+      note.hidden = false;
+      button.disabled = true;
+      var fields = [];
+      new FormData(form).forEach(function (v, k) { if (typeof v === "string") fields.push([k, v]); });
+      picker.files().then(function (files) {
+        return post({ action: form.action, fields: fields, files: files }, showProgress(form));
+      }).then(function (res) {
+        if (res.redirected) { location.href = res.url; return; }
+        return res.text().then(function (html) {
+          document.open(); document.write(html); document.close(); window.scrollTo(0, 0);
+        });
+      }, function () {
+        note.textContent = note.dataset.failed;
+        button.disabled = false;
+      });
+    });
+  }
+
+  function setupForm(form) {
+    var picker = photoPicker(form);
+    if (!window.FormData || !window.XMLHttpRequest) return;
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       var note = form.querySelector(".sending");
@@ -211,14 +292,16 @@
       new FormData(form).forEach(function (v, k) {
         if (typeof v === "string") fields.push([k, v]);
       });
-      var chosen = photo || (input && input.files && input.files[0]) || null;
-      var entry = {
-        action: form.action, key: form.elements.idempotency_key.value, fields: fields,
-        files: chosen ? [["media", chosen, "photo.jpg"]] : [], at: Date.now(),
-      };
-      // Kept before sending: if the page dies mid-send, the report is still on the phone.
-      var kept = keep(entry).then(function () { return true; }, function () { return false; });
-      kept.then(function () { return post(entry); }).then(function (res) {
+      var entry, kept;
+      picker.files().then(function (files) {
+        entry = {
+          action: form.action, key: form.elements.idempotency_key.value, fields: fields,
+          files: files, at: Date.now(),
+        };
+        // Kept before sending: if the page dies mid-send, the report is still on the phone.
+        kept = keep(entry).then(function () { return true; }, function () { return false; });
+        return kept.then(function () { return post(entry, showProgress(form)); });
+      }).then(function (res) {
         drop(entry.key);
         if (res.redirected || res.url.indexOf("/track/") >= 0) {
           location.href = res.url;
@@ -233,7 +316,7 @@
           window.scrollTo(0, 0);
         });
       }, function () {
-        kept.then(function (ok) {
+        (kept || Promise.resolve(false)).then(function (ok) {
           if (!ok) {
             note.textContent = note.dataset.failed || note.dataset.offline;
             button.disabled = false;
@@ -242,9 +325,11 @@
           // Waiting on the phone: the form is emptied for the next report, with a new key.
           wantSync();
           form.reset();
-          photo = null;
+          picker.clear();
           freshKey(form);
           button.disabled = false;
+          var bar = form.querySelector("progress.upload");
+          if (bar) bar.hidden = true;
           note.textContent = note.dataset.offline;
           note.scrollIntoView({ block: "nearest" });
         });
@@ -379,6 +464,7 @@
     });
     var form = document.querySelector("form[data-outbox]");
     if (form) { freshKey(form); setupForm(form); }
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-upload]"), setupUpload);
     Array.prototype.forEach.call(document.querySelectorAll("form.follow"), setupFollow);
     Array.prototype.forEach.call(document.querySelectorAll("input[data-shrink]"), shrinkInPlace);
     // A ready reply goes into the note, to be edited before it is sent.

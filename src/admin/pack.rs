@@ -73,6 +73,8 @@ fn service_spec(s: &Service) -> ReportServiceSpec {
         sms: s.sms_keywords.clone(),
         minutes_saved: s.minutes_saved,
         response_hours: s.response_hours,
+        max_photos: s.max_photos,
+        ask_fixed_after_hours: s.ask_fixed_after_hours,
         public: s.public,
         active: s.active,
         status_notes: s.status_notes.clone(),
@@ -338,6 +340,15 @@ fn differences(old: &ReportServiceSpec, new: &ReportServiceSpec) -> Vec<String> 
         d.push(format!(
             "response hours: {} → {}",
             old.response_hours, new.response_hours
+        ));
+    }
+    if old.max_photos != new.max_photos {
+        d.push(format!("photos: {} → {}", old.max_photos, new.max_photos));
+    }
+    if old.ask_fixed_after_hours != new.ask_fixed_after_hours {
+        d.push(format!(
+            "asked whether fixed after: {} → {} hours",
+            old.ask_fixed_after_hours, new.ask_fixed_after_hours
         ));
     }
     if old.public != new.public || old.active != new.active {

@@ -94,6 +94,15 @@ impl Form<'_> {
             .ok_or_else(|| Error::BadRequest(format!("{k}: a whole number from 0")))
     }
 
+    /// A whole number, or `default` when the form left it out.
+    fn number_or(&self, k: &str, default: i64) -> Result<i64> {
+        if self.get(k).trim().is_empty() {
+            Ok(default)
+        } else {
+            self.number(k)
+        }
+    }
+
     /// The service this form describes, for the department `department`.
     pub fn spec(&self, department: &str) -> Result<ReportServiceSpec> {
         let mut attribute = Vec::new();
@@ -133,6 +142,8 @@ impl Form<'_> {
             },
             minutes_saved: self.number("minutes_saved")?,
             response_hours: self.number("response_hours")?,
+            max_photos: self.number_or("max_photos", 3)?,
+            ask_fixed_after_hours: self.number_or("ask_fixed_after_hours", 24 * 28)?,
             public: !self.get("public").is_empty(),
             active: true,
             status_notes: BTreeMap::new(),
@@ -244,6 +255,8 @@ pub async fn save(
                 .unwrap_or_default(),
             minutes_saved: spec.minutes_saved,
             response_hours: spec.response_hours,
+            max_photos: spec.max_photos,
+            ask_fixed_after_hours: spec.ask_fixed_after_hours,
             public: spec.public,
             active: true,
         },

@@ -173,6 +173,27 @@ async fn inbound_sms(
             let message = (gateway, external_id, text);
             sms_report(state, phone, message, &service, &rest, lang).await?
         }
+        sms::Command::Follow { reference } => sms_follow(state, phone, reference, lang).await?,
+        sms::Command::Stop { reference } => {
+            reports::followup::unfollow_by_sms(&state.db, phone, reference).await?;
+            let reply = match reference {
+                Some(id) => t!(lang, "sms-follow-off", id = id),
+                None => lang.t("sms-follow-off-all"),
+            };
+            SmsAnswer::new(reply, lang)
+        }
+        sms::Command::Reply { digit, rest } => {
+            let base = state.config.public_url.clone().unwrap_or_default();
+            match reports::followup::answer_by_sms(state, phone, digit, &rest, &base).await? {
+                Some((reply, lang, id)) => SmsAnswer {
+                    reply,
+                    lang,
+                    report_id: Some(id),
+                    event: None,
+                },
+                None => sms_help(state, lang).await?,
+            }
+        }
     };
     let mut tx = state.db.begin().await?;
     if store::complete_message(&mut tx, gateway, external_id, &reply).await? {
@@ -305,6 +326,31 @@ async fn sms_status(
             Some(r.department_id),
         ),
     )
+}
+
+/// `FOLLOW <number>`: this number is told of the report's changes. A report of a private
+/// service may be followed only by the number that made it, as its status may.
+async fn sms_follow(
+    state: &AppState,
+    phone: &Phone,
+    reference: Option<i64>,
+    lang: Lang,
+) -> Result<SmsAnswer, Error> {
+    let found = match reference {
+        Some(id) => reports::report(&state.db, id).await?,
+        None => None,
+    };
+    let visible =
+        found.filter(|r| r.service_public || r.contact_phone.as_deref() == Some(phone.e164()));
+    let reply = match (visible, reference) {
+        (Some(r), _) => {
+            reports::followup::follow_by_sms(state, r.id, phone, lang).await?;
+            t!(lang, "sms-follow-on", id = r.id)
+        }
+        (None, Some(id)) => t!(lang, "sms-status-unknown", id = id),
+        (None, None) => lang.t("sms-follow-how"),
+    };
+    Ok(SmsAnswer::new(reply, lang))
 }
 
 /// A register's keyword and a key: the register's answer. The lookup records its own impact

@@ -3,6 +3,9 @@
 //! - `STATUS 123` (or `صورتحال ۱۲۳`, `حالت 123`): the report's latest status and note;
 //! - `GRANT B-7KQ2-M9XD 17301-1234567-2` (or `امداد …`, `مرسته …`): a benefit application's
 //!   status, for the applicant who knows both its reference and their CNIC;
+//! - `FOLLOW 123` / `STOP 123` (or `STOP` alone): this number is told of the report's changes,
+//!   or no longer;
+//! - a digit (`1`, `2`, `۱`…): the reply to "is it fixed?" or to "how was it handled?";
 //! - anything else: a short help in the sender's language.
 
 use std::sync::Arc;
@@ -10,7 +13,7 @@ use std::sync::Arc;
 use crate::platform::i18n::Lang;
 use crate::reports::model::Service;
 
-pub use crate::platform::sms::{GRANT_KEYWORDS, STATUS_KEYWORDS};
+pub use crate::platform::sms::{FOLLOW_KEYWORDS, GRANT_KEYWORDS, STATUS_KEYWORDS, STOP_KEYWORDS};
 
 /// The longest message read; gateways concatenate long messages, people rarely mean them.
 const MAX_CHARS: usize = 1000;
@@ -86,8 +89,21 @@ pub enum Command {
         register: Arc<crate::registers::Register>,
         rest: String,
     },
+    /// `FOLLOW 123`.
+    Follow { reference: Option<i64> },
+    /// `STOP 123`, or `STOP` alone (`None`: every report).
+    Stop { reference: Option<i64> },
+    /// A message that starts with one digit: a reply to a question we asked.
+    Reply { digit: u8, rest: String },
     /// Anything else.
     Help,
+}
+
+/// The first number in the words after a keyword (`#123`, `123.`).
+fn first_number(rest: &str) -> Option<i64> {
+    rest.split(|c: char| !c.is_ascii_digit())
+        .find(|s| !s.is_empty())
+        .and_then(|d| d.parse::<i64>().ok())
 }
 
 /// A benefit application's reference as people type it (`b-7kq2-m9xd`, `B7KQ2M9XD`): its
@@ -118,11 +134,27 @@ pub fn parse(
         return (Command::Help, lang);
     }
     if STATUS_KEYWORDS.contains(&first.as_str()) {
-        let reference = rest
-            .split(|c: char| !c.is_ascii_digit())
-            .find(|s| !s.is_empty())
-            .and_then(|d| d.parse::<i64>().ok());
+        let reference = first_number(&rest);
         return (Command::Status { reference }, lang);
+    }
+    if FOLLOW_KEYWORDS.contains(&first.as_str()) {
+        let reference = first_number(&rest);
+        return (Command::Follow { reference }, lang);
+    }
+    if STOP_KEYWORDS.contains(&first.as_str()) {
+        let reference = first_number(&rest);
+        return (Command::Stop { reference }, lang);
+    }
+    // "1", "2 still broken", "5." — a digit alone, or a digit then words.
+    let digit = first.trim_end_matches(['.', ')', ',']);
+    if digit.len() == 1 && digit.bytes().all(|b| b.is_ascii_digit()) {
+        return (
+            Command::Reply {
+                digit: digit.as_bytes()[0] - b'0',
+                rest,
+            },
+            lang,
+        );
     }
     if GRANT_KEYWORDS.contains(&first.as_str()) {
         let mut reference = None;
@@ -227,5 +259,37 @@ mod tests {
             }
         ));
         assert!(matches!(parse("", &[], &[], &[]).0, Command::Help));
+    }
+
+    #[test]
+    fn replies_follow_and_stop() {
+        match parse(&normalize("۲ ابھی تک خراب ہے"), &[], &[], &[]).0 {
+            Command::Reply { digit, rest } => {
+                assert_eq!(digit, 2);
+                assert_eq!(rest, "ابھی تک خراب ہے");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse("1.", &[], &[], &[]).0,
+            Command::Reply { digit: 1, .. }
+        ));
+        assert!(matches!(parse("12", &[], &[], &[]).0, Command::Help));
+        assert!(matches!(
+            parse("follow #45", &[], &[], &[]).0,
+            Command::Follow {
+                reference: Some(45)
+            }
+        ));
+        assert!(matches!(
+            parse("STOP", &[], &[], &[]).0,
+            Command::Stop { reference: None }
+        ));
+        assert!(matches!(
+            parse("بند 45", &[], &[], &[]).0,
+            Command::Stop {
+                reference: Some(45)
+            }
+        ));
     }
 }

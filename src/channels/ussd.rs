@@ -650,6 +650,8 @@ mod tests {
                 status_notes: Default::default(),
                 minutes_saved: 0,
                 response_hours: 72,
+                max_photos: 3,
+                ask_fixed_after_hours: 672,
                 public: true,
                 active: true,
             })

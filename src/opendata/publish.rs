@@ -275,7 +275,7 @@ const BENEFITS_GRANTS: Publication = Publication {
 const IMPACT_WEEKLY: Publication = Publication {
     name: "impact-weekly",
     title: "Impact: queries handled, minutes saved and citizens facilitated per week, service, channel, department and district",
-    notes: "The programme's impact figures, the same table as /impact.csv: per week, service, channel (web, SMS, USSD, …), department and district, the queries handled, the minutes they saved citizens and the distinct citizens facilitated (counted by a keyed hash of their contact, never the contact).",
+    notes: "The programme's impact figures, the same table as /impact.csv: per week, service, channel (web, SMS, USSD, …), department and district, the queries handled, the minutes they saved citizens and the distinct citizens facilitated (counted by a keyed hash of their contact, never the contact); and, under the service reports, the reporters' answers to \"is it fixed?\" (asked a set time after a report is marked fixed) that week on that channel: how many answered, how many said it was not fixed (the report reopened), and their mean rating of how it was handled (1 to 5).",
     resource: "Impact per week (CSV)",
     keywords: &["impact", "citizens facilitated", "time saved"],
     counts: true,
@@ -339,16 +339,7 @@ pub async fn impact_weekly(db: &Db) -> Result<Vec<Vec<String>>> {
     for c in
         crate::programme::figures::published_cells(crate::programme::figures::cells(db, &r).await?)
     {
-        rows.push(vec![
-            c.0,
-            c.1,
-            c.2,
-            c.3,
-            c.4,
-            c.5.to_string(),
-            c.6.to_string(),
-            c.7.to_string(),
-        ]);
+        rows.push(c.row());
     }
     Ok(rows)
 }

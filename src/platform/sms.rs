@@ -25,6 +25,22 @@ pub const STATUS_KEYWORDS: [&str; 6] = ["status", "stat", "صورتحال", "ا�
 /// The words that ask for a benefit application's status.
 pub const GRANT_KEYWORDS: [&str; 3] = ["grant", "امداد", "مرسته"];
 
+/// The words that follow a report (`FOLLOW 123`: this number is told of each change).
+pub const FOLLOW_KEYWORDS: [&str; 3] = ["follow", "باخبر", "خبرتیا"];
+
+/// The words that stop following (`STOP 123`; `STOP` alone: every report).
+pub const STOP_KEYWORDS: [&str; 3] = ["stop", "بند", "ودروه"];
+
+/// Whether a pack may use a word as a service keyword: the channel keeps these for itself.
+pub fn keyword_is_reserved(word: &str) -> bool {
+    let w = word.to_lowercase();
+    STATUS_KEYWORDS.contains(&w.as_str())
+        || GRANT_KEYWORDS.contains(&w.as_str())
+        || FOLLOW_KEYWORDS.contains(&w.as_str())
+        || STOP_KEYWORDS.contains(&w.as_str())
+        || (w.len() == 1 && w.bytes().all(|b| b.is_ascii_digit()))
+}
+
 pub const JOB_KIND: &str = "sms.send";
 
 /// The `sms.send` job: one attempt at one message of the outbox.

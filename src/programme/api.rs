@@ -28,16 +28,7 @@ pub fn cells_csv(cells: &[figures::Cell]) -> String {
     let mut sheet = crate::platform::sheet::Sheet::new();
     sheet.row(figures::CELL_HEADER);
     for c in cells {
-        sheet.row([
-            c.0.as_str(),
-            &c.1,
-            &c.2,
-            &c.3,
-            &c.4,
-            &c.5.to_string(),
-            &c.6.to_string(),
-            &c.7.to_string(),
-        ]);
+        sheet.row(c.row());
     }
     sheet.finish()
 }

@@ -145,6 +145,183 @@ pub struct Figures {
     pub services_sustained: i64,
     /// Projects abandoned, today.
     pub services_abandoned: i64,
+    /// Whether citizens were served: their answers to "is it fixed?" and their ratings.
+    pub outcomes: Outcomes,
+}
+
+/// Citizens' answers to "is it fixed?" (asked a set time after a report is marked fixed) and
+/// their 1–5 ratings of how the report was handled, in the range.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Outcomes {
+    pub answered: i64,
+    /// Answered "not fixed": the report was reopened.
+    pub reopened: i64,
+    /// `reopened / answered`; none without answers.
+    pub reopen_rate: Option<f64>,
+    pub ratings: i64,
+    /// The mean rating, 1 to 5 (one decimal); none without ratings.
+    pub mean_rating: Option<f64>,
+    pub by_service: Vec<OutcomeGroup>,
+    pub by_department: Vec<OutcomeGroup>,
+    pub by_district: Vec<OutcomeGroup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct OutcomeGroup {
+    /// The service code, department slug or district slug; empty where the report had none.
+    pub key: String,
+    /// The service's, department's or district's English name.
+    pub name: String,
+    pub answered: i64,
+    pub reopened: i64,
+    pub reopen_rate: Option<f64>,
+    pub ratings: i64,
+    pub mean_rating: Option<f64>,
+}
+
+fn rate(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| (part as f64 / whole as f64 * 1000.0).round() / 1000.0)
+}
+
+fn mean(sum: i64, n: i64) -> Option<f64> {
+    (n > 0).then(|| (sum as f64 / n as f64 * 10.0).round() / 10.0)
+}
+
+impl OutcomeGroup {
+    fn new(
+        key: String,
+        name: Option<String>,
+        answered: i64,
+        reopened: i64,
+        ratings: i64,
+        rating_sum: i64,
+    ) -> Self {
+        OutcomeGroup {
+            name: name.unwrap_or_else(|| key.clone()),
+            key,
+            answered,
+            reopened,
+            reopen_rate: rate(reopened, answered),
+            ratings,
+            mean_rating: mean(rating_sum, ratings),
+        }
+    }
+
+    /// As the public reads it: counts rounded, the rate of the rounded counts, a mean only of
+    /// five ratings or more.
+    fn published(self) -> OutcomeGroup {
+        let answered = disclosure::count(self.answered);
+        let reopened = disclosure::count(self.reopened);
+        OutcomeGroup {
+            answered,
+            reopened,
+            reopen_rate: rate(reopened, answered),
+            ratings: disclosure::count(self.ratings),
+            mean_rating: self.mean_rating.filter(|_| disclosure::shown(self.ratings)),
+            ..self
+        }
+    }
+}
+
+impl Outcomes {
+    fn published(self) -> Outcomes {
+        let answered = disclosure::count(self.answered);
+        let reopened = disclosure::count(self.reopened);
+        let groups = |g: Vec<OutcomeGroup>| {
+            g.into_iter()
+                .filter(|g| disclosure::shown(g.answered))
+                .map(OutcomeGroup::published)
+                .collect()
+        };
+        Outcomes {
+            answered,
+            reopened,
+            reopen_rate: rate(reopened, answered),
+            ratings: disclosure::count(self.ratings),
+            mean_rating: self.mean_rating.filter(|_| disclosure::shown(self.ratings)),
+            by_service: groups(self.by_service),
+            by_department: groups(self.by_department),
+            by_district: groups(self.by_district),
+        }
+    }
+}
+
+/// Answers and ratings grouped by `key`, answered in the range.
+async fn outcome_groups(
+    db: &Db,
+    key: &str,
+    join: &str,
+    names: &str,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<Vec<OutcomeGroup>> {
+    let rows: Vec<(String, Option<String>, i64, i64, i64, i64)> = db
+        .fetch_all(
+            query(format!(
+                "SELECT {key}, {names}, COUNT(*), \
+                 CAST(COALESCE(SUM(CASE WHEN o.fixed THEN 0 ELSE 1 END), 0) AS BIGINT), COUNT(o.rating), \
+                 CAST(COALESCE(SUM(o.rating), 0) AS BIGINT) \
+                 FROM report_outcomes o JOIN reports r ON r.id = o.report_id {join} \
+                 WHERE o.answered_at >= $1 AND o.answered_at < $2 AND o.fixed IS NOT NULL \
+                 GROUP BY {key}, {names} ORDER BY COUNT(*) DESC, {key}"
+            ))
+            .bind(start)
+            .bind(end),
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(k, n, a, re, rn, rs)| OutcomeGroup::new(k, n, a, re, rn, rs))
+        .collect())
+}
+
+/// The outcomes of reports answered in the range.
+pub async fn outcomes(db: &Db, r: &Range) -> Result<Outcomes> {
+    let span = r.instants();
+    let by_service = outcome_groups(
+        db,
+        "r.service_code",
+        "JOIN report_services s ON s.id = r.service_id",
+        "s.name_en",
+        span,
+    )
+    .await?;
+    let by_department = outcome_groups(
+        db,
+        "d.slug",
+        "JOIN departments d ON d.id = r.department_id",
+        "d.name_en",
+        span,
+    )
+    .await?;
+    let by_district = outcome_groups(
+        db,
+        "COALESCE(r.district, '')",
+        "LEFT JOIN districts ds ON ds.slug = r.district",
+        "ds.name_en",
+        span,
+    )
+    .await?;
+    let (answered, reopened, ratings, sum): (i64, i64, i64, i64) = db
+        .fetch_one(
+            query(
+                "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN fixed THEN 0 ELSE 1 END), 0) AS BIGINT), \
+                 COUNT(rating), CAST(COALESCE(SUM(rating), 0) AS BIGINT) FROM report_outcomes \
+                 WHERE answered_at >= $1 AND answered_at < $2 AND fixed IS NOT NULL",
+            )
+            .bind(span.0)
+            .bind(span.1),
+        )
+        .await?;
+    Ok(Outcomes {
+        answered,
+        reopened,
+        reopen_rate: rate(reopened, answered),
+        ratings,
+        mean_rating: mean(sum, ratings),
+        by_service,
+        by_department,
+        by_district,
+    })
 }
 
 pub fn hours(minutes: i64) -> f64 {
@@ -197,6 +374,7 @@ impl Figures {
             by_department: published_groups(self.by_department),
             by_channel: published_groups(self.by_channel),
             by_district: published_groups(self.by_district),
+            outcomes: self.outcomes.published(),
             ..self
         }
     }
@@ -320,13 +498,30 @@ pub async fn figures(db: &Db, r: &Range) -> Result<Figures> {
         services_handed_over: handed_over,
         services_sustained: sustained,
         services_abandoned: abandoned,
+        outcomes: outcomes(db, r).await?,
     })
 }
 
 /// One cell of the detailed table: a week × service × channel × department × district.
-pub type Cell = (String, String, String, String, String, i64, i64, i64);
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Cell {
+    pub week: String,
+    pub service: String,
+    pub channel: String,
+    pub department: String,
+    pub district: String,
+    pub queries: i64,
+    pub minutes: i64,
+    pub citizens: i64,
+    /// Answers to "is it fixed?" given that week on that channel, about reports of the
+    /// department and district; how many said "not fixed"; the ratings and their sum.
+    pub answered: i64,
+    pub reopened: i64,
+    pub ratings: i64,
+    pub rating_sum: i64,
+}
 
-pub const CELL_HEADER: [&str; 8] = [
+pub const CELL_HEADER: [&str; 11] = [
     "week",
     "service",
     "channel",
@@ -335,49 +530,128 @@ pub const CELL_HEADER: [&str; 8] = [
     "queries_handled",
     "minutes_saved",
     "citizens_facilitated",
+    "outcomes_answered",
+    "outcomes_reopened",
+    "mean_rating",
 ];
+
+impl Cell {
+    /// The row as the CSV has it (`CELL_HEADER`); a mean rating only where there are ratings.
+    pub fn row(&self) -> Vec<String> {
+        vec![
+            self.week.clone(),
+            self.service.clone(),
+            self.channel.clone(),
+            self.department.clone(),
+            self.district.clone(),
+            self.queries.to_string(),
+            self.minutes.to_string(),
+            self.citizens.to_string(),
+            self.answered.to_string(),
+            self.reopened.to_string(),
+            mean(self.rating_sum, self.ratings).map_or_else(String::new, |m| format!("{m:.1}")),
+        ]
+    }
+}
+
+/// Week, service, channel, department, district; queries, minutes, citizens.
+type UseRow = (String, String, String, String, String, i64, i64, i64);
+/// Week, channel, department, district; answers, reopened, ratings, their sum.
+type AnswerRow = (String, String, String, String, i64, i64, i64, i64);
 
 /// The detailed table behind the figures: per week, service, channel, department and district,
 /// the queries, minutes saved and distinct citizens (distinct within the cell: they do not add
-/// up across cells, as one citizen may use two services).
+/// up across cells, as one citizen may use two services), and the citizens' answers to "is it
+/// fixed?" (under service `reports`, in the week and on the channel they answered).
 pub async fn cells(db: &Db, r: &Range) -> Result<Vec<Cell>> {
     let (start, end) = r.instants();
-    Ok(db
+    let used: Vec<UseRow> = db
         .fetch_all(
             query(
                 "SELECT e.week, e.service, e.channel, COALESCE(d.slug, ''), COALESCE(e.district, ''), \
                  COUNT(*), CAST(COALESCE(SUM(e.minutes_saved), 0) AS BIGINT), COUNT(DISTINCT e.citizen) \
                  FROM impact_events e LEFT JOIN departments d ON d.id = e.department_id \
                  WHERE e.at >= $1 AND e.at < $2 \
-                 GROUP BY e.week, e.service, e.channel, COALESCE(d.slug, ''), COALESCE(e.district, '') \
-                 ORDER BY 1, 2, 3, 4, 5",
+                 GROUP BY e.week, e.service, e.channel, COALESCE(d.slug, ''), COALESCE(e.district, '')",
             )
             .bind(start)
             .bind(end),
         )
-        .await?)
+        .await?;
+    let answers: Vec<AnswerRow> = db
+        .fetch_all(
+            query(
+                "SELECT o.week, o.answered_on, d.slug, COALESCE(r.district, ''), COUNT(*), \
+                 CAST(COALESCE(SUM(CASE WHEN o.fixed THEN 0 ELSE 1 END), 0) AS BIGINT), COUNT(o.rating), \
+                 CAST(COALESCE(SUM(o.rating), 0) AS BIGINT) \
+                 FROM report_outcomes o JOIN reports r ON r.id = o.report_id \
+                 JOIN departments d ON d.id = r.department_id \
+                 WHERE o.answered_at >= $1 AND o.answered_at < $2 AND o.fixed IS NOT NULL \
+                 GROUP BY o.week, o.answered_on, d.slug, COALESCE(r.district, '')",
+            )
+            .bind(start)
+            .bind(end),
+        )
+        .await?;
+    let mut out: BTreeMap<(String, String, String, String, String), Cell> = BTreeMap::new();
+    for (week, service, channel, department, district, q, m, c) in used {
+        let key = (week, service, channel, department, district);
+        out.insert(
+            key.clone(),
+            Cell {
+                week: key.0,
+                service: key.1,
+                channel: key.2,
+                department: key.3,
+                district: key.4,
+                queries: q,
+                minutes: m,
+                citizens: c,
+                ..Default::default()
+            },
+        );
+    }
+    for (week, channel, department, district, a, re, rn, rs) in answers {
+        let key = (week, "reports".to_owned(), channel, department, district);
+        let cell = out.entry(key.clone()).or_insert_with(|| Cell {
+            week: key.0,
+            service: key.1,
+            channel: key.2,
+            department: key.3,
+            district: key.4,
+            ..Default::default()
+        });
+        cell.answered = a;
+        cell.reopened = re;
+        cell.ratings = rn;
+        cell.rating_sum = rs;
+    }
+    Ok(out.into_values().collect())
 }
 
-/// The detailed table as the public reads it: cells of fewer than 5 queries left out, the rest
-/// rounded (`platform::disclosure`).
+/// The detailed table as the public reads it: cells of fewer than 5 queries and fewer than 5
+/// answers left out, the rest rounded (`platform::disclosure`); a mean rating only of 5 or more.
 pub fn published_cells(cells: Vec<Cell>) -> Vec<Cell> {
     cells
         .into_iter()
-        .filter(|c| disclosure::shown(c.5))
-        .map(
-            |(week, service, channel, department, district, queries, minutes, citizens)| {
-                (
-                    week,
-                    service,
-                    channel,
-                    department,
-                    district,
-                    disclosure::count(queries),
-                    disclosure::sum_with(minutes, queries),
-                    disclosure::count(citizens),
-                )
-            },
-        )
+        .filter(|c| disclosure::shown(c.queries) || disclosure::shown(c.answered))
+        .map(|c| {
+            let (ratings, rating_sum) = if disclosure::shown(c.ratings) {
+                (c.ratings, c.rating_sum)
+            } else {
+                (0, 0)
+            };
+            Cell {
+                queries: disclosure::count(c.queries),
+                minutes: disclosure::sum_with(c.minutes, c.queries),
+                citizens: disclosure::count(c.citizens),
+                answered: disclosure::count(c.answered),
+                reopened: disclosure::count(c.reopened),
+                ratings,
+                rating_sum,
+                ..c
+            }
+        })
         .collect()
 }
 

@@ -260,7 +260,7 @@ pub async fn show(
     lang: Lang,
 ) -> Result<Json<serde_json::Value>> {
     let r = super::report_for_staff(&state.db, &staff, report_id(&id)?).await?;
-    let updates: Vec<StaffUpdate> = store::updates_of(&state.db, r.id)
+    let updates: Vec<StaffUpdate> = store::updates_of(&state.db, r.id, true)
         .await?
         .into_iter()
         .map(|u| StaffUpdate {
@@ -304,6 +304,7 @@ fn status_schema() -> utoipa::openapi::Object {
 pub async fn post_update(
     State(state): State<AppState>,
     staff: Staff,
+    headers: axum::http::HeaderMap,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdateIn>,
 ) -> Result<Response> {
@@ -326,8 +327,16 @@ pub async fn post_update(
                 Error::BadRequest(format!("duplicate_of {s:?} is not a report id"))
             })?),
         };
-    let update_id =
-        super::post_update(&state, &staff, id, status, &body.note, duplicate_of).await?;
+    let update_id = super::post_update(
+        &state,
+        &staff,
+        id,
+        status,
+        &body.note,
+        duplicate_of,
+        &state.config.base_url(&headers),
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({"update_id": update_id.to_string(), "status": status.as_str()})),

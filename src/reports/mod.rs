@@ -9,6 +9,7 @@
 //! today, web pages and SMS tomorrow.
 
 pub mod api;
+pub mod followup;
 pub mod model;
 pub mod open311;
 pub mod store;
@@ -59,7 +60,8 @@ pub struct Submission {
     pub attributes: BTreeMap<String, Vec<String>>,
     pub description: Option<String>,
     pub media_url: Option<String>,
-    pub photo: Option<Vec<u8>>,
+    /// Photos sent with the report, at most the service's `max_photos`.
+    pub photos: Vec<Vec<u8>>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub email: Option<String>,
@@ -216,20 +218,26 @@ pub async fn submit(
     let device_id = short_field(lang, "device_id", nonempty(&sub.device_id), 200)?;
     let account_id = short_field(lang, "account_id", nonempty(&sub.account_id), 200)?;
 
-    let photo = match sub.photo {
-        Some(bytes) if !bytes.is_empty() => {
-            let encoded = files::encode(bytes, state.config.photo_max_side)
-                .await
-                .map_err(|e| e.into_error(lang, state.config.max_photo_bytes))?;
-            state
-                .files
-                .put(crate::platform::files::Area::Photos, &encoded)
-                .await
-                .map_err(|e| e.into_error(lang, state.config.max_photo_bytes))?;
-            Some(encoded)
-        }
-        _ => None,
-    };
+    let sent: Vec<Vec<u8>> = sub.photos.into_iter().filter(|p| !p.is_empty()).collect();
+    if sent.len() as i64 > service.max_photos {
+        return Err(bad(t!(
+            lang,
+            "err-photos-too-many",
+            max = service.max_photos
+        )));
+    }
+    let mut photos = Vec::with_capacity(sent.len());
+    for bytes in sent {
+        let encoded = files::encode(bytes, state.config.photo_max_side)
+            .await
+            .map_err(|e| e.into_error(lang, state.config.max_photo_bytes))?;
+        state
+            .files
+            .put(crate::platform::files::Area::Photos, &encoded)
+            .await
+            .map_err(|e| e.into_error(lang, state.config.max_photo_bytes))?;
+        photos.push(encoded);
+    }
 
     // A nearby open report of the same service is linked as a possible duplicate, for staff to
     // confirm. Read before the write transaction, so the writer is held as briefly as possible.
@@ -261,10 +269,11 @@ pub async fn submit(
             }
         }
     }
-    let photo_id = match &photo {
-        Some(p) => Some(files::record(&mut tx, p).await?.id),
-        None => None,
-    };
+    let mut photo_ids = Vec::with_capacity(photos.len());
+    for p in &photos {
+        photo_ids.push(files::record(&mut tx, p).await?.id);
+    }
+    let photo_id = photo_ids.first().copied();
     let token = uuid::Uuid::new_v4().simple().to_string();
     let notice = t!(lang, "notice-received", hours = service.response_hours);
     let id = store::insert(
@@ -295,6 +304,9 @@ pub async fn submit(
         },
     )
     .await?;
+    for p in photo_ids {
+        store::add_photo(&mut tx, id, p, None).await?;
+    }
     impact::record(
         &mut tx,
         &impact::Event {
@@ -374,7 +386,50 @@ pub async fn add_note(db: &Db, staff: &Staff, id: i64, note: &str) -> Result<i64
     Ok(note_id)
 }
 
+/// Hide a reporter's update from the public (a reason is required), or show it again
+/// (`reason` empty). Audited; scoped like the report.
+pub async fn moderate_update(
+    db: &Db,
+    staff: &Staff,
+    id: i64,
+    update_id: i64,
+    reason: &str,
+) -> Result<()> {
+    report_for_staff(db, staff, id).await?;
+    let reason = reason.trim();
+    if reason.chars().count() > 500 {
+        return Err(Error::BadRequest(
+            "the reason is longer than 500 characters".into(),
+        ));
+    }
+    let hide = !reason.is_empty();
+    let mut tx = db.begin().await?;
+    let changed = store::set_update_hidden(&mut tx, id, update_id, hide.then_some(reason)).await?;
+    if changed == 0 {
+        return Err(Error::NotFound(format!(
+            "no update {update_id} of the reporter's on report {id}"
+        )));
+    }
+    audit::record(
+        &mut tx,
+        &staff.actor(),
+        if hide {
+            "report.update_hidden"
+        } else {
+            "report.update_shown"
+        },
+        "report",
+        &id.to_string(),
+        serde_json::json!({ "update_id": update_id, "reason": reason }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Post a status update with a note. `duplicate_of` names the original when marking a duplicate.
+/// Everyone who follows the report hears of it (`followup::notify_change`); `base` is the
+/// address the links in their messages start with.
 pub async fn post_update(
     state: &AppState,
     staff: &Staff,
@@ -382,6 +437,7 @@ pub async fn post_update(
     status: RichStatus,
     note: &str,
     duplicate_of: Option<i64>,
+    base: &str,
 ) -> Result<i64> {
     let db = &state.db;
     let report = report_for_staff(db, staff, id).await?;
@@ -418,8 +474,16 @@ pub async fn post_update(
         _ => {}
     }
     let mut tx = db.begin().await?;
-    let update_id =
-        store::add_update(&mut tx, id, status, note, &staff.actor(), duplicate_of).await?;
+    let update_id = store::add_update(
+        &mut tx,
+        id,
+        status,
+        note,
+        &staff.actor(),
+        duplicate_of,
+        false,
+    )
+    .await?;
     audit::record(
         &mut tx,
         &staff.actor(),
@@ -429,31 +493,13 @@ pub async fn post_update(
         serde_json::json!({"from": report.rich_status, "to": status.as_str(), "update_id": update_id, "duplicate_of": duplicate_of}),
     )
     .await?;
-    // The reporter who gave a phone number hears of it, in the language they reported in.
-    if let Some(phone) = report
-        .contact_phone
-        .as_deref()
-        .and_then(crate::platform::personal::Phone::parse)
-    {
-        let lang = Lang::parse(&report.lang).unwrap_or_default();
-        let head = t!(lang, "sms-status", id = id, status = status.label(lang));
-        // Up to two segments: the note read whole in most cases, cut at a word when long.
-        let text = crate::platform::sms::fit(&head, note, 2);
-        crate::platform::sms::queue(&mut tx, &state.config, &phone, &text, lang, Some(id)).await?;
-    }
-    // Browsers that follow the report (from its tracking page) are told by Web Push.
-    let tracking = format!("/track/{}", report.token);
-    crate::platform::push::notify(&mut tx, "report", id, |lang| {
-        crate::platform::push::Message {
-            title: t!(lang, "push-status-title", id = id),
-            body: match note.trim() {
-                "" => status.label(lang),
-                n => format!("{}: {n}", status.label(lang)),
-            },
-            url: tracking.clone(),
-        }
-    })
-    .await?;
+    let change = followup::Change {
+        status,
+        note,
+        update_id,
+        by_reporter: false,
+    };
+    followup::notify_change(&mut tx, state, &report, &change, base).await?;
     tx.commit().await?;
     metrics::counter!("khidmat_report_updates_total", "status" => status.as_str()).increment(1);
     Ok(update_id)

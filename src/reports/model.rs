@@ -128,6 +128,10 @@ pub struct Service {
     pub status_notes: BTreeMap<String, Text3>,
     pub minutes_saved: i64,
     pub response_hours: i64,
+    /// How many photos a report may carry (the first with the report, the rest with updates).
+    pub max_photos: i64,
+    /// How long after "fixed" the reporter is asked whether it is.
+    pub ask_fixed_after_hours: i64,
     pub public: bool,
     pub active: bool,
 }

@@ -543,10 +543,10 @@ fn list_filter(pairs: &[(String, String)], config: &Config, lang: Lang) -> Resul
     Ok(f)
 }
 
-/// Fields of a submission, from a form or a multipart body (the photo is the part `media`).
+/// Fields of a submission, from a form or a multipart body (each photo is a part `media`).
 pub(crate) struct Fields {
     pub pairs: Vec<(String, String)>,
-    pub photo: Option<Vec<u8>>,
+    pub photos: Vec<Vec<u8>>,
 }
 
 impl Fields {
@@ -565,7 +565,7 @@ impl Fields {
                 parts.push(v.as_bytes());
             }
         }
-        if let Some(p) = &self.photo {
+        for p in &self.photos {
             parts.push(p);
         }
         request_hash(&parts)
@@ -597,7 +597,7 @@ pub(crate) async fn read_fields(
             .map_err(|e| Error::BadRequest(t!(lang, "err-body", reason = e.body_text())))?;
         let mut fields = Fields {
             pairs: Vec::new(),
-            photo: None,
+            photos: Vec::new(),
         };
         let body_error = |e: axum::extract::multipart::MultipartError| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -616,7 +616,9 @@ pub(crate) async fn read_fields(
                     }
                     bytes.extend_from_slice(&chunk);
                 }
-                fields.photo = Some(bytes);
+                if !bytes.is_empty() {
+                    fields.photos.push(bytes);
+                }
             } else {
                 let text = field.text().await.map_err(body_error)?;
                 fields.pairs.push((name, text));
@@ -635,7 +637,10 @@ pub(crate) async fn read_fields(
         })?;
         let pairs = serde_urlencoded::from_bytes(&bytes)
             .map_err(|e| Error::BadRequest(t!(lang, "err-body", reason = e.to_string())))?;
-        Ok(Fields { pairs, photo: None })
+        Ok(Fields {
+            pairs,
+            photos: Vec::new(),
+        })
     } else {
         Err(Error::Unsupported(t!(lang, "err-content-type")))
     }
@@ -644,7 +649,7 @@ pub(crate) async fn read_fields(
 /// Make a submission of form fields: `attribute[CODE]` and `attribute[CODE][]` become answers.
 pub(crate) fn submission(fields: Fields) -> Submission {
     let mut s = Submission {
-        photo: fields.photo,
+        photos: fields.photos,
         ..Default::default()
     };
     for (k, v) in fields.pairs {
@@ -868,7 +873,10 @@ mod tests {
             ("attribute[seen][]".to_string(), "night".to_string()),
             ("unrelated".to_string(), "x".to_string()),
         ];
-        let s = submission(Fields { pairs, photo: None });
+        let s = submission(Fields {
+            pairs,
+            photos: Vec::new(),
+        });
         assert_eq!(s.service_code.as_deref(), Some("kunda"));
         assert_eq!(s.attributes["premises"], vec!["shop"]);
         assert_eq!(s.attributes["seen"], vec!["day", "night"]);

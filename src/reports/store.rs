@@ -36,6 +36,8 @@ struct ServiceRow {
     status_notes: String,
     minutes_saved: i64,
     response_hours: i64,
+    max_photos: i64,
+    ask_fixed_after_hours: i64,
     public: bool,
     active: bool,
 }
@@ -75,6 +77,8 @@ impl ServiceRow {
             status_notes: serde_json::from_str(&self.status_notes).map_err(decode)?,
             minutes_saved: self.minutes_saved,
             response_hours: self.response_hours,
+            max_photos: self.max_photos,
+            ask_fixed_after_hours: self.ask_fixed_after_hours,
             public: self.public,
             active: self.active,
         })
@@ -84,7 +88,8 @@ impl ServiceRow {
 const SERVICE_SELECT: &str = "SELECT s.id, s.code, s.department_id, d.slug AS department_slug, \
     d.name_en AS dep_en, d.name_ur AS dep_ur, d.name_ps AS dep_ps, s.name_en, s.name_ur, s.name_ps, \
     s.description_en, s.description_ur, s.description_ps, s.group_en, s.group_ur, s.group_ps, \
-    s.keywords, s.sms_keywords, s.icon, s.attributes, s.status_notes, s.minutes_saved, s.response_hours, s.public, s.active \
+    s.keywords, s.sms_keywords, s.icon, s.attributes, s.status_notes, s.minutes_saved, s.response_hours, \
+    s.max_photos, s.ask_fixed_after_hours, s.public, s.active \
     FROM report_services s JOIN departments d ON d.id = s.department_id";
 
 /// Active services, by group then code.
@@ -145,6 +150,8 @@ pub struct ServiceSpec<'a> {
     pub status_notes: &'a BTreeMap<String, Text3>,
     pub minutes_saved: i64,
     pub response_hours: i64,
+    pub max_photos: i64,
+    pub ask_fixed_after_hours: i64,
     pub public: bool,
     pub active: bool,
 }
@@ -156,8 +163,8 @@ pub async fn upsert_service(tx: &mut Tx, s: &ServiceSpec<'_>) -> Result<i64, sql
         query(
             "INSERT INTO report_services (code, department_id, name_en, name_ur, name_ps, description_en, description_ur, \
              description_ps, group_en, group_ur, group_ps, keywords, icon, attributes, status_notes, minutes_saved, \
-             response_hours, public, active, created_at, updated_at, sms_keywords) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21) \
+             response_hours, public, active, created_at, updated_at, sms_keywords, max_photos, ask_fixed_after_hours) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21, $22, $23) \
              ON CONFLICT (code) DO UPDATE SET department_id = excluded.department_id, name_en = excluded.name_en, \
              name_ur = excluded.name_ur, name_ps = excluded.name_ps, description_en = excluded.description_en, \
              description_ur = excluded.description_ur, description_ps = excluded.description_ps, \
@@ -165,7 +172,8 @@ pub async fn upsert_service(tx: &mut Tx, s: &ServiceSpec<'_>) -> Result<i64, sql
              keywords = excluded.keywords, icon = excluded.icon, attributes = excluded.attributes, \
              status_notes = excluded.status_notes, minutes_saved = excluded.minutes_saved, \
              response_hours = excluded.response_hours, public = excluded.public, active = excluded.active, \
-             updated_at = excluded.updated_at, sms_keywords = excluded.sms_keywords RETURNING id",
+             updated_at = excluded.updated_at, sms_keywords = excluded.sms_keywords, \
+             max_photos = excluded.max_photos, ask_fixed_after_hours = excluded.ask_fixed_after_hours RETURNING id",
         )
         .bind(s.code)
         .bind(s.department_id)
@@ -187,7 +195,9 @@ pub async fn upsert_service(tx: &mut Tx, s: &ServiceSpec<'_>) -> Result<i64, sql
         .bind(s.public)
         .bind(s.active)
         .bind(now)
-        .bind(serde_json::to_string(s.sms_keywords).expect("keywords serialise")),
+        .bind(serde_json::to_string(s.sms_keywords).expect("keywords serialise"))
+        .bind(s.max_photos)
+        .bind(s.ask_fixed_after_hours),
     )
     .await
 }
@@ -680,7 +690,18 @@ pub struct UpdateRow {
     pub author: String,
     pub media_url: Option<String>,
     pub at: DateTime<Utc>,
+    /// Written by the reporter (an update, or the answer to "is it fixed?"), not by staff.
+    pub by_citizen: bool,
+    /// Why staff hid it (a citizen's update only); hidden updates are staff's alone.
+    pub hidden_reason: Option<String>,
+    /// The photo the reporter added with it.
+    pub photo_sha256: Option<String>,
 }
+
+const UPDATE_SELECT: &str = "SELECT u.id, u.report_id, u.status, u.note, u.author, u.media_url, u.at, \
+    u.by_citizen, u.hidden_reason, \
+    (SELECT p.sha256 FROM report_photos rp JOIN photos p ON p.id = rp.photo_id WHERE rp.update_id = u.id \
+     ORDER BY rp.id LIMIT 1) AS photo_sha256 FROM report_updates u";
 
 /// Record a staff update: the report takes the new status and note.
 pub async fn add_update(
@@ -690,6 +711,7 @@ pub async fn add_update(
     note: &str,
     author: &str,
     duplicate_of: Option<i64>,
+    by_citizen: bool,
 ) -> Result<i64, sqlx::Error> {
     let now = Utc::now();
     tx.execute(
@@ -706,12 +728,13 @@ pub async fn add_update(
     )
     .await?;
     tx.scalar(
-        query("INSERT INTO report_updates (report_id, status, note, author, at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+        query("INSERT INTO report_updates (report_id, status, note, author, at, by_citizen) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
             .bind(report_id)
             .bind(status.as_str())
             .bind(note)
             .bind(author)
-            .bind(now),
+            .bind(now)
+            .bind(by_citizen),
     )
     .await
 }
@@ -749,10 +772,22 @@ pub async fn notes_of(db: &Db, report_id: i64) -> Result<Vec<NoteRow>, sqlx::Err
     .await
 }
 
-pub async fn updates_of(db: &Db, report_id: i64) -> Result<Vec<UpdateRow>, sqlx::Error> {
+/// A report's updates, oldest first; `hidden` includes those staff hid (for staff only).
+pub async fn updates_of(
+    db: &Db,
+    report_id: i64,
+    hidden: bool,
+) -> Result<Vec<UpdateRow>, sqlx::Error> {
+    let shown = if hidden {
+        ""
+    } else {
+        " AND u.hidden_reason IS NULL"
+    };
     db.fetch_all(
-        query("SELECT id, report_id, status, note, author, media_url, at FROM report_updates WHERE report_id = $1 ORDER BY id")
-            .bind(report_id),
+        query(format!(
+            "{UPDATE_SELECT} WHERE u.report_id = $1{shown} ORDER BY u.id"
+        ))
+        .bind(report_id),
     )
     .await
 }
@@ -766,11 +801,11 @@ pub async fn updates_between(
     offset: i64,
 ) -> Result<Vec<UpdateRow>, sqlx::Error> {
     db.fetch_all(
-        query(
-            "SELECT u.id, u.report_id, u.status, u.note, u.author, u.media_url, u.at FROM report_updates u \
-             JOIN reports r ON r.id = u.report_id JOIN report_services s ON s.id = r.service_id \
-             WHERE u.at >= $1 AND u.at <= $2 AND s.public = $3 ORDER BY u.at, u.id LIMIT $4 OFFSET $5",
-        )
+        query(format!(
+            "{UPDATE_SELECT} JOIN reports r ON r.id = u.report_id JOIN report_services s ON s.id = r.service_id \
+             WHERE u.at >= $1 AND u.at <= $2 AND s.public = $3 AND u.hidden_reason IS NULL \
+             ORDER BY u.at, u.id LIMIT $4 OFFSET $5"
+        ))
         .bind(start)
         .bind(end)
         .bind(true)
@@ -840,4 +875,316 @@ pub async fn nearest_open_report(
         .map(|(id, la, lo, _)| (id, geo::haversine_m(lat, long, la, lo)))
         .filter(|(_, m)| *m <= radius_m)
         .min_by(|a, b| a.1.total_cmp(&b.1)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// After sending: the reporter's updates and photos, followers, "is it fixed?"
+
+/// The reporter's own update: words (and perhaps a photo, added by the caller), the report's
+/// status unchanged.
+pub async fn add_citizen_update(
+    tx: &mut Tx,
+    report_id: i64,
+    note: &str,
+) -> Result<i64, sqlx::Error> {
+    let now = Utc::now();
+    tx.execute(
+        query("UPDATE reports SET updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(report_id),
+    )
+    .await?;
+    tx.scalar(
+        query(
+            "INSERT INTO report_updates (report_id, status, note, author, at, by_citizen) \
+             SELECT id, rich_status, $1, 'reporter', $2, $3 FROM reports WHERE id = $4 RETURNING id",
+        )
+        .bind(note)
+        .bind(now)
+        .bind(true)
+        .bind(report_id),
+    )
+    .await
+}
+
+/// Staff hide a citizen's update from the public (or show it again with `None`).
+pub async fn set_update_hidden(
+    tx: &mut Tx,
+    report_id: i64,
+    update_id: i64,
+    reason: Option<&str>,
+) -> Result<u64, sqlx::Error> {
+    tx.execute(
+        query("UPDATE report_updates SET hidden_reason = $1 WHERE id = $2 AND report_id = $3 AND by_citizen = $4")
+            .bind(reason)
+            .bind(update_id)
+            .bind(report_id)
+            .bind(true),
+    )
+    .await
+}
+
+/// Add a photo to a report (with the report, or with one of its updates).
+pub async fn add_photo(
+    tx: &mut Tx,
+    report_id: i64,
+    photo_id: i64,
+    update_id: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    tx.execute(
+        query("INSERT INTO report_photos (report_id, photo_id, update_id, at) VALUES ($1, $2, $3, $4)")
+            .bind(report_id)
+            .bind(photo_id)
+            .bind(update_id)
+            .bind(Utc::now()),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The photos a report carries, in order (the hashes of their files). `hidden` includes those
+/// of updates staff hid.
+pub async fn photos_of(db: &Db, report_id: i64, hidden: bool) -> Result<Vec<String>, sqlx::Error> {
+    let shown = if hidden {
+        ""
+    } else {
+        " AND NOT EXISTS (SELECT 1 FROM report_updates u WHERE u.id = rp.update_id AND u.hidden_reason IS NOT NULL)"
+    };
+    let rows: Vec<(String,)> = db
+        .fetch_all(
+            query(format!(
+                "SELECT p.sha256 FROM report_photos rp JOIN photos p ON p.id = rp.photo_id \
+                 WHERE rp.report_id = $1{shown} ORDER BY rp.id"
+            ))
+            .bind(report_id),
+        )
+        .await?;
+    Ok(rows.into_iter().map(|(s,)| s).collect())
+}
+
+/// How many photos a report carries (hidden ones too: the limit counts what was sent).
+pub async fn photo_count(tx: &mut Tx, report_id: i64) -> Result<i64, sqlx::Error> {
+    tx.scalar(query("SELECT COUNT(*) FROM report_photos WHERE report_id = $1").bind(report_id))
+        .await
+}
+
+/// Someone told of a report's changes by SMS or e-mail.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Follower {
+    pub id: i64,
+    pub report_id: i64,
+    pub channel: String,
+    pub address: String,
+    pub lang: String,
+    pub token: String,
+    pub confirmed_at: Option<DateTime<Utc>>,
+}
+
+/// Add a follower, or return the one there is for the same address. `confirmed`: the address
+/// proved itself already (an SMS from the number).
+pub async fn add_follower(
+    tx: &mut Tx,
+    report_id: i64,
+    channel: &str,
+    address: &str,
+    lang: &str,
+    token: &str,
+    confirmed: bool,
+) -> Result<Follower, sqlx::Error> {
+    let now = Utc::now();
+    tx.execute(
+        query(
+            "INSERT INTO report_followers (report_id, channel, address, lang, token, confirmed_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (report_id, channel, address) DO UPDATE \
+             SET lang = excluded.lang, confirmed_at = COALESCE(report_followers.confirmed_at, excluded.confirmed_at)",
+        )
+        .bind(report_id)
+        .bind(channel)
+        .bind(address)
+        .bind(lang)
+        .bind(token)
+        .bind(confirmed.then_some(now))
+        .bind(now),
+    )
+    .await?;
+    tx.fetch_one(
+        query(
+            "SELECT id, report_id, channel, address, lang, token, confirmed_at FROM report_followers \
+             WHERE report_id = $1 AND channel = $2 AND address = $3",
+        )
+        .bind(report_id)
+        .bind(channel)
+        .bind(address),
+    )
+    .await
+}
+
+/// The follower a link's token names.
+pub async fn follower_by_token(db: &Db, token: &str) -> Result<Option<Follower>, sqlx::Error> {
+    db.fetch_optional(
+        query("SELECT id, report_id, channel, address, lang, token, confirmed_at FROM report_followers WHERE token = $1")
+            .bind(token),
+    )
+    .await
+}
+
+pub async fn confirm_follower(db: &Db, id: i64) -> Result<(), sqlx::Error> {
+    db.execute(
+        query(
+            "UPDATE report_followers SET confirmed_at = $1 WHERE id = $2 AND confirmed_at IS NULL",
+        )
+        .bind(Utc::now())
+        .bind(id),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Stop telling an address (`report_id`: of that report only; else of every report).
+pub async fn remove_follower(
+    db: &Db,
+    channel: &str,
+    address: &str,
+    report_id: Option<i64>,
+) -> Result<u64, sqlx::Error> {
+    db.execute(
+        query(
+            "DELETE FROM report_followers WHERE channel = $1 AND address = $2 AND ($3 IS NULL OR report_id = $3)",
+        )
+        .bind(channel)
+        .bind(address)
+        .bind(report_id),
+    )
+    .await
+}
+
+/// The confirmed followers of a report.
+pub async fn followers_of(tx: &mut Tx, report_id: i64) -> Result<Vec<Follower>, sqlx::Error> {
+    tx.fetch_all(
+        query(
+            "SELECT id, report_id, channel, address, lang, token, confirmed_at FROM report_followers \
+             WHERE report_id = $1 AND confirmed_at IS NOT NULL ORDER BY id",
+        )
+        .bind(report_id),
+    )
+    .await
+}
+
+/// "Is it fixed?" for one fix: asked, and perhaps answered.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Outcome {
+    pub id: i64,
+    pub report_id: i64,
+    pub fix_update_id: i64,
+    pub asked_at: DateTime<Utc>,
+    pub asked_on: String,
+    pub phone: Option<String>,
+    /// `fixed` (waiting for 1 or 2), `rating` (waiting for 1–5), `none`.
+    pub awaiting: String,
+    pub fixed: Option<bool>,
+    pub rating: Option<i64>,
+}
+
+const OUTCOME_SELECT: &str =
+    "SELECT id, report_id, fix_update_id, asked_at, asked_on, phone, awaiting, \
+    fixed, rating FROM report_outcomes";
+
+/// The latest update that marked a report fixed.
+pub async fn last_fix(tx: &mut Tx, report_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    tx.fetch_optional::<(i64,)>(
+        query("SELECT id FROM report_updates WHERE report_id = $1 AND status = 'fixed' ORDER BY id DESC LIMIT 1")
+            .bind(report_id),
+    )
+    .await
+    .map(|r| r.map(|(id,)| id))
+}
+
+/// Ask about a fix (once: a second ask of the same fix returns `None`).
+pub async fn insert_outcome(
+    tx: &mut Tx,
+    report_id: i64,
+    fix_update_id: i64,
+    asked_on: &str,
+    phone: Option<&str>,
+) -> Result<Option<i64>, sqlx::Error> {
+    tx.fetch_optional::<(i64,)>(
+        query(
+            "INSERT INTO report_outcomes (report_id, fix_update_id, asked_at, asked_on, phone, awaiting) \
+             VALUES ($1, $2, $3, $4, $5, 'fixed') ON CONFLICT (fix_update_id) DO NOTHING RETURNING id",
+        )
+        .bind(report_id)
+        .bind(fix_update_id)
+        .bind(Utc::now())
+        .bind(asked_on)
+        .bind(phone),
+    )
+    .await
+    .map(|r| r.map(|(id,)| id))
+}
+
+pub async fn outcome_of_fix(
+    tx: &mut Tx,
+    fix_update_id: i64,
+) -> Result<Option<Outcome>, sqlx::Error> {
+    tx.fetch_optional(
+        query(format!("{OUTCOME_SELECT} WHERE fix_update_id = $1")).bind(fix_update_id),
+    )
+    .await
+}
+
+/// The latest question put to a number that still waits for its reply.
+pub async fn awaiting_reply(db: &Db, phone: &str) -> Result<Option<Outcome>, sqlx::Error> {
+    db.fetch_optional(
+        query(format!(
+            "{OUTCOME_SELECT} WHERE phone = $1 AND awaiting <> 'none' ORDER BY asked_at DESC, id DESC LIMIT 1"
+        ))
+        .bind(phone),
+    )
+    .await
+}
+
+/// Record whether it is fixed; a rating is asked for next.
+pub async fn answer_fixed(
+    tx: &mut Tx,
+    id: i64,
+    fixed: bool,
+    words: Option<&str>,
+    channel: &str,
+    rating: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    let now = Utc::now();
+    tx.execute(
+        query(
+            "UPDATE report_outcomes SET fixed = $1, words = $2, answered_on = $3, answered_at = $4, week = $5, \
+             rating = $6, awaiting = $7 WHERE id = $8",
+        )
+        .bind(fixed)
+        .bind(words)
+        .bind(channel)
+        .bind(now)
+        .bind(crate::platform::impact::week_of(now))
+        .bind(rating)
+        .bind(if rating.is_some() { "none" } else { "rating" })
+        .bind(id),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Record the 1–5 rating that goes with an answer.
+pub async fn answer_rating(tx: &mut Tx, id: i64, rating: i64) -> Result<(), sqlx::Error> {
+    tx.execute(
+        query("UPDATE report_outcomes SET rating = $1, awaiting = 'none' WHERE id = $2")
+            .bind(rating)
+            .bind(id),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The question is void (the report moved on before the reply came): nothing more awaited.
+pub async fn stop_awaiting(db: &Db, id: i64) -> Result<(), sqlx::Error> {
+    db.execute(query("UPDATE report_outcomes SET awaiting = 'none' WHERE id = $1").bind(id))
+        .await?;
+    Ok(())
 }

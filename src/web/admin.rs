@@ -394,6 +394,11 @@ fn fields_of(s: &Service) -> Vec<(String, String)> {
         ("icon".into(), s.icon.clone()),
         ("minutes_saved".into(), s.minutes_saved.to_string()),
         ("response_hours".into(), s.response_hours.to_string()),
+        ("max_photos".into(), s.max_photos.to_string()),
+        (
+            "ask_fixed_after_hours".into(),
+            s.ask_fixed_after_hours.to_string(),
+        ),
         (
             "public".into(),
             if s.public { "on".into() } else { String::new() },
@@ -472,6 +477,8 @@ async fn new_service(
         ("public".to_owned(), "on".to_owned()),
         ("minutes_saved".into(), "30".into()),
         ("response_hours".into(), "72".into()),
+        ("max_photos".into(), "3".into()),
+        ("ask_fixed_after_hours".into(), "672".into()),
     ];
     let page = ServicePage {
         p: staff_page(

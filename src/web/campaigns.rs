@@ -738,13 +738,10 @@ async fn add_photo(
     projects::owned(&state.db, &who, id, lang)
         .await
         .or_page(lang)?;
-    let bytes = fields
-        .photo
-        .filter(|b| !b.is_empty())
-        .ok_or_else(|| PageError {
-            error: Error::BadRequest(lang.t("campaign-err-no-photo")),
-            lang,
-        })?;
+    let bytes = fields.photos.into_iter().next().ok_or_else(|| PageError {
+        error: Error::BadRequest(lang.t("campaign-err-no-photo")),
+        lang,
+    })?;
     projects::add_photo(&state, &who, id, bytes, lang)
         .await
         .or_page(lang)?;

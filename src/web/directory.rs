@@ -637,7 +637,7 @@ async fn review(
         name: get("name"),
         phone: get("phone"),
         code: get("code"),
-        photo: fields.photo.clone(),
+        photo: fields.photos.first().cloned(),
     };
     match directory::review(&state, input, lang).await {
         Ok(_) => Ok(Redirect::to(&format!("/places/{uuid}?reviewed=1")).into_response()),

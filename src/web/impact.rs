@@ -18,7 +18,7 @@ use super::{charts, render, Here, OrPage, Page, PageError};
 use crate::platform::i18n::Lang;
 use crate::platform::org;
 use crate::platform::state::AppState;
-use crate::programme::figures::{self, Figures, Group, Range};
+use crate::programme::figures::{self, Figures, Group, OutcomeGroup, Range};
 use crate::programme::projects;
 
 pub fn router() -> Router<AppState> {
@@ -73,6 +73,12 @@ async fn names(state: &AppState, lang: Lang) -> Result<Names, sqlx::Error> {
     for d in state.districts().await?.iter() {
         out.insert(format!("district:{}", d.slug), d.name(lang).to_owned());
     }
+    for s in crate::reports::all_services(&state.db).await? {
+        out.insert(
+            format!("report-service:{}", s.code),
+            s.name.get(lang).to_owned(),
+        );
+    }
     Ok(out)
 }
 
@@ -108,9 +114,75 @@ pub struct Section {
     pub rows: Vec<Row>,
 }
 
+/// One row of "is it fixed?": answers, the share reopened, the mean rating.
+pub struct OutcomeRow {
+    pub key: String,
+    pub name: String,
+    pub answered: i64,
+    /// `25%`, or a dash.
+    pub reopened: String,
+    /// `4.2`, or a dash.
+    pub rating: String,
+}
+
+pub struct OutcomeSection {
+    pub title: String,
+    pub kind: &'static str,
+    pub rows: Vec<OutcomeRow>,
+}
+
+fn percent(r: Option<f64>) -> String {
+    r.map_or_else(|| "–".to_owned(), |r| format!("{:.0}%", r * 100.0))
+}
+
+fn stars(r: Option<f64>) -> String {
+    r.map_or_else(|| "–".to_owned(), |r| format!("{r:.1}"))
+}
+
+fn outcome_sections(lang: Lang, f: &Figures, names: &Names) -> Vec<OutcomeSection> {
+    let section = |kind: &'static str, title: &str, groups: &[OutcomeGroup]| OutcomeSection {
+        title: lang.t(title),
+        kind,
+        rows: groups
+            .iter()
+            .map(|g| OutcomeRow {
+                key: g.key.clone(),
+                name: if g.key.is_empty() {
+                    lang.t("impact-none")
+                } else {
+                    names
+                        .get(&format!("{kind}:{}", g.key))
+                        .cloned()
+                        .unwrap_or_else(|| g.name.clone())
+                },
+                answered: g.answered,
+                reopened: percent(g.reopen_rate),
+                rating: stars(g.mean_rating),
+            })
+            .collect(),
+    };
+    vec![
+        section(
+            "report-service",
+            "impact-by-service",
+            &f.outcomes.by_service,
+        ),
+        section(
+            "department",
+            "impact-by-department",
+            &f.outcomes.by_department,
+        ),
+        section("district", "impact-by-district", &f.outcomes.by_district),
+    ]
+}
+
 /// What both pages show.
 pub struct View {
     pub f: Figures,
+    /// "Is it fixed?": the share reopened and the mean rating, overall and by group.
+    pub reopened: String,
+    pub rating: String,
+    pub outcomes: Vec<OutcomeSection>,
     pub hours: String,
     /// (week, citizens, queries)
     pub weeks: Vec<(String, i64, i64)>,
@@ -150,6 +222,9 @@ fn view(lang: Lang, f: Figures, names: &Names) -> View {
         section("district", "impact-by-district", &f.by_district, false),
     ];
     View {
+        reopened: percent(f.outcomes.reopen_rate),
+        rating: stars(f.outcomes.mean_rating),
+        outcomes: outcome_sections(lang, &f, names),
         hours: format!("{:.1}", f.hours_saved),
         weekly_chart: charts::columns(&short, lang.is_rtl(), &lang.t("impact-weekly")),
         weeks,

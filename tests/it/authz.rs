@@ -499,6 +499,28 @@ async fn plant(app: &TestApp) -> Planted {
             ("phone", "03007654321"),
         ])
         .await;
+    // The reporter adds to it (staff may hide that from the public).
+    let token: String = app
+        .db
+        .scalar(
+            khidmat::platform::db::query("SELECT token FROM reports WHERE id = $1")
+                .bind(report.parse::<i64>().unwrap()),
+        )
+        .await
+        .unwrap();
+    let reporter = crate::helpers::browser();
+    let (_, html) = crate::helpers::page(&reporter, app, &format!("/track/{token}")).await;
+    let r = reporter
+        .post(app.at(&format!("/track/{token}/update")))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("csrf", crate::helpers::hidden(&html, "csrf"))
+                .text("note", format!("{MARK}: still hooked")),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "the reporter's update is added");
 
     app.add_user(
         "desk@minorities.test",

@@ -16,6 +16,7 @@ mod crash;
 mod dcat;
 mod directory;
 mod faults;
+mod followup;
 mod fuzz;
 mod kernel;
 mod layers;

@@ -1087,7 +1087,7 @@ both!(
                 .await
                 .unwrap();
             let mut lines = csv.lines();
-            assert_eq!(lines.next().unwrap(), "week,service,channel,department,district,queries_handled,minutes_saved,citizens_facilitated");
+            assert_eq!(lines.next().unwrap(), "week,service,channel,department,district,queries_handled,minutes_saved,citizens_facilitated,outcomes_answered,outcomes_reopened,mean_rating");
             let listed: BTreeSet<String> = lines.map(str::to_owned).collect();
             // (week, service, channel, department, district) -> (queries, minutes, citizens)
             let mut cells: BTreeMap<CellKey, (i64, i64, BTreeSet<&str>)> = BTreeMap::new();
@@ -1110,7 +1110,7 @@ both!(
                 .filter(|(_, (n, _, _))| *n >= 5)
                 .map(|((w, s, c, d, di), (n, mins, who))| {
                     format!(
-                        "{w},{s},{c},{d},{di},{},{},{}",
+                        "{w},{s},{c},{d},{di},{},{},{},0,0,",
                         r5(n),
                         scaled(mins, n),
                         r5(who.len() as i64)

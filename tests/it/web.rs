@@ -236,7 +236,7 @@ both!(
         .await;
         assert_eq!(resp.status(), 303);
         assert_eq!(rich_status(&app, &third).await, "duplicate");
-        let updates = khidmat::reports::store::updates_of(&app.db, third.parse().unwrap())
+        let updates = khidmat::reports::store::updates_of(&app.db, third.parse().unwrap(), true)
             .await
             .unwrap();
         assert!(

@@ -32,10 +32,27 @@ use crate::web::{render, FormPost, Frame, Here, OrPage, Page, PageError, PublicW
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
-        .route("/report/{code}", get(report_form).post(report_submit))
+        .route(
+            "/report/{code}",
+            get(report_form)
+                .post(report_submit)
+                .layer(axum::extract::DefaultBodyLimit::max(40 * 1024 * 1024)),
+        )
         .route("/track/{token}", get(track))
         .route("/track/{token}/follow", post(follow))
         .route("/track/{token}/unfollow", post(unfollow))
+        .route(
+            "/track/{token}/update",
+            post(citizen_update).layer(axum::extract::DefaultBodyLimit::max(12 * 1024 * 1024)),
+        )
+        .route("/track/{token}/fixed", post(fixed_answer))
+        .route("/track/{token}/follow-email", post(follow_email_tracked))
+        .route("/reports/{id}/follow", post(follow_email_public))
+        .route(
+            "/follow/{token}",
+            get(follow_confirm_page).post(follow_confirm),
+        )
+        .route("/unfollow/{token}", get(unfollow_link))
         .route("/reports", get(public_list))
         .route("/reports/map", get(public_map))
         .route("/reports/{id}", get(public_report))
@@ -114,6 +131,11 @@ struct ReportForm {
     /// What the citizen typed, kept when the form comes back with an error.
     v: BTreeMap<String, String>,
     idempotency_key: String,
+    /// How many photos the service takes, the photo field's label, and what is said when more
+    /// are chosen.
+    max_photos: i64,
+    photo_label: String,
+    too_many: String,
 }
 
 impl ReportForm {
@@ -159,6 +181,13 @@ async fn form_page(
         error,
         v,
         idempotency_key,
+        max_photos: service.max_photos,
+        photo_label: if service.max_photos > 1 {
+            t!(lang, "form-photos", max = service.max_photos)
+        } else {
+            lang.t("form-photo")
+        },
+        too_many: t!(lang, "form-photos-too-many", max = service.max_photos),
     })
 }
 
@@ -278,6 +307,9 @@ pub struct HistoryItem {
     pub status: String,
     pub note: String,
     pub at: String,
+    /// Written by the reporter, not by the department.
+    pub by_citizen: bool,
+    pub photo: Option<String>,
 }
 
 /// A report as the public (or, on the tracking page, its reporter) sees it.
@@ -291,9 +323,14 @@ pub struct ReportView {
     pub expected: String,
     pub place: String,
     pub description: String,
-    pub photo: Option<String>,
+    /// The photos sent with the report (an Open311 client's `media_url` if it sent none).
+    pub photos: Vec<String>,
     pub history: Vec<HistoryItem>,
     pub map: Option<String>,
+    /// Marked fixed: the reporter is asked whether it is.
+    pub fixed: bool,
+    /// Photos the reporter may still add.
+    pub photos_left: i64,
 }
 
 async fn report_view(
@@ -306,21 +343,57 @@ async fn report_view(
         .await?
         .map(|r| r.rich_status())
         .unwrap_or(RichStatus::Open);
-    let updates = store::updates_of(&state.db, row.id).await?;
+    let updates = store::updates_of(&state.db, row.id, false).await?;
     let mut history = vec![HistoryItem {
         status: RichStatus::Open.label(lang),
         note: lang.t("track-received"),
         at: format::datetime(lang, row.requested_at),
+        by_citizen: false,
+        photo: None,
     }];
+    let mut later_photos = std::collections::HashSet::new();
     for u in updates {
+        if let Some(sha) = &u.photo_sha256 {
+            later_photos.insert(sha.clone());
+        }
         history.push(HistoryItem {
-            status: RichStatus::parse(&u.status)
-                .map(|s| s.label(lang))
-                .unwrap_or(u.status),
-            note: u.note,
+            status: if u.author == reports::followup::REPORTER {
+                lang.t("track-citizen-update")
+            } else {
+                RichStatus::parse(&u.status)
+                    .map(|s| s.label(lang))
+                    .unwrap_or(u.status)
+            },
+            note: if u.by_citizen {
+                crate::platform::personal::redact_text(&u.note).into_owned()
+            } else {
+                u.note
+            },
             at: format::datetime(lang, u.at),
+            by_citizen: u.by_citizen,
+            photo: u
+                .photo_sha256
+                .map(|sha| crate::platform::files::url(base, &sha)),
         });
     }
+    let all_photos = store::photos_of(&state.db, row.id, false).await?;
+    let sent_photos: Vec<String> = all_photos
+        .iter()
+        .filter(|sha| !later_photos.contains(*sha))
+        .map(|sha| crate::platform::files::url(base, sha))
+        .collect();
+    let photos = if sent_photos.is_empty() {
+        reports::media_url(base, row.photo_sha256.as_deref(), row.media_url.clone())
+            .into_iter()
+            .collect()
+    } else {
+        sent_photos
+    };
+    let max_photos = state
+        .service(&row.service_code)
+        .await?
+        .map_or(1, |s| s.max_photos);
+    let photo_count = store::photos_of(&state.db, row.id, true).await?.len() as i64;
     let districts = state.districts().await?;
     let map = match (row.lat, row.long) {
         (Some(la), Some(lo)) => Some(map::small_map(&state.config, la, lo, &districts, lang)),
@@ -347,9 +420,11 @@ async fn report_view(
             row.description.as_deref().unwrap_or(""),
         )
         .into_owned(),
-        photo: reports::media_url(base, row.photo_sha256.as_deref(), row.media_url.clone()),
+        photos,
         history,
         map,
+        fixed: rich == RichStatus::Fixed,
+        photos_left: (max_photos - photo_count).max(0),
     })
 }
 
@@ -362,15 +437,37 @@ struct Track {
     qr: String,
     link: String,
     sms: String,
+    /// "Text FOLLOW 123 to 8080".
+    sms_follow: String,
+    /// Where the "e-mail me" form goes.
+    follow_action: String,
     attribution: String,
     /// This deployment's Web Push key, for "tell me on this phone".
     push_key: String,
     token: String,
+    /// What the reporter just did, said back to them.
+    flash: String,
+    /// Why what they sent was refused, and what they wrote, to send again.
+    error: Option<String>,
+    typed: String,
 }
 
 #[derive(Deserialize)]
 struct TrackQuery {
     new: Option<String>,
+    done: Option<String>,
+}
+
+/// What a `?done=` on the tracking or report page says.
+fn flash(lang: Lang, done: Option<&str>) -> String {
+    match done {
+        Some("update") => lang.t("track-update-added"),
+        Some("fixed") => lang.t("outcome-thanks-fixed"),
+        Some("not-fixed") => lang.t("outcome-thanks-reopened"),
+        Some("mailed") => lang.t("follow-mailed"),
+        Some("following") => lang.t("follow-confirmed"),
+        _ => String::new(),
+    }
 }
 
 async fn track(
@@ -380,16 +477,29 @@ async fn track(
     Path(token): Path<String>,
     Query(q): Query<TrackQuery>,
 ) -> Result<Response, PageError> {
-    let id = tracked(&state, &token, lang).await?;
+    let frame = Frame::new(lang, &csrf, &uri);
+    let mut page = track_page(&state, frame, &headers, token).await?;
+    page.fresh = q.new.is_some();
+    page.flash = flash(lang, q.done.as_deref());
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+async fn track_page(
+    state: &AppState,
+    Frame { lang, csrf, uri }: Frame<'_>,
+    headers: &HeaderMap,
+    token: String,
+) -> Result<Track, PageError> {
+    let id = tracked(state, &token, lang).await?;
     let row = store::get_public(&state.db, id, lang)
         .await
         .or_page(lang)?
         .ok_or_else(|| PageError::not_found(lang))?;
-    let base = state.config.base_url(&headers);
-    let r = report_view(&state, row, lang, &base).await.or_page(lang)?;
+    let base = state.config.base_url(headers);
+    let r = report_view(state, row, lang, &base).await.or_page(lang)?;
     let link = format!("{base}/track/{token}");
-    let page = Track {
-        p: Page::new(lang, t!(lang, "track-title", id = r.id), &uri, &csrf),
+    Ok(Track {
+        p: Page::new(lang, t!(lang, "track-title", id = r.id), uri, csrf),
         qr: crate::web::qr::svg(&link, &lang.t("track-qr")).unwrap_or_default(),
         sms: t!(
             lang,
@@ -397,8 +507,15 @@ async fn track(
             number = state.config.sms_number.clone(),
             id = r.id
         ),
+        sms_follow: t!(
+            lang,
+            "follow-sms",
+            number = state.config.sms_number.clone(),
+            id = r.id
+        ),
+        follow_action: format!("/track/{token}/follow-email"),
         r,
-        fresh: q.new.is_some(),
+        fresh: false,
         link,
         attribution: map::attribution(&state.config),
         push_key: push::Vapid::load(&state.db)
@@ -406,6 +523,255 @@ async fn track(
             .or_page(lang)?
             .public_key(),
         token,
+        flash: String::new(),
+        error: None,
+        typed: String::new(),
+    })
+}
+
+/// A refusal the reporter can act on (shown on the page), or a failure (the error page).
+fn refusal(e: Error) -> Result<(StatusCode, String), Error> {
+    match e {
+        Error::TooLarge(m) => Ok((StatusCode::PAYLOAD_TOO_LARGE, m)),
+        Error::BadRequest(m) | Error::Unprocessable(m) | Error::Conflict(m) => {
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, m))
+        }
+        other => Err(other),
+    }
+}
+
+/// `POST /track/{token}/update`: the reporter adds words and perhaps a photo to their report.
+async fn citizen_update(
+    State(state): State<AppState>,
+    _: PublicWrite,
+    Here { lang, csrf, uri }: Here,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    req: Request,
+) -> Result<Response, PageError> {
+    let id = tracked(&state, &token, lang).await?;
+    let fields = crate::web::read_fields_checked(&state, &csrf, req, lang).await?;
+    let note = fields.get("note").unwrap_or("").to_owned();
+    let photo = fields.photos.into_iter().next();
+    match reports::followup::add_update(&state, id, &note, photo, lang).await {
+        Ok(_) => Ok(Redirect::to(&format!("/track/{token}?done=update#history")).into_response()),
+        Err(e) => {
+            let (status, message) = refusal(e).map_err(|error| PageError { error, lang })?;
+            let mut page =
+                track_page(&state, Frame::new(lang, &csrf, &uri), &headers, token).await?;
+            page.error = Some(message);
+            page.typed = note;
+            Ok(render(status, &csrf, &page))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct FixedForm {
+    #[serde(default)]
+    fixed: String,
+    #[serde(default)]
+    rating: String,
+    #[serde(default)]
+    words: String,
+}
+
+/// `POST /track/{token}/fixed`: "is it fixed?" answered on the tracking page.
+async fn fixed_answer(
+    State(state): State<AppState>,
+    _: PublicWrite,
+    Here { lang, csrf, uri }: Here,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    FormPost(_, f): FormPost<FixedForm>,
+) -> Result<Response, PageError> {
+    let id = tracked(&state, &token, lang).await?;
+    let fixed = match f.fixed.as_str() {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => None,
+    };
+    let rating: String = f
+        .rating
+        .trim()
+        .chars()
+        .map(crate::platform::text::latin_digit)
+        .collect();
+    let rating = match rating.as_str() {
+        "" => Ok(None),
+        r => r.parse::<i64>().map(Some).map_err(|_| ()),
+    };
+    let result = match (fixed, rating) {
+        (None, _) => Err(Error::BadRequest(lang.t("outcome-choose"))),
+        (_, Err(())) => Err(Error::BadRequest(lang.t("err-rating"))),
+        (Some(fixed), Ok(rating)) => {
+            let answer = reports::followup::Answer {
+                fixed,
+                words: Some(f.words.clone()),
+                rating,
+                channel: "web",
+            };
+            let base = state.config.base_url(&headers);
+            reports::followup::answer(&state, id, &answer, &base, lang).await
+        }
+    };
+    match result {
+        Ok(_) => {
+            let done = if fixed == Some(true) {
+                "fixed"
+            } else {
+                "not-fixed"
+            };
+            Ok(Redirect::to(&format!("/track/{token}?done={done}")).into_response())
+        }
+        Err(e) => {
+            let (status, message) = refusal(e).map_err(|error| PageError { error, lang })?;
+            let mut page =
+                track_page(&state, Frame::new(lang, &csrf, &uri), &headers, token).await?;
+            page.error = Some(message);
+            page.typed = f.words;
+            Ok(render(status, &csrf, &page))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct FollowEmailForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// `POST /track/{token}/follow-email`: e-mail me each change (a link is mailed to confirm).
+async fn follow_email_tracked(
+    State(state): State<AppState>,
+    _: PublicWrite,
+    Here { lang, csrf, uri }: Here,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    FormPost(_, f): FormPost<FollowEmailForm>,
+) -> Result<Response, PageError> {
+    let id = tracked(&state, &token, lang).await?;
+    let base = state.config.base_url(&headers);
+    match reports::followup::follow_by_email(&state, id, &f.email, &base, lang).await {
+        Ok(()) => Ok(Redirect::to(&format!("/track/{token}?done=mailed")).into_response()),
+        Err(e) => {
+            let (status, message) = refusal(e).map_err(|error| PageError { error, lang })?;
+            let mut page =
+                track_page(&state, Frame::new(lang, &csrf, &uri), &headers, token).await?;
+            page.error = Some(message);
+            Ok(render(status, &csrf, &page))
+        }
+    }
+}
+
+/// `POST /reports/{id}/follow`: anyone follows a public report by e-mail.
+async fn follow_email_public(
+    State(state): State<AppState>,
+    _: PublicWrite,
+    Here { lang, .. }: Here,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    FormPost(_, f): FormPost<FollowEmailForm>,
+) -> Result<Response, PageError> {
+    let id = public_id(&state, &id, lang).await?;
+    let base = state.config.base_url(&headers);
+    match reports::followup::follow_by_email(&state, id, &f.email, &base, lang).await {
+        Ok(()) => Ok(Redirect::to(&format!("/reports/{id}?done=mailed")).into_response()),
+        Err(error) => Err(PageError { error, lang }),
+    }
+}
+
+/// A public report's id, or "not found" (a report of a private service is not public).
+async fn public_id(state: &AppState, raw: &str, lang: Lang) -> Result<i64, PageError> {
+    let id: i64 = raw.parse().map_err(|_| PageError::not_found(lang))?;
+    store::get_public(&state.db, id, lang)
+        .await
+        .or_page(lang)?
+        .filter(|r| r.service_public)
+        .map(|r| r.id)
+        .ok_or_else(|| PageError::not_found(lang))
+}
+
+#[derive(Template)]
+#[template(path = "notice.html")]
+struct Notice {
+    p: Page,
+    text: String,
+    /// A button that posts to this address (a confirmation).
+    action: Option<String>,
+    button: String,
+    link: String,
+    link_text: String,
+}
+
+/// `GET /follow/{token}`: the link mailed to confirm. A button confirms (a mail scanner that
+/// opens every link does not sign anyone up).
+async fn follow_confirm_page(
+    State(state): State<AppState>,
+    Here { lang, csrf, uri }: Here,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    let f = store::follower_by_token(&state.db, &token)
+        .await
+        .or_page(lang)?
+        .ok_or_else(|| PageError::not_found(lang))?;
+    let page = Notice {
+        p: Page::new(
+            lang,
+            t!(lang, "follow-confirm-title", id = f.report_id),
+            &uri,
+            &csrf,
+        ),
+        text: t!(lang, "follow-confirm-text", id = f.report_id),
+        action: Some(format!("/follow/{token}")),
+        button: lang.t("follow-confirm-button"),
+        link: String::new(),
+        link_text: String::new(),
+    };
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+async fn follow_confirm(
+    State(state): State<AppState>,
+    Here { lang, .. }: Here,
+    Path(token): Path<String>,
+    FormPost(_, _): FormPost<std::collections::HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    let id = reports::followup::confirm(&state.db, &token)
+        .await
+        .map_err(|error| PageError { error, lang })?
+        .ok_or_else(|| PageError::not_found(lang))?;
+    let public = store::get_public(&state.db, id, lang)
+        .await
+        .or_page(lang)?
+        .is_some_and(|r| r.service_public);
+    let to = if public {
+        format!("/reports/{id}?done=following")
+    } else {
+        "/?done=following".to_owned()
+    };
+    Ok(Redirect::to(&to).into_response())
+}
+
+/// `GET /unfollow/{token}`: the one-click way out, from every message a follower gets.
+async fn unfollow_link(
+    State(state): State<AppState>,
+    Here { lang, csrf, uri }: Here,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    let id = reports::followup::unfollow(&state.db, &token)
+        .await
+        .map_err(|error| PageError { error, lang })?;
+    let page = Notice {
+        p: Page::new(lang, lang.t("unfollow-title"), &uri, &csrf),
+        text: match id {
+            Some(id) => t!(lang, "unfollow-done", id = id),
+            None => lang.t("unfollow-gone"),
+        },
+        action: None,
+        button: String::new(),
+        link: "/".into(),
+        link_text: lang.t("home-title"),
     };
     Ok(render(StatusCode::OK, &csrf, &page))
 }
@@ -468,6 +834,9 @@ struct PublicReport {
     p: Page,
     r: ReportView,
     attribution: String,
+    sms_follow: String,
+    follow_action: String,
+    flash: String,
 }
 
 async fn public_report(
@@ -475,6 +844,7 @@ async fn public_report(
     Here { lang, csrf, uri }: Here,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(q): Query<TrackQuery>,
 ) -> Result<Response, PageError> {
     let not_found = || PageError::not_found(lang);
     let id: i64 = id.parse().map_err(|_| not_found())?;
@@ -487,8 +857,16 @@ async fn public_report(
     let r = report_view(&state, row, lang, &base).await.or_page(lang)?;
     let page = PublicReport {
         p: Page::new(lang, t!(lang, "track-title", id = r.id), &uri, &csrf),
+        sms_follow: t!(
+            lang,
+            "follow-sms",
+            number = state.config.sms_number.clone(),
+            id = r.id
+        ),
+        follow_action: format!("/reports/{}/follow", r.id),
         r,
         attribution: map::attribution(&state.config),
+        flash: flash(lang, q.done.as_deref()),
     };
     Ok(render(StatusCode::OK, &csrf, &page))
 }

@@ -38,6 +38,10 @@ pub fn router() -> Router<AppState> {
         .route("/staff/reports/{id}/status", post(change_status))
         .route("/staff/reports/{id}/assign", post(assign))
         .route("/staff/reports/{id}/notes", post(add_note))
+        .route(
+            "/staff/reports/{id}/updates/{update}",
+            post(moderate_update),
+        )
         .route("/staff/reports/{id}/duplicate", post(duplicate))
         .route("/staff/reports/{id}/contact", post(reveal_contact))
 }
@@ -434,10 +438,15 @@ pub struct Answered {
 }
 
 pub struct Entry {
+    pub id: i64,
     pub status: String,
     pub note: String,
     pub author: String,
     pub at: String,
+    /// The reporter's own update: staff may hide it from the public.
+    pub by_reporter: bool,
+    pub hidden_reason: Option<String>,
+    pub photo: Option<String>,
 }
 
 pub struct Duplicate {
@@ -546,17 +555,28 @@ async fn report_page(
             .map(|(_, name)| name.clone())
             .unwrap_or(a)
     };
-    let history = store::updates_of(&state.db, id)
+    let base = state.config.base_url(headers);
+    let history = store::updates_of(&state.db, id, true)
         .await
         .or_page(lang)?
         .into_iter()
         .map(|u| Entry {
-            status: RichStatus::parse(&u.status)
-                .map(|s| s.label(lang))
-                .unwrap_or(u.status),
+            id: u.id,
+            by_reporter: u.author == crate::reports::followup::REPORTER,
+            status: if u.author == crate::reports::followup::REPORTER {
+                lang.t("track-citizen-update")
+            } else {
+                RichStatus::parse(&u.status)
+                    .map(|s| s.label(lang))
+                    .unwrap_or(u.status)
+            },
             note: u.note,
             author: author(u.author),
             at: format::datetime(lang, u.at),
+            hidden_reason: u.hidden_reason,
+            photo: u
+                .photo_sha256
+                .map(|sha| crate::platform::files::url(&base, &sha)),
         })
         .collect();
     let reader = Lang::parse(&r.lang).unwrap_or_default();
@@ -588,7 +608,6 @@ async fn report_page(
         selected: Some(*uid) == r.assigned_to,
     }));
     let districts = state.districts().await.or_page(lang)?;
-    let base = state.config.base_url(headers);
     Ok(ReportPage {
         p: staff_page(state, lang, t!(lang, "track-title", id = r.id), uri, csrf, staff),
         id: r.id,
@@ -670,10 +689,14 @@ async fn report_page(
             .or_page(lang)?
             .into_iter()
             .map(|n| Entry {
+                id: 0,
                 status: String::new(),
                 author: author(n.author),
                 note: n.note,
                 at: format::datetime(lang, n.at),
+                by_reporter: false,
+                hidden_reason: None,
+                photo: None,
             })
             .collect(),
         done: done.map(|d| match d.as_str() {
@@ -738,7 +761,8 @@ async fn change_status(
             if f.note.trim().is_empty() {
                 Err(Error::BadRequest(lang.t("status-note-required")))
             } else {
-                crate::reports::post_update(&state, &staff, id, status, &f.note, None).await
+                let base = state.config.base_url(&headers);
+                crate::reports::post_update(&state, &staff, id, status, &f.note, None, &base).await
             }
         }
     };
@@ -839,6 +863,29 @@ async fn add_note(
 }
 
 #[derive(Deserialize)]
+struct ModerateForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// Hide a reporter's update from the public, with a reason (or show it again: no reason).
+async fn moderate_update(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    Path((id, update)): Path<(String, String)>,
+    FormPost(_, f): FormPost<ModerateForm>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id, lang)?;
+    let update: i64 = update.parse().map_err(|_| PageError::not_found(lang))?;
+    match crate::reports::moderate_update(&state.db, &staff, id, update, &f.reason).await {
+        Ok(()) => Ok(Redirect::to(&format!("/staff/reports/{id}#hi-h")).into_response()),
+        Err(Error::NotFound(_)) => Err(PageError::not_found(lang)),
+        Err(e) => Err(PageError { error: e, lang }),
+    }
+}
+
+#[derive(Deserialize)]
 struct DuplicateForm {
     action: String,
 }
@@ -849,6 +896,7 @@ async fn duplicate(
     State(state): State<AppState>,
     StaffPage(staff): StaffPage,
     lang: Lang,
+    headers: HeaderMap,
     Path(id): Path<String>,
     FormPost(_, f): FormPost<DuplicateForm>,
 ) -> Result<Response, PageError> {
@@ -866,6 +914,7 @@ async fn duplicate(
                 RichStatus::Duplicate,
                 &note,
                 Some(original),
+                &state.config.base_url(&headers),
             )
             .await
             .or_page(lang)?;
