@@ -441,6 +441,33 @@
     show(0);
   }
 
+  // A CNIC's own rules, the server's (benefits::model::check_cnic), checked as it is typed, so a
+  // citizen on 2G is not told only after the upload: the first digit names a province (1-7),
+  // the last is odd for men and even for women. Urdu and Persian digits count as digits.
+  function setupCnic(input) {
+    var form = input.form;
+    function latin(s) {
+      return s.replace(/[\u06F0-\u06F9]/g, function (d) { return String(d.charCodeAt(0) - 0x6F0); })
+        .replace(/[\u0660-\u0669]/g, function (d) { return String(d.charCodeAt(0) - 0x660); });
+    }
+    function check() {
+      var d = latin(input.value).replace(/[^0-9]/g, "");
+      var message = "";
+      if (d.length === 13) {
+        var g = form.querySelector("input[name=gender]:checked");
+        var odd = (+d[12]) % 2 === 1;
+        if (d[0] < "1" || d[0] > "7") message = input.dataset.province;
+        else if (g && ((g.value === "male" && !odd) || (g.value === "female" && odd))) message = input.dataset.gender;
+      }
+      input.setCustomValidity(message);
+    }
+    input.addEventListener("input", check);
+    Array.prototype.forEach.call(form.querySelectorAll("input[name=gender]"), function (r) {
+      r.addEventListener("change", check);
+    });
+    check();
+  }
+
   // A map tile that could not be fetched leaves an empty frame: take it away.
   function dropTile(img) { if (img.parentNode) img.parentNode.removeChild(img); }
 
@@ -458,6 +485,7 @@
     });
     Array.prototype.forEach.call(document.querySelectorAll("form"), setupGeo);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-steps]"), setupSteps);
+    Array.prototype.forEach.call(document.querySelectorAll("input[data-cnic]"), setupCnic);
     Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (b) {
       b.hidden = false;
       b.addEventListener("click", function () { window.print(); });

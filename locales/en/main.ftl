@@ -1243,3 +1243,4 @@ staff-update-show = Show it again
 staff-update-why = Why hide it?
 staff-update-hide = Hide from the public
 err-photos-too-many = Send at most { $max } photos with a report.
+benefits-document-kept = Received with your last try and kept: send the form without choosing it again, or choose another photo to replace it.

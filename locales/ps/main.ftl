@@ -1243,3 +1243,4 @@ staff-update-show = بیا یې وښایئ
 staff-update-why = ولې یې پټوئ؟
 staff-update-hide = له خلکو یې پټ کړئ
 err-photos-too-many = له یو راپور سره تر { $max } پورې انځورونه ولېږئ.
+benefits-document-kept = په تېره هڅه کې ترلاسه او خوندي شوی: بې له دې چې بیا یې وټاکئ فورمه ولېږئ، یا د هغه پر ځای بل انځور وټاکئ.

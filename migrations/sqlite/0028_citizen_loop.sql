@@ -58,3 +58,17 @@ CREATE TABLE report_outcomes (
 CREATE INDEX report_outcomes_phone ON report_outcomes(phone, awaiting);
 CREATE INDEX report_outcomes_answered ON report_outcomes(answered_at);
 CREATE INDEX report_outcomes_report ON report_outcomes(report_id);
+
+-- Files that reached the server with a form that was then refused (a grant application whose
+-- CNIC does not fit the gender given): kept under a random token for a day, so a citizen on 2G
+-- corrects the form and sends it again without choosing and uploading the files again.
+CREATE TABLE staged_files (
+    token TEXT PRIMARY KEY,
+    area TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX staged_files_created ON staged_files(created_at);

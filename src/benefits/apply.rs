@@ -165,7 +165,7 @@ pub async fn apply(
     state: &AppState,
     fund: &Fund,
     input: &ApplicationIn,
-    documents: Vec<(String, Encoded)>,
+    documents: &[(String, Encoded)],
     channel: &str,
     actor: &str,
     lang: Lang,
@@ -180,7 +180,7 @@ pub async fn apply(
         )));
     }
     let c = check(state, fund, input, lang).await?;
-    for (code, _) in &documents {
+    for (code, _) in documents {
         if !fund.documents.iter().any(|d| &d.code == code) {
             return Err(bad(t!(
                 lang,
@@ -206,7 +206,7 @@ pub async fn apply(
         },
         on,
     );
-    for (_, e) in &documents {
+    for (_, e) in documents {
         state
             .files
             .put(crate::platform::files::Area::Documents, e)
@@ -230,7 +230,7 @@ pub async fn apply(
         .await
         {
             Ok(id) => {
-                for (kind, e) in &documents {
+                for (kind, e) in documents {
                     add_document_tx(&mut tx, id, kind, e, actor).await?;
                 }
                 impact::record(

@@ -15,7 +15,7 @@ use image::codecs::jpeg::JpegEncoder;
 use image::{ImageReader, Limits};
 use sha2::{Digest, Sha256};
 
-use super::db::{query, Tx};
+use super::db::{query, Db, Tx};
 use super::error::Error;
 use super::i18n::Lang;
 use crate::t;
@@ -334,6 +334,87 @@ pub async fn record(tx: &mut Tx, e: &Encoded) -> Result<Photo, sqlx::Error> {
         id,
         sha256: e.sha256.clone(),
     })
+}
+
+/// How long a staged file waits for its form to come back.
+const STAGED_HOURS: i64 = 24;
+
+/// Keep a file that came with a form the server then refused, for the form's next try: stored
+/// as any file is, and named by a random token the page carries back (a hidden field). Only the
+/// holder of the page knows the token; it is good for a day and for this area only.
+pub async fn stage(db: &Db, store: &Store, area: Area, e: &Encoded) -> Result<String, Error> {
+    store
+        .put(area, e)
+        .await
+        .map_err(|e| e.into_error(Lang::En, 0))?;
+    let token = super::identity::random_token();
+    let now = Utc::now();
+    db.execute(
+        query("DELETE FROM staged_files WHERE created_at < $1")
+            .bind(now - chrono::Duration::hours(STAGED_HOURS)),
+    )
+    .await?;
+    db.execute(
+        query(
+            "INSERT INTO staged_files (token, area, sha256, content_type, width, height, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&token)
+        .bind(area.prefix())
+        .bind(&e.sha256)
+        .bind(e.content_type)
+        .bind(i64::from(e.width))
+        .bind(i64::from(e.height))
+        .bind(now),
+    )
+    .await?;
+    Ok(token)
+}
+
+/// The file a staging token names, if it is still kept (and of this area); `None` otherwise
+/// (an old page, a made-up token): the form then asks for the file again.
+pub async fn staged(
+    db: &Db,
+    store: &Store,
+    area: Area,
+    token: &str,
+) -> Result<Option<Encoded>, Error> {
+    if token.is_empty() || token.len() > 100 {
+        return Ok(None);
+    }
+    let row: Option<(String, String, i64, i64)> = db
+        .fetch_optional(
+            query(
+                "SELECT sha256, content_type, width, height FROM staged_files \
+                 WHERE token = $1 AND area = $2 AND created_at >= $3",
+            )
+            .bind(token)
+            .bind(area.prefix())
+            .bind(Utc::now() - chrono::Duration::hours(STAGED_HOURS)),
+        )
+        .await?;
+    let Some((sha256, content_type, width, height)) = row else {
+        return Ok(None);
+    };
+    let content_type = if content_type == PDF {
+        PDF
+    } else {
+        "image/jpeg"
+    };
+    let Some(bytes) = store
+        .get(area, &sha256, content_type)
+        .await
+        .map_err(|e| e.into_error(Lang::En, 0))?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Encoded {
+        bytes,
+        sha256,
+        width: width as u32,
+        height: height as u32,
+        content_type,
+    }))
 }
 
 #[cfg(test)]

@@ -210,6 +210,9 @@ pub struct DocumentField {
     pub code: String,
     pub name: String,
     pub required: bool,
+    /// The token of this document as kept from a refused try: sent back with the form, it
+    /// stands for the file (which then need not be chosen again).
+    pub staged: String,
 }
 
 #[derive(Template)]
@@ -267,6 +270,10 @@ async fn fund_view(
             .documents
             .iter()
             .map(|d| DocumentField {
+                staged: v
+                    .get(&format!("staged:{}", d.code))
+                    .cloned()
+                    .unwrap_or_default(),
                 code: d.code.clone(),
                 name: d.name.get(lang).to_owned(),
                 required: d.required,
@@ -336,13 +343,60 @@ async fn apply_submit(
     let typed: BTreeMap<String, String> = sent
         .fields
         .iter()
-        .filter(|(k, _)| !k.starts_with("attribute[") && *k != "csrf")
+        .filter(|(k, _)| !k.starts_with("attribute[") && *k != "csrf" && !k.starts_with("staged:"))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    // The documents: each one sent now, or kept from a try the server refused (`staged:CODE`
+    // names it), so a citizen on 2G never uploads the same photo twice.
+    let mut documents = Vec::new();
+    for (name, bytes) in sent.files {
+        let Some(code) = name.strip_prefix("document:") else {
+            continue;
+        };
+        match files::encode(bytes, state.config.photo_max_side).await {
+            Ok(e) => documents.push((code.to_owned(), e)),
+            Err(e) => {
+                let page = fund_view(
+                    &state,
+                    Frame::new(lang, &csrf, &uri),
+                    &f,
+                    typed,
+                    &answers,
+                    Some(e.into_error(lang, state.config.max_photo_bytes).message()),
+                )
+                .await?;
+                return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &csrf, &page));
+            }
+        }
+    }
+    for d in &f.documents {
+        if documents.iter().any(|(c, _)| c == &d.code) {
+            continue;
+        }
+        let token = sent
+            .fields
+            .get(&format!("staged:{}", d.code))
+            .map(|t| t.trim().to_owned())
+            .unwrap_or_default();
+        if let Some(e) = files::staged(&state.db, &state.files, files::Area::Documents, &token)
+            .await
+            .or_page(lang)?
+        {
+            documents.push((d.code.clone(), e));
+        }
+    }
+    // Refused: the page again, with what was typed and every document kept for the next try.
     let again = |error: String| {
-        let (state, csrf, uri, f, answers) = (&state, &csrf, &uri, &f, &answers);
-        let typed = typed.clone();
+        let (state, csrf, uri, f, answers, documents) =
+            (&state, &csrf, &uri, &f, &answers, &documents);
+        let mut typed = typed.clone();
         async move {
+            for (code, e) in documents {
+                let token = files::stage(&state.db, &state.files, files::Area::Documents, e)
+                    .await
+                    .or_page(lang)?;
+                typed.insert(format!("staged:{code}"), token);
+            }
             let page = fund_view(
                 state,
                 Frame { lang, csrf, uri },
@@ -379,18 +433,6 @@ async fn apply_submit(
         bank_account: Some(field("bank_account")),
         answers: answers.clone(),
     };
-    let mut documents = Vec::new();
-    for (name, bytes) in sent.files {
-        let Some(code) = name.strip_prefix("document:") else {
-            continue;
-        };
-        match files::encode(bytes, state.config.photo_max_side).await {
-            Ok(e) => documents.push((code.to_owned(), e)),
-            Err(e) => {
-                return again(e.into_error(lang, state.config.max_photo_bytes).message()).await
-            }
-        }
-    }
     // Staff entering a walk-in applicant's form at the desk use the same page, logged in.
     let desk = match crate::platform::identity::session_cookie(&headers) {
         Some(token) => crate::platform::identity::session_staff(&state.db, token)
@@ -411,7 +453,7 @@ async fn apply_submit(
         Some(s) => ("staff", s.actor()),
         None => ("web", "citizen:web".to_owned()),
     };
-    match apply::apply(&state, &f, &input, documents, channel, &actor, lang).await {
+    match apply::apply(&state, &f, &input, &documents, channel, &actor, lang).await {
         Ok(receipt) => Ok(Redirect::to(&format!("{}?new=1", receipt.slip)).into_response()),
         Err(
             e @ (Error::BadRequest(_)

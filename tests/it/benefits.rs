@@ -1429,3 +1429,102 @@ on_both!(staff_work_a_grant_in_the_browser, |backend| async move {
     );
     check_invariants(&app, "web-grant").await;
 });
+
+on_both!(
+    a_refused_application_keeps_its_documents_for_the_next_try,
+    |backend| async move {
+        let app = spawn(backend).await;
+        khidmat::packs::load(&app.db, &pack("web-grant", "lowest_income"), "test")
+            .await
+            .unwrap();
+        let b = browser();
+        let (_, html) = page(&b, &app, "/benefits/web-grant").await;
+        let csrf = hidden(&html, "csrf");
+        assert!(
+            html.contains("data-cnic") && html.contains("odd"),
+            "the CNIC rules are served to the page: {}",
+            &html[html.find("data-cnic").unwrap_or(0)..][..300]
+        );
+        let form = |cnic: &str| {
+            reqwest::multipart::Form::new()
+                .text("csrf", csrf.clone())
+                .text("cnic", cnic.to_owned())
+                .text("name", "Applicant On 2G")
+                .text("gender", "female")
+                .text("birth_date", "2001-01-01")
+                .text("attribute[religion]", "hindu")
+                .text("district", "peshawar")
+                .text("monthly_income", "20,000")
+                .text("dependants", "2")
+                .text("attribute[institution]", "Islamia College")
+        };
+        let document = png(64, 48);
+        // A CNIC ending in an odd digit is a man's: refused, with the photo kept.
+        let r = b
+            .post(app.at("/benefits/web-grant/apply"))
+            .multipart(form("17301-5555555-1").part(
+                "document:enrolment",
+                reqwest::multipart::Part::bytes(document.clone()).file_name("doc.png"),
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        let refused = r.text().await.unwrap();
+        let token = hidden(&refused, "staged:enrolment");
+        assert!(token.len() >= 32, "a random token: {token}");
+        assert!(refused.contains("kept"), "the citizen is told it is kept");
+        assert!(
+            !refused.contains(r#"name="document:enrolment" type="file" accept="image/*" data-shrink="1800" required"#),
+            "the file is no longer required"
+        );
+        assert_eq!(app.count("benefit_applications").await, 0);
+
+        // Corrected and sent again without the file: it succeeds with the kept document.
+        let r = b
+            .post(app.at("/benefits/web-grant/apply"))
+            .multipart(form("17301-5555555-2").text("staged:enrolment", token.clone()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        assert_eq!(app.count("benefit_applications").await, 1);
+        let (n, bytes): (i64, i64) = app
+            .db
+            .fetch_one(query(
+                "SELECT COUNT(*), MAX(p.bytes) FROM benefit_documents d JOIN photos p ON p.id = d.photo_id",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(n, 1, "the kept document is the application's");
+        assert!(bytes > 0);
+        // A token is for the area it was made in (it does not open a photo of a report), and
+        // a made-up one stands for nothing.
+        let store = khidmat::platform::files::Store::Dir(app.data_dir.clone());
+        for (area, t) in [
+            (khidmat::platform::files::Area::Photos, token.as_str()),
+            (
+                khidmat::platform::files::Area::Documents,
+                "0123456789abcdef0123456789abcdef",
+            ),
+            (khidmat::platform::files::Area::Documents, "' OR 1=1 --"),
+        ] {
+            assert!(khidmat::platform::files::staged(&app.db, &store, area, t)
+                .await
+                .unwrap()
+                .is_none());
+        }
+        assert!(
+            khidmat::platform::files::staged(
+                &app.db,
+                &store,
+                khidmat::platform::files::Area::Documents,
+                &token
+            )
+            .await
+            .unwrap()
+            .is_some(),
+            "the real token, in its area, does"
+        );
+    }
+);
