@@ -560,12 +560,7 @@ pub async fn count_by(
     f: &Filter,
     column: GroupColumn,
 ) -> Result<Vec<(Option<String>, i64)>, sqlx::Error> {
-    let c = match column {
-        GroupColumn::RichStatus => "r.rich_status",
-        GroupColumn::District => "r.district",
-        GroupColumn::Service => "r.service_code",
-        GroupColumn::Officer => "CAST(r.assigned_to AS TEXT)",
-    };
+    let c = column.column();
     db.fetch_all(
         narrowed(
             format!(
@@ -585,6 +580,44 @@ pub enum GroupColumn {
     Service,
     /// The staff user a report is assigned to (none: unassigned).
     Officer,
+    Department,
+}
+
+impl GroupColumn {
+    fn column(self) -> &'static str {
+        match self {
+            GroupColumn::RichStatus => "r.rich_status",
+            GroupColumn::District => "r.district",
+            GroupColumn::Service => "r.service_code",
+            GroupColumn::Officer => "CAST(r.assigned_to AS TEXT)",
+            GroupColumn::Department => "CAST(r.department_id AS TEXT)",
+        }
+    }
+}
+
+/// The answers to "is it fixed?" about reports matching `f`, by `column`: answers, how many said
+/// "not fixed", ratings and their sum.
+pub async fn outcomes_by(
+    db: &Db,
+    f: &Filter,
+    column: GroupColumn,
+) -> Result<Vec<(Option<String>, i64, i64, i64, i64)>, sqlx::Error> {
+    let c = column.column();
+    db.fetch_all(
+        narrowed(
+            format!(
+                "SELECT {c}, COUNT(*), CAST(COALESCE(SUM(CASE WHEN o.fixed THEN 0 ELSE 1 END), 0) AS BIGINT), \
+                 COUNT(o.rating), CAST(COALESCE(SUM(o.rating), 0) AS BIGINT) \
+                 FROM report_outcomes o JOIN reports r ON r.id = o.report_id \
+                 JOIN report_services s ON s.id = r.service_id"
+            ),
+            f,
+        )
+        .push(&format!(
+            " AND o.fixed IS NOT NULL GROUP BY {c} ORDER BY COUNT(*) DESC"
+        )),
+    )
+    .await
 }
 
 /// For reports matching `f` that have been closed: when each was submitted, and when it was

@@ -956,6 +956,15 @@ struct Dashboard {
     overdue: i64,
     overdue_by_service: Vec<(String, i64, String)>,
     overdue_by_officer: Vec<(String, i64)>,
+    /// "Is it fixed?" about this period's reports, exact: tables by service, district and
+    /// (for staff of every department) department.
+    outcomes: Vec<OutcomeTable>,
+}
+
+pub struct OutcomeTable {
+    pub title: String,
+    /// (name, answers, "not fixed" share, mean rating)
+    pub rows: Vec<(String, i64, String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -1130,8 +1139,61 @@ async fn dashboard(
             (name, n)
         })
         .collect();
+    // What reporters said when asked whether it was fixed, exact (staff see exact figures).
+    let departments: BTreeMap<String, String> = crate::platform::org::departments(&state.db)
+        .await
+        .or_page(lang)?
+        .into_iter()
+        .map(|d| (d.id.to_string(), d.name().get(lang).to_owned()))
+        .collect();
+    let mut groupings = vec![
+        (GroupColumn::Service, "impact-by-service"),
+        (GroupColumn::District, "impact-by-district"),
+    ];
+    if matches!(staff.scope, crate::platform::identity::Scope::All) {
+        groupings.push((GroupColumn::Department, "impact-by-department"));
+    }
+    let mut outcomes = Vec::new();
+    for (column, title) in groupings {
+        let rows = store::outcomes_by(&state.db, &scoped, column)
+            .await
+            .or_page(lang)?
+            .into_iter()
+            .map(|(key, answered, reopened, ratings, sum)| {
+                let key = key.unwrap_or_default();
+                let name = match column {
+                    GroupColumn::Service => service_names.get(&key).cloned(),
+                    GroupColumn::District => names.get(&key).cloned(),
+                    _ => departments.get(&key).cloned(),
+                }
+                .unwrap_or_else(|| {
+                    if key.is_empty() {
+                        lang.t("dash-no-district")
+                    } else {
+                        key.clone()
+                    }
+                });
+                let share = if answered > 0 {
+                    format!("{:.0}%", reopened as f64 * 100.0 / answered as f64)
+                } else {
+                    "–".into()
+                };
+                let mean = if ratings > 0 {
+                    format!("{:.1}", sum as f64 / ratings as f64)
+                } else {
+                    "–".into()
+                };
+                (name, answered, share, mean)
+            })
+            .collect();
+        outcomes.push(OutcomeTable {
+            title: lang.t(title),
+            rows,
+        });
+    }
     let rtl = lang.is_rtl();
     let page = Dashboard {
+        outcomes,
         p: staff_page(&state, lang, lang.t("dash-title"), &uri, &csrf, &staff),
         week_options: options(
             [4, 12, 52]
