@@ -213,6 +213,7 @@
         form.elements.lat.value = pos.coords.latitude.toFixed(6);
         form.elements.long.value = pos.coords.longitude.toFixed(6);
         status.textContent = status.dataset.located + " (±" + Math.round(pos.coords.accuracy) + " m)";
+        form.dispatchEvent(new Event("located"));
         if (button.hasAttribute("data-submit")) form.submit();
       }, function () {
         status.textContent = status.dataset.failed;
@@ -262,10 +263,16 @@
       note.textContent = note.dataset.sending;
       note.hidden = false;
       button.disabled = true;
-      var fields = [];
-      new FormData(form).forEach(function (v, k) { if (typeof v === "string") fields.push([k, v]); });
+      // Text fields, and the files of inputs the picker does not handle (a grant's documents,
+      // already made smaller in place).
+      var fields = [], others = [];
+      var picked = form.querySelector("input[data-downscale]");
+      new FormData(form).forEach(function (v, k) {
+        if (typeof v === "string") fields.push([k, v]);
+        else if (v.size && !(picked && k === picked.name)) others.push([k, v, v.name]);
+      });
       picker.files().then(function (files) {
-        return post({ action: form.action, fields: fields, files: files }, showProgress(form));
+        return post({ action: form.action, fields: fields, files: others.concat(files) }, showProgress(form));
       }).then(function (res) {
         if (res.redirected) { location.href = res.url; return; }
         return res.text().then(function (html) {
@@ -441,6 +448,165 @@
     show(0);
   }
 
+  // The report form's map: a pin the citizen drags (or a tap that puts it there) to where the
+  // problem is; the district select follows the pin, by the server's own rule (the nearest
+  // district headquarters within 80 km), so the report goes to the body that serves it there.
+  // Tiles come from the configured server; without them the districts' names still orient.
+  // Without script the district and landmark fields do the same job.
+  function setupPinMap(form) {
+    var box = form.querySelector(".pinmap");
+    if (!box || !window.JSON) return;
+    box.hidden = false;
+    var area = box.querySelector(".pinarea"), view = box.querySelector(".pinview");
+    var layer = box.querySelector(".pinlayer"), pin = box.querySelector(".pin");
+    var status = box.querySelector(".pin-status");
+    var districts = JSON.parse(box.dataset.districts || "[]");
+    var T = 256, zoom = 13, centre = null, at = null, dragging = false;
+    function project(lat, long, z) {
+      var size = T * Math.pow(2, z), r = Math.max(-85.0511, Math.min(85.0511, lat)) * Math.PI / 180;
+      return [(long + 180) / 360 * size, (1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2 * size];
+    }
+    function unproject(x, y, z) {
+      var size = T * Math.pow(2, z), n = Math.PI * (1 - 2 * y / size);
+      return [Math.atan(Math.sinh(n)) * 180 / Math.PI, x / size * 360 - 180];
+    }
+    function metres(a, b, c, d) {
+      var R = 6371008.8, r = Math.PI / 180, dl = (c - a) * r, dg = (d - b) * r;
+      var h = Math.pow(Math.sin(dl / 2), 2) + Math.cos(a * r) * Math.cos(c * r) * Math.pow(Math.sin(dg / 2), 2);
+      return 2 * R * Math.asin(Math.min(1, Math.sqrt(h)));
+    }
+    function nearest(lat, long) {
+      var best = null, bestM = 80000;
+      districts.forEach(function (d) {
+        var m = metres(lat, long, d.lat, d.long);
+        if (m <= bestM) { best = d; bestM = m; }
+      });
+      return best;
+    }
+    function corner() {
+      return [centre[0] - view.clientWidth / 2, centre[1] - view.clientHeight / 2];
+    }
+    function draw() {
+      var w = view.clientWidth, h = view.clientHeight, c = corner(), n = Math.pow(2, zoom);
+      layer.textContent = "";
+      if (box.dataset.tiles) {
+        for (var ty = Math.floor(c[1] / T); ty <= Math.floor((c[1] + h) / T); ty++) {
+          if (ty < 0 || ty >= n) continue;
+          for (var tx = Math.floor(c[0] / T); tx <= Math.floor((c[0] + w) / T); tx++) {
+            var img = document.createElement("img");
+            img.className = "tile";
+            img.alt = "";
+            img.crossOrigin = "anonymous";
+            img.src = box.dataset.tiles.replace("{z}", zoom).replace("{x}", ((tx % n) + n) % n).replace("{y}", ty);
+            img.style.left = (tx * T - c[0]) + "px";
+            img.style.top = (ty * T - c[1]) + "px";
+            img.addEventListener("error", function () { dropTile(this); });
+            layer.appendChild(img);
+          }
+        }
+      }
+      districts.forEach(function (d) {
+        var p = project(d.lat, d.long, zoom), x = p[0] - c[0], y = p[1] - c[1];
+        if (x < 0 || y < 0 || x > w || y > h) return;
+        var label = document.createElement("span");
+        label.className = "hq";
+        label.textContent = "■ " + d.name;
+        label.style.left = x + "px";
+        label.style.top = y + "px";
+        layer.appendChild(label);
+      });
+      var p = project(at[0], at[1], zoom);
+      pin.style.left = (p[0] - c[0]) + "px";
+      pin.style.top = (p[1] - c[1]) + "px";
+    }
+    // The pin's place is the report's: lat and long, and the district it is in.
+    function place(lat, long) {
+      at = [lat, long];
+      form.elements.lat.value = lat.toFixed(6);
+      form.elements.long.value = long.toFixed(6);
+      var d = nearest(lat, long);
+      if (d && form.elements.district) form.elements.district.value = d.slug;
+      status.textContent = box.dataset.here + " " + (d ? d.name : box.dataset.outside) + " ";
+      // The coordinates held left to right, whatever the page's direction.
+      var where = document.createElement("bdi");
+      where.dir = "ltr";
+      where.textContent = "(" + lat.toFixed(5) + ", " + long.toFixed(5) + ")";
+      status.appendChild(where);
+    }
+    function show(lat, long, z, placed) {
+      area.hidden = false;
+      zoom = z;
+      centre = project(lat, long, zoom);
+      at = [lat, long];
+      if (placed) place(lat, long); else status.textContent = box.dataset.move;
+      draw();
+    }
+    function pointAt(ev) {
+      var r = view.getBoundingClientRect(), c = corner();
+      return unproject(c[0] + ev.clientX - r.left, c[1] + ev.clientY - r.top, zoom);
+    }
+    function open() {
+      var d = form.elements.district && districts.filter(function (x) { return x.slug === form.elements.district.value; })[0];
+      var lat = parseFloat(form.elements.lat.value), long = parseFloat(form.elements.long.value);
+      if (!isNaN(lat) && !isNaN(long)) show(lat, long, 16, true);
+      else if (d) show(d.lat, d.long, 12, false);
+      else show(34.0, 71.8, 7, false);
+    }
+    box.querySelector("[data-pin-open]").addEventListener("click", function () {
+      this.parentNode.hidden = true;
+      open();
+    });
+    pin.addEventListener("pointerdown", function (ev) {
+      ev.preventDefault();
+      dragging = true;
+      pin.setPointerCapture(ev.pointerId);
+    });
+    pin.addEventListener("pointermove", function (ev) {
+      if (!dragging) return;
+      var r = view.getBoundingClientRect();
+      pin.style.left = (ev.clientX - r.left) + "px";
+      pin.style.top = (ev.clientY - r.top) + "px";
+    });
+    pin.addEventListener("pointerup", function (ev) {
+      if (!dragging) return;
+      dragging = false;
+      var p = pointAt(ev);
+      place(p[0], p[1]);
+      draw();
+    });
+    view.addEventListener("click", function (ev) {
+      if (pin.contains(ev.target)) return;
+      var p = pointAt(ev);
+      place(p[0], p[1]);
+      draw();
+    });
+    Array.prototype.forEach.call(box.querySelectorAll("[data-zoom]"), function (b) {
+      b.addEventListener("click", function () {
+        zoom = Math.max(5, Math.min(18, zoom + +b.dataset.zoom));
+        centre = project(at[0], at[1], zoom);
+        draw();
+      });
+    });
+    box.querySelector("[data-pin-ok]").addEventListener("click", function () { place(at[0], at[1]); draw(); });
+    // The phone's location, once found, is where the pin starts; a district chosen by hand
+    // shows that district (the pin still to be put down).
+    form.addEventListener("located", function () {
+      box.querySelector("[data-pin-open]").parentNode.hidden = true;
+      show(parseFloat(form.elements.lat.value), parseFloat(form.elements.long.value), 16, true);
+    });
+    if (form.elements.district) {
+      form.elements.district.addEventListener("change", function () {
+        var d = districts.filter(function (x) { return x.slug === form.elements.district.value; })[0];
+        if (!d || area.hidden || (form.elements.lat.value && nearest(at[0], at[1]) === d)) return;
+        // Another district than the pin's: the citizen says it is elsewhere; the pin is to be
+        // put down again there.
+        form.elements.lat.value = "";
+        form.elements.long.value = "";
+        show(d.lat, d.long, 12, false);
+      });
+    }
+  }
+
   // A CNIC's own rules, the server's (benefits::model::check_cnic), checked as it is typed, so a
   // citizen on 2G is not told only after the upload: the first digit names a province (1-7),
   // the last is odd for men and even for women. Urdu and Persian digits count as digits.
@@ -491,7 +657,7 @@
       b.addEventListener("click", function () { window.print(); });
     });
     var form = document.querySelector("form[data-outbox]");
-    if (form) { freshKey(form); setupForm(form); }
+    if (form) { freshKey(form); setupForm(form); setupPinMap(form); }
     Array.prototype.forEach.call(document.querySelectorAll("form[data-upload]"), setupUpload);
     Array.prototype.forEach.call(document.querySelectorAll("form.follow"), setupFollow);
     Array.prototype.forEach.call(document.querySelectorAll("input[data-shrink]"), shrinkInPlace);

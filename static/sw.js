@@ -13,6 +13,8 @@ var PRECACHE = __PRECACHE__;
 var SHELL = "khidmat-shell-" + VERSION;
 var PAGES = "khidmat-pages";
 var META = "khidmat-meta";
+var TILES = "khidmat-tiles";
+var MAX_TILES = 300;
 
 self.addEventListener("install", function (ev) {
   ev.waitUntil(caches.open(SHELL).then(function (c) { return c.addAll(PRECACHE); }).then(function () {
@@ -53,7 +55,26 @@ self.addEventListener("fetch", function (ev) {
   var req = ev.request;
   if (req.method !== "GET") return;
   var url = new URL(req.url);
-  if (url.origin !== self.location.origin) return;
+  if (url.origin !== self.location.origin) {
+    // Map tiles the report form's map asked for with CORS (`/{z}/{x}/{y}.png` of the tile
+    // server): kept, so a map seen once opens again without a connection and costs no 2G
+    // twice; the oldest go first past 300.
+    if (req.mode === "cors" && /\/\d+\/\d+\/\d+\.(png|jpe?g|webp)$/.test(url.pathname)) {
+      ev.respondWith(caches.open(TILES).then(function (c) {
+        return c.match(req).then(function (hit) {
+          return hit || fetch(req).then(function (res) {
+            if (res.ok && res.type === "cors") {
+              c.put(req, res.clone()).then(function () { return c.keys(); }).then(function (keys) {
+                return Promise.all(keys.slice(0, Math.max(0, keys.length - MAX_TILES)).map(function (k) { return c.delete(k); }));
+              }).catch(function () {});
+            }
+            return res;
+          });
+        });
+      }));
+    }
+    return;
+  }
   if (url.pathname.indexOf("/static/") === 0 || url.pathname.indexOf("/icons/") === 0) {
     // Versioned files never change: the kept copy first.
     ev.respondWith(caches.match(req).then(function (hit) {

@@ -100,7 +100,7 @@ test("a citizen in Urdu reports with a photo and tracks it; staff update it; the
   assert.match(id, /^\d+$/);
   assert.ok(await page.locator("svg.qr path").count(), "a QR code of the tracking link");
   // (Fluent isolates the number with invisible direction marks inside right-to-left text.)
-  const sms = (await page.locator(".sms").textContent()).replace(/[\u2068\u2069]/g, "");
+  const sms = (await page.locator(".keep .sms").textContent()).replace(/[\u2068\u2069]/g, "");
   assert.ok(sms.includes(`STATUS ${id}`), `the SMS way to ask: ${sms}`);
   assert.ok((await page.textContent("main")).includes(UR_DESCRIPTION));
   assert.ok(await page.locator("img.photo").count(), "the photo is shown");
@@ -470,6 +470,188 @@ test("a citizen in Urdu applies for a grant step by step on a phone, with a phot
   await page.fill("#cnic", "1730176543212");
   await Promise.all([page.waitForLoadState("load"), page.locator("main form button").click()]);
   assert.ok((await page.textContent("main")).includes("تصدیق کا انتظار"), "eligible, waiting for verification");
+  await ctx.close();
+});
+
+/** An SMS from `from` as the aggregator posts it. */
+async function smsIn(from, text) {
+  const body = new URLSearchParams({ from, to: "8311", text, date: "2026-12-06 10:00:00", id: `${RUN}-${Math.random()}` });
+  const res = await fetch(`${BASE}/channels/africastalking/sms?key=${process.env.GATEWAY_SECRET}`, { method: "POST", body });
+  assert.equal(res.status, 200);
+}
+
+async function staffApi(method, path, body) {
+  const res = await fetch(`${BASE}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${process.env.PESCO_KEY}`, "Content-Type": "application/json" },
+    body: body && JSON.stringify(body),
+  });
+  return res;
+}
+
+test("a report placed by dragging the pin lands in the pin's district (Urdu, phone)", async () => {
+  const ctx = await context("ur");
+  const page = await ctx.newPage();
+  const description = `پن والی جگہ ${RUN}`;
+  await page.goto(`${BASE}/report/kunda`);
+  await fillKunda(page, description); // Peshawar chosen from the list
+  await page.locator("[data-pin-open]").click();
+  await page.waitForSelector(".pinview .hq");
+  assert.ok((await page.textContent(".pin-status")).length > 0, "the map says to put the pin down");
+  // Out to where the neighbouring district shows, then the pin dragged onto Charsadda.
+  for (let i = 0; i < 3; i++) await page.locator('[data-zoom="-1"]').click();
+  const target = await page.locator(".pinview .hq", { hasText: "چارسدہ" }).boundingBox();
+  assert.ok(target, "Charsadda is on the map");
+  const pin = await page.locator(".pinview .pin").boundingBox();
+  await page.mouse.move(pin.x + pin.width / 2, pin.y + pin.height * 0.35);
+  await page.mouse.down();
+  await page.mouse.move(target.x + 3, target.y + 3, { steps: 10 });
+  await page.mouse.up();
+  assert.equal(await page.inputValue("#district"), "charsadda", "the district follows the pin");
+  assert.ok((await page.textContent(".pin-status")).includes("چارسدہ"));
+  await page.locator("[data-pin-ok]").click();
+  await shot(page, "ur-report-pin");
+  await Promise.all([page.waitForURL(/\/track\/[0-9a-f]+\?new=1$/), page.locator("form.report button[type=submit]").click()]);
+  const [stored] = await reportsWith(description);
+  assert.equal(stored.district, "charsadda", "filed in the pin's district");
+  assert.ok(Math.abs(stored.lat - 34.1453) < 0.05 && Math.abs(stored.long - 71.7308) < 0.05, `at the pin: ${stored.lat},${stored.long}`);
+  await ctx.close();
+});
+
+test("the reporter adds a photo with progress shown, a follower hears of the fix, 'not fixed' by SMS reopens it, and the rating reaches the dashboard", async () => {
+  const ctx = await context("ur");
+  const page = await ctx.newPage();
+  const description = `دوسری تصویر ${RUN}`;
+  const phone = "0345 7654321";
+  await page.goto(`${BASE}/report/kunda`);
+  await fillKunda(page, description);
+  await page.fill("#phone", phone);
+  await page.setInputFiles("#media", process.env.PHOTO);
+  await Promise.all([page.waitForURL(/\/track\/[0-9a-f]+\?new=1$/), page.locator("form.report button[type=submit]").click()]);
+  const track = page.url().replace("?new=1", "");
+  const id = (await page.locator(".facts .ref").textContent()).trim();
+  assert.equal(await page.locator("img.photo").count(), 1);
+
+  // An update with a second photo, sent over a slow upload: the bar and the bytes show.
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 300, downloadThroughput: 240000 / 8, uploadThroughput: 60000 / 8 });
+  await page.fill("#note", `اب بھی کنڈا لگا ہے ${RUN}`);
+  await page.setInputFiles("#update-media", process.env.PHOTO);
+  await page.locator("form.citizen-update button[type=submit]").click();
+  await page.waitForFunction(() => {
+    const bar = document.querySelector("form.citizen-update progress.upload");
+    return bar && !bar.hidden && bar.value > 0;
+  });
+  const said = await page.textContent("form.citizen-update .sending");
+  assert.match(said.replace(/[\u200e\u2068\u2069]/g, ""), /\d+.*\d+\s*KB/, `the bytes sent are said: ${said}`);
+  await shot(page, "ur-update-progress");
+  await page.waitForURL(/done=update/, { timeout: 60000 });
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  assert.ok((await page.locator("ol.history li.citizen").textContent()).includes(`اب بھی کنڈا لگا ہے ${RUN}`));
+  assert.equal(await page.locator("img.photo").count(), 2, "the second photo is on the report");
+
+  // A neighbour follows it by SMS; the department marks it fixed; the neighbour is told.
+  await smsIn("+923331112223", `FOLLOW ${id}`);
+  let r = await staffApi("POST", `/api/v1/reports/${id}/updates`, { status: "fixed", note: `Hooks removed ${RUN}` });
+  assert.equal(r.status, 201);
+  r = await staffApi("GET", `/api/v1/reports/${id}`);
+  assert.equal((await r.json()).rich_status, "fixed");
+  // Asked "is it fixed?" by SMS (at once here); the reporter answers 2, with words: reopened.
+  let status = "fixed";
+  for (let i = 0; i < 20 && status === "fixed"; i++) {
+    await new Promise((ok) => setTimeout(ok, 500));
+    await smsIn("+923457654321", `۲ ابھی تک ٹھیک نہیں ${RUN}`);
+    status = (await (await staffApi("GET", `/api/v1/reports/${id}`)).json()).rich_status;
+  }
+  assert.equal(status, "open", "'not fixed' by SMS reopens the report");
+  await smsIn("+923457654321", "2");
+  await page.goto(track);
+  assert.ok((await page.textContent("ol.history")).includes(`ابھی تک ٹھیک نہیں ${RUN}`), "the citizen's words are on the report");
+  await shot(page, "ur-track-reopened");
+
+  // The department's dashboard shows the answer and its rating.
+  const staff = await (await context("en")).newPage();
+  await login(staff, process.env.PESCO_EMAIL);
+  await staff.goto(`${BASE}/staff/dashboard`);
+  const outcomes = await staff.locator("table[data-outcomes]").first().textContent();
+  assert.ok(outcomes.includes("100%") && outcomes.includes("2.0"), `one answer, "not fixed", rated 2: ${outcomes}`);
+  await ctx.close();
+});
+
+test("on the tracking page the reporter answers 'is it fixed?' and rates it; anyone may follow by e-mail", async () => {
+  const ctx = await context("en");
+  const page = await ctx.newPage();
+  const description = `answered on the web ${RUN}`;
+  await page.goto(`${BASE}/report/kunda`);
+  await fillKunda(page, description);
+  await page.fill("#phone", "");
+  await Promise.all([page.waitForURL(/\/track\/[0-9a-f]+\?new=1$/), page.locator("form.report button[type=submit]").click()]);
+  const track = page.url().replace("?new=1", "");
+  const id = (await page.locator(".facts .ref").textContent()).trim();
+  assert.equal(await page.locator("form.outcome").count(), 0, "not asked before a fix");
+  assert.equal((await staffApi("POST", `/api/v1/reports/${id}/updates`, { status: "fixed", note: "Meter sealed" })).status, 201);
+  await page.goto(track);
+  await page.locator("form.outcome input[name=fixed][value=yes]").check();
+  await page.locator("form.outcome input[name=rating][value='4']").check();
+  await shot(page, "en-track-fixed-question");
+  await Promise.all([page.waitForURL(/done=fixed/), page.locator("form.outcome button[type=submit]").click()]);
+  assert.ok((await page.textContent("main")).includes("closed as fixed"));
+  assert.equal((await (await staffApi("GET", `/api/v1/reports/${id}`)).json()).rich_status, "closed");
+  // Following by e-mail from the public page: a link is mailed, nothing else yet.
+  await page.goto(`${BASE}/reports/${id}`);
+  await page.fill("#follow-email", "neighbour@example.org");
+  await Promise.all([page.waitForURL(/done=mailed/), page.locator(".follow-others button[type=submit]").click()]);
+  assert.ok((await page.textContent("main")).includes("open the link"));
+  await ctx.close();
+});
+
+test("a grant application the server refuses keeps its two documents and succeeds sent again without them; the CNIC rules are checked before sending", async () => {
+  const ctx = await context("ur");
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/benefits/browser-grant`);
+  const steps = page.locator("fieldset.step");
+  const next = (i) => steps.nth(i).getByRole("button", { name: "آگے" });
+  // The gender digit is checked in the browser, with the server's words: no upload to learn it.
+  await page.fill("#cnic", "17301-1122334-4");
+  await page.locator("input[name=gender][value=male]").check();
+  await page.fill("#name", "ثنا مسیح");
+  await page.fill("#birth_date", "2004-05-06");
+  await page.selectOption("#district", "peshawar");
+  await next(0).click();
+  assert.ok(await steps.nth(1).isHidden(), "a man's CNIC ends in an odd digit: the step does not move on");
+  assert.ok((await page.$eval("#cnic", (e) => e.validationMessage)).length > 0);
+  await page.locator("input[name=gender][value=female]").check();
+  // The earlier applicant's CNIC (a slip of the finger): only the server can know it is taken.
+  await page.fill("#cnic", "17301-7654321-2");
+  await next(0).click();
+  await page.fill("#monthly_income", "30,000");
+  await page.fill("#dependants", "2");
+  await page.fill("#a-institution", "ایڈورڈز کالج");
+  await page.locator("input[name='attribute[religion]'][value=christian]").check();
+  await next(1).click();
+  await page.setInputFiles("#doc-enrolment", process.env.PHOTO);
+  await page.setInputFiles("#doc-fee", process.env.PHOTO);
+  await page.waitForFunction(() => ["#doc-enrolment", "#doc-fee"].every((s) => {
+    const f = document.querySelector(s).files[0];
+    return f && f.type === "image/jpeg";
+  }));
+  await steps.nth(2).locator("button[type=submit]").click();
+  await page.waitForSelector("p.error[role=alert]");
+  assert.equal(await page.locator("p.kept").count(), 2, "both documents are kept");
+  await shot(page, "ur-benefit-refused-kept");
+  assert.ok((await page.textContent("p.error[role=alert]")).length > 0, "the server's reason is shown");
+  // Corrected and sent again with no file chosen (none is sent), and it succeeds.
+  assert.equal(await page.$eval("#doc-enrolment", (e) => e.files.length + (e.required ? 1 : 0)), 0, "nothing to choose again");
+  await page.fill("#cnic", "17301-1122334-4");
+  const form = page.locator("form[data-steps]");
+  await form.evaluate((f) => { f.querySelectorAll("fieldset.step").forEach((s) => { s.hidden = false; }); });
+  await Promise.all([page.waitForURL(/\/benefits\/slip\//), page.locator("fieldset.step button[type=submit]").click()]);
+  const reference = ((await page.textContent("main")).match(/B-[2-9A-Z]{4}-[2-9A-Z]{4}/) || [])[0];
+  await page.goto(`${BASE}/benefits/status?reference=${reference}`);
+  await page.fill("#cnic", "1730111223344");
+  await Promise.all([page.waitForLoadState("load"), page.locator("main form button").click()]);
+  assert.ok((await page.textContent("main")).includes("تصدیق کا انتظار"), "eligible: the kept enrolment document counts");
   await ctx.close();
 });
 

@@ -111,6 +111,11 @@ code = "enrolment"
 name = { en = "Proof of enrolment", ur = "داخلے کا ثبوت", ps = "د شمولیت ثبوت" }
 required = true
 
+[[benefits.fund.document]]
+code = "fee"
+name = { en = "Fee receipt", ur = "فیس کی رسید", ps = "د فیس رسید" }
+required = false
+
 [[benefits.fund.question]]
 code = "institution"
 datatype = "string"
@@ -161,6 +166,13 @@ async fn pages_work_in_a_real_browser() {
             .bind((today + chrono::Duration::days(300)).to_string())
             .bind(chrono::Utc::now()),
         )
+        .await
+        .unwrap();
+    // "Is it fixed?" asked as soon as a report is marked fixed, not four weeks later.
+    app.db
+        .execute(khidmat::platform::db::query(
+            "UPDATE report_services SET ask_fixed_after_hours = 0 WHERE code = 'kunda'",
+        ))
         .await
         .unwrap();
     // Open data to look at: the platform's own published figures.

@@ -136,6 +136,12 @@ struct ReportForm {
     max_photos: i64,
     photo_label: String,
     too_many: String,
+    /// The pin map: the tile template (empty: none), its credit, and every district's
+    /// headquarters (`[{slug, name, lat, long}]`), from which the page picks the district the
+    /// pin is in, as the server would (the nearest within 80 km).
+    tiles: String,
+    attribution: String,
+    districts_json: String,
 }
 
 impl ReportForm {
@@ -188,6 +194,25 @@ async fn form_page(
             lang.t("form-photo")
         },
         too_many: t!(lang, "form-photos-too-many", max = service.max_photos),
+        tiles: state.config.map_tile_url.clone(),
+        attribution: map::attribution(&state.config),
+        districts_json: serde_json::to_string(
+            &state
+                .districts()
+                .await
+                .or_page(lang)?
+                .iter()
+                .map(|d| {
+                    serde_json::json!({
+                        "slug": d.slug,
+                        "name": d.name(lang),
+                        "lat": d.hq_lat,
+                        "long": d.hq_long,
+                    })
+                })
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_default(),
     })
 }
 
