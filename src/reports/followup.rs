@@ -496,7 +496,9 @@ pub async fn follow_by_email(
         false,
     )
     .await?;
-    if f.confirmed_at.is_none() {
+    // Mailed once, when the address is first given: asking again does not mail again, so the
+    // form cannot be used to fill a stranger's mailbox.
+    if f.confirmed_at.is_none() && f.token == token {
         let link = format!("{}/follow/{}", base.trim_end_matches('/'), f.token);
         let subject = t!(lang, "mail-follow-subject", id = report_id);
         let body = t!(lang, "mail-follow-body", id = report_id, link = link);

@@ -282,6 +282,19 @@ on_both!(
         assert_eq!(status, 303);
         assert!(to.contains("done=mailed"));
         let mail = app.mail_to("neighbour@example.org").await;
+        // Asking again does not mail again (the form cannot fill a stranger's mailbox).
+        let (_, html) = page(&b, &app, &format!("/reports/{id}")).await;
+        let (status, _) = submit(
+            &b,
+            &app,
+            &format!("/reports/{id}/follow"),
+            &[
+                ("csrf", hidden(&html, "csrf").as_str()),
+                ("email", "neighbour@example.org"),
+            ],
+        )
+        .await;
+        assert_eq!(status, 303);
         let link = mail
             .split_whitespace()
             .find(|w| w.contains("/follow/"))
