@@ -284,6 +284,20 @@ async fn sms_find(
     ))
 }
 
+/// The report a number may ask about by SMS: any public report, and a report of a private
+/// service (a complaint about a person) only from the phone that made it.
+async fn report_for_number(
+    state: &AppState,
+    phone: &Phone,
+    reference: Option<i64>,
+) -> Result<Option<reports::ReportRow>, Error> {
+    let found = match reference {
+        Some(id) => reports::report(&state.db, id).await?,
+        None => None,
+    };
+    Ok(found.filter(|r| r.service_public || r.contact_phone.as_deref() == Some(phone.e164())))
+}
+
 /// `STATUS <number>`: where a report stands. Anyone may ask after a public report; a report of
 /// a private service (a complaint about a person) answers only the phone that made it.
 async fn sms_status(
@@ -292,12 +306,7 @@ async fn sms_status(
     reference: Option<i64>,
     lang: Lang,
 ) -> Result<SmsAnswer, Error> {
-    let found = match reference {
-        Some(id) => reports::report(&state.db, id).await?,
-        None => None,
-    };
-    let visible =
-        found.filter(|r| r.service_public || r.contact_phone.as_deref() == Some(phone.e164()));
+    let visible = report_for_number(state, phone, reference).await?;
     let Some(r) = visible else {
         let reply = match reference {
             Some(id) => t!(lang, "sms-status-unknown", id = id),
@@ -336,12 +345,7 @@ async fn sms_follow(
     reference: Option<i64>,
     lang: Lang,
 ) -> Result<SmsAnswer, Error> {
-    let found = match reference {
-        Some(id) => reports::report(&state.db, id).await?,
-        None => None,
-    };
-    let visible =
-        found.filter(|r| r.service_public || r.contact_phone.as_deref() == Some(phone.e164()));
+    let visible = report_for_number(state, phone, reference).await?;
     let reply = match (visible, reference) {
         (Some(r), _) => {
             reports::followup::follow_by_sms(state, r.id, phone, lang).await?;

@@ -246,72 +246,23 @@ impl Outcomes {
     }
 }
 
-/// Answers and ratings grouped by `key`, answered in the range.
-async fn outcome_groups(
-    db: &Db,
-    key: &str,
-    join: &str,
-    names: &str,
-    (start, end): (DateTime<Utc>, DateTime<Utc>),
-) -> Result<Vec<OutcomeGroup>> {
-    let rows: Vec<(String, Option<String>, i64, i64, i64, i64)> = db
-        .fetch_all(
-            query(format!(
-                "SELECT {key}, {names}, COUNT(*), \
-                 CAST(COALESCE(SUM(CASE WHEN o.fixed THEN 0 ELSE 1 END), 0) AS BIGINT), COUNT(o.rating), \
-                 CAST(COALESCE(SUM(o.rating), 0) AS BIGINT) \
-                 FROM report_outcomes o JOIN reports r ON r.id = o.report_id {join} \
-                 WHERE o.answered_at >= $1 AND o.answered_at < $2 AND o.fixed IS NOT NULL \
-                 GROUP BY {key}, {names} ORDER BY COUNT(*) DESC, {key}"
-            ))
-            .bind(start)
-            .bind(end),
-        )
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(k, n, a, re, rn, rs)| OutcomeGroup::new(k, n, a, re, rn, rs))
-        .collect())
-}
-
 /// The outcomes of reports answered in the range.
 pub async fn outcomes(db: &Db, r: &Range) -> Result<Outcomes> {
+    use crate::reports::OutcomeKey;
     let span = r.instants();
-    let by_service = outcome_groups(
-        db,
-        "r.service_code",
-        "JOIN report_services s ON s.id = r.service_id",
-        "s.name_en",
-        span,
-    )
-    .await?;
-    let by_department = outcome_groups(
-        db,
-        "d.slug",
-        "JOIN departments d ON d.id = r.department_id",
-        "d.name_en",
-        span,
-    )
-    .await?;
-    let by_district = outcome_groups(
-        db,
-        "COALESCE(r.district, '')",
-        "LEFT JOIN districts ds ON ds.slug = r.district",
-        "ds.name_en",
-        span,
-    )
-    .await?;
-    let (answered, reopened, ratings, sum): (i64, i64, i64, i64) = db
-        .fetch_one(
-            query(
-                "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN fixed THEN 0 ELSE 1 END), 0) AS BIGINT), \
-                 COUNT(rating), CAST(COALESCE(SUM(rating), 0) AS BIGINT) FROM report_outcomes \
-                 WHERE answered_at >= $1 AND answered_at < $2 AND fixed IS NOT NULL",
-            )
-            .bind(span.0)
-            .bind(span.1),
+    let groups = |key| async move {
+        Ok::<_, Error>(
+            crate::reports::outcomes_in(db, span, key)
+                .await?
+                .into_iter()
+                .map(|(k, n, a, re, rn, rs)| OutcomeGroup::new(k, n, a, re, rn, rs))
+                .collect::<Vec<_>>(),
         )
-        .await?;
+    };
+    let by_service = groups(OutcomeKey::Service).await?;
+    let by_department = groups(OutcomeKey::Department).await?;
+    let by_district = groups(OutcomeKey::District).await?;
+    let (answered, reopened, ratings, sum) = crate::reports::outcome_totals(db, span).await?;
     Ok(Outcomes {
         answered,
         reopened,
@@ -556,8 +507,6 @@ impl Cell {
 
 /// Week, service, channel, department, district; queries, minutes, citizens.
 type UseRow = (String, String, String, String, String, i64, i64, i64);
-/// Week, channel, department, district; answers, reopened, ratings, their sum.
-type AnswerRow = (String, String, String, String, i64, i64, i64, i64);
 
 /// The detailed table behind the figures: per week, service, channel, department and district,
 /// the queries, minutes saved and distinct citizens (distinct within the cell: they do not add
@@ -578,21 +527,7 @@ pub async fn cells(db: &Db, r: &Range) -> Result<Vec<Cell>> {
             .bind(end),
         )
         .await?;
-    let answers: Vec<AnswerRow> = db
-        .fetch_all(
-            query(
-                "SELECT o.week, o.answered_on, d.slug, COALESCE(r.district, ''), COUNT(*), \
-                 CAST(COALESCE(SUM(CASE WHEN o.fixed THEN 0 ELSE 1 END), 0) AS BIGINT), COUNT(o.rating), \
-                 CAST(COALESCE(SUM(o.rating), 0) AS BIGINT) \
-                 FROM report_outcomes o JOIN reports r ON r.id = o.report_id \
-                 JOIN departments d ON d.id = r.department_id \
-                 WHERE o.answered_at >= $1 AND o.answered_at < $2 AND o.fixed IS NOT NULL \
-                 GROUP BY o.week, o.answered_on, d.slug, COALESCE(r.district, '')",
-            )
-            .bind(start)
-            .bind(end),
-        )
-        .await?;
+    let answers = crate::reports::outcome_cells(db, (start, end)).await?;
     let mut out: BTreeMap<(String, String, String, String, String), Cell> = BTreeMap::new();
     for (week, service, channel, department, district, q, m, c) in used {
         let key = (week, service, channel, department, district);

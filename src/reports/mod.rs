@@ -15,9 +15,11 @@ pub mod open311;
 pub mod store;
 
 // What other services, the pack loader and the channels use of this one: its service
-// definitions and one report by id. They do not reach into `store`.
+// definitions, one report by id, and the answers to "is it fixed?" for the impact figures. They
+// do not reach into `store`.
 pub use store::{
-    all_services, get as report, services as active_services, upsert_service, ServiceSpec,
+    all_services, get as report, outcome_cells, outcome_totals, outcomes_in,
+    services as active_services, upsert_service, OutcomeKey, ReportRow, ServiceSpec,
 };
 
 use std::collections::BTreeMap;

@@ -1221,3 +1221,89 @@ pub async fn stop_awaiting(db: &Db, id: i64) -> Result<(), sqlx::Error> {
         .await?;
     Ok(())
 }
+
+/// What the reporters' answers to "is it fixed?" are grouped by, for the impact figures.
+#[derive(Debug, Clone, Copy)]
+pub enum OutcomeKey {
+    Service,
+    Department,
+    District,
+}
+
+/// Answers given in `[start, end)`, grouped: the key (service code, department slug, district
+/// slug or empty), its English name, answers, "not fixed", ratings and their sum.
+pub async fn outcomes_in(
+    db: &Db,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    key: OutcomeKey,
+) -> Result<Vec<(String, Option<String>, i64, i64, i64, i64)>, sqlx::Error> {
+    let (key, join, name) = match key {
+        OutcomeKey::Service => (
+            "r.service_code",
+            "JOIN report_services s ON s.id = r.service_id",
+            "s.name_en",
+        ),
+        OutcomeKey::Department => (
+            "d.slug",
+            "JOIN departments d ON d.id = r.department_id",
+            "d.name_en",
+        ),
+        OutcomeKey::District => (
+            "COALESCE(r.district, '')",
+            "LEFT JOIN districts ds ON ds.slug = r.district",
+            "ds.name_en",
+        ),
+    };
+    db.fetch_all(
+        query(format!(
+            "SELECT {key}, {name}, COUNT(*), \
+             CAST(COALESCE(SUM(CASE WHEN o.fixed THEN 0 ELSE 1 END), 0) AS BIGINT), COUNT(o.rating), \
+             CAST(COALESCE(SUM(o.rating), 0) AS BIGINT) \
+             FROM report_outcomes o JOIN reports r ON r.id = o.report_id {join} \
+             WHERE o.answered_at >= $1 AND o.answered_at < $2 AND o.fixed IS NOT NULL \
+             GROUP BY {key}, {name} ORDER BY COUNT(*) DESC, {key}"
+        ))
+        .bind(start)
+        .bind(end),
+    )
+    .await
+}
+
+/// All answers given in `[start, end)`: answers, "not fixed", ratings and their sum.
+pub async fn outcome_totals(
+    db: &Db,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<(i64, i64, i64, i64), sqlx::Error> {
+    db.fetch_one(
+        query(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN fixed THEN 0 ELSE 1 END), 0) AS BIGINT), \
+             COUNT(rating), CAST(COALESCE(SUM(rating), 0) AS BIGINT) FROM report_outcomes \
+             WHERE answered_at >= $1 AND answered_at < $2 AND fixed IS NOT NULL",
+        )
+        .bind(start)
+        .bind(end),
+    )
+    .await
+}
+
+/// Answers given in `[start, end)` per week (Pakistan time), channel answered on, department
+/// slug and district: answers, "not fixed", ratings and their sum.
+pub async fn outcome_cells(
+    db: &Db,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<Vec<(String, String, String, String, i64, i64, i64, i64)>, sqlx::Error> {
+    db.fetch_all(
+        query(
+            "SELECT o.week, o.answered_on, d.slug, COALESCE(r.district, ''), COUNT(*), \
+             CAST(COALESCE(SUM(CASE WHEN o.fixed THEN 0 ELSE 1 END), 0) AS BIGINT), COUNT(o.rating), \
+             CAST(COALESCE(SUM(o.rating), 0) AS BIGINT) \
+             FROM report_outcomes o JOIN reports r ON r.id = o.report_id \
+             JOIN departments d ON d.id = r.department_id \
+             WHERE o.answered_at >= $1 AND o.answered_at < $2 AND o.fixed IS NOT NULL \
+             GROUP BY o.week, o.answered_on, d.slug, COALESCE(r.district, '')",
+        )
+        .bind(start)
+        .bind(end),
+    )
+    .await
+}
