@@ -273,6 +273,9 @@ pub fn html(
         r#"<svg viewBox="0 0 {w} {h}" role="{role}" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
         esc(label)
     );
+    // Sizes in the drawing's units, so that a wide map shrunk onto a phone's screen (640 units
+    // into some 380 pixels) still has labels of about 10 pixels and circles a finger can find.
+    let k = (w / 480.0).max(1.0);
     for (name, lat, long) in districts {
         let (x, y) = view.place(*lat, *long);
         if x < 0.0 || y < 0.0 || x > w || y > h {
@@ -280,17 +283,21 @@ pub fn html(
         }
         let _ = write!(
             s,
-            r##"<g class="hq" aria-hidden="true"><rect x="{:.1}" y="{:.1}" width="6" height="6" fill="#5a6b73"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#37474f">{}</text></g>"##,
-            x - 3.0,
-            y - 3.0,
-            x + 6.0,
-            y + 4.0,
+            r##"<g class="hq" aria-hidden="true"><rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="#5a6b73"/><text x="{:.1}" y="{:.1}" font-size="{:.1}" fill="#263238" stroke="#fff" stroke-width="{:.1}" paint-order="stroke">{}</text></g>"##,
+            x - 3.0 * k,
+            y - 3.0 * k,
+            6.0 * k,
+            6.0 * k,
+            x + 6.0 * k,
+            y + 4.0 * k,
+            12.0 * k,
+            2.5 * k,
             esc(name)
         );
     }
     for m in markers {
         let (x, y) = view.place(m.lat, m.long);
-        let r = if m.count <= 1 {
+        let r = k * if m.count <= 1 {
             8.0
         } else {
             (10.0 + (m.count as f64).log2() * 3.0).min(28.0)
@@ -301,8 +308,9 @@ pub fn html(
         if m.count > 1 {
             let _ = write!(
                 circle,
-                r##"<text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="12" font-weight="bold" fill="#fff">{}</text>"##,
-                y + 4.0,
+                r##"<text x="{x:.1}" y="{:.1}" text-anchor="middle" font-size="{:.1}" font-weight="bold" fill="#fff">{}</text>"##,
+                y + 4.0 * k,
+                13.0 * k,
                 m.count
             );
         }
