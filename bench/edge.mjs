@@ -59,6 +59,9 @@ async function cameraPhoto(page, name, seed) {
 async function phone() {
   const ctx = await browser.newContext({ locale: "en-GB", viewport: { width: 412, height: 860 } });
   const page = await ctx.newPage();
+  // An upload on EDGE takes minutes: nothing here may give up before the citizen would.
+  page.setDefaultTimeout(LIMIT);
+  page.setDefaultNavigationTimeout(LIMIT);
   const cdp = await ctx.newCDPSession(page);
   await cdp.send("Network.enable");
   return { ctx, page, edge: () => cdp.send("Network.emulateNetworkConditions", EDGE) };
@@ -86,7 +89,7 @@ async function shrunk(page, selectors) {
   await page.waitForFunction((sels) => sels.every((s) => {
     const f = document.querySelector(s).files[0];
     return f && (f.type === "image/jpeg" || f.type === "") && f.size > 0;
-  }), selectors, { timeout: 60000 });
+  }), selectors);
   await page.waitForTimeout(1500); // the downscaling itself
 }
 
@@ -105,7 +108,7 @@ async function shrunk(page, selectors) {
   await edge();
   const s = await timed(() => Promise.all([
     page.waitForURL(/\/track\//, { timeout: LIMIT }),
-    page.locator("form.report button[type=submit]").click(),
+    page.locator("form.report button[type=submit]").click({ noWaitAfter: true }),
   ]));
   const progress = await page.locator("progress.upload").count();
   record("report with one camera photo", s, progress ? "(progress shown)" : "");
@@ -133,7 +136,7 @@ async function chooseDocuments(page, a, b) {
   await shrunk(page, ["#doc-cnic", "#doc-enrolment"]);
 }
 
-const send = (page) => page.locator("fieldset.step button[type=submit]").click();
+const send = (page) => page.locator("fieldset.step button[type=submit]").click({ noWaitAfter: true });
 const run = Date.now() % 1000000;
 const cnic = (n) => `17301-${String(run + n).padStart(7, "0")}-2`;
 

@@ -257,6 +257,28 @@ impl Store {
         }
     }
 
+    /// Remove a file (gone already is fine).
+    pub async fn delete(
+        &self,
+        area: Area,
+        sha256: &str,
+        content_type: &str,
+    ) -> Result<(), PhotoError> {
+        let Some(key) = key(area, sha256, content_type) else {
+            return Ok(());
+        };
+        match self {
+            Store::Dir(root) => match tokio::fs::remove_file(root.join(key)).await {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(PhotoError::Io(e)),
+                _ => Ok(()),
+            },
+            Store::S3(b) => b
+                .delete(&key)
+                .await
+                .map_err(|e| PhotoError::Io(std::io::Error::other(e))),
+        }
+    }
+
     /// The directory files are kept in, when they are kept in one (for the disk-space figure).
     pub fn dir(&self) -> Option<&Path> {
         match self {
@@ -349,11 +371,7 @@ pub async fn stage(db: &Db, store: &Store, area: Area, e: &Encoded) -> Result<St
         .map_err(|e| e.into_error(Lang::En, 0))?;
     let token = super::identity::random_token();
     let now = Utc::now();
-    db.execute(
-        query("DELETE FROM staged_files WHERE created_at < $1")
-            .bind(now - chrono::Duration::hours(STAGED_HOURS)),
-    )
-    .await?;
+    forget_expired(db, store, now).await?;
     db.execute(
         query(
             "INSERT INTO staged_files (token, area, sha256, content_type, width, height, created_at) \
@@ -369,6 +387,46 @@ pub async fn stage(db: &Db, store: &Store, area: Area, e: &Encoded) -> Result<St
     )
     .await?;
     Ok(token)
+}
+
+/// Forget staged files past their day. A file that no form used (nothing records it, no other
+/// token names it) is removed from the store too: a refused application's CNIC photo is not kept
+/// for ever because the citizen gave up.
+async fn forget_expired(db: &Db, store: &Store, now: chrono::DateTime<Utc>) -> Result<(), Error> {
+    let cutoff = now - chrono::Duration::hours(STAGED_HOURS);
+    let expired: Vec<(String, String, String, String)> = db
+        .fetch_all(
+            query(
+                "SELECT token, area, sha256, content_type FROM staged_files WHERE created_at < $1",
+            )
+            .bind(cutoff),
+        )
+        .await?;
+    for (token, area, sha256, content_type) in expired {
+        db.execute(query("DELETE FROM staged_files WHERE token = $1").bind(&token))
+            .await?;
+        let (used,): (i64,) = db
+            .fetch_one(
+                query(
+                    "SELECT (SELECT COUNT(*) FROM photos WHERE sha256 = $1) \
+                     + (SELECT COUNT(*) FROM staged_files WHERE sha256 = $1)",
+                )
+                .bind(&sha256),
+            )
+            .await?;
+        let area = if area == Area::Photos.prefix() {
+            Area::Photos
+        } else {
+            Area::Documents
+        };
+        if used == 0 {
+            store
+                .delete(area, &sha256, &content_type)
+                .await
+                .map_err(|e| e.into_error(Lang::En, 0))?;
+        }
+    }
+    Ok(())
 }
 
 /// The file a staging token names, if it is still kept (and of this area); `None` otherwise

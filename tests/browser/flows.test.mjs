@@ -2,6 +2,7 @@
 // Started by tests/it/browser.rs, which runs the server and gives us, in the environment:
 //   KHIDMAT_URL     the server
 //   PESCO_EMAIL, WSSP_EMAIL, STAFF_PASSWORD   officers of two departments
+//   ROOT_EMAIL      a platform administrator (the outgoing SMS)
 //   PESCO_KEY       a PESCO department API key, to check what the server holds
 //   PHOTO           a camera-sized JPEG
 //   OUT             where screenshots, the CSV and the budget figures go
@@ -569,6 +570,14 @@ test("the reporter adds a photo with progress shown, a follower hears of the fix
   await page.goto(track);
   assert.ok((await page.textContent("ol.history")).includes(`ابھی تک ٹھیک نہیں ${RUN}`), "the citizen's words are on the report");
   await shot(page, "ur-track-reopened");
+
+  // The follower was sent the change, in the outgoing SMS an administrator sees (numbers masked).
+  const admin = await (await context("en")).newPage();
+  await login(admin, process.env.ROOT_EMAIL);
+  await admin.goto(`${BASE}/staff/messages`);
+  const sentToFollower = await admin.locator("tbody tr").filter({ hasText: `Hooks removed ${RUN}` }).allTextContents();
+  assert.ok(sentToFollower.some((row) => row.includes("**23") && row.includes("STOP")), `the follower's SMS: ${sentToFollower.join(" | ")}`);
+  assert.ok(sentToFollower.some((row) => row.includes("**21")), "and the reporter's");
 
   // The department's dashboard shows the answer and its rating.
   const staff = await (await context("en")).newPage();

@@ -1526,5 +1526,69 @@ on_both!(
             .is_some(),
             "the real token, in its area, does"
         );
+
+        // A day later, a document no form used is gone from the store; the one the
+        // application holds stays.
+        let r = b
+            .post(app.at("/benefits/web-grant/apply"))
+            .multipart(form("17301-5555555-1").part(
+                "document:enrolment",
+                reqwest::multipart::Part::bytes(png(65, 49)).file_name("other.png"),
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        let abandoned = hidden(&r.text().await.unwrap(), "staged:enrolment");
+        let (sha, used_sha): (String, String) = app
+            .db
+            .fetch_one(
+                query(
+                    "SELECT (SELECT sha256 FROM staged_files WHERE token = $1), \
+                     (SELECT sha256 FROM staged_files WHERE token = $2)",
+                )
+                .bind(&abandoned)
+                .bind(&token),
+            )
+            .await
+            .unwrap();
+        let docs = khidmat::platform::files::Area::Documents;
+        assert!(store.get(docs, &sha, "image/jpeg").await.unwrap().is_some());
+        app.db
+            .execute(
+                query("UPDATE staged_files SET created_at = $1")
+                    .bind(chrono::Utc::now() - chrono::Duration::days(2)),
+            )
+            .await
+            .unwrap();
+        // (the next document staged sweeps the old ones)
+        let r = b
+            .post(app.at("/benefits/web-grant/apply"))
+            .multipart(form("17301-5555555-1").part(
+                "document:enrolment",
+                reqwest::multipart::Part::bytes(png(66, 50)).file_name("third.png"),
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(
+            store.get(docs, &sha, "image/jpeg").await.unwrap().is_none(),
+            "the abandoned document is removed"
+        );
+        assert!(
+            store
+                .get(docs, &used_sha, "image/jpeg")
+                .await
+                .unwrap()
+                .is_some(),
+            "the application's document stays"
+        );
+        assert!(
+            khidmat::platform::files::staged(&app.db, &store, docs, &abandoned)
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 );

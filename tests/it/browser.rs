@@ -148,6 +148,8 @@ async fn pages_work_in_a_real_browser() {
         .await;
     app.add_user("manager@wssp.test", Role::Manager, Some("wssp"), None)
         .await;
+    app.add_user("root@khidmat.test", Role::Admin, None, None)
+        .await;
     let key = app.department_key("pesco").await;
     // A grant whose window stays open whatever the day the suite runs.
     khidmat::packs::load(&app.db, GRANT_PACK, "test")
@@ -188,6 +190,7 @@ async fn pages_work_in_a_real_browser() {
             ("PESCO_EMAIL", "officer@pesco.test".into()),
             ("WSSP_EMAIL", "officer@wssp.test".into()),
             ("WSSP_MANAGER_EMAIL", "manager@wssp.test".into()),
+            ("ROOT_EMAIL", "root@khidmat.test".into()),
             ("GATEWAY_SECRET", "browser-gateway-secret".into()),
             ("STAFF_PASSWORD", "a long enough password".into()),
             ("PESCO_KEY", key),
