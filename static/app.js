@@ -521,6 +521,7 @@
     }
     // The pin's place is the report's: lat and long, and the district it is in.
     function place(lat, long) {
+      form.dispatchEvent(new CustomEvent("placed", { detail: [lat, long] }));
       at = [lat, long];
       form.elements.lat.value = lat.toFixed(6);
       form.elements.long.value = long.toFixed(6);
@@ -607,6 +608,48 @@
     }
   }
 
+  // Reports of the same kind already made near the place, shown before a new one is sent: the
+  // citizen can open one, add to it or follow it instead (the server links a duplicate anyway).
+  function setupNearby(form) {
+    var box = form.querySelector(".nearby");
+    if (!box || !window.fetch) return;
+    var list = box.querySelector("ul"), asked = 0;
+    function look(lat, long) {
+      if (isNaN(lat) || isNaN(long)) return;
+      var mine = ++asked;
+      fetch(box.dataset.url + "?lat=" + lat.toFixed(6) + "&long=" + long.toFixed(6), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : { reports: [] }; })
+        .then(function (body) {
+          if (mine !== asked) return;
+          list.textContent = "";
+          body.reports.forEach(function (r) {
+            var li = document.createElement("li");
+            var a = document.createElement("a");
+            a.href = r.url;
+            var ref = document.createElement("bdi");
+            ref.textContent = "#" + r.id;
+            a.appendChild(ref);
+            li.appendChild(a);
+            var away = document.createElement("bdi");
+            away.textContent = " · " + box.dataset.away.replace("[metres]", r.metres) + " · " + r.submitted;
+            li.appendChild(away);
+            if (r.description) {
+              var d = document.createElement("p");
+              d.dir = "auto";
+              d.textContent = r.description;
+              li.appendChild(d);
+            }
+            list.appendChild(li);
+          });
+          box.hidden = body.reports.length === 0;
+        }, function () {});
+    }
+    form.addEventListener("placed", function (ev) { look(ev.detail[0], ev.detail[1]); });
+    form.addEventListener("located", function () {
+      look(parseFloat(form.elements.lat.value), parseFloat(form.elements.long.value));
+    });
+  }
+
   // A CNIC's own rules, the server's (benefits::model::check_cnic), checked as it is typed, so a
   // citizen on 2G is not told only after the upload: the first digit names a province (1-7),
   // the last is odd for men and even for women. Urdu and Persian digits count as digits.
@@ -657,7 +700,7 @@
       b.addEventListener("click", function () { window.print(); });
     });
     var form = document.querySelector("form[data-outbox]");
-    if (form) { freshKey(form); setupForm(form); setupPinMap(form); }
+    if (form) { freshKey(form); setupForm(form); setupNearby(form); setupPinMap(form); }
     Array.prototype.forEach.call(document.querySelectorAll("form[data-upload]"), setupUpload);
     Array.prototype.forEach.call(document.querySelectorAll("form.follow"), setupFollow);
     Array.prototype.forEach.call(document.querySelectorAll("input[data-shrink]"), shrinkInPlace);

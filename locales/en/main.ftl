@@ -1253,3 +1253,6 @@ form-pin-move = Put the pin down where the problem is.
 form-pin-zoom-in = Zoom in
 form-pin-zoom-out = Zoom out
 form-pin-ok = This is the place
+nearby-title = Already reported nearby?
+nearby-hint = These reports of the same kind are open near the place. If yours is one of them, open it to add what you saw or to follow it instead of sending a new one.
+nearby-away = [metres] m away

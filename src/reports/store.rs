@@ -876,11 +876,29 @@ pub async fn assign(tx: &mut Tx, report_id: i64, user_id: Option<i64>) -> Result
 pub async fn nearest_open_report(
     db: &Db,
     service_code: &str,
-    (lat, long): (f64, f64),
+    point: (f64, f64),
     at: DateTime<Utc>,
     radius_m: f64,
     window_hours: i64,
 ) -> Result<Option<(i64, f64)>, sqlx::Error> {
+    Ok(
+        open_reports_near(db, service_code, point, at, radius_m, window_hours)
+            .await?
+            .into_iter()
+            .next(),
+    )
+}
+
+/// Open reports of a service within `radius_m` of a point, made in the `window_hours` before
+/// `at`: `(id, metres)`, nearest first.
+pub async fn open_reports_near(
+    db: &Db,
+    service_code: &str,
+    (lat, long): (f64, f64),
+    at: DateTime<Utc>,
+    radius_m: f64,
+    window_hours: i64,
+) -> Result<Vec<(i64, f64)>, sqlx::Error> {
     let mut q = query(
         // `status` is checked below, not here: as a condition it would tempt the planner into
         // the (status, requested_at) index, which every recent report matches.
@@ -902,12 +920,14 @@ pub async fn nearest_open_report(
         };
     }
     let candidates: Vec<(i64, f64, f64, String)> = db.fetch_all(q.push(")")).await?;
-    Ok(candidates
+    let mut near: Vec<(i64, f64)> = candidates
         .into_iter()
         .filter(|c| c.3 == "open")
         .map(|(id, la, lo, _)| (id, geo::haversine_m(lat, long, la, lo)))
         .filter(|(_, m)| *m <= radius_m)
-        .min_by(|a, b| a.1.total_cmp(&b.1)))
+        .collect();
+    near.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    Ok(near)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -519,6 +519,19 @@ test("a report placed by dragging the pin lands in the pin's district (Urdu, pho
   await ctx.close();
 });
 
+test("reports already made near the place are shown on the form before a new one is sent", async () => {
+  const ctx = await context("ur", { geolocation: { latitude: 34.0151, longitude: 71.5249 }, permissions: ["geolocation"] });
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/report/kunda`);
+  assert.ok(await page.locator(".nearby").isHidden(), "nothing shown before there is a place");
+  await page.locator("[data-locate]").click();
+  await page.waitForSelector(".nearby:not([hidden]) li a");
+  const links = await page.locator(".nearby li a").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+  assert.ok(links.includes(`/reports/${shared.id}`), `the first flow's report, made here: ${links}`);
+  await shot(page, "ur-report-nearby");
+  await ctx.close();
+});
+
 test("the reporter adds a photo with progress shown, a follower hears of the fix, 'not fixed' by SMS reopens it, and the rating reaches the dashboard", async () => {
   const ctx = await context("ur");
   const page = await ctx.newPage();

@@ -532,3 +532,59 @@ on_both!(
         );
     }
 );
+
+on_both!(
+    the_form_shows_open_reports_already_made_near_the_place,
+    |backend| async move {
+        let app = app(backend).await;
+        let key = app.department_key("pesco").await;
+        let here = app.kunda_at("34.0151", "71.5249").await;
+        let also = app.kunda_at("34.0152", "71.5250").await;
+        let closed = app.kunda_at("34.0151", "71.5250").await;
+        set_status(&app, &key, &closed, "closed", "Done").await;
+        // About 300 m north: outside the 200 m looked at.
+        let far = app.kunda_at("34.0178", "71.5249").await;
+        let nearby = |q: &'static str| {
+            let app = &app;
+            async move { app.get_json(&format!("/report/kunda/nearby?{q}")).await }
+        };
+        let v = nearby("lat=34.0151&long=71.5249").await;
+        let ids: Vec<String> = v["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].to_string())
+            .collect();
+        assert_eq!(ids, vec![here.clone(), also.clone()], "nearest first: {v}");
+        assert!(!ids.contains(&closed) && !ids.contains(&far));
+        let first = &v["reports"][0];
+        assert_eq!(first["url"], format!("/reports/{here}"));
+        assert!(first["metres"].as_i64().unwrap() < 5);
+        assert!(first["description"].as_str().unwrap().contains("Hooks"));
+        // Nonsense is no error, just nothing.
+        for q in ["lat=abc&long=71.5", "lat=91&long=71.5", "long=71.5", ""] {
+            let v = app.get_json(&format!("/report/kunda/nearby?{q}")).await;
+            assert_eq!(v["reports"], json!([]), "{q}");
+        }
+        // A confidential service's reports are never listed.
+        app.report(&[
+            ("service_code", "rights-violation"),
+            ("lat", "34.0151"),
+            ("long", "71.5249"),
+            ("attribute[category]", "custody"),
+            ("attribute[ongoing]", "no"),
+            ("description", "Detained without charge"),
+        ])
+        .await;
+        let v = app
+            .get_json("/report/rights-violation/nearby?lat=34.0151&long=71.5249")
+            .await;
+        assert_eq!(v["reports"], json!([]));
+        assert_eq!(
+            app.get("/report/no-such/nearby?lat=1&long=1")
+                .await
+                .status(),
+            404
+        );
+    }
+);

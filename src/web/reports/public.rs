@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
                 .post(report_submit)
                 .layer(axum::extract::DefaultBodyLimit::max(40 * 1024 * 1024)),
         )
+        .route("/report/{code}/nearby", get(nearby))
         .route("/track/{token}", get(track))
         .route("/track/{token}/follow", post(follow))
         .route("/track/{token}/unfollow", post(unfollow))
@@ -234,6 +235,74 @@ async fn report_form(
     )
     .await?;
     Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+#[derive(Deserialize)]
+struct NearbyQuery {
+    lat: Option<String>,
+    long: Option<String>,
+}
+
+/// How far around a point the form looks for reports already made: four times the distance at
+/// which a new report is linked as a possible duplicate, over the last month.
+const NEARBY_FACTOR: f64 = 4.0;
+const NEARBY_HOURS: i64 = 24 * 30;
+
+/// `GET /report/{code}/nearby?lat=&long=`: the open reports of the service near a point (at most
+/// five, nearest first), which the form shows before a new one is sent, so a citizen can follow
+/// or add to the one already made (FixMyStreet's way of preventing duplicates). Public reports
+/// only, as the public list shows them.
+async fn nearby(
+    State(state): State<AppState>,
+    Here { lang, .. }: Here,
+    Path(code): Path<String>,
+    Query(q): Query<NearbyQuery>,
+) -> Result<Response, PageError> {
+    let service = load_service(&state, &code, lang).await?;
+    let coordinate = |v: &Option<String>| v.as_deref().and_then(|v| v.trim().parse::<f64>().ok());
+    let point = match (coordinate(&q.lat), coordinate(&q.long)) {
+        (Some(la), Some(lo))
+            if crate::platform::geo::valid_lat(la) && crate::platform::geo::valid_long(lo) =>
+        {
+            Some((la, lo))
+        }
+        _ => None,
+    };
+    let mut items = Vec::new();
+    if let (Some(point), true) = (point, service.public) {
+        let near = store::open_reports_near(
+            &state.db,
+            &service.code,
+            point,
+            Utc::now(),
+            state.config.duplicate_radius_m * NEARBY_FACTOR,
+            NEARBY_HOURS,
+        )
+        .await
+        .or_page(lang)?;
+        for (id, metres) in near.into_iter().take(5) {
+            let Some(r) = store::get_public(&state.db, id, lang)
+                .await
+                .or_page(lang)?
+                .filter(|r| r.service_public)
+            else {
+                continue;
+            };
+            let description: String =
+                crate::platform::personal::redact_text(r.description.as_deref().unwrap_or(""))
+                    .chars()
+                    .take(120)
+                    .collect();
+            items.push(serde_json::json!({
+                "id": id,
+                "url": format!("/reports/{id}"),
+                "metres": metres.round() as i64,
+                "description": description,
+                "submitted": format::date(lang, r.requested_at),
+            }));
+        }
+    }
+    Ok(axum::Json(serde_json::json!({ "reports": items })).into_response())
 }
 
 /// A `datetime-local` input sends `2026-11-26T09:30`, in the citizen's (Pakistan) time.
