@@ -202,8 +202,8 @@ on_both!(
         let app = spawn(backend).await;
         let r = target(&app).await;
         let key = app.department_key("pesco").await;
-        let (s, _) = sql(&app, &format!("SELECT * FROM \"{r}\"")).await;
-        assert_eq!(s, 200);
+        let (s, body) = sql(&app, &format!("SELECT * FROM \"{r}\"")).await;
+        assert_eq!(s, 200, "{body}");
         let del = app
             .client
             .post(app.at("/api/3/action/package_delete"))
