@@ -221,6 +221,15 @@
     });
   }
 
+  // A refused form's answer (the page with the problem) in place of this one, from its top,
+  // where the problem is announced and focused.
+  function showPage(html) {
+    document.open();
+    document.write(html);
+    document.close();
+    window.scrollTo(0, 0);
+  }
+
   // The photos a form sends: each downscaled in the browser before it goes (a phone's 4 MB
   // photo leaves as about 150 KB), at most the service's number of them.
   function photoPicker(form) {
@@ -275,9 +284,7 @@
         return post({ action: form.action, fields: fields, files: others.concat(files) }, showProgress(form));
       }).then(function (res) {
         if (res.redirected) { location.href = res.url; return; }
-        return res.text().then(function (html) {
-          document.open(); document.write(html); document.close(); window.scrollTo(0, 0);
-        });
+        return res.text().then(showPage);
       }, function () {
         note.textContent = note.dataset.failed;
         button.disabled = false;
@@ -316,12 +323,7 @@
         }
         // Refused (a problem in what was typed): the page with the problem, announced and
         // focused where the citizen is looking.
-        return res.text().then(function (html) {
-          document.open();
-          document.write(html);
-          document.close();
-          window.scrollTo(0, 0);
-        });
+        return res.text().then(showPage);
       }, function () {
         (kept || Promise.resolve(false)).then(function (ok) {
           if (!ok) {

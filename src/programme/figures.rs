@@ -179,11 +179,13 @@ pub struct OutcomeGroup {
     pub mean_rating: Option<f64>,
 }
 
-fn rate(part: i64, whole: i64) -> Option<f64> {
+/// `part / whole` to three decimals; none of nothing.
+pub fn rate(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| (part as f64 / whole as f64 * 1000.0).round() / 1000.0)
 }
 
-fn mean(sum: i64, n: i64) -> Option<f64> {
+/// A mean to one decimal; none of nothing.
+pub fn mean(sum: i64, n: i64) -> Option<f64> {
     (n > 0).then(|| (sum as f64 / n as f64 * 10.0).round() / 10.0)
 }
 

@@ -131,11 +131,13 @@ pub struct OutcomeSection {
     pub rows: Vec<OutcomeRow>,
 }
 
-fn percent(r: Option<f64>) -> String {
+/// A share as people read it: `25%`, or a dash.
+pub fn percent(r: Option<f64>) -> String {
     r.map_or_else(|| "–".to_owned(), |r| format!("{:.0}%", r * 100.0))
 }
 
-fn stars(r: Option<f64>) -> String {
+/// A mean rating: `4.2`, or a dash.
+pub fn stars(r: Option<f64>) -> String {
     r.map_or_else(|| "–".to_owned(), |r| format!("{r:.1}"))
 }
 

@@ -623,15 +623,29 @@ async fn track_page(
     })
 }
 
-/// A refusal the reporter can act on (shown on the page), or a failure (the error page).
-fn refusal(e: Error) -> Result<(StatusCode, String), Error> {
-    match e {
-        Error::TooLarge(m) => Ok((StatusCode::PAYLOAD_TOO_LARGE, m)),
+/// The tracking page again with why what the reporter sent was refused, and what they wrote; or,
+/// for a failure that is ours, the error page.
+async fn refused(
+    state: &AppState,
+    frame: Frame<'_>,
+    headers: &HeaderMap,
+    token: String,
+    e: Error,
+    typed: String,
+) -> Result<Response, PageError> {
+    let lang = frame.lang;
+    let (status, message) = match e {
+        Error::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m),
         Error::BadRequest(m) | Error::Unprocessable(m) | Error::Conflict(m) => {
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, m))
+            (StatusCode::UNPROCESSABLE_ENTITY, m)
         }
-        other => Err(other),
-    }
+        error => return Err(PageError { error, lang }),
+    };
+    let csrf = frame.csrf;
+    let mut page = track_page(state, frame, headers, token).await?;
+    page.error = Some(message);
+    page.typed = typed;
+    Ok(render(status, csrf, &page))
 }
 
 /// `POST /track/{token}/update`: the reporter adds words and perhaps a photo to their report.
@@ -650,12 +664,15 @@ async fn citizen_update(
     match reports::followup::add_update(&state, id, &note, photo, lang).await {
         Ok(_) => Ok(Redirect::to(&format!("/track/{token}?done=update#history")).into_response()),
         Err(e) => {
-            let (status, message) = refusal(e).map_err(|error| PageError { error, lang })?;
-            let mut page =
-                track_page(&state, Frame::new(lang, &csrf, &uri), &headers, token).await?;
-            page.error = Some(message);
-            page.typed = note;
-            Ok(render(status, &csrf, &page))
+            refused(
+                &state,
+                Frame::new(lang, &csrf, &uri),
+                &headers,
+                token,
+                e,
+                note,
+            )
+            .await
         }
     }
 }
@@ -719,12 +736,8 @@ async fn fixed_answer(
             Ok(Redirect::to(&format!("/track/{token}?done={done}")).into_response())
         }
         Err(e) => {
-            let (status, message) = refusal(e).map_err(|error| PageError { error, lang })?;
-            let mut page =
-                track_page(&state, Frame::new(lang, &csrf, &uri), &headers, token).await?;
-            page.error = Some(message);
-            page.typed = f.words;
-            Ok(render(status, &csrf, &page))
+            let frame = Frame::new(lang, &csrf, &uri);
+            refused(&state, frame, &headers, token, e, f.words).await
         }
     }
 }
@@ -749,11 +762,8 @@ async fn follow_email_tracked(
     match reports::followup::follow_by_email(&state, id, &f.email, &base, lang).await {
         Ok(()) => Ok(Redirect::to(&format!("/track/{token}?done=mailed")).into_response()),
         Err(e) => {
-            let (status, message) = refusal(e).map_err(|error| PageError { error, lang })?;
-            let mut page =
-                track_page(&state, Frame::new(lang, &csrf, &uri), &headers, token).await?;
-            page.error = Some(message);
-            Ok(render(status, &csrf, &page))
+            let frame = Frame::new(lang, &csrf, &uri);
+            refused(&state, frame, &headers, token, e, String::new()).await
         }
     }
 }

@@ -1173,17 +1173,14 @@ async fn dashboard(
                         key.clone()
                     }
                 });
-                let share = if answered > 0 {
-                    format!("{:.0}%", reopened as f64 * 100.0 / answered as f64)
-                } else {
-                    "–".into()
-                };
-                let mean = if ratings > 0 {
-                    format!("{:.1}", sum as f64 / ratings as f64)
-                } else {
-                    "–".into()
-                };
-                (name, answered, share, mean)
+                use crate::programme::figures::{mean, rate};
+                use crate::web::impact::{percent, stars};
+                (
+                    name,
+                    answered,
+                    percent(rate(reopened, answered)),
+                    stars(mean(sum, ratings)),
+                )
             })
             .collect();
         outcomes.push(OutcomeTable {
