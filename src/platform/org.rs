@@ -19,11 +19,17 @@ pub struct District {
 }
 
 impl District {
+    /// The name in `lang`, or the English one where the pack has none in it.
     pub fn name(&self, lang: Lang) -> &str {
-        match lang {
+        let own = match lang {
             Lang::En => &self.name_en,
             Lang::Ur => &self.name_ur,
             Lang::Ps => &self.name_ps,
+        };
+        if own.is_empty() {
+            &self.name_en
+        } else {
+            own
         }
     }
 }

@@ -72,6 +72,8 @@ pub struct Submission {
     pub account_id: Option<String>,
     /// The channel cannot ask every question (SMS, USSD): required answers may be missing.
     pub partial: bool,
+    /// The reporter asked that the report not be shown publicly (`private=1`).
+    pub private: bool,
 }
 
 /// Who sent a submission, and how.
@@ -303,6 +305,7 @@ pub async fn submit(
             status_notes: service.status_notes.get("open").map(|n| n.get(lang)),
             possible_duplicate,
             lang: lang.code(),
+            private: sub.private,
         },
     )
     .await?;

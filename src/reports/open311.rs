@@ -396,7 +396,7 @@ pub struct RequestOut {
 /// The public face of a report: no contact details, ever; and for services whose reports are
 /// not public, no description, place or photo either.
 fn request_out(r: PublicRow, base: &str) -> RequestOut {
-    let public = r.service_public;
+    let public = r.shown();
     let media_url = super::media_url(base, r.photo_sha256.as_deref(), r.media_url);
     RequestOut {
         service_request_id: r.id.to_string(),
@@ -667,6 +667,11 @@ pub(crate) fn submission(fields: Fields) -> Submission {
             "phone" => &mut s.phone,
             "device_id" => &mut s.device_id,
             "account_id" => &mut s.account_id,
+            "private" => {
+                // A checkbox (`on`), or an API client's `true`/`1`.
+                s.private = matches!(v.trim(), "1" | "true" | "on" | "yes");
+                continue;
+            }
             _ => {
                 if let Some(code) = k
                     .strip_prefix("attribute[")
@@ -687,7 +692,7 @@ pub(crate) fn submission(fields: Fields) -> Submission {
 /// A retry with the same `Idempotency-Key` returns the first answer and creates nothing.
 #[utoipa::path(post, path = "/open311/v2/requests.json", tag = "open311",
     params(("Idempotency-Key" = Option<String>, Header, description = "repeat it on retries")),
-    request_body(content_type = "application/x-www-form-urlencoded", description = "api_key, service_code, lat+long or address_string (or district), attribute[CODE], description, media_url, first_name, last_name, email, phone, device_id, account_id; multipart/form-data adds the photo `media`"),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "api_key, service_code, lat+long or address_string (or district), attribute[CODE], description, media_url, first_name, last_name, email, phone, device_id, account_id, private (1: the public sees only the report's service, status and district); multipart/form-data adds the photo `media`"),
     responses((status = 200, body = [Receipt]), (status = 400, body = [Open311Error]), (status = 403, body = [Open311Error]),
         (status = 404, body = [Open311Error]), (status = 413, body = [Open311Error]), (status = 429, body = [Open311Error])))]
 pub async fn post_request(

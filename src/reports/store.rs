@@ -239,6 +239,8 @@ pub struct ReportRow {
     pub expected_at: Option<DateTime<Utc>>,
     /// The language the report was made in (its SMS are sent in it).
     pub lang: String,
+    /// The reporter asked that it not be shown publicly.
+    pub private: bool,
 }
 
 impl ReportRow {
@@ -268,7 +270,7 @@ const REPORT_SELECT: &str = "SELECT r.id, r.token, r.service_code, s.name_en AS 
     d.name_en AS dep_en, d.name_ur AS dep_ur, d.name_ps AS dep_ps, r.district, r.status, r.rich_status, \
     r.status_notes, r.description, r.lat, r.long, r.address, r.attributes, r.media_url, p.sha256 AS photo_sha256, \
     r.contact_name, r.contact_email, r.contact_phone, r.channel, r.assigned_to, r.possible_duplicate_of, \
-    r.duplicate_distance_m, r.requested_at, r.updated_at, r.expected_at, r.lang \
+    r.duplicate_distance_m, r.requested_at, r.updated_at, r.expected_at, r.lang, r.private \
     FROM reports r JOIN report_services s ON s.id = r.service_id JOIN departments d ON d.id = r.department_id \
     LEFT JOIN photos p ON p.id = r.photo_id";
 
@@ -296,6 +298,8 @@ pub struct NewReport<'a> {
     /// A nearby open report of the same service: `(id, metres)`.
     pub possible_duplicate: Option<(i64, f64)>,
     pub lang: &'a str,
+    /// Not to be shown publicly (the reporter's choice).
+    pub private: bool,
 }
 
 pub async fn insert(tx: &mut Tx, r: &NewReport<'_>) -> Result<i64, sqlx::Error> {
@@ -304,8 +308,8 @@ pub async fn insert(tx: &mut Tx, r: &NewReport<'_>) -> Result<i64, sqlx::Error> 
             "INSERT INTO reports (token, service_id, service_code, department_id, district, status, rich_status, \
              status_notes, description, lat, long, address, attributes, media_url, photo_id, contact_name, \
              contact_email, contact_phone, device_id, account_id, channel, api_key_id, requested_at, updated_at, \
-             expected_at, possible_duplicate_of, duplicate_distance_m, cell, lang) VALUES ($1, $2, $3, $4, $5, 'open', 'open', \
-             $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23, $24, $25, $26) RETURNING id",
+             expected_at, possible_duplicate_of, duplicate_distance_m, cell, lang, private) VALUES ($1, $2, $3, $4, $5, 'open', 'open', \
+             $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21, $22, $23, $24, $25, $26, $27) RETURNING id",
         )
         .bind(r.token)
         .bind(r.service.id)
@@ -332,7 +336,8 @@ pub async fn insert(tx: &mut Tx, r: &NewReport<'_>) -> Result<i64, sqlx::Error> 
         .bind(r.possible_duplicate.map(|d| d.0))
         .bind(r.possible_duplicate.map(|d| d.1))
         .bind(r.lat.zip(r.long).map(|(la, lo)| geo::cell(la, lo)))
-        .bind(r.lang),
+        .bind(r.lang)
+        .bind(r.private),
     )
     .await
 }
@@ -512,6 +517,10 @@ fn narrowed(select: String, f: &Filter) -> Query {
     }
     if f.located_only {
         q = q.push(" AND r.lat IS NOT NULL");
+        if f.public_only {
+            // A public map never places a report its reporter kept private.
+            q = q.push(" AND NOT r.private");
+        }
     }
     if let Some(at) = f.overdue_at {
         q = q
@@ -680,18 +689,41 @@ pub struct PublicRow {
     pub long: Option<f64>,
     pub media_url: Option<String>,
     pub photo_sha256: Option<String>,
+    /// The district's slug: all the public sees of where a private report is.
+    pub district: Option<String>,
+    /// The reporter asked that it not be shown publicly: description, place and photos are
+    /// left out by the query itself (they are NULL here), so no page can show them by mistake.
+    pub private: bool,
+}
+
+impl PublicRow {
+    /// Whether the public may see the report in full (its service's reports are public, and
+    /// the reporter did not ask to keep it private). When not, only its status is shown on its
+    /// own; a private report of a public service is still listed, with its district.
+    pub fn shown(&self) -> bool {
+        self.service_public && !self.private
+    }
 }
 
 fn public_select(lang: Lang) -> String {
     let l = lang.code();
+    // Each column a private report keeps to its department is NULL here, not filtered later.
+    let kept = |column: &str| format!("CASE WHEN r.private THEN NULL ELSE {column} END");
     format!(
         "SELECT r.id, r.status, r.status_notes, \
          CASE WHEN s.name_{l} = '' THEN s.name_en ELSE s.name_{l} END AS service_name, r.service_code, \
-         s.public AS service_public, r.description, \
+         s.public AS service_public, {description} AS description, \
          CASE WHEN d.name_{l} = '' THEN d.name_en ELSE d.name_{l} END AS agency_responsible, \
-         r.requested_at, r.updated_at, r.expected_at, r.address, r.lat, r.long, r.media_url, \
-         (SELECT p.sha256 FROM photos p WHERE p.id = r.photo_id) AS photo_sha256 \
-         FROM reports r JOIN report_services s ON s.id = r.service_id JOIN departments d ON d.id = r.department_id"
+         r.requested_at, r.updated_at, r.expected_at, {address} AS address, {lat} AS lat, {long} AS long, \
+         {media} AS media_url, \
+         {photo} AS photo_sha256, r.district, r.private \
+         FROM reports r JOIN report_services s ON s.id = r.service_id JOIN departments d ON d.id = r.department_id",
+        description = kept("r.description"),
+        address = kept("r.address"),
+        lat = kept("r.lat"),
+        long = kept("r.long"),
+        media = kept("r.media_url"),
+        photo = kept("(SELECT p.sha256 FROM photos p WHERE p.id = r.photo_id)"),
     )
 }
 

@@ -787,3 +787,82 @@ on_both!(
         assert_eq!(app.count("reports").await, 3);
     }
 );
+
+both!(
+    a_report_its_reporter_keeps_private_shows_only_that_it_exists,
+    |app| async move {
+        let resp = app
+            .post_report_with_photo(
+                &[
+                    ("service_code", "kunda"),
+                    ("lat", "34.0151"),
+                    ("long", "71.5249"),
+                    ("district", "peshawar"),
+                    ("address_string", "House 12, Street 4, Gulbahar"),
+                    ("attribute[premises]", "house"),
+                    ("attribute[method]", "hook"),
+                    ("description", "My neighbour Aslam hooks the line from his roof"),
+                    ("private", "1"),
+                ],
+                png(64, 48),
+            )
+            .await;
+        assert_eq!(resp.status(), 200);
+        let id = resp.json::<Value>().await.unwrap()[0]["service_request_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let open = app.kunda_at("34.0200", "71.5300").await;
+
+        // Open311: listed, with its service, status and dates, and nothing of what was said,
+        // where, or the photo; the same when asked for by id.
+        let all = app.get_json("/open311/v2/requests.json").await;
+        assert_valid("requests.json", &all);
+        let mine = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["service_request_id"] == id.as_str())
+            .expect("a private report is listed")
+            .clone();
+        for gone in ["description", "address", "lat", "long", "media_url"] {
+            assert!(mine[gone].is_null(), "{gone} shown: {mine}");
+        }
+        assert_eq!(mine["status"], "open");
+        let one = app
+            .get_json(&format!("/open311/v2/requests/{id}.json"))
+            .await;
+        assert_eq!(one[0], mine);
+        for secret in ["Aslam", "Gulbahar", "34.0151"] {
+            assert!(!all.to_string().contains(secret), "{secret} in {all}");
+        }
+
+        // The public list: there, with its district, not linked; its page is not public.
+        let list = app.get("/reports").await.text().await.unwrap();
+        assert!(list.contains(&format!("#{id}")), "{list}");
+        assert!(list.contains("Kept private by the reporter"));
+        assert!(list.contains("Peshawar"));
+        assert!(!list.contains(&format!("href=\"/reports/{id}\"")));
+        assert!(list.contains(&format!("href=\"/reports/{open}\"")));
+        assert!(!list.contains("Aslam") && !list.contains("Gulbahar"));
+        assert_eq!(app.get(&format!("/reports/{id}")).await.status(), 404);
+        // The map places only the other one, and "nearby" offers only the other one.
+        let map = app.get("/reports/map").await.text().await.unwrap();
+        assert!(map.contains("1 reports with a location"), "{map}");
+        let near = app
+            .get_json("/report/kunda/nearby?lat=34.0151&long=71.5249")
+            .await;
+        assert!(!near.to_string().contains(&format!("\"id\":{id}")), "{near}");
+
+        // The department sees all of it.
+        let key = app.department_key("pesco").await;
+        let staff = app
+            .staff_json(&format!("/api/v1/reports/{id}"), &key)
+            .await;
+        assert_eq!(
+            staff["description"],
+            "My neighbour Aslam hooks the line from his roof"
+        );
+        assert_eq!(staff["lat"], 34.0151);
+    }
+);

@@ -284,7 +284,7 @@ async fn nearby(
             let Some(r) = store::get_public(&state.db, id, lang)
                 .await
                 .or_page(lang)?
-                .filter(|r| r.service_public)
+                .filter(store::PublicRow::shown)
             else {
                 continue;
             };
@@ -791,7 +791,7 @@ async fn public_id(state: &AppState, raw: &str, lang: Lang) -> Result<i64, PageE
     store::get_public(&state.db, id, lang)
         .await
         .or_page(lang)?
-        .filter(|r| r.service_public)
+        .filter(store::PublicRow::shown)
         .map(|r| r.id)
         .ok_or_else(|| PageError::not_found(lang))
 }
@@ -848,7 +848,7 @@ async fn follow_confirm(
     let public = store::get_public(&state.db, id, lang)
         .await
         .or_page(lang)?
-        .is_some_and(|r| r.service_public);
+        .is_some_and(|r| r.shown());
     let to = if public {
         format!("/reports/{id}?done=following")
     } else {
@@ -955,7 +955,7 @@ async fn public_report(
     let row = store::get_public(&state.db, id, lang)
         .await
         .or_page(lang)?
-        .filter(|r| r.service_public)
+        .filter(store::PublicRow::shown)
         .ok_or_else(not_found)?;
     let base = state.config.base_url(&headers);
     let r = report_view(&state, row, lang, &base).await.or_page(lang)?;
@@ -983,6 +983,8 @@ pub struct ListItem {
     pub submitted: String,
     pub place: String,
     pub description: String,
+    /// Whether the report has a public page (a private one is listed, not linked).
+    pub shown: bool,
 }
 
 pub struct ServiceOption {
@@ -1102,6 +1104,12 @@ async fn public_list(
         .into_iter()
         .map(|r| {
             let open = r.status == "open";
+            let shown = r.shown();
+            let district = || {
+                let slug = r.district.as_deref()?;
+                let d = districts.iter().find(|d| d.slug == slug)?;
+                Some(d.name(lang).to_owned())
+            };
             let place = r
                 .address
                 .clone()
@@ -1111,6 +1119,7 @@ async fn public_list(
                             .map(|d| d.name(lang).to_owned())
                     })
                 })
+                .or_else(district)
                 .unwrap_or_default();
             let mut description =
                 crate::platform::personal::redact_text(r.description.as_deref().unwrap_or(""))
@@ -1126,6 +1135,7 @@ async fn public_list(
                 submitted: format::datetime(lang, r.requested_at),
                 place,
                 description,
+                shown,
             }
         })
         .collect();

@@ -496,6 +496,8 @@ struct ReportPage {
     replies: Vec<(String, String)>,
     /// Staff's internal notes (never shown to the citizen).
     notes: Vec<Entry>,
+    /// The reporter asked that it not be shown publicly.
+    private: bool,
 }
 
 #[derive(Deserialize)]
@@ -611,6 +613,7 @@ async fn report_page(
     Ok(ReportPage {
         p: staff_page(state, lang, t!(lang, "track-title", id = r.id), uri, csrf, staff),
         id: r.id,
+        private: r.private,
         service: r.service_name().get(lang).to_owned(),
         department: r.department_name().get(lang).to_owned(),
         district: r
