@@ -267,6 +267,7 @@ async fn seed(db: &Db, target: i64) -> anyhow::Result<()> {
                     status_notes: None,
                     possible_duplicate: None,
                     lang: "ur",
+                    private: false,
                 },
             )
             .await?;
