@@ -481,6 +481,16 @@ pub struct Answer {
     pub answer: String,
     /// The public fields: code, label, value.
     pub fields: Vec<AnswerField>,
+    /// What to do next (how and where to pay an unpaid challan), in the caller's language.
+    pub next_steps: Vec<NextStepOut>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct NextStepOut {
+    pub text: String,
+    /// A page of this site or an https:// address.
+    pub link: Option<String>,
+    pub link_text: Option<String>,
 }
 
 impl Answer {
@@ -491,6 +501,7 @@ impl Answer {
             found: false,
             answer,
             fields: vec![],
+            next_steps: vec![],
         }
     }
 }
@@ -563,8 +574,21 @@ pub async fn lookup(
     tracing::info!(register = %reg.spec.code, by = field, found = found.is_some(), channel, "register lookup");
     let answer = match &found {
         Some((_, row)) => {
-            let public = reg.spec.public(row, lang, crate::platform::clock::today());
+            let districts = state.districts().await?;
+            let public = reg
+                .spec
+                .public(row, lang, crate::platform::clock::today(), &districts);
             Answer {
+                next_steps: reg
+                    .spec
+                    .next_steps(row)
+                    .into_iter()
+                    .map(|s| NextStepOut {
+                        text: s.text.get(lang).to_owned(),
+                        link: s.link.clone(),
+                        link_text: s.link.as_ref().map(|_| s.link_text.get(lang).to_owned()),
+                    })
+                    .collect(),
                 register: reg.spec.code.clone(),
                 found: true,
                 answer: reg.spec.answer(&public, lang),

@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::platform::i18n::{Lang, Text3};
+use crate::platform::org::District;
 use crate::platform::personal::Cnic;
 use crate::platform::questions::SmsKeywords;
 
@@ -31,6 +32,10 @@ pub struct RegisterSpec {
     /// A visit to an office that a lookup saves, for the impact figures.
     #[serde(default)]
     pub minutes_saved: i64,
+    /// What a citizen should do next, said under an answer when its row matches (how and where
+    /// to pay an unpaid challan, with the fine schedule linked).
+    #[serde(default)]
+    pub next_step: Vec<NextStep>,
     /// Demo rows, loaded only into a register that has none.
     #[serde(default)]
     pub row: Vec<BTreeMap<String, String>>,
@@ -49,6 +54,23 @@ pub enum Datatype {
     Money,
     /// One of `values`.
     Choice,
+    /// A district's slug (`dera-ismail-khan`), shown by the district's name in the reader's
+    /// language.
+    District,
+}
+
+/// Words shown under a found row's answer when the row's fields hold the values in `when`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NextStep {
+    /// Field code → the value it must hold (normalised as the field normalises it).
+    pub when: BTreeMap<String, String>,
+    pub text: Text3,
+    /// A page of this site (`/info/fine-schedule`) or an `https://` address, and its words.
+    #[serde(default)]
+    pub link: Option<String>,
+    #[serde(default)]
+    pub link_text: Text3,
 }
 
 /// How a public field is shown: its value, or something made from another field.
@@ -108,6 +130,21 @@ pub struct ChoiceValue {
 }
 
 impl FieldSpec {
+    /// The choice `raw` is: by key, or by its name in any of the three languages.
+    pub fn choice(&self, raw: &str) -> Option<&ChoiceValue> {
+        let raw = raw.trim();
+        self.values
+            .iter()
+            .find(|v| v.key.eq_ignore_ascii_case(raw))
+            .or_else(|| {
+                self.values.iter().find(|v| {
+                    [&v.name.en, &v.name.ur, &v.name.ps]
+                        .iter()
+                        .any(|n| !n.is_empty() && n.trim().eq_ignore_ascii_case(raw))
+                })
+            })
+    }
+
     /// How a key's value is indexed and matched: for codes, without hyphens, so that
     /// `KHT-345354`, `kht 345354` and `KHT345354` are the same licence.
     pub fn key_form(&self, normalised: &str) -> String {
@@ -142,10 +179,22 @@ impl FieldSpec {
                 .parse::<u64>()
                 .map(|n| n.to_string())
                 .map_err(|_| "an amount is whole rupees, as 1500".to_owned()),
+            Datatype::District => {
+                let slug = t.to_lowercase().split_whitespace().collect::<Vec<_>>().join("-");
+                if !slug.is_empty()
+                    && slug
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                {
+                    Ok(slug)
+                } else {
+                    Err("a district's short name, as dera-ismail-khan".to_owned())
+                }
+            }
+            // By its key, or by its name in any language (a department's file says "Without
+            // licence" where the pack's key is without-licence).
             Datatype::Choice => self
-                .values
-                .iter()
-                .find(|v| v.key.eq_ignore_ascii_case(t))
+                .choice(t)
                 .map(|v| v.key.clone())
                 .ok_or_else(|| {
                     format!(
@@ -294,15 +343,63 @@ impl RegisterSpec {
         if self.minutes_saved < 0 {
             return Err(format!("register {c}: minutes_saved cannot be negative"));
         }
+        for (i, step) in self.next_step.iter().enumerate() {
+            let n = i + 1;
+            if step.when.is_empty() || step.text.en.is_empty() {
+                return Err(format!(
+                    "register {c}: next_step {n} needs `when` and text.en"
+                ));
+            }
+            for (field, value) in &step.when {
+                let Some(f) = self.field(field).filter(|f| f.stored()) else {
+                    return Err(format!(
+                        "register {c}: next_step {n} looks at {field}, which is not a stored field"
+                    ));
+                };
+                if f.normalise(value).is_err() {
+                    return Err(format!(
+                        "register {c}: next_step {n}: {value:?} is not a value of {field}"
+                    ));
+                }
+            }
+            if let Some(link) = &step.link {
+                let site = link.starts_with('/') && !link.starts_with("//") && !link.contains('\\');
+                if !(site || link.starts_with("https://")) || step.link_text.en.is_empty() {
+                    return Err(format!(
+                        "register {c}: next_step {n}: a link is a path of this site or an https:// address, with link_text.en"
+                    ));
+                }
+            }
+        }
         Ok(())
     }
 
-    /// The public fields of a row, shown in `lang`: `(code, label, value)`.
+    /// The next steps whose `when` the row matches.
+    pub fn next_steps(&self, row: &BTreeMap<String, String>) -> Vec<&NextStep> {
+        self.next_step
+            .iter()
+            .filter(|s| {
+                s.when.iter().all(|(field, want)| {
+                    let (Some(f), Some(have)) = (self.field(field), row.get(field)) else {
+                        return false;
+                    };
+                    match (f.normalise(want), f.normalise(have)) {
+                        (Ok(w), Ok(h)) => w == h,
+                        _ => false,
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// The public fields of a row, shown in `lang`: `(code, label, value)`; a district by its
+    /// name in `lang` from `districts` (its slug where the platform does not know it).
     pub fn public(
         &self,
         row: &BTreeMap<String, String>,
         lang: Lang,
         today: NaiveDate,
+        districts: &[District],
     ) -> Vec<(String, String, String)> {
         self.field
             .iter()
@@ -319,10 +416,13 @@ impl RegisterSpec {
                     },
                     Show::Value => match f.datatype {
                         Datatype::Choice => f
-                            .values
-                            .iter()
-                            .find(|v| v.key == raw)
+                            .choice(raw)
                             .map(|v| v.name.get(lang).to_owned())
+                            .unwrap_or_else(|| raw.to_owned()),
+                        Datatype::District => districts
+                            .iter()
+                            .find(|d| d.slug == raw)
+                            .map(|d| d.name(lang).to_owned())
                             .unwrap_or_else(|| raw.to_owned()),
                         Datatype::Money if !raw.is_empty() => {
                             crate::t!(lang, "register-rupees", amount = grouped(raw))
@@ -490,6 +590,101 @@ public = true
     }
 
     #[test]
+    fn choices_are_read_by_key_or_name_districts_by_slug_and_next_steps_by_row() {
+        let r: RegisterSpec = toml::from_str(
+            r#"
+code = "challan"
+department = "traffic-police"
+name = { en = "E-challan" }
+keys = ["no"]
+answer = { en = "{no}: {offence}, {district}, {status}." }
+not_found = { en = "No challan." }
+[[next_step]]
+when = { status = "unpaid" }
+text = { en = "Pay at a bank.", ur = "بینک میں ادا کریں۔" }
+link = "/info/fine-schedule"
+link_text = { en = "Fines" }
+[[field]]
+code = "no"
+label = { en = "Number" }
+public = true
+charset = "digits"
+[[field]]
+code = "offence"
+label = { en = "Offence" }
+datatype = "choice"
+public = true
+values = [{ key = "without-licence", name = { en = "Without licence", ur = "بغیر لائسنس" } }]
+[[field]]
+code = "district"
+label = { en = "District" }
+datatype = "district"
+public = true
+[[field]]
+code = "status"
+label = { en = "Status" }
+datatype = "choice"
+public = true
+values = [{ key = "paid", name = { en = "paid" } }, { key = "unpaid", name = { en = "unpaid" } }]
+"#,
+        )
+        .unwrap();
+        r.check().unwrap();
+        let offence = r.field("offence").unwrap();
+        for typed in ["without-licence", "WITHOUT-LICENCE", " Without licence ", "بغیر لائسنس"] {
+            assert_eq!(offence.normalise(typed).unwrap(), "without-licence", "{typed}");
+        }
+        assert!(offence.normalise("Speeding").is_err());
+        let district = r.field("district").unwrap();
+        assert_eq!(district.normalise(" Dera Ismail Khan ").unwrap(), "dera-ismail-khan");
+        assert!(district.normalise("Kohat; DROP").is_err());
+
+        let row = |status: &str| -> BTreeMap<String, String> {
+            [("no", "123456"), ("offence", "without-licence"), ("district", "kohat"), ("status", status)]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let kohat = District {
+            slug: "kohat".into(),
+            name_en: "Kohat".into(),
+            name_ur: "کوہاٹ".into(),
+            name_ps: String::new(),
+            division: "kohat".into(),
+            hq_lat: 33.58,
+            hq_long: 71.44,
+        };
+        let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        let ur = r.public(&row("unpaid"), Lang::Ur, today, std::slice::from_ref(&kohat));
+        assert_eq!(ur[1].2, "بغیر لائسنس");
+        assert_eq!(ur[2].2, "کوہاٹ");
+        // A language the platform lacks a name in falls back to English; an unknown district
+        // shows its slug.
+        assert_eq!(r.public(&row("unpaid"), Lang::Ps, today, &[kohat])[2].2, "Kohat");
+        assert_eq!(r.public(&row("unpaid"), Lang::En, today, &[])[2].2, "kohat");
+        // A value stored before the field was a choice (its English name) still reads right.
+        let mut old = row("unpaid");
+        old.insert("offence".into(), "Without licence".into());
+        assert_eq!(r.public(&old, Lang::Ur, today, &[])[1].2, "بغیر لائسنس");
+
+        assert_eq!(r.next_steps(&row("unpaid")).len(), 1);
+        assert!(r.next_steps(&row("paid")).is_empty());
+
+        // Steps that cannot work are refused when the pack is loaded.
+        let mut bad = r.clone();
+        bad.next_step[0].when = [("colour".to_owned(), "red".to_owned())].into();
+        assert!(bad.check().unwrap_err().contains("not a stored field"));
+        let mut bad = r.clone();
+        bad.next_step[0].when = [("status".to_owned(), "lost".to_owned())].into();
+        assert!(bad.check().unwrap_err().contains("not a value of status"));
+        for link in ["//evil.example/x", "http://bank.example", "javascript:alert(1)", "/\\evil"] {
+            let mut bad = r.clone();
+            bad.next_step[0].link = Some(link.into());
+            assert!(bad.check().unwrap_err().contains("a link is"), "{link}");
+        }
+    }
+
+    #[test]
     fn only_public_fields_reach_the_answer() {
         let r = licence();
         let row: BTreeMap<String, String> = [
@@ -503,7 +698,7 @@ public = true
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
-        let public = r.public(&row, Lang::En, today);
+        let public = r.public(&row, Lang::En, today, &[]);
         let answer = r.answer(&public, Lang::En);
         assert!(
             answer.starts_with("PSH-123456, A. K.: valid until 2030-01-01. Fee Rs 1,500."),
@@ -512,7 +707,7 @@ public = true
         assert!(!answer.contains("Ayesha") && !answer.contains("1730112345671"));
         let later = NaiveDate::from_ymd_opt(2031, 1, 1).unwrap();
         assert!(r
-            .answer(&r.public(&row, Lang::En, later), Lang::En)
+            .answer(&r.public(&row, Lang::En, later, &[]), Lang::En)
             .contains("expired"));
     }
 }

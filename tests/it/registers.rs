@@ -103,7 +103,7 @@ on_both!(
         let (status, a) = api(&app, "licence", CNIC, "en").await;
         assert_eq!(status, 200, "{a}");
         let text = a["answer"].as_str().unwrap();
-        assert!(text.starts_with("Licence KHT-345354 (public service vehicle) of I. Y., kohat: issued 2025-11-17, expires 2030-11-17: valid."), "{text}");
+        assert!(text.starts_with("Licence KHT-345354 (public service vehicle) of I. Y., Kohat: issued 2025-11-17, expires 2030-11-17: valid."), "{text}");
         answers.push_str(&a.to_string());
         let (status, b) = api(&app, "licence", "kht 345354", "en").await;
         assert_eq!((status, &b["answer"]), (200, &a["answer"]));
@@ -148,9 +148,41 @@ on_both!(
         assert_eq!(status, 200);
         assert_eq!(
             c["answer"],
-            "E-challan 390103103 of 2026-05-08, abbottabad, Without licence: Rs 1,000, unpaid."
+            "E-challan 390103103 of 2026-05-08, Abbottabad, Without licence: Rs 1,000, unpaid."
         );
         answers.push_str(&c.to_string());
+        // An unpaid challan says how and where to pay, with the fine schedule linked; a paid
+        // one does not.
+        assert_eq!(c["next_steps"][0]["link"], "/info/fine-schedule", "{c}");
+        assert!(c["next_steps"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Bank of Khyber"));
+        let (_, paid) = api(&app, "challan", "540284094", "en").await;
+        assert_eq!(paid["fields"][5]["value"], "paid", "{paid}");
+        assert_eq!(paid["next_steps"], json!([]));
+        // In Urdu every value a citizen reads is Urdu: the district's name and the offence from
+        // the pack's three-language names, not the stored slug or English.
+        let (_, u) = api(&app, "challan", "390103103", "ur").await;
+        let urdu_answer = u["answer"].as_str().unwrap();
+        assert!(
+            urdu_answer.contains("ایبٹ آباد") && urdu_answer.contains("بغیر لائسنس"),
+            "{urdu_answer}"
+        );
+        assert!(
+            !urdu_answer.contains("abbottabad") && !urdu_answer.contains("Without"),
+            "{urdu_answer}"
+        );
+        assert!(u["next_steps"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("بینک آف خیبر"));
+        let (status, html) = page(&browser(), &app, "/registers/challan/check?key=390103103&locale=ur").await;
+        assert_eq!(status, 200);
+        assert!(
+            html.contains(r#"<a href="/info/fine-schedule">ہر خلاف ورزی کا جرمانہ</a>"#),
+            "the fine schedule is linked under the answer: {html}"
+        );
 
         // The web form (a POST: the CNIC is not shown back); the link for a licence number, with its QR.
         let b = browser();
@@ -267,8 +299,8 @@ on_both!(
         // count their caller.
         let lookups = app.count("impact_events WHERE service = 'registers'").await;
         assert_eq!(
-            lookups, 12,
-            "malformed keys and refused links are not lookups (the two typed in Urdu digits are)"
+            lookups, 15,
+            "malformed keys and refused links are not lookups (the two typed in Urdu digits are, and the three challan checks of the payment steps)"
         );
         assert_eq!(
             app.count("impact_events WHERE service = 'registers' AND citizen IS NOT NULL")
