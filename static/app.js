@@ -230,33 +230,56 @@
     window.scrollTo(0, 0);
   }
 
-  // The photos a form sends: each downscaled in the browser before it goes (a phone's 4 MB
-  // photo leaves as about 150 KB), at most the service's number of them.
+  // The photos a form sends (templates/photo_pick.html): each camera shot is added, a choice
+  // from the phone replaces the last choice; every photo is downscaled in the browser before it
+  // goes (a phone's 4 MB photo leaves as about 150 KB), at most the service's number of them,
+  // counted and shown small in the page's language (the browser's file input speaks its own).
   function photoPicker(form) {
-    var input = form.querySelector("input[data-downscale]");
-    var photos = [];
-    var ready = Promise.resolve();
-    if (input) {
-      input.addEventListener("change", function () {
-        var files = Array.prototype.slice.call(input.files || []);
-        var max = +(input.dataset.max || 1);
-        var note = form.querySelector(".sending");
-        if (files.length > max) {
-          files = files.slice(0, max);
-          if (note && input.dataset.tooMany) { note.textContent = input.dataset.tooMany; note.hidden = false; }
-        }
-        photos = [];
-        ready = Promise.all(files.map(function (f) { return downscale(f, +input.dataset.downscale); }))
-          .then(function (blobs) { photos = blobs; });
+    var box = form.querySelector(".photos");
+    var shots = [], chosen = [], ready = Promise.resolve();
+    function max() { return +((box && box.dataset.max) || 1); }
+    function all() { return shots.concat(chosen).slice(0, max()); }
+    function show() {
+      if (!box) return;
+      var status = box.querySelector(".photo-status"), thumbs = box.querySelector(".thumbs");
+      var n = shots.length + chosen.length;
+      status.textContent = n ? box.dataset.ready.replace("[count]", Math.min(n, max())) : box.dataset.none;
+      if (n > max() && box.dataset.tooMany) status.textContent += " " + box.dataset.tooMany;
+      thumbs.textContent = "";
+      all().forEach(function (b) {
+        var img = document.createElement("img");
+        img.alt = "";
+        img.src = URL.createObjectURL(b);
+        img.onload = function () { URL.revokeObjectURL(img.src); };
+        thumbs.appendChild(img);
+      });
+    }
+    if (box) {
+      Array.prototype.forEach.call(box.querySelectorAll("input[data-downscale]"), function (input) {
+        input.addEventListener("change", function () {
+          var files = Array.prototype.slice.call(input.files || []), side = +input.dataset.downscale;
+          ready = ready.then(function () {
+            return Promise.all(files.map(function (f) { return downscale(f, side); }));
+          }).then(function (blobs) {
+            if (input.hasAttribute("data-shot")) {
+              // Kept here, so the camera can be used again for another photo.
+              shots = shots.concat(blobs).slice(-max());
+              input.value = "";
+            } else {
+              chosen = blobs;
+            }
+            show();
+          });
+        });
       });
     }
     return {
       files: function () {
         return ready.then(function () {
-          return photos.map(function (b, i) { return ["media", b, "photo" + (i + 1) + ".jpg"]; });
+          return all().map(function (b, i) { return ["media", b, "photo" + (i + 1) + ".jpg"]; });
         });
       },
-      clear: function () { photos = []; ready = Promise.resolve(); },
+      clear: function () { shots = []; chosen = []; ready = Promise.resolve(); show(); },
     };
   }
 
@@ -275,10 +298,9 @@
       // Text fields, and the files of inputs the picker does not handle (a grant's documents,
       // already made smaller in place).
       var fields = [], others = [];
-      var picked = form.querySelector("input[data-downscale]");
       new FormData(form).forEach(function (v, k) {
         if (typeof v === "string") fields.push([k, v]);
-        else if (v.size && !(picked && k === picked.name)) others.push([k, v, v.name]);
+        else if (v.size && k !== "media") others.push([k, v, v.name]);
       });
       picker.files().then(function (files) {
         return post({ action: form.action, fields: fields, files: others.concat(files) }, showProgress(form));
@@ -679,10 +701,84 @@
     check();
   }
 
+  // The browser's own messages for a field left empty or mistyped speak the browser's language:
+  // these speak the page's (templates/base.html puts them on <main>). A field's own message (the
+  // CNIC's rules) is left as it is; ours is taken back as soon as the field is changed.
+  function localValidation() {
+    var main = document.getElementById("main"), say = main && main.dataset;
+    if (!say || !say.required) return;
+    document.addEventListener("invalid", function (e) {
+      var el = e.target, v = el.validity;
+      if (!v || (v.customError && !el.hasAttribute("data-said"))) return;
+      var pick = el.type === "radio" || el.type === "checkbox" || el.tagName === "SELECT";
+      var text = v.valueMissing ? (el.type === "file" ? say.file : pick ? say.choose : say.required)
+        : v.typeMismatch && el.type === "email" ? say.email
+        : v.rangeUnderflow || v.rangeOverflow || v.stepMismatch ? say.range
+        : say.format;
+      el.setAttribute("data-said", "");
+      el.setCustomValidity("");
+      if (el.validity.valid) return;
+      el.setCustomValidity(text);
+    }, true);
+    function unsay(e) {
+      var el = e.target, group = [el];
+      if (el.type === "radio" && el.form && el.name) group = el.form.querySelectorAll('input[name="' + el.name + '"]');
+      Array.prototype.forEach.call(group, function (g) {
+        if (!g.hasAttribute || !g.hasAttribute("data-said")) return;
+        g.removeAttribute("data-said");
+        g.setCustomValidity("");
+      });
+    }
+    // Capturing, so that a field's own check (on the field) runs after and keeps its message.
+    document.addEventListener("input", unsay, true);
+    document.addEventListener("change", unsay, true);
+  }
+
+  // "Your reports on this phone": each tracking page opened here is remembered (its link, its
+  // reference, what and when, as the page said them) in this browser only, and listed on the
+  // home page, so a citizen follows their reports without SMS or an account; they can forget
+  // them (a shared phone).
+  var MINE = "khidmat-mine";
+  function mine() {
+    try { return JSON.parse(localStorage.getItem(MINE) || "[]"); } catch (e) { return []; }
+  }
+  function remember(keep) {
+    var entry = { url: location.pathname, ref: keep.dataset.mineRef, what: keep.dataset.mineWhat, when: keep.dataset.mineWhen };
+    var list = mine().filter(function (m) { return m.url !== entry.url; });
+    list.unshift(entry);
+    try { localStorage.setItem(MINE, JSON.stringify(list.slice(0, 30))); } catch (e) {}
+  }
+  function showMine(box) {
+    var list = mine(), ul = box.querySelector("ul");
+    if (!list.length) return;
+    list.forEach(function (m) {
+      if (!/^\/track\/[0-9a-f]+$/.test(m.url)) return;
+      var li = document.createElement("li"), a = document.createElement("a"), ref = document.createElement("bdi");
+      a.href = m.url;
+      ref.textContent = "#" + m.ref;
+      a.appendChild(ref);
+      a.appendChild(document.createTextNode(" " + m.what));
+      var when = document.createElement("bdi");
+      when.className = "meta";
+      when.textContent = m.when;
+      li.appendChild(a);
+      li.appendChild(document.createTextNode(" · "));
+      li.appendChild(when);
+      ul.appendChild(li);
+    });
+    box.hidden = !ul.children.length;
+    box.querySelector("[data-forget]").addEventListener("click", function () {
+      localStorage.removeItem(MINE);
+      box.hidden = true;
+    });
+  }
+
   // A map tile that could not be fetched leaves an empty frame: take it away.
   function dropTile(img) { if (img.parentNode) img.parentNode.removeChild(img); }
 
+  document.documentElement.className += " js";
   document.addEventListener("DOMContentLoaded", function () {
+    localValidation();
     // A problem the server found with a form: taken to it and read out, not left off-screen.
     var problem = document.querySelector("form p.error[role=alert], p.error[role=alert]#form-error");
     if (problem) {
@@ -701,6 +797,10 @@
       b.hidden = false;
       b.addEventListener("click", function () { window.print(); });
     });
+    var keep = document.querySelector("[data-mine-ref]");
+    if (keep && window.localStorage) remember(keep);
+    var mineBox = document.querySelector("[data-mine]");
+    if (mineBox && window.localStorage) showMine(mineBox);
     var form = document.querySelector("form[data-outbox]");
     if (form) { freshKey(form); setupForm(form); setupNearby(form); setupPinMap(form); }
     Array.prototype.forEach.call(document.querySelectorAll("form[data-upload]"), setupUpload);

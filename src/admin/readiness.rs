@@ -6,6 +6,7 @@ use chrono::{Duration, Utc};
 
 use crate::platform::db::query;
 use crate::platform::error::Result;
+use crate::platform::i18n::Text3;
 use crate::platform::org::Department;
 use crate::platform::state::AppState;
 
@@ -130,6 +131,58 @@ pub async fn checks(state: &AppState, d: &Department) -> Result<Vec<Check>> {
         fix: "Work the oldest first from the inbox and the cases page; if the promised times are unrealistic, change them.",
     });
 
+    // Every word a citizen reads, in Urdu and Pashto as well as English: the department's
+    // name, its services (names, questions, answers to choose from, status notes) and its
+    // registers (labels, answers, values, next steps). A missing one shows English on an Urdu
+    // page, which the citizens the programme is for may not read.
+    let mut missing = Missing::default();
+    missing.want("department name", &d.name());
+    for s in services.iter().filter(|s| s.active) {
+        let c = &s.code;
+        missing.want(&format!("{c} name"), &s.name);
+        missing.want(&format!("{c} description"), &s.description);
+        for a in &s.attributes {
+            missing.want(&format!("{c} question {}", a.code), &a.description);
+            for v in &a.values {
+                missing.want(&format!("{c} {} answer {}", a.code, v.key), &v.name);
+            }
+        }
+        for (status, note) in &s.status_notes {
+            missing.want(&format!("{c} note for {status}"), note);
+        }
+    }
+    for r in crate::registers::registers(db)
+        .await?
+        .iter()
+        .filter(|r| r.department_id == d.id)
+    {
+        let spec = &r.spec;
+        let c = &spec.code;
+        missing.want(&format!("register {c} name"), &spec.name);
+        missing.want(&format!("register {c} description"), &spec.description);
+        missing.want(&format!("register {c} answer"), &spec.answer);
+        missing.want(&format!("register {c} not_found"), &spec.not_found);
+        for f in &spec.field {
+            missing.want(&format!("register {c} label {}", f.code), &f.label);
+            for v in &f.values {
+                missing.want(&format!("register {c} {} value {}", f.code, v.key), &v.name);
+            }
+        }
+        for (i, step) in spec.next_step.iter().enumerate() {
+            missing.want(&format!("register {c} next_step {}", i + 1), &step.text);
+            missing.want(
+                &format!("register {c} next_step {} link", i + 1),
+                &step.link_text,
+            );
+        }
+    }
+    out.push(Check {
+        code: "translations",
+        ok: missing.ur.is_empty() && missing.ps.is_empty(),
+        found: missing.found(),
+        fix: "Add the Urdu and Pashto words (the pack's ur and ps, or the service's page) and load the pack again; until then those citizens read English there.",
+    });
+
     let trained: i64 = db
         .scalar(query("SELECT COUNT(*) FROM prog_training WHERE department_id = $1").bind(d.id))
         .await?;
@@ -140,4 +193,54 @@ pub async fn checks(state: &AppState, d: &Department) -> Result<Vec<Check>> {
         fix: "Train at least two officials and record it on the programme's partner page.",
     });
     Ok(out)
+}
+
+/// Texts written in English and not in Urdu or Pashto.
+#[derive(Default)]
+struct Missing {
+    ur: Vec<String>,
+    ps: Vec<String>,
+}
+
+impl Missing {
+    /// Names the longest list shows before it says how many more.
+    const SHOWN: usize = 12;
+
+    fn want(&mut self, what: &str, text: &Text3) {
+        if text.en.trim().is_empty() {
+            return;
+        }
+        if text.ur.trim().is_empty() {
+            self.ur.push(what.to_owned());
+        }
+        if text.ps.trim().is_empty() {
+            self.ps.push(what.to_owned());
+        }
+    }
+
+    fn found(&self) -> String {
+        if self.ur.is_empty() && self.ps.is_empty() {
+            return "every text a citizen reads is in Urdu and Pashto".into();
+        }
+        let list = |language: &str, what: &[String]| {
+            let mut shown = what
+                .iter()
+                .take(Self::SHOWN)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            if what.len() > Self::SHOWN {
+                shown.push_str(&format!(" and {} more", what.len() - Self::SHOWN));
+            }
+            format!("{} without {language}: {shown}", what.len())
+        };
+        let mut parts = Vec::new();
+        if !self.ur.is_empty() {
+            parts.push(list("Urdu", &self.ur));
+        }
+        if !self.ps.is_empty() {
+            parts.push(list("Pashto", &self.ps));
+        }
+        parts.join("; ")
+    }
 }

@@ -101,8 +101,7 @@ async fn check(state: &AppState, fund: &Fund, a: &ApplicationIn, lang: Lang) -> 
     let cnic = model::check_cnic(lang, &a.cnic, Some(gender)).map_err(bad)?;
     let name = text(lang, "name", &a.name, 100, true)?;
     let guardian_name = text(lang, "guardian_name", &a.guardian_name, 100, false)?;
-    let birth_date = NaiveDate::parse_from_str(a.birth_date.trim(), "%Y-%m-%d")
-        .ok()
+    let birth_date = crate::platform::clock::typed_day(&a.birth_date)
         .filter(|d| *d <= today() && model::age_on(*d, today()) <= 120)
         .ok_or_else(|| bad(t!(lang, "benefit-err-birth-date")))?;
     let district = a.district.trim();

@@ -9,9 +9,28 @@ pub fn pkt() -> FixedOffset {
     FixedOffset::east_opt(5 * 3600).expect("valid offset")
 }
 
-/// The start of a day (`YYYY-MM-DD`, as a date input sends it) in Pakistan, in UTC.
+/// A day as people type it: `2026-11-27` (as a date picker sends it) or day first as
+/// Pakistan writes it (`27-11-2026`, `27/11/2026`, `27.11.2026`), in Western, Urdu or
+/// Arabic-Indic digits, with or without direction marks. The year has four digits; it says
+/// which end the day is at.
+pub fn typed_day(raw: &str) -> Option<NaiveDate> {
+    let t = super::text::typed_number(raw);
+    let parts: Vec<&str> = t.trim().split(['-', '/', '.']).collect();
+    let digits = |p: &&str| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit());
+    if parts.len() != 3 || !parts.iter().all(digits) {
+        return None;
+    }
+    let (y, m, d) = match (parts[0].len(), parts[2].len()) {
+        (4, 1..=2) if parts[1].len() <= 2 => (parts[0], parts[1], parts[2]),
+        (1..=2, 4) if parts[1].len() <= 2 => (parts[2], parts[1], parts[0]),
+        _ => return None,
+    };
+    NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
+}
+
+/// The start of a day (as [`typed_day`] reads it) in Pakistan, in UTC.
 pub fn day_start(day: &str) -> Option<DateTime<Utc>> {
-    let d = NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d").ok()?;
+    let d = typed_day(day)?;
     pkt()
         .from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
         .single()
@@ -43,6 +62,35 @@ pub fn next_at(now: DateTime<Utc>, weekday: Option<Weekday>, hour: u32) -> DateT
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn days_are_read_as_people_type_them() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        for typed in [
+            "2026-11-27",
+            " 27-11-2026 ",
+            "27/11/2026",
+            "27.11.2026",
+            "۲۷-۱۱-۲۰۲۶",
+            "\u{200E}٢٠٢٦-١١-٢٧\u{200E}",
+        ] {
+            assert_eq!(typed_day(typed), Some(day), "{typed}");
+        }
+        assert_eq!(typed_day("2026-1-5"), NaiveDate::from_ymd_opt(2026, 1, 5));
+        for bad in [
+            "",
+            "27-11-26",
+            "11/27/2026",
+            "2026-13-01",
+            "2026-11",
+            "2026-11-27-1",
+            "20261127",
+            "2026-+1-27",
+        ] {
+            assert_eq!(typed_day(bad), None, "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]
@@ -51,7 +99,9 @@ mod tests {
             day_start("2026-12-05").unwrap().to_rfc3339(),
             "2026-12-04T19:00:00+00:00"
         );
-        assert!(day_start("5/12/2026").is_none());
+        // Day first, as Pakistan writes it: the same day.
+        assert_eq!(day_start("5/12/2026"), day_start("2026-12-05"));
+        assert!(day_start("12/5/26").is_none());
     }
 
     #[test]

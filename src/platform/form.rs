@@ -35,10 +35,9 @@ pub fn optional_text(lang: Lang, name: &str, raw: &str, max: usize) -> Result<St
     Ok(t.to_owned())
 }
 
-/// A required date (`YYYY-MM-DD`).
+/// A required date (`YYYY-MM-DD`, or as people type it: [`super::clock::typed_day`]).
 pub fn date(lang: Lang, name: &str, raw: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-        .map_err(|_| Error::BadRequest(t!(lang, "err-date", name = name)))
+    super::clock::typed_day(raw).ok_or_else(|| Error::BadRequest(t!(lang, "err-date", name = name)))
 }
 
 /// An optional date: empty is none.
@@ -140,7 +139,11 @@ mod tests {
     #[test]
     fn fields_say_what_is_wrong() {
         let en = Lang::En;
-        assert!(date(en, "opens_on", "1/12/2026")
+        assert_eq!(
+            date(en, "opens_on", "۱/۱۲/۲۰۲۶").unwrap(),
+            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+        );
+        assert!(date(en, "opens_on", "12/1/26")
             .unwrap_err()
             .to_string()
             .contains("YYYY-MM-DD"));

@@ -180,7 +180,11 @@ impl FieldSpec {
                 .map(|n| n.to_string())
                 .map_err(|_| "an amount is whole rupees, as 1500".to_owned()),
             Datatype::District => {
-                let slug = t.to_lowercase().split_whitespace().collect::<Vec<_>>().join("-");
+                let slug = t
+                    .to_lowercase()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join("-");
                 if !slug.is_empty()
                     && slug
                         .chars()
@@ -193,19 +197,16 @@ impl FieldSpec {
             }
             // By its key, or by its name in any language (a department's file says "Without
             // licence" where the pack's key is without-licence).
-            Datatype::Choice => self
-                .choice(t)
-                .map(|v| v.key.clone())
-                .ok_or_else(|| {
-                    format!(
-                        "one of {}",
-                        self.values
-                            .iter()
-                            .map(|v| v.key.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                }),
+            Datatype::Choice => self.choice(t).map(|v| v.key.clone()).ok_or_else(|| {
+                format!(
+                    "one of {}",
+                    self.values
+                        .iter()
+                        .map(|v| v.key.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }),
             Datatype::String => {
                 let v: String = match self.charset.as_deref() {
                     Some(_) => t
@@ -631,19 +632,36 @@ values = [{ key = "paid", name = { en = "paid" } }, { key = "unpaid", name = { e
         .unwrap();
         r.check().unwrap();
         let offence = r.field("offence").unwrap();
-        for typed in ["without-licence", "WITHOUT-LICENCE", " Without licence ", "بغیر لائسنس"] {
-            assert_eq!(offence.normalise(typed).unwrap(), "without-licence", "{typed}");
+        for typed in [
+            "without-licence",
+            "WITHOUT-LICENCE",
+            " Without licence ",
+            "بغیر لائسنس",
+        ] {
+            assert_eq!(
+                offence.normalise(typed).unwrap(),
+                "without-licence",
+                "{typed}"
+            );
         }
         assert!(offence.normalise("Speeding").is_err());
         let district = r.field("district").unwrap();
-        assert_eq!(district.normalise(" Dera Ismail Khan ").unwrap(), "dera-ismail-khan");
+        assert_eq!(
+            district.normalise(" Dera Ismail Khan ").unwrap(),
+            "dera-ismail-khan"
+        );
         assert!(district.normalise("Kohat; DROP").is_err());
 
         let row = |status: &str| -> BTreeMap<String, String> {
-            [("no", "123456"), ("offence", "without-licence"), ("district", "kohat"), ("status", status)]
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
+            [
+                ("no", "123456"),
+                ("offence", "without-licence"),
+                ("district", "kohat"),
+                ("status", status),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
         };
         let kohat = District {
             slug: "kohat".into(),
@@ -655,12 +673,20 @@ values = [{ key = "paid", name = { en = "paid" } }, { key = "unpaid", name = { e
             hq_long: 71.44,
         };
         let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
-        let ur = r.public(&row("unpaid"), Lang::Ur, today, std::slice::from_ref(&kohat));
+        let ur = r.public(
+            &row("unpaid"),
+            Lang::Ur,
+            today,
+            std::slice::from_ref(&kohat),
+        );
         assert_eq!(ur[1].2, "بغیر لائسنس");
         assert_eq!(ur[2].2, "کوہاٹ");
         // A language the platform lacks a name in falls back to English; an unknown district
         // shows its slug.
-        assert_eq!(r.public(&row("unpaid"), Lang::Ps, today, &[kohat])[2].2, "Kohat");
+        assert_eq!(
+            r.public(&row("unpaid"), Lang::Ps, today, &[kohat])[2].2,
+            "Kohat"
+        );
         assert_eq!(r.public(&row("unpaid"), Lang::En, today, &[])[2].2, "kohat");
         // A value stored before the field was a choice (its English name) still reads right.
         let mut old = row("unpaid");
@@ -677,7 +703,12 @@ values = [{ key = "paid", name = { en = "paid" } }, { key = "unpaid", name = { e
         let mut bad = r.clone();
         bad.next_step[0].when = [("status".to_owned(), "lost".to_owned())].into();
         assert!(bad.check().unwrap_err().contains("not a value of status"));
-        for link in ["//evil.example/x", "http://bank.example", "javascript:alert(1)", "/\\evil"] {
+        for link in [
+            "//evil.example/x",
+            "http://bank.example",
+            "javascript:alert(1)",
+            "/\\evil",
+        ] {
             let mut bad = r.clone();
             bad.next_step[0].link = Some(link.into());
             assert!(bad.check().unwrap_err().contains("a link is"), "{link}");

@@ -374,6 +374,80 @@ test("numbers and commands read in the right order on Urdu and Pashto pages, fro
   }
 });
 
+test("the photo control and the browser's checks speak the page's language; a camera shot is sent with the report", async () => {
+  const SAID = {
+    ur: { take: "تصویر کھینچیں", choose: "براہ کرم ایک چنیں۔", fill: "براہ کرم یہ خانہ پُر کریں۔", ready: "بھیجنے کے لیے تیار تصاویر" },
+    ps: { take: "انځور واخلئ", choose: "مهرباني وکړئ یو وټاکئ.", fill: "مهرباني وکړئ دا ډک کړئ.", ready: "د لېږلو لپاره چمتو انځورونه" },
+  };
+  for (const lang of ["ur", "ps"]) {
+    const ctx = await context(lang, { viewport: { width: 360, height: 740 } });
+    const page = await ctx.newPage();
+    await page.goto(`${BASE}/report/kunda`);
+    // A big "take a photo" button that opens the camera; the browser's file inputs (which speak
+    // the browser's language) are out of sight.
+    const take = page.locator('label[for="media-camera"]');
+    assert.ok((await take.textContent()).includes(SAID[lang].take), `${lang}: take a photo`);
+    assert.equal(await page.getAttribute("#media-camera", "capture"), "environment");
+    const box = await take.boundingBox();
+    assert.ok(box.height >= 44 && box.width >= 300, `${lang}: a big button: ${JSON.stringify(box)}`);
+    assert.ok((await page.locator("#media").boundingBox()).width <= 1, "the file input itself is hidden");
+    // Sent empty: the browser stops it, with the page's words (not the browser's).
+    await page.locator("form.report button[type=submit]").click();
+    const radio = page.locator("input[type=radio][required]").first();
+    assert.equal(await radio.evaluate((e) => e.validationMessage), SAID[lang].choose, `${lang}: a choice left out`);
+    assert.match(page.url(), /\/report\/kunda$/, "nothing was sent");
+    // Chosen, the message goes; a typed e-mail address that is not one gets the page's words too.
+    await radio.check();
+    assert.equal(await radio.evaluate((e) => e.validationMessage), "");
+    // The register form: a key left empty.
+    const reg = await ctx.newPage();
+    await reg.goto(`${BASE}/registers/challan`);
+    await reg.locator("form button").last().click();
+    assert.equal(await reg.$eval("#key", (e) => e.validationMessage), SAID[lang].fill, `${lang}: a field left empty`);
+    await reg.close();
+    if (lang === "ur") {
+      // Two camera shots: counted in Urdu and shown small, and sent (downscaled) with the report.
+      const max = Number(await page.getAttribute(".photos", "data-max"));
+      const description = `کیمرے کی تصویر ${RUN}`;
+      await fillKunda(page, description);
+      await page.setInputFiles("#media-camera", process.env.PHOTO);
+      await page.waitForFunction(() => document.querySelectorAll(".photos .thumbs img").length === 1);
+      await page.setInputFiles("#media-camera", process.env.PHOTO);
+      const shown = Math.min(2, max);
+      await page.waitForFunction((n) => document.querySelectorAll(".photos .thumbs img").length === n, shown);
+      const status = (await page.textContent(".photos .photo-status")).replace(/[\u200e\u2068\u2069]/g, "");
+      assert.ok(status.includes(`${SAID.ur.ready}: ${shown}`), status);
+      await Promise.all([page.waitForURL(/\/track\/[0-9a-f]+\?new=1$/), page.locator("form.report button[type=submit]").click()]);
+      assert.equal(await page.locator("img.photo").count(), shown, "every shot reached the report");
+      const stored = await reportsWith(description);
+      assert.equal(stored.length, 1);
+      assert.ok(stored[0].media_url, "the photo is the report's");
+      // "Your reports on this phone" on the home page lists it (this browser only); forgotten
+      // on request.
+      const track = new URL(page.url()).pathname;
+      await page.goto(`${BASE}/`);
+      await page.waitForSelector(".mine:not([hidden])");
+      assert.equal(await page.locator(`.mine a[href="${track}"]`).count(), 1, "the report is in 'my reports'");
+      await page.locator(".mine [data-forget]").click();
+      assert.ok(await page.locator(".mine").isHidden());
+      assert.equal(await page.evaluate(() => localStorage.getItem("khidmat-mine")), null);
+      // An officer in Urdu filters the inbox from today, typed day first in Urdu digits.
+      const staff = await ctx.newPage();
+      await login(staff, process.env.PESCO_EMAIL);
+      assert.equal(await staff.getAttribute("#f-from", "type"), "text", "no browser date picker in the browser's own format");
+      const today = new Date(Date.now() + 5 * 3600 * 1000).toISOString().slice(0, 10).split("-").reverse().join("-");
+      const urdu = [...today].map((c) => (/[0-9]/.test(c) ? String.fromCharCode(0x06f0 + Number(c)) : c)).join("");
+      await staff.fill("#f-from", urdu);
+      await staff.fill("#f-q", stored[0].service_request_id);
+      await Promise.all([staff.waitForURL(/[?&]from=/), staff.locator("form.filters button").click()]);
+      assert.equal(await staff.locator("table.inbox a[href^='/staff/reports/']").count(), 1, `the report filed today, from ${urdu}`);
+      await staff.close();
+    }
+    await shot(page, `${lang}-photo-and-checks`);
+    await ctx.close();
+  }
+});
+
 test("another department's staff can neither see nor change the report", async () => {
   const ctx = await context("en");
   const page = await ctx.newPage();

@@ -66,7 +66,10 @@ on_both!(
                 && !ok(&start, "trained")
         );
         assert!(
-            ok(&start, "gateway") && ok(&start, "staffed") && ok(&start, "overdue"),
+            ok(&start, "gateway")
+                && ok(&start, "staffed")
+                && ok(&start, "overdue")
+                && ok(&start, "translations"),
             "{start}"
         );
         let (_, theirs) = page(&m, &app, "/staff/admin?department=wssp").await;
@@ -1169,5 +1172,50 @@ on_both!(
                 1
             );
         }
+    }
+);
+
+// The hand-over check of translations names each text a citizen would read in English on an
+// Urdu or Pashto page: a service added with its question in English only, a register label
+// without Pashto.
+on_both!(
+    readiness_names_the_texts_without_urdu_or_pashto,
+    |backend| async move {
+        let app = spawn_with(backend, |_| {}).await;
+        app.add_user("sp@pesco.gov.pk", Role::Manager, Some("pesco"), None)
+            .await;
+        let (m, mc) = login(&app, "sp@pesco.gov.pk").await;
+        let (status, _) = submit(
+            &m,
+            &app,
+            "/staff/admin/services",
+            &form(
+                &mc,
+                &[
+                    ("creating", "yes"),
+                    ("code", "pole-down"),
+                    ("name_en", "Pole down"),
+                    ("name_ur", "کھمبا گرا ہوا"),
+                    ("keywords", "pole"),
+                    ("minutes_saved", "30"),
+                    ("response_hours", "24"),
+                    ("public", "on"),
+                    ("a0_code", "wires"),
+                    ("a0_type", "string"),
+                    ("a0_q_en", "Are wires on the ground?"),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(status, 303);
+        let (_, html) = page(&m, &app, "/staff/admin").await;
+        assert!(!ok(&html, "translations"), "{html}");
+        let row = &html[html.find(r#"data-check="translations""#).unwrap()..];
+        let row = &row[..row.find("</tr>").unwrap()];
+        assert!(
+            row.contains("1 without Urdu: pole-down question wires")
+                && row.contains("2 without Pashto: pole-down name, pole-down question wires"),
+            "{row}"
+        );
     }
 );

@@ -801,7 +801,10 @@ both!(
                     ("address_string", "House 12, Street 4, Gulbahar"),
                     ("attribute[premises]", "house"),
                     ("attribute[method]", "hook"),
-                    ("description", "My neighbour Aslam hooks the line from his roof"),
+                    (
+                        "description",
+                        "My neighbour Aslam hooks the line from his roof",
+                    ),
                     ("private", "1"),
                 ],
                 png(64, 48),
@@ -852,13 +855,14 @@ both!(
         let near = app
             .get_json("/report/kunda/nearby?lat=34.0151&long=71.5249")
             .await;
-        assert!(!near.to_string().contains(&format!("\"id\":{id}")), "{near}");
+        assert!(
+            !near.to_string().contains(&format!("\"id\":{id}")),
+            "{near}"
+        );
 
         // The department sees all of it.
         let key = app.department_key("pesco").await;
-        let staff = app
-            .staff_json(&format!("/api/v1/reports/{id}"), &key)
-            .await;
+        let staff = app.staff_json(&format!("/api/v1/reports/{id}"), &key).await;
         assert_eq!(
             staff["description"],
             "My neighbour Aslam hooks the line from his roof"

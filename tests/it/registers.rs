@@ -177,7 +177,12 @@ on_both!(
             .as_str()
             .unwrap()
             .contains("بینک آف خیبر"));
-        let (status, html) = page(&browser(), &app, "/registers/challan/check?key=390103103&locale=ur").await;
+        let (status, html) = page(
+            &browser(),
+            &app,
+            "/registers/challan/check?key=390103103&locale=ur",
+        )
+        .await;
         assert_eq!(status, 200);
         assert!(
             html.contains(r#"<a href="/info/fine-schedule">ہر خلاف ورزی کا جرمانہ</a>"#),

@@ -660,8 +660,20 @@ async fn citizen_update(
     let id = tracked(&state, &token, lang).await?;
     let fields = crate::web::read_fields_checked(&state, &csrf, req, lang).await?;
     let note = fields.get("note").unwrap_or("").to_owned();
-    let photo = fields.photos.into_iter().next();
-    match reports::followup::add_update(&state, id, &note, photo, lang).await {
+    // One photo an update (a camera shot and a chosen photo both sent, without the script, are
+    // refused with the reason rather than one dropped unsaid).
+    let mut photos = fields.photos.into_iter();
+    let photo = photos.next();
+    let added = if photos.next().is_some() {
+        Err(Error::BadRequest(t!(
+            lang,
+            "err-photos-too-many",
+            max = 1i64
+        )))
+    } else {
+        reports::followup::add_update(&state, id, &note, photo, lang).await
+    };
+    match added {
         Ok(_) => Ok(Redirect::to(&format!("/track/{token}?done=update#history")).into_response()),
         Err(e) => {
             refused(
