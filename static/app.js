@@ -1,7 +1,8 @@
 // Khidmat: a little script on top of pages that work without it.
 // - "use my location" fills the report form's lat/long;
 // - a photo is scaled down in the browser before upload (a 4 MB camera photo becomes ~150 KB);
-// - a report sent while the connection is down waits in the outbox on the phone (IndexedDB,
+// - a report or a grant application sent while the connection is down waits in the outbox on
+//   the phone (IndexedDB,
 //   shared with the service worker, /sw.js) and is sent when the connection returns, by
 //   Background Sync even if the page was closed (else when a Khidmat page is next open), with
 //   the same idempotency key, so it is never lost and never filed twice;
@@ -147,7 +148,7 @@
       var entry = list[0];
       return post(entry).then(function (res) {
         return drop(entry.key).then(function () {
-          if (res.ok && res.url.indexOf("/track/") >= 0) {
+          if (res.ok && res.url.indexOf(entry.done || "/track/") >= 0) {
             say(b.dataset.sent, res.url, b.dataset.open);
           } else {
             say(b.dataset.refused, entry.action, b.dataset.open);
@@ -324,22 +325,25 @@
       note.textContent = note.dataset.sending;
       note.hidden = false;
       button.disabled = true;
-      var fields = [];
+      // Text fields, and the files of inputs the photo picker does not handle (a grant's
+      // documents, already made smaller in place).
+      var fields = [], others = [];
       new FormData(form).forEach(function (v, k) {
         if (typeof v === "string") fields.push([k, v]);
+        else if (v.size && k !== "media") others.push([k, v, v.name]);
       });
-      var entry, kept;
+      var entry, kept, done = form.dataset.done || "/track/";
       picker.files().then(function (files) {
         entry = {
           action: form.action, key: form.elements.idempotency_key.value, fields: fields,
-          files: files, at: Date.now(),
+          files: others.concat(files), at: Date.now(), done: done,
         };
         // Kept before sending: if the page dies mid-send, the report is still on the phone.
         kept = keep(entry).then(function () { return true; }, function () { return false; });
         return kept.then(function () { return post(entry, showProgress(form)); });
       }).then(function (res) {
         drop(entry.key);
-        if (res.redirected || res.url.indexOf("/track/") >= 0) {
+        if (res.redirected || res.url.indexOf(done) >= 0) {
           location.href = res.url;
           return;
         }
@@ -469,6 +473,7 @@
         if (steps[k].contains(e.target) && k !== at) { show(k); break; }
       }
     }, true);
+    form.addEventListener("reset", function () { show(0); });
     show(0);
   }
 
@@ -801,8 +806,13 @@
     if (keep && window.localStorage) remember(keep);
     var mineBox = document.querySelector("[data-mine]");
     if (mineBox && window.localStorage) showMine(mineBox);
-    var form = document.querySelector("form[data-outbox]");
-    if (form) { freshKey(form); setupForm(form); setupNearby(form); setupPinMap(form); }
+    // Forms kept in the outbox when the connection is down: a report, a grant application.
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-outbox]"), function (form) {
+      freshKey(form);
+      setupForm(form);
+      setupNearby(form);
+      setupPinMap(form);
+    });
     Array.prototype.forEach.call(document.querySelectorAll("form[data-upload]"), setupUpload);
     Array.prototype.forEach.call(document.querySelectorAll("form.follow"), setupFollow);
     Array.prototype.forEach.call(document.querySelectorAll("input[data-shrink]"), shrinkInPlace);

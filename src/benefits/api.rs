@@ -394,7 +394,8 @@ pub async fn walk_in(
             return Err(Error::Forbidden(t!(lang, "benefit-err-other-district")));
         }
     }
-    let receipt = apply::apply(&state, &f, &input, &[], "staff", &staff.actor(), lang).await?;
+    let receipt =
+        apply::apply(&state, &f, &input, &[], "staff", &staff.actor(), None, lang).await?;
     Ok((StatusCode::CREATED, Json(receipt)).into_response())
 }
 

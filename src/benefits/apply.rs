@@ -17,7 +17,7 @@ use crate::platform::identity::Staff;
 use crate::platform::personal::Phone;
 use crate::platform::questions::{check_answers, Answer};
 use crate::platform::state::AppState;
-use crate::platform::{audit, impact};
+use crate::platform::{audit, idempotency, impact};
 use crate::t;
 
 /// An application as a channel received it. Amounts in paisa.
@@ -50,7 +50,7 @@ pub struct ApplicationIn {
 }
 
 /// What the applicant is told.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[schema(as = ApplicationReceipt)]
 pub struct Receipt {
     pub reference: String,
@@ -159,7 +159,10 @@ fn new_reference() -> String {
 
 /// Apply to `fund`. `documents`: `(document code, photo)` pairs, already re-encoded. Nothing is
 /// stored unless everything is valid; the one application a person may make to a fund is held
-/// by the database, so two sent at once cannot both succeed.
+/// by the database, so two sent at once cannot both succeed. `key`: `(scope, idempotency key,
+/// request digest)`: the same application sent again (a phone's outbox whose first answer was
+/// lost) gets the first receipt back, not "already applied".
+#[allow(clippy::too_many_arguments)]
 pub async fn apply(
     state: &AppState,
     fund: &Fund,
@@ -167,6 +170,7 @@ pub async fn apply(
     documents: &[(String, Encoded)],
     channel: &str,
     actor: &str,
+    key: Option<(&str, &str, &str)>,
     lang: Lang,
 ) -> Result<Receipt> {
     let on = today();
@@ -217,6 +221,17 @@ pub async fn apply(
         let reference = new_reference();
         let token = uuid::Uuid::new_v4().simple().to_string();
         let mut tx = state.db.begin().await?;
+        if let Some((scope, k, hash)) = key {
+            match idempotency::claim(&mut tx, scope, k, hash).await? {
+                idempotency::Claim::Fresh => {}
+                idempotency::Claim::Replay { body, .. } => {
+                    return serde_json::from_str(&body).map_err(|e| Error::Internal(e.into()));
+                }
+                idempotency::Claim::Mismatch => {
+                    return Err(Error::Unprocessable(t!(lang, "err-idempotency-mismatch")));
+                }
+            }
+        }
         match insert(
             &mut tx,
             fund,
@@ -246,13 +261,19 @@ pub async fn apply(
                     },
                 )
                 .await?;
-                tx.commit().await?;
-                return Ok(Receipt {
+                let receipt = Receipt {
                     reference,
                     slip: format!("/benefits/slip/{token}"),
                     status: status_of(&fails).into(),
                     reasons: fails.iter().map(|f| f.message(lang)).collect(),
-                });
+                };
+                if let Some((scope, k, _)) = key {
+                    let body =
+                        serde_json::to_string(&receipt).map_err(|e| Error::Internal(e.into()))?;
+                    idempotency::complete(&mut tx, scope, k, 200, &body).await?;
+                }
+                tx.commit().await?;
+                return Ok(receipt);
             }
             Err(e) if is_unique_violation(&e) => {
                 drop(tx);

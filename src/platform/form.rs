@@ -77,6 +77,29 @@ pub struct SentForm {
     pub files: Vec<(String, Vec<u8>)>,
 }
 
+impl SentForm {
+    /// What makes two sendings "the same request" for an idempotency key: every field but those
+    /// in `skip` (the form token, the key itself), in name order, and every file.
+    pub fn digest(&self, skip: &[&str]) -> String {
+        let mut names: Vec<&String> = self
+            .fields
+            .keys()
+            .filter(|k| !skip.contains(&k.as_str()))
+            .collect();
+        names.sort();
+        let mut parts: Vec<&[u8]> = Vec::new();
+        for k in names {
+            parts.push(k.as_bytes());
+            parts.push(self.fields[k].as_bytes());
+        }
+        for (name, bytes) in &self.files {
+            parts.push(name.as_bytes());
+            parts.push(bytes);
+        }
+        super::idempotency::request_hash(&parts)
+    }
+}
+
 /// Read a multipart form; each file at most `max_file` bytes, each text field at most 10,000.
 /// (Pages check the form token with `web::read_checked`.)
 pub async fn read_form(

@@ -230,6 +230,9 @@ struct FundPage {
     fields: Vec<Field>,
     error: Option<String>,
     v: BTreeMap<String, String>,
+    /// The form's idempotency key: the application kept in a phone's outbox and sent again
+    /// is filed once (the page's script draws a fresh one for each form shown).
+    idempotency_key: String,
 }
 
 impl FundPage {
@@ -292,6 +295,7 @@ async fn fund_view(
         fields: form_fields(&f.questions, lang, answers),
         error,
         v,
+        idempotency_key: uuid::Uuid::new_v4().simple().to_string(),
     })
 }
 
@@ -325,6 +329,7 @@ async fn apply_submit(
 ) -> Result<Response, PageError> {
     let f = fund_or_page(&state, &code, lang).await?;
     let sent = super::read_checked(&csrf, form, state.config.max_photo_bytes, lang).await?;
+    let digest = sent.digest(&["csrf", "idempotency_key"]);
     let field = |k: &str| {
         sent.fields
             .get(k)
@@ -343,7 +348,12 @@ async fn apply_submit(
     let typed: BTreeMap<String, String> = sent
         .fields
         .iter()
-        .filter(|(k, _)| !k.starts_with("attribute[") && *k != "csrf" && !k.starts_with("staged:"))
+        .filter(|(k, _)| {
+            !k.starts_with("attribute[")
+                && *k != "csrf"
+                && *k != "idempotency_key"
+                && !k.starts_with("staged:")
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     // The documents: each one sent now, or kept from a try the server refused (`staged:CODE`
@@ -453,7 +463,22 @@ async fn apply_submit(
         Some(s) => ("staff", s.actor()),
         None => ("web", "citizen:web".to_owned()),
     };
-    match apply::apply(&state, &f, &input, &documents, channel, &actor, lang).await {
+    // Sent again from the phone's outbox (the first answer lost on 2G): the first receipt.
+    let key = field("idempotency_key");
+    let key = (!key.is_empty() && key.len() <= 200).then_some(key);
+    let idempotency = key.as_deref().map(|k| ("benefits-web", k, digest.as_str()));
+    match apply::apply(
+        &state,
+        &f,
+        &input,
+        &documents,
+        channel,
+        &actor,
+        idempotency,
+        lang,
+    )
+    .await
+    {
         Ok(receipt) => Ok(Redirect::to(&format!("{}?new=1", receipt.slip)).into_response()),
         Err(
             e @ (Error::BadRequest(_)

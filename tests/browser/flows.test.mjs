@@ -751,6 +751,82 @@ test("a grant application the server refuses keeps its two documents and succeed
   await ctx.close();
 });
 
+/** A complete Urdu application to the test fund, up to its send button. */
+async function fillGrant(page, cnic) {
+  const steps = page.locator("fieldset.step");
+  const next = (i) => steps.nth(i).getByRole("button", { name: "آگے" });
+  await page.fill("#cnic", cnic);
+  await page.fill("#name", "مریم مسیح");
+  await page.locator("input[name=gender][value=female]").check();
+  // Typed day first, in Urdu digits, as the hint says.
+  await page.fill("#birth_date", "۰۶-۰۵-۲۰۰۴");
+  await page.selectOption("#district", "peshawar");
+  await next(0).click();
+  await page.fill("#monthly_income", "25,000");
+  await page.fill("#a-institution", "ایڈورڈز کالج");
+  await page.locator("input[name='attribute[religion]'][value=christian]").check();
+  await next(1).click();
+  await page.setInputFiles("#doc-enrolment", process.env.PHOTO);
+  await page.waitForFunction(() => {
+    const f = document.querySelector("#doc-enrolment").files[0];
+    return f && f.type === "image/jpeg";
+  });
+  return steps.nth(2).locator("button[type=submit]");
+}
+
+test("a grant application sent without a connection waits on the phone with its document and is filed once when it returns", async () => {
+  const ctx = await context("ur");
+  const page = await ctx.newPage();
+
+  // 1. The application reaches the server, the answer never comes back: sent again from the
+  //    outbox, the same slip (not "already applied").
+  await page.goto(`${BASE}/benefits/browser-grant`);
+  const send = await fillGrant(page, "17301-5550001-2");
+  let first = null;
+  await page.route("**/benefits/browser-grant/apply", async (route) => {
+    if (first === null) {
+      const res = await route.fetch({ maxRedirects: 0 });
+      first = res.headers()["location"] || "";
+      await route.abort("internetdisconnected");
+    } else {
+      await route.continue();
+    }
+  });
+  await send.click();
+  await page.waitForFunction(() => {
+    const s = document.querySelector("form[data-steps] .sending");
+    return s && s.textContent === s.dataset.offline;
+  });
+  assert.match(first, /\/benefits\/slip\/[0-9a-f]+/, "the server filed it the first time");
+  await ctx.setOffline(true);
+  await ctx.setOffline(false);
+  await page.waitForSelector("#outbox a", { timeout: 15000 });
+  const again = await page.getAttribute("#outbox a", "href");
+  assert.equal(new URL(again, BASE).pathname, new URL(first, BASE).pathname, "sent again: the first slip");
+  await page.unroute("**/benefits/browser-grant/apply");
+
+  // 2. No connection at all: kept with its document photo, the form back at its first step;
+  //    sent by itself when the connection returns, and the slip is the citizen's.
+  await page.goto(`${BASE}/benefits/browser-grant`);
+  const send2 = await fillGrant(page, "17301-5550002-4");
+  await ctx.setOffline(true);
+  await send2.click();
+  await page.waitForFunction(() => {
+    const s = document.querySelector("form[data-steps] .sending");
+    return s && s.textContent === s.dataset.offline;
+  });
+  assert.ok(await page.locator("fieldset.step").first().isVisible(), "the emptied form starts again at its first step");
+  await shot(page, "ur-benefit-offline-saved");
+  await ctx.setOffline(false);
+  await page.waitForSelector("#outbox a", { timeout: 15000 });
+  const slip = await page.getAttribute("#outbox a", "href");
+  assert.match(slip, /\/benefits\/slip\//);
+  await page.goto(new URL(slip, BASE).href);
+  const text = await page.textContent("main");
+  assert.ok(text.includes("*****-*****02-4"), `the slip of this CNIC, masked: ${text}`);
+  await ctx.close();
+});
+
 function pages() {
   const place = `/places/${shared.placeUuid}`;
   return [

@@ -1592,3 +1592,68 @@ on_both!(
         );
     }
 );
+
+// A citizen's application sent again from the phone's outbox, with the idempotency key the form
+// carries (the first answer lost on 2G), gets its first slip back rather than "already applied";
+// the same key with another application is refused; one application is filed.
+on_both!(
+    an_application_sent_again_with_its_key_gets_its_first_slip,
+    |backend| async move {
+        let app = spawn(backend).await;
+        khidmat::packs::load(&app.db, &pack("web-grant", "lowest_income"), "test")
+            .await
+            .unwrap();
+        let b = browser();
+        let (status, html) = page(&b, &app, "/benefits/web-grant").await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            hidden(&html, "idempotency_key").len(),
+            32,
+            "the form carries a key"
+        );
+        let csrf = hidden(&html, "csrf");
+        // Sent again with its idempotency key (a phone's outbox whose first answer was lost): the
+        // first slip, not "already applied"; the key with another form is refused; one application.
+        let keyed = |cnic: &str, key: &str| {
+            reqwest::multipart::Form::new()
+                .text("csrf", csrf.clone())
+                .text("idempotency_key", key.to_owned())
+                .text("cnic", cnic.to_owned())
+                .text("name", "Walk-in Applicant")
+                .text("gender", "female")
+                .text("birth_date", "01-01-2001")
+                .text("attribute[religion]", "hindu")
+                .text("district", "peshawar")
+                .text("monthly_income", "20,000")
+                .text("attribute[institution]", "Islamia College")
+                .part(
+                    "document:enrolment",
+                    reqwest::multipart::Part::bytes(png(64, 48)).file_name("doc.png"),
+                )
+        };
+        let mut slips = Vec::new();
+        for _ in 0..2 {
+            let r = b
+                .post(app.at("/benefits/web-grant/apply"))
+                .multipart(keyed("17301-5555556-4", "outbox-key-1"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 303);
+            slips.push(r.headers()["location"].to_str().unwrap().to_owned());
+        }
+        assert_eq!(slips[0], slips[1], "the same slip");
+        let r = b
+            .post(app.at("/benefits/web-grant/apply"))
+            .multipart(keyed("17301-5555558-6", "outbox-key-1"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422, "one key, another application");
+        assert_eq!(
+        app.count("benefit_applications a JOIN benefit_applicants p ON p.id = a.applicant_id WHERE p.cnic IN ('1730155555564', '1730155555586')")
+            .await,
+        1
+    );
+    }
+);

@@ -1189,7 +1189,10 @@ both!(
         }
         // Day first as Pakistan writes it is read; a month-first date is not a date here, and
         // is refused with what to write.
-        assert_eq!(app.get("/api/v1/impact?from=27/11/2026").await.status(), 200);
+        assert_eq!(
+            app.get("/api/v1/impact?from=27/11/2026").await.status(),
+            200
+        );
         let resp = app.get("/api/v1/impact?from=11/27/2026").await;
         assert_eq!(resp.status(), 400);
         assert!(resp.text().await.unwrap().contains("YYYY-MM-DD"));
