@@ -231,13 +231,14 @@ pub struct OrgSpec {
 pub struct PlaceSpec {
     pub kind: String,
     pub organization: Option<String>,
-    pub name: String,
+    /// `"Public toilet, Firdous Chowk"`, or with its Urdu and Pashto: `{ en = …, ur = …, ps = … }`.
+    pub name: Words,
     #[serde(default)]
     pub description: String,
     pub lat: f64,
     pub long: f64,
     #[serde(default)]
-    pub address: String,
+    pub address: Words,
     pub district: Option<String>,
     pub phone: Option<String>,
     /// Attribute values as text (`wheelchair = "yes"`, `gender = "women"`).
@@ -248,6 +249,32 @@ pub struct PlaceSpec {
     pub hours: Vec<String>,
     #[serde(default)]
     pub provider: Vec<ProviderSpec>,
+}
+
+/// A name as a pack gives it: one text (as registered), or the three languages.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Words {
+    One(String),
+    Three(Text3),
+}
+
+impl Default for Words {
+    fn default() -> Self {
+        Words::One(String::new())
+    }
+}
+
+impl Words {
+    pub fn text3(&self) -> Text3 {
+        match self {
+            Words::One(s) => Text3 {
+                en: s.clone(),
+                ..Text3::default()
+            },
+            Words::Three(t) => t.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -639,19 +666,22 @@ async fn load_directory(
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let (name, address) = (p.name.text3(), p.address.text3());
         let attributes = crate::directory::parse_attributes(kind, &pairs)
-            .map_err(|e| anyhow::anyhow!("place {:?}: {}", p.name, e.message()))?;
+            .map_err(|e| anyhow::anyhow!("place {:?}: {}", name.en, e.message()))?;
         let hours: Vec<Hours> = p
             .hours
             .iter()
             .map(|h| Hours::parse_line(h))
             .collect::<Result<_, _>>()
-            .map_err(|e| anyhow::anyhow!("place {:?}: {e}", p.name))?;
+            .map_err(|e| anyhow::anyhow!("place {:?}: {e}", name.en))?;
         let (s, n, w, e) = crate::platform::geo::bounding_box(p.lat, p.long, 5.0);
         let exists: Option<(i64,)> = tx.fetch_optional(query(
             "SELECT id FROM dir_places WHERE kind = $1 AND name = $2 AND lat BETWEEN $3 AND $4 AND long BETWEEN $5 AND $6",
-        ).bind(&p.kind).bind(&p.name).bind(s).bind(n).bind(w).bind(e)).await?;
-        if exists.is_some() {
+        ).bind(&p.kind).bind(&name.en).bind(s).bind(n).bind(w).bind(e)).await?;
+        if let Some((id,)) = exists {
+            // Already here: only the Urdu and Pashto it lacks are added.
+            dir::fill_place_words(tx, id, &name, &address).await?;
             continue;
         }
         let organization_id = match &p.organization {
@@ -659,7 +689,7 @@ async fn load_directory(
             Some(slug) => Some(match orgs.get(slug) {
                 Some(id) => *id,
                 None => dir::org_id_by_slug(tx, slug).await?.ok_or_else(|| {
-                    anyhow::anyhow!("place {:?}: unknown organization {slug:?}", p.name)
+                    anyhow::anyhow!("place {:?}: unknown organization {slug:?}", name.en)
                 })?,
             }),
         };
@@ -668,11 +698,11 @@ async fn load_directory(
             &dir::NewPlace {
                 kind: &p.kind,
                 organization_id,
-                name: &p.name,
+                name: &name,
                 description: &p.description,
                 lat: p.lat,
                 long: p.long,
-                address: &p.address,
+                address: &address,
                 district: p.district.as_deref(),
                 phone: p.phone.as_deref(),
                 attributes: &attributes,

@@ -176,6 +176,16 @@ pub async fn checks(state: &AppState, d: &Department) -> Result<Vec<Check>> {
             );
         }
     }
+    // Places (of the kinds the department owns): their names and addresses.
+    for (name, ur, ps) in crate::directory::untranslated_places(db, d.id).await? {
+        let what = format!("place {name}");
+        if ur {
+            missing.ur.push(what.clone());
+        }
+        if ps {
+            missing.ps.push(what);
+        }
+    }
     out.push(Check {
         code: "translations",
         ok: missing.ur.is_empty() && missing.ps.is_empty(),

@@ -514,7 +514,7 @@ async fn find_reply(
                 .as_deref()
                 .map(|n| format!(" {n}"))
                 .unwrap_or_default();
-            format!("{}) {} {:.1}km{phone}", i + 1, p.name, m / 1000.0)
+            format!("{}) {} {:.1}km{phone}", i + 1, p.name.get(lang), m / 1000.0)
         })
         .collect();
     Ok(lines.join("\n"))

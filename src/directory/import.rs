@@ -3,7 +3,8 @@
 //! with one broken coordinate still loads everything else, and nothing is half-written.
 //!
 //! Columns: `name, lat, long` (required), `address, district, phone, description, hours`
-//! (hours as `MO-FR 09:00-17:00; SA 09:00-13:00`), and any of the kind's attribute codes.
+//! (hours as `MO-FR 09:00-17:00; SA 09:00-13:00`), `name_ur, name_ps, address_ur, address_ps`
+//! (the name and address in Urdu and Pashto), and any of the kind's attribute codes.
 
 use std::collections::BTreeMap;
 
@@ -11,8 +12,9 @@ use super::model::{Hours, Kind};
 use super::store;
 use crate::platform::db::Db;
 use crate::platform::geo;
+use crate::platform::i18n::Text3;
 
-const FIXED: [&str; 8] = [
+const FIXED: [&str; 12] = [
     "name",
     "lat",
     "long",
@@ -21,6 +23,10 @@ const FIXED: [&str; 8] = [
     "phone",
     "description",
     "hours",
+    "name_ur",
+    "name_ps",
+    "address_ur",
+    "address_ps",
 ];
 
 /// What an import did.
@@ -32,10 +38,10 @@ pub struct Outcome {
 }
 
 struct Row {
-    name: String,
+    name: Text3,
     lat: f64,
     long: f64,
-    address: String,
+    address: Text3,
     district: Option<String>,
     phone: Option<String>,
     description: String,
@@ -181,11 +187,20 @@ fn parse_row(
             }
         }
     }
+    let text = |column: &str, max: usize| cell(column).trim().chars().take(max).collect::<String>();
     Ok(Row {
-        name,
+        name: Text3 {
+            en: name,
+            ur: text("name_ur", 200),
+            ps: text("name_ps", 200),
+        },
         lat,
         long,
-        address: cell("address").chars().take(500).collect(),
+        address: Text3 {
+            en: text("address", 500),
+            ur: text("address_ur", 500),
+            ps: text("address_ps", 500),
+        },
         district,
         phone,
         description: cell("description").chars().take(2000).collect(),

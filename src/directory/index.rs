@@ -227,16 +227,20 @@ impl Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::i18n::Text3;
 
     fn place(id: i64, lat: f64, long: f64, women: bool) -> Place {
         Place {
             id,
             uuid: format!("u{id}"),
             kind: "toilet".into(),
-            name: format!("p{id}"),
+            name: Text3 {
+                en: format!("p{id}"),
+                ..Text3::default()
+            },
             lat,
             long,
-            address: String::new(),
+            address: Text3::default(),
             district: None,
             phone: None,
             attributes: [("women".to_string(), Value::Bool(women))]
@@ -281,10 +285,10 @@ mod tests {
     fn changes_replace_and_remove() {
         let mut idx = Index::build(vec![place(1, 34.01, 71.5, false)], 1);
         let mut moved = place(1, 34.0001, 71.5, false);
-        moved.name = "moved".into();
+        moved.name.en = "moved".into();
         idx.apply(vec![moved, place(2, 34.002, 71.5, true)], 3);
         let r = idx.nearest(&q(vec![]));
-        assert_eq!(r[0].0.name, "moved");
+        assert_eq!(r[0].0.name.en, "moved");
         assert_eq!(r.len(), 2);
         let mut gone = place(2, 34.002, 71.5, true);
         gone.status = "rejected".into();

@@ -24,7 +24,7 @@ use chrono::{Duration, Utc};
 use serde_json::Value;
 
 use crate::platform::error::{Error, Result};
-use crate::platform::i18n::Lang;
+use crate::platform::i18n::{Lang, Text3};
 use crate::platform::identity::{Scope, Staff};
 use crate::platform::personal::Phone;
 use crate::platform::state::AppState;
@@ -384,17 +384,28 @@ pub async fn suggest(state: &AppState, s: SuggestIn, lang: Lang) -> Result<(i64,
     let districts = state.districts().await?;
     let district = crate::platform::org::nearest_district(&districts, s.lat, s.long, 80_000.0)
         .map(|d| d.slug.clone());
+    // As the citizen wrote them; staff add the other languages when they verify it.
+    let (name, address) = (
+        Text3 {
+            en: name.to_owned(),
+            ..Text3::default()
+        },
+        Text3 {
+            en: s.address.trim().to_owned(),
+            ..Text3::default()
+        },
+    );
     let mut tx = state.db.begin().await?;
     let id = store::insert_place(
         &mut tx,
         &store::NewPlace {
             kind: &k.code,
             organization_id: None,
-            name,
+            name: &name,
             description: "",
             lat: s.lat,
             long: s.long,
-            address: s.address.trim(),
+            address: &address,
             district: district.as_deref(),
             phone: None,
             attributes: &attributes,
@@ -424,7 +435,22 @@ pub async fn suggest(state: &AppState, s: SuggestIn, lang: Lang) -> Result<(i64,
 }
 
 /// Staff accept (verified) or reject a suggested place.
-pub async fn decide(state: &AppState, staff: &Staff, id: i64, accept: bool) -> Result<()> {
+/// A place's name and address in Urdu and Pashto, as staff type them (empty: not given).
+#[derive(Debug, Default)]
+pub struct PlaceWords {
+    pub name_ur: String,
+    pub name_ps: String,
+    pub address_ur: String,
+    pub address_ps: String,
+}
+
+pub async fn decide(
+    state: &AppState,
+    staff: &Staff,
+    id: i64,
+    accept: bool,
+    words: &PlaceWords,
+) -> Result<()> {
     let p = store::place_by_id(&state.db, id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("no place {id}")))?;
@@ -432,9 +458,23 @@ pub async fn decide(state: &AppState, staff: &Staff, id: i64, accept: bool) -> R
     if !staff_may(staff, &k) {
         return Err(Error::NotFound(format!("no place {id}")));
     }
+    let short = |s: &str, max: usize| s.trim().chars().take(max).collect::<String>();
+    let name = Text3 {
+        en: p.name.clone(),
+        ur: short(&words.name_ur, 200),
+        ps: short(&words.name_ps, 200),
+    };
+    let address = Text3 {
+        en: p.address.clone(),
+        ur: short(&words.address_ur, 500),
+        ps: short(&words.address_ps, 500),
+    };
     let status = if accept { "verified" } else { "rejected" };
     let mut tx = state.db.begin().await?;
     store::set_place_status(&mut tx, id, status).await?;
+    if accept {
+        store::fill_place_words(&mut tx, id, &name, &address).await?;
+    }
     audit::record(
         &mut tx,
         &staff.actor(),
@@ -447,6 +487,24 @@ pub async fn decide(state: &AppState, staff: &Staff, id: i64, accept: bool) -> R
     tx.commit().await?;
     state.directory().touch();
     Ok(())
+}
+
+/// The department's places (of the kinds it owns) whose name or address lacks Urdu or Pashto:
+/// `(registered name, lacks Urdu, lacks Pashto)`, for the hand-over readiness.
+pub async fn untranslated_places(
+    db: &crate::platform::db::Db,
+    department_id: i64,
+) -> Result<Vec<(String, bool, bool)>> {
+    let lacks = |own: &str, text: &str| !text.trim().is_empty() && own.trim().is_empty();
+    Ok(store::verified_places_of_department(db, department_id)
+        .await?
+        .into_iter()
+        .filter_map(|p| {
+            let ur = lacks(&p.name_ur, &p.name) || lacks(&p.address_ur, &p.address);
+            let ps = lacks(&p.name_ps, &p.name) || lacks(&p.address_ps, &p.address);
+            (ur || ps).then_some((p.name, ur, ps))
+        })
+        .collect())
 }
 
 impl AppState {

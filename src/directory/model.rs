@@ -195,10 +195,11 @@ pub struct Place {
     pub id: i64,
     pub uuid: String,
     pub kind: String,
-    pub name: String,
+    /// The registered name (`en`, usually English) and its Urdu and Pashto, where known.
+    pub name: Text3,
     pub lat: f64,
     pub long: f64,
-    pub address: String,
+    pub address: Text3,
     pub district: Option<String>,
     pub phone: Option<String>,
     pub attributes: BTreeMap<String, Value>,

@@ -230,6 +230,10 @@ pub struct PlaceRow {
     pub attributes: String,
     pub hours: String,
     pub status: String,
+    pub name_ur: String,
+    pub name_ps: String,
+    pub address_ur: String,
+    pub address_ps: String,
     pub suggested_by: Option<String>,
     pub possible_duplicate_of: Option<i64>,
     pub seq: i64,
@@ -246,15 +250,32 @@ impl PlaceRow {
         serde_json::from_str(&self.hours).unwrap_or_default()
     }
 
+    /// The name in three languages: the registered one and its translations.
+    pub fn names(&self) -> Text3 {
+        Text3 {
+            en: self.name.clone(),
+            ur: self.name_ur.clone(),
+            ps: self.name_ps.clone(),
+        }
+    }
+
+    pub fn addresses(&self) -> Text3 {
+        Text3 {
+            en: self.address.clone(),
+            ur: self.address_ur.clone(),
+            ps: self.address_ps.clone(),
+        }
+    }
+
     pub fn place(&self) -> Place {
         Place {
             id: self.id,
             uuid: self.uuid.clone(),
             kind: self.kind.clone(),
-            name: self.name.clone(),
+            name: self.names(),
             lat: self.lat,
             long: self.long,
-            address: self.address.clone(),
+            address: self.addresses(),
             district: self.district.clone(),
             phone: self.phone.clone(),
             attributes: self.attributes(),
@@ -267,7 +288,7 @@ impl PlaceRow {
 const PLACE_COLUMNS: &str =
     "p.id, p.uuid, p.service_uuid, p.sal_uuid, p.kind, p.organization_id, p.name, \
     p.description, p.lat, p.long, p.address, p.district, p.phone, p.attributes, p.hours, p.status, \
-    p.suggested_by, p.possible_duplicate_of, p.seq, p.created_at, p.updated_at";
+    p.name_ur, p.name_ps, p.address_ur, p.address_ps, p.suggested_by, p.possible_duplicate_of, p.seq, p.created_at, p.updated_at";
 
 /// Places changed after change number `seq`, in change order.
 pub async fn places_since(db: &Db, seq: i64) -> Result<Vec<Place>, sqlx::Error> {
@@ -285,11 +306,12 @@ pub async fn places_since(db: &Db, seq: i64) -> Result<Vec<Place>, sqlx::Error> 
 pub struct NewPlace<'a> {
     pub kind: &'a str,
     pub organization_id: Option<i64>,
-    pub name: &'a str,
+    /// The registered name (`en`) and its Urdu and Pashto (empty where not known).
+    pub name: &'a Text3,
     pub description: &'a str,
     pub lat: f64,
     pub long: f64,
-    pub address: &'a str,
+    pub address: &'a Text3,
     pub district: Option<&'a str>,
     pub phone: Option<&'a str>,
     pub attributes: &'a BTreeMap<String, serde_json::Value>,
@@ -305,19 +327,20 @@ pub async fn insert_place(tx: &mut Tx, p: &NewPlace<'_>) -> Result<i64, sqlx::Er
     tx.scalar(
         query(
             "INSERT INTO dir_places (uuid, service_uuid, sal_uuid, kind, organization_id, name, description, lat, long, \
-             address, district, phone, attributes, hours, status, suggested_by, possible_duplicate_of, seq, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19) RETURNING id",
+             address, district, phone, attributes, hours, status, suggested_by, possible_duplicate_of, seq, created_at, updated_at, \
+             name_ur, name_ps, address_ur, address_ps) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20, $21, $22, $23) RETURNING id",
         )
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(p.kind)
         .bind(p.organization_id)
-        .bind(p.name)
+        .bind(&p.name.en)
         .bind(p.description)
         .bind(p.lat)
         .bind(p.long)
-        .bind(p.address)
+        .bind(&p.address.en)
         .bind(p.district)
         .bind(p.phone)
         .bind(serde_json::to_string(p.attributes).expect("serialise"))
@@ -326,9 +349,47 @@ pub async fn insert_place(tx: &mut Tx, p: &NewPlace<'_>) -> Result<i64, sqlx::Er
         .bind(p.suggested_by)
         .bind(p.possible_duplicate_of)
         .bind(seq)
-        .bind(now),
+        .bind(now)
+        .bind(&p.name.ur)
+        .bind(&p.name.ps)
+        .bind(&p.address.ur)
+        .bind(&p.address.ps),
     )
     .await
+}
+
+/// Give a place the Urdu and Pashto of its name and address that it lacks (a pack loaded again
+/// with translations); what is already there, perhaps corrected by staff, stays. A change is a
+/// new change number, so search indexes pick it up.
+pub async fn fill_place_words(
+    tx: &mut Tx,
+    id: i64,
+    name: &Text3,
+    address: &Text3,
+) -> Result<bool, sqlx::Error> {
+    let seq = next_seq(tx).await?;
+    let changed = tx
+        .execute(
+            query(
+                "UPDATE dir_places SET \
+                 name_ur = CASE WHEN name_ur = '' THEN $1 ELSE name_ur END, \
+                 name_ps = CASE WHEN name_ps = '' THEN $2 ELSE name_ps END, \
+                 address_ur = CASE WHEN address_ur = '' THEN $3 ELSE address_ur END, \
+                 address_ps = CASE WHEN address_ps = '' THEN $4 ELSE address_ps END, \
+                 seq = $5, updated_at = $6 \
+                 WHERE id = $7 AND ((name_ur = '' AND $1 <> '') OR (name_ps = '' AND $2 <> '') \
+                 OR (address_ur = '' AND $3 <> '') OR (address_ps = '' AND $4 <> ''))",
+            )
+            .bind(&name.ur)
+            .bind(&name.ps)
+            .bind(&address.ur)
+            .bind(&address.ps)
+            .bind(seq)
+            .bind(Utc::now())
+            .bind(id),
+        )
+        .await?;
+    Ok(changed > 0)
 }
 
 /// Verify or reject a place (a new change number: indexes pick it up).
@@ -454,6 +515,21 @@ pub async fn places(
         )
         .await?;
     Ok((rows, total))
+}
+
+/// The verified places of the kinds a department owns, by name.
+pub async fn verified_places_of_department(
+    db: &Db,
+    department_id: i64,
+) -> Result<Vec<PlaceRow>, sqlx::Error> {
+    db.fetch_all(
+        query(format!(
+            "SELECT {PLACE_COLUMNS} FROM dir_places p JOIN dir_kinds k ON k.code = p.kind \
+             WHERE k.department_id = $1 AND p.status = 'verified' ORDER BY p.name, p.id"
+        ))
+        .bind(department_id),
+    )
+    .await
 }
 
 /// The ids of every place `f` lets through (to narrow what the search index found near a point).

@@ -256,11 +256,11 @@ async fn near(
                         Hit {
                             href: format!("/places/{}?from={lat:.5},{long:.5}", p.uuid),
                             uuid: p.uuid.clone(),
-                            name: p.name.clone(),
+                            name: p.name.get(lang).to_owned(),
                             distance: distance(*d, lang),
                             rating: stars(avg, n, lang),
                             open: directory::model::open_at(&p.hours, now),
-                            address: p.address.clone(),
+                            address: p.address.get(lang).to_owned(),
                         }
                     })
                     .collect(),
@@ -446,12 +446,12 @@ async fn place(
     let subject = format!("place:{}", p.id);
     let districts = state.districts().await.or_page(lang)?;
     let page = PlacePage {
-        p: Page::new(lang, p.name.clone(), &uri, &csrf),
+        p: Page::new(lang, p.names().get(lang).to_owned(), &uri, &csrf),
         uuid: p.uuid.clone(),
-        name: p.name.clone(),
+        name: p.names().get(lang).to_owned(),
         kind: k.name.get(lang).to_owned(),
         description: p.description.clone(),
-        address: p.address.clone(),
+        address: p.addresses().get(lang).to_owned(),
         phone: p.phone.clone().unwrap_or_default(),
         open: directory::model::open_at(&p.hours(), Utc::now()),
         hours: p.hours().iter().map(|h| hours_line(h, lang)).collect(),
@@ -526,7 +526,7 @@ async fn subject_of(
         .filter(|p| p.status == "verified")
         .ok_or_else(|| PageError::not_found(lang))?;
     match provider.filter(|s| !s.is_empty()) {
-        None => Ok((format!("place:{}", p.uuid), p.name)),
+        None => Ok((format!("place:{}", p.uuid), p.names().get(lang).to_owned())),
         Some(d) => {
             let d = store::provider_by_uuid(&state.db, d)
                 .await
@@ -535,7 +535,7 @@ async fn subject_of(
                 .ok_or_else(|| PageError::not_found(lang))?;
             Ok((
                 format!("provider:{}", d.uuid),
-                format!("{} ({})", d.name, p.name),
+                format!("{} ({})", d.name, p.names().get(lang)),
             ))
         }
     }
@@ -901,6 +901,15 @@ async fn queue(
 #[derive(Deserialize)]
 struct DecideForm {
     action: String,
+    /// The place's name and address in Urdu and Pashto, added as it is verified.
+    #[serde(default)]
+    name_ur: String,
+    #[serde(default)]
+    name_ps: String,
+    #[serde(default)]
+    address_ur: String,
+    #[serde(default)]
+    address_ps: String,
 }
 
 async fn decide(
@@ -920,7 +929,13 @@ async fn decide(
             })
         }
     };
-    directory::decide(&state, &staff, id, accept)
+    let words = directory::PlaceWords {
+        name_ur: f.name_ur,
+        name_ps: f.name_ps,
+        address_ur: f.address_ur,
+        address_ps: f.address_ps,
+    };
+    directory::decide(&state, &staff, id, accept, &words)
         .await
         .or_page(lang)?;
     Ok(Redirect::to("/staff/directory").into_response())

@@ -606,9 +606,14 @@ on_both!(
         let (s, scsrf) = login(&app, "wssp@test.pk").await;
         let queue = get_page(&s, &app, "/staff/directory").await.1;
         assert!(queue.contains("New toilet, Ring Road") && queue.contains("Probably the same as"));
+        // Verified with its name in Urdu (staff add the languages the citizen did not write).
         let r = s
             .post(app.at(&format!("/staff/directory/places/{}", pending[1].0)))
-            .form(&[("csrf", scsrf.as_str()), ("action", "verify")])
+            .form(&[
+                ("csrf", scsrf.as_str()),
+                ("action", "verify"),
+                ("name_ur", "نیا بیت الخلا، رنگ روڈ"),
+            ])
             .send()
             .await
             .unwrap();
@@ -622,6 +627,63 @@ on_both!(
             json(&app, near).await.1["total_items"],
             1,
             "verified: found at once"
+        );
+
+        // A citizen reads a place in the page's language: the pack's Urdu and Pashto, the Urdu
+        // staff added, the registered name where a translation is missing (and HSDS keeps the
+        // registered one).
+        let firdous = place_uuid(&app, "Public toilet, Firdous Chowk").await;
+        let ur = get_page(&b, &app, &format!("/places/{firdous}?locale=ur"))
+            .await
+            .1;
+        assert!(
+            ur.contains("عوامی بیت الخلا، فردوس چوک") && ur.contains("فردوس چوک، سینما کے قریب"),
+            "the Urdu name and address"
+        );
+        assert!(!ur.contains("Public toilet, Firdous Chowk"));
+        let ps = get_page(&b, &app, &format!("/places/{firdous}?locale=ps"))
+            .await
+            .1;
+        assert!(ps.contains("عامه تشناب، فردوس چوک"));
+        let en = get_page(&b, &app, &format!("/places/{firdous}?locale=en"))
+            .await
+            .1;
+        assert!(en.contains("Public toilet, Firdous Chowk"));
+        let near_ur = get_page(
+            &b,
+            &app,
+            "/places?kind=public-toilet&district=peshawar&locale=ur",
+        )
+        .await
+        .1;
+        assert!(
+            near_ur.contains("عوامی بیت الخلا، قصہ خوانی بازار"),
+            "the list too"
+        );
+        let ring = place_uuid(&app, "New toilet, Ring Road").await;
+        let ur = get_page(&b, &app, &format!("/places/{ring}?locale=ur"))
+            .await
+            .1;
+        assert!(ur.contains("نیا بیت الخلا، رنگ روڈ"));
+        let ps = get_page(&b, &app, &format!("/places/{ring}?locale=ps"))
+            .await
+            .1;
+        assert!(
+            ps.contains("New toilet, Ring Road"),
+            "no Pashto: the registered name"
+        );
+
+        // The department's hand-over readiness names the place that lacks Pashto (and the
+        // pack's places, translated, not at all).
+        app.add_user("wssp-manager@test.pk", Role::Manager, Some("wssp"), None)
+            .await;
+        let (m, _) = login(&app, "wssp-manager@test.pk").await;
+        let admin = get_page(&m, &app, "/staff/admin").await.1;
+        let row = &admin[admin.find(r#"data-check="translations""#).unwrap()..];
+        let row = &row[..row.find("</tr>").unwrap()];
+        assert!(
+            row.contains("without Pashto: place New toilet, Ring Road") && !row.contains("Firdous"),
+            "{row}"
         );
     }
 );
@@ -659,6 +721,27 @@ on_both!(
         .await
         .unwrap_err();
         assert!(format!("{err}").contains("unknown column \"colour\""));
+        // The name and address in Urdu and Pashto, as columns of their own.
+        let out = khidmat::directory::import::import(
+            &app.db,
+            &kind,
+            Some("wssp"),
+            "name,name_ur,name_ps,lat,long,address,address_ur\n\
+             \"Toilet, Chowk Yadgar\",بیت الخلا، چوک یادگار,تشناب، یادګار چوک,34.008,71.575,Chowk Yadgar,چوک یادگار\n",
+            |_| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!(out.imported, 1, "{:?}", out.rejected);
+        let (ur, ps, address_ur): (String, String, String) = app
+            .db
+            .fetch_one(query("SELECT name_ur, name_ps, address_ur FROM dir_places WHERE name = 'Toilet, Chowk Yadgar'"))
+            .await
+            .unwrap();
+        assert_eq!(
+            (ur.as_str(), ps.as_str(), address_ur.as_str()),
+            ("بیت الخلا، چوک یادگار", "تشناب، یادګار چوک", "چوک یادگار")
+        );
 
         let r = app
             .client
