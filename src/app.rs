@@ -381,6 +381,7 @@ pub fn job_registry(wake: Arc<tokio::sync::Notify>, config: Arc<Config>) -> jobs
     crate::opendata::publish::register_jobs(&mut registry, &config);
     crate::cases::pendency::register_jobs(&mut registry);
     crate::reports::followup::register_jobs(&mut registry, &config);
+    crate::reports::alerts::register_jobs(&mut registry, &config);
     registry
 }
 

@@ -372,6 +372,92 @@
     });
   }
 
+  // The server's VAPID public key (base64url) as the push manager takes it.
+  function urlKey(s) {
+    s = s.replace(/-/g, "+").replace(/_/g, "/");
+    var raw = atob(s + "===".slice((s.length + 3) % 4));
+    var out = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+    return out;
+  }
+
+  // This phone's Web Push subscription (made once, shared by every report and area it follows).
+  function pushSubscription(key) {
+    return navigator.serviceWorker.ready.then(function (reg) {
+      return reg.pushManager.getSubscription().then(function (sub) {
+        return sub || reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: urlKey(key) });
+      });
+    });
+  }
+
+  // Alerts for an area on this phone (the alerts page): subscribed by Web Push for the area
+  // chosen; the way out of each is kept on the phone and listed under the form.
+  var ALERTS = "khidmat-alerts";
+  function keptAlerts() {
+    try { return JSON.parse(localStorage.getItem(ALERTS) || "[]"); } catch (e) { return []; }
+  }
+  function showAlerts() {
+    var box = document.querySelector("[data-mine-alerts]");
+    if (!box || !window.localStorage) return;
+    var ul = box.querySelector("ul");
+    ul.textContent = "";
+    keptAlerts().forEach(function (a) {
+      if (!/^\/alerts\/[0-9A-Za-z_-]+\/stop$/.test(a.stop)) return;
+      var li = document.createElement("li"), stop = document.createElement("a");
+      li.appendChild(document.createTextNode(a.what + " "));
+      stop.href = a.stop;
+      stop.textContent = box.dataset.stop;
+      stop.addEventListener("click", function () {
+        var rest = keptAlerts().filter(function (x) { return x.stop !== a.stop; });
+        localStorage.setItem(ALERTS, JSON.stringify(rest));
+      });
+      li.appendChild(stop);
+      ul.appendChild(li);
+    });
+    box.hidden = !ul.children.length;
+  }
+  function setupAlertPush(form) {
+    var box = form.querySelector(".alert-push");
+    if (!box || !("serviceWorker" in navigator) || !window.PushManager || !window.Notification || !window.fetch) return;
+    var button = box.querySelector("[data-alert-push]"), status = box.querySelector(".alert-push-status");
+    box.hidden = false;
+    // What the alert covers, as the form shows it, for the list on this phone.
+    function what() {
+      var d = form.elements.district, sv = form.elements.service, r = form.elements.radius;
+      var where = form.elements.lat.value
+        ? form.querySelector(".geo-status").textContent + " · " + r.options[r.selectedIndex].text
+        : d.options[d.selectedIndex].text;
+      return where + " · " + sv.options[sv.selectedIndex].text;
+    }
+    button.addEventListener("click", function () {
+      if (!form.elements.district.value && !form.elements.lat.value) {
+        status.textContent = button.dataset.place;
+        return;
+      }
+      button.disabled = true;
+      Notification.requestPermission().then(function (p) {
+        if (p !== "granted") { status.textContent = button.dataset.denied; return; }
+        return pushSubscription(form.dataset.key).then(function (sub) {
+          var j = sub.toJSON(), fd = new URLSearchParams(new FormData(form));
+          fd.delete("email");
+          fd.append("endpoint", j.endpoint);
+          fd.append("p256dh", (j.keys && j.keys.p256dh) || "");
+          fd.append("auth", (j.keys && j.keys.auth) || "");
+          return fetch("/alerts/push", { method: "POST", body: fd, credentials: "same-origin" });
+        }).then(function (r) {
+          if (!r.ok) throw new Error(r.status);
+          return r.json();
+        }).then(function (out) {
+          var list = keptAlerts();
+          list.push({ stop: out.stop, what: what() });
+          localStorage.setItem(ALERTS, JSON.stringify(list));
+          status.textContent = button.dataset.on;
+          showAlerts();
+        });
+      }).catch(function () { status.textContent = button.dataset.failed; }).then(function () { button.disabled = false; });
+    });
+  }
+
   // "Tell me on this phone": a Web Push subscription for this report, or its end.
   function setupFollow(form) {
     if (!("serviceWorker" in navigator) || !window.PushManager || !window.Notification) return;
@@ -383,13 +469,6 @@
       on = subscribed;
       label.textContent = subscribed ? form.dataset.stopLabel : form.dataset.startLabel;
       if (message) status.textContent = message;
-    }
-    function key() {
-      var s = form.dataset.key.replace(/-/g, "+").replace(/_/g, "/");
-      var raw = atob(s + "===".slice((s.length + 3) % 4));
-      var out = new Uint8Array(raw.length);
-      for (var i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
-      return out;
     }
     function send(action, sub) {
       var j = sub.toJSON();
@@ -419,9 +498,7 @@
         }
         Notification.requestPermission().then(function (p) {
           if (p !== "granted") { status.textContent = form.dataset.denied; return; }
-          return reg.pushManager.getSubscription().then(function (sub) {
-            return sub || reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key() });
-          }).then(function (sub) { return send(form.action, sub); }).then(function () {
+          return pushSubscription(form.dataset.key).then(function (sub) { return send(form.action, sub); }).then(function () {
             localStorage.setItem("follow:" + form.action, "1");
             show(true, form.dataset.on);
           });
@@ -815,6 +892,8 @@
     });
     Array.prototype.forEach.call(document.querySelectorAll("form[data-upload]"), setupUpload);
     Array.prototype.forEach.call(document.querySelectorAll("form.follow"), setupFollow);
+    Array.prototype.forEach.call(document.querySelectorAll("form.alerts"), setupAlertPush);
+    showAlerts();
     Array.prototype.forEach.call(document.querySelectorAll("input[data-shrink]"), shrinkInPlace);
     // A ready reply goes into the note, to be edited before it is sent.
     Array.prototype.forEach.call(document.querySelectorAll("[data-reply]"), function (b) {

@@ -8,6 +8,7 @@
 //! The operations here (`submit`, `post_update`, `assign`) are what every channel calls: Open311
 //! today, web pages and SMS tomorrow.
 
+pub mod alerts;
 pub mod api;
 pub mod followup;
 pub mod model;
@@ -312,6 +313,10 @@ pub async fn submit(
     for p in photo_ids {
         store::add_photo(&mut tx, id, p, None).await?;
     }
+    // Alerts for the area hear of it (the job tells only those a public report may be told to).
+    if service.public && !sub.private && (district.is_some() || point.is_some()) {
+        crate::platform::jobs::enqueue_job(&mut tx, &alerts::News { report: id }).await?;
+    }
     impact::record(
         &mut tx,
         &impact::Event {
@@ -344,6 +349,7 @@ pub async fn submit(
         idempotency::complete(&mut tx, scope, key, 200, &body).await?;
     }
     tx.commit().await?;
+    state.job_wake.notify_one();
     if possible_duplicate.is_some() {
         metrics::counter!("khidmat_reports_possible_duplicates_total").increment(1);
     }

@@ -751,6 +751,25 @@ test("a grant application the server refuses keeps its two documents and succeed
   await ctx.close();
 });
 
+test("alerts for an area, asked for in Urdu on a phone: the push button is offered, a missing place is said, e-mail needs a confirmation", async () => {
+  const ctx = await context("ur", { viewport: { width: 360, height: 740 } });
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/reports`);
+  await Promise.all([page.waitForURL(/\/alerts$/), page.locator('a[href="/alerts"]').first().click()]);
+  assert.equal(await page.getAttribute("html", "dir"), "rtl");
+  // This browser can push: the button shows; without a district or a location it says so.
+  await page.waitForSelector(".alert-push:not([hidden])");
+  await page.locator("[data-alert-push]").click();
+  assert.equal((await page.textContent(".alert-push-status")).trim(), "ضلع چنیں، یا اپنی جگہ استعمال کریں۔");
+  // By e-mail: a confirmation link is mailed first.
+  await page.selectOption("#district", "peshawar");
+  await page.fill("#email", `alert-${RUN}@example.org`);
+  await Promise.all([page.waitForLoadState("load"), page.locator("form.alerts button[type=submit]").click()]);
+  assert.ok((await page.textContent("main")).includes("لنک ای میل"), "told to confirm, in Urdu");
+  await shot(page, "ur-alerts-mailed");
+  await ctx.close();
+});
+
 /** A complete Urdu application to the test fund, up to its send button. */
 async function fillGrant(page, cnic) {
   const steps = page.locator("fieldset.step");
@@ -844,6 +863,7 @@ function pages() {
     ["track", new URL(shared.trackUrl).pathname, false],
     ["reports", "/reports?status=all", false],
     ["map", "/reports/map?status=all", false],
+    ["alerts", "/alerts", false],
     ["public-report", `/reports/${shared.id}`, false],
     ["not-found", "/reports/999999999", false],
     ["staff-login", "/staff/login", false],

@@ -243,6 +243,20 @@ impl TestApp {
         self.delivered_text("mail", id).await
     }
 
+    /// Every e-mail to `to` so far, as delivered, oldest first.
+    pub async fn mails_to(&self, to: &str) -> Vec<String> {
+        let ids: Vec<(i64,)> = self
+            .db
+            .fetch_all(query("SELECT id FROM mail_outbox WHERE to_addr = $1 ORDER BY id").bind(to))
+            .await
+            .unwrap();
+        let mut texts = Vec::new();
+        for (id,) in ids {
+            texts.push(self.delivered_text("mail", id).await);
+        }
+        texts
+    }
+
     async fn delivered_text(&self, outbox: &str, id: i64) -> String {
         for _ in 0..300 {
             if let Some(t) = self.delivered.text_of(outbox, id) {

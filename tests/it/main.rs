@@ -5,6 +5,7 @@ mod helpers;
 mod pg;
 
 mod admin;
+mod alerts;
 mod authz;
 mod benefits;
 mod browser;

@@ -15,10 +15,10 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 use crate::on_both;
 
-type Received = Arc<Mutex<Vec<(String, axum::http::HeaderMap, Vec<u8>)>>>;
+pub(crate) type Received = Arc<Mutex<Vec<(String, axum::http::HeaderMap, Vec<u8>)>>>;
 
 /// A push service on a free port: it keeps what it is sent, and answers 410 for `/gone`.
-async fn push_service() -> (u16, Received) {
+pub(crate) async fn push_service() -> (u16, Received) {
     let got: Received = Arc::default();
     let keep = got.clone();
     let app = axum::Router::new().route(
@@ -47,7 +47,7 @@ async fn push_service() -> (u16, Received) {
 }
 
 /// Decrypt an `aes128gcm` push message as the browser holding `ours` and `auth` would.
-fn decrypt(
+pub(crate) fn decrypt(
     ours: agreement::EphemeralPrivateKey,
     ua_public: &[u8],
     auth: &[u8],

@@ -6,9 +6,13 @@ use axum::Router;
 
 use crate::platform::state::AppState;
 
+pub mod alerts;
 pub mod public;
 pub mod staff;
 
 pub fn router() -> Router<AppState> {
-    Router::new().merge(public::router()).merge(staff::router())
+    Router::new()
+        .merge(public::router())
+        .merge(alerts::router())
+        .merge(staff::router())
 }

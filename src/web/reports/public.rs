@@ -1059,7 +1059,7 @@ fn public_filter(q: &PublicQuery, limit: i64) -> PublicFilter {
     }
 }
 
-async fn service_options(
+pub(super) async fn service_options(
     state: &AppState,
     lang: Lang,
     selected: &str,
