@@ -173,12 +173,18 @@ fn field_value(w: &Workflow, code: &str, raw: &str) -> Result<String> {
     match f.datatype {
         Datatype::String if v.chars().count() > 255 => bad("at most 255 characters"),
         Datatype::Text if v.chars().count() > 4000 => bad("at most 4000 characters"),
-        Datatype::Number if v.parse::<f64>().map(|n| !n.is_finite()).unwrap_or(true) => {
-            bad("a number")
+        // Numbers and dates as typed on an Urdu keyboard too, stored in Western digits.
+        Datatype::Number => {
+            let n = crate::platform::text::typed_number(v);
+            match n.trim().parse::<f64>() {
+                Ok(x) if x.is_finite() => Ok(n.trim().to_owned()),
+                _ => bad("a number"),
+            }
         }
-        Datatype::Date if chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_err() => {
-            bad("a date, YYYY-MM-DD")
-        }
+        Datatype::Date => match crate::platform::clock::typed_day(v) {
+            Some(d) => Ok(d.to_string()),
+            None => bad("a date, YYYY-MM-DD"),
+        },
         Datatype::List if !f.values.iter().any(|x| x == v) => {
             bad(&format!("one of {}", f.values.join(", ")))
         }

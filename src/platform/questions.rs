@@ -221,8 +221,11 @@ pub fn check_answers(
                 }
                 Answer::One(value.to_owned())
             }
-            Datatype::Number => match value.parse::<f64>() {
-                Ok(n) if n.is_finite() => Answer::One(value.to_owned()),
+            // As typed on an Urdu keyboard too (۱۲), kept in Western digits.
+            Datatype::Number => match super::text::typed_number(value).trim().parse::<f64>() {
+                Ok(n) if n.is_finite() => {
+                    Answer::One(super::text::typed_number(value).trim().to_owned())
+                }
                 _ => return bad(t!(lang, "err-attribute-number", code = attr.code.as_str())),
             },
             Datatype::Datetime => match parse_datetime(value) {
@@ -382,9 +385,15 @@ mod tests {
             ("seen", "day"),
             ("seen", "night"),
             ("when", "2026-11-01"),
+            ("poles", "\u{200E}۱۲"),
         ])
         .unwrap();
         assert_eq!(a["premises"], Answer::One("shop".into()));
+        assert_eq!(
+            a["poles"],
+            Answer::One("12".into()),
+            "Urdu digits, kept in Western ones"
+        );
         assert_eq!(a["seen"], Answer::Many(vec!["night".into(), "day".into()]));
         assert_eq!(a["when"], Answer::One("2026-11-01T00:00:00Z".into()));
     }

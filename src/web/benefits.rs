@@ -423,7 +423,10 @@ async fn apply_submit(
         Some(p) => p,
         None => return again(lang.t("benefit-err-income")).await,
     };
-    let dependants = match field("dependants").parse::<i64>() {
+    let dependants = match crate::platform::text::typed_number(&field("dependants"))
+        .trim()
+        .parse::<i64>()
+    {
         Ok(d) => d,
         Err(_) if field("dependants").is_empty() => 0,
         Err(_) => return again(lang.t("benefit-err-dependants")).await,

@@ -1625,6 +1625,8 @@ on_both!(
                 .text("attribute[religion]", "hindu")
                 .text("district", "peshawar")
                 .text("monthly_income", "20,000")
+                // Typed on an Urdu keyboard: read as 2.
+                .text("dependants", "۲")
                 .text("attribute[institution]", "Islamia College")
                 .part(
                     "document:enrolment",
@@ -1643,6 +1645,12 @@ on_both!(
             slips.push(r.headers()["location"].to_str().unwrap().to_owned());
         }
         assert_eq!(slips[0], slips[1], "the same slip");
+        let dependants: i64 = app
+            .db
+            .scalar(query("SELECT dependants FROM benefit_applications"))
+            .await
+            .unwrap();
+        assert_eq!(dependants, 2);
         let r = b
             .post(app.at("/benefits/web-grant/apply"))
             .multipart(keyed("17301-5555558-6", "outbox-key-1"))
