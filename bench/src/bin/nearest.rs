@@ -11,6 +11,7 @@ use std::time::Instant;
 use chrono::Utc;
 use khidmat::directory::index::{Index, Query};
 use khidmat::directory::model::{Hours, Place};
+use khidmat::platform::i18n::Text3;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
@@ -62,10 +63,13 @@ fn places(n: usize, rng: &mut rand::rngs::StdRng) -> Vec<Place> {
                 id: i as i64,
                 uuid: String::new(),
                 kind: "public-toilet".into(),
-                name: format!("place {i}"),
+                name: Text3 {
+                    en: format!("place {i}"),
+                    ..Text3::default()
+                },
                 lat,
                 long,
-                address: String::new(),
+                address: Text3::default(),
                 district: None,
                 phone: None,
                 attributes,

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
-use super::public::{service_options, ServiceOption};
+use super::public::{service_options, Notice, ServiceOption};
 use crate::platform::i18n::Lang;
 use crate::platform::push;
 use crate::platform::state::AppState;
@@ -185,17 +185,6 @@ async fn by_push(
         axum::Json(serde_json::json!({ "stop": format!("/alerts/{token}/stop") })),
     )
         .into_response())
-}
-
-#[derive(Template)]
-#[template(path = "notice.html")]
-struct Notice {
-    p: Page,
-    text: String,
-    action: Option<String>,
-    button: String,
-    link: String,
-    link_text: String,
 }
 
 fn notice(

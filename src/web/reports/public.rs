@@ -808,16 +808,17 @@ async fn public_id(state: &AppState, raw: &str, lang: Lang) -> Result<i64, PageE
         .ok_or_else(|| PageError::not_found(lang))
 }
 
+/// A page that says one thing, perhaps with a button that confirms it and a link on.
 #[derive(Template)]
 #[template(path = "notice.html")]
-struct Notice {
-    p: Page,
-    text: String,
+pub(super) struct Notice {
+    pub(super) p: Page,
+    pub(super) text: String,
     /// A button that posts to this address (a confirmation).
-    action: Option<String>,
-    button: String,
-    link: String,
-    link_text: String,
+    pub(super) action: Option<String>,
+    pub(super) button: String,
+    pub(super) link: String,
+    pub(super) link_text: String,
 }
 
 /// `GET /follow/{token}`: the link mailed to confirm. A button confirms (a mail scanner that
