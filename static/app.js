@@ -147,6 +147,12 @@
       var b = box();
       var entry = list[0];
       return post(entry).then(function (res) {
+        // The server is busy or failing: not a refusal of what was sent; kept for the next try.
+        if (res.status === 429 || res.status >= 500) {
+          busy = false;
+          say(b.dataset.pending);
+          return;
+        }
         return drop(entry.key).then(function () {
           if (res.ok && res.url.indexOf(entry.done || "/track/") >= 0) {
             say(b.dataset.sent, res.url, b.dataset.open);

@@ -147,6 +147,8 @@ function flush() {
       return list.reduce(function (chain, entry) {
         return chain.then(function () {
           return send(entry).then(function (res) {
+            // Busy or failing: kept, and the browser tries the sync again later.
+            if (res.status === 429 || res.status >= 500) throw new Error("server " + res.status);
             var sent = res.ok && res.url.indexOf(entry.done || "/track/") >= 0;
             return done(d, entry, sent ? res.url : entry.action, sent);
           });
