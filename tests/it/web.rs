@@ -541,6 +541,7 @@ both!(
                 "/campaigns",
                 "/reports",
                 "/reports/map",
+                "/alerts",
                 "/impact",
                 "/data",
             ] {
