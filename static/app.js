@@ -15,6 +15,15 @@
   var OLD_KEY = "khidmat-outbox";
   var busy = false;
 
+  // A list this phone keeps in localStorage (its reports, its alerts' ways out): read, or
+  // written (a full or refused storage keeps the old list).
+  function listed(key) {
+    try { return JSON.parse(localStorage.getItem(key) || "[]"); } catch (e) { return []; }
+  }
+  function keepList(key, list) {
+    try { localStorage.setItem(key, JSON.stringify(list)); } catch (e) {}
+  }
+
   // --- the outbox: IndexedDB "khidmat" (stores "outbox" and "sent"), as sw.js opens it ------
   function db() {
     return new Promise(function (ok, fail) {
@@ -46,8 +55,7 @@
 
   // Reports kept by an earlier version of this script (localStorage, photos as data: URLs).
   function migrate() {
-    var old;
-    try { old = JSON.parse(localStorage.getItem(OLD_KEY) || "[]"); } catch (e) { old = []; }
+    var old = listed(OLD_KEY);
     if (!old.length) return Promise.resolve();
     return Promise.all(old.map(function (e) {
       return keep({ action: e.action, key: e.key, fields: e.fields, files: e.photo ? [["media", fromData(e.photo), "photo.jpg"]] : [] });
@@ -399,23 +407,20 @@
   // Alerts for an area on this phone (the alerts page): subscribed by Web Push for the area
   // chosen; the way out of each is kept on the phone and listed under the form.
   var ALERTS = "khidmat-alerts";
-  function keptAlerts() {
-    try { return JSON.parse(localStorage.getItem(ALERTS) || "[]"); } catch (e) { return []; }
-  }
   function showAlerts() {
     var box = document.querySelector("[data-mine-alerts]");
     if (!box || !window.localStorage) return;
     var ul = box.querySelector("ul");
     ul.textContent = "";
-    keptAlerts().forEach(function (a) {
+    listed(ALERTS).forEach(function (a) {
       if (!/^\/alerts\/[0-9A-Za-z_-]+\/stop$/.test(a.stop)) return;
       var li = document.createElement("li"), stop = document.createElement("a");
       li.appendChild(document.createTextNode(a.what + " "));
       stop.href = a.stop;
       stop.textContent = box.dataset.stop;
       stop.addEventListener("click", function () {
-        var rest = keptAlerts().filter(function (x) { return x.stop !== a.stop; });
-        localStorage.setItem(ALERTS, JSON.stringify(rest));
+        var rest = listed(ALERTS).filter(function (x) { return x.stop !== a.stop; });
+        keepList(ALERTS, rest);
       });
       li.appendChild(stop);
       ul.appendChild(li);
@@ -454,9 +459,9 @@
           if (!r.ok) throw new Error(r.status);
           return r.json();
         }).then(function (out) {
-          var list = keptAlerts();
+          var list = listed(ALERTS);
           list.push({ stop: out.stop, what: what() });
-          localStorage.setItem(ALERTS, JSON.stringify(list));
+          keepList(ALERTS, list);
           status.textContent = button.dataset.on;
           showAlerts();
         });
@@ -827,17 +832,14 @@
   // home page, so a citizen follows their reports without SMS or an account; they can forget
   // them (a shared phone).
   var MINE = "khidmat-mine";
-  function mine() {
-    try { return JSON.parse(localStorage.getItem(MINE) || "[]"); } catch (e) { return []; }
-  }
   function remember(keep) {
     var entry = { url: location.pathname, ref: keep.dataset.mineRef, what: keep.dataset.mineWhat, when: keep.dataset.mineWhen };
-    var list = mine().filter(function (m) { return m.url !== entry.url; });
+    var list = listed(MINE).filter(function (m) { return m.url !== entry.url; });
     list.unshift(entry);
-    try { localStorage.setItem(MINE, JSON.stringify(list.slice(0, 30))); } catch (e) {}
+    keepList(MINE, list.slice(0, 30));
   }
   function showMine(box) {
-    var list = mine(), ul = box.querySelector("ul");
+    var list = listed(MINE), ul = box.querySelector("ul");
     if (!list.length) return;
     list.forEach(function (m) {
       if (!/^\/track\/[0-9a-f]+$/.test(m.url)) return;

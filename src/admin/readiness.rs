@@ -177,14 +177,9 @@ pub async fn checks(state: &AppState, d: &Department) -> Result<Vec<Check>> {
         }
     }
     // Places (of the kinds the department owns): their names and addresses.
-    for (name, ur, ps) in crate::directory::untranslated_places(db, d.id).await? {
-        let what = format!("place {name}");
-        if ur {
-            missing.ur.push(what.clone());
-        }
-        if ps {
-            missing.ps.push(what);
-        }
+    for (name, address) in crate::directory::place_words(db, d.id).await? {
+        missing.want(&format!("place {}", name.en), &name);
+        missing.want(&format!("place {} address", name.en), &address);
     }
     out.push(Check {
         code: "translations",

@@ -174,13 +174,10 @@ fn field_value(w: &Workflow, code: &str, raw: &str) -> Result<String> {
         Datatype::String if v.chars().count() > 255 => bad("at most 255 characters"),
         Datatype::Text if v.chars().count() > 4000 => bad("at most 4000 characters"),
         // Numbers and dates as typed on an Urdu keyboard too, stored in Western digits.
-        Datatype::Number => {
-            let n = crate::platform::text::typed_number(v);
-            match n.trim().parse::<f64>() {
-                Ok(x) if x.is_finite() => Ok(n.trim().to_owned()),
-                _ => bad("a number"),
-            }
-        }
+        Datatype::Number => match crate::platform::text::typed_decimal(v) {
+            Some(n) => Ok(n),
+            None => bad("a number"),
+        },
         Datatype::Date => match crate::platform::clock::typed_day(v) {
             Some(d) => Ok(d.to_string()),
             None => bad("a date, YYYY-MM-DD"),

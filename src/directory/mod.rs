@@ -489,21 +489,16 @@ pub async fn decide(
     Ok(())
 }
 
-/// The department's places (of the kinds it owns) whose name or address lacks Urdu or Pashto:
-/// `(registered name, lacks Urdu, lacks Pashto)`, for the hand-over readiness.
-pub async fn untranslated_places(
+/// The names and addresses, in three languages, of the department's verified places (of the
+/// kinds it owns): what the hand-over readiness checks for Urdu and Pashto.
+pub async fn place_words(
     db: &crate::platform::db::Db,
     department_id: i64,
-) -> Result<Vec<(String, bool, bool)>> {
-    let lacks = |own: &str, text: &str| !text.trim().is_empty() && own.trim().is_empty();
+) -> Result<Vec<(Text3, Text3)>> {
     Ok(store::verified_places_of_department(db, department_id)
         .await?
-        .into_iter()
-        .filter_map(|p| {
-            let ur = lacks(&p.name_ur, &p.name) || lacks(&p.address_ur, &p.address);
-            let ps = lacks(&p.name_ps, &p.name) || lacks(&p.address_ps, &p.address);
-            (ur || ps).then_some((p.name, ur, ps))
-        })
+        .iter()
+        .map(|p| (p.names(), p.addresses()))
         .collect())
 }
 

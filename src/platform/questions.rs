@@ -222,11 +222,9 @@ pub fn check_answers(
                 Answer::One(value.to_owned())
             }
             // As typed on an Urdu keyboard too (۱۲), kept in Western digits.
-            Datatype::Number => match super::text::typed_number(value).trim().parse::<f64>() {
-                Ok(n) if n.is_finite() => {
-                    Answer::One(super::text::typed_number(value).trim().to_owned())
-                }
-                _ => return bad(t!(lang, "err-attribute-number", code = attr.code.as_str())),
+            Datatype::Number => match super::text::typed_decimal(value) {
+                Some(n) => Answer::One(n),
+                None => return bad(t!(lang, "err-attribute-number", code = attr.code.as_str())),
             },
             Datatype::Datetime => match parse_datetime(value) {
                 Some(d) => Answer::One(d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),

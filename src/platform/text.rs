@@ -85,6 +85,24 @@ pub fn typed_number(raw: &str) -> String {
         .collect()
 }
 
+/// A decimal number as a person typed it ([`typed_number`]), in Western digits, if it is a
+/// finite one: `۱۲.۵` reads as `12.5`.
+pub fn typed_decimal(raw: &str) -> Option<String> {
+    let n = typed_number(raw).trim().to_owned();
+    n.parse::<f64>().ok().filter(|x| x.is_finite()).map(|_| n)
+}
+
+/// A path of this site, never another's. Browsers drop tabs and line breaks from an address and
+/// read `\` as `/`, so `/<TAB>/evil.example` or `/\evil.example` would be `//evil.example`,
+/// another site: only visible ASCII without a backslash passes (an address's other characters
+/// arrive percent-encoded), and not a path whose second character makes it scheme-relative.
+pub fn site_path(p: &str) -> bool {
+    p.starts_with('/')
+        && !p.starts_with("//")
+        && p.len() <= 2_000
+        && p.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'\\')
+}
+
 fn folded(c: char) -> Option<&'static str> {
     FOLDS.iter().find(|(from, _)| *from == c).map(|(_, to)| *to)
 }

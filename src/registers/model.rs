@@ -364,7 +364,7 @@ impl RegisterSpec {
                 }
             }
             if let Some(link) = &step.link {
-                let site = link.starts_with('/') && !link.starts_with("//") && !link.contains('\\');
+                let site = crate::platform::text::site_path(link);
                 if !(site || link.starts_with("https://")) || step.link_text.en.is_empty() {
                     return Err(format!(
                         "register {c}: next_step {n}: a link is a path of this site or an https:// address, with link_text.en"

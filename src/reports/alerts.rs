@@ -272,42 +272,50 @@ async fn news(db: Db, config: std::sync::Arc<Config>, job: News) -> anyhow::Resu
             .bind(r.requested_at),
         )
         .await?;
+    let covered: Vec<&Alert> = alerts
+        .iter()
+        .filter(|a| a.covers(&r.service_code, r.district.as_deref(), point))
+        .collect();
+    if covered.is_empty() {
+        return Ok(());
+    }
+    // The service's name in each language an alert reads (the public query names it in the
+    // language asked for), read once each; the words are the same in every language.
+    let mut service_names: [Option<String>; 3] = Default::default();
+    for a in &covered {
+        let lang = Lang::parse(&a.lang).unwrap_or_default();
+        let slot = &mut service_names[lang as usize];
+        if slot.is_none() {
+            *slot = store::get_public(&db, r.id, lang)
+                .await?
+                .map(|shown| shown.service_name);
+        }
+    }
+    let body = r
+        .description
+        .as_deref()
+        .map(|d| crate::platform::personal::redact_text(d).into_owned())
+        .unwrap_or_default();
     let districts = crate::platform::org::districts(&db).await?;
     let mut tx = db.begin().await?;
     let mut told = 0u64;
-    for a in alerts
-        .iter()
-        .filter(|a| a.covers(&r.service_code, r.district.as_deref(), point))
-    {
+    for a in covered {
         let lang = Lang::parse(&a.lang).unwrap_or_default();
-        // Read again in the alert's language (the service's name, the district's).
-        let Some(shown) = store::get_public(&db, r.id, lang).await? else {
-            continue;
-        };
+        let service = service_names[lang as usize].as_deref().unwrap_or_default();
         let place = r
             .district
             .as_deref()
             .and_then(|d| districts.iter().find(|x| x.slug == d))
             .map(|d| d.name(lang).to_owned())
             .unwrap_or_default();
-        let title = t!(
-            lang,
-            "alert-title",
-            id = r.id,
-            service = shown.service_name.as_str()
-        );
-        let body = shown
-            .description
-            .as_deref()
-            .map(|d| crate::platform::personal::redact_text(d).into_owned())
-            .unwrap_or_default();
+        let title = t!(lang, "alert-title", id = r.id, service = service);
         match a.channel.as_str() {
             "email" => {
                 let base = a.base.trim_end_matches('/');
                 let head = t!(
                     lang,
                     "mail-alert-body",
-                    service = shown.service_name.as_str(),
+                    service = service,
                     place = place.as_str(),
                     link = format!("{base}/reports/{}", r.id)
                 );

@@ -245,20 +245,10 @@ struct NextQuery {
     next: Option<String>,
 }
 
-/// Only paths on this site, else home. Browsers drop tabs and line breaks from an address and
-/// read `\\` as `/`, so `/<TAB>/evil.example` or `/\\evil.example` would be `//evil.example`,
-/// another site: only visible ASCII without a backslash passes (an address's other characters
-/// arrive percent-encoded), and not a path whose second character makes it scheme-relative.
+/// Only paths on this site ([`crate::platform::text::site_path`]), else home.
 pub fn local_path(next: Option<&str>) -> String {
     match next {
-        Some(p)
-            if p.starts_with('/')
-                && !p.starts_with("//")
-                && p.len() <= 2_000
-                && p.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'\\') =>
-        {
-            p.to_owned()
-        }
+        Some(p) if crate::platform::text::site_path(p) => p.to_owned(),
         _ => "/".to_owned(),
     }
 }

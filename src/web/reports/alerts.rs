@@ -104,12 +104,7 @@ struct AlertForm {
 impl AlertForm {
     /// The area asked for: the location when the phone gave one, else the district.
     fn area(&self) -> Area {
-        let number = |s: &str| {
-            crate::platform::text::typed_number(s)
-                .trim()
-                .parse::<f64>()
-                .ok()
-        };
+        let number = |s: &str| crate::platform::text::typed_decimal(s)?.parse::<f64>().ok();
         let point = match (number(&self.lat), number(&self.long)) {
             (Some(la), Some(lo)) => Some((
                 la,
