@@ -1310,3 +1310,20 @@ form-pin-ok = This is the place
 nearby-title = Already reported nearby?
 nearby-hint = These reports of the same kind are open near the place. If yours is one of them, open it to add what you saw or to follow it instead of sending a new one.
 nearby-away = [metres] m away
+
+## WhatsApp and voice calls: the menus' extra steps
+channel-describe = Describe the problem: type it, or send a voice note.
+channel-photo = Send a photo of the problem, or tap Done.
+channel-photo-more = { $n } photo(s) received. Send another, or tap Done.
+channel-photo-done = Done
+channel-location-shared = the location you shared
+whatsapp-done = Report { $id } received. Send STATUS { $id } here at any time; we will write to you here when it changes.
+whatsapp-media-missed = A photo or voice note could not be received from WhatsApp, so the report was sent without it.
+whatsapp-language-hint = To change the language, send: English, اردو or پښتو.
+whatsapp-location-ask = Where is it? Tap "Send location" to share the place, or choose the district from the list.
+whatsapp-more = More
+whatsapp-skip = Skip
+whatsapp-choose = Choose
+impact-channel-whatsapp = WhatsApp
+impact-channel-voice = Voice call
+staff-voice = The citizen's description, spoken

@@ -1310,3 +1310,20 @@ form-pin-ok = همدا ځای دی
 nearby-title = ایا نږدې دمخه راپور شته؟
 nearby-hint = د دې ځای سره نږدې د همدې ډول دا راپورونه پرانیستي دي. که ستاسو یو له دوی څخه وي، د نوي لېږلو پر ځای یې پرانیزئ او هغه څه ور زیات کړئ چې مو ولیدل، یا یې خبرتیا واخلئ.
 nearby-away = ‎[metres]‎ متره لرې
+
+## WhatsApp and voice calls: the menus' extra steps
+channel-describe = ستونزه بیان کړئ: ولیکئ، یا غږیز پیغام ولېږئ.
+channel-photo = د ستونزې انځور ولېږئ، یا "بشپړ" کېکاږئ.
+channel-photo-more = { $n } انځور ترلاسه شو. بل ولېږئ، یا "بشپړ" کېکاږئ.
+channel-photo-done = بشپړ
+channel-location-shared = هغه ځای چې تاسو ولېږه
+whatsapp-done = شکایت { $id } ترلاسه شو. هر وخت دلته ‎STATUS { $id }‎ ولېږئ؛ کله چې څه بدل شي موږ به تاسو ته همدلته ولیکو.
+whatsapp-media-missed = یو انځور یا غږیز پیغام له واټس اپ نه ترلاسه نه شو، نو شکایت پرته له هغه ولېږل شو.
+whatsapp-language-hint = د ژبې بدلولو لپاره ولېږئ: ‎English‎، اردو یا پښتو.
+whatsapp-location-ask = دا چېرته دی؟ د ځای ښودلو لپاره "ځای ولېږئ" کېکاږئ، یا له لېست نه ولسوالي وټاکئ.
+whatsapp-more = نور
+whatsapp-skip = پرېږدئ
+whatsapp-choose = وټاکئ
+impact-channel-whatsapp = واټس اپ
+impact-channel-voice = تلیفوني اړیکه
+staff-voice = د وګړي بیان، په غږ

@@ -1310,3 +1310,20 @@ form-pin-ok = یہی جگہ ہے
 nearby-title = کیا قریب ہی پہلے سے شکایت موجود ہے؟
 nearby-hint = اس جگہ کے قریب اسی قسم کی یہ شکایات کھلی ہیں۔ اگر آپ کی شکایت ان میں سے ایک ہے تو نئی بھیجنے کے بجائے اسے کھول کر جو دیکھا وہ شامل کریں یا اس کی خبر رکھیں۔
 nearby-away = ‎[metres]‎ میٹر دور
+
+## WhatsApp and voice calls: the menus' extra steps
+channel-describe = مسئلہ بیان کریں: لکھ کر بھیجیں، یا وائس نوٹ بھیجیں۔
+channel-photo = مسئلے کی تصویر بھیجیں، یا "مکمل" دبائیں۔
+channel-photo-more = { $n } تصویر موصول ہوئی۔ ایک اور بھیجیں، یا "مکمل" دبائیں۔
+channel-photo-done = مکمل
+channel-location-shared = آپ کا بھیجا ہوا مقام
+whatsapp-done = شکایت { $id } موصول۔ کسی بھی وقت یہاں ‎STATUS { $id }‎ بھیجیں؛ جب کچھ بدلے گا تو ہم آپ کو یہیں بتائیں گے۔
+whatsapp-media-missed = ایک تصویر یا وائس نوٹ واٹس ایپ سے نہیں مل سکا، اس لیے شکایت اس کے بغیر بھیج دی گئی۔
+whatsapp-language-hint = زبان بدلنے کے لیے بھیجیں: ‎English‎، اردو یا پښتو۔
+whatsapp-location-ask = یہ کہاں ہے؟ جگہ بتانے کے لیے "مقام بھیجیں" دبائیں، یا فہرست سے ضلع چنیں۔
+whatsapp-more = مزید
+whatsapp-skip = چھوڑیں
+whatsapp-choose = چنیں
+impact-channel-whatsapp = واٹس ایپ
+impact-channel-voice = فون کال
+staff-voice = شہری کا بیان، آواز میں

@@ -13,6 +13,7 @@
 pub mod sms;
 pub mod store;
 pub mod ussd;
+pub mod whatsapp;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -41,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/channels/smssync", post(smssync_in).get(smssync_pull))
         .route("/channels/africastalking/sms", post(africastalking_sms))
         .route("/channels/africastalking/ussd", post(africastalking_ussd))
+        .merge(whatsapp::router())
 }
 
 /// Compare secrets in constant time; a gateway with no secret configured is switched off.
@@ -144,57 +146,14 @@ async fn inbound_sms(
         tx.commit().await?;
         return Ok(());
     }
-    let clean = sms::normalize(text);
-    let kinds: Vec<Arc<crate::directory::model::Kind>> = crate::directory::kinds(&state.db)
-        .await?
-        .into_iter()
-        .map(Arc::new)
-        .collect();
-    let registers: Vec<Arc<crate::registers::Register>> = crate::registers::registers(&state.db)
-        .await?
-        .into_iter()
-        .map(Arc::new)
-        .collect();
-    let (command, lang) = sms::parse(&clean, &services(state).await?, &kinds, &registers);
     let SmsAnswer {
         reply,
         lang,
         report_id,
         event,
-    } = match command {
-        sms::Command::Help => sms_help(state, lang).await?,
-        sms::Command::Find { kind, rest } => sms_find(state, &kind, &rest, lang).await?,
-        sms::Command::Status { reference } => sms_status(state, phone, reference, lang).await?,
-        sms::Command::Lookup { register, rest } => {
-            sms_lookup(state, phone, &register, &rest, lang).await?
-        }
-        sms::Command::Grant { reference, cnic } => sms_grant(state, reference, cnic, lang).await?,
-        sms::Command::Report { service, rest } => {
-            let message = (gateway, external_id, text);
-            sms_report(state, phone, message, &service, &rest, lang).await?
-        }
-        sms::Command::Follow { reference } => sms_follow(state, phone, reference, lang).await?,
-        sms::Command::Stop { reference } => {
-            reports::followup::unfollow_by_sms(&state.db, phone, reference).await?;
-            let reply = match reference {
-                Some(id) => t!(lang, "sms-follow-off", id = id),
-                None => lang.t("sms-follow-off-all"),
-            };
-            SmsAnswer::new(reply, lang)
-        }
-        sms::Command::Reply { digit, rest } => {
-            let base = state.config.public_url.clone().unwrap_or_default();
-            match reports::followup::answer_by_sms(state, phone, digit, &rest, &base).await? {
-                Some((reply, lang, id)) => SmsAnswer {
-                    reply,
-                    lang,
-                    report_id: Some(id),
-                    event: None,
-                },
-                None => sms_help(state, lang).await?,
-            }
-        }
-    };
+    } = answer(state, "sms", (gateway, external_id, text), phone, false)
+        .await?
+        .expect("SMS always has an answer");
     let mut tx = state.db.begin().await?;
     if store::complete_message(&mut tx, gateway, external_id, &reply).await? {
         crate::platform::sms::queue(&mut tx, &state.config, phone, &reply, lang, report_id).await?;
@@ -218,6 +177,67 @@ async fn inbound_sms(
     tx.commit().await?;
     state.job_wake.notify_one();
     Ok(())
+}
+
+/// What a message in words asks (a keyword and a place, STATUS, GRANT, FIND, a register's
+/// keyword, FOLLOW, STOP, a digit answering a question, or anything else: help), answered.
+/// `message` is the gateway, its id for the message and the text as sent; `channel` is the
+/// channel it came by (`sms`, `whatsapp`). `None` for help when the channel has menus to show
+/// instead (`has_menus`).
+async fn answer(
+    state: &AppState,
+    channel: &'static str,
+    message: (&str, &str, &str),
+    phone: &Phone,
+    has_menus: bool,
+) -> Result<Option<SmsAnswer>, Error> {
+    let clean = sms::normalize(message.2);
+    let kinds: Vec<Arc<crate::directory::model::Kind>> = crate::directory::kinds(&state.db)
+        .await?
+        .into_iter()
+        .map(Arc::new)
+        .collect();
+    let registers: Vec<Arc<crate::registers::Register>> = crate::registers::registers(&state.db)
+        .await?
+        .into_iter()
+        .map(Arc::new)
+        .collect();
+    let (command, lang) = sms::parse(&clean, &services(state).await?, &kinds, &registers);
+    Ok(Some(match command {
+        sms::Command::Help if has_menus => return Ok(None),
+        sms::Command::Help => sms_help(state, lang).await?,
+        sms::Command::Find { kind, rest } => sms_find(state, &kind, &rest, lang).await?,
+        sms::Command::Status { reference } => sms_status(state, phone, reference, lang).await?,
+        sms::Command::Lookup { register, rest } => {
+            sms_lookup(state, channel, phone, &register, &rest, lang).await?
+        }
+        sms::Command::Grant { reference, cnic } => sms_grant(state, reference, cnic, lang).await?,
+        sms::Command::Report { service, rest } => {
+            sms_report(state, channel, phone, message, &service, &rest, lang).await?
+        }
+        sms::Command::Follow { reference } => sms_follow(state, phone, reference, lang).await?,
+        sms::Command::Stop { reference } => {
+            reports::followup::unfollow_by_sms(&state.db, phone, reference).await?;
+            let reply = match reference {
+                Some(id) => t!(lang, "sms-follow-off", id = id),
+                None => lang.t("sms-follow-off-all"),
+            };
+            SmsAnswer::new(reply, lang)
+        }
+        sms::Command::Reply { digit, rest } => {
+            let base = state.config.public_url.clone().unwrap_or_default();
+            match reports::followup::answer_by_sms(state, phone, digit, &rest, &base).await? {
+                Some((reply, lang, id)) => SmsAnswer {
+                    reply,
+                    lang,
+                    report_id: Some(id),
+                    event: None,
+                },
+                None if has_menus => return Ok(None),
+                None => sms_help(state, lang).await?,
+            }
+        }
+    }))
 }
 
 /// What one SMS intent answers: the reply and its language, the report it filed, and the impact
@@ -361,6 +381,7 @@ async fn sms_follow(
 /// event (with the register's minutes saved).
 async fn sms_lookup(
     state: &AppState,
+    channel: &'static str,
     phone: &Phone,
     register: &crate::registers::Register,
     rest: &str,
@@ -374,7 +395,8 @@ async fn sms_lookup(
         ));
     }
     let citizen = Some(impact::Citizen::phone(phone));
-    let reply = match crate::registers::lookup(state, register, rest, lang, "sms", citizen).await {
+    let reply = match crate::registers::lookup(state, register, rest, lang, channel, citizen).await
+    {
         Ok(a) => a.answer,
         Err(e @ (Error::BadRequest(_) | Error::TooManyRequests(_))) => e.message(),
         Err(e) => return Err(e),
@@ -414,6 +436,7 @@ async fn sms_grant(
 /// the message (`message` is the gateway, its id for the message, and the text as sent).
 async fn sms_report(
     state: &AppState,
+    channel: &'static str,
     phone: &Phone,
     message: (&str, &str, &str),
     service: &reports::model::Service,
@@ -439,10 +462,10 @@ async fn sms_report(
         ..Default::default()
     };
     let origin = Origin {
-        channel: "sms",
+        channel,
         api_key_id: None,
         idempotency: Some((
-            format!("sms:{gateway}"),
+            format!("{channel}:{gateway}"),
             external_id.to_owned(),
             crate::platform::idempotency::request_hash(&[phone.e164().as_bytes(), text.as_bytes()]),
         )),
@@ -773,18 +796,15 @@ struct Session {
     ended: Option<String>,
 }
 
-/// One USSD request: `text` is every input of the session so far, joined by `*`.
-async fn ussd(
-    state: &AppState,
-    id: &str,
-    phone: &Phone,
-    text: &str,
-) -> Result<(String, bool), Error> {
-    let inputs: Vec<&str> = if text.is_empty() {
-        vec![]
-    } else {
-        text.split('*').collect()
-    };
+/// What the menus offer now (the packs and the admin pages' services, districts, registers and
+/// theory tests), read afresh for each request so that every channel shows a new service at once.
+struct Menus {
+    catalog: ussd::Catalog,
+    registers: Vec<crate::registers::Register>,
+    banks: Vec<(quiz::BankSpec, i64)>,
+}
+
+async fn menus(state: &AppState) -> Result<Menus, Error> {
     let services = services(state).await?;
     let districts: Vec<(String, Text3)> = state
         .districts()
@@ -811,6 +831,30 @@ async fn ussd(
                 .collect(),
         )
         .with_banks(banks.iter().map(|(b, _)| Arc::new(b.clone())).collect());
+    Ok(Menus {
+        catalog,
+        registers,
+        banks,
+    })
+}
+
+/// One USSD request: `text` is every input of the session so far, joined by `*`.
+async fn ussd(
+    state: &AppState,
+    id: &str,
+    phone: &Phone,
+    text: &str,
+) -> Result<(String, bool), Error> {
+    let inputs: Vec<&str> = if text.is_empty() {
+        vec![]
+    } else {
+        text.split('*').collect()
+    };
+    let Menus {
+        catalog,
+        registers,
+        banks,
+    } = menus(state).await?;
     let (mut session, seen) = match store::ussd_session(&state.db, id).await? {
         Some((json, seen)) => (
             serde_json::from_str::<Session>(&json).unwrap_or_default(),
@@ -831,8 +875,9 @@ async fn ussd(
         return Ok((ended.clone(), true));
     }
     let fresh = seen == 0 && inputs.is_empty();
-    let call = UssdCall {
+    let call = MenuCall {
         state,
+        channel: "ussd",
         id,
         phone,
         catalog: &catalog,
@@ -844,7 +889,7 @@ async fn ussd(
         answer = match ussd::advance(&mut session.state, input, &catalog) {
             ussd::Reply::Continue(s) => (s, false),
             ussd::Reply::End(s) => (s, true),
-            ussd::Reply::Submit => (call.submit(&session.state).await?, true),
+            ussd::Reply::Submit => (call.submit(&session.state, Fetched::default()).await?, true),
             ussd::Reply::Lookup { register, key } => (
                 call.lookup(&register, &key, session.state.lang).await?,
                 true,
@@ -899,12 +944,14 @@ async fn ussd(
     Ok(answer)
 }
 
-/// One USSD request's context, for the intents that leave the pure menus: filing a report, a
-/// register lookup, a test's start and each answer. Each returns the screen and whether it
-/// ends the session.
-struct UssdCall<'a> {
+/// One menu request's context (USSD, WhatsApp, a call), for the intents that leave the pure
+/// menus: filing a report, a register lookup, a test's start and each answer. Each returns the
+/// screen and whether it ends the session.
+struct MenuCall<'a> {
     state: &'a AppState,
-    /// The gateway's session id: the report's idempotency key.
+    /// `ussd`, `whatsapp`, `voice`.
+    channel: &'static str,
+    /// The session's id: the report's idempotency key.
     id: &'a str,
     phone: &'a Phone,
     catalog: &'a ussd::Catalog,
@@ -912,14 +959,15 @@ struct UssdCall<'a> {
     banks: &'a [(quiz::BankSpec, i64)],
 }
 
-impl UssdCall<'_> {
+impl MenuCall<'_> {
     /// A register's answer for `key`, the last screen.
     async fn lookup(&self, register: &str, key: &str, lang: Lang) -> Result<String, Error> {
         let Some(reg) = self.registers.iter().find(|r| r.spec.code == register) else {
             return Ok(lang.t("ussd-invalid"));
         };
         let citizen = Some(impact::Citizen::phone(self.phone));
-        let text = match crate::registers::lookup(self.state, reg, key, lang, "ussd", citizen).await
+        let text = match crate::registers::lookup(self.state, reg, key, lang, self.channel, citizen)
+            .await
         {
             Ok(a) => a.answer,
             Err(e @ (Error::BadRequest(_) | Error::TooManyRequests(_))) => e.message(),
@@ -939,7 +987,7 @@ impl UssdCall<'_> {
         let Some((spec, _)) = self.banks.iter().find(|(b, _)| b.code == bank) else {
             return Ok((s.lang.t("ussd-invalid"), true));
         };
-        let quiz = start_quiz(self.state, self.phone, spec, mock, pool).await?;
+        let quiz = start_quiz(self.state, self.channel, self.phone, spec, mock, pool).await?;
         ussd::begin_quiz(s, quiz);
         Ok((ussd::screen(s, self.catalog, None), false))
     }
@@ -968,7 +1016,7 @@ impl UssdCall<'_> {
             &q,
             &given,
             false,
-            "ussd",
+            self.channel,
             lang,
         )
         .await
@@ -999,32 +1047,43 @@ impl UssdCall<'_> {
         )
     }
 
-    /// File the report the session has built; the session id is its idempotency key.
-    async fn submit(&self, s: &ussd::State) -> Result<String, Error> {
+    /// File the report the session has built, with what the channel fetched (photos, a
+    /// recording); the session id is its idempotency key. The last screen: the reference.
+    async fn submit(&self, s: &ussd::State, fetched: Fetched) -> Result<String, Error> {
         let (state, id, phone) = (self.state, self.id, self.phone);
         let lang = s.lang;
         let sub = Submission {
             service_code: s.service.clone(),
             district: s.district.clone(),
             address: s.landmark.clone(),
+            lat: s.location.map(|l| l.0.to_string()),
+            long: s.location.map(|l| l.1.to_string()),
+            description: s.description.clone(),
             attributes: s.answers.clone(),
             phone: Some(phone.e164().to_owned()),
+            photos: fetched.photos,
+            voice: fetched.voice,
             partial: true,
             ..Default::default()
         };
         let origin = Origin {
-            channel: "ussd",
+            channel: self.channel,
             api_key_id: None,
             idempotency: Some((
-                "ussd".into(),
+                self.channel.into(),
                 id.to_owned(),
                 crate::platform::idempotency::request_hash(&[id.as_bytes()]),
             )),
         };
+        let done = match self.channel {
+            "whatsapp" => "whatsapp-done",
+            "voice" => "voice-done",
+            _ => "ussd-done",
+        };
         match reports::submit(state, sub, origin, lang).await {
             Ok(r) => Ok(t!(
                 lang,
-                "ussd-done",
+                done,
                 id = r.service_request_id,
                 number = state.config.sms_number.clone()
             )),
@@ -1034,10 +1093,19 @@ impl UssdCall<'_> {
     }
 }
 
+/// What a channel fetched for a report as it is filed: the photos and the recording its
+/// session refers to.
+#[derive(Default)]
+struct Fetched {
+    photos: Vec<Vec<u8>>,
+    voice: Option<Vec<u8>>,
+}
+
 /// Start a test for a USSD caller, filed under their phone's key; or resume the one the
 /// network cut off today, where it stopped.
 async fn start_quiz(
     state: &AppState,
+    channel: &'static str,
     phone: &Phone,
     bank: &quiz::BankSpec,
     mock: bool,
@@ -1049,13 +1117,13 @@ async fn start_quiz(
     } else {
         quiz::Kind::Practice
     };
-    let token = match quiz::unfinished(&state.db, &bank.code, &key, kind, "ussd").await? {
+    let token = match quiz::unfinished(&state.db, &bank.code, &key, kind, channel).await? {
         Some(t) => t,
         None => {
             let how = quiz::Start {
                 kind,
                 citizen: Some(&key),
-                channel: "ussd",
+                channel,
                 pool: Some(pool),
             };
             quiz::start(state, bank, how).await?

@@ -102,6 +102,21 @@ pub enum Step {
     TheoryKind,
     /// Answering the test in `State::quiz`.
     Theory,
+    /// Describing the problem in words or a voice note (WhatsApp, a call).
+    Describe,
+    /// Sending photos (WhatsApp).
+    Photo,
+}
+
+/// Which channel walks the menus: each asks what it can carry. USSD types a landmark; WhatsApp
+/// may share a location instead, describes the problem (typed or a voice note) and sends photos;
+/// a call records the description and asks no landmark (a caller cannot type one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Channel {
+    #[default]
+    Ussd,
+    WhatsApp,
+    Voice,
 }
 
 /// Where a caller is, kept between requests.
@@ -126,6 +141,37 @@ pub struct State {
     pub bank: Option<String>,
     #[serde(default)]
     pub quiz: Option<Quiz>,
+    #[serde(default)]
+    pub channel: Channel,
+    /// A shared location `(lat, long)`: the place, without a typed landmark.
+    #[serde(default)]
+    pub location: Option<(f64, f64)>,
+    /// The problem in the citizen's words.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The problem as a recording: the channel's reference to it (a WhatsApp media id, a
+    /// call's recording address), fetched when the report is filed.
+    #[serde(default)]
+    pub voice: Option<String>,
+    /// Photos sent: the channel's references to them (WhatsApp media ids).
+    #[serde(default)]
+    pub photos: Vec<String>,
+}
+
+impl State {
+    /// A fresh session of `channel`; in `lang` straight at the departments when the channel
+    /// knows the language already (WhatsApp reads it from the first message's script).
+    pub fn start(channel: Channel, lang: Option<Lang>) -> State {
+        let mut s = State {
+            channel,
+            ..Default::default()
+        };
+        if let Some(lang) = lang {
+            s.lang = lang;
+            s.step = Step::Department;
+        }
+        s
+    }
 }
 
 /// A theory test under way (its answers are recorded in the database as they come).
@@ -341,7 +387,8 @@ fn items(state: &State, cat: &Catalog) -> Vec<String> {
             None => vec![],
         },
         Step::District => cat.districts_in(lang).into_iter().map(|d| d.1).collect(),
-        Step::Landmark | Step::RegisterKey | Step::Theory => vec![],
+        Step::Landmark | Step::RegisterKey | Step::Theory | Step::Describe => vec![],
+        Step::Photo => vec![t!(lang, "channel-photo-done")],
         Step::Confirm => vec![t!(lang, "ussd-send"), t!(lang, "ussd-cancel")],
     }
 }
@@ -351,10 +398,10 @@ fn current_question<'a>(state: &State, cat: &'a Catalog) -> Option<&'a Attribute
     questions(service).get(state.question).copied()
 }
 
-/// The screen for the current step, after an optional line (an error).
-pub fn screen(state: &State, cat: &Catalog, note: Option<&str>) -> String {
+/// The question of the current step, without its choices.
+pub fn head(state: &State, cat: &Catalog) -> String {
     let lang = state.lang;
-    let head = match state.step {
+    match state.step {
         Step::Lang => "Khidmat خدمت".to_owned(),
         Step::Department => t!(lang, "ussd-department"),
         Step::Service => t!(lang, "ussd-service"),
@@ -363,6 +410,10 @@ pub fn screen(state: &State, cat: &Catalog, note: Option<&str>) -> String {
             .unwrap_or_default(),
         Step::District => t!(lang, "ussd-district"),
         Step::Landmark => t!(lang, "ussd-landmark"),
+        Step::Describe if state.channel == Channel::Voice => t!(lang, "voice-describe"),
+        Step::Describe => t!(lang, "channel-describe"),
+        Step::Photo if state.photos.is_empty() => t!(lang, "channel-photo"),
+        Step::Photo => t!(lang, "channel-photo-more", n = state.photos.len()),
         Step::RegisterKey => t!(
             lang,
             "ussd-register-key",
@@ -403,28 +454,70 @@ pub fn screen(state: &State, cat: &Catalog, note: Option<&str>) -> String {
                 .find(|d| Some(&d.0) == state.district.as_ref())
                 .map(|d| d.1.get(lang).to_owned())
                 .unwrap_or_default();
+            let place = match (&state.landmark, state.location) {
+                (Some(l), _) => shorten(l, 50),
+                (None, Some(_)) => t!(lang, "channel-location-shared"),
+                (None, None) => String::new(),
+            };
             t!(
                 lang,
                 "ussd-confirm",
                 service = shorten(&service, 40),
                 district = district,
-                landmark = shorten(state.landmark.as_deref().unwrap_or(""), 50)
+                landmark = place
             )
         }
-    };
+    }
+}
+
+/// The screen for the current step, after an optional line (an error).
+pub fn screen(state: &State, cat: &Catalog, note: Option<&str>) -> String {
+    let head = head(state, cat);
+    let lang = state.lang;
     let head = match note {
         Some(n) => format!("{n}\n{head}"),
         None => head,
     };
     let s = if matches!(
         state.step,
-        Step::Landmark | Step::RegisterKey | Step::Theory
+        Step::Landmark | Step::RegisterKey | Step::Theory | Step::Describe
     ) {
         head
     } else {
         menu(&head, &items(state, cat), state.page, lang)
     };
     shorten(&s, LIMIT)
+}
+
+/// A screen as channels that show menus as menus see it (WhatsApp's lists and buttons, a
+/// call's "press 3"): the question, and this page's choices with their numbers, at most
+/// [`PAGE`] (then "0" turns the page). The numbers are USSD's: "12" is the twelfth item on any
+/// channel, so one `advance` reads every channel's answer.
+pub struct View {
+    pub head: String,
+    pub choices: Vec<(usize, String)>,
+    /// More choices than fit: "0" shows the next page.
+    pub more: bool,
+}
+
+/// Choices per page on WhatsApp (a list holds ten rows: nine and "more") and on a call.
+pub const PAGE: usize = 9;
+
+pub fn view(state: &State, cat: &Catalog) -> View {
+    let items = items(state, cat);
+    let pages = items.len().div_ceil(PAGE).max(1);
+    let page = state.page % pages;
+    View {
+        head: head(state, cat),
+        choices: items
+            .into_iter()
+            .enumerate()
+            .skip(page * PAGE)
+            .take(PAGE)
+            .map(|(i, t)| (i + 1, t))
+            .collect(),
+        more: pages > 1,
+    }
 }
 
 /// Move to `step`, on its first page.
@@ -448,6 +541,80 @@ fn next_question(state: &mut State, cat: &Catalog) {
     }
 }
 
+/// After the place (a landmark, or a shared location): WhatsApp asks for the words, USSD
+/// confirms.
+fn after_place(state: &mut State) {
+    match state.channel {
+        Channel::Ussd => go(state, Step::Confirm),
+        Channel::WhatsApp | Channel::Voice => go(state, Step::Describe),
+    }
+}
+
+/// The longest description a channel takes in words.
+const DESCRIPTION_MAX: usize = 2000;
+
+/// A location was shared (WhatsApp), in `district` if it lies in one: it is the place. Only
+/// while the place is asked; elsewhere it is not a choice.
+pub fn located(
+    state: &mut State,
+    cat: &Catalog,
+    (lat, long): (f64, f64),
+    district: Option<String>,
+) -> Reply {
+    if !matches!(state.step, Step::District | Step::Landmark) {
+        return Reply::Continue(screen(state, cat, Some(&t!(state.lang, "ussd-invalid"))));
+    }
+    state.location = Some((lat, long));
+    if district.is_some() {
+        state.district = district;
+    }
+    after_place(state);
+    Reply::Continue(screen(state, cat, None))
+}
+
+/// The problem described: in words, as a recording, or neither (skipped).
+pub fn described(
+    state: &mut State,
+    cat: &Catalog,
+    words: Option<String>,
+    voice: Option<String>,
+) -> Reply {
+    if state.step != Step::Describe {
+        return Reply::Continue(screen(state, cat, Some(&t!(state.lang, "ussd-invalid"))));
+    }
+    state.description = words;
+    state.voice = voice;
+    let photos = state
+        .service
+        .as_deref()
+        .and_then(|c| cat.service(c))
+        .map_or(0, |s| s.max_photos);
+    if state.channel == Channel::WhatsApp && photos > 0 {
+        go(state, Step::Photo);
+    } else {
+        go(state, Step::Confirm);
+    }
+    Reply::Continue(screen(state, cat, None))
+}
+
+/// A photo arrived (its channel reference): kept, and once the service's limit is reached,
+/// on to the confirmation.
+pub fn photographed(state: &mut State, cat: &Catalog, media: String) -> Reply {
+    if state.step != Step::Photo {
+        return Reply::Continue(screen(state, cat, Some(&t!(state.lang, "ussd-invalid"))));
+    }
+    state.photos.push(media);
+    let max = state
+        .service
+        .as_deref()
+        .and_then(|c| cat.service(c))
+        .map_or(0, |s| s.max_photos);
+    if state.photos.len() as i64 >= max {
+        go(state, Step::Confirm);
+    }
+    Reply::Continue(screen(state, cat, None))
+}
+
 /// Parse a menu answer: a number from 1 to `n`, or 0 for the next page.
 fn choice(input: &str, n: usize) -> Option<usize> {
     let v: usize = input.trim().parse().ok()?;
@@ -466,8 +633,15 @@ pub fn advance(state: &mut State, input: &str, cat: &Catalog) -> Reply {
             return invalid(state);
         }
         state.landmark = Some(text);
-        go(state, Step::Confirm);
+        after_place(state);
         return Reply::Continue(screen(state, cat, None));
+    }
+    if state.step == Step::Describe {
+        let text = crate::channels::sms::normalize(input);
+        if text.is_empty() || text.chars().count() > DESCRIPTION_MAX {
+            return invalid(state);
+        }
+        return described(state, cat, Some(text), None);
     }
     if state.step == Step::RegisterKey {
         let key = crate::channels::sms::normalize(input);
@@ -579,7 +753,11 @@ pub fn advance(state: &mut State, input: &str, cat: &Catalog) -> Reply {
         Step::District => {
             let districts = cat.districts_in(lang);
             state.district = Some(districts[k - 1].0.clone());
-            go(state, Step::Landmark);
+            if state.channel == Channel::Voice {
+                go(state, Step::Describe);
+            } else {
+                go(state, Step::Landmark);
+            }
         }
         Step::Confirm => {
             return if k == 1 {
@@ -588,7 +766,10 @@ pub fn advance(state: &mut State, input: &str, cat: &Catalog) -> Reply {
                 Reply::End(t!(lang, "ussd-cancelled"))
             };
         }
-        Step::Landmark | Step::RegisterKey | Step::Theory => unreachable!("handled above"),
+        Step::Photo => go(state, Step::Confirm),
+        Step::Landmark | Step::RegisterKey | Step::Theory | Step::Describe => {
+            unreachable!("handled above")
+        }
     }
     Reply::Continue(screen(state, cat, None))
 }

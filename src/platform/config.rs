@@ -136,6 +136,25 @@ pub struct Config {
     pub sms_per_number_per_minute: u32,
     /// Inbound requests per gateway per minute; 0: no limit.
     pub gateway_per_minute: u32,
+    /// WhatsApp (the Cloud API): the business phone number's id, which messages are sent from.
+    /// Unset: the channel is off.
+    pub whatsapp_phone_number_id: Option<String>,
+    /// The access token messages and media are fetched and sent with (`Authorization: Bearer`).
+    pub whatsapp_access_token: Option<String>,
+    /// The app secret inbound notifications are signed with (`X-Hub-Signature-256`).
+    pub whatsapp_app_secret: Option<String>,
+    /// The token Meta sends when the webhook is set up (`hub.verify_token`).
+    pub whatsapp_verify_token: Option<String>,
+    /// The Graph API's versioned base address (tests and staging point it at a local fake).
+    pub whatsapp_api_base: String,
+    /// The approved message template a status change goes out as when the citizen has not
+    /// written in the last 24 hours (its body takes the reference, the status and the note);
+    /// unset: such a change goes by SMS.
+    pub whatsapp_status_template: Option<String>,
+    /// The voice gateway's dialect: `africastalking` or `twilio`.
+    pub voice_gateway: String,
+    /// Twilio's auth token: when set, `X-Twilio-Signature` is checked on every voice request.
+    pub twilio_auth_token: Option<String>,
     /// A USSD session left idle this long is over.
     pub ussd_session_minutes: i64,
     /// `datastore_search_sql`: a query running longer is stopped (its wait for a turn does
@@ -216,6 +235,14 @@ impl Default for Config {
             map_tile_url: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".into(),
             map_attribution: "© OpenStreetMap contributors".into(),
             sms_number: "8311".into(),
+            whatsapp_phone_number_id: None,
+            whatsapp_access_token: None,
+            whatsapp_app_secret: None,
+            whatsapp_verify_token: None,
+            whatsapp_api_base: "https://graph.facebook.com/v21.0".into(),
+            whatsapp_status_template: None,
+            voice_gateway: "africastalking".into(),
+            twilio_auth_token: None,
             channel_secret: None,
             smssync_secret: None,
             africastalking_secret: None,
@@ -332,6 +359,15 @@ impl Config {
         anyhow::ensure!(
             self.sms_gateway != "http" || http_gateway_url_ok(&self.sms_http_url),
             "sms_http_url must be an https:// (or http://) address with {{to}} and {{text}} in it"
+        );
+        anyhow::ensure!(
+            matches!(self.voice_gateway.as_str(), "africastalking" | "twilio"),
+            "voice_gateway must be \"africastalking\" or \"twilio\""
+        );
+        anyhow::ensure!(
+            self.whatsapp_api_base.starts_with("https://")
+                || self.whatsapp_api_base.starts_with("http://"),
+            "whatsapp_api_base must be an https:// (or http://) address"
         );
         anyhow::ensure!(
             matches!(self.file_store.as_str(), "dir" | "s3"),

@@ -79,6 +79,65 @@ pub fn pdf(bytes: Vec<u8>) -> Result<Encoded, PhotoError> {
     })
 }
 
+/// The recordings kept (a WhatsApp voice note, a call's recording), by what their bytes begin
+/// with: a recording is kept as sent (there is nothing in it to strip but its sound), and only in
+/// the staff-only documents area.
+const AUDIO: [(&str, &str); 5] = [
+    ("audio/ogg", "ogg"),
+    ("audio/mpeg", "mp3"),
+    ("audio/wav", "wav"),
+    ("audio/amr", "amr"),
+    ("audio/mp4", "m4a"),
+];
+
+/// The file name extension a stored file of this type has.
+fn extension(content_type: &str) -> &'static str {
+    if content_type == PDF {
+        return "pdf";
+    }
+    AUDIO
+        .iter()
+        .find(|(t, _)| *t == content_type)
+        .map_or("jpg", |(_, e)| e)
+}
+
+/// Is this one of the recording types kept?
+pub fn is_audio(content_type: &str) -> bool {
+    AUDIO.iter().any(|(t, _)| *t == content_type)
+}
+
+/// A recording, if its bytes are one: Ogg (Opus, as WhatsApp's voice notes), MP3, WAV, AMR or
+/// MP4 audio. The type comes from the bytes, never from what the sender claimed.
+pub fn audio(bytes: Vec<u8>) -> Result<Encoded, PhotoError> {
+    let b = bytes.as_slice();
+    let content_type = if b.starts_with(b"OggS") {
+        "audio/ogg"
+    } else if b.starts_with(b"ID3") || (b.len() > 2 && b[0] == 0xFF && b[1] & 0xE0 == 0xE0) {
+        "audio/mpeg"
+    } else if b.len() > 12 && &b[..4] == b"RIFF" && &b[8..12] == b"WAVE" {
+        "audio/wav"
+    } else if b.starts_with(b"#!AMR") {
+        "audio/amr"
+    } else if b.len() > 12 && &b[4..8] == b"ftyp" {
+        "audio/mp4"
+    } else {
+        return Err(PhotoError::NotAnImage(
+            "not an Ogg, MP3, WAV, AMR or MP4 recording".into(),
+        ));
+    };
+    if b.len() < 64 {
+        return Err(PhotoError::NotAnImage("the recording is empty".into()));
+    }
+    let sha256 = hex::encode(Sha256::digest(b));
+    Ok(Encoded {
+        bytes,
+        sha256,
+        width: 0,
+        height: 0,
+        content_type,
+    })
+}
+
 /// A document upload: a PDF as it is, anything else as a photo.
 pub async fn document(bytes: Vec<u8>, max_side: u32) -> Result<Encoded, PhotoError> {
     if bytes.starts_with(b"%PDF-") {
@@ -190,7 +249,7 @@ fn key(area: Area, sha256: &str, content_type: &str) -> Option<String> {
         && sha256
             .bytes()
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
-    let ext = if content_type == PDF { "pdf" } else { "jpg" };
+    let ext = extension(content_type);
     valid.then(|| format!("{}/{}/{sha256}.{ext}", area.prefix(), &sha256[..2]))
 }
 

@@ -83,3 +83,46 @@ where
         .build();
     Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
+
+/// An answer read whole: its status, content type and body.
+pub struct Answer {
+    pub status: hyper::StatusCode,
+    pub content_type: String,
+    pub body: axum::body::Bytes,
+}
+
+/// Send `req` and read the answer, giving up after `timeout` and refusing a body larger than
+/// `max_bytes` (a gateway's answer is small; a media file has the channel's own limit).
+pub async fn fetch(
+    ca_file: Option<&Path>,
+    req: hyper::Request<http_body_util::Full<axum::body::Bytes>>,
+    timeout: std::time::Duration,
+    max_bytes: usize,
+) -> anyhow::Result<Answer> {
+    use http_body_util::BodyExt;
+    let host = req.uri().host().unwrap_or("?").to_owned();
+    let client = client(ca_file)?;
+    let work = async {
+        let resp = client.request(req).await?;
+        let status = resp.status();
+        let content_type = resp
+            .headers()
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let body = http_body_util::Limited::new(resp.into_body(), max_bytes)
+            .collect()
+            .await
+            .map_err(|e| anyhow::anyhow!("{host}: {e}"))?
+            .to_bytes();
+        anyhow::Ok(Answer {
+            status,
+            content_type,
+            body,
+        })
+    };
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| anyhow::anyhow!("{host} did not answer within {} s", timeout.as_secs()))?
+}

@@ -42,4 +42,5 @@ pub mod shutdown;
 pub mod sms;
 pub mod state;
 pub mod text;
+pub mod whatsapp;
 pub mod xml;

@@ -219,6 +219,9 @@ pub async fn send_job(
     if msg.status != "queued" {
         return Ok(());
     }
+    if msg.gateway == super::whatsapp::GATEWAY {
+        return whatsapp_job(&db, &config, msg).await;
+    }
     // A number gets at most so many messages a minute, whatever asks to send them.
     let key = format!("sms-out:{}", msg.phone);
     if !crate::platform::ratelimit::take_db_token(&db, &key, config.sms_per_number_per_minute)
@@ -249,12 +252,38 @@ pub async fn send_job(
         }
         other => Err(anyhow::anyhow!("gateway {other:?} does not send by itself")),
     };
-    match outbox::settle(&db, Outbox::Sms, id, msg.attempts, &result).await? {
-        "sent" => metrics::counter!("khidmat_sms_sent_total", "gateway" => msg.gateway.clone())
+    let status = outbox::settle(&db, Outbox::Sms, id, msg.attempts, &result).await?;
+    counted(status, &msg.gateway);
+    result
+}
+
+/// Count an attempt's outcome.
+fn counted(status: &str, gateway: &str) {
+    match status {
+        "sent" => metrics::counter!("khidmat_sms_sent_total", "gateway" => gateway.to_owned())
             .increment(1),
         "dead" => metrics::counter!("khidmat_sms_dead_total").increment(1),
         _ => {}
     }
+}
+
+/// One attempt at a WhatsApp message. No per-number limit: each answers a message the citizen
+/// sent (whose own limit applies) or a change of their report.
+async fn whatsapp_job(db: &Db, config: &Config, msg: Outgoing) -> anyhow::Result<()> {
+    let payload: serde_json::Value = serde_json::from_str(msg.payload.as_deref().unwrap_or(""))
+        .map_err(|e| anyhow::anyhow!("message {} has no payload to send: {e}", msg.id))?;
+    let result = super::whatsapp::send(config, &payload).await;
+    if let Ok(wamid) = &result {
+        db.execute(
+            query("UPDATE sms_outbox SET external_id = $1 WHERE id = $2")
+                .bind(wamid)
+                .bind(msg.id),
+        )
+        .await?;
+    }
+    let result = result.map(|_| ());
+    let status = outbox::settle(db, Outbox::Sms, msg.id, msg.attempts, &result).await?;
+    counted(status, &msg.gateway);
     result
 }
 
@@ -307,10 +336,14 @@ pub struct Outgoing {
     pub report_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// A WhatsApp message's body as the API takes it.
+    pub payload: Option<String>,
+    /// WhatsApp's last word on delivery: sent, delivered, read, failed.
+    pub delivery: Option<String>,
 }
 
 const OUT_COLUMNS: &str =
-    "id, phone, body, lang, segments, gateway, status, attempts, last_error, report_id, created_at, sent_at";
+    "id, phone, body, lang, segments, gateway, status, attempts, last_error, report_id, created_at, sent_at, payload, delivery";
 
 pub async fn outgoing(db: &Db, id: i64) -> Result<Option<Outgoing>, sqlx::Error> {
     db.fetch_optional(

@@ -15,7 +15,7 @@ use crate::platform::error::{Error, Result};
 use crate::platform::i18n::Lang;
 use crate::platform::personal::{valid_email, Phone};
 use crate::platform::state::AppState;
-use crate::platform::{audit, files, jobs, mail, push, sms};
+use crate::platform::{audit, files, jobs, mail, push, sms, whatsapp};
 use crate::t;
 
 /// The author of a reporter's own update (their status unchanged).
@@ -29,6 +29,35 @@ pub const MAX_UPDATE: usize = 2000;
 /// The tracking page of a report, as a full address.
 fn tracking_link(base: &str, token: &str) -> String {
     format!("{}/track/{token}", base.trim_end_matches('/'))
+}
+
+/// A message to a reporter's phone. A report made on WhatsApp is answered there: freely
+/// within 24 hours of the citizen's last message; after that only as the approved template,
+/// when one is configured and `template` gives its parameters. Otherwise, and for every other
+/// report, by SMS (`sms_text`, fitted to the SMS's length).
+async fn to_reporter(
+    tx: &mut Tx,
+    config: &Config,
+    report: &ReportRow,
+    phone: &Phone,
+    (text, sms_text): (&str, &str),
+    lang: Lang,
+    template: Option<Vec<String>>,
+) -> Result<()> {
+    if report.channel == "whatsapp" && whatsapp::enabled(config) {
+        if whatsapp::within_window(tx, phone).await? {
+            let payload = whatsapp::text(phone, text);
+            whatsapp::queue(tx, phone, &payload, text, lang, Some(report.id)).await?;
+            return Ok(());
+        }
+        if let (Some(name), Some(params)) = (&config.whatsapp_status_template, template) {
+            let payload = whatsapp::template(phone, name, lang, &params);
+            whatsapp::queue(tx, phone, &payload, text, lang, Some(report.id)).await?;
+            return Ok(());
+        }
+    }
+    sms::queue(tx, config, phone, sms_text, lang, Some(report.id)).await?;
+    Ok(())
 }
 
 /// A status change as it is announced.
@@ -67,8 +96,19 @@ pub async fn notify_change(
         // up to two segments, the note read whole in most cases, cut at a word when long.
         if let Some(phone) = report.contact_phone.as_deref().and_then(Phone::parse) {
             let head = t!(lang, "sms-status", id = id, status = status.label(lang));
-            let text = sms::fit(&head, note, 2);
-            sms::queue(tx, config, &phone, &text, lang, Some(id)).await?;
+            let whole = format!("{head} {note}");
+            let params = vec![id.to_string(), status.label(lang), note.to_owned()];
+            let text = (whole.trim_end(), sms::fit(&head, note, 2));
+            to_reporter(
+                tx,
+                config,
+                report,
+                &phone,
+                (text.0, &text.1),
+                lang,
+                Some(params),
+            )
+            .await?;
         }
         if let Some(email) = report.contact_email.as_deref().filter(|e| valid_email(e)) {
             let subject = t!(
@@ -208,7 +248,7 @@ async fn ask_fixed(db: Db, config: std::sync::Arc<Config>, job: AskFixed) -> any
     };
     if let Some(p) = &phone {
         let text = t!(lang, "sms-ask-fixed", id = report.id);
-        sms::queue(&mut tx, &config, p, &text, lang, Some(report.id)).await?;
+        to_reporter(&mut tx, &config, &report, p, (&text, &text), lang, None).await?;
     } else if let Some(e) = email {
         let subject = t!(lang, "mail-ask-fixed-subject", id = report.id);
         let body = t!(lang, "mail-ask-fixed-body", link = format!("{link}#fixed"));

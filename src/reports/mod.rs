@@ -65,6 +65,8 @@ pub struct Submission {
     pub media_url: Option<String>,
     /// Photos sent with the report, at most the service's `max_photos`.
     pub photos: Vec<Vec<u8>>,
+    /// The problem described aloud (a WhatsApp voice note): kept for staff to listen to.
+    pub voice: Option<Vec<u8>>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub email: Option<String>,
@@ -243,6 +245,10 @@ pub async fn submit(
             .map_err(|e| e.into_error(lang, state.config.max_photo_bytes))?;
         photos.push(encoded);
     }
+    let voice = match sub.voice {
+        Some(bytes) => Some(store_voice(state, bytes, lang).await?),
+        None => None,
+    };
 
     // A nearby open report of the same service is linked as a possible duplicate, for staff to
     // confirm. Read before the write transaction, so the writer is held as briefly as possible.
@@ -313,6 +319,10 @@ pub async fn submit(
     for p in photo_ids {
         store::add_photo(&mut tx, id, p, None).await?;
     }
+    if let Some(v) = &voice {
+        let file = files::record(&mut tx, v).await?;
+        store::set_voice(&mut tx, id, file.id).await?;
+    }
     // Alerts for the area hear of it (the job tells only those a public report may be told to).
     if service.public && !sub.private && (district.is_some() || point.is_some()) {
         crate::platform::jobs::enqueue_job(&mut tx, &alerts::News { report: id }).await?;
@@ -355,6 +365,37 @@ pub async fn submit(
     }
     metrics::counter!("khidmat_reports_submitted_total", "service" => service.code.clone(), "channel" => origin.channel).increment(1);
     Ok(receipt)
+}
+
+/// Keep a recording of a report's description, with the staff-only documents (a voice is
+/// personal): checked to be a recording, and no larger than a channel's audio may be.
+async fn store_voice(state: &AppState, bytes: Vec<u8>, lang: Lang) -> Result<files::Encoded> {
+    let max = crate::platform::whatsapp::MAX_AUDIO_BYTES;
+    if bytes.len() > max {
+        return Err(files::PhotoError::TooLarge.into_error(lang, max));
+    }
+    let encoded = files::audio(bytes).map_err(|e| e.into_error(lang, max))?;
+    state
+        .files
+        .put(files::Area::Documents, &encoded)
+        .await
+        .map_err(|e| e.into_error(lang, max))?;
+    Ok(encoded)
+}
+
+/// A call's recording of report `id`, fetched after the call: kept as its description aloud.
+pub async fn attach_voice(state: &AppState, id: i64, bytes: Vec<u8>) -> Result<()> {
+    let encoded = store_voice(state, bytes, Lang::En).await?;
+    let mut tx = state.db.begin().await?;
+    let file = files::record(&mut tx, &encoded).await?;
+    store::set_voice(&mut tx, id, file.id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The recording a report was described in, if any: its digest and type.
+pub async fn voice(db: &Db, id: i64) -> Result<Option<(String, String)>> {
+    Ok(store::voice(db, id).await?)
 }
 
 /// A report's picture: its uploaded photo if it has one, else the `media_url` it was sent with.

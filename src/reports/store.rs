@@ -302,6 +302,28 @@ pub struct NewReport<'a> {
     pub private: bool,
 }
 
+/// Note the recording report `id` was described in.
+pub async fn set_voice(tx: &mut Tx, id: i64, file_id: i64) -> Result<(), sqlx::Error> {
+    tx.execute(
+        query("UPDATE reports SET voice_id = $1 WHERE id = $2")
+            .bind(file_id)
+            .bind(id),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The recording report `id` was described in: `(sha256, content type)`.
+pub async fn voice(db: &Db, id: i64) -> Result<Option<(String, String)>, sqlx::Error> {
+    db.fetch_optional(
+        query(
+            "SELECT p.sha256, p.content_type FROM reports r JOIN photos p ON p.id = r.voice_id WHERE r.id = $1",
+        )
+        .bind(id),
+    )
+    .await
+}
+
 pub async fn insert(tx: &mut Tx, r: &NewReport<'_>) -> Result<i64, sqlx::Error> {
     tx.scalar(
         query(

@@ -30,7 +30,7 @@ pub fn router() -> Router<AppState> {
 
 /// A service's or channel's name in the reader's language (its key if there is none).
 pub fn label(lang: Lang, kind: &str, key: &str) -> String {
-    const KNOWN: [&str; 10] = [
+    const KNOWN: [&str; 12] = [
         "service-reports",
         "service-directory",
         "service-benefits",
@@ -39,6 +39,8 @@ pub fn label(lang: Lang, kind: &str, key: &str) -> String {
         "channel-web",
         "channel-sms",
         "channel-ussd",
+        "channel-whatsapp",
+        "channel-voice",
         "channel-staff",
         "channel-api",
     ];

@@ -789,6 +789,9 @@ on_both!(
             // Offered once an eligible application awaits verification (the planted one
             // is not yet verified as eligible by the draw's rules).
             "POST /staff/benefits/applications/{reference}",
+            // Only a report described aloud (a WhatsApp voice note, a call's recording) has
+            // one; tests/it/whatsapp.rs plays it as its department and refuses it to others.
+            "GET /staff/reports/{id}/voice",
             // Attachments and issued documents exist only further along a seizure.
             "GET /staff/cases/attachments/{id}",
             "GET /staff/cases/documents/{number}",

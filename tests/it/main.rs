@@ -33,3 +33,4 @@ mod security;
 mod staff;
 mod upgrade;
 mod web;
+mod whatsapp;

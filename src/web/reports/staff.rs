@@ -44,6 +44,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/staff/reports/{id}/duplicate", post(duplicate))
         .route("/staff/reports/{id}/contact", post(reveal_contact))
+        .route("/staff/reports/{id}/voice", get(voice))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -477,6 +478,8 @@ struct ReportPage {
     map: Option<String>,
     attribution: String,
     photo: Option<String>,
+    /// The report was described aloud (a voice note, a call's recording).
+    voice: bool,
     answers: Vec<Answered>,
     contact_name: String,
     contact_phone: String,
@@ -610,7 +613,12 @@ async fn report_page(
         selected: Some(*uid) == r.assigned_to,
     }));
     let districts = state.districts().await.or_page(lang)?;
+    let voice = crate::reports::voice(&state.db, id)
+        .await
+        .or_page(lang)?
+        .is_some();
     Ok(ReportPage {
+        voice,
         p: staff_page(state, lang, t!(lang, "track-title", id = r.id), uri, csrf, staff),
         id: r.id,
         private: r.private,
@@ -709,6 +717,45 @@ async fn report_page(
             _ => lang.t("done-status"),
         }),
     })
+}
+
+/// The recording a report was described in, for the staff who may see the report.
+async fn voice(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    lang: Lang,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id, lang)?;
+    crate::reports::report_for_staff(&state.db, &staff, id)
+        .await
+        .map_err(|_| PageError::not_found(lang))?;
+    let (sha, content_type) = crate::reports::voice(&state.db, id)
+        .await
+        .or_page(lang)?
+        .ok_or_else(|| PageError::not_found(lang))?;
+    let bytes = state
+        .files
+        .get(crate::platform::files::Area::Documents, &sha, &content_type)
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(|| PageError::not_found(lang))?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, content_type),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "private, no-store".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_SECURITY_POLICY,
+                "sandbox".to_owned(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 fn parse_id(raw: &str, lang: Lang) -> Result<i64, PageError> {
