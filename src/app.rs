@@ -382,6 +382,7 @@ pub fn job_registry(wake: Arc<tokio::sync::Notify>, config: Arc<Config>) -> jobs
     crate::cases::pendency::register_jobs(&mut registry);
     crate::reports::followup::register_jobs(&mut registry, &config);
     crate::reports::alerts::register_jobs(&mut registry, &config);
+    crate::channels::voice::register_jobs(&mut registry, &config);
     registry
 }
 

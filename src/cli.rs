@@ -88,6 +88,11 @@ enum Command {
         #[command(subcommand)]
         command: BenefitsCommand,
     },
+    /// Voice calls: the recorded prompts.
+    Voice {
+        #[command(subcommand)]
+        command: VoiceCommand,
+    },
     /// Bring the database's schema up to this release (every start does it too; this says what
     /// it did, and refuses a database a newer release has upgraded).
     Migrate,
@@ -240,6 +245,14 @@ enum WorkflowCommand {
         #[arg(long)]
         draw: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum VoiceCommand {
+    /// List, for each language, the recorded prompts the menus can play that the prompts
+    /// directory (DATA_DIR/prompts/LANG/NAME.mp3 or .wav) does not have yet. A call says those
+    /// with the gateway's speech instead.
+    Prompts,
 }
 
 #[derive(Subcommand)]
@@ -462,6 +475,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Workflow {
             command: WorkflowCommand::Check { file, draw },
         } => workflow_check(&config, file, draw).await,
+        Command::Voice {
+            command: VoiceCommand::Prompts,
+        } => voice_prompts(&config).await,
         Command::Benefits {
             command:
                 BenefitsCommand::VerifyDraw {
@@ -739,6 +755,28 @@ async fn register_import(config: &Config, name: String, file: PathBuf) -> anyhow
     );
     for (line, why) in &outcome.rejected {
         println!("  line {line}: {why}");
+    }
+    Ok(())
+}
+
+/// `khidmat voice prompts`: what each language still lacks.
+async fn voice_prompts(config: &Config) -> anyhow::Result<()> {
+    let db = open(config).await?;
+    let dir = crate::channels::voice::prompts_dir(config);
+    let found = crate::channels::missing_prompts(config, &db)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+    println!("prompts directory: {}", dir.display());
+    for (lang, missing, total) in found {
+        println!(
+            "{}: {} of {total} recorded, {} missing",
+            lang.code(),
+            total - missing.len(),
+            missing.len()
+        );
+        for name in missing {
+            println!("  {}/{name}.mp3", lang.code());
+        }
     }
     Ok(())
 }

@@ -13,6 +13,7 @@
 pub mod sms;
 pub mod store;
 pub mod ussd;
+pub mod voice;
 pub mod whatsapp;
 
 use std::collections::HashMap;
@@ -43,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/channels/africastalking/sms", post(africastalking_sms))
         .route("/channels/africastalking/ussd", post(africastalking_ussd))
         .merge(whatsapp::router())
+        .merge(voice::router())
 }
 
 /// Compare secrets in constant time; a gateway with no secret configured is switched off.
@@ -207,7 +209,9 @@ async fn answer(
         sms::Command::Help if has_menus => return Ok(None),
         sms::Command::Help => sms_help(state, lang).await?,
         sms::Command::Find { kind, rest } => sms_find(state, &kind, &rest, lang).await?,
-        sms::Command::Status { reference } => sms_status(state, phone, reference, lang).await?,
+        sms::Command::Status { reference } => {
+            sms_status(state, phone, reference, lang, false).await?
+        }
         sms::Command::Lookup { register, rest } => {
             sms_lookup(state, channel, phone, &register, &rest, lang).await?
         }
@@ -325,10 +329,12 @@ async fn sms_status(
     phone: &Phone,
     reference: Option<i64>,
     lang: Lang,
+    spell: bool,
 ) -> Result<SmsAnswer, Error> {
     let visible = report_for_number(state, phone, reference).await?;
     let Some(r) = visible else {
         let reply = match reference {
+            Some(id) if spell => t!(lang, "sms-status-unknown", id = spelled(id)),
             Some(id) => t!(lang, "sms-status-unknown", id = id),
             None => t!(lang, "sms-status-how"),
         };
@@ -340,12 +346,21 @@ async fn sms_status(
     } else {
         lang
     };
-    let head = t!(
-        lang,
-        "sms-status",
-        id = r.id,
-        status = r.rich_status().label(lang)
-    );
+    let head = if spell {
+        t!(
+            lang,
+            "sms-status",
+            id = spelled(r.id),
+            status = r.rich_status().label(lang)
+        )
+    } else {
+        t!(
+            lang,
+            "sms-status",
+            id = r.id,
+            status = r.rich_status().label(lang)
+        )
+    };
     let note = r.status_notes.clone().unwrap_or_default();
     Ok(
         SmsAnswer::new(crate::platform::sms::fit(&head, &note, 2), lang).counted(
@@ -355,6 +370,15 @@ async fn sms_status(
             Some(r.department_id),
         ),
     )
+}
+
+/// A number as a call reads it out: digit by digit (`1 2 3`).
+fn spelled(n: i64) -> String {
+    n.to_string()
+        .chars()
+        .map(String::from)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `FOLLOW <number>`: this number is told of the report's changes. A report of a private
@@ -794,6 +818,9 @@ async fn africastalking_ussd(
 struct Session {
     state: ussd::State,
     ended: Option<String>,
+    /// Times in a row a caller let a screen pass without an answer (a call asks again, twice).
+    #[serde(default)]
+    silent: u8,
 }
 
 /// What the menus offer now (the packs and the admin pages' services, districts, registers and
@@ -805,10 +832,19 @@ struct Menus {
 }
 
 async fn menus(state: &AppState) -> Result<Menus, Error> {
-    let services = services(state).await?;
-    let districts: Vec<(String, Text3)> = state
-        .districts()
+    menus_of(&state.db, &state.districts().await?).await
+}
+
+async fn menus_of(
+    db: &crate::platform::db::Db,
+    districts: &[crate::platform::org::District],
+) -> Result<Menus, Error> {
+    let services = reports::active_services(db)
         .await?
+        .into_iter()
+        .map(Arc::new)
+        .collect();
+    let districts: Vec<(String, Text3)> = districts
         .iter()
         .map(|d| {
             (
@@ -821,8 +857,8 @@ async fn menus(state: &AppState) -> Result<Menus, Error> {
             )
         })
         .collect();
-    let registers = crate::registers::registers(&state.db).await?;
-    let banks = quiz::banks(&state.db).await?;
+    let registers = crate::registers::registers(db).await?;
+    let banks = quiz::banks(db).await?;
     let catalog = ussd::Catalog::new(services, districts)
         .with_registers(
             registers
@@ -836,6 +872,21 @@ async fn menus(state: &AppState) -> Result<Menus, Error> {
         registers,
         banks,
     })
+}
+
+/// For each language, the recorded prompts a call could play that the prompts directory
+/// lacks, and how many prompts the menus have in all (`khidmat voice prompts`).
+pub async fn missing_prompts(
+    config: &crate::platform::config::Config,
+    db: &crate::platform::db::Db,
+) -> Result<Vec<(Lang, Vec<String>, usize)>, Error> {
+    let districts = crate::platform::org::districts(db).await?;
+    let menus = menus_of(db, &districts).await?;
+    let total = ussd::all_prompts(&menus.catalog).len();
+    Ok([Lang::En, Lang::Ur, Lang::Ps]
+        .into_iter()
+        .map(|l| (l, voice::missing_prompts(config, &menus.catalog, l), total))
+        .collect())
 }
 
 /// One USSD request: `text` is every input of the session so far, joined by `*`.
@@ -906,6 +957,13 @@ async fn ussd(
                 call.quiz_answer(&mut session.state, &token, &question, chosen)
                     .await?
             }
+            ussd::Reply::Status { reference } => (
+                ussd::shorten(
+                    &call.status(reference, session.state.lang).await?,
+                    ussd::LIMIT,
+                ),
+                true,
+            ),
         };
         if answer.1 {
             break;
@@ -974,6 +1032,32 @@ impl MenuCall<'_> {
             Err(e) => return Err(e),
         };
         Ok(ussd::shorten(&text, ussd::LIMIT))
+    }
+
+    /// Where report `reference` stands, as STATUS answers it (a call reads the number digit by
+    /// digit); counted as a status check on this channel.
+    async fn status(&self, reference: i64, lang: Lang) -> Result<String, Error> {
+        let spell = self.channel == "voice";
+        let a = sms_status(self.state, self.phone, Some(reference), lang, spell).await?;
+        if let Some(e) = &a.event {
+            let mut tx = self.state.db.begin().await?;
+            impact::record(
+                &mut tx,
+                &impact::Event {
+                    service: e.service,
+                    kind: e.kind,
+                    code: e.code.as_deref(),
+                    channel: self.channel,
+                    district: None,
+                    department_id: e.department_id,
+                    minutes_saved: 0,
+                    citizen: Some(impact::Citizen::phone(self.phone)),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(a.reply)
     }
 
     /// Start (or resume) a test of `bank` drawn from `pool`: its first unanswered question.
@@ -1050,6 +1134,15 @@ impl MenuCall<'_> {
     /// File the report the session has built, with what the channel fetched (photos, a
     /// recording); the session id is its idempotency key. The last screen: the reference.
     async fn submit(&self, s: &ussd::State, fetched: Fetched) -> Result<String, Error> {
+        Ok(self.file(s, fetched).await?.0)
+    }
+
+    /// [`Self::submit`], with the report's id when it was filed.
+    async fn file(
+        &self,
+        s: &ussd::State,
+        fetched: Fetched,
+    ) -> Result<(String, Option<i64>), Error> {
         let (state, id, phone) = (self.state, self.id, self.phone);
         let lang = s.lang;
         let sub = Submission {
@@ -1081,14 +1174,22 @@ impl MenuCall<'_> {
             _ => "ussd-done",
         };
         match reports::submit(state, sub, origin, lang).await {
-            Ok(r) => Ok(t!(
-                lang,
-                done,
-                id = r.service_request_id,
-                number = state.config.sms_number.clone()
-            )),
+            Ok(r) => {
+                let id = r.service_request_id.parse::<i64>().ok();
+                let reference = match (self.channel, id) {
+                    ("voice", Some(id)) => spelled(id),
+                    _ => r.service_request_id.clone(),
+                };
+                let words = t!(
+                    lang,
+                    done,
+                    id = reference,
+                    number = state.config.sms_number.clone()
+                );
+                Ok((words, id))
+            }
             Err(Error::Internal(e)) => Err(Error::Internal(e)),
-            Err(e) => Ok(ussd::shorten(&e.message(), ussd::LIMIT)),
+            Err(e) => Ok((ussd::shorten(&e.message(), ussd::LIMIT), None)),
         }
     }
 }

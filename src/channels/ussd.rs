@@ -68,7 +68,7 @@ impl Catalog {
         self
     }
 
-    fn service(&self, code: &str) -> Option<&Arc<Service>> {
+    pub fn service(&self, code: &str) -> Option<&Arc<Service>> {
         self.departments
             .iter()
             .flat_map(|d| d.1.iter())
@@ -106,6 +106,8 @@ pub enum Step {
     Describe,
     /// Sending photos (WhatsApp).
     Photo,
+    /// Typing a report's reference to hear where it stands.
+    StatusKey,
 }
 
 /// Which channel walks the menus: each asks what it can carry. USSD types a landmark; WhatsApp
@@ -211,6 +213,8 @@ pub enum Reply {
         question: String,
         chosen: i64,
     },
+    /// Say where report `reference` stands, and end.
+    Status { reference: i64 },
 }
 
 /// A test question as a USSD screen: `n/total`, the question, its numbered options.
@@ -354,6 +358,7 @@ fn items(state: &State, cat: &Catalog) -> Vec<String> {
                     .filter(|b| !pool(b, lang).is_empty())
                     .map(|b| t!(lang, "ussd-quiz", name = b.name.get(lang).to_owned())),
             )
+            .chain(std::iter::once(lang.t("ussd-status-item")))
             .collect(),
         Step::TheoryKind => match state.bank.as_deref().and_then(|b| cat.bank(b)) {
             Some(b) => vec![
@@ -387,10 +392,146 @@ fn items(state: &State, cat: &Catalog) -> Vec<String> {
             None => vec![],
         },
         Step::District => cat.districts_in(lang).into_iter().map(|d| d.1).collect(),
-        Step::Landmark | Step::RegisterKey | Step::Theory | Step::Describe => vec![],
+        Step::Landmark | Step::RegisterKey | Step::Theory | Step::Describe | Step::StatusKey => {
+            vec![]
+        }
         Step::Photo => vec![t!(lang, "channel-photo-done")],
         Step::Confirm => vec![t!(lang, "ussd-send"), t!(lang, "ussd-cancel")],
     }
+}
+
+/// The recorded prompt that says each of the current step's items (in the order of [`items`]):
+/// a department's `department-{slug}`, a service's `service-{code}`, an answer's
+/// `answer-{service}-{question}-{value}`, a district's `district-{slug}`; fixed words by their
+/// message's name. A call plays the recording where the department supplied one.
+pub fn item_prompts(state: &State, cat: &Catalog) -> Vec<String> {
+    let lang = state.lang;
+    match state.step {
+        Step::Lang => vec!["lang-en".into(), "lang-ur".into(), "lang-ps".into()],
+        Step::Department => cat
+            .departments
+            .iter()
+            .map(|d| {
+                format!(
+                    "department-{}",
+                    d.1.first()
+                        .map(|s| s.department_slug.as_str())
+                        .unwrap_or("")
+                )
+            })
+            .chain(cat.registers.iter().map(|r| format!("register-{}", r.0)))
+            .chain(
+                cat.banks
+                    .iter()
+                    .filter(|b| !pool(b, lang).is_empty())
+                    .map(|b| format!("quiz-{}", b.code)),
+            )
+            .chain(std::iter::once("ussd-status-item".into()))
+            .collect(),
+        Step::TheoryKind => vec!["quiz-practice".into(), "quiz-mock".into()],
+        Step::Service => cat
+            .departments
+            .get(state.department)
+            .map(|d| d.1.iter().map(|s| format!("service-{}", s.code)).collect())
+            .unwrap_or_default(),
+        Step::Question => match (current_question(state, cat), state.service.as_deref()) {
+            (Some(a), Some(service)) => {
+                let mut v: Vec<String> = a
+                    .values
+                    .iter()
+                    .map(|v| format!("answer-{service}-{}-{}", a.code, v.key))
+                    .collect();
+                if !a.required {
+                    v.push("ussd-skip".into());
+                }
+                v
+            }
+            _ => vec![],
+        },
+        Step::District => cat
+            .districts_in(lang)
+            .into_iter()
+            .map(|d| format!("district-{}", d.0))
+            .collect(),
+        Step::Confirm => vec!["ussd-send".into(), "ussd-cancel".into()],
+        Step::Photo => vec!["channel-photo-done".into()],
+        Step::Landmark | Step::RegisterKey | Step::Theory | Step::Describe | Step::StatusKey => {
+            vec![]
+        }
+    }
+}
+
+/// The recorded prompt of the current step's question, where one fits every caller (a
+/// question's own, or a fixed message); `None` where the words are made for the caller.
+pub fn head_prompt(state: &State, cat: &Catalog) -> Option<String> {
+    Some(match state.step {
+        Step::Lang => "voice-welcome".into(),
+        Step::Department => "ussd-department".into(),
+        Step::Service => "ussd-service".into(),
+        Step::Question => {
+            let a = current_question(state, cat)?;
+            format!("question-{}-{}", state.service.as_deref()?, a.code)
+        }
+        Step::District => "ussd-district".into(),
+        Step::Describe => "voice-describe".into(),
+        Step::StatusKey => "ussd-status-key".into(),
+        Step::Confirm => "voice-confirm".into(),
+        Step::Photo | Step::Landmark | Step::RegisterKey | Step::Theory | Step::TheoryKind => {
+            return None
+        }
+    })
+}
+
+/// Every recorded prompt the menus can say (see [`item_prompts`] and [`head_prompt`]), for
+/// `khidmat voice prompts` to list what a language still lacks.
+pub fn all_prompts(cat: &Catalog) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "voice-welcome",
+        "lang-en",
+        "lang-ur",
+        "lang-ps",
+        "ussd-department",
+        "ussd-service",
+        "ussd-district",
+        "voice-describe",
+        "voice-confirm",
+        "ussd-send",
+        "ussd-cancel",
+        "ussd-skip",
+        "ussd-invalid",
+        "ussd-status-item",
+        "ussd-status-key",
+        "voice-more",
+        "voice-goodbye",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut longest = cat.departments.len() + cat.registers.len() + cat.banks.len() + 1;
+    for (_, services) in &cat.departments {
+        if let Some(s) = services.first() {
+            v.push(format!("department-{}", s.department_slug));
+        }
+        longest = longest.max(services.len());
+        for s in services {
+            v.push(format!("service-{}", s.code));
+            for a in questions(s) {
+                v.push(format!("question-{}-{}", s.code, a.code));
+                longest = longest.max(a.values.len() + 1);
+                for value in &a.values {
+                    v.push(format!("answer-{}-{}-{}", s.code, a.code, value.key));
+                }
+            }
+        }
+    }
+    v.extend(cat.registers.iter().map(|r| format!("register-{}", r.0)));
+    if !cat.banks.is_empty() {
+        v.extend(["quiz-practice".to_owned(), "quiz-mock".to_owned()]);
+    }
+    v.extend(cat.banks.iter().map(|b| format!("quiz-{}", b.code)));
+    v.extend(cat.districts.iter().map(|d| format!("district-{}", d.0)));
+    longest = longest.max(cat.districts.len());
+    v.extend((1..=longest).map(|n| format!("press-{n}")));
+    v
 }
 
 fn current_question<'a>(state: &State, cat: &'a Catalog) -> Option<&'a Attribute> {
@@ -410,6 +551,7 @@ pub fn head(state: &State, cat: &Catalog) -> String {
             .unwrap_or_default(),
         Step::District => t!(lang, "ussd-district"),
         Step::Landmark => t!(lang, "ussd-landmark"),
+        Step::StatusKey => t!(lang, "ussd-status-key"),
         Step::Describe if state.channel == Channel::Voice => t!(lang, "voice-describe"),
         Step::Describe => t!(lang, "channel-describe"),
         Step::Photo if state.photos.is_empty() => t!(lang, "channel-photo"),
@@ -480,7 +622,7 @@ pub fn screen(state: &State, cat: &Catalog, note: Option<&str>) -> String {
     };
     let s = if matches!(
         state.step,
-        Step::Landmark | Step::RegisterKey | Step::Theory | Step::Describe
+        Step::Landmark | Step::RegisterKey | Step::Theory | Step::Describe | Step::StatusKey
     ) {
         head
     } else {
@@ -636,6 +778,12 @@ pub fn advance(state: &mut State, input: &str, cat: &Catalog) -> Reply {
         after_place(state);
         return Reply::Continue(screen(state, cat, None));
     }
+    if state.step == Step::StatusKey {
+        return match crate::channels::sms::normalize(input).parse::<i64>() {
+            Ok(reference) if reference > 0 => Reply::Status { reference },
+            _ => invalid(state),
+        };
+    }
     if state.step == Step::Describe {
         let text = crate::channels::sms::normalize(input);
         if text.is_empty() || text.chars().count() > DESCRIPTION_MAX {
@@ -702,6 +850,7 @@ pub fn advance(state: &mut State, input: &str, cat: &Catalog) -> Reply {
             state.lang = [Lang::En, Lang::Ur, Lang::Ps][k - 1];
             go(state, Step::Department);
         }
+        Step::Department if k == options.len() => go(state, Step::StatusKey),
         Step::Department if k > cat.departments.len() + cat.registers.len() => {
             let offered: Vec<&Arc<BankSpec>> = cat
                 .banks
@@ -767,7 +916,7 @@ pub fn advance(state: &mut State, input: &str, cat: &Catalog) -> Reply {
             };
         }
         Step::Photo => go(state, Step::Confirm),
-        Step::Landmark | Step::RegisterKey | Step::Theory | Step::Describe => {
+        Step::Landmark | Step::RegisterKey | Step::Theory | Step::Describe | Step::StatusKey => {
             unreachable!("handled above")
         }
     }
@@ -998,6 +1147,99 @@ mod tests {
         );
     }
 
+    /// Walk to the district screen of service "b" on `channel`.
+    fn at_district(channel: Channel) -> (State, Catalog) {
+        let cat = catalog();
+        let mut s = State::start(channel, Some(Lang::Ps));
+        for input in ["1", "2", "1", "1"] {
+            assert!(matches!(advance(&mut s, input, &cat), Reply::Continue(_)));
+        }
+        assert_eq!(s.step, Step::District);
+        (s, cat)
+    }
+
+    #[test]
+    fn whatsapp_takes_a_location_words_or_a_voice_note_and_photos() {
+        let (mut s, cat) = at_district(Channel::WhatsApp);
+        // Nine districts a page, then "more"; the numbers are USSD's.
+        let v = view(&s, &cat);
+        assert_eq!(v.choices.len(), PAGE);
+        assert!(v.more);
+        advance(&mut s, "0", &cat);
+        assert_eq!(view(&s, &cat).choices[0].0, PAGE + 1);
+        // A photo before its step is not taken.
+        let Reply::Continue(t) = photographed(&mut s, &cat, "9".into()) else {
+            panic!()
+        };
+        assert!(t.starts_with(&t!(Lang::Ps, "ussd-invalid")), "{t}");
+        assert!(s.photos.is_empty());
+        located(&mut s, &cat, (34.0, 71.5), Some("d3".into()));
+        assert_eq!(
+            (s.step, s.district.as_deref()),
+            (Step::Describe, Some("d3"))
+        );
+        described(&mut s, &cat, None, Some("777".into()));
+        assert_eq!(s.step, Step::Photo);
+        for (i, media) in ["1", "2"].iter().enumerate() {
+            photographed(&mut s, &cat, (*media).into());
+            assert_eq!(s.photos.len(), i + 1);
+            assert_eq!(s.step, Step::Photo, "up to the service's three");
+        }
+        assert!(matches!(advance(&mut s, "1", &cat), Reply::Continue(_)));
+        assert_eq!(s.step, Step::Confirm);
+        assert!(screen(&s, &cat, None).contains(&t!(Lang::Ps, "channel-location-shared")));
+        assert!(matches!(advance(&mut s, "1", &cat), Reply::Submit));
+        assert_eq!(s.voice.as_deref(), Some("777"));
+
+        // Without a location: the district, a typed landmark, then words.
+        let (mut s, cat) = at_district(Channel::WhatsApp);
+        advance(&mut s, "3", &cat);
+        assert_eq!(s.step, Step::Landmark);
+        advance(&mut s, "د جومات سره", &cat);
+        assert_eq!(s.step, Step::Describe);
+        advance(&mut s, "مزي پرې شوي", &cat);
+        assert_eq!(s.description.as_deref(), Some("مزي پرې شوي"));
+        assert_eq!(s.step, Step::Photo);
+    }
+
+    #[test]
+    fn a_call_records_the_description_and_asks_no_landmark() {
+        let (mut s, cat) = at_district(Channel::Voice);
+        advance(&mut s, "12", &cat);
+        assert_eq!(s.step, Step::Describe, "a caller cannot type a landmark");
+        assert!(head(&s, &cat).contains(&t!(Lang::Ps, "voice-describe")));
+        described(&mut s, &cat, None, Some("https://gw/rec.mp3".into()));
+        assert_eq!(s.step, Step::Confirm, "no photos on a call");
+        assert_eq!(head_prompt(&s, &cat).as_deref(), Some("voice-confirm"));
+        assert_eq!(item_prompts(&s, &cat), ["ussd-send", "ussd-cancel"]);
+    }
+
+    #[test]
+    fn where_is_my_report_is_on_every_channels_first_menu() {
+        let cat = catalog();
+        let mut s = State::start(Channel::Ussd, Some(Lang::En));
+        let last = items(&s, &cat).len();
+        assert_eq!(items(&s, &cat)[last - 1], "Where is my report?");
+        assert_eq!(item_prompts(&s, &cat).len(), last, "a prompt for each item");
+        advance(&mut s, &last.to_string(), &cat);
+        assert_eq!(s.step, Step::StatusKey);
+        assert!(matches!(advance(&mut s, "x", &cat), Reply::Continue(_)));
+        assert!(matches!(
+            advance(&mut s, "۴۲", &cat),
+            Reply::Status { reference: 42 }
+        ));
+        let all = all_prompts(&cat);
+        for p in [
+            "service-a",
+            "question-a-one",
+            "answer-a-one-v13",
+            "district-d35",
+            "press-36",
+        ] {
+            assert!(all.iter().any(|x| x == p), "{p}");
+        }
+    }
+
     proptest! {
         #[test]
         fn no_input_breaks_the_menus(inputs in proptest::collection::vec("\\PC{0,30}|[0-9]{1,3}|[0-9 ,#]{1,8}", 0..14)) {
@@ -1008,7 +1250,7 @@ mod tests {
             for input in &inputs {
                 match advance(&mut s, input, &cat) {
                     Reply::Continue(t) | Reply::End(t) => prop_assert!(t.chars().count() <= LIMIT),
-                    Reply::Submit | Reply::Lookup { .. } | Reply::QuizStart { .. } | Reply::QuizAnswer { .. } => break,
+                    Reply::Submit | Reply::Lookup { .. } | Reply::QuizStart { .. } | Reply::QuizAnswer { .. } | Reply::Status { .. } => break,
                 }
             }
         }

@@ -415,6 +415,10 @@ async fn converse(
             let (words, end) = call.quiz_answer(s, &token, &question, chosen).await?;
             (vec![text(phone, &words)], end)
         }
+        ussd::Reply::Status { reference } => (
+            vec![text(phone, &call.status(reference, lang).await?)],
+            true,
+        ),
     };
     let lang = s.lang;
     if ended {
@@ -446,6 +450,7 @@ async fn open(
         &Session {
             state: s,
             ended: None,
+            silent: 0,
         },
     )
     .await?;
@@ -481,6 +486,7 @@ async fn end(state: &AppState, phone: &Phone, key: &str) -> Result<(), Error> {
         &Session {
             state: ussd::State::default(),
             ended: Some(String::new()),
+            silent: 0,
         },
     )
     .await

@@ -246,7 +246,7 @@ pub async fn submit(
         photos.push(encoded);
     }
     let voice = match sub.voice {
-        Some(bytes) => Some(store_voice(state, bytes, lang).await?),
+        Some(bytes) => Some(store_voice(&state.files, bytes, lang).await?),
         None => None,
     };
 
@@ -369,14 +369,13 @@ pub async fn submit(
 
 /// Keep a recording of a report's description, with the staff-only documents (a voice is
 /// personal): checked to be a recording, and no larger than a channel's audio may be.
-async fn store_voice(state: &AppState, bytes: Vec<u8>, lang: Lang) -> Result<files::Encoded> {
+async fn store_voice(store: &files::Store, bytes: Vec<u8>, lang: Lang) -> Result<files::Encoded> {
     let max = crate::platform::whatsapp::MAX_AUDIO_BYTES;
     if bytes.len() > max {
         return Err(files::PhotoError::TooLarge.into_error(lang, max));
     }
     let encoded = files::audio(bytes).map_err(|e| e.into_error(lang, max))?;
-    state
-        .files
+    store
         .put(files::Area::Documents, &encoded)
         .await
         .map_err(|e| e.into_error(lang, max))?;
@@ -384,9 +383,9 @@ async fn store_voice(state: &AppState, bytes: Vec<u8>, lang: Lang) -> Result<fil
 }
 
 /// A call's recording of report `id`, fetched after the call: kept as its description aloud.
-pub async fn attach_voice(state: &AppState, id: i64, bytes: Vec<u8>) -> Result<()> {
-    let encoded = store_voice(state, bytes, Lang::En).await?;
-    let mut tx = state.db.begin().await?;
+pub async fn attach_voice(db: &Db, store: &files::Store, id: i64, bytes: Vec<u8>) -> Result<()> {
+    let encoded = store_voice(store, bytes, Lang::En).await?;
+    let mut tx = db.begin().await?;
     let file = files::record(&mut tx, &encoded).await?;
     store::set_voice(&mut tx, id, file.id).await?;
     tx.commit().await?;

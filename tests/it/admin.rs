@@ -20,6 +20,8 @@ async fn password_link(app: &TestApp, email: &str) -> String {
 }
 
 /// A form of the PESCO administration page: its token, the department, and `extra`.
+const WA_SECRET: &str = "whatsapp-app-secret-for-tests";
+
 fn form<'a>(csrf: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut v = vec![("csrf", csrf), ("department", "pesco")];
     v.extend_from_slice(extra);
@@ -36,6 +38,12 @@ on_both!(
         let app = spawn_with(backend, |c| {
             c.channel_secret = Some(SECRET.into());
             c.sms_gateway = "smssync".into();
+            // WhatsApp on (its replies are only read from the outbox here).
+            c.whatsapp_phone_number_id = Some("1".into());
+            c.whatsapp_access_token = Some("t".into());
+            c.whatsapp_app_secret = Some(WA_SECRET.into());
+            c.whatsapp_verify_token = Some("v".into());
+            c.whatsapp_api_base = "http://127.0.0.1:9/v21.0".into();
         })
         .await;
         app.add_user("sp@pesco.gov.pk", Role::Manager, Some("pesco"), None)
@@ -370,6 +378,60 @@ on_both!(
             services_menu.contains("خراب میٹر"),
             "the USSD menu: {services_menu}"
         );
+        // …WhatsApp's list of PESCO's services…
+        let whatsapp = |id: &'static str, content: serde_json::Value| {
+            let mut message =
+                serde_json::json!({"from": "923001112299", "id": id, "timestamp": "1765000000"});
+            for (k, v) in content.as_object().unwrap() {
+                message[k] = v.clone();
+            }
+            let body = serde_json::to_vec(&serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": "1",
+                "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp", "messages": [message]}}]}]}))
+            .unwrap();
+            let req = app
+                .client
+                .post(app.at("/channels/whatsapp"))
+                .header(
+                    "x-hub-signature-256",
+                    khidmat::platform::whatsapp::sign(WA_SECRET, &body),
+                )
+                .body(body);
+            async move { assert_eq!(req.send().await.unwrap().status(), 200) }
+        };
+        whatsapp(
+            "wa.adm.1",
+            serde_json::json!({"type": "text", "text": {"body": "سلام"}}),
+        )
+        .await;
+        whatsapp("wa.adm.2", serde_json::json!({"type": "interactive", "interactive": {"type": "list_reply", "list_reply": {"id": pesco, "title": "…"}}})).await;
+        let (listed,): (String,) = app
+            .db
+            .fetch_one(query(
+                "SELECT body FROM sms_outbox WHERE gateway = 'whatsapp' ORDER BY id DESC LIMIT 1",
+            ))
+            .await
+            .unwrap();
+        assert!(listed.contains("خراب میٹر"), "WhatsApp: {listed}");
+        // …and a call's menu.
+        let voice = |digits: Option<String>| {
+            let mut form: Vec<(&str, String)> = vec![
+                ("isActive", "1".into()),
+                ("sessionId", "adm-call".into()),
+                ("callerNumber", "+923001112299".into()),
+            ];
+            if let Some(d) = digits {
+                form.push(("dtmfDigits", d));
+            }
+            let req = app
+                .client
+                .post(app.at(&format!("/channels/voice/africastalking?key={SECRET}")))
+                .form(&form);
+            async move { req.send().await.unwrap().text().await.unwrap() }
+        };
+        voice(None).await;
+        voice(Some("2".into())).await;
+        let spoken = voice(Some(pesco.clone())).await;
+        assert!(spoken.contains("خراب میٹر"), "a call: {spoken}");
 
         // A report answers the question; taking that choice away is refused, naming the reports.
         app.report(&[

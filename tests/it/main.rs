@@ -32,5 +32,6 @@ mod registers;
 mod security;
 mod staff;
 mod upgrade;
+mod voice;
 mod web;
 mod whatsapp;

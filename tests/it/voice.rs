@@ -1,0 +1,464 @@
+//! Voice calls, driven as the gateways drive them: Africa's Talking's form posts answered in its
+//! voice XML, and Twilio's, signed, answered in TwiML. A caller walks the same menus as USSD by
+//! pressing keys, describes the problem after the beep, and hears the reference. On both stores.
+
+use std::sync::{Arc, Mutex};
+
+use khidmat::platform::db::query;
+use khidmat::platform::identity::Role;
+
+use crate::helpers::{eventually, login, spawn_with, Backend, TestApp};
+use crate::on_both;
+
+const SECRET: &str = "gateway-secret-for-tests";
+const TWILIO_TOKEN: &str = "twilio-auth-token-for-tests";
+const CALLER: &str = "+923001234567";
+
+/// An MP3 as a gateway records it (an ID3 header, then frames).
+fn mp3() -> Vec<u8> {
+    let mut v = b"ID3\x03\x00\x00\x00\x00\x00\x0a".to_vec();
+    v.extend((0..600u32).map(|i| (i * 13 % 251) as u8));
+    v
+}
+
+/// Where the gateway keeps its recordings: serves `/rec.mp3`, counting the fetches.
+async fn recordings() -> (String, Arc<Mutex<usize>>) {
+    let fetched: Arc<Mutex<usize>> = Arc::default();
+    let count = fetched.clone();
+    let app = axum::Router::new().route(
+        "/rec.mp3",
+        axum::routing::get(move || {
+            let count = count.clone();
+            async move {
+                *count.lock().unwrap() += 1;
+                ([("content-type", "audio/mpeg")], mp3())
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://127.0.0.1:{port}/rec.mp3"), fetched)
+}
+
+async fn app_with(backend: Backend) -> TestApp {
+    spawn_with(backend, |c| {
+        c.channel_secret = Some(SECRET.into());
+        c.twilio_auth_token = Some(TWILIO_TOKEN.into());
+    })
+    .await
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The words a response says, in order.
+fn says(xml: &str) -> Vec<String> {
+    xml.split("<Say")
+        .skip(1)
+        .filter_map(|s| {
+            let start = s.find('>')? + 1;
+            let end = s.find("</Say>")?;
+            Some(unescape(&s[start..end]))
+        })
+        .collect()
+}
+
+/// The key the response says to press for the choice whose words hold `needle`.
+fn key_for(xml: &str, needle: &str) -> Option<String> {
+    says(xml)
+        .into_iter()
+        .find(|s| s.contains(needle))
+        .map(|s| s.chars().filter(|c| c.is_ascii_digit()).collect::<String>())
+}
+
+/// One call on one gateway: each request's form, in its dialect.
+struct Call<'a> {
+    app: &'a TestApp,
+    twilio: bool,
+    session: &'a str,
+}
+
+impl Call<'_> {
+    fn path(&self) -> String {
+        let gateway = if self.twilio {
+            "twilio"
+        } else {
+            "africastalking"
+        };
+        format!("/channels/voice/{gateway}?key={SECRET}")
+    }
+
+    fn form(&self, digits: Option<&str>, recording: Option<&str>) -> Vec<(String, String)> {
+        let mut f: Vec<(&str, &str)> = if self.twilio {
+            vec![
+                ("CallSid", self.session),
+                ("AccountSid", "AC00000000000000000000000000000000"),
+                ("From", CALLER),
+                ("To", "+923110000000"),
+                ("CallStatus", "in-progress"),
+                ("Direction", "inbound"),
+            ]
+        } else {
+            vec![
+                ("isActive", "1"),
+                ("sessionId", self.session),
+                ("direction", "Inbound"),
+                ("callerNumber", CALLER),
+                ("destinationNumber", "+923110000000"),
+            ]
+        };
+        let (d, r) = if self.twilio {
+            ("Digits", "RecordingUrl")
+        } else {
+            ("dtmfDigits", "recordingUrl")
+        };
+        if let Some(x) = digits {
+            f.push((d, x));
+        }
+        if let Some(x) = recording {
+            f.push((r, x));
+        }
+        f.into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    }
+
+    async fn post(
+        &self,
+        form: &[(String, String)],
+        signature: Option<String>,
+    ) -> reqwest::Response {
+        let url = self.app.at(&self.path());
+        let mut req = self.app.client.post(&url).form(form);
+        if self.twilio {
+            let sig = signature.unwrap_or_else(|| {
+                khidmat::channels::voice::twilio_signature(TWILIO_TOKEN, &url, form)
+            });
+            req = req.header("x-twilio-signature", sig);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Press `digits` (or record at `recording`); the XML the gateway is answered.
+    async fn press(&self, digits: Option<&str>, recording: Option<&str>) -> String {
+        let resp = self.post(&self.form(digits, recording), None).await;
+        assert_eq!(resp.status(), 200);
+        assert!(resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/xml"));
+        let xml = resp.text().await.unwrap();
+        assert!(
+            xml.starts_with("<?xml") && xml.contains("<Response>"),
+            "{xml}"
+        );
+        xml
+    }
+}
+
+/// The menus to a report of kunda in Peshawar, described aloud; returns the last response.
+async fn report_by_call(
+    call: &Call<'_>,
+    lang_key: &str,
+    w: (&str, &str, &str, &str),
+    recording: &str,
+) -> String {
+    let (pesco, kunda, which_district, peshawar) = w;
+    let first = call.press(None, None).await;
+    let menu_verb = if call.twilio { "<Gather" } else { "<GetDigits" };
+    assert!(first.contains(menu_verb), "{first}");
+    assert!(
+        says(&first).iter().any(|s| s.contains("English")),
+        "{first}"
+    );
+    let xml = call.press(Some(lang_key), None).await;
+    let xml = call
+        .press(Some(&key_for(&xml, pesco).expect("PESCO")), None)
+        .await;
+    let mut xml = call
+        .press(Some(&key_for(&xml, kunda).expect("kunda")), None)
+        .await;
+    // The questions, answered with the first choice, until the districts (nine a page).
+    let mut steps = 0;
+    while key_for(&xml, peshawar).is_none() {
+        let districts = says(&xml).iter().any(|s| s.contains(which_district));
+        xml = call
+            .press(Some(if districts { "0" } else { "1" }), None)
+            .await;
+        steps += 1;
+        assert!(steps < 10, "{xml}");
+    }
+    let xml = call
+        .press(Some(&key_for(&xml, peshawar).expect("Peshawar")), None)
+        .await;
+    assert!(
+        xml.contains("<Record"),
+        "the description is recorded: {xml}"
+    );
+    assert!(xml.contains("playBeep=\"true\""), "{xml}");
+    let confirm = call.press(None, Some(recording)).await;
+    assert!(confirm.contains(menu_verb), "{confirm}");
+    call.press(Some("1"), None).await
+}
+
+on_both!(
+    a_caller_reports_by_voice_in_urdu_and_staff_hear_the_recording,
+    |backend| async move {
+        let (rec, fetched) = recordings().await;
+        let app = app_with(backend).await;
+        // The department recorded one Urdu prompt: it is played; the rest is spoken.
+        let prompts = app.data_dir.join("prompts/ur");
+        std::fs::create_dir_all(&prompts).unwrap();
+        std::fs::write(prompts.join("ussd-department.mp3"), mp3()).unwrap();
+
+        let call = Call {
+            app: &app,
+            twilio: false,
+            session: "ATVId_1",
+        };
+        let first = call.press(None, None).await;
+        assert!(
+            first.contains("<GetDigits") && first.contains("finishOnKey=\"#\""),
+            "{first}"
+        );
+        let departments = call.press(Some("2"), None).await;
+        assert!(
+            !departments.contains(['\u{2068}', '\u{2069}', '\u{200e}']),
+            "no direction marks for the voice to stumble on: {departments}"
+        );
+        let play = format!(
+            "<Play url=\"{}/channels/voice/prompts/ur/ussd-department.mp3\"/>",
+            app.url
+        );
+        assert!(
+            departments.contains(&play),
+            "the recording, not speech: {departments}"
+        );
+        let served = app
+            .get("/channels/voice/prompts/ur/ussd-department.mp3")
+            .await;
+        assert_eq!(served.status(), 200);
+        assert_eq!(served.bytes().await.unwrap().to_vec(), mp3());
+        assert_eq!(
+            app.get("/channels/voice/prompts/ur/..%2Fsecret.mp3")
+                .await
+                .status(),
+            404
+        );
+
+        let call = Call {
+            app: &app,
+            twilio: false,
+            session: "ATVId_2",
+        };
+        let end = report_by_call(&call, "2", ("پیسکو", "کنڈا", "کون سا ضلع", "پشاور"), &rec).await;
+        assert!(!end.contains("<GetDigits"), "the call ends: {end}");
+        let said = says(&end).join(" ");
+        assert!(said.contains("موصول"), "{said}");
+        let (id, channel, lang): (i64, String, String) = app
+            .db
+            .fetch_one(query("SELECT id, channel, lang FROM reports"))
+            .await
+            .unwrap();
+        assert_eq!((channel.as_str(), lang.as_str()), ("voice", "ur"));
+        let spelled: String = id.to_string().chars().map(|c| format!("{c} ")).collect();
+        assert!(
+            said.contains(spelled.trim_end()),
+            "the reference digit by digit: {said}"
+        );
+        // The reference comes by SMS too.
+        let sms: (String,) = app
+            .db
+            .fetch_one(
+                query("SELECT body FROM sms_outbox WHERE phone = $1 AND report_id = $2")
+                    .bind(CALLER)
+                    .bind(id),
+            )
+            .await
+            .unwrap();
+        assert!(sms.0.contains(&id.to_string()), "{sms:?}");
+        // The recording is fetched after the call and played to the department.
+        eventually(|| {
+            let db = app.db.clone();
+            async move { khidmat::reports::voice(&db, id).await.unwrap().map(|_| ()) }
+        })
+        .await;
+        assert_eq!(*fetched.lock().unwrap(), 1);
+        app.add_user(
+            "officer@pesco.test",
+            Role::Officer,
+            Some("pesco"),
+            Some("peshawar"),
+        )
+        .await;
+        let (b, _) = login(&app, "officer@pesco.test").await;
+        let audio = b
+            .get(app.at(&format!("/staff/reports/{id}/voice")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(audio.status(), 200);
+        assert_eq!(audio.headers()["content-type"], "audio/mpeg");
+        assert_eq!(audio.bytes().await.unwrap().to_vec(), mp3());
+        // The gateway's last notice, once the call is over.
+        let over = app
+            .client
+            .post(app.at(&call.path()))
+            .form(&[
+                ("isActive", "0"),
+                ("sessionId", "ATVId_2"),
+                ("callerNumber", CALLER),
+                ("durationInSeconds", "95"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(over.status(), 200);
+        assert_eq!(app.count("reports").await, 1);
+        assert_eq!(
+            app.count("impact_events WHERE channel = 'voice' AND kind = 'report_submitted'")
+                .await,
+            1
+        );
+    }
+);
+
+on_both!(
+    a_twilio_call_in_pashto_is_signed_reports_and_asks_after_its_report,
+    |backend| async move {
+        let (rec, _) = recordings().await;
+        let app = app_with(backend).await;
+        // Forged or missing signatures, and a wrong key, are refused.
+        let call = Call {
+            app: &app,
+            twilio: true,
+            session: "CA1",
+        };
+        let form = call.form(None, None);
+        assert_eq!(
+            call.post(&form, Some("bm90IGl0".into())).await.status(),
+            403
+        );
+        let unsigned = app
+            .client
+            .post(app.at(&call.path()))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unsigned.status(), 403);
+        let wrong_key = app
+            .client
+            .post(app.at("/channels/voice/twilio?key=guess"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong_key.status(), 403);
+        assert_eq!(app.count("ussd_sessions").await, 0);
+        // Africa's Talking with a request that names no caller, or a caller abroad: 400, said.
+        for form in [
+            vec![("isActive", "1"), ("sessionId", "x")],
+            vec![("isActive", "1"), ("sessionId", "x"), ("callerNumber", "+14155550100")],
+            vec![("isActive", "1"), ("callerNumber", CALLER)],
+        ] {
+            let resp = app
+                .client
+                .post(app.at(&format!("/channels/voice/africastalking?key={SECRET}")))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 400);
+            assert!(!resp.text().await.unwrap().is_empty(), "it says why");
+        }
+
+        let end = report_by_call(
+            &call,
+            "3",
+            ("پیسکو", "کونډه", "کومه ولسوالي", "پېښور"),
+            &rec,
+        )
+        .await;
+        assert!(end.ends_with("<Hangup/></Response>"), "{end}");
+        assert!(says(&end).join(" ").contains("ترلاسه شو"), "{end}");
+        let (id, lang): (i64, String) = app
+            .db
+            .fetch_one(query("SELECT id, lang FROM reports"))
+            .await
+            .unwrap();
+        assert_eq!(lang, "ps");
+
+        // Another call asks where it stands: the last choice of the first menu, then the number.
+        let ask = Call {
+            app: &app,
+            twilio: true,
+            session: "CA2",
+        };
+        ask.press(None, None).await;
+        let menu = ask.press(Some("3"), None).await;
+        let key = key_for(&menu, "زما شکایت چېرته دی").expect("the status choice");
+        let prompt = ask.press(Some(&key), None).await;
+        assert!(says(&prompt).join(" ").contains("شمېره"), "{prompt}");
+        let answer = ask.press(Some(&format!("{id}#")), None).await;
+        let said = says(&answer).join(" ");
+        let spelled: String = id.to_string().chars().map(|c| format!("{c} ")).collect();
+        assert!(said.contains(spelled.trim_end()), "{said}");
+        assert!(said.contains("تر غور لاندې"), "open, in Pashto: {said}");
+
+        // A silent caller is asked again twice, then told goodbye.
+        let quiet = Call {
+            app: &app,
+            twilio: true,
+            session: "CA3",
+        };
+        quiet.press(None, None).await;
+        for _ in 0..2 {
+            assert!(quiet.press(None, None).await.contains("<Gather"));
+        }
+        let bye = quiet.press(None, None).await;
+        assert!(
+            bye.contains("<Hangup/>") && !bye.contains("<Gather"),
+            "{bye}"
+        );
+    }
+);
+
+on_both!(
+    the_operator_lists_the_prompts_each_language_lacks,
+    |backend| async move {
+        let app = app_with(backend).await;
+        let dir = app.data_dir.join("prompts/ps");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("service-kunda.mp3"), mp3()).unwrap();
+        std::fs::write(dir.join("press-1.wav"), mp3()).unwrap();
+        let (ok, out, err) = crate::cli::khidmat(
+            &app.data_dir,
+            app.database_url.as_deref(),
+            &["voice", "prompts"],
+            None,
+        );
+        assert!(ok, "{out}{err}");
+        let section = |lang: &str| {
+            out.split(&format!("\n{lang}: "))
+                .nth(1)
+                .unwrap_or_else(|| panic!("{lang} in {out}"))
+                .split("\n")
+                .take_while(|l| !l.chars().next().is_some_and(|c| c.is_ascii_lowercase()) || l.starts_with("  "))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let ps = section("ps");
+        assert!(ps.starts_with("2 of "), "{ps}");
+        assert!(!ps.contains("ps/service-kunda.mp3") && !ps.contains("ps/press-1."), "{ps}");
+        assert!(ps.contains("ps/district-peshawar.mp3") && ps.contains("ps/ussd-department.mp3"), "{ps}");
+        let ur = section("ur");
+        assert!(ur.starts_with("0 of ") && ur.contains("ur/service-kunda.mp3"), "{ur}");
+    }
+);
