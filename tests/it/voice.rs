@@ -365,7 +365,11 @@ on_both!(
         // Africa's Talking with a request that names no caller, or a caller abroad: 400, said.
         for form in [
             vec![("isActive", "1"), ("sessionId", "x")],
-            vec![("isActive", "1"), ("sessionId", "x"), ("callerNumber", "+14155550100")],
+            vec![
+                ("isActive", "1"),
+                ("sessionId", "x"),
+                ("callerNumber", "+14155550100"),
+            ],
             vec![("isActive", "1"), ("callerNumber", CALLER)],
         ] {
             let resp = app
@@ -450,15 +454,26 @@ on_both!(
                 .nth(1)
                 .unwrap_or_else(|| panic!("{lang} in {out}"))
                 .split("\n")
-                .take_while(|l| !l.chars().next().is_some_and(|c| c.is_ascii_lowercase()) || l.starts_with("  "))
+                .take_while(|l| {
+                    !l.chars().next().is_some_and(|c| c.is_ascii_lowercase()) || l.starts_with("  ")
+                })
                 .collect::<Vec<_>>()
                 .join("\n")
         };
         let ps = section("ps");
         assert!(ps.starts_with("2 of "), "{ps}");
-        assert!(!ps.contains("ps/service-kunda.mp3") && !ps.contains("ps/press-1."), "{ps}");
-        assert!(ps.contains("ps/district-peshawar.mp3") && ps.contains("ps/ussd-department.mp3"), "{ps}");
+        assert!(
+            !ps.contains("ps/service-kunda.mp3") && !ps.contains("ps/press-1."),
+            "{ps}"
+        );
+        assert!(
+            ps.contains("ps/district-peshawar.mp3") && ps.contains("ps/ussd-department.mp3"),
+            "{ps}"
+        );
         let ur = section("ur");
-        assert!(ur.starts_with("0 of ") && ur.contains("ur/service-kunda.mp3"), "{ur}");
+        assert!(
+            ur.starts_with("0 of ") && ur.contains("ur/service-kunda.mp3"),
+            "{ur}"
+        );
     }
 );
