@@ -707,34 +707,24 @@ mod tests {
 
     #[test]
     fn twilios_signature_matches_its_documentation() {
-        // Twilio's own worked example (twilio.com/docs/usage/security).
+        // The vector of Twilio's own request-validator tests (twilio-python).
         let form: Vec<(String, String)> = [
-            ("CallSid", "CA1234567890ABCDE"),
-            ("Caller", "+12349013030"),
-            ("Digits", "1234"),
-            ("From", "+12349013030"),
             ("To", "+18005551212"),
+            ("CallSid", "CA1234567890ABCDE"),
+            ("Digits", "1234"),
+            ("From", "+14158675309"),
+            ("Caller", "+14158675309"),
         ]
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let url = "https://example.com/myapp.php?foo=1&bar=2";
-        assert_eq!(
-            twilio_signature("12345", url, &form),
-            "GvWf1cFY/Q7PnoempGyD5oXAezc="
-        );
-        assert!(twilio_signature_ok(
-            "12345",
-            url,
-            &form,
-            Some("GvWf1cFY/Q7PnoempGyD5oXAezc=")
-        ));
-        assert!(!twilio_signature_ok(
-            "12345",
-            url,
-            &form,
-            Some("GvWf1cFY/Q7PnoempGyD5oXAezd=")
-        ));
+        let url = "https://mycompany.com/myapp.php?foo=1&bar=2";
+        let expected = "RSOYDt4T1cUTdK1PDd93/VVr8B8=";
+        assert_eq!(twilio_signature("12345", url, &form), expected);
+        assert!(twilio_signature_ok("12345", url, &form, Some(expected)));
+        let other = "https://mycompany.com/myapp.php?foo=1&bar=3";
+        assert!(!twilio_signature_ok("12345", other, &form, Some(expected)));
+        assert!(!twilio_signature_ok("12346", url, &form, Some(expected)));
         assert!(!twilio_signature_ok("12345", url, &form, None));
     }
 
