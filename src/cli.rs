@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::app::Application;
 use crate::platform::config::Config;
 use crate::platform::db::Db;
+use crate::platform::i18n::Lang;
 use crate::platform::identity::{self, NewUser, Role};
 
 #[derive(Parser)]
@@ -249,10 +250,15 @@ enum WorkflowCommand {
 
 #[derive(Subcommand)]
 enum VoiceCommand {
-    /// List, for each language, the recorded prompts the menus can play that the prompts
-    /// directory (DATA_DIR/prompts/LANG/NAME.mp3 or .wav) does not have yet. A call says those
-    /// with the gateway's speech instead.
+    /// List, for each language, the prompts the menus can play that nobody has recorded yet
+    /// (a call says those with the gateway's speech), with the words each says.
     Prompts,
+    /// Keep a directory of recordings as prompts: DIR/LANG/NAME.mp3 (or .wav), LANG being en,
+    /// ur or ps and NAME a prompt's name as `voice prompts` lists it.
+    Import {
+        /// The directory.
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -478,6 +484,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Voice {
             command: VoiceCommand::Prompts,
         } => voice_prompts(&config).await,
+        Command::Voice {
+            command: VoiceCommand::Import { dir },
+        } => voice_import(&config, dir).await,
         Command::Benefits {
             command:
                 BenefitsCommand::VerifyDraw {
@@ -762,22 +771,71 @@ async fn register_import(config: &Config, name: String, file: PathBuf) -> anyhow
 /// `khidmat voice prompts`: what each language still lacks.
 async fn voice_prompts(config: &Config) -> anyhow::Result<()> {
     let db = open(config).await?;
-    let dir = crate::channels::voice::prompts_dir(config);
-    let found = crate::channels::missing_prompts(config, &db)
-        .await
-        .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
-    println!("prompts directory: {}", dir.display());
-    for (lang, missing, total) in found {
+    for lang in [Lang::En, Lang::Ur, Lang::Ps] {
+        let all = crate::channels::voice_prompts(&db, lang)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+        let missing: Vec<_> = all.iter().filter(|p| p.recorded.is_none()).collect();
         println!(
-            "{}: {} of {total} recorded, {} missing",
+            "{}: {} of {} recorded, {} missing",
             lang.code(),
-            total - missing.len(),
+            all.len() - missing.len(),
+            all.len(),
             missing.len()
         );
-        for name in missing {
-            println!("  {}/{name}.mp3", lang.code());
+        for p in missing {
+            println!("  {}/{}.mp3  {}", lang.code(), p.name, p.words);
         }
     }
+    Ok(())
+}
+
+/// `khidmat voice import DIR`: keep every recording `DIR/LANG/NAME.mp3` (or `.wav`) as a prompt.
+async fn voice_import(config: &Config, dir: PathBuf) -> anyhow::Result<()> {
+    let db = open(config).await?;
+    let files = crate::platform::files::Store::from_config(config)?;
+    let mut found = Vec::new();
+    for lang in [Lang::En, Lang::Ur, Lang::Ps] {
+        let Ok(entries) = std::fs::read_dir(dir.join(lang.code())) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            let name = path.file_stem().and_then(|n| n.to_str()).map(str::to_owned);
+            let ext = path.extension().and_then(|x| x.to_str()).unwrap_or("");
+            if let (Some(name), "mp3" | "wav") = (name, ext) {
+                found.push((lang, name, path));
+            }
+        }
+    }
+    anyhow::ensure!(
+        !found.is_empty(),
+        "no recordings in {}: put them at LANG/NAME.mp3 (or .wav), LANG being en, ur or ps",
+        dir.display()
+    );
+    let bar = indicatif::ProgressBar::new(found.len() as u64);
+    let mut refused = Vec::new();
+    for (lang, name, path) in &found {
+        let bytes = std::fs::read(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        let who = (CLI_ACTOR, crate::admin::Power::Platform);
+        if let Err(e) =
+            crate::channels::set_voice_prompt(&db, &files, who, (*lang, name), Some(bytes)).await
+        {
+            refused.push(format!("{}: {}", path.display(), e.message()));
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    println!(
+        "{} prompts kept, {} refused",
+        found.len() - refused.len(),
+        refused.len()
+    );
+    for r in &refused {
+        println!("  {r}");
+    }
+    anyhow::ensure!(refused.is_empty(), "some recordings were refused");
     Ok(())
 }
 

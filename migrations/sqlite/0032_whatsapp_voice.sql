@@ -26,3 +26,14 @@ CREATE TABLE voice_recordings (
     url TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
+
+-- The recorded prompts a call plays (docs/CHANNELS.md), one per message or menu item and
+-- language, kept in the file store like any file (so every node plays the same): uploaded in
+-- the admin pages or loaded with `khidmat voice import`.
+CREATE TABLE voice_prompts (
+    lang TEXT NOT NULL,
+    name TEXT NOT NULL,
+    file_id INTEGER NOT NULL REFERENCES photos(id),
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (lang, name)
+);

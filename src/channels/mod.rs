@@ -874,19 +874,52 @@ async fn menus_of(
     })
 }
 
-/// For each language, the recorded prompts a call could play that the prompts directory
-/// lacks, and how many prompts the menus have in all (`khidmat voice prompts`).
-pub async fn missing_prompts(
-    config: &crate::platform::config::Config,
+/// The prompts a call can play in `lang`, recorded or not: what `khidmat voice prompts` and
+/// the admin page list.
+pub async fn voice_prompts(
     db: &crate::platform::db::Db,
-) -> Result<Vec<(Lang, Vec<String>, usize)>, Error> {
+    lang: Lang,
+) -> Result<Vec<voice::Prompt>, Error> {
     let districts = crate::platform::org::districts(db).await?;
     let menus = menus_of(db, &districts).await?;
-    let total = ussd::all_prompts(&menus.catalog).len();
-    Ok([Lang::En, Lang::Ur, Lang::Ps]
+    let recorded = voice::Recorded::load(db).await?;
+    Ok(voice::prompts(&menus.catalog, &recorded, lang))
+}
+
+/// Keep a recording as the prompt `name` in `lang` (`bytes`), or with `None` forget it, for one
+/// who administers `power`: a department's managers record their department's prompts (its
+/// name, services, questions and answers), platform administrators any.
+pub async fn set_voice_prompt(
+    db: &crate::platform::db::Db,
+    files: &crate::platform::files::Store,
+    (actor, power): (&str, crate::admin::Power),
+    (lang, name): (Lang, &str),
+    bytes: Option<Vec<u8>>,
+) -> Result<(), Error> {
+    let districts = crate::platform::org::districts(db).await?;
+    let menus = menus_of(db, &districts).await?;
+    let owner = voice::prompts(&menus.catalog, &voice::Recorded::load(db).await?, lang)
         .into_iter()
-        .map(|l| (l, voice::missing_prompts(config, &menus.catalog, l), total))
-        .collect())
+        .find(|p| p.name == name)
+        .map(|p| p.department);
+    match (owner, power) {
+        (None, _) => {
+            return Err(Error::BadRequest(t!(
+                lang,
+                "voice-err-prompt-name",
+                name = name.to_owned()
+            )))
+        }
+        (Some(_), crate::admin::Power::Platform) => {}
+        (Some(Some(d)), p) => p.over(d)?,
+        (Some(None), _) => return Err(Error::NotFound(lang.t("voice-err-prompt-shared"))),
+    }
+    match bytes {
+        Some(b) => voice::save_prompt(db, files, (actor, lang), name, b, &menus.catalog).await,
+        None => voice::remove_prompt(db, actor, lang, name)
+            .await
+            .map(|_| ()),
+    }
 }
 
 /// One USSD request: `text` is every input of the session so far, joined by `*`.

@@ -94,3 +94,44 @@ pub async fn save_ussd_session(
     .await?;
     Ok(())
 }
+
+/// Every recorded prompt: `(lang, name, sha256, content type)`.
+pub async fn prompts(db: &Db) -> Result<Vec<(String, String, String, String)>, sqlx::Error> {
+    db.fetch_all(query(
+        "SELECT v.lang, v.name, p.sha256, p.content_type FROM voice_prompts v JOIN photos p ON p.id = v.file_id",
+    ))
+    .await
+}
+
+/// Keep `file_id` as the prompt `name` in `lang` (replacing one recorded before).
+pub async fn set_prompt(
+    tx: &mut Tx,
+    lang: &str,
+    name: &str,
+    file_id: i64,
+) -> Result<(), sqlx::Error> {
+    tx.execute(
+        query(
+            "INSERT INTO voice_prompts (lang, name, file_id, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (lang, name) DO UPDATE SET file_id = excluded.file_id, updated_at = excluded.updated_at",
+        )
+        .bind(lang)
+        .bind(name)
+        .bind(file_id)
+        .bind(Utc::now()),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Forget the prompt `name` in `lang` (the call says its words again); false if none was kept.
+pub async fn remove_prompt(tx: &mut Tx, lang: &str, name: &str) -> Result<bool, sqlx::Error> {
+    let n = tx
+        .execute(
+            query("DELETE FROM voice_prompts WHERE lang = $1 AND name = $2")
+                .bind(lang)
+                .bind(name),
+        )
+        .await?;
+    Ok(n == 1)
+}

@@ -20,6 +20,8 @@ use crate::reports::model::Service;
 use crate::t;
 
 pub const LIMIT: usize = 182;
+/// The languages of the first menu, in its order.
+pub const LANGS: [Lang; 3] = [Lang::En, Lang::Ur, Lang::Ps];
 const LANDMARK_MAX: usize = 200;
 /// Room kept on a test question's screen for the verdict on the one before.
 const VERDICT_MAX: usize = 40;
@@ -342,7 +344,7 @@ fn menu(head: &str, items: &[String], page: usize, lang: Lang) -> String {
 fn items(state: &State, cat: &Catalog) -> Vec<String> {
     let lang = state.lang;
     match state.step {
-        Step::Lang => vec!["English".into(), "اردو".into(), "پښتو".into()],
+        Step::Lang => LANGS.iter().map(|l| l.native_name().to_owned()).collect(),
         Step::Department => cat
             .departments
             .iter()
@@ -428,7 +430,8 @@ pub fn item_prompts(state: &State, cat: &Catalog) -> Vec<String> {
             )
             .chain(std::iter::once("ussd-status-item".into()))
             .collect(),
-        Step::TheoryKind => vec!["quiz-practice".into(), "quiz-mock".into()],
+        // Said with the test's own numbers, which no recording knows.
+        Step::TheoryKind => vec![],
         Step::Service => cat
             .departments
             .get(state.department)
@@ -482,14 +485,23 @@ pub fn head_prompt(state: &State, cat: &Catalog) -> Option<String> {
     })
 }
 
-/// Every recorded prompt the menus can say (see [`item_prompts`] and [`head_prompt`]), for
-/// `khidmat voice prompts` to list what a language still lacks.
-pub fn all_prompts(cat: &Catalog) -> Vec<String> {
-    let mut v: Vec<String> = [
-        "voice-welcome",
-        "lang-en",
-        "lang-ur",
-        "lang-ps",
+/// Every recorded prompt the menus can say in `lang` (see [`item_prompts`] and
+/// [`head_prompt`]), with the words it says: what a department records, and what
+/// `khidmat voice prompts` and the admin pages list as missing.
+pub fn all_prompts(cat: &Catalog, lang: Lang) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = vec![
+        ("voice-welcome".into(), "Khidmat خدمت".into()),
+        (
+            format!("lang-{}", lang.code()),
+            t!(
+                lang,
+                "voice-press",
+                name = lang.native_name(),
+                n = LANGS.iter().position(|l| *l == lang).unwrap_or(0) + 1
+            ),
+        ),
+    ];
+    for key in [
         "ussd-department",
         "ussd-service",
         "ussd-district",
@@ -503,34 +515,52 @@ pub fn all_prompts(cat: &Catalog) -> Vec<String> {
         "ussd-status-key",
         "voice-more",
         "voice-goodbye",
-    ]
-    .map(String::from)
-    .to_vec();
+    ] {
+        v.push((key.into(), lang.t(key)));
+    }
     let mut longest = cat.departments.len() + cat.registers.len() + cat.banks.len() + 1;
-    for (_, services) in &cat.departments {
+    for (name, services) in &cat.departments {
         if let Some(s) = services.first() {
-            v.push(format!("department-{}", s.department_slug));
+            v.push((
+                format!("department-{}", s.department_slug),
+                name.get(lang).to_owned(),
+            ));
         }
         longest = longest.max(services.len());
         for s in services {
-            v.push(format!("service-{}", s.code));
+            v.push((format!("service-{}", s.code), s.name.get(lang).to_owned()));
             for a in questions(s) {
-                v.push(format!("question-{}-{}", s.code, a.code));
+                v.push((
+                    format!("question-{}-{}", s.code, a.code),
+                    a.description.get(lang).to_owned(),
+                ));
                 longest = longest.max(a.values.len() + 1);
                 for value in &a.values {
-                    v.push(format!("answer-{}-{}-{}", s.code, a.code, value.key));
+                    v.push((
+                        format!("answer-{}-{}-{}", s.code, a.code, value.key),
+                        value.name.get(lang).to_owned(),
+                    ));
                 }
             }
         }
     }
-    v.extend(cat.registers.iter().map(|r| format!("register-{}", r.0)));
-    if !cat.banks.is_empty() {
-        v.extend(["quiz-practice".to_owned(), "quiz-mock".to_owned()]);
+    for r in &cat.registers {
+        v.push((
+            format!("register-{}", r.0),
+            t!(lang, "ussd-check", name = r.1.get(lang).to_owned()),
+        ));
     }
-    v.extend(cat.banks.iter().map(|b| format!("quiz-{}", b.code)));
-    v.extend(cat.districts.iter().map(|d| format!("district-{}", d.0)));
+    for b in &cat.banks {
+        v.push((
+            format!("quiz-{}", b.code),
+            t!(lang, "ussd-quiz", name = b.name.get(lang).to_owned()),
+        ));
+    }
+    for (slug, name) in cat.districts_in(lang) {
+        v.push((format!("district-{slug}"), name));
+    }
     longest = longest.max(cat.districts.len());
-    v.extend((1..=longest).map(|n| format!("press-{n}")));
+    v.extend((1..=longest).map(|n| (format!("press-{n}"), t!(lang, "voice-press-n", n = n))));
     v
 }
 
@@ -847,7 +877,7 @@ pub fn advance(state: &mut State, input: &str, cat: &Catalog) -> Reply {
     }
     match state.step {
         Step::Lang => {
-            state.lang = [Lang::En, Lang::Ur, Lang::Ps][k - 1];
+            state.lang = LANGS[k - 1];
             go(state, Step::Department);
         }
         Step::Department if k == options.len() => go(state, Step::StatusKey),
@@ -1228,16 +1258,22 @@ mod tests {
             advance(&mut s, "۴۲", &cat),
             Reply::Status { reference: 42 }
         ));
-        let all = all_prompts(&cat);
+        let all = all_prompts(&cat, Lang::Ps);
         for p in [
             "service-a",
             "question-a-one",
             "answer-a-one-v13",
             "district-d35",
             "press-36",
+            "lang-ps",
         ] {
-            assert!(all.iter().any(|x| x == p), "{p}");
+            assert!(all.iter().any(|x| x.0 == p), "{p}");
         }
+        assert!(all.iter().all(|x| !x.1.is_empty()), "each says something");
+        assert!(
+            !all.iter().any(|x| x.0 == "lang-ur"),
+            "Urdu offers itself in Urdu"
+        );
     }
 
     proptest! {

@@ -10,7 +10,7 @@
 //! fetched by the `voice.fetch` job and kept as the report's voice note; the caller hears the
 //! reference digit by digit and gets it by SMS.
 
-use std::path::{Path, PathBuf};
+use std::collections::HashMap;
 
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
@@ -206,13 +206,7 @@ enum Speech {
     Say(String, Lang),
 }
 
-/// Where the prompts are kept: `{data_dir}/prompts/{lang}/{name}.mp3` (or `.wav`).
-pub fn prompts_dir(config: &Config) -> PathBuf {
-    config.data_dir.join("prompts")
-}
-
-/// A prompt's name is a message's or an item's (`service-kunda`): nothing that leaves its
-/// directory.
+/// A prompt's name is a message's or an item's (`service-kunda`): nothing else reaches a path.
 fn prompt_name_ok(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 120
@@ -221,56 +215,180 @@ fn prompt_name_ok(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
-/// The recorded prompt `name` in `lang`, if the department supplied one: its file name.
-fn prompt_file(dir: &Path, lang: Lang, name: &str) -> Option<String> {
-    if !prompt_name_ok(name) {
-        return None;
+/// The recordings a call plays: MP3 and WAV, which both gateways take.
+fn extension(content_type: &str) -> Option<&'static str> {
+    match content_type {
+        "audio/mpeg" => Some("mp3"),
+        "audio/wav" => Some("wav"),
+        _ => None,
     }
-    ["mp3", "wav"].iter().find_map(|ext| {
-        let file = format!("{name}.{ext}");
-        dir.join(lang.code()).join(&file).is_file().then_some(file)
-    })
 }
 
-/// The prompts a language lacks, of every prompt the menus can say.
-pub fn missing_prompts(config: &Config, cat: &ussd::Catalog, lang: Lang) -> Vec<String> {
-    let dir = prompts_dir(config);
-    ussd::all_prompts(cat)
+/// The prompts recorded, by language and name: their file's digest and type.
+pub struct Recorded(HashMap<(Lang, String), (String, String)>);
+
+impl Recorded {
+    pub async fn load(db: &Db) -> Result<Recorded, sqlx::Error> {
+        Ok(Recorded(
+            store::prompts(db)
+                .await?
+                .into_iter()
+                .filter_map(|(lang, name, sha, ct)| Some(((Lang::parse(&lang)?, name), (sha, ct))))
+                .collect(),
+        ))
+    }
+
+    /// The file name `name` is served as in `lang`, if recorded (`service-kunda.mp3`).
+    fn file(&self, lang: Lang, name: &str) -> Option<String> {
+        let (_, ct) = self.0.get(&(lang, name.to_owned()))?;
+        Some(format!("{name}.{}", extension(ct)?))
+    }
+
+    fn get(&self, lang: Lang, name: &str) -> Option<&(String, String)> {
+        self.0.get(&(lang, name.to_owned()))
+    }
+}
+
+/// One prompt the menus can play: its name, the words it says, and its recording's address
+/// (under `/channels/voice/prompts/`) if one is kept.
+pub struct Prompt {
+    pub name: String,
+    pub words: String,
+    pub recorded: Option<String>,
+    /// The department whose menus it belongs to (a department, a service, its questions and
+    /// answers); `None` for the words every department shares.
+    pub department: Option<i64>,
+}
+
+/// The department a prompt belongs to (its managers record it); `None` for the shared words.
+fn owner(cat: &ussd::Catalog, name: &str) -> Option<i64> {
+    let services = || cat.departments.iter().flat_map(|d| d.1.iter());
+    if let Some(slug) = name.strip_prefix("department-") {
+        return services()
+            .find(|s| s.department_slug == slug)
+            .map(|s| s.department_id);
+    }
+    // The longest service code that starts the rest (codes may hold dashes).
+    let rest = ["service-", "question-", "answer-"]
+        .iter()
+        .find_map(|p| name.strip_prefix(p))?;
+    services()
+        .filter(|s| rest == s.code || rest.starts_with(&format!("{}-", s.code)))
+        .max_by_key(|s| s.code.len())
+        .map(|s| s.department_id)
+}
+
+/// Every prompt of `lang`, recorded or not.
+pub fn prompts(cat: &ussd::Catalog, recorded: &Recorded, lang: Lang) -> Vec<Prompt> {
+    ussd::all_prompts(cat, lang)
         .into_iter()
-        .filter(|p| prompt_file(&dir, lang, p).is_none())
+        .map(|(name, words)| Prompt {
+            recorded: recorded
+                .file(lang, &name)
+                .map(|f| format!("/channels/voice/prompts/{}/{f}", lang.code())),
+            department: owner(cat, &name),
+            name,
+            words,
+        })
         .collect()
 }
 
-/// A prompt file, for the gateway to play.
+/// Keep `bytes` as the prompt `name` in `lang`, for `actor`: a known prompt, an MP3 or WAV
+/// recording (by its bytes), stored like any file; audited.
+pub async fn save_prompt(
+    db: &Db,
+    files: &crate::platform::files::Store,
+    (actor, lang): (&str, Lang),
+    name: &str,
+    bytes: Vec<u8>,
+    cat: &ussd::Catalog,
+) -> Result<(), Error> {
+    let bad = |m: String| Error::BadRequest(m);
+    if !ussd::all_prompts(cat, lang).iter().any(|(n, _)| n == name) {
+        return Err(bad(t!(
+            lang,
+            "voice-err-prompt-name",
+            name = name.to_owned()
+        )));
+    }
+    let max = crate::platform::whatsapp::MAX_AUDIO_BYTES;
+    if bytes.len() > max {
+        return Err(crate::platform::files::PhotoError::TooLarge.into_error(lang, max));
+    }
+    let encoded = crate::platform::files::audio(bytes)
+        .ok()
+        .filter(|e| extension(e.content_type).is_some())
+        .ok_or_else(|| bad(lang.t("voice-err-prompt-audio")))?;
+    files
+        .put(crate::platform::files::Area::Photos, &encoded)
+        .await
+        .map_err(|e| e.into_error(lang, max))?;
+    let mut tx = db.begin().await?;
+    let file = crate::platform::files::record(&mut tx, &encoded).await?;
+    store::set_prompt(&mut tx, lang.code(), name, file.id).await?;
+    crate::platform::audit::record(
+        &mut tx,
+        actor,
+        "voice.prompt",
+        "voice_prompt",
+        &format!("{}/{name}", lang.code()),
+        serde_json::json!({"after": encoded.sha256}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Forget the prompt `name` in `lang` (a call says its words again); audited.
+pub async fn remove_prompt(db: &Db, actor: &str, lang: Lang, name: &str) -> Result<bool, Error> {
+    let mut tx = db.begin().await?;
+    let removed = store::remove_prompt(&mut tx, lang.code(), name).await?;
+    if removed {
+        crate::platform::audit::record(
+            &mut tx,
+            actor,
+            "voice.prompt.remove",
+            "voice_prompt",
+            &format!("{}/{name}", lang.code()),
+            serde_json::json!({"after": null}),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(removed)
+}
+
+/// A prompt's recording, for the gateway to play.
 async fn prompt(
     State(state): State<AppState>,
     UrlPath((lang, file)): UrlPath<(String, String)>,
 ) -> Response {
-    let Some(lang) = Lang::parse(&lang) else {
-        return StatusCode::NOT_FOUND.into_response();
+    let found = async {
+        let lang = Lang::parse(&lang)?;
+        let (name, ext) = file.rsplit_once('.')?;
+        if !prompt_name_ok(name) {
+            return None;
+        }
+        let recorded = Recorded::load(&state.db).await.ok()?;
+        let (sha, ct) = recorded.get(lang, name)?.clone();
+        (extension(&ct) == Some(ext)).then_some(())?;
+        let bytes = state
+            .files
+            .get(crate::platform::files::Area::Photos, &sha, &ct)
+            .await
+            .ok()??;
+        Some((ct, bytes))
     };
-    let Some((name, ext)) = file.rsplit_once('.') else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    let content_type = match ext {
-        "mp3" => "audio/mpeg",
-        "wav" => "audio/wav",
-        _ => return StatusCode::NOT_FOUND.into_response(),
-    };
-    if !prompt_name_ok(name) {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    let path = prompts_dir(&state.config).join(lang.code()).join(&file);
-    match tokio::fs::read(path).await {
-        Ok(bytes) => (
+    match found.await {
+        Some((ct, bytes)) => (
             [
-                (header::CONTENT_TYPE, content_type),
-                (header::CACHE_CONTROL, "public, max-age=3600"),
+                (header::CONTENT_TYPE, ct),
+                (header::CACHE_CONTROL, "public, max-age=300".to_owned()),
             ],
             bytes,
         )
             .into_response(),
-        Err(_) => StatusCode::NOT_FOUND.into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 
@@ -281,13 +399,13 @@ struct Speaker<'a> {
     action: String,
     /// The public address prompts are fetched from.
     base: String,
-    dir: &'a Path,
+    recorded: &'a Recorded,
 }
 
 impl Speaker<'_> {
     /// `name`'s recording in `lang`, else `words` spoken.
     fn speak(&self, lang: Lang, name: Option<&str>, words: &str) -> Speech {
-        match name.and_then(|n| prompt_file(self.dir, lang, n)) {
+        match name.and_then(|n| self.recorded.file(lang, n)) {
             Some(file) => Speech::Play(format!(
                 "{}/channels/voice/prompts/{}/{file}",
                 self.base,
@@ -395,9 +513,8 @@ impl Speaker<'_> {
         parts.push(self.speak(lang, ussd::head_prompt(s, cat).as_deref(), &view.head));
         if s.step == ussd::Step::Lang {
             // Each language offers itself, in itself.
-            for (n, l) in [(1, Lang::En), (2, Lang::Ur), (3, Lang::Ps)] {
-                let name = ["English", "اردو", "پښتو"][n - 1];
-                let words = t!(l, "voice-press", name = name, n = n);
+            for (i, l) in ussd::LANGS.into_iter().enumerate() {
+                let words = t!(l, "voice-press", name = l.native_name(), n = i + 1);
                 parts.push(self.speak(l, Some(&format!("lang-{}", l.code())), &words));
             }
             return self.gather(&parts);
@@ -407,8 +524,8 @@ impl Speaker<'_> {
             let item = prompts.get(n - 1).map(String::as_str);
             let press = format!("press-{n}");
             match (
-                item.and_then(|i| prompt_file(self.dir, lang, i)),
-                prompt_file(self.dir, lang, &press),
+                item.and_then(|i| self.recorded.file(lang, i)),
+                self.recorded.file(lang, &press),
             ) {
                 (Some(_), Some(_)) => {
                     parts.push(self.speak(lang, item, name));
@@ -439,12 +556,15 @@ async fn answer(
     turn: Turn,
 ) -> Response {
     let base = state.config.base_url(headers);
-    let dir = prompts_dir(&state.config);
+    let recorded = match Recorded::load(&state.db).await {
+        Ok(r) => r,
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
     let speaker = Speaker {
         dialect,
         action: format!("{base}{uri}"),
         base,
-        dir: &dir,
+        recorded: &recorded,
     };
     match call(state, &speaker, turn).await {
         Ok(r) => r,

@@ -47,6 +47,15 @@ impl Lang {
         }
     }
 
+    /// The language's name in itself, as a language menu offers it.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Ur => "اردو",
+            Lang::Ps => "پښتو",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Lang> {
         let primary = s.trim().split(['-', '_']).next()?.to_ascii_lowercase();
         match primary.as_str() {

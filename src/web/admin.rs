@@ -51,6 +51,14 @@ pub fn router() -> Router<AppState> {
         .route("/staff/admin/site/secret", post(new_secret))
         .route("/staff/admin/site/district", post(save_district))
         .route(
+            "/staff/admin/prompts",
+            get(prompts_page)
+                .post(save_prompt)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::platform::whatsapp::MAX_AUDIO_BYTES + 64 * 1024,
+                )),
+        )
+        .route(
             "/staff/password/{token}",
             get(password_form).post(set_password),
         )
@@ -985,6 +993,123 @@ async fn save_district(
     };
     let r = site::save_district(&state, &staff, lang, &d).await;
     site_outcome(&state, &staff, lang, &csrf, &uri, r, "districts").await
+}
+
+// ---------------------------------------------------------------------------------------------
+// The recorded prompts of voice calls
+
+#[derive(Template)]
+#[template(path = "staff_admin_prompts.html")]
+struct PromptsPage {
+    p: Page,
+    /// The language whose prompts are listed.
+    code: String,
+    /// (code, name, shown)
+    langs: Vec<(String, String, bool)>,
+    rows: Vec<crate::channels::voice::Prompt>,
+    recorded: usize,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct PromptsQuery {
+    lang: Option<String>,
+}
+
+/// The prompts `power` records in `of`: a department's managers see their department's.
+async fn prompts_view(
+    state: &AppState,
+    staff: &Staff,
+    frame: (Lang, &Csrf, &axum::http::Uri),
+    power: Power,
+    of: Lang,
+) -> Result<PromptsPage, PageError> {
+    let (lang, csrf, uri) = frame;
+    let rows: Vec<crate::channels::voice::Prompt> = crate::channels::voice_prompts(&state.db, of)
+        .await
+        .or_page(lang)?
+        .into_iter()
+        .filter(|p| match power {
+            Power::Platform => true,
+            Power::Department(d) => p.department == Some(d),
+        })
+        .collect();
+    Ok(PromptsPage {
+        p: staff_page(state, lang, lang.t("admin-prompts"), uri, csrf, staff),
+        code: of.code().to_owned(),
+        langs: [Lang::En, Lang::Ur, Lang::Ps]
+            .iter()
+            .map(|l| (l.code().to_owned(), l.native_name().to_owned(), *l == of))
+            .collect(),
+        recorded: rows.iter().filter(|r| r.recorded.is_some()).count(),
+        rows,
+        error: None,
+    })
+}
+
+async fn prompts_page(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    Here { lang, csrf, uri }: Here,
+    Query(q): Query<PromptsQuery>,
+) -> Result<Response, PageError> {
+    let power = Power::of(&staff).map_err(|_| PageError::not_found(lang))?;
+    let of = q.lang.as_deref().and_then(Lang::parse).unwrap_or(lang);
+    let page = prompts_view(&state, &staff, (lang, &csrf, &uri), power, of).await?;
+    Ok(render(StatusCode::OK, &csrf, &page))
+}
+
+/// A recording uploaded as a prompt, or a prompt forgotten (`remove`).
+async fn save_prompt(
+    State(state): State<AppState>,
+    StaffPage(staff): StaffPage,
+    Here { lang, csrf, uri }: Here,
+    form: axum::extract::Multipart,
+) -> Result<Response, PageError> {
+    let power = Power::of(&staff).map_err(|_| PageError::not_found(lang))?;
+    let sent = super::read_checked(
+        &csrf,
+        form,
+        crate::platform::whatsapp::MAX_AUDIO_BYTES,
+        lang,
+    )
+    .await?;
+    let of = sent
+        .fields
+        .get("lang")
+        .and_then(|l| Lang::parse(l))
+        .ok_or_else(|| PageError::not_found(lang))?;
+    let name = sent.fields.get("name").cloned().unwrap_or_default();
+    let file = sent
+        .files
+        .into_iter()
+        .find(|(n, b)| n == "recording" && !b.is_empty())
+        .map(|(_, b)| b);
+    // No file is refused as "not a recording", once the caller may record this prompt at all.
+    let bytes = match sent.fields.contains_key("remove") {
+        true => None,
+        false => Some(file.unwrap_or_default()),
+    };
+    let r = crate::channels::set_voice_prompt(
+        &state.db,
+        &state.files,
+        (&staff.actor(), power),
+        (of, &name),
+        bytes,
+    )
+    .await;
+    match r {
+        Ok(()) => Ok(
+            Redirect::to(&format!("/staff/admin/prompts?lang={}#p-{name}", of.code()))
+                .into_response(),
+        ),
+        Err(e @ Error::BadRequest(_)) => {
+            let mut page = prompts_view(&state, &staff, (lang, &csrf, &uri), power, of).await?;
+            page.error = Some(e.message());
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &csrf, &page))
+        }
+        Err(e) => Err(e).or_page(lang),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

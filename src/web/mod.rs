@@ -542,11 +542,7 @@ impl Page {
             .iter()
             .map(|&l| LangLink {
                 code: l.code(),
-                label: match l {
-                    Lang::En => "English",
-                    Lang::Ur => "اردو",
-                    Lang::Ps => "پښتو",
-                },
+                label: l.native_name(),
                 href: format!("/lang/{}?{next}", l.code()),
                 current: l == self.lang,
             })

@@ -21,6 +21,13 @@ fn mp3() -> Vec<u8> {
     v
 }
 
+/// A WAV recording (RIFF, WAVE, then samples).
+fn wav() -> Vec<u8> {
+    let mut v = b"RIFF\x24\x08\x00\x00WAVEfmt ".to_vec();
+    v.extend((0..600u32).map(|i| (i * 11 % 251) as u8));
+    v
+}
+
 /// Where the gateway keeps its recordings: serves `/rec.mp3`, counting the fetches.
 async fn recordings() -> (String, Arc<Mutex<usize>>) {
     let fetched: Arc<Mutex<usize>> = Arc::default();
@@ -75,6 +82,36 @@ fn key_for(xml: &str, needle: &str) -> Option<String> {
         .into_iter()
         .find(|s| s.contains(needle))
         .map(|s| s.chars().filter(|c| c.is_ascii_digit()).collect::<String>())
+}
+
+/// Upload `bytes` as the prompt `(lang, name)` in the admin pages: `(status, where to or page)`.
+async fn upload(
+    b: &reqwest::Client,
+    app: &TestApp,
+    csrf: &str,
+    (lang, name): (&str, &str),
+    bytes: Vec<u8>,
+) -> (u16, String) {
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.to_owned())
+        .text("lang", lang.to_owned())
+        .text("name", name.to_owned())
+        .part(
+            "recording",
+            reqwest::multipart::Part::bytes(bytes).file_name("p.mp3"),
+        );
+    let r = b
+        .post(app.at("/staff/admin/prompts"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let to = r
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned());
+    (status, to.unwrap_or(r.text().await.unwrap()))
 }
 
 /// One call on one gateway: each request's form, in its dialect.
@@ -212,10 +249,58 @@ on_both!(
     |backend| async move {
         let (rec, fetched) = recordings().await;
         let app = app_with(backend).await;
-        // The department recorded one Urdu prompt: it is played; the rest is spoken.
-        let prompts = app.data_dir.join("prompts/ur");
-        std::fs::create_dir_all(&prompts).unwrap();
-        std::fs::write(prompts.join("ussd-department.mp3"), mp3()).unwrap();
+        // An administrator records one Urdu prompt in the admin pages: it is played; the rest
+        // is spoken.
+        app.add_user("root@kp.gov.pk", Role::Admin, None, None)
+            .await;
+        let (admin, csrf) = login(&app, "root@kp.gov.pk").await;
+        let (_, listing) = crate::helpers::page(&admin, &app, "/staff/admin/prompts?lang=ur").await;
+        assert!(
+            listing.contains("data-prompt=\"ussd-department\" data-recorded=\"false\""),
+            "{listing}"
+        );
+        assert!(
+            listing.contains("کون سا محکمہ"),
+            "the words to record, in Urdu"
+        );
+        let (status, to) = upload(&admin, &app, &csrf, ("ur", "ussd-department"), mp3()).await;
+        assert_eq!(status, 303, "{to}");
+        // Not a recording, or not a prompt: refused, saying why.
+        let (status, body) = upload(
+            &admin,
+            &app,
+            &csrf,
+            ("ur", "ussd-service"),
+            b"<html>".to_vec(),
+        )
+        .await;
+        assert_eq!(status, 422);
+        assert!(body.contains("MP3"), "{body}");
+        let (status, _) = upload(&admin, &app, &csrf, ("ur", "../../etc/passwd"), mp3()).await;
+        assert_eq!(status, 422);
+        // A department's manager records its own service's name, not the shared words.
+        app.add_user("sp@pesco.gov.pk", Role::Manager, Some("pesco"), None)
+            .await;
+        let (manager, mcsrf) = login(&app, "sp@pesco.gov.pk").await;
+        let (_, mine) = crate::helpers::page(&manager, &app, "/staff/admin/prompts?lang=ur").await;
+        assert!(
+            mine.contains("data-prompt=\"service-kunda\"")
+                && !mine.contains("data-prompt=\"ussd-department\""),
+            "{mine}"
+        );
+        assert!(
+            !mine.contains("data-prompt=\"service-challan"),
+            "another department's"
+        );
+        let (status, _) = upload(&manager, &app, &mcsrf, ("ur", "service-kunda"), mp3()).await;
+        assert_eq!(status, 303);
+        let (status, _) = upload(&manager, &app, &mcsrf, ("ur", "ussd-department"), mp3()).await;
+        assert_eq!(status, 404, "the shared words are the administrators'");
+        assert_eq!(app.count("voice_prompts").await, 2);
+        assert_eq!(
+            app.count("audit_log WHERE action = 'voice.prompt'").await,
+            2
+        );
 
         let call = Call {
             app: &app,
@@ -435,45 +520,82 @@ on_both!(
 );
 
 on_both!(
-    the_operator_lists_the_prompts_each_language_lacks,
+    the_operator_loads_recorded_prompts_and_lists_what_each_language_lacks,
     |backend| async move {
         let app = app_with(backend).await;
-        let dir = app.data_dir.join("prompts/ps");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("service-kunda.mp3"), mp3()).unwrap();
-        std::fs::write(dir.join("press-1.wav"), mp3()).unwrap();
-        let (ok, out, err) = crate::cli::khidmat(
-            &app.data_dir,
-            app.database_url.as_deref(),
-            &["voice", "prompts"],
-            None,
-        );
+        let dir = app.data_dir.join("recordings");
+        std::fs::create_dir_all(dir.join("ps")).unwrap();
+        std::fs::write(dir.join("ps/service-kunda.mp3"), mp3()).unwrap();
+        std::fs::write(dir.join("ps/press-1.mp3"), mp3()).unwrap();
+        std::fs::write(dir.join("ps/press-2.wav"), wav()).unwrap();
+        let run = |args: &[&str]| {
+            crate::cli::khidmat(&app.data_dir, app.database_url.as_deref(), args, None)
+        };
+        let (ok, out, err) = run(&["voice", "import", dir.to_str().unwrap()]);
         assert!(ok, "{out}{err}");
-        let section = |lang: &str| {
-            out.split(&format!("\n{lang}: "))
-                .nth(1)
-                .unwrap_or_else(|| panic!("{lang} in {out}"))
-                .split("\n")
-                .take_while(|l| {
-                    !l.chars().next().is_some_and(|c| c.is_ascii_lowercase()) || l.starts_with("  ")
-                })
+        assert!(out.contains("3 prompts kept, 0 refused"), "{out}");
+        // A file that is no recording, or names no prompt: refused, named, and the rest kept.
+        std::fs::write(dir.join("ps/ussd-service.mp3"), b"not sound").unwrap();
+        std::fs::write(dir.join("ps/no-such-prompt.mp3"), mp3()).unwrap();
+        let (ok, out, _) = run(&["voice", "import", dir.to_str().unwrap()]);
+        assert!(!ok, "{out}");
+        assert!(
+            out.contains("ussd-service.mp3") && out.contains("no-such-prompt.mp3"),
+            "{out}"
+        );
+        let (ok, out, err) = run(&["voice", "prompts"]);
+        assert!(ok, "{out}{err}");
+        // A language's part of the listing: its count, then its missing prompts.
+        let section = |lang: &str| -> String {
+            let mut lines = out
+                .lines()
+                .skip_while(|l| !l.starts_with(&format!("{lang}: ")));
+            let head = lines.next().unwrap_or_else(|| panic!("{lang} in {out}"));
+            std::iter::once(head)
+                .chain(lines.take_while(|l| l.starts_with("  ")))
                 .collect::<Vec<_>>()
                 .join("\n")
         };
         let ps = section("ps");
-        assert!(ps.starts_with("2 of "), "{ps}");
+        assert!(ps.starts_with("ps: 3 of "), "{ps}");
         assert!(
-            !ps.contains("ps/service-kunda.mp3") && !ps.contains("ps/press-1."),
+            !ps.contains("ps/service-kunda.mp3") && !ps.contains("ps/press-1.mp3"),
             "{ps}"
         );
         assert!(
-            ps.contains("ps/district-peshawar.mp3") && ps.contains("ps/ussd-department.mp3"),
-            "{ps}"
+            ps.contains("ps/district-peshawar.mp3  پېښور"),
+            "with the words to say: {ps}"
         );
         let ur = section("ur");
         assert!(
-            ur.starts_with("0 of ") && ur.contains("ur/service-kunda.mp3"),
+            ur.starts_with("ur: 0 of ") && ur.contains("ur/service-kunda.mp3"),
             "{ur}"
+        );
+        // The call plays what was loaded.
+        let call = Call {
+            app: &app,
+            twilio: false,
+            session: "ATVId_cli",
+        };
+        call.press(None, None).await;
+        let departments = call.press(Some("3"), None).await;
+        let pesco = key_for(&departments, "پیسکو").unwrap();
+        let services = call.press(Some(&pesco), None).await;
+        // Kunda is the second choice: its name, then "press 2", both recorded.
+        let base = format!("{}/channels/voice/prompts/ps", app.url);
+        assert!(
+            services.contains(&format!(
+                "<Play url=\"{base}/service-kunda.mp3\"/><Play url=\"{base}/press-2.wav\"/>"
+            )),
+            "{services}"
+        );
+        let wav_served = app.get("/channels/voice/prompts/ps/press-2.wav").await;
+        assert_eq!(wav_served.headers()["content-type"], "audio/wav");
+        assert_eq!(
+            app.get("/channels/voice/prompts/ps/press-2.mp3")
+                .await
+                .status(),
+            404
         );
     }
 );
