@@ -232,6 +232,7 @@ test("the administration pages in English, Urdu and Pashto: axe finds nothing se
       ["site", "/staff/admin/site?district=peshawar"],
       ["health", "/staff/admin/health"],
       ["service-new", "/staff/admin/services/new?department=wssp"],
+      ["prompts", "/staff/admin/prompts?lang=ps"],
     ]) {
       await root.goto(`${BASE}${path}${path.includes("?") ? "&" : "?"}locale=${lang}`);
       assert.equal(await root.getAttribute("html", "lang"), lang);
@@ -241,6 +242,43 @@ test("the administration pages in English, Urdu and Pashto: axe finds nothing se
   }
   assert.deepEqual(problems, [], problems.join("\n"));
   await root.context().close();
+});
+
+test("a manager records the Pashto name of the department for voice calls, and hears it back", async () => {
+  const page = await staff(process.env.WSSP_MANAGER_EMAIL);
+  // Pashto chosen with the language switch, as a person would.
+  await page.goto(`${BASE}/lang/ps?next=/staff/admin`);
+  await submit(page, 'a[href="/staff/admin/prompts"]');
+  // The recordings of the page's own language, Pashto, in a right-to-left page.
+  assert.equal(await page.getAttribute("html", "dir"), "rtl");
+  assert.ok(page.url().endsWith("/staff/admin/prompts"), page.url());
+  const row = page.locator('tr[data-prompt="department-wssp"]');
+  assert.equal(await row.getAttribute("data-recorded"), "false");
+  assert.ok((await row.textContent()).includes("د پېښور د اوبو او حفظ الصحې خدمتونه"));
+  // Only the department's own prompts, none of the shared words.
+  assert.equal(await page.locator('tr[data-prompt="ussd-department"]').count(), 0);
+  const recorded = Number(await page.getAttribute("#prompt-count", "data-recorded"));
+
+  // An MP3 (an ID3 header and frames), chosen as a phone or desktop would.
+  const mp3 = Buffer.concat([Buffer.from("ID3\x03\x00\x00\x00\x00\x00\x0a", "latin1"), Buffer.alloc(700, 0x55)]);
+  await page.selectOption("#prompt-name", "department-wssp");
+  await page.setInputFiles("#prompt-file", { name: "wssp.mp3", mimeType: "audio/mpeg", buffer: mp3 });
+  await submit(page, "#upload button");
+  assert.equal(await row.getAttribute("data-recorded"), "true");
+  assert.equal(Number(await page.getAttribute("#prompt-count", "data-recorded")), recorded + 1);
+  const src = await row.locator("audio").getAttribute("src");
+  const served = await page.request.get(`${BASE}${src}`);
+  assert.equal(served.status(), 200);
+  assert.equal(served.headers()["content-type"], "audio/mpeg");
+  assert.deepEqual(Buffer.from(await served.body()), mp3);
+
+  // A picture is not a recording: refused, in Pashto, and nothing changes.
+  await page.selectOption("#prompt-name", "department-wssp");
+  await page.setInputFiles("#prompt-file", { name: "x.mp3", mimeType: "audio/mpeg", buffer: Buffer.from("<svg/>") });
+  await submit(page, "#upload button");
+  assert.ok((await page.locator("#error").textContent()).includes("MP3"), await page.content());
+  assert.equal(await row.getAttribute("data-recorded"), "true");
+  await page.context().close();
 });
 
 async function shot(page, name) {
