@@ -1350,3 +1350,5 @@ admin-prompt-remove = Remove
 voice-err-prompt-name = "{ $name }" is not a prompt the menus say.
 voice-err-prompt-audio = Choose a recording: an MP3 or WAV file.
 voice-err-prompt-shared = The words every department shares are recorded by a platform administrator.
+ussd-find-item = Find a place near me
+ussd-find-kind = What are you looking for?

@@ -1350,3 +1350,5 @@ admin-prompt-remove = لرې یې کړئ
 voice-err-prompt-name = "{ $name }" داسې پرامپټ نه دی چې مینو یې وایي.
 voice-err-prompt-audio = یو ثبت وټاکئ: ‎MP3‎ یا ‎WAV‎ فایل.
 voice-err-prompt-shared = هغه الفاظ چې ټولې ادارې یې شریکوي، د پلاټفارم اداره کوونکی یې ثبتوي.
+ussd-find-item = نږدې ځای ومومئ
+ussd-find-kind = تاسو څه لټوئ؟

@@ -1350,3 +1350,5 @@ admin-prompt-remove = ہٹائیں
 voice-err-prompt-name = "{ $name }" ایسا پرامپٹ نہیں جو مینو میں بولا جاتا ہو۔
 voice-err-prompt-audio = ریکارڈنگ چنیں: ‎MP3‎ یا ‎WAV‎ فائل۔
 voice-err-prompt-shared = وہ الفاظ جو سب محکموں کے مشترک ہیں، پلیٹ فارم ایڈمنسٹریٹر ریکارڈ کرتا ہے۔
+ussd-find-item = قریب کوئی جگہ تلاش کریں
+ussd-find-kind = آپ کیا ڈھونڈ رہے ہیں؟

@@ -534,10 +534,22 @@ async fn find_reply(
         .iter()
         .find(|d| d.slug == slug)
         .expect("found above");
+    nearest_reply(state, kind, (d.hq_lat, d.hq_long), d.name(lang), lang).await
+}
+
+/// The three nearest verified places of `kind` to `point` (within 30 km), one a line with its
+/// distance and phone; or that there is none near `area`.
+async fn nearest_reply(
+    state: &AppState,
+    kind: &crate::directory::model::Kind,
+    (lat, long): (f64, f64),
+    area: &str,
+    lang: Lang,
+) -> Result<String, Error> {
     let query = crate::directory::index::Query {
         kind: kind.code.clone(),
-        lat: d.hq_lat,
-        long: d.hq_long,
+        lat,
+        long,
         radius_m: 30_000.0,
         filters: vec![],
         open_at: None,
@@ -549,7 +561,7 @@ async fn find_reply(
             lang,
             "sms-dir-none",
             kind = kind.name.get(lang).to_owned(),
-            area = d.name(lang).to_owned()
+            area = area.to_owned()
         ));
     }
     let lines: Vec<String> = found
@@ -827,6 +839,7 @@ struct Session {
 /// theory tests), read afresh for each request so that every channel shows a new service at once.
 struct Menus {
     catalog: ussd::Catalog,
+    kinds: Vec<crate::directory::model::Kind>,
     registers: Vec<crate::registers::Register>,
     banks: Vec<(quiz::BankSpec, i64)>,
 }
@@ -859,6 +872,7 @@ async fn menus_of(
         .collect();
     let registers = crate::registers::registers(db).await?;
     let banks = quiz::banks(db).await?;
+    let kinds = crate::directory::kinds(db).await?;
     let catalog = ussd::Catalog::new(services, districts)
         .with_registers(
             registers
@@ -866,8 +880,15 @@ async fn menus_of(
                 .map(|r| (r.spec.code.clone(), r.spec.name.clone()))
                 .collect(),
         )
-        .with_banks(banks.iter().map(|(b, _)| Arc::new(b.clone())).collect());
+        .with_banks(banks.iter().map(|(b, _)| Arc::new(b.clone())).collect())
+        .with_kinds(
+            kinds
+                .iter()
+                .map(|k| (k.code.clone(), k.name.clone()))
+                .collect(),
+        );
     Ok(Menus {
+        kinds,
         catalog,
         registers,
         banks,
@@ -938,6 +959,7 @@ async fn ussd(
         catalog,
         registers,
         banks,
+        kinds,
     } = menus(state).await?;
     let (mut session, seen) = match store::ussd_session(&state.db, id).await? {
         Some((json, seen)) => (
@@ -967,6 +989,7 @@ async fn ussd(
         catalog: &catalog,
         registers: &registers,
         banks: &banks,
+        kinds: &kinds,
     };
     let mut answer = (ussd::screen(&session.state, &catalog, None), false);
     for input in inputs.iter().skip(seen) {
@@ -997,6 +1020,17 @@ async fn ussd(
                 ),
                 true,
             ),
+            ussd::Reply::Find {
+                kind,
+                district,
+                location,
+            } => {
+                let lang = session.state.lang;
+                let words = call
+                    .find(&kind, district.as_deref(), location, lang)
+                    .await?;
+                (ussd::shorten(&words, ussd::LIMIT), true)
+            }
         };
         if answer.1 {
             break;
@@ -1048,6 +1082,7 @@ struct MenuCall<'a> {
     catalog: &'a ussd::Catalog,
     registers: &'a [crate::registers::Register],
     banks: &'a [(quiz::BankSpec, i64)],
+    kinds: &'a [crate::directory::model::Kind],
 }
 
 impl MenuCall<'_> {
@@ -1091,6 +1126,45 @@ impl MenuCall<'_> {
             tx.commit().await?;
         }
         Ok(a.reply)
+    }
+
+    /// The nearest places of `kind`: to a shared location, else to the district's centre;
+    /// counted as a directory search on this channel.
+    async fn find(
+        &self,
+        kind: &str,
+        district: Option<&str>,
+        location: Option<(f64, f64)>,
+        lang: Lang,
+    ) -> Result<String, Error> {
+        let Some(k) = self.kinds.iter().find(|k| k.code == kind) else {
+            return Ok(lang.t("ussd-invalid"));
+        };
+        let districts = self.state.districts().await?;
+        let d = district.and_then(|slug| districts.iter().find(|d| d.slug == slug));
+        let (point, area) = match (location, d) {
+            (Some(p), _) => (p, lang.t("channel-location-shared")),
+            (None, Some(d)) => ((d.hq_lat, d.hq_long), d.name(lang).to_owned()),
+            (None, None) => return Ok(lang.t("ussd-invalid")),
+        };
+        let words = nearest_reply(self.state, k, point, &area, lang).await?;
+        let mut tx = self.state.db.begin().await?;
+        impact::record(
+            &mut tx,
+            &impact::Event {
+                service: "directory",
+                kind: "directory_search",
+                code: Some(&k.code),
+                channel: self.channel,
+                district: d.map(|d| d.slug.as_str()),
+                department_id: k.department_id,
+                minutes_saved: 0,
+                citizen: Some(impact::Citizen::phone(self.phone)),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(words)
     }
 
     /// Start (or resume) a test of `bank` drawn from `pool`: its first unanswered question.

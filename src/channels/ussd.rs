@@ -35,6 +35,8 @@ pub struct Catalog {
     pub registers: Vec<(String, Text3)>,
     /// Theory test banks.
     pub banks: Vec<Arc<BankSpec>>,
+    /// Kinds of places to find: `(code, name)`.
+    pub kinds: Vec<(String, Text3)>,
 }
 
 impl Catalog {
@@ -51,7 +53,14 @@ impl Catalog {
             districts,
             registers: Vec::new(),
             banks: Vec::new(),
+            kinds: Vec::new(),
         }
+    }
+
+    /// The same menus, with "find a place" before "where is my report?".
+    pub fn with_kinds(mut self, kinds: Vec<(String, Text3)>) -> Catalog {
+        self.kinds = kinds;
+        self
     }
 
     /// The same menus, with theory tests after the registers.
@@ -110,6 +119,10 @@ pub enum Step {
     Photo,
     /// Typing a report's reference to hear where it stands.
     StatusKey,
+    /// Choosing a kind of place to find.
+    FindKind,
+    /// Where to look for it: a district (or, on WhatsApp, a shared location).
+    FindWhere,
 }
 
 /// Which channel walks the menus: each asks what it can carry. USSD types a landmark; WhatsApp
@@ -160,6 +173,9 @@ pub struct State {
     /// Photos sent: the channel's references to them (WhatsApp media ids).
     #[serde(default)]
     pub photos: Vec<String>,
+    /// The kind of place being looked for.
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 impl State {
@@ -217,6 +233,12 @@ pub enum Reply {
     },
     /// Say where report `reference` stands, and end.
     Status { reference: i64 },
+    /// Name the nearest places of `kind` to a district's centre or a shared location, and end.
+    Find {
+        kind: String,
+        district: Option<String>,
+        location: Option<(f64, f64)>,
+    },
 }
 
 /// A test question as a USSD screen: `n/total`, the question, its numbered options.
@@ -360,8 +382,11 @@ fn items(state: &State, cat: &Catalog) -> Vec<String> {
                     .filter(|b| !pool(b, lang).is_empty())
                     .map(|b| t!(lang, "ussd-quiz", name = b.name.get(lang).to_owned())),
             )
+            .chain((!cat.kinds.is_empty()).then(|| lang.t("ussd-find-item")))
             .chain(std::iter::once(lang.t("ussd-status-item")))
             .collect(),
+        Step::FindKind => cat.kinds.iter().map(|k| k.1.get(lang).to_owned()).collect(),
+        Step::FindWhere => cat.districts_in(lang).into_iter().map(|d| d.1).collect(),
         Step::TheoryKind => match state.bank.as_deref().and_then(|b| cat.bank(b)) {
             Some(b) => vec![
                 t!(lang, "ussd-quiz-practice", n = quiz_length(b, false, lang)),
@@ -428,7 +453,14 @@ pub fn item_prompts(state: &State, cat: &Catalog) -> Vec<String> {
                     .filter(|b| !pool(b, lang).is_empty())
                     .map(|b| format!("quiz-{}", b.code)),
             )
+            .chain((!cat.kinds.is_empty()).then(|| "ussd-find-item".into()))
             .chain(std::iter::once("ussd-status-item".into()))
+            .collect(),
+        Step::FindKind => cat.kinds.iter().map(|k| format!("kind-{}", k.0)).collect(),
+        Step::FindWhere => cat
+            .districts_in(lang)
+            .into_iter()
+            .map(|d| format!("district-{}", d.0))
             .collect(),
         // Said with the test's own numbers, which no recording knows.
         Step::TheoryKind => vec![],
@@ -478,6 +510,8 @@ pub fn head_prompt(state: &State, cat: &Catalog) -> Option<String> {
         Step::District => "ussd-district".into(),
         Step::Describe => "voice-describe".into(),
         Step::StatusKey => "ussd-status-key".into(),
+        Step::FindKind => "ussd-find-kind".into(),
+        Step::FindWhere => "ussd-district".into(),
         Step::Confirm => "voice-confirm".into(),
         Step::Photo | Step::Landmark | Step::RegisterKey | Step::Theory | Step::TheoryKind => {
             return None
@@ -518,7 +552,16 @@ pub fn all_prompts(cat: &Catalog, lang: Lang) -> Vec<(String, String)> {
     ] {
         v.push((key.into(), lang.t(key)));
     }
-    let mut longest = cat.departments.len() + cat.registers.len() + cat.banks.len() + 1;
+    if !cat.kinds.is_empty() {
+        for key in ["ussd-find-item", "ussd-find-kind"] {
+            v.push((key.into(), lang.t(key)));
+        }
+        for (code, name) in &cat.kinds {
+            v.push((format!("kind-{code}"), name.get(lang).to_owned()));
+        }
+    }
+    let mut longest = cat.departments.len() + cat.registers.len() + cat.banks.len() + 2;
+    longest = longest.max(cat.kinds.len());
     for (name, services) in &cat.departments {
         if let Some(s) = services.first() {
             v.push((
@@ -582,6 +625,8 @@ pub fn head(state: &State, cat: &Catalog) -> String {
         Step::District => t!(lang, "ussd-district"),
         Step::Landmark => t!(lang, "ussd-landmark"),
         Step::StatusKey => t!(lang, "ussd-status-key"),
+        Step::FindKind => t!(lang, "ussd-find-kind"),
+        Step::FindWhere => t!(lang, "ussd-district"),
         Step::Describe if state.channel == Channel::Voice => t!(lang, "voice-describe"),
         Step::Describe => t!(lang, "channel-describe"),
         Step::Photo if state.photos.is_empty() => t!(lang, "channel-photo"),
@@ -733,6 +778,13 @@ pub fn located(
     (lat, long): (f64, f64),
     district: Option<String>,
 ) -> Reply {
+    if state.step == Step::FindWhere {
+        return Reply::Find {
+            kind: state.kind.clone().unwrap_or_default(),
+            district,
+            location: Some((lat, long)),
+        };
+    }
     if !matches!(state.step, Step::District | Step::Landmark) {
         return Reply::Continue(screen(state, cat, Some(&t!(state.lang, "ussd-invalid"))));
     }
@@ -881,6 +933,20 @@ pub fn advance(state: &mut State, input: &str, cat: &Catalog) -> Reply {
             go(state, Step::Department);
         }
         Step::Department if k == options.len() => go(state, Step::StatusKey),
+        Step::Department if k + 1 == options.len() && !cat.kinds.is_empty() => {
+            go(state, Step::FindKind)
+        }
+        Step::FindKind => {
+            state.kind = Some(cat.kinds[k - 1].0.clone());
+            go(state, Step::FindWhere);
+        }
+        Step::FindWhere => {
+            return Reply::Find {
+                kind: state.kind.clone().unwrap_or_default(),
+                district: Some(cat.districts_in(lang)[k - 1].0.clone()),
+                location: None,
+            };
+        }
         Step::Department if k > cat.departments.len() + cat.registers.len() => {
             let offered: Vec<&Arc<BankSpec>> = cat
                 .banks
@@ -1276,6 +1342,50 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_place_is_found_near_a_district_or_a_shared_location() {
+        let cat = catalog().with_kinds(vec![
+            ("public-toilet".into(), text("Public toilets")),
+            ("school".into(), text("Schools")),
+        ]);
+        let mut s = State::start(Channel::WhatsApp, Some(Lang::Ur));
+        let n = items(&s, &cat).len();
+        assert_eq!(items(&s, &cat)[n - 2], t!(Lang::Ur, "ussd-find-item"));
+        assert_eq!(item_prompts(&s, &cat)[n - 2], "ussd-find-item");
+        advance(&mut s, &(n - 1).to_string(), &cat);
+        assert_eq!(s.step, Step::FindKind);
+        assert_eq!(
+            item_prompts(&s, &cat),
+            ["kind-public-toilet", "kind-school"]
+        );
+        advance(&mut s, "1", &cat);
+        assert_eq!(s.step, Step::FindWhere);
+        let mut by_district = s.clone();
+        match advance(&mut by_district, "3", &cat) {
+            Reply::Find {
+                kind,
+                district,
+                location,
+            } => {
+                assert_eq!(kind, "public-toilet");
+                assert_eq!(
+                    district.as_deref(),
+                    Some(cat.districts_in(Lang::Ur)[2].0.as_str())
+                );
+                assert!(location.is_none());
+            }
+            _ => panic!("a search"),
+        }
+        match located(&mut s, &cat, (34.0, 71.5), None) {
+            Reply::Find { location, .. } => assert_eq!(location, Some((34.0, 71.5))),
+            _ => panic!("a search near the location"),
+        }
+        // Without kinds of places, the first menu does not offer the search.
+        let plain = catalog();
+        let first = State::start(Channel::Ussd, Some(Lang::En));
+        assert!(!items(&first, &plain).contains(&t!(Lang::En, "ussd-find-item")));
+    }
+
     proptest! {
         #[test]
         fn no_input_breaks_the_menus(inputs in proptest::collection::vec("\\PC{0,30}|[0-9]{1,3}|[0-9 ,#]{1,8}", 0..14)) {
@@ -1286,7 +1396,7 @@ mod tests {
             for input in &inputs {
                 match advance(&mut s, input, &cat) {
                     Reply::Continue(t) | Reply::End(t) => prop_assert!(t.chars().count() <= LIMIT),
-                    Reply::Submit | Reply::Lookup { .. } | Reply::QuizStart { .. } | Reply::QuizAnswer { .. } | Reply::Status { .. } => break,
+                    Reply::Submit | Reply::Lookup { .. } | Reply::QuizStart { .. } | Reply::QuizAnswer { .. } | Reply::Status { .. } | Reply::Find { .. } => break,
                 }
             }
         }

@@ -602,6 +602,7 @@ async fn call(state: &AppState, speaker: &Speaker<'_>, turn: Turn) -> Result<Res
         catalog: cat,
         registers: &menus.registers,
         banks: &menus.banks,
+        kinds: &menus.kinds,
     };
     let s = &mut session.state;
     let reply = match (&turn.recording, &turn.digits) {
@@ -687,6 +688,17 @@ async fn call(state: &AppState, speaker: &Speaker<'_>, turn: Turn) -> Result<Res
         }
         Some(ussd::Reply::Status { reference }) => {
             let words = call.status(reference, lang).await?;
+            ended = Some(words.clone());
+            speaker.end(&[Speech::Say(words, lang)])
+        }
+        Some(ussd::Reply::Find {
+            kind,
+            district,
+            location,
+        }) => {
+            let words = call
+                .find(&kind, district.as_deref(), location, lang)
+                .await?;
             ended = Some(words.clone());
             speaker.end(&[Speech::Say(words, lang)])
         }

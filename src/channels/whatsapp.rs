@@ -345,9 +345,15 @@ async fn converse(
     }
     let Some(mut session) = session else {
         // A new conversation: the menus, in the language of the words (or the last one used).
+        // Arabic script without Pashto's own letters ("سلام") is Urdu, unless this number
+        // last wrote in Pashto.
+        let last = last_language(state, phone).await?;
         let lang = match &input {
-            Input::Words(w) => super::sms::script_lang(w),
-            _ => last_language(state, phone).await?.unwrap_or(Lang::Ur),
+            Input::Words(w) => match (super::sms::script_lang(w), last) {
+                (Lang::Ur, Some(Lang::Ps)) => Lang::Ps,
+                (script, _) => script,
+            },
+            _ => last.unwrap_or(Lang::Ur),
         };
         let s = ussd::State::start(ussd::Channel::WhatsApp, Some(lang));
         let event = Some(("reports", "menu_session", None, None));
@@ -380,6 +386,7 @@ async fn converse(
         catalog: cat,
         registers: &menus.registers,
         banks: &menus.banks,
+        kinds: &menus.kinds,
     };
     let invalid = lang.t("ussd-invalid");
     let (out, ended) = match reply {
@@ -419,6 +426,16 @@ async fn converse(
             vec![text(phone, &call.status(reference, lang).await?)],
             true,
         ),
+        ussd::Reply::Find {
+            kind,
+            district,
+            location,
+        } => {
+            let words = call
+                .find(&kind, district.as_deref(), location, lang)
+                .await?;
+            (vec![text(phone, &words)], true)
+        }
     };
     let lang = s.lang;
     if ended {
@@ -525,7 +542,7 @@ fn show(phone: &Phone, s: &ussd::State, cat: &ussd::Catalog, note: Option<&str>)
         head = format!("{head}\n\n{}", lang.t("whatsapp-language-hint"));
     }
     let mut out = Vec::new();
-    if s.step == ussd::Step::District {
+    if matches!(s.step, ussd::Step::District | ussd::Step::FindWhere) {
         let ask = lang.t("whatsapp-location-ask");
         out.push(Out {
             payload: wa::location_request(phone, &ask),

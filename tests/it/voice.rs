@@ -599,3 +599,39 @@ on_both!(
         );
     }
 );
+
+on_both!(
+    a_caller_hears_the_nearest_public_toilets_of_a_district_in_urdu,
+    |backend| async move {
+        let app = app_with(backend).await;
+        let call = Call {
+            app: &app,
+            twilio: false,
+            session: "ATVId_find",
+        };
+        call.press(None, None).await;
+        let first = call.press(Some("2"), None).await;
+        let find = key_for(&first, "قریب کوئی جگہ تلاش کریں").expect("find a place");
+        let kinds = call.press(Some(&find), None).await;
+        let toilets = key_for(&kinds, "عوامی بیت الخلا").expect("public toilets");
+        let mut xml = call.press(Some(&toilets), None).await;
+        let mut pages = 0;
+        let peshawar = loop {
+            if let Some(k) = key_for(&xml, "پشاور") {
+                break k;
+            }
+            xml = call.press(Some("0"), None).await;
+            pages += 1;
+            assert!(pages < 6, "{xml}");
+        };
+        let answer = call.press(Some(&peshawar), None).await;
+        assert!(!answer.contains("<GetDigits"), "the call ends: {answer}");
+        let said = says(&answer).join(" ");
+        assert!(said.contains("عوامی بیت الخلا،"), "{said}");
+        assert_eq!(
+            app.count("impact_events WHERE channel = 'voice' AND kind = 'directory_search'")
+                .await,
+            1
+        );
+    }
+);

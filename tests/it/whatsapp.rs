@@ -736,3 +736,45 @@ on_both!(
         }
     }
 );
+
+on_both!(
+    a_citizen_finds_the_nearest_public_toilet_by_sharing_a_location_in_pashto,
+    |backend| async move {
+        let g = graph().await;
+        let app = app_with(backend, &g, false).await;
+        let mut chat = Chat::new(&app, "923339998877");
+        let out = chat.send(words("پښتو")).await;
+        let menu = out.last().unwrap();
+        let find = option(menu, "نږدې ځای ومومئ").expect("find a place, on the first menu");
+        let out = chat.send(chose(&find)).await;
+        let kinds = out.last().unwrap();
+        assert!(body(kinds).contains("تاسو څه لټوئ"), "{kinds}");
+        let toilets = option(kinds, "عامه تشنابونه").expect("public toilets");
+        let out = chat.send(chose(&toilets)).await;
+        assert!(
+            out.iter()
+                .any(|m| m["interactive"]["type"] == "location_request_message"),
+            "{out:?}"
+        );
+        // Standing by Firdous Chowk.
+        let out = chat
+            .send(json!({"type": "location", "location": {"latitude": 34.0047, "longitude": 71.5590}}))
+            .await;
+        let answer = body(&out[0]);
+        let first = answer.lines().next().unwrap_or("");
+        assert!(
+            first.starts_with("1) عامه تشناب، فردوس چوک"),
+            "nearest first: {answer}"
+        );
+        assert!(answer.lines().count() <= 3, "{answer}");
+        assert_eq!(
+            app.count("impact_events WHERE channel = 'whatsapp' AND kind = 'directory_search' AND code = 'public-toilet'")
+                .await,
+            1
+        );
+        // The conversation is over: a greeting opens the menus again, in Pashto still (its
+        // script alone would say Urdu).
+        let out = chat.send(words("سلام")).await;
+        assert!(option(out.last().unwrap(), "نږدې ځای ومومئ").is_some());
+    }
+);
