@@ -160,20 +160,7 @@ async fn inbound_sms(
     if store::complete_message(&mut tx, gateway, external_id, &reply).await? {
         crate::platform::sms::queue(&mut tx, &state.config, phone, &reply, lang, report_id).await?;
         if let Some(e) = &event {
-            impact::record(
-                &mut tx,
-                &impact::Event {
-                    service: e.service,
-                    kind: e.kind,
-                    code: e.code.as_deref(),
-                    channel: "sms",
-                    district: None,
-                    department_id: e.department_id,
-                    minutes_saved: 0,
-                    citizen: Some(impact::Citizen::phone(phone)),
-                },
-            )
-            .await?;
+            e.record(&mut tx, "sms", phone).await?;
         }
     }
     tx.commit().await?;
@@ -258,6 +245,32 @@ struct SmsEvent {
     kind: &'static str,
     code: Option<String>,
     department_id: Option<i64>,
+}
+
+impl SmsEvent {
+    /// Count it, for the number that asked, on `channel`.
+    async fn record(
+        &self,
+        tx: &mut crate::platform::db::Tx,
+        channel: &str,
+        phone: &Phone,
+    ) -> Result<(), Error> {
+        impact::record(
+            tx,
+            &impact::Event {
+                service: self.service,
+                kind: self.kind,
+                code: self.code.as_deref(),
+                channel,
+                district: None,
+                department_id: self.department_id,
+                minutes_saved: 0,
+                citizen: Some(impact::Citizen::phone(phone)),
+            },
+        )
+        .await?;
+        Ok(())
+    }
 }
 
 impl SmsAnswer {
@@ -993,44 +1006,11 @@ async fn ussd(
     };
     let mut answer = (ussd::screen(&session.state, &catalog, None), false);
     for input in inputs.iter().skip(seen) {
-        answer = match ussd::advance(&mut session.state, input, &catalog) {
-            ussd::Reply::Continue(s) => (s, false),
-            ussd::Reply::End(s) => (s, true),
-            ussd::Reply::Submit => (call.submit(&session.state, Fetched::default()).await?, true),
-            ussd::Reply::Lookup { register, key } => (
-                call.lookup(&register, &key, session.state.lang).await?,
-                true,
-            ),
-            ussd::Reply::QuizStart { bank, mock, pool } => {
-                call.quiz_start(&mut session.state, &bank, mock, &pool)
-                    .await?
-            }
-            ussd::Reply::QuizAnswer {
-                token,
-                question,
-                chosen,
-            } => {
-                call.quiz_answer(&mut session.state, &token, &question, chosen)
-                    .await?
-            }
-            ussd::Reply::Status { reference } => (
-                ussd::shorten(
-                    &call.status(reference, session.state.lang).await?,
-                    ussd::LIMIT,
-                ),
-                true,
-            ),
-            ussd::Reply::Find {
-                kind,
-                district,
-                location,
-            } => {
-                let lang = session.state.lang;
-                let words = call
-                    .find(&kind, district.as_deref(), location, lang)
-                    .await?;
-                (ussd::shorten(&words, ussd::LIMIT), true)
-            }
+        let reply = ussd::advance(&mut session.state, input, &catalog);
+        answer = match call.carry(&mut session.state, reply).await? {
+            Outcome::Screen(s) => (s, false),
+            Outcome::Words(w, end) => (ussd::shorten(&w, ussd::LIMIT), end),
+            Outcome::Submit => (call.submit(&session.state, Fetched::default()).await?, true),
         };
         if answer.1 {
             break;
@@ -1109,20 +1089,7 @@ impl MenuCall<'_> {
         let a = sms_status(self.state, self.phone, Some(reference), lang, spell).await?;
         if let Some(e) = &a.event {
             let mut tx = self.state.db.begin().await?;
-            impact::record(
-                &mut tx,
-                &impact::Event {
-                    service: e.service,
-                    kind: e.kind,
-                    code: e.code.as_deref(),
-                    channel: self.channel,
-                    district: None,
-                    department_id: e.department_id,
-                    minutes_saved: 0,
-                    citizen: Some(impact::Citizen::phone(self.phone)),
-                },
-            )
-            .await?;
+            e.record(&mut tx, self.channel, self.phone).await?;
             tx.commit().await?;
         }
         Ok(a.reply)
@@ -1298,6 +1265,57 @@ impl MenuCall<'_> {
             Err(Error::Internal(e)) => Err(Error::Internal(e)),
             Err(e) => Ok((ussd::shorten(&e.message(), ussd::LIMIT), None)),
         }
+    }
+}
+
+/// What a menu's reply comes to once the intents that leave the pure menus are carried out.
+enum Outcome {
+    /// The current screen, as USSD shows it (a rich channel shows it its own way; the screen
+    /// starts with "not a choice" when the input was not one).
+    Screen(String),
+    /// Words for the caller; `true` when they end the session.
+    Words(String, bool),
+    /// File the report (each channel first fetches what it must).
+    Submit,
+}
+
+impl MenuCall<'_> {
+    /// Carry out `reply` (a lookup, a test's start or answer, a status, a search): every
+    /// channel's one way from the menus to the services.
+    async fn carry(&self, s: &mut ussd::State, reply: ussd::Reply) -> Result<Outcome, Error> {
+        let lang = s.lang;
+        Ok(match reply {
+            ussd::Reply::Continue(screen) => Outcome::Screen(screen),
+            ussd::Reply::End(words) => Outcome::Words(words, true),
+            ussd::Reply::Submit => Outcome::Submit,
+            ussd::Reply::Lookup { register, key } => {
+                Outcome::Words(self.lookup(&register, &key, lang).await?, true)
+            }
+            ussd::Reply::QuizStart { bank, mock, pool } => {
+                let (words, end) = self.quiz_start(s, &bank, mock, &pool).await?;
+                Outcome::Words(words, end)
+            }
+            ussd::Reply::QuizAnswer {
+                token,
+                question,
+                chosen,
+            } => {
+                let (words, end) = self.quiz_answer(s, &token, &question, chosen).await?;
+                Outcome::Words(words, end)
+            }
+            ussd::Reply::Status { reference } => {
+                Outcome::Words(self.status(reference, lang).await?, true)
+            }
+            ussd::Reply::Find {
+                kind,
+                district,
+                location,
+            } => Outcome::Words(
+                self.find(&kind, district.as_deref(), location, lang)
+                    .await?,
+                true,
+            ),
+        })
     }
 }
 

@@ -21,13 +21,13 @@ use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    gateway_allows, gateway_limit, menus, refuse, store, ussd, Fetched, MenuCall, Session,
+    gateway_allows, gateway_limit, menus, refuse, store, ussd, Fetched, MenuCall, Outcome, Session,
+    SmsEvent,
 };
 use crate::platform::config::Config;
 use crate::platform::db::{query, Db};
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
-use crate::platform::impact;
 use crate::platform::jobs;
 use crate::platform::personal::Phone;
 use crate::platform::state::AppState;
@@ -632,75 +632,36 @@ async fn call(state: &AppState, speaker: &Speaker<'_>, turn: Turn) -> Result<Res
                 speaker.screen(s, cat, None)
             }
         }
-        Some(ussd::Reply::Continue(screen)) => {
+        Some(reply) => {
             session.silent = 0;
-            if s.step == ussd::Step::Theory {
-                speaker.gather(&[Speech::Say(screen, lang)])
-            } else {
-                let note = screen.starts_with(&invalid).then_some(invalid.as_str());
-                speaker.screen(s, cat, note)
+            match call.carry(s, reply).await? {
+                Outcome::Screen(screen) if s.step == ussd::Step::Theory => {
+                    speaker.gather(&[Speech::Say(screen, lang)])
+                }
+                Outcome::Screen(screen) => {
+                    let note = screen.starts_with(&invalid).then_some(invalid.as_str());
+                    speaker.screen(s, cat, note)
+                }
+                Outcome::Words(words, false) => speaker.gather(&[Speech::Say(words, lang)]),
+                Outcome::Words(words, true) => {
+                    ended = Some(words.clone());
+                    speaker.end(&[Speech::Say(words, lang)])
+                }
+                Outcome::Submit => {
+                    let (words, id) = call.file(s, Fetched::default()).await?;
+                    if let Some(id) = id {
+                        let service = s
+                            .service
+                            .as_deref()
+                            .and_then(|c| cat.service(c))
+                            .map(|svc| svc.name.get(lang).to_owned())
+                            .unwrap_or_default();
+                        after_filing(state, &turn.phone, (id, &service), s).await?;
+                    }
+                    ended = Some(words.clone());
+                    speaker.end(&[Speech::Say(words, lang)])
+                }
             }
-        }
-        Some(ussd::Reply::End(words)) => {
-            ended = Some(words.clone());
-            speaker.end(&[Speech::Say(words, lang)])
-        }
-        Some(ussd::Reply::Submit) => {
-            let (words, id) = call.file(s, Fetched::default()).await?;
-            if let Some(id) = id {
-                let service = s
-                    .service
-                    .as_deref()
-                    .and_then(|c| cat.service(c))
-                    .map(|svc| svc.name.get(lang).to_owned())
-                    .unwrap_or_default();
-                after_filing(state, &turn.phone, (id, &service), s).await?;
-            }
-            ended = Some(words.clone());
-            speaker.end(&[Speech::Say(words, lang)])
-        }
-        Some(ussd::Reply::Lookup { register, key }) => {
-            let words = call.lookup(&register, &key, lang).await?;
-            ended = Some(words.clone());
-            speaker.end(&[Speech::Say(words, lang)])
-        }
-        Some(ussd::Reply::QuizStart { bank, mock, pool }) => {
-            let (words, end) = call.quiz_start(s, &bank, mock, &pool).await?;
-            if end {
-                ended = Some(words.clone());
-                speaker.end(&[Speech::Say(words, lang)])
-            } else {
-                speaker.gather(&[Speech::Say(words, lang)])
-            }
-        }
-        Some(ussd::Reply::QuizAnswer {
-            token,
-            question,
-            chosen,
-        }) => {
-            let (words, end) = call.quiz_answer(s, &token, &question, chosen).await?;
-            if end {
-                ended = Some(words.clone());
-                speaker.end(&[Speech::Say(words, lang)])
-            } else {
-                speaker.gather(&[Speech::Say(words, lang)])
-            }
-        }
-        Some(ussd::Reply::Status { reference }) => {
-            let words = call.status(reference, lang).await?;
-            ended = Some(words.clone());
-            speaker.end(&[Speech::Say(words, lang)])
-        }
-        Some(ussd::Reply::Find {
-            kind,
-            district,
-            location,
-        }) => {
-            let words = call
-                .find(&kind, district.as_deref(), location, lang)
-                .await?;
-            ended = Some(words.clone());
-            speaker.end(&[Speech::Say(words, lang)])
         }
     };
     session.ended = ended;
@@ -716,20 +677,13 @@ async fn call(state: &AppState, speaker: &Speaker<'_>, turn: Turn) -> Result<Res
     )
     .await?;
     if fresh {
-        impact::record(
-            &mut tx,
-            &impact::Event {
-                service: "reports",
-                kind: "menu_session",
-                code: None,
-                channel: "voice",
-                district: None,
-                department_id: None,
-                minutes_saved: 0,
-                citizen: Some(impact::Citizen::phone(&turn.phone)),
-            },
-        )
-        .await?;
+        let event = SmsEvent {
+            service: "reports",
+            kind: "menu_session",
+            code: None,
+            department_id: None,
+        };
+        event.record(&mut tx, "voice", &turn.phone).await?;
     }
     tx.commit().await?;
     Ok(response)

@@ -18,10 +18,12 @@ use chrono::{Duration, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{answer, gateway_limit, menus, refuse, store, ussd, Fetched, MenuCall, Menus, Session};
+use super::{
+    answer, gateway_limit, menus, refuse, store, ussd, Fetched, MenuCall, Menus, Outcome, Session,
+    SmsEvent,
+};
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
-use crate::platform::impact;
 use crate::platform::personal::Phone;
 use crate::platform::ratelimit::take_db_token;
 use crate::platform::state::AppState;
@@ -266,21 +268,8 @@ async fn inbound(state: &AppState, m: &Value) -> Result<(), Error> {
         for o in &out {
             wa::queue(&mut tx, &phone, &o.payload, &o.words, lang, None).await?;
         }
-        if let Some((service, kind, code, department_id)) = event {
-            impact::record(
-                &mut tx,
-                &impact::Event {
-                    service,
-                    kind,
-                    code: code.as_deref(),
-                    channel: GATEWAY,
-                    district: None,
-                    department_id,
-                    minutes_saved: 0,
-                    citizen: Some(impact::Citizen::phone(&phone)),
-                },
-            )
-            .await?;
+        if let Some(e) = &event {
+            e.record(&mut tx, GATEWAY, &phone).await?;
         }
     }
     tx.commit().await?;
@@ -292,7 +281,7 @@ async fn inbound(state: &AppState, m: &Value) -> Result<(), Error> {
 struct Conversation {
     out: Vec<Out>,
     lang: Lang,
-    event: Option<(&'static str, &'static str, Option<String>, Option<i64>)>,
+    event: Option<SmsEvent>,
 }
 
 /// The session's key for this number.
@@ -336,9 +325,7 @@ async fn converse(
                 return Ok(Conversation {
                     out: vec![text(phone, &a.reply)],
                     lang: a.lang,
-                    event: a
-                        .event
-                        .map(|e| (e.service, e.kind, e.code, e.department_id)),
+                    event: a.event,
                 });
             }
         }
@@ -356,7 +343,12 @@ async fn converse(
             _ => last.unwrap_or(Lang::Ur),
         };
         let s = ussd::State::start(ussd::Channel::WhatsApp, Some(lang));
-        let event = Some(("reports", "menu_session", None, None));
+        let event = Some(SmsEvent {
+            service: "reports",
+            kind: "menu_session",
+            code: None,
+            department_id: None,
+        });
         let mut c = open(state, phone, &key, s, &menus, None).await?;
         c.event = event;
         return Ok(c);
@@ -389,51 +381,21 @@ async fn converse(
         kinds: &menus.kinds,
     };
     let invalid = lang.t("ussd-invalid");
-    let (out, ended) = match reply {
-        ussd::Reply::Continue(screen) if s.step == ussd::Step::Theory => {
+    let (out, ended) = match call.carry(s, reply).await? {
+        Outcome::Screen(screen) if s.step == ussd::Step::Theory => {
             (vec![text(phone, &screen)], false)
         }
-        ussd::Reply::Continue(screen) => {
+        Outcome::Screen(screen) => {
             let note = screen.starts_with(&invalid).then_some(invalid.as_str());
             (show(phone, s, cat, note), false)
         }
-        ussd::Reply::End(words) => (vec![text(phone, &words)], true),
-        ussd::Reply::Submit => {
+        Outcome::Words(words, end) => (vec![text(phone, &words)], end),
+        Outcome::Submit => {
             let (fetched, missed) = fetch(state, s).await;
             let mut words = call.submit(s, fetched).await?;
             if missed {
                 words = format!("{words}\n{}", lang.t("whatsapp-media-missed"));
             }
-            (vec![text(phone, &words)], true)
-        }
-        ussd::Reply::Lookup { register, key } => (
-            vec![text(phone, &call.lookup(&register, &key, lang).await?)],
-            true,
-        ),
-        ussd::Reply::QuizStart { bank, mock, pool } => {
-            let (words, end) = call.quiz_start(s, &bank, mock, &pool).await?;
-            (vec![text(phone, &words)], end)
-        }
-        ussd::Reply::QuizAnswer {
-            token,
-            question,
-            chosen,
-        } => {
-            let (words, end) = call.quiz_answer(s, &token, &question, chosen).await?;
-            (vec![text(phone, &words)], end)
-        }
-        ussd::Reply::Status { reference } => (
-            vec![text(phone, &call.status(reference, lang).await?)],
-            true,
-        ),
-        ussd::Reply::Find {
-            kind,
-            district,
-            location,
-        } => {
-            let words = call
-                .find(&kind, district.as_deref(), location, lang)
-                .await?;
             (vec![text(phone, &words)], true)
         }
     };

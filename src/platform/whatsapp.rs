@@ -86,15 +86,26 @@ fn to(phone: &Phone) -> String {
     phone.e164().trim_start_matches('+').to_owned()
 }
 
-/// A plain text message.
-pub fn text(phone: &Phone, body: &str) -> Value {
-    json!({
+/// A message to `phone` of `kind` (`text`, `interactive`, `template`), its content under that
+/// name, as the API takes every message.
+fn envelope(phone: &Phone, kind: &str, content: Value) -> Value {
+    let mut m = json!({
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": to(phone),
-        "type": "text",
-        "text": {"preview_url": false, "body": cut(body, TEXT)},
-    })
+        "type": kind,
+    });
+    m[kind] = content;
+    m
+}
+
+/// A plain text message.
+pub fn text(phone: &Phone, body: &str) -> Value {
+    envelope(
+        phone,
+        "text",
+        json!({"preview_url": false, "body": cut(body, TEXT)}),
+    )
 }
 
 /// A list message: `body`, a button that opens the list, and its rows `(id, name)` (at most
@@ -111,20 +122,18 @@ pub fn list(phone: &Phone, body: &str, button: &str, rows: &[(String, String)]) 
             row
         })
         .collect();
-    json!({
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": to(phone),
-        "type": "interactive",
-        "interactive": {
+    envelope(
+        phone,
+        "interactive",
+        json!({
             "type": "list",
             "body": {"text": cut(body, BODY)},
             "action": {
                 "button": cut(button, BUTTON_TITLE),
                 "sections": [{"title": cut(button, ROW_TITLE), "rows": rows}],
             },
-        },
-    })
+        }),
+    )
 }
 
 /// Reply buttons (at most three) under `body`.
@@ -134,32 +143,28 @@ pub fn buttons(phone: &Phone, body: &str, buttons: &[(String, String)]) -> Value
         .take(3)
         .map(|(id, title)| json!({"type": "reply", "reply": {"id": id, "title": cut(title, BUTTON_TITLE)}}))
         .collect();
-    json!({
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": to(phone),
-        "type": "interactive",
-        "interactive": {
+    envelope(
+        phone,
+        "interactive",
+        json!({
             "type": "button",
             "body": {"text": cut(body, BODY)},
             "action": {"buttons": buttons},
-        },
-    })
+        }),
+    )
 }
 
 /// A request for the citizen's location (WhatsApp shows a "Send location" button).
 pub fn location_request(phone: &Phone, body: &str) -> Value {
-    json!({
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": to(phone),
-        "type": "interactive",
-        "interactive": {
+    envelope(
+        phone,
+        "interactive",
+        json!({
             "type": "location_request_message",
             "body": {"text": cut(body, BODY)},
             "action": {"name": "send_location"},
-        },
-    })
+        }),
+    )
 }
 
 /// An approved template `name` in `lang`, its body's parameters in order.
@@ -168,17 +173,15 @@ pub fn template(phone: &Phone, name: &str, lang: Lang, params: &[String]) -> Val
         .iter()
         .map(|p| json!({"type": "text", "text": cut(p, BODY)}))
         .collect();
-    json!({
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": to(phone),
-        "type": "template",
-        "template": {
+    envelope(
+        phone,
+        "template",
+        json!({
             "name": name,
             "language": {"code": lang.code()},
             "components": [{"type": "body", "parameters": params}],
-        },
-    })
+        }),
+    )
 }
 
 /// Queue `payload` to `phone` in the caller's transaction; `words` is what it says, for the
