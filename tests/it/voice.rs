@@ -391,6 +391,31 @@ on_both!(
         assert_eq!(audio.status(), 200);
         assert_eq!(audio.headers()["content-type"], "audio/mpeg");
         assert_eq!(audio.bytes().await.unwrap().to_vec(), mp3());
+        // A status change reaches the caller by SMS, in Urdu.
+        let key = app.department_key("pesco").await;
+        let resp = app
+            .staff_post(
+                &format!("/api/v1/reports/{id}/updates"),
+                &key,
+                &serde_json::json!({"status": "in_progress", "note": "ٹیم روانہ ہو گئی"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        let texts: Vec<(String,)> = app
+            .db
+            .fetch_all(
+                query(
+                    "SELECT body FROM sms_outbox WHERE phone = $1 AND report_id = $2 ORDER BY id",
+                )
+                .bind(CALLER)
+                .bind(id),
+            )
+            .await
+            .unwrap();
+        assert_eq!(texts.len(), 2, "{texts:?}");
+        assert!(texts[1].0.contains("ٹیم روانہ ہو گئی"), "{texts:?}");
         // The gateway's last notice, once the call is over.
         let over = app
             .client
