@@ -347,7 +347,11 @@ async fn sms_status(
     let visible = report_for_number(state, phone, reference).await?;
     let Some(r) = visible else {
         let reply = match reference {
-            Some(id) if spell => t!(lang, "sms-status-unknown", id = spelled(id)),
+            Some(id) if spell => t!(
+                lang,
+                "sms-status-unknown",
+                id = crate::platform::text::spelled(id)
+            ),
             Some(id) => t!(lang, "sms-status-unknown", id = id),
             None => t!(lang, "sms-status-how"),
         };
@@ -363,7 +367,7 @@ async fn sms_status(
         t!(
             lang,
             "sms-status",
-            id = spelled(r.id),
+            id = crate::platform::text::spelled(r.id),
             status = r.rich_status().label(lang)
         )
     } else {
@@ -383,15 +387,6 @@ async fn sms_status(
             Some(r.department_id),
         ),
     )
-}
-
-/// A number as a call reads it out: digit by digit (`1 2 3`).
-fn spelled(n: i64) -> String {
-    n.to_string()
-        .chars()
-        .map(String::from)
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// `FOLLOW <number>`: this number is told of the report's changes. A report of a private
@@ -1251,7 +1246,7 @@ impl MenuCall<'_> {
             Ok(r) => {
                 let id = r.service_request_id.parse::<i64>().ok();
                 let reference = match (self.channel, id) {
-                    ("voice", Some(id)) => spelled(id),
+                    ("voice", Some(id)) => crate::platform::text::spelled(id),
                     _ => r.service_request_id.clone(),
                 };
                 let words = t!(

@@ -24,6 +24,7 @@ use super::{
     gateway_allows, gateway_limit, menus, refuse, store, ussd, Fetched, MenuCall, Outcome, Session,
     SmsEvent,
 };
+use crate::platform::calls;
 use crate::platform::config::Config;
 use crate::platform::db::{query, Db};
 use crate::platform::error::Error;
@@ -127,6 +128,10 @@ async fn africastalking(
     if let Err(r) = gateway_limit(&state, "voice").await {
         return r;
     }
+    // A call Khidmat placed (a report's change), answered: say its words.
+    if field(&f, "direction") == Some("Outbound") {
+        return placed(&state, &f).await;
+    }
     match turn(
         &f,
         "sessionId",
@@ -169,6 +174,27 @@ async fn twilio(
     match turn(&f, "CallSid", "From", "Digits", "RecordingUrl") {
         Ok(t) => answer(&state, &headers, &uri, Dialect::Twilio, t).await,
         Err(why) => refuse(StatusCode::BAD_REQUEST, &why),
+    }
+}
+
+/// What a call Khidmat placed through Africa's Talking says once answered (found by the
+/// `clientRequestId` it was placed with): its words, twice; then it ends.
+async fn placed(state: &AppState, f: &[(String, String)]) -> Response {
+    if field(f, "isActive") == Some("0") {
+        return Speaker::document(String::new());
+    }
+    match calls::words_of(&state.db, field(f, "clientRequestId").unwrap_or("")).await {
+        Ok(Some((words, lang))) => {
+            let speaker = Speaker {
+                dialect: Dialect::AfricasTalking,
+                action: String::new(),
+                base: String::new(),
+                recorded: &Recorded(HashMap::new()),
+            };
+            speaker.end(&[Speech::Say(words.clone(), lang), Speech::Say(words, lang)])
+        }
+        Ok(None) => Speaker::document(String::new()),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }
 
@@ -420,13 +446,10 @@ impl Speaker<'_> {
             .iter()
             .map(|p| match p {
                 // Direction marks order text on a screen; a voice would stumble on them.
-                Speech::Say(words, lang) => Speech::Say(
-                    words
-                        .chars()
-                        .filter(|c| !matches!(c, '\u{200E}' | '\u{200F}' | '\u{2066}'..='\u{2069}'))
-                        .collect(),
-                    *lang,
-                ),
+                Speech::Say(words, lang) => {
+                    Speech::Say(crate::platform::text::for_speech(words), *lang)
+                }
+
                 Speech::Play(url) => Speech::Play(url.clone()),
             })
             .map(|p| match (self.dialect, &p) {

@@ -153,8 +153,21 @@ pub struct Config {
     pub whatsapp_status_template: Option<String>,
     /// The voice gateway's dialect: `africastalking` or `twilio`.
     pub voice_gateway: String,
-    /// Twilio's auth token: when set, `X-Twilio-Signature` is checked on every voice request.
+    /// Twilio's auth token: when set, `X-Twilio-Signature` is checked on every voice request
+    /// (and, with `twilio_account_sid`, calls are placed with it).
     pub twilio_auth_token: Option<String>,
+    /// The number status calls are placed from; unset: a report made by a call hears of its
+    /// changes by SMS only.
+    pub voice_call_from: Option<String>,
+    /// Twilio's account, for placing calls.
+    pub twilio_account_sid: Option<String>,
+    /// Twilio's REST API (tests and staging point it at a local fake).
+    pub twilio_api_base: String,
+    /// Africa's Talking's application username and API key, for placing calls.
+    pub africastalking_username: Option<String>,
+    pub africastalking_api_key: Option<String>,
+    /// Africa's Talking's voice API.
+    pub africastalking_voice_base: String,
     /// A USSD session left idle this long is over.
     pub ussd_session_minutes: i64,
     /// `datastore_search_sql`: a query running longer is stopped (its wait for a turn does
@@ -243,6 +256,12 @@ impl Default for Config {
             whatsapp_status_template: None,
             voice_gateway: "africastalking".into(),
             twilio_auth_token: None,
+            voice_call_from: None,
+            twilio_account_sid: None,
+            twilio_api_base: "https://api.twilio.com".into(),
+            africastalking_username: None,
+            africastalking_api_key: None,
+            africastalking_voice_base: "https://voice.africastalking.com".into(),
             channel_secret: None,
             smssync_secret: None,
             africastalking_secret: None,
@@ -364,6 +383,15 @@ impl Config {
             matches!(self.voice_gateway.as_str(), "africastalking" | "twilio"),
             "voice_gateway must be \"africastalking\" or \"twilio\""
         );
+        for (name, base) in [
+            ("twilio_api_base", &self.twilio_api_base),
+            ("africastalking_voice_base", &self.africastalking_voice_base),
+        ] {
+            anyhow::ensure!(
+                base.starts_with("https://") || base.starts_with("http://"),
+                "{name} must be an https:// (or http://) address"
+            );
+        }
         anyhow::ensure!(
             self.whatsapp_api_base.starts_with("https://")
                 || self.whatsapp_api_base.starts_with("http://"),

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod backup;
 pub mod cache;
+pub mod calls;
 pub mod citizen;
 pub mod clock;
 pub mod config;

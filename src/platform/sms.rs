@@ -222,6 +222,9 @@ pub async fn send_job(
     if msg.gateway == super::whatsapp::GATEWAY {
         return whatsapp_job(&db, &config, msg).await;
     }
+    if msg.gateway == super::calls::GATEWAY {
+        return call_job(&db, &config, msg).await;
+    }
     // A number gets at most so many messages a minute, whatever asks to send them.
     let key = format!("sms-out:{}", msg.phone);
     if !crate::platform::ratelimit::take_db_token(&db, &key, config.sms_per_number_per_minute)
@@ -257,6 +260,34 @@ pub async fn send_job(
     result
 }
 
+/// One attempt at placing a call. No per-number limit: a call tells of a report's change.
+async fn call_job(db: &Db, config: &Config, msg: Outgoing) -> anyhow::Result<()> {
+    let lang = Lang::parse(&msg.lang).unwrap_or_default();
+    let result = super::calls::place(config, msg.id, &msg.phone, &msg.body, lang).await;
+    settle_remote(db, &msg, result).await
+}
+
+/// Record an attempt at a gateway that names what it took (WhatsApp's message id, a call's id):
+/// the name is kept on the message, for the gateway's later word on it.
+async fn settle_remote(
+    db: &Db,
+    msg: &Outgoing,
+    result: anyhow::Result<String>,
+) -> anyhow::Result<()> {
+    if let Ok(name) = &result {
+        db.execute(
+            query("UPDATE sms_outbox SET external_id = $1 WHERE id = $2")
+                .bind(name)
+                .bind(msg.id),
+        )
+        .await?;
+    }
+    let result = result.map(|_| ());
+    let status = outbox::settle(db, Outbox::Sms, msg.id, msg.attempts, &result).await?;
+    counted(status, &msg.gateway);
+    result
+}
+
 /// Count an attempt's outcome.
 fn counted(status: &str, gateway: &str) {
     match status {
@@ -273,18 +304,7 @@ async fn whatsapp_job(db: &Db, config: &Config, msg: Outgoing) -> anyhow::Result
     let payload: serde_json::Value = serde_json::from_str(msg.payload.as_deref().unwrap_or(""))
         .map_err(|e| anyhow::anyhow!("message {} has no payload to send: {e}", msg.id))?;
     let result = super::whatsapp::send(config, &payload).await;
-    if let Ok(wamid) = &result {
-        db.execute(
-            query("UPDATE sms_outbox SET external_id = $1 WHERE id = $2")
-                .bind(wamid)
-                .bind(msg.id),
-        )
-        .await?;
-    }
-    let result = result.map(|_| ());
-    let status = outbox::settle(db, Outbox::Sms, msg.id, msg.attempts, &result).await?;
-    counted(status, &msg.gateway);
-    result
+    settle_remote(db, &msg, result).await
 }
 
 fn encode(s: &str) -> String {

@@ -67,6 +67,23 @@ const FOLDS: &[(char, &str)] = &[
 
 /// A digit as 0-9: Urdu and Persian (۰-۹) and Arabic (٠-٩) digits become Latin ones; any
 /// other character is itself.
+/// A number as a voice reads it out, digit by digit (`1 2 3`).
+pub fn spelled(n: i64) -> String {
+    n.to_string()
+        .chars()
+        .map(String::from)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `text` without the direction marks and isolates that order it on a screen: a voice would
+/// stumble on them.
+pub fn for_speech(text: &str) -> String {
+    text.chars()
+        .filter(|c| !matches!(c, '\u{200E}' | '\u{200F}' | '\u{2066}'..='\u{2069}'))
+        .collect()
+}
+
 pub fn latin_digit(c: char) -> char {
     match c {
         '\u{06F0}'..='\u{06F9}' => char::from(b'0' + (c as u32 - 0x06F0) as u8),

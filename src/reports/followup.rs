@@ -15,7 +15,7 @@ use crate::platform::error::{Error, Result};
 use crate::platform::i18n::Lang;
 use crate::platform::personal::{valid_email, Phone};
 use crate::platform::state::AppState;
-use crate::platform::{audit, files, jobs, mail, push, sms, whatsapp};
+use crate::platform::{audit, calls, files, jobs, mail, push, sms, whatsapp};
 use crate::t;
 
 /// The author of a reporter's own update (their status unchanged).
@@ -31,32 +31,51 @@ fn tracking_link(base: &str, token: &str) -> String {
     format!("{}/track/{token}", base.trim_end_matches('/'))
 }
 
+/// What a reporter is told, as each channel says it.
+struct Tell {
+    /// The whole message (WhatsApp).
+    text: String,
+    /// The message fitted to an SMS.
+    sms: String,
+    /// The message as a call says it (the reference digit by digit); `None`: not worth a call.
+    spoken: Option<String>,
+    /// The approved WhatsApp template's parameters, for after the 24-hour window.
+    template: Option<Vec<String>>,
+}
+
 /// A message to a reporter's phone. A report made on WhatsApp is answered there: freely
 /// within 24 hours of the citizen's last message; after that only as the approved template,
-/// when one is configured and `template` gives its parameters. Otherwise, and for every other
-/// report, by SMS (`sms_text`, fitted to the SMS's length).
+/// when one is configured and the message has its parameters; otherwise by SMS. A report made
+/// by a call is called back (where calls can be placed) and sent the SMS too, which keeps the
+/// reference in writing. Every other report hears by SMS.
 async fn to_reporter(
     tx: &mut Tx,
     config: &Config,
     report: &ReportRow,
     phone: &Phone,
-    (text, sms_text): (&str, &str),
+    tell: Tell,
     lang: Lang,
-    template: Option<Vec<String>>,
 ) -> Result<()> {
     if report.channel == "whatsapp" && whatsapp::enabled(config) {
         if whatsapp::within_window(tx, phone).await? {
-            let payload = whatsapp::text(phone, text);
-            whatsapp::queue(tx, phone, &payload, text, lang, Some(report.id)).await?;
+            let payload = whatsapp::text(phone, &tell.text);
+            whatsapp::queue(tx, phone, &payload, &tell.text, lang, Some(report.id)).await?;
             return Ok(());
         }
-        if let (Some(name), Some(params)) = (&config.whatsapp_status_template, template) {
+        if let (Some(name), Some(params)) = (&config.whatsapp_status_template, tell.template) {
             let payload = whatsapp::template(phone, name, lang, &params);
-            whatsapp::queue(tx, phone, &payload, text, lang, Some(report.id)).await?;
+            whatsapp::queue(tx, phone, &payload, &tell.text, lang, Some(report.id)).await?;
             return Ok(());
         }
     }
-    sms::queue(tx, config, phone, sms_text, lang, Some(report.id)).await?;
+    if let (true, true, Some(words)) = (
+        report.channel == "voice",
+        calls::enabled(config),
+        &tell.spoken,
+    ) {
+        calls::queue(tx, phone, words, lang, Some(report.id)).await?;
+    }
+    sms::queue(tx, config, phone, &tell.sms, lang, Some(report.id)).await?;
     Ok(())
 }
 
@@ -96,19 +115,19 @@ pub async fn notify_change(
         // up to two segments, the note read whole in most cases, cut at a word when long.
         if let Some(phone) = report.contact_phone.as_deref().and_then(Phone::parse) {
             let head = t!(lang, "sms-status", id = id, status = status.label(lang));
-            let whole = format!("{head} {note}");
-            let params = vec![id.to_string(), status.label(lang), note.to_owned()];
-            let text = (whole.trim_end(), sms::fit(&head, note, 2));
-            to_reporter(
-                tx,
-                config,
-                report,
-                &phone,
-                (text.0, &text.1),
+            let spoken_head = t!(
                 lang,
-                Some(params),
-            )
-            .await?;
+                "sms-status",
+                id = crate::platform::text::spelled(id),
+                status = status.label(lang)
+            );
+            let tell = Tell {
+                text: format!("{head} {note}").trim_end().to_owned(),
+                sms: sms::fit(&head, note, 2),
+                spoken: Some(format!("{spoken_head} {note}").trim_end().to_owned()),
+                template: Some(vec![id.to_string(), status.label(lang), note.to_owned()]),
+            };
+            to_reporter(tx, config, report, &phone, tell, lang).await?;
         }
         if let Some(email) = report.contact_email.as_deref().filter(|e| valid_email(e)) {
             let subject = t!(
@@ -248,7 +267,14 @@ async fn ask_fixed(db: Db, config: std::sync::Arc<Config>, job: AskFixed) -> any
     };
     if let Some(p) = &phone {
         let text = t!(lang, "sms-ask-fixed", id = report.id);
-        to_reporter(&mut tx, &config, &report, p, (&text, &text), lang, None).await?;
+        // Answered by SMS (1 or 2): a call does not ask it.
+        let tell = Tell {
+            text: text.clone(),
+            sms: text,
+            spoken: None,
+            template: None,
+        };
+        to_reporter(&mut tx, &config, &report, p, tell, lang).await?;
     } else if let Some(e) = email {
         let subject = t!(lang, "mail-ask-fixed-subject", id = report.id);
         let body = t!(lang, "mail-ask-fixed-body", link = format!("{link}#fixed"));

@@ -56,6 +56,66 @@ async fn app_with(backend: Backend) -> TestApp {
     .await
 }
 
+/// What the gateways' APIs for placing calls were asked: the path, the headers, the form.
+type Placed = Arc<Mutex<Vec<(String, axum::http::HeaderMap, Vec<(String, String)>)>>>;
+
+/// Twilio's and Africa's Talking's APIs for placing calls, on a free port.
+async fn call_apis() -> (String, Placed) {
+    let placed: Placed = Arc::default();
+    let keep = placed.clone();
+    let app = axum::Router::new().route(
+        "/{*path}",
+        axum::routing::post(
+            move |uri: axum::http::Uri,
+                  headers: axum::http::HeaderMap,
+                  axum::Form(form): axum::Form<Vec<(String, String)>>| {
+                let keep = keep.clone();
+                async move {
+                    let twilio = uri.path().ends_with("/Calls.json");
+                    keep.lock()
+                        .unwrap()
+                        .push((uri.path().to_owned(), headers, form.clone()));
+                    let to = form.iter().find(|(k, _)| k == "to" || k == "To").map(|(_, v)| v.clone());
+                    let body = if twilio {
+                        serde_json::json!({"sid": "CAplaced0001", "status": "queued"})
+                    } else {
+                        serde_json::json!({"entries": [{"phoneNumber": to, "sessionId": "ATVId_out1", "status": "Queued"}], "errorMessage": "None"})
+                    };
+                    (axum::http::StatusCode::CREATED, axum::Json(body))
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://127.0.0.1:{port}"), placed)
+}
+
+/// An app that places calls through `dialect`'s API at `base`.
+async fn app_calling(backend: Backend, dialect: &'static str, base: String) -> TestApp {
+    spawn_with(backend, move |c| {
+        c.channel_secret = Some(SECRET.into());
+        c.twilio_auth_token = Some(TWILIO_TOKEN.into());
+        c.voice_gateway = dialect.into();
+        c.voice_call_from = Some("+923110000000".into());
+        c.twilio_account_sid = Some("ACtest".into());
+        c.twilio_api_base = base.clone();
+        c.africastalking_username = Some("khidmat".into());
+        c.africastalking_api_key = Some("at-api-key".into());
+        c.africastalking_voice_base = base;
+    })
+    .await
+}
+
+/// The form field `name` of a placed call.
+fn form_field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
 fn unescape(s: &str) -> String {
     s.replace("&lt;", "<")
         .replace("&gt;", ">")
@@ -248,7 +308,8 @@ on_both!(
     a_caller_reports_by_voice_in_urdu_and_staff_hear_the_recording,
     |backend| async move {
         let (rec, fetched) = recordings().await;
-        let app = app_with(backend).await;
+        let (apis, placed) = call_apis().await;
+        let app = app_calling(backend, "africastalking", apis).await;
         // An administrator records one Urdu prompt in the admin pages: it is played; the rest
         // is spoken.
         app.add_user("root@kp.gov.pk", Role::Admin, None, None)
@@ -407,7 +468,7 @@ on_both!(
             .db
             .fetch_all(
                 query(
-                    "SELECT body FROM sms_outbox WHERE phone = $1 AND report_id = $2 ORDER BY id",
+                    "SELECT body FROM sms_outbox WHERE phone = $1 AND report_id = $2 AND gateway <> 'call' ORDER BY id",
                 )
                 .bind(CALLER)
                 .bind(id),
@@ -416,6 +477,64 @@ on_both!(
             .unwrap();
         assert_eq!(texts.len(), 2, "{texts:?}");
         assert!(texts[1].0.contains("ٹیم روانہ ہو گئی"), "{texts:?}");
+        // …and by a call back, through Africa's Talking: placed with the API key, then, once
+        // answered, the callback says the change, the number digit by digit, twice.
+        let (path, headers, form) = eventually(|| {
+            let placed = placed.clone();
+            async move { placed.lock().unwrap().first().cloned() }
+        })
+        .await;
+        assert_eq!(path, "/call");
+        assert_eq!(headers["apikey"], "at-api-key");
+        assert_eq!(
+            (
+                form_field(&form, "username"),
+                form_field(&form, "to"),
+                form_field(&form, "from")
+            ),
+            ("khidmat", CALLER, "+923110000000")
+        );
+        let request = form_field(&form, "clientRequestId").to_owned();
+        assert!(request.starts_with("khidmat-"), "{form:?}");
+        let answered = app
+            .client
+            .post(app.at(&format!("/channels/voice/africastalking?key={SECRET}")))
+            .form(&[
+                ("isActive", "1"),
+                ("sessionId", "ATVId_out1"),
+                ("direction", "Outbound"),
+                ("callerNumber", "+923110000000"),
+                ("destinationNumber", CALLER),
+                ("clientRequestId", request.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let spoken = says(&answered);
+        assert_eq!(spoken.len(), 2, "said twice: {answered}");
+        assert!(
+            spoken[0].contains("ٹیم روانہ ہو گئی") && spoken[0].contains(spelled.trim_end()),
+            "{answered}"
+        );
+        assert!(!answered.contains("<GetDigits"), "{answered}");
+        let (status, call_id): (String, Option<String>) = eventually(|| {
+            let db = app.db.clone();
+            async move {
+                db.fetch_optional::<(String, Option<String>)>(
+                    query("SELECT status, external_id FROM sms_outbox WHERE gateway = 'call' AND status <> 'queued'"),
+                )
+                .await
+                .unwrap()
+            }
+        })
+        .await;
+        assert_eq!(
+            (status.as_str(), call_id.as_deref()),
+            ("sent", Some("ATVId_out1"))
+        );
         // The gateway's last notice, once the call is over.
         let over = app
             .client
@@ -443,7 +562,8 @@ on_both!(
     a_twilio_call_in_pashto_is_signed_reports_and_asks_after_its_report,
     |backend| async move {
         let (rec, _) = recordings().await;
-        let app = app_with(backend).await;
+        let (apis, placed) = call_apis().await;
+        let app = app_calling(backend, "twilio", apis).await;
         // Forged or missing signatures, and a wrong key, are refused.
         let call = Call {
             app: &app,
@@ -525,6 +645,39 @@ on_both!(
         let spelled: String = id.to_string().chars().map(|c| format!("{c} ")).collect();
         assert!(said.contains(spelled.trim_end()), "{said}");
         assert!(said.contains("تر غور لاندې"), "open, in Pashto: {said}");
+
+        // A change of the report calls the caller back through Twilio's API, in Pashto.
+        let key = app.department_key("pesco").await;
+        let resp = app
+            .staff_post(
+                &format!("/api/v1/reports/{id}/updates"),
+                &key,
+                &serde_json::json!({"status": "fixed", "note": "کونډه لرې شوه"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        let (path, headers, form) = eventually(|| {
+            let placed = placed.clone();
+            async move { placed.lock().unwrap().first().cloned() }
+        })
+        .await;
+        assert_eq!(path, "/2010-04-01/Accounts/ACtest/Calls.json");
+        use base64::Engine;
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("ACtest:{TWILIO_TOKEN}"));
+        assert_eq!(headers["authorization"], format!("Basic {basic}").as_str());
+        assert_eq!(
+            (form_field(&form, "To"), form_field(&form, "From")),
+            (CALLER, "+923110000000")
+        );
+        let twiml = form_field(&form, "Twiml");
+        assert_eq!(says(twiml).len(), 2, "said twice: {twiml}");
+        assert!(
+            says(twiml)[0].contains("کونډه لرې شوه") && says(twiml)[0].contains("حل شو"),
+            "{twiml}"
+        );
 
         // A silent caller is asked again twice, then told goodbye.
         let quiet = Call {
