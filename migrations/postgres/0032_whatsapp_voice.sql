@@ -37,3 +37,9 @@ CREATE TABLE voice_prompts (
     updated_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (lang, name)
 );
+
+-- A report may be followed on WhatsApp (FOLLOW 123 sent there): its followers' channel takes
+-- 'whatsapp' too.
+ALTER TABLE report_followers DROP CONSTRAINT report_followers_channel_check;
+ALTER TABLE report_followers ADD CONSTRAINT report_followers_channel_check
+    CHECK (channel IN ('sms', 'email', 'whatsapp'));

@@ -37,3 +37,21 @@ CREATE TABLE voice_prompts (
     updated_at TEXT NOT NULL,
     PRIMARY KEY (lang, name)
 );
+
+-- A report may be followed on WhatsApp (FOLLOW 123 sent there): its followers' channel takes
+-- 'whatsapp' too. SQLite cannot change a CHECK, so the table is made again with its rows.
+CREATE TABLE report_followers_new (
+    id INTEGER PRIMARY KEY,
+    report_id INTEGER NOT NULL REFERENCES reports(id),
+    channel TEXT NOT NULL CHECK (channel IN ('sms', 'email', 'whatsapp')),
+    address TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    token TEXT NOT NULL UNIQUE,
+    confirmed_at TEXT,
+    created_at TEXT NOT NULL,
+    UNIQUE (report_id, channel, address)
+);
+INSERT INTO report_followers_new (id, report_id, channel, address, lang, token, confirmed_at, created_at)
+    SELECT id, report_id, channel, address, lang, token, confirmed_at, created_at FROM report_followers;
+DROP TABLE report_followers;
+ALTER TABLE report_followers_new RENAME TO report_followers;

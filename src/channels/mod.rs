@@ -206,9 +206,11 @@ async fn answer(
         sms::Command::Report { service, rest } => {
             sms_report(state, channel, phone, message, &service, &rest, lang).await?
         }
-        sms::Command::Follow { reference } => sms_follow(state, phone, reference, lang).await?,
+        sms::Command::Follow { reference } => {
+            sms_follow(state, (channel, phone), reference, lang).await?
+        }
         sms::Command::Stop { reference } => {
-            reports::followup::unfollow_by_sms(&state.db, phone, reference).await?;
+            reports::followup::unfollow_by_phone(&state.db, (channel, phone), reference).await?;
             let reply = match reference {
                 Some(id) => t!(lang, "sms-follow-off", id = id),
                 None => lang.t("sms-follow-off-all"),
@@ -393,14 +395,14 @@ async fn sms_status(
 /// service may be followed only by the number that made it, as its status may.
 async fn sms_follow(
     state: &AppState,
-    phone: &Phone,
+    (channel, phone): (&'static str, &Phone),
     reference: Option<i64>,
     lang: Lang,
 ) -> Result<SmsAnswer, Error> {
     let visible = report_for_number(state, phone, reference).await?;
     let reply = match (visible, reference) {
         (Some(r), _) => {
-            reports::followup::follow_by_sms(state, r.id, phone, lang).await?;
+            reports::followup::follow_by_phone(state, r.id, (channel, phone), lang).await?;
             t!(lang, "sms-follow-on", id = r.id)
         }
         (None, Some(id)) => t!(lang, "sms-status-unknown", id = id),

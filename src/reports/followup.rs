@@ -56,26 +56,35 @@ async fn to_reporter(
     tell: Tell,
     lang: Lang,
 ) -> Result<()> {
-    if report.channel == "whatsapp" && whatsapp::enabled(config) {
+    tell_phone(tx, config, (&report.channel, report.id), phone, tell, lang).await
+}
+
+/// Tell `phone` of report `id`'s change on `via`, the channel it came by: WhatsApp (within
+/// the window, else the template, else SMS), a call and an SMS, or an SMS.
+async fn tell_phone(
+    tx: &mut Tx,
+    config: &Config,
+    (via, id): (&str, i64),
+    phone: &Phone,
+    tell: Tell,
+    lang: Lang,
+) -> Result<()> {
+    if via == "whatsapp" && whatsapp::enabled(config) {
         if whatsapp::within_window(tx, phone).await? {
             let payload = whatsapp::text(phone, &tell.text);
-            whatsapp::queue(tx, phone, &payload, &tell.text, lang, Some(report.id)).await?;
+            whatsapp::queue(tx, phone, &payload, &tell.text, lang, Some(id)).await?;
             return Ok(());
         }
         if let (Some(name), Some(params)) = (&config.whatsapp_status_template, tell.template) {
             let payload = whatsapp::template(phone, name, lang, &params);
-            whatsapp::queue(tx, phone, &payload, &tell.text, lang, Some(report.id)).await?;
+            whatsapp::queue(tx, phone, &payload, &tell.text, lang, Some(id)).await?;
             return Ok(());
         }
     }
-    if let (true, true, Some(words)) = (
-        report.channel == "voice",
-        calls::enabled(config),
-        &tell.spoken,
-    ) {
-        calls::queue(tx, phone, words, lang, Some(report.id)).await?;
+    if let (true, true, Some(words)) = (via == "voice", calls::enabled(config), &tell.spoken) {
+        calls::queue(tx, phone, words, lang, Some(id)).await?;
     }
-    sms::queue(tx, config, phone, &tell.sms, lang, Some(report.id)).await?;
+    sms::queue(tx, config, phone, &tell.sms, lang, Some(id)).await?;
     Ok(())
 }
 
@@ -148,7 +157,7 @@ pub async fn notify_change(
     for f in store::followers_of(tx, id).await? {
         let lang = Lang::parse(&f.lang).unwrap_or_default();
         match f.channel.as_str() {
-            "sms" => {
+            "sms" | "whatsapp" => {
                 if let Some(phone) = Phone::parse(&f.address) {
                     let head = t!(
                         lang,
@@ -156,8 +165,13 @@ pub async fn notify_change(
                         id = id,
                         status = status.label(lang)
                     );
-                    let text = sms::fit(&head, note, 2);
-                    sms::queue(tx, config, &phone, &text, lang, Some(id)).await?;
+                    let tell = Tell {
+                        text: format!("{head} {note}").trim_end().to_owned(),
+                        sms: sms::fit(&head, note, 2),
+                        spoken: None,
+                        template: Some(vec![id.to_string(), status.label(lang), note.to_owned()]),
+                    };
+                    tell_phone(tx, config, (&f.channel, id), &phone, tell, lang).await?;
                 }
             }
             _ => {
@@ -576,10 +590,12 @@ pub async fn follow_by_email(
 }
 
 /// `FOLLOW 123` by SMS: the number follows the report (the message proves it is theirs).
-pub async fn follow_by_sms(
+/// `FOLLOW 123` from a phone, on `channel` (`sms`, `whatsapp`): the number proved itself by
+/// sending it, and hears of the changes on the same channel.
+pub async fn follow_by_phone(
     state: &AppState,
     report_id: i64,
-    phone: &Phone,
+    (channel, phone): (&str, &Phone),
     lang: Lang,
 ) -> Result<()> {
     let mut tx = state.db.begin().await?;
@@ -587,7 +603,7 @@ pub async fn follow_by_sms(
     store::add_follower(
         &mut tx,
         report_id,
-        "sms",
+        channel,
         phone.e164(),
         lang.code(),
         &token,
@@ -617,6 +633,10 @@ pub async fn unfollow(db: &Db, token: &str) -> Result<Option<i64>> {
 }
 
 /// `STOP 123` (or `STOP` alone, for every report) by SMS.
-pub async fn unfollow_by_sms(db: &Db, phone: &Phone, report_id: Option<i64>) -> Result<u64> {
-    Ok(store::remove_follower(db, "sms", phone.e164(), report_id).await?)
+pub async fn unfollow_by_phone(
+    db: &Db,
+    (channel, phone): (&str, &Phone),
+    report_id: Option<i64>,
+) -> Result<u64> {
+    Ok(store::remove_follower(db, channel, phone.e164(), report_id).await?)
 }

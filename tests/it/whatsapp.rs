@@ -778,3 +778,61 @@ on_both!(
         assert!(option(out.last().unwrap(), "نږدې ځای ومومئ").is_some());
     }
 );
+
+on_both!(
+    a_neighbour_follows_a_report_on_whatsapp_and_stops,
+    |backend| async move {
+        let g = graph().await;
+        let app = app_with(backend, &g, false).await;
+        let report = notification(PHONE, "wamid.r.1", words("کنڈا گھنٹہ گھر کے پاس پشاور"));
+        assert_eq!(post(&app, &report, APP_SECRET).await.status(), 200);
+        let (id,): (i64,) = app
+            .db
+            .fetch_one(query("SELECT id FROM reports"))
+            .await
+            .unwrap();
+        let mut neighbour = Chat::new(&app, "923457776655");
+        let out = neighbour.send(words(&format!("باخبر {id}"))).await;
+        assert_eq!(out.len(), 1);
+        assert!(body(&out[0]).contains(&id.to_string()), "{}", body(&out[0]));
+        assert_eq!(
+            app.count("report_followers WHERE channel = 'whatsapp' AND confirmed_at IS NOT NULL")
+                .await,
+            1,
+            "the message proves the number: no confirmation to wait for"
+        );
+        let key = app.department_key("pesco").await;
+        let change = |status: &'static str, note: &'static str| {
+            app.staff_post(
+                &format!("/api/v1/reports/{id}/updates"),
+                &key,
+                &json!({"status": status, "note": note}),
+            )
+            .send()
+        };
+        assert_eq!(
+            change("in_progress", "ٹیم روانہ").await.unwrap().status(),
+            201
+        );
+        let told = neighbour.replies().await;
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert_eq!(told[0]["type"], "text");
+        let said = body(&told[0]);
+        assert!(
+            said.contains("ٹیم روانہ") && said.contains("STOP"),
+            "on WhatsApp, with its way out: {said}"
+        );
+        let sms: i64 = app
+            .db
+            .scalar(query("SELECT COUNT(*) FROM sms_outbox WHERE phone = '+923457776655' AND gateway <> 'whatsapp'"))
+            .await
+            .unwrap();
+        assert_eq!(sms, 0, "not by SMS");
+        // STOP ends it.
+        let out = neighbour.send(words(&format!("بند {id}"))).await;
+        assert_eq!(out.len(), 1);
+        assert_eq!(app.count("report_followers").await, 0);
+        assert_eq!(change("fixed", "ہٹا دیا").await.unwrap().status(), 201);
+        assert!(neighbour.replies().await.is_empty(), "nothing after STOP");
+    }
+);
