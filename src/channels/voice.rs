@@ -4,11 +4,13 @@
 //! `twilio_auth_token` is set).
 //!
 //! A call walks the USSD menus (`ussd.rs`, from the same packs): each screen is spoken — a
-//! department's recording where it supplied one (`{data_dir}/prompts/{lang}/{name}.mp3` or
-//! `.wav`, served to the gateway at `/channels/voice/prompts/…`), else the gateway's own speech
-//! — the caller presses digits, and describes the problem after the beep. The recording is
-//! fetched by the `voice.fetch` job and kept as the report's voice note; the caller hears the
-//! reference digit by digit and gets it by SMS.
+//! department's recording where it supplied one (a prompt kept in the file store, recorded in
+//! the admin pages or loaded by `khidmat voice import`, served to the gateway at
+//! `/channels/voice/prompts/…`), else the gateway's own speech — the caller presses digits, and
+//! describes the problem after the beep. The recording is fetched by the `voice.fetch` job and
+//! kept as the report's voice note; the caller hears the reference digit by digit and gets it by
+//! SMS. Calls placed back at a report's change are `platform::calls`; Africa's Talking asks this
+//! callback what an answered one says.
 
 use std::collections::HashMap;
 
