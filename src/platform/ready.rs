@@ -268,7 +268,75 @@ pub async fn doctor(node: &Node<'_>) -> Vec<Check> {
             check("gateways", Status::Ok, "inbound gateways have a secret")
         },
     );
+    out.extend(channels(config));
     out.push(backups(node).await);
+    out
+}
+
+/// WhatsApp and voice calls: each is off, on, or half set up (which the doctor names).
+fn channels(config: &Config) -> Vec<Check> {
+    let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
+    let whatsapp = [
+        ("whatsapp_phone_number_id", &config.whatsapp_phone_number_id),
+        ("whatsapp_access_token", &config.whatsapp_access_token),
+        ("whatsapp_app_secret", &config.whatsapp_app_secret),
+        ("whatsapp_verify_token", &config.whatsapp_verify_token),
+    ];
+    let missing: Vec<&str> = whatsapp
+        .iter()
+        .filter(|(_, v)| !set(v))
+        .map(|(n, _)| *n)
+        .collect();
+    let mut out = vec![match missing.len() {
+        4 => check("whatsapp", Status::Ok, "off (not configured)"),
+        0 => check(
+            "whatsapp",
+            Status::Ok,
+            format!("on: {}", config.whatsapp_api_base),
+        ),
+        _ => check(
+            "whatsapp",
+            Status::Problem,
+            format!(
+                "half set up: {} not set, so the channel stays off; set all four (docs/CHANNELS.md)",
+                missing.join(", ")
+            ),
+        ),
+    }];
+    let twilio = config.voice_gateway == "twilio";
+    let (credentials, need) = if twilio {
+        (
+            set(&config.twilio_account_sid) && set(&config.twilio_auth_token),
+            "twilio_account_sid and twilio_auth_token",
+        )
+    } else {
+        (
+            set(&config.africastalking_username) && set(&config.africastalking_api_key),
+            "africastalking_username and africastalking_api_key",
+        )
+    };
+    out.push(match (set(&config.voice_call_from), credentials) {
+        (true, false) => check(
+            "voice",
+            Status::Problem,
+            format!("voice_call_from is set but {need} are not: changes go by SMS only, no call is placed"),
+        ),
+        (true, true) => check(
+            "voice",
+            Status::Ok,
+            format!("calls placed back through {}", config.voice_gateway),
+        ),
+        (false, _) if twilio && !set(&config.twilio_auth_token) => check(
+            "voice",
+            Status::Warning,
+            "Twilio's requests are not checked: set twilio_auth_token so X-Twilio-Signature is",
+        ),
+        (false, _) => check(
+            "voice",
+            Status::Ok,
+            "calls answered; changes go by SMS (set voice_call_from to call back)",
+        ),
+    });
     out
 }
 
@@ -365,5 +433,39 @@ async fn backups(node: &Node<'_>) -> Check {
                 check("backups", Status::Ok, said)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_doctor_names_a_half_set_up_channel() {
+        let status = |c: &Config, name: &str| {
+            channels(c)
+                .into_iter()
+                .find(|x| x.name == name)
+                .map(|x| (x.status, x.detail))
+                .unwrap()
+        };
+        let mut c = Config::default();
+        assert_eq!(status(&c, "whatsapp").0, Status::Ok);
+        assert_eq!(status(&c, "voice").0, Status::Ok);
+        c.whatsapp_phone_number_id = Some("1".into());
+        c.whatsapp_access_token = Some("t".into());
+        let (s, why) = status(&c, "whatsapp");
+        assert_eq!(s, Status::Problem);
+        assert!(
+            why.contains("whatsapp_app_secret, whatsapp_verify_token"),
+            "{why}"
+        );
+        c.voice_call_from = Some("+923110000000".into());
+        let (s, why) = status(&c, "voice");
+        assert_eq!(s, Status::Problem);
+        assert!(why.contains("africastalking_username"), "{why}");
+        c.voice_gateway = "twilio".into();
+        c.voice_call_from = None;
+        assert_eq!(status(&c, "voice").0, Status::Warning);
     }
 }
