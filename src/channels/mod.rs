@@ -121,6 +121,32 @@ fn district_in(text: &str, districts: &[crate::platform::org::District]) -> Opti
         .map(|(_, slug)| slug.clone())
 }
 
+/// An inbound message's door: kept once per gateway and id, then held to the number's limit
+/// (`(bucket, per minute)`). `false` when it is not to be answered: a repeat of one already
+/// answered, or one past the limit (no answer: it could be a loop with another robot).
+async fn admit(
+    state: &AppState,
+    (gateway, external_id): (&str, &str),
+    phone: &Phone,
+    body: &str,
+    (bucket, per_minute): (&str, u32),
+) -> Result<bool, Error> {
+    if store::claim_message(&state.db, gateway, external_id, phone.e164(), body)
+        .await?
+        .is_some()
+    {
+        return Ok(false);
+    }
+    let key = format!("{bucket}:{}", phone.e164());
+    if !take_db_token(&state.db, &key, per_minute).await? {
+        let mut tx = state.db.begin().await?;
+        store::complete_message(&mut tx, gateway, external_id, "").await?;
+        tx.commit().await?;
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 /// Handle one inbound SMS: answer it (the answer is queued as an outbound SMS).
 async fn inbound_sms(
     state: &AppState,
@@ -129,23 +155,8 @@ async fn inbound_sms(
     phone: &Phone,
     text: &str,
 ) -> Result<(), Error> {
-    if store::claim_message(&state.db, gateway, external_id, phone.e164(), text)
-        .await?
-        .is_some()
-    {
-        return Ok(()); // a repeat of a message already answered
-    }
-    let per_number = take_db_token(
-        &state.db,
-        &format!("sms-in:{}", phone.e164()),
-        state.config.sms_per_number_per_minute,
-    )
-    .await?;
-    if !per_number {
-        // Too many messages from one number: no answer (it could be a loop with another robot).
-        let mut tx = state.db.begin().await?;
-        store::complete_message(&mut tx, gateway, external_id, "").await?;
-        tx.commit().await?;
+    let limit = ("sms-in", state.config.sms_per_number_per_minute);
+    if !admit(state, (gateway, external_id), phone, text, limit).await? {
         return Ok(());
     }
     let SmsAnswer {

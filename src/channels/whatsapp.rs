@@ -19,13 +19,12 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    answer, gateway_limit, menus, refuse, store, ussd, Fetched, MenuCall, Menus, Outcome, Session,
-    SmsEvent,
+    admit, answer, gateway_limit, menus, refuse, store, ussd, Fetched, MenuCall, Menus, Outcome,
+    Session, SmsEvent,
 };
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::personal::Phone;
-use crate::platform::ratelimit::take_db_token;
 use crate::platform::state::AppState;
 use crate::platform::whatsapp as wa;
 
@@ -241,23 +240,12 @@ async fn inbound(state: &AppState, m: &Value) -> Result<(), Error> {
         return Ok(());
     }
     let input = Input::of(m);
-    if store::claim_message(&state.db, GATEWAY, id, phone.e164(), &input.summary())
-        .await?
-        .is_some()
-    {
-        return Ok(()); // a repeat of a message already answered
-    }
     // A menu is tapped through quickly: three times what a number may text in a minute.
-    let allowed = take_db_token(
-        &state.db,
-        &format!("whatsapp-in:{}", phone.e164()),
+    let limit = (
+        "whatsapp-in",
         state.config.sms_per_number_per_minute.saturating_mul(3),
-    )
-    .await?;
-    if !allowed {
-        let mut tx = state.db.begin().await?;
-        store::complete_message(&mut tx, GATEWAY, id, "").await?;
-        tx.commit().await?;
+    );
+    if !admit(state, (GATEWAY, id), &phone, &input.summary(), limit).await? {
         return Ok(());
     }
     let Conversation { out, lang, event } = converse(state, &phone, id, input).await?;
@@ -334,7 +322,7 @@ async fn converse(
         // A new conversation: the menus, in the language of the words (or the last one used).
         // Arabic script without Pashto's own letters ("سلام") is Urdu, unless this number
         // last wrote in Pashto.
-        let last = last_language(state, phone).await?;
+        let last = wa::language(&state.db, phone).await?;
         let lang = match &input {
             Input::Words(w) => match (super::sms::script_lang(w), last) {
                 (Lang::Ur, Some(Lang::Ps)) => Lang::Ps,
@@ -469,18 +457,6 @@ async fn end(state: &AppState, phone: &Phone, key: &str) -> Result<(), Error> {
         },
     )
     .await
-}
-
-/// The language this number last wrote in.
-async fn last_language(state: &AppState, phone: &Phone) -> Result<Option<Lang>, Error> {
-    let row: Option<(String,)> = state
-        .db
-        .fetch_optional(
-            crate::platform::db::query("SELECT lang FROM whatsapp_contacts WHERE phone = $1")
-                .bind(phone.e164()),
-        )
-        .await?;
-    Ok(row.and_then(|(l,)| Lang::parse(&l)))
 }
 
 fn text(phone: &Phone, words: &str) -> Out {

@@ -229,6 +229,16 @@ pub async fn seen(tx: &mut Tx, phone: &Phone, lang: Lang) -> Result<(), sqlx::Er
     Ok(())
 }
 
+/// The language `phone` last wrote in.
+pub async fn language(db: &Db, phone: &Phone) -> Result<Option<Lang>, sqlx::Error> {
+    let row: Option<(String,)> = db
+        .fetch_optional(
+            query("SELECT lang FROM whatsapp_contacts WHERE phone = $1").bind(phone.e164()),
+        )
+        .await?;
+    Ok(row.and_then(|(l,)| Lang::parse(&l)))
+}
+
 /// May a free message go to `phone` now (they wrote within [`WINDOW_HOURS`])?
 pub async fn within_window(tx: &mut Tx, phone: &Phone) -> Result<bool, sqlx::Error> {
     let last: Option<(chrono::DateTime<Utc>,)> = tx
