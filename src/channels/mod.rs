@@ -940,24 +940,25 @@ pub async fn set_voice_prompt(
 ) -> Result<(), Error> {
     let districts = crate::platform::org::districts(db).await?;
     let menus = menus_of(db, &districts).await?;
-    let owner = voice::prompts(&menus.catalog, &voice::Recorded::load(db).await?, lang)
-        .into_iter()
-        .find(|p| p.name == name)
-        .map(|p| p.department);
-    match (owner, power) {
-        (None, _) => {
-            return Err(Error::BadRequest(t!(
-                lang,
-                "voice-err-prompt-name",
-                name = name.to_owned()
-            )))
-        }
-        (Some(_), crate::admin::Power::Platform) => {}
-        (Some(Some(d)), p) => p.over(d)?,
-        (Some(None), _) => return Err(Error::NotFound(lang.t("voice-err-prompt-shared"))),
+    // A prompt the menus say, and one this caller records: a department's own, or for a
+    // platform administrator any.
+    if !ussd::all_prompts(&menus.catalog, lang)
+        .iter()
+        .any(|(n, _)| n == name)
+    {
+        return Err(Error::BadRequest(t!(
+            lang,
+            "voice-err-prompt-name",
+            name = name.to_owned()
+        )));
+    }
+    match (voice::owner(&menus.catalog, name), power) {
+        (_, crate::admin::Power::Platform) => {}
+        (Some(d), p) => p.over(d)?,
+        (None, _) => return Err(Error::NotFound(lang.t("voice-err-prompt-shared"))),
     }
     match bytes {
-        Some(b) => voice::save_prompt(db, files, (actor, lang), name, b, &menus.catalog).await,
+        Some(b) => voice::save_prompt(db, files, (actor, lang), name, b).await,
         None => voice::remove_prompt(db, actor, lang, name)
             .await
             .map(|_| ()),

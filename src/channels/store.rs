@@ -135,3 +135,29 @@ pub async fn remove_prompt(tx: &mut Tx, lang: &str, name: &str) -> Result<bool, 
         .await?;
     Ok(n == 1)
 }
+
+/// A call's recording of report `report_id`, at `url`, to fetch: its id.
+pub async fn add_recording(tx: &mut Tx, report_id: i64, url: &str) -> Result<i64, sqlx::Error> {
+    tx.scalar(
+        query(
+            "INSERT INTO voice_recordings (report_id, url, created_at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(report_id)
+        .bind(url)
+        .bind(Utc::now()),
+    )
+    .await
+}
+
+/// A recording still to fetch: `(report_id, url)`.
+pub async fn recording(db: &Db, id: i64) -> Result<Option<(i64, String)>, sqlx::Error> {
+    db.fetch_optional(query("SELECT report_id, url FROM voice_recordings WHERE id = $1").bind(id))
+        .await
+}
+
+/// A recording fetched and kept: no longer waiting.
+pub async fn remove_recording(db: &Db, id: i64) -> Result<(), sqlx::Error> {
+    db.execute(query("DELETE FROM voice_recordings WHERE id = $1").bind(id))
+        .await?;
+    Ok(())
+}

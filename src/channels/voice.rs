@@ -28,7 +28,7 @@ use super::{
 };
 use crate::platform::calls;
 use crate::platform::config::Config;
-use crate::platform::db::{query, Db};
+use crate::platform::db::Db;
 use crate::platform::error::Error;
 use crate::platform::i18n::Lang;
 use crate::platform::jobs;
@@ -289,7 +289,7 @@ pub struct Prompt {
 }
 
 /// The department a prompt belongs to (its managers record it); `None` for the shared words.
-fn owner(cat: &ussd::Catalog, name: &str) -> Option<i64> {
+pub(super) fn owner(cat: &ussd::Catalog, name: &str) -> Option<i64> {
     let services = || cat.departments.iter().flat_map(|d| d.1.iter());
     if let Some(slug) = name.strip_prefix("department-") {
         return services()
@@ -321,24 +321,15 @@ pub fn prompts(cat: &ussd::Catalog, recorded: &Recorded, lang: Lang) -> Vec<Prom
         .collect()
 }
 
-/// Keep `bytes` as the prompt `name` in `lang`, for `actor`: a known prompt, an MP3 or WAV
-/// recording (by its bytes), stored like any file; audited.
+/// Keep `bytes` as the prompt `name` in `lang` (one the menus say, checked by the caller), for
+/// `actor`: an MP3 or WAV recording (by its bytes), stored like any file; audited.
 pub async fn save_prompt(
     db: &Db,
     files: &crate::platform::files::Store,
     (actor, lang): (&str, Lang),
     name: &str,
     bytes: Vec<u8>,
-    cat: &ussd::Catalog,
 ) -> Result<(), Error> {
-    let bad = |m: String| Error::BadRequest(m);
-    if !ussd::all_prompts(cat, lang).iter().any(|(n, _)| n == name) {
-        return Err(bad(t!(
-            lang,
-            "voice-err-prompt-name",
-            name = name.to_owned()
-        )));
-    }
     let max = crate::platform::whatsapp::MAX_AUDIO_BYTES;
     if bytes.len() > max {
         return Err(crate::platform::files::PhotoError::TooLarge.into_error(lang, max));
@@ -346,7 +337,7 @@ pub async fn save_prompt(
     let encoded = crate::platform::files::audio(bytes)
         .ok()
         .filter(|e| extension(e.content_type).is_some())
-        .ok_or_else(|| bad(lang.t("voice-err-prompt-audio")))?;
+        .ok_or_else(|| Error::BadRequest(lang.t("voice-err-prompt-audio")))?;
     files
         .put(crate::platform::files::Area::Photos, &encoded)
         .await
@@ -727,16 +718,7 @@ async fn after_filing(
     let text = t!(lang, "sms-received", id = id, service = service.to_owned());
     crate::platform::sms::queue(&mut tx, &state.config, phone, &text, lang, Some(id)).await?;
     if let Some(url) = &s.voice {
-        let recording: i64 = tx
-            .scalar(
-                query(
-                    "INSERT INTO voice_recordings (report_id, url, created_at) VALUES ($1, $2, $3) RETURNING id",
-                )
-                .bind(id)
-                .bind(url)
-                .bind(Utc::now()),
-            )
-            .await?;
+        let recording = store::add_recording(&mut tx, id, url).await?;
         jobs::enqueue_job(&mut tx, &Fetch { recording }).await?;
     }
     tx.commit().await?;
@@ -772,11 +754,7 @@ async fn fetch_job(
     config: std::sync::Arc<Config>,
     Fetch { recording }: Fetch,
 ) -> anyhow::Result<()> {
-    let row: Option<(i64, String)> = db
-        .fetch_optional(
-            query("SELECT report_id, url FROM voice_recordings WHERE id = $1").bind(recording),
-        )
-        .await?;
+    let row = store::recording(&db, recording).await?;
     let Some((report, url)) = row else {
         return Ok(());
     };
@@ -802,8 +780,7 @@ async fn fetch_job(
     crate::reports::attach_voice(&db, &files, report, answer.body.to_vec())
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
-    db.execute(query("DELETE FROM voice_recordings WHERE id = $1").bind(recording))
-        .await?;
+    store::remove_recording(&db, recording).await?;
     Ok(())
 }
 

@@ -43,24 +43,11 @@ struct Tell {
     template: Option<Vec<String>>,
 }
 
-/// A message to a reporter's phone. A report made on WhatsApp is answered there: freely
-/// within 24 hours of the citizen's last message; after that only as the approved template,
-/// when one is configured and the message has its parameters; otherwise by SMS. A report made
-/// by a call is called back (where calls can be placed) and sent the SMS too, which keeps the
-/// reference in writing. Every other report hears by SMS.
-async fn to_reporter(
-    tx: &mut Tx,
-    config: &Config,
-    report: &ReportRow,
-    phone: &Phone,
-    tell: Tell,
-    lang: Lang,
-) -> Result<()> {
-    tell_phone(tx, config, (&report.channel, report.id), phone, tell, lang).await
-}
-
-/// Tell `phone` of report `id`'s change on `via`, the channel it came by: WhatsApp (within
-/// the window, else the template, else SMS), a call and an SMS, or an SMS.
+/// A message to a phone about report `id`, on `via`, the channel the report (or the follower)
+/// came by. On WhatsApp: freely within 24 hours of the citizen's last message; after that only
+/// as the approved template, when one is configured and the message has its parameters;
+/// otherwise by SMS. By a call: called back (where calls can be placed) and sent the SMS too,
+/// which keeps the reference in writing. Anything else hears by SMS.
 async fn tell_phone(
     tx: &mut Tx,
     config: &Config,
@@ -136,7 +123,7 @@ pub async fn notify_change(
                 spoken: Some(format!("{spoken_head} {note}").trim_end().to_owned()),
                 template: Some(vec![id.to_string(), status.label(lang), note.to_owned()]),
             };
-            to_reporter(tx, config, report, &phone, tell, lang).await?;
+            tell_phone(tx, config, (&report.channel, id), &phone, tell, lang).await?;
         }
         if let Some(email) = report.contact_email.as_deref().filter(|e| valid_email(e)) {
             let subject = t!(
@@ -288,7 +275,15 @@ async fn ask_fixed(db: Db, config: std::sync::Arc<Config>, job: AskFixed) -> any
             spoken: None,
             template: None,
         };
-        to_reporter(&mut tx, &config, &report, p, tell, lang).await?;
+        tell_phone(
+            &mut tx,
+            &config,
+            (&report.channel, report.id),
+            p,
+            tell,
+            lang,
+        )
+        .await?;
     } else if let Some(e) = email {
         let subject = t!(lang, "mail-ask-fixed-subject", id = report.id);
         let body = t!(lang, "mail-ask-fixed-body", link = format!("{link}#fixed"));
