@@ -367,6 +367,7 @@ fn service_states() -> axum::http::Extensions {
     let mut states = axum::http::Extensions::new();
     states.insert(Arc::new(crate::directory::index::Shared::default()));
     states.insert(Arc::new(reports::ServiceCache::default()));
+    states.insert(Arc::new(crate::opendata::Answers::default()));
     states
 }
 

@@ -905,6 +905,12 @@ async fn data_import(
     for f in &done.fields {
         println!("  {} ({:?})", f.id, f.kind);
     }
+    if !done.indexed.is_empty() {
+        println!(
+            "indexed for filters and GROUP BY (their values repeat): {}",
+            done.indexed.join(", ")
+        );
+    }
     Ok(())
 }
 

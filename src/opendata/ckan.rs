@@ -948,6 +948,11 @@ async fn datastore_search(state: &AppState, p: &Params) -> Result<Value, CkanErr
         distinct: flag(p, "distinct", false),
     };
     let format = text(p, "records_format").unwrap_or_else(|| "objects".into());
+    let answers = state.service_state::<super::Answers>();
+    let key = format!("search {} {} {format:?} {search:?}", r.uuid, r.data_version);
+    if let Some(kept) = answers.get(&key) {
+        return Ok(kept);
+    }
     let (shown, rows, total) =
         datastore::search(&state.db, &table, &all, r.full_text, &search).await?;
     let field_list: Vec<Value> = shown
@@ -1002,6 +1007,7 @@ async fn datastore_search(state: &AppState, p: &Params) -> Result<Value, CkanErr
     if let Some(t) = total {
         out["total"] = json!(t);
     }
+    answers.put(key, &out);
     Ok(out)
 }
 
@@ -1019,15 +1025,8 @@ async fn datastore_search_sql(state: &AppState, p: &Params) -> Result<Value, Cka
             "sql: at most 20,000 characters".into(),
         ));
     }
-    let resources: Vec<(String,)> = state
-        .db
-        .fetch_all(crate::platform::db::query(
-            "SELECT uuid FROM od_resources WHERE datastore_table IS NOT NULL \
-             AND dataset_id IN (SELECT id FROM od_datasets WHERE state = 'active')",
-        ))
-        .await?;
-    let known: std::collections::HashSet<String> = resources.into_iter().map(|r| r.0).collect();
-    let is_resource = |name: &str| known.contains(name);
+    let versions = store::data_versions(&state.db).await?;
+    let is_resource = |name: &str| versions.contains_key(name);
     let checked = match super::sql::check(&sql, state.db.backend(), &is_resource) {
         Ok(c) => c,
         Err(r) => {
@@ -1045,6 +1044,22 @@ async fn datastore_search_sql(state: &AppState, p: &Params) -> Result<Value, Cka
             })
         }
     };
+    // The answer is kept for the versions of the tables it read, unless it depends on the
+    // clock or on chance.
+    let answers = state.service_state::<super::Answers>();
+    let key = timeless(&checked.sql).then(|| {
+        let mut read: Vec<String> = checked
+            .resources
+            .iter()
+            .map(|r| format!("{r}@{}", versions.get(r).copied().unwrap_or_default()))
+            .collect();
+        read.sort();
+        read.dedup();
+        format!("sql {} {sql}", read.join(" "))
+    });
+    if let Some(kept) = key.as_deref().and_then(|k| answers.get(k)) {
+        return Ok(kept);
+    }
     let _slot = tokio::time::timeout(SQL_QUEUE_LIMIT, state.sql_slots.acquire())
         .await
         .map_err(|_| {
@@ -1055,6 +1070,10 @@ async fn datastore_search_sql(state: &AppState, p: &Params) -> Result<Value, Cka
             )
         })?
         .map_err(|e| Error::Internal(e.into()))?;
+    // The same query, asked by many at once, is run by the first and answered to the rest.
+    if let Some(kept) = key.as_deref().and_then(|k| answers.0.get(k)) {
+        return Ok(kept.as_ref().clone());
+    }
     let limit = std::time::Duration::from_secs(state.config.sql_time_limit_seconds.max(1));
     let out = state
         .db
@@ -1081,12 +1100,26 @@ async fn datastore_search_sql(state: &AppState, p: &Params) -> Result<Value, Cka
         .into_iter()
         .map(|r| Value::Object(out.columns.iter().cloned().zip(r).collect()))
         .collect();
-    Ok(json!({
+    let answer = json!({
         "sql": sql,
         "fields": out.columns.iter().map(|c| json!({"id": c})).collect::<Vec<_>>(),
         "records": records,
         "records_truncated": out.truncated,
-    }))
+    });
+    if let Some(key) = key {
+        answers.put(key, &answer);
+    }
+    Ok(answer)
+}
+
+/// Does this (checked) SQL give the same answer every time over the same data? Not when it
+/// reads the clock (`'now'`, `CURRENT_DATE`, `LOCALTIME`, …) or chance: such answers are never
+/// kept. Read from the text, erring towards "not": a word in a string only costs the keeping.
+fn timeless(sql: &str) -> bool {
+    let sql = sql.to_ascii_lowercase();
+    !["now", "current", "local", "random"]
+        .iter()
+        .any(|w| sql.contains(w))
 }
 
 /// The fields of a multipart action; the `upload` part is streamed to a temporary file.
@@ -1379,8 +1412,7 @@ async fn datastore_write(
             } else {
                 datastore::write_by_key(&mut tx, &table, &fields, &key, method, &rows).await?
             };
-            tx.execute(crate::platform::db::query("UPDATE od_resources SET row_count = row_count + $1, modified_at = $2 WHERE id = $3")
-                .bind(inserted as i64).bind(chrono::Utc::now()).bind(r.id)).await?;
+            store::rows_written(&mut tx, r.id, inserted as i64).await?;
             crate::platform::audit::record(
                 &mut tx,
                 &actor,
@@ -1401,5 +1433,27 @@ async fn datastore_write(
             )
         }
         _ => unreachable!("only DataStore writes come here"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::timeless;
+
+    #[test]
+    fn answers_that_read_the_clock_or_chance_are_not_kept() {
+        assert!(timeless(
+            r#"SELECT "district", COUNT(*) FROM ds_1 GROUP BY "district""#
+        ));
+        for sql in [
+            "SELECT date('now') FROM ds_1",
+            "SELECT datetime('NOW', '-1 day') FROM ds_1",
+            "SELECT CURRENT_DATE FROM ds_1",
+            "SELECT current_timestamp FROM ds_1",
+            "SELECT LOCALTIMESTAMP FROM ds_1",
+            "SELECT * FROM ds_1 ORDER BY random()",
+        ] {
+            assert!(!timeless(sql), "{sql}");
+        }
     }
 }

@@ -188,7 +188,15 @@ pub struct Survey {
     /// The first and last day named by the date and timestamp fields (ISO dates): the days
     /// the data covers, as the DCAT catalogue says.
     pub period: Option<(String, String)>,
+    /// The fields whose values repeat: at most [`FEW_VALUES`] different ones, each seen ten
+    /// times on average. They are what data is grouped and filtered by (district, service,
+    /// status), so an import indexes them whether or not the publisher asked (see
+    /// `opendata::import_into`).
+    pub repeating: Vec<String>,
 }
+
+/// How many different values a repeating field has at most (see [`Survey::repeating`]).
+pub const FEW_VALUES: usize = 256;
 
 fn reader<R: Read>(r: R) -> csv::Reader<R> {
     csv::ReaderBuilder::new().flexible(true).from_reader(r)
@@ -262,6 +270,9 @@ pub fn survey(
     // For each column, the first and last day its values name, while they are dates.
     let mut days: Vec<Option<(NaiveDate, NaiveDate)>> = vec![None; names.len()];
     let mut seen = vec![false; names.len()];
+    // Each column's different values, while there are few (`None` once there are more).
+    let mut values: Vec<Option<std::collections::HashSet<String>>> =
+        vec![Some(Default::default()); names.len()];
     let mut rows = 0u64;
     let mut bad = Vec::new();
     let mut record = csv::StringRecord::new();
@@ -287,6 +298,15 @@ pub fn survey(
                         continue;
                     }
                     seen[i] = true;
+                    if let Some(few) = &mut values[i] {
+                        if !few.contains(v) {
+                            if few.len() == FEW_VALUES {
+                                values[i] = None;
+                            } else {
+                                few.insert(v.to_owned());
+                            }
+                        }
+                    }
                     match fixed[i] {
                         Some(kind) => {
                             let t = v.trim();
@@ -350,11 +370,20 @@ pub fn survey(
         .filter_map(|(_, d)| *d)
         .reduce(|(a, b), (c, d)| (a.min(c), b.max(d)))
         .map(|(a, b)| (a.to_string(), b.to_string()));
+    let repeating = fields
+        .iter()
+        .zip(&values)
+        .filter_map(|(f, few)| {
+            let n = few.as_ref()?.len() as u64;
+            (n > 0 && n * 10 <= rows).then(|| f.id.clone())
+        })
+        .collect();
     Ok(Survey {
         fields,
         rows,
         bad,
         period,
+        repeating,
     })
 }
 

@@ -26,6 +26,42 @@ pub fn router() -> axum::Router<crate::platform::state::AppState> {
     ckan::router().merge(dcat::router())
 }
 
+/// This node's DataStore answers (`datastore_search` and `datastore_search_sql`), each keyed by
+/// the request and the versions of the tables it read, so an answer is never older than the
+/// data (see `platform::cache::Answers`). A department's open data changes by the import or the
+/// batch, and is read far more often: the same filter's total or the same aggregate is then
+/// counted once per version, not once per request. Registered in the application's state.
+pub struct Answers(pub crate::platform::cache::Answers<std::sync::Arc<serde_json::Value>>);
+
+/// What [`Answers`] may hold, in bytes of JSON.
+const ANSWER_BYTES: usize = 32 << 20;
+
+impl Default for Answers {
+    fn default() -> Self {
+        Answers(crate::platform::cache::Answers::new(ANSWER_BYTES))
+    }
+}
+
+impl Answers {
+    /// The kept answer to `key`, counted as a hit or a miss in `/metrics`.
+    pub fn get(&self, key: &str) -> Option<serde_json::Value> {
+        let found = self.0.get(key);
+        metrics::counter!(
+            "khidmat_datastore_answers_total",
+            "kept" => if found.is_some() { "hit" } else { "miss" }
+        )
+        .increment(1);
+        found.map(|v| v.as_ref().clone())
+    }
+
+    pub fn put(&self, key: String, answer: &serde_json::Value) {
+        let size = serde_json::to_vec(answer)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX / 2);
+        self.0.put(key, std::sync::Arc::new(answer.clone()), size);
+    }
+}
+
 /// What an import did.
 #[derive(Debug)]
 pub struct Imported {
@@ -33,6 +69,8 @@ pub struct Imported {
     pub resource_id: String,
     pub rows: u64,
     pub fields: Vec<datastore::Field>,
+    /// The fields indexed because their values repeat (see `datastore::Survey::repeating`).
+    pub indexed: Vec<String>,
 }
 
 /// Import a CSV file as a new DataStore resource of dataset `name` (made if missing). Every bad
@@ -149,6 +187,10 @@ pub async fn import_into(
         progress("imported", n)
     })
     .await?;
+    progress("indexing", rows);
+    for id in &survey.repeating {
+        datastore::create_index(&mut tx, &table, &survey.fields, id).await?;
+    }
     store::insert_resource(
         &mut tx,
         &resource_id,
@@ -167,6 +209,7 @@ pub async fn import_into(
         resource_id,
         rows,
         fields: survey.fields,
+        indexed: survey.repeating,
     })
 }
 

@@ -1,5 +1,7 @@
 //! Open data: the catalogue's SQL.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 
 use super::datastore::Field;
@@ -55,6 +57,8 @@ pub struct ResourceRow {
     pub period_end: Option<String>,
     pub created_at: DateTime<Utc>,
     pub modified_at: DateTime<Utc>,
+    /// Raised by every write to its DataStore table's rows (see [`data_versions`]).
+    pub data_version: i64,
 }
 
 impl ResourceRow {
@@ -72,7 +76,7 @@ impl ResourceRow {
     }
 }
 
-const RESOURCE_COLUMNS: &str = "id, uuid, dataset_id, name, description, format, datastore_table, fields, row_count, full_text, primary_key, period_start, period_end, created_at, modified_at";
+const RESOURCE_COLUMNS: &str = "id, uuid, dataset_id, name, description, format, datastore_table, fields, row_count, full_text, primary_key, period_start, period_end, created_at, modified_at, data_version";
 
 /// A dataset's name: 1-100 of a-z, 0-9, - and _.
 pub fn valid_name(name: &str) -> bool {
@@ -358,6 +362,35 @@ pub async fn resource(db: &Db, uuid: &str) -> Result<Option<ResourceRow>, sqlx::
         .bind(uuid),
     )
     .await
+}
+
+/// The DataStore tables that may be read (those of active datasets): each resource id and its
+/// data's version, raised by every write to its rows. What was computed from a table is good
+/// while its version stands.
+pub async fn data_versions(db: &Db) -> Result<HashMap<String, i64>, sqlx::Error> {
+    let rows: Vec<(String, i64)> = db
+        .fetch_all(query(
+            "SELECT uuid, data_version FROM od_resources WHERE datastore_table IS NOT NULL \
+             AND dataset_id IN (SELECT id FROM od_datasets WHERE state = 'active')",
+        ))
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Rows were written to a resource's table: `added` more of them (0 for updates), a new
+/// version of its data.
+pub async fn rows_written(tx: &mut Tx, id: i64, added: i64) -> Result<(), sqlx::Error> {
+    tx.execute(
+        query(
+            "UPDATE od_resources SET row_count = row_count + $1, modified_at = $2, \
+             data_version = data_version + 1 WHERE id = $3",
+        )
+        .bind(added)
+        .bind(Utc::now())
+        .bind(id),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Which datasets `package_search` wants.

@@ -1,8 +1,13 @@
-//! A small time-limited cache for configuration read on every request (districts, services,
-//! API keys). Only found values are kept, so unknown keys cannot fill it. A change made on
-//! another node (or by the CLI) is seen here within the time limit.
+//! Two caches, for two jobs:
+//!
+//! - [`TtlCache`]: configuration read on every request (districts, services, API keys), kept for
+//!   a few seconds. Only found values are kept, so unknown keys cannot fill it. A change made on
+//!   another node (or by the CLI) is seen here within the time limit.
+//! - [`Answers`]: answers computed from data whose version is part of the key (a DataStore
+//!   search or SQL query and the versions of the tables it read). Such an answer never goes
+//!   stale: a new version is a new key. Kept until a byte budget is full, oldest out first.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::hash::Hash;
 use std::time::{Duration, Instant};
@@ -52,6 +57,72 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     }
 }
 
+/// Answers keyed by what they were computed from, within a budget of bytes (see the module).
+pub struct Answers<V> {
+    budget: usize,
+    inner: std::sync::Mutex<Kept<V>>,
+}
+
+struct Kept<V> {
+    map: HashMap<String, (V, usize)>,
+    /// Keys, oldest first (each at most once: a key is kept only once).
+    order: VecDeque<String>,
+    bytes: usize,
+}
+
+impl<V: Clone> Answers<V> {
+    /// Keep at most `budget` bytes of answers (as the caller sizes them, key included).
+    pub fn new(budget: usize) -> Self {
+        Answers {
+            budget,
+            inner: std::sync::Mutex::new(Kept {
+                map: HashMap::new(),
+                order: VecDeque::new(),
+                bytes: 0,
+            }),
+        }
+    }
+
+    fn kept(&self) -> std::sync::MutexGuard<'_, Kept<V>> {
+        // A panic while holding the lock leaves nothing half-done that matters: keep going.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn get(&self, key: &str) -> Option<V> {
+        self.kept().map.get(key).map(|(v, _)| v.clone())
+    }
+
+    /// Keep `value` of `size` bytes; one larger than a sixteenth of the budget is not kept (a
+    /// few big answers must not push out every small one).
+    pub fn put(&self, key: String, value: V, size: usize) {
+        let size = size + key.len();
+        if size > self.budget / 16 {
+            return;
+        }
+        let mut k = self.kept();
+        if k.map.contains_key(&key) {
+            return;
+        }
+        while k.bytes + size > self.budget {
+            let Some(old) = k.order.pop_front() else {
+                break;
+            };
+            if let Some((_, n)) = k.map.remove(&old) {
+                k.bytes -= n;
+            }
+        }
+        k.bytes += size;
+        k.order.push_back(key.clone());
+        k.map.insert(key, (value, size));
+    }
+
+    /// `(answers, bytes)` kept now.
+    pub fn usage(&self) -> (usize, usize) {
+        let k = self.kept();
+        (k.map.len(), k.bytes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +151,31 @@ mod tests {
         );
         cache.clear().await;
         assert_eq!(cache.get_or_load(&"a", load(Some(4))).await, Ok(Some(4)));
+    }
+
+    #[test]
+    fn answers_stay_within_their_budget_oldest_out_first() {
+        // Every key is three bytes: each answer weighs 47 + 3 = 50.
+        let a: Answers<u32> = Answers::new(1600);
+        a.put("k01".into(), 1, 47);
+        a.put("k02".into(), 2, 47);
+        assert_eq!(a.get("k01"), Some(1));
+        assert_eq!(a.usage(), (2, 100));
+        a.put("k01".into(), 9, 47);
+        assert_eq!(a.get("k01"), Some(1), "a kept answer is not replaced");
+        a.put("big".into(), 3, 200);
+        assert_eq!(
+            a.get("big"),
+            None,
+            "over a sixteenth of the budget: not kept"
+        );
+        for i in 3..40 {
+            a.put(format!("k{i:02}"), i, 47);
+        }
+        assert_eq!(a.usage(), (32, 1600));
+        assert_eq!(a.get("k01"), None, "the oldest went first");
+        assert_eq!(a.get("k08"), Some(8), "the 32 newest stay");
+        assert_eq!(a.get("k07"), None);
+        assert_eq!(a.get("k39"), Some(39));
     }
 }

@@ -1573,3 +1573,197 @@ async fn frictionless_reads_through_the_ckan_adapter_what_was_uploaded() {
     .await;
     assert_eq!(read("uploaded").await, FRAGILE);
 }
+
+on_both!(
+    datastore_answers_are_kept_until_the_data_changes_on_any_node,
+    |backend| async move {
+        let a = spawn(backend).await;
+        let pesco = a.department_key("pesco").await;
+        with_key(
+            &a,
+            "package_create",
+            &pesco,
+            json!({"name": "meters", "title": "Meters checked"}),
+        )
+        .await;
+        let (s, made) = with_key(&a, "datastore_create", &pesco, json!({
+            "resource": {"package_id": "meters", "name": "checks"},
+            "fields": [{"id": "district", "type": "text"}, {"id": "checked", "type": "int"}],
+            "records": [{"district": "peshawar", "checked": 12}, {"district": "swat", "checked": 3}],
+        }))
+        .await;
+        assert_eq!(s, 200, "{made}");
+        let resource = made["result"]["resource_id"].as_str().unwrap().to_string();
+        let search = json!({"resource_id": resource, "filters": {"district": "swat"}});
+        let sql = json!({"sql": format!(
+            r#"SELECT district, SUM(checked) AS n FROM "{resource}" GROUP BY district ORDER BY district"#
+        )});
+        let swat = |v: &Value| {
+            (
+                v["result"]["total"].clone(),
+                v["result"]["records"][0]["checked"].clone(),
+            )
+        };
+        let sums = |v: &Value| -> Vec<(String, i64)> {
+            v["result"]["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r["district"].as_str().unwrap().to_owned(),
+                        r["n"].as_i64().unwrap(),
+                    )
+                })
+                .collect()
+        };
+        let (_, first) = action(&a, "datastore_search", search.clone()).await;
+        assert_eq!(swat(&first), (json!(1), json!(3)));
+        let (s, grouped) = action(&a, "datastore_search_sql", sql.clone()).await;
+        assert_eq!(s, 200, "{grouped}");
+        assert_eq!(
+            sums(&grouped),
+            [("peshawar".into(), 12), ("swat".into(), 3)]
+        );
+
+        // Changed behind the API's back (no writer does this): the kept answers still show
+        // what the data was at their version, which proves they are kept.
+        let (table,): (String,) =
+            a.db.fetch_one(
+                khidmat::platform::db::query(
+                    "SELECT datastore_table FROM od_resources WHERE uuid = $1",
+                )
+                .bind(resource.as_str()),
+            )
+            .await
+            .unwrap();
+        let ds = if backend == Backend::Sqlite {
+            "main"
+        } else {
+            "datastore"
+        };
+        a.db.execute(khidmat::platform::db::query(format!(
+            "UPDATE {ds}.{table} SET c2 = 300 WHERE c1 = 'swat'"
+        )))
+        .await
+        .unwrap();
+        assert_eq!(
+            swat(&action(&a, "datastore_search", search.clone()).await.1),
+            (json!(1), json!(3))
+        );
+        assert_eq!(
+            sums(&action(&a, "datastore_search_sql", sql.clone()).await.1)[1].1,
+            3
+        );
+        // Another request (another page, another format) is answered afresh.
+        let mut lists = search.clone();
+        lists["records_format"] = json!("lists");
+        let (_, fresh) = action(&a, "datastore_search", lists).await;
+        assert_eq!(fresh["result"]["records"][0][2], 300, "{fresh}");
+
+        // A second node on the same database adds a record through the API: the first node's
+        // next answers count it (and see the change above with it).
+        let mut config = crate::helpers::test_config(&a.data_dir, a.database_url.clone());
+        config.demo = false;
+        let b_app = khidmat::Application::build(config).await.unwrap();
+        let b_url = format!("http://{}", b_app.local_addr());
+        let b_stop = b_app.shutdown_token();
+        tokio::spawn(b_app.run_until_stopped(false));
+        let r = a
+            .client
+            .post(format!("{b_url}/api/3/action/datastore_upsert"))
+            .header("Authorization", &pesco)
+            .json(&json!({"resource_id": resource, "method": "insert", "records": [{"district": "swat", "checked": 4}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        b_stop.cancel();
+        let (_, after) = action(&a, "datastore_search", search).await;
+        assert_eq!(after["result"]["total"], 2, "{after}");
+        let (_, grouped) = action(&a, "datastore_search_sql", sql).await;
+        assert_eq!(
+            sums(&grouped),
+            [("peshawar".into(), 12), ("swat".into(), 304)]
+        );
+
+        // A query that reads the clock is never kept.
+        let clock = json!({"sql": format!(r#"SELECT COUNT(*) AS n FROM "{resource}" WHERE date('now') > '2000-01-01'"#)});
+        let (s, counted) = action(&a, "datastore_search_sql", clock.clone()).await;
+        assert_eq!(
+            (s, counted["result"]["records"][0]["n"].as_i64()),
+            (200, Some(3)),
+            "{counted}"
+        );
+        a.db.execute(khidmat::platform::db::query(format!(
+            "DELETE FROM {ds}.{table} WHERE c1 = 'peshawar'"
+        )))
+        .await
+        .unwrap();
+        let (_, counted) = action(&a, "datastore_search_sql", clock).await;
+        assert_eq!(counted["result"]["records"][0]["n"], 2);
+    }
+);
+
+on_both!(
+    an_import_indexes_the_fields_whose_values_repeat,
+    |backend| async move {
+        let app = spawn(backend).await;
+        let mut csv = String::from("id,district,status,hours,note\n");
+        for i in 0..300 {
+            let district = ["peshawar", "swat", "mardan"][i % 3];
+            let status = if i % 4 == 0 { "open" } else { "closed" };
+            csv.push_str(&format!(
+                "{i},{district},{status},{}.5,note {i}\n",
+                i * 7 % 101
+            ));
+        }
+        let file = app.data_dir.join("many.csv");
+        std::fs::write(&file, csv).unwrap();
+        let done =
+            khidmat::opendata::import_csv(&app.db, &file, "many", None, Some("pesco"), |_, _| {})
+                .await
+                .unwrap();
+        assert_eq!(
+            done.indexed,
+            ["district", "status"],
+            "ids, hours and notes do not repeat enough"
+        );
+        let (table,): (String,) = app
+            .db
+            .fetch_one(
+                khidmat::platform::db::query(
+                    "SELECT datastore_table FROM od_resources WHERE uuid = $1",
+                )
+                .bind(done.resource_id.as_str()),
+            )
+            .await
+            .unwrap();
+        let indexes: Vec<(String,)> = app
+            .db
+            .fetch_all(khidmat::platform::db::query(if backend == Backend::Sqlite {
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 ORDER BY name"
+            } else {
+                "SELECT indexname FROM pg_indexes WHERE schemaname = 'datastore' AND tablename = $1 ORDER BY indexname"
+            }).bind(table.as_str()))
+            .await
+            .unwrap();
+        let names: Vec<String> = indexes.into_iter().map(|(n,)| n).collect();
+        assert!(names.contains(&format!("{table}_c2")), "{names:?}");
+        assert!(names.contains(&format!("{table}_c3")), "{names:?}");
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.ends_with("_c1") || n.ends_with("_c4")),
+            "{names:?}"
+        );
+        // A small file indexes nothing: no value repeats ten times.
+        let file = app.data_dir.join("few.csv");
+        std::fs::write(&file, "district,n\npeshawar,1\nswat,2\n").unwrap();
+        let done =
+            khidmat::opendata::import_csv(&app.db, &file, "few", None, Some("pesco"), |_, _| {})
+                .await
+                .unwrap();
+        assert!(done.indexed.is_empty());
+    }
+);
