@@ -568,18 +568,29 @@ impl Db {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             .pragma("temp_store", "memory")
-            .pragma("cache_size", "-32000");
+            // Memory stays flat whatever the database's size: each connection caches at most
+            // 8 MB of pages (the writer 16 MB), and the file is read, not mapped into memory
+            // (mapped pages count as the server's resident memory, one copy per connection:
+            // a 600 MB database showed as a gigabyte). The operating system's page cache
+            // keeps the rest of a warm database, shared and given back under pressure.
+            .pragma("mmap_size", "0")
+            .pragma("cache_size", "-8000");
         // Connections are local: no need to ping one before each use.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
             .after_release(sqlite_outside_transaction)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(opts.clone())
+            .connect_with(
+                opts.clone()
+                    .pragma("cache_size", "-16000")
+                    // Sorting for an index (an import's) uses every core.
+                    .pragma("threads", untrusted_slots().to_string())
+                    // SQLite's whole heap (every connection's) is kept near this by giving back
+                    // cached pages first (process-wide; queries are not refused for it).
+                    .pragma("soft_heap_limit", "100000000"),
+            )
             .await?;
-        // Readers map the file into memory: scans read pages without a system call each
-        // (halves a full-table aggregate here). Address space only; the OS shares the pages.
-        let opts = opts.pragma("mmap_size", "1073741824");
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .test_before_acquire(false)
