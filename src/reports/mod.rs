@@ -661,19 +661,31 @@ pub async fn assign(db: &Db, staff: &Staff, id: i64, user_id: Option<i64>) -> Re
 
 /// This node's cache of the active reporting services, registered in the application's state
 /// (staff changing a service forget it at once; other nodes within seconds).
-pub struct ServiceCache(crate::platform::cache::TtlCache<String, std::sync::Arc<model::Service>>);
+pub struct ServiceCache {
+    by_code: crate::platform::cache::TtlCache<String, std::sync::Arc<model::Service>>,
+    /// Every active service (Open311's `services.json`, asked by every app at start).
+    active: crate::platform::cache::TtlCache<(), std::sync::Arc<Vec<model::Service>>>,
+    /// When a service last changed (Open311 discovery's `changeset`; none before the first).
+    changed: crate::platform::cache::TtlCache<(), Option<chrono::DateTime<chrono::Utc>>>,
+}
 
 impl Default for ServiceCache {
     fn default() -> Self {
-        ServiceCache(crate::platform::cache::TtlCache::new(
-            std::time::Duration::from_secs(10),
-        ))
+        let ttl = std::time::Duration::from_secs(10);
+        ServiceCache {
+            by_code: crate::platform::cache::TtlCache::new(ttl),
+            active: crate::platform::cache::TtlCache::new(ttl),
+            changed: crate::platform::cache::TtlCache::new(ttl),
+        }
     }
 }
 
 /// Forget the cached services (after staff changed one).
 pub async fn forget_services(state: &AppState) {
-    state.service_state::<ServiceCache>().0.clear().await;
+    let cache = state.service_state::<ServiceCache>();
+    cache.by_code.clear().await;
+    cache.active.clear().await;
+    cache.changed.clear().await;
 }
 
 impl AppState {
@@ -683,7 +695,7 @@ impl AppState {
         code: &str,
     ) -> Result<Option<std::sync::Arc<model::Service>>, sqlx::Error> {
         self.service_state::<ServiceCache>()
-            .0
+            .by_code
             .get_or_load(&code.to_owned(), || async {
                 Ok::<_, sqlx::Error>(
                     store::service(&self.db, code)
@@ -692,6 +704,34 @@ impl AppState {
                 )
             })
             .await
+    }
+
+    /// The active services, by group then code (cached for a few seconds, as [`Self::service`]).
+    pub async fn active_services(
+        &self,
+    ) -> Result<std::sync::Arc<Vec<model::Service>>, sqlx::Error> {
+        let list = self
+            .service_state::<ServiceCache>()
+            .active
+            .get_or_load(&(), || async {
+                Ok::<_, sqlx::Error>(Some(std::sync::Arc::new(store::services(&self.db).await?)))
+            })
+            .await?;
+        Ok(list.unwrap_or_default())
+    }
+
+    /// When a service last changed (cached as [`Self::service`]).
+    pub async fn services_changed_at(
+        &self,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, sqlx::Error> {
+        let at = self
+            .service_state::<ServiceCache>()
+            .changed
+            .get_or_load(&(), || async {
+                Ok::<_, sqlx::Error>(Some(store::services_changed_at(&self.db).await?))
+            })
+            .await?;
+        Ok(at.flatten())
     }
 }
 

@@ -232,7 +232,8 @@ pub async fn discovery(
 ) -> Reply {
     let format = suffix_format(&uri);
     let base = state.config.base_url(&headers);
-    let changed = store::services_changed_at(&state.db)
+    let changed = state
+        .services_changed_at()
         .await
         .map_err(|e| fail(format)(e.into()))?;
     let changeset = wire_time(changed.unwrap_or_else(Utc::now));
@@ -286,7 +287,8 @@ fn service_out(s: &Service, lang: Lang) -> ServiceOut {
 pub async fn services(State(state): State<AppState>, uri: Uri, lang: Lang) -> Reply {
     let format = suffix_format(&uri);
     check_jurisdiction(&query_pairs(&uri), lang).map_err(fail(format))?;
-    let list = store::services(&state.db)
+    let list = state
+        .active_services()
         .await
         .map_err(|e| fail(format)(e.into()))?;
     let out: Vec<ServiceOut> = list.iter().map(|s| service_out(s, lang)).collect();

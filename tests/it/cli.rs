@@ -85,12 +85,22 @@ response_hours = 96
         )
         .unwrap();
         assert!(run(&["pack", "load", path.to_str().unwrap()], None).0);
-        let services = app.get_json("/open311/v2/services.json").await;
-        assert!(services
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|s| s["service_name"] == "Street light not working"));
+        // The running server keeps the list of services for up to 10 s: a change made by
+        // another process (this CLI, another node) shows within that.
+        let mut renamed = false;
+        for _ in 0..60 {
+            let services = app.get_json("/open311/v2/services.json").await;
+            renamed = services
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["service_name"] == "Street light not working");
+            if renamed {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        assert!(renamed, "the new name within 15 s");
         std::fs::write(
             &path,
             pack.replace(
