@@ -32,6 +32,7 @@ err-api-key-missing = An api_key is required to submit a service request.
 err-api-key-invalid = The api_key is not valid or has been revoked.
 err-rate-limited = Too many submissions from your connection: try again in { $seconds } seconds.
 err-bad-number = { $name } must be a whole number from 1 to { $max }.
+err-bad-after = after must be the cursor a full page gives in its Link header (rel="next").
 err-bad-date = { $name } must be a date and time such as 2026-11-26T09:30:00Z.
 err-bad-ids = service_request_id must be a comma-separated list of up to 1000 request ids.
 err-bad-status = status must be open, closed, or open,closed.

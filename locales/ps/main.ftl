@@ -32,6 +32,7 @@ err-api-key-missing = د غوښتنې لېږلو لپاره api_key اړینه �
 err-api-key-invalid = api_key سمه نه ده یا لغوه شوې.
 err-rate-limited = ستاسو له اړیکې ډېرې غوښتنې راغلې: { $seconds } ثانیې وروسته بیا هڅه وکړئ.
 err-bad-number = { $name } باید له 1 تر { $max } پوره شمېره وي.
+err-bad-after = ‎after‎ باید هغه وي چې بشپړ مخ یې په خپل ‎Link‎ سرلیک (‎rel="next"‎) کې ورکوي.
 err-bad-date = { $name } باید نېټه او وخت وي، لکه ‎2026-11-26T09:30:00Z‎.
 err-bad-ids = service_request_id باید د کامې په واسطه جلا شوې تر 1000 پورې شمېرې وي.
 err-bad-status = status باید open، closed یا open,closed وي.

@@ -32,6 +32,7 @@ err-api-key-missing = درخواست بھیجنے کے لیے api_key ضروری
 err-api-key-invalid = api_key درست نہیں یا منسوخ ہو چکی ہے۔
 err-rate-limited = آپ کے کنکشن سے بہت زیادہ درخواستیں آئی ہیں: { $seconds } سیکنڈ بعد دوبارہ کوشش کریں۔
 err-bad-number = { $name } ‏1 سے { $max } تک کا پورا عدد ہونا چاہیے۔
+err-bad-after = ‎after‎ وہی ہونا چاہیے جو پورا صفحہ اپنے ‎Link‎ ہیڈر (‎rel="next"‎) میں دیتا ہے۔
 err-bad-date = { $name } میں تاریخ اور وقت لکھیں، جیسے ‎2026-11-26T09:30:00Z‎۔
 err-bad-ids = service_request_id میں کوما سے الگ کیے گئے زیادہ سے زیادہ 1000 نمبر ہوں۔
 err-bad-status = status کی قدر open، closed یا open,closed ہونی چاہیے۔

@@ -470,7 +470,9 @@ fn date_param(
         ("start_date" = Option<chrono::DateTime<Utc>>, Query, description = "RFC 3339"),
         ("end_date" = Option<chrono::DateTime<Utc>>, Query, description = "RFC 3339"),
         ("status" = Option<String>, Query, pattern = "^ *((open|closed) *(, *(open|closed) *)*)?$", description = "open, closed, or open,closed; empty is absent"),
-        ("page" = Option<i64>, Query, minimum = 1, maximum = 1000000), ("page_size" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "at most max_page_size (1000 unless the deployment says otherwise)")),
+        ("page" = Option<i64>, Query, minimum = 1, maximum = 1000000),
+        ("after" = Option<String>, Query, pattern = "^-?[0-8]?[0-9]{1,18}_[0-9]{1,18}$", description = "keyset paging: the cursor in a full page's `Link: <…>; rel=\"next\"` header (only the reports after that page's last; `page` then counts from there)"),
+        ("page_size" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "at most max_page_size (1000 unless the deployment says otherwise)")),
     responses((status = 200, body = [RequestOut]), (status = 400, body = [Open311Error])))]
 pub async fn list_requests(
     State(state): State<AppState>,
@@ -485,17 +487,68 @@ pub async fn list_requests(
         .await
         .map_err(|e| fail(format)(e.into()))?;
     let base = state.config.base_url(&headers);
+    // A full page links to the next by key (RFC 8288 `Link`; the body stays Open311's list).
+    let next = (filter.ids.is_none() && rows.len() as i64 == filter.limit)
+        .then(|| rows.last().map(|r| (r.requested_at, r.id)))
+        .flatten()
+        .map(|last| next_link(&base, uri.path(), &pairs, last));
     let out: Vec<RequestOut> = rows.into_iter().map(|r| request_out(r, &base)).collect();
-    ok(format, "service_requests", &out)
+    let mut resp = ok(format, "service_requests", &out)?;
+    if let Some(link) = next.and_then(|l| header::HeaderValue::from_str(&l).ok()) {
+        resp.headers_mut().insert(header::LINK, link);
+    }
+    Ok(resp)
+}
+
+/// The cursor of keyset paging: the last report's time (nanoseconds since 1970: the time as
+/// stored, to the last digit, so the reports that share it are told apart by id alone) and id.
+fn cursor(last: (chrono::DateTime<Utc>, i64)) -> String {
+    let nanos = last
+        .0
+        .timestamp_nanos_opt()
+        .unwrap_or(last.0.timestamp_micros().saturating_mul(1000));
+    format!("{nanos}_{}", last.1)
+}
+
+fn parse_cursor(v: &str) -> Option<(chrono::DateTime<Utc>, i64)> {
+    let (nanos, id) = v.split_once('_')?;
+    Some((
+        chrono::DateTime::from_timestamp_nanos(nanos.parse().ok()?),
+        id.parse().ok()?,
+    ))
+}
+
+/// `<{base}{path}?{the same parameters, page and after aside}&after=CURSOR>; rel="next"`.
+fn next_link(
+    base: &str,
+    path: &str,
+    pairs: &[(String, String)],
+    last: (chrono::DateTime<Utc>, i64),
+) -> String {
+    let mut kept: Vec<(&str, String)> = pairs
+        .iter()
+        .filter(|(k, _)| k != "page" && k != "after")
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    kept.push(("after", cursor(last)));
+    let query = serde_urlencoded::to_string(&kept).unwrap_or_default();
+    format!("<{base}{path}?{query}>; rel=\"next\"")
 }
 
 fn list_filter(pairs: &[(String, String)], config: &Config, lang: Lang) -> Result<Filter, Error> {
     check_jurisdiction(pairs, lang)?;
     let (limit, offset) = page_params(pairs, config, lang)?;
+    let after = match given(pairs, "after") {
+        None => None,
+        Some(v) => {
+            Some(parse_cursor(v).ok_or_else(|| Error::BadRequest(t!(lang, "err-bad-after")))?)
+        }
+    };
     let mut f = Filter {
         public_only: true,
         limit,
         offset,
+        after,
         ..Default::default()
     };
     // Every parameter is read (a bad one is an error even beside ids), then ids override.

@@ -399,6 +399,10 @@ pub struct Filter {
     pub order: Order,
     pub limit: i64,
     pub offset: i64,
+    /// Keyset paging: only the reports after this one (`(requested_at, id)`, the last of the
+    /// page before) in the order `Newest` or `Oldest`. A page then costs the same however deep
+    /// it is, and a report filed meanwhile neither repeats nor hides one.
+    pub after: Option<(DateTime<Utc>, i64)>,
 }
 
 /// What a staff member looks for, read from one search box: a report's reference (`1234` or
@@ -488,8 +492,26 @@ fn filtered(select: String, f: &Filter) -> Query {
         Order::Updated => " ORDER BY r.updated_at DESC, r.id DESC LIMIT ",
         Order::Due => " ORDER BY r.expected_at IS NULL, r.expected_at, r.id LIMIT ",
     };
-    narrowed(select, f)
-        .push(order)
+    let mut q = narrowed(select, f);
+    // Nothing pages the other orders by key (staff pages count and number their pages).
+    let past = match f.order {
+        Order::Newest => Some("<"),
+        Order::Oldest => Some(">"),
+        Order::Updated | Order::Due => None,
+    };
+    if let (Some((at, id)), Some(past)) = (f.after, past) {
+        // The first condition bounds the index range (the scan starts at the cursor); the
+        // second leaves out the cursor's own moment up to its report.
+        q = q
+            .push(&format!(" AND r.requested_at {past}= "))
+            .push_bind(at)
+            .push(&format!(" AND (r.requested_at {past} "))
+            .push_bind(at)
+            .push(&format!(" OR r.id {past} "))
+            .push_bind(id)
+            .push(")");
+    }
+    q.push(order)
         .push_bind(f.limit)
         .push(" OFFSET ")
         .push_bind(f.offset)

@@ -870,3 +870,100 @@ both!(
         assert_eq!(staff["lat"], 34.0151);
     }
 );
+
+both!(lists_page_by_key_through_link_headers, |app| async move {
+    for i in 0..20 {
+        app.kunda_at(&format!("34.{:04}", 100 + i * 37), "71.5249")
+            .await;
+    }
+    // Five share one moment: the id orders them.
+    app.db
+        .execute(khidmat::platform::db::query(
+            "UPDATE reports SET requested_at = (SELECT MAX(requested_at) FROM reports) \
+             WHERE id IN (SELECT id FROM reports ORDER BY id DESC LIMIT 5)",
+        ))
+        .await
+        .unwrap();
+    let ids = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["service_request_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let all = ids(&app
+        .get_json("/open311/v2/requests.json?service_code=kunda&page_size=1000")
+        .await);
+    assert!(all.len() >= 20, "{all:?}");
+
+    let mut url = app.at("/open311/v2/requests.json?service_code=kunda&page_size=7&page=1");
+    let mut walked: Vec<String> = Vec::new();
+    let mut pages = 0;
+    loop {
+        let resp = app.client.get(&url).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let link = resp
+            .headers()
+            .get("link")
+            .map(|l| l.to_str().unwrap().to_owned());
+        let page: Value = resp.json().await.unwrap();
+        assert_valid("requests.json", &page);
+        walked.extend(ids(&page));
+        pages += 1;
+        if pages == 1 {
+            // Filed while the list is being read: it is newer than every page still to come,
+            // so it neither repeats one nor pushes one out.
+            app.kunda_at("34.9000", "71.5249").await;
+        }
+        let Some(link) = link else { break };
+        let next = link
+            .strip_prefix('<')
+            .and_then(|l| l.strip_suffix(">; rel=\"next\""))
+            .unwrap_or_else(|| panic!("{link}"))
+            .to_owned();
+        assert!(
+            next.contains("service_code=kunda") && next.contains("page_size=7"),
+            "{next}"
+        );
+        assert!(!next.contains("page=1"), "{next}");
+        url = next;
+        assert!(pages < 50, "the links never end");
+    }
+    assert_eq!(walked, all, "every report once, in the list's order");
+    assert_eq!(
+        pages,
+        all.len().div_ceil(7) + usize::from(all.len() % 7 == 0)
+    );
+
+    // The same from XML; `page` counts on from the cursor.
+    let resp = app
+        .get("/open311/v2/requests.xml?service_code=kunda&page_size=3")
+        .await;
+    let link = resp.headers()["link"].to_str().unwrap().to_owned();
+    let cursor = link
+        .split("after=")
+        .nth(1)
+        .unwrap()
+        .split('>')
+        .next()
+        .unwrap()
+        .to_owned();
+    let second = app
+        .get_json(&format!(
+            "/open311/v2/requests.json?service_code=kunda&page_size=3&after={cursor}&page=2"
+        ))
+        .await;
+    let fresh = ids(&app
+        .get_json("/open311/v2/requests.json?service_code=kunda&page_size=1000")
+        .await);
+    assert_eq!(ids(&second), fresh[6..9]);
+    for bad in ["abc", "12_", "_5", "1.5_3"] {
+        assert_open311_error(
+            app.get(&format!("/open311/v2/requests.json?after={bad}"))
+                .await,
+            400,
+            "after",
+        )
+        .await;
+    }
+});
