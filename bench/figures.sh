@@ -4,10 +4,14 @@
 #   bench/figures.sh            # 1,000,000 reports, places and rows; 15 s phases (about an hour on 2 cores)
 #   bench/figures.sh --quick    # 100,000 of each; 5 s phases (about a quarter of an hour)
 # Measured: Open311 POST throughput and list latency on SQLite (one node) and PostgreSQL (one and
-# two nodes), resident memory at rest and under load, nearest search, CSV import against the
-# sqlite3 shell, DataStore reads against Datasette, and every citizen page's transferred bytes on a
-# 2G-class connection (from the browser test, which the test command runs; this runs it if its
-# figures are missing).
+# two nodes), with the same run's ceiling (a static file through the same server) and the cached
+# documents (services.json, discovery.json) against it; resident memory at rest and under load;
+# nearest search; CSV import against the sqlite3 shell with the same indexes and full text;
+# DataStore reads against Datasette 0.65.5 with the same indexes (filter with total, full text at
+# 32 and 128 connections, row by key, GROUP BY over an indexed column and over one no index
+# serves), each with its first ask and Khidmat's resident memory after the phase; and every
+# citizen page's transferred bytes on a 2G-class connection (from the browser test, which the
+# test command runs; this runs it if its figures are missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=1000000
