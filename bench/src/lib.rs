@@ -142,7 +142,12 @@ impl Phase {
 
 /// This process's resident memory in MB (`VmRSS` in `/proc/self/status`; 0 where there is none).
 pub fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+    rss_mb_of("self")
+}
+
+/// A process's resident memory in MB (`pid`: a number, or `self`).
+pub fn rss_mb_of(pid: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()

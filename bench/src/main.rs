@@ -85,6 +85,13 @@ async fn main() -> anyhow::Result<()> {
     for n in 2..=args.nodes {
         let node = Application::build(Config {
             data_dir: args.data_dir.join(format!("node-{n}")),
+            // One deployment, one key file: its nodes sign and pseudonymise alike.
+            secret_key_file: Some(
+                config
+                    .secret_key_file
+                    .clone()
+                    .unwrap_or_else(|| args.data_dir.join("secret.key")),
+            ),
             demo: false,
             ..config.clone()
         })

@@ -641,17 +641,9 @@ fn urlencode(s: &str) -> String {
 struct Servers(Vec<Child>);
 
 impl Servers {
-    /// The resident memory of server `i`, in MB (`VmRSS`).
+    /// The resident memory of server `i`, in MB.
     fn rss_mb(&self, i: usize) -> f64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.0[i].id()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmRSS:"))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|kb| kb.parse::<f64>().ok())
-            })
-            .map_or(0.0, |kb| (kb / 1024.0 * 10.0).round() / 10.0)
+        khidmat_bench::rss_mb_of(&self.0[i].id().to_string())
     }
 
     fn stop(&mut self) {
