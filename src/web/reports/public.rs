@@ -84,9 +84,9 @@ async fn home(
     State(state): State<AppState>,
     Here { lang, csrf, uri }: Here,
 ) -> Result<Response, PageError> {
-    let services = store::services(&state.db).await.or_page(lang)?;
+    let services = state.active_services().await.or_page(lang)?;
     let mut groups: Vec<(String, Group)> = Vec::new();
-    for s in services {
+    for s in services.iter() {
         let dept = s.department_slug.clone();
         let tile = Tile {
             code: s.code.clone(),
@@ -1065,14 +1065,15 @@ pub(super) async fn service_options(
     lang: Lang,
     selected: &str,
 ) -> Result<Vec<ServiceOption>, sqlx::Error> {
-    Ok(store::services(&state.db)
+    Ok(state
+        .active_services()
         .await?
-        .into_iter()
+        .iter()
         .filter(|s| s.public)
         .map(|s| ServiceOption {
             selected: s.code == selected,
             name: s.name.get(lang).to_owned(),
-            code: s.code,
+            code: s.code.clone(),
         })
         .collect())
 }
