@@ -12,14 +12,12 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use base64::Engine;
-use chrono::Utc;
 use http_body_util::Full;
 use serde_json::Value;
 
 use super::config::Config;
 use super::db::{query, Db, Tx};
 use super::i18n::Lang;
-use super::jobs;
 use super::personal::Phone;
 use super::xml::escape;
 
@@ -44,22 +42,20 @@ pub async fn queue(
     lang: Lang,
     report_id: Option<i64>,
 ) -> Result<i64, sqlx::Error> {
-    let id: i64 = tx
-        .scalar(
-            query(
-                "INSERT INTO sms_outbox (phone, body, lang, segments, gateway, status, attempts, report_id, created_at, sensitive) \
-                 VALUES ($1, $2, $3, 0, $4, 'queued', 0, $5, $6, FALSE) RETURNING id",
-            )
-            .bind(phone.e164())
-            .bind(super::text::for_speech(words))
-            .bind(lang.code())
-            .bind(GATEWAY)
-            .bind(report_id)
-            .bind(Utc::now()),
-        )
-        .await?;
-    jobs::enqueue_job(tx, &super::sms::Send { id }).await?;
-    Ok(id)
+    super::sms::put(
+        tx,
+        super::sms::Message {
+            phone,
+            body: &super::text::for_speech(words),
+            lang,
+            segments: 0,
+            gateway: GATEWAY,
+            report_id,
+            sensitive: false,
+            payload: None,
+        },
+    )
+    .await
 }
 
 /// The id Africa's Talking carries back for outbox message `id`.

@@ -149,26 +149,61 @@ async fn enqueue(
     sensitive: bool,
 ) -> Result<i64, sqlx::Error> {
     let gateway = crate::platform::settings::sms_gateway(tx, config).await?;
+    let id = put(
+        tx,
+        Message {
+            phone,
+            body: text,
+            lang,
+            segments: segments(text),
+            gateway: &gateway,
+            report_id,
+            sensitive,
+            payload: None,
+        },
+    )
+    .await?;
+    metrics::counter!("khidmat_sms_queued_total", "gateway" => gateway).increment(1);
+    Ok(id)
+}
+
+/// A message for the phone outbox, whatever carries it (an SMS gateway, WhatsApp, a call).
+pub(crate) struct Message<'a> {
+    pub phone: &'a Phone,
+    /// What it says (for a WhatsApp message, its words; `payload` is what is sent).
+    pub body: &'a str,
+    pub lang: Lang,
+    pub segments: i64,
+    pub gateway: &'a str,
+    pub report_id: Option<i64>,
+    /// Its body is removed once it has left (a sign-in code).
+    pub sensitive: bool,
+    pub payload: Option<String>,
+}
+
+/// Put a message in the phone outbox, in the caller's transaction, with the job that sends it
+/// (none for `smssync`, whose phone fetches its messages): every gateway's messages go in here.
+pub(crate) async fn put(tx: &mut Tx, m: Message<'_>) -> Result<i64, sqlx::Error> {
     let id: i64 = tx
         .scalar(
             query(
-                "INSERT INTO sms_outbox (phone, body, lang, segments, gateway, status, attempts, report_id, created_at, sensitive) \
-                 VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8) RETURNING id",
+                "INSERT INTO sms_outbox (phone, body, lang, segments, gateway, status, attempts, report_id, created_at, sensitive, payload) \
+                 VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $7, $8, $9) RETURNING id",
             )
-            .bind(phone.e164())
-            .bind(text)
-            .bind(lang.code())
-            .bind(segments(text))
-            .bind(&gateway)
-            .bind(report_id)
+            .bind(m.phone.e164())
+            .bind(m.body)
+            .bind(m.lang.code())
+            .bind(m.segments)
+            .bind(m.gateway)
+            .bind(m.report_id)
             .bind(Utc::now())
-            .bind(sensitive),
+            .bind(m.sensitive)
+            .bind(m.payload),
         )
         .await?;
-    if gateway != "smssync" {
+    if m.gateway != "smssync" {
         jobs::enqueue_job(tx, &Send { id }).await?;
     }
-    metrics::counter!("khidmat_sms_queued_total", "gateway" => gateway).increment(1);
     Ok(id)
 }
 

@@ -20,7 +20,6 @@ use sha2::Sha256;
 use super::config::Config;
 use super::db::{query, Db, Tx};
 use super::i18n::Lang;
-use super::jobs;
 use super::personal::Phone;
 
 /// The gateway name of WhatsApp messages in the phone outbox.
@@ -194,22 +193,20 @@ pub async fn queue(
     lang: Lang,
     report_id: Option<i64>,
 ) -> Result<i64, sqlx::Error> {
-    let id: i64 = tx
-        .scalar(
-            query(
-                "INSERT INTO sms_outbox (phone, body, lang, segments, gateway, status, attempts, report_id, created_at, sensitive, payload) \
-                 VALUES ($1, $2, $3, 1, $4, 'queued', 0, $5, $6, FALSE, $7) RETURNING id",
-            )
-            .bind(phone.e164())
-            .bind(words)
-            .bind(lang.code())
-            .bind(GATEWAY)
-            .bind(report_id)
-            .bind(Utc::now())
-            .bind(payload.to_string()),
-        )
-        .await?;
-    jobs::enqueue_job(tx, &super::sms::Send { id }).await?;
+    let id = super::sms::put(
+        tx,
+        super::sms::Message {
+            phone,
+            body: words,
+            lang,
+            segments: 1,
+            gateway: GATEWAY,
+            report_id,
+            sensitive: false,
+            payload: Some(payload.to_string()),
+        },
+    )
+    .await?;
     metrics::counter!("khidmat_sms_queued_total", "gateway" => GATEWAY).increment(1);
     Ok(id)
 }
