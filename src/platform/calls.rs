@@ -15,7 +15,7 @@ use base64::Engine;
 use http_body_util::Full;
 use serde_json::Value;
 
-use super::config::Config;
+use super::config::{given, Config};
 use super::db::{query, Db, Tx};
 use super::i18n::Lang;
 use super::personal::Phone;
@@ -26,12 +26,22 @@ pub const GATEWAY: &str = "call";
 
 /// Can calls be placed (a number to call from, and the gateway's credentials)?
 pub fn enabled(config: &Config) -> bool {
-    let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
-    set(&config.voice_call_from)
-        && match config.voice_gateway.as_str() {
-            "twilio" => set(&config.twilio_account_sid) && set(&config.twilio_auth_token),
-            _ => set(&config.africastalking_username) && set(&config.africastalking_api_key),
-        }
+    given(&config.voice_call_from) && missing_credentials(config).is_none()
+}
+
+/// The voice gateway's credentials, named, when they are not both given.
+pub fn missing_credentials(config: &Config) -> Option<&'static str> {
+    let (both, names) = match config.voice_gateway.as_str() {
+        "twilio" => (
+            given(&config.twilio_account_sid) && given(&config.twilio_auth_token),
+            "twilio_account_sid and twilio_auth_token",
+        ),
+        _ => (
+            given(&config.africastalking_username) && given(&config.africastalking_api_key),
+            "africastalking_username and africastalking_api_key",
+        ),
+    };
+    (!both).then_some(names)
 }
 
 /// Queue a call to `phone` that says `words`, in the caller's transaction.

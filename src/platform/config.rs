@@ -405,7 +405,7 @@ impl Config {
         let s3_reachable = (self.s3_endpoint.starts_with("https://")
             || self.s3_endpoint.starts_with("http://"))
             && !self.s3_access_key.is_empty()
-            && self.s3_secret_key.as_deref().is_some_and(|s| !s.is_empty());
+            && given(&self.s3_secret_key);
         anyhow::ensure!(
             self.file_store != "s3" || (s3_reachable && !self.s3_bucket.is_empty()),
             "file_store = \"s3\" needs s3_endpoint (https://…), s3_bucket, s3_access_key and s3_secret_key"
@@ -444,6 +444,11 @@ pub fn http_gateway_url_ok(url: &str) -> bool {
     (url.starts_with("https://") || url.starts_with("http://"))
         && url.contains("{to}")
         && url.contains("{text}")
+}
+
+/// Is an optional setting given (present and not empty)?
+pub fn given(v: &Option<String>) -> bool {
+    v.as_deref().is_some_and(|s| !s.is_empty())
 }
 
 #[cfg(test)]

@@ -275,18 +275,8 @@ pub async fn doctor(node: &Node<'_>) -> Vec<Check> {
 
 /// WhatsApp and voice calls: each is off, on, or half set up (which the doctor names).
 fn channels(config: &Config) -> Vec<Check> {
-    let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
-    let whatsapp = [
-        ("whatsapp_phone_number_id", &config.whatsapp_phone_number_id),
-        ("whatsapp_access_token", &config.whatsapp_access_token),
-        ("whatsapp_app_secret", &config.whatsapp_app_secret),
-        ("whatsapp_verify_token", &config.whatsapp_verify_token),
-    ];
-    let missing: Vec<&str> = whatsapp
-        .iter()
-        .filter(|(_, v)| !set(v))
-        .map(|(n, _)| *n)
-        .collect();
+    use super::config::given;
+    let missing = super::whatsapp::missing(config);
     let mut out = vec![match missing.len() {
         4 => check("whatsapp", Status::Ok, "off (not configured)"),
         0 => check(
@@ -304,29 +294,19 @@ fn channels(config: &Config) -> Vec<Check> {
         ),
     }];
     let twilio = config.voice_gateway == "twilio";
-    let (credentials, need) = if twilio {
-        (
-            set(&config.twilio_account_sid) && set(&config.twilio_auth_token),
-            "twilio_account_sid and twilio_auth_token",
-        )
-    } else {
-        (
-            set(&config.africastalking_username) && set(&config.africastalking_api_key),
-            "africastalking_username and africastalking_api_key",
-        )
-    };
-    out.push(match (set(&config.voice_call_from), credentials) {
-        (true, false) => check(
+    let need = super::calls::missing_credentials(config);
+    out.push(match (given(&config.voice_call_from), need) {
+        (true, Some(need)) => check(
             "voice",
             Status::Problem,
             format!("voice_call_from is set but {need} are not: changes go by SMS only, no call is placed"),
         ),
-        (true, true) => check(
+        (true, None) => check(
             "voice",
             Status::Ok,
             format!("calls placed back through {}", config.voice_gateway),
         ),
-        (false, _) if twilio && !set(&config.twilio_auth_token) => check(
+        (false, _) if twilio && !given(&config.twilio_auth_token) => check(
             "voice",
             Status::Warning,
             "Twilio's requests are not checked: set twilio_auth_token so X-Twilio-Signature is",

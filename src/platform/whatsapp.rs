@@ -41,14 +41,21 @@ pub const MAX_AUDIO_BYTES: usize = 16 * 1024 * 1024;
 
 /// Is the channel configured (all four of its settings)?
 pub fn enabled(config: &Config) -> bool {
+    missing(config).is_empty()
+}
+
+/// The channel's settings not given (all four: the channel is off; some: half set up).
+pub fn missing(config: &Config) -> Vec<&'static str> {
     [
-        &config.whatsapp_phone_number_id,
-        &config.whatsapp_access_token,
-        &config.whatsapp_app_secret,
-        &config.whatsapp_verify_token,
+        ("whatsapp_phone_number_id", &config.whatsapp_phone_number_id),
+        ("whatsapp_access_token", &config.whatsapp_access_token),
+        ("whatsapp_app_secret", &config.whatsapp_app_secret),
+        ("whatsapp_verify_token", &config.whatsapp_verify_token),
     ]
-    .iter()
-    .all(|v| v.as_deref().is_some_and(|s| !s.is_empty()))
+    .into_iter()
+    .filter(|(_, v)| !super::config::given(v))
+    .map(|(name, _)| name)
+    .collect()
 }
 
 /// Is `header` (`X-Hub-Signature-256: sha256=<hex>`) the HMAC-SHA256 of `body` under the app
