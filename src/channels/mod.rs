@@ -258,6 +258,8 @@ struct SmsEvent {
     kind: &'static str,
     code: Option<String>,
     department_id: Option<i64>,
+    /// The district it was about (a search near a district's centre), when there is one.
+    district: Option<String>,
 }
 
 impl SmsEvent {
@@ -275,7 +277,7 @@ impl SmsEvent {
                 kind: self.kind,
                 code: self.code.as_deref(),
                 channel,
-                district: None,
+                district: self.district.as_deref(),
                 department_id: self.department_id,
                 minutes_saved: 0,
                 citizen: Some(impact::Citizen::phone(phone)),
@@ -308,6 +310,7 @@ impl SmsAnswer {
             kind,
             code,
             department_id,
+            district: None,
         });
         self
     }
@@ -1124,21 +1127,15 @@ impl MenuCall<'_> {
             (None, None) => return Ok(lang.t("ussd-invalid")),
         };
         let words = nearest_reply(self.state, k, point, &area, lang).await?;
+        let event = SmsEvent {
+            service: "directory",
+            kind: "directory_search",
+            code: Some(k.code.clone()),
+            department_id: k.department_id,
+            district: d.map(|d| d.slug.clone()),
+        };
         let mut tx = self.state.db.begin().await?;
-        impact::record(
-            &mut tx,
-            &impact::Event {
-                service: "directory",
-                kind: "directory_search",
-                code: Some(&k.code),
-                channel: self.channel,
-                district: d.map(|d| d.slug.as_str()),
-                department_id: k.department_id,
-                minutes_saved: 0,
-                citizen: Some(impact::Citizen::phone(self.phone)),
-            },
-        )
-        .await?;
+        event.record(&mut tx, self.channel, self.phone).await?;
         tx.commit().await?;
         Ok(words)
     }

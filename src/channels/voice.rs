@@ -698,6 +698,7 @@ async fn call(state: &AppState, speaker: &Speaker<'_>, turn: Turn) -> Result<Res
             kind: "menu_session",
             code: None,
             department_id: None,
+            district: None,
         };
         event.record(&mut tx, "voice", &turn.phone).await?;
     }

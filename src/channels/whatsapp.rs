@@ -336,6 +336,7 @@ async fn converse(
             kind: "menu_session",
             code: None,
             department_id: None,
+            district: None,
         });
         let mut c = open(state, phone, &key, s, &menus, None).await?;
         c.event = event;
