@@ -65,8 +65,6 @@ const FOLDS: &[(char, &str)] = &[
     ('\u{06F9}', "9"),
 ];
 
-/// A digit as 0-9: Urdu and Persian (۰-۹) and Arabic (٠-٩) digits become Latin ones; any
-/// other character is itself.
 /// A number as a voice reads it out, digit by digit (`1 2 3`).
 pub fn spelled(n: i64) -> String {
     n.to_string()
@@ -84,6 +82,8 @@ pub fn for_speech(text: &str) -> String {
         .collect()
 }
 
+/// A digit as 0-9: Urdu and Persian (۰-۹) and Arabic (٠-٩) digits become Latin ones; any
+/// other character is itself.
 pub fn latin_digit(c: char) -> char {
     match c {
         '\u{06F0}'..='\u{06F9}' => char::from(b'0' + (c as u32 - 0x06F0) as u8),

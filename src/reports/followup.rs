@@ -584,7 +584,6 @@ pub async fn follow_by_email(
     Ok(())
 }
 
-/// `FOLLOW 123` by SMS: the number follows the report (the message proves it is theirs).
 /// `FOLLOW 123` from a phone, on `channel` (`sms`, `whatsapp`): the number proved itself by
 /// sending it, and hears of the changes on the same channel.
 pub async fn follow_by_phone(
@@ -627,7 +626,7 @@ pub async fn unfollow(db: &Db, token: &str) -> Result<Option<i64>> {
     Ok(Some(f.report_id))
 }
 
-/// `STOP 123` (or `STOP` alone, for every report) by SMS.
+/// `STOP 123` (or `STOP` alone, for every report) from a phone, on the channel it followed on.
 pub async fn unfollow_by_phone(
     db: &Db,
     (channel, phone): (&str, &Phone),
