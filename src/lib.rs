@@ -13,6 +13,9 @@
 //! - [`packs`]: departments' services as data
 //! - [`app`]: the HTTP application; [`cli`]: the `khidmat` command
 
+// The derives in `khidmat_derive` name this crate's items by its name, inside it as outside.
+extern crate self as khidmat;
+
 pub mod admin;
 pub mod app;
 pub mod benefits;

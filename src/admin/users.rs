@@ -15,7 +15,7 @@ use crate::platform::{audit, mail};
 
 const LINK_DAYS: i64 = 3;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct User {
     pub id: i64,
     pub email: String,
@@ -315,7 +315,7 @@ pub async fn set_password(db: &Db, token: &str, password: &str) -> Result<()> {
     Ok(())
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct Key {
     pub id: i64,
     pub name: String,

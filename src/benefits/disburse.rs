@@ -23,7 +23,7 @@ use crate::platform::identity::Staff;
 use crate::platform::state::AppState;
 use crate::t;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, khidmat_derive::FromRaw, utoipa::ToSchema)]
 pub struct Batch {
     pub id: i64,
     pub reference: String,
@@ -62,7 +62,7 @@ pub async fn batches(db: &crate::platform::db::Db, fund_id: i64) -> Result<Vec<B
         .await?)
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, khidmat_derive::FromRaw, utoipa::ToSchema)]
 pub struct Payment {
     pub id: i64,
     pub batch_id: i64,

@@ -117,7 +117,16 @@ pub async fn reverse(tx: &mut Tx, id: i64, actor: &str, memo: &str) -> Result<i6
 
 /// A fund's accounts, from its rows.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    sqlx::FromRow,
+    khidmat_derive::FromRaw,
+    utoipa::ToSchema,
 )]
 pub struct Balances {
     /// What was sanctioned: `-balance(sanction)`.
@@ -177,7 +186,9 @@ pub async fn balances_tx(tx: &mut Tx, fund_id: i64) -> Result<Balances, sqlx::Er
 
 /// One application's money: what it is entitled to (committed to it, net of withdrawals) and
 /// what it was paid (net of returns).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, sqlx::FromRow, khidmat_derive::FromRaw,
+)]
 pub struct Owed {
     pub entitled: i64,
     pub paid: i64,
@@ -224,7 +235,7 @@ pub async fn owed_tx(tx: &mut Tx, application_id: i64) -> Result<Owed, sqlx::Err
 }
 
 /// A row, for the fund's ledger page and the auditors' CSV.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct Row {
     pub id: i64,
     pub at: chrono::DateTime<Utc>,

@@ -18,7 +18,7 @@ use crate::platform::state::AppState;
 use crate::t;
 
 /// The published ballot of a fund.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, khidmat_derive::FromRaw, utoipa::ToSchema)]
 pub struct Draw {
     #[serde(skip)]
     pub fund_id: i64,

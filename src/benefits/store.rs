@@ -41,7 +41,7 @@ impl Fund {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, khidmat_derive::FromRaw)]
 struct FundRow {
     id: i64,
     code: String,
@@ -254,7 +254,7 @@ pub async fn lock_fund(tx: &mut Tx, fund_id: i64) -> Result<(), sqlx::Error> {
 }
 
 /// An application with its applicant, as staff see it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct Application {
     pub id: i64,
     pub reference: String,

@@ -39,7 +39,7 @@ pub struct OrgIn {
     pub about: String,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct Org {
     pub id: i64,
     pub name: String,

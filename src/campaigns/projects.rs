@@ -117,7 +117,7 @@ impl Project {
     }
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, khidmat_derive::FromRaw)]
 struct Row {
     id: i64,
     org_id: i64,

@@ -218,7 +218,7 @@ pub struct Case {
     pub check_code: String,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, khidmat_derive::FromRaw)]
 struct CaseRow {
     id: i64,
     reference: String,
@@ -797,7 +797,7 @@ async fn issue(
     Ok(())
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, khidmat_derive::FromRaw, utoipa::ToSchema)]
 pub struct Event {
     pub at: DateTime<Utc>,
     pub actor: String,
@@ -811,7 +811,7 @@ pub struct Event {
     pub changes: String,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, khidmat_derive::FromRaw, utoipa::ToSchema)]
 pub struct Document {
     pub kind: String,
     pub number: String,

@@ -30,7 +30,7 @@ pub async fn next_seq(tx: &mut Tx) -> Result<i64, sqlx::Error> {
 // ---------------------------------------------------------------------------------------------
 // Kinds and organizations
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, khidmat_derive::FromRaw)]
 struct KindRow {
     code: String,
     department_id: Option<i64>,
@@ -107,7 +107,7 @@ pub async fn upsert_kind(
     Ok(())
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct OrgRow {
     pub id: i64,
     pub uuid: String,
@@ -212,7 +212,7 @@ pub async fn org_by_id(db: &Db, id: i64) -> Result<Option<OrgRow>, sqlx::Error> 
 // ---------------------------------------------------------------------------------------------
 // Places
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct PlaceRow {
     pub id: i64,
     pub uuid: String,
@@ -572,7 +572,7 @@ pub async fn places_near(
 // ---------------------------------------------------------------------------------------------
 // Providers
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct ProviderRow {
     pub id: i64,
     pub uuid: String,
@@ -645,7 +645,7 @@ pub async fn provider_by_uuid(db: &Db, uuid: &str) -> Result<Option<ProviderRow>
 // ---------------------------------------------------------------------------------------------
 // Reviews
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct ReviewRow {
     pub id: i64,
     pub subject: String,

@@ -8,7 +8,7 @@ use super::datastore::Field;
 use crate::platform::db::{query, Backend, Db, Query, Tx};
 use crate::platform::text;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct DatasetRow {
     pub id: i64,
     pub uuid: String,
@@ -37,7 +37,7 @@ impl DatasetRow {
 const DATASET_COLUMNS: &str =
     "d.id, d.uuid, d.name, d.title, d.notes, d.department_id, d.license_id, d.tags, d.groups, d.state, d.created_at, d.modified_at";
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct ResourceRow {
     pub id: i64,
     pub uuid: String,

@@ -32,7 +32,7 @@ pub async fn record(
     Ok(())
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct Entry {
     pub id: i64,
     pub at: DateTime<Utc>,

@@ -2,15 +2,18 @@
 //!
 //! SQL is written once, with `$1` placeholders that both backends accept. A [`Query`] carries the
 //! SQL text and its typed arguments; [`Db`] and [`Tx`] run it on whichever backend is configured.
-//! Row types derive `sqlx::FromRow`, which makes them decodable from both backends' rows.
+//! Row types derive `sqlx::FromRow` and `khidmat_derive::FromRaw`, which make them decodable
+//! from both backends' rows and from the SQLite writer's.
 //!
 //! SQLite gets one writer connection and a pool of readers, so writers never fight over the lock
-//! (`SQLITE_BUSY`) and readers never wait for the writer (WAL).
+//! (`SQLITE_BUSY`) and readers never wait for the writer (WAL). The writer is Khidmat's own
+//! connection ([`super::sqlite`]), run inline by the task that holds it; readers are sqlx's.
 
 use std::borrow::Cow;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
@@ -18,6 +21,8 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{FromRow, PgPool, Postgres, Sqlite, SqlitePool};
+
+use super::sqlite::{self, Column, FromRaw};
 
 /// Which backend a [`Db`] talks to, for the few statements whose SQL differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +161,10 @@ impl Query {
         &self.sql
     }
 
+    pub(crate) fn args(&self) -> &[Value] {
+        &self.args
+    }
+
     fn sqlite(&self) -> sqlx::query::Query<'_, Sqlite, sqlx::sqlite::SqliteArguments<'_>> {
         let mut q = sqlx::query(&self.sql);
         for a in &self.args {
@@ -185,10 +194,15 @@ impl Query {
     }
 }
 
-/// A row type readable from both backends.
-pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
-impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
-{}
+/// A row type readable from both backends (and from the SQLite writer's own connection).
+pub trait Row:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + FromRaw + Send + Unpin
+{
+}
+impl<T> Row for T where
+    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + FromRaw + Send + Unpin
+{
+}
 
 /// A single-column value readable from both backends.
 pub trait Scalar:
@@ -196,6 +210,7 @@ pub trait Scalar:
     + sqlx::Type<Sqlite>
     + for<'r> sqlx::Decode<'r, Postgres>
     + sqlx::Type<Postgres>
+    + Column
     + Send
     + Unpin
 {
@@ -205,6 +220,7 @@ impl<T> Scalar for T where
         + sqlx::Type<Sqlite>
         + for<'r> sqlx::Decode<'r, Postgres>
         + sqlx::Type<Postgres>
+        + Column
         + Send
         + Unpin
 {
@@ -216,7 +232,7 @@ pub enum Db {
     /// `untrusted`: read-only, `query_only` connections for SQL that strangers write, kept
     /// open so their page caches stay warm.
     Sqlite {
-        write: SqlitePool,
+        write: Arc<Writer>,
         read: SqlitePool,
         untrusted: SqlitePool,
     },
@@ -244,7 +260,10 @@ impl Db {
             )
         }
         match self {
-            Db::Sqlite { write, read, .. } => vec![use_of("write", write), use_of("read", read)],
+            Db::Sqlite { write, read, .. } => vec![
+                ("write", u32::from(write.conn.try_lock().is_err()), 1),
+                use_of("read", read),
+            ],
             Db::Postgres { pool, .. } => vec![use_of("main", pool)],
         }
     }
@@ -256,45 +275,184 @@ pub enum Tx {
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
+/// The SQLite writer: one connection, lent to one task at a time, run inline by that task.
+///
+/// `None` after a `COMMIT` failed (a full disk): whatever state SQLite was left in, that
+/// connection is closed (which rolls back what was not committed) and the next user opens a
+/// new one. A statement that meets another process's write lock (`SQLITE_BUSY`: a CLI command
+/// writing) waits asynchronously and tries again, for up to [`BUSY_WAIT`], rather than
+/// blocking the thread that runs it.
+pub struct Writer {
+    conn: Arc<tokio::sync::Mutex<Option<sqlite::Conn>>>,
+    path: PathBuf,
+}
+
+/// How long a write waits for another process to let go of the database's write lock.
+const BUSY_WAIT: Duration = Duration::from_secs(10);
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").field("path", &self.path).finish()
+    }
+}
+
+/// The writer's settings; see [`Db::open_sqlite`] for the readers' (the same, bar the cache).
+fn writer_setup() -> String {
+    format!(
+        "PRAGMA busy_timeout = 0; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+         PRAGMA foreign_keys = ON; PRAGMA temp_store = memory; PRAGMA mmap_size = 0; \
+         PRAGMA cache_size = -16000; PRAGMA threads = {}; PRAGMA soft_heap_limit = 100000000;",
+        untrusted_slots()
+    )
+}
+
+fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => d
+            .try_downcast_ref::<sqlite::SqliteError>()
+            .is_some_and(|s| s.code() & 0xff == libsqlite3_sys::SQLITE_BUSY),
+        _ => false,
+    }
+}
+
+type WriterGuard = tokio::sync::OwnedMutexGuard<Option<sqlite::Conn>>;
+
+impl Writer {
+    fn open(path: &Path) -> Result<Writer, sqlx::Error> {
+        let conn = sqlite::Conn::open(path, &writer_setup())?;
+        Ok(Writer {
+            conn: Arc::new(tokio::sync::Mutex::new(Some(conn))),
+            path: path.to_owned(),
+        })
+    }
+
+    /// The connection, for this task alone (opened again if the last one was discarded).
+    async fn lend(&self) -> Result<WriterGuard, sqlx::Error> {
+        let mut guard = self.conn.clone().lock_owned().await;
+        if guard.is_none() {
+            *guard = Some(sqlite::Conn::open(&self.path, &writer_setup())?);
+        }
+        Ok(guard)
+    }
+
+    /// Run one statement outside a transaction: rows changed, and the rows read into `T`.
+    async fn run<T: FromRaw>(&self, q: &Query) -> Result<(u64, Vec<T>), sqlx::Error> {
+        let mut guard = self.lend().await?;
+        let mut busy = Busy::new();
+        let out = loop {
+            tokio::task::consume_budget().await;
+            match run(open(&mut guard), q) {
+                Err(e) if is_busy(&e) && busy.wait().await => continue,
+                other => break other,
+            }
+        };
+        settle(&mut guard);
+        out
+    }
+
+    /// Run `f` on the connection on a thread of its own, for work that takes long (a backup).
+    async fn blocking<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut sqlite::Conn) -> R + Send + 'static,
+    ) -> Result<R, sqlx::Error> {
+        let mut guard = self.lend().await?;
+        tokio::task::spawn_blocking(move || {
+            let out = f(open(&mut guard));
+            settle(&mut guard);
+            out
+        })
+        .await
+        .map_err(|e| sqlx::Error::Protocol(format!("the database writer's thread failed: {e}")))
+    }
+}
+
+/// The lent connection (open: [`Writer::lend`] opens it).
+fn open(guard: &mut WriterGuard) -> &mut sqlite::Conn {
+    guard.as_mut().expect("lent connections are open")
+}
+
+/// Waiting for another process to let go of the write lock: a pause that grows to 50 ms, for
+/// up to [`BUSY_WAIT`] in all. Only for a statement that did nothing when it met the lock (one
+/// outside a transaction, or `BEGIN IMMEDIATE`), which may simply run again.
+struct Busy {
+    started: Instant,
+    pause: Duration,
+}
+
+impl Busy {
+    fn new() -> Busy {
+        Busy {
+            started: Instant::now(),
+            pause: Duration::from_millis(1),
+        }
+    }
+
+    /// Pause before trying again; false when the time is up.
+    async fn wait(&mut self) -> bool {
+        if self.started.elapsed() >= BUSY_WAIT {
+            return false;
+        }
+        tokio::time::sleep(self.pause).await;
+        self.pause = (self.pause * 2).min(Duration::from_millis(50));
+        true
+    }
+}
+
+/// The first column of the first row.
+fn first<T>(rows: Vec<(T,)>) -> Result<T, sqlx::Error> {
+    rows.into_iter()
+        .next()
+        .map(|r| r.0)
+        .ok_or(sqlx::Error::RowNotFound)
+}
+
+/// Run `q` on `c`, reading its rows into `T`.
+fn run<T: FromRaw>(c: &mut sqlite::Conn, q: &Query) -> Result<(u64, Vec<T>), sqlx::Error> {
+    let mut rows = Vec::new();
+    let changed = c.run(q, |r| {
+        rows.push(T::from_raw(r)?);
+        Ok(())
+    })?;
+    Ok((changed, rows))
+}
+
+/// A connection going back to the writer's lock is outside any transaction: what was left
+/// open is rolled back, and a connection that does not come out of it is closed.
+fn settle(guard: &mut WriterGuard) {
+    if let Some(c) = guard.as_mut() {
+        if !c.autocommit() {
+            let rolled_back = c.batch("ROLLBACK");
+            if rolled_back.is_err() || !c.autocommit() {
+                tracing::warn!(
+                    "the database writer connection was left inside a transaction: replaced"
+                );
+                **guard = None;
+            }
+        }
+    }
+}
+
 /// A transaction on the SQLite writer connection, begun and ended by our own statements.
 ///
-/// Not sqlx's `Transaction`: sqlx counts a transaction as ended only when its `COMMIT`
-/// succeeds, so after a `COMMIT` that failed (a full disk) it went on issuing `SAVEPOINT` and
-/// `RELEASE SAVEPOINT` inside a transaction that never ended, and every later write was
-/// acknowledged without being committed. Here the count is SQLite's own: a `COMMIT` that fails
-/// discards the connection (closing it rolls back), and a connection that comes back to the
-/// pool inside a transaction is rolled back or discarded ([`sqlite_outside_transaction`]).
+/// A `COMMIT` that fails (a full disk) discards the connection (closing it rolls back), so no
+/// later write is acknowledged inside a transaction that never ended; dropped without a
+/// commit, the transaction is rolled back as the connection goes back ([`settle`]).
 pub struct SqliteTx {
-    conn: sqlx::pool::PoolConnection<Sqlite>,
+    guard: WriterGuard,
 }
 
-/// Is this SQLite connection outside any transaction (autocommit mode)? SQLite's own answer.
-async fn sqlite_autocommit(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
-    let mut handle = conn.lock_handle().await?;
-    // SAFETY: the handle is this open connection's, used while the connection is locked.
-    Ok(unsafe { libsqlite3_sys::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) } != 0)
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        settle(&mut self.guard);
+    }
 }
 
-/// The writer pool's check as a connection comes back (a [`Tx`] dropped without commit, a
-/// failed statement): outside a transaction it is kept; inside one it is rolled back, and
-/// discarded if that does not bring it out. No connection is ever lent inside a transaction.
-fn sqlite_outside_transaction(
-    conn: &mut sqlx::SqliteConnection,
-    _: sqlx::pool::PoolConnectionMetadata,
-) -> futures_util::future::BoxFuture<'_, Result<bool, sqlx::Error>> {
-    Box::pin(async move {
-        if sqlite_autocommit(conn).await? {
-            return Ok(true);
-        }
-        let rolled_back = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-        let out = sqlite_autocommit(conn).await?;
-        if rolled_back.is_err() || !out {
-            tracing::warn!(
-                "the database writer connection was left inside a transaction: replaced"
-            );
-        }
-        Ok(out)
-    })
+impl SqliteTx {
+    async fn run<T: FromRaw>(&mut self, q: &Query) -> Result<(u64, Vec<T>), sqlx::Error> {
+        // Long work (an import) gives other tasks their turn now and then.
+        tokio::task::consume_budget().await;
+        run(open(&mut self.guard), q)
+    }
 }
 
 /// Does this error come from a unique or primary-key constraint?
@@ -575,22 +733,15 @@ impl Db {
             // keeps the rest of a warm database, shared and given back under pressure.
             .pragma("mmap_size", "0")
             .pragma("cache_size", "-8000");
+        // The writer (its settings in `writer_setup`: a 16 MB cache; sorting for an index, an
+        // import's, on every core; SQLite's whole heap, every connection's, kept near 100 MB by
+        // giving back cached pages first). It opens first: it creates the file, in WAL mode.
+        let path = opts.get_filename().to_owned();
+        if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
+            anyhow::bail!("an in-memory SQLite database cannot be shared by the writer and its readers: give a file");
+        }
+        let write = Arc::new(Writer::open(&path)?);
         // Connections are local: no need to ping one before each use.
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .after_release(sqlite_outside_transaction)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(
-                opts.clone()
-                    .pragma("cache_size", "-16000")
-                    // Sorting for an index (an import's) uses every core.
-                    .pragma("threads", untrusted_slots().to_string())
-                    // SQLite's whole heap (every connection's) is kept near this by giving back
-                    // cached pages first (process-wide; queries are not refused for it).
-                    .pragma("soft_heap_limit", "100000000"),
-            )
-            .await?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .test_before_acquire(false)
@@ -684,7 +835,22 @@ impl Db {
             );
         }
         match self {
-            Db::Sqlite { write, .. } => sqlx::migrate!("./migrations/sqlite").run(write).await?,
+            Db::Sqlite { write, .. } => {
+                // sqlx's migrator, on a connection of its own, while the writer is held.
+                let _held = write.lend().await?;
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(
+                        SqliteConnectOptions::new()
+                            .filename(&write.path)
+                            .busy_timeout(BUSY_WAIT)
+                            .foreign_keys(true),
+                    )
+                    .await?;
+                let done = sqlx::migrate!("./migrations/sqlite").run(&pool).await;
+                pool.close().await;
+                done?
+            }
             Db::Postgres { pool: p, .. } => sqlx::migrate!("./migrations/postgres").run(p).await?,
         }
         Ok(())
@@ -745,10 +911,16 @@ impl Db {
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
             Db::Sqlite { write, .. } => {
-                let mut conn = write.acquire().await?;
+                let mut guard = write.lend().await?;
                 // IMMEDIATE: the write lock now, not at the first write (no busy upgrade).
-                sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-                Tx::Sqlite(SqliteTx { conn })
+                let mut busy = Busy::new();
+                loop {
+                    match open(&mut guard).batch("BEGIN IMMEDIATE") {
+                        Err(e) if is_busy(&e) && busy.wait().await => continue,
+                        other => break other?,
+                    }
+                }
+                Tx::Sqlite(SqliteTx { guard })
             }
             Db::Postgres { pool: p, .. } => Tx::Postgres(p.begin().await?),
         })
@@ -768,16 +940,18 @@ impl Db {
     /// Run a statement that writes, outside any transaction. Returns rows affected.
     pub async fn execute(&self, q: Query) -> Result<u64, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite { write, .. } => q.sqlite().execute(write).await?.rows_affected(),
+            Db::Sqlite { write, .. } => write.run::<()>(&q).await?.0,
             Db::Postgres { pool: p, .. } => q.postgres().execute(p).await?.rows_affected(),
         })
     }
 
     pub async fn fetch_all<T: Row>(&self, q: Query) -> Result<Vec<T>, sqlx::Error> {
         match self {
-            Db::Sqlite { read, write, .. } => {
-                let pool = if q.writes() { write } else { read };
-                let rows = q.sqlite().fetch_all(pool).await?;
+            Db::Sqlite { write, read, .. } => {
+                if q.writes() {
+                    return Ok(write.run(&q).await?.1);
+                }
+                let rows = q.sqlite().fetch_all(read).await?;
                 rows.iter().map(T::from_row).collect()
             }
             Db::Postgres { pool: p, .. } => {
@@ -789,12 +963,16 @@ impl Db {
 
     pub async fn fetch_optional<T: Row>(&self, q: Query) -> Result<Option<T>, sqlx::Error> {
         match self {
-            Db::Sqlite { read, write, .. } => q
-                .sqlite()
-                .fetch_optional(if q.writes() { write } else { read })
-                .await?
-                .map(|r| T::from_row(&r))
-                .transpose(),
+            Db::Sqlite { write, read, .. } => {
+                if q.writes() {
+                    return Ok(write.run(&q).await?.1.into_iter().next());
+                }
+                q.sqlite()
+                    .fetch_optional(read)
+                    .await?
+                    .map(|r| T::from_row(&r))
+                    .transpose()
+            }
             Db::Postgres { pool: p, .. } => q
                 .postgres()
                 .fetch_optional(p)
@@ -814,9 +992,11 @@ impl Db {
     pub async fn scalar<T: Scalar>(&self, q: Query) -> Result<T, sqlx::Error> {
         use sqlx::Row as _;
         match self {
-            Db::Sqlite { read, write, .. } => {
-                let pool = if q.writes() { write } else { read };
-                q.sqlite().fetch_one(pool).await?.try_get(0)
+            Db::Sqlite { write, read, .. } => {
+                if q.writes() {
+                    return first(write.run::<(T,)>(&q).await?.1);
+                }
+                q.sqlite().fetch_one(read).await?.try_get(0)
             }
             Db::Postgres { pool: p, .. } => q.postgres().fetch_one(p).await?.try_get(0),
         }
@@ -988,10 +1168,8 @@ impl Db {
                 let dest = dest
                     .to_str()
                     .ok_or_else(|| anyhow::anyhow!("backup path must be valid UTF-8"))?;
-                sqlx::query("VACUUM INTO $1")
-                    .bind(dest)
-                    .execute(write)
-                    .await?;
+                let q = query("VACUUM INTO $1").bind(dest);
+                write.blocking(move |c| c.run(&q, |_| Ok(()))).await??;
                 Ok(())
             }
             Db::Postgres { .. } => {
@@ -1009,7 +1187,7 @@ impl Db {
             } => {
                 untrusted.close().await;
                 read.close().await;
-                write.close().await;
+                *write.conn.lock().await = None;
             }
             Db::Postgres { pool: p, untrusted } => {
                 if let Some(u) = untrusted.get() {
@@ -1065,13 +1243,13 @@ impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(mut t) => {
-                let done = sqlx::query("COMMIT").execute(&mut *t.conn).await;
+                let done = open(&mut t.guard).batch("COMMIT");
                 if done.is_err() {
                     // Whatever state SQLite was left in, this connection is not used again:
                     // closing it rolls back what was not committed.
-                    t.conn.close_on_drop();
+                    *t.guard = None;
                 }
-                done.map(|_| ())
+                done
             }
             Tx::Postgres(t) => t.commit().await,
         }
@@ -1079,17 +1257,14 @@ impl Tx {
 
     pub async fn execute(&mut self, q: Query) -> Result<u64, sqlx::Error> {
         Ok(match self {
-            Tx::Sqlite(t) => q.sqlite().execute(&mut *t.conn).await?.rows_affected(),
+            Tx::Sqlite(t) => t.run::<()>(&q).await?.0,
             Tx::Postgres(t) => q.postgres().execute(&mut **t).await?.rows_affected(),
         })
     }
 
     pub async fn fetch_all<T: Row>(&mut self, q: Query) -> Result<Vec<T>, sqlx::Error> {
         match self {
-            Tx::Sqlite(t) => {
-                let rows = q.sqlite().fetch_all(&mut *t.conn).await?;
-                rows.iter().map(T::from_row).collect()
-            }
+            Tx::Sqlite(t) => Ok(t.run(&q).await?.1),
             Tx::Postgres(t) => {
                 let rows = q.postgres().fetch_all(&mut **t).await?;
                 rows.iter().map(T::from_row).collect()
@@ -1099,12 +1274,7 @@ impl Tx {
 
     pub async fn fetch_optional<T: Row>(&mut self, q: Query) -> Result<Option<T>, sqlx::Error> {
         match self {
-            Tx::Sqlite(t) => q
-                .sqlite()
-                .fetch_optional(&mut *t.conn)
-                .await?
-                .map(|r| T::from_row(&r))
-                .transpose(),
+            Tx::Sqlite(t) => Ok(t.run(&q).await?.1.into_iter().next()),
             Tx::Postgres(t) => q
                 .postgres()
                 .fetch_optional(&mut **t)
@@ -1123,7 +1293,7 @@ impl Tx {
     pub async fn scalar<T: Scalar>(&mut self, q: Query) -> Result<T, sqlx::Error> {
         use sqlx::Row as _;
         match self {
-            Tx::Sqlite(t) => q.sqlite().fetch_one(&mut *t.conn).await?.try_get(0),
+            Tx::Sqlite(t) => first(t.run::<(T,)>(&q).await?.1),
             Tx::Postgres(t) => q.postgres().fetch_one(&mut **t).await?.try_get(0),
         }
     }

@@ -74,12 +74,16 @@ impl Fault {
             | sqlx::Error::Tls(_) => Some(Fault::Unreachable),
             sqlx::Error::Io(io) => Fault::of_io(io).or(Some(Fault::Unreachable)),
             sqlx::Error::Database(d) => {
-                if let Some(s) = d.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+                // SQLite's error, from a reader (sqlx's) or the writer (Khidmat's own).
+                let sqlite = if let Some(s) = d.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+                    sqlx::error::DatabaseError::code(s).and_then(|c| c.parse::<i32>().ok())
+                } else {
+                    d.try_downcast_ref::<crate::platform::sqlite::SqliteError>()
+                        .map(|s| s.code())
+                };
+                if let Some(code) = sqlite {
                     // The primary result code: the low byte of SQLite's extended code.
-                    let code = sqlx::error::DatabaseError::code(s)
-                        .and_then(|c| c.parse::<i32>().ok())
-                        .unwrap_or(0)
-                        & 0xff;
+                    let code = code & 0xff;
                     match code {
                         libsqlite3_sys::SQLITE_FULL => Some(Fault::DiskFull),
                         libsqlite3_sys::SQLITE_BUSY

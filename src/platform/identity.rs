@@ -321,7 +321,7 @@ pub async fn create_api_key(
     Ok(NewKey { id, key })
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct ApiKey {
     pub id: i64,
     pub name: String,
@@ -350,7 +350,7 @@ pub async fn api_key(db: &Db, secret: &str) -> Result<Option<ApiKey>> {
     Ok(key)
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, khidmat_derive::FromRaw)]
 struct UserRow {
     id: i64,
     name: String,
@@ -516,7 +516,7 @@ pub async fn logout(db: &Db, token: &str) -> Result<()> {
 }
 
 pub async fn session_staff(db: &Db, token: &str) -> Result<Option<Staff>> {
-    #[derive(sqlx::FromRow)]
+    #[derive(sqlx::FromRow, khidmat_derive::FromRaw)]
     struct S {
         expires_at: DateTime<Utc>,
         #[sqlx(flatten)]

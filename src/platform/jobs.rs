@@ -193,7 +193,7 @@ pub async fn pending(db: &Db, kind: &str) -> Result<bool, sqlx::Error> {
     Ok(n > 0)
 }
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct Claimed {
     pub id: i64,
     pub kind: String,

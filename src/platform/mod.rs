@@ -41,6 +41,7 @@ pub mod settings;
 pub mod sheet;
 pub mod shutdown;
 pub mod sms;
+pub mod sqlite;
 pub mod state;
 pub mod text;
 pub mod whatsapp;

@@ -7,7 +7,7 @@ use super::db::{query, Db, Tx};
 use super::geo;
 use super::i18n::{Lang, Text3};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct District {
     pub slug: String,
     pub name_en: String,
@@ -34,7 +34,7 @@ impl District {
     }
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct Department {
     pub id: i64,
     pub slug: String,

@@ -377,7 +377,7 @@ async fn http_send(
 // The outbox's SQL.
 
 /// An outbound SMS.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct Outgoing {
     pub id: i64,
     pub phone: String,

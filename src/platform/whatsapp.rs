@@ -254,7 +254,7 @@ pub async fn within_window(tx: &mut Tx, phone: &Phone) -> Result<bool, sqlx::Err
 }
 
 /// A message of the outbox WhatsApp reported on.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct Reported {
     pub id: i64,
     pub phone: String,

@@ -209,7 +209,7 @@ impl jobs::Job for News {
     const KIND: &'static str = "reports.area-news";
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, khidmat_derive::FromRaw)]
 struct Alert {
     id: i64,
     channel: String,

@@ -11,7 +11,7 @@ use crate::platform::i18n::{Lang, Text3};
 use crate::platform::identity::Scope;
 use crate::platform::questions::{Answer, Attribute};
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, khidmat_derive::FromRaw)]
 struct ServiceRow {
     id: i64,
     code: String,
@@ -203,7 +203,7 @@ pub async fn upsert_service(tx: &mut Tx, s: &ServiceSpec<'_>) -> Result<i64, sql
 }
 
 /// A report as stored, with the names of its service and department.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct ReportRow {
     pub id: i64,
     pub token: String,
@@ -715,7 +715,7 @@ pub async fn list(db: &Db, f: &Filter) -> Result<Vec<ReportRow>, sqlx::Error> {
 
 /// What the public may see of a report: no contact details, names in one language. Narrow on
 /// purpose: the public list is the busiest query, and every column costs.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct PublicRow {
     pub id: i64,
     pub status: String,
@@ -790,7 +790,7 @@ pub async fn get_public(db: &Db, id: i64, lang: Lang) -> Result<Option<PublicRow
 }
 
 /// A status update, as FixMyStreet's `servicerequestupdates` shows it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct UpdateRow {
     pub id: i64,
     pub report_id: i64,
@@ -849,7 +849,7 @@ pub async fn add_update(
 }
 
 /// A staff member's internal note on a report (never public).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct NoteRow {
     pub author: String,
     pub note: String,
@@ -1098,7 +1098,7 @@ pub async fn photo_count(tx: &mut Tx, report_id: i64) -> Result<i64, sqlx::Error
 }
 
 /// Someone told of a report's changes by SMS or e-mail.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct Follower {
     pub id: i64,
     pub report_id: i64,
@@ -1200,7 +1200,7 @@ pub async fn followers_of(tx: &mut Tx, report_id: i64) -> Result<Vec<Follower>, 
 }
 
 /// "Is it fixed?" for one fix: asked, and perhaps answered.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, khidmat_derive::FromRaw)]
 pub struct Outcome {
     pub id: i64,
     pub report_id: i64,

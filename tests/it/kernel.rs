@@ -340,3 +340,170 @@ both!(
         assert_eq!(TABLE.one::<Item>(&app.db, "zz").await.unwrap(), None);
     }
 );
+
+/// One row of every kind of value the store keeps.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, khidmat_derive::FromRaw)]
+struct Kinds {
+    id: i64,
+    b: Option<bool>,
+    n: Option<i64>,
+    x: Option<f64>,
+    s: Option<String>,
+    t: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+both!(
+    every_value_reads_back_alike_from_the_writer_and_the_readers,
+    |app| async move {
+        use chrono::TimeZone;
+        let db = &app.db;
+        db.execute(query(
+        "CREATE TABLE kinds (id BIGINT PRIMARY KEY, b BOOLEAN, n BIGINT, x DOUBLE PRECISION, s TEXT, t TIMESTAMPTZ)",
+    ))
+    .await
+    .unwrap();
+        let full = Kinds {
+            id: 1,
+            b: Some(true),
+            n: Some(-9_007_199_254_740_993),
+            x: Some(0.1 + 0.2),
+            // Urdu with a CNIC isolated for direction, an emoji and a quote: bytes kept as given.
+            s: Some("شکایت \u{2066}17301-1234567-1\u{2069} 🚰 'done'".into()),
+            // Microseconds: what PostgreSQL keeps.
+            t: Some(
+                chrono::Utc.with_ymd_and_hms(2026, 12, 7, 4, 19, 5).unwrap()
+                    + chrono::Duration::microseconds(123_456),
+            ),
+        };
+        let empty = Kinds {
+            id: 2,
+            b: Some(false),
+            n: None,
+            x: None,
+            s: None,
+            t: None,
+        };
+        for k in [&full, &empty] {
+            // Arguments out of order and one used twice: placeholders are matched by number.
+            let n = db
+                .execute(
+                    query("INSERT INTO kinds (t, s, x, n, b, id) VALUES ($6, $5, $4, $3, $2, $1)")
+                        .bind(k.id)
+                        .bind(k.b)
+                        .bind(k.n)
+                        .bind(k.x)
+                        .bind(k.s.clone())
+                        .bind(k.t),
+                )
+                .await
+                .unwrap();
+            assert_eq!(n, 1);
+        }
+        let want = vec![full.clone(), empty.clone()];
+        // A reader, the writer (a statement that writes and returns), and a transaction.
+        let read: Vec<Kinds> = db
+            .fetch_all(query("SELECT * FROM kinds ORDER BY id"))
+            .await
+            .unwrap();
+        assert_eq!(read, want);
+        let written: Vec<Kinds> = db
+            .fetch_all(query("UPDATE kinds SET n = n RETURNING id, b, n, x, s, t"))
+            .await
+            .unwrap();
+        let mut written = written;
+        written.sort_by_key(|k| k.id);
+        assert_eq!(written, want);
+        let mut tx = db.begin().await.unwrap();
+        let inside: Vec<Kinds> = tx
+            .fetch_all(query("SELECT * FROM kinds ORDER BY id"))
+            .await
+            .unwrap();
+        assert_eq!(inside, want);
+        let pair: (i64, Option<String>) = tx
+            .fetch_one(query("SELECT id, s FROM kinds WHERE id = $1").bind(1))
+            .await
+            .unwrap();
+        assert_eq!(pair, (1, full.s.clone()));
+        let twice: String = tx
+            .scalar(
+                query("SELECT CAST($2 AS TEXT) || CAST($1 AS TEXT) || CAST($2 AS TEXT)")
+                    .bind("a")
+                    .bind("b"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(twice, "bab");
+        let none: Option<Kinds> = tx
+            .fetch_optional(query("SELECT * FROM kinds WHERE id = $1").bind(99))
+            .await
+            .unwrap();
+        assert_eq!(none, None);
+        // A duplicate key is told apart from other errors, inside a transaction as outside.
+        let dup = tx
+            .execute(query("INSERT INTO kinds (id) VALUES ($1)").bind(1))
+            .await
+            .unwrap_err();
+        assert!(khidmat::platform::db::is_unique_violation(&dup), "{dup}");
+        drop(tx);
+        let dup = db
+            .execute(query("INSERT INTO kinds (id) VALUES ($1)").bind(2))
+            .await
+            .unwrap_err();
+        assert!(khidmat::platform::db::is_unique_violation(&dup), "{dup}");
+
+        // Dropped without a commit: nothing of it stays, and the writer serves the next one.
+        let mut tx = db.begin().await.unwrap();
+        tx.execute(query("INSERT INTO kinds (id) VALUES ($1)").bind(3))
+            .await
+            .unwrap();
+        drop(tx);
+        let mut tx = db.begin().await.unwrap();
+        tx.execute(query("INSERT INTO kinds (id) VALUES ($1)").bind(4))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let ids: Vec<(i64,)> = db
+            .fetch_all(query("SELECT id FROM kinds ORDER BY id"))
+            .await
+            .unwrap();
+        assert_eq!(ids, vec![(1,), (2,), (4,)]);
+    }
+);
+
+/// Another process holding SQLite's write lock (a CLI command writing) makes a write wait,
+/// without holding up the server: it answers other requests meanwhile, and the write is done
+/// once the lock is let go. (One worker thread: a write that blocked its thread while it
+/// waited would stop the whole server.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_write_waits_for_another_process_lock_without_holding_up_the_server() {
+    use sqlx::{ConnectOptions, Connection};
+    let app = spawn(Backend::Sqlite).await;
+    let mut other = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(app.data_dir.join("khidmat.db"))
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let db = app.db.clone();
+    let started = std::time::Instant::now();
+    let write = tokio::spawn(async move { db.probe_write().await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!write.is_finished(), "the write waits for the lock");
+    let served = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        for _ in 0..20 {
+            let r = app.get("/open311/v2/requests.json").await;
+            assert_eq!(r.status(), 200);
+        }
+    });
+    served
+        .await
+        .expect("the server answers while a write waits");
+    assert!(!write.is_finished(), "the write still waits for the lock");
+    sqlx::query("COMMIT").execute(&mut other).await.unwrap();
+    other.close().await.unwrap();
+    write.await.unwrap().unwrap();
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+}
