@@ -17,10 +17,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
-use sqlx::{FromRow, PgPool, Postgres, Sqlite, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{FromRow, PgPool, Postgres, SqlitePool};
 
 use super::sqlite::{self, Column, FromRaw};
 
@@ -165,20 +163,6 @@ impl Query {
         &self.args
     }
 
-    fn sqlite(&self) -> sqlx::query::Query<'_, Sqlite, sqlx::sqlite::SqliteArguments<'_>> {
-        let mut q = sqlx::query(&self.sql);
-        for a in &self.args {
-            q = match a.clone() {
-                Value::Bool(v) => q.bind(v),
-                Value::Int(v) => q.bind(v),
-                Value::Float(v) => q.bind(v),
-                Value::Text(v) => q.bind(v),
-                Value::Time(v) => q.bind(v),
-            };
-        }
-        q
-    }
-
     fn postgres(&self) -> sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments> {
         let mut q = sqlx::query(&self.sql);
         for a in &self.args {
@@ -194,35 +178,18 @@ impl Query {
     }
 }
 
-/// A row type readable from both backends (and from the SQLite writer's own connection).
-pub trait Row:
-    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + FromRaw + Send + Unpin
-{
-}
-impl<T> Row for T where
-    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + FromRaw + Send + Unpin
-{
-}
+/// A row type readable from both backends: from sqlx's PostgreSQL rows, and from Khidmat's
+/// own SQLite connections ([`FromRaw`]).
+pub trait Row: for<'r> FromRow<'r, PgRow> + FromRaw + Send + Unpin + 'static {}
+impl<T> Row for T where T: for<'r> FromRow<'r, PgRow> + FromRaw + Send + Unpin + 'static {}
 
 /// A single-column value readable from both backends.
 pub trait Scalar:
-    for<'r> sqlx::Decode<'r, Sqlite>
-    + sqlx::Type<Sqlite>
-    + for<'r> sqlx::Decode<'r, Postgres>
-    + sqlx::Type<Postgres>
-    + Column
-    + Send
-    + Unpin
+    for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> + Column + Send + Unpin + 'static
 {
 }
 impl<T> Scalar for T where
-    T: for<'r> sqlx::Decode<'r, Sqlite>
-        + sqlx::Type<Sqlite>
-        + for<'r> sqlx::Decode<'r, Postgres>
-        + sqlx::Type<Postgres>
-        + Column
-        + Send
-        + Unpin
+    T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> + Column + Send + Unpin + 'static
 {
 }
 
@@ -233,7 +200,7 @@ pub enum Db {
     /// open so their page caches stay warm.
     Sqlite {
         write: Arc<Writer>,
-        read: SqlitePool,
+        read: Arc<Readers>,
         untrusted: SqlitePool,
     },
     /// `untrusted`: connections as the DataStore reader role (see [`Db::open_untrusted`]),
@@ -262,7 +229,11 @@ impl Db {
         match self {
             Db::Sqlite { write, read, .. } => vec![
                 ("write", u32::from(write.conn.try_lock().is_err()), 1),
-                use_of("read", read),
+                (
+                    "read",
+                    (READERS - read.slots.available_permits()) as u32,
+                    READERS as u32,
+                ),
             ],
             Db::Postgres { pool, .. } => vec![use_of("main", pool)],
         }
@@ -429,6 +400,78 @@ fn settle(guard: &mut WriterGuard) {
                 **guard = None;
             }
         }
+    }
+}
+
+/// The SQLite readers: connections of Khidmat's own, [`READERS`] at most, `query_only`. A
+/// query runs on a blocking thread and its rows are read there: one hand-off per query (sqlx's
+/// driver made one per row), and a long read never holds up the async workers.
+pub struct Readers {
+    idle: std::sync::Mutex<Vec<sqlite::Conn>>,
+    slots: Arc<tokio::sync::Semaphore>,
+    path: PathBuf,
+}
+
+/// Readers open at most: each read runs on a thread of its own.
+const READERS: usize = 4;
+
+/// A reader's settings: as the writer's, with an 8 MB cache and writes refused.
+const READER_SETUP: &str = "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+     PRAGMA temp_store = memory; PRAGMA mmap_size = 0; PRAGMA cache_size = -8000; \
+     PRAGMA query_only = ON;";
+
+impl std::fmt::Debug for Readers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Readers").field("path", &self.path).finish()
+    }
+}
+
+impl Readers {
+    fn new(path: &Path) -> Readers {
+        Readers {
+            idle: std::sync::Mutex::new(Vec::new()),
+            slots: Arc::new(tokio::sync::Semaphore::new(READERS)),
+            path: path.to_owned(),
+        }
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<sqlite::Conn>> {
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Run `q` on a reader, its rows read into `T`.
+    async fn run<T: FromRaw + Send + 'static>(
+        self: &Arc<Self>,
+        q: Query,
+    ) -> Result<Vec<T>, sqlx::Error> {
+        let slot = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        let this = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            let mut conn = match this.idle().pop() {
+                Some(c) => c,
+                None => sqlite::Conn::open(&this.path, READER_SETUP)?,
+            };
+            let out = run::<T>(&mut conn, &q).map(|(_, rows)| rows);
+            if conn.autocommit() {
+                this.idle().push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(|e| sqlx::Error::Protocol(format!("a database reader's thread failed: {e}")))?
+    }
+
+    fn close(&self) {
+        self.slots.close();
+        self.idle().clear();
     }
 }
 
@@ -741,12 +784,7 @@ impl Db {
             anyhow::bail!("an in-memory SQLite database cannot be shared by the writer and its readers: give a file");
         }
         let write = Arc::new(Writer::open(&path)?);
-        // Connections are local: no need to ping one before each use.
-        let read = SqlitePoolOptions::new()
-            .max_connections(4)
-            .test_before_acquire(false)
-            .connect_with(opts.clone())
-            .await?;
+        let read = Arc::new(Readers::new(&path));
         // Untrusted connections: read-only, sorting and temporary results on disk rather than
         // in memory, a small cache; the authorizer and limits go on as each one opens.
         let untrusted = SqlitePoolOptions::new()
@@ -951,8 +989,7 @@ impl Db {
                 if q.writes() {
                     return Ok(write.run(&q).await?.1);
                 }
-                let rows = q.sqlite().fetch_all(read).await?;
-                rows.iter().map(T::from_row).collect()
+                read.run(q).await
             }
             Db::Postgres { pool: p, .. } => {
                 let rows = q.postgres().fetch_all(p).await?;
@@ -967,11 +1004,7 @@ impl Db {
                 if q.writes() {
                     return Ok(write.run(&q).await?.1.into_iter().next());
                 }
-                q.sqlite()
-                    .fetch_optional(read)
-                    .await?
-                    .map(|r| T::from_row(&r))
-                    .transpose()
+                Ok(read.run(q).await?.into_iter().next())
             }
             Db::Postgres { pool: p, .. } => q
                 .postgres()
@@ -996,7 +1029,7 @@ impl Db {
                 if q.writes() {
                     return first(write.run::<(T,)>(&q).await?.1);
                 }
-                q.sqlite().fetch_one(read).await?.try_get(0)
+                first(read.run::<(T,)>(q).await?)
             }
             Db::Postgres { pool: p, .. } => q.postgres().fetch_one(p).await?.try_get(0),
         }
@@ -1186,7 +1219,7 @@ impl Db {
                 untrusted,
             } => {
                 untrusted.close().await;
-                read.close().await;
+                read.close();
                 *write.conn.lock().await = None;
             }
             Db::Postgres { pool: p, untrusted } => {
