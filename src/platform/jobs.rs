@@ -202,21 +202,36 @@ pub struct Claimed {
     pub max_attempts: i64,
 }
 
-/// Take the oldest runnable job (queued and due, or running with an expired lease).
+/// Take the oldest runnable job: first one whose worker's lease ran out (a worker that
+/// stopped), then the oldest queued and due.
+///
+/// Each is its own statement, read in the order of the `jobs_ready` index (status, run_at):
+/// one `OR` of the two made SQLite (and PostgreSQL) gather and sort every runnable job for each
+/// claim, which under a backlog of 139k queued jobs cost the writer more than the reports it
+/// was taking in.
 pub async fn claim(db: &Db) -> Result<Option<Claimed>, sqlx::Error> {
     let now = Utc::now();
     let pick = match db.backend() {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
-    let sql = format!(
-        "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2 \
-         WHERE id = (SELECT id FROM jobs WHERE (status = 'queued' AND run_at <= $2) \
-                     OR (status = 'running' AND locked_until < $2) ORDER BY run_at, id LIMIT 1 {pick}) \
-         RETURNING id, kind, payload, attempts, max_attempts"
-    );
-    db.fetch_optional(query(sql).bind(now + Duration::seconds(LEASE)).bind(now))
-        .await
+    for runnable in [
+        "status = 'running' AND locked_until < $2",
+        "status = 'queued' AND run_at <= $2",
+    ] {
+        let sql = format!(
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2 \
+             WHERE id = (SELECT id FROM jobs WHERE {runnable} ORDER BY run_at, id LIMIT 1 {pick}) \
+             RETURNING id, kind, payload, attempts, max_attempts"
+        );
+        let claimed = db
+            .fetch_optional(query(sql).bind(now + Duration::seconds(LEASE)).bind(now))
+            .await?;
+        if claimed.is_some() {
+            return Ok(claimed);
+        }
+    }
+    Ok(None)
 }
 
 async fn finish(db: &Db, job: &Claimed, outcome: Result<(), String>) -> Result<(), sqlx::Error> {
