@@ -6,8 +6,9 @@
 //! from both backends' rows and from the SQLite writer's.
 //!
 //! SQLite gets one writer connection and a pool of readers, so writers never fight over the lock
-//! (`SQLITE_BUSY`) and readers never wait for the writer (WAL). The writer is Khidmat's own
-//! connection ([`super::sqlite`]), run inline by the task that holds it; readers are sqlx's.
+//! (`SQLITE_BUSY`) and readers never wait for the writer (WAL). Both are Khidmat's own
+//! connections ([`super::sqlite`]): the writer runs inline on the task that holds it, a reader
+//! on a blocking thread. sqlx's SQLite driver is left for the migrations and untrusted SQL.
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -267,14 +268,29 @@ impl std::fmt::Debug for Writer {
     }
 }
 
-/// The writer's settings; see [`Db::open_sqlite`] for the readers' (the same, bar the cache).
+/// Every SQLite connection's settings. Memory stays flat whatever the database's size: the
+/// file is read, not mapped into memory (mapped pages count as the server's resident memory,
+/// one copy per connection: a 600 MB database showed as a gigabyte), and each connection
+/// caches a few MB of pages; the operating system's page cache keeps the rest of a warm
+/// database, shared and given back under pressure.
+const SQLITE_SETUP: &str =
+    "PRAGMA foreign_keys = ON; PRAGMA temp_store = memory; PRAGMA mmap_size = 0;";
+
+/// The writer's settings: WAL; another process's lock is waited for by [`Busy`], not by
+/// SQLite; a 16 MB cache; sorting for an index (an import's) on every core; SQLite's whole
+/// heap, every connection's, kept near 100 MB by giving back cached pages first.
 fn writer_setup() -> String {
     format!(
-        "PRAGMA busy_timeout = 0; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-         PRAGMA foreign_keys = ON; PRAGMA temp_store = memory; PRAGMA mmap_size = 0; \
-         PRAGMA cache_size = -16000; PRAGMA threads = {}; PRAGMA soft_heap_limit = 100000000;",
+        "{SQLITE_SETUP} PRAGMA busy_timeout = 0; PRAGMA journal_mode = WAL; \
+         PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16000; PRAGMA threads = {}; \
+         PRAGMA soft_heap_limit = 100000000;",
         untrusted_slots()
     )
+}
+
+/// A reader's settings: an 8 MB cache, and writes refused.
+fn reader_setup() -> String {
+    format!("{SQLITE_SETUP} PRAGMA busy_timeout = 10000; PRAGMA cache_size = -8000; PRAGMA query_only = ON;")
 }
 
 fn is_busy(e: &sqlx::Error) -> bool {
@@ -306,13 +322,15 @@ impl Writer {
         Ok(guard)
     }
 
-    /// Run one statement outside a transaction: rows changed, and the rows read into `T`.
-    async fn run<T: FromRaw>(&self, q: &Query) -> Result<(u64, Vec<T>), sqlx::Error> {
+    /// Run one statement outside a transaction: rows changed, and up to `max` rows read into
+    /// `T`. While another process holds the write lock it runs again after a pause ([`Busy`]:
+    /// a statement outside a transaction did nothing when it met the lock).
+    async fn run<T: FromRaw>(&self, q: &Query, max: usize) -> Result<(u64, Vec<T>), sqlx::Error> {
         let mut guard = self.lend().await?;
         let mut busy = Busy::new();
         let out = loop {
             tokio::task::consume_budget().await;
-            match run(open(&mut guard), q) {
+            match run(open(&mut guard), q, max) {
                 Err(e) if is_busy(&e) && busy.wait().await => continue,
                 other => break other,
             }
@@ -377,12 +395,21 @@ fn first<T>(rows: Vec<(T,)>) -> Result<T, sqlx::Error> {
         .ok_or(sqlx::Error::RowNotFound)
 }
 
-/// Run `q` on `c`, reading its rows into `T`.
-fn run<T: FromRaw>(c: &mut sqlite::Conn, q: &Query) -> Result<(u64, Vec<T>), sqlx::Error> {
+/// Every row a query returns (for [`run`]'s `max`).
+const ALL: usize = usize::MAX;
+
+/// Run `q` on `c`, reading up to `max` of its rows into `T`.
+fn run<T: FromRaw>(
+    c: &mut sqlite::Conn,
+    q: &Query,
+    max: usize,
+) -> Result<(u64, Vec<T>), sqlx::Error> {
     let mut rows = Vec::new();
     let changed = c.run(q, |r| {
-        rows.push(T::from_raw(r)?);
-        Ok(())
+        if rows.len() < max {
+            rows.push(T::from_raw(r)?);
+        }
+        Ok(rows.len() < max)
     })?;
     Ok((changed, rows))
 }
@@ -415,11 +442,6 @@ pub struct Readers {
 /// Readers open at most: each read runs on a thread of its own.
 const READERS: usize = 4;
 
-/// A reader's settings: as the writer's, with an 8 MB cache and writes refused.
-const READER_SETUP: &str = "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-     PRAGMA temp_store = memory; PRAGMA mmap_size = 0; PRAGMA cache_size = -8000; \
-     PRAGMA query_only = ON;";
-
 impl std::fmt::Debug for Readers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Readers").field("path", &self.path).finish()
@@ -441,10 +463,11 @@ impl Readers {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Run `q` on a reader, its rows read into `T`.
+    /// Run `q` on a reader, up to `max` of its rows read into `T`.
     async fn run<T: FromRaw + Send + 'static>(
         self: &Arc<Self>,
         q: Query,
+        max: usize,
     ) -> Result<Vec<T>, sqlx::Error> {
         let slot = self
             .slots
@@ -457,9 +480,9 @@ impl Readers {
             let _slot = slot;
             let mut conn = match this.idle().pop() {
                 Some(c) => c,
-                None => sqlite::Conn::open(&this.path, READER_SETUP)?,
+                None => sqlite::Conn::open(&this.path, &reader_setup())?,
             };
-            let out = run::<T>(&mut conn, &q).map(|(_, rows)| rows);
+            let out = run::<T>(&mut conn, &q, max).map(|(_, rows)| rows);
             if conn.autocommit() {
                 this.idle().push(conn);
             }
@@ -491,10 +514,14 @@ impl Drop for SqliteTx {
 }
 
 impl SqliteTx {
-    async fn run<T: FromRaw>(&mut self, q: &Query) -> Result<(u64, Vec<T>), sqlx::Error> {
+    async fn run<T: FromRaw>(
+        &mut self,
+        q: &Query,
+        max: usize,
+    ) -> Result<(u64, Vec<T>), sqlx::Error> {
         // Long work (an import) gives other tasks their turn now and then.
         tokio::task::consume_budget().await;
-        run(open(&mut self.guard), q)
+        run(open(&mut self.guard), q, max)
     }
 }
 
@@ -769,16 +796,10 @@ impl Db {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             .pragma("temp_store", "memory")
-            // Memory stays flat whatever the database's size: each connection caches at most
-            // 8 MB of pages (the writer 16 MB), and the file is read, not mapped into memory
-            // (mapped pages count as the server's resident memory, one copy per connection:
-            // a 600 MB database showed as a gigabyte). The operating system's page cache
-            // keeps the rest of a warm database, shared and given back under pressure.
+            // As every connection (`SQLITE_SETUP`): the file read, not mapped into memory.
             .pragma("mmap_size", "0")
             .pragma("cache_size", "-8000");
-        // The writer (its settings in `writer_setup`: a 16 MB cache; sorting for an index, an
-        // import's, on every core; SQLite's whole heap, every connection's, kept near 100 MB by
-        // giving back cached pages first). It opens first: it creates the file, in WAL mode.
+        // The writer opens first: it creates the file, in WAL mode.
         let path = opts.get_filename().to_owned();
         if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
             anyhow::bail!("an in-memory SQLite database cannot be shared by the writer and its readers: give a file");
@@ -950,7 +971,10 @@ impl Db {
         Ok(match self {
             Db::Sqlite { write, .. } => {
                 let mut guard = write.lend().await?;
-                // IMMEDIATE: the write lock now, not at the first write (no busy upgrade).
+                // IMMEDIATE: the write lock now, not at the first write (no busy upgrade). Run
+                // by `batch`, not as a kept statement (`Writer::run`): a kept `BEGIN` that met
+                // another process's lock did not come cleanly out of it, and the next try
+                // failed (the test of a write waiting for that lock caught it).
                 let mut busy = Busy::new();
                 loop {
                     match open(&mut guard).batch("BEGIN IMMEDIATE") {
@@ -978,7 +1002,7 @@ impl Db {
     /// Run a statement that writes, outside any transaction. Returns rows affected.
     pub async fn execute(&self, q: Query) -> Result<u64, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite { write, .. } => write.run::<()>(&q).await?.0,
+            Db::Sqlite { write, .. } => write.run::<()>(&q, ALL).await?.0,
             Db::Postgres { pool: p, .. } => q.postgres().execute(p).await?.rows_affected(),
         })
     }
@@ -987,9 +1011,9 @@ impl Db {
         match self {
             Db::Sqlite { write, read, .. } => {
                 if q.writes() {
-                    return Ok(write.run(&q).await?.1);
+                    return Ok(write.run(&q, ALL).await?.1);
                 }
-                read.run(q).await
+                read.run(q, ALL).await
             }
             Db::Postgres { pool: p, .. } => {
                 let rows = q.postgres().fetch_all(p).await?;
@@ -1002,9 +1026,9 @@ impl Db {
         match self {
             Db::Sqlite { write, read, .. } => {
                 if q.writes() {
-                    return Ok(write.run(&q).await?.1.into_iter().next());
+                    return Ok(write.run(&q, 1).await?.1.into_iter().next());
                 }
-                Ok(read.run(q).await?.into_iter().next())
+                Ok(read.run(q, 1).await?.into_iter().next())
             }
             Db::Postgres { pool: p, .. } => q
                 .postgres()
@@ -1027,9 +1051,9 @@ impl Db {
         match self {
             Db::Sqlite { write, read, .. } => {
                 if q.writes() {
-                    return first(write.run::<(T,)>(&q).await?.1);
+                    return first(write.run::<(T,)>(&q, 1).await?.1);
                 }
-                first(read.run::<(T,)>(q).await?)
+                first(read.run::<(T,)>(q, 1).await?)
             }
             Db::Postgres { pool: p, .. } => q.postgres().fetch_one(p).await?.try_get(0),
         }
@@ -1202,7 +1226,7 @@ impl Db {
                     .to_str()
                     .ok_or_else(|| anyhow::anyhow!("backup path must be valid UTF-8"))?;
                 let q = query("VACUUM INTO $1").bind(dest);
-                write.blocking(move |c| c.run(&q, |_| Ok(()))).await??;
+                write.blocking(move |c| c.run(&q, |_| Ok(true))).await??;
                 Ok(())
             }
             Db::Postgres { .. } => {
@@ -1290,14 +1314,14 @@ impl Tx {
 
     pub async fn execute(&mut self, q: Query) -> Result<u64, sqlx::Error> {
         Ok(match self {
-            Tx::Sqlite(t) => t.run::<()>(&q).await?.0,
+            Tx::Sqlite(t) => t.run::<()>(&q, ALL).await?.0,
             Tx::Postgres(t) => q.postgres().execute(&mut **t).await?.rows_affected(),
         })
     }
 
     pub async fn fetch_all<T: Row>(&mut self, q: Query) -> Result<Vec<T>, sqlx::Error> {
         match self {
-            Tx::Sqlite(t) => Ok(t.run(&q).await?.1),
+            Tx::Sqlite(t) => Ok(t.run(&q, ALL).await?.1),
             Tx::Postgres(t) => {
                 let rows = q.postgres().fetch_all(&mut **t).await?;
                 rows.iter().map(T::from_row).collect()
@@ -1307,7 +1331,7 @@ impl Tx {
 
     pub async fn fetch_optional<T: Row>(&mut self, q: Query) -> Result<Option<T>, sqlx::Error> {
         match self {
-            Tx::Sqlite(t) => Ok(t.run(&q).await?.1.into_iter().next()),
+            Tx::Sqlite(t) => Ok(t.run(&q, 1).await?.1.into_iter().next()),
             Tx::Postgres(t) => q
                 .postgres()
                 .fetch_optional(&mut **t)
@@ -1326,7 +1350,7 @@ impl Tx {
     pub async fn scalar<T: Scalar>(&mut self, q: Query) -> Result<T, sqlx::Error> {
         use sqlx::Row as _;
         match self {
-            Tx::Sqlite(t) => first(t.run::<(T,)>(&q).await?.1),
+            Tx::Sqlite(t) => first(t.run::<(T,)>(&q, 1).await?.1),
             Tx::Postgres(t) => q.postgres().fetch_one(&mut **t).await?.try_get(0),
         }
     }

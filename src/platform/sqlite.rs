@@ -92,8 +92,8 @@ fn error(code: c_int, message: impl Into<String>) -> sqlx::Error {
     }))
 }
 
-/// What is done with each row a statement returns.
-type EachRow<'a> = dyn FnMut(&RawRow<'_>) -> Result<(), sqlx::Error> + 'a;
+/// What is done with each row a statement returns; `false` when no more rows are wanted.
+type EachRow<'a> = dyn FnMut(&RawRow<'_>) -> Result<bool, sqlx::Error> + 'a;
 
 /// One SQLite connection used from one task at a time (the caller's lock sees to that).
 pub struct Conn {
@@ -267,23 +267,22 @@ impl Conn {
         Ok(out)
     }
 
-    /// Run `q`, handing each row of its last statement to `each`. Returns the rows the last
-    /// statement changed.
+    /// Run `q`, handing each row of its last statement to `each` until it returns `false`
+    /// (a statement that writes has made all its changes by its first row). Returns the rows
+    /// the last statement changed.
     pub fn run(
         &mut self,
         q: &Query,
-        mut each: impl FnMut(&RawRow<'_>) -> Result<(), sqlx::Error>,
+        mut each: impl FnMut(&RawRow<'_>) -> Result<bool, sqlx::Error>,
     ) -> Result<u64, sqlx::Error> {
-        let stmts = match self.kept.remove(q.sql()) {
-            Some(s) => s,
-            None => self.prepare(q.sql())?,
-        };
-        let result = self.run_prepared(&stmts, q.args(), &mut each);
-        if self.kept.len() >= KEPT_STATEMENTS {
-            self.kept.clear();
+        if !self.kept.contains_key(q.sql()) {
+            let stmts = self.prepare(q.sql())?;
+            if self.kept.len() >= KEPT_STATEMENTS {
+                self.kept.clear();
+            }
+            self.kept.insert(q.sql().to_owned(), stmts);
         }
-        self.kept.insert(q.sql().to_owned(), stmts);
-        result
+        self.run_prepared(&self.kept[q.sql()], q.args(), &mut each)
     }
 
     fn run_prepared(
@@ -332,7 +331,10 @@ impl Conn {
             match unsafe { ffi::sqlite3_step(stmt.raw) } {
                 ffi::SQLITE_ROW => {
                     if let Some(each) = each.as_mut() {
-                        each(&row)?;
+                        if !each(&row)? {
+                            // SAFETY: an open handle.
+                            return Ok(unsafe { ffi::sqlite3_changes64(self.db) } as u64);
+                        }
                     }
                 }
                 // SAFETY: an open handle.
