@@ -85,6 +85,8 @@ def render(figures, budgets):
             "",
             "Errors: " + ", ".join(
                 f"{f['backend']} × {f['nodes']}: {f['post']['errors'] + f['list']['errors'] + f['filtered']['errors']}"
+                for f in o) + ". Reports acknowledged but not stored (lost) / stored twice (duplicated): " + ", ".join(
+                f"{f['backend']} × {f['nodes']}: {f.get('post_lost', 'not counted')} / {f.get('post_duplicated', 'not counted')}"
                 for f in o) + ". Resident memory is the benchmark process's: the server (both nodes, "
             "for two) and the load generator together.",
             "",

@@ -123,13 +123,30 @@ async fn main() -> anyhow::Result<()> {
     let rss_rest = rss_mb();
     let peak = RssPeak::start();
 
+    // Every report this run files carries a device id of its own, and every acknowledgement
+    // (200 with a report id) is kept: after the phase, each acknowledged report must be stored
+    // (none lost) and no submission stored twice (none duplicated).
+    let run = format!(
+        "bench-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis()
+    );
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<i64>::new()));
     let post = run_phase("POST requests.json", args.clients, args.seconds, {
         let client = client.clone();
         let node = node.clone();
+        let (run, sent, acked) = (run.clone(), sent.clone(), acked.clone());
         move || {
             let client = client.clone();
             let url = format!("{}/open311/v2/requests.json", node());
             let key = key.clone();
+            let device = format!(
+                "{run}-{}",
+                sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            );
+            let acked = acked.clone();
             async move {
                 let (lat, long) = {
                     let mut rng = rand::rng();
@@ -146,13 +163,44 @@ async fn main() -> anyhow::Result<()> {
                     ("attribute[premises]", "shop"),
                     ("attribute[method]", "hook"),
                     ("description", "Load test: a hook on the line"),
+                    ("device_id", &device),
                 ];
                 let resp = client.post(&url).form(&form).send().await.ok()?;
-                (resp.status() == 200).then_some(())
+                if resp.status() != 200 {
+                    return None;
+                }
+                let body = resp.text().await.ok()?;
+                let id = body
+                    .split("\"service_request_id\":\"")
+                    .nth(1)?
+                    .split('"')
+                    .next()?
+                    .parse()
+                    .ok()?;
+                acked.lock().expect("acknowledgements").push(id);
+                Some(())
             }
         }
     })
     .await;
+    let (lost, duplicated) = {
+        let stored: Vec<(i64, String)> = db
+            .fetch_all(
+                query("SELECT id, device_id FROM reports WHERE device_id LIKE $1")
+                    .bind(format!("{run}-%")),
+            )
+            .await?;
+        let ids: std::collections::HashSet<i64> = stored.iter().map(|r| r.0).collect();
+        let devices: std::collections::HashSet<&str> =
+            stored.iter().map(|r| r.1.as_str()).collect();
+        let acked = acked.lock().expect("acknowledgements");
+        let lost = acked.iter().filter(|id| !ids.contains(id)).count();
+        (lost, stored.len() - devices.len())
+    };
+    println!(
+        "POST: {} acknowledged, {lost} of them not stored (lost), {duplicated} stored twice (duplicated)",
+        acked.lock().expect("acknowledgements").len()
+    );
 
     let get = |name: &'static str, path: &'static str| {
         let client = client.clone();
@@ -221,6 +269,8 @@ async fn main() -> anyhow::Result<()> {
         "clients": args.clients,
         "seconds": args.seconds,
         "post": post.json(),
+        "post_lost": lost,
+        "post_duplicated": duplicated,
         "list": list.json(),
         "filtered": filtered.json(),
         "ceiling": ceiling.json(),
