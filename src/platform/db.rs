@@ -229,7 +229,7 @@ impl Db {
         }
         match self {
             Db::Sqlite { write, read, .. } => vec![
-                ("write", u32::from(write.conn.try_lock().is_err()), 1),
+                ("write", u32::from(write.lent.try_lock().is_err()), 1),
                 (
                     "read",
                     (READERS - read.slots.available_permits()) as u32,
@@ -249,14 +249,41 @@ pub enum Tx {
 
 /// The SQLite writer: one connection, lent to one task at a time, run inline by that task.
 ///
-/// `None` after a `COMMIT` failed (a full disk): whatever state SQLite was left in, that
-/// connection is closed (which rolls back what was not committed) and the next user opens a
-/// new one. A statement that meets another process's write lock (`SQLITE_BUSY`: a CLI command
-/// writing) waits asynchronously and tries again, for up to [`BUSY_WAIT`], rather than
-/// blocking the thread that runs it.
+/// **Group commit.** Every write is a member of a group: one SQLite transaction that members
+/// join one after another, each inside a savepoint of its own. A member that finishes
+/// releases its savepoint into the group; if no other task is waiting to write, it commits the
+/// group at once (a lone writer waits for nothing). If some are, it leaves the group open for
+/// them and queues for the lock again behind them: whoever comes back first commits for all
+/// (`COMMIT` once: the pages every report touches, such as the newest leaf of each index, go
+/// to the log once per group, not once per report). No member is told that its work is
+/// stored before the commit that stores it; if that commit fails, every member of the group
+/// gets the error. A member that fails, or is dropped, rolls back to its savepoint, so only its
+/// own work is undone.
+///
+/// The connection is `None` after a `COMMIT` failed (a full disk): whatever state SQLite was
+/// left in, that connection is closed (which rolls back what was not committed) and the next
+/// user opens a new one. Beginning while another process holds the write lock (`SQLITE_BUSY`:
+/// a CLI command writing) waits asynchronously and tries again, for up to [`BUSY_WAIT`],
+/// rather than blocking the thread that runs it.
 pub struct Writer {
-    conn: Arc<tokio::sync::Mutex<Option<sqlite::Conn>>>,
+    lent: Arc<tokio::sync::Mutex<Lent>>,
+    /// Tasks waiting for the lock to begin a write: while there are some, a member leaves its
+    /// group open for them.
+    starting: Arc<std::sync::atomic::AtomicUsize>,
     path: PathBuf,
+}
+
+/// What the writer's lock guards.
+struct Lent {
+    conn: Option<sqlite::Conn>,
+    /// The group transaction open on `conn`, and how many members it holds.
+    group: Option<(Arc<Group>, usize)>,
+}
+
+/// Transactions that share one commit: their outcome, set once when the group ends.
+#[derive(Default)]
+struct Group {
+    outcome: std::sync::OnceLock<Result<(), sqlite::SqliteError>>,
 }
 
 /// How long a write waits for another process to let go of the database's write lock.
@@ -302,52 +329,125 @@ fn is_busy(e: &sqlx::Error) -> bool {
     }
 }
 
-type WriterGuard = tokio::sync::OwnedMutexGuard<Option<sqlite::Conn>>;
+type WriterGuard = tokio::sync::OwnedMutexGuard<Lent>;
+
+/// Counts a task among those waiting to begin, for as long as it waits (cancelled or not).
+struct Starting(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Starting {
+    fn new(count: &Arc<std::sync::atomic::AtomicUsize>) -> Starting {
+        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Starting(count.clone())
+    }
+}
+
+impl Drop for Starting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Statements a member runs around its work. Kept (prepared once) like any other.
+const SAVEPOINT: &str = "SAVEPOINT member";
+const RELEASE: &str = "RELEASE member";
+const UNDO: &str = "ROLLBACK TO member; RELEASE member";
 
 impl Writer {
     fn open(path: &Path) -> Result<Writer, sqlx::Error> {
         let conn = sqlite::Conn::open(path, &writer_setup())?;
         Ok(Writer {
-            conn: Arc::new(tokio::sync::Mutex::new(Some(conn))),
+            lent: Arc::new(tokio::sync::Mutex::new(Lent {
+                conn: Some(conn),
+                group: None,
+            })),
+            starting: Arc::default(),
             path: path.to_owned(),
         })
     }
 
-    /// The connection, for this task alone (opened again if the last one was discarded).
-    async fn lend(&self) -> Result<WriterGuard, sqlx::Error> {
-        let mut guard = self.conn.clone().lock_owned().await;
-        if guard.is_none() {
-            *guard = Some(sqlite::Conn::open(&self.path, &writer_setup())?);
+    /// The connection for this task alone, outside any transaction: an open group is
+    /// committed first (its members are told), and a discarded connection opened again.
+    async fn hold(&self) -> Result<WriterGuard, sqlx::Error> {
+        let mut guard = self.lent.clone().lock_owned().await;
+        if guard.group.is_some() {
+            commit_group(&mut guard)?;
         }
+        self.reopen(&mut guard)?;
         Ok(guard)
     }
 
-    /// Run one statement outside a transaction: rows changed, and up to `max` rows read into
-    /// `T`. While another process holds the write lock it runs again after a pause ([`Busy`]:
-    /// a statement outside a transaction did nothing when it met the lock).
-    async fn run<T: FromRaw>(&self, q: &Query, max: usize) -> Result<(u64, Vec<T>), sqlx::Error> {
-        let mut guard = self.lend().await?;
-        let mut busy = Busy::new();
-        let out = loop {
-            tokio::task::consume_budget().await;
-            match run(open(&mut guard), q, max) {
-                Err(e) if is_busy(&e) && busy.wait().await => continue,
-                other => break other,
-            }
-        };
-        settle(&mut guard);
-        out
+    fn reopen(&self, guard: &mut Lent) -> Result<(), sqlx::Error> {
+        if guard.conn.is_none() {
+            guard.conn = Some(sqlite::Conn::open(&self.path, &writer_setup())?);
+        }
+        Ok(())
     }
 
-    /// Run `f` on the connection on a thread of its own, for work that takes long (a backup).
+    /// Begin a member of the open group, or a new group if none is open.
+    async fn begin(&self) -> Result<SqliteTx, sqlx::Error> {
+        let mut guard = {
+            let _starting = Starting::new(&self.starting);
+            self.lent.clone().lock_owned().await
+        };
+        self.reopen(&mut guard)?;
+        if guard.group.is_none() {
+            // IMMEDIATE: the write lock now, not at the first write (no busy upgrade). Run by
+            // `batch`, not as a kept statement: a kept `BEGIN` that met another process's
+            // lock did not come cleanly out of it, and the next try failed (the test of a
+            // write waiting for that lock caught it).
+            let mut busy = Busy::new();
+            loop {
+                match conn(&mut guard).batch("BEGIN IMMEDIATE") {
+                    Err(e) if is_busy(&e) && busy.wait().await => continue,
+                    other => break other?,
+                }
+            }
+            guard.group = Some((Arc::default(), 0));
+        }
+        if let Err(e) = conn(&mut guard).run(&query(SAVEPOINT), |_| Ok(true)) {
+            // Not a member: the group goes on without it, unless SQLite ended it.
+            check_group(&mut guard, None);
+            return Err(e);
+        }
+        Ok(SqliteTx {
+            guard: Some(guard),
+            starting: self.starting.clone(),
+            failed: None,
+        })
+    }
+
+    /// Run one statement as a member of its own (or alone, outside any transaction, if SQLite
+    /// runs it only there): rows changed, and up to `max` rows read into `T`. Alone, it runs
+    /// again after a pause while another process holds the write lock ([`Busy`]).
+    async fn run<T: FromRaw>(&self, q: &Query, max: usize) -> Result<(u64, Vec<T>), sqlx::Error> {
+        if outside_transaction(q.sql()) {
+            let mut guard = self.hold().await?;
+            let mut busy = Busy::new();
+            let out = loop {
+                match run(conn(&mut guard), q, max) {
+                    Err(e) if is_busy(&e) && busy.wait().await => continue,
+                    other => break other,
+                }
+            };
+            check_group(&mut guard, None);
+            return out;
+        }
+        let mut tx = self.begin().await?;
+        let out = tx.run(q, max).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Run `f` on the connection on a thread of its own, outside any transaction, for work
+    /// that takes long (a backup).
     async fn blocking<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut sqlite::Conn) -> R + Send + 'static,
     ) -> Result<R, sqlx::Error> {
-        let mut guard = self.lend().await?;
+        let mut guard = self.hold().await?;
         tokio::task::spawn_blocking(move || {
-            let out = f(open(&mut guard));
-            settle(&mut guard);
+            let out = f(conn(&mut guard));
+            check_group(&mut guard, None);
             out
         })
         .await
@@ -355,9 +455,75 @@ impl Writer {
     }
 }
 
-/// The lent connection (open: [`Writer::lend`] opens it).
-fn open(guard: &mut WriterGuard) -> &mut sqlite::Conn {
-    guard.as_mut().expect("lent connections are open")
+/// Statements SQLite runs only outside a transaction (`VACUUM INTO`, `ATTACH`, some
+/// `PRAGMA`s), which therefore cannot join a group.
+fn outside_transaction(sql: &str) -> bool {
+    let word = sql
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next();
+    word.is_some_and(|w| {
+        ["VACUUM", "ATTACH", "DETACH", "PRAGMA"]
+            .iter()
+            .any(|k| w.eq_ignore_ascii_case(k))
+    })
+}
+
+/// The lent connection (open: [`Writer::begin`] and [`Writer::hold`] open it).
+fn conn(lent: &mut Lent) -> &mut sqlite::Conn {
+    lent.conn.as_mut().expect("lent connections are open")
+}
+
+/// Commit the open group and tell its members. A `COMMIT` that fails discards the connection
+/// (closing it rolls back what was not committed), so nothing is acknowledged inside a
+/// transaction that never ended.
+fn commit_group(lent: &mut Lent) -> Result<(), sqlx::Error> {
+    let Some((group, members)) = lent.group.take() else {
+        return Ok(());
+    };
+    let done = conn(lent).batch("COMMIT");
+    if done.is_err() {
+        lent.conn = None;
+    } else {
+        metrics::counter!("khidmat_sqlite_commits_total").increment(1);
+        metrics::counter!("khidmat_sqlite_writes_committed_total").increment(members as u64);
+    }
+    let _ = group
+        .outcome
+        .set(done.as_ref().map(|_| ()).map_err(sqlite::SqliteError::of));
+    done
+}
+
+/// End the open group if SQLite ended its transaction (a statement that failed with a full
+/// disk rolls the whole transaction back): its members are told it failed, with `cause` when
+/// known. A connection left inside a transaction with no group is rolled back, or discarded if
+/// it does not come out.
+fn check_group(lent: &mut Lent, cause: Option<sqlite::SqliteError>) {
+    let ended = lent.conn.as_ref().is_none_or(|c| c.autocommit());
+    if ended {
+        if let Some((group, _)) = lent.group.take() {
+            let _ = group.outcome.set(Err(lost(cause)));
+        }
+    } else if lent.group.is_none() {
+        let c = conn(lent);
+        let rolled_back = c.batch("ROLLBACK");
+        if rolled_back.is_err() || !c.autocommit() {
+            tracing::warn!(
+                "the database writer connection was left inside a transaction: replaced"
+            );
+            lent.conn = None;
+        }
+    }
+}
+
+/// What members of a group that SQLite rolled back are told: the error that ended it, when
+/// known.
+fn lost(cause: Option<sqlite::SqliteError>) -> sqlite::SqliteError {
+    cause.unwrap_or_else(|| {
+        sqlite::SqliteError::of(&sqlx::Error::Protocol(
+            "the write was rolled back with the transaction it shared (see the log)".into(),
+        ))
+    })
 }
 
 /// Waiting for another process to let go of the write lock: a pause that grows to 50 ms, for
@@ -412,22 +578,6 @@ fn run<T: FromRaw>(
         Ok(rows.len() < max)
     })?;
     Ok((changed, rows))
-}
-
-/// A connection going back to the writer's lock is outside any transaction: what was left
-/// open is rolled back, and a connection that does not come out of it is closed.
-fn settle(guard: &mut WriterGuard) {
-    if let Some(c) = guard.as_mut() {
-        if !c.autocommit() {
-            let rolled_back = c.batch("ROLLBACK");
-            if rolled_back.is_err() || !c.autocommit() {
-                tracing::warn!(
-                    "the database writer connection was left inside a transaction: replaced"
-                );
-                **guard = None;
-            }
-        }
-    }
 }
 
 /// The SQLite readers: connections of Khidmat's own, [`READERS`] at most, `query_only`. A
@@ -498,18 +648,22 @@ impl Readers {
     }
 }
 
-/// A transaction on the SQLite writer connection, begun and ended by our own statements.
-///
-/// A `COMMIT` that fails (a full disk) discards the connection (closing it rolls back), so no
-/// later write is acknowledged inside a transaction that never ended; dropped without a
-/// commit, the transaction is rolled back as the connection goes back ([`settle`]).
+/// A member of a group transaction on the SQLite writer ([`Writer`]), inside a savepoint of
+/// its own. Dropped without [`Tx::commit`], its own work is rolled back, nothing else.
 pub struct SqliteTx {
-    guard: WriterGuard,
+    /// `None` once committed.
+    guard: Option<WriterGuard>,
+    starting: Arc<std::sync::atomic::AtomicUsize>,
+    /// The last error a statement of this member met, for the group's other members should it
+    /// have ended their transaction too.
+    failed: Option<sqlite::SqliteError>,
 }
 
 impl Drop for SqliteTx {
     fn drop(&mut self) {
-        settle(&mut self.guard);
+        if let Some(mut guard) = self.guard.take() {
+            undo(&mut guard, self.failed.take());
+        }
     }
 }
 
@@ -521,7 +675,78 @@ impl SqliteTx {
     ) -> Result<(u64, Vec<T>), sqlx::Error> {
         // Long work (an import) gives other tasks their turn now and then.
         tokio::task::consume_budget().await;
-        run(open(&mut self.guard), q, max)
+        let guard = self.guard.as_mut().expect("a member runs until it commits");
+        let out = run(conn(guard), q, max);
+        if let Err(e) = &out {
+            self.failed = Some(sqlite::SqliteError::of(e));
+        }
+        out
+    }
+
+    /// Release this member's work into its group and return once the group is committed.
+    async fn commit(mut self) -> Result<(), sqlx::Error> {
+        let mut guard = self.guard.take().expect("a member commits once");
+        let released = conn(&mut guard).run(&query(RELEASE), |_| Ok(true));
+        if let Err(e) = released {
+            let cause = self
+                .failed
+                .take()
+                .unwrap_or_else(|| sqlite::SqliteError::of(&e));
+            undo(&mut guard, Some(cause.clone()));
+            return Err(cause.into());
+        }
+        check_group(&mut guard, self.failed.take());
+        let group = match guard.group.as_mut() {
+            Some((group, members)) => {
+                *members += 1;
+                group.clone()
+            }
+            None => return Err(lost(None).into()),
+        };
+        if self.starting.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            return commit_group(&mut guard);
+        }
+        // Others wait to write: leave the group open for them, and queue behind them. On a
+        // task of its own, so that the group is committed even if this request is dropped.
+        let lent = tokio::sync::OwnedMutexGuard::mutex(&guard).clone();
+        drop(guard);
+        tokio::spawn(async move {
+            let mut guard = lent.lock_owned().await;
+            if guard
+                .group
+                .as_ref()
+                .is_some_and(|(open, _)| Arc::ptr_eq(open, &group))
+            {
+                commit_group(&mut guard)
+            } else {
+                let outcome = group.outcome.get().cloned();
+                outcome
+                    .unwrap_or_else(|| Err(lost(None)))
+                    .map_err(Into::into)
+            }
+        })
+        .await
+        .map_err(|e| sqlx::Error::Protocol(format!("the group commit's task failed: {e}")))?
+    }
+}
+
+/// Roll a member back to its savepoint. If that fails, the whole group is rolled back and its
+/// members told; a group left with no members is ended, so it does not hold the write lock.
+fn undo(lent: &mut Lent, cause: Option<sqlite::SqliteError>) {
+    if let (Some(c), Some(_)) = (lent.conn.as_mut(), lent.group.as_ref()) {
+        if !c.autocommit() && c.run(&query(UNDO), |_| Ok(true)).is_err() {
+            let _ = c.batch("ROLLBACK");
+            if let Some((group, _)) = lent.group.take() {
+                let _ = group.outcome.set(Err(lost(cause.clone())));
+            }
+        }
+    }
+    check_group(lent, cause);
+    if let Some((_, 0)) = lent.group {
+        if let Some((group, _)) = lent.group.take() {
+            let _ = group.outcome.set(Ok(()));
+        }
+        check_group(lent, None);
     }
 }
 
@@ -896,7 +1121,7 @@ impl Db {
         match self {
             Db::Sqlite { write, .. } => {
                 // sqlx's migrator, on a connection of its own, while the writer is held.
-                let _held = write.lend().await?;
+                let _held = write.hold().await?;
                 let pool = SqlitePoolOptions::new()
                     .max_connections(1)
                     .connect_with(
@@ -969,21 +1194,7 @@ impl Db {
 
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite { write, .. } => {
-                let mut guard = write.lend().await?;
-                // IMMEDIATE: the write lock now, not at the first write (no busy upgrade). Run
-                // by `batch`, not as a kept statement (`Writer::run`): a kept `BEGIN` that met
-                // another process's lock did not come cleanly out of it, and the next try
-                // failed (the test of a write waiting for that lock caught it).
-                let mut busy = Busy::new();
-                loop {
-                    match open(&mut guard).batch("BEGIN IMMEDIATE") {
-                        Err(e) if is_busy(&e) && busy.wait().await => continue,
-                        other => break other?,
-                    }
-                }
-                Tx::Sqlite(SqliteTx { guard })
-            }
+            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
             Db::Postgres { pool: p, .. } => Tx::Postgres(p.begin().await?),
         })
     }
@@ -1244,7 +1455,11 @@ impl Db {
             } => {
                 untrusted.close().await;
                 read.close();
-                *write.conn.lock().await = None;
+                let mut lent = write.lent.lock().await;
+                if let Err(e) = commit_group(&mut lent) {
+                    tracing::error!("the last writes did not commit as the database closed: {e}");
+                }
+                lent.conn = None;
             }
             Db::Postgres { pool: p, untrusted } => {
                 if let Some(u) = untrusted.get() {
@@ -1299,15 +1514,7 @@ impl Tx {
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Tx::Sqlite(mut t) => {
-                let done = open(&mut t.guard).batch("COMMIT");
-                if done.is_err() {
-                    // Whatever state SQLite was left in, this connection is not used again:
-                    // closing it rolls back what was not committed.
-                    *t.guard = None;
-                }
-                done
-            }
+            Tx::Sqlite(t) => t.commit().await,
             Tx::Postgres(t) => t.commit().await,
         }
     }

@@ -29,7 +29,7 @@ use super::db::{Query, Value};
 const KEPT_STATEMENTS: usize = 512;
 
 /// An error SQLite returned, as sqlx's `DatabaseError`: the extended result code and message.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SqliteError {
     code: c_int,
     message: String,
@@ -39,6 +39,23 @@ impl SqliteError {
     /// The extended result code (`SQLITE_FULL` is 13, `SQLITE_CONSTRAINT_UNIQUE` 2067, …).
     pub fn code(&self) -> c_int {
         self.code
+    }
+
+    /// The SQLite error inside `e`, or one that says what `e` says.
+    pub fn of(e: &sqlx::Error) -> SqliteError {
+        match e {
+            sqlx::Error::Database(d) => match d.try_downcast_ref::<SqliteError>() {
+                Some(s) => s.clone(),
+                None => SqliteError {
+                    code: ffi::SQLITE_ERROR,
+                    message: d.message().to_owned(),
+                },
+            },
+            other => SqliteError {
+                code: ffi::SQLITE_ERROR,
+                message: other.to_string(),
+            },
+        }
     }
 }
 

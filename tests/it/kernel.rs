@@ -507,3 +507,100 @@ async fn a_write_waits_for_another_process_lock_without_holding_up_the_server() 
     write.await.unwrap().unwrap();
     assert!(started.elapsed() >= std::time::Duration::from_millis(300));
 }
+
+/// A number on `/metrics` (0 before anything counted it).
+async fn metric(app: &TestApp, name: &str) -> f64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+// Many writes at once, as a burst of reports makes them: on SQLite they share commits (group
+// commit), and still each one keeps its own outcome. What committed is stored; a transaction
+// dropped, or ended by a failed statement, leaves nothing, and takes nothing of the others
+// with it.
+both!(
+    concurrent_writes_share_commits_and_each_keeps_its_own_outcome,
+    |app| async move {
+        let db = app.db.clone();
+        db.execute(query(
+            "CREATE TABLE grouped (k BIGINT PRIMARY KEY, note TEXT NOT NULL)",
+        ))
+        .await
+        .unwrap();
+        let (commits, writes) = (
+            metric(&app, "khidmat_sqlite_commits_total").await,
+            metric(&app, "khidmat_sqlite_writes_committed_total").await,
+        );
+        let insert = |k: i64, note: &'static str| {
+            query("INSERT INTO grouped (k, note) VALUES ($1, $2)")
+                .bind(k)
+                .bind(note)
+        };
+        let tasks: Vec<_> = (0..96i64)
+            .map(|k| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    match k % 4 {
+                        // A statement of its own, outside any transaction.
+                        0 => {
+                            db.execute(insert(k, "alone")).await.unwrap();
+                            Some("alone")
+                        }
+                        // A transaction whose second statement fails: it is rolled back whole.
+                        1 => {
+                            let mut tx = db.begin().await.unwrap();
+                            tx.execute(insert(k, "first")).await.unwrap();
+                            tokio::task::yield_now().await;
+                            let again = tx.execute(insert(k, "twice")).await.unwrap_err();
+                            assert!(khidmat::platform::db::is_unique_violation(&again));
+                            None
+                        }
+                        // Dropped without a commit.
+                        2 => {
+                            let mut tx = db.begin().await.unwrap();
+                            tx.execute(insert(k, "dropped")).await.unwrap();
+                            tokio::task::yield_now().await;
+                            drop(tx);
+                            None
+                        }
+                        // Two statements, committed.
+                        _ => {
+                            let mut tx = db.begin().await.unwrap();
+                            tx.execute(insert(k, "first")).await.unwrap();
+                            tokio::task::yield_now().await;
+                            tx.execute(
+                                query("UPDATE grouped SET note = 'updated' WHERE k = $1").bind(k),
+                            )
+                            .await
+                            .unwrap();
+                            tx.commit().await.unwrap();
+                            Some("updated")
+                        }
+                    }
+                })
+            })
+            .collect();
+        let mut want = Vec::new();
+        for (k, t) in tasks.into_iter().enumerate() {
+            if let Some(note) = t.await.unwrap() {
+                want.push((k as i64, note.to_owned()));
+            }
+        }
+        let stored: Vec<(i64, String)> = db
+            .fetch_all(query("SELECT k, note FROM grouped ORDER BY k"))
+            .await
+            .unwrap();
+        assert_eq!(stored, want);
+        if app.backend == Backend::Sqlite {
+            let commits = metric(&app, "khidmat_sqlite_commits_total").await - commits;
+            let writes = metric(&app, "khidmat_sqlite_writes_committed_total").await - writes;
+            assert!(writes >= 48.0, "{writes} writes counted");
+            assert!(
+                commits < writes,
+                "concurrent writes share commits: {commits} commits for {writes} writes"
+            );
+        }
+    }
+);
