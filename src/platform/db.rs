@@ -407,6 +407,7 @@ impl Writer {
         if let Err(e) = conn(&mut guard).run(&query(SAVEPOINT), |_| Ok(true)) {
             // Not a member: the group goes on without it, unless SQLite ended it.
             check_group(&mut guard, None);
+            end_if_empty(&mut guard);
             return Err(e);
         }
         Ok(SqliteTx {
@@ -742,6 +743,12 @@ fn undo(lent: &mut Lent, cause: Option<sqlite::SqliteError>) {
         }
     }
     check_group(lent, cause);
+    end_if_empty(lent);
+}
+
+/// End a group no member has released work into, so it does not hold the write lock for
+/// nobody (nobody waits for its commit).
+fn end_if_empty(lent: &mut Lent) {
     if let Some((_, 0)) = lent.group {
         if let Some((group, _)) = lent.group.take() {
             let _ = group.outcome.set(Ok(()));
