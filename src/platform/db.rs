@@ -404,15 +404,25 @@ impl Writer {
             }
             guard.group = Some((Arc::default(), 0));
         }
-        if let Err(e) = conn(&mut guard).run(&query(SAVEPOINT), |_| Ok(true)) {
-            // Not a member: the group goes on without it, unless SQLite ended it.
-            check_group(&mut guard, None);
-            end_if_empty(&mut guard);
-            return Err(e);
+        // The first member needs no savepoint: should it fail, the whole transaction, its own
+        // alone, is rolled back. A savepoint copies the old content of every existing page the
+        // member changes to a sub-journal kept in memory (`temp_store = memory`), so a bulk
+        // write that begins a group (a CLI import, always) keeps no such copy.
+        let savepoint = guard
+            .group
+            .as_ref()
+            .is_some_and(|(_, members)| *members > 0);
+        if savepoint {
+            if let Err(e) = conn(&mut guard).run(&query(SAVEPOINT), |_| Ok(true)) {
+                // Not a member: the group goes on without it, unless SQLite ended it.
+                check_group(&mut guard, None);
+                return Err(e);
+            }
         }
         Ok(SqliteTx {
             guard: Some(guard),
             starting: self.starting.clone(),
+            savepoint,
             failed: None,
         })
     }
@@ -655,6 +665,8 @@ pub struct SqliteTx {
     /// `None` once committed.
     guard: Option<WriterGuard>,
     starting: Arc<std::sync::atomic::AtomicUsize>,
+    /// Inside a savepoint of its own (false for a group's first member).
+    savepoint: bool,
     /// The last error a statement of this member met, for the group's other members should it
     /// have ended their transaction too.
     failed: Option<sqlite::SqliteError>,
@@ -663,7 +675,7 @@ pub struct SqliteTx {
 impl Drop for SqliteTx {
     fn drop(&mut self) {
         if let Some(mut guard) = self.guard.take() {
-            undo(&mut guard, self.failed.take());
+            undo(&mut guard, self.savepoint, self.failed.take());
         }
     }
 }
@@ -687,14 +699,16 @@ impl SqliteTx {
     /// Release this member's work into its group and return once the group is committed.
     async fn commit(mut self) -> Result<(), sqlx::Error> {
         let mut guard = self.guard.take().expect("a member commits once");
-        let released = conn(&mut guard).run(&query(RELEASE), |_| Ok(true));
-        if let Err(e) = released {
-            let cause = self
-                .failed
-                .take()
-                .unwrap_or_else(|| sqlite::SqliteError::of(&e));
-            undo(&mut guard, Some(cause.clone()));
-            return Err(cause.into());
+        if self.savepoint {
+            let released = conn(&mut guard).run(&query(RELEASE), |_| Ok(true));
+            if let Err(e) = released {
+                let cause = self
+                    .failed
+                    .take()
+                    .unwrap_or_else(|| sqlite::SqliteError::of(&e));
+                undo(&mut guard, true, Some(cause.clone()));
+                return Err(cause.into());
+            }
         }
         check_group(&mut guard, self.failed.take());
         let group = match guard.group.as_mut() {
@@ -731,11 +745,12 @@ impl SqliteTx {
     }
 }
 
-/// Roll a member back to its savepoint. If that fails, the whole group is rolled back and its
-/// members told; a group left with no members is ended, so it does not hold the write lock.
-fn undo(lent: &mut Lent, cause: Option<sqlite::SqliteError>) {
+/// Roll a member back to its savepoint (a first member, without one, is the group's only
+/// work: the group ends below). If that fails, the whole group is rolled back and its members
+/// told; a group left with no members is ended, so it does not hold the write lock.
+fn undo(lent: &mut Lent, savepoint: bool, cause: Option<sqlite::SqliteError>) {
     if let (Some(c), Some(_)) = (lent.conn.as_mut(), lent.group.as_ref()) {
-        if !c.autocommit() && c.run(&query(UNDO), |_| Ok(true)).is_err() {
+        if savepoint && !c.autocommit() && c.run(&query(UNDO), |_| Ok(true)).is_err() {
             let _ = c.batch("ROLLBACK");
             if let Some((group, _)) = lent.group.take() {
                 let _ = group.outcome.set(Err(lost(cause.clone())));
