@@ -395,13 +395,7 @@ impl Writer {
             // `batch`, not as a kept statement: a kept `BEGIN` that met another process's
             // lock did not come cleanly out of it, and the next try failed (the test of a
             // write waiting for that lock caught it).
-            let mut busy = Busy::new();
-            loop {
-                match conn(&mut guard).batch("BEGIN IMMEDIATE") {
-                    Err(e) if is_busy(&e) && busy.wait().await => continue,
-                    other => break other?,
-                }
-            }
+            Busy::retry(|| conn(&mut guard).batch("BEGIN IMMEDIATE")).await?;
             guard.group = Some((Arc::default(), 0));
         }
         // The first member needs no savepoint: should it fail, the whole transaction, its own
@@ -433,13 +427,7 @@ impl Writer {
     async fn run<T: FromRaw>(&self, q: &Query, max: usize) -> Result<(u64, Vec<T>), sqlx::Error> {
         if outside_transaction(q.sql()) {
             let mut guard = self.hold().await?;
-            let mut busy = Busy::new();
-            let out = loop {
-                match run(conn(&mut guard), q, max) {
-                    Err(e) if is_busy(&e) && busy.wait().await => continue,
-                    other => break other,
-                }
-            };
+            let out = Busy::retry(|| run(conn(&mut guard), q, max)).await;
             check_group(&mut guard, None);
             return out;
         }
@@ -531,9 +519,10 @@ fn check_group(lent: &mut Lent, cause: Option<sqlite::SqliteError>) {
 /// known.
 fn lost(cause: Option<sqlite::SqliteError>) -> sqlite::SqliteError {
     cause.unwrap_or_else(|| {
-        sqlite::SqliteError::of(&sqlx::Error::Protocol(
-            "the write was rolled back with the transaction it shared (see the log)".into(),
-        ))
+        sqlite::SqliteError::new(
+            libsqlite3_sys::SQLITE_ERROR,
+            "the write was rolled back with the transaction it shared (see the log)",
+        )
     })
 }
 
@@ -550,6 +539,19 @@ impl Busy {
         Busy {
             started: Instant::now(),
             pause: Duration::from_millis(1),
+        }
+    }
+
+    /// Run `attempt` until it does not meet another process's write lock, or the time is up.
+    async fn retry<T>(
+        mut attempt: impl FnMut() -> Result<T, sqlx::Error>,
+    ) -> Result<T, sqlx::Error> {
+        let mut busy = Busy::new();
+        loop {
+            match attempt() {
+                Err(e) if is_busy(&e) && busy.wait().await => continue,
+                other => return other,
+            }
         }
     }
 

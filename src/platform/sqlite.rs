@@ -41,20 +41,22 @@ impl SqliteError {
         self.code
     }
 
+    /// An error with this code and message.
+    pub fn new(code: c_int, message: impl Into<String>) -> SqliteError {
+        SqliteError {
+            code,
+            message: message.into(),
+        }
+    }
+
     /// The SQLite error inside `e`, or one that says what `e` says.
     pub fn of(e: &sqlx::Error) -> SqliteError {
         match e {
             sqlx::Error::Database(d) => match d.try_downcast_ref::<SqliteError>() {
                 Some(s) => s.clone(),
-                None => SqliteError {
-                    code: ffi::SQLITE_ERROR,
-                    message: d.message().to_owned(),
-                },
+                None => SqliteError::new(ffi::SQLITE_ERROR, d.message()),
             },
-            other => SqliteError {
-                code: ffi::SQLITE_ERROR,
-                message: other.to_string(),
-            },
+            other => SqliteError::new(ffi::SQLITE_ERROR, other.to_string()),
         }
     }
 }
@@ -103,10 +105,7 @@ impl sqlx::error::DatabaseError for SqliteError {
 }
 
 fn error(code: c_int, message: impl Into<String>) -> sqlx::Error {
-    sqlx::Error::Database(Box::new(SqliteError {
-        code,
-        message: message.into(),
-    }))
+    sqlx::Error::Database(Box::new(SqliteError::new(code, message)))
 }
 
 /// What is done with each row a statement returns; `false` when no more rows are wanted.
