@@ -77,16 +77,19 @@ def render(figures, budgets):
             table(
                 ["store", "nodes", "reports", "POST /s", "POST p50 / p99 ms", "list /s",
                  "list p50 / p99 ms", "filtered list /s", "filtered p50 / p99 ms",
-                 "resident MB at rest", "resident MB under load"],
+                 "resident MB at rest", "resident MB at a phase's end (most)", "resident MB under load (peak)"],
                 [[f["backend"], f["nodes"], n(f["reports"]), n(f["post"]["per_second"]), ms(f["post"]),
                   n(f["list"]["per_second"]), ms(f["list"]), n(f["filtered"]["per_second"]),
-                  ms(f["filtered"]), f["rss_rest_mb"], f["rss_load_mb"]] for f in o],
+                  ms(f["filtered"]), f["rss_rest_mb"], f.get("rss_phase_end_mb", "not measured"),
+                  f["rss_load_mb"]] for f in o],
             ),
             "",
             "Errors: " + ", ".join(
                 f"{f['backend']} × {f['nodes']}: {f['post']['errors'] + f['list']['errors'] + f['filtered']['errors']}"
                 for f in o) + ". Reports acknowledged but not stored (lost) / stored twice (duplicated): " + ", ".join(
                 f"{f['backend']} × {f['nodes']}: {f.get('post_lost', 'not counted')} / {f.get('post_duplicated', 'not counted')}"
+                for f in o) + ". Jobs left waiting at the end of the POST phase (the reports' area alerts): " + ", ".join(
+                f"{f['backend']} × {f['nodes']}: {f.get('post_jobs_waiting', 'not counted')}"
                 for f in o) + ". Resident memory is the benchmark process's: the server (both nodes, "
             "for two) and the load generator together.",
             "",

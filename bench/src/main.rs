@@ -183,6 +183,8 @@ async fn main() -> anyhow::Result<()> {
         }
     })
     .await;
+    // The measure: resident memory at the end of every phase (and the peak above).
+    let mut ends = vec![(post.name.clone(), rss_mb())];
     let (lost, duplicated) = {
         let stored: Vec<(i64, String)> = db
             .fetch_all(
@@ -197,8 +199,14 @@ async fn main() -> anyhow::Result<()> {
         let lost = acked.iter().filter(|id| !ids.contains(id)).count();
         (lost, stored.len() - devices.len())
     };
+    // The work each report leaves for the job workers (its area alerts), not yet done.
+    let backlog: i64 = db
+        .scalar(query(
+            "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')",
+        ))
+        .await?;
     println!(
-        "POST: {} acknowledged, {lost} of them not stored (lost), {duplicated} stored twice (duplicated)",
+        "POST: {} acknowledged, {lost} of them not stored (lost), {duplicated} stored twice (duplicated); {backlog} jobs waiting at the end",
         acked.lock().expect("acknowledgements").len()
     );
 
@@ -216,12 +224,18 @@ async fn main() -> anyhow::Result<()> {
             }
         })
     };
-    let list = get("GET requests.json", "/open311/v2/requests.json").await;
-    let filtered = get(
-        "GET requests.json?service_code&status&page=3",
-        "/open311/v2/requests.json?service_code=water-leak&status=open&page=3",
-    )
-    .await;
+    let mut measured = |phase: khidmat_bench::Phase| {
+        ends.push((phase.name.clone(), rss_mb()));
+        phase
+    };
+    let list = measured(get("GET requests.json", "/open311/v2/requests.json").await);
+    let filtered = measured(
+        get(
+            "GET requests.json?service_code&status&page=3",
+            "/open311/v2/requests.json?service_code=water-leak&status=open&page=3",
+        )
+        .await,
+    );
     // What the machine can serve (the ceiling every request is measured against): the
     // stylesheet, a static file served from memory; then the cheapest answers with the fixed
     // work of every request (settings, language, headers, metrics) and the cached documents.
@@ -238,10 +252,11 @@ async fn main() -> anyhow::Result<()> {
             .to_owned()
             .into_boxed_str(),
     );
-    let ceiling = get("GET static stylesheet (the ceiling)", stylesheet).await;
-    let healthz = get("GET /healthz", "/healthz").await;
-    let services = get("GET services.json", "/open311/v2/services.json").await;
-    let discovery = get("GET discovery.json", "/open311/v2/discovery.json").await;
+    let ceiling = measured(get("GET static stylesheet (the ceiling)", stylesheet).await);
+    let healthz = measured(get("GET /healthz", "/healthz").await);
+    let services = measured(get("GET services.json", "/open311/v2/services.json").await);
+    let discovery = measured(get("GET discovery.json", "/open311/v2/discovery.json").await);
+    let rss_end = ends.iter().map(|e| e.1).fold(0.0, f64::max);
     let rss_load = peak.mb();
     drop(peak);
 
@@ -260,7 +275,10 @@ async fn main() -> anyhow::Result<()> {
         services.rate / ceiling.rate,
         discovery.rate / ceiling.rate
     );
-    println!("resident memory (this process: servers and load generator): {rss_rest} MB at rest, {rss_load} MB at most under load");
+    println!("resident memory (this process: servers and load generator): {rss_rest} MB at rest, {rss_load} MB at most under load, {rss_end} MB at most at the end of a phase");
+    for (name, mb) in &ends {
+        println!("  at the end of {name}: {mb} MB");
+    }
     record(serde_json::json!({
         "bench": "open311",
         "backend": db.backend().name(),
@@ -271,6 +289,7 @@ async fn main() -> anyhow::Result<()> {
         "post": post.json(),
         "post_lost": lost,
         "post_duplicated": duplicated,
+        "post_jobs_waiting": backlog,
         "list": list.json(),
         "filtered": filtered.json(),
         "ceiling": ceiling.json(),
@@ -279,6 +298,8 @@ async fn main() -> anyhow::Result<()> {
         "discovery": discovery.json(),
         "rss_rest_mb": rss_rest,
         "rss_load_mb": rss_load,
+        "rss_phase_end_mb": rss_end,
+        "rss_phase_ends_mb": ends.iter().map(|(n, mb)| serde_json::json!({"phase": n, "mb": mb})).collect::<Vec<_>>(),
     }));
     shutdown.cancel();
     for (stop, task) in others {
