@@ -36,10 +36,16 @@ pub struct Registry {
 
 /// One server's job workers: how many run, and the jobs they hold. A worker that panicked or
 /// stopped is not counted; a long job is running, not stuck.
+///
+/// A held job is `false` while it waits or runs and `true` once it ran to success and waits
+/// for its batch to mark it done. Whoever takes a job out of here (its worker, or [`release`]
+/// when the server stops) writes what became of it, so no job is written twice.
+///
+/// [`release`]: Activity::release
 #[derive(Debug, Default)]
 pub struct Activity {
     live: std::sync::atomic::AtomicUsize,
-    in_flight: std::sync::Mutex<std::collections::BTreeSet<i64>>,
+    in_flight: std::sync::Mutex<std::collections::BTreeMap<i64, bool>>,
 }
 
 impl Activity {
@@ -47,8 +53,16 @@ impl Activity {
         self.live.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    fn holding(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<i64>> {
+    fn holding(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<i64, bool>> {
         self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Take these jobs out of the held ones; those that were still held, and whether each ran
+    /// to success.
+    fn take(&self, ids: impl Iterator<Item = i64>) -> Vec<(i64, bool)> {
+        let mut holding = self.holding();
+        ids.filter_map(|id| holding.remove(&id).map(|done| (id, done)))
+            .collect()
     }
 
     /// Wait until no worker runs (they stop between jobs once the server is stopping), at
@@ -65,10 +79,14 @@ impl Activity {
     }
 
     /// Hand the jobs still held back to the queue at once (a stopping server's), rather than
-    /// leave them until their lease runs out. Returns how many.
+    /// leave them until their lease runs out, and mark done those that already ran. Returns
+    /// how many went back.
     pub async fn release(&self, db: &Db) -> Result<usize, sqlx::Error> {
-        let ids: Vec<i64> = std::mem::take(&mut *self.holding()).into_iter().collect();
-        for id in &ids {
+        let held = std::mem::take(&mut *self.holding());
+        let done: Vec<i64> = held.iter().filter(|h| *h.1).map(|h| *h.0).collect();
+        finish_done(db, &done).await?;
+        let back: Vec<i64> = held.into_iter().filter(|h| !h.1).map(|h| h.0).collect();
+        for id in &back {
             db.execute(
                 query(
                     "UPDATE jobs SET status = 'queued', locked_until = NULL, run_at = $1, updated_at = $1 \
@@ -79,7 +97,7 @@ impl Activity {
             )
             .await?;
         }
-        Ok(ids.len())
+        Ok(back.len())
     }
 }
 
@@ -202,72 +220,120 @@ pub struct Claimed {
     pub max_attempts: i64,
 }
 
-/// Take the oldest runnable job: first one whose worker's lease ran out (a worker that
-/// stopped), then the oldest queued and due.
+/// How many jobs a worker takes at once. Claiming and marking done are a statement each per
+/// batch, not per job: under a burst of reports (each books an alerts job) they were three of
+/// the eleven statements a report cost on PostgreSQL, and on SQLite three turns of the one
+/// writer per report (docs/PERFORMANCE.md). A batch is only as large as the backlog.
+pub const BATCH: usize = 32;
+
+/// Take up to `max` of the oldest runnable jobs: first those whose worker's lease ran out (a
+/// worker that stopped), then the oldest queued and due. Oldest first.
 ///
 /// Each is its own statement, read in the order of the `jobs_ready` index (status, run_at):
 /// one `OR` of the two made SQLite (and PostgreSQL) gather and sort every runnable job for each
 /// claim, which under a backlog of 139k queued jobs cost the writer more than the reports it
 /// was taking in.
-pub async fn claim(db: &Db) -> Result<Option<Claimed>, sqlx::Error> {
+pub async fn claim(db: &Db, max: usize) -> Result<Vec<Claimed>, sqlx::Error> {
     let now = Utc::now();
     let pick = match db.backend() {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
+    let mut claimed = Vec::new();
     for runnable in [
         "status = 'running' AND locked_until < $2",
         "status = 'queued' AND run_at <= $2",
     ] {
+        let left = max.saturating_sub(claimed.len());
+        if left == 0 {
+            break;
+        }
+        // The limit is written into the statement (it is ours, not a caller's): a plan kept
+        // for any limit could not count on a small one and read the index in order.
         let sql = format!(
             "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_until = $1, updated_at = $2 \
-             WHERE id = (SELECT id FROM jobs WHERE {runnable} ORDER BY run_at, id LIMIT 1 {pick}) \
+             WHERE id IN (SELECT id FROM jobs WHERE {runnable} ORDER BY run_at, id LIMIT {left} {pick}) \
              RETURNING id, kind, payload, attempts, max_attempts"
         );
-        let claimed = db
-            .fetch_optional(query(sql).bind(now + Duration::seconds(LEASE)).bind(now))
+        let mut some: Vec<Claimed> = db
+            .fetch_all(query(sql).bind(now + Duration::seconds(LEASE)).bind(now))
             .await?;
-        if claimed.is_some() {
-            return Ok(claimed);
-        }
+        some.sort_by_key(|j| j.id);
+        claimed.append(&mut some);
     }
-    Ok(None)
+    Ok(claimed)
 }
 
-async fn finish(db: &Db, job: &Claimed, outcome: Result<(), String>) -> Result<(), sqlx::Error> {
+/// `id IN ($first, …)` for `ids`, its placeholders numbered from `first`.
+fn among(ids: &[i64], first: usize) -> String {
+    let marks: Vec<String> = (first..first + ids.len())
+        .map(|n| format!("${n}"))
+        .collect();
+    format!("id IN ({})", marks.join(", "))
+}
+
+/// Mark the jobs that ran to success done, in one statement.
+async fn finish_done(db: &Db, ids: &[i64]) -> Result<(), sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE jobs SET status = 'done', locked_until = NULL, updated_at = $1 WHERE {}",
+        among(ids, 2)
+    );
+    let mut q = query(sql).bind(Utc::now());
+    for id in ids {
+        q = q.bind(*id);
+    }
+    db.execute(q).await?;
+    Ok(())
+}
+
+/// Give claimed jobs that were never started back to the queue, their attempt unspent.
+async fn give_back(db: &Db, ids: &[i64]) -> Result<(), sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE jobs SET status = 'queued', attempts = attempts - 1, locked_until = NULL, updated_at = $1 \
+         WHERE status = 'running' AND {}",
+        among(ids, 2)
+    );
+    let mut q = query(sql).bind(Utc::now());
+    for id in ids {
+        q = q.bind(*id);
+    }
+    db.execute(q).await?;
+    Ok(())
+}
+
+/// Keep a failed job's error, and queue it again after a back-off or, its attempts spent,
+/// keep it as failed.
+async fn finish_failed(db: &Db, job: &Claimed, e: String) -> Result<(), sqlx::Error> {
     let now = Utc::now();
-    let q = match outcome {
-        Ok(()) => query("UPDATE jobs SET status = 'done', locked_until = NULL, updated_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(job.id),
-        Err(e) if job.attempts >= job.max_attempts => query(
+    let q = if job.attempts >= job.max_attempts {
+        query(
             "UPDATE jobs SET status = 'failed', locked_until = NULL, last_error = $1, updated_at = $2 WHERE id = $3",
         )
         .bind(e)
         .bind(now)
-        .bind(job.id),
-        Err(e) => {
-            // Back off: 2, 4, 8, 16… seconds.
-            let retry_at: DateTime<Utc> = now + Duration::seconds(1 << job.attempts.clamp(1, 12));
-            query(
-                "UPDATE jobs SET status = 'queued', locked_until = NULL, last_error = $1, run_at = $2, updated_at = $3 WHERE id = $4",
-            )
-            .bind(e)
-            .bind(retry_at)
-            .bind(now)
-            .bind(job.id)
-        }
+        .bind(job.id)
+    } else {
+        // Back off: 2, 4, 8, 16… seconds.
+        let retry_at: DateTime<Utc> = now + Duration::seconds(1 << job.attempts.clamp(1, 12));
+        query(
+            "UPDATE jobs SET status = 'queued', locked_until = NULL, last_error = $1, run_at = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(e)
+        .bind(retry_at)
+        .bind(now)
+        .bind(job.id)
     };
     db.execute(q).await?;
     Ok(())
 }
 
-/// Run one claimed job to completion. Returns false when the queue had nothing due.
-pub async fn run_one(db: &Db, registry: &Registry) -> Result<bool, sqlx::Error> {
-    let Some(job) = claim(db).await? else {
-        return Ok(false);
-    };
-    registry.activity.holding().insert(job.id);
+async fn run(db: &Db, registry: &Registry, job: &Claimed) -> Result<(), String> {
     let outcome = match registry.handlers.get(job.kind.as_str()) {
         None => Err(format!("no handler for job kind {:?}", job.kind)),
         Some(handler) => match serde_json::from_str(&job.payload) {
@@ -287,10 +353,63 @@ pub async fn run_one(db: &Db, registry: &Registry) -> Result<bool, sqlx::Error> 
             metrics::counter!("khidmat_jobs_total", "kind" => job.kind.clone(), "outcome" => "error").increment(1);
         }
     }
-    let finished = finish(db, &job, outcome).await;
-    registry.activity.holding().remove(&job.id);
-    finished?;
-    Ok(true)
+    outcome
+}
+
+/// Claim up to `max` jobs and run them one after another. Returns how many ran (0: the queue
+/// had nothing due).
+///
+/// Those that succeed are marked done together at the end. The batch stops early, giving the
+/// jobs it has not started back to the queue, when `stop` is cancelled (the server is
+/// stopping: workers stop between jobs) or when half the lease has gone, so that no job is
+/// started under a lease about to run out (another worker would take it over and run it too).
+pub async fn run_batch(
+    db: &Db,
+    registry: &Registry,
+    max: usize,
+    stop: &super::shutdown::Token,
+) -> Result<usize, sqlx::Error> {
+    let claimed = claim(db, max).await?;
+    registry
+        .activity
+        .holding()
+        .extend(claimed.iter().map(|j| (j.id, false)));
+    let started = std::time::Instant::now();
+    let mut ran = 0;
+    let mut failed = Ok(());
+    for (n, job) in claimed.iter().enumerate() {
+        if n > 0 && (stop.is_cancelled() || started.elapsed().as_secs() as i64 > LEASE / 2) {
+            let rest = registry.activity.take(claimed[n..].iter().map(|j| j.id));
+            let rest: Vec<i64> = rest.into_iter().map(|r| r.0).collect();
+            failed = give_back(db, &rest).await;
+            break;
+        }
+        ran += 1;
+        match run(db, registry, job).await {
+            Ok(()) => {
+                if let Some(done) = registry.activity.holding().get_mut(&job.id) {
+                    *done = true;
+                }
+            }
+            Err(e) => {
+                if !registry.activity.take([job.id].into_iter()).is_empty() {
+                    if let Err(e) = finish_failed(db, job, e).await {
+                        failed = Err(e);
+                    }
+                }
+            }
+        }
+    }
+    let done = registry.activity.take(claimed.iter().map(|j| j.id));
+    let done: Vec<i64> = done.into_iter().filter(|d| d.1).map(|d| d.0).collect();
+    finish_done(db, &done).await?;
+    failed?;
+    Ok(ran)
+}
+
+/// Run one claimed job to completion. Returns false when the queue had nothing due.
+pub async fn run_one(db: &Db, registry: &Registry) -> Result<bool, sqlx::Error> {
+    Ok(run_batch(db, registry, 1, &super::shutdown::Token::new()).await? > 0)
 }
 
 /// How many jobs have this status (`queued`, `running`, `done`, `failed`).
@@ -327,9 +446,9 @@ pub fn spawn_worker(db: Db, registry: Registry, shutdown: super::shutdown::Token
             if shutdown.is_cancelled() {
                 break;
             }
-            match run_one(&db, &registry).await {
-                Ok(true) => continue,
-                Ok(false) => {}
+            match run_batch(&db, &registry, BATCH, &shutdown).await {
+                Ok(0) => {}
+                Ok(_) => continue,
                 Err(e) => tracing::error!(error = %e, "job queue unavailable"),
             }
             tokio::select! {

@@ -186,6 +186,85 @@ on_both!(
     }
 );
 
+on_both!(
+    a_batch_of_jobs_runs_in_order_marks_each_outcome_and_gives_back_what_it_did_not_start,
+    |backend| async move {
+        let app = spawn_with(backend, |c| c.job_workers = 0).await;
+        let mut registry = jobs::Registry::new(Default::default());
+        let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::<i64>::new()));
+        let stop = khidmat::platform::shutdown::Token::new();
+        let (o, halt) = (order.clone(), stop.clone());
+        registry.register("test.batch", move |_db, payload| {
+            let (o, halt) = (o.clone(), halt.clone());
+            async move {
+                let n = payload["n"].as_i64().unwrap();
+                o.lock().unwrap().push(n);
+                if n == 50 {
+                    // The server begins to stop while this job runs.
+                    halt.cancel();
+                }
+                anyhow::ensure!(n % 10 != 7, "job {n} fails");
+                Ok(())
+            }
+        });
+        let mut ids = Vec::new();
+        for n in 0..60 {
+            let mut tx = app.db.begin().await.unwrap();
+            ids.push(
+                jobs::enqueue(&mut tx, "test.batch", &serde_json::json!({ "n": n }))
+                    .await
+                    .unwrap(),
+            );
+            tx.commit().await.unwrap();
+        }
+        let status = |status: &'static str| {
+            let db = app.db.clone();
+            async move {
+                db.fetch_all::<(i64, i64)>(
+                    query("SELECT id, attempts FROM jobs WHERE kind = 'test.batch' AND status = $1 ORDER BY id")
+                        .bind(status),
+                )
+                .await
+                .unwrap()
+            }
+        };
+        // The first batch: the oldest 32, one after another; the ones that failed wait for
+        // their retry with their error, the rest are done.
+        let ran = jobs::run_batch(&app.db, &registry, jobs::BATCH, &stop)
+            .await
+            .unwrap();
+        assert_eq!(ran, 32);
+        assert_eq!(*order.lock().unwrap(), (0..32).collect::<Vec<i64>>());
+        let failed: Vec<i64> = status("queued").await.iter().map(|j| j.0).collect();
+        assert_eq!(failed[..3], [ids[7], ids[17], ids[27]]);
+        assert_eq!(status("done").await.len(), 29);
+        let (error,): (Option<String>,) = app
+            .db
+            .fetch_one(query("SELECT last_error FROM jobs WHERE id = $1").bind(ids[17]))
+            .await
+            .unwrap();
+        assert_eq!(error.as_deref(), Some("job 17 fails"));
+        // The second batch is stopped during job 50: it finishes that one, starts no other, and
+        // gives the rest back with their attempt unspent.
+        order.lock().unwrap().clear();
+        let ran = jobs::run_batch(&app.db, &registry, jobs::BATCH, &stop)
+            .await
+            .unwrap();
+        assert_eq!(ran, 19);
+        assert_eq!(*order.lock().unwrap(), (32..51).collect::<Vec<i64>>());
+        assert_eq!(status("done").await.len(), 29 + 17);
+        assert_eq!(status("running").await, vec![]);
+        let queued = status("queued").await;
+        let back: Vec<(i64, i64)> = ids[51..].iter().map(|id| (*id, 0)).collect();
+        assert_eq!(queued[queued.len() - 9..], back[..]);
+        assert_eq!(
+            queued.len(),
+            3 + 2 + 9,
+            "7, 17, 27, 37, 47 wait for a retry"
+        );
+    }
+);
+
 both!(health_metrics_and_the_openapi_document, |app| async move {
     let h = app.get_json("/healthz").await;
     assert_eq!(h["status"], "ok");
