@@ -54,8 +54,16 @@ const CODES: &[&str] = &[
     "blocked-drain",
 ];
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    // As the server's own binary does: the servers here are measured as they run there.
+    khidmat::platform::serve::cap_malloc_arenas();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(bench())
+}
+
+async fn bench() -> anyhow::Result<()> {
     let args = Args::parse();
     let config = Config {
         listen: "127.0.0.1:0".into(),

@@ -167,6 +167,25 @@ impl HttpBody for Paced {
     }
 }
 
+/// Cap glibc's malloc arenas at one per core, before the runtime starts its threads.
+///
+/// glibc gives each thread that meets a busy arena a new one, up to eight per core, and an
+/// arena keeps the memory freed into it. Under load the server's worker and blocking threads
+/// (SQLite readers) each came to hold one: on 2 cores the Open311 benchmark's process grew to
+/// 120-155 MB by the end of its phases; with one arena per core, 85-112 MB, throughput within
+/// the noise (docs/PERFORMANCE.md, DECISIONS.md). An operator's own `MALLOC_ARENA_MAX` is kept.
+pub fn cap_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // SAFETY: mallopt only sets a tunable of the allocator; called before other threads
+        // exist (a later call is also safe: it applies to arenas made after it).
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, cores.max(2) as libc::c_int);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
