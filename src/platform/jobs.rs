@@ -86,17 +86,13 @@ impl Activity {
         let done: Vec<i64> = held.iter().filter(|h| *h.1).map(|h| *h.0).collect();
         finish_done(db, &done).await?;
         let back: Vec<i64> = held.into_iter().filter(|h| !h.1).map(|h| h.0).collect();
-        for id in &back {
-            db.execute(
-                query(
-                    "UPDATE jobs SET status = 'queued', locked_until = NULL, run_at = $1, updated_at = $1 \
-                     WHERE id = $2 AND status = 'running'",
-                )
-                .bind(Utc::now())
-                .bind(*id),
-            )
-            .await?;
-        }
+        update_each(
+            db,
+            "status = 'queued', locked_until = NULL, run_at = $1",
+            "status = 'running' AND",
+            &back,
+        )
+        .await?;
         Ok(back.len())
     }
 }
@@ -264,22 +260,16 @@ pub async fn claim(db: &Db, max: usize) -> Result<Vec<Claimed>, sqlx::Error> {
     Ok(claimed)
 }
 
-/// `id IN ($first, …)` for `ids`, its placeholders numbered from `first`.
-fn among(ids: &[i64], first: usize) -> String {
-    let marks: Vec<String> = (first..first + ids.len())
-        .map(|n| format!("${n}"))
-        .collect();
-    format!("id IN ({})", marks.join(", "))
-}
-
-/// Mark the jobs that ran to success done, in one statement.
-async fn finish_done(db: &Db, ids: &[i64]) -> Result<(), sqlx::Error> {
+/// `UPDATE jobs SET {set}, updated_at = $1 WHERE {only} id IN (…)` for many jobs in one
+/// statement; `set` and `only` may use `$1`, the time now.
+async fn update_each(db: &Db, set: &str, only: &str, ids: &[i64]) -> Result<(), sqlx::Error> {
     if ids.is_empty() {
         return Ok(());
     }
+    let marks: Vec<String> = (2..2 + ids.len()).map(|n| format!("${n}")).collect();
     let sql = format!(
-        "UPDATE jobs SET status = 'done', locked_until = NULL, updated_at = $1 WHERE {}",
-        among(ids, 2)
+        "UPDATE jobs SET {set}, updated_at = $1 WHERE {only} id IN ({})",
+        marks.join(", ")
     );
     let mut q = query(sql).bind(Utc::now());
     for id in ids {
@@ -287,24 +277,22 @@ async fn finish_done(db: &Db, ids: &[i64]) -> Result<(), sqlx::Error> {
     }
     db.execute(q).await?;
     Ok(())
+}
+
+/// Mark the jobs that ran to success done.
+async fn finish_done(db: &Db, ids: &[i64]) -> Result<(), sqlx::Error> {
+    update_each(db, "status = 'done', locked_until = NULL", "", ids).await
 }
 
 /// Give claimed jobs that were never started back to the queue, their attempt unspent.
 async fn give_back(db: &Db, ids: &[i64]) -> Result<(), sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "UPDATE jobs SET status = 'queued', attempts = attempts - 1, locked_until = NULL, updated_at = $1 \
-         WHERE status = 'running' AND {}",
-        among(ids, 2)
-    );
-    let mut q = query(sql).bind(Utc::now());
-    for id in ids {
-        q = q.bind(*id);
-    }
-    db.execute(q).await?;
-    Ok(())
+    update_each(
+        db,
+        "status = 'queued', attempts = attempts - 1, locked_until = NULL",
+        "status = 'running' AND",
+        ids,
+    )
+    .await
 }
 
 /// Keep a failed job's error, and queue it again after a back-off or, its attempts spent,
