@@ -624,13 +624,7 @@ pub async fn providers_of(db: &Db, place_ids: &[i64]) -> Result<Vec<ProviderRow>
     let mut q = query(
         "SELECT id, uuid, place_id, name, title, attributes, hours, updated_at FROM dir_providers WHERE place_id IN (",
     );
-    for (i, id) in place_ids.iter().enumerate() {
-        q = if i == 0 {
-            q.push_bind(*id)
-        } else {
-            q.push(", ").push_bind(*id)
-        };
-    }
+    q = q.push_binds(place_ids);
     db.fetch_all(q.push(") ORDER BY place_id, name")).await
 }
 
@@ -722,13 +716,7 @@ pub async fn ratings(
     let mut q = query(
         "SELECT subject, CAST(SUM(stars) AS BIGINT), COUNT(*) FROM dir_reviews WHERE status = 'visible' AND subject IN (",
     );
-    for (i, s) in subjects.iter().enumerate() {
-        q = if i == 0 {
-            q.push_bind(s.clone())
-        } else {
-            q.push(", ").push_bind(s.clone())
-        };
-    }
+    q = q.push_binds(subjects);
     let rows: Vec<(String, i64, i64)> = db.fetch_all(q.push(") GROUP BY subject")).await?;
     Ok(rows
         .into_iter()
@@ -757,13 +745,7 @@ pub async fn recent_reviews(
             return Ok(vec![]);
         }
         q = q.push(" AND r.place_id IN (SELECT id FROM dir_places WHERE kind IN (");
-        for (i, k) in kinds.iter().enumerate() {
-            q = if i == 0 {
-                q.push_bind(k.clone())
-            } else {
-                q.push(", ").push_bind(k.clone())
-            };
-        }
+        q = q.push_binds(kinds);
         q = q.push("))");
     }
     db.fetch_all(q.push(" ORDER BY r.id DESC LIMIT ").push_bind(limit))
@@ -807,13 +789,7 @@ pub async fn pending_places(
             return Ok(vec![]);
         }
         q = q.push(" AND p.kind IN (");
-        for (i, k) in kinds.iter().enumerate() {
-            q = if i == 0 {
-                q.push_bind(k.clone())
-            } else {
-                q.push(", ").push_bind(k.clone())
-            };
-        }
+        q = q.push_binds(kinds);
         q = q.push(")");
     }
     db.fetch_all(q.push(" ORDER BY p.id LIMIT 200")).await

@@ -82,13 +82,7 @@ pub async fn reports_weekly(db: &Db, weeks: i64) -> Result<Vec<Vec<String>>> {
         "SELECT r.requested_at, r.service_code, s.name_en, r.district, \
          (SELECT MIN(u.at) FROM report_updates u WHERE u.report_id = r.id AND u.status IN (",
     );
-    for (i, c) in closing.iter().enumerate() {
-        q = if i == 0 {
-            q.push_bind(*c)
-        } else {
-            q.push(", ").push_bind(*c)
-        };
-    }
+    q = q.push_binds(&closing);
     q = q
         .push(")) FROM reports r JOIN report_services s ON s.id = r.service_id WHERE s.public = ")
         .push_bind(true)

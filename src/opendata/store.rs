@@ -341,13 +341,7 @@ pub async fn resources_of(db: &Db, dataset_ids: &[i64]) -> Result<Vec<ResourceRo
     let mut q = query(format!(
         "SELECT {RESOURCE_COLUMNS} FROM od_resources WHERE dataset_id IN ("
     ));
-    for (i, id) in dataset_ids.iter().enumerate() {
-        q = if i == 0 {
-            q.push_bind(*id)
-        } else {
-            q.push(", ").push_bind(*id)
-        };
-    }
+    q = q.push_binds(dataset_ids);
     db.fetch_all(q.push(") ORDER BY dataset_id, id")).await
 }
 

@@ -156,6 +156,18 @@ impl Query {
         self
     }
 
+    /// Append a placeholder for each of `items`, comma-separated, binding each: the inside of
+    /// an `IN (…)`.
+    pub fn push_binds<T: Clone + Into<Value>>(mut self, items: &[T]) -> Self {
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                self = self.push(", ");
+            }
+            self = self.push_bind(item.clone());
+        }
+        self
+    }
+
     pub fn sql(&self) -> &str {
         &self.sql
     }

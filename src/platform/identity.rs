@@ -499,12 +499,7 @@ pub async fn user_names(db: &Db, ids: &[i64]) -> Result<std::collections::HashMa
         return Ok(Default::default());
     }
     let mut q = query("SELECT id, name FROM users WHERE id IN (");
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            q = q.push(", ");
-        }
-        q = q.push_bind(*id);
-    }
+    q = q.push_binds(ids);
     let rows: Vec<(i64, String)> = db.fetch_all(q.push(")")).await?;
     Ok(rows.into_iter().collect())
 }

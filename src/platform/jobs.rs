@@ -266,15 +266,12 @@ async fn update_each(db: &Db, set: &str, only: &str, ids: &[i64]) -> Result<(), 
     if ids.is_empty() {
         return Ok(());
     }
-    let marks: Vec<String> = (2..2 + ids.len()).map(|n| format!("${n}")).collect();
-    let sql = format!(
-        "UPDATE jobs SET {set}, updated_at = $1 WHERE {only} id IN ({})",
-        marks.join(", ")
-    );
-    let mut q = query(sql).bind(Utc::now());
-    for id in ids {
-        q = q.bind(*id);
-    }
+    let q = query(format!(
+        "UPDATE jobs SET {set}, updated_at = $1 WHERE {only} id IN ("
+    ))
+    .bind(Utc::now())
+    .push_binds(ids)
+    .push(")");
     db.execute(q).await?;
     Ok(())
 }

@@ -470,18 +470,13 @@ impl Order {
 }
 
 fn in_list<T: Clone + Into<crate::platform::db::Value>>(
-    mut q: Query,
+    q: Query,
     column: &str,
     items: &[T],
 ) -> Query {
-    q = q.push(&format!(" AND {column} IN ("));
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            q = q.push(", ");
-        }
-        q = q.push_bind(item.clone());
-    }
-    q.push(")")
+    q.push(&format!(" AND {column} IN ("))
+        .push_binds(items)
+        .push(")")
 }
 
 /// `select` (which names the reports `r` and their services `s`) narrowed by `f`, in `f`'s order.
