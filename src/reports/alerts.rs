@@ -200,9 +200,24 @@ pub async fn stop(db: &Db, token: &str) -> Result<bool> {
 }
 
 /// The job booked with each new report: tell the alerts it falls in.
+///
+/// It carries where and what the report is, so that the usual case (no alert covers it) costs
+/// one read of the alerts and none of the report. Jobs booked before the place was carried
+/// (`place` absent) read it from the report.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct News {
     pub report: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<Place>,
+}
+
+/// Where and what a report is, as far as alerts care; `at` is when it was made.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Place {
+    pub service: String,
+    pub district: Option<String>,
+    pub point: Option<(f64, f64)>,
+    pub at: chrono::DateTime<Utc>,
 }
 
 impl jobs::Job for News {
@@ -240,19 +255,12 @@ impl Alert {
     }
 }
 
-async fn news(db: Db, config: std::sync::Arc<Config>, job: News) -> anyhow::Result<()> {
-    // The public view of the report: nothing when it is private or its service is not public.
-    let Some(r) = store::get_public(&db, job.report, Lang::En)
-        .await?
-        .filter(store::PublicRow::shown)
-    else {
-        return Ok(());
-    };
-    let point = r.lat.zip(r.long);
+/// The confirmed alerts a report at `place` falls in.
+async fn covering(db: &Db, place: &Place) -> Result<Vec<Alert>> {
     // Alerts of the report's district, and those whose point may be near it (the widest radius
     // around the report: a box the index narrows; the exact distance is checked after).
     let widest = *RADII.last().expect("radii") as f64;
-    let (s, n, w, e) = match point {
+    let (s, n, w, e) = match place.point {
         Some((la, lo)) => geo::bounding_box(la, lo, widest),
         None => (0.0, 0.0, 0.0, 0.0),
     };
@@ -263,22 +271,49 @@ async fn news(db: Db, config: std::sync::Arc<Config>, job: News) -> anyhow::Resu
                  FROM area_alerts WHERE confirmed_at <= $6 AND (district = $1 \
                  OR (lat BETWEEN $2 AND $3 AND long BETWEEN $4 AND $5))",
             )
-            .bind(r.district.as_deref())
+            .bind(place.district.as_deref())
             .bind(s)
             .bind(n)
             .bind(w)
             .bind(e)
             // Reports made after the alert was confirmed, not those the job reaches late.
-            .bind(r.requested_at),
+            .bind(place.at),
         )
         .await?;
-    let covered: Vec<&Alert> = alerts
-        .iter()
-        .filter(|a| a.covers(&r.service_code, r.district.as_deref(), point))
-        .collect();
+    Ok(alerts
+        .into_iter()
+        .filter(|a| a.covers(&place.service, place.district.as_deref(), place.point))
+        .collect())
+}
+
+async fn news(db: Db, config: std::sync::Arc<Config>, job: News) -> anyhow::Result<()> {
+    // The public view of the report: nothing when it is private or its service is not public.
+    let report = job.report;
+    let public = |db: Db| async move {
+        store::get_public(&db, report, Lang::En)
+            .await
+            .map(|r| r.filter(store::PublicRow::shown))
+    };
+    let place = match job.place {
+        Some(place) => place,
+        None => match public(db.clone()).await? {
+            Some(r) => Place {
+                service: r.service_code,
+                district: r.district,
+                point: r.lat.zip(r.long),
+                at: r.requested_at,
+            },
+            None => return Ok(()),
+        },
+    };
+    let covered = covering(&db, &place).await?;
     if covered.is_empty() {
         return Ok(());
     }
+    // Read now, not trusted from the job: the report may have been made private since.
+    let Some(r) = public(db.clone()).await? else {
+        return Ok(());
+    };
     // The service's name in each language an alert reads (the public query names it in the
     // language asked for), read once each; the words are the same in every language.
     let mut service_names: [Option<String>; 3] = Default::default();

@@ -325,7 +325,16 @@ pub async fn submit(
     }
     // Alerts for the area hear of it (the job tells only those a public report may be told to).
     if service.public && !sub.private && (district.is_some() || point.is_some()) {
-        crate::platform::jobs::enqueue_job(&mut tx, &alerts::News { report: id }).await?;
+        let news = alerts::News {
+            report: id,
+            place: Some(alerts::Place {
+                service: service.code.clone(),
+                district: district.clone(),
+                point,
+                at: now,
+            }),
+        };
+        crate::platform::jobs::enqueue_job(&mut tx, &news).await?;
     }
     impact::record(
         &mut tx,

@@ -11,6 +11,9 @@ use ring::{agreement, rand::SecureRandom, rand::SystemRandom};
 use crate::helpers::*;
 use crate::on_both;
 use crate::push::{decrypt, push_service};
+use khidmat::platform::db::query;
+use khidmat::platform::jobs;
+use khidmat::reports::alerts::{News, Place};
 
 /// The reports a text links to (`/reports/{id}`), by id.
 fn reports_in(text: &str) -> Vec<String> {
@@ -276,6 +279,75 @@ on_both!(
         assert!(
             !all.contains(&format!("/reports/{later}")),
             "stopped: {all}"
+        );
+
+        // The job carries where the report is, so a report no alert covers costs no read of it;
+        // but the report is read before anyone is told. Two reports by the chowk, filed private
+        // (so no job was booked for either): one made public since and booked as an older
+        // server booked it (the report alone), one still private and booked as this server
+        // books it (with its place). Only the first is announced.
+        let private_at_chowk = || {
+            app.report(&[
+                ("service_code", "kunda"),
+                ("lat", "34.0050"),
+                ("long", "71.5590"),
+                ("attribute[premises]", "house"),
+                ("attribute[method]", "hook"),
+                ("private", "1"),
+            ])
+        };
+        let legacy: i64 = private_at_chowk().await.parse().unwrap();
+        let kept: i64 = private_at_chowk().await.parse().unwrap();
+        app.db
+            .execute(query("UPDATE reports SET private = FALSE WHERE id = $1").bind(legacy))
+            .await
+            .unwrap();
+        let mut tx = app.db.begin().await.unwrap();
+        jobs::enqueue_job(
+            &mut tx,
+            &News {
+                report: legacy,
+                place: None,
+            },
+        )
+        .await
+        .unwrap();
+        let place = Place {
+            service: "kunda".into(),
+            district: Some("peshawar".into()),
+            point: Some((34.0050, 71.5590)),
+            at: chrono::Utc::now(),
+        };
+        jobs::enqueue_job(
+            &mut tx,
+            &News {
+                report: kept,
+                place: Some(place),
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let told = eventually(|| async {
+            let told = reports_in(&app.mails_to("chowk@example.org").await.join("\n"));
+            told.contains(&legacy.to_string()).then_some(told)
+        })
+        .await;
+        eventually(|| async {
+            (app.count("jobs WHERE kind = 'reports.area-news' AND status IN ('queued', 'running')")
+                .await
+                == 0)
+                .then_some(())
+        })
+        .await;
+        let told = [
+            told,
+            reports_in(&app.mails_to("chowk@example.org").await.join("\n")),
+        ]
+        .concat();
+        assert!(
+            !told.contains(&kept.to_string()),
+            "a private report was announced: {told:?}"
         );
     }
 );
