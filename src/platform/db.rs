@@ -1000,6 +1000,9 @@ pub const UNTRUSTED_FUNCTIONS: &[&str] = &[
 /// The longest a request waits for a PostgreSQL connection before it answers 503.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
 
+/// A PostgreSQL connection idle this long is pinged before it is used again.
+const PING_WHEN_IDLE: Duration = Duration::from_secs(1);
+
 /// How many untrusted queries run at once: one per core (they are CPU-bound scans).
 pub fn untrusted_slots() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -1025,6 +1028,20 @@ impl Db {
                     // this long) a request answers 503 with Retry-After instead of hanging;
                     // the pool reconnects by itself when the database is back.
                     .acquire_timeout(ACQUIRE_TIMEOUT)
+                    // sqlx pings every connection as it is returned to the pool, and by
+                    // default again as it is taken: a round trip more for every statement
+                    // outside a transaction, and for every transaction. One that was alive a
+                    // moment ago is taken as it is; one idle long enough for the database to
+                    // have gone away is pinged first (a dead one is dropped, another taken).
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for >= PING_WHEN_IDLE {
+                                sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .connect_with(opts)
                     .await?;
                 Db::Postgres {
