@@ -43,6 +43,10 @@ struct Args {
     /// the clients take them in turn.
     #[arg(long, default_value_t = 1)]
     nodes: usize,
+    /// Background job workers in each server (0: the alerts each report books wait, so the
+    /// requests' own cost shows apart from the jobs').
+    #[arg(long, default_value_t = 1)]
+    job_workers: usize,
 }
 
 const CODES: &[&str] = &[
@@ -71,6 +75,7 @@ async fn bench() -> anyhow::Result<()> {
         database_url: args.database_url.clone(),
         demo: true,
         rate_limit_per_minute: 0,
+        job_workers: args.job_workers,
         ..Config::default()
     };
     anyhow::ensure!(
@@ -291,6 +296,7 @@ async fn bench() -> anyhow::Result<()> {
         "bench": "open311",
         "backend": db.backend().name(),
         "nodes": args.nodes,
+        "job_workers": args.job_workers,
         "reports": total,
         "clients": args.clients,
         "seconds": args.seconds,
