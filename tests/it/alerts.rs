@@ -31,6 +31,17 @@ fn path_in(mail: &str, prefix: &str) -> String {
     mail[at..].split_whitespace().next().unwrap().to_owned()
 }
 
+/// Wait until every alert, and every mail and push they sent, has run.
+async fn every_job_run(app: &TestApp) {
+    eventually(|| async {
+        (app.count("jobs WHERE kind IN ('reports.area-news', 'mail.send', 'push.send') AND status IN ('queued', 'running')")
+            .await
+            == 0)
+            .then_some(())
+    })
+    .await;
+}
+
 on_both!(
     alerts_for_an_area_tell_of_new_public_reports_there_by_email_and_push,
     |backend| async move {
@@ -216,13 +227,7 @@ on_both!(
         );
         assert_eq!(message["url"], format!("/reports/{near}"));
         // Every job has run: what went out, and what did not.
-        eventually(|| async {
-            (app.count("jobs WHERE kind IN ('reports.area-news', 'mail.send', 'push.send') AND status IN ('queued', 'running')")
-                .await
-                == 0)
-                .then_some(())
-        })
-        .await;
+        every_job_run(&app).await;
         let news = [news, app.mails_to("neighbour@example.org").await].concat();
         let all = news.join("\n");
         let told = reports_in(&all);
@@ -268,13 +273,7 @@ on_both!(
         let (_, html) = page(&b, &app, &stop).await;
         assert!(html.contains("already stopped"));
         let later = app.kunda_at("34.0151", "71.5249").await;
-        eventually(|| async {
-            (app.count("jobs WHERE kind IN ('reports.area-news', 'mail.send', 'push.send') AND status IN ('queued', 'running')")
-                .await
-                == 0)
-                .then_some(())
-        })
-        .await;
+        every_job_run(&app).await;
         let all = app.mails_to("neighbour@example.org").await.join("\n");
         assert!(
             !all.contains(&format!("/reports/{later}")),
@@ -333,13 +332,7 @@ on_both!(
             told.contains(&legacy.to_string()).then_some(told)
         })
         .await;
-        eventually(|| async {
-            (app.count("jobs WHERE kind = 'reports.area-news' AND status IN ('queued', 'running')")
-                .await
-                == 0)
-                .then_some(())
-        })
-        .await;
+        every_job_run(&app).await;
         let told = [
             told,
             reports_in(&app.mails_to("chowk@example.org").await.join("\n")),
