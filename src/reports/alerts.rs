@@ -286,23 +286,28 @@ async fn covering(db: &Db, place: &Place) -> Result<Vec<Alert>> {
         .collect())
 }
 
+/// The report as the public sees it, when the public may see it in full (not private, its
+/// service public).
+async fn shown(db: &Db, report: i64) -> Result<Option<store::PublicRow>> {
+    Ok(store::get_public(db, report, Lang::En)
+        .await?
+        .filter(store::PublicRow::shown))
+}
+
 async fn news(db: Db, config: std::sync::Arc<Config>, job: News) -> anyhow::Result<()> {
-    // The public view of the report: nothing when it is private or its service is not public.
-    let report = job.report;
-    let public = |db: Db| async move {
-        store::get_public(&db, report, Lang::En)
-            .await
-            .map(|r| r.filter(store::PublicRow::shown))
-    };
-    let place = match job.place {
-        Some(place) => place,
-        None => match public(db.clone()).await? {
-            Some(r) => Place {
-                service: r.service_code,
-                district: r.district,
-                point: r.lat.zip(r.long),
-                at: r.requested_at,
-            },
+    // A job booked without the place (by an older server) reads it from the report, once.
+    let (place, read) = match job.place {
+        Some(place) => (place, None),
+        None => match shown(&db, job.report).await? {
+            Some(r) => (
+                Place {
+                    service: r.service_code.clone(),
+                    district: r.district.clone(),
+                    point: r.lat.zip(r.long),
+                    at: r.requested_at,
+                },
+                Some(r),
+            ),
             None => return Ok(()),
         },
     };
@@ -310,9 +315,13 @@ async fn news(db: Db, config: std::sync::Arc<Config>, job: News) -> anyhow::Resu
     if covered.is_empty() {
         return Ok(());
     }
-    // Read now, not trusted from the job: the report may have been made private since.
-    let Some(r) = public(db.clone()).await? else {
-        return Ok(());
+    // The report itself, not the job's word for it: it may have been made private since.
+    let r = match read {
+        Some(r) => r,
+        None => match shown(&db, job.report).await? {
+            Some(r) => r,
+            None => return Ok(()),
+        },
     };
     // The service's name in each language an alert reads (the public query names it in the
     // language asked for), read once each; the words are the same in every language.
