@@ -272,6 +272,13 @@ pub enum Tx {
 /// gets the error. A member that fails, or is dropped, rolls back to its savepoint, so only its
 /// own work is undone.
 ///
+/// **Checkpoints off the writer's path.** SQLite checkpoints its write-ahead log on the
+/// connection that commits, every 1,000 pages: copying them into the database file and two
+/// `fsync`s, with every other write waiting. Here a [`Checkpointer`] does that on a thread and a
+/// connection of its own while the writer goes on; the writer checkpoints itself only should
+/// the log reach [`CHECKPOINT_BACKSTOP`] pages (the checkpointer behind, or writes so steady
+/// that it never catches up to the end of the log, which the log needs to start again).
+///
 /// The connection is `None` after a `COMMIT` failed (a full disk): whatever state SQLite was
 /// left in, that connection is closed (which rolls back what was not committed) and the next
 /// user opens a new one. Beginning while another process holds the write lock (`SQLITE_BUSY`:
@@ -288,6 +295,8 @@ pub struct Writer {
 /// What the writer's lock guards.
 struct Lent {
     conn: Option<sqlite::Conn>,
+    /// Started with the first connection; stopped when the database closes.
+    checkpointer: Option<Checkpointer>,
     /// The group transaction open on `conn`, and how many members it holds.
     group: Option<(Arc<Group>, usize)>,
 }
@@ -296,6 +305,94 @@ struct Lent {
 #[derive(Default)]
 struct Group {
     outcome: std::sync::OnceLock<Result<(), sqlite::SqliteError>>,
+}
+
+/// Pages in the write-ahead log at which the checkpointer is woken (SQLite's own checkpoint
+/// comes at the same length).
+pub const CHECKPOINT_PAGES: std::ffi::c_int = 1000;
+
+/// Pages in the log at which the writer checkpoints it itself, as SQLite would: it is the only
+/// writer, so its checkpoint reaches the end of the log, and the next write starts the log
+/// again from its beginning. Most of the pages are in the database file already by then (the
+/// checkpointer's work), so this one is short.
+pub const CHECKPOINT_BACKSTOP: std::ffi::c_int = 10 * CHECKPOINT_PAGES;
+
+/// Checkpoints of the write-ahead log on a thread and a connection of their own (passive: they
+/// wait for no reader and no writer, and copy what no reader still needs from the log).
+/// Dropped, it stops its thread after the checkpoint it may be running.
+struct Checkpointer {
+    /// The one strong handle: the writer connections' hooks hold weak ones, so the thread's
+    /// channel closes when this goes.
+    wake: Option<Arc<std::sync::mpsc::SyncSender<()>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer, sqlx::Error> {
+        // One waiting wake is enough: a checkpoint copies whatever the log holds when it runs.
+        let (wake, woken) = std::sync::mpsc::sync_channel(1);
+        let path = path.to_owned();
+        let thread = std::thread::Builder::new()
+            .name("khidmat-checkpoint".into())
+            .spawn(move || {
+                let mut conn = None;
+                while woken.recv().is_ok() {
+                    if conn.is_none() {
+                        match sqlite::Conn::open(&path, &checkpointer_setup()) {
+                            Ok(c) => conn = Some(c),
+                            Err(e) => {
+                                tracing::warn!("the database's checkpointer could not connect (the writer checkpoints at {CHECKPOINT_BACKSTOP} pages): {e}");
+                                continue;
+                            }
+                        }
+                    }
+                    let c = conn.as_mut().expect("connected above");
+                    match c.batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                        Ok(()) => metrics::counter!("khidmat_sqlite_checkpoints_total").increment(1),
+                        Err(e) => {
+                            tracing::warn!("checkpointing the database's log failed (tried again at the next wake): {e}");
+                            conn = None;
+                        }
+                    }
+                }
+            })
+            .map_err(sqlx::Error::Io)?;
+        Ok(Checkpointer {
+            wake: Some(Arc::new(wake)),
+            thread: Some(thread),
+        })
+    }
+
+    /// A writer connection, its checkpoints left to this checkpointer.
+    fn writer(&self, path: &Path) -> Result<sqlite::Conn, sqlx::Error> {
+        let mut conn = sqlite::Conn::open(path, &writer_setup())?;
+        let wake = Arc::downgrade(self.wake.as_ref().expect("running until dropped"));
+        conn.after_commit(move |pages| {
+            if pages >= CHECKPOINT_BACKSTOP {
+                metrics::counter!("khidmat_sqlite_writer_checkpoints_total").increment(1);
+                return true;
+            }
+            if pages >= CHECKPOINT_PAGES {
+                // Full: a wake is waiting already. Gone: the database is closing.
+                if let Some(wake) = wake.upgrade() {
+                    let _ = wake.try_send(());
+                }
+            }
+            false
+        });
+        Ok(conn)
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.wake = None;
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::error!("the database's checkpointer thread panicked");
+            }
+        }
+    }
 }
 
 /// How long a write waits for another process to let go of the database's write lock.
@@ -325,6 +422,11 @@ fn writer_setup() -> String {
          PRAGMA soft_heap_limit = 100000000;",
         untrusted_slots()
     )
+}
+
+/// The checkpointer's settings: it waits for no one (a passive checkpoint never does).
+fn checkpointer_setup() -> String {
+    format!("{SQLITE_SETUP} PRAGMA busy_timeout = 0;")
 }
 
 /// A reader's settings: an 8 MB cache, and writes refused.
@@ -366,10 +468,12 @@ const UNDO: &str = "ROLLBACK TO member; RELEASE member";
 
 impl Writer {
     fn open(path: &Path) -> Result<Writer, sqlx::Error> {
-        let conn = sqlite::Conn::open(path, &writer_setup())?;
+        let checkpointer = Checkpointer::start(path)?;
+        let conn = checkpointer.writer(path)?;
         Ok(Writer {
             lent: Arc::new(tokio::sync::Mutex::new(Lent {
                 conn: Some(conn),
+                checkpointer: Some(checkpointer),
                 group: None,
             })),
             starting: Arc::default(),
@@ -390,7 +494,11 @@ impl Writer {
 
     fn reopen(&self, guard: &mut Lent) -> Result<(), sqlx::Error> {
         if guard.conn.is_none() {
-            guard.conn = Some(sqlite::Conn::open(&self.path, &writer_setup())?);
+            if guard.checkpointer.is_none() {
+                guard.checkpointer = Some(Checkpointer::start(&self.path)?);
+            }
+            let checkpointer = guard.checkpointer.as_ref().expect("started above");
+            guard.conn = Some(checkpointer.writer(&self.path)?);
         }
         Ok(())
     }
@@ -1522,6 +1630,9 @@ impl Db {
                 if let Err(e) = commit_group(&mut lent) {
                     tracing::error!("the last writes did not commit as the database closed: {e}");
                 }
+                // The writer closes last: closing, SQLite checkpoints the whole log and
+                // removes it.
+                lent.checkpointer = None;
                 lent.conn = None;
             }
             Db::Postgres { pool: p, untrusted } => {

@@ -14,7 +14,7 @@
 //! ([`SqliteError`] is a `DatabaseError`), so callers see one error type for both backends.
 
 use std::collections::HashMap;
-use std::ffi::{c_int, CStr, CString};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::fmt;
 use std::path::Path;
 use std::ptr;
@@ -116,7 +116,13 @@ pub struct Conn {
     db: *mut ffi::sqlite3,
     /// Each SQL text's prepared statements (a text may hold several, run in order).
     kept: HashMap<String, Vec<Stmt>>,
+    /// What runs after each commit in place of SQLite's own checkpoint ([`Conn::after_commit`]);
+    /// freed after the connection closes.
+    wal_hook: Option<Box<WalHook>>,
 }
+
+/// Told the pages the write-ahead log holds after a commit; true: checkpoint it now, here.
+type WalHook = Box<dyn Fn(c_int) -> bool + Send>;
 
 // SAFETY: the connection is opened with SQLITE_OPEN_FULLMUTEX and used by one task at a time
 // (it lives behind a lock); SQLite connections may move between threads.
@@ -150,6 +156,7 @@ impl Conn {
         let mut conn = Conn {
             db,
             kept: HashMap::new(),
+            wal_hook: None,
         };
         if rc != ffi::SQLITE_OK {
             return Err(conn.last_error(rc));
@@ -208,6 +215,20 @@ impl Conn {
         } else {
             Err(self.last_error(rc))
         }
+    }
+
+    /// After each commit, call `hook` with the pages the write-ahead log then holds, in place
+    /// of SQLite's own checkpoint every 1,000 pages on the committing connection; when `hook`
+    /// returns true, the log is checkpointed at once on this connection (passive, as SQLite's
+    /// own is). `hook` must not panic.
+    pub fn after_commit(&mut self, hook: impl Fn(c_int) -> bool + Send + 'static) {
+        let hook: Box<WalHook> = Box::new(Box::new(hook));
+        let context = &*hook as *const WalHook as *mut c_void;
+        // SAFETY: an open handle; `context` points into the box kept in `self.wal_hook`, which
+        // is replaced only here (after the new hook is in place) and freed after the
+        // connection closes, so SQLite never calls with a dangling pointer.
+        unsafe { ffi::sqlite3_wal_hook(self.db, Some(after_commit), context) };
+        self.wal_hook = Some(hook);
     }
 
     /// Is the connection outside any transaction? SQLite's own answer.
@@ -401,11 +422,31 @@ unsafe fn bind_text(stmt: *mut ffi::sqlite3_stmt, i: c_int, s: &str) -> c_int {
     )
 }
 
+/// SQLite's write-ahead-log hook: the connection's [`WalHook`] decides whether to checkpoint.
+unsafe extern "C" fn after_commit(
+    context: *mut c_void,
+    db: *mut ffi::sqlite3,
+    name: *const c_char,
+    pages: c_int,
+) -> c_int {
+    // SAFETY: `context` is the `WalHook` that `Conn::after_commit` keeps alive while the
+    // connection is open.
+    let hook = unsafe { &*(context as *const WalHook) };
+    if hook(pages) {
+        // As SQLite's own hook: a checkpoint that cannot finish now (a reader still needs the
+        // log) leaves it to the next one.
+        // SAFETY: the handle and database name SQLite passed to this hook.
+        unsafe { ffi::sqlite3_wal_checkpoint(db, name) };
+    }
+    ffi::SQLITE_OK
+}
+
 impl Drop for Conn {
     fn drop(&mut self) {
         self.kept.clear();
         // SAFETY: every statement was finalized above; closing an open connection that is
-        // inside a transaction rolls it back.
+        // inside a transaction rolls it back. The log's hook (freed after this) is not called
+        // once the handle is closed.
         unsafe { ffi::sqlite3_close(self.db) };
     }
 }

@@ -683,3 +683,123 @@ both!(
         }
     }
 );
+
+/// SQLite's write-ahead log is checkpointed beside the writer, not by it: after a burst of
+/// writes the checkpointer has copied the log into the database file (the writer never
+/// checkpointed itself), and the next write starts the log again from its beginning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_is_checkpointed_beside_the_writer_and_starts_again() {
+    use khidmat::platform::db::{CHECKPOINT_BACKSTOP, CHECKPOINT_PAGES};
+    let app = spawn(Backend::Sqlite).await;
+    let db = app.db.clone();
+    db.execute(query(
+        "CREATE TABLE burst (k INTEGER PRIMARY KEY, body BLOB NOT NULL)",
+    ))
+    .await
+    .unwrap();
+    let (ours, writers) = (
+        metric(&app, "khidmat_sqlite_checkpoints_total").await,
+        metric(&app, "khidmat_sqlite_writer_checkpoints_total").await,
+    );
+    // About four pages of log for each of the checkpoint's thousand: more than one wake, well
+    // short of the writer's own checkpoint.
+    let pages = 4 * CHECKPOINT_PAGES as i64;
+    assert!(pages < CHECKPOINT_BACKSTOP as i64);
+    for _ in 0..pages / 100 {
+        db.execute(query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) \
+             INSERT INTO burst (body) SELECT randomblob(3000) FROM n",
+        ))
+        .await
+        .unwrap();
+    }
+    eventually(|| async {
+        (metric(&app, "khidmat_sqlite_checkpoints_total").await > ours).then_some(())
+    })
+    .await;
+    assert_eq!(
+        metric(&app, "khidmat_sqlite_writer_checkpoints_total").await,
+        writers,
+        "the writer left its checkpoints to the checkpointer"
+    );
+    // Once the checkpointer has reached the end of the log, a write starts it again: the log
+    // then holds that write alone.
+    let log = |app: &TestApp| {
+        let path = app.data_dir.join("khidmat.db");
+        async move {
+            use sqlx::ConnectOptions;
+            let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(path)
+                .connect()
+                .await
+                .unwrap();
+            let (_, frames, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(&mut c)
+                .await
+                .unwrap();
+            sqlx::Connection::close(c).await.unwrap();
+            frames
+        }
+    };
+    eventually(|| async {
+        db.execute(query("INSERT INTO burst (body) VALUES (x'00')"))
+            .await
+            .unwrap();
+        (log(&app).await < 10).then_some(())
+    })
+    .await;
+}
+
+/// Writes so steady that the checkpointer never reaches the end of the log (several tasks
+/// writing without a pause) still leave the log bounded: the writer checkpoints it itself at
+/// [`CHECKPOINT_BACKSTOP`] pages, as SQLite would have at a thousand. Nothing written is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steady_writes_keep_the_log_bounded() {
+    use khidmat::platform::db::CHECKPOINT_BACKSTOP;
+    let app = spawn(Backend::Sqlite).await;
+    let db = app.db.clone();
+    db.execute(query(
+        "CREATE TABLE steady (k INTEGER PRIMARY KEY, body BLOB NOT NULL)",
+    ))
+    .await
+    .unwrap();
+    // Two and a half times the backstop's pages, from four writers at once.
+    let rounds = (5 * CHECKPOINT_BACKSTOP as i64 / 2) / 4 / 50;
+    let writers: Vec<_> = (0..4)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                for _ in 0..rounds {
+                    db.execute(query(
+                        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50) \
+                         INSERT INTO steady (body) SELECT randomblob(3000) FROM n",
+                    ))
+                    .await
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    let rows: i64 = db
+        .scalar(query("SELECT count(*) FROM steady"))
+        .await
+        .unwrap();
+    assert_eq!(rows, 4 * rounds * 50);
+    // The log file keeps the length it once reached (SQLite reuses it from the beginning).
+    let page: i64 = db.scalar(query("PRAGMA page_size")).await.unwrap();
+    let log = std::fs::metadata(app.data_dir.join("khidmat.db-wal"))
+        .unwrap()
+        .len() as i64;
+    // The backstop, and what the writers committed while a checkpoint of the checkpointer's ran
+    // (the writer's own, meeting it, waits for the next commit): under twice the backstop, of
+    // two and a half times its pages written.
+    let bound = 2 * CHECKPOINT_BACKSTOP as i64 * (page + 24) + 32;
+    assert!(
+        log <= bound,
+        "the log reached {log} bytes ({} pages), more than {bound}",
+        log / (page + 24)
+    );
+}
