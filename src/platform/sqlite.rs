@@ -220,7 +220,8 @@ impl Conn {
     /// After each commit, call `hook` with the pages the write-ahead log then holds, in place
     /// of SQLite's own checkpoint every 1,000 pages on the committing connection; when `hook`
     /// returns true, the log is checkpointed at once on this connection (passive, as SQLite's
-    /// own is). `hook` must not panic.
+    /// own is). For every database of the connection alike (the writer attaches none). `hook`
+    /// must not panic.
     pub fn after_commit(&mut self, hook: impl Fn(c_int) -> bool + Send + 'static) {
         let hook: Box<WalHook> = Box::new(Box::new(hook));
         let context = &*hook as *const WalHook as *mut c_void;

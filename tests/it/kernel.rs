@@ -684,6 +684,14 @@ both!(
     }
 );
 
+/// A statement that writes `rows` rows of 3,000 random bytes into `table`: a page of log each.
+fn pages_into(table: &str, rows: i64) -> khidmat::platform::db::Query {
+    query(format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows}) \
+         INSERT INTO {table} (body) SELECT randomblob(3000) FROM n"
+    ))
+}
+
 /// SQLite's write-ahead log is checkpointed beside the writer, not by it: after a burst of
 /// writes the checkpointer has copied the log into the database file (the writer never
 /// checkpointed itself), and the next write starts the log again from its beginning.
@@ -706,12 +714,7 @@ async fn the_log_is_checkpointed_beside_the_writer_and_starts_again() {
     let pages = 4 * CHECKPOINT_PAGES as i64;
     assert!(pages < CHECKPOINT_BACKSTOP as i64);
     for _ in 0..pages / 100 {
-        db.execute(query(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) \
-             INSERT INTO burst (body) SELECT randomblob(3000) FROM n",
-        ))
-        .await
-        .unwrap();
+        db.execute(pages_into("burst", 100)).await.unwrap();
     }
     eventually(|| async {
         (metric(&app, "khidmat_sqlite_checkpoints_total").await > ours).then_some(())
@@ -770,12 +773,7 @@ async fn steady_writes_keep_the_log_bounded() {
             let db = db.clone();
             tokio::spawn(async move {
                 for _ in 0..rounds {
-                    db.execute(query(
-                        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50) \
-                         INSERT INTO steady (body) SELECT randomblob(3000) FROM n",
-                    ))
-                    .await
-                    .unwrap();
+                    db.execute(pages_into("steady", 50)).await.unwrap();
                 }
             })
         })
