@@ -2,7 +2,8 @@
 //!
 //! - [`TtlCache`]: configuration read on every request (districts, services, API keys), kept for
 //!   a few seconds. Only found values are kept, so unknown keys cannot fill it. A change made on
-//!   another node (or by the CLI) is seen here within the time limit.
+//!   another node (or by the CLI) is seen here within the time limit (and the one reload
+//!   it takes; one caller reloads an expired value, the others meanwhile are given it).
 //! - [`Answers`]: answers computed from data whose version is part of the key (a DataStore
 //!   search or SQL query and the versions of the tables it read). Such an answer never goes
 //!   stale: a new version is a new key. Kept until a byte budget is full, oldest out first.
@@ -16,7 +17,14 @@ use tokio::sync::RwLock;
 
 pub struct TtlCache<K, V> {
     ttl: Duration,
-    entries: RwLock<HashMap<K, (Instant, V)>>,
+    entries: RwLock<HashMap<K, Entry<V>>>,
+}
+
+/// One kept value: when it was loaded, and whether a caller is loading it again (since when).
+struct Entry<V> {
+    at: Instant,
+    value: V,
+    reloading: Option<Instant>,
 }
 
 impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
@@ -28,21 +36,52 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     }
 
     /// The cached value for `key`, or what `load` finds (cached if it found something).
+    ///
+    /// When a kept value expires, the first caller loads it again and the callers that come
+    /// while it does are given the value as it was: one load per key per expiry, not one per
+    /// request in flight. (Under load every request at that moment reloaded: sixty-four reads of
+    /// the settings, and sixty-four writes to one API key's row queued on its lock.) A load
+    /// that fails or is abandoned lets the next caller try; one that takes longer than the
+    /// time limit does too. A key never found is loaded by every caller, as before.
     pub async fn get_or_load<F, Fut, E>(&self, key: &K, load: F) -> Result<Option<V>, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Option<V>, E>>,
     {
-        if let Some((at, v)) = self.entries.read().await.get(key) {
-            if at.elapsed() < self.ttl {
-                return Ok(Some(v.clone()));
+        if let Some(kept) = self.entries.read().await.get(key) {
+            if kept.at.elapsed() < self.ttl {
+                return Ok(Some(kept.value.clone()));
             }
         }
-        let loaded = load().await?;
+        if let Some(kept) = self.entries.write().await.get_mut(key) {
+            if kept.at.elapsed() < self.ttl {
+                return Ok(Some(kept.value.clone()));
+            }
+            match kept.reloading {
+                Some(since) if since.elapsed() < self.ttl => return Ok(Some(kept.value.clone())),
+                _ => kept.reloading = Some(Instant::now()),
+            }
+        }
+        let loaded = match load().await {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                if let Some(kept) = self.entries.write().await.get_mut(key) {
+                    kept.reloading = None;
+                }
+                return Err(e);
+            }
+        };
         let mut entries = self.entries.write().await;
         match &loaded {
             Some(v) => {
-                entries.insert(key.clone(), (Instant::now(), v.clone()));
+                entries.insert(
+                    key.clone(),
+                    Entry {
+                        at: Instant::now(),
+                        value: v.clone(),
+                        reloading: None,
+                    },
+                );
             }
             None => {
                 entries.remove(key);
@@ -151,6 +190,65 @@ mod tests {
         );
         cache.clear().await;
         assert_eq!(cache.get_or_load(&"a", load(Some(4))).await, Ok(Some(4)));
+    }
+
+    #[tokio::test]
+    async fn an_expired_value_is_loaded_again_once_while_the_others_are_given_it() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let cache: TtlCache<&str, i32> = TtlCache::new(Duration::from_millis(50));
+        let loads = AtomicUsize::new(0);
+        let slow = |v: i32| {
+            let loads = &loads;
+            move || async move {
+                loads.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Ok::<_, ()>(Some(v))
+            }
+        };
+        assert_eq!(cache.get_or_load(&"a", slow(1)).await, Ok(Some(1)));
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        let answers =
+            futures_util::future::join_all((0..16).map(|_| cache.get_or_load(&"a", slow(2)))).await;
+        assert_eq!(
+            loads.load(Ordering::SeqCst),
+            2,
+            "one load for sixteen callers"
+        );
+        assert_eq!(
+            answers.iter().filter(|a| **a == Ok(Some(2))).count(),
+            1,
+            "the loader's"
+        );
+        assert_eq!(
+            answers.iter().filter(|a| **a == Ok(Some(1))).count(),
+            15,
+            "the kept value"
+        );
+        assert_eq!(
+            cache.get_or_load(&"a", slow(3)).await,
+            Ok(Some(2)),
+            "kept again"
+        );
+
+        // A load that fails lets the next caller load.
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        let failing = || async { Err::<Option<i32>, ()>(()) };
+        assert_eq!(cache.get_or_load(&"a", failing).await, Err(()));
+        assert_eq!(cache.get_or_load(&"a", slow(4)).await, Ok(Some(4)));
+        assert_eq!(loads.load(Ordering::SeqCst), 3);
+
+        // So does one abandoned midway, once the time limit has passed.
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        let abandoned =
+            tokio::time::timeout(Duration::from_millis(5), cache.get_or_load(&"a", slow(5))).await;
+        assert!(abandoned.is_err());
+        assert_eq!(
+            cache.get_or_load(&"a", slow(6)).await,
+            Ok(Some(4)),
+            "while it might still be loading"
+        );
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(cache.get_or_load(&"a", slow(6)).await, Ok(Some(6)));
     }
 
     #[test]
