@@ -4,7 +4,7 @@
 #   bench/figures.sh            # 1,000,000 reports, places and rows; 15 s phases (about an hour on 2 cores)
 #   bench/figures.sh --quick    # 100,000 of each; 5 s phases (about a quarter of an hour)
 # Measured: Open311 POST throughput and list latency on SQLite (one node) and PostgreSQL (one and
-# two nodes), with the same run's ceiling (a static file through the same server) and the cached
+# two nodes; and PostgreSQL's own rate for a report's statements, by pgbench), with the same run's ceiling (a static file through the same server) and the cached
 # documents (services.json, discovery.json) against it; resident memory at rest and under load;
 # nearest search; CSV import against the sqlite3 shell with the same indexes and full text;
 # DataStore reads against Datasette 0.65.5 with the same indexes (filter with total, full text at
@@ -38,6 +38,19 @@ target/release/khidmat-bench --reports "$size" --clients "$clients" --seconds "$
   --data-dir "$PG_ROOT/files" --database-url "$PG_URL"
 target/release/khidmat-bench --reports "$size" --clients "$clients" --seconds "$seconds" \
   --data-dir "$PG_ROOT/files" --database-url "$PG_URL" --nodes 2
+# PostgreSQL's own rate for a report's statements (bench/post.pgbench), on the same cluster.
+ids=$(psql "$PG_URL" -At -F ' ' -c "SELECT id, department_id FROM report_services WHERE code = 'kunda'")
+read -r sid dep <<<"$ids"
+"$PG_BINDIR/pgbench" -n -M prepared -c 32 -j 2 -T "$seconds" -D sid="$sid" -D dep="$dep" \
+  -f bench/post.pgbench "$PG_URL" | tee "$out/pgbench.txt"
+python3 - "$out/pgbench.txt" "$seconds" >>"$BENCH_FIGURES" <<'PY'
+import json, re, sys
+text = open(sys.argv[1]).read()
+tps = float(re.search(r"^tps = ([0-9.]+)", text, re.M).group(1))
+latency = float(re.search(r"^latency average = ([0-9.]+) ms", text, re.M).group(1))
+print(json.dumps({"bench": "pgbench_post", "connections": 32, "seconds": int(sys.argv[2]),
+                  "per_second": round(tps, 1), "latency_ms": latency}))
+PY
 
 echo "== nearest search"
 target/release/nearest "$size"

@@ -112,6 +112,24 @@ def render(figures, budgets):
             ),
             "",
         ]
+    pgb = by("pgbench_post")
+    pg_post = [f for f in o if f["backend"] == "postgres"]
+    if pgb and pg_post:
+        p = pgb[-1]
+        lines += [
+            "### PostgreSQL's own rate for a report's statements (same run, same cluster)",
+            "",
+            "pgbench sends what one POST sends the database (`bench/post.pgbench`: the nearby-report "
+            "read, then the report, its alerts job and its impact event in one transaction), prepared, "
+            f"over {p['connections']} connections as the server's pool, with no server in between. "
+            "Each share is the server's POST rate over it.",
+            "",
+            table(["pgbench /s", "pgbench latency ms"]
+                  + [f"POST share, {f['nodes']} node{'s' if f['nodes'] > 1 else ''}" for f in pg_post],
+                  [[n(p["per_second"]), f"{p['latency_ms']:.1f}"]
+                   + [f"{f['post']['per_second'] / max(p['per_second'], 1e-9):.2f}" for f in pg_post]]),
+            "",
+        ]
     near = by("nearest")
     if near:
         lines += [
