@@ -250,24 +250,7 @@ pub async fn submit(
         None => None,
     };
 
-    // A nearby open report of the same service is linked as a possible duplicate, for staff to
-    // confirm. Read before the write transaction, so the writer is held as briefly as possible.
     let now = Utc::now();
-    let possible_duplicate = match point {
-        Some(p) => {
-            store::nearest_open_report(
-                &state.db,
-                &service.code,
-                p,
-                now,
-                state.config.duplicate_radius_m,
-                state.config.duplicate_window_hours,
-            )
-            .await?
-        }
-        None => None,
-    };
-
     let mut tx = state.db.begin().await?;
     if let Some((scope, key, hash)) = &origin.idempotency {
         match idempotency::claim(&mut tx, scope, key, hash).await? {
@@ -280,6 +263,25 @@ pub async fn submit(
             }
         }
     }
+    // A nearby open report of the same service is linked as a possible duplicate, for staff to
+    // confirm. Read in the transaction that files this one: on SQLite the writer's own pages are
+    // warm (a reader's cache is dropped whenever another connection has written, so a reader
+    // fetched every page again from the file, and the request waited for a reader's turn as
+    // well as the writer's); on PostgreSQL it is one connection taken from the pool, not two.
+    let possible_duplicate = match point {
+        Some(p) => {
+            store::nearest_open_report(
+                &mut tx,
+                &service.code,
+                p,
+                now,
+                state.config.duplicate_radius_m,
+                state.config.duplicate_window_hours,
+            )
+            .await?
+        }
+        None => None,
+    };
     let mut photo_ids = Vec::with_capacity(photos.len());
     for p in &photos {
         photo_ids.push(files::record(&mut tx, p).await?.id);

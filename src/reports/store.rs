@@ -942,22 +942,20 @@ pub async fn assign(tx: &mut Tx, report_id: i64, user_id: Option<i64>) -> Result
 }
 
 /// The nearest open report of `service_code` within `radius_m` of a point, submitted in the
-/// `window_hours` before `at`: `(id, metres)`. The grid cells covering the circle first (an
-/// index lookup), then the exact distance.
+/// `window_hours` before `at`: `(id, metres)`. Read in the transaction that files the new report
+/// (see [`super::submit`]).
 pub async fn nearest_open_report(
-    db: &Db,
+    tx: &mut Tx,
     service_code: &str,
     point: (f64, f64),
     at: DateTime<Utc>,
     radius_m: f64,
     window_hours: i64,
 ) -> Result<Option<(i64, f64)>, sqlx::Error> {
-    Ok(
-        open_reports_near(db, service_code, point, at, radius_m, window_hours)
-            .await?
-            .into_iter()
-            .next(),
-    )
+    let q = near_query(service_code, point, at, radius_m, window_hours);
+    Ok(nearest_first(point, radius_m, tx.fetch_all(q).await?)
+        .into_iter()
+        .next())
 }
 
 /// Open reports of a service within `radius_m` of a point, made in the `window_hours` before
@@ -965,12 +963,25 @@ pub async fn nearest_open_report(
 pub async fn open_reports_near(
     db: &Db,
     service_code: &str,
-    (lat, long): (f64, f64),
+    point: (f64, f64),
     at: DateTime<Utc>,
     radius_m: f64,
     window_hours: i64,
 ) -> Result<Vec<(i64, f64)>, sqlx::Error> {
-    let mut q = query(
+    let q = near_query(service_code, point, at, radius_m, window_hours);
+    Ok(nearest_first(point, radius_m, db.fetch_all(q).await?))
+}
+
+/// The reports of a service made in the window whose grid cells cover the circle (an index
+/// lookup): `(id, lat, long, status)`, for [`nearest_first`] to measure.
+fn near_query(
+    service_code: &str,
+    (lat, long): (f64, f64),
+    at: DateTime<Utc>,
+    radius_m: f64,
+    window_hours: i64,
+) -> Query {
+    let q = query(
         // `status` is checked below, not here: as a condition it would tempt the planner into
         // the (status, requested_at) index, which every recent report matches.
         "SELECT id, lat, long, status FROM reports WHERE service_code = $1 \
@@ -979,18 +990,18 @@ pub async fn open_reports_near(
     .bind(service_code)
     .bind(at - chrono::Duration::hours(window_hours))
     .bind(at)
-    .push(" AND cell IN (");
-    for (i, c) in geo::cells_covering(lat, long, radius_m)
-        .into_iter()
-        .enumerate()
-    {
-        q = if i == 0 {
-            q.push_bind(c)
-        } else {
-            q.push(", ").push_bind(c)
-        };
-    }
-    let candidates: Vec<(i64, f64, f64, String)> = db.fetch_all(q.push(")")).await?;
+    .push(" AND cell IN (")
+    .push_binds(&geo::cells_covering(lat, long, radius_m));
+    q.push(")")
+}
+
+/// The open ones of `candidates` within `radius_m` of the point, by exact distance, nearest
+/// first: `(id, metres)`.
+fn nearest_first(
+    (lat, long): (f64, f64),
+    radius_m: f64,
+    candidates: Vec<(i64, f64, f64, String)>,
+) -> Vec<(i64, f64)> {
     let mut near: Vec<(i64, f64)> = candidates
         .into_iter()
         .filter(|c| c.3 == "open")
@@ -998,7 +1009,7 @@ pub async fn open_reports_near(
         .filter(|(_, m)| *m <= radius_m)
         .collect();
     near.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-    Ok(near)
+    near
 }
 
 // ---------------------------------------------------------------------------------------------
