@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every figure of docs/PERFORMANCE.md's table, measured in one run on this machine, then the table
 # rewritten with the machine and the versions:
-#   bench/figures.sh            # 1,000,000 reports, places and rows; 15 s phases (about an hour on 2 cores)
+#   bench/figures.sh            # 1,000,000 reports, places and rows; 15 s phases (21 minutes on 2
+#                               # cores with an earlier run's SQLite and DataStore stores kept; longer from nothing)
 #   bench/figures.sh --quick    # 100,000 of each; 5 s phases (about a quarter of an hour)
 # Measured: Open311 POST throughput and list latency on SQLite (one node) and PostgreSQL (one and
 # two nodes; and PostgreSQL's own rate for a report's statements, by pgbench), with the same run's ceiling (a static file through the same server) and the cached

@@ -195,7 +195,7 @@ mod tests {
     #[tokio::test]
     async fn an_expired_value_is_loaded_again_once_while_the_others_are_given_it() {
         use std::sync::atomic::{AtomicUsize, Ordering};
-        let cache: TtlCache<&str, i32> = TtlCache::new(Duration::from_millis(50));
+        let cache: TtlCache<&str, i32> = TtlCache::new(Duration::from_millis(300));
         let loads = AtomicUsize::new(0);
         let slow = |v: i32| {
             let loads = &loads;
@@ -206,7 +206,7 @@ mod tests {
             }
         };
         assert_eq!(cache.get_or_load(&"a", slow(1)).await, Ok(Some(1)));
-        tokio::time::sleep(Duration::from_millis(60)).await;
+        tokio::time::sleep(Duration::from_millis(320)).await;
         let answers =
             futures_util::future::join_all((0..16).map(|_| cache.get_or_load(&"a", slow(2)))).await;
         assert_eq!(
@@ -231,14 +231,14 @@ mod tests {
         );
 
         // A load that fails lets the next caller load.
-        tokio::time::sleep(Duration::from_millis(60)).await;
+        tokio::time::sleep(Duration::from_millis(320)).await;
         let failing = || async { Err::<Option<i32>, ()>(()) };
         assert_eq!(cache.get_or_load(&"a", failing).await, Err(()));
         assert_eq!(cache.get_or_load(&"a", slow(4)).await, Ok(Some(4)));
         assert_eq!(loads.load(Ordering::SeqCst), 3);
 
         // So does one abandoned midway, once the time limit has passed.
-        tokio::time::sleep(Duration::from_millis(60)).await;
+        tokio::time::sleep(Duration::from_millis(320)).await;
         let abandoned =
             tokio::time::timeout(Duration::from_millis(5), cache.get_or_load(&"a", slow(5))).await;
         assert!(abandoned.is_err());
@@ -247,7 +247,7 @@ mod tests {
             Ok(Some(4)),
             "while it might still be loading"
         );
-        tokio::time::sleep(Duration::from_millis(60)).await;
+        tokio::time::sleep(Duration::from_millis(320)).await;
         assert_eq!(cache.get_or_load(&"a", slow(6)).await, Ok(Some(6)));
     }
 
