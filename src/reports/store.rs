@@ -981,7 +981,7 @@ fn near_query(
     radius_m: f64,
     window_hours: i64,
 ) -> Query {
-    let q = query(
+    query(
         // `status` is checked below, not here: as a condition it would tempt the planner into
         // the (status, requested_at) index, which every recent report matches.
         "SELECT id, lat, long, status FROM reports WHERE service_code = $1 \
@@ -991,8 +991,8 @@ fn near_query(
     .bind(at - chrono::Duration::hours(window_hours))
     .bind(at)
     .push(" AND cell IN (")
-    .push_binds(&geo::cells_covering(lat, long, radius_m));
-    q.push(")")
+    .push_binds(&geo::cells_covering(lat, long, radius_m))
+    .push(")")
 }
 
 /// The open ones of `candidates` within `radius_m` of the point, by exact distance, nearest

@@ -692,19 +692,25 @@ fn pages_into(table: &str, rows: i64) -> khidmat::platform::db::Query {
     ))
 }
 
+/// A server on SQLite with an empty table `table` for [`pages_into`] to fill.
+async fn sqlite_with_blob_table(table: &str) -> (TestApp, khidmat::platform::db::Db) {
+    let app = spawn(Backend::Sqlite).await;
+    let db = app.db.clone();
+    db.execute(query(format!(
+        "CREATE TABLE {table} (k INTEGER PRIMARY KEY, body BLOB NOT NULL)"
+    )))
+    .await
+    .unwrap();
+    (app, db)
+}
+
 /// SQLite's write-ahead log is checkpointed beside the writer, not by it: after a burst of
 /// writes the checkpointer has copied the log into the database file (the writer never
 /// checkpointed itself), and the next write starts the log again from its beginning.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_is_checkpointed_beside_the_writer_and_starts_again() {
     use khidmat::platform::db::{CHECKPOINT_BACKSTOP, CHECKPOINT_PAGES};
-    let app = spawn(Backend::Sqlite).await;
-    let db = app.db.clone();
-    db.execute(query(
-        "CREATE TABLE burst (k INTEGER PRIMARY KEY, body BLOB NOT NULL)",
-    ))
-    .await
-    .unwrap();
+    let (app, db) = sqlite_with_blob_table("burst").await;
     let (ours, writers) = (
         metric(&app, "khidmat_sqlite_checkpoints_total").await,
         metric(&app, "khidmat_sqlite_writer_checkpoints_total").await,
@@ -747,13 +753,7 @@ async fn the_log_is_checkpointed_beside_the_writer_and_starts_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn steady_writes_keep_the_log_bounded() {
     use khidmat::platform::db::CHECKPOINT_BACKSTOP;
-    let app = spawn(Backend::Sqlite).await;
-    let db = app.db.clone();
-    db.execute(query(
-        "CREATE TABLE steady (k INTEGER PRIMARY KEY, body BLOB NOT NULL)",
-    ))
-    .await
-    .unwrap();
+    let (app, db) = sqlite_with_blob_table("steady").await;
     // Two and a half times the backstop's pages, from four writers at once.
     let rounds = (5 * CHECKPOINT_BACKSTOP as i64 / 2) / 4 / 50;
     let writers: Vec<_> = (0..4)
